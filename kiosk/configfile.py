@@ -1,0 +1,36 @@
+"""Reading the TOML files in config/. Validation itself lives with each section's owner.
+
+`CONFIG_DIR` is the repository's config/ folder; a deployed kiosk or back-office points
+`KIOSK_CONFIG_DIR` (or an explicit path) elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from kiosk.domain.catalog import Catalog
+from kiosk.domain.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = Path(os.environ.get("KIOSK_CONFIG_DIR", REPO_ROOT / "config"))
+ASSETS_DIR = REPO_ROOT / "assets"
+
+
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a TOML file; a syntax error or a missing file becomes a ConfigError."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(p), "(file)", "does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(p), "(syntax)", str(exc)) from None
+
+
+def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
+    p = Path(path) if path is not None else CONFIG_DIR / "catalog.toml"
+    return Catalog.from_mapping(read_toml(p), file=str(p))

@@ -1,0 +1,1 @@
+"""Shared test fixtures (backoffice). Filled in by the issue that owns it."""

@@ -1,0 +1,1 @@
+"""Shared test fixtures (pcsc). Filled in by the issue that owns it."""

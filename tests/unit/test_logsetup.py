@@ -1,0 +1,68 @@
+"""The redaction filter masks personal data that slips into a log record."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from kiosk.logsetup import RedactionFilter, redact
+
+
+def _log_through_filter(msg: str, *args: object, **extra: object) -> str:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactionFilter())
+    handler.setFormatter(logging.Formatter("%(message)s %(name_field)s"))
+    logger = logging.getLogger("test.redaction")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.warning(msg, *args, extra={"name_field": "-", **extra})
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()
+
+
+def test_twelve_digit_number_masked() -> None:
+    assert "123456789012" not in redact("number 123456789012 read")
+    assert "１２３４５６７８９０１２" not in redact("番号１２３４５６７８９０１２")
+    assert "1234 5678 9012" not in redact("番号 1234 5678 9012")
+
+
+def test_longer_digit_runs_are_not_numbers() -> None:
+    # A 13-digit ID or a 14-digit timestamp is not a 個人番号: leave it readable.
+    assert redact("order 1234567890123") == "order 1234567890123"
+    assert redact("at 20261122101010") == "at 20261122101010"
+
+
+def test_pin_masked() -> None:
+    out = redact("verify pin=4321 and PIN: 9876")
+    assert "4321" not in out and "9876" not in out
+
+
+def test_verify_apdu_masked() -> None:
+    out = redact("> 00 20 00 80 04 31 32 33 34")
+    assert "31 32 33 34" not in out
+    assert "00 20 00 80 04" in out
+
+
+def test_filter_masks_args_and_extra() -> None:
+    out = _log_through_filter("read %s for %s", "123456789012", "someone", pin="1234")
+    assert "123456789012" not in out
+
+
+def test_filter_masks_exception_text() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactionFilter())
+    logger = logging.getLogger("test.redaction.exc")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        raise ValueError("bad number 123456789012")
+    except ValueError:
+        logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    assert "123456789012" not in stream.getvalue()
+    assert "ValueError" in stream.getvalue()
