@@ -1,7 +1,8 @@
 """The translation layer every resident-facing string goes through.
 
 Japanese is the source language: msgids are the Japanese text (as in the catalog TOML),
-and `assets/locale/<lang>/LC_MESSAGES/kiosk.po` translates them. The .po files are read
+and `assets/locale/<lang>/LC_MESSAGES/<domain>.po` translates them: domain ``kiosk`` for
+the kiosk app, ``web`` for the pages the back-office serves (phone status page, display). The .po files are read
 directly with Babel, so there is no compile step to forget on a kiosk image.
 
 A missing translation falls back along a chain that suits the reader: a Vietnamese
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 LOCALE_DIR = Path(os.environ.get(
     "KIOSK_LOCALE_DIR", Path(__file__).resolve().parent.parent / "assets" / "locale"))
-DOMAIN = "kiosk"
+DEFAULT_DOMAIN = "kiosk"
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ def fallback_chain(code: str) -> tuple[str, ...]:
 
 
 @functools.cache
-def _messages(code: str) -> dict[str, str | tuple[str, ...]]:
-    path = LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+def _messages(code: str, domain: str) -> dict[str, str | tuple[str, ...]]:
+    path = LOCALE_DIR / code / "LC_MESSAGES" / f"{domain}.po"
     if not path.exists():
         return {}
     with path.open("rb") as fh:
@@ -83,10 +84,11 @@ def _messages(code: str) -> dict[str, str | tuple[str, ...]]:
 class Translator:
     """Translates Japanese source strings into one language, with named placeholders."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, domain: str = DEFAULT_DOMAIN) -> None:
         if code not in LANGUAGE_CODES:
             raise KeyError(f"unsupported language {code!r}")
         self.code = code
+        self.domain = domain
         self._chain = fallback_chain(code)
 
     @property
@@ -95,14 +97,14 @@ class Translator:
 
     def gettext(self, msgid: str) -> str:
         for code in self._chain:
-            found = _messages(code).get(msgid)
+            found = _messages(code, self.domain).get(msgid)
             if isinstance(found, str):
                 return found
         return msgid
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         for code in self._chain:
-            found = _messages(code).get(singular)
+            found = _messages(code, self.domain).get(singular)
             if isinstance(found, tuple):
                 return found[0] if n == 1 or len(found) == 1 else found[1]
         return singular if n == 1 else plural
@@ -120,8 +122,8 @@ class Translator:
 
 
 @functools.cache
-def translator(code: str = DEFAULT_LANGUAGE) -> Translator:
-    return Translator(code)
+def translator(code: str = DEFAULT_LANGUAGE, domain: str = DEFAULT_DOMAIN) -> Translator:
+    return Translator(code, domain)
 
 
 def reload() -> None:
