@@ -1,0 +1,590 @@
+"""The resident's visit at the kiosk, as a state machine. No Kivy, no I/O, no clock.
+
+    welcome → procedure → identity ─┬─ card → pin → reading ─┐
+                                    ├─ no card → entry … ────┼→ confirm → payment → issuing
+                                    └─ ask staff ────────────────────────────────→ issuing
+    issuing → ticket → thanks → welcome
+
+The UI shows what this computes and the controller (kiosk.ui.controller) does the I/O
+the steps ask for: `READING` means "read the card now", `ISSUING` "issue the ticket now".
+Time is passed in (`now`, seconds, any monotonic origin) so tests need no clock.
+
+Privacy: the PIN lives in `pin_digits` only while it is typed and leaves by
+`take_pin()`; the 個人番号 never arrives here (the card adapter turns it into a
+`MyNumberCheck` first); `wipe()` forgets every personal value on timeout, cancel and the
+end of the visit, and each wipe is recorded in `wipes` (reason + time, no data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from kiosk.domain import kana
+from kiosk.domain.application import Application, Authenticity, Identity
+from kiosk.domain.catalog import Catalog, FieldKind, FieldSource, FormField, Procedure
+from kiosk.domain.my_number import MyNumberCheck
+
+PIN_LENGTH = 4
+SAFE_TRIES = 2  # never send a PIN when only one try is left: the last try blocks the card
+
+
+class Step(StrEnum):
+    WELCOME = "welcome"
+    PROCEDURE = "procedure"
+    IDENTITY = "identity"
+    CARD = "card"
+    PIN = "pin"
+    READING = "reading"
+    ENTRY = "entry"
+    CONFIRM = "confirm"
+    PAYMENT = "payment"
+    CASHLESS = "cashless"
+    ISSUING = "issuing"
+    TICKET = "ticket"
+    THANKS = "thanks"
+
+
+class PayMethod(StrEnum):
+    COUNTER = "counter"
+    CASHLESS = "cashless"
+
+
+class EntryMode(StrEnum):
+    """Which on-screen input a field needs."""
+
+    KANA = "kana"      # kana keyboard (names, addresses, free text)
+    DIGITS = "digits"  # number pad (dates as YYYYMMDD, years)
+    CHOICE = "choice"  # big buttons, one per choice
+
+
+class WipeReason(StrEnum):
+    TIMEOUT = "timeout"
+    CANCEL = "cancel"
+    END = "end"
+
+
+SEX_CHOICES: tuple[tuple[str, str], ...] = (("1", "男性"), ("2", "女性"), ("9", "回答しない"))
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for the resident: a Japanese msgid plus its placeholders."""
+
+    msgid: str
+    params: Mapping[str, object] = field(default_factory=dict)
+    error: bool = False
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What the ticket screen shows. `people_ahead`/`wait_minutes` are None when unknown
+    (an offline ticket): the screen says so instead of guessing."""
+
+    number: str
+    service: str
+    people_ahead: int | None
+    wait_minutes: int | None
+    offline: bool
+    status_url: str | None = None
+    printed: bool = False
+    print_problem: str | None = None
+    assistance: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Per-visit accessibility and idle settings (from config/kiosk.toml [ui])."""
+
+    idle_timeout_s: float = 90.0
+    countdown_s: float = 20.0
+    thanks_s: float = 8.0
+    ticket_s: float = 45.0
+    language: str = "ja"
+    languages: tuple[str, ...] = ("ja", "ja-easy", "en", "zh-Hans", "ko", "vi", "pt")
+    cashless: bool = False
+
+
+def entry_mode(f: FormField) -> EntryMode:
+    if f.kind in (FieldKind.DATE, FieldKind.YEAR):
+        return EntryMode.DIGITS
+    if f.kind in (FieldKind.SEX, FieldKind.CHOICE):
+        return EntryMode.CHOICE
+    return EntryMode.KANA
+
+
+def field_choices(f: FormField) -> tuple[tuple[str, str], ...]:
+    """(value, Japanese label) pairs for a CHOICE entry."""
+    if f.kind is FieldKind.SEX:
+        return SEX_CHOICES
+    return tuple((c, c) for c in f.choices)
+
+
+class SessionError(RuntimeError):
+    """An action that does not fit the current step (a UI bug, never the resident's)."""
+
+
+class Session:
+    """One kiosk's resident session; reused visit after visit."""
+
+    def __init__(self, catalog: Catalog, ward: str, settings: Settings, now: float) -> None:
+        self.catalog = catalog
+        self.ward = catalog.ward(ward)
+        self.settings = settings
+        self.procedures = catalog.procedures_in(ward)
+        self.wipes: list[tuple[WipeReason, float]] = []
+        self.touches = 0         # every touch since start-up
+        self._reset(now)         # visit_touches: touches in the current visit
+
+    # --- state -----------------------------------------------------------------------
+    def _reset(self, now: float) -> None:
+        s = self.settings
+        self.step = Step.WELCOME
+        self.language = s.language
+        self.large_text = False
+        self.high_contrast = False
+        self.low_reach = False
+        self.voice = False
+        self.procedure: Procedure | None = None
+        self.identity: Identity | None = None
+        self.authenticity: Authenticity | None = None
+        self.values: dict[str, object] = {}
+        self.pin_digits = ""
+        self.tries_left: int | None = None
+        self.notice: Notice | None = None
+        self.entry_key: str | None = None
+        self.entry_text = ""
+        self.entry_queue: list[str] = []
+        self.entry_return = Step.CONFIRM
+        self.pay_method: PayMethod | None = None
+        self.ticket: Ticket | None = None
+        self.last_activity = now
+        self.step_since = now
+        self.visit_touches = 0
+
+    def _go(self, step: Step, now: float | None = None) -> None:
+        self.step = step
+        if now is not None:
+            self.step_since = now
+
+    def wipe(self, reason: WipeReason, now: float) -> None:
+        """Forget everything about this resident, screen settings included."""
+        self._reset(now)
+        self.wipes.append((reason, now))
+
+    @property
+    def has_personal_data(self) -> bool:
+        return bool(self.values or self.pin_digits or self.ticket or self.entry_text)
+
+    # --- time and touches --------------------------------------------------------------
+    def touch(self, now: float) -> None:
+        self.touches += 1
+        self.visit_touches += 1
+        self.last_activity = now
+
+    def _limit(self) -> float | None:
+        if self.step is Step.WELCOME:
+            return None
+        if self.step is Step.THANKS:
+            return self.settings.thanks_s
+        if self.step is Step.TICKET:
+            return self.settings.ticket_s
+        if self.step in (Step.READING, Step.ISSUING):
+            return None  # the controller is busy; it finishes the step itself
+        return self.settings.idle_timeout_s
+
+    def remaining(self, now: float) -> float | None:
+        limit = self._limit()
+        if limit is None:
+            return None
+        since = max(self.last_activity, self.step_since)
+        return max(0.0, since + limit - now)
+
+    def countdown(self, now: float) -> int | None:
+        """Seconds to show in the visible countdown, or None while there is time."""
+        left = self.remaining(now)
+        if left is None or self.step in (Step.THANKS, Step.TICKET):
+            return None
+        return int(left + 0.999) if left <= self.settings.countdown_s else None
+
+    def tick(self, now: float) -> WipeReason | None:
+        """Call often; ends the visit when its time is up and says why."""
+        left = self.remaining(now)
+        if left is None or left > 0:
+            return None
+        if self.step is Step.TICKET:
+            self._go(Step.THANKS, now)
+            return None
+        reason = WipeReason.END if self.step is Step.THANKS else WipeReason.TIMEOUT
+        self.wipe(reason, now)
+        return reason
+
+    # --- welcome -----------------------------------------------------------------------
+    def set_language(self, code: str) -> None:
+        if code not in self.settings.languages:
+            raise SessionError(f"language {code!r} is not offered")
+        self.language = code
+
+    def toggle(self, option: str) -> None:
+        if option not in ("large_text", "high_contrast", "low_reach", "voice"):
+            raise SessionError(f"unknown option {option!r}")
+        setattr(self, option, not getattr(self, option))
+
+    def start(self, now: float) -> None:
+        self._expect(Step.WELCOME)
+        self._go(Step.PROCEDURE, now)
+
+    # --- procedure ---------------------------------------------------------------------
+    def groups(self) -> list[tuple[str, tuple[Procedure, ...]]]:
+        order: dict[str, list[Procedure]] = {}
+        for p in self.procedures:
+            order.setdefault(p.group, []).append(p)
+        return [(g, tuple(ps)) for g, ps in order.items()]
+
+    def choose_procedure(self, code: str, now: float) -> None:
+        self._expect(Step.PROCEDURE)
+        self.procedure = next((p for p in self.procedures if p.code == code), None)
+        if self.procedure is None:
+            raise SessionError(f"procedure {code!r} is not offered in {self.ward.code}")
+        self.values = {f.key: f.default for f in self.procedure.resident_fields
+                       if f.default is not None}
+        self._go(Step.IDENTITY, now)
+
+    # --- identity: card ------------------------------------------------------------------
+    def choose_card(self, now: float) -> None:
+        self._expect(Step.IDENTITY)
+        self.notice = None
+        self._go(Step.CARD, now)
+
+    def card_present(self, tries_left: int, now: float) -> None:
+        self._expect(Step.CARD)
+        self.tries_left = tries_left
+        self.pin_digits = ""
+        self.notice = self._pin_notice() if tries_left < SAFE_TRIES else None
+        self._go(Step.PIN, now)
+
+    def card_problem(self, msgid: str, now: float) -> None:
+        """The card could not be used (not a My Number card, removed, reader fault)."""
+        self.notice = Notice(msgid, error=True)
+        self.pin_digits = ""
+        self._go(Step.CARD if self.step in (Step.CARD, Step.PIN) else Step.IDENTITY, now)
+
+    @property
+    def pin_locked(self) -> bool:
+        """True when sending a PIN could block the card: the kiosk refuses."""
+        return self.tries_left is not None and self.tries_left < SAFE_TRIES
+
+    def _pin_notice(self) -> Notice:
+        return Notice("暗証番号の残り回数が1回以下のため、この機械では確認できません。"
+                      "カードなしで進むか、職員をお呼びください。", error=True)
+
+    def pin_press(self, digit: str) -> None:
+        self._expect(Step.PIN)
+        if len(digit) == 1 and digit.isdigit() and len(self.pin_digits) < PIN_LENGTH \
+                and not self.pin_locked:
+            self.pin_digits += digit
+
+    def pin_back(self) -> None:
+        self.pin_digits = self.pin_digits[:-1]
+
+    def take_pin(self) -> str | None:
+        """Hand the typed PIN to the controller (once) when it is safe to send."""
+        self._expect(Step.PIN)
+        if self.pin_locked:
+            self.notice = self._pin_notice()
+            self.pin_digits = ""
+            return None
+        if len(self.pin_digits) != PIN_LENGTH:
+            self.notice = Notice("暗証番号は数字4けたです。", error=True)
+            return None
+        pin, self.pin_digits = self.pin_digits, ""
+        return pin
+
+    def pin_result(self, ok: bool, tries_left: int | None, now: float) -> None:
+        self._expect(Step.PIN)
+        self.pin_digits = ""
+        if ok:
+            self.notice = None
+            self.tries_left = None
+            self._go(Step.READING, now)
+            return
+        self.tries_left = tries_left
+        if self.pin_locked:
+            self.notice = self._pin_notice()
+        else:
+            self.notice = Notice("暗証番号が違います。残り{tries}回です。",
+                                 {"tries": tries_left}, error=True)
+
+    def card_read(self, holder: Mapping[str, str], my_number: MyNumberCheck | None,
+                  authenticity: Authenticity, now: float) -> None:
+        """The basic four (and, only for forms that carry it, the number's check)."""
+        self._expect(Step.READING)
+        p = self._procedure()
+        if authenticity is Authenticity.TAMPERED:
+            self.notice = Notice("このカードは読み取れませんでした。職員をお呼びください。",
+                                 error=True)
+            self._go(Step.IDENTITY, now)
+            return
+        for f in p.card_fields:
+            if f.key in holder:
+                self.values[f.key] = holder[f.key]
+        if p.needs_my_number and my_number is not None:
+            for f in p.fields:
+                if f.source is FieldSource.MY_NUMBER:
+                    self.values[f.key] = my_number
+        self.identity = Identity.CARD
+        self.authenticity = authenticity
+        self.notice = None
+        self._go(Step.CONFIRM, now)
+
+    # --- identity: no card / ask staff ---------------------------------------------------
+    def choose_no_card(self, now: float) -> None:
+        self._expect(Step.IDENTITY, Step.CARD, Step.PIN)
+        p = self._procedure()
+        self.identity = Identity.TYPED
+        self.tries_left = None
+        self.pin_digits = ""
+        self.notice = None
+        queue = [f.key for f in p.card_fields] + [f.key for f in self.missing()
+                                                  if f.source is FieldSource.RESIDENT]
+        self.entry_queue = list(dict.fromkeys(queue))
+        self._next_entry(now)
+
+    def ask_staff(self, now: float) -> None:
+        self._expect(Step.IDENTITY, Step.CARD, Step.PIN)
+        self.identity = Identity.ASSISTED
+        self.pin_digits = ""
+        self.tries_left = None
+        self.notice = None
+        self.pay_method = PayMethod.COUNTER
+        self._go(Step.ISSUING, now)
+
+    # --- typing one field ----------------------------------------------------------------
+    def _next_entry(self, now: float) -> None:
+        if self.entry_queue:
+            self._open_entry(self.entry_queue.pop(0), now)
+        else:
+            self.entry_key = None
+            self._go(Step.CONFIRM, now)
+
+    def _open_entry(self, key: str, now: float) -> None:
+        f = self._procedure().field(key)
+        self.entry_key = key
+        value = self.values.get(key)
+        text = value if isinstance(value, str) else ""
+        self.entry_text = kana.digits_from_date(text) if f.kind is FieldKind.DATE else text
+        if f.kind is FieldKind.YEAR and isinstance(value, int):
+            self.entry_text = str(value)
+        self.notice = None
+        self._go(Step.ENTRY, now)
+
+    def edit(self, key: str, now: float) -> None:
+        """Open one field of the confirm screen for typing or choosing."""
+        self._expect(Step.CONFIRM)
+        if not self.editable(self._procedure().field(key)):
+            raise SessionError(f"field {key!r} is not editable here")
+        self.entry_queue = []
+        self._open_entry(key, now)
+
+    def entry_field(self) -> FormField:
+        self._expect(Step.ENTRY)
+        assert self.entry_key is not None
+        return self._procedure().field(self.entry_key)
+
+    def entry_press(self, key: str) -> None:
+        f = self.entry_field()
+        if entry_mode(f) is EntryMode.DIGITS:
+            limit = 8 if f.kind is FieldKind.DATE else 4
+            if key.isdigit() and len(key) == 1 and len(self.entry_text) < limit:
+                self.entry_text += key
+        else:
+            self.entry_text = kana.press(self.entry_text, key)
+
+    def entry_back(self) -> None:
+        self.entry_text = kana.backspace(self.entry_text)
+
+    def entry_done(self, now: float, choice: str | None = None) -> None:
+        """Accept the typed text (or the chosen value) and move to the next field."""
+        f = self.entry_field()
+        value: object
+        if entry_mode(f) is EntryMode.CHOICE:
+            allowed = [v for v, _ in field_choices(f)]
+            if choice not in allowed:
+                self.notice = Notice("えらんでください。", error=True)
+                return
+            value = choice
+        elif f.kind is FieldKind.DATE:
+            value = kana.date_from_digits(self.entry_text)
+            if value is None:
+                self.notice = Notice("年月日を8けたの数字で入れてください（例：19850307）。",
+                                     error=True)
+                return
+        elif f.kind is FieldKind.YEAR:
+            if len(self.entry_text) != 4:
+                self.notice = Notice("年を4けたの数字で入れてください。", error=True)
+                return
+            value = int(self.entry_text)
+        else:
+            value = self.entry_text.strip("\u3000 ")
+            if f.required and not value:
+                self.notice = Notice("入力してください。", error=True)
+                return
+        self.values[f.key] = value
+        self.entry_text = ""
+        self._next_entry(now)
+
+    # --- confirm -----------------------------------------------------------------------
+    def editable(self, f: FormField) -> bool:
+        if f.source is FieldSource.RESIDENT:
+            return True
+        return f.source is FieldSource.CARD and self.identity is Identity.TYPED
+
+    def missing(self) -> list[FormField]:
+        p = self._procedure()
+        out = []
+        for f in p.fields:
+            if f.source is FieldSource.MY_NUMBER or not f.required:
+                continue
+            if self.identity is Identity.ASSISTED and f.source is not FieldSource.RESIDENT:
+                continue
+            value = self.values.get(f.key)
+            if value is None or value == "":
+                out.append(f)
+        return out
+
+    def set_count(self, key: str, delta: int) -> None:
+        self._expect(Step.CONFIRM)
+        f = self._procedure().field(key)
+        if f.kind is not FieldKind.COUNT or f.source is not FieldSource.RESIDENT:
+            raise SessionError(f"{key!r} is not a count the resident sets")
+        current = self.values.get(key)
+        n = (current if isinstance(current, int) else 1) + delta
+        self.values[key] = max(1, min(n, f.max or 99))
+
+    def toggle_flag(self, key: str, choice: str) -> None:
+        self._expect(Step.CONFIRM)
+        f = self._procedure().field(key)
+        if f.kind is not FieldKind.FLAGS or choice not in f.choices:
+            raise SessionError(f"{choice!r} is not an option of {key!r}")
+        current = self.values.get(key)
+        chosen = list(current) if isinstance(current, tuple | list) else []
+        if choice in chosen:
+            chosen.remove(choice)
+        else:
+            chosen.append(choice)
+        self.values[key] = tuple(c for c in f.choices if c in chosen)
+
+    def application(self) -> Application:
+        p = self._procedure()
+        if self.identity is None:
+            raise SessionError("no identity chosen yet")
+        notes = ("assistance",) if self.identity is Identity.ASSISTED else ()
+        return Application.build(p, self.values, self.identity, language=self.language,
+                                 authenticity=self.authenticity, notes=notes)
+
+    def fee(self) -> int:
+        return self.application().fee(self._procedure())
+
+    def confirm(self, now: float) -> None:
+        self._expect(Step.CONFIRM)
+        missing = self.missing()
+        if missing:
+            self.notice = Notice("「{field}」を入力してください。", {"field": missing[0].label},
+                                 error=True)
+            return
+        self.notice = None
+        if self.fee() > 0:
+            self._go(Step.PAYMENT, now)
+        else:
+            self.pay_method = PayMethod.COUNTER
+            self._go(Step.ISSUING, now)
+
+    # --- payment -----------------------------------------------------------------------
+    def choose_payment(self, method: PayMethod, now: float) -> None:
+        self._expect(Step.PAYMENT)
+        if method is PayMethod.CASHLESS and not self.settings.cashless:
+            raise SessionError("cashless payment is not configured on this kiosk")
+        self.pay_method = method
+        self._go(Step.CASHLESS if method is PayMethod.CASHLESS else Step.ISSUING, now)
+
+    def payment_finished(self, paid: bool, now: float) -> None:
+        """The cashless screen's result: paid → issue; not paid → choose again."""
+        self._expect(Step.CASHLESS)
+        if paid:
+            self._go(Step.ISSUING, now)
+        else:
+            self.pay_method = None
+            self.notice = Notice("お支払いは完了していません。もう一度お選びください。",
+                                 error=True)
+            self._go(Step.PAYMENT, now)
+
+    # --- ticket ------------------------------------------------------------------------
+    def ticket_issued(self, ticket: Ticket, now: float) -> None:
+        self._expect(Step.ISSUING)
+        self.ticket = ticket
+        self.notice = None
+        self._go(Step.TICKET, now)
+
+    def issue_failed(self, now: float) -> None:
+        self._expect(Step.ISSUING)
+        self.notice = Notice("番号札を発行できませんでした。職員をお呼びください。", error=True)
+        self._go(Step.CONFIRM if self.identity is not Identity.ASSISTED else Step.IDENTITY, now)
+
+    def finish(self, now: float) -> None:
+        self._expect(Step.TICKET)
+        self._go(Step.THANKS, now)
+
+    # --- navigation ----------------------------------------------------------------------
+    def back(self, now: float) -> None:
+        previous = {
+            Step.PROCEDURE: Step.WELCOME, Step.IDENTITY: Step.PROCEDURE,
+            Step.CARD: Step.IDENTITY, Step.PIN: Step.IDENTITY, Step.CONFIRM: Step.IDENTITY,
+            Step.PAYMENT: Step.CONFIRM,
+        }
+        self.notice = None
+        self.pin_digits = ""
+        if self.step is Step.ENTRY:
+            self.entry_text = ""
+            self.entry_queue = []
+            self.entry_key = None
+            self._go(Step.CONFIRM if self.identity is Identity.TYPED
+                     and self._card_fields_done() else Step.IDENTITY, now)
+            return
+        if self.step not in previous:
+            raise SessionError(f"no way back from {self.step}")
+        target = previous[self.step]
+        if self.step in (Step.CONFIRM, Step.CARD, Step.PIN):
+            # Leaving the identity part: forget what the card or keyboard gave.
+            p = self._procedure()
+            for f in p.fields:
+                if f.source is not FieldSource.RESIDENT:
+                    self.values.pop(f.key, None)
+            self.identity = None
+            self.authenticity = None
+            self.tries_left = None
+        if target is Step.WELCOME:
+            self.wipe(WipeReason.CANCEL, now)
+            return
+        if target is Step.PROCEDURE:
+            self.procedure = None
+            self.values = {}
+        self._go(target, now)
+
+    def _card_fields_done(self) -> bool:
+        return all(self.values.get(f.key) not in (None, "")
+                   for f in self._procedure().card_fields)
+
+    def cancel(self, now: float) -> None:
+        self.wipe(WipeReason.CANCEL, now)
+
+    # --- helpers -----------------------------------------------------------------------
+    def _procedure(self) -> Procedure:
+        if self.procedure is None:
+            raise SessionError("no procedure chosen yet")
+        return self.procedure
+
+    def _expect(self, *steps: Step) -> None:
+        if self.step not in steps:
+            raise SessionError(f"not possible at step {self.step}: expected "
+                               f"{' or '.join(s.value for s in steps)}")
