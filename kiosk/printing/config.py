@@ -1,0 +1,103 @@
+"""The ``[printer]`` section of config/kiosk.toml, and opening the printer it describes.
+
+transport = "standin" runs the stand-in printer inside the kiosk process (on `host`/`port`,
+jobs written to `standin_output_dir`) and prints to it over TCP exactly as to a network
+printer, so the whole path — rendering, python-escpos, status commands — is the real one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from escpos.escpos import Escpos
+
+from kiosk.configfile import CONFIG_DIR, REPO_ROOT, read_toml
+from kiosk.domain.section import Section
+from kiosk.printing.device import Printer
+from kiosk.printing.escpos_printer import EscposPrinter
+from kiosk.printing.render import MODELS, PrinterModel, TextMode
+
+log = logging.getLogger(__name__)
+
+TRANSPORTS = ("standin", "network", "usb", "serial")
+KEYS = ("transport", "model", "text_mode", "host", "port", "timeout_seconds",
+        "job_timeout_seconds", "usb_vendor_id", "usb_product_id", "serial_device",
+        "serial_baudrate", "standin_output_dir")
+
+
+@dataclass(frozen=True)
+class PrinterConfig:
+    transport: str = "standin"
+    model: PrinterModel = MODELS["generic-80mm"]
+    host: str = "127.0.0.1"
+    port: int = 9100
+    timeout_seconds: float = 2.0
+    job_timeout_seconds: float = 10.0
+    usb_vendor_id: int = 0x04B8          # Epson
+    usb_product_id: int = 0x0202
+    serial_device: str = "/dev/ttyUSB0"
+    serial_baudrate: int = 9600
+    standin_output_dir: Path = REPO_ROOT / "var" / "printer"
+
+    @classmethod
+    def from_section(cls, s: Section) -> PrinterConfig:
+        s.unknown_keys(KEYS)
+        d = cls()
+        model = MODELS[s.text("model", d.model.name, choices=tuple(MODELS))]
+        if s.has("text_mode"):
+            mode = TextMode(s.text("text_mode", choices=[m.value for m in TextMode]))
+            model = replace(model, text_mode=mode)
+        out = Path(s.text("standin_output_dir", str(d.standin_output_dir)))
+        return cls(
+            transport=s.text("transport", d.transport, choices=TRANSPORTS),
+            model=model,
+            host=s.text("host", d.host),
+            port=s.integer("port", d.port, min=0, max=65535),
+            timeout_seconds=s.number("timeout_seconds", d.timeout_seconds, min=0.1),
+            job_timeout_seconds=s.number("job_timeout_seconds", d.job_timeout_seconds, min=0.5),
+            usb_vendor_id=s.integer("usb_vendor_id", d.usb_vendor_id, min=0, max=0xFFFF),
+            usb_product_id=s.integer("usb_product_id", d.usb_product_id, min=0, max=0xFFFF),
+            serial_device=s.text("serial_device", d.serial_device),
+            serial_baudrate=s.integer("serial_baudrate", d.serial_baudrate, min=1200),
+            standin_output_dir=out if out.is_absolute() else REPO_ROOT / out,
+        )
+
+
+def load_printer_config(path: str | os.PathLike[str] | None = None) -> PrinterConfig:
+    """The [printer] section of kiosk.toml (defaults when the file has none)."""
+    p = Path(path) if path is not None else CONFIG_DIR / "kiosk.toml"
+    root = Section(read_toml(p), str(p))
+    return PrinterConfig.from_section(root.section("printer", None))
+
+
+def open_printer(config: PrinterConfig) -> Printer:
+    """The printer the config describes (starting the stand-in when it is chosen)."""
+    on_close = None
+    host, port = config.host, config.port
+    if config.transport == "standin":
+        from hardware.printer import StandInPrinter  # only the stand-in needs hardware/
+
+        standin = StandInPrinter(config.host, config.port, width_px=config.model.width_px,
+                                 output_dir=config.standin_output_dir).start()
+        host, port, on_close = standin.host, standin.port, standin.stop
+        log.info("printing to the stand-in printer; jobs in %s", config.standin_output_dir)
+
+    def connect() -> Escpos:
+        profile = config.model.profile
+        if config.transport == "usb":
+            from escpos.printer import Usb
+            return Usb(config.usb_vendor_id, config.usb_product_id,
+                       timeout=int(config.timeout_seconds * 1000), profile=profile)
+        if config.transport == "serial":
+            from escpos.printer import Serial
+            return Serial(config.serial_device, baudrate=config.serial_baudrate,
+                          timeout=config.timeout_seconds, profile=profile)
+        from escpos.printer import Network
+        return Network(host, port, timeout=config.timeout_seconds, profile=profile)
+
+    return EscposPrinter(connect, config.model, status_timeout=config.timeout_seconds,
+                         job_timeout=config.job_timeout_seconds, name=config.transport,
+                         on_close=on_close)

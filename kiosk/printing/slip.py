@@ -1,0 +1,99 @@
+"""What a queue ticket says: the content the kiosk fills in and the wording printed.
+
+No I/O and no printer codes here: `slip_lines()` turns a `TicketSlip` into styled lines
+(resident's language first, then Japanese) that `kiosk.printing.render` lays out either
+as a raster image or as Shift_JIS text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from kiosk.i18n import LANGUAGE_CODES, translator
+
+
+@dataclass(frozen=True)
+class TicketSlip:
+    """One resident's ticket, as the kiosk fills it in."""
+
+    ward_name: str          # 北区役所
+    procedure_name: str     # 住民票の写し (catalog name = msgid)
+    number: str             # A-012
+    counter_group: str      # 1・2番窓口
+    issued_at: datetime
+    people_ahead: int
+    wait_minutes: int | None  # None: unknown (e.g. the kiosk is offline) — say so honestly
+    status_url: str         # the phone status page, printed as a QR code
+    language: str = "ja"
+
+
+class Style(StrEnum):
+    TITLE = "title"      # ward name
+    HEADING = "heading"  # procedure name
+    LABEL = "label"      # "受付番号"
+    NUMBER = "number"    # A-012, as large as the paper allows
+    BODY = "body"
+    SMALL = "small"      # the Japanese line under a translated one
+    QR = "qr"            # the status URL as a QR code (text = the URL)
+    RULE = "rule"        # a horizontal line
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    style: Style = Style.BODY
+
+
+# msgids introduced by the ticket (Japanese source text; translations live in kiosk.po)
+NUMBER_LABEL = "受付番号"
+COUNTER = "{counter}でお呼びします"
+PEOPLE_AHEAD = "お待ちの人数：{n}人"
+WAIT_ABOUT = "待ち時間の目安：約{minutes}分"
+WAIT_UNKNOWN = "待ち時間の目安：ただいま分かりません"
+ISSUED = "発券：{time}"
+QR_HINT = "スマートフォンで呼び出し状況を確認できます"
+GUIDANCE = "番号が呼ばれたら窓口へお越しください"
+KEEP = "お呼びするまでこの券をお持ちください"
+
+
+def slip_lines(slip: TicketSlip, printable: Callable[[str], bool] = lambda _: True,
+               ) -> list[Line]:
+    """The slip's lines in print order. A translated line the printer cannot draw
+    (`printable` false, e.g. Hangul without a Hangul font) falls back to English."""
+    lang = slip.language if slip.language in LANGUAGE_CODES else "ja"
+
+    def both(msgid: str, style: Style = Style.BODY, **values: object) -> list[Line]:
+        # The resident's language, then the Japanese original (once when they are equal).
+        ja = translator("ja", "kiosk")(msgid, **values)
+        if lang == "ja":
+            return [Line(ja, style)]
+        local = translator(lang, "kiosk")(msgid, **values)
+        if not printable(local):
+            local = translator("en", "kiosk")(msgid, **values)
+        if local == ja:
+            return [Line(ja, style)]
+        return [Line(local, style), Line(ja, Style.SMALL)]
+
+    issued = slip.issued_at.strftime("%Y-%m-%d %H:%M")
+    lines = [Line(slip.ward_name, Style.TITLE)]
+    lines += both(slip.procedure_name, Style.HEADING)
+    lines.append(Line("", Style.RULE))
+    lines += both(NUMBER_LABEL, Style.LABEL)
+    lines.append(Line(slip.number, Style.NUMBER))
+    lines += both(COUNTER, counter=slip.counter_group)
+    lines += both(PEOPLE_AHEAD, n=slip.people_ahead)
+    if slip.wait_minutes is None:
+        lines += both(WAIT_UNKNOWN)
+    else:
+        lines += both(WAIT_ABOUT, minutes=slip.wait_minutes)
+    lines.append(Line("", Style.RULE))
+    lines += both(GUIDANCE)
+    lines += both(KEEP)
+    if slip.status_url:
+        lines.append(Line(slip.status_url, Style.QR))
+        lines += both(QR_HINT)
+    lines.append(Line(translator("ja", "kiosk")(ISSUED, time=issued), Style.SMALL))
+    return lines
