@@ -1,8 +1,7 @@
-"""Browser pages served by the back-office (counter console, lobby display, phone page).
+"""Browser pages served by the back-office: counter console (/console), lobby display
+(/display), the resident's phone status page (/status/<token>) and the supervisor
+overview (/supervisor). See docs/web.md. The back-office app includes `router`."""
 
-Stub: the web-pages engineer replaces this package's contents. The back-office app
-includes `router` (see kiosk.backoffice.app)."""
+from kiosk.backoffice.web.routes import router
 
-from fastapi import APIRouter
-
-router = APIRouter()
+__all__ = ["router"]

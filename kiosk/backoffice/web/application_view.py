@@ -1,0 +1,78 @@
+"""The kiosk's application record as labelled rows a counter clerk can read at a glance.
+
+Labels come from the procedure's form in the catalog; dates also in 和暦, sex codes in
+words, the 個人番号 only ever as the masked check the record holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from kiosk.domain.catalog import Catalog, FieldKind
+from kiosk.domain.wareki import wareki
+
+SEX_WORDS = {"0": "不明", "1": "男", "2": "女", "9": "適用不能"}
+IDENTITY_WORDS = {
+    "card": "マイナンバーカードから読み取り",
+    "typed": "キオスクで本人が入力",
+    "assisted": "窓口で職員が記入(「職員に相談」)",
+}
+AUTHENTICITY_WORDS = {
+    "genuine": "真正性確認済み",
+    "not_verifiable": "真正性を確認できず",
+    "tampered": "改ざんの疑い — 本人確認書類を確認してください",
+}
+
+
+def _value_text(kind: FieldKind | None, value: Any) -> str:
+    if isinstance(value, Mapping) and "masked" in value:
+        ok = value.get("check_digit_ok")
+        return f"{value['masked']}(チェックデジット: {'正常' if ok else '不一致'})"
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value) if value else "(なし)"
+    if kind is FieldKind.SEX:
+        return SEX_WORDS.get(str(value), str(value))
+    if kind is FieldKind.DATE and isinstance(value, str):
+        try:
+            return f"{value}({wareki(date.fromisoformat(value))})"
+        except ValueError:
+            return value
+    if kind is FieldKind.COUNT and isinstance(value, int):
+        return f"{value} 通"
+    return str(value)
+
+
+def application_rows(application: Mapping[str, Any] | None,
+                     catalog: Catalog) -> list[dict[str, str]]:
+    """[{"label", "value"}] in the form's own field order; unknown keys last, never dropped."""
+    if not application:
+        return []
+    values = application.get("values") or {}
+    procedure = catalog.procedures.get(str(application.get("procedure")))
+    rows: list[dict[str, str]] = []
+    if procedure is not None:
+        rows.append({"label": "手続き", "value": procedure.name})
+    seen: set[str] = set()
+    for f in procedure.fields if procedure else ():
+        if f.key in values:
+            rows.append({"label": f.label, "value": _value_text(f.kind, values[f.key])})
+            seen.add(f.key)
+    for key, value in values.items():
+        if key not in seen:
+            rows.append({"label": key, "value": _value_text(None, value)})
+    identity = application.get("identity")
+    if identity:
+        rows.append({"label": "本人情報の入手方法",
+                     "value": IDENTITY_WORDS.get(identity, str(identity))})
+    authenticity = application.get("authenticity")
+    if authenticity:
+        rows.append({"label": "カードの真正性",
+                     "value": AUTHENTICITY_WORDS.get(authenticity, str(authenticity))})
+    language = application.get("language")
+    if language and language != "ja":
+        rows.append({"label": "申請者の言語", "value": str(language)})
+    for note in application.get("notes") or ():
+        rows.append({"label": "備考", "value": str(note)})
+    return rows

@@ -1,0 +1,57 @@
+"""Static files and HTML templates of the served pages, all inside this package.
+
+Nothing comes from a CDN: ward networks are closed. The kanji font is the repository's
+own BIZ UD Gothic (assets/fonts), served under static/fonts/.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import string
+from pathlib import Path
+
+from kiosk.configfile import ASSETS_DIR
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+TEMPLATE_DIR = HERE / "templates"
+FONT_DIR = ASSETS_DIR / "fonts"
+
+STATIC_PREFIX = "/web/static"
+
+MEDIA_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".wav": "audio/wav",
+    ".ttf": "font/ttf",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
+
+
+def static_file(name: str) -> Path | None:
+    """The file behind /web/static/<name>, or None: only plain names, never a path escape."""
+    if name.startswith("fonts/"):
+        base, leaf = FONT_DIR, name.removeprefix("fonts/")
+    else:
+        base, leaf = STATIC_DIR, name
+    if not leaf or "/" in leaf or "\\" in leaf or leaf.startswith("."):
+        return None
+    path = base / leaf
+    if path.suffix not in MEDIA_TYPES or not path.is_file():
+        return None
+    return path
+
+
+@functools.cache
+def _template(name: str) -> string.Template:
+    return string.Template((TEMPLATE_DIR / name).read_text(encoding="utf-8"))
+
+
+def render(name: str, /, **values: object) -> str:
+    """Fill a template; every value is HTML-escaped unless its key ends in ``_html``."""
+    filled = {k: (str(v) if k.endswith("_html") else html.escape(str(v), quote=True))
+              for k, v in values.items()}
+    filled.setdefault("static", STATIC_PREFIX)
+    return _template(name).substitute(filled)

@@ -1,0 +1,189 @@
+"""Page routes: counter console, lobby display, phone status page, supervisor overview.
+
+Pages are thin HTML shells plus a little JavaScript that talks to the JSON API
+(docs/api.md). What must be decided on the server — is this status token valid, may this
+person see the supervisor page — is asked of the API in-process (`internal.get`), so the
+pages depend on the documented contract only.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from kiosk.backoffice.web import internal
+from kiosk.backoffice.web.application_view import application_rows
+from kiosk.backoffice.web.assets import MEDIA_TYPES, render, static_file
+from kiosk.backoffice.web.phone import choose_language, page_values, phone_view, t
+from kiosk.configfile import load_catalog
+from kiosk.domain.catalog import Catalog
+from kiosk.i18n import LANGUAGE_CODES
+
+log = logging.getLogger(__name__)
+
+API = "/api/v1"
+router = APIRouter(include_in_schema=False)
+
+# Pages must never be cached by a browser or proxy: they show live, per-person state.
+NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer"}
+NOT_FOUND_TEXT = ("この QR コードは無効か、有効期限が切れています。"
+                  "番号札をお持ちの方は受付でお尋ねください。")
+UNAVAILABLE_TEXT = "ただいま表示できません。しばらくしてからもう一度お試しください。"
+TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{8,128}")  # a status token is URL-safe base64
+ROLE_RANK = {"staff": 0, "supervisor": 1, "admin": 2}
+
+
+@functools.cache
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def _page(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status, headers=NO_STORE)
+
+
+def _message(title: str, message: str, status: int, lang: str = "ja",
+             extra_html: str = "") -> HTMLResponse:
+    return _page(render("message.html", title=title, message=message, extra_html=extra_html,
+                        lang_bcp47=t(lang).language.bcp47), status)
+
+
+@router.get("/web/static/{name:path}")
+async def static(name: str) -> Response:
+    path = static_file(name)
+    if path is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix],
+                        headers={"Cache-Control": "public, max-age=300"})
+
+
+# ---------------------------------------------------------------- counter console
+@router.get("/console", response_class=HTMLResponse)
+async def console_page() -> HTMLResponse:
+    config = {"api": API}
+    return _page(render("console.html", config=json.dumps(config)))
+
+
+@router.get("/web/tickets/{ticket_id}/application")
+async def ticket_application(ticket_id: int, request: Request) -> JSONResponse:
+    """The ticket's application as labelled rows; the API decides who may see it."""
+    answer = await internal.get(request, f"{API}/tickets/{ticket_id}")
+    if answer.status != 200:
+        return JSONResponse(answer.json() or {"error": "unavailable"}, status_code=answer.status,
+                            headers=NO_STORE)
+    ticket = answer.json()
+    application = ticket.get("application")
+    rows = application_rows(application, catalog())
+    form_pdf = f"{API}/tickets/{ticket_id}/form.pdf" if application else None
+    return JSONResponse({"id": ticket_id, "number": ticket.get("number"), "rows": rows,
+                         "has_form": bool(application), "form_pdf": form_pdf}, headers=NO_STORE)
+
+
+# ---------------------------------------------------------------- lobby display
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+@router.get("/display", response_class=HTMLResponse)
+async def display_page(request: Request, ward: str = "", services: str = "", counters: str = "",
+                       recent: int = 6, now: int = 3, lang: str = "ja,en") -> HTMLResponse:
+    """?ward=kita[&services=certificates,moving][&counters=1,2][&recent=6][&now=3][&lang=ja,en]
+
+    The display authenticates with its device token given once as #token=dv_... (kept in
+    the browser, never sent in a URL the server logs) or with a staff login cookie."""
+    cat = catalog()
+    if ward not in cat.wards:
+        wards = ", ".join(cat.wards)
+        return _message("区役所が指定されていません / Unknown ward",
+                        f"?ward= に区役所のコードを指定してください(例: {wards})。", 404)
+    langs = [code for code in _csv(lang) if code in LANGUAGE_CODES] or ["ja"]
+
+    def both(msgid: str, **values: Any) -> str:
+        texts = list(dict.fromkeys(t(code)(msgid, **values) for code in langs))
+        return " / ".join(texts)
+
+    counter_fmt = {code: t(code)("{counter} 番窓口", counter="{counter}") for code in langs}
+    config = {
+        "api": API, "ward": ward,
+        "services": [s for s in _csv(services) if s in cat.services],
+        "counters": [int(c) for c in _csv(counters) if c.isdigit()],
+        "recent": max(1, min(recent, 12)), "now": max(1, min(now, 6)),
+        "counter_formats": [counter_fmt[c] for c in langs],
+        "lost": both("接続が切れました — 再接続しています…"),
+    }
+    return _page(render(
+        "display.html", config=json.dumps(config, ensure_ascii=False),
+        title=both("呼出表示"), ward_name=cat.wards[ward].name,
+        now_calling=both("ただいまのお呼び出し"), recent_calls=both("これまでのお呼び出し"),
+        no_calls=both("お呼び出しをお待ちください"),
+        sound_hint=both("音声を出すには画面に一度触れてください")))
+
+
+# ---------------------------------------------------------------- phone status page
+async def _status(request: Request, token: str) -> tuple[int, Any]:
+    if not TOKEN_RE.fullmatch(token):
+        return 404, None
+    answer = await internal.get(request, f"{API}/status/{token}", forward_auth=False)
+    return answer.status, (answer.json() if answer.status == 200 else None)
+
+
+def _not_found(lang: str) -> HTMLResponse:
+    tr = t(lang)
+    return _message(tr("ページが見つかりません"), tr(NOT_FOUND_TEXT), 404, lang)
+
+
+def _unavailable(lang: str) -> HTMLResponse:
+    tr = t(lang)
+    return _message(tr("受付状況"), tr(UNAVAILABLE_TEXT), 503, lang)
+
+
+@router.get("/status/{token}", response_class=HTMLResponse)
+async def phone_page(token: str, request: Request, lang: str | None = None) -> HTMLResponse:
+    code = choose_language(lang, request.headers.get("accept-language"))
+    try:
+        status, data = await _status(request, token)
+    except Exception:
+        log.exception("status page: the API failed")
+        return _unavailable(code)
+    if status == 200:
+        view = phone_view(data, code)
+        updated = datetime.now().astimezone().strftime("%H:%M:%S")
+        return _page(render("phone.html", **page_values(view, code, token, updated)))
+    if status in (400, 404, 410, 422):
+        return _not_found(code)
+    return _unavailable(code)
+
+
+@router.get("/status/{token}/view")
+async def phone_view_json(token: str, request: Request, lang: str | None = None) -> JSONResponse:
+    code = choose_language(lang, request.headers.get("accept-language"))
+    status, data = await _status(request, token)
+    if status != 200:
+        return JSONResponse({"error": "not_found" if status == 404 else "unavailable"},
+                            status_code=404 if status == 404 else 503, headers=NO_STORE)
+    view = phone_view(data, code)
+    view["updated_at"] = datetime.now().astimezone().strftime("%H:%M:%S")
+    return JSONResponse(view, headers=NO_STORE)
+
+
+# ---------------------------------------------------------------- supervisor overview
+@router.get("/supervisor", response_class=HTMLResponse)
+async def supervisor_page(request: Request) -> Response:
+    me = await internal.get(request, f"{API}/auth/me")
+    who = me.json() if me.status == 200 else None
+    if not who or who.get("kind") != "staff":
+        return RedirectResponse("/console?next=/supervisor", status_code=303, headers=NO_STORE)
+    if ROLE_RANK.get(str(who.get("role")), -1) < ROLE_RANK["supervisor"]:
+        return _message("権限がありません",
+                        "このページは監督者(supervisor)以上の役割の職員だけが開けます。", 403,
+                        extra_html='<p><a href="/console">窓口コンソールへ戻る</a></p>')
+    config = {"api": API, "username": who.get("username"), "ward": who.get("ward")}
+    return _page(render("supervisor.html", config=json.dumps(config, ensure_ascii=False)))

@@ -1,0 +1,389 @@
+/* Counter staff console: log in, choose the counter, work the queue.
+   Every button has a one-key shortcut (shown on the button, aria-keyshortcuts set) that
+   works whenever focus is not in a text field. State comes from the ward's queue view
+   (docs/api.md §7) and is refreshed on every live event, so other counters' and kiosks'
+   changes appear without reloading. */
+(function () {
+  "use strict";
+  const L = window.Live;
+  const el = L.el;
+  const cfg = JSON.parse(document.body.dataset.config || "{}");
+  const API = cfg.api || "/api/v1";
+  const STATUS_WORDS = { waiting: "待ち", called: "呼出中", serving: "対応中", held: "保留", no_show: "不在",
+                         done: "完了", cancelled: "取消" };
+  const PRIORITY_WORDS = { normal: "", priority: "優先", appointment: "予約", assistance: "要支援" };
+  const ENABLED = {
+    call_next: function (cur) { return !cur || (cur.status !== "called" && cur.status !== "serving"); },
+    recall: function (cur) { return cur && cur.status === "called"; },
+    start: function (cur) { return cur && cur.status === "called"; },
+    complete: function (cur) { return cur && cur.status === "serving"; },
+    hold: function (cur) { return cur && (cur.status === "called" || cur.status === "serving"); },
+    no_show: function (cur) { return cur && cur.status === "called"; },
+    transfer: function (cur) { return cur && (cur.status === "called" || cur.status === "serving"); },
+    focus_transfer: function (cur) { return cur && (cur.status === "called" || cur.status === "serving"); },
+    print: function () { return !!state.form; }
+  };
+  const KEYS = { n: "call_next", r: "recall", s: "start", c: "complete", h: "hold", x: "no_show", t: "focus_transfer",
+                 p: "print" };
+  const DONE_WORDS = { call_next: "を呼び出しました", recall: "を再呼出しました", start: "の対応を始めました",
+                       complete: "を完了しました", hold: "を保留にしました", no_show: "を不在にしました",
+                       transfer: "を転送しました", call: "を呼び出しました", resume: "を列に戻しました" };
+
+  const state = { me: null, ward: null, counter: null, view: null, viewAt: 0, currentId: null, form: null, live: null };
+  const $ = function (id) { return document.getElementById(id); };
+
+  function show(view) {
+    ["login-view", "counter-view", "work-view"].forEach(function (id) { $(id).hidden = id !== view; });
+    $("logout").hidden = view === "login-view";
+    $("change-counter").hidden = view !== "work-view";
+  }
+
+  function toast(text, isError) {
+    const t = $("toast");
+    t.textContent = text;
+    t.className = "toast" + (isError ? " error-msg" : "");
+  }
+
+  // ------------------------------------------------------------------ login
+  function start() {
+    L.api("GET", API + "/auth/me").then(function (me) {
+      if (!me || me.kind !== "staff") throw new Error("not staff");
+      state.me = me;
+      chooseCounter();
+    }, function () { showLogin(); }).catch(showLogin);
+  }
+
+  function showLogin() {
+    show("login-view");
+    $("login-user").focus();
+  }
+
+  $("login-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    const user = $("login-user").value.trim();
+    const pass = $("login-pass").value;
+    const err = $("login-error");
+    err.textContent = "";
+    if (!user || !pass) { err.textContent = "ユーザー名とパスワードを入力してください。"; return; }
+    $("login-submit").disabled = true;
+    L.api("POST", API + "/auth/login", { username: user, password: pass }).then(function (me) {
+      $("login-pass").value = "";
+      state.me = { kind: "staff", username: me.username, role: me.role, ward: me.ward };
+      const next = new URLSearchParams(location.search).get("next");
+      if (next && next.charAt(0) === "/" && next.charAt(1) !== "/") { location.href = next; return; }
+      chooseCounter();
+    }, function (e) {
+      $("login-pass").value = "";
+      if (e.status === 401) err.textContent = "ユーザー名またはパスワードが違います。";
+      else if (e.status === 429) err.textContent = "ログインの失敗が続いたため、しばらくログインできません。時間をおいてもう一度お試しください。";
+      else err.textContent = "ログインできませんでした: " + e.message;
+      $("login-pass").focus();
+    }).then(function () { $("login-submit").disabled = false; });
+  });
+
+  $("logout").addEventListener("click", function () {
+    if (state.live) { state.live.close(); state.live = null; }
+    L.api("POST", API + "/auth/logout").catch(function () { return null; }).then(function () {
+      state.me = null;
+      showLogin();
+    });
+  });
+
+  // ------------------------------------------------------------------ counter choice
+  function chooseCounter(force) {
+    const params = new URLSearchParams(location.search);
+    let saved = null;
+    try { saved = JSON.parse(localStorage.getItem("console.counter") || "null"); } catch (e) { saved = null; }
+    const pick = params.get("ward") && params.get("counter") ?
+      { ward: params.get("ward"), counter: parseInt(params.get("counter"), 10) } : saved;
+    if (!force && pick && (!state.me.ward || state.me.ward === pick.ward)) { beginWork(pick.ward, pick.counter); return; }
+    show("counter-view");
+    $("who").textContent = state.me.username + "(" + state.me.role + ")";
+    L.api("GET", API + "/wards").then(function (wards) {
+      const sel = $("ward-select");
+      sel.textContent = "";
+      wards.filter(function (w) { return !state.me.ward || w.code === state.me.ward; }).forEach(function (w) {
+        sel.appendChild(el("option", { value: w.code, text: w.name }));
+      });
+      if (pick) sel.value = pick.ward;
+      return loadCounters(pick && pick.counter);
+    }).catch(function (e) { $("counter-error").textContent = "区役所の一覧を読めません: " + e.message; });
+    $("ward-select").focus();
+  }
+
+  function loadCounters(preferred) {
+    const ward = $("ward-select").value;
+    return L.api("GET", API + "/wards/" + encodeURIComponent(ward) + "/queue").then(function (view) {
+      const sel = $("counter-select");
+      sel.textContent = "";
+      const names = {};
+      view.services.forEach(function (s) { names[s.code] = s.name; });
+      view.counters.forEach(function (c) {
+        const label = (c.name || (c.number + " 番窓口")) + " — " + c.services.map(function (s) { return names[s] || s; }).join("・");
+        sel.appendChild(el("option", { value: String(c.number), text: label }));
+      });
+      if (preferred) sel.value = String(preferred);
+    }).catch(function (e) { $("counter-error").textContent = "窓口の一覧を読めません: " + e.message; });
+  }
+
+  $("ward-select").addEventListener("change", function () { loadCounters(); });
+  $("counter-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    const ward = $("ward-select").value;
+    const counter = parseInt($("counter-select").value, 10);
+    if (!ward || !counter) { $("counter-error").textContent = "窓口を選んでください。"; return; }
+    localStorage.setItem("console.counter", JSON.stringify({ ward: ward, counter: counter }));
+    beginWork(ward, counter);
+  });
+  $("change-counter").addEventListener("click", function () {
+    if (state.live) { state.live.close(); state.live = null; }
+    chooseCounter(true);
+  });
+
+  // ------------------------------------------------------------------ work
+  function beginWork(ward, counter) {
+    state.ward = ward;
+    state.counter = counter;
+    $("title").textContent = counter + " 番窓口";
+    $("who").textContent = state.me.username + "(" + state.me.role + ")";
+    document.title = counter + " 番窓口 — 窓口コンソール";
+    show("work-view");
+    if (state.live) state.live.close();
+    state.live = L.connect({
+      url: API + "/events?ward=" + encodeURIComponent(ward),
+      refresh: refresh,
+      onEvent: function (type, data) {
+        if (type === "snapshot" && data && data.counters) { render(data); return true; }
+        return false;
+      },
+      onAuthLost: function () { state.me = null; if (state.live) state.live.close(); showLogin(); }
+    });
+    const first = document.querySelector("#work-view [data-action='call_next']");
+    if (first) first.focus();
+  }
+
+  function refresh() {
+    return L.api("GET", API + "/wards/" + encodeURIComponent(state.ward) + "/queue").then(render);
+  }
+
+  function myCounter(view) {
+    return (view.counters || []).find(function (c) { return c.number === state.counter; }) || null;
+  }
+
+  function minutes(seconds) {
+    if (typeof seconds !== "number") return "—";
+    const m = Math.floor(seconds / 60);
+    return m < 1 ? "1 分未満" : m + " 分";
+  }
+
+  function sinceText(iso) {
+    const m = L.minutesSince(iso);
+    return m === null ? "" : (m < 1 ? "1 分未満" : m + " 分");
+  }
+
+  function render(view, ticking) {
+    state.view = view;
+    if (!ticking) state.viewAt = Date.now();
+    const me = myCounter(view);
+    if (!me) { toast("この窓口は区役所の設定にありません。窓口を選び直してください。", true); return; }
+    const names = {};
+    view.services.forEach(function (s) { names[s.code] = s.name; });
+    state.names = names;
+    renderCurrent(me.current, names);
+    renderQueues(view, me, names);
+    renderHeld(view, me, names);
+    renderTransfer(view, me.current);
+    updateButtons(me.current);
+  }
+
+  function renderCurrent(cur, names) {
+    const box = $("current");
+    box.textContent = "";
+    if (!cur) {
+      box.appendChild(el("p", { class: "current-number", text: "—" }));
+      box.appendChild(el("p", { class: "current-meta", text: "対応中の番号はありません。「次を呼ぶ」(N)で呼び出します。" }));
+    } else {
+      box.appendChild(el("p", { class: "current-number", id: "current-number", text: cur.number }));
+      const meta = [names[cur.service] || cur.service];
+      if (cur.called_at) meta.push("呼出から " + sinceText(cur.called_at));
+      if (cur.recall_count) meta.push("再呼出 " + cur.recall_count + " 回");
+      box.appendChild(el("p", { class: "current-meta" }, [
+        el("span", { class: "status-pill", id: "current-status", text: STATUS_WORDS[cur.status] || cur.status }),
+        " " + meta.join(" ・ ")
+      ]));
+    }
+    const id = cur ? cur.id : null;
+    if (id !== state.currentId) {
+      state.currentId = id;
+      state.form = null;
+      loadApplication(id);
+    }
+  }
+
+  function loadApplication(id) {
+    const box = $("app-data");
+    const link = $("pdf-link");
+    box.textContent = "";
+    link.hidden = true;
+    if (!id) { box.appendChild(el("p", { text: "—" })); updateButtons(currentTicket()); return; }
+    box.appendChild(el("p", { text: "読み込み中…" }));
+    L.api("GET", "/web/tickets/" + id + "/application").then(function (app) {
+      if (state.currentId !== id) return;
+      box.textContent = "";
+      if (!app.rows.length) {
+        box.appendChild(el("p", { text: "この番号には申請データがありません(窓口で記入)。" }));
+      } else {
+        const tbody = el("tbody", null, app.rows.map(function (r) {
+          return el("tr", null, [el("th", { scope: "row", text: r.label }), el("td", { text: r.value })]);
+        }));
+        box.appendChild(el("table", { class: "data", id: "app-table", "aria-label": "申請内容 " + app.number }, [tbody]));
+      }
+      if (app.form_pdf) {
+        state.form = app.form_pdf;
+        link.href = app.form_pdf;
+        link.hidden = false;
+      }
+      updateButtons(currentTicket());
+    }, function (e) {
+      if (state.currentId !== id) return;
+      box.textContent = "";
+      box.appendChild(el("p", { class: "error-msg", text: "申請内容を読めません: " + e.message }));
+    });
+  }
+
+  function currentTicket() {
+    const me = state.view ? myCounter(state.view) : null;
+    return me ? me.current : null;
+  }
+
+  function renderQueues(view, me, names) {
+    const box = $("queues");
+    box.textContent = "";
+    const elapsed = (Date.now() - state.viewAt) / 1000;
+    view.services.filter(function (s) { return me.services.indexOf(s.code) >= 0; }).forEach(function (s) {
+      const h = el("h3", { id: "q-" + s.code, text: s.name + "(" + s.prefix + ") — 待ち " + s.waiting_count + " 人・目安 " +
+        minutes(s.estimated_wait_seconds) + "・開いている窓口 " + s.open_counters });
+      box.appendChild(h);
+      if (!s.waiting.length) { box.appendChild(el("p", { text: "お待ちの方はいません。" })); return; }
+      const rows = s.waiting.map(function (w) {
+        const waited = (w.waited_seconds || 0) + elapsed;
+        const long = s.target_wait_seconds && waited > s.target_wait_seconds;
+        return el("tr", null, [
+          el("td", { text: w.number }),
+          el("td", { text: PRIORITY_WORDS[w.priority] || "" }),
+          el("td", { class: long ? "wait-long" : null, text: minutes(waited) + (long ? "(目標超過)" : "") })
+        ]);
+      });
+      box.appendChild(el("table", { class: "data", "aria-labelledby": "q-" + s.code }, [
+        el("thead", null, [el("tr", null, [el("th", { scope: "col", text: "番号" }), el("th", { scope: "col", text: "区分" }),
+          el("th", { scope: "col", text: "待ち時間" })])]),
+        el("tbody", null, rows)
+      ]));
+    });
+  }
+
+  function renderHeld(view, me, names) {
+    const box = $("held");
+    box.textContent = "";
+    const mine = function (t) { return me.services.indexOf(t.service) >= 0; };
+    const held = (view.held || []).filter(mine);
+    const noShow = (view.no_show || []).filter(mine);
+    if (!held.length && !noShow.length) { box.appendChild(el("p", { text: "保留・不在の番号はありません。" })); return; }
+    const list = el("ul", { class: "plain" });
+    held.forEach(function (t) {
+      list.appendChild(el("li", null, [
+        t.number + "(" + (names[t.service] || t.service) + "・保留) ",
+        el("button", { class: "btn secondary", type: "button", text: "この窓口で呼ぶ", "aria-label": t.number + " をこの窓口で呼ぶ",
+                       onclick: function () { act("call", t.id, t.number, { counter: state.counter }); } }),
+        " ",
+        el("button", { class: "btn secondary", type: "button", text: "列に戻す", "aria-label": t.number + " を列に戻す",
+                       onclick: function () { act("resume", t.id, t.number, {}); } })
+      ]));
+    });
+    noShow.forEach(function (t) {
+      list.appendChild(el("li", null, [
+        t.number + "(" + (names[t.service] || t.service) + "・不在) ",
+        el("button", { class: "btn secondary", type: "button", text: "再呼出", "aria-label": t.number + " を再呼出",
+                       onclick: function () { act("recall", t.id, t.number, { counter: state.counter }); } })
+      ]));
+    });
+    box.appendChild(list);
+  }
+
+  function renderTransfer(view, cur) {
+    const sel = $("transfer-service");
+    const keep = sel.value;
+    sel.textContent = "";
+    view.services.filter(function (s) { return !cur || s.code !== cur.service; }).forEach(function (s) {
+      sel.appendChild(el("option", { value: s.code, text: s.name + "(" + s.prefix + ")" }));
+    });
+    if (keep) sel.value = keep;
+  }
+
+  function updateButtons(cur) {
+    document.querySelectorAll("#work-view [data-action]").forEach(function (b) {
+      const ok = ENABLED[b.dataset.action];
+      b.disabled = ok ? !ok(cur) : false;
+    });
+    $("transfer-service").disabled = !ENABLED.transfer(cur);
+  }
+
+  // ------------------------------------------------------------------ actions
+  const PATHS = { recall: "recall", start: "start", complete: "complete", hold: "hold", no_show: "no-show",
+                  transfer: "transfer", call: "call", resume: "resume" };
+
+  function act(action, id, number, body) {
+    const url = API + "/tickets/" + id + "/" + PATHS[action];
+    return L.api("POST", url, body).then(function (t) {
+      toast((t && t.number || number) + " " + DONE_WORDS[action]);
+      return refresh();
+    }, function (e) { toast("できませんでした: " + e.message, true); });
+  }
+
+  function run(action) {
+    const cur = currentTicket();
+    if (action === "call_next") {
+      return L.api("POST", API + "/wards/" + encodeURIComponent(state.ward) + "/counters/" + state.counter + "/call-next", {})
+        .then(function (t) {
+          toast(t ? t.number + " " + DONE_WORDS.call_next : "お待ちの方はいません。");
+          return refresh();
+        }, function (e) { toast("できませんでした: " + e.message, true); });
+    }
+    if (action === "print") {
+      if (state.form) {
+        const w = window.open(state.form, "_blank", "noopener");
+        if (!w) toast("申請書 PDF を開けませんでした(ポップアップが止められています)。リンクから開いてください。", true);
+      }
+      return null;
+    }
+    if (action === "focus_transfer") { $("transfer-service").focus(); return null; }
+    if (!cur) return null;
+    const body = { counter: state.counter };
+    if (action === "transfer") body.service = $("transfer-service").value;
+    return act(action, cur.id, cur.number, body);
+  }
+
+  document.querySelectorAll("#work-view [data-action]").forEach(function (b) {
+    b.addEventListener("click", function () { run(b.dataset.action); });
+  });
+
+  document.addEventListener("keydown", function (ev) {
+    if ($("work-view").hidden || ev.ctrlKey || ev.altKey || ev.metaKey || ev.repeat) return;
+    const tag = (ev.target && ev.target.tagName) || "";
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (ev.target && ev.target.isContentEditable)) {
+      if (ev.key === "Escape") ev.target.blur();
+      return;
+    }
+    const action = KEYS[(ev.key || "").toLowerCase()];
+    if (!action) return;
+    const btn = document.querySelector("#work-view [data-action='" + action + "']");
+    ev.preventDefault();
+    if (btn && btn.disabled) { toast("今は「" + btn.firstChild.textContent + "」はできません。"); return; }
+    run(action);
+  });
+
+  // Waiting times tick on without a server round trip.
+  setInterval(function () { if (state.view && !$("work-view").hidden) render(state.view, true); }, 30000);
+
+  start();
+})();

@@ -1,0 +1,109 @@
+/* Lobby display: numbers being called now (with their counter), the last few calls, and
+   an announcement for each new call. Numbers only — the queue view and the events carry
+   no personal data, and nothing else is ever fetched.
+
+   Authentication: a display device token given once in the URL fragment
+   (/display?ward=kita#token=dv_...) is kept in localStorage and removed from the address
+   bar; without one, the staff login cookie is used. */
+(function () {
+  "use strict";
+  const L = window.Live;
+  const el = L.el;
+  const cfg = JSON.parse(document.body.dataset.config || "{}");
+  const API = cfg.api || "/api/v1";
+  const storeKey = "display.token." + cfg.ward;
+  const FRESH_MS = 15000;       // a new call is highlighted this long
+  const ANNOUNCE_MAX_AGE = 60;  // seconds: older calls (replayed after an outage) stay silent
+
+  const hash = new URLSearchParams(location.hash.replace(/^#/, ""));
+  if (hash.get("token")) {
+    try { localStorage.setItem(storeKey, hash.get("token")); } catch (e) { /* private mode: keep in memory */ }
+    L.setBearer(hash.get("token"));
+    history.replaceState(null, "", location.pathname + location.search);
+  } else {
+    let saved = null;
+    try { saved = localStorage.getItem(storeKey); } catch (e) { saved = null; }
+    if (saved) L.setBearer(saved);
+  }
+
+  const fresh = {};  // "A-012@3" -> time it was (re)called here
+  let view = null;
+
+  function wanted(service, counter) {
+    if (cfg.services.length && cfg.services.indexOf(service) < 0) return false;
+    if (cfg.counters.length && cfg.counters.indexOf(counter) < 0) return false;
+    return true;
+  }
+
+  function counterText(n) {
+    return cfg.counter_formats.map(function (f) { return f.replace("{counter}", n); }).join(" / ");
+  }
+
+  function render(v) {
+    view = v;
+    const now = Date.now();
+    const calling = (v.counters || []).filter(function (c) {
+      return c.current && c.current.status === "called" && wanted(c.current.service, c.number);
+    }).sort(function (a, b) { return Date.parse(b.current.called_at || 0) - Date.parse(a.current.called_at || 0); })
+      .slice(0, cfg.now);
+    const list = document.getElementById("now-calling");
+    list.textContent = "";
+    const shown = {};
+    calling.forEach(function (c) {
+      const key = c.current.number + "@" + c.number;
+      shown[key] = true;
+      const isFresh = fresh[key] && now - fresh[key] < FRESH_MS;
+      list.appendChild(el("li", { class: isFresh ? "fresh" : null, "data-number": c.current.number, "data-counter": String(c.number) }, [
+        el("span", { class: "num", text: c.current.number }),
+        el("span", { class: "ctr", text: counterText(c.number) })
+      ]));
+    });
+    document.getElementById("now-empty").hidden = calling.length > 0;
+    const recent = document.getElementById("recent");
+    recent.textContent = "";
+    (v.recent_calls || []).filter(function (r) { return wanted(r.service, r.counter) && !shown[r.number + "@" + r.counter]; })
+      .slice(0, cfg.recent).forEach(function (r) {
+        recent.appendChild(el("li", { "data-number": r.number }, [
+          el("span", { class: "rnum", text: r.number }), el("span", { text: counterText(r.counter) })
+        ]));
+      });
+    document.body.dataset.rendered = String(now);
+  }
+
+  function refresh() {
+    return L.api("GET", API + "/wards/" + encodeURIComponent(cfg.ward) + "/queue").then(render);
+  }
+
+  function onEvent(type, data) {
+    if (type === "snapshot" && data && data.counters) { render(data); return true; }
+    if ((type === "ticket.called" || type === "ticket.recalled") && data && data.ticket) {
+      const t = data.ticket;
+      const counter = t.counter || data.counter;
+      if (!wanted(t.service || data.service, counter)) return false;
+      fresh[t.number + "@" + counter] = Date.now();
+      const age = data.at ? (Date.now() - Date.parse(data.at)) / 1000 : 0;
+      if (!(age > ANNOUNCE_MAX_AGE)) {
+        const m = /^([A-Za-z]+)-?0*(\d+)$/.exec(t.number || "");
+        if (m) window.Announcer.announce({ prefix: m[1], number: parseInt(m[2], 10), counter: counter });
+      }
+      setTimeout(function () { if (view) render(view); }, FRESH_MS + 100);
+    }
+    return false;
+  }
+
+  function tick() {
+    const d = new Date();
+    document.getElementById("clock").textContent =
+      String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  }
+  tick();
+  setInterval(tick, 10000);
+
+  L.connect({
+    url: API + "/events?ward=" + encodeURIComponent(cfg.ward),
+    refresh: refresh,
+    onEvent: onEvent,
+    lostText: cfg.lost,
+    safetyMs: 20000
+  });
+})();

@@ -1,0 +1,45 @@
+/* Phone status page: the server renders the first view; live events from the ticket's
+   own stream make the page fetch the same view again (already in the resident's
+   language), so wording lives in one place on the server. */
+(function () {
+  "use strict";
+  const L = window.Live;
+  const cfg = JSON.parse(document.body.dataset.config || "{}");
+  const strings = JSON.parse(document.body.dataset.strings || "{}");
+  let lastStatus = null;
+
+  function set(id, text) { const n = document.getElementById(id); if (n) n.textContent = text; }
+
+  function apply(v) {
+    set("ticket-number", v.number);
+    set("service-name", v.service_name);
+    set("people-ahead", v.people_ahead);
+    set("estimated-wait", v.estimated_wait);
+    set("updated-at", v.updated_at || "");
+    const called = document.getElementById("called");
+    called.textContent = v.called_text;
+    called.hidden = !v.called_text;
+    const st = document.getElementById("state");
+    st.textContent = v.state_text;
+    st.hidden = !v.state_text;
+    document.getElementById("facts").hidden = !v.show_facts;
+    if (v.status === "called" && lastStatus !== null && lastStatus !== "called" && navigator.vibrate) {
+      navigator.vibrate([300, 150, 300]);
+    }
+    lastStatus = v.status;
+    document.body.dataset.status = v.status;
+  }
+
+  function refresh() {
+    return fetch(cfg.view, { headers: { Accept: "application/json" }, cache: "no-store" }).then(function (r) {
+      if (r.status === 404) { location.reload(); return null; }  // token gone: the server says so clearly
+      if (!r.ok) { const e = new Error("HTTP " + r.status); e.status = r.status; throw e; }
+      return r.json().then(apply);
+    });
+  }
+
+  const sel = document.getElementById("lang-select");
+  if (sel) sel.addEventListener("change", function () { sel.form.submit(); });
+
+  L.connect({ url: cfg.events, refresh: refresh, lostText: strings.lost, safetyMs: 60000 });
+})();

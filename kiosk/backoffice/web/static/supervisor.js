@@ -1,0 +1,73 @@
+/* Supervisor overview: per service waiting count, longest wait, counters open; per
+   counter the current ticket and its state. Live from the ward's event stream. */
+(function () {
+  "use strict";
+  const L = window.Live;
+  const el = L.el;
+  const cfg = JSON.parse(document.body.dataset.config || "{}");
+  const API = cfg.api || "/api/v1";
+  const STATUS_WORDS = { waiting: "待ち", called: "呼出中", serving: "対応中", held: "保留", no_show: "不在" };
+  let live = null;
+
+  function minutes(seconds) {
+    if (typeof seconds !== "number") return "—";
+    const m = Math.floor(seconds / 60);
+    return m < 1 ? "1 分未満" : m + " 分";
+  }
+
+  function render(v) {
+    const names = {};
+    const svcBody = document.querySelector("#services-table tbody");
+    svcBody.textContent = "";
+    v.services.forEach(function (s) {
+      names[s.code] = s.name;
+      const longest = s.waiting.reduce(function (m, w) { return Math.max(m, w.waited_seconds || 0); }, 0);
+      const over = s.target_wait_seconds && longest > s.target_wait_seconds;
+      svcBody.appendChild(el("tr", { "data-service": s.code }, [
+        el("th", { scope: "row", text: s.name + "(" + s.prefix + ")" }),
+        el("td", { class: "waiting-count", text: s.waiting_count + " 人" }),
+        el("td", { class: over ? "wait-long" : null, text: s.waiting.length ? minutes(longest) + (over ? "(目標超過)" : "") : "—" }),
+        el("td", { class: "open-counters", text: String(s.open_counters) }),
+        el("td", { text: minutes(s.target_wait_seconds) })
+      ]));
+    });
+    const ctrBody = document.querySelector("#counters-table tbody");
+    ctrBody.textContent = "";
+    v.counters.forEach(function (c) {
+      const cur = c.current;
+      ctrBody.appendChild(el("tr", { "data-counter": String(c.number) }, [
+        el("th", { scope: "row", text: c.name || (c.number + " 番窓口") }),
+        el("td", { text: c.open ? "開" : "閉" }),
+        el("td", { class: "current-number", text: cur ? cur.number : "—" }),
+        el("td", { class: "current-status", text: cur ? (STATUS_WORDS[cur.status] || cur.status) : (c.open ? "空き" : "—") }),
+        el("td", { text: c.services.map(function (s) { return names[s] || s; }).join("・") })
+      ]));
+    });
+    document.body.dataset.rendered = String(Date.now());
+  }
+
+  function watch(ward) {
+    if (live) live.close();
+    const refresh = function () {
+      return L.api("GET", API + "/wards/" + encodeURIComponent(ward) + "/queue").then(render, function (e) {
+        document.getElementById("sv-error").textContent = "読み込めません: " + e.message;
+        throw e;
+      });
+    };
+    live = L.connect({
+      url: API + "/events?ward=" + encodeURIComponent(ward), refresh: refresh,
+      onEvent: function (type, data) { if (type === "snapshot" && data && data.counters) { render(data); return true; } return false; }
+    });
+  }
+
+  const sel = document.getElementById("ward-select");
+  L.api("GET", API + "/wards").then(function (wards) {
+    wards.filter(function (w) { return !cfg.ward || w.code === cfg.ward; }).forEach(function (w) {
+      sel.appendChild(el("option", { value: w.code, text: w.name }));
+    });
+    const wanted = new URLSearchParams(location.search).get("ward");
+    if (wanted) sel.value = wanted;
+    if (sel.value) watch(sel.value);
+  });
+  sel.addEventListener("change", function () { watch(sel.value); });
+})();
