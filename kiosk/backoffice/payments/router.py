@@ -1,0 +1,168 @@
+"""The payment API under /api/v1 (docs/payment.md, "API").
+
+Included by the back-office app factory with one line:
+``app.include_router(kiosk.backoffice.payments.router.router, prefix="/api/v1")``.
+Settings come from config/payment.toml (or the file named by $PAYMENT_CONFIG); the
+provider API key and webhook secret from the environment variables it names.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from kiosk.backoffice.auth import Principal, require_any, require_staff
+from kiosk.backoffice.errors import ApiError
+from kiosk.backoffice.payments.service import Actor, PaymentService
+from kiosk.payment.config import load_payment_config
+from kiosk.payment.provider import HttpCodePaymentProvider
+
+router = APIRouter(tags=["payments"])
+_lock = threading.Lock()
+
+kiosk_or_staff = require_any(role="staff", devices=("kiosk",))
+staff = require_staff("staff")
+supervisor = require_staff("supervisor")
+KioskOrStaff = Annotated[Principal, Depends(kiosk_or_staff)]
+Staff = Annotated[Principal, Depends(staff)]
+Supervisor = Annotated[Principal, Depends(supervisor)]
+
+
+def service(request: Request) -> PaymentService:
+    """One PaymentService per app, built on first use from the back-office context."""
+    state = request.app.state
+    found: PaymentService | None = getattr(state, "payments", None)
+    if found is not None:
+        return found
+    with _lock:
+        found = getattr(state, "payments", None)
+        if found is None:
+            bo = state.backoffice
+            cfg = load_payment_config().backoffice
+            provider = None
+            if cfg.api_key():
+                provider = HttpCodePaymentProvider(
+                    cfg.provider_url, cfg.api_key(),
+                    merchant={"merchant_name": cfg.merchant_name,
+                              "merchant_name_ja": cfg.merchant_name_ja,
+                              "merchant_city": cfg.merchant_city})
+            found = PaymentService(bo.engine, cfg, provider, bo.tz)
+            state.payments = found
+    return found
+
+
+def actor(p: Principal) -> Actor:
+    if p.kind == "staff":
+        return Actor("staff", p.username or "", p.ward)
+    return Actor("kiosk", p.device_name or f"device-{p.device_id}", p.ward)
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError(400, "bad_request", "body must be JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "body must be a JSON object")
+    return body
+
+
+@router.post("/tickets/{ticket_id}/payments", status_code=201)
+async def start_payment(ticket_id: int, request: Request,
+                        who: KioskOrStaff) -> Any:
+    body = await _json(request)
+    svc = service(request)
+    return await _run(svc.start, ticket_id, str(body.get("method", "")), actor(who),
+                      str(request.base_url))
+
+
+@router.get("/tickets/{ticket_id}/payments")
+async def ticket_payments(ticket_id: int, request: Request,
+                          who: KioskOrStaff) -> Any:
+    return await _run(service(request).for_ticket, ticket_id, actor(who))
+
+
+@router.get("/payments/reconciliation")
+async def reconciliation(request: Request, who: Supervisor, day: str | None = None,
+                         ward: str | None = None, format: str = "json") -> Any:
+    svc = service(request)
+    try:
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise ApiError(422, "validation_error", "day must be YYYY-MM-DD") from None
+    if when is None:
+        from datetime import datetime
+        when = datetime.now(svc.tz).date()
+    if ward is not None:
+        who.check_ward(ward)
+    elif who.ward is not None:
+        ward = who.ward
+    report = await _run(svc.reconciliation, when, ward)
+    if format != "csv":
+        return report
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["date", "ward", "procedure", "method", "count", "amount_yen"])
+    for row in report["rows"]:
+        writer.writerow([report["date"], ward or "", row["procedure"], row["method"],
+                         row["count"], row["amount_yen"]])
+    writer.writerow([])
+    writer.writerow(["mismatch", "reference", "problem"])
+    for m in report["mismatches"]:
+        writer.writerow(["mismatch", m["reference"], m["problem"]])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+
+@router.post("/payments/webhook")
+async def webhook(request: Request) -> Any:
+    body = await request.body()
+    return await _run(service(request).webhook, dict(request.headers), body)
+
+
+@router.get("/payments/{payment_id}")
+async def get_payment(payment_id: int, request: Request,
+                      who: KioskOrStaff) -> Any:
+    return await _run(service(request).get, payment_id, actor(who))
+
+
+@router.get("/payments/{payment_id}/events")
+async def payment_events(payment_id: int, request: Request,
+                         who: Staff) -> Any:
+    return await _run(service(request).events, payment_id, actor(who))
+
+
+@router.post("/payments/{payment_id}/cancel")
+async def cancel_payment(payment_id: int, request: Request,
+                         who: KioskOrStaff) -> Any:
+    return await _run(service(request).cancel, payment_id, actor(who))
+
+
+@router.post("/payments/{payment_id}/terminal-result")
+async def terminal_result(payment_id: int, request: Request,
+                          who: KioskOrStaff) -> Any:
+    body = await _json(request)
+    return await _run(service(request).terminal_result, payment_id, body, actor(who))
+
+
+@router.post("/payments/{payment_id}/paid-at-counter")
+async def paid_at_counter(payment_id: int, request: Request,
+                          who: Staff) -> Any:
+    body = await _json(request)
+    return await _run(service(request).paid_at_counter, payment_id,
+                      str(body.get("reference", "")), actor(who))
+
+
+async def _run(fn: Any, *args: Any) -> Any:
+    """Database and provider calls block: run them off the event loop."""
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        return await run_in_threadpool(fn, *args)
+    except ApiError as exc:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)

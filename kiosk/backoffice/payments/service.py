@@ -1,0 +1,439 @@
+"""Payment records and their audited, idempotent state changes.
+
+The amount always comes from the ticket's fee, which the back-office computed from the
+catalog when it issued the ticket — never from a kiosk or a browser. Every attempted
+change is written to `payment_events` (applied, repeat, refused, stale), so a duplicate
+or late webhook leaves a trace but no effect. No network call is made inside a
+database transaction: SQLite would hold its write lock across it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from kiosk.backoffice.db import reading, writing
+from kiosk.backoffice.errors import ApiError, conflict, not_found
+from kiosk.backoffice.models import tickets
+from kiosk.backoffice.payments.models import payment_events, payments, webhook_nonces
+from kiosk.domain.payment import (
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    LedgerEntry,
+    PaymentMethod,
+    PaymentState,
+    SignatureError,
+    TransitionError,
+    reconcile,
+    transition,
+    verify_webhook,
+)
+from kiosk.payment.config import BackofficePaymentSettings
+from kiosk.payment.provider import CodePaymentProvider, ProviderError, ProviderPayment
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.replace(tzinfo=UTC).isoformat() if value is not None else None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked: a staff username or a device id, and the ward they may act in."""
+
+    source: str                 # kiosk | staff | webhook | poll | terminal
+    name: str = ""
+    ward: str | None = None     # None = city-wide
+
+    def may_see(self, ward: str) -> bool:
+        return self.ward is None or self.ward == ward
+
+
+class PaymentService:
+    def __init__(self, engine: Engine, settings: BackofficePaymentSettings,
+                 provider: CodePaymentProvider | None, tz: ZoneInfo) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.provider = provider
+        self.tz = tz
+
+    # --- reading ---------------------------------------------------------------------
+    def _row(self, conn: Connection, payment_id: int, lock: bool = False) -> Any:
+        query = select(payments, tickets.c.label).join(
+            tickets, tickets.c.id == payments.c.ticket_id).where(payments.c.id == payment_id)
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=payments)
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            raise not_found(f"payment {payment_id}")
+        return row
+
+    @staticmethod
+    def public(row: Any) -> dict[str, Any]:
+        expires = row["expires_at"]
+        return {
+            "id": row["id"], "ticket_id": row["ticket_id"], "ticket_number": row["label"],
+            "ward": row["ward"], "procedure": row["procedure"], "method": row["method"],
+            "state": row["state"], "final": PaymentState(row["state"]).final,
+            "amount_yen": row["amount_yen"], "reference": row["reference"],
+            "terminal_service_id": row["reference"], "provider_id": row["provider_id"],
+            "external_ref": row["external_ref"], "qr_payload": row["qr_payload"],
+            "expires_at": _iso(expires),
+            "expires_at_epoch": expires.replace(tzinfo=UTC).timestamp() if expires else None,
+            "error": row["error"], "created_at": _iso(row["created_at"]),
+            "updated_at": _iso(row["updated_at"]), "paid_at": _iso(row["paid_at"]),
+        }
+
+    def get(self, payment_id: int, actor: Actor, *, poll: bool = True) -> dict[str, Any]:
+        with reading(self.engine) as conn:
+            row = self._row(conn, payment_id)
+        if not actor.may_see(row["ward"]):
+            raise ApiError(403, "forbidden", f"payment {payment_id} belongs to another ward")
+        if (poll and row["state"] == PaymentState.PENDING and row["method"] == PaymentMethod.CODE
+                and row["provider_id"] and self.provider is not None
+                and (_utcnow() - row["updated_at"]).total_seconds() >= self.settings.poll_after):
+            # Polling fallback: no webhook came (yet); ask the provider ourselves.
+            try:
+                remote = self.provider.status(row["provider_id"])
+            except ProviderError as exc:
+                log.warning("provider status for payment %s failed: %s", payment_id, exc)
+            else:
+                row = self._apply_remote(payment_id, remote, "poll")
+        return self.public(row)
+
+    def for_ticket(self, ticket_id: int, actor: Actor) -> dict[str, Any]:
+        with reading(self.engine) as conn:
+            ticket = conn.execute(select(tickets.c.id, tickets.c.ward, tickets.c.label,
+                                         tickets.c.fee_yen, tickets.c.payment_status)
+                                  .where(tickets.c.id == ticket_id)).mappings().first()
+            if ticket is None:
+                raise not_found(f"ticket {ticket_id}")
+            if not actor.may_see(ticket["ward"]):
+                raise ApiError(403, "forbidden", f"ticket {ticket_id} belongs to another ward")
+            rows = conn.execute(select(payments, tickets.c.label).join(
+                tickets, tickets.c.id == payments.c.ticket_id)
+                .where(payments.c.ticket_id == ticket_id).order_by(payments.c.id)).mappings()
+            attempts = [self.public(r) for r in rows]
+        return {"ticket_id": ticket_id, "ticket_number": ticket["label"],
+                "fee_yen": ticket["fee_yen"], "payment_status": ticket["payment_status"],
+                "paid": any(p["state"] == PaymentState.PAID for p in attempts),
+                "payments": attempts}
+
+    def events(self, payment_id: int, actor: Actor) -> list[dict[str, Any]]:
+        with reading(self.engine) as conn:
+            row = self._row(conn, payment_id)
+            if not actor.may_see(row["ward"]):
+                raise ApiError(403, "forbidden", f"payment {payment_id} belongs to another ward")
+            rows = conn.execute(select(payment_events).where(
+                payment_events.c.payment_id == payment_id).order_by(payment_events.c.id))
+            return [{"id": r.id, "at": _iso(r.at), "source": r.source, "actor": r.actor,
+                     "from": r.from_state, "to": r.to_state, "outcome": r.outcome,
+                     "data": json.loads(r.data)} for r in rows]
+
+    # --- state changes -------------------------------------------------------------------
+    def _audit(self, conn: Connection, payment_id: int, source: str, actor: str,
+               old: str | None, new: str, outcome: str, data: Mapping[str, Any]) -> None:
+        conn.execute(insert(payment_events).values(
+            payment_id=payment_id, at=_utcnow(), source=source, actor=actor or None,
+            from_state=old, to_state=new, outcome=outcome,
+            data=json.dumps(dict(data), ensure_ascii=False, default=str)))
+
+    def _change(self, payment_id: int, target: PaymentState, source: str, actor: str = "",
+                data: Mapping[str, Any] | None = None, *, sequence: int | None = None,
+                **fields: Any) -> Any:
+        """Move a payment to `target` — once. Repeats and contradictions are audited and
+        leave the record as it is; the caller gets the record either way."""
+        data = dict(data or {})
+        with writing(self.engine) as conn:
+            row = self._row(conn, payment_id, lock=True)
+            current = PaymentState(row["state"])
+            if sequence is not None and sequence < row["provider_sequence"]:
+                self._audit(conn, payment_id, source, actor, current, target, "stale", data)
+                return row
+            try:
+                changed = transition(current, target)
+            except TransitionError as exc:
+                self._audit(conn, payment_id, source, actor, current, target, "refused",
+                            {**data, "reason": str(exc)})
+                return row
+            if not changed:
+                self._audit(conn, payment_id, source, actor, current, target, "repeat", data)
+                if fields or sequence is not None:
+                    values = dict(fields)
+                    if sequence is not None:
+                        values["provider_sequence"] = max(sequence, row["provider_sequence"])
+                    conn.execute(update(payments).where(payments.c.id == payment_id)
+                                 .values(**values))
+                    row = self._row(conn, payment_id)
+                return row
+            now = _utcnow()
+            values = {"state": target.value, "updated_at": now, **fields}
+            if sequence is not None:
+                values["provider_sequence"] = sequence
+            if target is PaymentState.PAID:
+                values["paid_at"] = now
+            conn.execute(update(payments).where(payments.c.id == payment_id).values(**values))
+            self._audit(conn, payment_id, source, actor, current, target, "applied", data)
+            row = self._row(conn, payment_id)
+            self._update_ticket(conn, row)
+            log.info("payment %s (ticket %s): %s → %s by %s", payment_id, row["label"],
+                     current.value, target.value, source)
+            return row
+
+    @staticmethod
+    def _update_ticket(conn: Connection, row: Any) -> None:
+        """The ticket shows its payment: paid wins; else the latest attempt's state."""
+        if row["state"] != PaymentState.PAID:
+            paid = conn.execute(select(payments.c.id).where(
+                payments.c.ticket_id == row["ticket_id"], payments.c.state == "paid")).first()
+            latest = conn.execute(select(payments.c.id).where(
+                payments.c.ticket_id == row["ticket_id"]).order_by(payments.c.id.desc())).first()
+            if paid is not None or (latest is not None and latest.id != row["id"]):
+                return
+        conn.execute(update(tickets).where(tickets.c.id == row["ticket_id"]).values(
+            payment_status=row["state"],
+            payment={"payment_id": row["id"], "method": row["method"], "state": row["state"],
+                     "amount_yen": row["amount_yen"], "reference": row["reference"]}))
+
+    # --- starting --------------------------------------------------------------------
+    def start(self, ticket_id: int, method: str, actor: Actor, base_url: str) -> dict[str, Any]:
+        try:
+            chosen = PaymentMethod(method)
+        except ValueError:
+            raise ApiError(422, "validation_error", f"method must be one of "
+                           f"{', '.join(m.value for m in PaymentMethod)}") from None
+        now = _utcnow()
+        with writing(self.engine) as conn:
+            ticket = conn.execute(
+                select(tickets).where(tickets.c.id == ticket_id)).mappings().first()
+            if ticket is None:
+                raise not_found(f"ticket {ticket_id}")
+            if not actor.may_see(ticket["ward"]):
+                raise ApiError(403, "forbidden", f"ticket {ticket_id} belongs to another ward")
+            if ticket["fee_yen"] <= 0:
+                raise conflict("nothing_to_pay", f"ticket {ticket['label']} has no fee")
+            open_rows = conn.execute(select(payments).where(
+                payments.c.ticket_id == ticket_id,
+                payments.c.state.in_(("created", "pending", "paid")))).mappings().all()
+            for other in open_rows:
+                if other["state"] == PaymentState.PAID:
+                    raise conflict("already_paid", f"ticket {ticket['label']} is already paid",
+                                   payment_id=other["id"])
+                if other["method"] == chosen and other["method"] != PaymentMethod.CODE:
+                    return self.public(self._row(conn, other["id"]))
+                raise conflict("payment_in_progress",
+                               f"ticket {ticket['label']} has payment {other['id']} in progress; "
+                               "cancel it first", payment_id=other["id"])
+            reference = f"{ticket['ward']}-{ticket_id}-{secrets.token_hex(4)}"
+            payment_id = conn.execute(insert(payments).values(
+                ticket_id=ticket_id, ward=ticket["ward"], procedure=ticket["procedure"] or "",
+                method=chosen.value, state=PaymentState.CREATED.value,
+                amount_yen=ticket["fee_yen"], reference=reference, created_at=now,
+                updated_at=now)).inserted_primary_key[0]  # type: ignore[index]
+            self._audit(conn, payment_id, actor.source, actor.name, None, "created", "applied",
+                        {"amount_yen": ticket["fee_yen"], "method": chosen.value})
+            self._update_ticket(conn, self._row(conn, payment_id))
+        if chosen is PaymentMethod.CODE:
+            row = self._start_code(payment_id, reference, ticket, base_url)
+        else:
+            # Terminal: the kiosk drives it now; counter: staff take it there.
+            row = self._change(payment_id, PaymentState.PENDING, actor.source, actor.name)
+        return self.public(row)
+
+    def _start_code(self, payment_id: int, reference: str, ticket: Any,
+                    base_url: str) -> Any:
+        if self.provider is None:
+            return self._change(payment_id, PaymentState.FAILED, "provider",
+                                error="no code-payment provider configured")
+        hook = (self.settings.webhook_url or base_url.rstrip("/")
+                + "/api/v1/payments/webhook")
+        try:
+            remote = self.provider.create(reference, ticket["fee_yen"],
+                                          f"{ticket['label']} {ticket['procedure'] or ''}",
+                                          self.settings.code_expiry, hook)
+        except ProviderError as exc:
+            return self._change(payment_id, PaymentState.FAILED, "provider",
+                                data={"error": str(exc)}, error=str(exc)[:200])
+        if remote.amount_yen != ticket["fee_yen"]:
+            self.provider.cancel(remote.provider_id)
+            return self._change(payment_id, PaymentState.FAILED, "provider",
+                                error=f"provider amount {remote.amount_yen} differs")
+        expires = datetime.fromtimestamp(remote.expires_at, UTC).replace(tzinfo=None)
+        return self._change(payment_id, remote.state, "provider",
+                            data={"provider_id": remote.provider_id},
+                            sequence=remote.sequence, provider_id=remote.provider_id,
+                            qr_payload=remote.qr_payload, expires_at=expires)
+
+    def _apply_remote(self, payment_id: int, remote: ProviderPayment, source: str) -> Any:
+        with reading(self.engine) as conn:
+            row = self._row(conn, payment_id)
+        if remote.state is PaymentState.PAID and remote.amount_yen != row["amount_yen"]:
+            # Never accept a payment of another amount as paid: flag it for staff.
+            return self._change(payment_id, PaymentState.FAILED, source,
+                                data={"provider_amount": remote.amount_yen},
+                                error=f"provider reports {remote.amount_yen} yen, "
+                                      f"fee is {row['amount_yen']}")
+        return self._change(payment_id, remote.state, source,
+                            data={"provider_status": remote.state.value,
+                                  "sequence": remote.sequence},
+                            sequence=remote.sequence)
+
+    # --- the resident / staff / terminal ---------------------------------------------
+    def cancel(self, payment_id: int, actor: Actor) -> dict[str, Any]:
+        with reading(self.engine) as conn:
+            row = self._row(conn, payment_id)
+        if not actor.may_see(row["ward"]):
+            raise ApiError(403, "forbidden", f"payment {payment_id} belongs to another ward")
+        if PaymentState(row["state"]).final:
+            self._change(payment_id, PaymentState.CANCELED, actor.source, actor.name)
+            return self.public(row)
+        if row["method"] == PaymentMethod.CODE and row["provider_id"] and self.provider:
+            # Ask the provider first: the resident may have paid a moment ago.
+            try:
+                remote = self.provider.cancel(row["provider_id"])
+            except ProviderError as exc:
+                raise ApiError(503, "unavailable",
+                               f"the payment provider did not confirm the cancel: {exc}") from None
+            if remote.state is not PaymentState.CANCELED:
+                return self.public(self._apply_remote(payment_id, remote, actor.source))
+        return self.public(self._change(payment_id, PaymentState.CANCELED, actor.source,
+                                        actor.name))
+
+    def terminal_result(self, payment_id: int, body: Mapping[str, Any],
+                        actor: Actor) -> dict[str, Any]:
+        with reading(self.engine) as conn:
+            row = self._row(conn, payment_id)
+        if not actor.may_see(row["ward"]):
+            raise ApiError(403, "forbidden", f"payment {payment_id} belongs to another ward")
+        if row["method"] != PaymentMethod.TERMINAL:
+            raise conflict("illegal_transition", f"payment {payment_id} is not a terminal payment")
+        try:
+            state = PaymentState(str(body.get("state", "")))
+        except ValueError:
+            raise ApiError(422, "validation_error", "state must be a payment state") from None
+        data = {k: body.get(k) for k in ("transaction_id", "timestamp", "error", "amount_yen")}
+        if state is PaymentState.PENDING:  # the terminal's answer was lost: staff will check
+            return self.public(self._change(payment_id, state, "terminal", actor.name, data,
+                                            error=str(body.get("error", ""))[:200]))
+        if state is PaymentState.PAID and body.get("amount_yen") != row["amount_yen"]:
+            return self.public(self._change(
+                payment_id, PaymentState.FAILED, "terminal", actor.name, data,
+                error=f"terminal authorised {body.get('amount_yen')}, fee is {row['amount_yen']}"))
+        return self.public(self._change(
+            payment_id, state, "terminal", actor.name, data,
+            external_ref=str(body.get("transaction_id", ""))[:64] or None,
+            error=str(body.get("error", ""))[:200] or None))
+
+    def paid_at_counter(self, payment_id: int, reference: str, actor: Actor) -> dict[str, Any]:
+        with reading(self.engine) as conn:
+            row = self._row(conn, payment_id)
+        if not actor.may_see(row["ward"]):
+            raise ApiError(403, "forbidden", f"payment {payment_id} belongs to another ward")
+        if row["method"] == PaymentMethod.CODE:
+            raise conflict("illegal_transition", "a code payment is settled by the provider")
+        before = row["state"]
+        row = self._change(payment_id, PaymentState.PAID, "staff", actor.name,
+                           {"reference": reference}, external_ref=reference[:64] or None)
+        if row["state"] != PaymentState.PAID and before != PaymentState.PAID:
+            raise conflict("illegal_transition", f"payment {payment_id} is {row['state']}")
+        return self.public(row)
+
+    # --- the provider's webhook ------------------------------------------------------
+    def webhook(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+        secret = self.settings.webhook_secret()
+        if not secret:
+            raise ApiError(503, "unavailable", "webhook secret is not configured")
+        try:
+            verify_webhook(secret, headers.get(TIMESTAMP_HEADER, ""),
+                           headers.get(NONCE_HEADER, ""), body,
+                           headers.get(SIGNATURE_HEADER, ""), time.time(),
+                           self.settings.webhook_tolerance)
+        except SignatureError as exc:
+            log.warning("webhook refused: %s", exc)
+            raise ApiError(401, "bad_signature", f"webhook refused: {exc}") from None
+        nonce = headers[NONCE_HEADER]
+        now = _utcnow()
+        try:
+            with writing(self.engine) as conn:
+                conn.execute(delete(webhook_nonces).where(webhook_nonces.c.received_at < now
+                             - timedelta(seconds=2 * self.settings.webhook_tolerance)))
+                conn.execute(insert(webhook_nonces).values(nonce=nonce, received_at=now))
+        except IntegrityError:
+            log.warning("webhook replay refused (nonce seen before)")
+            raise ApiError(409, "replay", "this webhook was delivered before") from None
+        try:
+            event = json.loads(body)
+            remote = ProviderPayment.from_json(event["payment"])
+        except (ValueError, KeyError, TypeError, ProviderError):
+            raise ApiError(400, "bad_request", "webhook body is not a payment event") from None
+        with reading(self.engine) as conn:
+            found = conn.execute(select(payments.c.id).where(
+                payments.c.provider_id == remote.provider_id)).first()
+            if found is None:
+                found = conn.execute(select(payments.c.id).where(
+                    payments.c.reference == remote.merchant_payment_id)).first()
+        if found is None:
+            # The webhook can beat our own record of the provider id (race on create).
+            raise ApiError(404, "not_found", "unknown payment; retry later")
+        row = self._apply_remote(found.id, remote, "webhook")
+        return {"ok": True, "payment_id": found.id, "state": row["state"]}
+
+    # --- reconciliation --------------------------------------------------------------
+    def reconciliation(self, day: date, ward: str | None, *,
+                       with_provider: bool = True) -> dict[str, Any]:
+        start = datetime.combine(day, datetime.min.time(), self.tz).astimezone(UTC)
+        end = start + timedelta(days=1)
+        query = select(payments).where(payments.c.created_at >= start.replace(tzinfo=None),
+                                       payments.c.created_at < end.replace(tzinfo=None))
+        if ward:
+            query = query.where(payments.c.ward == ward)
+        with reading(self.engine) as conn:
+            rows = conn.execute(query).mappings().all()
+        ours = [LedgerEntry(r["reference"], r["amount_yen"], PaymentState(r["state"]),
+                            r["procedure"], r["method"]) for r in rows]
+        theirs: list[LedgerEntry] | None = None
+        provider_error = None
+        if with_provider and self.provider is not None:
+            try:
+                remote: dict[str, ProviderPayment] = {}
+                for d in {start.date(), (end - timedelta(seconds=1)).date()}:
+                    for p in self.provider.settlements(d):
+                        if start.timestamp() <= p.created_at < end.timestamp():
+                            remote[p.merchant_payment_id] = p
+                wards = {r["reference"] for r in rows}
+                theirs = [LedgerEntry(p.merchant_payment_id, p.amount_yen, p.state)
+                          for p in remote.values()
+                          if not ward or p.merchant_payment_id in wards
+                          or p.merchant_payment_id.startswith(f"{ward}-")]
+            except ProviderError as exc:
+                provider_error = str(exc)
+        result = reconcile(ours, theirs)
+        return {
+            "date": day.isoformat(), "ward": ward, "total_yen": result.total_yen,
+            "provider_checked": theirs is not None, "provider_error": provider_error,
+            "ok": result.ok and theirs is not None,
+            "rows": [{"procedure": r.procedure, "method": r.method, "count": r.count,
+                      "amount_yen": r.amount_yen} for r in result.rows],
+            "mismatches": [{"reference": m.reference, "problem": m.problem,
+                            "ours": m.ours and {"state": m.ours.state.value,
+                                                "amount_yen": m.ours.amount_yen},
+                            "provider": m.theirs and {"state": m.theirs.state.value,
+                                                      "amount_yen": m.theirs.amount_yen}}
+                           for m in result.mismatches],
+        }
