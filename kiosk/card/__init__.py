@@ -1,0 +1,31 @@
+"""Reading the My Number card's 券面事項入力補助AP: the basic four, optionally the number,
+and an offline authenticity check. See docs/card.md for the API and the CLI."""
+
+from kiosk.card.authenticity import AuthenticityResult, TrustedCa
+from kiosk.card.config import CardConfig, open_reader
+from kiosk.card.errors import (
+    Cancelled,
+    CardBusy,
+    CardCommunicationError,
+    CardDataError,
+    CardError,
+    CardRemoved,
+    InvalidPin,
+    LastPinTry,
+    NoCard,
+    NotMyNumberCard,
+    PinBlocked,
+    PinRequired,
+    ReaderUnavailable,
+    ServiceUnavailable,
+    WrongPin,
+)
+from kiosk.card.holder import Holder, Sex
+from kiosk.card.interface import CardReader, CardSession
+
+__all__ = [
+    "AuthenticityResult", "Cancelled", "CardBusy", "CardCommunicationError", "CardConfig",
+    "CardDataError", "CardError", "CardReader", "CardRemoved", "CardSession", "Holder",
+    "InvalidPin", "LastPinTry", "NoCard", "NotMyNumberCard", "PinBlocked", "PinRequired",
+    "ReaderUnavailable", "ServiceUnavailable", "Sex", "TrustedCa", "WrongPin", "open_reader",
+]

@@ -1,0 +1,247 @@
+"""The 券面事項入力補助AP flow over any transport: PIN policy, reads, authenticity.
+
+The minimal basic-four read is six APDUs: SELECT AP, SELECT EF 0011, tries left,
+VERIFY, SELECT EF 0002, READ BINARY (more READs only for a holder file over 256 bytes).
+EF 0001 is selected only by `read_my_number()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Sequence
+
+from kiosk.card import apdu, tlv
+from kiosk.card.apdu import Command, Transport
+from kiosk.card.authenticity import (
+    SHA256_DIGEST_INFO,
+    ApCertificate,
+    AuthenticityResult,
+    TrustedCa,
+    challenge_key,
+    check,
+    verify_challenge,
+)
+from kiosk.card.errors import (
+    CardCommunicationError,
+    CardDataError,
+    CardError,
+    InvalidPin,
+    LastPinTry,
+    NotMyNumberCard,
+    PinBlocked,
+    PinRequired,
+    WrongPin,
+)
+from kiosk.card.holder import Holder, parse_holder
+from kiosk.domain.application import Authenticity
+
+log = logging.getLogger(__name__)
+
+MAX_TRIES = 3
+MAX_FILE = 0x7FFF
+
+
+class ApSession:
+    """One resident's card session. Not thread-safe: one caller at a time."""
+
+    def __init__(self, transport: Transport, trusted: Sequence[TrustedCa] = (), *,
+                 atr: bytes = b"", live_challenge: bool = False,
+                 on_close: Callable[[], None] | None = None) -> None:
+        self.transport = transport
+        self.trusted = tuple(trusted)
+        self.atr = atr
+        self.live_challenge = live_challenge
+        self.apdu_count = 0
+        self._on_close = on_close
+        self._ap_selected = False
+        self._current_ef: int | None = None
+        self._tries: int | None = None   # known tries left, until the next VERIFY
+        self._verified = False
+        self._holder_file: bytes | None = None   # personal data: dropped on close
+        self._closed = False
+
+    # -- APDU plumbing ------------------------------------------------------------------
+    def _send(self, command: Command) -> tuple[bytes, int]:
+        if self._closed:
+            raise CardError("session closed")
+        raw = command.encode()
+        data, sw = self.transport.transmit(raw)
+        self.apdu_count += 1
+        if sw >> 8 == 0x61:  # T=0: more data waiting
+            data2, sw = self.transport.transmit(bytes([0x00, 0xC0, 0x00, 0x00, sw & 0xFF]))
+            self.apdu_count += 1
+            data += data2
+        elif sw >> 8 == 0x6C and command.le is not None:  # wrong Le: repeat with the right one
+            retry = Command(command.cla, command.ins, command.p1, command.p2, command.data,
+                            (sw & 0xFF) or 256)
+            data, sw = self.transport.transmit(retry.encode())
+            self.apdu_count += 1
+        log.debug("%s -> %04X (%d bytes)", apdu.describe(raw), sw, len(data))
+        return data, sw
+
+    def _select_ap(self) -> None:
+        if self._ap_selected:
+            return
+        _, sw = self._send(apdu.select_ap())
+        if sw == apdu.SW_NOT_FOUND:
+            raise NotMyNumberCard("券面事項入力補助AP not found")
+        if sw != apdu.SW_OK:
+            raise NotMyNumberCard(f"SELECT AP answered {sw:04X}")
+        self._ap_selected = True
+
+    def _select_ef(self, ef: int) -> None:
+        self._select_ap()
+        if self._current_ef == ef:
+            return
+        _, sw = self._send(apdu.select_ef(ef))
+        if sw != apdu.SW_OK:
+            raise CardCommunicationError(f"SELECT EF {ef:04X} answered {sw:04X}")
+        self._current_ef = ef
+
+    def _read_file(self, ef: int) -> bytes:
+        """Read a TLV-structured EF: 256 bytes first, then what its length says is left."""
+        self._select_ef(ef)
+        buf = b""
+        need: int | None = None
+        while need is None or len(buf) < need:
+            want = 256 if need is None else min(256, need - len(buf))
+            data, sw = self._send(apdu.read_binary(len(buf), want))
+            if sw == apdu.SW_SECURITY:
+                raise PinRequired(f"EF {ef:04X} needs the PIN")
+            if sw not in (apdu.SW_OK, apdu.SW_END_OF_FILE):
+                raise CardCommunicationError(f"READ BINARY EF {ef:04X} answered {sw:04X}")
+            if not data:
+                raise CardDataError(f"EF {ef:04X} ended early at {len(buf)} bytes")
+            buf += data
+            if need is None:
+                need = tlv.total_length(buf)
+                if need is None and len(buf) < want:
+                    raise CardDataError(f"EF {ef:04X} header truncated")
+                if need is not None and need > MAX_FILE:
+                    raise CardDataError(f"EF {ef:04X} claims {need} bytes")
+            if need is not None and len(buf) < need and sw == apdu.SW_END_OF_FILE:
+                raise CardDataError(f"EF {ef:04X} shorter than its TLV length")
+        return buf[:need]
+
+    # -- PIN ----------------------------------------------------------------------------
+    def tries_left(self) -> int:
+        """PIN tries left (0 = blocked). Costs no try."""
+        self._select_ef(apdu.EF_PIN)
+        _, sw = self._send(apdu.tries_left())
+        self._tries = self._tries_from(sw, asked=True)
+        return self._tries
+
+    def _tries_from(self, sw: int, *, asked: bool) -> int:
+        if sw >> 4 == 0x63C:
+            return sw & 0x0F
+        if sw in (apdu.SW_BLOCKED, apdu.SW_BLOCKED_ALT):
+            return 0
+        if sw == apdu.SW_OK and asked:
+            # Already verified: only if someone skipped the unpower. Report the maximum.
+            self._verified = True
+            return MAX_TRIES
+        raise CardCommunicationError(f"PIN status answered {sw:04X}")
+
+    def verify(self, pin: str) -> None:
+        """Send the PIN — never with ≤ 1 try left. Raises WrongPin / LastPinTry / PinBlocked."""
+        if len(pin) != 4 or not pin.isascii() or not pin.isdigit():
+            raise InvalidPin()
+        tries = self._tries if self._tries is not None else self.tries_left()
+        if tries == 0:
+            raise PinBlocked()
+        if tries <= 1:
+            raise LastPinTry()
+        self._select_ef(apdu.EF_PIN)
+        self._tries = None  # unknown until the card answers
+        _, sw = self._send(apdu.verify(pin))
+        if sw == apdu.SW_OK:
+            self._verified = True
+            self._tries = MAX_TRIES
+            log.info("PIN accepted")
+            return
+        left = self._tries_from(sw, asked=False)
+        self._tries = left
+        log.info("PIN refused, %d tries left", left)
+        if left == 0:
+            raise PinBlocked()
+        raise WrongPin(left)
+
+    # -- reads --------------------------------------------------------------------------
+    def _require_pin(self) -> None:
+        if not self._verified:
+            raise PinRequired()
+
+    def read_holder(self) -> Holder:
+        self._require_pin()
+        if self._holder_file is None:
+            self._holder_file = self._read_file(apdu.EF_HOLDER)
+        return parse_holder(self._holder_file)
+
+    def _number_file(self) -> bytes:
+        self._require_pin()
+        self._select_ef(apdu.EF_MY_NUMBER)
+        data, sw = self._send(apdu.read_binary(0, 17))
+        if sw == apdu.SW_SECURITY:
+            raise PinRequired("EF 0001 needs the PIN")
+        if sw not in (apdu.SW_OK, apdu.SW_END_OF_FILE):
+            raise CardCommunicationError(f"READ BINARY EF 0001 answered {sw:04X}")
+        return data
+
+    def read_my_number(self) -> str:
+        """The 12-digit 個人番号, for immediate in-memory use only (never store or log it)."""
+        item = tlv.parse_one(self._number_file())
+        if item.tag != 0xFF10:
+            raise CardDataError(f"EF 0001 starts with {item.tag:X}, expected FF10")
+        number = item.value.decode("ascii", errors="replace")
+        if len(number) != 12 or not number.isdigit():
+            raise CardDataError("EF 0001 is not 12 digits")
+        return number
+
+    # -- authenticity -------------------------------------------------------------------
+    def check_authenticity(self, *, with_number: bool = False) -> AuthenticityResult:
+        """Static check of EF 0002 (and EF 0001 if `with_number`) against EF 0003/0004."""
+        if not self.trusted:
+            return AuthenticityResult(Authenticity.NOT_VERIFIABLE, "no trusted CA configured")
+        self.read_holder()
+        assert self._holder_file is not None
+        number = self._number_file()[:17] if with_number else None
+        ef0003 = self._read_file(apdu.EF_INTEGRITY)
+        ef0004 = self._read_file(apdu.EF_AP_CERT)
+        result = check(self._holder_file, ef0003, ef0004, self.trusted, number)
+        if result.genuine and self.live_challenge:
+            result = self._live(ef0004)
+        log.info("authenticity: %s (%s)", result.status.value, result.reason)
+        return result
+
+    def _live(self, ef0004: bytes) -> AuthenticityResult:
+        try:
+            key = challenge_key(self._read_file(apdu.EF_CHALLENGE_KEY), ApCertificate.parse(ef0004))
+        except CardDataError as exc:
+            return AuthenticityResult(Authenticity.TAMPERED, f"challenge key: {exc.detail}")
+        nonce = os.urandom(32)
+        digest_info = SHA256_DIGEST_INFO + hashlib.sha256(nonce).digest()
+        signature, sw = self._send(apdu.internal_authenticate(digest_info))
+        if sw != apdu.SW_OK or not verify_challenge(key, nonce, signature):
+            return AuthenticityResult(Authenticity.TAMPERED, "live challenge failed",
+                                      live_checked=True)
+        return AuthenticityResult(Authenticity.GENUINE, "signatures, digests and live "
+                                  "challenge match", live_checked=True)
+
+    # -- end ----------------------------------------------------------------------------
+    def close(self) -> None:
+        """End the session: forget what was read and power the card off (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._holder_file = None
+        self._verified = False
+        if self._on_close is not None:
+            self._on_close()
+
+    def __enter__(self) -> ApSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
