@@ -1,0 +1,19 @@
+"""Kiosk ↔ back-office sync, offline-first: local store, outbox, offline numbers.
+
+The kiosk app uses `KioskLink` only; see docs/sync.md.
+"""
+
+from kiosk.sync.link import KioskLink
+from kiosk.sync.model import (
+    IssuedTicket,
+    IssueRefused,
+    LinkStatus,
+    NoOfflineNumbers,
+    OpeningState,
+    SyncError,
+    WaitEstimate,
+)
+from kiosk.sync.sealing import PrivacyError
+
+__all__ = ["IssueRefused", "IssuedTicket", "KioskLink", "LinkStatus", "NoOfflineNumbers",
+           "OpeningState", "PrivacyError", "SyncError", "WaitEstimate"]

@@ -1,0 +1,124 @@
+"""The `[backoffice]` and `[store]` sections of config/kiosk.toml, validated.
+
+Relative paths are resolved against the folder of the config file, so a provisioned
+kiosk can keep its token, key and database next to its config.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from kiosk.configfile import CONFIG_DIR, read_toml
+from kiosk.domain.errors import ConfigError
+from kiosk.domain.section import Section
+
+BACKOFFICE_KEYS = (
+    "url", "ward", "device_token_file", "ca_bundle", "connect_timeout", "read_timeout",
+    "issue_timeout", "retries", "backoff_base", "backoff_max", "heartbeat_seconds",
+    "pull_seconds", "wait_seconds",
+)
+STORE_KEYS = ("path", "key_file", "synchronous", "block_size", "block_refill_below",
+              "send_batch")
+
+
+@dataclass(frozen=True)
+class BackofficeSettings:
+    url: str
+    ward: str
+    device_token_file: Path
+    ca_bundle: Path | None        # None: the system trust store
+    connect_timeout: float = 2.0
+    read_timeout: float = 5.0
+    issue_timeout: float = 2.5    # budget for an online ticket before issuing offline
+    retries: int = 3
+    backoff_base: float = 0.2
+    backoff_max: float = 15.0
+    heartbeat_seconds: float = 30.0
+    pull_seconds: float = 300.0   # catalog and opening hours
+    wait_seconds: float = 15.0    # wait estimates
+
+    def device_token(self) -> str:
+        try:
+            token = self.device_token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(str(self.device_token_file), "(file)",
+                              f"cannot read the device token: {exc.strerror}") from None
+        if not token:
+            raise ConfigError(str(self.device_token_file), "(file)", "the device token is empty")
+        return token
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    path: Path
+    key_file: Path
+    synchronous: str = "FULL"      # FULL survives SIGKILL and power loss; NORMAL only SIGKILL
+    block_size: int = 50           # offline numbers reserved per service per request
+    block_refill_below: int = 20   # top up when fewer are left
+    send_batch: int = 100          # outbox messages sent per request where batching exists
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    backoffice: BackofficeSettings
+    store: StoreSettings
+
+
+def _path(s: Section, name: str, base: Path, default: object = None) -> Path:
+    raw = s.text(name) if default is None else s.text(name, str(default))
+    p = Path(os.path.expanduser(raw))
+    return p if p.is_absolute() else base / p
+
+
+def parse_backoffice(s: Section, base: Path) -> BackofficeSettings:
+    s.unknown_keys(BACKOFFICE_KEYS)
+    url = s.text("url").rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise s.error("url", f"must be an http:// or https:// URL, got {url!r}")
+    # "" (or absent) means the system trust store; anything else must name a file.
+    ca = s.data.get("ca_bundle", "")
+    if ca != "":
+        s.text("ca_bundle")
+    return BackofficeSettings(
+        url=url,
+        ward=s.text("ward"),
+        device_token_file=_path(s, "device_token_file", base),
+        ca_bundle=(_path(s, "ca_bundle", base) if ca else None),
+        connect_timeout=s.number("connect_timeout", 2.0, min=0.05),
+        read_timeout=s.number("read_timeout", 5.0, min=0.05),
+        issue_timeout=s.number("issue_timeout", 2.5, min=0.05),
+        retries=s.integer("retries", 3, min=1, max=20),
+        backoff_base=s.number("backoff_base", 0.2, min=0.001),
+        backoff_max=s.number("backoff_max", 15.0, min=0.01),
+        heartbeat_seconds=s.number("heartbeat_seconds", 30.0, min=0.1),
+        pull_seconds=s.number("pull_seconds", 300.0, min=0.1),
+        wait_seconds=s.number("wait_seconds", 15.0, min=0.1),
+    )
+
+
+def parse_store(s: Section, base: Path) -> StoreSettings:
+    s.unknown_keys(STORE_KEYS)
+    return StoreSettings(
+        path=_path(s, "path", base),
+        key_file=_path(s, "key_file", base),
+        synchronous=s.text("synchronous", "FULL", choices=("FULL", "EXTRA", "NORMAL")),
+        block_size=s.integer("block_size", 50, min=1, max=999),
+        block_refill_below=s.integer("block_refill_below", 20, min=0, max=999),
+        send_batch=s.integer("send_batch", 100, min=1, max=1000),
+    )
+
+
+def parse_settings(data: dict[str, Any], file: str, base: Path) -> SyncSettings:
+    root = Section(data, file)
+    return SyncSettings(backoffice=parse_backoffice(root.section("backoffice"), base),
+                        store=parse_store(root.section("store"), base))
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> SyncSettings:
+    p = Path(path) if path is not None else CONFIG_DIR / "kiosk.toml"
+    return parse_settings(read_toml(p), str(p), p.parent)
