@@ -39,8 +39,6 @@ def _value_text(kind: FieldKind | None, value: Any) -> str:
             return f"{value}({wareki(date.fromisoformat(value))})"
         except ValueError:
             return value
-    if kind is FieldKind.COUNT and isinstance(value, int):
-        return f"{value} 通"
     return str(value)
 
 
@@ -57,7 +55,8 @@ def application_rows(application: Mapping[str, Any] | None,
     seen: set[str] = set()
     for f in procedure.fields if procedure else ():
         if f.key in values:
-            rows.append({"label": f.label, "value": _value_text(f.kind, values[f.key])})
+            text = _value_text(f.kind, values[f.key])
+            rows.append({"label": f.label, "value": f"{text} 通" if f.key == "copies" else text})
             seen.add(f.key)
     for key, value in values.items():
         if key not in seen:

@@ -51,8 +51,15 @@ def t(lang: str) -> Translator:
 def wait_text(seconds: Any, tr: Translator) -> str:
     if not isinstance(seconds, int | float) or seconds < 0:
         return "—"
-    minutes = math.ceil(seconds / 60)
-    return tr("まもなくです") if minutes < 1 else tr("約 {minutes} 分", minutes=minutes)
+    if seconds < 60:
+        return tr("まもなくです")
+    return tr("約 {minutes} 分", minutes=math.ceil(seconds / 60))
+
+
+def _catalog_name(name: str, lang: str) -> str:
+    """Service names are catalog text: the web catalog may translate them, else the kiosk's."""
+    translated = t(lang)(name)
+    return translated if translated != name else translator(lang, "kiosk")(name)
 
 
 def phone_view(status: Mapping[str, Any], lang: str) -> dict[str, Any]:
@@ -64,7 +71,7 @@ def phone_view(status: Mapping[str, Any], lang: str) -> dict[str, Any]:
         "status": state,
         "number": str(status.get("number", "")),
         "ward_name": str(status.get("ward_name", "")),
-        "service_name": str(status.get("service_name", "")),
+        "service_name": _catalog_name(str(status.get("service_name", "")), lang),
         "people_ahead": tr("{n} 人", n=ahead) if isinstance(ahead, int) else "—",
         "estimated_wait": wait_text(status.get("estimated_wait_seconds"), tr),
         "called_text": "",

@@ -57,7 +57,7 @@
       el.setAttribute("role", "status");
       el.setAttribute("aria-live", "assertive");
       el.hidden = true;
-      document.body.appendChild(el);
+      document.body.insertBefore(el, document.body.firstChild);
     }
     if (text) { el.textContent = text; el.hidden = false; } else { el.hidden = true; }
     document.body.dataset.live = text ? "down" : "up";
