@@ -170,7 +170,11 @@ class Interpreter:
         """The connection ended: a job that was not cut is recorded as interrupted."""
         if self.line:
             self._flush_line()
+        if self.job is None and (self.buffer or self.prefix):
+            self._job()                     # received but not (yet) printable: still a job
         if self.job is not None:
+            self.job.raw += self.buffer
+            self.buffer.clear()
             if not self.job.cut and self.job.interrupted is None:
                 self.job.interrupted = reason or "no_cut"
             self.mech.finish(self.job)

@@ -62,7 +62,8 @@ class PrinterConfig:
             usb_product_id=s.integer("usb_product_id", d.usb_product_id, min=0, max=0xFFFF),
             serial_device=s.text("serial_device", d.serial_device),
             serial_baudrate=s.integer("serial_baudrate", d.serial_baudrate, min=1200),
-            standin_output_dir=out if out.is_absolute() else REPO_ROOT / out,
+            # relative paths are relative to the config file's folder, as for every section
+            standin_output_dir=out if out.is_absolute() else Path(s.file).parent / out,
         )
 
 

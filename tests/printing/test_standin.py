@@ -1,0 +1,194 @@
+"""Tickets printed over TCP through python-escpos' Network transport to the stand-in
+printer: what comes out (decoded PNG), status commands, and every fault."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image, ImageChops
+
+from kiosk.domain.errors import ConfigError
+from kiosk.domain.section import Section
+from kiosk.printing.config import PrinterConfig, open_printer
+from kiosk.printing.device import (
+    CoverOpenError,
+    PaperOutError,
+    PaperState,
+    Printer,
+    PrinterOfflineError,
+    PrintError,
+)
+from kiosk.printing.render import MODELS, line_image, ticket_image
+from kiosk.printing.slip import Style, slip_lines
+from tests.printing.conftest import STATUS_URL, make_slip
+
+
+def _black(img: Image.Image) -> int:
+    return img.convert("L").histogram()[0]
+
+
+def _number_box(slip, width: int = 576) -> tuple[int, int, int, int]:
+    """Where the ticket number sits in the raster rendering (mirrors ticket_image)."""
+    y = 4
+    for line in slip_lines(slip):
+        h = line_image(line, width).height
+        if line.style is Style.NUMBER:
+            return (0, y, width, y + h)
+        y += h
+    raise AssertionError("no number line")
+
+
+def test_raster_ticket_comes_out_exactly_as_rendered(standin_printer, slip) -> None:
+    printer = standin_printer.printer("generic-80mm")
+    assert isinstance(printer, Printer)
+    printer.print_ticket(slip)
+    job = standin_printer.wait_for_jobs(1)[0]
+    assert job.complete and job.cut and job.images == 1 and not job.stray_high_bytes
+    paper = Image.open(job.png_path).convert("1")
+    reference = ticket_image(slip, 576)
+    printed = paper.crop((0, 0, 576, reference.height))
+    assert ImageChops.difference(printed.convert("L"), reference.convert("L")).getbbox() is None
+    number = printed.crop(_number_box(slip))
+    assert _black(number) > 0.10 * number.width * number.height   # big, bold A-012
+    assert (standin_printer.directory / "job-0001.bin").read_bytes()[:2] == b"\x1b@"
+    meta = json.loads((standin_printer.directory / "job-0001.json").read_text("utf-8"))
+    assert meta["complete"] is True
+
+
+def test_sjis_ticket_is_decoded_as_japanese_text(standin_printer, slip) -> None:
+    standin_printer.printer("epson-tm-t88-j").print_ticket(slip)
+    job = standin_printer.wait_for_jobs(1)[0]
+    assert job.complete and job.kanji_mode and not job.stray_high_bytes
+    for text in ("北区役所", "住民票の写し", "A-012", "お待ちの人数：3人", "待ち時間の目安：約12分"):
+        assert text in job.text
+    assert job.qr_codes == [STATUS_URL]
+    paper = Image.open(job.png_path)
+    assert _black(paper) > 5000
+
+
+def test_standin_notices_gb18030_from_escpos_text(standin_printer) -> None:
+    net = standin_printer.network()
+    net.text("北区役所\n")
+    net.cut()
+    net.close()
+    job = standin_printer.wait_for_jobs(1)[0]
+    assert job.stray_high_bytes and not job.kanji_mode
+    assert "北区役所" not in job.text
+
+
+def test_status_answers_python_escpos_own_queries(standin_printer) -> None:
+    net = standin_printer.network()
+    assert net.is_online() is True
+    assert net.paper_status() == 2
+    standin_printer.paper_near_end()
+    assert net.paper_status() == 1
+    standin_printer.run_out_of_paper()
+    assert net.paper_status() == 0
+    assert net.is_online() is False
+    net.close()
+
+
+def test_status_and_can_print(standin_printer) -> None:
+    printer = standin_printer.printer()
+    status = printer.status()
+    assert status.online and status.paper is PaperState.OK and printer.can_print()
+    standin_printer.paper_near_end()
+    assert printer.status().paper is PaperState.NEAR_END and printer.can_print()
+    standin_printer.open_cover()
+    status = printer.status()
+    assert status.cover_open and not status.can_print and not printer.can_print()
+    standin_printer.close_cover()
+    standin_printer.run_out_of_paper()
+    assert printer.status().paper is PaperState.OUT and not printer.can_print()
+    standin_printer.load_paper()
+    assert printer.can_print()
+
+
+def test_paper_out_before_printing_is_refused(standin_printer, slip) -> None:
+    standin_printer.run_out_of_paper()
+    with pytest.raises(PaperOutError) as err:
+        standin_printer.printer().print_ticket(slip)
+    assert not err.value.mid_job
+    assert err.value.message == "プリンターの用紙がなくなりました。番号は画面でご確認ください"
+    assert standin_printer.jobs == []       # nothing was sent
+
+
+def test_paper_runs_out_mid_job(standin_printer, slip) -> None:
+    standin_printer.run_out_of_paper(after_rows=300)
+    with pytest.raises(PaperOutError) as err:
+        standin_printer.printer(job_timeout=1.0).print_ticket(slip)
+    assert err.value.mid_job
+    job = standin_printer.wait_for_jobs(1)[0]
+    assert not job.complete and not job.cut and job.interrupted == "paper_out"
+    assert job.png().height == 300           # half a ticket came out, then nothing
+    standin_printer.load_paper()
+    standin_printer.printer().print_ticket(slip)   # after a new roll it prints again
+    assert standin_printer.wait_for_jobs(2)[1].complete
+
+
+def test_cover_open(standin_printer, slip) -> None:
+    standin_printer.open_cover()
+    with pytest.raises(CoverOpenError) as err:
+        standin_printer.printer().print_ticket(slip)
+    assert isinstance(err.value, PrintError) and err.value.code == "cover_open"
+    standin_printer.close_cover()
+    standin_printer.printer().print_ticket(slip)
+    assert standin_printer.wait_for_jobs(1)[0].complete
+
+
+def test_connection_refused(standin_printer, slip) -> None:
+    printer = standin_printer.printer()
+    standin_printer.power_off()
+    assert printer.status().online is False
+    assert not printer.can_print()
+    with pytest.raises(PrinterOfflineError) as err:
+        printer.print_ticket(slip)
+    assert not err.value.mid_job
+
+
+def test_connection_dropped_mid_job(standin_printer, slip) -> None:
+    standin_printer.drop_connection(after_bytes=5000)
+    with pytest.raises(PrinterOfflineError) as err:
+        standin_printer.printer().print_ticket(slip)
+    assert err.value.mid_job
+    job = standin_printer.wait_for_jobs(1)[0]
+    assert job.interrupted == "connection_dropped" and not job.cut
+
+
+def test_open_printer_from_config_network(standin_printer, slip) -> None:
+    printer = open_printer(standin_printer.config("epson-tm-t88-j"))
+    printer.print_ticket(slip)
+    assert standin_printer.wait_for_jobs(1)[0].kanji_mode
+    printer.close()
+
+
+def test_open_printer_standin_transport(tmp_path, slip) -> None:
+    config = PrinterConfig(transport="standin", port=0, standin_output_dir=tmp_path,
+                           job_timeout_seconds=2.0)
+    printer = open_printer(config)
+    try:
+        printer.print_ticket(slip)
+    finally:
+        printer.close()
+    assert (tmp_path / "job-0001.png").exists()
+
+
+def test_printer_section_is_validated() -> None:
+    config = PrinterConfig.from_section(Section(
+        {"transport": "network", "model": "generic-58mm", "text_mode": "sjis", "port": 9101},
+        "kiosk.toml", "printer"))
+    assert config.model.width_px == 384 and config.model.text_mode.value == "sjis"
+    with pytest.raises(ConfigError, match=r"kiosk.toml: printer.transport: must be one of"):
+        PrinterConfig.from_section(Section({"transport": "lpt"}, "kiosk.toml", "printer"))
+    with pytest.raises(ConfigError, match=r"printer.prot: unknown key"):
+        PrinterConfig.from_section(Section({"prot": 9100}, "kiosk.toml", "printer"))
+    with pytest.raises(ConfigError, match=r"printer.model"):
+        PrinterConfig.from_section(Section({"model": "tm-x"}, "kiosk.toml", "printer"))
+
+
+def test_repository_config_has_a_valid_printer_section() -> None:
+    from kiosk.printing.config import load_printer_config
+
+    config = load_printer_config()
+    assert config.model.name in MODELS
