@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from kiosk.configfile import load_catalog
 from kiosk.domain.application import Application, Authenticity, Identity
-from kiosk.domain.catalog import FieldKind, FieldSource, Procedure
+from kiosk.domain.catalog import FieldKind, Procedure
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.printing.forms import application_data, form_title, render_application_pdf
 

@@ -21,7 +21,7 @@ from kiosk.printing.device import (
 )
 from kiosk.printing.render import MODELS, line_image, ticket_image
 from kiosk.printing.slip import Style, slip_lines
-from tests.printing.conftest import STATUS_URL, make_slip
+from tests.printing.conftest import STATUS_URL
 
 
 def _black(img: Image.Image) -> int:
@@ -60,7 +60,8 @@ def test_sjis_ticket_is_decoded_as_japanese_text(standin_printer, slip) -> None:
     standin_printer.printer("epson-tm-t88-j").print_ticket(slip)
     job = standin_printer.wait_for_jobs(1)[0]
     assert job.complete and job.kanji_mode and not job.stray_high_bytes
-    for text in ("北区役所", "住民票の写し", "A-012", "お待ちの人数：3人", "待ち時間の目安：約12分"):
+    for text in ("北区役所", "住民票の写し", "A-012", "お待ちの人数：3人",
+                 "待ち時間の目安：約12分"):
         assert text in job.text
     assert job.qr_codes == [STATUS_URL]
     paper = Image.open(job.png_path)
