@@ -1,0 +1,113 @@
+"""`python -m kiosk`: the resident kiosk app.
+
+    python -m kiosk                         the kiosk, devices per config/kiosk.toml [ui]
+    python -m kiosk --demo                  with the stand-in card, printer and ticket desk
+    python -m kiosk --headless --walkthrough DIR
+                                            a scripted visit offscreen: one PNG per screen
+    python -m kiosk --hash-pin              make a maintainer_pin_hash (reads the PIN)
+    options: --config FILE, --window (not fullscreen), --modes (walkthrough in every mode)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from kiosk.ui.settings import UiConfig
+
+log = logging.getLogger(__name__)
+
+
+def configure_kivy(cfg: UiConfig, *, headless: bool = False, window: bool = False) -> None:
+    """Set Kivy's window from [ui] before any Kivy window module is imported."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    if headless:
+        os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+        os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    if "KIVY_HOME" not in os.environ:
+        os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
+    from kivy.config import Config
+    fullscreen = cfg.fullscreen and not (headless or window)
+    Config.set("graphics", "width", str(cfg.width))
+    Config.set("graphics", "height", str(cfg.height))
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("graphics", "show_cursor", "1" if cfg.show_cursor or window else "0")
+    Config.set("graphics", "rotation", str(cfg.rotation))
+    Config.set("graphics", "resizable", "0")
+    Config.set("graphics", "borderless", "1" if fullscreen else "0")
+    if headless:
+        Config.set("graphics", "maxfps", "0")  # frames are pumped by hand
+    Config.set("kivy", "exit_on_escape", "0")      # lockdown: only the maintainer PIN exits
+    Config.set("kivy", "pause_on_minimize", "0")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    if cfg.calibration:
+        if not Config.has_section("postproc:calibration"):
+            Config.add_section("postproc:calibration")
+        for device, value in cfg.calibration.items():
+            Config.set("postproc:calibration", device, value)
+
+
+def build_app(cfg: UiConfig, *, demo: bool = False, ports: dict[str, Any] | None = None) -> Any:
+    """The app with its controller and ports (stand-ins for --demo or when asked)."""
+    from kiosk.configfile import load_catalog
+    from kiosk.domain.session import Session
+    from kiosk.ui.adapters import make_ports
+    from kiosk.ui.controller import Controller
+    from kiosk.ui.kioskapp import KioskApp, thread_runner
+
+    ports = ports or make_ports(cfg, demo=demo)
+    catalog = ports.get("catalog") or load_catalog()
+    session = Session(catalog, cfg.ward, cfg.session, time.monotonic())
+    session.voice = cfg.voice
+    controller = Controller(session, ports["reader"], ports["desk"], ports["printer"],
+                            time.monotonic, ports.get("runner", thread_runner))
+    app = KioskApp(cfg, controller)
+    app.ports = ports
+    app.payment = ports.get("payment")
+    if "close" in ports:
+        app.on_exit = ports["close"]
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kiosk", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--demo", action="store_true")
+    parser.add_argument("--headless", action="store_true")
+    parser.add_argument("--walkthrough", metavar="DIR")
+    parser.add_argument("--modes", action="store_true",
+                        help="walkthrough in default, large text, high contrast and English")
+    parser.add_argument("--config", metavar="FILE")
+    parser.add_argument("--window", action="store_true")
+    parser.add_argument("--hash-pin", action="store_true")
+    args = parser.parse_args(argv)
+    if args.hash_pin:
+        import getpass
+
+        from kiosk.ui.maintainer import hash_pin
+        pin = getpass.getpass("maintainer PIN: ") if sys.stdin.isatty() else sys.stdin.readline()
+        print(hash_pin(pin.strip()))
+        return 0
+    from kiosk.domain.errors import ConfigError
+    try:
+        cfg = UiConfig.load(args.config)
+    except ConfigError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    if args.walkthrough:
+        configure_kivy(cfg, headless=True)
+        from kiosk.ui.walkthrough import run_walkthrough
+        return run_walkthrough(Path(args.walkthrough), cfg, all_modes=args.modes)
+    if args.headless:
+        parser.error("--headless needs --walkthrough DIR")
+    configure_kivy(cfg, window=args.window or args.demo)
+    app = build_app(cfg, demo=args.demo)
+    app.run()
+    return 0

@@ -1,0 +1,233 @@
+"""Runs the resident session against the devices: the one place the UI's I/O happens.
+
+The screens call `act(...)` for every resident action; the controller forwards it to the
+session (`kiosk.domain.session`), then does what the new step asks for — watch for a
+card, verify the PIN, read the card, issue and print the ticket — through the ports, on
+a worker (`Runner`) so the screen stays responsive. When the visit ends for any reason
+the card is unpowered and the personal data wiped. No Kivy here: the benchmark and the
+headless walkthrough drive it too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from kiosk.domain.session import Session, Step, Ticket, WipeReason
+from kiosk.ui.ports import CardError, CardReader, CardSession, TicketDesk, TicketPrinter
+
+log = logging.getLogger(__name__)
+
+CARD_STEPS = (Step.CARD, Step.PIN, Step.READING)
+
+
+class Runner(Protocol):
+    def __call__(self, work: Callable[[], Any], then: Callable[[Any], None]) -> None: ...
+
+
+def run_now(work: Callable[[], Any], then: Callable[[Any], None]) -> None:
+    """The synchronous runner (tests, benchmark)."""
+    then(work())
+
+
+class Controller:
+    def __init__(self, session: Session, reader: CardReader, desk: TicketDesk,
+                 printer: TicketPrinter, clock: Callable[[], float],
+                 runner: Runner = run_now) -> None:
+        self.session = session
+        self.reader = reader
+        self.desk = desk
+        self.printer = printer
+        self.clock = clock
+        self.runner = runner
+        self.card: CardSession | None = None
+        self.busy = False
+        self.listeners: list[Callable[[], None]] = []
+
+    # --- plumbing ----------------------------------------------------------------------
+    def changed(self) -> None:
+        for listener in self.listeners:
+            listener()
+
+    def touch(self) -> None:
+        self.session.touch(self.clock())
+
+    def act(self, name: str, *args: Any) -> None:
+        """Forward one resident action to the session, then follow up on the new step."""
+        s = self.session
+        before = s.step
+        method = getattr(s, name)
+        if name in ("set_language", "toggle", "pin_press", "pin_back", "entry_press",
+                    "entry_back", "set_count", "toggle_flag"):
+            method(*args)
+        elif name == "take_pin":
+            self._verify(method())
+        elif name == "entry_done":
+            method(self.clock(), *args)
+        else:
+            method(*args, self.clock())
+        self._after(before)
+        self.changed()
+
+    def _after(self, before: Step) -> None:
+        s = self.session
+        if before in CARD_STEPS and s.step not in CARD_STEPS:
+            self._close_card()
+        if s.step is Step.READING and not self.busy:
+            self._read_card()
+        elif s.step is Step.ISSUING and not self.busy:
+            self._issue()
+
+    def tick(self) -> None:
+        """Called a few times a second: idle timeout, card watch."""
+        s = self.session
+        before = s.step
+        reason = s.tick(self.clock())
+        if reason is not None:
+            log.info("visit ended (%s): personal data wiped", reason.value)
+            self._close_card()
+            self.changed()
+            return
+        if before is not s.step:
+            self.changed()
+            return
+        if s.step is Step.CARD and self.card is None and not self.busy:
+            self._poll_card()
+
+    def _close_card(self) -> None:
+        card, self.card = self.card, None
+        if card is not None:
+            try:
+                card.close()
+            except Exception:  # the card may already be gone; unpowering is best effort
+                log.warning("closing the card failed", exc_info=True)
+
+    def _run(self, work: Callable[[], Any], then: Callable[[Any], None]) -> None:
+        self.busy = True
+
+        def finish(result: Any) -> None:
+            self.busy = False
+            then(result)
+            self.changed()
+
+        self.runner(work, finish)
+
+    # --- card --------------------------------------------------------------------------
+    def _poll_card(self) -> None:
+        def work() -> tuple[CardSession, int] | CardError | None:
+            try:
+                card = self.reader.poll()
+                return (card, card.tries_left()) if card is not None else None
+            except CardError as exc:
+                return exc
+
+        def then(result: tuple[CardSession, int] | CardError | None) -> None:
+            s = self.session
+            if isinstance(result, tuple):
+                card, tries = result
+                if s.step is not Step.CARD:  # the resident left meanwhile
+                    card.close()
+                    return
+                self.card = card
+                s.card_present(tries, self.clock())
+            elif isinstance(result, CardError) and s.step is Step.CARD:
+                s.card_problem(result.msgid, self.clock())
+
+        self._run(work, then)
+
+    def _verify(self, pin: str | None) -> None:
+        card = self.card
+        if pin is None or card is None:
+            return
+
+        def work() -> tuple[bool, int | None] | CardError:
+            try:
+                return card.verify(pin)
+            except CardError as exc:
+                return exc
+
+        def then(result: tuple[bool, int | None] | CardError) -> None:
+            s = self.session
+            if s.step is not Step.PIN:
+                return
+            if isinstance(result, CardError):
+                s.card_problem(result.msgid, self.clock())
+                self._close_card()
+                return
+            ok, tries = result
+            s.pin_result(ok, tries, self.clock())
+            self._after(Step.PIN)
+
+        self._run(work, then)
+
+    def _read_card(self) -> None:
+        card = self.card
+        procedure = self.session.procedure
+        if card is None or procedure is None:
+            self.session.card_problem("カードが読み取れませんでした。もう一度置いてください。",
+                                      self.clock())
+            return
+
+        def work() -> Any:
+            try:
+                holder = card.read_holder()
+                check = card.read_my_number() if procedure.needs_my_number else None
+                return holder, check, card.authenticity()
+            except CardError as exc:
+                return exc
+
+        def then(result: Any) -> None:
+            s = self.session
+            if s.step is not Step.READING:
+                return
+            if isinstance(result, CardError):
+                s.step = Step.CARD  # let the resident place it again
+                s.card_problem(result.msgid, self.clock())
+                self._close_card()
+                return
+            holder, check, authenticity = result
+            s.card_read(holder, check, authenticity, self.clock())
+            self._close_card()  # everything needed is read: unpower now
+
+        self._run(work, then)
+
+    # --- ticket ------------------------------------------------------------------------
+    def _issue(self) -> None:
+        s = self.session
+        procedure = s.procedure
+        assert procedure is not None
+        application = s.application()
+
+        def work() -> Ticket | Exception:
+            try:
+                ticket = self.desk.issue(application, procedure, s.ward)
+            except Exception as exc:  # any failure: the resident is sent to staff
+                log.error("issuing a ticket failed", exc_info=True)
+                return exc
+            try:
+                problem = self.printer.print_ticket(ticket, procedure, s.ward)
+            except Exception:
+                log.warning("printing the ticket failed", exc_info=True)
+                problem = "プリンターが使えません。"
+            return _printed(ticket, problem)
+
+        def then(result: Ticket | Exception) -> None:
+            if s.step is not Step.ISSUING:
+                return
+            if isinstance(result, Exception):
+                s.issue_failed(self.clock())
+            else:
+                s.ticket_issued(result, self.clock())
+
+        self._run(work, then)
+
+    def end_visit(self, reason: WipeReason = WipeReason.CANCEL) -> None:
+        self._close_card()
+        self.session.wipe(reason, self.clock())
+        self.changed()
+
+
+def _printed(ticket: Ticket, problem: str | None) -> Ticket:
+    from dataclasses import replace
+    return replace(ticket, printed=problem is None, print_problem=problem)

@@ -1,0 +1,96 @@
+"""Drives the real app without a main loop: frames are pumped by hand, touches go
+through Kivy's input path (UnitTestTouch → Window → widgets), screenshots are read from
+the GL framebuffer. Used by the headless walkthrough, the UI tests and the benchmark."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from kivy.base import EventLoop, runTouchApp
+from kivy.tests.common import UnitTestTouch
+from kivy.uix.widget import Widget
+
+
+class Harness:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def start(self) -> Harness:
+        self.app._run_prepare()
+        runTouchApp(embedded=True)
+        self.pump(3)
+        return self
+
+    def stop(self) -> None:
+        self.app._stop()
+
+    @property
+    def window(self) -> Any:
+        return EventLoop.window
+
+    def pump(self, frames: int = 1) -> None:
+        for _ in range(frames):
+            EventLoop.idle()
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Frames until the worker is done and its result has been shown."""
+        end = time.monotonic() + timeout
+        self.pump(2)
+        while self.app.controller.busy and time.monotonic() < end:
+            time.sleep(0.005)
+            self.pump()
+        self.pump(2)
+
+    # --- finding and touching ----------------------------------------------------------
+    def widgets(self) -> Iterator[Widget]:
+        """Everything touchable now: modal views first, then the current screen + chrome."""
+        for child in self.window.children:
+            if child is not self.app.root:
+                yield from child.walk()
+        root = self.app.root
+        sm = root.ids.sm
+        yield from sm.current_screen.walk()
+        for part in (root.ids.header, root.ids.footer):
+            yield from part.walk()
+
+    def find(self, *action: Any) -> Any:
+        for w in self.widgets():
+            got = list(getattr(w, "action", []) or [])
+            if got[:len(action)] == list(action) and not w.disabled:
+                return w
+        raise LookupError(f"no enabled widget with action {action!r} on "
+                          f"{self.app.controller.session.step}")
+
+    def tap_at(self, x: float, y: float) -> None:
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        self.pump()
+        touch.touch_up()
+        self.settle()
+
+    def tap(self, *action: Any) -> None:
+        w = self.find(*action)
+        x, y = w.to_window(*w.center)
+        self.tap_at(x, y)
+
+    # --- pixels ------------------------------------------------------------------------
+    def pixels(self) -> Any:
+        """The framebuffer as a PIL image (what the resident sees)."""
+        from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels
+        from PIL import Image
+        self.pump()
+        w, h = self.window.size
+        data = glReadPixels(0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE)
+        return Image.frombytes("RGBA", (w, h), data).transpose(
+            Image.Transpose.FLIP_TOP_BOTTOM).convert("RGB")
+
+    def screenshot(self, path: Path, scale: float = 1.0) -> Path:
+        img = self.pixels()
+        if scale != 1.0:
+            img = img.resize((int(img.width * scale), int(img.height * scale)))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        img.save(path, optimize=True)
+        return path

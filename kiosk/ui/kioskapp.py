@@ -1,0 +1,204 @@
+"""The Kivy app: renders the session's step on its screen, forwards touches to the
+controller. Import only after `kiosk.ui.app.configure_kivy()` has set the window up."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.text import LabelBase
+from kivy.properties import (
+    BooleanProperty,
+    DictProperty,
+    NumericProperty,
+    StringProperty,
+)
+from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.configfile import ASSETS_DIR
+from kiosk.domain.session import Step
+from kiosk.i18n import translator
+from kiosk.ui import sound, theme
+from kiosk.ui.controller import Controller
+from kiosk.ui.screens import SCREENS
+from kiosk.ui.settings import UiConfig
+
+log = logging.getLogger(__name__)
+
+FONTS = {
+    "BIZUD": (ASSETS_DIR / "fonts" / "BIZUDGothic-Regular.ttf",
+              ASSETS_DIR / "fonts" / "BIZUDGothic-Bold.ttf"),
+    # Hangul, simplified Chinese and Vietnamese are not in BIZ UD Gothic.
+    "WQY": (Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),) * 2,
+}
+LANGUAGE_FONT = {"zh-Hans": "WQY", "ko": "WQY", "vi": "WQY"}
+NO_FOOTER = (Step.WELCOME, Step.READING, Step.ISSUING, Step.THANKS)
+MAINTAINER_TAPS = 5
+
+
+def register_fonts() -> None:
+    for name, (regular, bold) in FONTS.items():
+        if regular.exists():
+            LabelBase.register(name, str(regular), fn_bold=str(bold))
+        else:  # a missing fallback font must not stop the kiosk: Japanese still works
+            log.warning("font %s missing (%s); using BIZ UD Gothic", name, regular)
+            LabelBase.register(name, str(FONTS["BIZUD"][0]), fn_bold=str(FONTS["BIZUD"][1]))
+
+
+def thread_runner(work: Callable[[], Any], then: Callable[[Any], None]) -> None:
+    """Device and network calls run on a worker; their result comes back on the UI thread."""
+    def run() -> None:
+        result = work()
+        Clock.schedule_once(lambda dt: then(result), 0)
+    threading.Thread(target=run, name="kiosk-worker", daemon=True).start()
+
+
+class KioskRoot(BoxLayout):
+    def on_touch_down(self, touch: Any) -> bool:
+        app = App.get_running_app()
+        app.on_any_touch(touch)
+        return bool(super().on_touch_down(touch))
+
+
+class KioskApp(App):
+    lang = StringProperty("ja")
+    col = DictProperty({})
+    fs = NumericProperty(30)
+    target = NumericProperty(60)
+    font = StringProperty("BIZUD")
+    low_reach = BooleanProperty(False)
+    high_contrast = BooleanProperty(False)
+    large_text = BooleanProperty(False)
+    voice = BooleanProperty(False)
+    show_footer = BooleanProperty(False)
+    can_back = BooleanProperty(False)
+    title_text = StringProperty("")
+    countdown_text = StringProperty("")
+
+    def __init__(self, cfg: UiConfig, controller: Controller, **kwargs: Any) -> None:
+        self.cfg = cfg
+        self.controller = controller
+        self.sound = sound.Player()
+        self.frames = 0
+        self.first_frame_at: float | None = None
+        self._shown: tuple[Step, str] | None = None
+        self._notice: object = None
+        self._taps: list[float] = []
+        self.on_exit: Callable[[], None] | None = None
+        super().__init__(**kwargs)
+        self.target = cfg.target_px
+        self._apply_modes()
+
+    # --- building ----------------------------------------------------------------------
+    kv_directory = str(Path(__file__).parent)
+
+    def build(self) -> KioskRoot:
+        self.title = "ward-kiosk"
+        register_fonts()
+        # kiosk.kv (beside this module's app class name) is loaded by App.load_kv itself.
+        for cls in SCREENS:
+            cls.load_kv()
+        root = KioskRoot()
+        sm = root.ids.sm
+        from kivy.uix.screenmanager import NoTransition
+        sm.transition = NoTransition()
+        for cls in SCREENS:
+            sm.add_widget(cls(name=cls.step.value))
+        self.controller.listeners.append(self.refresh)
+        Clock.schedule_interval(lambda dt: self._tick(), 0.25)
+        from kivy.core.window import Window
+        Window.bind(on_flip=self._on_flip)
+        self.root = root
+        self.refresh()
+        return root
+
+    def _on_flip(self, *args: Any) -> None:
+        self.frames += 1
+        if self.first_frame_at is None:
+            self.first_frame_at = time.perf_counter()
+
+    # --- translation -------------------------------------------------------------------
+    def tr(self, msgid: str, lang: str | None = None, **params: Any) -> str:
+        return translator(lang or self.lang)(msgid, **params)
+
+    # --- the one way the screens act -----------------------------------------------------
+    def act(self, name: str, *args: Any) -> None:
+        if name == "cancel":
+            self.controller.end_visit()
+            return
+        self.controller.act(name, *args)
+
+    def on_any_touch(self, touch: Any) -> None:
+        self.controller.touch()
+        corner = self.target * 1.5
+        if touch.x < corner and touch.y > self.root.height - corner:
+            now = time.monotonic()
+            self._taps = [t for t in self._taps if now - t < 3.0] + [now]
+            if len(self._taps) >= MAINTAINER_TAPS:
+                self._taps = []
+                from kiosk.ui.maintainer import open_exit_dialog
+                open_exit_dialog(self)
+
+    def open_languages(self) -> None:
+        from kiosk.ui.languages import open_language_picker
+        open_language_picker(self)
+
+    # --- rendering ---------------------------------------------------------------------
+    def _apply_modes(self) -> None:
+        s = self.controller.session
+        palette = theme.HIGH_CONTRAST if s.high_contrast else theme.DEFAULT
+        if not self.col or self.high_contrast != s.high_contrast:
+            self.col = {name: palette.rgba(name) for name in palette.__dataclass_fields__}
+        self.high_contrast = s.high_contrast
+        self.large_text = s.large_text
+        self.voice = s.voice
+        self.low_reach = s.low_reach
+        self.fs = round(self.target * 0.52 * theme.TEXT_SCALE[s.large_text])
+        self.font = LANGUAGE_FONT.get(s.language, "BIZUD")
+        self.lang = s.language
+
+    def refresh(self) -> None:
+        s = self.controller.session
+        self._apply_modes()
+        step = s.step
+        sm = self.root.ids.sm
+        screen = sm.get_screen(step.value)
+        screen.refresh(self, s)
+        if sm.current != step.value:
+            sm.current = step.value
+        self.show_footer = step not in NO_FOOTER
+        self.can_back = step in (Step.PROCEDURE, Step.IDENTITY, Step.CARD, Step.PIN,
+                                 Step.ENTRY, Step.CONFIRM, Step.PAYMENT)
+        self.title_text = self.tr(screen.title)
+        self._update_countdown()
+        shown = (step, s.language)
+        if self._shown is None or self._shown[0] is not step:
+            if s.voice:
+                self.sound.voice(step.value)
+            if step is Step.TICKET:
+                self.sound.chime("success")
+        self._shown = shown
+        if s.notice is not self._notice:
+            self._notice = s.notice
+            if s.notice is not None and s.notice.error:
+                self.sound.chime("error")
+
+    def _update_countdown(self) -> None:
+        n = self.controller.session.countdown(self.controller.clock())
+        self.countdown_text = "" if n is None else self.tr(
+            "あと{seconds}秒で最初の画面に戻ります", seconds=n)
+
+    def _tick(self) -> None:
+        self.controller.tick()
+        self._update_countdown()
+
+    def on_stop(self) -> None:
+        self.controller.end_visit()
+        if self.on_exit is not None:
+            self.on_exit()

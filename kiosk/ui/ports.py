@@ -1,0 +1,82 @@
+"""The kiosk app's seams to the devices and the back-office: small Protocols.
+
+The screens never talk to a device directly; the controller calls these. The real
+adapters (kiosk.ui.adapters: card package, printing package, sync package) and the
+in-process stand-ins (kiosk.ui.standins) both satisfy them, so the app runs — and is
+tested — whichever pieces are present. No Kivy here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from kiosk.domain.application import Application, Authenticity
+from kiosk.domain.catalog import Procedure, Ward
+from kiosk.domain.my_number import MyNumberCheck
+from kiosk.domain.session import Ticket
+
+
+class PinBlockedError(RuntimeError):
+    """The card refused to take a PIN because it is (nearly) blocked."""
+
+
+class CardError(RuntimeError):
+    """The card could not be used; `msgid` is what the resident is told (Japanese)."""
+
+    def __init__(self, msgid: str) -> None:
+        super().__init__(msgid)
+        self.msgid = msgid
+
+
+class CardSession(Protocol):
+    """One powered My Number card, for one resident's visit."""
+
+    def tries_left(self) -> int: ...
+
+    def verify(self, pin: str) -> tuple[bool, int | None]:
+        """(accepted, tries left after a refusal). Must refuse at ≤ 1 try left."""
+        ...
+
+    def read_holder(self) -> Mapping[str, str]:
+        """The basic four: name, address, birth_date (YYYY-MM-DD), sex (code)."""
+        ...
+
+    def read_my_number(self) -> MyNumberCheck:
+        """Only for forms that carry a 個人番号; the number itself never leaves."""
+        ...
+
+    def authenticity(self) -> Authenticity: ...
+
+    def close(self) -> None:
+        """Unpower the card: its PIN state ends here."""
+        ...
+
+
+class CardReader(Protocol):
+    def poll(self) -> CardSession | None:
+        """A powered card if one is on the reader now, else None. Never blocks long."""
+        ...
+
+
+class TicketDesk(Protocol):
+    """Issues queue tickets (the sync package, local-first)."""
+
+    def issue(self, application: Application, procedure: Procedure, ward: Ward) -> Ticket: ...
+
+
+class TicketPrinter(Protocol):
+    def print_ticket(self, ticket: Ticket, procedure: Procedure, ward: Ward) -> str | None:
+        """None when printed, else the Japanese msgid of the problem (paper out, …)."""
+        ...
+
+
+class CashlessPayment(Protocol):
+    """The payment issue plugs in here: a screen that takes `amount_yen` for one
+    reference and reports back through `done(paid)`; see docs/kiosk.md."""
+
+    def start(self, amount_yen: int, reference: str, done: object) -> object:
+        """Begin a payment; returns the Kivy widget to show on the cashless screen."""
+        ...
+
+    def cancel(self) -> None: ...

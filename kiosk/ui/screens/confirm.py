@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from kiosk.domain.catalog import FieldKind, FieldSource, FormField
+from kiosk.domain.my_number import MyNumberCheck
+from kiosk.domain.session import SEX_CHOICES, Session, Step
+from kiosk.domain.wareki import wareki
+from kiosk.ui.screens.base import KioskScreen
+from kiosk.ui.widgets import KButton
+
+
+def shown_value(app: Any, f: FormField, value: object) -> tuple[str, bool]:
+    """(text, is_personal): personal data is shown as read, choices are translated."""
+    if value is None or value == "":
+        return app.tr("（未入力）"), False
+    if isinstance(value, MyNumberCheck):
+        return app.tr("個人番号はカードで確認済み（{masked}）", masked=value.masked), False
+    if f.kind is FieldKind.DATE and isinstance(value, str):
+        d = date.fromisoformat(value)
+        return (wareki(d) if app.lang in ("ja", "ja-easy") else d.isoformat()), True
+    if f.kind is FieldKind.SEX:
+        return app.tr(dict(SEX_CHOICES).get(str(value), str(value))), False
+    if f.kind is FieldKind.COUNT:
+        return app.tr("{n}通", n=value) if f.key == "copies" else str(value), False
+    if isinstance(value, tuple):
+        return "、".join(app.tr(v) for v in value) or app.tr("なし"), False
+    if f.kind is FieldKind.CHOICE:
+        return app.tr(str(value)), False
+    return str(value), f.source is not FieldSource.RESIDENT or f.kind is not FieldKind.YEAR
+
+
+class ConfirmScreen(KioskScreen):
+    step = Step.CONFIRM
+    title = "内容の確認"
+
+    def refresh(self, app: Any, s: Session) -> None:
+        p = s.procedure
+        assert p is not None
+        self.ids.procedure.text = app.tr(p.name)
+        rows = self.ids.rows
+        rows.clear_widgets()
+        from kivy.factory import Factory
+        for f in p.fields:
+            if s.identity is not None and s.identity.value == "assisted" \
+                    and f.source is not FieldSource.RESIDENT:
+                continue
+            value = s.values.get(f.key)
+            if f.source is FieldSource.MY_NUMBER and value is None:
+                continue
+            text, personal = shown_value(app, f, value)
+            rows.add_widget(Factory.FieldName(text=app.tr(f.label)))
+            label = Factory.ValueLabel(text=text) if personal else Factory.FieldValue(text=text)
+            rows.add_widget(label)
+            rows.add_widget(self._control(app, s, f))
+        fee = s.fee()
+        self.ids.fee.text = (app.tr("手数料 {fee}円", fee=f"{fee:,}") if fee
+                             else app.tr("手数料はかかりません"))
+        self.ids.notice.text = self.notice_text(app, s)
+
+    def _control(self, app: Any, s: Session, f: FormField) -> Any:
+        from kivy.uix.boxlayout import BoxLayout
+        box = BoxLayout(spacing=app.target * 0.15)
+        if not s.editable(f):
+            return box
+        buttons: list[KButton] = []
+        if f.kind is FieldKind.COUNT:
+            buttons = [KButton(text="－", action=["set_count", f.key, -1]),
+                       KButton(text="＋", action=["set_count", f.key, 1])]
+        elif f.kind is FieldKind.FLAGS:
+            chosen = s.values.get(f.key) or ()
+            buttons = [KButton(text=app.tr(c), action=["toggle_flag", f.key, c],
+                               selected=c in chosen) for c in f.choices]  # type: ignore[operator]
+        else:
+            buttons = [KButton(text=app.tr("変更"), action=["edit", f.key])]
+        for b in buttons:
+            b.bind(on_release=lambda btn: app.act(*btn.action))
+            box.add_widget(b)
+        return box

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.domain import kana
+from kiosk.domain.catalog import FieldKind
+from kiosk.domain.session import EntryMode, Session, Step, entry_mode, field_choices
+from kiosk.ui.screens.base import KioskScreen
+from kiosk.ui.widgets import DIGIT_KEYS, KButton, kana_keys
+
+KEY_LABELS = {kana.SPACE: "空白"}
+
+
+class EntryScreen(KioskScreen):
+    step = Step.ENTRY
+    title = "入力してください"
+
+    def refresh(self, app: Any, s: Session) -> None:
+        f = s.entry_field()
+        mode = entry_mode(f)
+        self.ids.label.text = app.tr(f.label)
+        keys = self.ids.keypad
+        keys.on_key = lambda key: app.act("entry_press", key)
+        choices = self.ids.choices
+        if mode is EntryMode.CHOICE:
+            keys.build([])
+            keys.opacity, keys.disabled = 0, True
+            choices.clear_widgets()
+            for value, label in field_choices(f):
+                b = KButton(text=app.tr(label), action=["entry_done", value],
+                            selected=s.values.get(f.key) == value)
+                b.bind(on_release=lambda btn: app.act(*btn.action))
+                choices.add_widget(b)
+            self.ids.text.text = ""
+            self.ids.hint.text = app.tr("えらんでください。")
+        else:
+            choices.clear_widgets()
+            keys.opacity, keys.disabled = 1, False
+            if mode is EntryMode.DIGITS:
+                keys.cols = 3
+                keys.size_hint_x = 0.4
+                keys.build(DIGIT_KEYS)
+                hint = ("年月日を8けたの数字で（例：19850307）" if f.kind is FieldKind.DATE
+                        else "年を4けたの数字で（例：2024）")
+            else:
+                keys.cols = 10
+                keys.size_hint_x = 1
+                keys.build(kana_keys(), KEY_LABELS)
+                hint = "ひらがなで入力してください"
+            self.ids.hint.text = app.tr(hint)
+            self.ids.text.text = s.entry_text or " "
+        self.ids.done.disabled = mode is EntryMode.CHOICE
+        self.ids.done.opacity = 0 if mode is EntryMode.CHOICE else 1
+        self.ids.erase.disabled = mode is EntryMode.CHOICE
+        self.ids.erase.opacity = 0 if mode is EntryMode.CHOICE else 1
+        self.ids.notice.text = self.notice_text(app, s)

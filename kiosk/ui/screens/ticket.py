@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from kivy.core.image import Image as CoreImage
+
+from kiosk.domain.session import Session, Step
+from kiosk.ui.screens.base import KioskScreen
+
+
+def qr_texture(text: str) -> Any:
+    import qrcode
+    img = qrcode.make(text, border=2)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    buf.seek(0)
+    return CoreImage(buf, ext="png").texture
+
+
+class TicketScreen(KioskScreen):
+    step = Step.TICKET
+    title = "番号札"
+
+    def refresh(self, app: Any, s: Session) -> None:
+        t = s.ticket
+        if t is None:
+            return
+        self.ids.number.text = t.number
+        if t.offline or t.people_ahead is None:
+            wait = app.tr("ただいま待ち人数と待ち時間をお知らせできません。"
+                          "順番にお呼びします。")
+        else:
+            wait = app.tr("前に{ahead}人　待ち時間の目安 約{minutes}分",
+                          ahead=t.people_ahead, minutes=t.wait_minutes or 0)
+        if t.assistance:
+            wait = app.tr("職員がお手伝いします。番号をお呼びするまでお待ちください。") \
+                + "\n" + wait
+        self.ids.wait.text = wait
+        if t.printed:
+            printed = app.tr("番号札を印刷しました。お取りください。")
+        else:
+            printed = app.tr("番号札を印刷できませんでした。この画面の番号を控えてください。")
+        self.ids.printed.text = printed
+        qr = self.ids.qr
+        if t.status_url:
+            qr.texture = qr_texture(t.status_url)
+            qr.opacity = 1
+            self.ids.qr_label.text = app.tr("スマートフォンで読み取ると、呼び出し状況が見られます")
+        else:
+            qr.opacity = 0
+            self.ids.qr_label.text = ""

@@ -1,0 +1,79 @@
+"""The [ui] section of config/kiosk.toml: screen, lockdown, timeouts, languages, devices."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk.configfile import CONFIG_DIR, read_toml
+from kiosk.domain.section import Section
+from kiosk.domain.session import Settings
+from kiosk.i18n import LANGUAGE_CODES
+
+KEYS = ("ward", "width", "height", "dpi", "touch_target_mm", "fullscreen", "show_cursor",
+        "rotation", "calibration", "maintainer_pin_hash", "idle_timeout_s", "countdown_s",
+        "ticket_s", "thanks_s", "language", "languages", "voice", "cashless", "card",
+        "printer", "desk")
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    ward: str = "kita"
+    width: int = 1920
+    height: int = 1080
+    dpi: float = 102.0
+    touch_target_mm: float = 15.0
+    fullscreen: bool = False
+    show_cursor: bool = True
+    rotation: int = 0
+    calibration: dict[str, str] = field(default_factory=dict)
+    maintainer_pin_hash: str = ""
+    voice: bool = False
+    card: str = "standin"
+    printer: str = "standin"
+    desk: str = "standin"
+    session: Settings = field(default_factory=Settings)
+    file: str = ""
+
+    @property
+    def target_px(self) -> float:
+        """The smallest touch target in pixels at this screen's DPI."""
+        return self.touch_target_mm / 25.4 * self.dpi
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> UiConfig:
+        p = Path(path) if path is not None else CONFIG_DIR / "kiosk.toml"
+        data = read_toml(p)
+        root = Section(data, str(p))
+        s = root.section("ui")
+        s.unknown_keys(KEYS)
+        languages = s.texts("languages", list(LANGUAGE_CODES))
+        for code in languages:
+            if code not in LANGUAGE_CODES:
+                raise s.error("languages", f"unknown language {code!r} "
+                              f"(known: {', '.join(LANGUAGE_CODES)})")
+        language = s.text("language", "ja", choices=languages)
+        rotation = s.integer("rotation", 0)
+        if rotation not in (0, 90, 180, 270):
+            raise s.error("rotation", f"must be 0, 90, 180 or 270, got {rotation}")
+        calibration = s.section("calibration", {})
+        idle = s.number("idle_timeout_s", 90, min=10)
+        session = Settings(
+            idle_timeout_s=idle,
+            countdown_s=min(s.number("countdown_s", 20, min=1), idle),
+            ticket_s=s.number("ticket_s", 45, min=3), thanks_s=s.number("thanks_s", 8, min=1),
+            language=language, languages=languages, cashless=s.flag("cashless", False))
+        return cls(
+            ward=s.text("ward", "kita"), width=s.integer("width", 1920, min=320),
+            height=s.integer("height", 1080, min=240), dpi=s.number("dpi", 102, min=50),
+            touch_target_mm=s.number("touch_target_mm", 15, min=5),
+            fullscreen=s.flag("fullscreen", True), show_cursor=s.flag("show_cursor", False),
+            rotation=rotation,
+            calibration={k: calibration.text(k) for k in calibration.data},
+            maintainer_pin_hash=s.text("maintainer_pin_hash", ""),
+            voice=s.flag("voice", False),
+            card=s.text("card", "pcsc", choices=("pcsc", "standin")),
+            printer=s.text("printer", "device", choices=("device", "standin")),
+            desk=s.text("desk", "sync", choices=("sync", "standin")),
+            session=session, file=str(p))

@@ -1,0 +1,128 @@
+"""In-process stand-ins for the kiosk's ports: a card on a reader, a ticket desk, a
+printer. They behave like the devices, errors included (wrong PIN counts down, the card
+refuses at one try left, the printer runs out of paper), and are used when config asks
+for them, by the UI tests and by the benchmark. The device-level stand-ins (the card
+emulator behind pcscd, the ESC/POS printer) live in hardware/.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from kiosk.domain.application import Application, Authenticity
+from kiosk.domain.catalog import Procedure, Ward
+from kiosk.domain.my_number import MyNumberCheck
+from kiosk.domain.session import Ticket
+from kiosk.ui.ports import CardError
+
+DEMO_HOLDER = {"name": "堺\u3000花子", "address": "大阪府堺市北区新金岡町５丁１－１",
+               "birth_date": "1985-03-07", "sex": "2"}
+
+
+@dataclass
+class StandInCard:
+    pin: str = "1234"
+    tries: int = 3
+    holder: Mapping[str, str] = field(default_factory=lambda: dict(DEMO_HOLDER))
+    number: str = "123456789018"
+    powered: bool = True
+    verified: bool = False
+    verify_calls: int = 0
+
+    def tries_left(self) -> int:
+        return self.tries
+
+    def verify(self, pin: str) -> tuple[bool, int | None]:
+        if not self.powered:
+            raise CardError("カードが読み取れませんでした。もう一度置いてください。")
+        if self.tries <= 1:
+            raise CardError("暗証番号の残り回数が1回以下のため、この機械では確認できません。"
+                            "カードなしで進むか、職員をお呼びください。")
+        self.verify_calls += 1
+        if pin == self.pin:
+            self.tries = 3
+            self.verified = True
+            return True, None
+        self.tries -= 1
+        return False, self.tries
+
+    def _need_pin(self) -> None:
+        if not (self.powered and self.verified):
+            raise CardError("カードが読み取れませんでした。もう一度置いてください。")
+
+    def read_holder(self) -> Mapping[str, str]:
+        self._need_pin()
+        return dict(self.holder)
+
+    def read_my_number(self) -> MyNumberCheck:
+        self._need_pin()
+        return MyNumberCheck.of(self.number)
+
+    def authenticity(self) -> Authenticity:
+        return Authenticity.GENUINE
+
+    def close(self) -> None:
+        self.powered = False
+        self.verified = False
+
+
+@dataclass
+class StandInReader:
+    """A reader; `place(card)` puts a card on it, `remove()` takes it away."""
+
+    card: StandInCard | None = None
+
+    def place(self, card: StandInCard | None = None) -> StandInCard:
+        self.card = card or StandInCard()
+        self.card.powered = True
+        return self.card
+
+    def remove(self) -> None:
+        self.card = None
+
+    def poll(self) -> StandInCard | None:
+        if self.card is None:
+            return None
+        self.card.powered = True
+        return self.card
+
+
+@dataclass
+class LocalDesk:
+    """Numbers tickets on the kiosk itself, like the sync package's offline mode: no
+    estimate of people ahead or waiting time, and the ticket says so."""
+
+    online: bool = False
+    counters: dict[str, itertools.count[int]] = field(default_factory=dict)
+    issued: list[Application] = field(default_factory=list)
+    fail: bool = False
+
+    def issue(self, application: Application, procedure: Procedure, ward: Ward) -> Ticket:
+        if self.fail:
+            raise ConnectionError("desk unavailable")
+        self.issued.append(application)
+        service = procedure.service
+        if "assistance" in application.notes:
+            service = "assistance" if "assistance" in ward.services else service
+        n = next(self.counters.setdefault(service, itertools.count(1)))
+        prefix = {"certificates": "A", "moving": "B", "family": "C", "insurance": "D",
+                  "assistance": "S"}.get(service, "Z")
+        ahead = (n - 1) % 5 if self.online else None
+        return Ticket(number=f"{prefix}-{n:03d}", service=service, people_ahead=ahead,
+                      wait_minutes=ahead * 4 if ahead is not None else None,
+                      offline=not self.online, status_url=None,
+                      assistance="assistance" in application.notes)
+
+
+@dataclass
+class StandInPrinter:
+    paper: bool = True
+    printed: list[str] = field(default_factory=list)
+
+    def print_ticket(self, ticket: Ticket, procedure: Procedure, ward: Ward) -> str | None:
+        if not self.paper:
+            return "用紙がありません。"
+        self.printed.append(ticket.number)
+        return None
