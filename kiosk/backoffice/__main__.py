@@ -1,0 +1,178 @@
+"""Command line: serve, migrate, seed-demo, create-staff, create-device.
+
+    python -m kiosk.backoffice serve --db URL --host H --port P [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from kiosk.domain.errors import ConfigError
+
+log = logging.getLogger("kiosk.backoffice")
+
+DEFAULT_DB = "sqlite:///var/backoffice.sqlite3"
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=os.environ.get("WARD_BACKOFFICE_DB", DEFAULT_DB),
+                   help="SQLAlchemy/libpq URL or SQLite file path (default: %(default)s)")
+    p.add_argument("--catalog", help="procedure catalog TOML (default: config/catalog.toml)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="ward-backoffice", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the HTTP server")
+    _db_arg(s)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1,
+                   help="server processes (PostgreSQL only; SQLite runs one)")
+    s.add_argument("--config", help="back-office TOML (default: config/backoffice.toml)")
+    s.add_argument("--migrate", action="store_true", help="migrate the database first")
+    s.add_argument("--log-level", default="INFO")
+    mg = sub.add_parser("migrate", help="create/upgrade the schema (Alembic)")
+    _db_arg(mg)
+    sd = sub.add_parser("seed-demo", help="demo accounts and device tokens (random secrets)")
+    _db_arg(sd)
+    sd.add_argument("--credentials-out", help="also write the secrets to this JSON file")
+    cs = sub.add_parser("create-staff", help="create or reset a staff account")
+    _db_arg(cs)
+    cs.add_argument("--username", required=True)
+    cs.add_argument("--role", required=True, choices=("staff", "supervisor", "admin"))
+    cs.add_argument("--ward", help="bind the account to one ward")
+    cs.add_argument("--password-stdin", action="store_true",
+                    help="read the password from stdin (else prompted, or generated if empty)")
+    cd = sub.add_parser("create-device", help="provision a kiosk or display token")
+    _db_arg(cd)
+    cd.add_argument("--name", required=True)
+    cd.add_argument("--kind", required=True, choices=("kiosk", "display"))
+    cd.add_argument("--ward", required=True)
+    return ap
+
+
+def _prepare(db: str, catalog_path: str | None, *, migrate: bool = True) -> Any:
+    from kiosk.backoffice.db import make_engine, normalize_url
+    from kiosk.backoffice.db import migrate as run_migrations
+    from kiosk.backoffice.seed import sync_catalog
+    from kiosk.configfile import load_catalog
+
+    url = normalize_url(db)
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    catalog = load_catalog(catalog_path)
+    if migrate:
+        run_migrations(url)
+    engine = make_engine(url, pool_size=2)
+    sync_catalog(engine, catalog)
+    return url, engine, catalog
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from kiosk.backoffice.app import ENV_CATALOG, ENV_CONFIG, ENV_DB
+    from kiosk.backoffice.config import load_settings
+    from kiosk.backoffice.db import current_revision, is_sqlite, normalize_url
+
+    load_settings(args.config)  # fail now, with file + key, not in a worker
+    url = normalize_url(args.db)
+    if args.workers > 1 and is_sqlite(url):
+        print("ward-backoffice: SQLite serves from one process; use PostgreSQL for "
+              "--workers > 1", file=sys.stderr)
+        return 2
+    if args.migrate:
+        _prepare(url, args.catalog)
+    else:
+        from alembic.script import ScriptDirectory
+
+        from kiosk.backoffice.db import alembic_config
+
+        head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+        if current_revision(url) != head:
+            print(f"ward-backoffice: the database {url} is not migrated to {head}; run "
+                  "`python -m kiosk.backoffice migrate --db ...` (or serve --migrate)",
+                  file=sys.stderr)
+            return 2
+        _prepare(url, args.catalog, migrate=False)[1].dispose()
+    os.environ[ENV_DB] = url
+    os.environ[ENV_CONFIG] = args.config or ""
+    os.environ[ENV_CATALOG] = args.catalog or ""
+    os.environ["WARD_BACKOFFICE_LOG_LEVEL"] = args.log_level
+    log.info("back-office on http://%s:%d (%d worker(s))", args.host, args.port, args.workers)
+    uvicorn.run("kiosk.backoffice.app:app_from_env", factory=True, host=args.host,
+                port=args.port, workers=args.workers, loop="uvloop", http="httptools",
+                access_log=False, log_level=args.log_level.lower(),
+                timeout_graceful_shutdown=2, backlog=2048)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from kiosk.logsetup import configure
+
+    args = _parser().parse_args(argv)
+    configure(getattr(args, "log_level", "INFO"))
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "migrate":
+            _prepare(args.db, args.catalog)[1].dispose()
+            print("migrated")
+            return 0
+        if args.command == "seed-demo":
+            from kiosk.backoffice.seed import seed_demo
+
+            _url, engine, catalog = _prepare(args.db, args.catalog)
+            creds = seed_demo(engine, catalog)
+            engine.dispose()
+            text = json.dumps(creds, ensure_ascii=False, indent=2)
+            if args.credentials_out:
+                out = Path(args.credentials_out)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(text + "\n", encoding="utf-8")
+                out.chmod(0o600)
+            print(text)
+            return 0
+        if args.command == "create-staff":
+            from kiosk.backoffice.seed import create_staff
+
+            _url, engine, catalog = _prepare(args.db, args.catalog, migrate=False)
+            if args.ward and args.ward not in catalog.wards:
+                print(f"unknown ward {args.ward!r}", file=sys.stderr)
+                return 2
+            if args.password_stdin:
+                password = sys.stdin.readline().rstrip("\n") or None
+            elif sys.stdin.isatty():
+                password = getpass.getpass("password (empty = generate): ") or None
+            else:
+                password = None
+            pw = create_staff(engine, args.username, args.role, args.ward, password)
+            print(f"staff {args.username} ({args.role})" + ("" if password else f" password: {pw}"))
+            return 0
+        if args.command == "create-device":
+            from kiosk.backoffice.seed import create_device
+
+            _url, engine, catalog = _prepare(args.db, args.catalog, migrate=False)
+            if args.ward not in catalog.wards:
+                print(f"unknown ward {args.ward!r}", file=sys.stderr)
+                return 2
+            device_id, token = create_device(engine, args.name, args.kind, args.ward)
+            print(f"device {device_id} {args.name} ({args.kind}, {args.ward}) token: {token}")
+            return 0
+    except (ConfigError, ValueError) as exc:
+        print(f"ward-backoffice: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,439 @@
+"""The HTTP API (/api/v1). Every route names who may call it through its dependency.
+
+Contract: docs/api.md. Routes are thin: validation by pydantic, work in kiosk.backoffice.queue.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select, update
+
+from kiosk.backoffice import models as m
+from kiosk.backoffice import queue
+from kiosk.backoffice.auth import (
+    COOKIE,
+    Principal,
+    login,
+    logout,
+    require_any,
+    require_device,
+    require_staff,
+)
+from kiosk.backoffice.clock import iso, local, utcnow
+from kiosk.backoffice.context import Backoffice
+from kiosk.backoffice.db import reading, writing
+from kiosk.backoffice.errors import ApiError, not_found
+from kiosk.backoffice.live import stream_status, stream_ward
+
+router = APIRouter(prefix="/api/v1")
+
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")]
+WardPath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")]
+CounterPath = Annotated[int, Path(ge=1, le=999)]
+TicketPath = Annotated[int, Path(ge=1, le=2**62)]
+
+STAFF = Depends(require_staff("staff"))
+SUPERVISOR = Depends(require_staff("supervisor"))
+ADMIN = Depends(require_staff("admin"))
+DEVICE = Depends(require_device())
+KIOSK = Depends(require_device("kiosk"))
+STAFF_OR_KIOSK = Depends(require_any(role="staff", devices=("kiosk",)))
+STAFF_OR_DEVICE = Depends(require_any(role="staff"))
+
+
+def bo_of(request: Request) -> Backoffice:
+    bo: Backoffice = request.app.state.backoffice
+    return bo
+
+
+def base(request: Request) -> str:
+    return str(request.base_url)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- auth ------------------------------------------------------------------------------
+
+class LoginIn(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+@router.post("/auth/login", tags=["auth"], summary="Staff sign-in (public, rate-limited)")
+def auth_login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
+    bo = bo_of(request)
+    address = request.client.host if request.client else "unknown"
+    result = login(bo, body.username, body.password, address)
+    response.set_cookie(COOKIE, result.token, httponly=True, samesite="strict", path="/",
+                        secure=bo.settings.security.cookie_secure,
+                        max_age=bo.settings.security.session_hours * 3600)
+    p = result.principal
+    return {"token": result.token, "username": p.username, "role": p.role, "ward": p.ward,
+            "expires_at": iso(result.expires_at, bo.tz)}  # type: ignore[arg-type]
+
+
+@router.post("/auth/logout", tags=["auth"], status_code=204, summary="Sign out (staff)")
+def auth_logout(request: Request, who: Principal = STAFF) -> Response:
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else request.cookies.get(COOKIE)
+    if token:
+        logout(bo_of(request), token)
+    out = Response(status_code=204)
+    out.delete_cookie(COOKIE, path="/")
+    return out
+
+
+@router.get("/auth/me", tags=["auth"], summary="Who am I (staff or device)")
+def auth_me(who: Principal = STAFF_OR_DEVICE) -> dict[str, object]:
+    return who.public()
+
+
+# --- catalog, wards, devices -------------------------------------------------------------
+
+@router.get("/catalog", tags=["catalog"], summary="The procedure catalog (public)")
+def get_catalog(request: Request) -> dict[str, Any]:
+    bo = bo_of(request)
+    return {"version": bo.catalog_version, **bo.catalog_dict}
+
+
+@router.get("/wards", tags=["catalog"], summary="Wards and whether they are open (public)")
+def get_wards(request: Request) -> list[dict[str, Any]]:
+    bo = bo_of(request)
+    return [{"code": w.code, "name": w.name, "open_now": queue.is_open(bo, w),
+             "opens": f"{w.hours.opens:%H:%M}", "closes": f"{w.hours.closes:%H:%M}",
+             "weekdays": list(w.hours.weekdays)} for w in bo.catalog.wards.values()]
+
+
+@router.get("/device/config", tags=["devices"], summary="Configuration for this device's ward")
+def device_config(request: Request, who: Principal = DEVICE) -> Response:
+    bo = bo_of(request)
+    assert who.ward is not None
+    etag = f'"{bo.catalog_version}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    ward = bo.catalog.wards[who.ward]
+    ward_dict = next(w for w in bo.catalog_dict["wards"] if w["code"] == ward.code)
+    offered = set(ward.services)
+    body = {
+        "version": bo.catalog_version, "server_time": iso(utcnow(), bo.tz),
+        "timezone": bo.settings.server.timezone,
+        "ward": {**ward_dict, "open_now": queue.is_open(bo, ward),
+                 "state": queue.ward_state(bo, ward.code)},
+        "services": [s for s in bo.catalog_dict["services"] if s["code"] in offered],
+        "procedures": [p for p in bo.catalog_dict["procedures"] if p["service"] in offered],
+    }
+    return JSONResponse(body, headers={"ETag": etag})
+
+
+class HeartbeatIn(Strict):
+    status: Literal["ok", "degraded", "error"]
+    version: str | None = Field(None, max_length=64)
+    outbox_pending: int | None = Field(None, ge=0)
+    components: dict[str, str] | None = None
+    message: str | None = Field(None, max_length=500)
+
+
+@router.post("/device/heartbeat", tags=["devices"], summary="Device health report")
+def device_heartbeat(body: HeartbeatIn, request: Request,
+                     who: Principal = DEVICE) -> dict[str, Any]:
+    bo = bo_of(request)
+    payload = body.model_dump()
+    if len(json.dumps(payload)) > 4096:
+        raise ApiError(413, "payload_too_large", "a heartbeat is at most 4 KiB")
+    with writing(bo.engine) as conn:
+        conn.execute(update(m.devices).where(m.devices.c.id == who.device_id).values(
+            last_seen=utcnow(), status=body.status, heartbeat=payload))
+    return {"server_time": iso(utcnow(), bo.tz), "config_version": bo.catalog_version}
+
+
+@router.get("/devices", tags=["devices"], summary="Device health (supervisor)")
+def list_devices(request: Request, who: Principal = SUPERVISOR) -> list[dict[str, Any]]:
+    bo = bo_of(request)
+    d = m.devices
+    with reading(bo.engine) as conn:
+        rows = conn.execute(select(d).order_by(d.c.ward, d.c.name)).all()
+    return [{"id": r.id, "name": r.name, "kind": r.kind, "ward": r.ward, "active": r.active,
+             "last_seen": iso(r.last_seen, bo.tz), "status": r.status,
+             "heartbeat": r.heartbeat} for r in rows if who.may_see_ward(r.ward)]
+
+
+class WardStateIn(Strict):
+    state: Literal["open", "closed", "auto"]
+
+
+@router.put("/wards/{ward}/state", tags=["wards"], summary="Open/close a ward by hand (supervisor)")
+def put_ward_state(ward: WardPath, body: WardStateIn, request: Request,
+                   who: Principal = SUPERVISOR) -> dict[str, Any]:
+    return queue.set_ward_state(bo_of(request), who, ward, body.state)
+
+
+# --- tickets -----------------------------------------------------------------------------
+
+class OfflineIn(Strict):
+    block_id: int = Field(ge=1, le=2**31)
+    number: int = Field(ge=1, le=999_999)
+    issued_at: AwareDatetime
+
+
+class TicketIn(Strict):
+    ward: Code | None = None
+    service: Code | None = None
+    procedure: Code | None = None
+    application: dict[str, Any] | None = None
+    priority: Literal["normal", "priority", "appointment", "assistance"] = "normal"
+    language: str = Field("ja", min_length=2, max_length=8, pattern=r"^[A-Za-z-]+$")
+    offline: OfflineIn | None = None
+
+
+IdemKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=128,
+                                pattern=r"^[\x21-\x7e]+$")]
+
+
+@router.post("/tickets", tags=["tickets"], status_code=201,
+             summary="Issue a ticket (kiosk device or staff); idempotent on Idempotency-Key")
+def post_ticket(body: TicketIn, request: Request, idempotency_key: IdemKey,
+                who: Principal = STAFF_OR_KIOSK) -> JSONResponse:
+    req = queue.TicketRequest(
+        ward=body.ward, service=body.service, procedure=body.procedure,
+        application=body.application, priority=body.priority, language=body.language,
+        offline_block=body.offline.block_id if body.offline else None,
+        offline_number=body.offline.number if body.offline else None,
+        offline_issued_at=body.offline.issued_at if body.offline else None)
+    ticket, created = queue.issue(bo_of(request), who, req, idempotency_key, base(request))
+    return JSONResponse(ticket, status_code=201 if created else 200)
+
+
+@router.get("/tickets/{ticket_id}", tags=["tickets"], summary="One ticket (staff, kiosk)")
+def get_ticket(ticket_id: TicketPath, request: Request,
+               who: Principal = STAFF_OR_KIOSK) -> dict[str, Any]:
+    return queue.get_ticket(bo_of(request), who, ticket_id, base(request))
+
+
+@router.get("/tickets/{ticket_id}/events", tags=["tickets"], summary="Audit trail (staff)")
+def get_ticket_events(ticket_id: TicketPath, request: Request,
+                      who: Principal = STAFF) -> list[dict[str, Any]]:
+    return queue.ticket_events(bo_of(request), who, ticket_id)
+
+
+@router.get("/tickets/{ticket_id}/form.pdf", tags=["tickets"],
+            summary="The pre-filled application form as PDF (staff)",
+            response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+def get_form_pdf(ticket_id: TicketPath, request: Request, who: Principal = STAFF) -> Response:
+    from kiosk.domain.application import Application
+
+    bo = bo_of(request)
+    row = queue.ticket_row(bo, who, ticket_id)
+    if not row.application or not row.procedure:
+        raise not_found(f"an application form for {row.label}")
+    try:
+        from kiosk.printing.forms import render_application_pdf
+    except ImportError as exc:
+        raise ApiError(503, "unavailable", "PDF forms are not available on this server yet "
+                       f"(kiosk.printing.forms cannot be imported: {exc})") from None
+    procedure = bo.catalog.procedures[row.procedure]
+    application = Application.from_dict(row.application, procedure)
+    pdf = render_application_pdf(procedure, application, ward=bo.catalog.wards[row.ward],
+                                 ticket_number=row.label, issued_at=local(row.issued_at, bo.tz))
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{row.label}.pdf"'})
+
+
+class ActionIn(Strict):
+    counter: int | None = Field(None, ge=1, le=999)
+    note: str | None = Field(None, max_length=500)
+
+
+class TransferIn(ActionIn):
+    service: Code
+
+
+ACTION_SUMMARY = {
+    "call": "Call this ticket to a counter", "recall": "Call again / bring back a no-show",
+    "start": "Start serving", "complete": "Complete", "hold": "Hold (park)",
+    "resume": "Back to the queue from hold", "no-show": "Mark no-show", "cancel": "Cancel",
+}
+
+
+@router.post("/tickets/{ticket_id}/transfer", tags=["counter"],
+             summary="Transfer to another service (staff)")
+def post_transfer(ticket_id: TicketPath, body: TransferIn, request: Request,
+                  who: Principal = STAFF) -> dict[str, Any]:
+    return queue.act(bo_of(request), who, ticket_id, "transfer", service=body.service,
+                     note=body.note, base_url=base(request))
+
+
+def _action_route(action: str) -> None:
+    def post_action(ticket_id: TicketPath, request: Request, body: ActionIn | None = None,
+                    who: Principal = STAFF) -> dict[str, Any]:
+        body = body or ActionIn(counter=None, note=None)
+        return queue.act(bo_of(request), who, ticket_id, action, counter=body.counter,
+                         note=body.note, base_url=base(request))
+
+    router.add_api_route(f"/tickets/{{ticket_id}}/{action}", post_action, methods=["POST"],
+                         tags=["counter"], name=f"ticket_{action.replace('-', '_')}",
+                         summary=f"{ACTION_SUMMARY[action]} (staff); 409 when illegal now")
+
+
+for _action in ACTION_SUMMARY:
+    _action_route(_action)
+
+
+class BlockIn(Strict):
+    service: Code
+    day: date
+    size: int = Field(ge=1, le=10_000)
+
+
+@router.post("/number-blocks", tags=["tickets"], status_code=201,
+             summary="Reserve a block of numbers for offline issuing (kiosk)")
+def post_block(body: BlockIn, request: Request, who: Principal = KIOSK) -> dict[str, Any]:
+    return queue.reserve_block(bo_of(request), who, body.service, body.day, body.size)
+
+
+# --- counters and queue views ---------------------------------------------------------------
+
+@router.post("/wards/{ward}/counters/{number}/call-next", tags=["counter"],
+             summary="Call the next ticket for this counter (staff); 204 when nobody waits",
+             responses={204: {"description": "nobody waits"}})
+def post_call_next(ward: WardPath, number: CounterPath, request: Request,
+                   who: Principal = STAFF) -> Any:
+    ticket = queue.call_next(bo_of(request), who, ward, number, base(request))
+    if ticket is None:
+        return Response(status_code=204)
+    return ticket
+
+
+@router.post("/wards/{ward}/counters/{number}/open", tags=["counter"], summary="Open (staff)")
+def post_open(ward: WardPath, number: CounterPath, request: Request,
+              who: Principal = STAFF) -> dict[str, Any]:
+    return queue.set_counter_open(bo_of(request), who, ward, number, True)
+
+
+@router.post("/wards/{ward}/counters/{number}/close", tags=["counter"], summary="Close (staff)")
+def post_close(ward: WardPath, number: CounterPath, request: Request,
+               who: Principal = STAFF) -> dict[str, Any]:
+    return queue.set_counter_open(bo_of(request), who, ward, number, False)
+
+
+@router.get("/wards/{ward}/queue", tags=["wards"],
+            summary="Waiting lists and counters (staff, display, kiosk)")
+def get_queue(ward: WardPath, request: Request, who: Principal = STAFF_OR_DEVICE) -> dict[str, Any]:
+    who.check_ward(ward)
+    return queue.queue_view(bo_of(request), ward)
+
+
+@router.get("/wards/{ward}/estimates", tags=["wards"], summary="Wait estimates (public)")
+def get_estimates(ward: WardPath, request: Request) -> dict[str, Any]:
+    return queue.estimates_view(bo_of(request), ward)
+
+
+@router.get("/overview", tags=["wards"], summary="Every ward's waits (supervisor)")
+def get_overview(request: Request, who: Principal = SUPERVISOR) -> list[dict[str, Any]]:
+    bo = bo_of(request)
+    return [queue.estimates_view(bo, code) for code in bo.catalog.wards
+            if who.may_see_ward(code)]
+
+
+# --- live events and the phone page ----------------------------------------------------------
+
+@router.get("/events", tags=["events"], summary="Live events (SSE; staff or device)",
+            response_class=Response, responses={200: {"content": {"text/event-stream": {}}}})
+async def get_events(request: Request, ward: Annotated[str, Query(max_length=32)],
+                     service: Annotated[str | None, Query(max_length=32)] = None,
+                     ticket: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+                     last_event_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+                     who: Principal = STAFF_OR_DEVICE) -> Response:
+    bo = bo_of(request)
+    queue.ward_of(bo, ward)
+    who.check_ward(ward)
+    if service is not None and service not in bo.catalog.services:
+        raise ApiError(422, "unknown_service", f"there is no service {service!r}")
+    return await stream_ward(request, bo, ward, service, ticket, last_event_id)
+
+
+@router.get("/status/{token}", tags=["phone"], summary="A ticket's status by its token (public)")
+def get_status(token: Annotated[str, Path(max_length=64)], request: Request) -> dict[str, Any]:
+    bo = bo_of(request)
+    row, ahead = queue.ticket_by_status_token(bo, token)
+    return queue.status_json(bo, row, ahead)
+
+
+@router.get("/status/{token}/events", tags=["phone"],
+            summary="Live events of one ticket by its token (SSE, public)",
+            response_class=Response, responses={200: {"content": {"text/event-stream": {}}}})
+async def get_status_events(token: Annotated[str, Path(max_length=64)],
+                            request: Request) -> Response:
+    return await stream_status(request, bo_of(request), token)
+
+
+# --- administration ---------------------------------------------------------------------------
+
+class StaffIn(Strict):
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    role: Literal["staff", "supervisor", "admin"]
+    ward: Code | None = None
+    password: str | None = Field(None, min_length=12, max_length=256)
+
+
+@router.post("/admin/staff", tags=["admin"], status_code=201, summary="Create staff (admin)")
+def post_staff(body: StaffIn, request: Request, who: Principal = ADMIN) -> dict[str, Any]:
+    from kiosk.backoffice.seed import create_staff
+
+    bo = bo_of(request)
+    if body.ward is not None:
+        queue.ward_of(bo, body.ward)
+    password = create_staff(bo.engine, body.username, body.role, body.ward, body.password)
+    out: dict[str, Any] = {"username": body.username, "role": body.role, "ward": body.ward}
+    if body.password is None:
+        out["password"] = password
+    return out
+
+
+@router.get("/admin/staff", tags=["admin"], summary="Staff accounts (admin)")
+def get_staff(request: Request, who: Principal = ADMIN) -> list[dict[str, Any]]:
+    s = m.staff
+    with reading(bo_of(request).engine) as conn:
+        rows = conn.execute(select(s.c.username, s.c.role, s.c.ward, s.c.active)
+                            .order_by(s.c.username)).all()
+    return [dict(r._mapping) for r in rows]
+
+
+class DeviceIn(Strict):
+    name: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["kiosk", "display"]
+    ward: Code
+
+
+@router.post("/admin/devices", tags=["admin"], status_code=201,
+             summary="Provision a device token (admin; the token is shown once)")
+def post_device(body: DeviceIn, request: Request, who: Principal = ADMIN) -> dict[str, Any]:
+    from kiosk.backoffice.seed import create_device
+
+    bo = bo_of(request)
+    queue.ward_of(bo, body.ward)
+    device_id, token = create_device(bo.engine, body.name, body.kind, body.ward)
+    return {"id": device_id, "name": body.name, "kind": body.kind, "ward": body.ward,
+            "token": token}
+
+
+@router.delete("/admin/devices/{device_id}", tags=["admin"], status_code=204,
+               summary="Revoke a device token (admin)")
+def delete_device(device_id: Annotated[int, Path(ge=1, le=2**31)], request: Request,
+                  who: Principal = ADMIN) -> Response:
+    bo = bo_of(request)
+    with writing(bo.engine) as conn:
+        done = conn.execute(update(m.devices).where(m.devices.c.id == device_id)
+                            .values(active=False)).rowcount
+    if not done:
+        raise not_found(f"device {device_id}")
+    bo.tokens = type(bo.tokens)(bo.tokens.seconds)  # this process forgets at once
+    return Response(status_code=204)
+

@@ -1,0 +1,188 @@
+"""The FastAPI application: error shape, body limit, lifespan (event listener), routers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kiosk import __version__
+from kiosk.backoffice.config import Settings, load_settings
+from kiosk.backoffice.context import Backoffice
+from kiosk.backoffice.db import reading
+from kiosk.backoffice.errors import ApiError
+from kiosk.backoffice.events import listen_postgres
+from kiosk.configfile import load_catalog
+
+log = logging.getLogger(__name__)
+
+ENV_DB = "WARD_BACKOFFICE_DB"
+ENV_CONFIG = "WARD_BACKOFFICE_CONFIG"
+ENV_CATALOG = "WARD_BACKOFFICE_CATALOG"
+
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
+                 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
+                 429: "rate_limited"}
+
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413 before any route reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await _too_large(self.limit, send)
+            return
+        if length is None and scope["method"] in ("POST", "PUT", "PATCH"):
+            chunks: list[bytes] = []
+            size = 0
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+                more = message.get("more_body", False)
+                if size > self.limit:
+                    await _too_large(self.limit, send)
+                    return
+            body = b"".join(chunks)
+            sent = False
+
+            async def replay() -> Message:
+                nonlocal sent
+                if not sent:
+                    sent = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            await self.app(scope, replay, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _too_large(limit: int, send: Send) -> None:
+    body = (b'{"error":"payload_too_large","message":"the request body is larger than '
+            + str(limit).encode() + b' bytes"}')
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _describe(errors: list[Any]) -> str:
+    parts = []
+    for e in errors[:5]:
+        where = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"
+        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"error": "bad_request",
+                                 "message": "the body is not valid JSON"}, status_code=400)
+        clean = [{"loc": [str(x) for x in e.get("loc", ())], "msg": str(e.get("msg")),
+                  "type": str(e.get("type"))} for e in errors]
+        return JSONResponse({"error": "validation_error", "message": _describe(errors),
+                             "details": {"errors": clean}}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return JSONResponse({"error": code, "message": str(exc.detail)},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return JSONResponse({"error": "internal", "message": "the server failed; see its log"},
+                            status_code=500)
+
+
+def create_app(bo: Backoffice) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        bo.hub.bind(asyncio.get_running_loop())
+        listener: asyncio.Task[None] | None = None
+        if bo.is_pg:
+            ready = asyncio.Event()
+            listener = asyncio.create_task(listen_postgres(bo.libpq_dsn(), bo.hub, ready))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ready.wait(), 10)
+        try:
+            yield
+        finally:
+            bo.hub.close()
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+            bo.engine.dispose()
+
+    app = FastAPI(title="Ward back-office queue server", version=__version__,
+                  lifespan=lifespan, description="Contract: docs/api.md")
+    app.state.backoffice = bo
+    install_error_handlers(app)
+    from kiosk.backoffice.api import router as api_router
+    from kiosk.backoffice.web import router as web_router
+
+    app.include_router(api_router)
+    try:
+        from kiosk.backoffice.payments.router import router as payments_router
+    except ImportError as exc:  # the payment part is optional for a queue-only server
+        log.warning("payments API not available: %s", exc)
+    else:
+        app.include_router(payments_router, prefix="/api/v1")
+    app.include_router(web_router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database check (public)")
+    def healthz() -> dict[str, str]:
+        with reading(bo.engine) as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "database": "ok", "version": __version__}
+
+    app.add_middleware(BodyLimit, limit=bo.settings.server.max_body_bytes)
+    return app
+
+
+def backoffice_from(db_url: str, config: str | None = None,
+                    catalog: str | None = None) -> Backoffice:
+    settings: Settings = load_settings(config)
+    return Backoffice(db_url, settings, load_catalog(catalog))
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory for worker processes: settings come through the environment."""
+    from kiosk.logsetup import configure
+
+    configure(os.environ.get("WARD_BACKOFFICE_LOG_LEVEL", "WARNING"))
+    bo = backoffice_from(os.environ[ENV_DB], os.environ.get(ENV_CONFIG) or None,
+                         os.environ.get(ENV_CATALOG) or None)
+    return create_app(bo)

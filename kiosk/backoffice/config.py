@@ -1,0 +1,124 @@
+"""Back-office settings from config/backoffice.toml, validated with errors naming file + key."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kiosk.configfile import CONFIG_DIR, read_toml
+from kiosk.domain.section import Section
+
+PRIORITIES = ("normal", "priority", "appointment", "assistance")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    timezone: str = "Asia/Tokyo"
+    public_url: str = ""
+    max_body_bytes: int = 65536
+    db_pool_size: int = 10
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    session_hours: int = 12
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    token_cache_seconds: int = 5
+    cookie_secure: bool = False
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    enforce_opening_hours: bool = True
+    transfer_keeps_place: bool = True
+    estimate_samples: int = 20
+    estimate_prior_weight: int = 3
+    max_block_size: int = 200
+    block_days_ahead: int = 7
+    priority_rank: Mapping[str, int] = field(default_factory=lambda: {
+        "appointment": 0, "priority": 1, "assistance": 1, "normal": 2})
+
+
+@dataclass(frozen=True)
+class EventSettings:
+    keepalive_seconds: int = 15
+    replay_limit: int = 1000
+    subscriber_queue: int = 1000
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    events: EventSettings = field(default_factory=EventSettings)
+    source: str = ""
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], file: str = "backoffice.toml") -> Settings:
+        root = Section(data, file)
+        root.unknown_keys(("server", "security", "queue", "events"))
+        s = root.section("server", {})
+        s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size"))
+        tz = s.text("timezone", "Asia/Tokyo")
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise s.error("timezone", f"unknown time zone {tz!r}") from None
+        public_url = s.text("public_url", "")
+        if public_url and not public_url.startswith(("http://", "https://")):
+            raise s.error("public_url", f"must start with http:// or https://, got {public_url!r}")
+        server = ServerSettings(
+            timezone=tz, public_url=public_url.rstrip("/"),
+            max_body_bytes=s.integer("max_body_bytes", 65536, min=1024, max=10_000_000),
+            db_pool_size=s.integer("db_pool_size", 10, min=1, max=200))
+        c = root.section("security", {})
+        c.unknown_keys(("session_hours", "login_max_failures", "login_window_seconds",
+                        "token_cache_seconds", "cookie_secure"))
+        security = SecuritySettings(
+            session_hours=c.integer("session_hours", 12, min=1, max=24 * 30),
+            login_max_failures=c.integer("login_max_failures", 5, min=1, max=1000),
+            login_window_seconds=c.integer("login_window_seconds", 900, min=1),
+            token_cache_seconds=c.integer("token_cache_seconds", 5, min=0, max=300),
+            cookie_secure=c.flag("cookie_secure", False))
+        q = root.section("queue", {})
+        q.unknown_keys(("enforce_opening_hours", "transfer_keeps_place", "estimate_samples",
+                        "estimate_prior_weight", "max_block_size", "block_days_ahead",
+                        "priority_rank"))
+        ranks = q.section("priority_rank", {})
+        ranks.unknown_keys(PRIORITIES)
+        rank = {p: ranks.integer(p, QueueSettings().priority_rank[p], min=0, max=9)
+                for p in PRIORITIES}
+        queue = QueueSettings(
+            enforce_opening_hours=q.flag("enforce_opening_hours", True),
+            transfer_keeps_place=q.flag("transfer_keeps_place", True),
+            estimate_samples=q.integer("estimate_samples", 20, min=1, max=10_000),
+            estimate_prior_weight=q.integer("estimate_prior_weight", 3, min=0, max=1000),
+            max_block_size=q.integer("max_block_size", 200, min=1, max=10_000),
+            block_days_ahead=q.integer("block_days_ahead", 7, min=0, max=60),
+            priority_rank=rank)
+        e = root.section("events", {})
+        e.unknown_keys(("keepalive_seconds", "replay_limit", "subscriber_queue"))
+        events = EventSettings(
+            keepalive_seconds=e.integer("keepalive_seconds", 15, min=1, max=300),
+            replay_limit=e.integer("replay_limit", 1000, min=0, max=100_000),
+            subscriber_queue=e.integer("subscriber_queue", 1000, min=10, max=100_000))
+        return cls(server=server, security=security, queue=queue, events=events, source=file)
+
+
+def default_config_path() -> Path:
+    return CONFIG_DIR / "backoffice.toml"
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    p = Path(path) if path is not None else default_config_path()
+    return Settings.from_mapping(read_toml(p), file=str(p))

@@ -1,0 +1,139 @@
+"""Live events: an in-process hub fanning events out to SSE subscribers.
+
+Every change is written to the audit trail (`ticket_events`) in the same transaction as
+the change. On PostgreSQL the transaction also does ``pg_notify('ward_events', ...)`` and
+every server process LISTENs, so all processes' subscribers see every change; on SQLite
+(one process) the event is handed to the hub right after commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "ward_events"
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    return f"id: {event['id']}\nevent: {event['type']}\ndata: {data}\n\n".encode()
+
+
+def encode_named(name: str, payload: Any, event_id: int | None = None) -> bytes:
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {name}\ndata: {data}\n\n".encode()
+
+
+@dataclass(eq=False)
+class Subscription:
+    """What one SSE client wants: a ward, optionally one service or one ticket.
+
+    `queue_calls` additionally delivers calls of that service (the phone page's queue).
+    """
+
+    ward: str
+    service: str | None = None
+    ticket: int | None = None
+    queue_calls: str | None = None
+    queue: asyncio.Queue[tuple[int, bytes] | None] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=1000))
+    dropped: bool = False
+
+    def wants(self, event: dict[str, Any]) -> bool:
+        if event.get("ward") != self.ward:
+            return False
+        ticket = event.get("ticket") or {}
+        if self.queue_calls is not None and event.get("service") == self.queue_calls \
+                and event.get("type") in ("ticket.called", "ticket.recalled"):
+            return True
+        if self.ticket is not None:
+            return ticket.get("id") == self.ticket
+        if self.service is not None:
+            return self.service in (event.get("service"), (event.get("data") or {}).get(
+                "from_service")) or event.get("service") is None
+        return True
+
+
+class Hub:
+    def __init__(self, queue_size: int = 1000) -> None:
+        self.queue_size = queue_size
+        self.subscribers: set[Subscription] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.last_id = 0
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def subscribe(self, sub: Subscription) -> Subscription:
+        sub.queue = asyncio.Queue(maxsize=self.queue_size)
+        self.subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self.subscribers.discard(sub)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Deliver one event to every interested subscriber (in the event loop's thread)."""
+        self.last_id = max(self.last_id, int(event["id"]))
+        data: bytes | None = None
+        for sub in list(self.subscribers):
+            if not sub.wants(event):
+                continue
+            if data is None:
+                data = encode(event)
+            try:
+                sub.queue.put_nowait((int(event["id"]), data))
+            except asyncio.QueueFull:
+                # A stuck client must not grow memory: drop it; it reconnects with
+                # Last-Event-ID and catches up from the audit trail.
+                sub.dropped = True
+                self.subscribers.discard(sub)
+                sub.queue = asyncio.Queue(maxsize=1)
+                sub.queue.put_nowait(None)
+
+    def publish_threadsafe(self, events: Iterable[dict[str, Any]]) -> None:
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        for event in events:
+            loop.call_soon_threadsafe(self.publish, event)
+
+    def close(self) -> None:
+        for sub in list(self.subscribers):
+            try:
+                sub.queue.put_nowait(None)
+            except asyncio.QueueFull:
+                pass
+        self.subscribers.clear()
+
+
+async def listen_postgres(dsn: str, hub: Hub, ready: asyncio.Event | None = None) -> None:
+    """LISTEN on the events channel forever, reconnecting after errors."""
+    import psycopg
+
+    delay = 0.2
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+                await conn.execute(f"LISTEN {CHANNEL}")
+                if ready is not None:
+                    ready.set()
+                delay = 0.2
+                async for note in conn.notifies():
+                    try:
+                        hub.publish(json.loads(note.payload))
+                    except (ValueError, KeyError):
+                        log.warning("ignoring a malformed event notification")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 — keep listening whatever the database did
+            log.warning("event listener lost its connection (%s); reconnecting", exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

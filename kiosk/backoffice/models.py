@@ -1,0 +1,180 @@
+"""The back-office schema (SQLAlchemy Core tables). Alembic migrations create it.
+
+Times are stored as naive UTC. Ticket numbers are unique per ward, per *origin* service
+(the queue whose letter is printed on the ticket) and per office day by a constraint; the
+number itself comes from `ticket_sequences`, bumped atomically in the issuing transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+# BigInteger ids autoincrement on PostgreSQL; SQLite only auto-increments INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+wards = Table(
+    "wards", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("state", String(8), nullable=False, server_default="auto"),  # auto|open|closed
+)
+
+services = Table(
+    "services", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("prefix", String(1), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+)
+
+counters = Table(
+    "counters", metadata,
+    Column("ward", String(32), ForeignKey("wards.code"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("services", JSON, nullable=False),
+    Column("is_open", Boolean, nullable=False, server_default="0"),
+    Column("opened_at", DateTime),
+)
+
+staff = Table(
+    "staff", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("ward", String(32), ForeignKey("wards.code")),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", DateTime, nullable=False),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("staff_id", Integer, ForeignKey("staff.id"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked", Boolean, nullable=False, server_default="0"),
+)
+
+login_failures = Table(
+    "login_failures", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Index("ix_login_failures_username_at", "username", "at"),
+    Index("ix_login_failures_address_at", "address", "at"),
+)
+
+devices = Table(
+    "devices", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # kiosk|display
+    Column("ward", String(32), ForeignKey("wards.code"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen", DateTime),
+    Column("status", String(16)),
+    Column("heartbeat", JSON),
+)
+
+ticket_sequences = Table(
+    "ticket_sequences", metadata,
+    Column("ward", String(32), primary_key=True),
+    Column("service", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("last", Integer, nullable=False),
+)
+
+number_blocks = Table(
+    "number_blocks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
+    Column("ward", String(32), nullable=False),
+    Column("service", String(32), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("first", Integer, nullable=False),
+    Column("last", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+tickets = Table(
+    "tickets", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ward", String(32), ForeignKey("wards.code"), nullable=False),
+    Column("origin_service", String(32), nullable=False),  # whose letter is printed
+    Column("service", String(32), nullable=False),         # the queue it is in now
+    Column("day", Date, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("label", String(16), nullable=False),           # "A-012"
+    Column("priority", String(16), nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("procedure", String(32)),
+    Column("application", JSON),
+    Column("fee_yen", Integer, nullable=False, server_default="0"),
+    Column("payment_status", String(16), nullable=False, server_default="none"),
+    Column("payment", JSON),
+    Column("status", String(16), nullable=False),
+    Column("counter", Integer),
+    Column("queue_at", DateTime, nullable=False),          # the call-order time
+    Column("issued_at", DateTime, nullable=False),
+    Column("called_at", DateTime),
+    Column("started_at", DateTime),
+    Column("completed_at", DateTime),
+    Column("recall_count", Integer, nullable=False, server_default="0"),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_token", String(64), nullable=False, unique=True),
+    Column("offline", Boolean, nullable=False, server_default="0"),
+    Column("block_id", Integer, ForeignKey("number_blocks.id")),
+    Column("device_id", Integer, ForeignKey("devices.id")),
+    Column("staff_id", Integer, ForeignKey("staff.id")),
+    UniqueConstraint("ward", "origin_service", "day", "number",
+                     name="uq_tickets_ward_service_day_number"),
+    Index("ix_tickets_queue", "ward", "service", "status", "rank", "queue_at"),
+    Index("ix_tickets_counter", "ward", "counter", "status"),
+    Index("ix_tickets_done", "ward", "service", "completed_at"),
+)
+
+ticket_events = Table(
+    "ticket_events", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ticket_id", BigId, ForeignKey("tickets.id")),
+    Column("ward", String(32), nullable=False),
+    Column("service", String(32)),
+    Column("type", String(32), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(64)),        # staff username
+    Column("device_id", Integer),       # kiosk/display that did it
+    Column("counter", Integer),
+    Column("data", Text, nullable=False),  # the event as published (JSON text)
+    Index("ix_ticket_events_ward_id", "ward", "id"),
+    Index("ix_ticket_events_ticket", "ticket_id"),
+)
