@@ -52,7 +52,7 @@ def service(request: Request) -> PaymentService:
                     merchant={"merchant_name": cfg.merchant_name,
                               "merchant_name_ja": cfg.merchant_name_ja,
                               "merchant_city": cfg.merchant_city})
-            found = PaymentService(bo.engine, cfg, provider, bo.tz)
+            found = PaymentService(bo.engine, cfg, provider, bo.tz, bo)
             state.payments = found
     return found
 
@@ -122,7 +122,7 @@ async def reconciliation(request: Request, who: Supervisor, day: str | None = No
 @router.post("/payments/webhook")
 async def webhook(request: Request) -> Any:
     body = await request.body()
-    return await _run(service(request).webhook, dict(request.headers), body)
+    return await _run(service(request).webhook, request.headers, body)  # case-insensitive
 
 
 @router.get("/payments/{payment_id}")

@@ -67,8 +67,10 @@ class Actor:
 
 class PaymentService:
     def __init__(self, engine: Engine, settings: BackofficePaymentSettings,
-                 provider: CodePaymentProvider | None, tz: ZoneInfo) -> None:
+                 provider: CodePaymentProvider | None, tz: ZoneInfo,
+                 backoffice: Any = None) -> None:
         self.engine = engine
+        self.backoffice = backoffice  # kiosk.backoffice.context.Backoffice: live events
         self.settings = settings
         self.provider = provider
         self.tz = tz
@@ -160,6 +162,7 @@ class PaymentService:
         """Move a payment to `target` — once. Repeats and contradictions are audited and
         leave the record as it is; the caller gets the record either way."""
         data = dict(data or {})
+        pending: list[dict[str, Any]] = []
         with writing(self.engine) as conn:
             row = self._row(conn, payment_id, lock=True)
             current = PaymentState(row["state"])
@@ -192,9 +195,27 @@ class PaymentService:
             self._audit(conn, payment_id, source, actor, current, target, "applied", data)
             row = self._row(conn, payment_id)
             self._update_ticket(conn, row)
+            if target is PaymentState.PAID:
+                self._announce_paid(conn, row, pending)
             log.info("payment %s (ticket %s): %s → %s by %s", payment_id, row["label"],
                      current.value, target.value, source)
-            return row
+        if pending and self.backoffice is not None:
+            self.backoffice.after_commit(pending)
+        return row
+
+    def _announce_paid(self, conn: Connection, row: Any, pending: list[dict[str, Any]]) -> None:
+        """A `ticket.paid` event in the ticket's audit trail and on the live stream, so
+        the counter console sees the payment without polling."""
+        if self.backoffice is None:
+            return
+        from kiosk.backoffice import queue
+
+        ticket = conn.execute(select(tickets).where(tickets.c.id == row["ticket_id"])).first()
+        queue.record(self.backoffice, conn, pending, type="ticket.paid", ward=row["ward"],
+                     service=ticket.service if ticket is not None else None, ticket=ticket,
+                     counter=None, actor=None,
+                     data={"payment_id": row["id"], "method": row["method"],
+                           "amount_yen": row["amount_yen"]})
 
     @staticmethod
     def _update_ticket(conn: Connection, row: Any) -> None:

@@ -1,0 +1,75 @@
+"""Payment states, webhook signatures and reconciliation (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.configfile import CONFIG_DIR, read_toml
+from kiosk.domain.errors import ConfigError
+from kiosk.domain.payment import (
+    LedgerEntry,
+    PaymentState,
+    SignatureError,
+    TransitionError,
+    reconcile,
+    sign_webhook,
+    transition,
+    verify_webhook,
+)
+from kiosk.payment.config import PaymentConfig
+
+S = PaymentState
+
+
+def test_transitions() -> None:
+    assert transition(S.CREATED, S.PENDING)
+    assert transition(S.PENDING, S.PAID)
+    assert not transition(S.PAID, S.PAID)            # a duplicate: no change
+    for late in (S.PENDING, S.CANCELED, S.FAILED, S.EXPIRED):
+        with pytest.raises(TransitionError):
+            transition(S.PAID, late)                  # nothing undoes a payment
+    with pytest.raises(TransitionError):
+        transition(S.EXPIRED, S.PAID)
+
+
+def test_signature() -> None:
+    body = b'{"x": 1}'
+    sig = sign_webhook(b"s3cret", 1000, "nonce-123456", body)
+    assert verify_webhook(b"s3cret", "1000", "nonce-123456", body, sig, 1010, 300) == 1000
+    with pytest.raises(SignatureError, match="does not match"):
+        verify_webhook(b"other", "1000", "nonce-123456", body, sig, 1010, 300)
+    with pytest.raises(SignatureError, match="does not match"):
+        verify_webhook(b"s3cret", "1000", "nonce-123456", body + b" ", sig, 1010, 300)
+    with pytest.raises(SignatureError, match="does not match"):
+        verify_webhook(b"s3cret", "1000", "nonce-999999", body, sig, 1010, 300)
+    with pytest.raises(SignatureError, match="away from now"):
+        verify_webhook(b"s3cret", "1000", "nonce-123456", body, sig, 5000, 300)
+    with pytest.raises(SignatureError, match="nonce"):
+        verify_webhook(b"s3cret", "1000", "", body, sig, 1010, 300)
+
+
+def test_reconcile_flags_every_disagreement() -> None:
+    ours = [LedgerEntry("a", 300, S.PAID, "juminhyo", "code"),
+            LedgerEntry("b", 600, S.PAID, "juminhyo", "code"),
+            LedgerEntry("c", 450, S.PENDING, "koseki", "code"),
+            LedgerEntry("d", 300, S.PAID, "inkan", "terminal"),
+            LedgerEntry("e", 300, S.PAID, "inkan", "code")]
+    theirs = [LedgerEntry("a", 300, S.PAID), LedgerEntry("b", 300, S.PAID),
+              LedgerEntry("c", 450, S.PAID), LedgerEntry("z", 300, S.PAID)]
+    r = reconcile(ours, theirs)
+    assert [(x.procedure, x.method, x.count, x.amount_yen) for x in r.rows] == [
+        ("inkan", "code", 1, 300), ("inkan", "terminal", 1, 300), ("juminhyo", "code", 2, 900)]
+    problems = {m.reference: m.problem for m in r.mismatches}
+    assert set(problems) == {"b", "c", "e", "z"}
+    assert "amount" in problems["b"] and "state" in problems["c"]
+    assert not r.ok
+    assert reconcile(ours[:1], theirs[:1]).ok
+
+
+def test_config_file_is_valid_and_typos_are_named() -> None:
+    cfg = PaymentConfig.from_mapping(read_toml(CONFIG_DIR / "payment.toml"))
+    assert cfg.kiosk.poll_seconds > 0 and cfg.backoffice.code_expiry >= 10
+    with pytest.raises(ConfigError, match=r"backoffice\.webhook_tolerence"):
+        PaymentConfig.from_mapping({"backoffice": {"webhook_tolerence": 5}})
+    with pytest.raises(ConfigError, match="merchant_city"):
+        PaymentConfig.from_mapping({"backoffice": {"merchant_city": "堺市"}})

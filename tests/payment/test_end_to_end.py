@@ -1,0 +1,272 @@
+"""Every payment path, end to end: the kiosk's PaymentFlow → a real back-office process →
+the provider / terminal stand-in processes. Each ends consistent on both sides."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from kiosk.domain.payment import NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_webhook
+from kiosk.payment.client import PaymentClient
+from kiosk.payment.flow import FlowView, PaymentFlow, Screen
+from kiosk.payment.terminal import NexoTcpTerminal
+from tests.payment.conftest import Office
+
+
+def _flow(office: Office, ticket: int, views: list[FlowView] | None = None) -> PaymentFlow:
+    client = PaymentClient(office.url, office.tokens["kiosk-kita"])
+    terminal = NexoTcpTerminal("127.0.0.1", office.terminal.port, sale_id="kiosk-kita",
+                               timeout_s=3, recover_s=3)
+    return PaymentFlow(client, terminal, ticket, poll_seconds=0.2,
+                       on_change=views.append if views is not None else None)
+
+
+def _showing_code(flow: PaymentFlow, timeout: float = 10) -> FlowView:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = flow.view
+        if view.screen is not Screen.STARTING:
+            return view
+        time.sleep(0.02)
+    raise AssertionError("no code shown")
+
+
+def _provider_id(office: Office, ticket: int) -> str:
+    return str(office.payments_of(ticket)["payments"][-1]["provider_id"])
+
+
+def _until(check: Any, timeout: float = 10) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+def _consistent(office: Office, ticket: int, state: str, provider_status: str | None) -> None:
+    record = office.payments_of(ticket)
+    assert record["payments"][-1]["state"] == state
+    assert record["payment_status"] in (state, "paid")
+    if provider_status is not None:
+        ref = record["payments"][-1]["reference"]
+        mine = [p for p in office.provider.settlements(datetime.now(UTC).date().isoformat())
+                if p["merchant_payment_id"] == ref]
+        assert mine and mine[0]["status"] == provider_status
+
+
+def test_code_paid_by_webhook(office: Office) -> None:
+    ticket = office.tickets[0]
+    views: list[FlowView] = []
+    flow = _flow(office, ticket, views)
+    flow.start("code")
+    shown = _showing_code(flow)
+    assert shown.screen is Screen.SHOW_CODE and shown.amount_yen == 600 and shown.qr_payload
+    office.provider.scan(_provider_id(office, ticket))
+    assert flow.wait(10).screen is Screen.PAID
+    _consistent(office, ticket, "paid", "completed")
+    assert [v.screen for v in views][:2] == [Screen.STARTING, Screen.SHOW_CODE]
+    hooks = office.provider.deliveries()
+    assert hooks and all(h["status"] == 200 for h in hooks)
+    # The fee came from the server: 2 copies of 住民票 = 600 yen, whatever the kiosk thinks.
+    assert office.payments_of(ticket)["payments"][-1]["amount_yen"] == 600
+
+
+def test_code_declined_keeps_ticket_and_allows_retry(office: Office) -> None:
+    ticket = office.tickets[1]
+    office.provider.behave(outcome="decline")
+    flow = _flow(office, ticket)
+    flow.start("code")
+    _showing_code(flow)
+    office.provider.scan(_provider_id(office, ticket))
+    assert flow.wait(10).screen is Screen.FAILED
+    _consistent(office, ticket, "failed", "failed")
+    # The ticket stands; the resident may pay another way (here: at the counter).
+    flow.start("counter")
+    assert flow.wait(10).screen is Screen.AT_COUNTER
+    staff = office.session("staff")
+    pid = office.payments_of(ticket)["payments"][-1]["id"]
+    r = staff.post(f"{office.url}/api/v1/payments/{pid}/paid-at-counter",
+                   json={"reference": "slip-1"}, timeout=5)
+    assert r.status_code == 200 and r.json()["state"] == "paid"
+    assert office.payments_of(ticket)["paid"] is True
+
+
+def test_webhooks_lost_poll_fallback_then_duplicate_and_out_of_order(office: Office) -> None:
+    # No webhook at all: the kiosk's polling makes the back-office ask the provider.
+    office.provider.behave(webhooks="none")
+    flow = _flow(office, office.tickets[0])
+    flow.start("code")
+    _showing_code(flow)
+    office.provider.scan(_provider_id(office, office.tickets[0]))
+    assert flow.wait(10).screen is Screen.PAID
+    _consistent(office, office.tickets[0], "paid", "completed")
+    # Duplicate deliveries (fresh signatures) and a stale "created" after the final one.
+    for mode, ticket in (("duplicate", office.tickets[1]), ("out_of_order", office.tickets[2])):
+        office.provider.behave(webhooks=mode)
+        flow = _flow(office, ticket)
+        flow.start("code")
+        _showing_code(flow)
+        office.provider.scan(_provider_id(office, ticket))
+        assert flow.wait(10).screen is Screen.PAID
+        _consistent(office, ticket, "paid", "completed")
+    hooks = office.provider.deliveries()
+    assert sum(1 for h in hooks if h["mode"] == "duplicate") == 2
+    assert all(h["status"] == 200 for h in hooks)
+    pid = office.payments_of(office.tickets[2])["payments"][-1]["id"]
+    trail = office.session("staff").get(f"{office.url}/api/v1/payments/{pid}/events",
+                                        timeout=5).json()
+    assert [e["outcome"] for e in trail if e["source"] == "webhook"][-1] in ("stale", "refused")
+    assert [e["to"] for e in trail if e["outcome"] == "applied"] == ["created", "pending", "paid"]
+
+
+def test_webhook_before_the_kiosk_polls(office: Office) -> None:
+    # The kiosk polls slowly; the webhook lands first and the kiosk's next read sees it.
+    ticket = office.tickets[0]
+    flow = _flow(office, ticket)
+    flow.poll_seconds = 3.0
+    flow.start("code")
+    _showing_code(flow)
+    office.provider.scan(_provider_id(office, ticket))
+    _until(lambda: office.payments_of(ticket)["payments"][-1]["state"] == "paid", 5)
+    assert flow.view.screen is Screen.SHOW_CODE  # the kiosk has not looked yet
+    assert flow.wait(10).screen is Screen.PAID
+    _consistent(office, ticket, "paid", "completed")
+
+
+def test_bad_signature_and_replay_are_refused(office: Office) -> None:
+    office.provider.behave(webhooks="bad_signature")
+    ticket = office.tickets[0]
+    flow = _flow(office, ticket)
+    flow.poll_seconds = 30  # only the webhook could change it
+    flow.start("code")
+    _showing_code(flow)
+    office.provider.scan(_provider_id(office, ticket))
+    _until(lambda: office.provider.deliveries())
+    assert office.provider.deliveries()[0]["status"] == 401
+    # The back-office did not believe the forged news…
+    record = office.payments_of(ticket)["payments"][-1]
+    assert record["state"] == "pending"
+    flow.cancel()  # …and the real state (paid at the provider) wins the cancel race.
+    assert flow.wait(10).screen is Screen.PAID
+    _consistent(office, ticket, "paid", "completed")
+
+    # A replayed delivery (same bytes, same nonce) is refused; so is a stale timestamp.
+    office.provider.behave(webhooks="replay")
+    ticket = office.tickets[1]
+    flow = _flow(office, ticket)
+    flow.start("code")
+    _showing_code(flow)
+    office.provider.scan(_provider_id(office, ticket))
+    assert flow.wait(10).screen is Screen.PAID
+    replays = _until(lambda: [h for h in office.provider.deliveries() if h["mode"] == "replay"
+                              ] if len([h for h in office.provider.deliveries()
+                                        if h["mode"] == "replay"]) == 2 else None)
+    assert sorted(h["status"] for h in replays) == [200, 409]
+    body = b'{"payment": {}}'
+    old = int(time.time()) - 3600
+    r = requests.post(f"{office.url}/api/v1/payments/webhook", data=body, timeout=5, headers={
+        TIMESTAMP_HEADER: str(old), NONCE_HEADER: "n-0123456789",
+        SIGNATURE_HEADER: sign_webhook(office.provider.secret.encode(), old, "n-0123456789",
+                                       body)})
+    assert r.status_code == 401 and "timestamp" in r.json()["message"]
+
+
+def test_resident_cancels_code(office: Office) -> None:
+    ticket = office.tickets[0]
+    flow = _flow(office, ticket)
+    flow.start("code")
+    _showing_code(flow)
+    flow.cancel()
+    assert flow.wait(10).screen is Screen.CANCELED
+    _consistent(office, ticket, "canceled", "canceled")
+    # Scanning the canceled code now changes nothing anywhere.
+    office.provider.scan(_provider_id(office, ticket))
+    _consistent(office, ticket, "canceled", "canceled")
+
+
+def test_code_times_out_and_expires(office: Office) -> None:
+    office.provider.behave(outcome="timeout", expiry_s=1.0)
+    ticket = office.tickets[0]
+    flow = _flow(office, ticket)
+    flow.start("code")
+    _showing_code(flow)
+    office.provider.scan(_provider_id(office, ticket))   # the app never confirms
+    assert flow.wait(10).screen is Screen.EXPIRED
+    _consistent(office, ticket, "expired", "expired")
+
+
+def test_terminal_paths(office: Office) -> None:
+    t = office.terminal
+    cases = [({"outcome": "succeed", "delay_s": 0.1}, Screen.PAID, "paid"),
+             ({"outcome": "decline", "delay_s": 0.1}, Screen.FAILED, "failed"),
+             ({"outcome": "timeout"}, Screen.FAILED, "failed"),
+             ({"outcome": "disconnect", "delay_s": 0.2, "disconnect_then": "paid"},
+              Screen.PAID, "paid")]
+    for ticket, (behaviour, screen, state) in zip(office.tickets, cases, strict=True):
+        t.control(**behaviour)
+        flow = _flow(office, ticket)
+        flow.start("terminal")
+        assert flow.wait(15).screen is screen, behaviour
+        _consistent(office, ticket, state, None)
+    journal = {j["sale_transaction_id"]: j for j in t.journal()}
+    for ticket in office.tickets:
+        p = office.payments_of(ticket)["payments"][-1]
+        j = journal[f"P{p['id']}"]
+        assert (j["status"] == "Success") == (p["state"] == "paid")
+        if p["state"] == "paid":
+            assert p["external_ref"] == j["poi_transaction_id"] and j["amount"] == p["amount_yen"]
+
+
+def test_terminal_resident_cancels(office: Office) -> None:
+    office.terminal.control(outcome="timeout")
+    ticket = office.tickets[0]
+    flow = _flow(office, ticket)
+    flow.start("terminal")
+    _until(lambda: flow.view.screen is Screen.FOLLOW_TERMINAL)
+    flow.cancel()
+    assert flow.wait(10).screen is Screen.CANCELED
+    _consistent(office, ticket, "canceled", None)
+
+
+def test_ward_and_role_checks(office: Office) -> None:
+    other = office.session("kiosk-naka")
+    r = other.post(f"{office.url}/api/v1/tickets/{office.tickets[0]}/payments",
+                   json={"method": "code"}, timeout=5)
+    assert r.status_code == 403
+    r = requests.post(f"{office.url}/api/v1/tickets/{office.tickets[0]}/payments",
+                      json={"method": "code"}, timeout=5)
+    assert r.status_code == 401
+    r = office.session().get(f"{office.url}/api/v1/payments/reconciliation", timeout=5)
+    assert r.status_code == 403  # kiosks and plain staff do not read the day's money
+
+
+def test_reconciliation_agrees_with_provider(office: Office) -> None:
+    outcomes = ["succeed", "decline", "succeed"]
+    for ticket, outcome in zip(office.tickets, outcomes, strict=False):
+        office.provider.behave(outcome=outcome)
+        flow = _flow(office, ticket)
+        flow.start("code")
+        _showing_code(flow)
+        office.provider.scan(_provider_id(office, ticket))
+        flow.wait(10)
+    office.terminal.control(outcome="succeed", delay_s=0.05)
+    flow = _flow(office, office.tickets[3])
+    flow.start("terminal")
+    assert flow.wait(10).screen is Screen.PAID
+    boss = office.session("boss")
+    report = boss.get(f"{office.url}/api/v1/payments/reconciliation", timeout=10).json()
+    assert report["provider_checked"] and report["ok"], report
+    provider_paid = sum(p["amount"] for p in office.provider.settlements(
+        datetime.now(UTC).date().isoformat()) if p["status"] == "completed")
+    code_total = sum(r["amount_yen"] for r in report["rows"] if r["method"] == "code")
+    assert code_total == provider_paid == 600 + 450
+    assert {(r["procedure"], r["method"], r["count"]) for r in report["rows"]} == {
+        ("juminhyo", "code", 1), ("koseki", "code", 1), ("juminhyo", "terminal", 1)}
+    csv_text = boss.get(f"{office.url}/api/v1/payments/reconciliation?format=csv",
+                        timeout=10).text
+    assert "juminhyo,terminal,1,300" in csv_text
