@@ -51,9 +51,12 @@ class CardConfig:
             except (OSError, ValueError) as exc:
                 raise section.error(key, f"cannot load {file}: {exc}") from None
         profile = section.optional_text("emulator_profile")
+        reader = section.data.get("reader", "")
+        if not isinstance(reader, str):
+            raise section.error("reader", "must be a string (\"\" = the first reader)")
         config = cls(
             backend=section.text("backend", "pcsc", choices=BACKENDS),
-            reader=section.text("reader", ""),
+            reader=reader.strip(),
             trusted_ca=tuple(cas),
             live_challenge=section.flag("live_challenge", False),
             wait_timeout=section.number("wait_timeout", 60.0, min=0.1),

@@ -68,6 +68,10 @@ class PcscTransport:
         hresult, response = scard.SCardTransmit(self.hcard, self.pci, list(command))
         if hresult != scard.SCARD_S_SUCCESS:
             raise error_for(hresult, "transmit")
+        if not response:
+            # vpcd (and some contactless readers) report a card that left the field
+            # mid-command as success with nothing in it.
+            raise CardRemoved("no answer from the card")
         if len(response) < 2:
             raise CardCommunicationError(f"response of {len(response)} bytes")
         return bytes(response[:-2]), (response[-2] << 8) | response[-1]

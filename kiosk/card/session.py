@@ -195,7 +195,7 @@ class ApSession:
         if item.tag != 0xFF10:
             raise CardDataError(f"EF 0001 starts with {item.tag:X}, expected FF10")
         number = item.value.decode("ascii", errors="replace")
-        if len(number) != 12 or not number.isdigit():
+        if len(number) != 12 or not number.isascii() or not number.isdigit():
             raise CardDataError("EF 0001 is not 12 digits")
         return number
 

@@ -1,0 +1,79 @@
+"""Whatever the card answers, the session raises only our typed errors.
+
+A scripted transport (a unit-test stand-in for one small piece: the response handling)
+feeds hypothesis-made answers: random status words, truncated and overlong data.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hardware.card.applet import MyNumberApplet
+from hardware.card.profile import PROFILES, Profile
+from kiosk.card.authenticity import TrustedCa
+from kiosk.card.errors import CardError
+from kiosk.card.session import ApSession
+
+from .conftest import TEST_CA
+
+STATUS = st.one_of(
+    st.sampled_from([0x9000, 0x6282, 0x63C3, 0x63C2, 0x63C1, 0x63C0, 0x6984, 0x6983, 0x6982,
+                     0x6A82, 0x6B00, 0x6C10, 0x6100, 0x6110, 0x6700]),
+    st.integers(0, 0xFFFF))
+PROFILE = Profile.load(PROFILES / "yamada.toml")
+CA = TrustedCa.from_file(TEST_CA)
+
+
+class Scripted:
+    """Answers from the real applet, with some answers replaced by fuzz."""
+
+    def __init__(self, fuzz):
+        self.applet = MyNumberApplet(PROFILE)
+        self.fuzz = fuzz
+        self.n = 0
+
+    def transmit(self, command):
+        self.n += 1
+        if self.n > 60:
+            raise AssertionError("the session loops")
+        real = self.applet.process(command)
+        replaced = self.fuzz.get(self.n)
+        if replaced is None:
+            return real[:-2], int.from_bytes(real[-2:], "big")
+        data, sw = replaced
+        return data, sw
+
+
+@given(st.dictionaries(st.integers(1, 20), st.tuples(st.binary(max_size=300), STATUS),
+                       max_size=4))
+@settings(max_examples=300, deadline=None)
+def test_fuzzed_responses_only_typed_errors(fuzz):
+    session = ApSession(Scripted(fuzz), [CA], live_challenge=True)
+    try:
+        session.tries_left()
+        session.verify("1234")
+        session.read_holder()
+        session.read_my_number()
+        session.check_authenticity(with_number=True)
+    except CardError as exc:
+        assert exc.message_ja and exc.message_en
+    finally:
+        session.close()
+
+
+@given(st.binary(max_size=700), st.binary(max_size=400), st.binary(max_size=700))
+@settings(max_examples=200, deadline=None)
+def test_fuzzed_signature_files_never_crash(ef0002, ef0003, ef0004):
+    from kiosk.card.authenticity import check
+    from kiosk.domain.application import Authenticity
+
+    result = check(ef0002, ef0003, ef0004, [CA])
+    assert result.status in (Authenticity.TAMPERED, Authenticity.NOT_VERIFIABLE)
+
+
+def test_unfuzzed_flow_is_genuine():
+    session = ApSession(Scripted({}), [CA], live_challenge=True)
+    session.verify("1234")
+    assert session.read_holder().name == "山田\u3000太郎"
+    assert session.check_authenticity(with_number=True).genuine
