@@ -46,11 +46,16 @@ class StandInPrinter(Mechanism):
         self._client: socket.socket | None = None
         self._stopping = False
         self.connections = 0
+        self._first = 0                          # jobs numbered from _first + 1
 
     # ------------------------------------------------------------ life cycle
     def start(self) -> StandInPrinter:
         if self.output_dir:
             self.output_dir.mkdir(parents=True, exist_ok=True)
+            # continue the numbering of an earlier run rather than overwrite its jobs
+            numbers = [int(p.stem[4:]) for p in self.output_dir.glob("job-*.json")
+                       if p.stem[4:].isdigit()]
+            self._first = max(numbers, default=0) - len(self.jobs)
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((self.host, self.port))
@@ -181,7 +186,7 @@ class StandInPrinter(Mechanism):
     def finish(self, job: Job) -> None:
         job.finished = job.finished or datetime.now()
         with self._lock:
-            job.number = len(self.jobs) + 1
+            job.number = self._first + len(self.jobs) + 1
         if self.output_dir is not None:
             try:
                 job.save(self.output_dir, self.width)

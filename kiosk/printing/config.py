@@ -63,7 +63,7 @@ class PrinterConfig:
             serial_device=s.text("serial_device", d.serial_device),
             serial_baudrate=s.integer("serial_baudrate", d.serial_baudrate, min=1200),
             # relative paths are relative to the config file's folder, as for every section
-            standin_output_dir=out if out.is_absolute() else Path(s.file).parent / out,
+            standin_output_dir=out if out.is_absolute() else (Path(s.file).parent / out).resolve(),
         )
 
 

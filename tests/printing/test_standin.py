@@ -4,8 +4,14 @@ printer: what comes out (decoded PNG), status commands, and every fault."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+from escpos.printer import Network
 from PIL import Image, ImageChops
 
 from kiosk.domain.errors import ConfigError
@@ -19,9 +25,12 @@ from kiosk.printing.device import (
     PrinterOfflineError,
     PrintError,
 )
+from kiosk.printing.escpos_printer import EscposPrinter
 from kiosk.printing.render import MODELS, line_image, ticket_image
 from kiosk.printing.slip import Style, slip_lines
 from tests.printing.conftest import STATUS_URL
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _black(img: Image.Image) -> int:
@@ -193,3 +202,26 @@ def test_repository_config_has_a_valid_printer_section() -> None:
 
     config = load_printer_config()
     assert config.model.name in MODELS
+
+
+def test_standin_printer_runs_as_a_program(tmp_path, slip) -> None:
+    """What a maintainer runs: python -m hardware.printer, then looks at the PNG."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hardware.printer", "--port", "0", "--out", str(tmp_path)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        port = int(re.search(r":(\d+),", banner).group(1))  # type: ignore[union-attr]
+        printer = EscposPrinter(lambda: Network("127.0.0.1", port, timeout=2),
+                                MODELS["generic-80mm"], job_timeout=5)
+        printer.print_ticket(slip)
+        png = tmp_path / "job-0001.png"
+        for _ in range(50):
+            if png.exists():
+                break
+            time.sleep(0.1)
+        assert Image.open(png).width == 576
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
