@@ -210,14 +210,23 @@ class Interpreter:
             return 1, b""
         return 1, b""                           # other control bytes: ignored
 
+    def _known(self, b: bytearray, table: dict[bytes, int], prefix: str,
+               ) -> tuple[bytes, int] | None:
+        """The command byte and its argument count; None (recorded) when unknown."""
+        cmd = bytes(b[1:2])
+        n = table.get(cmd)
+        if n is None:
+            self._job().unknown.append(f"{prefix} {cmd!r}")
+            return None
+        need(b, 2 + n)
+        return cmd, n
+
     def _esc(self, b: bytearray) -> tuple[int, bytes]:
         need(b, 2)
-        cmd = bytes(b[1:2])
-        n = _ESC_ARGS.get(cmd)
-        if n is None:
-            self._job().unknown.append(f"ESC {cmd!r}")
+        known = self._known(b, _ESC_ARGS, "ESC")
+        if known is None:
             return 2, b""
-        need(b, 2 + n)
+        cmd, n = known
         arg = b[2] if n else 0
         if cmd == b"@":
             self.reset_modes()
@@ -269,11 +278,10 @@ class Interpreter:
                 return end + 1, b""
             need(b, 4)
             return 4 + b[3], b""
-        args = _GS_ARGS.get(cmd)
-        if args is None:
-            self._job().unknown.append(f"GS {cmd!r}")
+        known = self._known(b, _GS_ARGS, "GS")
+        if known is None:
             return 2, b""
-        need(b, 2 + args)
+        args = known[1]
         if cmd == b"!":
             self.mult_w, self.mult_h = (b[2] >> 4) + 1, (b[2] & 0x0F) + 1
         elif cmd == b"r":
@@ -282,12 +290,10 @@ class Interpreter:
 
     def _fs(self, b: bytearray) -> tuple[int, bytes]:
         need(b, 2)
-        cmd = bytes(b[1:2])
-        n = _FS_ARGS.get(cmd)
-        if n is None:
-            self._job().unknown.append(f"FS {cmd!r}")
+        known = self._known(b, _FS_ARGS, "FS")
+        if known is None:
             return 2, b""
-        need(b, 2 + n)
+        cmd, n = known
         if cmd == b"&":
             self.kanji = True
             self._job().kanji_mode = True

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from kiosk.domain.catalog import Procedure, Ward
+from kiosk.domain.session import Ticket
 from kiosk.i18n import LANGUAGE_CODES, translator
 
 
@@ -24,10 +26,30 @@ class TicketSlip:
     number: str             # A-012
     counter_group: str      # 1・2番窓口
     issued_at: datetime
-    people_ahead: int
+    people_ahead: int | None  # None: unknown (offline ticket)
     wait_minutes: int | None  # None: unknown (e.g. the kiosk is offline) — say so honestly
     status_url: str         # the phone status page, printed as a QR code
     language: str = "ja"
+
+
+def counter_group(ward: Ward, service: str) -> str:
+    """The counters that call this service: 1・2番窓口 (or their own names)."""
+    counters = [c for c in ward.counters if service in c.services]
+    if not counters:
+        return ward.name
+    if all(c.name == f"{c.number}番窓口" for c in counters):
+        return "・".join(str(c.number) for c in counters) + "番窓口"
+    return "・".join(c.name for c in counters)
+
+
+def slip_for(ticket: Ticket, procedure: Procedure, ward: Ward, *, issued_at: datetime,
+             language: str = "ja") -> TicketSlip:
+    """The slip for a ticket the desk issued (kiosk.domain.session.Ticket)."""
+    return TicketSlip(
+        ward_name=ward.name, procedure_name=procedure.name, number=ticket.number,
+        counter_group=counter_group(ward, ticket.service), issued_at=issued_at,
+        people_ahead=ticket.people_ahead, wait_minutes=ticket.wait_minutes,
+        status_url=ticket.status_url or "", language=language)
 
 
 class Style(StrEnum):
@@ -84,7 +106,8 @@ def slip_lines(slip: TicketSlip, printable: Callable[[str], bool] = lambda _: Tr
     lines += both(NUMBER_LABEL, Style.LABEL)
     lines.append(Line(slip.number, Style.NUMBER))
     lines += both(COUNTER, counter=slip.counter_group)
-    lines += both(PEOPLE_AHEAD, n=slip.people_ahead)
+    if slip.people_ahead is not None:
+        lines += both(PEOPLE_AHEAD, n=slip.people_ahead)
     if slip.wait_minutes is None:
         lines += both(WAIT_UNKNOWN)
     else:
