@@ -6,9 +6,10 @@ import re
 
 import pytest
 from escpos.printer import Dummy
+from PIL import Image
 
 from kiosk.printing import slip as slip_module
-from kiosk.printing.render import MODELS, TextMode, render_ticket, ticket_image
+from kiosk.printing.render import MODELS, TextMode, raster, render_ticket, ticket_image
 from kiosk.printing.slip import WAIT_UNKNOWN, Style, slip_lines
 from tests.printing.conftest import STATUS_URL, make_slip
 
@@ -125,3 +126,15 @@ def test_58mm_model_fits_its_paper(slip) -> None:
     assert img.width == 384
     job = render_ticket(slip, MODELS["generic-58mm"])
     assert b"\x1dv0\x00" + (384 // 8).to_bytes(2, "little") in job
+
+
+def test_raster_bytes_equal_python_escpos_image(slip) -> None:
+    # Long enough to be split into bands, as python-escpos splits it.
+    img = ticket_image(make_slip(language="ja"), 576)
+    tall = Image.new("1", (576, img.height * 2), 1)
+    tall.paste(img, (0, 0))
+    tall.paste(img, (0, img.height))
+    for picture in (img, tall):
+        p = Dummy(profile="TM-T20II")
+        p.image(picture)
+        assert raster(picture) == p.output
