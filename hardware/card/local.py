@@ -81,6 +81,9 @@ class LocalCardReader:
         return ApSession(LocalTransport(self.applet, self), self.trusted, atr=ATR,
                          live_challenge=self.live_challenge, on_close=self.applet.power_off)
 
+    def poll(self) -> ApSession | None:
+        return self.wait_for_card(0) if self.inserted.is_set() else None
+
     def wait_for_removal(self, timeout: float | None = None) -> bool:
         return self._wait(self.removed, timeout)
 

@@ -83,6 +83,19 @@ class AuthenticityResult:
         return self.status is Authenticity.GENUINE
 
 
+def _structure(data: bytes, ef: str, outer_tag: int,
+               *tags: int) -> tuple[bytes, dict[int, tlv.Tlv]]:
+    """The outer TLV's value and its children, which must include `tags`."""
+    outer = tlv.parse_one(data)
+    if outer.tag != outer_tag:
+        raise CardDataError(f"EF {ef} starts with {outer.tag:X}, expected {outer_tag:X}")
+    parts = tlv.children(outer.value)
+    missing = [f"{t:X}" for t in tags if t not in parts]
+    if missing:
+        raise CardDataError(f"EF {ef} lacks {', '.join(missing)}")
+    return outer.value, parts
+
+
 def _rsa_key(body: bytes) -> rsa.RSAPublicKey:
     parts = tlv.children(body)
     if TAG_EXPONENT not in parts or TAG_MODULUS not in parts:
@@ -105,12 +118,7 @@ class ApCertificate:
 
     @classmethod
     def parse(cls, ef0004: bytes) -> ApCertificate:
-        outer = tlv.parse_one(ef0004)
-        if outer.tag != TAG_CERT:
-            raise CardDataError(f"EF 0004 starts with {outer.tag:X}, expected 7F21")
-        parts = tlv.children(outer.value)
-        if TAG_CERT_BODY not in parts or TAG_CERT_SIGNATURE not in parts:
-            raise CardDataError("EF 0004 lacks 5F4E or 5F37")
+        value, parts = _structure(ef0004, "0004", TAG_CERT, TAG_CERT_BODY, TAG_CERT_SIGNATURE)
         body = parts[TAG_CERT_BODY]
         if len(body.value) < 32:
             raise CardDataError("EF 0004 body too short")
@@ -118,7 +126,7 @@ class ApCertificate:
             issuer_key_id=body.value[:16],
             subject_key_id=body.value[16:32],
             public_key=_rsa_key(body.value[32:]),
-            signed=outer.value[body.start:body.end],
+            signed=value[body.start:body.end],
             signature=parts[TAG_CERT_SIGNATURE].value,
         )
 
@@ -148,16 +156,14 @@ def check(ef0002: bytes, ef0003: bytes, ef0004: bytes, trusted: Iterable[Trusted
     if not _verify(ca.public_key, cert.signature, cert.signed):
         return AuthenticityResult(Authenticity.TAMPERED, "certificate signature invalid")
     try:
-        outer = tlv.parse_one(ef0003)
-        if outer.tag != TAG_INTEGRITY:
-            raise CardDataError(f"EF 0003 starts with {outer.tag:X}, expected FF30")
-        parts = tlv.children(outer.value)
+        value, parts = _structure(ef0003, "0003", TAG_INTEGRITY, TAG_DIGEST_NUMBER,
+                                  TAG_DIGEST_HOLDER, TAG_INTEGRITY_SIGNATURE)
         d31, d32 = parts[TAG_DIGEST_NUMBER], parts[TAG_DIGEST_HOLDER]
         sig = parts[TAG_INTEGRITY_SIGNATURE].value
         holder_bytes = signed_span(ef0002)
-    except (CardDataError, KeyError) as exc:
+    except CardDataError as exc:
         return AuthenticityResult(Authenticity.TAMPERED, f"integrity record malformed: {exc}")
-    signed = outer.value[d31.start:d31.end] + outer.value[d32.start:d32.end]
+    signed = value[d31.start:d31.end] + value[d32.start:d32.end]
     if not _verify(cert.public_key, sig, signed):
         return AuthenticityResult(Authenticity.TAMPERED, "integrity signature invalid")
     if hashlib.sha256(holder_bytes).digest() != d32.value:
@@ -169,15 +175,11 @@ def check(ef0002: bytes, ef0003: bytes, ef0004: bytes, trusted: Iterable[Trusted
 
 def challenge_key(ef0007: bytes, cert: ApCertificate) -> rsa.RSAPublicKey:
     """The live-challenge key of EF 0007, after checking the AP key signed it."""
-    outer = tlv.parse_one(ef0007)
-    if outer.tag != TAG_CHALLENGE:
-        raise CardDataError(f"EF 0007 starts with {outer.tag:X}, expected FF50")
-    parts = tlv.children(outer.value)
-    if TAG_CHALLENGE_KEY not in parts or TAG_CHALLENGE_KEY_SIGNATURE not in parts:
-        raise CardDataError("EF 0007 lacks DF51 or DF52")
+    value, parts = _structure(ef0007, "0007", TAG_CHALLENGE, TAG_CHALLENGE_KEY,
+                              TAG_CHALLENGE_KEY_SIGNATURE)
     key_item = parts[TAG_CHALLENGE_KEY]
     if not _verify(cert.public_key, parts[TAG_CHALLENGE_KEY_SIGNATURE].value,
-                   outer.value[key_item.start:key_item.end]):
+                   value[key_item.start:key_item.end]):
         raise CardDataError("EF 0007 key signature invalid")
     return _rsa_key(key_item.value)
 

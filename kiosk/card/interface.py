@@ -49,6 +49,10 @@ class CardReader(Protocol):
         NoCard on timeout, Cancelled after cancel(), ReaderUnavailable, ServiceUnavailable.
         """
 
+    def poll(self) -> CardSession | None:
+        """A session if a card is on the reader now, else None. Does not block (for a
+        UI clock tick)."""
+
     def wait_for_removal(self, timeout: float | None = None) -> bool:
         """Block until the reader is empty; False on timeout."""
 

@@ -184,6 +184,11 @@ class PcscCardReader:
             raise NoCard("no card arrived in time")
         return self.connect(name)
 
+    def poll(self) -> ApSession | None:
+        """A session on the card if one is on the reader now, else None. Does not block."""
+        name = self._wait(True, 0)
+        return self.connect(name) if name is not None else None
+
     def wait_for_removal(self, timeout: float | None = None) -> bool:
         """Block until the reader is empty; False if the card is still there at timeout."""
         return self._wait(False, timeout) is not None

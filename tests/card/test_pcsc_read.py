@@ -182,11 +182,15 @@ def test_wait_times_out_and_cancels(card_slot, reader):
     assert time.monotonic() - started < 5
 
 
-def test_wait_for_insert_and_removal(card_slot, reader):
+def test_poll_and_wait_for_insert_and_removal(card_slot, reader):
+    assert reader.poll() is None
     threading.Timer(0.2, card_slot.insert, kwargs={"wait": False}).start()
     with reader.wait_for_card(10) as session:
         assert session.tries_left() == 3
     assert not reader.wait_for_removal(0.3)
+    polled = reader.poll()
+    assert polled is not None and polled.tries_left() == 3
+    polled.close()
     threading.Timer(0.2, card_slot.remove).start()
     assert reader.wait_for_removal(10)
 
