@@ -5,6 +5,7 @@ The kiosk app uses `KioskLink` only; see docs/sync.md.
 
 from kiosk.sync.link import KioskLink
 from kiosk.sync.model import (
+    Endpoint,
     IssuedTicket,
     IssueRefused,
     LinkStatus,
@@ -15,5 +16,5 @@ from kiosk.sync.model import (
 )
 from kiosk.sync.sealing import PrivacyError
 
-__all__ = ["IssueRefused", "IssuedTicket", "KioskLink", "LinkStatus", "NoOfflineNumbers",
-           "OpeningState", "PrivacyError", "SyncError", "WaitEstimate"]
+__all__ = ["Endpoint", "IssueRefused", "IssuedTicket", "KioskLink", "LinkStatus",
+           "NoOfflineNumbers", "OpeningState", "PrivacyError", "SyncError", "WaitEstimate"]

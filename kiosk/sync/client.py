@@ -99,6 +99,10 @@ class BackofficeClient:
             self._local.session = s
         return s
 
+    @property
+    def token(self) -> str:
+        return self._token
+
     def reset(self) -> None:
         """Forget pooled connections (after a failure they may be half-dead)."""
         s = getattr(self._local, "session", None)

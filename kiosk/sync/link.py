@@ -27,6 +27,7 @@ from kiosk.domain.errors import ConfigError
 from kiosk.sync import blocks
 from kiosk.sync.client import BackofficeClient, Rejected, Unreachable, backoff_delay
 from kiosk.sync.model import (
+    Endpoint,
     IssuedTicket,
     IssueRefused,
     LinkStatus,
@@ -286,19 +287,6 @@ class KioskLink:
         return {"block_id": block_id, "number": n.value, "issued_at": issued.isoformat()}
 
     # -- other pushes ----------------------------------------------------------------------
-    def report_payment(self, ticket_key: str, state: str, amount_yen: int,
-                       reference: str = "", method: str = "qr") -> None:
-        """Queue a payment state of a ticket; delivered after the ticket itself."""
-        if state not in ("pending", "paid", "failed", "canceled"):
-            raise ValueError("state must be pending, paid, failed or canceled")
-        with self.store.write() as conn:
-            enqueue(conn, kind="payment", key=f"{ticket_key}:pay:{uuid.uuid4().hex[:12]}",
-                    ticket_key=ticket_key,
-                    payload={"ticket_key": ticket_key, "status": state,
-                             "amount_yen": amount_yen, "method": method,
-                             "reference": reference})
-        self._kick.set()
-
     def report_health(self, printer: str, card_reader: str, disk_free_mb: int | None = None,
                       app_version: str | None = None, message: str = "", **extra: str) -> None:
         """Record the device health; the latest is sent with the next heartbeat (soon)."""
@@ -370,6 +358,21 @@ class KioskLink:
                 if self._last_contact else None)
         return LinkStatus(online=self.online, pending=pending, dead=dead, last_contact=last,
                           offline_numbers_left=left, clock_offset_seconds=self._offset)
+
+    def ticket_id(self, key: str) -> int | None:
+        """The back-office's id of a ticket issued here (None until it is synced)."""
+        with self.store.read() as conn:
+            value = conn.execute(select(tickets.c.server_id).where(tickets.c.key == key)
+                                 ).scalar()
+        return int(value) if value and value.isdigit() else None
+
+    def endpoint(self) -> Endpoint:
+        """Where and how to reach the back-office, for online-only flows (payment) that
+        the kiosk's other packages run themselves."""
+        b = self.settings.backoffice
+        return Endpoint(url=b.url, token=self.client.token,
+                        verify=str(b.ca_bundle) if b.ca_bundle else True,
+                        timeout_s=b.read_timeout)
 
     def pending(self) -> int:
         with self.store.read() as conn:

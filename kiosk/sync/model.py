@@ -53,6 +53,14 @@ class LinkStatus:
     clock_offset_seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    url: str                    # base URL, e.g. https://backoffice.kita.example
+    token: str                  # the kiosk's device token (Authorization: Bearer)
+    verify: bool | str          # requests' verify: True or the CA bundle path
+    timeout_s: float
+
+
 class SyncError(Exception):
     """Base of the errors the link raises to the kiosk app."""
 

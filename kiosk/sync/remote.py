@@ -19,8 +19,8 @@ _FIELD_KEYS = ("key", "label", "kind", "source", "required", "choices", "default
 
 
 def _pick(data: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    # JSON null means "not set"; the TOML-shaped parser wants the key absent instead.
-    return {k: data[k] for k in keys if k in data and data[k] is not None}
+    # JSON null (or "") means "not set"; the TOML-shaped parser wants the key absent.
+    return {k: data[k] for k in keys if k in data and data[k] is not None and data[k] != ""}
 
 
 def catalog_from_config(body: Mapping[str, Any]) -> Catalog:
