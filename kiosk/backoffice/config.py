@@ -74,7 +74,9 @@ class Settings:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise s.error("timezone", f"unknown time zone {tz!r}") from None
-        public_url = s.text("public_url", "")
+        public_url = s.data.get("public_url", "")
+        if not isinstance(public_url, str):
+            raise s.error("public_url", f"must be a string, got {public_url!r}")
         if public_url and not public_url.startswith(("http://", "https://")):
             raise s.error("public_url", f"must start with http:// or https://, got {public_url!r}")
         server = ServerSettings(

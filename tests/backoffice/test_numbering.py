@@ -1,0 +1,128 @@
+"""Numbers under real concurrency: many threads and processes issue at once, kiosks reserve
+offline blocks in between; no number is handed out twice and none goes missing."""
+
+from __future__ import annotations
+
+import multiprocessing
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from kiosk.backoffice import models as m
+from kiosk.backoffice import queue
+from kiosk.backoffice.clock import office_day, utcnow
+from kiosk.backoffice.db import reading
+from tests.backoffice.conftest import issue, kiosk, make_backoffice, ok, request
+
+THREADS = 16
+PER_THREAD = 20
+
+
+def _issue_many(bo, n: int, service: str = "certificates") -> list[int]:
+    k = kiosk(bo)
+    out = []
+    for _ in range(n):
+        t, created = queue.issue(bo, k, request(service), uuid.uuid4().hex, "")
+        assert created
+        out.append(int(t["number"].split("-")[1]))
+    return out
+
+
+def _process_worker(db_url: str, threads: int, per_thread: int) -> list[int]:
+    from tests.backoffice.conftest import make_backoffice_no_prepare
+
+    bo = make_backoffice_no_prepare(db_url)
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(lambda _: _issue_many(bo, per_thread), range(threads)))
+    bo.engine.dispose()
+    return [n for r in results for n in r]
+
+
+def _blocks(bo, service: str = "certificates") -> list[tuple[int, int]]:
+    with reading(bo.engine) as conn:
+        return [(r.first, r.last) for r in conn.execute(
+            select(m.number_blocks).where(m.number_blocks.c.service == service))]
+
+
+def _check_accounted(online: list[int], blocks: list[tuple[int, int]]) -> None:
+    assert len(online) == len(set(online)), "duplicate online numbers"
+    reserved = [n for first, last in blocks for n in range(first, last + 1)]
+    assert len(reserved) == len(set(reserved)), "overlapping blocks"
+    assert not set(online) & set(reserved), "an online number inside a reserved block"
+    everything = sorted(online + reserved)
+    assert everything == list(range(1, len(everything) + 1)), "a number went missing"
+
+
+def _hammer(bo, db_url: str, processes: int) -> None:
+    k = kiosk(bo)
+    today = office_day(utcnow(), bo.tz)
+
+    def reserve(_: int) -> None:
+        for _ in range(5):
+            queue.reserve_block(bo, k, "certificates", today, 7)
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(processes) as procs:
+        async_results = [procs.apply_async(_process_worker, (db_url, 4, 10))
+                         for _ in range(processes)]
+        with ThreadPoolExecutor(THREADS + 2) as pool:
+            futures = [pool.submit(_issue_many, bo, PER_THREAD) for _ in range(THREADS)]
+            futures += [pool.submit(reserve, i) for i in range(2)]
+            local = [f.result() for f in futures[:THREADS]]
+            for f in futures[THREADS:]:
+                f.result()
+        remote = [r.get(timeout=240) for r in async_results]
+    online = [n for r in local + remote for n in r]
+    assert len(online) == THREADS * PER_THREAD + processes * 40
+    _check_accounted(online, _blocks(bo))
+    with reading(bo.engine) as conn:
+        rows = conn.execute(select(m.tickets.c.label, m.tickets.c.number).where(
+            m.tickets.c.origin_service == "certificates")).all()
+    assert sorted(r.number for r in rows) == sorted(online)
+    assert len({r.label for r in rows}) == len(rows)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_threads_and_processes_on_postgres(postgres_url):
+    bo = make_backoffice(postgres_url)
+    try:
+        _hammer(bo, postgres_url, processes=3)
+    finally:
+        bo.engine.dispose()
+
+
+@pytest.mark.slow
+def test_threads_and_processes_on_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path}/db.sqlite3"
+    bo = make_backoffice(url)
+    try:
+        _hammer(bo, url, processes=2)
+    finally:
+        bo.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_http_clients_against_two_server_processes(backoffice_factory):
+    server = backoffice_factory.start("postgres", workers=2)
+    with ThreadPoolExecutor(32) as pool:
+        responses = list(pool.map(lambda _: issue(server), range(160)))
+    numbers = [ok(r, 201)["number"] for r in responses]
+    assert len(set(numbers)) == 160
+    assert sorted(numbers) == [f"A-{n:03d}" for n in range(1, 161)]
+
+
+def test_numbers_restart_every_office_day(tmp_path):
+    bo = make_backoffice(f"sqlite:///{tmp_path}/db.sqlite3")
+    from kiosk.backoffice.queue import _bump
+    from kiosk.backoffice.db import writing
+
+    with writing(bo.engine) as conn:
+        assert _bump(bo, conn, "kita", "certificates", date(2030, 1, 1), 1) == 1
+        assert _bump(bo, conn, "kita", "certificates", date(2030, 1, 1), 1) == 2
+        assert _bump(bo, conn, "kita", "certificates", date(2030, 1, 2), 1) == 1
+        assert _bump(bo, conn, "naka", "certificates", date(2030, 1, 1), 1) == 1
+    bo.engine.dispose()

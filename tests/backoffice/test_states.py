@@ -1,0 +1,81 @@
+"""Every counter action from every ticket state: legal ones move, illegal ones answer 409."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from kiosk.backoffice import models as m
+from kiosk.backoffice import queue
+from kiosk.backoffice.db import writing
+from kiosk.backoffice.errors import ApiError
+from kiosk.backoffice.states import ACTIONS, STATES, TRANSITIONS, allowed_actions
+from tests.backoffice.conftest import admin, make_backoffice, new_ticket
+
+# How to bring a fresh waiting ticket into each state (counter 2 serves certificates).
+PATHS = {
+    "waiting": [], "called": [("call", {})], "serving": [("call", {}), ("start", {})],
+    "held": [("hold", {})], "no_show": [("call", {}), ("no-show", {})],
+    "done": [("call", {}), ("start", {}), ("complete", {})], "cancelled": [("cancel", {})],
+}
+
+
+@pytest.fixture(scope="module")
+def bo(tmp_path_factory):
+    bo = make_backoffice(f"sqlite:///{tmp_path_factory.mktemp('states')}/db.sqlite3")
+    yield bo
+    bo.engine.dispose()
+
+
+def _free_counters(bo):
+    with writing(bo.engine) as conn:
+        conn.execute(update(m.tickets).where(m.tickets.c.status.in_(("called", "serving")))
+                     .values(status="done", counter=None))
+
+
+def _in_state(bo, state):
+    _free_counters(bo)
+    t = new_ticket(bo)
+    for action, _ in PATHS[state]:
+        t = queue.act(bo, admin(), t["id"], action, counter=2)
+    assert t["status"] == state
+    return t
+
+
+def test_the_table_covers_every_state():
+    assert set(PATHS) == set(STATES)
+    assert {s for sources, _ in TRANSITIONS.values() for s in sources} <= set(STATES)
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("action", ACTIONS)
+def test_transition(bo, state, action):
+    t = _in_state(bo, state)
+    sources, target = TRANSITIONS[action]
+    kwargs = {"counter": 2}
+    if action == "transfer":
+        kwargs["service"] = "assistance"
+    if state in sources:
+        after = queue.act(bo, admin(), t["id"], action, **kwargs)
+        assert after["status"] == target
+        if action == "transfer":
+            assert after["service"] == "assistance" and after["number"] == t["number"]
+        if action == "recall":
+            assert after["recall_count"] == t["recall_count"] + 1
+    else:
+        with pytest.raises(ApiError) as err:
+            queue.act(bo, admin(), t["id"], action, **kwargs)
+        assert err.value.status == 409 and err.value.code == "illegal_transition"
+        assert t["number"] in err.value.message and state in err.value.message
+        assert err.value.details["allowed"] == allowed_actions(state)
+        again = queue.get_ticket(bo, admin(), t["id"], "")
+        assert again["status"] == state  # nothing changed
+
+
+def test_audit_trail_names_who_and_what(bo):
+    t = _in_state(bo, "done")
+    trail = queue.ticket_events(bo, admin(), t["id"])
+    assert [e["type"] for e in trail] == ["ticket.issued", "ticket.called", "ticket.started",
+                                         "ticket.completed"]
+    assert trail[0]["device"] is not None and trail[1]["actor"] == "tester"
+    assert trail[1]["counter"] == 2
