@@ -1,6 +1,13 @@
-"""``python -m hardware.card --port N --profile FILE [--log FILE]``: insert the stand-in card
-into the vpcd reader listening on port N (Debian's default reader: 35963). Killing the
-process pulls the card."""
+"""The stand-in card.
+
+``python -m hardware.card [--port N] [--profile FILE] [--log FILE]``: insert the card into
+the vpcd reader listening on port N (Debian's default reader: 35963, i.e. a system pcscd).
+Killing the process pulls the card.
+
+``python -m hardware.card rig [--profile NAME|FILE]``: a private pcscd (its own socket and
+port, the system's untouched) with the card inserted; prints the reader name and the
+``PCSCLITE_CSOCK_NAME`` to export, and runs until Ctrl-C.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,42 @@ from hardware.card.profile import PROFILES, Profile
 from hardware.card.vpcd import connect, serve
 
 
+def rig(argv: list[str]) -> int:
+    import shutil
+    import signal
+    import tempfile
+    from pathlib import Path
+
+    from hardware.card.rig import CardSlot, start_pcscd
+
+    parser = argparse.ArgumentParser(prog="python -m hardware.card rig")
+    parser.add_argument("--profile", default="yamada", help="profile name or file")
+    args = parser.parse_args(argv)
+    directory = Path(tempfile.mkdtemp(prefix="ward-card-rig-"))
+    directory.chmod(0o755)
+    pcscd = start_pcscd(directory)
+    slot = CardSlot(pcscd, directory)
+    try:
+        card = slot.insert(args.profile)
+        print(f"reader: {pcscd.reader}")
+        print(f"export PCSCLITE_CSOCK_NAME={pcscd.socket}")
+        print(f"APDU log: {card.log_path}")
+        print("Ctrl-C to pull the card and stop.", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        slot.remove()
+        pcscd.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["rig"]:
+        return rig(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m hardware.card", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=35963)

@@ -33,10 +33,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from hardware.card.local import LocalCardReader  # noqa: E402
+from hardware.card.rig import CardSlot, start_pcscd  # noqa: E402
 from kiosk.card.authenticity import TrustedCa  # noqa: E402
 from kiosk.card.interface import CardReader  # noqa: E402
 from kiosk.card.pcsc import PcscCardReader  # noqa: E402
-from tests.support.pcsc import CardSlot, start_pcscd  # noqa: E402
 
 CA = REPO / "config" / "cards" / "test-ca.pem"
 
