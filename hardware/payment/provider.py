@@ -16,6 +16,7 @@ Every status change is POSTed to the payment's ``webhook_url``, HMAC-signed
                     "normal|duplicate|out_of_order|replay|bad_signature|none",
                                "auto_scan_after_s": null | seconds}
     POST /_control/payments/<id>/scan     the resident scans and the outcome happens now
+    POST /_control/reset                  default behaviour, delivery log emptied
     GET  /_control/webhooks               every delivery made, with the answer received
 """
 
@@ -185,9 +186,8 @@ class ProviderState:
                                  "type": "payment.created", "payment": p.public()}
             event = self._set(p, "completed" if outcome == "succeed" else "failed")
         if event:
-            self.deliver(p, event)
-            if pending_event:
-                self.deliver(p, pending_event)
+            # One sender thread: the stale notice really arrives after the final one.
+            self.deliver(p, event, *([pending_event] if pending_event else []))
         return 200, p.public()
 
     def settlements(self, day: str) -> list[dict[str, Any]]:
@@ -196,14 +196,18 @@ class ProviderState:
                     if _iso(p.created_at)[:10] == day]
 
     # --- webhooks ----------------------------------------------------------------------
-    def deliver(self, p: Payment, event: dict[str, Any]) -> None:
+    def deliver(self, p: Payment, *events: dict[str, Any]) -> None:
         mode = self.behaviour.webhooks
         if not p.webhook_url or mode == "none":
             return
-        body = json.dumps(event, ensure_ascii=False, sort_keys=True).encode()
+        bodies = [json.dumps(e, ensure_ascii=False, sort_keys=True).encode() for e in events]
         copies = 2 if mode in ("duplicate", "replay") else 1
-        threading.Thread(target=self._send, args=(p.webhook_url, body, mode, copies),
-                         daemon=True).start()
+
+        def send_all() -> None:
+            for body in bodies:
+                self._send(p.webhook_url, body, mode, copies)
+
+        threading.Thread(target=send_all, daemon=True).start()
 
     def _headers(self, body: bytes, mode: str) -> dict[str, str]:
         ts, nonce = int(time.time()), secrets.token_urlsafe(12)
@@ -309,6 +313,11 @@ class Handler(BaseHTTPRequestHandler):
                     auto_scan_after_s=body.get("auto_scan_after_s", b.auto_scan_after_s),
                     expiry_s=body.get("expiry_s", b.expiry_s))
             self._reply(200, asdict(state.behaviour))
+        elif parts == ["_control", "reset"]:
+            with state.lock:
+                state.behaviour = Behaviour()
+                state.deliveries.clear()
+            self._reply(200, {"ok": True})
         elif parts[:2] == ["_control", "payments"] and len(parts) == 4 and parts[3] == "scan":
             self._reply(*state.scan(parts[2]))
         else:

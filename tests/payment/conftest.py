@@ -9,12 +9,16 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+
+from kiosk.configfile import load_catalog
+from kiosk.domain.application import Application, Identity
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -64,8 +68,8 @@ class Provider:
         return r.json()["payments"]
 
 
-@pytest.fixture
-def provider() -> Iterator[Provider]:
+@contextmanager
+def _provider_process() -> Iterator[Provider]:
     key, secret = secrets.token_hex(8), secrets.token_hex(16)
     proc, port = _spawn(["hardware.payment.provider", "--port", "0", "--api-key", key,
                          "--secret", secret], "PROVIDER LISTENING")
@@ -95,8 +99,8 @@ class Terminal:
         return list(self.control(journal=True)["Journal"])
 
 
-@pytest.fixture
-def terminal() -> Iterator[Terminal]:
+@contextmanager
+def _terminal_process() -> Iterator[Terminal]:
     proc, port = _spawn(["hardware.payment.terminal", "--port", "0"], "TERMINAL LISTENING")
     try:
         yield Terminal(port)
@@ -126,8 +130,58 @@ class Office:
         return r.json()
 
 
+# The tickets every office test starts with: (procedure, resident's choices). The server
+# computes the fees from the catalog: 600 (2 copies), 300, 450, 300 yen.
+TICKETS = [("juminhyo", {"copies": 2}), ("inkan", {"copies": 1}), ("koseki", {"copies": 1}),
+           ("juminhyo", {"copies": 1, "purpose": "勤務先へ提出"})]
+RESIDENT = {"name": "区役 花子", "address": "堺市北区新金岡町5丁1-4", "birth_date": "1985-04-01"}
+EXTRA = {"koseki": {"honseki": "堺市北区新金岡町5丁1", "hittosha": "区役 太郎"}}
+
+
+def issue_ticket(url: str, token: str, procedure: str, choices: dict[str, Any]) -> dict[str, Any]:
+    catalog = load_catalog()
+    application = Application.build(
+        catalog.procedure(procedure), {**RESIDENT, **EXTRA.get(procedure, {}), **choices},
+        Identity.TYPED)
+    r = requests.post(f"{url}/api/v1/tickets", timeout=10,
+                      headers={"Authorization": f"Bearer {token}",
+                               "Idempotency-Key": secrets.token_hex(8)},
+                      json={"procedure": procedure, "application": application.to_dict()})
+    assert r.status_code == 201, r.text
+    result: dict[str, Any] = r.json()
+    return result
+
+
 @pytest.fixture
-def office(provider: Provider, terminal: Terminal, tmp_path: Path) -> Iterator[Office]:
+def provider() -> Iterator[Provider]:
+    with _provider_process() as p:
+        yield p
+
+
+@pytest.fixture
+def terminal() -> Iterator[Terminal]:
+    with _terminal_process() as t:
+        yield t
+
+
+@pytest.fixture(scope="module")
+def office_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
+    """One back-office, provider and terminal for a whole test module (starting them
+    costs seconds on a busy machine); `office` gives each test fresh tickets."""
+    with _provider_process() as provider, _terminal_process() as terminal:
+        yield from _office(provider, terminal, tmp_path_factory.mktemp("office"))
+
+
+@pytest.fixture
+def office(office_processes: Office) -> Office:
+    requests.post(f"{office_processes.provider.url}/_control/reset", timeout=5).raise_for_status()
+    office_processes.terminal.control(outcome="succeed", delay_s=0.3, disconnect_then="paid")
+    tickets = [issue_ticket(office_processes.url, office_processes.tokens["kiosk-kita"], p, c)["id"]
+               for p, c in TICKETS]
+    return replace(office_processes, tickets=tickets)
+
+
+def _office(provider: Provider, terminal: Terminal, tmp_path: Path) -> Iterator[Office]:
     cfg = tmp_path / "payment.toml"
     cfg.write_text(f"""
 [kiosk]
@@ -158,8 +212,14 @@ merchant_name_ja = "堺市北区役所"
         proc.kill()
         raise RuntimeError(f"back-office did not start: {log.read_text()[-2000:]}")
     data = json.loads(seed.read_text())
+    url = f"http://127.0.0.1:{data['port']}"
+    tokens = dict(data["tokens"])
     try:
-        yield Office(f"http://127.0.0.1:{data['port']}", data["tokens"], data["tickets"],
-                     provider, terminal, log)
+        for username, password in data["passwords"].items():
+            r = requests.post(f"{url}/api/v1/auth/login", timeout=10,
+                              json={"username": username, "password": password})
+            assert r.status_code == 200, r.text
+            tokens[username] = r.json()["token"]
+        yield Office(url, tokens, [], provider, terminal, log)
     finally:
         _stop(proc)

@@ -3,6 +3,7 @@ the provider / terminal stand-in processes. Each ends consistent on both sides."
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,7 @@ from kiosk.domain.payment import NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADE
 from kiosk.payment.client import PaymentClient
 from kiosk.payment.flow import FlowView, PaymentFlow, Screen
 from kiosk.payment.terminal import NexoTcpTerminal
-from tests.payment.conftest import Office
+from tests.payment.conftest import Office, issue_ticket
 
 
 def _flow(office: Office, ticket: int, views: list[FlowView] | None = None) -> PaymentFlow:
@@ -245,9 +246,31 @@ def test_ward_and_role_checks(office: Office) -> None:
     assert r.status_code == 403  # kiosks and plain staff do not read the day's money
 
 
+def test_amount_only_from_the_server(office: Office) -> None:
+    kiosk = office.session()
+    r = kiosk.post(f"{office.url}/api/v1/tickets/{office.tickets[0]}/payments",
+                   json={"method": "counter", "amount_yen": 1}, timeout=5)
+    assert r.status_code == 201 and r.json()["amount_yen"] == 600  # 2 copies × 300
+    # A fee-exempt purpose (住民票 for a pension procedure) leaves nothing to pay.
+    free = issue_ticket(office.url, office.tokens["kiosk-kita"], "juminhyo",
+                        {"copies": 1, "purpose": "年金の手続き"})
+    assert free["fee_yen"] == 0
+    r = kiosk.post(f"{office.url}/api/v1/tickets/{free['id']}/payments",
+                   json={"method": "code"}, timeout=5)
+    assert r.status_code == 409 and r.json()["error"] == "nothing_to_pay"
+    # One payment in progress at a time; a paid ticket is not charged twice.
+    r = kiosk.post(f"{office.url}/api/v1/tickets/{office.tickets[0]}/payments",
+                   json={"method": "code"}, timeout=5)
+    assert r.status_code == 409 and r.json()["error"] == "payment_in_progress"
+
+
 def test_reconciliation_agrees_with_provider(office: Office) -> None:
-    outcomes = ["succeed", "decline", "succeed"]
-    for ticket, outcome in zip(office.tickets, outcomes, strict=False):
+    # The day's report covers every payment this module made (paid, failed, canceled,
+    # expired, through webhooks lost, duplicated, forged and replayed) plus these.
+    boss = office.session("boss")
+    url = f"{office.url}/api/v1/payments/reconciliation"
+    before = boss.get(url, timeout=10).json()
+    for ticket, outcome in zip(office.tickets, ["succeed", "decline", "succeed"], strict=False):
         office.provider.behave(outcome=outcome)
         flow = _flow(office, ticket)
         flow.start("code")
@@ -258,15 +281,46 @@ def test_reconciliation_agrees_with_provider(office: Office) -> None:
     flow = _flow(office, office.tickets[3])
     flow.start("terminal")
     assert flow.wait(10).screen is Screen.PAID
-    boss = office.session("boss")
-    report = boss.get(f"{office.url}/api/v1/payments/reconciliation", timeout=10).json()
-    assert report["provider_checked"] and report["ok"], report
+    report = boss.get(url, timeout=10).json()
+    assert report["provider_checked"] and report["ok"], report["mismatches"]
     provider_paid = sum(p["amount"] for p in office.provider.settlements(
         datetime.now(UTC).date().isoformat()) if p["status"] == "completed")
     code_total = sum(r["amount_yen"] for r in report["rows"] if r["method"] == "code")
-    assert code_total == provider_paid == 600 + 450
-    assert {(r["procedure"], r["method"], r["count"]) for r in report["rows"]} == {
-        ("juminhyo", "code", 1), ("koseki", "code", 1), ("juminhyo", "terminal", 1)}
-    csv_text = boss.get(f"{office.url}/api/v1/payments/reconciliation?format=csv",
-                        timeout=10).text
-    assert "juminhyo,terminal,1,300" in csv_text
+    assert code_total == provider_paid
+    assert report["total_yen"] - before["total_yen"] == 600 + 450 + 300
+
+    def count(rep: dict[str, Any], procedure: str, method: str) -> int:
+        return sum(r["count"] for r in rep["rows"]
+                   if (r["procedure"], r["method"]) == (procedure, method))
+
+    assert count(report, "juminhyo", "code") - count(before, "juminhyo", "code") == 1
+    assert count(report, "koseki", "code") - count(before, "koseki", "code") == 1
+    assert count(report, "juminhyo", "terminal") - count(before, "juminhyo", "terminal") == 1
+    csv_text = boss.get(url + "?format=csv", timeout=10).text
+    assert f"juminhyo,terminal,{count(report, 'juminhyo', 'terminal')}," in csv_text
+
+
+def test_reconciliation_flags_mismatches(office: Office) -> None:
+    flow = _flow(office, office.tickets[0])
+    flow.start("code")
+    _showing_code(flow)
+    office.provider.scan(_provider_id(office, office.tickets[0]))
+    assert flow.wait(10).screen is Screen.PAID
+    payment = office.payments_of(office.tickets[0])["payments"][-1]
+    url = f"{office.url}/api/v1/payments/reconciliation"
+    # Someone alters our record behind the application's back: the report must say so.
+    db = sqlite3.connect(office.log.parent / "bo.db")
+    try:
+        db.execute("UPDATE payments SET amount_yen = 60 WHERE id = ?", (payment["id"],))
+        db.commit()
+        report = office.session("boss").get(url, timeout=10).json()
+        assert not report["ok"]
+        [mismatch] = report["mismatches"]
+        assert mismatch["reference"] == payment["reference"]
+        assert "amount differs: here 60, provider 600" in mismatch["problem"]
+        assert "mismatch," in office.session("boss").get(url + "?format=csv", timeout=10).text
+    finally:
+        db.execute("UPDATE payments SET amount_yen = 600 WHERE id = ?", (payment["id"],))
+        db.commit()
+        db.close()
+    assert office.session("boss").get(url, timeout=10).json()["ok"]
