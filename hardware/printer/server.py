@@ -14,9 +14,12 @@ Faults a maintainer or a test can cause, as on the real device:
 from __future__ import annotations
 
 import logging
+import os
+import select
 import socket
 import threading
 import time
+import tty
 from datetime import datetime
 from pathlib import Path
 
@@ -45,6 +48,11 @@ class StandInPrinter(Mechanism):
         self._thread: threading.Thread | None = None
         self._client: socket.socket | None = None
         self._stopping = False
+        self._pty: tuple[int, int] | None = None
+        self.held = bytearray()                  # received while offline, not printed
+        self.buffer_clears = 0
+        self._resuming = False
+        self._pty_thread: threading.Thread | None = None
         self.connections = 0
         self._first = 0                          # jobs numbered from _first + 1
 
@@ -70,11 +78,30 @@ class StandInPrinter(Mechanism):
         log.info("stand-in printer listening on %s:%d", self.host, self.port)
         return self
 
+    def serve_serial(self) -> str:
+        """Also be a serial printer: returns the pseudo-terminal to open (/dev/pts/N).
+
+        For python-escpos' Serial transport. A serial line has no connection to drop:
+        a job ends at its cut."""
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        self._pty = (master, slave)   # the slave stays open here: a client may come and go
+        self._stopping = False
+        self._pty_thread = threading.Thread(target=self._serve_pty, args=(master,),
+                                            name="stand-in printer (serial)", daemon=True)
+        self._pty_thread.start()
+        return os.ttyname(slave)
+
     def stop(self) -> None:
         self._stopping = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        for thread in (self._thread, self._pty_thread):
+            if thread is not None:
+                thread.join(timeout=5)
+        self._thread = self._pty_thread = None
+        if self._pty is not None:
+            for fd in self._pty:
+                os.close(fd)
+            self._pty = None
         if self._listener is not None:
             self._listener.close()
             self._listener = None
@@ -99,8 +126,10 @@ class StandInPrinter(Mechanism):
             self.paper = PaperState.NEAR_END
 
     def load_paper(self) -> None:
+        """A new roll: like a real printer, it then prints what it held (unless cleared)."""
         with self._lock:
             self.paper, self._rows_left = PaperState.OK, None
+        self._resume()
 
     def open_cover(self) -> None:
         with self._lock:
@@ -109,6 +138,20 @@ class StandInPrinter(Mechanism):
     def close_cover(self) -> None:
         with self._lock:
             self.cover_open = False
+        self._resume()
+
+    def _resume(self) -> None:
+        with self._lock:
+            if not self.held or not self.printing_possible():
+                return
+            data, self.held = bytes(self.held), bytearray()
+            self._resuming = True
+        try:
+            interp = Interpreter(self, self.width)
+            interp.feed(data)       # answers to GS r in there have no one to go to
+            interp.end("interrupted_again" if not self.printing_possible() else None)
+        finally:
+            self._resuming = False
 
     def drop_connection(self, after_bytes: int = 0) -> None:
         """Close the current (or next) connection after `after_bytes` more bytes."""
@@ -181,7 +224,16 @@ class StandInPrinter(Mechanism):
 
     def new_job(self) -> Job:
         with self._lock:
-            return Job(number=len(self.jobs) + 1)
+            return Job(number=len(self.jobs) + 1, resumed=self._resuming)
+
+    def hold(self, data: bytes) -> None:
+        with self._lock:
+            self.held += data
+
+    def clear_buffer(self) -> None:
+        with self._lock:
+            self.held.clear()
+            self.buffer_clears += 1
 
     def finish(self, job: Job) -> None:
         job.finished = job.finished or datetime.now()
@@ -211,6 +263,22 @@ class StandInPrinter(Mechanism):
             self.connections += 1
             with client:
                 self._handle(client)
+
+    def _serve_pty(self, master: int) -> None:
+        interp = Interpreter(self, self.width)
+        while not self._stopping:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            reply = interp.feed(data)
+            if reply:
+                os.write(master, reply)
+        interp.end("stopped")
 
     def _handle(self, client: socket.socket) -> None:
         client.settimeout(0.1)

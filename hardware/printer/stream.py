@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 FONT = Path(__file__).resolve().parents[2] / "assets" / "fonts" / "BIZUDGothic-Regular.ttf"
 ESC, GS, FS, DLE, EOT = 0x1B, 0x1D, 0x1C, 0x10, 0x04
 _INVERT = bytes(255 - b for b in range(256))
+CLEAR_BUFFERS = b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08"   # DLE DC4 8: clear buffers
 
 # ESC x: number of argument bytes (commands with variable length are handled apart).
 _ESC_ARGS = {b"@": 0, b"!": 1, b"a": 1, b"E": 1, b"-": 1, b"M": 1, b"t": 1, b"R": 1,
@@ -56,6 +57,7 @@ class Job:
     kanji_mode: bool = False          # FS & was used
     stray_high_bytes: bool = False    # bytes ≥ 0x80 outside kanji mode (e.g. GB18030)
     interrupted: str | None = None    # paper_out, cover_open, connection_dropped, …
+    resumed: bool = False             # printed from the buffer after paper/cover recovery
     unknown: list[str] = field(default_factory=list)
     finished: datetime | None = None
     png_path: Path | None = None
@@ -78,7 +80,8 @@ class Job:
         return {"number": self.number, "complete": self.complete, "cut": self.cut,
                 "interrupted": self.interrupted, "bytes": len(self.raw),
                 "text": self.text, "qr_codes": self.qr_codes, "images": self.images,
-                "kanji_mode": self.kanji_mode, "stray_high_bytes": self.stray_high_bytes,
+                "kanji_mode": self.kanji_mode, "resumed": self.resumed,
+                "stray_high_bytes": self.stray_high_bytes,
                 "unknown_commands": self.unknown, "started": self.started.isoformat(),
                 "finished": self.finished.isoformat() if self.finished else None}
 
@@ -125,7 +128,7 @@ class Interpreter:
         self.buffer += data
         while self.buffer:
             if not self.mech.printing_possible():
-                self._job().raw += self.buffer
+                self._hold(bytes(self.buffer))
                 self.buffer.clear()
                 break
             job = self.job
@@ -147,17 +150,29 @@ class Interpreter:
         return bytes(replies)
 
     def _realtime_only(self, data: bytes) -> bytes:
-        if data[:2] != b"\x10\x04":
-            self._job().raw += data
-            return b""
+        """Offline: answer real-time commands at the start of a chunk, hold the rest.
+
+        Only a chunk that starts with one is scanned (a host sends them on their own
+        after a silence): raster data may contain the same bytes by chance."""
         out = bytearray()
         i = 0
-        while i + 2 < len(data) and data[i:i + 2] == b"\x10\x04":
-            out += self.mech.realtime_status(data[i + 2])
-            i += 3
+        while data[i:i + 2] in (b"\x10\x04", CLEAR_BUFFERS[:2]):
+            if data[i + 1] == EOT and i + 2 < len(data):
+                out += self.mech.realtime_status(data[i + 2])
+                i += 3
+            elif data[i:i + len(CLEAR_BUFFERS)] == CLEAR_BUFFERS:
+                self.mech.clear_buffer()
+                i += len(CLEAR_BUFFERS)
+            else:
+                break
         if i < len(data):
-            self._job().raw += data[i:]
+            self._hold(data[i:])
         return bytes(out)
+
+    def _hold(self, data: bytes) -> None:
+        """Received while the printer cannot print: kept to print once it can."""
+        self._job().raw += data
+        self.mech.hold(data)
 
     def _job(self) -> Job:
         if self.job is None:
@@ -187,9 +202,12 @@ class Interpreter:
             need(b, 3)
             if b[1] == EOT:
                 return 3, self.mech.realtime_status(b[2])
-            if b[1] == 0x14:                    # DLE DC4 fn m t
-                need(b, 5)
-                return 5, b""
+            if b[1] == 0x14:                    # DLE DC4 fn …: fn 8 clears the buffers
+                n = len(CLEAR_BUFFERS) if b[2] == 8 else 5
+                need(b, n)
+                if bytes(b[:n]) == CLEAR_BUFFERS:
+                    self.mech.clear_buffer()
+                return n, b""
             return 3, b""                       # DLE ENQ n
         if c == ESC:
             return self._esc(b)
@@ -397,6 +415,14 @@ class Mechanism:
         raise NotImplementedError
 
     def new_job(self) -> Job:
+        raise NotImplementedError
+
+    def hold(self, data: bytes) -> None:
+        """Keep data received while offline; printed when the printer recovers."""
+        raise NotImplementedError
+
+    def clear_buffer(self) -> None:
+        """DLE DC4 8: forget what was held, so it never prints."""
         raise NotImplementedError
 
     def finish(self, job: Job) -> None:

@@ -8,7 +8,8 @@ Printing a ticket:
 2. send the job, then GS r 1 — which the printer answers only after everything before it
    has printed, so an answer means the ticket came out whole;
 3. no answer within the job timeout: ask again why (paper ran out mid-job, cover opened,
-   connection gone) and raise that, marked `mid_job`.
+   connection gone), clear the printer's buffer (DLE DC4 8) so the stale rest does not
+   print later, and raise that, marked `mid_job`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 
 from escpos.escpos import Escpos
 from escpos.exceptions import Error as EscposError
-from escpos.printer import Network
+from escpos.printer import Network, Serial
 
 from kiosk.printing.device import (
     PaperState,
@@ -35,6 +36,10 @@ from kiosk.printing.slip import TicketSlip
 log = logging.getLogger(__name__)
 
 DLE_EOT = b"\x10\x04"
+# DLE DC4 8 (Epson real-time "clear buffers"): after a ticket failed part-way, drop what
+# the printer still holds, or it prints the stale rest for the next resident once the
+# paper is changed or the cover closed.
+CLEAR_BUFFERS = b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08"
 TRANSMIT_PAPER_STATUS = b"\x1dr\x01"   # GS r 1
 
 
@@ -97,8 +102,12 @@ class EscposPrinter:
                 return
             try:
                 problem = self._query(dev).problem()
+                if self.model.clear_buffer:
+                    dev._raw(CLEAR_BUFFERS)
             except PrintError as exc:
                 problem = exc
+            except OSError:
+                pass
             raise self._mid_job(problem or PrintError("the printer did not confirm the job"),
                                 slip)
 
@@ -155,8 +164,15 @@ class EscposPrinter:
             if not data:
                 raise PrinterOfflineError("the printer closed the connection")
             return data
+        if isinstance(dev, Serial):
+            # python-escpos reads 16 bytes and so always waits the whole timeout: read one
+            # byte (within `timeout`), then whatever else has already arrived.
+            port = dev.device
+            port.timeout = timeout
+            data = port.read(1)
+            return bytes(data + port.read(port.in_waiting)) if data else b""
         deadline = time.monotonic() + timeout
-        while True:                     # USB and serial reads return nothing on timeout
+        while True:                     # USB reads return nothing (or raise) on timeout
             try:
                 data = dev._read()
             except (OSError, EscposError):

@@ -48,6 +48,7 @@ class PrinterModel:
     text_mode: TextMode = TextMode.RASTER
     native_qr: bool = False          # GS ( k QR on the printer; else a raster image
     profile: str = "TM-T20II"        # python-escpos capability profile
+    clear_buffer: bool = True        # supports DLE DC4 8 (clear buffers) after a failure
 
 
 MODELS: dict[str, PrinterModel] = {

@@ -26,7 +26,7 @@ from kiosk.printing.device import (
     PrintError,
 )
 from kiosk.printing.escpos_printer import EscposPrinter
-from kiosk.printing.render import MODELS, line_image, ticket_image
+from kiosk.printing.render import MODELS, line_image, raster, ticket_image
 from kiosk.printing.slip import Style, slip_lines
 from tests.printing.conftest import STATUS_URL
 
@@ -225,3 +225,52 @@ def test_standin_printer_runs_as_a_program(tmp_path, slip) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_serial_transport_to_the_stand_in(standin_printer, slip) -> None:
+    """python-escpos' Serial transport, over a pseudo-terminal the stand-in serves."""
+    from escpos.printer import Serial
+
+    device = standin_printer.serve_serial()
+    printer = EscposPrinter(lambda: Serial(device, baudrate=115200, timeout=1,
+                                           profile="TM-T88V"),
+                            MODELS["epson-tm-t88-j"], status_timeout=1, job_timeout=5)
+    assert printer.status().online
+    printer.print_ticket(slip)
+    job = standin_printer.wait_for_jobs(1)[0]
+    assert job.complete and job.kanji_mode and "北区役所" in job.text
+    standin_printer.open_cover()
+    with pytest.raises(CoverOpenError):
+        printer.print_ticket(slip)
+    standin_printer.close_cover()
+    raster = EscposPrinter(lambda: Serial(device, baudrate=115200, timeout=1),
+                           MODELS["generic-80mm"], status_timeout=1, job_timeout=5)
+    raster.print_ticket(slip)               # binary raster bytes survive the line intact
+    paper = standin_printer.wait_for_jobs(2)[1].png()
+    reference = ticket_image(slip, 576)
+    printed = paper.crop((0, 0, 576, reference.height))
+    assert ImageChops.difference(printed.convert("L"), reference.convert("L")).getbbox() is None
+
+
+def test_no_stale_rest_prints_after_new_paper(standin_printer, slip) -> None:
+    """A printer holds what it could not print and prints it on recovery; after a failed
+    ticket the adapter clears that (DLE DC4 8), so the next resident gets no half ticket."""
+    standin_printer.run_out_of_paper(after_rows=300)
+    with pytest.raises(PaperOutError):
+        standin_printer.printer(job_timeout=1.0).print_ticket(slip)
+    standin_printer.wait_for_jobs(1)        # the connection has ended on the printer's side
+    assert standin_printer.buffer_clears == 1
+    standin_printer.load_paper()
+    time.sleep(0.2)
+    assert [job.resumed for job in standin_printer.jobs] == [False]
+
+
+def test_without_clearing_the_stand_in_prints_the_stale_rest(standin_printer, slip) -> None:
+    net = standin_printer.network()
+    standin_printer.run_out_of_paper(after_rows=100)
+    net._raw(b"\x1b@" + raster(ticket_image(slip, 576)) + b"\x1bd\x06\x1dV\x00")
+    net.close()
+    standin_printer.wait_for_jobs(1)
+    standin_printer.load_paper()
+    jobs = standin_printer.wait_for_jobs(2)
+    assert jobs[0].interrupted == "paper_out" and jobs[1].resumed and jobs[1].cut
