@@ -17,9 +17,11 @@ from kiosk.configfile import ASSETS_DIR
 FONT_DIR = ASSETS_DIR / "fonts"
 REGULAR = FONT_DIR / "BIZUDGothic-Regular.ttf"
 BOLD = FONT_DIR / "BIZUDGothic-Bold.ttf"
-# Faces tried, in order, for a line the bundled font cannot draw (Debian paths).
+# Faces tried, in order, for a line the bundled font cannot draw (Debian packages
+# fonts-wqy-microhei: Hangul and simplified Chinese; fonts-dejavu-core: Vietnamese).
 FALLBACKS = (
     Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
 )
 
