@@ -31,7 +31,8 @@ from kiosk.card.session import ApSession
 
 log = logging.getLogger(__name__)
 
-_SERVICE = {scard.SCARD_E_NO_SERVICE, 0x8010001E}  # 1E: SCARD_E_SERVICE_STOPPED
+# 1E: SCARD_E_SERVICE_STOPPED; F_COMM_ERROR is libpcsclite's "the socket to pcscd broke".
+_SERVICE = {scard.SCARD_E_NO_SERVICE, 0x8010001E, scard.SCARD_F_COMM_ERROR}
 _READER = {scard.SCARD_E_UNKNOWN_READER, scard.SCARD_E_READER_UNAVAILABLE,
            scard.SCARD_E_NO_READERS_AVAILABLE}
 _REMOVED = {scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NO_SMARTCARD,
