@@ -76,6 +76,14 @@ class Holder:
         except ValueError:
             return self.birth_date_raw
 
+    def form_values(self) -> dict[str, str]:
+        """The catalog's card fields (`kiosk.domain.catalog.CARD_FIELDS`), ready for
+        `Application.build`; a partial birth date is left out for staff to complete."""
+        values = {"name": self.name, "address": self.address, "sex": self.sex.value}
+        if self.birth_date is not None:
+            values["birth_date"] = self.birth_date.isoformat()
+        return values
+
     def to_dict(self) -> dict[str, str | None]:
         """Form values, keyed as in the catalog's card fields."""
         return {
