@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import io
+import threading
 from datetime import date, datetime
 from typing import Any
 
@@ -150,6 +151,9 @@ FONT, BOLD = "BIZUDGothic", "BIZUDGothic-Bold"
 W, H = A4
 LEFT, RIGHT, TOP = 48.0, W - 48.0, H - 48.0
 LABEL_W = 130.0
+# reportlab keeps per-document subsetting state on the shared TTFont objects; the
+# back-office renders from a thread pool, so one form is drawn at a time (≈ 10 ms each).
+_DRAWING = threading.Lock()
 
 
 @functools.cache
@@ -230,6 +234,12 @@ def render_application_pdf(procedure: Procedure, application: Application, *, wa
     """The filled form as an A4 PDF (fonts embedded, text extractable)."""
     data = application_data(procedure, application, ward=ward,
                             ticket_number=ticket_number, issued_at=issued_at)
+    with _DRAWING:
+        return _draw(data, procedure, ward, ticket_number)
+
+
+def _draw(data: dict[str, Any], procedure: Procedure, ward: Ward,
+          ticket_number: str | None) -> bytes:
     _register_fonts()
     out = io.BytesIO()
     c = Canvas(out, pagesize=A4, invariant=True)

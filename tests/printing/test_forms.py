@@ -143,3 +143,19 @@ def test_pdftotext_reads_the_form() -> None:
     out = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
                          check=True).stdout.decode("utf-8")
     assert "所得・課税証明書" in out and "令和7年度" in out and "山田" in out
+
+
+def test_forms_render_from_many_threads() -> None:
+    """The back-office serves form.pdf from a thread pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def render(code: str) -> tuple[str, str]:
+        procedure = CATALOG.procedure(code)
+        application = Application.build(procedure, _values(procedure), Identity.CARD)
+        return code, _text(render_application_pdf(procedure, application, ward=WARD))
+
+    codes = sorted(CATALOG.procedures) * 2
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        for code, text in pool.map(render, codes):
+            assert _flat(form_title(CATALOG.procedure(code))) in _flat(text)
+            assert "山田" in text
