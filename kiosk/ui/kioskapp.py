@@ -169,6 +169,9 @@ class KioskApp(App):
         step = s.step
         sm = self.root.ids.sm
         screen = sm.get_screen(step.value)
+        if step is Step.WELCOME and self._shown is not None and self._shown[0] is not step:
+            for other in sm.screens:  # the visit is over: nothing of it stays on screen
+                other.clear()
         screen.refresh(self, s)
         if sm.current != step.value:
             sm.current = step.value

@@ -75,8 +75,7 @@ class StandInReader:
     card: StandInCard | None = None
 
     def place(self, card: StandInCard | None = None) -> StandInCard:
-        self.card = card or StandInCard()
-        self.card.powered = True
+        self.card = card or StandInCard(powered=False)
         return self.card
 
     def remove(self) -> None:

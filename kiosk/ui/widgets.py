@@ -65,9 +65,9 @@ def kana_keys() -> list[str]:
     columns = list(kana.GOJUON)
     rows = [[col[i] for col in columns] for i in range(5)]
     keys = [("" if ch == "・" else ch) for row in rows for ch in row]
-    return keys + [kana.DAKUTEN, kana.HANDAKUTEN, kana.SMALL, kana.LONG, kana.SPACE,
-                   "1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "－", "丁", "目", "番",
-                   "号"]
+    extra = [kana.DAKUTEN, kana.HANDAKUTEN, kana.SMALL, kana.LONG, kana.SPACE,
+             *"1234567890", "－", "丁", "目", "番", "号"]
+    return keys + extra
 
 
 PIN_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "", "0", ""]

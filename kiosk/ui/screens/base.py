@@ -25,6 +25,9 @@ class KioskScreen(Screen):
     def refresh(self, app: Any, s: Session) -> None:
         """Show the session's state; called on every change."""
 
+    def clear(self) -> None:
+        """Forget what was shown (personal data) when the visit ends."""
+
     def notice_text(self, app: Any, s: Session) -> str:
         if s.notice is None:
             return ""

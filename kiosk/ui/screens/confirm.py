@@ -59,6 +59,9 @@ class ConfirmScreen(KioskScreen):
                              else app.tr("手数料はかかりません"))
         self.ids.notice.text = self.notice_text(app, s)
 
+    def clear(self) -> None:
+        self.ids.rows.clear_widgets()
+
     def _control(self, app: Any, s: Session, f: FormField) -> Any:
         from kivy.uix.boxlayout import BoxLayout
         box = BoxLayout(spacing=app.target * 0.15)

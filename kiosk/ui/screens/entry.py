@@ -15,6 +15,9 @@ class EntryScreen(KioskScreen):
     step = Step.ENTRY
     title = "入力してください"
 
+    def clear(self) -> None:
+        self.ids.text.text = ""
+
     def refresh(self, app: Any, s: Session) -> None:
         f = s.entry_field()
         mode = entry_mode(f)

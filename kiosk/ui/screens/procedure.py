@@ -4,12 +4,11 @@ from typing import Any
 
 from kiosk.configfile import ASSETS_DIR
 from kiosk.domain.session import Session, Step
+from kiosk.ui.labels import GROUP_NAMES
 from kiosk.ui.screens.base import KioskScreen
 from kiosk.ui.widgets import IconButton
 
 ICONS = ASSETS_DIR / "images" / "procedures"
-GROUP_NAMES = {"certificates": "証明書", "moving": "引っ越し", "family": "家族・子ども",
-               "insurance": "保険・年金", "tax": "税", "other": "その他"}
 
 
 def icon_for(code: str, group: str) -> str:

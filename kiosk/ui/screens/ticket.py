@@ -22,6 +22,11 @@ class TicketScreen(KioskScreen):
     step = Step.TICKET
     title = "番号札"
 
+    def clear(self) -> None:
+        for key in ("number", "wait", "printed", "qr_label"):
+            self.ids[key].text = ""
+        self.ids.qr.texture = None
+
     def refresh(self, app: Any, s: Session) -> None:
         t = s.ticket
         if t is None:

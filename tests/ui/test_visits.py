@@ -1,0 +1,297 @@
+"""Whole resident visits on the real Kivy app, touched through the real widgets, with
+the in-process stand-in card, printer and ticket desk (tests/ui/test_integration.py runs
+the same against the real card stack and back-office when they are present)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kiosk.domain.application import Identity
+from kiosk.domain.session import PayMethod, Step
+from kiosk.ui.standins import DEMO_HOLDER, StandInCard
+
+pytestmark = pytest.mark.kivy
+
+
+def to_card(k: Any, procedure: str = "juminhyo") -> None:
+    k.tap("start")
+    k.tap("choose_procedure", procedure)
+    k.tap("choose_card")
+    assert k.s.step is Step.CARD
+
+
+def place(k: Any, card: StandInCard) -> StandInCard:
+    k.reader.place(card)
+    k.app._tick()  # the 0.25 s card watch, without waiting for it
+    k.h.settle()
+    return card
+
+
+def type_pin(k: Any, pin: str) -> None:
+    for d in pin:
+        k.tap("key", d)
+    assert "●" * len(pin) in k.labels()  # dots, never digits
+    assert not any(pin in t for t in k.labels())
+    k.tap("take_pin")
+
+
+def test_card_visit_for_juminhyo_in_few_touches(kiosk: Any) -> None:
+    k = kiosk
+    to_card(k)
+    card = place(k, StandInCard())
+    assert k.s.step is Step.PIN
+    type_pin(k, "1234")
+    assert k.s.step is Step.CONFIRM
+    assert DEMO_HOLDER["name"] in k.labels()
+    assert not card.powered  # unpowered as soon as the card is read
+    k.tap("confirm")
+    assert k.s.step is Step.PAYMENT
+    k.tap("choose_payment", PayMethod.COUNTER)
+    assert k.s.step is Step.TICKET
+    touches_without_pin = k.s.visit_touches - 5  # 4 digits + 決定
+    assert touches_without_pin <= 8
+    app = k.desk.issued[-1]
+    assert app.identity is Identity.CARD and app.values["name"] == DEMO_HOLDER["name"]
+    assert "A-001" in k.labels() and k.printer.printed == ["A-001"]
+    k.tap("finish")
+    assert k.s.step is Step.THANKS
+    k.clock.offset += k.s.settings.thanks_s + 1
+    k.h.pump(2)
+    k.app._tick()
+    k.h.settle()
+    assert k.s.step is Step.WELCOME and not k.s.has_personal_data
+    assert k.s.wipes[-1][0].value == "end"
+
+
+def test_wrong_pin_then_last_try_is_never_sent(kiosk: Any) -> None:
+    k = kiosk
+    to_card(k)
+    card = place(k, StandInCard(tries=2))
+    type_pin(k, "9999")
+    assert card.tries == 1 and card.verify_calls == 1
+    assert k.s.pin_locked
+    assert any("1回以下" in t for t in k.labels())
+    with pytest.raises(LookupError):
+        k.tap("key", "1")  # the pad is disabled
+    with pytest.raises(LookupError):
+        k.tap("take_pin")
+    assert card.verify_calls == 1 and card.tries == 1
+    k.tap("choose_no_card")
+    assert k.s.step is Step.ENTRY and not card.powered
+
+
+def test_no_card_visit_typed_on_the_kana_keyboard(kiosk: Any) -> None:
+    k = kiosk
+    k.tap("start")
+    k.tap("choose_procedure", "juminhyo")
+    k.tap("choose_no_card")
+    for ch in "さかい":
+        k.tap("key", ch)
+    k.tap("key", "\u3000")
+    for ch in "はなこ":
+        k.tap("key", ch)
+    k.tap("key", "は")
+    k.tap("key", "゜")  # は → ぱ
+    k.tap("entry_back")
+    k.tap("entry_done")
+    for ch in "さかいし":
+        k.tap("key", ch)
+    k.tap("entry_done")
+    for ch in "19850307":
+        k.tap("key", ch)
+    k.tap("entry_done")
+    assert k.s.step is Step.CONFIRM
+    k.tap("set_count", "copies", 1)
+    k.tap("confirm")
+    k.tap("choose_payment", PayMethod.COUNTER)
+    assert k.s.step is Step.TICKET
+    app = k.desk.issued[-1]
+    assert app.identity is Identity.TYPED
+    assert app.values["name"] == "さかい\u3000はなこ" and app.values["copies"] == 2
+
+
+def test_ask_staff_issues_an_assistance_ticket(kiosk: Any) -> None:
+    k = kiosk
+    k.tap("start")
+    k.tap("choose_procedure", "tennyu")
+    k.tap("ask_staff")
+    assert k.s.step is Step.TICKET
+    assert k.s.ticket.assistance and k.s.ticket.number.startswith("S-")
+    assert any("職員がお手伝いします" in t for t in k.labels())
+
+
+def test_printer_out_of_paper_shows_the_ticket_on_screen(kiosk: Any) -> None:
+    k = kiosk
+    k.printer.paper = False
+    k.tap("start")
+    k.tap("choose_procedure", "koseki")
+    k.tap("ask_staff")
+    assert k.s.step is Step.TICKET and not k.s.ticket.printed
+    assert k.s.ticket.number in k.labels()
+    assert any("印刷できませんでした" in t for t in k.labels())
+
+
+def test_offline_ticket_says_the_wait_is_unknown(kiosk: Any) -> None:
+    k = kiosk
+    k.desk.online = False
+    k.tap("start")
+    k.tap("choose_procedure", "inkan")
+    k.tap("ask_staff")
+    assert k.s.ticket.offline and k.s.ticket.wait_minutes is None
+    assert any("お知らせできません" in t for t in k.labels())
+
+
+def test_desk_failure_sends_the_resident_to_staff(kiosk: Any) -> None:
+    k = kiosk
+    k.desk.fail = True
+    k.tap("start")
+    k.tap("choose_procedure", "inkan")
+    k.tap("ask_staff")
+    assert k.s.step is Step.IDENTITY
+    assert any("職員をお呼びください" in t for t in k.labels())
+
+
+def test_timeout_mid_visit_wipes_data_and_unpowers_the_card(kiosk: Any) -> None:
+    k = kiosk
+    to_card(k)
+    card = place(k, StandInCard())
+    type_pin(k, "1234")
+    assert k.s.step is Step.CONFIRM and card.verified is False  # read, then unpowered
+    k.reader.remove()
+    k.tap("back")
+    k.tap("choose_card")
+    card = place(k, StandInCard())
+    assert k.app.controller.card is card and card.powered
+    k.tap("key", "1")
+    limit = k.s.settings.idle_timeout_s
+    k.clock.offset += limit - 5
+    k.app._tick()
+    k.h.pump()
+    assert any(ch.isdigit() for ch in k.app.countdown_text)
+    k.clock.offset += 6
+    k.app._tick()
+    k.h.settle()
+    assert k.s.step is Step.WELCOME and k.s.wipes[-1][0].value == "timeout"
+    assert not k.s.has_personal_data and not card.powered
+    shown = [str(getattr(w, "text", "")) for scr in k.app.root.ids.sm.screens
+             for w in scr.walk()]
+    assert not any(DEMO_HOLDER["name"] in t for t in shown)
+
+
+def test_language_switch_mid_visit_keeps_the_state(kiosk: Any) -> None:
+    k = kiosk
+    to_card(k)
+    place(k, StandInCard())
+    type_pin(k, "1234")
+    k.tap("set_count", "copies", 1)
+    k.tap("languages")
+    k.tap("set_language", "en")
+    assert k.s.step is Step.CONFIRM and k.s.values["copies"] == 2 and k.s.language == "en"
+    assert DEMO_HOLDER["name"] in k.labels()
+    k.tap("languages")
+    k.tap("set_language", "ja")
+
+
+def test_touch_targets_are_at_least_15_mm(kiosk: Any) -> None:
+    k = kiosk
+    minimum = k.app.cfg.target_px - 0.5
+    seen = 0
+
+    def check() -> None:
+        nonlocal seen
+        for w in k.h.widgets():
+            if getattr(w, "action", None) and not w.disabled and w.opacity > 0:
+                assert w.width >= minimum and w.height >= minimum, (k.s.step, w.action,
+                                                                    w.size)
+                seen += 1
+
+    for mode in ((), ("large_text",), ("low_reach",)):
+        for option in mode:
+            k.tap("toggle", option)
+        check()
+        k.tap("start")
+        check()
+        k.tap("choose_procedure", "juminhyo")
+        check()
+        k.tap("choose_no_card")
+        check()  # kana keyboard
+        k.app.act("cancel")
+        k.h.settle()
+    assert seen > 100
+
+
+def test_low_reach_puts_every_control_in_the_lower_two_thirds(kiosk: Any) -> None:
+    k = kiosk
+    k.tap("toggle", "low_reach")
+    k.tap("start")
+    for step in ("procedure", "identity", "entry"):
+        top = k.h.window.height * 2 / 3
+        for w in k.h.widgets():
+            if getattr(w, "action", None) and not w.disabled and w.opacity > 0:
+                x, y = w.to_window(w.x, w.top)
+                assert y <= top + 1, (step, w.action)
+        if step == "procedure":
+            k.tap("choose_procedure", "juminhyo")
+        elif step == "identity":
+            k.tap("choose_no_card")
+
+
+def test_high_contrast_is_at_least_7_to_1_on_screen(kiosk: Any) -> None:
+    from kiosk.ui.theme import contrast
+    k = kiosk
+    k.tap("toggle", "high_contrast")
+    checked = 0
+    for i in range(2):
+        img = k.h.pixels()
+        h = img.height
+        for w in k.h.widgets():
+            if not getattr(w, "action", None) or w.disabled or w.opacity == 0 or not w.text:
+                continue
+            x0, y0 = w.to_window(w.x, w.y)
+            top = w.height * (0.58 if w.icon else 0)  # the words, not the pictogram
+            box = (int(x0) + 4, int(h - y0 - w.height + top) + 4, int(x0 + w.width) - 4,
+                   int(h - y0) - 4)
+            colors = sorted(img.crop(box).getcolors(1 << 20), reverse=True)
+            bg = colors[0][1]
+            # the text colour: the commonest colour clearly different from the face
+            fg = next(c for n, c in colors[1:] if sum(abs(a - b) for a, b in zip(c, bg)) > 200)
+            ratio = contrast(tuple(v / 255 for v in bg), tuple(v / 255 for v in fg))
+            assert ratio >= 7, (w.action, bg, fg, ratio)
+            checked += 1
+        if i == 0:
+            k.tap("start")
+    assert checked >= 10
+
+
+def test_voice_guidance_and_chimes(kiosk: Any) -> None:
+    k = kiosk
+    played = k.app.sound.played
+    played.clear()
+    k.tap("toggle", "voice")
+    k.tap("start")
+    k.tap("choose_procedure", "inkan")
+    k.tap("ask_staff")
+    assert "voice:procedure" in played and "voice:identity" in played and "success" in played
+    from kiosk.configfile import ASSETS_DIR
+    for name in ("procedure", "identity", "ticket", "pin", "card"):
+        assert (ASSETS_DIR / "sounds" / "voice" / f"{name}.wav").stat().st_size > 1000
+
+
+def test_maintainer_exit_needs_the_pin(kiosk: Any) -> None:
+    from kiosk.ui.maintainer import hash_pin, pin_matches
+    k = kiosk
+    t = k.app.target
+    for _ in range(5):
+        k.h.tap_at(t * 0.5, k.h.window.height - t * 0.5)
+    assert getattr(k.app, "maintainer_view", None) is not None
+    assert k.app.maintainer_view in k.h.window.children
+    for d in "1111":
+        k.tap("key", d)
+    k.tap("maintainer_ok")
+    assert k.app.controller.session is not None and k.app.root is not None  # still running
+    k.app.maintainer_view.dismiss()
+    k.h.pump()
+    assert pin_matches(hash_pin("2468"), "2468") and not pin_matches(hash_pin("2468"), "1")
+    assert not pin_matches("", "")
