@@ -230,7 +230,7 @@ def test_low_reach_puts_every_control_in_the_lower_two_thirds(kiosk: Any) -> Non
         top = k.h.window.height * 2 / 3
         for w in k.h.widgets():
             if getattr(w, "action", None) and not w.disabled and w.opacity > 0:
-                x, y = w.to_window(w.x, w.top)
+                _x, y = w.to_window(w.x, w.top)
                 assert y <= top + 1, (step, w.action)
         if step == "procedure":
             k.tap("choose_procedure", "juminhyo")
@@ -256,7 +256,8 @@ def test_high_contrast_is_at_least_7_to_1_on_screen(kiosk: Any) -> None:
             colors = sorted(img.crop(box).getcolors(1 << 20), reverse=True)
             bg = colors[0][1]
             # the text colour: the commonest colour clearly different from the face
-            fg = next(c for n, c in colors[1:] if sum(abs(a - b) for a, b in zip(c, bg)) > 200)
+            fg = next(c for _n, c in colors[1:]
+                      if sum(abs(a - b) for a, b in zip(c, bg, strict=True)) > 200)
             ratio = contrast(tuple(v / 255 for v in bg), tuple(v / 255 for v in fg))
             assert ratio >= 7, (w.action, bg, fg, ratio)
             checked += 1
