@@ -180,8 +180,10 @@ def _card_present(reader: str) -> bool:
 class InsertedCard:
     """One stand-in card process on the reader."""
 
-    def __init__(self, pcscd: PrivatePcscd, profile_path: Path, log_path: Path) -> None:
+    def __init__(self, pcscd: PrivatePcscd, profile_path: Path, log_path: Path, *,
+                 tuned_tcp: bool = True) -> None:
         self.pcscd = pcscd
+        self.tuned_tcp = tuned_tcp
         self.profile_path = profile_path
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
@@ -191,7 +193,8 @@ class InsertedCard:
             self.process = subprocess.Popen(  # noqa: S603 (our own argv)
                 [sys.executable, "-m", "hardware.card", "--port", str(self.pcscd.port),
                  "--profile", str(self.profile_path), "--log", str(self.log_path)],
-                cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+                cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                env={**os.environ, "WARD_CARD_UNTUNED_TCP": "0" if self.tuned_tcp else "1"})
         if wait:
             _wait_for(lambda: _card_present(self.pcscd.reader)
                       or self.process.poll() is not None, 15,
@@ -229,11 +232,13 @@ class CardSlot:
         self._count = 0
 
     def insert(self, profile: str | Path = "yamada", *, wait: bool = True,
-               **overrides: Any) -> InsertedCard:
+               tuned_tcp: bool = True, **overrides: Any) -> InsertedCard:
+        """`tuned_tcp=False` drops TCP_NODELAY/QUICKACK (the benchmark's comparison)."""
         self.remove()
         self._count += 1
         path = write_profile(self.directory, profile, **overrides)
-        self.card = InsertedCard(self.pcscd, path, self.directory / f"apdu-{self._count}.log")
+        self.card = InsertedCard(self.pcscd, path, self.directory / f"apdu-{self._count}.log",
+                                 tuned_tcp=tuned_tcp)
         self.card.start(wait)
         return self.card
 

@@ -10,6 +10,7 @@ pyscard, pcscd, vpcd, TCP, our parsing). Cases, each from exclusive connect to u
 - read+auth:   the same + the static authenticity check (EF 0003/0004, two RSA verifies)
 - read+live:   the same + the live challenge with EF 0007's key
 - in-process:  the read against the same card logic without PC/SC (our code alone)
+- read, untuned TCP (full run only): the card without TCP_NODELAY / TCP_QUICKACK
 
 Starts its own private pcscd (tests/support/pcsc.py). Prints median / p95 / max per case,
 then one JSON line with all figures (last line).
@@ -85,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         results["read"] = measure(lambda: one_read(plain, False), runs)
         results["read+auth"] = measure(lambda: one_read(plain, True), runs)
         results["read+live"] = measure(lambda: one_read(live, True), runs)
+        if not args.quick:  # what TCP_NODELAY + TCP_QUICKACK on the card side are worth
+            slot.insert("yamada", tuned_tcp=False)
+            results["read, untuned TCP"] = measure(lambda: one_read(plain, False), 10)
         slot.remove()
         plain.close()
         live.close()
@@ -95,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     results["in-process"] = measure(lambda: one_read(local, False), runs)
     results["in-process+auth"] = measure(lambda: one_read(local, True), runs)
     for name, r in results.items():
-        print(f"{name:16} {r['apdus']:3d} APDUs  median {r['median_ms']:7.2f} ms  "
+        print(f"{name:18} {r['apdus']:3d} APDUs  median {r['median_ms']:7.2f} ms  "
               f"p95 {r['p95_ms']:7.2f} ms  max {r['max_ms']:7.2f} ms")
     read = results["read"]
     verdict = {"apdus_ok": read["apdus"] <= 6, "overhead_ok": read["median_ms"] <= 30}
