@@ -274,3 +274,13 @@ def test_without_clearing_the_stand_in_prints_the_stale_rest(standin_printer, sl
     standin_printer.load_paper()
     jobs = standin_printer.wait_for_jobs(2)
     assert jobs[0].interrupted == "paper_out" and jobs[1].resumed and jobs[1].cut
+
+
+@pytest.mark.parametrize("model", ["generic-80mm", "epson-tm-t88-j", "generic-58mm"])
+def test_printed_qr_code_scans_to_the_status_url(standin_printer, slip, model) -> None:
+    """What a resident's phone sees: decode the QR code on the printed paper."""
+    pyzbar = pytest.importorskip("pyzbar.pyzbar", reason="pyzbar + libzbar0 (dev extra)")
+    standin_printer.printer(model).print_ticket(slip)
+    paper = standin_printer.wait_for_jobs(1)[0].png()
+    found = [symbol.data.decode() for symbol in pyzbar.decode(paper.convert("L"))]
+    assert found == [STATUS_URL]
