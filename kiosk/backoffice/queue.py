@@ -13,9 +13,22 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, text, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    Row,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -179,28 +192,40 @@ def status_json(bo: Backoffice, row: Any, ahead: int | None) -> dict[str, Any]:
 
 # --- events ------------------------------------------------------------------------
 
+_EVENT_PG = text(
+    "WITH ev AS (INSERT INTO ticket_events (ticket_id, ward, service, type, at, actor, "
+    "device_id, counter, data) VALUES (:ticket_id, :ward, :service, :type, :at, :actor, "
+    ":device_id, :counter, :data) RETURNING id) "
+    "SELECT id, pg_notify(:channel, '{\"id\":' || id || ',' || :rest) FROM ev"
+).bindparams(bindparam("at", type_=DateTime))
+_EVENT_SQLITE = text(
+    "INSERT INTO ticket_events (ticket_id, ward, service, type, at, actor, device_id, counter, "
+    "data) VALUES (:ticket_id, :ward, :service, :type, :at, :actor, :device_id, :counter, "
+    ":data) RETURNING id").bindparams(bindparam("at", type_=DateTime))
+
+
 def record(bo: Backoffice, conn: Connection, pending: list[dict[str, Any]], *, type: str,
            ward: str, service: str | None, ticket: Any | None, counter: int | None,
            actor: Principal | None, data: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write one audit-trail entry and queue it for the live subscribers."""
+    """Write one audit-trail entry; on PostgreSQL NOTIFY it in the same statement (delivered
+    at commit), on SQLite queue it in `pending` for `bo.after_commit`."""
     at = utcnow()
     event: dict[str, Any] = {
         "type": type, "at": iso(at, bo.tz), "ward": ward, "service": service,
         "counter": counter, "ticket": ticket_summary(ticket) if ticket is not None else None,
         "data": data or {},
     }
-    event_id = conn.execute(insert(m.ticket_events).values(
-        ticket_id=ticket.id if ticket is not None else None, ward=ward, service=service,
-        type=type, at=at, counter=counter,
-        actor=actor.username if actor is not None else None,
-        device_id=actor.device_id if actor is not None else None,
-        data=json.dumps(event, ensure_ascii=False, separators=(",", ":")),
-    ).returning(m.ticket_events.c.id)).scalar_one()
-    event = {"id": event_id, **event}
+    body = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    params = {"ticket_id": ticket.id if ticket is not None else None, "ward": ward,
+              "service": service, "type": type, "at": at, "counter": counter,
+              "actor": actor.username if actor is not None else None,
+              "device_id": actor.device_id if actor is not None else None, "data": body}
     if bo.is_pg:
-        conn.execute(text("SELECT pg_notify(:c, :p)"),
-                     {"c": CHANNEL, "p": json.dumps(event, ensure_ascii=False,
-                                                    separators=(",", ":"))})
+        event_id = conn.execute(_EVENT_PG, {**params, "channel": CHANNEL,
+                                            "rest": body[1:]}).scalar_one()
+    else:
+        event_id = conn.execute(_EVENT_SQLITE, params).scalar_one()
+    event = {"id": event_id, **event}
     pending.append(event)
     return event
 
@@ -257,6 +282,53 @@ def _resolve_request(bo: Backoffice, principal: Principal, req: TicketRequest
     return ward, service, procedure, application
 
 
+_TICKET_COLUMNS = (
+    "ward, origin_service, service, day, number, label, priority, rank, language, procedure, "
+    "application, fee_yen, payment_status, status, queue_at, issued_at, recall_count, "
+    "idempotency_key, request_hash, status_token, offline, block_id, device_id, staff_id")
+
+
+def _ticket_values(pg: bool, number: str, label_sql: str, offline: str) -> str:
+    application = "CAST(:application AS JSON)" if pg else ":application"
+    return ", ".join([
+        ":ward, :service, :service, :day", number, label_sql, ":priority, :rank, :language",
+        ":procedure", application, ":fee_yen, 'none', 'waiting', :queue_at, :issued_at, 0",
+        ":key, :digest, :token", offline, ":block_id, :device_id, :staff_id"])
+
+
+_TYPES = {"day": Date, "queue_at": DateTime, "issued_at": DateTime}
+
+
+def _sql(*parts: str) -> Any:
+    """A text statement from constant parts (values are always bound parameters)."""
+    sql = " ".join(parts)
+    return text(sql).bindparams(*(bindparam(name, type_=kind) for name, kind in _TYPES.items()
+                                  if f":{name}" in sql))
+
+
+_AHEAD = ("SELECT count(*) FROM tickets w WHERE w.ward = :ward AND w.service = :service "
+          "AND w.status = 'waiting' AND (w.rank < :rank OR (w.rank = :rank AND "
+          "w.queue_at <= :queue_at))")
+_PG_LABEL = ("(:prefix || '-' || CASE WHEN seq.last < 1000 THEN lpad(seq.last::text, 3, '0') "
+             "ELSE seq.last::text END)")
+# PostgreSQL: the sequence bump, the ticket and its people-ahead count in one statement.
+_ISSUE_PG = _sql(
+    "WITH seq AS (INSERT INTO ticket_sequences (ward, service, day, last)",
+    "VALUES (:ward, :service, :day, 1) ON CONFLICT (ward, service, day)",
+    "DO UPDATE SET last = ticket_sequences.last + 1 RETURNING last),",
+    "t AS (INSERT INTO tickets (", _TICKET_COLUMNS, ") SELECT",
+    _ticket_values(True, "seq.last", _PG_LABEL, "false"),
+    "FROM seq RETURNING id, number, label)",
+    "SELECT t.id, t.number, t.label, (", _AHEAD, ") AS ahead FROM t")
+_BUMP_SQLITE = _sql(
+    "INSERT INTO ticket_sequences (ward, service, day, last) VALUES (:ward, :service, :day, 1)",
+    "ON CONFLICT (ward, service, day) DO UPDATE SET last = last + 1 RETURNING last")
+_INSERT = {pg: _sql("INSERT INTO tickets (", _TICKET_COLUMNS, ") VALUES (",
+                    _ticket_values(pg, ":number", ":label", ":offline"), ") RETURNING id")
+           for pg in (True, False)}
+_AHEAD_SQL = _sql(_AHEAD)
+
+
 def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
           base_url: str) -> tuple[dict[str, Any], bool]:
     """Issue a ticket (or replay the one issued under `key`). Returns (ticket, created)."""
@@ -273,42 +345,50 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
             raise unprocessable("validation_error", "offline.issued_at is in the future")
     else:
         issued_at = now
-    day = office_day(issued_at, bo.tz)
-    fee = (application.fee(procedure) if application and procedure
-           else procedure.fee() if procedure else 0)
-    rank = bo.settings.queue.priority_rank[req.priority]
+        if not is_open(bo, ward, now):
+            with reading(bo.engine) as conn:  # a retry of a ticket issued before closing
+                existing = conn.execute(select(T).where(T.c.idempotency_key == key)).first()
+                if existing is not None:
+                    return _replay(bo, conn, existing, digest, base_url), False
+            raise conflict("ward_closed", f"{ward.name} ({ward.code}) is closed now; "
+                           f"opening hours {ward.hours.opens:%H:%M}-{ward.hours.closes:%H:%M}")
+    prefix = bo.catalog.services[service].prefix
+    params: dict[str, Any] = {
+        "ward": ward.code, "service": service, "day": office_day(issued_at, bo.tz),
+        "prefix": prefix, "priority": req.priority,
+        "rank": bo.settings.queue.priority_rank[req.priority], "language": req.language,
+        "procedure": procedure.code if procedure else None,
+        "application": json.dumps(application.to_dict(), ensure_ascii=False)
+        if application else None,
+        "fee_yen": (application.fee(procedure) if application and procedure
+                    else procedure.fee() if procedure else 0),
+        "queue_at": issued_at, "issued_at": issued_at, "key": key, "digest": digest,
+        "token": secrets.token_urlsafe(32), "block_id": req.offline_block,
+        "device_id": principal.device_id, "staff_id": principal.staff_id, "offline": offline,
+    }
     pending: list[dict[str, Any]] = []
     try:
         with writing(bo.engine) as conn:
-            existing = conn.execute(select(T).where(T.c.idempotency_key == key)).first()
-            if existing is not None:
-                return _replay(bo, conn, existing, digest, base_url), False
-            if not offline and not is_open(bo, ward, now):
-                raise conflict("ward_closed", f"{ward.name} ({ward.code}) is closed now; "
-                               f"opening hours {ward.hours.opens:%H:%M}-{ward.hours.closes:%H:%M}")
             if offline:
-                number = _check_reserved(conn, principal, ward.code, service, day, req)
+                number = _check_reserved(conn, principal, ward.code, service,
+                                         params["day"], req)
+                params.update(number=number, label=label(prefix, number))
+                ticket_id = conn.execute(_INSERT[bo.is_pg], params).scalar_one()
+                row = _new_row(params, ticket_id, number, params["label"])
+                ahead = people_ahead(conn, row)
+            elif bo.is_pg:
+                got = conn.execute(_ISSUE_PG, params).one()
+                row = _new_row(params, got.id, got.number, got.label)
+                ahead = int(got.ahead)
             else:
-                number = _bump(bo, conn, ward.code, service, day, 1)
-            prefix = bo.catalog.services[service].prefix
-            ticket_id = conn.execute(insert(T).values(
-                ward=ward.code, origin_service=service, service=service, day=day,
-                number=number, label=label(prefix, number), priority=req.priority, rank=rank,
-                language=req.language, procedure=procedure.code if procedure else None,
-                application=application.to_dict() if application else None, fee_yen=fee,
-                status="waiting", queue_at=issued_at, issued_at=issued_at,
-                idempotency_key=key, request_hash=digest,
-                status_token=secrets.token_urlsafe(32), offline=offline,
-                block_id=req.offline_block, device_id=principal.device_id,
-                staff_id=principal.staff_id,
-            ).returning(T.c.id)).scalar_one()
-            row = conn.execute(select(T).where(T.c.id == ticket_id)).one()
+                number = conn.execute(_BUMP_SQLITE, params).scalar_one()
+                params.update(number=number, label=label(prefix, number))
+                ticket_id = conn.execute(_INSERT[False], params).scalar_one()
+                row = _new_row(params, ticket_id, number, params["label"])
+                ahead = conn.execute(_AHEAD_SQL, params).scalar_one() - 1
             record(bo, conn, pending, type="ticket.issued", ward=ward.code, service=service,
                    ticket=row, counter=None, actor=principal,
-                   data={"offline": offline} if offline else None)
-            ahead = people_ahead(conn, row)
-            if bo.cached_estimate(ward.code, service) is None:
-                service_estimate(bo, ward, service, conn)
+                   data={"offline": True} if offline else None)
     except IntegrityError:
         with reading(bo.engine) as conn:
             existing = conn.execute(select(T).where(T.c.idempotency_key == key)).first()
@@ -317,6 +397,18 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
         raise conflict("duplicate_number", "that ticket number was already used") from None
     bo.after_commit(pending)
     return ticket_json(bo, row, ahead, base_url), True
+
+
+def _new_row(params: dict[str, Any], ticket_id: int, number: int, label_: str) -> Any:
+    """The ticket just inserted, without reading it back."""
+    return SimpleNamespace(
+        id=ticket_id, number=number, label=label_, ward=params["ward"],
+        service=params["service"], procedure=params["procedure"],
+        priority=params["priority"], rank=params["rank"], language=params["language"],
+        status="waiting", fee_yen=params["fee_yen"], payment_status="none", counter=None,
+        recall_count=0, status_token=params["token"], issued_at=params["issued_at"],
+        queue_at=params["queue_at"], called_at=None, started_at=None, completed_at=None,
+        offline=params["offline"])
 
 
 def _replay(bo: Backoffice, conn: Connection, row: Any, digest: str,

@@ -10,8 +10,8 @@ import requests
 from tests.support.backoffice import BackofficeServer
 
 APPLICATION = {"procedure": "juminhyo", "identity": "card",
-               "values": {"name": "山田\u3000太郎", "address": "堺市北区１－２", "birth_date": "1980-01-02",
-                          "copies": 2}}
+               "values": {"name": "山田\u3000太郎", "address": "堺市北区１－２",
+                          "birth_date": "1980-01-02", "copies": 2}}
 
 
 def issue(server: BackofficeServer, who: str = "kiosk", key: str | None = None,

@@ -117,8 +117,8 @@ def test_http_clients_against_two_server_processes(backoffice_factory):
 
 def test_numbers_restart_every_office_day(tmp_path):
     bo = make_backoffice(f"sqlite:///{tmp_path}/db.sqlite3")
-    from kiosk.backoffice.queue import _bump
     from kiosk.backoffice.db import writing
+    from kiosk.backoffice.queue import _bump
 
     with writing(bo.engine) as conn:
         assert _bump(bo, conn, "kita", "certificates", date(2030, 1, 1), 1) == 1

@@ -201,9 +201,11 @@ class BackofficeServer:
 class ServerFactory:
     """Starts back-office servers on prepared databases; `close()` stops them all."""
 
-    def __init__(self, root: Path, request: pytest.FixtureRequest | None = None) -> None:
+    def __init__(self, root: Path, request: pytest.FixtureRequest | None = None,
+                 cluster: Any = None) -> None:
         self.root = root
         self.request = request
+        self.cluster = cluster  # a PostgresCluster, when not taken from the pytest request
         self.servers: list[BackofficeServer] = []
         self._sqlite_template: tuple[Path, dict[str, Any]] | None = None
 
@@ -220,9 +222,11 @@ class ServerFactory:
         return f"sqlite:///{target}", secrets_
 
     def postgres_database(self) -> tuple[str, dict[str, Any]]:
-        if self.request is None:
-            raise RuntimeError("a PostgreSQL server needs the pytest request")
-        cluster = self.request.getfixturevalue("postgres_cluster")
+        cluster = self.cluster
+        if cluster is None:
+            if self.request is None:
+                raise RuntimeError("a PostgreSQL server needs a cluster or the pytest request")
+            cluster = self.request.getfixturevalue("postgres_cluster")
         key = f"pg:{cluster.port}"
         template = _session_templates.get(key)
         if template is None:

@@ -1,0 +1,177 @@
+"""Ticket issuing throughput and latency at 1, 8 and 32 concurrent HTTP clients.
+
+Runs the real back-office (a subprocess) on SQLite and on a private PostgreSQL cluster,
+drives it with keep-alive HTTP/1.1 clients (plain asyncio, so the load generator costs as
+little CPU as possible on the same machine), and counts duplicate numbers (must be 0).
+
+    .venv/bin/python tests/bench/bench_tickets.py [--quick] [--db sqlite|postgres|both]
+                                                  [--workers N] [--seconds S]
+
+Prints a table, then one JSON line with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.support.backoffice import BackofficeServer, ServerFactory  # noqa: E402
+from tests.support.postgres import PostgresCluster  # noqa: E402
+
+SERVICES = ("certificates", "moving", "family", "insurance", "assistance")
+
+
+class HttpClient:
+    """One keep-alive connection; just enough HTTP/1.1 for JSON requests."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port, self.token = host, port, token
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def request(self, method: str, path: str, body: bytes = b"",
+                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        assert self.reader is not None and self.writer is not None
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}",
+                f"Authorization: Bearer {self.token}", f"Content-Length: {len(body)}"]
+        if body:
+            head.append("Content-Type: application/json")
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        length = 0
+        for line in lines[1:]:
+            if line[:15].lower() == "content-length:":
+                length = int(line[15:])
+        data = await self.reader.readexactly(length) if length else b""
+        return status, data
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def run_load(server: BackofficeServer, clients: int, seconds: float,
+                   max_tickets: int | None) -> dict[str, Any]:
+    latencies: list[float] = []
+    numbers: list[tuple[str, str]] = []
+    errors: dict[int, int] = {}
+    issued = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def one(i: int) -> None:
+        nonlocal issued
+        client = HttpClient("127.0.0.1", server.port, server.kiosk_token)
+        await client.connect()
+        try:
+            n = 0
+            while time.perf_counter() < stop_at and (max_tickets is None or issued < max_tickets):
+                service = SERVICES[(i + n) % len(SERVICES)]
+                n += 1
+                issued += 1
+                body = json.dumps({"service": service}).encode()
+                t0 = time.perf_counter()
+                status, data = await client.request(
+                    "POST", "/api/v1/tickets", body, {"Idempotency-Key": uuid.uuid4().hex})
+                latencies.append(time.perf_counter() - t0)
+                if status == 201:
+                    numbers.append((service, json.loads(data)["number"]))
+                else:
+                    errors[status] = errors.get(status, 0) + 1
+        finally:
+            client.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(clients)))
+    elapsed = time.perf_counter() - t0
+    return {
+        "clients": clients, "tickets": len(numbers), "seconds": round(elapsed, 2),
+        "tickets_per_s": round(len(numbers) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 99) * 1000, 2),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
+        "duplicates": len(numbers) - len(set(numbers)), "errors": errors,
+    }
+
+
+@contextlib.contextmanager
+def servers(db: str, workers: int) -> Iterator[BackofficeServer]:
+    root = Path(tempfile.mkdtemp(prefix="bench-"))
+    cluster = None
+    try:
+        if db == "postgres":
+            cluster = PostgresCluster(root / "pg")
+            (root / "pg").mkdir()
+            (root / "pg").chmod(0o755)
+            root.chmod(0o755)
+            cluster.start()
+        factory = ServerFactory(root, cluster=cluster)
+        try:
+            yield factory.start("postgres" if db == "postgres" else None,
+                                workers=workers if db == "postgres" else 1)
+        finally:
+            factory.close()
+    finally:
+        if cluster is not None:
+            cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a small run that proves it works")
+    ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    ap.add_argument("--workers", type=int, default=2, help="server processes on PostgreSQL")
+    ap.add_argument("--seconds", type=float, default=10.0, help="per concurrency level")
+    ap.add_argument("--clients", default="1,8,32")
+    args = ap.parse_args(argv)
+    seconds = 1.0 if args.quick else args.seconds
+    cap = 200 if args.quick else None
+    levels = [int(c) for c in args.clients.split(",")]
+    results: dict[str, Any] = {"bench": "tickets", "quick": args.quick, "workers": args.workers,
+                               "runs": []}
+    for db in (("sqlite", "postgres") if args.db == "both" else (args.db,)):
+        with servers(db, args.workers) as server:
+            asyncio.run(run_load(server, 8, 0.5 if args.quick else 2.0, None))  # warm-up
+            for clients in levels:
+                r = asyncio.run(run_load(server, clients, seconds, cap))
+                r["db"] = db
+                results["runs"].append(r)
+                print(f"{db:9s} clients={clients:3d} tickets={r['tickets']:6d} "
+                      f"{r['tickets_per_s']:8.1f}/s  p50={r['p50_ms']:7.2f} ms  "
+                      f"p99={r['p99_ms']:7.2f} ms  duplicates={r['duplicates']}  "
+                      f"errors={r['errors']}", flush=True)
+    print(json.dumps(results))
+    bad = any(r["duplicates"] or r["errors"] for r in results["runs"])
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
