@@ -24,6 +24,7 @@ from kiosk.printing.device import (
     Printer,
     PrinterOfflineError,
     PrintError,
+    PrinterStatus,
 )
 from kiosk.printing.escpos_printer import EscposPrinter
 from kiosk.printing.render import MODELS, line_image, raster, ticket_image
@@ -284,3 +285,12 @@ def test_printed_qr_code_scans_to_the_status_url(standin_printer, slip, model) -
     paper = standin_printer.wait_for_jobs(1)[0].png()
     found = [symbol.data.decode() for symbol in pyzbar.decode(paper.convert("L"))]
     assert found == [STATUS_URL]
+
+
+@pytest.mark.parametrize("transport", ["usb", "serial"])
+def test_absent_usb_or_serial_printer_is_offline_not_a_crash(transport, slip) -> None:
+    printer = open_printer(PrinterConfig(transport=transport, serial_device="/dev/ttyNOPE",
+                                         usb_vendor_id=0xFFFE, usb_product_id=0xFFFE))
+    assert printer.status() == PrinterStatus.offline()
+    with pytest.raises(PrinterOfflineError, match=r"not found|could not open"):
+        printer.print_ticket(slip)
