@@ -38,6 +38,8 @@ AUTHENTICITY = {
     Authenticity.NOT_VERIFIABLE: "確認できず — 窓口でカード原本を確認",
     Authenticity.TAMPERED: "不一致（改ざんの疑い）— 窓口でカード原本を確認",
 }
+# Codes the kiosk puts in Application.notes, as the counter reads them; others print as-is.
+NOTES = {"assistance": "お手伝いを希望されています（職員が確認・記入）"}
 BLANK_ASSISTED = "（窓口で記入）"
 BLANK = "（未記入）"
 
@@ -142,7 +144,7 @@ def application_data(procedure: Procedure, application: Application, *, ward: Wa
         "language": application.language,
         "sections": sections,
         "signature_required": procedure.signature,
-        "notes": list(application.notes),
+        "notes": [NOTES.get(note, note) for note in application.notes],
     }
 
 

@@ -111,11 +111,12 @@ def test_assisted_form_leaves_card_fields_for_staff() -> None:
     application = Application.build(procedure, {"new_address": "堺市北区１－２",
                                                  "move_date": "2026-12-01",
                                                  "householder": "山田　花子"},
-                                    Identity.ASSISTED)
+                                    Identity.ASSISTED, notes=("assistance",))
     text = _text(render_application_pdf(procedure, application, ward=WARD,
                                         ticket_number="B-003", issued_at=ISSUED))
     assert "（窓口で記入）" in text and "堺市北区１－２" in text
     assert "職員が窓口で確認・記入" in text
+    assert "お手伝いを希望されています" in text and "assistance" not in text
     assert "令和8年12月1日" in text and "令和8年11月22日" in text
 
 
