@@ -6,12 +6,15 @@ words, the 個人番号 only ever as the masked check the record holds.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from kiosk.domain.catalog import Catalog, FieldKind
 from kiosk.domain.wareki import wareki
+
+log = logging.getLogger(__name__)
 
 SEX_WORDS = {"0": "不明", "1": "男", "2": "女", "9": "適用不能"}
 IDENTITY_WORDS = {
@@ -40,6 +43,35 @@ def _value_text(kind: FieldKind | None, value: Any) -> str:
         except ValueError:
             return value
     return str(value)
+
+
+def application_sections(ticket: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """The ticket's application laid out as the printed form reads (sections of labelled
+    rows) by `kiosk.printing.forms.application_data`, so the clerk sees what prints; while
+    that is unavailable or refuses the record, the plain labelled rows below."""
+    application = ticket.get("application")
+    if not application:
+        return {"title": None, "sections": []}
+    try:
+        from kiosk.domain.application import Application
+        from kiosk.printing.forms import application_data
+
+        procedure = catalog.procedure(str(application.get("procedure")))
+        issued = ticket.get("issued_at")
+        data = application_data(
+            procedure, Application.from_dict(application, procedure),
+            ward=catalog.ward(str(ticket.get("ward"))), ticket_number=ticket.get("number"),
+            issued_at=datetime.fromisoformat(issued) if isinstance(issued, str) else None)
+        sections = [{"heading": s["heading"],
+                     "rows": [{"label": i["label"], "value": str(i["display"])}
+                              for i in s["items"]]}
+                    for s in data["sections"]]
+        return {"title": data.get("title"), "sections": sections}
+    except Exception:  # the clerk still gets the data, only less neatly laid out
+        log.warning("application_data unavailable for ticket %s; plain rows shown",
+                    ticket.get("id"), exc_info=True)
+        return {"title": None, "sections": [{"heading": "申請内容",
+                                             "rows": application_rows(application, catalog)}]}
 
 
 def application_rows(application: Mapping[str, Any] | None,

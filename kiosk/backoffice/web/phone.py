@@ -70,7 +70,7 @@ def phone_view(status: Mapping[str, Any], lang: str) -> dict[str, Any]:
     view: dict[str, Any] = {
         "status": state,
         "number": str(status.get("number", "")),
-        "ward_name": str(status.get("ward_name", "")),
+        "ward_name": _catalog_name(str(status.get("ward_name", "")), lang),
         "service_name": _catalog_name(str(status.get("service_name", "")), lang),
         "people_ahead": tr("{n} 人", n=ahead) if isinstance(ahead, int) else "—",
         "estimated_wait": wait_text(status.get("estimated_wait_seconds"), tr),

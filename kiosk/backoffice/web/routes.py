@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from kiosk.backoffice.web import internal
-from kiosk.backoffice.web.application_view import application_rows
+from kiosk.backoffice.web.application_view import application_sections
 from kiosk.backoffice.web.assets import MEDIA_TYPES, render, static_file
 from kiosk.backoffice.web.phone import choose_language, page_values, phone_view, t
 from kiosk.configfile import load_catalog
@@ -42,8 +42,14 @@ ROLE_RANK = {"staff": 0, "supervisor": 1, "admin": 2}
 
 
 @functools.cache
-def catalog() -> Catalog:
+def _default_catalog() -> Catalog:
     return load_catalog()
+
+
+def catalog(request: Request) -> Catalog:
+    """The catalog the running back-office serves (it may be started with its own file)."""
+    found = getattr(getattr(request.app.state, "backoffice", None), "catalog", None)
+    return found if isinstance(found, Catalog) else _default_catalog()
 
 
 def _page(body: str, status: int = 200) -> HTMLResponse:
@@ -80,11 +86,10 @@ async def ticket_application(ticket_id: int, request: Request) -> JSONResponse:
         return JSONResponse(answer.json() or {"error": "unavailable"}, status_code=answer.status,
                             headers=NO_STORE)
     ticket = answer.json()
-    application = ticket.get("application")
-    rows = application_rows(application, catalog())
-    form_pdf = f"{API}/tickets/{ticket_id}/form.pdf" if application else None
-    return JSONResponse({"id": ticket_id, "number": ticket.get("number"), "rows": rows,
-                         "has_form": bool(application), "form_pdf": form_pdf}, headers=NO_STORE)
+    laid_out = application_sections(ticket, catalog(request))
+    form_pdf = f"{API}/tickets/{ticket_id}/form.pdf" if ticket.get("application") else None
+    return JSONResponse({"id": ticket_id, "number": ticket.get("number"), "form_pdf": form_pdf,
+                         **laid_out}, headers=NO_STORE)
 
 
 # ---------------------------------------------------------------- lobby display
@@ -99,7 +104,7 @@ async def display_page(request: Request, ward: str = "", services: str = "", cou
 
     The display authenticates with its device token given once as #token=dv_... (kept in
     the browser, never sent in a URL the server logs) or with a staff login cookie."""
-    cat = catalog()
+    cat = catalog(request)
     if ward not in cat.wards:
         wards = ", ".join(cat.wards)
         return _message("区役所が指定されていません / Unknown ward",

@@ -81,9 +81,18 @@
     }).then(function () { $("login-submit").disabled = false; });
   });
 
-  $("logout").addEventListener("click", function () {
+  // Leaving the counter closes it (the server refuses while a ticket is still at it).
+  function leaveCounter() {
     if (state.live) { state.live.close(); state.live = null; }
-    L.api("POST", API + "/auth/logout").catch(function () { return null; }).then(function () {
+    if (!state.ward || !state.counter || $("work-view").hidden) return Promise.resolve(null);
+    const url = API + "/wards/" + encodeURIComponent(state.ward) + "/counters/" + state.counter + "/close";
+    return L.api("POST", url, {}).catch(function () { return null; });
+  }
+
+  $("logout").addEventListener("click", function () {
+    leaveCounter().then(function () {
+      return L.api("POST", API + "/auth/logout").catch(function () { return null; });
+    }).then(function () {
       state.me = null;
       showLogin();
     });
@@ -136,8 +145,7 @@
     beginWork(ward, counter);
   });
   $("change-counter").addEventListener("click", function () {
-    if (state.live) { state.live.close(); state.live = null; }
-    chooseCounter(true);
+    leaveCounter().then(function () { chooseCounter(true); });
   });
 
   // ------------------------------------------------------------------ work
@@ -148,6 +156,9 @@
     $("who").textContent = state.me.username + "(" + state.me.role + ")";
     document.title = counter + " 番窓口 — 窓口コンソール";
     show("work-view");
+    // Staff at the counter = an open counter: the wait estimates count it from now on.
+    L.api("POST", API + "/wards/" + encodeURIComponent(ward) + "/counters/" + counter + "/open", {})
+      .catch(function (e) { toast("窓口を開けられませんでした: " + e.message, true); });
     if (state.live) state.live.close();
     state.live = L.connect({
       url: API + "/events?ward=" + encodeURIComponent(ward),
@@ -230,13 +241,19 @@
     L.api("GET", "/web/tickets/" + id + "/application").then(function (app) {
       if (state.currentId !== id) return;
       box.textContent = "";
-      if (!app.rows.length) {
+      if (!app.sections.length) {
         box.appendChild(el("p", { text: "この番号には申請データがありません(窓口で記入)。" }));
       } else {
-        const tbody = el("tbody", null, app.rows.map(function (r) {
-          return el("tr", null, [el("th", { scope: "row", text: r.label }), el("td", { text: r.value })]);
-        }));
-        box.appendChild(el("table", { class: "data", id: "app-table", "aria-label": "申請内容 " + app.number }, [tbody]));
+        if (app.title) box.appendChild(el("h3", { class: "form-title", text: app.title }));
+        const body = [];
+        app.sections.forEach(function (s) {
+          body.push(el("tr", null, [el("th", { scope: "colgroup", colspan: "2", class: "section", text: s.heading })]));
+          s.rows.forEach(function (r) {
+            body.push(el("tr", null, [el("th", { scope: "row", text: r.label }), el("td", { text: r.value })]));
+          });
+        });
+        box.appendChild(el("table", { class: "data", id: "app-table", "aria-label": "申請内容 " + app.number },
+          [el("tbody", null, body)]));
       }
       if (app.form_pdf) {
         state.form = app.form_pdf;

@@ -35,8 +35,11 @@
     return true;
   }
 
-  function counterText(n) {
-    return cfg.counter_formats.map(function (f) { return f.replace("{counter}", n); }).join(" / ");
+  // "3 番窓口" large, then the same in the other display languages, smaller, below.
+  function counterSpans(n) {
+    return el("span", { class: "ctr" }, cfg.counter_formats.map(function (f, i) {
+      return el("span", { class: i ? "ctr-more" : "ctr-first", text: f.replace("{counter}", n) });
+    }));
   }
 
   function render(v) {
@@ -55,7 +58,7 @@
       const isFresh = fresh[key] && now - fresh[key] < FRESH_MS;
       list.appendChild(el("li", { class: isFresh ? "fresh" : null, "data-number": c.current.number, "data-counter": String(c.number) }, [
         el("span", { class: "num", text: c.current.number }),
-        el("span", { class: "ctr", text: counterText(c.number) })
+        counterSpans(c.number)
       ]));
     });
     document.getElementById("now-empty").hidden = calling.length > 0;
@@ -64,7 +67,7 @@
     (v.recent_calls || []).filter(function (r) { return wanted(r.service, r.counter) && !shown[r.number + "@" + r.counter]; })
       .slice(0, cfg.recent).forEach(function (r) {
         recent.appendChild(el("li", { "data-number": r.number }, [
-          el("span", { class: "rnum", text: r.number }), el("span", { text: counterText(r.counter) })
+          el("span", { class: "rnum", text: r.number }), counterSpans(r.counter)
         ]));
       });
     document.body.dataset.rendered = String(now);

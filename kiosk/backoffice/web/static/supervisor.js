@@ -38,8 +38,8 @@
       ctrBody.appendChild(el("tr", { "data-counter": String(c.number) }, [
         el("th", { scope: "row", text: c.name || (c.number + " 番窓口") }),
         el("td", { text: c.open ? "開" : "閉" }),
-        el("td", { class: "current-number", text: cur ? cur.number : "—" }),
-        el("td", { class: "current-status", text: cur ? (STATUS_WORDS[cur.status] || cur.status) : (c.open ? "空き" : "—") }),
+        el("td", { class: "cur-number", text: cur ? cur.number : "—" }),
+        el("td", { class: "cur-status", text: cur ? (STATUS_WORDS[cur.status] || cur.status) : (c.open ? "空き" : "—") }),
         el("td", { text: c.services.map(function (s) { return names[s] || s; }).join("・") })
       ]));
     });

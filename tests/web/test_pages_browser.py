@@ -1,0 +1,317 @@
+"""The counter console, lobby display, phone page and supervisor overview in headless
+Debian Chromium against a real back-office process (tests/support/backoffice.py)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from kiosk.configfile import load_catalog
+from kiosk.domain.application import Application, Identity
+from tests.web.conftest import Shots, issue
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CONSOLE = {"width": 1366, "height": 768}
+PHONE = {"width": 360, "height": 640}
+
+# WCAG contrast of every visible text element, measured in the page (see contrast.js).
+CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text(encoding="utf-8")
+
+
+def assert_contrast(page: Any, minimum: float, large_minimum: float, where: str) -> float:
+    rows = page.evaluate(CONTRAST_JS)
+    assert len(rows) > 5, f"{where}: no text measured"
+    bad = [r for r in rows if not r["disabled"]
+           and r["ratio"] < (large_minimum if r["large"] else minimum)]
+    assert not bad, f"{where}: text below contrast {minimum}:1 — {bad}"
+    return float(min(r["ratio"] for r in rows))
+
+
+def application_for(procedure: str) -> dict[str, Any]:
+    proc = load_catalog().procedure(procedure)
+    return Application.build(proc, {"name": "山田 花子", "address": "堺市北区新金岡町5丁1-1",
+                                    "birth_date": "1990-07-15", "copies": 2},
+                             Identity.CARD).to_dict()
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def login(page: Any, server: Any, who: str, query: str = "") -> None:
+    page.goto(f"{server.url}/console{query}")
+    page.fill("#login-user", who)
+    page.fill("#login-pass", server.passwords[who])
+    page.click("#login-submit")
+
+
+def choose_counter(page: Any, number: int) -> None:
+    page.wait_for_selector("#counter-view:not([hidden])")
+    page.wait_for_selector(f"#counter-select option[value='{number}']", state="attached")
+    page.select_option("#counter-select", str(number))
+    page.click("#counter-submit")
+    page.wait_for_selector("#work-view:not([hidden]) [data-action='call_next']:not([disabled])")
+
+
+def current_number(page: Any) -> str:
+    return str(page.text_content("#current .current-number") or "").strip()
+
+
+def wait_current(page: Any, number: str, timeout: float = 5000) -> None:
+    page.wait_for_function(
+        "n => (document.querySelector('#current .current-number') || {}).textContent === n",
+        arg=number, timeout=timeout)
+
+
+def wait_status(page: Any, word: str) -> None:
+    page.wait_for_function(
+        "w => (document.getElementById('current-status') || {}).textContent === w", arg=word)
+
+
+def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: Shots) -> None:
+    server = backoffice
+    first = issue(server, procedure="juminhyo", application=application_for("juminhyo"))
+    second = issue(server)
+    third = issue(server)
+
+    # Lobby display, authenticated by its device token in the URL fragment.
+    display_ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    display = display_ctx.new_page()
+    display.goto(f"{server.url}/display?ward=kita#token={server.display_token}")
+    display.wait_for_selector("body[data-rendered]")
+    assert "#token" not in display.url  # the token leaves the address bar at once
+    assert display.locator("#now-empty").is_visible()
+
+    # The resident's phone, from the ticket's QR.
+    phone_ctx = browser.new_context(viewport=PHONE, locale="en-US")
+    phone = phone_ctx.new_page()
+    phone.goto(server.url + path_of(first["status_url"]))
+    assert phone.text_content("#ticket-number") == first["number"]
+    assert phone.text_content("#people-ahead") == "0"
+    assert "People ahead of you" in phone.text_content("#facts")
+    behind = phone_ctx.new_page()  # the third resident, in Japanese
+    behind.goto(server.url + path_of(third["status_url"]) + "?lang=ja")
+    assert behind.text_content("#people-ahead") == "2 人"
+
+    # Counter 1: wrong password refused, then the right one.
+    staff_ctx = browser.new_context(viewport=CONSOLE)
+    console = staff_ctx.new_page()
+    console.goto(f"{server.url}/console")
+    console.fill("#login-user", "staff")
+    console.fill("#login-pass", "not-the-password")
+    console.click("#login-submit")
+    console.wait_for_function("document.getElementById('login-error').textContent.length > 0")
+    assert "パスワードが違います" in console.text_content("#login-error")
+    assert console.locator("#work-view").is_hidden()
+    login(console, server, "staff")
+    choose_counter(console, 1)
+
+    # Counter 2, another person, opened straight onto its counter by URL.
+    other_ctx = browser.new_context(viewport=CONSOLE)
+    other = other_ctx.new_page()
+    login(other, server, "supervisor", "?ward=kita&counter=2")
+    other.wait_for_selector("#work-view:not([hidden])")
+    other.wait_for_function("n => document.getElementById('queues').textContent.includes(n)",
+                            arg=first["number"])
+
+    # Call next by keyboard; the display shows it within a second.
+    console.locator("body").press("n")
+    wait_current(console, first["number"])
+    started = time.monotonic()
+    display.wait_for_selector(f"#now-calling li[data-number='{first['number']}']", timeout=5000)
+    shown_after = time.monotonic() - started
+    assert shown_after < 1.0, f"display took {shown_after:.2f} s"
+    assert "1" in display.text_content(f"#now-calling li[data-number='{first['number']}'] .ctr")
+
+    # The phone page says so, and the other counter sees the queue change without reload.
+    phone.wait_for_selector("#called:not([hidden])")
+    assert "counter 1" in phone.text_content("#called")
+    behind.wait_for_function("document.getElementById('people-ahead').textContent === '1 人'")
+    other.wait_for_function("n => !document.getElementById('queues').textContent.includes(n)",
+                            arg=first["number"])
+
+    # The display announced it: chime, then speech with offline voices or chime alone.
+    display.wait_for_function("window.Announcer.log.some(e => e.kind === 'speech')")
+    log = display.evaluate("window.Announcer.log")
+    assert any(e["kind"] == "call" and e["counter"] == 1 for e in log), log
+    assert any(e["kind"] == "chime" for e in log), log
+    assert display.evaluate("window.Announcer.texts({prefix: 'A', number: 12, counter: 3}).ja") \
+        == "受付番号 A の 12 番の方、3 番窓口へお越しください"
+
+    # The application the kiosk attached, readable, and its PDF.
+    console.wait_for_selector("#app-table")
+    table = console.text_content("#app-table")
+    assert "山田 花子" in table and "2通" in table.replace(" ", "") and "平成2年" in table
+    href = console.get_attribute("#pdf-link", "href")
+    assert href and href.endswith(f"/tickets/{first['id']}/form.pdf")
+    pdf = console.request.get(server.url + href)
+    assert pdf.status in (200, 503), pdf.status  # 503 only while the PDF renderer is absent
+    if pdf.status == 200:
+        assert pdf.body().startswith(b"%PDF")
+
+    shots.take(console, "console", docs=True)
+    shots.take(phone, "phone-called", docs=True)
+    shots.take(behind, "phone-waiting")
+    assert_contrast(console, 4.5, 3.0, "console")
+    assert_contrast(display, 7.0, 7.0, "display")
+    assert_contrast(phone, 4.5, 3.0, "phone")
+
+    # Start and complete by keyboard; the phone follows.
+    console.locator("body").press("s")
+    wait_status(console, "対応中")
+    phone.wait_for_selector("#state:not([hidden])")
+    assert "being served" in phone.text_content("#state")
+    console.locator("body").press("c")
+    wait_current(console, "—")
+    phone.wait_for_function("document.body.dataset.status === 'done'")
+
+    # The second counter calls with its button: the first console sees the queue shrink.
+    other.click("[data-action='call_next']")
+    wait_current(other, second["number"])
+    console.wait_for_function("n => !document.getElementById('queues').textContent.includes(n)",
+                              arg=second["number"])
+    display.wait_for_selector(f"#recent li[data-number='{first['number']}']")
+    shots.take(display, "display", docs=True)
+    assert_contrast(display, 7.0, 7.0, "display with recent calls")
+
+    # Hold, call back from the held list, no-show, recall, transfer — keys and buttons.
+    console.locator("body").press("n")
+    wait_current(console, third["number"])
+    console.locator("body").press("h")
+    console.wait_for_selector(f"#held button[aria-label='{third['number']} をこの窓口で呼ぶ']")
+    console.click(f"#held button[aria-label='{third['number']} をこの窓口で呼ぶ']")
+    wait_current(console, third["number"])
+    console.locator("body").press("x")
+    console.wait_for_selector(f"#held button[aria-label='{third['number']} を再呼出']")
+    console.click(f"#held button[aria-label='{third['number']} を再呼出']")
+    wait_status(console, "呼出中")
+    console.locator("body").press("t")
+    assert console.evaluate("document.activeElement.id") == "transfer-service"
+    console.select_option("#transfer-service", "moving")
+    console.keyboard.press("Tab")
+    assert console.evaluate("document.activeElement.dataset.action") == "transfer"
+    console.keyboard.press("Enter")
+    wait_current(console, "—")
+    assert "転送しました" in console.text_content("#toast")
+    detail = server.session("staff").get(f"{server.url}/api/v1/tickets/{third['id']}").json()
+    assert (detail["service"], detail["status"]) == ("moving", "waiting")
+
+    # Every control is reachable with Tab and has a name a screen reader can say.
+    reached: set[str] = set()
+    console.locator("body").focus()
+    for _ in range(40):
+        console.keyboard.press("Tab")
+        reached.add(console.evaluate(
+            "(() => { const a = document.activeElement;"
+            " return a.dataset.action || a.id || a.tagName; })()"))
+    enabled = console.evaluate(
+        "Array.from(document.querySelectorAll('#work-view [data-action]:not([disabled])'))"
+        ".map(b => b.dataset.action)")
+    assert set(enabled) <= reached, (enabled, reached)
+    assert {"logout", "change-counter"} <= reached
+    unnamed = console.evaluate(
+        "Array.from(document.querySelectorAll('button, select, input, a[href]'))"
+        ".filter(e => e.getClientRects().length)"
+        ".filter(e => !(e.getAttribute('aria-label') || e.textContent.trim() ||"
+        " (e.labels && e.labels.length)))"
+        ".map(e => e.outerHTML.slice(0, 80))")
+    assert not unnamed, unnamed
+
+    for ctx in (display_ctx, phone_ctx, staff_ctx, other_ctx):
+        ctx.close()
+
+
+def test_roles_invalid_tokens_and_languages(backoffice: Any, browser: Any, shots: Shots) -> None:
+    server = backoffice
+    ticket = issue(server)
+    issue(server, "moving")
+    ctx = browser.new_context(viewport=CONSOLE)
+    page = ctx.new_page()
+
+    # A staff account cannot reach the supervisor overview nor the admin API.
+    login(page, server, "staff")
+    page.wait_for_selector("#counter-view:not([hidden])")
+    resp = page.goto(f"{server.url}/supervisor")
+    assert resp is not None and resp.status == 403
+    assert "権限がありません" in page.text_content("h1")
+    assert page.request.get(f"{server.url}/api/v1/admin/staff").status == 403
+    ctx.close()
+
+    # Not signed in at all: sent to the login page.
+    ctx = browser.new_context(viewport=CONSOLE)
+    page = ctx.new_page()
+    page.goto(f"{server.url}/supervisor")
+    assert urlsplit(page.url).path == "/console"
+
+    # A supervisor sees per-service waits and per-counter state.
+    login(page, server, "supervisor", "?next=/supervisor")
+    page.wait_for_url(re.compile(r".*/supervisor$"))
+    page.wait_for_selector("#services-table tr[data-service='certificates']")
+    waiting = "#services-table tr[data-service='certificates'] .waiting-count"
+    assert page.text_content(waiting) == "1 人"
+    server.session("supervisor").post(f"{server.url}/api/v1/wards/kita/counters/2/call-next")
+    page.wait_for_function(
+        "n => (document.querySelector(\"#counters-table tr[data-counter='2'] .cur-number\")"
+        " || {}).textContent === n", arg=ticket["number"])
+    assert page.text_content(waiting) == "0 人"
+    shots.take(page, "supervisor", docs=True)
+    assert_contrast(page, 4.5, 3.0, "supervisor")
+    ctx.close()
+
+    # Invalid or expired status token: a clear page with HTTP 404, never a trace.
+    ctx = browser.new_context(viewport=PHONE, locale="ja-JP")
+    page = ctx.new_page()
+    for bad in ("nosuchtoken-0000000000", "x", "a" * 200):
+        resp = page.goto(f"{server.url}/status/{bad}")
+        assert resp is not None and resp.status == 404, bad
+        body = page.text_content("body")
+        assert "有効期限" in body and "Traceback" not in body
+    shots.take(page, "phone-invalid")
+
+    # The phone page in the phone's language, switchable, no personal data.
+    resp = page.goto(server.url + path_of(ticket["status_url"]) + "?lang=vi")
+    assert page.locator("html").get_attribute("lang") == "vi-VN"
+    assert "Số người trước bạn" in page.text_content("#facts")
+    page.select_option("#lang-select", "ko")
+    page.wait_for_url(re.compile(r".*lang=ko"))
+    assert page.locator("html").get_attribute("lang") == "ko-KR"
+    page.select_option("#lang-select", "ja")
+    page.wait_for_url(re.compile(r".*lang=ja$"))
+    assert "受付番号" in (page.get_attribute("#ticket-number", "aria-label") or "")
+    ctx.close()
+
+
+def test_display_and_console_reconnect_and_catch_up(backoffice: Any, browser: Any) -> None:
+    server = backoffice
+    ticket = issue(server)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    display = ctx.new_page()
+    display.goto(f"{server.url}/display?ward=kita&counters=1,2#token={server.display_token}")
+    display.wait_for_selector("body[data-rendered]")
+    staff = browser.new_context(viewport=CONSOLE)
+    console = staff.new_page()
+    login(console, server, "staff")
+    choose_counter(console, 2)
+
+    server.stop()
+    display.wait_for_selector("#conn-banner:not([hidden])", timeout=10_000)
+    assert "reconnecting" in display.text_content("#conn-banner")
+    console.wait_for_selector("#conn-banner:not([hidden])", timeout=10_000)
+
+    server.restart()
+    # A call made while the pages are still reconnecting: they catch up to it.
+    server.session("staff").post(f"{server.url}/api/v1/wards/kita/counters/1/call-next")
+    display.wait_for_selector(f"#now-calling li[data-number='{ticket['number']}']", timeout=15_000)
+    display.wait_for_selector("#conn-banner", state="hidden", timeout=10_000)
+    console.wait_for_function("n => !document.getElementById('queues').textContent.includes(n)",
+                              arg=ticket["number"], timeout=15_000)
+    console.wait_for_selector("#conn-banner", state="hidden")
+    staff.close()
+    ctx.close()
