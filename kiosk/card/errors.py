@@ -19,6 +19,15 @@ class CardError(Exception):
         self.detail = detail  # technical detail for maintainers (English, no personal data)
         super().__init__(f"{self.message_en} ({detail})" if detail else self.message_en)
 
+    @property
+    def msgid(self) -> str:
+        """The kiosk.i18n msgid: translate it, then ``.format(**self.params)``."""
+        return self.message_ja
+
+    @property
+    def params(self) -> dict[str, object]:
+        return {}
+
 
 class ServiceUnavailable(CardError):
     """pcscd is not running (or its socket is unreachable)."""
@@ -110,13 +119,28 @@ class WrongPin(CardError):
     """The card refused the PIN. `tries_left` tries remain (at least 1)."""
 
     exit_code = 6
+    MSGID_AGAIN = "暗証番号が違います。あと{tries_left}回間違えるとロックされます。"
+    MSGID_LAST = ("暗証番号が違います。残りが1回になったため、ここではこれ以上入力できません。"
+                  "窓口でお手続きください。")
 
     def __init__(self, tries_left: int) -> None:
         self.tries_left = tries_left
-        self.message_ja = f"暗証番号が違います。あと{tries_left}回間違えるとロックされます。"
-        self.message_en = (f"Wrong PIN. The card locks after {tries_left} more wrong "
-                           f"{'try' if tries_left == 1 else 'tries'}.")
+        if tries_left > 1:
+            self.message_en = (f"Wrong PIN. The card locks after {tries_left} more wrong "
+                               "tries.")
+        else:  # the kiosk never uses the last try
+            self.message_en = ("Wrong PIN. Only one try is left, so the kiosk will not ask "
+                               "again. Please go to the counter.")
+        self.message_ja = self.msgid.format(**self.params)
         super().__init__(f"tries left: {tries_left}")
+
+    @property
+    def msgid(self) -> str:
+        return self.MSGID_AGAIN if self.tries_left > 1 else self.MSGID_LAST
+
+    @property
+    def params(self) -> dict[str, object]:
+        return {"tries_left": self.tries_left}
 
 
 class LastPinTry(CardError):

@@ -67,19 +67,22 @@ class ApSession:
         if self._closed:
             raise CardError("session closed")
         raw = command.encode()
-        data, sw = self.transport.transmit(raw)
-        self.apdu_count += 1
-        if sw >> 8 == 0x61:  # T=0: more data waiting
-            data2, sw = self.transport.transmit(bytes([0x00, 0xC0, 0x00, 0x00, sw & 0xFF]))
-            self.apdu_count += 1
-            data += data2
-        elif sw >> 8 == 0x6C and command.le is not None:  # wrong Le: repeat with the right one
+        data, sw = self._transmit(raw)
+        if sw >> 8 == 0x6C and command.le is not None:  # wrong Le: repeat with the right one
             retry = Command(command.cla, command.ins, command.p1, command.p2, command.data,
                             (sw & 0xFF) or 256)
-            data, sw = self.transport.transmit(retry.encode())
-            self.apdu_count += 1
+            data, sw = self._transmit(retry.encode())
+        for _ in range(16):  # T=0: "61 xx" = more data waiting (bounded: a card may loop)
+            if sw >> 8 != 0x61:
+                break
+            more, sw = self._transmit(bytes([0x00, 0xC0, 0x00, 0x00, sw & 0xFF]))
+            data += more
         log.debug("%s -> %04X (%d bytes)", apdu.describe(raw), sw, len(data))
         return data, sw
+
+    def _transmit(self, raw: bytes) -> tuple[bytes, int]:
+        self.apdu_count += 1
+        return self.transport.transmit(raw)
 
     def _select_ap(self) -> None:
         if self._ap_selected:

@@ -27,6 +27,14 @@ def test_messages_in_both_languages(cls):
     assert any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in exc.message_ja)
     assert exc.message_en.isascii()
     assert 2 <= exc.exit_code <= 13
+    assert exc.msgid.format(**exc.params) == exc.message_ja
+
+
+def test_wrong_pin_wording():
+    again, last = errors.WrongPin(2), errors.WrongPin(1)
+    assert again.msgid == errors.WrongPin.MSGID_AGAIN and again.params == {"tries_left": 2}
+    assert "あと2回" in again.message_ja and "2 more wrong tries" in again.message_en
+    assert "窓口" in last.message_ja and "counter" in last.message_en
 
 
 @pytest.mark.parametrize(("code", "cls"), [

@@ -77,3 +77,45 @@ def test_unfuzzed_flow_is_genuine():
     session.verify("1234")
     assert session.read_holder().name == "山田\u3000太郎"
     assert session.check_authenticity(with_number=True).genuine
+
+
+class Answers:
+    """Fixed answers, in order (a unit test of the status-word handling)."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.sent = []
+
+    def transmit(self, command):
+        self.sent.append(command)
+        return self.answers.pop(0)
+
+
+def test_verify_that_reaches_zero_is_blocked():
+    import pytest
+
+    from kiosk.card.errors import PinBlocked
+
+    session = ApSession(Answers((b"", 0x9000), (b"", 0x9000), (b"", 0x63C2), (b"", 0x63C0)))
+    assert session.tries_left() == 2
+    with pytest.raises(PinBlocked):
+        session.verify("0000")
+
+
+def test_6983_counts_as_blocked():
+    session = ApSession(Answers((b"", 0x9000), (b"", 0x9000), (b"", 0x6983)))
+    assert session.tries_left() == 0
+
+
+def test_get_response_and_wrong_le():
+    holder = PROFILE.files[0x0002]
+    session = ApSession(Answers(
+        # select AP, select EF 0011, tries left, VERIFY, select EF 0002
+        (b"", 0x9000), (b"", 0x9000), (b"", 0x63C3), (b"", 0x9000), (b"", 0x9000),
+        (b"", 0x6C00 | len(holder)), (holder[:50], 0x6100 | (len(holder) - 50)),
+        (holder[50:], 0x9000)))
+    session.verify("1234")
+    assert session.read_holder().given_name == "太郎"
+    transport = session.transport
+    assert transport.sent[6] == bytes([0, 0xB0, 0, 0, len(holder)])   # repeated with Le
+    assert transport.sent[7][:2] == b"\x00\xC0"                        # GET RESPONSE
