@@ -109,9 +109,10 @@ def _tokens(text: str) -> Iterator[str]:
 
 
 def _qr_image(url: str, width: int) -> Image.Image:
-    # A fixed mask skips qrcode's 8-way mask search (~10 ms) at no cost to readability;
-    # the modules are scaled up here instead of drawn box by box.
-    code = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M,
+    # A fixed mask skips qrcode's 8-way mask search (~10 ms): every mask is a valid
+    # symbol (the tests scan the printed code). The 4-module quiet zone is the standard's.
+    # The modules are scaled up here instead of drawn box by box.
+    code = qrcode.QRCode(border=4, error_correction=qrcode.constants.ERROR_CORRECT_M,
                          mask_pattern=0)
     code.add_data(url)
     code.make(fit=True)
