@@ -12,9 +12,9 @@ prints ``PROVIDER LISTENING <port>`` once it accepts connections. The merchant A
 Every status change is POSTed to the payment's ``webhook_url``, HMAC-signed
 (`kiosk.domain.payment.sign_webhook`). Stand-in controls, which a real provider lacks:
 
-    POST /_control/behaviour  {"outcome": "succeed|decline|timeout", "webhooks":
-                    "normal|duplicate|out_of_order|replay|bad_signature|none",
-                               "auto_scan_after_s": null | seconds}
+    POST /_control/behaviour  {"outcome": "succeed|decline|timeout",
+        "webhooks": "normal|duplicate|out_of_order|replay|bad_signature|none",
+        "auto_scan_after_s": null | seconds, "expiry_s": null | seconds}
     POST /_control/payments/<id>/scan     the resident scans and the outcome happens now
     POST /_control/reset                  default behaviour, delivery log emptied
     GET  /_control/webhooks               every delivery made, with the answer received
@@ -22,7 +22,6 @@ Every status change is POSTed to the payment's ``webhook_url``, HMAC-signed
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import secrets
@@ -38,6 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from hardware.payment import arguments, serve
 from kiosk.domain.payment import (
     NONCE_HEADER,
     SIGNATURE_HEADER,
@@ -333,24 +333,15 @@ class ProviderServer(ThreadingHTTPServer):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
+    ap = arguments(__doc__.splitlines()[0])
     ap.add_argument("--secret", required=True, help="webhook HMAC secret")
     ap.add_argument("--api-key", required=True)
     ap.add_argument("--auto-scan-after", type=float, default=None,
                     help="demo: every payment is scanned this many seconds after creation")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     state = ProviderState(secret=args.secret.encode(), api_key=args.api_key)
     state.behaviour.auto_scan_after_s = args.auto_scan_after
-    server = ProviderServer((args.host, args.port), state)
-    print(f"PROVIDER LISTENING {server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(ProviderServer((args.host, args.port), state), "PROVIDER LISTENING")
 
 
 if __name__ == "__main__":

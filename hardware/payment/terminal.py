@@ -21,7 +21,6 @@ mid-payment; ``disconnect_then`` says whether the payment went through: paid / f
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import socket
@@ -33,6 +32,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from hardware.payment import arguments, serve
 
 log = logging.getLogger(__name__)
 
@@ -241,19 +242,11 @@ class TerminalServer(socketserver.ThreadingTCPServer):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="nexo-style payment terminal stand-in")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
+    ap = arguments("nexo-style payment terminal stand-in")
     ap.add_argument("--poi-id", default="T-001")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     server = TerminalServer((args.host, args.port), TerminalState(poi_id=args.poi_id))
-    print(f"TERMINAL LISTENING {server.server_address[1]}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(server, "TERMINAL LISTENING")
 
 
 if __name__ == "__main__":

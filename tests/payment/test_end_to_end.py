@@ -35,6 +35,18 @@ def _showing_code(flow: PaymentFlow, timeout: float = 10) -> FlowView:
     raise AssertionError("no code shown")
 
 
+def _scan_code(office: Office, ticket: int, poll_seconds: float = 0.2,
+               views: list[FlowView] | None = None) -> PaymentFlow:
+    """Kiosk starts a code payment, the code shows, the resident scans it."""
+    flow = _flow(office, ticket, views)
+    flow.poll_seconds = poll_seconds
+    flow.start("code")
+    shown = _showing_code(flow)
+    assert shown.screen is Screen.SHOW_CODE and shown.qr_payload, shown
+    office.provider.scan(_provider_id(office, ticket))
+    return flow
+
+
 def _provider_id(office: Office, ticket: int) -> str:
     return str(office.payments_of(ticket)["payments"][-1]["provider_id"])
 
@@ -63,11 +75,8 @@ def _consistent(office: Office, ticket: int, state: str, provider_status: str | 
 def test_code_paid_by_webhook(office: Office) -> None:
     ticket = office.tickets[0]
     views: list[FlowView] = []
-    flow = _flow(office, ticket, views)
-    flow.start("code")
-    shown = _showing_code(flow)
-    assert shown.screen is Screen.SHOW_CODE and shown.amount_yen == 600 and shown.qr_payload
-    office.provider.scan(_provider_id(office, ticket))
+    flow = _scan_code(office, ticket, views=views)
+    assert views[1].screen is Screen.SHOW_CODE and views[1].amount_yen == 600
     assert flow.wait(10).screen is Screen.PAID
     _consistent(office, ticket, "paid", "completed")
     assert [v.screen for v in views][:2] == [Screen.STARTING, Screen.SHOW_CODE]
@@ -80,10 +89,7 @@ def test_code_paid_by_webhook(office: Office) -> None:
 def test_code_declined_keeps_ticket_and_allows_retry(office: Office) -> None:
     ticket = office.tickets[1]
     office.provider.behave(outcome="decline")
-    flow = _flow(office, ticket)
-    flow.start("code")
-    _showing_code(flow)
-    office.provider.scan(_provider_id(office, ticket))
+    flow = _scan_code(office, ticket)
     assert flow.wait(10).screen is Screen.FAILED
     _consistent(office, ticket, "failed", "failed")
     # The ticket stands; the resident may pay another way (here: at the counter).
@@ -100,19 +106,13 @@ def test_code_declined_keeps_ticket_and_allows_retry(office: Office) -> None:
 def test_webhooks_lost_poll_fallback_then_duplicate_and_out_of_order(office: Office) -> None:
     # No webhook at all: the kiosk's polling makes the back-office ask the provider.
     office.provider.behave(webhooks="none")
-    flow = _flow(office, office.tickets[0])
-    flow.start("code")
-    _showing_code(flow)
-    office.provider.scan(_provider_id(office, office.tickets[0]))
+    flow = _scan_code(office, office.tickets[0])
     assert flow.wait(10).screen is Screen.PAID
     _consistent(office, office.tickets[0], "paid", "completed")
     # Duplicate deliveries (fresh signatures) and a stale "created" after the final one.
     for mode, ticket in (("duplicate", office.tickets[1]), ("out_of_order", office.tickets[2])):
         office.provider.behave(webhooks=mode)
-        flow = _flow(office, ticket)
-        flow.start("code")
-        _showing_code(flow)
-        office.provider.scan(_provider_id(office, ticket))
+        flow = _scan_code(office, ticket)
         assert flow.wait(10).screen is Screen.PAID
         _consistent(office, ticket, "paid", "completed")
     hooks = office.provider.deliveries()
@@ -128,11 +128,7 @@ def test_webhooks_lost_poll_fallback_then_duplicate_and_out_of_order(office: Off
 def test_webhook_before_the_kiosk_polls(office: Office) -> None:
     # The kiosk polls slowly; the webhook lands first and the kiosk's next read sees it.
     ticket = office.tickets[0]
-    flow = _flow(office, ticket)
-    flow.poll_seconds = 3.0
-    flow.start("code")
-    _showing_code(flow)
-    office.provider.scan(_provider_id(office, ticket))
+    flow = _scan_code(office, ticket, poll_seconds=3.0)
     _until(lambda: office.payments_of(ticket)["payments"][-1]["state"] == "paid", 5)
     assert flow.view.screen is Screen.SHOW_CODE  # the kiosk has not looked yet
     assert flow.wait(10).screen is Screen.PAID
@@ -142,11 +138,7 @@ def test_webhook_before_the_kiosk_polls(office: Office) -> None:
 def test_bad_signature_and_replay_are_refused(office: Office) -> None:
     office.provider.behave(webhooks="bad_signature")
     ticket = office.tickets[0]
-    flow = _flow(office, ticket)
-    flow.poll_seconds = 30  # only the webhook could change it
-    flow.start("code")
-    _showing_code(flow)
-    office.provider.scan(_provider_id(office, ticket))
+    flow = _scan_code(office, ticket, poll_seconds=30)  # only the webhook could change it
     _until(lambda: office.provider.deliveries())
     assert office.provider.deliveries()[0]["status"] == 401
     # The back-office did not believe the forged news…
@@ -159,10 +151,7 @@ def test_bad_signature_and_replay_are_refused(office: Office) -> None:
     # A replayed delivery (same bytes, same nonce) is refused; so is a stale timestamp.
     office.provider.behave(webhooks="replay")
     ticket = office.tickets[1]
-    flow = _flow(office, ticket)
-    flow.start("code")
-    _showing_code(flow)
-    office.provider.scan(_provider_id(office, ticket))
+    flow = _scan_code(office, ticket)
     assert flow.wait(10).screen is Screen.PAID
     replays = _until(lambda: [h for h in office.provider.deliveries() if h["mode"] == "replay"
                               ] if len([h for h in office.provider.deliveries()
@@ -193,10 +182,7 @@ def test_resident_cancels_code(office: Office) -> None:
 def test_code_times_out_and_expires(office: Office) -> None:
     office.provider.behave(outcome="timeout", expiry_s=1.0)
     ticket = office.tickets[0]
-    flow = _flow(office, ticket)
-    flow.start("code")
-    _showing_code(flow)
-    office.provider.scan(_provider_id(office, ticket))   # the app never confirms
+    flow = _scan_code(office, ticket)   # the app never confirms
     assert flow.wait(10).screen is Screen.EXPIRED
     _consistent(office, ticket, "expired", "expired")
 
@@ -272,10 +258,7 @@ def test_reconciliation_agrees_with_provider(office: Office) -> None:
     before = boss.get(url, timeout=10).json()
     for ticket, outcome in zip(office.tickets, ["succeed", "decline", "succeed"], strict=False):
         office.provider.behave(outcome=outcome)
-        flow = _flow(office, ticket)
-        flow.start("code")
-        _showing_code(flow)
-        office.provider.scan(_provider_id(office, ticket))
+        flow = _scan_code(office, ticket)
         flow.wait(10)
     office.terminal.control(outcome="succeed", delay_s=0.05)
     flow = _flow(office, office.tickets[3])
@@ -301,10 +284,7 @@ def test_reconciliation_agrees_with_provider(office: Office) -> None:
 
 
 def test_reconciliation_flags_mismatches(office: Office) -> None:
-    flow = _flow(office, office.tickets[0])
-    flow.start("code")
-    _showing_code(flow)
-    office.provider.scan(_provider_id(office, office.tickets[0]))
+    flow = _scan_code(office, office.tickets[0])
     assert flow.wait(10).screen is Screen.PAID
     payment = office.payments_of(office.tickets[0])["payments"][-1]
     url = f"{office.url}/api/v1/payments/reconciliation"
