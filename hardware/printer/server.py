@@ -8,7 +8,8 @@ as printed) and ``job-NNNN.json`` (text, QR codes, whether it was cut or interru
 Faults a maintainer or a test can cause, as on the real device:
 ``run_out_of_paper(after_rows=…)`` (0 = now; otherwise part-way through what follows),
 ``paper_near_end()``, ``open_cover()``, ``drop_connection(after_bytes=…)`` and
-``power_off()`` (connections refused) — each with its way back.
+``freeze()`` (accepts, never answers) and ``power_off()`` (connections refused) — each
+with its way back.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class StandInPrinter(Mechanism):
         self.cover_open = False
         self._rows_left: int | None = None       # paper left before it runs out
         self._drop_after: int | None = None      # bytes until the connection is dropped
+        self.frozen = False
         self._lock = threading.Condition()
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -157,6 +159,11 @@ class StandInPrinter(Mechanism):
         """Close the current (or next) connection after `after_bytes` more bytes."""
         with self._lock:
             self._drop_after = after_bytes
+
+    def freeze(self, frozen: bool = True) -> None:
+        """A hung printer: it accepts connections and bytes but never answers or prints."""
+        with self._lock:
+            self.frozen = frozen
 
     def power_off(self) -> None:
         """Stop listening: connections are refused until `power_on()`."""
@@ -295,6 +302,8 @@ class StandInPrinter(Mechanism):
                 break
             if not data:
                 break
+            if self.frozen:
+                continue
             with self._lock:
                 drop_after = self._drop_after
                 if drop_after is not None:

@@ -294,3 +294,14 @@ def test_absent_usb_or_serial_printer_is_offline_not_a_crash(transport, slip) ->
     assert printer.status() == PrinterStatus.offline()
     with pytest.raises(PrinterOfflineError, match=r"not found|could not open"):
         printer.print_ticket(slip)
+
+
+def test_hung_printer_is_offline_within_the_timeout(standin_printer, slip) -> None:
+    standin_printer.freeze()
+    printer = standin_printer.printer()
+    assert printer.status() == PrinterStatus.offline()   # after the status timeout
+    with pytest.raises(PrinterOfflineError, match="no answer"):
+        printer.print_ticket(slip)
+    assert standin_printer.jobs == []
+    standin_printer.freeze(False)
+    assert printer.can_print()
