@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import queue as queue_mod
+import threading
+import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import requests
 
-from tests.support.backoffice import BackofficeServer
+from tests.support.backoffice import BackofficeServer, ServerFactory
 
 APPLICATION = {"procedure": "juminhyo", "identity": "card",
                "values": {"name": "山田\u3000太郎", "address": "堺市北区１－２",
@@ -89,3 +95,63 @@ def make_backoffice_no_prepare(db_url: str) -> Any:
     settings = load_settings()
     settings = replace(settings, queue=replace(settings.queue, enforce_opening_hours=False))
     return Backoffice(db_url, settings, load_catalog())
+
+
+# --- HTTP helpers ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackofficeServer]:
+    """One SQLite back-office shared by a module's tests (they must not assume a clean DB)."""
+    factory = ServerFactory(tmp_path_factory.mktemp("bo"))
+    try:
+        yield factory.start()
+    finally:
+        factory.close()
+
+
+class SseReader:
+    """Reads a text/event-stream in a thread; `next(type)` waits for the next such event."""
+
+    def __init__(self, url: str, token: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        self.response = requests.get(url, headers=h, stream=True, timeout=(5, 60))
+        assert self.response.status_code == 200, self.response.text
+        self.events: queue_mod.Queue[tuple[str, Any, str | None]] = queue_mod.Queue()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        name, data, event_id = "message", [], None
+        try:
+            for line in self.response.iter_lines(decode_unicode=True):
+                if line == "":
+                    if data:
+                        self.events.put((name, json.loads("\n".join(data)), event_id))
+                    name, data, event_id = "message", [], None
+                elif line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: "):
+                    data.append(line[6:])
+                elif line.startswith("id: "):
+                    event_id = line[4:]
+        except Exception:  # noqa: BLE001 — the stream ends when the test closes it
+            pass
+
+    def next(self, kind: str | None = None, timeout: float = 10.0) -> tuple[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {kind or 'event'} within {timeout} s")
+            try:
+                name, data, _ = self.events.get(timeout=left)
+            except queue_mod.Empty:
+                continue
+            if kind is None or name == kind:
+                return name, data
+
+    def close(self) -> None:
+        self.response.close()

@@ -256,6 +256,19 @@ class ServerFactory:
         self.servers.append(server)
         return server.start()
 
+    def also(self, other: BackofficeServer, *, workers: int = 1) -> BackofficeServer:
+        """Another server process on the same database as `other` (its own port)."""
+        var_dir = Path(tempfile.mkdtemp(prefix="bo-", dir=self.root))
+        secrets_ = {"accounts": [{"username": u, "password": p}
+                                 for u, p in other.passwords.items()],
+                    "devices": [{"kind": k, "ward": w, "token": t}
+                                for (k, w), t in other.device_tokens.items()]}
+        server = BackofficeServer(other.db_url, var_dir, secrets_, workers=workers,
+                                  env=other.env)
+        server.config_path.write_text(other.config_path.read_text())
+        self.servers.append(server)
+        return server.start()
+
     def close(self) -> None:
         for server in self.servers:
             server.stop()
