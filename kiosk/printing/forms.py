@@ -55,6 +55,15 @@ def form_title(procedure: Procedure) -> str:
     return name + " 交付申請書"
 
 
+def _act(procedure: Procedure) -> str:
+    """届出 for a 届 (notification), 申請 for everything else."""
+    return "届出" if form_title(procedure).endswith("届") else "申請"
+
+
+def _who(procedure: Procedure) -> str:
+    return "届出人" if _act(procedure) == "届出" else "申請者"
+
+
 def _date(text: str) -> str:
     d = date.fromisoformat(text)
     return f"{wareki(d)}（{seireki(d)}）"
@@ -73,7 +82,9 @@ def _display(f: FormField, value: FieldValue | None, identity: Identity) -> str:
         if f.kind is FieldKind.YEAR:
             era, year = era_year(date(value, 4, 1))
             return f"{era}{year}年度（{value}年度）"
-        return f"{value}通" if f.key == "copies" else f"{value}"
+        if f.key == "copies":
+            return f"{value}通"
+        return f"{value}人" if "人数" in f.label else f"{value}"
     if f.kind is FieldKind.DATE:
         return _date(value)
     if f.kind is FieldKind.SEX:
@@ -111,9 +122,9 @@ def application_data(procedure: Procedure, application: Application, *, ward: Wa
     request = [f for f in procedure.fields if f.source is FieldSource.RESIDENT]
     number = [f for f in procedure.fields if f.source is FieldSource.MY_NUMBER]
     sections: list[dict[str, Any]] = [
-        {"key": "requester", "heading": "申請者（窓口に来られた方）",
+        {"key": "requester", "heading": f"{_who(procedure)}（窓口に来られた方）",
          "items": [_item(f, application) for f in requester]},
-        {"key": "request", "heading": "申請の内容",
+        {"key": "request", "heading": f"{_act(procedure)}の内容",
          "items": [_item(f, application) for f in request]},
     ]
     if number:   # 番号法: only forms whose procedure carries a 個人番号 field show one
@@ -263,7 +274,8 @@ def _draw(data: dict[str, Any], procedure: Procedure, ward: Ward,
     form.y = TOP - 92
     if data["issued_at_display"]:
         c.setFont(FONT, 10)
-        c.drawRightString(RIGHT, form.y, f"申請日時：{data['issued_at_display']}")
+        c.drawRightString(RIGHT, form.y,
+                          f"{_act(procedure)}日時：{data['issued_at_display']}")
     form.y -= 6
 
     for section in data["sections"]:
@@ -282,7 +294,8 @@ def _draw(data: dict[str, Any], procedure: Procedure, ward: Ward,
         form.room(20)
         form.y -= 20
         c.setFont(FONT, 10)
-        c.drawString(LEFT, form.y, "上記の内容に間違いがないことを確認し、申請します。")
+        verb = "届け出ます" if _act(procedure) == "届出" else "申請します"
+        c.drawString(LEFT, form.y, f"上記の内容に間違いがないことを確認し、{verb}。")
         form.box("署名（ご本人が自署してください）", 56)
     form.box("職員記入欄　受付　　　本人確認　　　入力　　　交付", 40,
              note=f"書かない窓口 — {ward.name}の窓口端末で作成")

@@ -117,6 +117,7 @@ def test_assisted_form_leaves_card_fields_for_staff() -> None:
     assert "（窓口で記入）" in text and "堺市北区１－２" in text
     assert "職員が窓口で確認・記入" in text
     assert "お手伝いを希望されています" in text and "assistance" not in text
+    assert "届出人" in text and "届け出ます" in text and "申請者" not in text   # a 届, not a 申請
     assert "令和8年12月1日" in text and "令和8年11月22日" in text
 
 
@@ -126,6 +127,7 @@ def test_tampered_card_is_flagged() -> None:
                                     authenticity=Authenticity.TAMPERED)
     text = _text(render_application_pdf(procedure, application, ward=WARD))
     assert "改ざんの疑い" in text
+    assert "1人" in text                       # 加入する人数
     assert "令和7年度" not in text             # no year field on this form
 
 
