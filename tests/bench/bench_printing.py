@@ -34,7 +34,7 @@ from kiosk.printing.forms import render_application_pdf
 from kiosk.printing.render import MODELS, line_image, render_ticket
 from kiosk.printing.slip import TicketSlip
 
-TARGETS_MS = {"ticket_raster": 50.0, "ticket_raster_no_cache": 50.0, "ticket_sjis": 50.0,
+TARGETS_MS = {"ticket_raster": 50.0, "ticket_sjis": 50.0,
               "form_juminhyo": 200.0, "form_kokuho_kanyu": 200.0}
 
 
