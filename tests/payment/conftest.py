@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import socket
 import subprocess
@@ -19,6 +18,7 @@ import requests
 
 from kiosk.configfile import load_catalog
 from kiosk.domain.application import Application, Identity
+from tests.support.backoffice import ServerFactory
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -118,6 +118,7 @@ class Office:
     provider: Provider
     terminal: Terminal
     log: Path
+    db_url: str
 
     def session(self, who: str = "kiosk-kita") -> requests.Session:
         s = requests.Session()
@@ -165,11 +166,14 @@ def terminal() -> Iterator[Terminal]:
 
 
 @pytest.fixture(scope="module")
-def office_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
+def office_processes(tmp_path_factory: pytest.TempPathFactory,
+                     request: pytest.FixtureRequest) -> Iterator[Office]:
     """One back-office, provider and terminal for a whole test module (starting them
-    costs seconds on a busy machine); `office` gives each test fresh tickets."""
+    costs seconds on a busy machine); `office` gives each test fresh tickets. A module
+    sets ``DATABASE = "postgres"`` to run its back-office on the private PostgreSQL."""
     with _provider_process() as provider, _terminal_process() as terminal:
-        yield from _office(provider, terminal, tmp_path_factory.mktemp("office"))
+        yield from _office(provider, terminal, tmp_path_factory.mktemp("office"), request,
+                           getattr(request.module, "DATABASE", None))
 
 
 @pytest.fixture
@@ -181,7 +185,10 @@ def office(office_processes: Office) -> Office:
     return replace(office_processes, tickets=tickets)
 
 
-def _office(provider: Provider, terminal: Terminal, tmp_path: Path) -> Iterator[Office]:
+def _office(provider: Provider, terminal: Terminal, tmp_path: Path,
+            request: pytest.FixtureRequest, database: str | None) -> Iterator[Office]:
+    """The back-office as the back-office tests start it (tests/support/backoffice.py:
+    `python -m kiosk.backoffice serve`, migrated and seeded), told where the provider is."""
     cfg = tmp_path / "payment.toml"
     cfg.write_text(f"""
 [kiosk]
@@ -197,29 +204,15 @@ webhook_tolerance = 60
 merchant_name = "SAKAI CITY KITA WARD"
 merchant_name_ja = "堺市北区役所"
 """)
-    seed = tmp_path / "seed.json"
-    log = tmp_path / "backoffice.log"
-    env = {**os.environ, "PAYMENT_CONFIG": str(cfg), "PAYMENT_PROVIDER_API_KEY": provider.api_key,
+    env = {"PAYMENT_CONFIG": str(cfg), "PAYMENT_PROVIDER_API_KEY": provider.api_key,
            "PAYMENT_WEBHOOK_SECRET": provider.secret}
-    with log.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.payment.bo_server", "--db",
-             f"sqlite:///{tmp_path / 'bo.db'}", "--seed", str(seed)],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("BACKOFFICE LISTENING"):
-        proc.kill()
-        raise RuntimeError(f"back-office did not start: {log.read_text()[-2000:]}")
-    data = json.loads(seed.read_text())
-    url = f"http://127.0.0.1:{data['port']}"
-    tokens = dict(data["tokens"])
+    factory = ServerFactory(tmp_path, request)
     try:
-        for username, password in data["passwords"].items():
-            r = requests.post(f"{url}/api/v1/auth/login", timeout=10,
-                              json={"username": username, "password": password})
-            assert r.status_code == 200, r.text
-            tokens[username] = r.json()["token"]
-        yield Office(url, tokens, [], provider, terminal, log)
+        server = factory.start(database, env=env)
+        tokens = {"kiosk-kita": server.kiosk_token,
+                  "kiosk-naka": server.device_tokens[("kiosk", "naka")],
+                  "staff": server.login("staff"), "boss": server.login("supervisor")}
+        yield Office(server.url, tokens, [], provider, terminal, server.log_path,
+                     server.db_url)
     finally:
-        _stop(proc)
+        factory.close()

@@ -3,82 +3,34 @@ the provider / terminal stand-in processes. Each ends consistent on both sides."
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from sqlalchemy import create_engine, text
 
+from kiosk.backoffice.db import normalize_url
 from kiosk.domain.payment import NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_webhook
-from kiosk.payment.client import PaymentClient
-from kiosk.payment.flow import FlowView, PaymentFlow, Screen
-from kiosk.payment.terminal import NexoTcpTerminal
+from kiosk.payment.flow import FlowView, Screen
 from tests.payment.conftest import Office, issue_ticket
-
-
-def _flow(office: Office, ticket: int, views: list[FlowView] | None = None) -> PaymentFlow:
-    client = PaymentClient(office.url, office.tokens["kiosk-kita"])
-    terminal = NexoTcpTerminal("127.0.0.1", office.terminal.port, sale_id="kiosk-kita",
-                               timeout_s=3, recover_s=3)
-    return PaymentFlow(client, terminal, ticket, poll_seconds=0.2,
-                       on_change=views.append if views is not None else None)
-
-
-def _showing_code(flow: PaymentFlow, timeout: float = 10) -> FlowView:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        view = flow.view
-        if view.screen is not Screen.STARTING:
-            return view
-        time.sleep(0.02)
-    raise AssertionError("no code shown")
-
-
-def _scan_code(office: Office, ticket: int, poll_seconds: float = 0.2,
-               views: list[FlowView] | None = None) -> PaymentFlow:
-    """Kiosk starts a code payment, the code shows, the resident scans it."""
-    flow = _flow(office, ticket, views)
-    flow.poll_seconds = poll_seconds
-    flow.start("code")
-    shown = _showing_code(flow)
-    assert shown.screen is Screen.SHOW_CODE and shown.qr_payload, shown
-    office.provider.scan(_provider_id(office, ticket))
-    return flow
-
-
-def _provider_id(office: Office, ticket: int) -> str:
-    return str(office.payments_of(ticket)["payments"][-1]["provider_id"])
-
-
-def _until(check: Any, timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
-
-
-def _consistent(office: Office, ticket: int, state: str, provider_status: str | None) -> None:
-    record = office.payments_of(ticket)
-    assert record["payments"][-1]["state"] == state
-    assert record["payment_status"] in (state, "paid")
-    if provider_status is not None:
-        ref = record["payments"][-1]["reference"]
-        mine = [p for p in office.provider.settlements(datetime.now(UTC).date().isoformat())
-                if p["merchant_payment_id"] == ref]
-        assert mine and mine[0]["status"] == provider_status
+from tests.payment.steps import (
+    consistent,
+    flow_for,
+    provider_id,
+    scan_code,
+    showing_code,
+    until,
+)
 
 
 def test_code_paid_by_webhook(office: Office) -> None:
     ticket = office.tickets[0]
     views: list[FlowView] = []
-    flow = _scan_code(office, ticket, views=views)
+    flow = scan_code(office, ticket, views=views)
     assert views[1].screen is Screen.SHOW_CODE and views[1].amount_yen == 600
     assert flow.wait(10).screen is Screen.PAID
-    _consistent(office, ticket, "paid", "completed")
+    consistent(office, ticket, "paid", "completed")
     assert [v.screen for v in views][:2] == [Screen.STARTING, Screen.SHOW_CODE]
     hooks = office.provider.deliveries()
     assert hooks and all(h["status"] == 200 for h in hooks)
@@ -89,9 +41,9 @@ def test_code_paid_by_webhook(office: Office) -> None:
 def test_code_declined_keeps_ticket_and_allows_retry(office: Office) -> None:
     ticket = office.tickets[1]
     office.provider.behave(outcome="decline")
-    flow = _scan_code(office, ticket)
+    flow = scan_code(office, ticket)
     assert flow.wait(10).screen is Screen.FAILED
-    _consistent(office, ticket, "failed", "failed")
+    consistent(office, ticket, "failed", "failed")
     # The ticket stands; the resident may pay another way (here: at the counter).
     flow.start("counter")
     assert flow.wait(10).screen is Screen.AT_COUNTER
@@ -106,15 +58,15 @@ def test_code_declined_keeps_ticket_and_allows_retry(office: Office) -> None:
 def test_webhooks_lost_poll_fallback_then_duplicate_and_out_of_order(office: Office) -> None:
     # No webhook at all: the kiosk's polling makes the back-office ask the provider.
     office.provider.behave(webhooks="none")
-    flow = _scan_code(office, office.tickets[0])
+    flow = scan_code(office, office.tickets[0])
     assert flow.wait(10).screen is Screen.PAID
-    _consistent(office, office.tickets[0], "paid", "completed")
+    consistent(office, office.tickets[0], "paid", "completed")
     # Duplicate deliveries (fresh signatures) and a stale "created" after the final one.
     for mode, ticket in (("duplicate", office.tickets[1]), ("out_of_order", office.tickets[2])):
         office.provider.behave(webhooks=mode)
-        flow = _scan_code(office, ticket)
+        flow = scan_code(office, ticket)
         assert flow.wait(10).screen is Screen.PAID
-        _consistent(office, ticket, "paid", "completed")
+        consistent(office, ticket, "paid", "completed")
     hooks = office.provider.deliveries()
     assert sum(1 for h in hooks if h["mode"] == "duplicate") == 2
     assert all(h["status"] == 200 for h in hooks)
@@ -128,32 +80,32 @@ def test_webhooks_lost_poll_fallback_then_duplicate_and_out_of_order(office: Off
 def test_webhook_before_the_kiosk_polls(office: Office) -> None:
     # The kiosk polls slowly; the webhook lands first and the kiosk's next read sees it.
     ticket = office.tickets[0]
-    flow = _scan_code(office, ticket, poll_seconds=3.0)
-    _until(lambda: office.payments_of(ticket)["payments"][-1]["state"] == "paid", 5)
+    flow = scan_code(office, ticket, poll_seconds=3.0)
+    until(lambda: office.payments_of(ticket)["payments"][-1]["state"] == "paid", 5)
     assert flow.view.screen is Screen.SHOW_CODE  # the kiosk has not looked yet
     assert flow.wait(10).screen is Screen.PAID
-    _consistent(office, ticket, "paid", "completed")
+    consistent(office, ticket, "paid", "completed")
 
 
 def test_bad_signature_and_replay_are_refused(office: Office) -> None:
     office.provider.behave(webhooks="bad_signature")
     ticket = office.tickets[0]
-    flow = _scan_code(office, ticket, poll_seconds=30)  # only the webhook could change it
-    _until(lambda: office.provider.deliveries())
+    flow = scan_code(office, ticket, poll_seconds=30)  # only the webhook could change it
+    until(lambda: office.provider.deliveries())
     assert office.provider.deliveries()[0]["status"] == 401
     # The back-office did not believe the forged news…
     record = office.payments_of(ticket)["payments"][-1]
     assert record["state"] == "pending"
     flow.cancel()  # …and the real state (paid at the provider) wins the cancel race.
     assert flow.wait(10).screen is Screen.PAID
-    _consistent(office, ticket, "paid", "completed")
+    consistent(office, ticket, "paid", "completed")
 
     # A replayed delivery (same bytes, same nonce) is refused; so is a stale timestamp.
     office.provider.behave(webhooks="replay")
     ticket = office.tickets[1]
-    flow = _scan_code(office, ticket)
+    flow = scan_code(office, ticket)
     assert flow.wait(10).screen is Screen.PAID
-    replays = _until(lambda: [h for h in office.provider.deliveries() if h["mode"] == "replay"
+    replays = until(lambda: [h for h in office.provider.deliveries() if h["mode"] == "replay"
                               ] if len([h for h in office.provider.deliveries()
                                         if h["mode"] == "replay"]) == 2 else None)
     assert sorted(h["status"] for h in replays) == [200, 409]
@@ -168,23 +120,23 @@ def test_bad_signature_and_replay_are_refused(office: Office) -> None:
 
 def test_resident_cancels_code(office: Office) -> None:
     ticket = office.tickets[0]
-    flow = _flow(office, ticket)
+    flow = flow_for(office, ticket)
     flow.start("code")
-    _showing_code(flow)
+    showing_code(flow)
     flow.cancel()
     assert flow.wait(10).screen is Screen.CANCELED
-    _consistent(office, ticket, "canceled", "canceled")
+    consistent(office, ticket, "canceled", "canceled")
     # Scanning the canceled code now changes nothing anywhere.
-    office.provider.scan(_provider_id(office, ticket))
-    _consistent(office, ticket, "canceled", "canceled")
+    office.provider.scan(provider_id(office, ticket))
+    consistent(office, ticket, "canceled", "canceled")
 
 
 def test_code_times_out_and_expires(office: Office) -> None:
     office.provider.behave(outcome="timeout", expiry_s=1.0)
     ticket = office.tickets[0]
-    flow = _scan_code(office, ticket)   # the app never confirms
+    flow = scan_code(office, ticket)   # the app never confirms
     assert flow.wait(10).screen is Screen.EXPIRED
-    _consistent(office, ticket, "expired", "expired")
+    consistent(office, ticket, "expired", "expired")
 
 
 def test_terminal_paths(office: Office) -> None:
@@ -196,10 +148,10 @@ def test_terminal_paths(office: Office) -> None:
               Screen.PAID, "paid")]
     for ticket, (behaviour, screen, state) in zip(office.tickets, cases, strict=True):
         t.control(**behaviour)
-        flow = _flow(office, ticket)
+        flow = flow_for(office, ticket)
         flow.start("terminal")
         assert flow.wait(15).screen is screen, behaviour
-        _consistent(office, ticket, state, None)
+        consistent(office, ticket, state, None)
     journal = {j["sale_transaction_id"]: j for j in t.journal()}
     for ticket in office.tickets:
         p = office.payments_of(ticket)["payments"][-1]
@@ -212,12 +164,12 @@ def test_terminal_paths(office: Office) -> None:
 def test_terminal_resident_cancels(office: Office) -> None:
     office.terminal.control(outcome="timeout")
     ticket = office.tickets[0]
-    flow = _flow(office, ticket)
+    flow = flow_for(office, ticket)
     flow.start("terminal")
-    _until(lambda: flow.view.screen is Screen.FOLLOW_TERMINAL)
+    until(lambda: flow.view.screen is Screen.FOLLOW_TERMINAL)
     flow.cancel()
     assert flow.wait(10).screen is Screen.CANCELED
-    _consistent(office, ticket, "canceled", None)
+    consistent(office, ticket, "canceled", None)
 
 
 def test_ward_and_role_checks(office: Office) -> None:
@@ -258,10 +210,10 @@ def test_reconciliation_agrees_with_provider(office: Office) -> None:
     before = boss.get(url, timeout=10).json()
     for ticket, outcome in zip(office.tickets, ["succeed", "decline", "succeed"], strict=False):
         office.provider.behave(outcome=outcome)
-        flow = _scan_code(office, ticket)
+        flow = scan_code(office, ticket)
         flow.wait(10)
     office.terminal.control(outcome="succeed", delay_s=0.05)
-    flow = _flow(office, office.tickets[3])
+    flow = flow_for(office, office.tickets[3])
     flow.start("terminal")
     assert flow.wait(10).screen is Screen.PAID
     report = boss.get(url, timeout=10).json()
@@ -284,15 +236,16 @@ def test_reconciliation_agrees_with_provider(office: Office) -> None:
 
 
 def test_reconciliation_flags_mismatches(office: Office) -> None:
-    flow = _scan_code(office, office.tickets[0])
+    flow = scan_code(office, office.tickets[0])
     assert flow.wait(10).screen is Screen.PAID
     payment = office.payments_of(office.tickets[0])["payments"][-1]
     url = f"{office.url}/api/v1/payments/reconciliation"
     # Someone alters our record behind the application's back: the report must say so.
-    db = sqlite3.connect(office.log.parent / "bo.db")
+    db = create_engine(normalize_url(office.db_url))
+    alter = text("UPDATE payments SET amount_yen = :amount WHERE id = :id")
     try:
-        db.execute("UPDATE payments SET amount_yen = 60 WHERE id = ?", (payment["id"],))
-        db.commit()
+        with db.begin() as conn:
+            conn.execute(alter, {"amount": 60, "id": payment["id"]})
         report = office.session("boss").get(url, timeout=10).json()
         assert not report["ok"]
         [mismatch] = report["mismatches"]
@@ -300,7 +253,7 @@ def test_reconciliation_flags_mismatches(office: Office) -> None:
         assert "amount differs: here 60, provider 600" in mismatch["problem"]
         assert "mismatch," in office.session("boss").get(url + "?format=csv", timeout=10).text
     finally:
-        db.execute("UPDATE payments SET amount_yen = 600 WHERE id = ?", (payment["id"],))
-        db.commit()
-        db.close()
+        with db.begin() as conn:
+            conn.execute(alter, {"amount": 600, "id": payment["id"]})
+        db.dispose()
     assert office.session("boss").get(url, timeout=10).json()["ok"]
