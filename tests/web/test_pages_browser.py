@@ -244,6 +244,14 @@ def test_roles_invalid_tokens_and_languages(backoffice: Any, browser: Any, shots
     assert page.request.get(f"{server.url}/api/v1/admin/staff").status == 403
     ctx.close()
 
+    # A lobby display with a wrong or revoked device token says so instead of going blank.
+    dctx = browser.new_context()
+    display = dctx.new_page()
+    display.goto(f"{server.url}/display?ward=kita#token=dv_not-a-real-token")
+    display.wait_for_function(
+        "(document.getElementById('conn-banner') || {}).textContent?.includes('refused')")
+    dctx.close()
+
     # Not signed in at all: sent to the login page.
     ctx = browser.new_context(viewport=CONSOLE)
     page = ctx.new_page()

@@ -123,6 +123,9 @@ async def display_page(request: Request, ward: str = "", services: str = "", cou
         "recent": max(1, min(recent, 12)), "now": max(1, min(now, 6)),
         "counter_formats": [counter_fmt[c] for c in langs],
         "lost": both("接続が切れました — 再接続しています…"),
+        "refused": "この表示機の登録(デバイストークン)が受け付けられません。"
+                   "管理者に連絡してください。 / This display's device token was refused:"
+                   " please call the administrator.",
     }
     return _page(render(
         "display.html", config=json.dumps(config, ensure_ascii=False),

@@ -102,11 +102,14 @@
   tick();
   setInterval(tick, 10000);
 
+  let refused = false;
   L.connect({
     url: API + "/events?ward=" + encodeURIComponent(cfg.ward),
     refresh: refresh,
     onEvent: onEvent,
-    lostText: cfg.lost,
+    // A revoked or wrong device token will not heal by retrying: say what to do.
+    onAuthLost: function () { refused = true; },
+    lostText: function () { return refused ? cfg.refused : cfg.lost; },
     safetyMs: 20000
   });
 })();

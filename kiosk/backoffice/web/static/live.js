@@ -81,6 +81,7 @@
     fetch(url, { headers: { Accept: "text/event-stream", Authorization: "Bearer " + bearer },
                  credentials: "same-origin", cache: "no-store", signal: ctrl.signal })
       .then(function (resp) {
+        if (resp.status === 401 || resp.status === 403) self.authStatus = resp.status;
         if (!resp.ok || !resp.body) { fail(); return; }
         self.readyState = 1;
         if (self.onopen) self.onopen({});
@@ -125,7 +126,10 @@
     let inflight = false;
     let again = false;
     let stopped = false;
-    const lostText = opts.lostText || "接続が切れました — 再接続しています… / Connection lost — reconnecting…";
+    const defaultLost = "接続が切れました — 再接続しています… / Connection lost — reconnecting…";
+    function lost() {
+      return (typeof opts.lostText === "function" ? opts.lostText() : opts.lostText) || defaultLost;
+    }
 
     function refresh() {
       if (inflight) { again = true; return; }
@@ -133,7 +137,15 @@
       Promise.resolve().then(opts.refresh).then(function () {
         if (es && es.readyState === 1) banner(null);
       }, function (err) {
-        if (err && (err.status === 401 || err.status === 403) && opts.onAuthLost) opts.onAuthLost(err);
+        if (err && (err.status === 401 || err.status === 403)) {
+          if (opts.onAuthLost) opts.onAuthLost(err);
+        } else if (err && !err.status && !stopped) {
+          // The server is unreachable although the stream never said so (a half-open
+          // connection after a network fault): show it and start over.
+          banner(lost());
+          if (es) es.close();
+          if (!timer) { timer = setTimeout(open, delay); delay = Math.min(delay * 2, 8000); }
+        }
       }).then(function () {
         inflight = false;
         if (again) { again = false; refresh(); }
@@ -156,7 +168,8 @@
       es.onmessage = handle;
       (opts.eventTypes || EVENT_TYPES).forEach(function (t) { es.addEventListener(t, handle); });
       es.onerror = function () {
-        banner(lostText);
+        if (es.authStatus && opts.onAuthLost) opts.onAuthLost({ status: es.authStatus });
+        banner(lost());
         // Close and retry ourselves: covers HTTP errors, which end EventSource for good.
         es.close();
         if (!timer && !stopped) {
