@@ -7,9 +7,9 @@ as printed) and ``job-NNNN.json`` (text, QR codes, whether it was cut or interru
 
 Faults a maintainer or a test can cause, as on the real device:
 ``run_out_of_paper(after_rows=…)`` (0 = now; otherwise part-way through what follows),
-``paper_near_end()``, ``open_cover()``, ``drop_connection(after_bytes=…)`` and
-``freeze()`` (accepts, never answers) and ``power_off()`` (connections refused) — each
-with its way back.
+``paper_near_end()``, ``open_cover()``, ``drop_connection(after_bytes=…)``,
+``jam_cutter()``, ``freeze()`` (accepts, never answers) and ``power_off()``
+(connections refused) — each with its way back.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class StandInPrinter(Mechanism):
         self._rows_left: int | None = None       # paper left before it runs out
         self._drop_after: int | None = None      # bytes until the connection is dropped
         self.frozen = False
+        self.cutter_jammed = False
         self._lock = threading.Condition()
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -160,6 +161,13 @@ class StandInPrinter(Mechanism):
         with self._lock:
             self._drop_after = after_bytes
 
+    def jam_cutter(self, jammed: bool = True) -> None:
+        """An autocutter error: the printer stops and reports an error (DLE EOT 2/3)."""
+        with self._lock:
+            self.cutter_jammed = jammed
+        if not jammed:
+            self._resume()
+
     def freeze(self, frozen: bool = True) -> None:
         """A hung printer: it accepts connections and bytes but never answers or prints."""
         with self._lock:
@@ -191,7 +199,7 @@ class StandInPrinter(Mechanism):
 
     # ------------------------------------------------------------ Mechanism
     def printing_possible(self) -> bool:
-        return not self.cover_open and self.paper is not PaperState.OUT
+        return not (self.cover_open or self.cutter_jammed or self.paper is PaperState.OUT)
 
     def consume_rows(self, rows: int) -> int:
         with self._lock:
@@ -210,12 +218,14 @@ class StandInPrinter(Mechanism):
         with self._lock:
             out = self.paper is PaperState.OUT
             near = self.paper is not PaperState.OK
+            jam = self.cutter_jammed
             if n == 1:
-                return bytes([_BASE | (0x08 if self.cover_open or out else 0)])
+                return bytes([_BASE | (0x08 if self.cover_open or out or jam else 0)])
             if n == 2:
-                return bytes([_BASE | (0x04 if self.cover_open else 0) | (0x20 if out else 0)])
+                return bytes([_BASE | (0x04 if self.cover_open else 0) | (0x20 if out else 0)
+                              | (0x40 if jam else 0)])
             if n == 3:
-                return bytes([_BASE])
+                return bytes([_BASE | (0x08 if jam else 0)])
             if n == 4:
                 return bytes([_BASE | (0x0C if near else 0) | (0x60 if out else 0)])
             return b""
@@ -325,5 +335,6 @@ class StandInPrinter(Mechanism):
                     reason = "connection_reset"
                     break
         if reason is None and not self.printing_possible():
-            reason = "cover_open" if self.cover_open else "paper_out"
+            reason = ("cover_open" if self.cover_open else
+                      "cutter_jam" if self.cutter_jammed else "paper_out")
         interp.end(reason or ("stopped" if self._stopping else None))

@@ -22,6 +22,7 @@ from kiosk.printing.device import (
     PaperOutError,
     PaperState,
     Printer,
+    PrinterFaultError,
     PrinterOfflineError,
     PrintError,
     PrinterStatus,
@@ -305,3 +306,16 @@ def test_hung_printer_is_offline_within_the_timeout(standin_printer, slip) -> No
     assert standin_printer.jobs == []
     standin_printer.freeze(False)
     assert printer.can_print()
+
+
+def test_cutter_jam_is_a_printer_fault(standin_printer, slip) -> None:
+    standin_printer.jam_cutter()
+    printer = standin_printer.printer()
+    status = printer.status()
+    assert status.error and not status.online and not status.can_print
+    with pytest.raises(PrinterFaultError) as err:
+        printer.print_ticket(slip)
+    assert err.value.code == "fault"
+    standin_printer.jam_cutter(False)
+    printer.print_ticket(slip)
+    assert standin_printer.wait_for_jobs(1)[0].complete
