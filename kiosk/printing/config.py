@@ -82,9 +82,16 @@ def open_printer(config: PrinterConfig) -> Printer:
         from hardware.printer import StandInPrinter  # only the stand-in needs hardware/
 
         standin = StandInPrinter(config.host, config.port, width_px=config.model.width_px,
-                                 output_dir=config.standin_output_dir).start()
-        host, port, on_close = standin.host, standin.port, standin.stop
-        log.info("printing to the stand-in printer; jobs in %s", config.standin_output_dir)
+                                 output_dir=config.standin_output_dir)
+        try:
+            standin.start()
+        except OSError as exc:
+            # e.g. a maintainer's `python -m hardware.printer` already listens there
+            log.warning("stand-in printer not started (%s); printing to %s:%d as it is",
+                        exc, config.host, config.port)
+        else:
+            host, port, on_close = standin.host, standin.port, standin.stop
+            log.info("printing to the stand-in printer; jobs in %s", config.standin_output_dir)
 
     def connect() -> Escpos:
         profile = config.model.profile

@@ -319,3 +319,13 @@ def test_cutter_jam_is_a_printer_fault(standin_printer, slip) -> None:
     standin_printer.jam_cutter(False)
     printer.print_ticket(slip)
     assert standin_printer.wait_for_jobs(1)[0].complete
+
+
+def test_standin_transport_uses_a_stand_in_already_on_the_port(standin_printer, slip) -> None:
+    config = standin_printer.config(transport="standin")   # same host:port, already taken
+    printer = open_printer(config)
+    try:
+        printer.print_ticket(slip)
+    finally:
+        printer.close()
+    assert standin_printer.wait_for_jobs(1)[0].complete
