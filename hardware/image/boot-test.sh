@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Boot test of a built kiosk image in qemu under software emulation (TCG; --kvm to use
+# hardware virtualisation where it works). It boots a throw-away copy of disk.img with a test provision.toml on the
+# config partition and "kiosk.boottest" on the kernel command line; inside, the image runs
+# the headless stand-in (python -m kiosk.service --standin) and checks itself
+# (usr/local/lib/kiosk/boottest.sh): the kiosk service reached ready after the clock was
+# synchronised, the root is read-only, provisioning was applied, no getty, no blanking,
+# pcscd, the unit's limits, and that the watchdog restarts a hung (SIGSTOPped) app.
+# Results come back as "BOOTTEST ..." lines on the serial console.
+#
+#   hardware/image/boot-test.sh [--image DIR] [--uefi] [--kvm] [--timeout SECONDS] [--keep]
+#
+#   --image DIR  the build output (default hardware/image/build/amd64)
+#   --uefi       boot through the firmware (OVMF) + systemd-boot on the ESP, exactly as a
+#                flashed kiosk does; default: qemu -kernel/-initrd (faster)
+#   --kvm        use KVM (off by default: nested KVM on the build VM here hangs or aborts)
+# Needs root (binds the NTP port 123 on 127.0.0.1 for the guest's clock), qemu-system-x86,
+# mtools, ovmf (for --uefi). Exit status 0 only when every check passed.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+IMAGE=$HERE/build/amd64
+UEFI=0 KVM=0 TIMEOUT=900 KEEP=0
+while (($#)); do
+  case "$1" in
+    --image) IMAGE=$2; shift 2 ;;
+    --uefi) UEFI=1; shift ;;
+    --kvm) KVM=1; shift ;;
+    --timeout) TIMEOUT=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "boot-test.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+for f in disk.img vmlinuz initrd.img; do
+  [ -e "$IMAGE/$f" ] || { echo "boot-test.sh: $IMAGE/$f missing: run hardware/image/build.sh" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+pids=()
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ "$KEEP" = 1 ]; then echo "boot-test.sh: kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+t0=$SECONDS
+
+# A throw-away copy: the test writes its provision.toml and the guest writes the data partition.
+cp --sparse=always "$IMAGE/disk.img" "$work/disk.img"
+export MTOOLS_SKIP_CHECK=1
+offset() { # byte offset of partition $1 (1-based)
+  sfdisk -J "$work/disk.img" | python3 -c \
+    "import json,sys; print(json.load(sys.stdin)['partitiontable']['partitions'][$1-1]['start']*512)"
+}
+sed -e 's/^id = .*/id = "boottest-01"/' \
+    -e 's/^kind = "usb".*/kind = "standin"/' -e '/^usb_/d' \
+    -e 's/^kind = "pcsc".*/kind = "standin"/' -e '/^reader = /d' \
+    -e 's/^ntp_servers = .*/ntp_servers = ["10.0.2.2"]/' \
+    "$HERE/../../config/provision.example.toml" > "$work/provision.toml"
+mcopy -i "$work/disk.img@@$(offset 3)" "$work/provision.toml" ::/provision.toml
+
+CMDLINE="$(tr -s ' \n' ' ' < "$HERE/cmdline.txt" | sed 's/ $//') kiosk.boottest"
+if [ "$UEFI" = 1 ]; then
+  # The test changes only the loader entry's options (adds kiosk.boottest).
+  esp="$work/disk.img@@$(offset 1)"
+  mcopy -i "$esp" ::/loader/entries/kiosk.conf "$work/kiosk.conf"
+  sed -i "s|^options .*|options $CMDLINE|" "$work/kiosk.conf"
+  mcopy -o -i "$esp" "$work/kiosk.conf" ::/loader/entries/kiosk.conf
+  cp /usr/share/OVMF/OVMF_VARS.fd "$work/vars.fd"
+  # shellcheck disable=SC2054  # commas belong to the qemu option
+  boot=(-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd
+        -drive if=pflash,format=raw,file="$work/vars.fd")
+else
+  boot=(-kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.img" -append "$CMDLINE")
+fi
+
+# The guest's NTP server (qemu user networking maps 10.0.2.2:123 to 127.0.0.1:123 here).
+python3 "$HERE/sntp_server.py" --bind 127.0.0.1 --port 123 > "$work/sntp.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q serving "$work/sntp.log" && break; sleep 0.2; done
+grep -q serving "$work/sntp.log" || { echo "boot-test.sh: cannot serve NTP on 127.0.0.1:123:" >&2; cat "$work/sntp.log" >&2; exit 1; }
+
+if [ "$KVM" = 1 ]; then accel=(-accel kvm -cpu host); mode=kvm
+else accel=(-accel tcg -cpu max); mode="tcg (software emulation)"; fi
+echo "boot-test.sh: booting $IMAGE/disk.img ($mode, $([ "$UEFI" = 1 ] && echo UEFI+systemd-boot || echo direct kernel boot))" >&2
+qemu-system-x86_64 -machine q35 "${accel[@]}" -smp 2 -m 1536 -display none -no-reboot \
+  -monitor none -serial "file:$work/serial.log" \
+  -drive file="$work/disk.img",format=raw,if=virtio \
+  -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
+  "${boot[@]}" > "$work/qemu.log" 2>&1 &
+qemu=$!; pids+=("$qemu")
+
+result=""
+while kill -0 "$qemu" 2>/dev/null && ((SECONDS - t0 < TIMEOUT)); do
+  result=$(grep -a -o 'BOOTTEST RESULT [A-Z]*' "$work/serial.log" 2>/dev/null || true)
+  [ -n "$result" ] && break
+  sleep 2
+done
+ready_at=$((SECONDS - t0))
+# Let the guest power off (it does so itself after the report).
+for _ in $(seq 60); do kill -0 "$qemu" 2>/dev/null || break; sleep 1; done
+tr -d '\r' < "$work/serial.log" | grep -a '^BOOTTEST\|^\[.*\] *provisioning\|provisioning' | sed 's/^/  /' >&2 || true
+cp "$work/serial.log" "$IMAGE/boot-test-serial.log"
+if [ "$result" = "BOOTTEST RESULT PASS" ]; then
+  echo "boot-test.sh: PASS ($mode) in ${ready_at} s from qemu start to the last check; serial log: $IMAGE/boot-test-serial.log" >&2
+  exit 0
+fi
+echo "boot-test.sh: FAIL (${result:-no result after ${ready_at} s}); last serial lines:" >&2
+tail -40 "$work/serial.log" >&2
+cat "$work/qemu.log" >&2
+exit 1

@@ -1,0 +1,367 @@
+"""Kiosk provisioning: the per-device file a maintainer writes on the config partition.
+
+    python -m kiosk provision --check FILE            validate on a workstation
+    python -m kiosk provision --apply FILE --state DIR [--config-dir DIR] [--owner USER]
+                              [--runtime-root /run] [--set-hostname]
+                                                      apply on the kiosk (first boot)
+
+The file names the ward and the kiosk, the back-office URL, the device token, the CA
+certificate, printer and card-reader settings and the screen's first language (see
+config/provision.example.toml). `--apply` validates it, keeps the secrets on the data
+partition (token and key readable by the kiosk user only) and writes the kiosk.toml the
+app reads (`KIOSK_CONFIG_DIR`). A bad file changes nothing: the last good provisioning
+stays in force and the error is kept in `<state>/last-error.txt` for the health report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from kiosk.configfile import CONFIG_DIR, load_catalog, read_toml
+from kiosk.domain.errors import ConfigError
+from kiosk.domain.section import Section
+from kiosk.i18n import LANGUAGE_CODES
+
+log = logging.getLogger(__name__)
+
+KIOSK_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+# Back-office device tokens: "dv_" + URL-safe base64 of 256 random bits (docs/api.md).
+DEVICE_TOKEN = re.compile(r"^dv_[A-Za-z0-9_-]{32,128}$")
+USB_ID = re.compile(r"^[0-9a-fA-F]{4}$")
+PRINTER_KINDS = ("usb", "network", "serial", "standin")
+READER_KINDS = ("pcsc", "standin")
+PAPER_WIDTHS = (58, 80)
+
+
+@dataclass(frozen=True)
+class Printer:
+    kind: str
+    usb_vendor_id: str = ""
+    usb_product_id: str = ""
+    host: str = ""
+    port: int = 9100
+    device: str = ""
+    baudrate: int = 38400
+    paper_width_mm: int = 80
+
+
+@dataclass(frozen=True)
+class CardReader:
+    kind: str
+    reader: str = ""  # a substring of the PC/SC reader name; "" = the first reader
+
+
+@dataclass(frozen=True)
+class Provisioning:
+    kiosk_id: str
+    ward: str
+    locale: str
+    backoffice_url: str
+    device_token: str = field(repr=False)
+    ca_certificate_pem: str = field(repr=False)
+    printer: Printer
+    card_reader: CardReader
+    ntp_servers: tuple[str, ...] = ()
+    dev_allow_http: bool = False
+    source: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """What may be shown and logged: everything but the token and the certificate."""
+        out = asdict(self)
+        out.pop("device_token")
+        out.pop("ca_certificate_pem")
+        return out
+
+
+def _ward(s: Section, catalog_path: Path | None) -> str:
+    ward = s.text("ward")
+    catalog = load_catalog(catalog_path)
+    if ward not in catalog.wards:
+        raise s.error("ward", f"unknown ward {ward!r}; the catalog ({catalog.source}) has "
+                      f"{', '.join(sorted(catalog.wards))}")
+    return ward
+
+
+def _url(s: Section, allow_http: bool) -> str:
+    url = s.text("url")
+    parts = urlsplit(url)
+    if parts.scheme == "http" and not allow_http:
+        raise s.error("url", f"must use https:// ({url!r}); plain http only with "
+                      "dev_allow_http = true, never on a kiosk in a ward office")
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise s.error("url", f"must be an https:// URL with a host name, got {url!r}")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise s.error("url", "must not carry credentials, a query or a fragment; "
+                      "the device token goes in token")
+    return url.rstrip("/")
+
+
+def _token(s: Section) -> str:
+    token = s.text("token")
+    if token != token.strip() or not DEVICE_TOKEN.match(token):
+        raise s.error("token", "must be the device token the back-office issued: 'dv_' and "
+                      "32-128 characters A-Z a-z 0-9 _ - (no spaces, no quotes)")
+    return token
+
+
+def _ca_certificate(s: Section, base: Path) -> str:
+    if s.has("ca_certificate") == s.has("ca_certificate_file"):
+        raise s.error("ca_certificate", "give exactly one of ca_certificate (the PEM text) "
+                      "or ca_certificate_file (a path relative to this file)")
+    if s.has("ca_certificate"):
+        name, pem = "ca_certificate", s.text("ca_certificate")
+    else:
+        name = "ca_certificate_file"
+        path = base / s.text(name)
+        try:
+            pem = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise s.error(name, f"cannot read {path}: {exc}") from None
+    from cryptography import x509  # late: only provisioning needs it
+
+    try:
+        certs = x509.load_pem_x509_certificates(pem.encode("ascii", "replace"))
+    except ValueError as exc:
+        raise s.error(name, f"is not a PEM certificate ({exc})") from None
+    now = dt.datetime.now(dt.UTC)
+    for cert in certs:
+        if cert.not_valid_after_utc < now:
+            raise s.error(name, f"certificate {cert.subject.rfc4514_string()!r} expired on "
+                          f"{cert.not_valid_after_utc:%Y-%m-%d}")
+    return pem if pem.endswith("\n") else pem + "\n"
+
+
+def _usb_id(s: Section, key: str) -> str:
+    value = s.text(key)
+    if not USB_ID.match(value):
+        raise s.error(key, f"must be 4 hex digits like \"04b8\", got {value!r}")
+    return value.lower()
+
+
+def _printer(s: Section) -> Printer:
+    s.unknown_keys(("kind", "usb_vendor_id", "usb_product_id", "host", "port", "device",
+                    "baudrate", "paper_width_mm"))
+    kind = s.text("kind", choices=PRINTER_KINDS)
+    width = s.integer("paper_width_mm", 80)
+    if width not in PAPER_WIDTHS:
+        raise s.error("paper_width_mm", f"must be 58 or 80, got {width}")
+    if kind == "usb":
+        vendor, product = (_usb_id(s, key) for key in ("usb_vendor_id", "usb_product_id"))
+        return Printer(kind, usb_vendor_id=vendor, usb_product_id=product, paper_width_mm=width)
+    if kind == "network":
+        return Printer(kind, host=s.text("host"), port=s.integer("port", 9100, min=1, max=65535),
+                       paper_width_mm=width)
+    if kind == "serial":
+        device = s.text("device")
+        if not device.startswith("/dev/"):
+            raise s.error("device", f"must be a device path under /dev/, got {device!r}")
+        return Printer(kind, device=device, baudrate=s.integer("baudrate", 38400, min=1200),
+                       paper_width_mm=width)
+    return Printer(kind, paper_width_mm=width)
+
+
+def _card_reader(s: Section) -> CardReader:
+    s.unknown_keys(("kind", "reader"))
+    return CardReader(s.text("kind", choices=READER_KINDS), s.text("reader", ""))
+
+
+def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Provisioning:
+    """Validate a parsed provisioning file; errors name the file and the key."""
+    root = Section(data, file)
+    root.unknown_keys(("kiosk", "backoffice", "printer", "card_reader", "network"))
+    k = root.section("kiosk")
+    k.unknown_keys(("id", "ward", "locale"))
+    kiosk_id = k.text("id")
+    if not KIOSK_ID.match(kiosk_id):
+        raise k.error("id", f"must be 1-32 characters a-z 0-9 and '-' (it becomes the host "
+                      f"name), got {kiosk_id!r}")
+    ward = _ward(k, catalog)
+    locale = k.text("locale", "ja", choices=LANGUAGE_CODES)
+    b = root.section("backoffice")
+    b.unknown_keys(("url", "token", "ca_certificate", "ca_certificate_file", "dev_allow_http"))
+    allow_http = b.flag("dev_allow_http", False)
+    n = root.section("network", {})
+    n.unknown_keys(("ntp_servers",))
+    ntp = n.texts("ntp_servers", [])
+    for server in ntp:
+        if not re.match(r"^[A-Za-z0-9.:-]+$", server):
+            raise n.error("ntp_servers", f"{server!r} is not a host name or IP address")
+    return Provisioning(
+        kiosk_id=kiosk_id, ward=ward, locale=locale,
+        backoffice_url=_url(b, allow_http), device_token=_token(b),
+        ca_certificate_pem=_ca_certificate(b, Path(file).parent),
+        printer=_printer(root.section("printer")),
+        card_reader=_card_reader(root.section("card_reader")),
+        ntp_servers=ntp, dev_allow_http=allow_http, source=file)
+
+
+def load(path: str | os.PathLike[str], *, catalog: Path | None = None) -> Provisioning:
+    return parse(read_toml(path), str(path), catalog=catalog)
+
+
+# --- applying it on the kiosk -----------------------------------------------------------
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def dump_toml(data: dict[str, dict[str, Any]], header: str = "") -> str:
+    """Write a config of [sections] holding scalars, lists and inline tables."""
+    lines = [f"# {line}" for line in header.splitlines()]
+    for name, table in data.items():
+        lines += ["", f"[{name}]"]
+        lines += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def kiosk_config(p: Provisioning, template: dict[str, Any], state: Path) -> dict[str, Any]:
+    """The shipped config/kiosk.toml with this kiosk's values put in."""
+    cfg = {name: dict(table) for name, table in template.items()}
+    cfg.setdefault("backoffice", {}).update(
+        url=p.backoffice_url, ward=p.ward, device_token_file=str(state / "device-token"),
+        ca_bundle=str(state / "ca.pem"))
+    cfg.setdefault("store", {}).update(path=str(state.parent / "store" / "kiosk.db"),
+                                       key_file=str(state / "outbox.key"))
+    ui = cfg.setdefault("ui", {})
+    ui.update(ward=p.ward, language=p.locale,
+              card="standin" if p.card_reader.kind == "standin" else "pcsc",
+              printer="standin" if p.printer.kind == "standin" else "device")
+    if p.locale not in ui.get("languages", [p.locale]):
+        ui["languages"] = [p.locale, *ui["languages"]]
+    cfg["provisioning"] = {"kiosk_id": p.kiosk_id,
+                           "printer": {k: v for k, v in asdict(p.printer).items() if v != ""},
+                           "card_reader": asdict(p.card_reader)}
+    return cfg
+
+
+def _write(path: Path, text: str, mode: int = 0o644, owner: tuple[int, int] | None = None) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, mode)
+    if owner is not None:
+        os.chown(tmp, *owner)
+    os.replace(tmp, path)
+
+
+def apply(file: Path, state: Path, config_dir: Path, *, owner: tuple[int, int] | None = None,
+          runtime_root: Path | None = None, set_hostname: bool = False) -> dict[str, Any]:
+    """Validate `file` and make it the kiosk's configuration. Raises ConfigError, changing
+    nothing, when the file is bad. Returns what was applied (no secrets)."""
+    raw = file.read_bytes() if file.exists() else b""
+    p = load(file, catalog=CONFIG_DIR / "catalog.toml")
+    digest = hashlib.sha256(raw).hexdigest()
+    state.mkdir(parents=True, exist_ok=True)
+    config_dir.mkdir(parents=True, exist_ok=True)
+    applied_file = state / "applied.json"
+    previous = json.loads(applied_file.read_text()) if applied_file.exists() else {}
+    first = previous.get("sha256") != digest
+    if first:
+        _write(state / "provision.toml", raw.decode("utf-8"), 0o600)
+        _write(state / "device-token", p.device_token + "\n", 0o600, owner)
+        _write(state / "ca.pem", p.ca_certificate_pem)
+        for name in ("catalog.toml", "payment.toml", "backoffice.toml"):
+            if (CONFIG_DIR / name).exists():
+                shutil.copyfile(CONFIG_DIR / name, config_dir / name)
+        if (CONFIG_DIR / "cards").is_dir():
+            shutil.copytree(CONFIG_DIR / "cards", config_dir / "cards", dirs_exist_ok=True)
+        template = read_toml(CONFIG_DIR / "kiosk.toml")
+        _write(config_dir / "kiosk.toml", dump_toml(
+            kiosk_config(p, template, state),
+            f"Written by `python -m kiosk provision --apply` from {file}\n"
+            f"(sha256 {digest[:16]}); edit provision.toml on the config partition instead."))
+    if not (state / "outbox.key").exists():
+        from kiosk.sync.sealing import generate_key  # late: cryptography, only here
+        generate_key(state / "outbox.key")
+    if owner is not None:
+        os.chown(state / "outbox.key", *owner)
+    if runtime_root is not None and p.ntp_servers:
+        conf = runtime_root / "systemd" / "timesyncd.conf.d"
+        conf.mkdir(parents=True, exist_ok=True)
+        _write(conf / "kiosk.conf", "[Time]\nNTP=" + " ".join(p.ntp_servers) + "\n")
+    if set_hostname:
+        socket.sethostname(p.kiosk_id)
+    result = {"sha256": digest, "kiosk": p.summary(), "source": str(file),
+              "applied_at": previous.get("applied_at") if not first
+              else dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+              "first_boot": first}
+    _write(applied_file, json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+    (state / "last-error.txt").unlink(missing_ok=True)
+    return result
+
+
+def _owner(name: str | None) -> tuple[int, int] | None:
+    if not name:
+        return None
+    import pwd
+
+    entry = pwd.getpwnam(name)
+    return entry.pw_uid, entry.pw_gid
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m kiosk provision", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", metavar="FILE", type=Path, help="validate FILE and exit")
+    mode.add_argument("--apply", metavar="FILE", type=Path, help="validate and apply FILE")
+    ap.add_argument("--catalog", type=Path, help="catalog.toml to check the ward against")
+    ap.add_argument("--state", type=Path, help="where --apply keeps token, CA and status")
+    ap.add_argument("--config-dir", type=Path, help="where --apply writes kiosk.toml")
+    ap.add_argument("--owner", help="user who must read the token and key (the kiosk user)")
+    ap.add_argument("--runtime-root", type=Path, help="e.g. /run: timesyncd drop-in for NTP")
+    ap.add_argument("--set-hostname", action="store_true", help="host name = kiosk id")
+    args = ap.parse_args(argv)
+    if args.check:
+        try:
+            p = load(args.check, catalog=args.catalog)
+        except ConfigError as exc:
+            print(f"provisioning: {exc}", file=sys.stderr)
+            return 1
+        print(f"{args.check}: OK: kiosk {p.kiosk_id} in ward {p.ward}, back-office "
+              f"{p.backoffice_url}, printer {p.printer.kind}, card reader {p.card_reader.kind}"
+              + (" (dev: plain http allowed)" if p.dev_allow_http else ""))
+        return 0
+    if args.state is None or args.config_dir is None:
+        ap.error("--apply needs --state and --config-dir")
+    try:
+        result = apply(args.apply, args.state, args.config_dir, owner=_owner(args.owner),
+                       runtime_root=args.runtime_root, set_hostname=args.set_hostname)
+    except ConfigError as exc:
+        args.state.mkdir(parents=True, exist_ok=True)
+        kept = ("the last good provisioning stays in force"
+                if (args.state / "applied.json").exists() else "the kiosk is NOT provisioned")
+        _write(args.state / "last-error.txt", f"{exc}\n{kept}\n")
+        print(f"provisioning: {exc}; {kept}", file=sys.stderr)
+        return 1
+    what = "applied (first boot with this file)" if result["first_boot"] else "unchanged"
+    print(f"provisioning {what}: kiosk {result['kiosk']['kiosk_id']} ward "
+          f"{result['kiosk']['ward']} from {result['source']}")
+    return 0

@@ -1,0 +1,173 @@
+"""Fast, static checks of the image recipe (hardware/image) that CI runs on every change;
+the full build + qemu boot test is `hardware/image/build.sh && hardware/image/boot-test.sh`
+(docs/image.md)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = REPO / "hardware" / "image"
+ROOTFS = IMAGE / "rootfs"
+UNITS = ROOTFS / "etc" / "systemd" / "system"
+SCRIPTS = [IMAGE / "build.sh", IMAGE / "boot-test.sh", IMAGE / "update.sh",
+           ROOTFS / "usr/local/sbin/kiosk-health", ROOTFS / "usr/local/lib/kiosk/boottest.sh"]
+
+
+def unit(name: str) -> dict[str, list[str]]:
+    """`Section.Key` -> values (systemd keys may repeat)."""
+    out: dict[str, list[str]] = {}
+    section = ""
+    text = (UNITS / name).read_text().replace("\\\n", " ")
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            out.setdefault(f"{section}.{key}", []).append(value)
+    return out
+
+
+def test_systemd_analyze_verify(tmp_path: Path) -> None:
+    """The units as systemd itself reads them, in a root with the programs they name."""
+    analyze = shutil.which("systemd-analyze")
+    assert analyze, "systemd-analyze is missing (scripts/bootstrap installs systemd)"
+    root = tmp_path / "root"
+    shutil.copytree("/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
+    (root / "lib").symlink_to("usr/lib")
+    shutil.copytree(ROOTFS / "etc", root / "etc")
+    shutil.copytree(ROOTFS / "usr/local", root / "usr/local")
+    for program in ("opt/kiosk/venv/bin/python", "bin/sh"):
+        (root / program).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy("/bin/sh", root / program)
+    units = sorted(str(p) for p in (root / "etc/systemd/system").glob("*.service"))
+    assert len(units) == 4
+    done = subprocess.run([analyze, "verify", f"--root={root}", *units],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), \
+        done.stdout + done.stderr
+
+
+def test_kiosk_unit() -> None:
+    u = unit("kiosk.service")
+    assert u["Service.Type"] == ["notify"]
+    assert u["Service.Restart"] == ["always"]
+    assert int(u["Service.WatchdogSec"][0]) >= 10
+    assert u["Service.MemoryMax"][0].endswith(("M", "G"))
+    assert "time-sync.target" in u["Unit.After"][0] and "time-sync.target" in u["Unit.Wants"][0]
+    assert "pcscd.socket" in u["Unit.Wants"][0]
+    assert u["Unit.StartLimitIntervalSec"] == ["0"]
+    assert u["Service.User"] == ["kiosk"]
+    # The app is configurable: the stand-in for the boot test, the Kivy app on a kiosk.
+    assert u["Service.ExecStart"] == [
+        "/opt/kiosk/venv/bin/python -m $KIOSK_APP_MODULE $KIOSK_APP_ARGS"]
+    assert u["Service.EnvironmentFile"] == ["/etc/kiosk/app.env", "-/run/kiosk/app.env"]
+    env = (ROOTFS / "etc/kiosk/app.env").read_text()
+    assert "KIOSK_APP_MODULE=kiosk\n" in env
+    assert "KIOSK_CONFIG_DIR=/var/lib/ward-kiosk/config" in env
+    standin = unit("kiosk-boottest-standin.service")
+    assert "KIOSK_APP_MODULE=kiosk.service" in standin["Service.ExecStart"][0]
+    assert "--standin" in standin["Service.ExecStart"][0]
+    for name in ("kiosk-boottest.service", "kiosk-boottest-standin.service"):
+        assert unit(name)["Unit.ConditionKernelCommandLine"] == ["kiosk.boottest"]
+
+
+def test_provisioning_runs_before_time_sync_and_the_app() -> None:
+    u = unit("kiosk-provision.service")
+    before = u["Unit.Before"][0].split()
+    assert {"systemd-timesyncd.service", "kiosk.service", "sysinit.target"} <= set(before)
+    assert "/mnt/kiosk-config/provision.toml" in u["Service.ExecStart"][0]
+    assert "--apply" in u["Service.ExecStart"][0]
+    dropin = (UNITS / "systemd-timesyncd.service.d/kiosk.conf").read_text()
+    assert "After=kiosk-provision.service" in dropin
+
+
+def test_read_only_root_needs_busybox_in_the_initramfs() -> None:
+    packages = (IMAGE / "packages.txt").read_text().split()
+    for needed in ("busybox", "overlayroot", "initramfs-tools", "pcscd", "libccid",
+                   "systemd-timesyncd", "python3-venv", "linux-image-@ARCH"):
+        assert needed in packages
+    assert "BUSYBOX=y" in (ROOTFS / "etc/initramfs-tools/conf.d/kiosk.conf").read_text()
+    conf = (ROOTFS / "etc/overlayroot.local.conf").read_text()
+    assert re.search(r'^overlayroot="tmpfs:recurse=0"$', conf, re.M)
+    build = (IMAGE / "build.sh").read_text()
+    assert "bin/busybox scripts/init-bottom/overlayroot" in build  # checked after every build
+
+
+def test_fstab_and_cmdline() -> None:
+    rows = [line.split() for line in (ROOTFS / "etc/fstab").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert all(len(r) == 6 for r in rows)
+    by_mount = {r[1]: r for r in rows}
+    assert by_mount["/"][0] == "LABEL=kiosk-root" and by_mount["/"][3].startswith("ro")
+    assert by_mount["/var/lib/ward-kiosk"][0] == "LABEL=kiosk-data"
+    assert by_mount["/var/log/journal"][0] == "/var/lib/ward-kiosk/journal"
+    assert by_mount["/mnt/kiosk-config"][3].startswith("ro")
+    cmdline = (IMAGE / "cmdline.txt").read_text().split()
+    assert "consoleblank=0" in cmdline and "root=LABEL=kiosk-root" in cmdline
+    assert cmdline[-1] != "kiosk.boottest" and "kiosk.boottest" not in cmdline
+    logind = (ROOTFS / "etc/systemd/logind.conf.d/kiosk.conf").read_text()
+    assert "NAutoVTs=0" in logind and "ReserveVT=0" in logind
+    build = (IMAGE / "build.sh").read_text()
+    assert "systemctl mask getty@.service serial-getty@.service autovt@.service" in build
+
+
+def test_udev_rules_are_well_formed() -> None:
+    pair = re.compile(r'^\s*(ENV\{\w+\}|ATTRS?\{[\w/]+\}|[A-Z]+)\s*(==|!=|\+=|=)\s*"[^"]*"\s*$')
+    for line in (ROOTFS / "etc/udev/rules.d/70-kiosk-devices.rules").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            for item in line.split(", "):
+                assert pair.match(item), f"{item!r} in {line!r}"
+
+
+def test_no_loop_mounts_and_outputs_stay_in_build() -> None:
+    build = (IMAGE / "build.sh").read_text()
+    assert "losetup" not in build and "-o loop" not in build
+    assert "mkfs.ext4" in build and " -d " in build and "sfdisk" in build
+    assert "--variant=minbase" in build
+    ignored = (REPO / ".gitignore").read_text().splitlines()
+    assert "hardware/image/build/" in ignored
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.name for s in SCRIPTS])
+def test_scripts_pass_shellcheck(script: Path) -> None:
+    assert script.stat().st_mode & 0o111, f"{script} is not executable"
+    shell = "sh" if script.read_text().startswith("#!/bin/sh") else "bash"
+    subprocess.run([shell, "-n", str(script)], check=True)
+    tool = shutil.which("shellcheck")
+    assert tool, "shellcheck is missing (scripts/bootstrap installs it)"
+    done = subprocess.run([tool, "-s", shell, str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+
+
+def test_sntp_server_answers_like_an_ntp_server() -> None:
+    """The boot test's clock source, over a real UDP socket on a free port."""
+    proc = subprocess.Popen([sys.executable, str(IMAGE / "sntp_server.py"), "--port", "0"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline().rsplit(":", 1)[1])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(5)
+            request = bytes([0x23]) + bytes(39) + b"ORIGINTS"
+            sock.sendto(request, ("127.0.0.1", port))
+            reply = sock.recv(100)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert len(reply) == 48
+    # mode 4 = server, leap indicator 0 = synchronised, stratum 2
+    assert reply[0] & 0x07 == 4 and reply[0] >> 6 == 0 and reply[1] == 2
+    assert reply[24:32] == b"ORIGINTS"  # the client's transmit time echoed as origin
+    seconds = struct.unpack("!I", reply[40:44])[0] - 2208988800
+    assert abs(seconds - time.time()) < 5

@@ -1,0 +1,99 @@
+"""`provision --apply` as the image's first-boot service runs it, into temp folders: the
+kiosk.toml it writes is read by the app's own loaders; a bad file changes nothing."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from kiosk import provision
+from kiosk.sync.settings import load_settings
+from kiosk.ui.settings import UiConfig
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "config" / "provision.example.toml"
+
+
+def apply(file: Path, data: Path, runtime: Path | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "kiosk", "provision", "--apply", str(file),
+           "--state", str(data / "provisioned"), "--config-dir", str(data / "config")]
+    if runtime is not None:
+        cmd += ["--runtime-root", str(runtime)]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
+
+
+def test_first_boot_applies_then_unchanged(tmp_path: Path) -> None:
+    data, run = tmp_path / "data", tmp_path / "run"
+    done = apply(EXAMPLE, data, run)
+    assert done.returncode == 0, done.stderr
+    assert "applied (first boot with this file): kiosk kita-01 ward kita" in done.stdout
+    state = data / "provisioned"
+    assert (state / "device-token").read_text().startswith("dv_")
+    assert stat.S_IMODE((state / "device-token").stat().st_mode) == 0o600
+    assert stat.S_IMODE((state / "outbox.key").stat().st_mode) == 0o600
+    assert "BEGIN CERTIFICATE" in (state / "ca.pem").read_text()
+    applied = json.loads((state / "applied.json").read_text())
+    assert applied["first_boot"] is True and applied["kiosk"]["kiosk_id"] == "kita-01"
+    assert "dv_" not in (state / "applied.json").read_text()
+    assert (run / "systemd/timesyncd.conf.d/kiosk.conf").read_text() == \
+        "[Time]\nNTP=ntp.city.example.jp\n"
+
+    # The app's own loaders read what provisioning wrote.
+    sync = load_settings(data / "config" / "kiosk.toml")
+    assert sync.backoffice.url == "https://queue.city.example.jp"
+    assert sync.backoffice.ward == "kita"
+    assert str(sync.store.path) == str(data / "store" / "kiosk.db")
+    ui = UiConfig.load(data / "config" / "kiosk.toml")
+    assert (ui.ward, ui.card, ui.printer) == ("kita", "pcsc", "device")
+    assert (data / "config" / "catalog.toml").exists()
+
+    again = apply(EXAMPLE, data)
+    assert again.returncode == 0 and "provisioning unchanged" in again.stdout
+    assert json.loads((state / "applied.json").read_text())["applied_at"] == applied["applied_at"]
+
+
+def test_bad_file_keeps_the_last_good_provisioning(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert apply(EXAMPLE, data).returncode == 0
+    before = (data / "config" / "kiosk.toml").read_text()
+    bad = tmp_path / "provision.toml"
+    bad.write_text(EXAMPLE.read_text().replace('ward = "kita"', 'ward = "nowhere"'))
+    done = apply(bad, data)
+    assert done.returncode == 1
+    assert "kiosk.ward: unknown ward 'nowhere'" in done.stderr
+    assert "the last good provisioning stays in force" in done.stderr
+    assert (data / "config" / "kiosk.toml").read_text() == before
+    assert "unknown ward" in (data / "provisioned" / "last-error.txt").read_text()
+    # Fixing the file clears the error.
+    assert apply(EXAMPLE, data).returncode == 0
+    assert not (data / "provisioned" / "last-error.txt").exists()
+
+
+def test_never_provisioned_and_no_file(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    done = apply(tmp_path / "absent.toml", data)
+    assert done.returncode == 1
+    assert "does not exist; the kiosk is NOT provisioned" in done.stderr
+
+
+def test_standin_devices_and_locale_reach_the_ui_section(tmp_path: Path) -> None:
+    p = provision.load(EXAMPLE)
+    template = {"ui": {"languages": ["ja", "en"], "card": "pcsc"}, "backoffice": {}}
+    standin = provision.Provisioning(**{**p.__dict__, "locale": "ko",
+                                        "printer": provision.Printer("standin"),
+                                        "card_reader": provision.CardReader("standin")})
+    cfg = provision.kiosk_config(standin, template, tmp_path / "provisioned")
+    assert cfg["ui"]["card"] == cfg["ui"]["printer"] == "standin"
+    assert cfg["ui"]["language"] == "ko" and cfg["ui"]["languages"][0] == "ko"
+    assert "token" not in repr(standin.summary())
+
+
+def test_dump_toml_round_trips() -> None:
+    import tomllib
+
+    data = {"a": {"s": 'quote " and 日本語', "n": 3, "f": 0.5, "b": True, "l": ["x", 1],
+                  "t": {"k": "v"}, "e": {}}}
+    assert tomllib.loads(provision.dump_toml(data, "header\nline")) == data
