@@ -112,7 +112,7 @@ def test_no_network_links_in_pages() -> None:
 
 def test_templates_escape_values() -> None:
     out = assets.render("message.html", title="<script>x</script>", message="a&b",
-                        lang_bcp47="ja", extra_html="<p>ok</p>")
+                        lang="ja", extra_html="<p>ok</p>")
     assert "<script>x" not in out and "&lt;script&gt;" in out and "<p>ok</p>" in out
 
 

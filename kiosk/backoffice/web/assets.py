@@ -49,9 +49,14 @@ def _template(name: str) -> string.Template:
     return string.Template((TEMPLATE_DIR / name).read_text(encoding="utf-8"))
 
 
-def render(name: str, /, **values: object) -> str:
-    """Fill a template; every value is HTML-escaped unless its key ends in ``_html``."""
-    filled = {k: (str(v) if k.endswith("_html") else html.escape(str(v), quote=True))
-              for k, v in values.items()}
-    filled.setdefault("static", STATIC_PREFIX)
+def _escaped(values: dict[str, object]) -> dict[str, str]:
+    return {k: (str(v) if k.endswith("_html") else html.escape(str(v), quote=True))
+            for k, v in values.items()}
+
+
+def render(name: str, /, *, title: str, lang: str = "ja", **values: object) -> str:
+    """Fill a template below the shared <head> (head.html); every value is HTML-escaped
+    unless its key ends in ``_html``."""
+    filled = _escaped({"static": STATIC_PREFIX, "title": title, "lang": lang, **values})
+    filled["head_html"] = _template("head.html").substitute(filled)
     return _template(name).substitute(filled)

@@ -101,7 +101,7 @@ def page_values(view: Mapping[str, Any], lang: str, token: str, updated_at: str)
               "events": f"/api/v1/status/{token}/events"}
     strings = {"lost": tr("接続が切れました — 再接続しています…")}
     return {
-        "lang_bcp47": t(lang).language.bcp47,
+        "lang": t(lang).language.bcp47,
         "title": tr("受付状況"),
         "config": json.dumps(config, ensure_ascii=False),
         "strings": json.dumps(strings, ensure_ascii=False),

@@ -59,7 +59,7 @@ def _page(body: str, status: int = 200) -> HTMLResponse:
 def _message(title: str, message: str, status: int, lang: str = "ja",
              extra_html: str = "") -> HTMLResponse:
     return _page(render("message.html", title=title, message=message, extra_html=extra_html,
-                        lang_bcp47=t(lang).language.bcp47), status)
+                        lang=t(lang).language.bcp47), status)
 
 
 @router.get("/web/static/{name:path}")
@@ -75,7 +75,7 @@ async def static(name: str) -> Response:
 @router.get("/console", response_class=HTMLResponse)
 async def console_page() -> HTMLResponse:
     config = {"api": API}
-    return _page(render("console.html", config=json.dumps(config)))
+    return _page(render("console.html", title="窓口コンソール", config=json.dumps(config)))
 
 
 @router.get("/web/tickets/{ticket_id}/application")
@@ -194,4 +194,5 @@ async def supervisor_page(request: Request) -> Response:
                         "このページは監督者(supervisor)以上の役割の職員だけが開けます。", 403,
                         extra_html='<p><a href="/console">窓口コンソールへ戻る</a></p>')
     config = {"api": API, "username": who.get("username"), "ward": who.get("ward")}
-    return _page(render("supervisor.html", config=json.dumps(config, ensure_ascii=False)))
+    return _page(render("supervisor.html", title="待ち状況の概要",
+                        config=json.dumps(config, ensure_ascii=False)))

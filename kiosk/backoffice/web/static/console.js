@@ -7,8 +7,8 @@
   "use strict";
   const L = window.Live;
   const el = L.el;
-  const cfg = JSON.parse(document.body.dataset.config || "{}");
-  const API = cfg.api || "/api/v1";
+  const cfg = L.config();
+  const API = cfg.api;
   const STATUS_WORDS = { waiting: "待ち", called: "呼出中", serving: "対応中", held: "保留", no_show: "不在",
                          done: "完了", cancelled: "取消" };
   const PRIORITY_WORDS = { normal: "", priority: "優先", appointment: "予約", assistance: "要支援" };
@@ -181,12 +181,6 @@
     return (view.counters || []).find(function (c) { return c.number === state.counter; }) || null;
   }
 
-  function minutes(seconds) {
-    if (typeof seconds !== "number") return "—";
-    const m = Math.floor(seconds / 60);
-    return m < 1 ? "1 分未満" : m + " 分";
-  }
-
   function sinceText(iso) {
     const m = L.minutesSince(iso);
     return m === null ? "" : (m < 1 ? "1 分未満" : m + " 分");
@@ -279,7 +273,7 @@
     const elapsed = (Date.now() - state.viewAt) / 1000;
     view.services.filter(function (s) { return me.services.indexOf(s.code) >= 0; }).forEach(function (s) {
       const h = el("h3", { id: "q-" + s.code, text: s.name + "(" + s.prefix + ") — 待ち " + s.waiting_count + " 人・目安 " +
-        minutes(s.estimated_wait_seconds) + "・開いている窓口 " + s.open_counters });
+        L.minutesText(s.estimated_wait_seconds) + "・開いている窓口 " + s.open_counters });
       box.appendChild(h);
       if (!s.waiting.length) { box.appendChild(el("p", { text: "お待ちの方はいません。" })); return; }
       const rows = s.waiting.map(function (w) {
@@ -288,7 +282,7 @@
         return el("tr", null, [
           el("td", { text: w.number }),
           el("td", { text: PRIORITY_WORDS[w.priority] || "" }),
-          el("td", { class: long ? "wait-long" : null, text: minutes(waited) + (long ? "(目標超過)" : "") })
+          el("td", { class: long ? "wait-long" : null, text: L.minutesText(waited) + (long ? "(目標超過)" : "") })
         ]);
       });
       box.appendChild(el("table", { class: "data", "aria-labelledby": "q-" + s.code }, [

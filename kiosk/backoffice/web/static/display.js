@@ -9,8 +9,8 @@
   "use strict";
   const L = window.Live;
   const el = L.el;
-  const cfg = JSON.parse(document.body.dataset.config || "{}");
-  const API = cfg.api || "/api/v1";
+  const cfg = L.config();
+  const API = cfg.api;
   const storeKey = "display.token." + cfg.ward;
   const FRESH_MS = 15000;       // a new call is highlighted this long
   const ANNOUNCE_MAX_AGE = 60;  // seconds: older calls (replayed after an outage) stay silent

@@ -217,5 +217,19 @@
 
   function setBearer(token) { bearer = token || null; }
 
-  window.Live = { EVENT_TYPES: EVENT_TYPES, api: api, setBearer: setBearer, connect: connect, banner: banner, el: el, minutesSince: minutesSince, detailText: detailText };
+  // The page's settings, rendered by the server into <body data-config="{...}">.
+  function config() {
+    const cfg = JSON.parse(document.body.dataset.config || "{}");
+    cfg.api = cfg.api || "/api/v1";
+    return cfg;
+  }
+
+  // Staff-facing durations: "1 分未満", "12 分".
+  function minutesText(seconds) {
+    if (typeof seconds !== "number") return "—";
+    const m = Math.floor(seconds / 60);
+    return m < 1 ? "1 分未満" : m + " 分";
+  }
+
+  window.Live = { EVENT_TYPES: EVENT_TYPES, config: config, minutesText: minutesText, api: api, setBearer: setBearer, connect: connect, banner: banner, el: el, minutesSince: minutesSince, detailText: detailText };
 })();

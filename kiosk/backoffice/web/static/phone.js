@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   const L = window.Live;
-  const cfg = JSON.parse(document.body.dataset.config || "{}");
+  const cfg = L.config();
   const strings = JSON.parse(document.body.dataset.strings || "{}");
   let lastStatus = null;
 

@@ -4,16 +4,10 @@
   "use strict";
   const L = window.Live;
   const el = L.el;
-  const cfg = JSON.parse(document.body.dataset.config || "{}");
-  const API = cfg.api || "/api/v1";
+  const cfg = L.config();
+  const API = cfg.api;
   const STATUS_WORDS = { waiting: "待ち", called: "呼出中", serving: "対応中", held: "保留", no_show: "不在" };
   let live = null;
-
-  function minutes(seconds) {
-    if (typeof seconds !== "number") return "—";
-    const m = Math.floor(seconds / 60);
-    return m < 1 ? "1 分未満" : m + " 分";
-  }
 
   function render(v) {
     const names = {};
@@ -26,9 +20,9 @@
       svcBody.appendChild(el("tr", { "data-service": s.code }, [
         el("th", { scope: "row", text: s.name + "(" + s.prefix + ")" }),
         el("td", { class: "waiting-count", text: s.waiting_count + " 人" }),
-        el("td", { class: over ? "wait-long" : null, text: s.waiting.length ? minutes(longest) + (over ? "(目標超過)" : "") : "—" }),
+        el("td", { class: over ? "wait-long" : null, text: s.waiting.length ? L.minutesText(longest) + (over ? "(目標超過)" : "") : "—" }),
         el("td", { class: "open-counters", text: String(s.open_counters) }),
-        el("td", { text: minutes(s.target_wait_seconds) })
+        el("td", { text: L.minutesText(s.target_wait_seconds) })
       ]));
     });
     const ctrBody = document.querySelector("#counters-table tbody");
