@@ -42,8 +42,11 @@ def test_basic_four_in_six_apdus_and_unpowered_at_close(card_slot, reader):
     assert holder.sex is Sex.MALE and holder.sex.label_ja == "男"
     session.close()
     session.close()  # idempotent
+    deadline = time.monotonic() + 5  # the card logs the power-off a moment later
+    while "POWER OFF" not in card.apdu_log().split("A4 02 0C 02 00 02")[-1]:
+        assert time.monotonic() < deadline, "the card was not unpowered at close"
+        time.sleep(0.02)
     log = card.apdu_log()
-    assert "POWER OFF" in log.split("A4 02 0C 02 00 02")[-1]  # unpowered after the read
     assert "00 01" not in [line.split("APDU ")[-1][-5:] for line in log.splitlines()]
 
 
@@ -52,12 +55,23 @@ def test_long_address_rare_kanji_over_several_reads(card_slot, reader):
     with reader.wait_for_card(5) as session:
         session.verify("5678")
         holder = session.read_holder()
-        assert session.apdu_count == 7  # two READ BINARY for a 353-byte file
+        assert session.apdu_count == 7  # two READ BINARY for a 295-byte file
+        raw = session._holder_file
+    assert raw[:3] == bytes.fromhex("FF2082") and len(raw) > 256     # 82 outer length
+    assert raw[raw.index(b"\xDF\x23"):][2] == 0x81                    # 81 inner length
     assert holder.family_name == "𠮷野" and len("𠮷".encode()) == 4
-    assert len(holder.address.encode()) > 256 and holder.address.endswith("三階へ")
+    assert holder.address.endswith("北側通用口") and "𠮷野ビル" in holder.address
     assert holder.sex is Sex.FEMALE
     reads = [line for line in card.apdu_log().splitlines() if "APDU 00 B0" in line]
     assert len(reads) == 2
+
+
+def test_address_over_255_bytes(card_slot, reader):
+    address = "東京都" + "北区王子本町一丁目" * 12   # 333 bytes: 82 inner length too
+    card_slot.insert("yamada", address=address)
+    with reader.wait_for_card(5) as session:
+        session.verify("1234")
+        assert session.read_holder().address == address
 
 
 @pytest.mark.parametrize("code", ["0", "1", "2", "9"])
