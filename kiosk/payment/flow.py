@@ -27,6 +27,8 @@ from kiosk.payment.terminal import PaymentTerminal
 
 log = logging.getLogger(__name__)
 
+EXPIRY_GRACE_S = 30.0  # past the code's expiry, stop waiting for the provider to say so
+
 
 class Screen(StrEnum):
     """What the payment screen shows."""
@@ -62,6 +64,18 @@ MESSAGES = {
     Screen.UNKNOWN:
         "お支払いの結果を確認できませんでした。窓口で確認しますので、整理券をお持ちください。",
 }
+
+# The payment widget's own texts (msgids; translations: assets/locale/*/payment.po).
+METHOD_LABELS = {PaymentMethod.CODE: "スマートフォンのQRコード決済",
+                 PaymentMethod.TERMINAL: "カード・電子マネー（決済端末）",
+                 PaymentMethod.COUNTER: "窓口で支払う"}
+CHOOSE = "お支払い方法をお選びください。"
+BACK = "もどる"
+CANCEL = "とりけす"
+AMOUNT = "{amount}円"
+TIME_LEFT = "あと{minutes}分{seconds}秒"
+TEXTS = (*MESSAGES.values(), *METHOD_LABELS.values(), CHOOSE, BACK, CANCEL, AMOUNT, TIME_LEFT)
+I18N_DOMAIN = "payment"
 
 _BY_STATE = {PaymentState.PAID: Screen.PAID, PaymentState.FAILED: Screen.FAILED,
              PaymentState.CANCELED: Screen.CANCELED, PaymentState.EXPIRED: Screen.EXPIRED}
@@ -206,6 +220,12 @@ class PaymentFlow:
                     raise
                 continue
             if self._final(view, payment):
+                return
+            if view.expires_at and time.time() > view.expires_at + EXPIRY_GRACE_S:
+                # The code is long dead but nobody said so (provider silent): end it.
+                payment = self._retrying(lambda: self.client.cancel(view.payment_id or 0))
+                if not self._final(view, payment):
+                    self._show(replace(view, screen=Screen.EXPIRED, detail="no final state"))
                 return
 
     def _run_terminal(self, view: FlowView, payment: dict[str, Any]) -> None:

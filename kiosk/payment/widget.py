@@ -23,16 +23,25 @@ from kiosk.configfile import ASSETS_DIR
 from kiosk.domain.payment import PaymentMethod
 from kiosk.i18n import translator
 from kiosk.payment.client import PaymentClient
-from kiosk.payment.flow import FlowView, PaymentFlow, Screen
+from kiosk.payment.flow import (
+    AMOUNT,
+    BACK,
+    CANCEL,
+    CHOOSE,
+    I18N_DOMAIN,
+    MESSAGES,
+    METHOD_LABELS,
+    TIME_LEFT,
+    FlowView,
+    PaymentFlow,
+    Screen,
+)
 from kiosk.payment.qr import qr_texture
 from kiosk.payment.terminal import PaymentTerminal
 
 log = logging.getLogger(__name__)
 
 FONT = str(ASSETS_DIR / "fonts" / "BIZUDGothic-Regular.ttf")
-METHOD_LABELS = {PaymentMethod.CODE: "スマートフォンのQRコード決済",
-                 PaymentMethod.TERMINAL: "カード・電子マネー（決済端末）",
-                 PaymentMethod.COUNTER: "窓口で支払う"}
 
 
 def ticket_id_of(reference: str) -> int | None:
@@ -56,7 +65,7 @@ class PaymentWidget(BoxLayout):
                              size_hint_y=None, height=120)
         self.message.bind(size=lambda w, s: setattr(w, "text_size", (s[0], None)))
         self.amount = Label(font_name=FONT, font_size="40sp", size_hint_y=None, height=70,
-                            text=tr("{amount}円", amount=f"{amount_yen:,}"))
+                            text=tr(AMOUNT, amount=f"{amount_yen:,}"))
         self.countdown = Label(font_name=FONT, font_size="22sp", size_hint_y=None, height=40)
         self.code = Image(fit_mode="contain", opacity=0)
         self.buttons = BoxLayout(spacing=16, size_hint_y=None, height=110)
@@ -76,12 +85,12 @@ class PaymentWidget(BoxLayout):
         return b
 
     def choose(self, methods: tuple[PaymentMethod, ...]) -> None:
-        self.message.text = self.tr("お支払い方法をお選びください。")
+        self.message.text = self.tr(CHOOSE)
         self.code.opacity = 0
         self.buttons.clear_widgets()
         for method in methods:
             self._button(METHOD_LABELS[method], self._starter(method))
-        self._button("もどる", lambda: self._finish(False))
+        self._button(BACK, lambda: self._finish(False))
 
     def _starter(self, method: PaymentMethod) -> Callable[[], None]:
         return lambda: self.flow.start(method.value)
@@ -89,14 +98,14 @@ class PaymentWidget(BoxLayout):
     def render(self, view: FlowView) -> None:
         self.message.text = self.tr(view.message)
         if view.amount_yen:
-            self.amount.text = self.tr("{amount}円", amount=f"{view.amount_yen:,}")
+            self.amount.text = self.tr(AMOUNT, amount=f"{view.amount_yen:,}")
         if view.screen is Screen.SHOW_CODE and view.qr_payload != self._shown_payload:
             self.code.texture = qr_texture(view.qr_payload)
             self._shown_payload = view.qr_payload
         self.code.opacity = 1 if view.screen is Screen.SHOW_CODE else 0
         self.buttons.clear_widgets()
         if view.can_cancel:
-            self._button("とりけす", self.flow.cancel)
+            self._button(CANCEL, self.flow.cancel)
         if view.screen.final:
             self._tick.cancel()
             self.countdown.text = ""
@@ -107,7 +116,7 @@ class PaymentWidget(BoxLayout):
         view = self.flow.view
         if view.screen is Screen.SHOW_CODE and view.expires_at:
             left = max(0, int(view.expires_at - time.time()))
-            self.countdown.text = self.tr("あと{minutes}分{seconds}秒", minutes=left // 60,
+            self.countdown.text = self.tr(TIME_LEFT, minutes=left // 60,
                                           seconds=f"{left % 60:02d}")
 
     def _finish(self, paid: bool) -> None:
@@ -136,13 +145,13 @@ class KioskCashless:
 
     def start(self, amount_yen: int, reference: str, done: object) -> object:
         report: Callable[[bool], None] = done  # type: ignore[assignment]
-        tr = translator(self.language)
+        tr = translator(self.language, I18N_DOMAIN)
         ticket_id = self.resolve_ticket(reference)
         if ticket_id is None:
             # No ticket on the back-office yet: nothing can be charged against it.
             log.warning("cashless payment without a back-office ticket (%s)", reference)
             label = Label(font_name=FONT, font_size="28sp",
-                          text=tr("手数料は窓口でお支払いください。"))
+                          text=tr(MESSAGES[Screen.AT_COUNTER]))
             Clock.schedule_once(lambda _dt: report(False), 2.0)
             return label
         self.flow = PaymentFlow(self.client, self.terminal, ticket_id,

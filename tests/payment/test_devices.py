@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from datetime import UTC, datetime
@@ -86,3 +87,23 @@ def test_terminal_unreachable() -> None:
     r = NexoTcpTerminal("127.0.0.1", 9, sale_id="k", connect_timeout_s=0.5).pay(
         "S6", "P6", 300, threading.Event())
     assert r.state is PaymentState.FAILED and r.error == "Unreachable"
+
+
+def test_terminal_lost_for_good_leaves_the_payment_unknown() -> None:
+    # A terminal that takes the request, drops the line and is then gone (power cut):
+    # nobody can say whether the card was charged, so the result is PENDING, not FAILED.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def take_and_vanish() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.close()
+        listener.close()
+
+    threading.Thread(target=take_and_vanish, daemon=True).start()
+    r = NexoTcpTerminal("127.0.0.1", port, sale_id="k", recover_s=1.0).pay(
+        "S7", "P7", 300, threading.Event())
+    assert r.state is PaymentState.PENDING and r.error == "Unknown after Disconnected"

@@ -161,6 +161,28 @@ def test_terminal_paths(office: Office) -> None:
             assert p["external_ref"] == j["poi_transaction_id"] and j["amount"] == p["amount_yen"]
 
 
+def test_terminal_result_unknown_is_settled_at_the_counter(office: Office) -> None:
+    # The kiosk lost the terminal's answer for good (see test_devices): it reports
+    # "pending"; the record stays open, the counter sees it and settles it with the slip.
+    ticket = office.tickets[0]
+    kiosk = office.session()
+    p = kiosk.post(f"{office.url}/api/v1/tickets/{ticket}/payments",
+                   json={"method": "terminal"}, timeout=5).json()
+    r = kiosk.post(f"{office.url}/api/v1/payments/{p['id']}/terminal-result", timeout=5,
+                   json={"state": "pending", "error": "Unknown after Disconnected"})
+    assert r.json()["state"] == "pending" and "Unknown" in r.json()["error"]
+    seen = office.payments_of(ticket)
+    assert seen["payment_status"] == "pending" and not seen["paid"]
+    r = office.session("staff").post(f"{office.url}/api/v1/payments/{p['id']}/paid-at-counter",
+                                     json={"reference": "slip 0042"}, timeout=5)
+    assert r.json()["state"] == "paid" and r.json()["external_ref"] == "slip 0042"
+    assert office.payments_of(ticket)["payment_status"] == "paid"
+    # The kiosk's late "failed" cannot undo it.
+    r = kiosk.post(f"{office.url}/api/v1/payments/{p['id']}/terminal-result", timeout=5,
+                   json={"state": "failed", "error": "Refusal"})
+    assert r.json()["state"] == "paid"
+
+
 def test_terminal_resident_cancels(office: Office) -> None:
     office.terminal.control(outcome="timeout")
     ticket = office.tickets[0]
