@@ -9,12 +9,15 @@ second HTTP client — forwarding the caller's cookies so the API applies its ow
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.types import Message
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,5 +67,9 @@ async def get(request: Request, path: str, *, query: str = "",
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
 
-    await request.app(scope, receive, send)
+    try:
+        await request.app(scope, receive, send)
+    except Exception:  # the app has answered 500 already and re-raises for its log
+        log.exception("in-process GET %s failed", path)
+        return Answer(500, b"")
     return Answer(status, b"".join(chunks))

@@ -203,6 +203,11 @@
 
   function renderCurrent(cur, names) {
     const box = $("current");
+    // #current is a live region: rebuild it only when something in it changed, or a
+    // screen reader would repeat it after every event from any counter.
+    const key = cur ? [cur.id, cur.status, cur.recall_count, L.minutesSince(cur.called_at)].join("|") : "none";
+    if (box.dataset.key === key) return;
+    box.dataset.key = key;
     box.textContent = "";
     if (!cur) {
       box.appendChild(el("p", { class: "current-number", text: "—" }));

@@ -8,7 +8,8 @@
   const strings = JSON.parse(document.body.dataset.strings || "{}");
   let lastStatus = null;
 
-  function set(id, text) { const n = document.getElementById(id); if (n) n.textContent = text; }
+  // Only touch what changed: #called and #state are live regions a screen reader reads out.
+  function set(id, text) { const n = document.getElementById(id); if (n && n.textContent !== text) n.textContent = text; }
 
   function apply(v) {
     set("ticket-number", v.number);
@@ -16,12 +17,10 @@
     set("people-ahead", v.people_ahead);
     set("estimated-wait", v.estimated_wait);
     set("updated-at", v.updated_at || "");
-    const called = document.getElementById("called");
-    called.textContent = v.called_text;
-    called.hidden = !v.called_text;
-    const st = document.getElementById("state");
-    st.textContent = v.state_text;
-    st.hidden = !v.state_text;
+    set("called", v.called_text);
+    document.getElementById("called").hidden = !v.called_text;
+    set("state", v.state_text);
+    document.getElementById("state").hidden = !v.state_text;
     document.getElementById("facts").hidden = !v.show_facts;
     if (v.status === "called" && lastStatus !== null && lastStatus !== "called" && navigator.vibrate) {
       navigator.vibrate([300, 150, 300]);
