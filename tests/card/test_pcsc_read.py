@@ -42,6 +42,7 @@ def test_basic_four_in_six_apdus_and_unpowered_at_close(card_slot, reader):
     assert holder.sex is Sex.MALE and holder.sex.label_ja == "男"
     session.close()
     session.close()  # idempotent
+    assert session._holder_file is None  # what was read is forgotten
     deadline = time.monotonic() + 5  # the card logs the power-off a moment later
     while "POWER OFF" not in card.apdu_log().split("A4 02 0C 02 00 02")[-1]:
         assert time.monotonic() < deadline, "the card was not unpowered at close"
