@@ -250,3 +250,18 @@ def test_authenticity_without_ca_and_live_challenge(card_slot, test_ca):
         result = session.check_authenticity()
     assert result.status is Authenticity.TAMPERED and result.live_checked
     live.close()
+
+
+def test_exclusive_connection(card_slot, reader):
+    from kiosk.card import CardBusy
+
+    card_slot.insert("yamada")
+    other = PcscCardReader(card_slot.reader)
+    with reader.wait_for_card(5) as session:
+        session.tries_left()
+        with pytest.raises(CardBusy) as busy:
+            other.wait_for_card(2)
+        assert busy.value.message_ja
+    with other.wait_for_card(5) as session:  # free again once closed
+        assert session.tries_left() == 3
+    other.close()
