@@ -23,6 +23,7 @@ from kiosk.configfile import ASSETS_DIR
 from kiosk.domain.payment import PaymentMethod
 from kiosk.i18n import translator
 from kiosk.payment.client import PaymentClient
+from kiosk.payment.config import PaymentConfig, load_payment_config
 from kiosk.payment.flow import (
     AMOUNT,
     BACK,
@@ -37,7 +38,7 @@ from kiosk.payment.flow import (
     Screen,
 )
 from kiosk.payment.qr import qr_texture
-from kiosk.payment.terminal import PaymentTerminal
+from kiosk.payment.terminal import NexoTcpTerminal, PaymentTerminal
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,26 @@ class KioskCashless:
         self.resolve_ticket = resolve_ticket
         self.language = language
         self.flow: PaymentFlow | None = None
+
+    @classmethod
+    def from_link(cls, link: Any, config: PaymentConfig | None = None,
+                  language: str = "ja") -> KioskCashless:
+        """Built on the kiosk's `kiosk.sync.KioskLink`: its back-office endpoint and token,
+        and its ticket keys as references (`link.ticket_id(key)` → back-office id)."""
+        cfg = config or load_payment_config()
+        ep = link.endpoint()
+        client = PaymentClient(ep.url, ep.token, timeout_s=cfg.kiosk.request_timeout,
+                               verify=ep.verify)
+        t = cfg.kiosk.terminal
+        terminal = (NexoTcpTerminal(t.host, t.port, sale_id=t.sale_id, timeout_s=t.timeout,
+                                    recover_s=t.recover) if t.kind == "nexo" else None)
+
+        def resolve(reference: str) -> int | None:
+            found = ticket_id_of(reference)
+            return found if found is not None else link.ticket_id(reference)
+
+        return cls(client, terminal, cfg.methods, poll_seconds=cfg.kiosk.poll_seconds,
+                   resolve_ticket=resolve, language=language)
 
     def start(self, amount_yen: int, reference: str, done: object) -> object:
         report: Callable[[bool], None] = done  # type: ignore[assignment]

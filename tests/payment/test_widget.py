@@ -35,3 +35,22 @@ def test_widget_shows_code_and_reports_paid(office: Office, tmp_path: Path) -> N
     dark = sum(1 for px in img.getdata() if px < 60) / (img.width * img.height)
     assert dark > 0.05  # the code is on screen (black modules on white)
     assert office.payments_of(office.tickets[0])["paid"] is True
+
+
+def test_port_from_the_kiosk_link(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from kiosk.payment.config import PaymentConfig
+    from kiosk.payment.widget import KioskCashless
+
+    link = SimpleNamespace(
+        endpoint=lambda: SimpleNamespace(url="http://127.0.0.1:9", token="dv_x", verify=True,
+                                         timeout_s=2.0),
+        ticket_id=lambda key: {"k-1": 41}.get(key))
+    cfg = PaymentConfig.from_mapping({"payment": {"methods": ["code", "counter"]},
+                                      "kiosk": {"terminal": {"kind": "none"}}})
+    port = KioskCashless.from_link(link, cfg, language="en")
+    assert port.terminal is None and [m.value for m in port.methods] == ["code", "counter"]
+    assert port.resolve_ticket("k-1") == 41 and port.resolve_ticket("ticket:7") == 7
+    assert port.resolve_ticket("k-unsynced") is None
+    assert port.client.session.headers["Authorization"] == "Bearer dv_x"

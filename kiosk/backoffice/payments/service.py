@@ -227,8 +227,11 @@ class PaymentService:
                 payments.c.ticket_id == row["ticket_id"]).order_by(payments.c.id.desc())).first()
             if paid is not None or (latest is not None and latest.id != row["id"]):
                 return
+        # The ticket speaks the back-office's words: none, pending, paid, failed,
+        # canceled, expired ("created" is a moment of ours, shown as pending).
+        status = "pending" if row["state"] == PaymentState.CREATED else row["state"]
         conn.execute(update(tickets).where(tickets.c.id == row["ticket_id"]).values(
-            payment_status=row["state"],
+            payment_status=status,
             payment={"payment_id": row["id"], "method": row["method"], "state": row["state"],
                      "amount_yen": row["amount_yen"], "reference": row["reference"]}))
 
