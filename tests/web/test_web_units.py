@@ -122,3 +122,13 @@ def test_committed_chime_is_the_generated_one() -> None:
     with wave.open(io.BytesIO(data)) as w:
         seconds = w.getnframes() / w.getframerate()
     assert 1.0 < seconds < 2.0 and len(data) < 40_000
+
+
+def test_catalog_names_on_the_phone_page_are_translated() -> None:
+    """Service and ward names reach residents on the phone page: English at least."""
+    catalog = load_catalog()
+    english = _catalog("en")
+    names = [s.name for s in catalog.services.values()] + [w.name for w in catalog.wards.values()]
+    assert not [n for n in names if not english.get(n)]
+    view = phone.phone_view(STATUS, "en")
+    assert (view["ward_name"], view["service_name"]) == ("Kita Ward Office", "Certificates")
