@@ -7,9 +7,9 @@ holds SHA-256 digests of EF 0001 and of EF 0002 from DF22 on, signed (DF33) by t
 A copied card passes these static checks; the optional live challenge (EF 0007's key
 signs a fresh digest) catches that.
 
-Outcome: GENUINE; NOT_VERIFIABLE when no CA is configured or the card's issuer is not
-among them (a newer CA generation must not brand a real card as forged); TAMPERED when a
-signature or digest does not match.
+Outcome: GENUINE; NOT_VERIFIABLE only when no CA is configured; TAMPERED when the
+certificate's issuer is not a configured CA (so configure every J-LIS CA generation in
+use) or a signature or digest does not match.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def check(ef0002: bytes, ef0003: bytes, ef0004: bytes, trusted: Iterable[Trusted
         return AuthenticityResult(Authenticity.TAMPERED, f"certificate malformed: {exc.detail}")
     ca = cas.get(cert.issuer_key_id)
     if ca is None:
-        return AuthenticityResult(Authenticity.NOT_VERIFIABLE,
+        return AuthenticityResult(Authenticity.TAMPERED,
                                   f"issuer {cert.issuer_key_id.hex()} is not a trusted CA")
     if not _verify(ca.public_key, cert.signature, cert.signed):
         return AuthenticityResult(Authenticity.TAMPERED, "certificate signature invalid")

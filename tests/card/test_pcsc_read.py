@@ -220,7 +220,7 @@ def test_unknown_reader(card_slot):
     ("holder", Authenticity.TAMPERED),
     ("signature", Authenticity.TAMPERED),
     ("forged_cert", Authenticity.TAMPERED),
-    ("unknown_ca", Authenticity.NOT_VERIFIABLE),
+    ("unknown_ca", Authenticity.TAMPERED),
 ])
 def test_authenticity(card_slot, reader, tamper, status):
     card_slot.insert("yamada", tamper=tamper)
@@ -228,6 +228,8 @@ def test_authenticity(card_slot, reader, tamper, status):
         session.verify("1234")
         result = session.check_authenticity(with_number=True)
     assert result.status is status, result.reason
+    if tamper == "unknown_ca":
+        assert "not a trusted CA" in result.reason
 
 
 def test_authenticity_without_ca_and_live_challenge(card_slot, test_ca):
