@@ -142,8 +142,8 @@ class ApSession:
         if sw in (apdu.SW_BLOCKED, apdu.SW_BLOCKED_ALT):
             return 0
         if sw == apdu.SW_OK and asked:
-            # Already verified: only if someone skipped the unpower. Report the maximum.
-            self._verified = True
+            # Already verified: only if someone skipped the unpower. Report the maximum but
+            # still ask this resident for the PIN (verify() sends it; the card checks it).
             return MAX_TRIES
         raise CardCommunicationError(f"PIN status answered {sw:04X}")
 
