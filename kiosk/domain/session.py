@@ -264,9 +264,10 @@ class Session:
         self.notice = self._pin_notice() if tries_left < SAFE_TRIES else None
         self._go(Step.PIN, now)
 
-    def card_problem(self, msgid: str, now: float) -> None:
+    def card_problem(self, msgid: str, now: float,
+                     params: Mapping[str, object] | None = None) -> None:
         """The card could not be used (not a My Number card, removed, reader fault)."""
-        self.notice = Notice(msgid, error=True)
+        self.notice = Notice(msgid, dict(params or {}), error=True)
         self.pin_digits = ""
         self._go(Step.CARD if self.step in (Step.CARD, Step.PIN) else Step.IDENTITY, now)
 

@@ -132,7 +132,7 @@ class Controller:
                 self.card = card
                 s.card_present(tries, self.clock())
             elif isinstance(result, CardError) and s.step is Step.CARD:
-                s.card_problem(result.msgid, self.clock())
+                s.card_problem(result.msgid, self.clock(), result.params)
 
         self._run(work, then)
 
@@ -152,7 +152,7 @@ class Controller:
             if s.step is not Step.PIN:
                 return
             if isinstance(result, CardError):
-                s.card_problem(result.msgid, self.clock())
+                s.card_problem(result.msgid, self.clock(), result.params)
                 self._close_card()
                 return
             ok, tries = result
@@ -183,7 +183,7 @@ class Controller:
                 return
             if isinstance(result, CardError):
                 s.step = Step.CARD  # let the resident place it again
-                s.card_problem(result.msgid, self.clock())
+                s.card_problem(result.msgid, self.clock(), result.params)
                 self._close_card()
                 return
             holder, check, authenticity = result

@@ -22,11 +22,12 @@ class PinBlockedError(RuntimeError):
 
 
 class CardError(RuntimeError):
-    """The card could not be used; `msgid` is what the resident is told (Japanese)."""
+    """The card could not be used; `msgid` (+ `params`) is what the resident is told."""
 
-    def __init__(self, msgid: str) -> None:
+    def __init__(self, msgid: str, params: Mapping[str, object] | None = None) -> None:
         super().__init__(msgid)
         self.msgid = msgid
+        self.params = dict(params or {})
 
 
 class CardSession(Protocol):

@@ -73,7 +73,7 @@ class UiConfig:
             calibration={k: calibration.text(k) for k in calibration.data},
             maintainer_pin_hash=s.text("maintainer_pin_hash", ""),
             voice=s.flag("voice", False),
-            card=s.text("card", "pcsc", choices=("pcsc", "standin")),
+            card=s.text("card", "device", choices=("device", "standin")),
             printer=s.text("printer", "device", choices=("device", "standin")),
             desk=s.text("desk", "sync", choices=("sync", "standin")),
             session=session, file=str(p))

@@ -103,8 +103,6 @@ class LocalDesk:
             raise ConnectionError("desk unavailable")
         self.issued.append(application)
         service = procedure.service
-        if "assistance" in application.notes:
-            service = "assistance" if "assistance" in ward.services else service
         n = next(self.counters.setdefault(service, itertools.count(1)))
         prefix = {"certificates": "A", "moving": "B", "family": "C", "insurance": "D",
                   "assistance": "S"}.get(service, "Z")

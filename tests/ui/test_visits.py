@@ -118,7 +118,7 @@ def test_ask_staff_issues_an_assistance_ticket(kiosk: Any) -> None:
     k.tap("choose_procedure", "tennyu")
     k.tap("ask_staff")
     assert k.s.step is Step.TICKET
-    assert k.s.ticket.assistance and k.s.ticket.number.startswith("S-")
+    assert k.s.ticket.assistance and k.s.ticket.number.startswith("B-")  # 転入: moving
     assert any("職員がお手伝いします" in t for t in k.labels())
 
 
