@@ -3,7 +3,7 @@
     welcome → procedure → identity ─┬─ card → pin → reading ─┐
                                     ├─ no card → entry … ────┼→ confirm → payment → issuing
                                     └─ ask staff ────────────────────────────────→ issuing
-    issuing → ticket → thanks → welcome
+    issuing → [cashless →] ticket → thanks → welcome
 
 The UI shows what this computes and the controller (kiosk.ui.controller) does the I/O
 the steps ask for: `READING` means "read the card now", `ISSUING` "issue the ticket now".
@@ -91,6 +91,7 @@ class Ticket:
     printed: bool = False
     print_problem: str | None = None
     assistance: bool = False
+    reference: str | None = None  # what a payment is recorded against ("ticket:1234")
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ class Session:
         self.entry_queue: list[str] = []
         self.entry_return = Step.CONFIRM
         self.pay_method: PayMethod | None = None
+        self.paid = False
         self.ticket: Ticket | None = None
         self.last_activity = now
         self.step_since = now
@@ -503,29 +505,30 @@ class Session:
 
     # --- payment -----------------------------------------------------------------------
     def choose_payment(self, method: PayMethod, now: float) -> None:
+        """Either way the ticket is issued first: a payment is recorded against a ticket,
+        so a failed or abandoned payment never costs the resident their place."""
         self._expect(Step.PAYMENT)
         if method is PayMethod.CASHLESS and not self.settings.cashless:
             raise SessionError("cashless payment is not configured on this kiosk")
         self.pay_method = method
-        self._go(Step.CASHLESS if method is PayMethod.CASHLESS else Step.ISSUING, now)
+        self.paid = False
+        self._go(Step.ISSUING, now)
 
     def payment_finished(self, paid: bool, now: float) -> None:
-        """The cashless screen's result: paid → issue; not paid → choose again."""
+        """The cashless screen's result; not paid → the fee is paid at the counter."""
         self._expect(Step.CASHLESS)
-        if paid:
-            self._go(Step.ISSUING, now)
-        else:
-            self.pay_method = None
-            self.notice = Notice("お支払いは完了していません。もう一度お選びください。",
-                                 error=True)
-            self._go(Step.PAYMENT, now)
+        self.paid = paid
+        if not paid:
+            self.pay_method = PayMethod.COUNTER
+            self.notice = Notice("お支払いは完了していません。手数料は窓口でお支払いください。")
+        self._go(Step.TICKET, now)
 
     # --- ticket ------------------------------------------------------------------------
     def ticket_issued(self, ticket: Ticket, now: float) -> None:
         self._expect(Step.ISSUING)
         self.ticket = ticket
         self.notice = None
-        self._go(Step.TICKET, now)
+        self._go(Step.CASHLESS if self.pay_method is PayMethod.CASHLESS else Step.TICKET, now)
 
     def issue_failed(self, now: float) -> None:
         self._expect(Step.ISSUING)

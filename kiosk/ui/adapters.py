@@ -115,10 +115,12 @@ class LinkDesk:
                                         priority="assistance" if assisted else False,
                                         language=application.language)
         self.last = issued
+        server_id = None if issued.offline else self.link.ticket_id(issued.key)
         return Ticket(number=issued.number, service=issued.service,
                       people_ahead=issued.people_ahead, wait_minutes=issued.wait_minutes,
                       offline=issued.offline, status_url=issued.status_url,
-                      assistance=assisted)
+                      assistance=assisted,
+                      reference=f"ticket:{server_id}" if server_id else f"kiosk:{issued.key}")
 
     def close(self) -> None:
         self.link.stop()
@@ -155,6 +157,9 @@ def make_ports(cfg: UiConfig, *, demo: bool = False) -> dict[str, Any]:
         ports["catalog"] = link.catalog()
         closers.append(link.stop)
 
+    if cfg.session.cashless and not demo:
+        ports["payment"] = cashless_payment(cfg)
+
     def close() -> None:
         for closer in closers:
             try:
@@ -164,3 +169,21 @@ def make_ports(cfg: UiConfig, *, demo: bool = False) -> dict[str, Any]:
 
     ports["close"] = close
     return ports
+
+
+def cashless_payment(cfg: UiConfig) -> Any:
+    """The payment package's widget for the cashless screen (docs/payment.md)."""
+    from kiosk.payment.client import PaymentClient
+    from kiosk.payment.config import load_payment_config
+    from kiosk.payment.terminal import NexoTcpTerminal
+    from kiosk.payment.widget import KioskCashless
+    from kiosk.sync.settings import load_settings
+
+    pay = load_payment_config()
+    link = load_settings(cfg.file or None).backoffice
+    client = PaymentClient(link.url, link.device_token(), timeout_s=pay.kiosk.request_timeout)
+    t = pay.kiosk.terminal
+    terminal = (NexoTcpTerminal(t.host, t.port, sale_id=t.sale_id, timeout_s=t.timeout,
+                                recover_s=t.recover) if t.kind == "nexo" else None)
+    return KioskCashless(client, terminal, pay.methods, poll_seconds=pay.kiosk.poll_seconds,
+                         language=cfg.session.language)

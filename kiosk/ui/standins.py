@@ -110,7 +110,8 @@ class LocalDesk:
         return Ticket(number=f"{prefix}-{n:03d}", service=service, people_ahead=ahead,
                       wait_minutes=ahead * 4 if ahead is not None else None,
                       offline=not self.online, status_url=None,
-                      assistance="assistance" in application.notes)
+                      assistance="assistance" in application.notes,
+                      reference=f"kiosk:{prefix}-{n:03d}")
 
 
 @dataclass

@@ -238,19 +238,31 @@ def test_ticket_screen_moves_on_by_itself(s: Session) -> None:
     assert s.tick(s.settings.ticket_s + s.settings.thanks_s + 2) is WipeReason.END
 
 
-def test_cashless_seam_falls_back_to_choice_when_not_paid(s: Session) -> None:
+def test_cashless_comes_after_the_ticket_and_falls_back_to_the_counter(s: Session) -> None:
     to_pin(s)
     type_pin(s)
     s.pin_result(True, None, 5)
     s.card_read(HOLDER, None, Authenticity.GENUINE, 6)
     s.confirm(7)
     s.choose_payment(PayMethod.CASHLESS, 8)
-    assert s.step is Step.CASHLESS
-    s.payment_finished(False, 9)
-    assert s.step is Step.PAYMENT and s.pay_method is None
-    s.choose_payment(PayMethod.CASHLESS, 10)
-    s.payment_finished(True, 11)
-    assert s.step is Step.ISSUING
+    assert s.step is Step.ISSUING  # the ticket first: a failed payment never loses it
+    s.ticket_issued(TICKET, 9)
+    assert s.step is Step.CASHLESS and s.ticket == TICKET
+    s.payment_finished(False, 10)
+    assert s.step is Step.TICKET and s.pay_method is PayMethod.COUNTER and not s.paid
+    assert s.notice is not None and "窓口" in s.notice.msgid
+
+
+def test_cashless_paid(s: Session) -> None:
+    to_pin(s)
+    type_pin(s)
+    s.pin_result(True, None, 5)
+    s.card_read(HOLDER, None, Authenticity.GENUINE, 6)
+    s.confirm(7)
+    s.choose_payment(PayMethod.CASHLESS, 8)
+    s.ticket_issued(TICKET, 9)
+    s.payment_finished(True, 10)
+    assert s.step is Step.TICKET and s.paid and s.pay_method is PayMethod.CASHLESS
 
 
 def test_cashless_refused_when_not_configured(catalog) -> None:  # type: ignore[no-untyped-def]

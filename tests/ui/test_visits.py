@@ -296,3 +296,43 @@ def test_maintainer_exit_needs_the_pin(kiosk: Any) -> None:
     k.h.pump()
     assert pin_matches(hash_pin("2468"), "2468") and not pin_matches(hash_pin("2468"), "1")
     assert not pin_matches("", "")
+
+
+class FakeCashless:
+    """A payment plug-in that pays when its button is touched (the seam, not the provider;
+    the payment package's own widget is tested in tests/payment)."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[int, str]] = []
+
+    def start(self, amount_yen: int, reference: str, done: Any) -> Any:
+        from kiosk.ui.widgets import KButton
+        self.started.append((amount_yen, reference))
+        b = KButton(text="pay", action=["fake_pay"])
+        b.bind(on_release=lambda _b: done(True))
+        return b
+
+    def cancel(self) -> None:
+        pass
+
+
+def test_cashless_seam_after_the_ticket(kiosk: Any) -> None:
+    import dataclasses
+    k = kiosk
+    c = k.app.controller
+    settings = c.session.settings
+    c.session.settings = dataclasses.replace(settings, cashless=True)
+    k.app.payment = FakeCashless()
+    try:
+        to_card(k)
+        place(k, StandInCard())
+        type_pin(k, "1234")
+        k.tap("confirm")
+        k.tap("choose_payment", PayMethod.CASHLESS)
+        assert k.s.step is Step.CASHLESS and k.s.ticket is not None  # ticket first
+        k.tap("fake_pay")
+        assert k.s.step is Step.TICKET and k.s.paid
+        assert k.app.payment.started == [(300, f"kiosk:{k.s.ticket.number}")]
+    finally:
+        c.session.settings = settings
+        k.app.payment = None

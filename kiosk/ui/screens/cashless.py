@@ -1,7 +1,9 @@
 """The seam for cashless payment: the payment package's widget is shown here.
 
-`app.payment` (a `kiosk.ui.ports.CashlessPayment`) is asked for a widget with the fee
-and a reference; it calls `done(paid)` on the UI thread when the payment ends.
+The ticket is issued before this screen (a payment is recorded against a ticket, so a
+failed payment never loses it). `app.payment` (a `kiosk.ui.ports.CashlessPayment`) is
+asked for a widget with the fee and the ticket's reference ("ticket:<back-office id>");
+it calls `done(paid)` on the UI thread; not paid → the fee is paid at the counter.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ class CashlessScreen(KioskScreen):
         payment = getattr(app, "payment", None)
         if payment is None:
             return
-        widget = payment.start(s.fee(), f"kiosk-{s.touches}",
+        reference = (s.ticket.reference if s.ticket else None) or "kiosk:unknown"
+        widget = payment.start(s.fee(), reference,
                                lambda paid: app.act("payment_finished", bool(paid)))
         host.add_widget(widget)
 

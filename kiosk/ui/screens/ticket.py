@@ -46,6 +46,10 @@ class TicketScreen(KioskScreen):
             printed = app.tr("番号札を印刷しました。お取りください。")
         else:
             printed = app.tr("番号札を印刷できませんでした。この画面の番号を控えてください。")
+        if s.paid:
+            printed += "\n" + app.tr("手数料のお支払いが済みました。")
+        elif s.notice is not None:
+            printed += "\n" + self.notice_text(app, s)
         self.ids.printed.text = printed
         qr = self.ids.qr
         if t.status_url:
