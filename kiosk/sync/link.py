@@ -174,7 +174,7 @@ class KioskLink:
                                    ).scalars().all()
             for key in orphans:
                 conn.execute(outbox.update().where(outbox.c.key == key)
-                             .values(kind="void", not_before=0.0))
+                             .values(kind="void", not_before=0.0, sealed=None))
                 conn.execute(tickets.delete().where(tickets.c.key == key))
         if orphans:
             log.warning("%d ticket(s) were being issued when the kiosk stopped; "
@@ -257,8 +257,10 @@ class KioskLink:
             if maybe_sent:
                 # The online try may have created a ticket under `key` that nobody will
                 # hold: withdraw it, and give the printed ticket a key of its own.
+                # A void needs only the key: the personal data goes now.
                 conn.execute(outbox.update().where(outbox.c.key == key)
-                             .values(kind="void", not_before=0.0))
+                             .values(kind="void", not_before=time.time() + self._void_grace(),
+                                     sealed=None))
                 conn.execute(tickets.delete().where(tickets.c.key == key))
                 if n is not None:
                     key = uuid.uuid4().hex
@@ -280,6 +282,11 @@ class KioskLink:
         return IssuedTicket(key=key, number=n.text, service=body["service"],
                             procedure=body.get("procedure"), language=body["language"],
                             priority=body["priority"], issued_at=issued, offline=True)
+
+    def _void_grace(self) -> float:
+        # Ask whether a lost request arrived only once it can no longer be on its way.
+        b = self.settings.backoffice
+        return 2 * (b.connect_timeout + b.read_timeout)
 
     @staticmethod
     def _offline_part(n: blocks.OfflineNumber, issued: datetime) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from kiosk.sync.store import Store, outbox, tickets
 
 log = logging.getLogger(__name__)
 
-PROBE_BLOCK = 2**31   # a block id no kiosk will ever hold (ids count up from 1)
+LOOKUP = "/api/v1/tickets/by-key"   # docs/api-requests-sync.md #1 (a)
 
 
 def enqueue(conn: Connection, *, kind: str, key: str, ticket_key: str | None,
@@ -82,6 +82,7 @@ class Sender:
         self.sealer = sealer
         self.batch = batch
         self.on_result = on_result     # called with True (reached) / False (unreachable)
+        self._lookup: bool | None = None
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="outbox")
 
     def close(self) -> None:
@@ -147,6 +148,13 @@ class Sender:
             self.on_result(True)
         return Outcome(m, "ack", answer=answer)
 
+    def _has_lookup(self) -> bool:
+        """Does this back-office offer the lookup by key? (its OpenAPI document says)"""
+        if self._lookup is None:
+            paths = self.client.get("/openapi.json", attempts=1).get("paths", {})
+            self._lookup = any(p.startswith(LOOKUP + "/") for p in paths)
+        return self._lookup
+
     def _ticket_body(self, m: Message, with_application: bool = True) -> dict[str, Any]:
         body = dict(m.payload["body"])
         if with_application and m.sealed is not None:
@@ -169,22 +177,21 @@ class Sender:
             return self.client.post("/api/v1/tickets", body, idempotency_key=m.key)
 
     def _send_void(self, m: Message) -> Any:
-        body = self._ticket_body(m)
-        # Did the lost request arrive? Ask without creating anything: the same key with an
-        # offline part naming no block is refused either as a different request for a
-        # known key (it arrived) or as an unreserved number (it did not).
-        probe = {**body, "offline": {"block_id": PROBE_BLOCK, "number": 1,
-                                     "issued_at": "2000-01-01T00:00:00+00:00"}}
+        """Withdraw a ticket nobody holds, if the lost request created it.
+
+        Asks by key (docs/api-requests-sync.md #1: nothing is created), then cancels it.
+        A back-office without that lookup cannot tell us without creating the ticket
+        when it never arrived; the message is then kept as refused, for the log."""
+        if not self._has_lookup():
+            raise Rejected(404, "no_lookup", "the back-office cannot look a ticket up by "
+                           "key (docs/api-requests-sync.md #1); it may hold a ticket nobody has")
         try:
-            self.client.post("/api/v1/tickets", probe, idempotency_key=m.key)
+            ticket = self.client.get(f"{LOOKUP}/{m.key}", attempts=1)
         except Rejected as exc:
-            if exc.code == "number_not_reserved":
-                return {"status": "never_arrived"}
-            if exc.code != "idempotency_mismatch":
+            if exc.status != 404:
                 raise
-        else:  # cannot happen unless the server has a block with that id for this kiosk
-            log.error("void probe of %s was accepted as a ticket", m.key)
-        ticket = self.client.post("/api/v1/tickets", body, idempotency_key=m.key)
+            log.info("withdrawn ticket %s never reached the back-office", m.key[:8])
+            return {"status": "never_arrived"}
         if ticket.get("status") != "cancelled":
             log.warning("ticket %s reached the back-office but nobody holds it; cancelling",
                         ticket.get("number"))

@@ -13,7 +13,8 @@ import pytest
 from kiosk.sync import KioskLink
 from tests.sync.faultproxy import FaultProxy, wait_until
 from tests.sync.helpers import settings
-from tests.sync.server import LocalBackoffice
+
+SERVICES = ("certificates", "moving", "family")
 
 
 class Kiosks:
@@ -41,8 +42,10 @@ class Kiosks:
         self.dbs.append(folder / "kiosk.db")
         if start:
             link.start()
-            assert wait_until(lambda: link.status().offline_numbers_left.get(
-                "certificates", 0) >= wait_blocks, 20), "no offline number block reserved"
+            def ready() -> bool:
+                left = link.status().offline_numbers_left
+                return all(left.get(s, 0) >= wait_blocks for s in SERVICES)
+            assert wait_until(ready, 20), "no offline number block reserved"
         return link
 
     def close(self) -> None:
@@ -50,17 +53,6 @@ class Kiosks:
             link.stop()
         for p in self.proxies:
             p.close()
-
-
-@pytest.fixture()
-def bo(request: pytest.FixtureRequest) -> Any:
-    """The shared back-office fixture; a local launcher while that one is not there."""
-    try:
-        return request.getfixturevalue("backoffice")
-    except pytest.FixtureLookupError:
-        local = LocalBackoffice()
-        request.addfinalizer(local.stop)
-        return local
 
 
 @pytest.fixture()
