@@ -4,7 +4,8 @@ update assets/locale/<lang>/LC_MESSAGES/kiosk.po for every language: new msgids 
 added untranslated, translations already there are kept, unused ones are dropped.
 
 Sources: app.tr('…') / app.tr("…") in kiosk/ui (.py and .kv), `title`/`message` of the
-screens, Notice("…") and CardError("…") texts, and from config/catalog.toml every
+screens, Notice("…") and CardError("…") texts, the card package's error messages and the
+printed ticket's texts (kiosk.printing.slip), and from config/catalog.toml every
 procedure name, service name, field label and choice.
 
     .venv/bin/python scripts/kiosk_messages.py [--check]   (--check: fail if out of date)
@@ -30,7 +31,7 @@ PATTERNS = [
     re.compile(r"""\btr\(\s*(['"])(.+?)\1"""),
     re.compile(r"""^\s*(?:title|message)\s*=\s*(['"])(.+?)\1""", re.M),
     re.compile(r"""\b(?:Notice|CardError|card_problem)\(\s*(['"])(.+?)\1""", re.S),
-    re.compile(r"""\bhint\s*=\s*\((['"])(.+?)\1"""),
+    re.compile(r"""\bhint\s*=\s*\(?(['"])(.+?)\1"""),
     re.compile(r"""\belse\s*(['"])(年を.+?)\1"""),
     re.compile(r"""\bproblem\s*=\s*(['"])(.+?)\1"""),
     re.compile(r"""return\s+(['"])(用紙.+?)\1"""),
@@ -55,6 +56,21 @@ def source_strings() -> set[str]:
     return {s for s in found if re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", s)}
 
 
+def shared_strings() -> set[str]:
+    """Texts other packages show in the kiosk domain: card errors, the printed ticket."""
+    found: set[str] = set()
+    from kiosk.card import errors
+    for value in vars(errors).values():
+        if isinstance(value, type) and issubclass(value, errors.CardError):
+            for name in ("message_ja", "MSGID_AGAIN", "MSGID_LAST"):
+                text = getattr(value, name, None)
+                if isinstance(text, str):
+                    found.add(text)
+    from kiosk.printing import slip
+    found.update(v for k, v in vars(slip).items() if k.isupper() and isinstance(v, str))
+    return {s for s in found if re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", s)}
+
+
 def catalog_strings() -> set[str]:
     cat = load_catalog()
     found = {s.name for s in cat.services.values()}
@@ -70,7 +86,7 @@ def catalog_strings() -> set[str]:
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
-    msgids = sorted(source_strings() | catalog_strings())
+    msgids = sorted(source_strings() | shared_strings() | catalog_strings())
     stale = []
     for lang in LANGUAGE_CODES:
         path = ROOT / "assets" / "locale" / lang / "LC_MESSAGES" / "kiosk.po"
