@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue as queue_mod
+import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -110,15 +113,31 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackofficeServe
 
 
 class SseReader:
-    """Reads a text/event-stream in a thread; `next(type)` waits for the next such event."""
+    """Reads a text/event-stream in a thread; `next(type)` waits for the next such event.
+
+    A plain socket speaking HTTP/1.0 (no chunking), so `close()` can shut it down at once
+    even while the reading thread is blocked in recv()."""
 
     def __init__(self, url: str, token: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
-        h = dict(headers or {})
+        parts = urlsplit(url)
+        h = {"Host": parts.netloc, "Accept": "text/event-stream", **(headers or {})}
         if token:
             h["Authorization"] = f"Bearer {token}"
-        self.response = requests.get(url, headers=h, stream=True, timeout=(5, 60))
-        assert self.response.status_code == 200, self.response.text
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+        head = f"GET {path} HTTP/1.0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items())
+        self.sock.sendall((head + "\r\n").encode())
+        self.file = self.sock.makefile("rb")
+        status_line = self.file.readline().decode()
+        self.status = int(status_line.split()[1])
+        while self.file.readline() not in (b"\r\n", b"\n", b""):
+            pass
+        if self.status != 200:
+            body = self.file.read().decode(errors="replace")
+            self.close()
+            raise AssertionError(f"SSE answered {self.status}: {body}")
+        self.sock.settimeout(None)
         self.events: queue_mod.Queue[tuple[str, Any, str | None]] = queue_mod.Queue()
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -126,7 +145,8 @@ class SseReader:
     def _read(self) -> None:
         name, data, event_id = "message", [], None
         try:
-            for line in self.response.iter_lines(decode_unicode=True):
+            for raw in self.file:
+                line = raw.decode().rstrip("\r\n")
                 if line == "":
                     if data:
                         self.events.put((name, json.loads("\n".join(data)), event_id))
@@ -137,7 +157,7 @@ class SseReader:
                     data.append(line[6:])
                 elif line.startswith("id: "):
                     event_id = line[4:]
-        except Exception:  # noqa: BLE001 — the stream ends when the test closes it
+        except (OSError, ValueError):  # the stream ends when the test closes it
             pass
 
     def next(self, kind: str | None = None, timeout: float = 10.0) -> tuple[str, Any]:
@@ -154,4 +174,6 @@ class SseReader:
                 return name, data
 
     def close(self) -> None:
-        self.response.close()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()

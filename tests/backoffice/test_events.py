@@ -53,8 +53,8 @@ def test_service_filter_and_phone_stream(server):
     finally:
         only_family.close()
         phone.close()
-    assert server.session("kiosk").get(server.api("/events?ward=naka"),
-                                       stream=True).status_code == 403
+    with pytest.raises(AssertionError, match="403"):
+        SseReader(server.api("/events?ward=naka"), server.kiosk_token)
 
 
 @pytest.mark.postgres
