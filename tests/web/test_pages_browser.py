@@ -159,6 +159,9 @@ def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: 
     shots.take(console, "console", docs=True)
     shots.take(phone, "phone-called", docs=True)
     shots.take(behind, "phone-waiting")
+    for public in (display, phone, behind):  # numbers only, never the resident's data
+        html = public.content()
+        assert "山田" not in html and "新金岡" not in html and "1990" not in html
     assert_contrast(console, 4.5, 3.0, "console")
     assert_contrast(display, 7.0, 7.0, "display")
     assert_contrast(phone, 4.5, 3.0, "phone")
@@ -296,10 +299,27 @@ def test_roles_invalid_tokens_and_languages(backoffice: Any, browser: Any, shots
     ctx.close()
 
 
+# Headless Chromium has no voices; this stands in for a display PC with an offline
+# Japanese voice and an online-only English one (the English must then stay silent).
+FAKE_VOICES_JS = """
+(() => {
+  const voices = [{ name: "ja offline", lang: "ja-JP", localService: true, default: true },
+                  { name: "en online", lang: "en-US", localService: false, default: false }];
+  window.__spoken = [];
+  window.SpeechSynthesisUtterance = function (text) { this.text = text; };
+  Object.defineProperty(window, "speechSynthesis", { configurable: true, value: {
+    getVoices: () => voices, cancel: () => {},
+    speak: (u) => { window.__spoken.push({ text: u.text, voice: u.voice.name });
+                    setTimeout(() => u.onend && u.onend({}), 5); } } });
+})();
+"""
+
+
 def test_display_and_console_reconnect_and_catch_up(backoffice: Any, browser: Any) -> None:
     server = backoffice
     ticket = issue(server)
     ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    ctx.add_init_script(FAKE_VOICES_JS)
     display = ctx.new_page()
     display.goto(f"{server.url}/display?ward=kita&counters=1,2#token={server.display_token}")
     display.wait_for_selector("body[data-rendered]")
@@ -318,6 +338,11 @@ def test_display_and_console_reconnect_and_catch_up(backoffice: Any, browser: An
     server.session("staff").post(f"{server.url}/api/v1/wards/kita/counters/1/call-next")
     display.wait_for_selector(f"#now-calling li[data-number='{ticket['number']}']", timeout=15_000)
     display.wait_for_selector("#conn-banner", state="hidden", timeout=10_000)
+    # ...and announces it once, with the offline voice only.
+    display.wait_for_function("window.__spoken.length > 0")
+    number = int(ticket["number"].split("-")[1])
+    assert display.evaluate("window.__spoken") == [
+        {"text": f"受付番号 A の {number} 番の方、1 番窓口へお越しください", "voice": "ja offline"}]
     console.wait_for_function("n => !document.getElementById('queues').textContent.includes(n)",
                               arg=ticket["number"], timeout=15_000)
     console.wait_for_selector("#conn-banner", state="hidden")

@@ -28,6 +28,22 @@
 
   const fresh = {};  // "A-012@3" -> time it was (re)called here
   let view = null;
+  // Calls already announced ("A-012@3#0": number, counter, recall count). The first
+  // render only learns what is on screen; later renders and events announce what is new —
+  // so a call made while the display was reconnecting is still announced, once.
+  const announced = {};
+  let primed = false;
+
+  function announceOnce(number, counter, recalls, ageSeconds) {
+    const key = number + "@" + counter + "#" + (recalls || 0);
+    if (announced[key]) return;
+    announced[key] = true;
+    if (!primed || ageSeconds > ANNOUNCE_MAX_AGE) return;  // old news stays silent
+    fresh[number + "@" + counter] = Date.now();
+    setTimeout(function () { if (view) render(view); }, FRESH_MS + 100);
+    const m = /^([A-Za-z]+)-?0*(\d+)$/.exec(number || "");
+    if (m) window.Announcer.announce({ prefix: m[1], number: parseInt(m[2], 10), counter: counter });
+  }
 
   function wanted(service, counter) {
     if (cfg.services.length && cfg.services.indexOf(service) < 0) return false;
@@ -49,6 +65,11 @@
       return c.current && c.current.status === "called" && wanted(c.current.service, c.number);
     }).sort(function (a, b) { return Date.parse(b.current.called_at || 0) - Date.parse(a.current.called_at || 0); })
       .slice(0, cfg.now);
+    calling.forEach(function (c) {
+      const age = c.current.called_at ? (now - Date.parse(c.current.called_at)) / 1000 : 0;
+      announceOnce(c.current.number, c.number, c.current.recall_count, age);
+    });
+    primed = true;
     const list = document.getElementById("now-calling");
     list.textContent = "";
     const shown = {};
@@ -82,14 +103,9 @@
     if ((type === "ticket.called" || type === "ticket.recalled") && data && data.ticket) {
       const t = data.ticket;
       const counter = t.counter || data.counter;
-      if (!wanted(t.service || data.service, counter)) return false;
-      fresh[t.number + "@" + counter] = Date.now();
-      const age = data.at ? (Date.now() - Date.parse(data.at)) / 1000 : 0;
-      if (!(age > ANNOUNCE_MAX_AGE)) {
-        const m = /^([A-Za-z]+)-?0*(\d+)$/.exec(t.number || "");
-        if (m) window.Announcer.announce({ prefix: m[1], number: parseInt(m[2], 10), counter: counter });
+      if (wanted(t.service || data.service, counter)) {
+        announceOnce(t.number, counter, t.recall_count, data.at ? (Date.now() - Date.parse(data.at)) / 1000 : 0);
       }
-      setTimeout(function () { if (view) render(view); }, FRESH_MS + 100);
     }
     return false;
   }
