@@ -121,6 +121,12 @@ def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: 
     other.wait_for_function("n => document.getElementById('queues').textContent.includes(n)",
                             arg=first["number"])
 
+    # A kiosk issues a ticket: both consoles list it without reloading.
+    walk_in = issue(server)
+    for page in (console, other):
+        page.wait_for_function("n => document.getElementById('queues').textContent.includes(n)",
+                               arg=walk_in["number"])
+
     # Call next by keyboard; the display shows it within a second.
     console.locator("body").press("n")
     wait_current(console, first["number"])
