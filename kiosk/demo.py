@@ -1,0 +1,205 @@
+"""The demo: one command that runs the system on this machine with stand-ins.
+
+    scripts/demo            # runs until Ctrl-C
+    scripts/demo --check    # starts everything, checks it answers, stops, exits 0
+
+Today it starts the back-office on an embedded SQLite database in var/demo/ (migrated,
+seeded with the demo wards from config/catalog.toml, demo accounts and device tokens with
+fresh random secrets), prints the URLs and credentials and writes them to
+var/demo/credentials.json. The kiosk and device stand-ins join here as small functions
+(start_kiosk, start_printer, ...) called from `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from kiosk.configfile import REPO_ROOT
+
+VAR_DIR = REPO_ROOT / "var" / "demo"
+
+
+@dataclass
+class Demo:
+    """What the demo started: processes (stopped in reverse order) and what to tell the user."""
+
+    var_dir: Path
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    urls: dict[str, str] = field(default_factory=dict)
+    credentials: dict[str, Any] = field(default_factory=dict)
+    backoffice_url: str = ""
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in reversed(self.processes):
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        self.processes.clear()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_or_free(preferred: int, host: str = "127.0.0.1") -> int:
+    """The well-known demo port when it is free, else any free one."""
+    with socket.socket() as s:
+        try:
+            s.bind((host, preferred))
+        except OSError:
+            return free_port(host)
+    return preferred
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the process serving {url} exited with {proc.returncode}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def prepare_backoffice(demo: Demo) -> str:
+    """Migrate + seed the demo database; remember the fresh credentials. Returns the DB URL."""
+    from kiosk.backoffice.db import make_engine, migrate
+    from kiosk.backoffice.seed import seed_demo
+    from kiosk.configfile import load_catalog
+
+    db_url = f"sqlite:///{demo.var_dir / 'backoffice.sqlite3'}"
+    migrate(db_url)
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        demo.credentials = seed_demo(engine, load_catalog())
+    finally:
+        engine.dispose()
+    path = demo.var_dir / "credentials.json"
+    path.write_text(json.dumps(demo.credentials, ensure_ascii=False, indent=2) + "\n",
+                    encoding="utf-8")
+    path.chmod(0o600)
+    return db_url
+
+
+def demo_config(demo: Demo) -> Path:
+    """The demo runs at any hour: opening hours are shown but not enforced."""
+    src = (REPO_ROOT / "config" / "backoffice.toml").read_text(encoding="utf-8")
+    path = demo.var_dir / "backoffice.toml"
+    path.write_text(src.replace("enforce_opening_hours = true", "enforce_opening_hours = false"),
+                    encoding="utf-8")
+    return path
+
+
+def start_backoffice(demo: Demo, host: str = "127.0.0.1", port: int | None = None) -> str:
+    """Run the back-office server as a child process; returns its base URL."""
+    db_url = prepare_backoffice(demo)
+    port = port or port_or_free(8000, host)
+    log = (demo.var_dir / "backoffice.log").open("ab")
+    proc = subprocess.Popen(  # noqa: S603 — our own interpreter and arguments
+        [sys.executable, "-m", "kiosk.backoffice", "serve", "--db", db_url, "--host", host,
+         "--port", str(port), "--config", str(demo_config(demo))],
+        cwd=REPO_ROOT, stdout=log, stderr=log,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    log.close()
+    demo.processes.append(proc)
+    url = demo.backoffice_url = f"http://{host}:{port}"
+    wait_healthy(url + "/healthz", proc)
+    demo.urls.update({
+        "back-office API (OpenAPI)": url + "/docs",
+        "counter console": url + "/console",
+        "lobby display (ward kita)": url + "/display",
+        "supervisor overview": url + "/supervisor",
+    })
+    return url
+
+
+def describe(demo: Demo) -> str:
+    lines = ["", "Ward-office smart counter — demo", ""]
+    lines += [f"  {name:28s} {url}" for name, url in demo.urls.items()]
+    lines += ["", "  Sign-ins (random, new each run; also in "
+              f"{demo.var_dir / 'credentials.json'}):"]
+    for a in demo.credentials.get("accounts", []):
+        lines.append(f"    {a['username']:11s} {a['password']}   ({a['role']}"
+                     + (f", ward {a['ward']}" if a["ward"] else "") + ")")
+    lines.append("  Device tokens:")
+    for d in demo.credentials.get("devices", []):
+        lines.append(f"    {d['name']:16s} {d['token']}")
+    lines.append(f"\n  Logs: {demo.var_dir}/*.log    Stop: Ctrl-C\n")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def running(var_dir: Path = VAR_DIR, host: str = "127.0.0.1",
+            port: int | None = None) -> Iterator[Demo]:
+    var_dir.mkdir(parents=True, exist_ok=True)
+    demo = Demo(var_dir)
+    try:
+        start_backoffice(demo, host, port)
+        yield demo
+    finally:
+        demo.stop()
+
+
+def check(demo: Demo) -> None:
+    """Prove the demo works: the back-office answers and issues a ticket to the demo kiosk."""
+    kiosk = next(d for d in demo.credentials["devices"] if d["kind"] == "kiosk")
+    answer = requests.post(demo.backoffice_url + "/api/v1/tickets", timeout=10,
+                           json={"service": "certificates"},
+                           headers={"Authorization": f"Bearer {kiosk['token']}",
+                                    "Idempotency-Key": f"demo-check-{time.time_ns()}"})
+    answer.raise_for_status()
+    ticket = answer.json()
+    print(f"demo check: issued {ticket['number']} at ward {ticket['ward']}; all good")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="scripts/demo", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", "--once", action="store_true", dest="check",
+                    help="start, verify, stop and exit 0 when everything answered")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, help="back-office port (default: a free one)")
+    ap.add_argument("--var-dir", type=Path, default=VAR_DIR)
+    args = ap.parse_args(argv)
+    try:
+        with running(args.var_dir, args.host, args.port) as demo:
+            print(describe(demo), flush=True)
+            if args.check:
+                check(demo)
+                return 0
+            while all(p.poll() is None for p in demo.processes):
+                time.sleep(0.5)
+            print("a demo process stopped; see the logs", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
