@@ -12,10 +12,11 @@ import csv
 import io
 import threading
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.backoffice.auth import Principal, require_any, require_staff
 from kiosk.backoffice.errors import ApiError
@@ -30,8 +31,29 @@ kiosk_or_staff = require_any(role="staff", devices=("kiosk",))
 staff = require_staff("staff")
 supervisor = require_staff("supervisor")
 KioskOrStaff = Annotated[Principal, Depends(kiosk_or_staff)]
+Id = Annotated[int, Path(ge=1, le=2**62)]
 Staff = Annotated[Principal, Depends(staff)]
 Supervisor = Annotated[Principal, Depends(supervisor)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an amount sent by a client is refused
+
+
+class StartIn(Strict):
+    method: Literal["code", "terminal", "counter"]
+
+
+class TerminalResultIn(Strict):
+    state: Literal["paid", "failed", "canceled", "pending"]
+    amount_yen: int = Field(0, ge=0, le=10**9)
+    transaction_id: str = Field("", max_length=64)
+    timestamp: str = Field("", max_length=64)
+    error: str = Field("", max_length=200)
+
+
+class CounterIn(Strict):
+    reference: str = Field("", max_length=64)
 
 
 def service(request: Request) -> PaymentService:
@@ -63,34 +85,25 @@ def actor(p: Principal) -> Actor:
     return Actor("kiosk", p.device_name or f"device-{p.device_id}", p.ward)
 
 
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ApiError(400, "bad_request", "body must be JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "body must be a JSON object")
-    return body
-
-
 @router.post("/tickets/{ticket_id}/payments", status_code=201)
-async def start_payment(ticket_id: int, request: Request,
+async def start_payment(ticket_id: Id, body: StartIn, request: Request,
                         who: KioskOrStaff) -> Any:
-    body = await _json(request)
-    svc = service(request)
-    return await _run(svc.start, ticket_id, str(body.get("method", "")), actor(who),
+    """Start a payment attempt for a ticket; the amount is the ticket's fee."""
+    return await _run(service(request).start, ticket_id, body.method, actor(who),
                       str(request.base_url))
 
 
 @router.get("/tickets/{ticket_id}/payments")
-async def ticket_payments(ticket_id: int, request: Request,
+async def ticket_payments(ticket_id: Id, request: Request,
                           who: KioskOrStaff) -> Any:
     return await _run(service(request).for_ticket, ticket_id, actor(who))
 
 
 @router.get("/payments/reconciliation")
-async def reconciliation(request: Request, who: Supervisor, day: str | None = None,
-                         ward: str | None = None, format: str = "json") -> Any:
+async def reconciliation(request: Request, who: Supervisor,
+                         day: Annotated[str | None, Query(max_length=10)] = None,
+                         ward: Annotated[str | None, Query(max_length=32)] = None,
+                         format: Literal["json", "csv"] = "json") -> Any:
     svc = service(request)
     try:
         when = date.fromisoformat(day) if day else None
@@ -126,36 +139,35 @@ async def webhook(request: Request) -> Any:
 
 
 @router.get("/payments/{payment_id}")
-async def get_payment(payment_id: int, request: Request,
+async def get_payment(payment_id: Id, request: Request,
                       who: KioskOrStaff) -> Any:
     return await _run(service(request).get, payment_id, actor(who))
 
 
 @router.get("/payments/{payment_id}/events")
-async def payment_events(payment_id: int, request: Request,
+async def payment_events(payment_id: Id, request: Request,
                          who: Staff) -> Any:
     return await _run(service(request).events, payment_id, actor(who))
 
 
 @router.post("/payments/{payment_id}/cancel")
-async def cancel_payment(payment_id: int, request: Request,
+async def cancel_payment(payment_id: Id, request: Request,
                          who: KioskOrStaff) -> Any:
     return await _run(service(request).cancel, payment_id, actor(who))
 
 
 @router.post("/payments/{payment_id}/terminal-result")
-async def terminal_result(payment_id: int, request: Request,
+async def terminal_result(payment_id: Id, body: TerminalResultIn, request: Request,
                           who: KioskOrStaff) -> Any:
-    body = await _json(request)
-    return await _run(service(request).terminal_result, payment_id, body, actor(who))
+    return await _run(service(request).terminal_result, payment_id, body.model_dump(),
+                      actor(who))
 
 
 @router.post("/payments/{payment_id}/paid-at-counter")
-async def paid_at_counter(payment_id: int, request: Request,
+async def paid_at_counter(payment_id: Id, body: CounterIn, request: Request,
                           who: Staff) -> Any:
-    body = await _json(request)
-    return await _run(service(request).paid_at_counter, payment_id,
-                      str(body.get("reference", "")), actor(who))
+    return await _run(service(request).paid_at_counter, payment_id, body.reference,
+                      actor(who))
 
 
 async def _run(fn: Any, *args: Any) -> Any:
