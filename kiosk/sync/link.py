@@ -239,6 +239,7 @@ class KioskLink:
                 number=number, server_id=str(answer.get("id")), acked=True,
                 status_url=answer.get("status_url")))
             conn.execute(outbox.delete().where(outbox.c.key == key))
+        self.store.flush_soon()
         issued = parse_time(answer.get("issued_at")) or self.now()
         return IssuedTicket(
             key=key, number=number, service=str(answer.get("service", body["service"])),
@@ -252,7 +253,9 @@ class KioskLink:
                        maybe_sent: bool) -> IssuedTicket:
         issued = self.now()
         day = issued.date().isoformat()
-        with self.store.write() as conn:
+        # Durable even on synchronous=NORMAL: this number exists nowhere else yet, and
+        # forgetting it after a power cut would hand it out twice.
+        with self.store.write(durable=True) as conn:
             n = blocks.take(conn, body["service"], day)
             if maybe_sent:
                 # The online try may have created a ticket under `key` that nobody will

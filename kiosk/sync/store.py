@@ -14,6 +14,8 @@ any instant either issued the ticket and will deliver it, or did not issue it.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,7 +98,8 @@ def _pragmas(synchronous: str) -> Any:
     def on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        # WAL + FULL: a commit is on disk when it returns (SIGKILL and power loss safe).
+        # WAL + NORMAL: a commit survives the process being killed (it is in the WAL,
+        # the OS writes it out); WAL + FULL also survives power loss (fsync per commit).
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA busy_timeout=10000")
         cur.execute("PRAGMA foreign_keys=ON")
@@ -112,8 +115,12 @@ def _begin(conn: Any) -> None:
 
 
 class Store:
-    def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str | Path, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
+        self.synchronous = synchronous
+        self._flush_lock = threading.Lock()
+        self._flush_wanted = threading.Event()
+        self._flusher: threading.Thread | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None hands transaction control to us (BEGIN IMMEDIATE below);
         # pysqlite's own implicit transactions would start them lazily and too late.
@@ -125,19 +132,62 @@ class Store:
         metadata.create_all(self.engine)
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One write transaction (BEGIN IMMEDIATE … COMMIT)."""
-        with self.engine.begin() as conn:
-            yield conn
+    def write(self, durable: bool = False) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT).
+
+        `durable`: fsync at commit even when the store runs with synchronous=NORMAL —
+        for records that exist nowhere else yet (an offline ticket's number)."""
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            switch = durable and self.synchronous == "NORMAL"
+            if switch:
+                raw.execute("PRAGMA synchronous=FULL")   # autocommit mode: outside any txn
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                if switch:
+                    raw.execute(f"PRAGMA synchronous={self.synchronous}")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self.engine.connect().execution_options(kiosk_readonly=True) as conn:
             yield conn
 
+    def flush_soon(self) -> None:
+        """fsync the WAL from a background thread, a few ms from now.
+
+        For the acknowledgement of an online ticket: the caller returns at once (the
+        commit already survives a killed process), and the ticket cannot be on paper
+        before the fsync has finished — printing takes far longer than a disk flush."""
+        with self._flush_lock:
+            self._flush_wanted.set()
+            if self._flusher is None or not self._flusher.is_alive():
+                self._flusher = threading.Thread(target=self._flush_loop, daemon=True,
+                                                 name="store-flush")
+                self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while self._flush_wanted.wait(1.0):
+            self._flush_wanted.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        wal = self.path.with_name(self.path.name + "-wal")
+        try:
+            fd = os.open(wal, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def integrity_ok(self) -> bool:
         with self.engine.connect() as conn:
             return conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
 
     def close(self) -> None:
+        self.flush()
         self.engine.dispose()

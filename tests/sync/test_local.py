@@ -29,7 +29,7 @@ from tests.sync.helpers import dead_url, juminhyo, kokuho, settings
 def test_repository_config_parses() -> None:
     s = load_settings()
     assert s.backoffice.url.startswith("http")
-    assert s.store.synchronous == "FULL"
+    assert s.store.synchronous == "NORMAL"
 
 
 @pytest.mark.parametrize(("section", "key", "value", "words"), [
@@ -100,11 +100,16 @@ def test_bad_key_file(tmp_path: Path) -> None:
 # -- store and blocks -----------------------------------------------------------------
 
 
-def test_store_is_wal_with_full_sync(tmp_path: Path) -> None:
+def test_store_is_wal_and_durable_writes_fsync(tmp_path: Path) -> None:
     store = Store(tmp_path / "k.db")
     with store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1   # NORMAL
+    with store.write(durable=True) as conn:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2   # FULL
+    with store.write() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    store.flush_soon()
     assert store.integrity_ok()
     store.close()
 
@@ -261,3 +266,19 @@ def test_opening_state_from_local_config(tmp_path: Path) -> None:
     assert link.opening_state(sunday).source == "config"
     assert link.wait_estimates() == {}
     link.stop()
+
+
+def test_maintainer_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kiosk.sync.__main__ import main
+    assert main(["keygen", str(tmp_path / "k.key")]) == 0
+    assert len(load_key(tmp_path / "k.key")) == 32
+    assert main(["keygen", str(tmp_path / "k.key")]) == 1      # never overwrites a key
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[backoffice]\nurl = "http://127.0.0.1:9"\nward = "kita"\n'
+                      'device_token_file = "token"\n[store]\npath = "k.db"\n'
+                      'key_file = "k.key"\n', encoding="utf-8")
+    (tmp_path / "token").write_text("dv_x")
+    assert main(["status", "--config", str(config)]) == 0
+    assert "pending messages: 0" in capsys.readouterr().out
+    config.write_text('[backoffice]\nurl = "x"\n', encoding="utf-8")
+    assert main(["status", "--config", str(config)]) == 2
