@@ -239,23 +239,46 @@ def dump_toml(data: dict[str, dict[str, Any]], header: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+def _fill(cfg: dict[str, dict[str, Any]], section: str, **values: Any) -> None:
+    """Set the keys the shipped section already has: the section's owner decides its
+    schema, so a key it does not know is never invented here."""
+    table = cfg.get(section)
+    if table is not None:
+        table.update({k: v for k, v in values.items() if k in table})
+
+
 def kiosk_config(p: Provisioning, template: dict[str, Any], state: Path) -> dict[str, Any]:
     """The shipped config/kiosk.toml with this kiosk's values put in."""
     cfg = {name: dict(table) for name, table in template.items()}
-    cfg.setdefault("backoffice", {}).update(
-        url=p.backoffice_url, ward=p.ward, device_token_file=str(state / "device-token"),
-        ca_bundle=str(state / "ca.pem"))
-    cfg.setdefault("store", {}).update(path=str(state.parent / "store" / "kiosk.db"),
-                                       key_file=str(state / "outbox.key"))
-    ui = cfg.setdefault("ui", {})
-    ui.update(ward=p.ward, language=p.locale,
-              card="standin" if p.card_reader.kind == "standin" else "pcsc",
-              printer="standin" if p.printer.kind == "standin" else "device")
-    if p.locale not in ui.get("languages", [p.locale]):
+    _fill(cfg, "backoffice", url=p.backoffice_url, ward=p.ward,
+          device_token_file=str(state / "device-token"), ca_bundle=str(state / "ca.pem"))
+    _fill(cfg, "store", path=str(state.parent / "store" / "kiosk.db"),
+          key_file=str(state / "outbox.key"))
+    ui = cfg.get("ui", {})
+    _fill(cfg, "ui", ward=p.ward, language=p.locale)
+    if p.card_reader.kind == "standin":
+        _fill(cfg, "ui", card="standin")
+    if p.printer.kind == "standin":
+        _fill(cfg, "ui", printer="standin")
+    if "languages" in ui and p.locale not in ui["languages"]:
         ui["languages"] = [p.locale, *ui["languages"]]
-    cfg["provisioning"] = {"kiosk_id": p.kiosk_id,
-                           "printer": {k: v for k, v in asdict(p.printer).items() if v != ""},
-                           "card_reader": asdict(p.card_reader)}
+    pr = p.printer
+    model = cfg.get("printer", {}).get("model", "")
+    if pr.paper_width_mm == 58 and "58mm" not in model:
+        model = "generic-58mm"
+    elif pr.paper_width_mm == 80 and "58mm" in model:
+        model = "generic-80mm"
+    _fill(cfg, "printer", transport=pr.kind, model=model)
+    if pr.kind == "usb":
+        _fill(cfg, "printer", usb_vendor_id=int(pr.usb_vendor_id, 16),
+              usb_product_id=int(pr.usb_product_id, 16))
+    elif pr.kind == "network":
+        _fill(cfg, "printer", host=pr.host, port=pr.port)
+    elif pr.kind == "serial":
+        _fill(cfg, "printer", serial_device=pr.device, serial_baudrate=pr.baudrate)
+    # A stand-in card reader is the app's in-process stand-in (ui.card above); [card]
+    # keeps its real backend for when the kiosk is re-provisioned with a reader.
+    _fill(cfg, "card", reader=p.card_reader.reader)
     return cfg
 
 

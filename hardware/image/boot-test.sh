@@ -45,6 +45,7 @@ cleanup() {
   if [ "$KEEP" = 1 ]; then echo "boot-test.sh: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 t0=$SECONDS
 
 # A throw-away copy: the test writes its provision.toml and the guest writes the data partition.
@@ -61,7 +62,9 @@ sed -e 's/^id = .*/id = "boottest-01"/' \
     "$HERE/../../config/provision.example.toml" > "$work/provision.toml"
 mcopy -i "$work/disk.img@@$(offset 3)" "$work/provision.toml" ::/provision.toml
 
-CMDLINE="$(tr -s ' \n' ' ' < "$HERE/cmdline.txt" | sed 's/ $//') kiosk.boottest"
+# The kiosk's own command line, made talkative for the log (no "quiet"), + kiosk.boottest.
+CMDLINE="$(tr -s ' \n' ' ' < "$HERE/cmdline.txt" | sed -e 's/ $//' -e 's/ quiet / /' \
+  -e 's/systemd.show_status=error/systemd.show_status=1/') kiosk.boottest"
 if [ "$UEFI" = 1 ]; then
   # The test changes only the loader entry's options (adds kiosk.boottest).
   esp="$work/disk.img@@$(offset 1)"

@@ -4,6 +4,7 @@ the full build + qemu boot test is `hardware/image/build.sh && hardware/image/bo
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -20,7 +21,8 @@ IMAGE = REPO / "hardware" / "image"
 ROOTFS = IMAGE / "rootfs"
 UNITS = ROOTFS / "etc" / "systemd" / "system"
 SCRIPTS = [IMAGE / "build.sh", IMAGE / "boot-test.sh", IMAGE / "update.sh",
-           ROOTFS / "usr/local/sbin/kiosk-health", ROOTFS / "usr/local/lib/kiosk/boottest.sh"]
+           ROOTFS / "usr/local/sbin/kiosk-health", ROOTFS / "usr/local/lib/kiosk/boottest.sh",
+           ROOTFS / "usr/local/lib/kiosk/prune-journal.sh"]
 
 
 def unit(name: str) -> dict[str, list[str]]:
@@ -171,3 +173,17 @@ def test_sntp_server_answers_like_an_ntp_server() -> None:
     assert reply[24:32] == b"ORIGINTS"  # the client's transmit time echoed as origin
     seconds = struct.unpack("!I", reply[40:44])[0] - 2208988800
     assert abs(seconds - time.time()) < 5
+
+
+def test_prune_journal_drops_the_oldest_boots(tmp_path: Path) -> None:
+    journal = tmp_path / "journal"
+    for age, boot in enumerate(["current", "newer", "older", "oldest"]):
+        (journal / boot).mkdir(parents=True)
+        (journal / boot / "system.journal").write_bytes(b"x" * 400 * 1024)
+        stamp = time.time() - 1000 * age
+        os.utime(journal / boot, (stamp, stamp))
+    script = ROOTFS / "usr/local/lib/kiosk/prune-journal.sh"
+    done = subprocess.run(["sh", str(script), str(journal), "1000", "current"],
+                          capture_output=True, text=True, check=True)
+    assert sorted(p.name for p in journal.iterdir()) == ["current", "newer"]
+    assert "removing the journal of an old boot (oldest)" in done.stdout

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 from kiosk import provision
+from kiosk.card.config import CardConfig
+from kiosk.printing.config import load_printer_config
 from kiosk.sync.settings import load_settings
 from kiosk.ui.settings import UiConfig
 
@@ -47,7 +49,12 @@ def test_first_boot_applies_then_unchanged(tmp_path: Path) -> None:
     assert sync.backoffice.ward == "kita"
     assert str(sync.store.path) == str(data / "store" / "kiosk.db")
     ui = UiConfig.load(data / "config" / "kiosk.toml")
-    assert (ui.ward, ui.card, ui.printer) == ("kita", "pcsc", "device")
+    assert (ui.ward, ui.card, ui.printer) == ("kita", "device", "device")
+    printer = load_printer_config(data / "config" / "kiosk.toml")
+    assert (printer.transport, printer.usb_vendor_id, printer.usb_product_id) == \
+        ("usb", 0x04B8, 0x0E28)
+    card = CardConfig.load(data / "config" / "kiosk.toml")
+    assert (card.backend, card.reader) == ("pcsc", "Sony FeliCa")
     assert (data / "config" / "catalog.toml").exists()
 
     again = apply(EXAMPLE, data)
@@ -81,12 +88,17 @@ def test_never_provisioned_and_no_file(tmp_path: Path) -> None:
 
 def test_standin_devices_and_locale_reach_the_ui_section(tmp_path: Path) -> None:
     p = provision.load(EXAMPLE)
-    template = {"ui": {"languages": ["ja", "en"], "card": "pcsc"}, "backoffice": {}}
+    template = {"ui": {"language": "ja", "languages": ["ja", "en"], "card": "device",
+                       "printer": "device"},
+                "printer": {"transport": "usb", "model": "generic-80mm"},
+                "card": {"backend": "pcsc"}, "backoffice": {}}
     standin = provision.Provisioning(**{**p.__dict__, "locale": "ko",
                                         "printer": provision.Printer("standin"),
                                         "card_reader": provision.CardReader("standin")})
     cfg = provision.kiosk_config(standin, template, tmp_path / "provisioned")
     assert cfg["ui"]["card"] == cfg["ui"]["printer"] == "standin"
+    assert cfg["printer"] == {"transport": "standin", "model": "generic-80mm"}
+    assert cfg["card"] == {"backend": "pcsc"}  # no key invented: "reader" was not there
     assert cfg["ui"]["language"] == "ko" and cfg["ui"]["languages"][0] == "ko"
     assert "token" not in repr(standin.summary())
 
