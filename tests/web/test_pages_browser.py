@@ -65,25 +65,47 @@ def current_number(page: Any) -> str:
 
 
 def wait_current(page: Any, number: str, timeout: float = 5000) -> None:
-    page.wait_for_function(
+    wait_js(page,
         "n => (document.querySelector('#current .current-number') || {}).textContent === n",
         arg=number, timeout=timeout)
 
 
 def wait_status(page: Any, word: str) -> None:
-    page.wait_for_function(
+    wait_js(page,
         "w => (document.getElementById('current-status') || {}).textContent === w", arg=word)
+
+
+def wait_js(page: Any, expression: str, arg: Any = None, timeout: float = 10_000) -> Any:
+    """Poll a JavaScript expression until truthy. (Playwright's wait_for_function needs eval,
+    which the pages' Content-Security-Policy rightly forbids; evaluate() does not.)"""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true within {timeout} ms: {expression} ({arg!r})")
+        time.sleep(0.02)
+
+
+def watch_errors(page: Any, errors: list[str]) -> Any:
+    """Collect script errors and console errors (a CSP violation is one) of a page."""
+    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+    page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}")
+            if msg.type == "error" and "401" not in msg.text else None)
+    return page
 
 
 def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: Shots) -> None:
     server = backoffice
+    errors: list[str] = []
     first = issue(server, procedure="juminhyo", application=application_for("juminhyo"))
     second = issue(server)
     third = issue(server)
 
     # Lobby display, authenticated by its device token in the URL fragment.
     display_ctx = browser.new_context(viewport={"width": 1366, "height": 768})
-    display = display_ctx.new_page()
+    display = watch_errors(display_ctx.new_page(), errors)
     display.goto(f"{server.url}/display?ward=kita#token={server.display_token}")
     display.wait_for_selector("body[data-rendered]")
     assert "#token" not in display.url  # the token leaves the address bar at once
@@ -91,7 +113,7 @@ def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: 
 
     # The resident's phone, from the ticket's QR.
     phone_ctx = browser.new_context(viewport=PHONE, locale="en-US")
-    phone = phone_ctx.new_page()
+    phone = watch_errors(phone_ctx.new_page(), errors)
     phone.goto(server.url + path_of(first["status_url"]))
     assert phone.text_content("#ticket-number") == first["number"]
     assert phone.text_content("#people-ahead") == "0"
@@ -102,12 +124,12 @@ def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: 
 
     # Counter 1: wrong password refused, then the right one.
     staff_ctx = browser.new_context(viewport=CONSOLE)
-    console = staff_ctx.new_page()
+    console = watch_errors(staff_ctx.new_page(), errors)
     console.goto(f"{server.url}/console")
     console.fill("#login-user", "staff")
     console.fill("#login-pass", "not-the-password")
     console.click("#login-submit")
-    console.wait_for_function("document.getElementById('login-error').textContent.length > 0")
+    wait_js(console, "document.getElementById('login-error').textContent.length > 0")
     assert "パスワードが違います" in console.text_content("#login-error")
     assert console.locator("#work-view").is_hidden()
     login(console, server, "staff")
@@ -118,13 +140,13 @@ def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: 
     other = other_ctx.new_page()
     login(other, server, "supervisor", "?ward=kita&counter=2")
     other.wait_for_selector("#work-view:not([hidden])")
-    other.wait_for_function("n => document.getElementById('queues').textContent.includes(n)",
+    wait_js(other, "n => document.getElementById('queues').textContent.includes(n)",
                             arg=first["number"])
 
     # A kiosk issues a ticket: both consoles list it without reloading.
     walk_in = issue(server)
     for page in (console, other):
-        page.wait_for_function("n => document.getElementById('queues').textContent.includes(n)",
+        wait_js(page, "n => document.getElementById('queues').textContent.includes(n)",
                                arg=walk_in["number"])
 
     # Call next by keyboard; the display shows it within a second.
@@ -139,12 +161,12 @@ def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: 
     # The phone page says so, and the other counter sees the queue change without reload.
     phone.wait_for_selector("#called:not([hidden])")
     assert "counter 1" in phone.text_content("#called")
-    behind.wait_for_function("document.getElementById('people-ahead').textContent === '1 人'")
-    other.wait_for_function("n => !document.getElementById('queues').textContent.includes(n)",
+    wait_js(behind, "document.getElementById('people-ahead').textContent === '1 人'")
+    wait_js(other, "n => !document.getElementById('queues').textContent.includes(n)",
                             arg=first["number"])
 
     # The display announced it: chime, then speech with offline voices or chime alone.
-    display.wait_for_function("window.Announcer.log.some(e => e.kind === 'speech')")
+    wait_js(display, "window.Announcer.log.some(e => e.kind === 'speech')")
     log = display.evaluate("window.Announcer.log")
     assert any(e["kind"] == "call" and e["counter"] == 1 for e in log), log
     assert any(e["kind"] == "chime" for e in log), log
@@ -179,12 +201,12 @@ def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: 
     assert "being served" in phone.text_content("#state")
     console.locator("body").press("c")
     wait_current(console, "—")
-    phone.wait_for_function("document.body.dataset.status === 'done'")
+    wait_js(phone, "document.body.dataset.status === 'done'")
 
     # The second counter calls with its button: the first console sees the queue shrink.
     other.click("[data-action='call_next']")
     wait_current(other, second["number"])
-    console.wait_for_function("n => !document.getElementById('queues').textContent.includes(n)",
+    wait_js(console, "n => !document.getElementById('queues').textContent.includes(n)",
                               arg=second["number"])
     display.wait_for_selector(f"#recent li[data-number='{first['number']}']")
     shots.take(display, "display", docs=True)
@@ -233,6 +255,7 @@ def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: 
         ".map(e => e.outerHTML.slice(0, 80))")
     assert not unnamed, unnamed
 
+    assert not errors, errors
     for ctx in (display_ctx, phone_ctx, staff_ctx, other_ctx):
         ctx.close()
 
@@ -257,7 +280,7 @@ def test_roles_invalid_tokens_and_languages(backoffice: Any, browser: Any, shots
     dctx = browser.new_context()
     display = dctx.new_page()
     display.goto(f"{server.url}/display?ward=kita#token=dv_not-a-real-token")
-    display.wait_for_function(
+    wait_js(display,
         "(document.getElementById('conn-banner') || {}).textContent?.includes('refused')")
     dctx.close()
 
@@ -274,7 +297,7 @@ def test_roles_invalid_tokens_and_languages(backoffice: Any, browser: Any, shots
     waiting = "#services-table tr[data-service='certificates'] .waiting-count"
     assert page.text_content(waiting) == "1 人"
     server.session("supervisor").post(f"{server.url}/api/v1/wards/kita/counters/2/call-next")
-    page.wait_for_function(
+    wait_js(page,
         "n => (document.querySelector(\"#counters-table tr[data-counter='2'] .cur-number\")"
         " || {}).textContent === n", arg=ticket["number"])
     assert page.text_content(waiting) == "0 人"
@@ -345,11 +368,11 @@ def test_display_and_console_reconnect_and_catch_up(backoffice: Any, browser: An
     display.wait_for_selector(f"#now-calling li[data-number='{ticket['number']}']", timeout=15_000)
     display.wait_for_selector("#conn-banner", state="hidden", timeout=10_000)
     # ...and announces it once, with the offline voice only.
-    display.wait_for_function("window.__spoken.length > 0")
+    wait_js(display, "window.__spoken.length > 0")
     number = int(ticket["number"].split("-")[1])
     assert display.evaluate("window.__spoken") == [
         {"text": f"受付番号 A の {number} 番の方、1 番窓口へお越しください", "voice": "ja offline"}]
-    console.wait_for_function("n => !document.getElementById('queues').textContent.includes(n)",
+    wait_js(console, "n => !document.getElementById('queues').textContent.includes(n)",
                               arg=ticket["number"], timeout=15_000)
     console.wait_for_selector("#conn-banner", state="hidden")
     staff.close()

@@ -32,8 +32,12 @@ API = "/api/v1"
 router = APIRouter(include_in_schema=False)
 
 # Pages must never be cached by a browser or proxy: they show live, per-person state.
+# Everything comes from this server: the policy also enforces "no CDN" in the browser.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; media-src 'self'; connect-src 'self'; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer"}
+            "Referrer-Policy": "no-referrer", "Content-Security-Policy": CSP}
 NOT_FOUND_TEXT = ("この QR コードは無効か、有効期限が切れています。"
                   "番号札をお持ちの方は受付でお尋ねください。")
 UNAVAILABLE_TEXT = "ただいま表示できません。しばらくしてからもう一度お試しください。"
