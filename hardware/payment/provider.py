@@ -14,7 +14,8 @@ Every status change is POSTed to the payment's ``webhook_url``, HMAC-signed
 
     POST /_control/behaviour  {"outcome": "succeed|decline|timeout",
         "webhooks": "normal|duplicate|out_of_order|replay|bad_signature|none",
-        "auto_scan_after_s": null | seconds, "expiry_s": null | seconds}
+        "auto_scan_after_s": null | seconds, "expiry_s": null | seconds,
+        "create_delay_s": seconds}
     POST /_control/payments/<id>/scan     the resident scans and the outcome happens now
     POST /_control/reset                  default behaviour, delivery log emptied
     GET  /_control/webhooks               every delivery made, with the answer received
@@ -84,6 +85,7 @@ class Behaviour:
     webhooks: str = "normal"
     auto_scan_after_s: float | None = None
     expiry_s: float | None = None   # overrides the requested expiry (tests of expiry)
+    create_delay_s: float = 0.0     # a slow answer to "create" (webhooks may overtake it)
 
 
 @dataclass
@@ -134,7 +136,9 @@ class ProviderState:
         if auto is not None:
             threading.Timer(auto, self.scan, args=(p.id,)).start()
         threading.Timer(max(expires_in, 0) + 0.05, self.expire_if_due, args=(p.id,)).start()
-        return 201, p.public()
+        time.sleep(self.behaviour.create_delay_s)
+        with self.lock:
+            return 201, p.public()
 
     def get(self, pid: str) -> Payment | None:
         self.expire_if_due(pid)
@@ -311,7 +315,8 @@ class Handler(BaseHTTPRequestHandler):
                 state.behaviour = Behaviour(
                     outcome=outcome, webhooks=webhooks,
                     auto_scan_after_s=body.get("auto_scan_after_s", b.auto_scan_after_s),
-                    expiry_s=body.get("expiry_s", b.expiry_s))
+                    expiry_s=body.get("expiry_s", b.expiry_s),
+                    create_delay_s=float(body.get("create_delay_s", b.create_delay_s)))
             self._reply(200, asdict(state.behaviour))
         elif parts == ["_control", "reset"]:
             with state.lock:

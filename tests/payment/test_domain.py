@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kiosk.configfile import CONFIG_DIR, read_toml
 from kiosk.domain.errors import ConfigError
@@ -30,6 +32,21 @@ def test_transitions() -> None:
             transition(S.PAID, late)                  # nothing undoes a payment
     with pytest.raises(TransitionError):
         transition(S.EXPIRED, S.PAID)
+
+
+@given(st.lists(st.sampled_from(list(PaymentState)), max_size=12))
+def test_any_event_sequence_keeps_the_first_final_state(events: list[PaymentState]) -> None:
+    state = S.CREATED
+    first_final = None
+    for target in events:
+        try:
+            transition(state, target)
+            state = target
+        except TransitionError:
+            pass
+        if state.final and first_final is None:
+            first_final = state
+    assert first_final is None or state is first_final
 
 
 def test_signature() -> None:

@@ -87,6 +87,25 @@ def test_webhook_before_the_kiosk_polls(office: Office) -> None:
     consistent(office, ticket, "paid", "completed")
 
 
+def test_webhook_before_our_own_record_knows_the_provider_id(office: Office) -> None:
+    # The resident pays the instant the code exists: the webhook can arrive before the
+    # back-office has stored the provider's id; it is matched by our reference instead.
+    office.provider.behave(auto_scan_after_s=0.0, create_delay_s=1.0)
+    ticket = office.tickets[0]
+    flow = flow_for(office, ticket)
+    flow.start("code")
+    assert flow.wait(10).screen is Screen.PAID
+    consistent(office, ticket, "paid", "completed")
+    until(lambda: office.provider.deliveries())
+    assert all(h["status"] == 200 for h in office.provider.deliveries())
+    pid = office.payments_of(ticket)["payments"][-1]["id"]
+    trail = office.session("staff").get(f"{office.url}/api/v1/payments/{pid}/events",
+                                        timeout=5).json()
+    # The webhook applied "paid" first; the late create answer was a repeat.
+    assert [(e["source"], e["outcome"]) for e in trail if e["to"] == "paid"][:2] == [
+        ("webhook", "applied"), ("provider", "repeat")]
+
+
 def test_bad_signature_and_replay_are_refused(office: Office) -> None:
     office.provider.behave(webhooks="bad_signature")
     ticket = office.tickets[0]
