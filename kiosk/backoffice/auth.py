@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
@@ -22,6 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import delete, func, insert, select, update
+from starlette.concurrency import run_in_threadpool
 
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
@@ -130,6 +131,10 @@ def resolve_token(bo: Backoffice, token: str) -> Principal | None:
     cached = bo.tokens.get(key)
     if cached is not None:
         return cached
+    return _lookup(bo, token, key)
+
+
+def _lookup(bo: Backoffice, token: str, key: str) -> Principal | None:
     principal: Principal | None = None
     with reading(bo.engine) as conn:
         if token.startswith("st_"):
@@ -170,8 +175,14 @@ def optional_principal(request: Request) -> Principal | None:
     return resolve_token(request.app.state.backoffice, token)
 
 
-def _authenticated(request: Request) -> Principal:
-    principal = optional_principal(request)
+async def _authenticated(request: Request) -> Principal:
+    """The caller; verified tokens come from the cache without leaving the event loop."""
+    token = _token_of(request)
+    principal = None
+    if token and len(token) <= 200:
+        bo = request.app.state.backoffice
+        key = hash_token(token)
+        principal = bo.tokens.get(key) or await run_in_threadpool(_lookup, bo, token, key)
     if principal is None:
         raise ApiError(401, "unauthorized",
                        "sign in (staff) or send a device token: Authorization: Bearer <token>",
@@ -186,10 +197,10 @@ def _allowed(principal: Principal, role: str | None, devices: tuple[str, ...]) -
 
 
 def require_any(*, role: str | None = "staff",
-                devices: tuple[str, ...] = DEVICE_KINDS) -> Callable[..., Principal]:
+                devices: tuple[str, ...] = DEVICE_KINDS) -> Callable[..., Awaitable[Principal]]:
     """Staff of at least `role` (None: no staff) or a device of one of `devices`."""
-    def dependency(request: Request, _b: BearerCreds, _c: CookieCreds) -> Principal:
-        principal = _authenticated(request)
+    async def dependency(request: Request, _b: BearerCreds, _c: CookieCreds) -> Principal:
+        principal = await _authenticated(request)
         if not _allowed(principal, role, devices):
             who = [f"staff with role {role} or higher"] if role else []
             who += [f"a {d} device" for d in devices]
@@ -198,13 +209,13 @@ def require_any(*, role: str | None = "staff",
     return dependency
 
 
-def require_staff(role: str = "staff") -> Callable[..., Principal]:
+def require_staff(role: str = "staff") -> Callable[..., Awaitable[Principal]]:
     if role not in ROLES:
         raise ValueError(role)
     return require_any(role=role, devices=())
 
 
-def require_device(kind: str | None = None) -> Callable[..., Principal]:
+def require_device(kind: str | None = None) -> Callable[..., Awaitable[Principal]]:
     return require_any(role=None, devices=(kind,) if kind else DEVICE_KINDS)
 
 

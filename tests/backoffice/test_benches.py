@@ -1,0 +1,32 @@
+"""The benchmarks run (--quick); they assert correctness (no duplicates, no lost events),
+never timings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+def _bench(name: str, *args: str) -> dict:
+    done = subprocess.run([sys.executable, f"tests/bench/{name}", "--quick", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_ticket_bench_quick():
+    result = _bench("bench_tickets.py", "--clients", "1,8", "--db", "sqlite")
+    assert {r["db"] for r in result["runs"]} == {"sqlite"}
+    assert all(r["duplicates"] == 0 and r["tickets"] > 0 for r in result["runs"])
+
+
+def test_event_bench_quick():
+    result = _bench("bench_events.py")
+    assert result["missing"] == 0 and result["deliveries"] == 20 * 5
