@@ -177,6 +177,7 @@ def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: 
     console.wait_for_selector("#app-table")
     table = console.text_content("#app-table")
     assert "山田 花子" in table and "2通" in table.replace(" ", "") and "平成2年" in table
+    assert console.text_content("#current-summary").startswith("住民票の写し")
     href = console.get_attribute("#pdf-link", "href")
     assert href and href.endswith(f"/tickets/{first['id']}/form.pdf")
     pdf = console.request.get(server.url + href)

@@ -132,3 +132,16 @@ def test_catalog_names_on_the_phone_page_are_translated() -> None:
     assert not [n for n in names if not english.get(n)]
     view = phone.phone_view(STATUS, "en")
     assert (view["ward_name"], view["service_name"]) == ("Kita Ward Office", "Certificates")
+
+
+def test_ticket_summary_tells_the_clerk_what_matters() -> None:
+    from kiosk.backoffice.web.application_view import ticket_summary
+
+    catalog = load_catalog()
+    line = ticket_summary({"procedure": "juminhyo", "priority": "assistance", "language": "vi",
+                           "fee_yen": 600, "payment_status": "paid"}, catalog)
+    assert line == ["住民票の写し", "要支援", "言語: Tiếng Việt",
+                    "手数料 600円(キャッシュレスで支払済)"]
+    assert ticket_summary({"procedure": None, "language": "ja", "fee_yen": 0}, catalog) == []
+    assert ticket_summary({"language": "zh", "fee_yen": 300, "payment_status": "none"},
+                          catalog) == ["言語: 简体中文", "手数料 300円(未払い)"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from kiosk.domain.catalog import Catalog, FieldKind
 from kiosk.domain.wareki import wareki
+from kiosk.i18n import LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,34 @@ def _value_text(kind: FieldKind | None, value: Any) -> str:
         except ValueError:
             return value
     return str(value)
+
+
+PAYMENT_WORDS = {"none": "未払い", "pending": "支払い手続き中", "paid": "キャッシュレスで支払済",
+                 "failed": "支払い失敗 — 窓口で精算", "canceled": "支払い取消 — 窓口で精算"}
+PRIORITY_WORDS = {"priority": "優先", "appointment": "予約", "assistance": "要支援"}
+
+
+def ticket_summary(ticket: Mapping[str, Any], catalog: Catalog) -> list[str]:
+    """One line of what the clerk should know before the resident sits down: procedure,
+    priority, the resident's language, the fee and whether it is paid already."""
+    parts: list[str] = []
+    procedure = catalog.procedures.get(str(ticket.get("procedure")))
+    if procedure is not None:
+        parts.append(procedure.name)
+    if ticket.get("priority") in PRIORITY_WORDS:
+        parts.append(PRIORITY_WORDS[str(ticket["priority"])])
+    lang = str(ticket.get("language") or "ja")
+    if lang not in ("ja", "ja-easy"):
+        known = {x.code.split("-")[0]: x.native for x in LANGUAGES}
+        parts.append(f"言語: {known.get(lang.split('-')[0], lang)}")
+    elif lang == "ja-easy":
+        parts.append("やさしい日本語")
+    fee = ticket.get("fee_yen")
+    if isinstance(fee, int) and fee > 0:
+        status = str(ticket.get("payment_status"))
+        paid = PAYMENT_WORDS.get(status, status)
+        parts.append(f"手数料 {fee:,}円({paid})")
+    return parts
 
 
 def application_sections(ticket: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:

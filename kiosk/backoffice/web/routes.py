@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from kiosk.backoffice.web import internal
-from kiosk.backoffice.web.application_view import application_sections
+from kiosk.backoffice.web.application_view import application_sections, ticket_summary
 from kiosk.backoffice.web.assets import MEDIA_TYPES, render, static_file
 from kiosk.backoffice.web.phone import choose_language, page_values, phone_view, t
 from kiosk.configfile import load_catalog
@@ -93,7 +93,8 @@ async def ticket_application(ticket_id: int, request: Request) -> JSONResponse:
     laid_out = application_sections(ticket, catalog(request))
     form_pdf = f"{API}/tickets/{ticket_id}/form.pdf" if ticket.get("application") else None
     return JSONResponse({"id": ticket_id, "number": ticket.get("number"), "form_pdf": form_pdf,
-                         **laid_out}, headers=NO_STORE)
+                         "summary": ticket_summary(ticket, catalog(request)), **laid_out},
+                        headers=NO_STORE)
 
 
 # ---------------------------------------------------------------- lobby display

@@ -235,11 +235,18 @@
     const link = $("pdf-link");
     box.textContent = "";
     link.hidden = true;
-    if (!id) { box.appendChild(el("p", { text: "—" })); updateButtons(currentTicket()); return; }
+    if (!id) {
+      $("current-summary").textContent = "";
+      box.appendChild(el("p", { text: "—" }));
+      updateButtons(currentTicket());
+      return;
+    }
     box.appendChild(el("p", { text: "読み込み中…" }));
+    $("current-summary").textContent = "";
     L.api("GET", "/web/tickets/" + id + "/application").then(function (app) {
       if (state.currentId !== id) return;
       box.textContent = "";
+      $("current-summary").textContent = (app.summary || []).join(" ・ ");
       if (!app.sections.length) {
         box.appendChild(el("p", { text: "この番号には申請データがありません(窓口で記入)。" }));
       } else {
