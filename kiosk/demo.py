@@ -151,13 +151,23 @@ def describe(demo: Demo) -> str:
     return "\n".join(lines)
 
 
+def start_kiosk(demo: Demo) -> None:
+    """The kiosk app (stand-in card and printer) attached to this back-office: a window
+    with a display, else the scripted visits offscreen into var/demo/kiosk-screens.
+    Lives in kiosk/ui/demo.py (the kiosk issue)."""
+    from kiosk.ui.demo import start_kiosk as start
+    start(demo)
+
+
 @contextlib.contextmanager
 def running(var_dir: Path = VAR_DIR, host: str = "127.0.0.1",
-            port: int | None = None) -> Iterator[Demo]:
+            port: int | None = None, kiosk: bool = False) -> Iterator[Demo]:
     var_dir.mkdir(parents=True, exist_ok=True)
     demo = Demo(var_dir)
     try:
         start_backoffice(demo, host, port)
+        if kiosk:
+            start_kiosk(demo)
         yield demo
     finally:
         demo.stop()
@@ -185,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--var-dir", type=Path, default=VAR_DIR)
     args = ap.parse_args(argv)
     try:
-        with running(args.var_dir, args.host, args.port) as demo:
+        with running(args.var_dir, args.host, args.port, kiosk=not args.check) as demo:
             print(describe(demo), flush=True)
             if args.check:
                 check(demo)

@@ -101,13 +101,17 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2
+    if args.headless and not args.walkthrough:
+        parser.error("--headless needs --walkthrough DIR")
+    if args.demo:
+        configure_kivy(cfg, headless=bool(args.walkthrough), window=True)
+        from kiosk.ui.demo import run_demo
+        return run_demo(cfg, walkthrough=Path(args.walkthrough) if args.walkthrough else None)
     if args.walkthrough:
         configure_kivy(cfg, headless=True)
         from kiosk.ui.walkthrough import run_walkthrough
         return run_walkthrough(Path(args.walkthrough), cfg, all_modes=args.modes)
-    if args.headless:
-        parser.error("--headless needs --walkthrough DIR")
-    configure_kivy(cfg, window=args.window or args.demo)
-    app = build_app(cfg, demo=args.demo)
+    configure_kivy(cfg, window=args.window)
+    app = build_app(cfg)
     app.run()
     return 0

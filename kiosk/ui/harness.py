@@ -87,10 +87,15 @@ class Harness:
         return Image.frombytes("RGBA", (w, h), data).transpose(
             Image.Transpose.FLIP_TOP_BOTTOM).convert("RGB")
 
-    def screenshot(self, path: Path, scale: float = 1.0) -> Path:
+    def screenshot(self, path: Path, scale: float = 1.0, colors: int = 0) -> Path:
+        """Save what is on screen; `scale` and a palette of `colors` keep docs small."""
+        from PIL import Image
         img = self.pixels()
         if scale != 1.0:
-            img = img.resize((int(img.width * scale), int(img.height * scale)))
+            img = img.resize((int(img.width * scale), int(img.height * scale)),
+                             Image.Resampling.LANCZOS)
+        if colors:
+            img = img.quantize(colors=colors)
         path.parent.mkdir(parents=True, exist_ok=True)
         img.save(path, optimize=True)
         return path

@@ -33,8 +33,7 @@ def card_visit(h: Any, shot: Any, reader: Any) -> None:
     h.tap("choose_card")
     shot("04-card")
     reader.place(StandInCard())
-    h.settle()
-    h.pump(2)
+    h.app._tick()  # the card watch runs every 0.25 s; do not wait for it
     h.settle()
     shot("05-pin")
     for d in "1235":
@@ -94,15 +93,17 @@ def ask_staff_visit(h: Any, shot: Any) -> None:
 
 
 def run_walkthrough(out: Path, cfg: UiConfig, *, all_modes: bool = False,
-                    scale: float = 0.5) -> int:
+                    scale: float = 0.5, ports: dict[str, Any] | None = None) -> int:
     from kiosk.ui.app import build_app
     from kiosk.ui.controller import run_now
     from kiosk.ui.harness import Harness
     from kiosk.ui.standins import LocalDesk, StandInPrinter, StandInReader
 
-    reader = StandInReader()
-    ports = {"reader": reader, "printer": StandInPrinter(), "desk": LocalDesk(online=True),
-             "runner": run_now}
+    if ports is None:
+        ports = {"reader": StandInReader(), "printer": StandInPrinter(),
+                 "desk": LocalDesk(online=True)}
+    ports = {**ports, "runner": run_now}
+    reader = ports["reader"]
     app = build_app(cfg, ports=ports)
     h = Harness(app).start()
     written: list[Path] = []
@@ -111,7 +112,7 @@ def run_walkthrough(out: Path, cfg: UiConfig, *, all_modes: bool = False,
         folder = out / mode if all_modes else out
 
         def shot(name: str, folder: Path = folder) -> None:
-            written.append(h.screenshot(folder / f"{name}.png", scale))
+            written.append(h.screenshot(folder / f"{name}.png", scale, colors=96))
 
         def setup(mode: str = mode, toggles: tuple[str, ...] = toggles) -> None:
             for option in toggles:

@@ -50,10 +50,13 @@ class ConfirmScreen(KioskScreen):
             if f.source is FieldSource.MY_NUMBER and value is None:
                 continue
             text, personal = shown_value(app, f, value)
-            rows.add_widget(Factory.FieldName(text=app.tr(f.label)))
+            row = Factory.FieldRow()
+            row.add_widget(Factory.FieldName(text=app.tr(f.label)))
             label = Factory.ValueLabel(text=text) if personal else Factory.FieldValue(text=text)
-            rows.add_widget(label)
-            rows.add_widget(self._control(app, s, f))
+            label.size_hint_y = 1
+            row.add_widget(label)
+            row.add_widget(self._control(app, s, f))
+            rows.add_widget(row)
         fee = s.fee()
         self.ids.fee.text = (app.tr("手数料 {fee}円", fee=f"{fee:,}") if fee
                              else app.tr("手数料はかかりません"))
@@ -64,7 +67,7 @@ class ConfirmScreen(KioskScreen):
 
     def _control(self, app: Any, s: Session, f: FormField) -> Any:
         from kivy.uix.boxlayout import BoxLayout
-        box = BoxLayout(spacing=app.target * 0.15)
+        box = BoxLayout(spacing=app.target * 0.15, size_hint_x=0.45)
         if not s.editable(f):
             return box
         buttons: list[KButton] = []
