@@ -40,6 +40,11 @@ class Unreachable(Exception):
         self.maybe_sent = maybe_sent
 
 
+class Unauthorized(Unreachable):
+    """The device token was refused (revoked, rotated, mistyped): a maintainer must act.
+    Everything is kept and retried, as if the back-office were unreachable."""
+
+
 def _not_sent(exc: requests.RequestException) -> bool:
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
@@ -162,6 +167,11 @@ class BackofficeClient:
                     if retry_after.isdigit() and attempt + 1 < tries:
                         time.sleep(min(float(retry_after), self.settings.backoff_max))
                         continue
+                elif resp.status_code == 401:
+                    code, message = _error_of(resp)
+                    log.error("the back-office refused this kiosk's device token (%s): "
+                              "provision a new one", message)
+                    raise Unauthorized(f"{method} {path}: 401 {code}", maybe_sent=False)
                 else:
                     code, message = _error_of(resp)
                     raise Rejected(resp.status_code, code, message)

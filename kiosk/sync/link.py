@@ -300,10 +300,11 @@ class KioskLink:
     def report_health(self, printer: str, card_reader: str, disk_free_mb: int | None = None,
                       app_version: str | None = None, message: str = "", **extra: str) -> None:
         """Record the device health; the latest is sent with the next heartbeat (soon)."""
-        components: dict[str, Any] = {"printer": printer, "card_reader": card_reader, **extra}
+        components: dict[str, str] = {"printer": printer, "card_reader": card_reader,
+                                      **{k: str(v) for k, v in extra.items()}}
+        states = set(components.values())
         if disk_free_mb is not None:
-            components["disk_free_mb"] = disk_free_mb
-        states = {str(v) for k, v in components.items() if k != "disk_free_mb"}
+            components["disk_free_mb"] = str(disk_free_mb)   # the API takes text values
         status = ("error" if "error" in states else
                   "ok" if states <= {"ok"} else "degraded")
         self._put_cache("health", {"status": status, "version": app_version or __version__,
@@ -320,36 +321,41 @@ class KioskLink:
         return self._local_catalog
 
     def opening_state(self, now: datetime | None = None) -> OpeningState:
+        """Open now? The back-office's word when fresh (hours, manual open/closed and
+        whether it enforces hours at all); else the cached or local hours."""
         at = (now or self.now()).astimezone(self._tz)
+        try:
+            hours: OpeningHours | None = self.catalog().ward(self.ward).hours
+        except KeyError:
+            hours = None
+        opens, closes = (hours.opens, hours.closes) if hours else (None, None)
+        waits = self._cached("waits")
+        if now is None and waits and isinstance(waits.get("open_now"), bool) \
+                and self._fresh("waits"):
+            return OpeningState(waits["open_now"], opens, closes, "backoffice")
         config = self._cached("config")
         if config:
-            ward = config.get("ward", {})
-            fresh = (self._online is True)
-            source = "backoffice" if fresh else "cache"
-            state = ward.get("state", "auto")
-            try:
-                hours = self.catalog().ward(self.ward).hours
-            except KeyError:
-                hours = None
+            state = config.get("ward", {}).get("state", "auto")
             if state in ("open", "closed"):
-                return OpeningState(state == "open", hours.opens if hours else None,
-                                    hours.closes if hours else None, source)
+                return OpeningState(state == "open", opens, closes, "cache")
             if hours is not None:
-                return OpeningState(hours.is_open(at.weekday(), at.time()), hours.opens,
-                                    hours.closes, source)
-        try:
-            local: OpeningHours = self.catalog().ward(self.ward).hours
-        except KeyError:
+                return OpeningState(hours.is_open(at.weekday(), at.time()), opens, closes,
+                                    "cache")
+        if hours is None:
             return OpeningState(False, None, None, "config")
-        return OpeningState(local.is_open(at.weekday(), at.time()), local.opens, local.closes,
-                            "config")
+        return OpeningState(hours.is_open(at.weekday(), at.time()), opens, closes, "config")
+
+    def _fresh(self, name: str) -> bool:
+        fetched = self._cached_at(name)
+        return fetched is not None and \
+            time.time() - fetched <= 3 * self.settings.backoffice.wait_seconds
 
     def wait_estimates(self) -> dict[str, WaitEstimate]:
         body = self._cached("waits")
         fetched = self._cached_at("waits")
         if not body or fetched is None:
             return {}
-        fresh = (time.time() - fetched) <= 3 * self.settings.backoffice.wait_seconds
+        fresh = self._fresh("waits")
         as_of = datetime.fromtimestamp(fetched, self._tz)
         out: dict[str, WaitEstimate] = {}
         for s in body.get("services", []):
@@ -440,8 +446,14 @@ class KioskLink:
         health = self._cached("health") or {"status": "ok", "version": __version__,
                                             "components": {}}
         body = {**health, "outbox_pending": self.pending()}
-        answer, sent, received = self._timed(lambda: self.client.post(
-            f"{API}/device/heartbeat", body, attempts=1))
+        try:
+            answer, sent, received = self._timed(lambda: self.client.post(
+                f"{API}/device/heartbeat", body, attempts=1))
+        except Rejected as exc:
+            # A health report the back-office cannot take must not stop the outbox.
+            log.error("back-office refused the heartbeat: %s", exc)
+            self._health_due = False
+            return
         self._reached(True)
         self._health_due = False
         if isinstance(answer, dict):

@@ -199,6 +199,32 @@ def test_client_knows_a_refused_connection_sent_nothing(tmp_path: Path) -> None:
     assert info.value.maybe_sent is False
 
 
+def test_tls_is_verified_against_the_configured_ca(tmp_path: Path,
+                                                   scripted: type[_Script]) -> None:
+    import dataclasses
+    import ssl
+
+    from tests.sync.tlsca import make_ca_and_server
+    ca, cert, key = make_ca_and_server(tmp_path)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), scripted)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_address[1]}"
+    try:
+        b = settings(tmp_path, url).backoffice
+        scripted.answers.append((200, {"ok": True}))
+        trusted = BackofficeClient(dataclasses.replace(b, ca_bundle=ca))
+        assert trusted.post("/x", {}) == {"ok": True}
+        with pytest.raises(Unreachable) as info:       # the system store does not know it
+            BackofficeClient(b).post("/x", {})
+        assert "TLS" in str(info.value) and info.value.maybe_sent is False
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # -- offline issuing without any back-office ----------------------------------------------
 
 

@@ -1,0 +1,86 @@
+"""What the kiosk learns from the back-office and tells it, against a real back-office:
+configuration, opening state (hours and the manual open/closed switch), wait estimates,
+the heartbeat with device health; and refusals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kiosk.sync import IssueRefused
+from tests.sync.conftest import Kiosks
+from tests.sync.faultproxy import wait_until
+
+
+def _supervisor_put_state(server: Any, state: str) -> None:
+    s = server.session("supervisor")
+    r = s.put(f"{server.url}/api/v1/wards/kita/state", json={"state": state}, timeout=5)
+    assert r.status_code == 200, r.text
+
+
+def test_pulls_heartbeat_and_closing(backoffice: Any, kiosks: Kiosks) -> None:
+    link = kiosks.make(backoffice.url, backoffice.kiosk_token, waits=0.2, heartbeat=0.2)
+    assert link.catalog().source == "GET /device/config"
+    assert wait_until(lambda: link.opening_state().source == "backoffice", 10)
+    assert link.opening_state().open            # the test back-office ignores the hours
+
+    # Device health reaches the back-office (the supervisor's device list).
+    link.report_health(printer="paper_low", card_reader="ok", disk_free_mb=812)
+
+    def reported() -> bool:
+        devices = backoffice.session("supervisor").get(
+            f"{backoffice.url}/api/v1/devices", timeout=5).json()
+        kiosk = next(d for d in devices if d["name"] == "kiosk-kita-1")
+        hb = kiosk.get("heartbeat") or {}
+        return (hb.get("components") or {}).get("printer") == "paper_low"
+    assert wait_until(reported, 10)
+
+    # Wait estimates follow the queue.
+    for _ in range(3):
+        link.issue_ticket("certificates")
+    assert wait_until(lambda: (w := link.wait_estimates().get("certificates")) is not None
+                      and w.waiting == 3 and w.fresh and w.minutes is not None, 10)
+
+    # The supervisor closes the ward: the kiosk shows closed, the back-office refuses.
+    _supervisor_put_state(backoffice, "closed")
+    assert wait_until(lambda: not link.opening_state().open, 10)
+    with pytest.raises(IssueRefused) as info:
+        link.issue_ticket("certificates")
+    assert info.value.code == "ward_closed"
+    _supervisor_put_state(backoffice, "auto")
+    assert wait_until(lambda: link.opening_state().open, 10)
+    assert link.status().dead == 0
+
+
+def test_refusals_issue_nothing(backoffice: Any, kiosks: Kiosks) -> None:
+    link = kiosks.make(backoffice.url, backoffice.kiosk_token)
+    with pytest.raises(IssueRefused) as info:
+        link.issue_ticket("no-such-service")
+    assert info.value.code == "unknown_service"
+    with pytest.raises(IssueRefused) as info:
+        link.issue_ticket("moving", "juminhyo")          # procedure of another service
+    assert link.status().pending == 0
+    from tests.sync.check import kiosk_tickets
+    assert kiosk_tickets(kiosks.dbs[0]) == {}
+
+
+def test_revoked_token_keeps_everything(backoffice: Any, kiosks: Kiosks) -> None:
+    link = kiosks.make(backoffice.url, backoffice.kiosk_token)
+    before = link.issue_ticket("certificates")
+    assert not before.offline
+    admin = backoffice.session("admin")
+    devices = admin.get(f"{backoffice.url}/api/v1/devices", timeout=5).json()
+    kiosk_id = next(d["id"] for d in devices if d["name"] == "kiosk-kita-1")
+    assert admin.delete(f"{backoffice.url}/api/v1/admin/devices/{kiosk_id}",
+                        timeout=5).status_code == 204
+
+    def refused() -> bool:
+        return backoffice.session("kiosk").get(f"{backoffice.url}/api/v1/device/config",
+                                               timeout=5).status_code == 401
+    assert wait_until(refused, 10)
+    # A resident still gets a ticket; nothing is dropped while a maintainer re-provisions.
+    after = link.issue_ticket("certificates")
+    assert after.offline
+    assert wait_until(lambda: link.status().pending == 1 and not link.online, 5)
+    assert link.status().dead == 0
