@@ -180,6 +180,9 @@ def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: 
     assert console.text_content("#current-summary").startswith("住民票の写し")
     href = console.get_attribute("#pdf-link", "href")
     assert href and href.endswith(f"/tickets/{first['id']}/form.pdf")
+    with staff_ctx.expect_page() as opened:  # P opens the form in a new tab
+        console.locator("body").press("p")
+    opened.value.close()
     pdf = console.request.get(server.url + href)
     assert pdf.status in (200, 503), pdf.status  # 503 only while the PDF renderer is absent
     if pdf.status == 200:

@@ -373,10 +373,9 @@
         }, function (e) { toast("できませんでした: " + e.message, true); });
     }
     if (action === "print") {
-      if (state.form) {
-        const w = window.open(state.form, "_blank", "noopener");
-        if (!w) toast("申請書 PDF を開けませんでした(ポップアップが止められています)。リンクから開いてください。", true);
-      }
+      // Through the link itself (target=_blank, rel=noopener): the browser's PDF viewer
+      // opens in a new tab, where it prints with Ctrl+P.
+      if (state.form) $("pdf-link").click();
       return null;
     }
     if (action === "focus_transfer") { $("transfer-service").focus(); return null; }
