@@ -213,6 +213,8 @@ def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: 
     wait_js(console, "n => !document.getElementById('queues').textContent.includes(n)",
                               arg=second["number"])
     display.wait_for_selector(f"#recent li[data-number='{first['number']}']")
+    waits = display.text_content("#waits li[data-service='certificates']")
+    assert "証明書の発行 / Certificates" in waits and "待ち 2 人" in waits and "2 waiting" in waits
     shots.take(display, "display", docs=True)
     assert_contrast(display, 7.0, 7.0, "display with recent calls")
 

@@ -121,9 +121,16 @@ async def display_page(request: Request, ward: str = "", services: str = "", cou
         return " / ".join(texts)
 
     counter_fmt = {code: t(code)("{counter} 番窓口", counter="{counter}") for code in langs}
+    chosen = [s for s in _csv(services) if s in cat.services]
+    shown_services = chosen or list(cat.wards[ward].services)
     config = {
         "api": API, "ward": ward,
-        "services": [s for s in _csv(services) if s in cat.services],
+        "services": chosen,
+        # footer: how many wait per service and for how long (numbers only)
+        "service_names": {code: both(cat.services[code].name) for code in shown_services},
+        "wait_formats": [t(code)("待ち {n} 人・約 {minutes} 分", n="{n}", minutes="{minutes}")
+                         for code in langs],
+        "count_formats": [t(code)("待ち {n} 人", n="{n}") for code in langs],
         "counters": [int(c) for c in _csv(counters) if c.isdigit()],
         "recent": max(1, min(recent, 12)), "now": max(1, min(now, 6)),
         "counter_formats": [counter_fmt[c] for c in langs],
@@ -136,7 +143,7 @@ async def display_page(request: Request, ward: str = "", services: str = "", cou
         "display.html", config=json.dumps(config, ensure_ascii=False),
         title=both("呼出表示"), ward_name=cat.wards[ward].name,
         now_calling=both("ただいまのお呼び出し"), recent_calls=both("これまでのお呼び出し"),
-        no_calls=both("お呼び出しをお待ちください"),
+        no_calls=both("お呼び出しをお待ちください"), waits_label=both("待ち状況"),
         sound_hint=both("音声を出すには画面に一度触れてください")))
 
 

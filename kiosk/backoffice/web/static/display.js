@@ -91,7 +91,30 @@
           el("span", { class: "rnum", text: r.number }), counterSpans(r.counter)
         ]));
       });
+    renderWaits(v);
     document.body.dataset.rendered = String(now);
+  }
+
+  function fill(formats, values) {
+    return formats.map(function (f) {
+      return f.replace("{n}", values.n).replace("{minutes}", values.minutes);
+    }).join(" / ");
+  }
+
+  function renderWaits(v) {
+    const list = document.getElementById("waits");
+    list.textContent = "";
+    (v.services || []).filter(function (s) { return cfg.service_names[s.code]; }).forEach(function (s) {
+      const minutes = Math.ceil((s.estimated_wait_seconds || 0) / 60);
+      const text = s.waiting_count && minutes ?
+        fill(cfg.wait_formats, { n: s.waiting_count, minutes: minutes }) :
+        fill(cfg.count_formats, { n: s.waiting_count, minutes: 0 });
+      list.appendChild(el("li", { "data-service": s.code }, [
+        el("span", { class: "wprefix", text: s.prefix }),
+        el("span", { class: "wname", text: cfg.service_names[s.code] }),
+        el("span", { class: "wcount", text: text })
+      ]));
+    });
   }
 
   function refresh() {
