@@ -9,6 +9,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -130,6 +131,9 @@ def create_app(bo: Backoffice) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bo.hub.bind(asyncio.get_running_loop())
+        # More threads than connections only queue on the pool and fight over the GIL.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = \
+            bo.settings.server.threads
         listener: asyncio.Task[None] | None = None
         if bo.is_pg:
             ready = asyncio.Event()

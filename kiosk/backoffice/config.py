@@ -20,7 +20,8 @@ class ServerSettings:
     timezone: str = "Asia/Tokyo"
     public_url: str = ""
     max_body_bytes: int = 65536
-    db_pool_size: int = 10
+    db_pool_size: int = 4
+    threads: int = 4
 
     @property
     def tz(self) -> ZoneInfo:
@@ -68,7 +69,7 @@ class Settings:
         root = Section(data, file)
         root.unknown_keys(("server", "security", "queue", "events"))
         s = root.section("server", {})
-        s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size"))
+        s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
         tz = s.text("timezone", "Asia/Tokyo")
         try:
             ZoneInfo(tz)
@@ -82,7 +83,8 @@ class Settings:
         server = ServerSettings(
             timezone=tz, public_url=public_url.rstrip("/"),
             max_body_bytes=s.integer("max_body_bytes", 65536, min=1024, max=10_000_000),
-            db_pool_size=s.integer("db_pool_size", 10, min=1, max=200))
+            db_pool_size=s.integer("db_pool_size", 4, min=1, max=200),
+            threads=s.integer("threads", 4, min=1, max=200))
         c = root.section("security", {})
         c.unknown_keys(("session_hours", "login_max_failures", "login_window_seconds",
                         "token_cache_seconds", "cookie_secure"))

@@ -127,6 +127,8 @@ async def listen_postgres(dsn: str, hub: Hub, ready: asyncio.Event | None = None
                     ready.set()
                 delay = 0.2
                 async for note in conn.notifies():
+                    if not hub.subscribers:
+                        continue  # nobody listening in this process: skip the parse
                     try:
                         hub.publish(json.loads(note.payload))
                     except (ValueError, KeyError):

@@ -296,7 +296,7 @@ def _ticket_values(pg: bool, number: str, label_sql: str, offline: str) -> str:
         ":key, :digest, :token", offline, ":block_id, :device_id, :staff_id"])
 
 
-_TYPES = {"day": Date, "queue_at": DateTime, "issued_at": DateTime}
+_TYPES = {"day": Date, "queue_at": DateTime, "issued_at": DateTime, "at": DateTime}
 
 
 def _sql(*parts: str) -> Any:
@@ -311,15 +311,36 @@ _AHEAD = ("SELECT count(*) FROM tickets w WHERE w.ward = :ward AND w.service = :
           "w.queue_at <= :queue_at))")
 _PG_LABEL = ("(:prefix || '-' || CASE WHEN seq.last < 1000 THEN lpad(seq.last::text, 3, '0') "
              "ELSE seq.last::text END)")
-# PostgreSQL: the sequence bump, the ticket and its people-ahead count in one statement.
+# PostgreSQL: one statement bumps the sequence, inserts the ticket, writes its audit-trail
+# event, NOTIFYs it (delivered at commit) and counts the people ahead.
 _ISSUE_PG = _sql(
     "WITH seq AS (INSERT INTO ticket_sequences (ward, service, day, last)",
     "VALUES (:ward, :service, :day, 1) ON CONFLICT (ward, service, day)",
     "DO UPDATE SET last = ticket_sequences.last + 1 RETURNING last),",
     "t AS (INSERT INTO tickets (", _TICKET_COLUMNS, ") SELECT",
     _ticket_values(True, "seq.last", _PG_LABEL, "false"),
-    "FROM seq RETURNING id, number, label)",
-    "SELECT t.id, t.number, t.label, (", _AHEAD, ") AS ahead FROM t")
+    "FROM seq RETURNING id, number, label),",
+    "ev AS (INSERT INTO ticket_events (ticket_id, ward, service, type, at, actor, device_id,",
+    "counter, data) SELECT t.id, :ward, :service, 'ticket.issued', :at, :actor, :device_id,",
+    "NULL, :ev_head || t.id || :ev_mid || '\"' || t.label || '\"' || :ev_tail FROM t",
+    "RETURNING id, data)",
+    "SELECT t.id, t.number, t.label, (", _AHEAD, ") AS ahead, ev.id AS event_id,",
+    "pg_notify(:channel, '{\"id\":' || ev.id || ',' || substr(ev.data, 2)) FROM t, ev")
+_ID, _LABEL = "\x00id\x00", "\x00label\x00"
+
+
+def _issued_event_parts(bo: Backoffice, params: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The ticket.issued event as JSON text cut around the id and number the database
+    assigns, so the statement above can assemble it."""
+    event = {"type": "ticket.issued", "at": iso(at, bo.tz), "ward": params["ward"],
+             "service": params["service"], "counter": None,
+             "ticket": {"id": _ID, "number": _LABEL, "status": "waiting",
+                        "priority": params["priority"], "service": params["service"],
+                        "counter": None, "recall_count": 0}, "data": {}}
+    text_ = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    head, rest = text_.split(json.dumps(_ID))
+    mid, tail = rest.split(json.dumps(_LABEL))
+    return {"ev_head": head, "ev_mid": mid, "ev_tail": tail, "channel": CHANNEL, "at": at}
 _BUMP_SQLITE = _sql(
     "INSERT INTO ticket_sequences (ward, service, day, last) VALUES (:ward, :service, :day, 1)",
     "ON CONFLICT (ward, service, day) DO UPDATE SET last = last + 1 RETURNING last")
@@ -377,9 +398,11 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
                 row = _new_row(params, ticket_id, number, params["label"])
                 ahead = people_ahead(conn, row)
             elif bo.is_pg:
+                params["actor"] = principal.username
+                params.update(_issued_event_parts(bo, params, now))
                 got = conn.execute(_ISSUE_PG, params).one()
                 row = _new_row(params, got.id, got.number, got.label)
-                ahead = int(got.ahead)
+                return ticket_json(bo, row, int(got.ahead), base_url), True
             else:
                 number = conn.execute(_BUMP_SQLITE, params).scalar_one()
                 params.update(number=number, label=label(prefix, number))
