@@ -235,14 +235,13 @@ def test_two_offline_kiosks_never_share_a_number(backoffice: Any, kiosks: Kiosks
     assert len(result.kiosk) == 48
 
 
-def test_kiosk_killed_while_writing(backoffice: Any, kiosks: Kiosks, tmp_path: Path) -> None:
-    proxy = kiosks.proxy(backoffice.url)
-    folder = tmp_path / "killed"
-    folder.mkdir()
+def _run_kiosk_until_killed(folder: Path, url: str, token: str, proxy: Any,
+                            offline_after: int | None, kill_after: int) -> dict[str, str]:
+    """Run the kiosk process, SIGKILL it after `kill_after` printed tickets; returns
+    the tickets it handed out (key -> number) as it printed them."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.sync.kiosk_proc", str(folder), proxy.url,
-         backoffice.kiosk_token], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "tests.sync.kiosk_proc", str(folder), url,
+                             token], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     handed_out: dict[str, str] = {}
     try:
         assert proc.stdout is not None
@@ -250,22 +249,36 @@ def test_kiosk_killed_while_writing(backoffice: Any, kiosks: Kiosks, tmp_path: P
         for i, line in enumerate(proc.stdout):
             key, number = line.split()
             handed_out[key] = number
-            if i == 20:
+            if i == offline_after:
                 proxy.set_mode("blackhole")      # from now on it writes offline tickets
-            if i == 60:
+            if i == kill_after:
                 proc.send_signal(signal.SIGKILL)
                 break
     finally:
         proc.kill()
         proc.wait(10)
+    return handed_out
+
+
+def test_kiosk_killed_while_writing(backoffice: Any, kiosks: Kiosks, tmp_path: Path) -> None:
+    proxy = kiosks.proxy(backoffice.url)
+    folder = tmp_path / "killed"
+    folder.mkdir()
     db = folder / "kiosk.db"
-    store = Store(db)
-    assert store.integrity_ok()
-    store.close()
-    on_disk = kiosk_tickets(db)
-    assert all(on_disk.get(k) == n for k, n in handed_out.items())   # nothing lost locally
+    handed_out: dict[str, str] = {}
+    # Killed once while issuing online tickets, then (same store) while issuing offline.
+    for offline_after, kill_after in ((None, 15), (5, 45)):
+        proxy.set_mode("pass")
+        handed_out.update(_run_kiosk_until_killed(folder, proxy.url, backoffice.kiosk_token,
+                                                  proxy, offline_after, kill_after))
+        store = Store(db)
+        assert store.integrity_ok()
+        store.close()
+        on_disk = kiosk_tickets(db)
+        assert all(on_disk.get(k) == n for k, n in handed_out.items())   # nothing lost
+    assert len(set(handed_out.values())) == len(handed_out) == 62
     # Restart the kiosk on the same store; it delivers everything and withdraws what
-    # it was issuing at the moment of the kill.
+    # it was issuing at the moments of the kills.
     proxy.set_mode("pass")
     link = KioskLink(json_settings(folder, proxy.url, backoffice.kiosk_token))
     kiosks.links.append(link)
