@@ -383,3 +383,25 @@ def test_display_and_console_reconnect_and_catch_up(backoffice: Any, browser: An
     console.wait_for_selector("#conn-banner", state="hidden")
     staff.close()
     ctx.close()
+
+
+@pytest.mark.postgres
+def test_display_live_across_two_server_processes_on_postgres(backoffice_factory: Any,
+                                                              browser: Any) -> None:
+    """Two back-office worker processes on one PostgreSQL: the display's stream lives on
+    one, the calls land on either, every call still reaches the screen."""
+    server = backoffice_factory.start("postgres", workers=2)
+    tickets = [issue(server) for _ in range(4)]
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    display = ctx.new_page()
+    display.goto(f"{server.url}/display?ward=kita#token={server.display_token}")
+    display.wait_for_selector("body[data-rendered]")
+    staff = server.session("staff")
+    for ticket in tickets:
+        resp = staff.post(f"{server.url}/api/v1/wards/kita/counters/1/call-next")
+        assert resp.status_code == 200, resp.text
+        display.wait_for_selector(f"#now-calling li[data-number='{ticket['number']}']",
+                                  timeout=5000)
+        staff.post(f"{server.url}/api/v1/tickets/{ticket['id']}/no-show",
+                   json={"counter": 1}).raise_for_status()
+    ctx.close()
