@@ -45,6 +45,7 @@ DEVICE = Depends(require_device())
 KIOSK = Depends(require_device("kiosk"))
 STAFF_OR_KIOSK = Depends(require_any(role="staff", devices=("kiosk",)))
 STAFF_OR_DEVICE = Depends(require_any(role="staff"))
+STREAM_READER = Depends(require_any(role="staff", query_token=True))
 
 
 def bo_of(request: Request) -> Backoffice:
@@ -125,6 +126,7 @@ def device_config(request: Request, who: Principal = DEVICE) -> Response:
     body = {
         "version": bo.catalog_version, "server_time": iso(utcnow(), bo.tz),
         "timezone": bo.settings.server.timezone,
+        "public_url": bo.settings.server.public_url or base(request).rstrip("/"),
         "ward": {**ward_dict, "open_now": queue.is_open(bo, ward),
                  "state": queue.ward_state(bo, ward.code)},
         "services": [s for s in bo.catalog_dict["services"] if s["code"] in offered],
@@ -181,6 +183,7 @@ class OfflineIn(Strict):
     block_id: int = Field(ge=1, le=2**31)
     number: int = Field(ge=1, le=999_999)
     issued_at: AwareDatetime
+    status_token: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{43}$")
 
 
 class TicketIn(Strict):
@@ -206,9 +209,17 @@ def post_ticket(body: TicketIn, request: Request, idempotency_key: IdemKey,
         application=body.application, priority=body.priority, language=body.language,
         offline_block=body.offline.block_id if body.offline else None,
         offline_number=body.offline.number if body.offline else None,
-        offline_issued_at=body.offline.issued_at if body.offline else None)
+        offline_issued_at=body.offline.issued_at if body.offline else None,
+        status_token=body.offline.status_token if body.offline else None)
     ticket, created = queue.issue(bo_of(request), who, req, idempotency_key, base(request))
     return JSONResponse(ticket, status_code=201 if created else 200)
+
+
+@router.get("/tickets/by-key/{key}", tags=["tickets"],
+            summary="The ticket issued under an Idempotency-Key (the kiosk that issued it)")
+def get_ticket_by_key(key: Annotated[str, Path(min_length=8, max_length=128)],
+                      request: Request, who: Principal = KIOSK) -> dict[str, Any]:
+    return queue.ticket_by_key(bo_of(request), who, key, base(request))
 
 
 @router.get("/tickets/{ticket_id}", tags=["tickets"], summary="One ticket (staff, kiosk)")
@@ -258,7 +269,8 @@ class TransferIn(ActionIn):
 ACTION_SUMMARY = {
     "call": "Call this ticket to a counter", "recall": "Call again / bring back a no-show",
     "start": "Start serving", "complete": "Complete", "hold": "Hold (park)",
-    "resume": "Back to the queue from hold", "no-show": "Mark no-show", "cancel": "Cancel",
+    "resume": "Back to the queue from hold", "no-show": "Mark no-show",
+    "cancel": "Cancel (staff; or the kiosk that issued it, while waiting)",
 }
 
 
@@ -271,8 +283,10 @@ def post_transfer(ticket_id: TicketPath, body: TransferIn, request: Request,
 
 
 def _action_route(action: str) -> None:
+    callers = STAFF_OR_KIOSK if action == "cancel" else STAFF
+
     def post_action(ticket_id: TicketPath, request: Request, body: ActionIn | None = None,
-                    who: Principal = STAFF) -> dict[str, Any]:
+                    who: Principal = callers) -> dict[str, Any]:
         body = body or ActionIn(counter=None, note=None)
         return queue.act(bo_of(request), who, ticket_id, action, counter=body.counter,
                          note=body.note, base_url=base(request))
@@ -350,7 +364,8 @@ async def get_events(request: Request, ward: Annotated[str, Query(max_length=32)
                      service: Annotated[str | None, Query(max_length=32)] = None,
                      ticket: Annotated[int | None, Query(ge=1, le=2**62)] = None,
                      last_event_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
-                     who: Principal = STAFF_OR_DEVICE) -> Response:
+                     access_token: Annotated[str | None, Query(max_length=200)] = None,
+                     who: Principal = STREAM_READER) -> Response:
     bo = bo_of(request)
     queue.ward_of(bo, ward)
     who.check_ward(ward)

@@ -160,10 +160,14 @@ def _lookup(bo: Backoffice, token: str, key: str) -> Principal | None:
     return principal
 
 
-def _token_of(request: Request) -> str | None:
+def _token_of(request: Request, query_token: bool = False) -> str | None:
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         return header[7:].strip() or None
+    if query_token:  # EventSource cannot send headers: device tokens may ride in the URL
+        token = request.query_params.get("access_token", "")
+        if token.startswith("dv_"):
+            return token
     return request.cookies.get(COOKIE) or None
 
 
@@ -175,9 +179,9 @@ def optional_principal(request: Request) -> Principal | None:
     return resolve_token(request.app.state.backoffice, token)
 
 
-async def _authenticated(request: Request) -> Principal:
+async def _authenticated(request: Request, query_token: bool = False) -> Principal:
     """The caller; verified tokens come from the cache without leaving the event loop."""
-    token = _token_of(request)
+    token = _token_of(request, query_token)
     principal = None
     if token and len(token) <= 200:
         bo = request.app.state.backoffice
@@ -196,11 +200,12 @@ def _allowed(principal: Principal, role: str | None, devices: tuple[str, ...]) -
     return principal.device_kind in devices
 
 
-def require_any(*, role: str | None = "staff",
-                devices: tuple[str, ...] = DEVICE_KINDS) -> Callable[..., Awaitable[Principal]]:
-    """Staff of at least `role` (None: no staff) or a device of one of `devices`."""
+def require_any(*, role: str | None = "staff", devices: tuple[str, ...] = DEVICE_KINDS,
+                query_token: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """Staff of at least `role` (None: no staff) or a device of one of `devices`.
+    `query_token`: also accept a device token as ``?access_token=`` (SSE streams only)."""
     async def dependency(request: Request, _b: BearerCreds, _c: CookieCreds) -> Principal:
-        principal = await _authenticated(request)
+        principal = await _authenticated(request, query_token)
         if not _allowed(principal, role, devices):
             who = [f"staff with role {role} or higher"] if role else []
             who += [f"a {d} device" for d in devices]

@@ -61,11 +61,13 @@ class TicketRequest:
     offline_block: int | None = None
     offline_number: int | None = None
     offline_issued_at: datetime | None = None
+    status_token: str | None = None
 
     def digest(self, ward: str) -> str:
         body = {"ward": ward, "service": self.service, "procedure": self.procedure,
                 "application": self.application, "priority": self.priority,
                 "language": self.language, "block": self.offline_block,
+                "status_token": self.status_token,
                 "number": self.offline_number,
                 "issued_at": self.offline_issued_at.isoformat() if self.offline_issued_at
                 else None}
@@ -186,7 +188,7 @@ def status_json(bo: Backoffice, row: Any, ahead: int | None) -> dict[str, Any]:
         "position": (ahead or 0) + 1 if waiting else None,
         "people_ahead": (ahead or 0) if waiting else 0, "estimated_wait_seconds": wait,
         "counter": row.counter, "issued_at": iso(row.issued_at, bo.tz),
-        "called_at": iso(row.called_at, bo.tz),
+        "called_at": iso(row.called_at, bo.tz), "language": row.language,
     }
 
 
@@ -384,7 +386,7 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
         "fee_yen": (application.fee(procedure) if application and procedure
                     else procedure.fee() if procedure else 0),
         "queue_at": issued_at, "issued_at": issued_at, "key": key, "digest": digest,
-        "token": secrets.token_urlsafe(32), "block_id": req.offline_block,
+        "token": req.status_token or secrets.token_urlsafe(32), "block_id": req.offline_block,
         "device_id": principal.device_id, "staff_id": principal.staff_id, "offline": offline,
     }
     pending: list[dict[str, Any]] = []
@@ -417,7 +419,8 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
             existing = conn.execute(select(T).where(T.c.idempotency_key == key)).first()
             if existing is not None:
                 return _replay(bo, conn, existing, digest, base_url), False
-        raise conflict("duplicate_number", "that ticket number was already used") from None
+        raise conflict("duplicate_number", "that ticket number (or status token) was already used"
+                       ) from None
     bo.after_commit(pending)
     return ticket_json(bo, row, ahead, base_url), True
 
@@ -508,6 +511,17 @@ def get_ticket(bo: Backoffice, principal: Principal, ticket_id: int,
     return out
 
 
+def ticket_by_key(bo: Backoffice, principal: Principal, key: str,
+                  base_url: str) -> dict[str, Any]:
+    """The ticket a kiosk issued under `key` (404 when none — nothing is created)."""
+    with reading(bo.engine) as conn:
+        row = conn.execute(select(T).where(T.c.idempotency_key == key)).first()
+        if row is None or row.device_id != principal.device_id:
+            raise not_found("a ticket issued by this kiosk under that key")
+        ahead = people_ahead(conn, row) if row.status == "waiting" else None
+    return ticket_json(bo, row, ahead, base_url)
+
+
 def ticket_row(bo: Backoffice, principal: Principal, ticket_id: int) -> Any:
     with reading(bo.engine) as conn:
         row = conn.execute(select(T).where(T.c.id == ticket_id)).first()
@@ -555,10 +569,11 @@ def _lock_counter(bo: Backoffice, conn: Connection, ward: Ward, number: int,
                            ticket=c.id)
 
 
-def _open_counter(conn: Connection, ward: str, number: int) -> None:
-    conn.execute(update(m.counters).where(
+def _open_counter(conn: Connection, ward: str, number: int) -> bool:
+    """Open the counter if it was closed; True when it was."""
+    return bool(conn.execute(update(m.counters).where(
         m.counters.c.ward == ward, m.counters.c.number == number,
-        m.counters.c.is_open.is_(False)).values(is_open=True, opened_at=utcnow()))
+        m.counters.c.is_open.is_(False)).values(is_open=True, opened_at=utcnow())).rowcount)
 
 
 def call_next(bo: Backoffice, principal: Principal, ward_code: str, number: int,
@@ -579,10 +594,12 @@ def call_next(bo: Backoffice, principal: Principal, ward_code: str, number: int,
             return None
         conn.execute(update(T).where(T.c.id == pick).values(
             status="called", counter=number, called_at=now))
-        _open_counter(conn, ward.code, number)
+        opened = _open_counter(conn, ward.code, number)
         row = conn.execute(select(T).where(T.c.id == pick)).one()
         record(bo, conn, pending, type="ticket.called", ward=ward.code, service=row.service,
                ticket=row, counter=number, actor=principal)
+    if opened:
+        bo.estimates.clear()  # an opened counter changes the capacity at once
     bo.after_commit(pending)
     return ticket_json(bo, row, None, base_url)
 
@@ -598,6 +615,15 @@ def act(bo: Backoffice, principal: Principal, ticket_id: int, action: str, *,
             raise not_found(f"ticket {ticket_id}")
         principal.check_ward(row.ward)
         ward = bo.catalog.wards[row.ward]
+        if principal.kind == "device":
+            # A kiosk may only withdraw a ticket it issued and nobody has called yet.
+            if row.device_id != principal.device_id or action != "cancel":
+                raise ApiError(403, "forbidden", "a kiosk may only cancel tickets it issued")
+            if row.status == "cancelled":
+                return ticket_json(bo, row, None, base_url)
+            if row.status != "waiting":
+                raise conflict("illegal_transition", f"{row.label} is {row.status}; a kiosk "
+                               "may only cancel a waiting ticket", status=row.status)
         target = check_transition(row.label, row.status, action)
         values: dict[str, Any] = {"status": target}
         data: dict[str, Any] = {"from_status": row.status}

@@ -262,3 +262,36 @@ def test_admin_provisions_and_revokes_devices_and_staff(server):
     assert ok(r)["ward"] == "naka"
     assert a.post(server.api("/admin/staff"), json={"username": "x y", "role": "staff"}
                   ).status_code == 422
+
+
+def test_kiosk_finds_and_withdraws_a_ticket_it_never_handed_out(server):
+    k = server.session("kiosk")
+    key = uuid.uuid4().hex
+    assert k.get(server.api(f"/tickets/by-key/{key}")).status_code == 404  # creates nothing
+    t = ok(issue(server, key=key), 201)
+    assert ok(k.get(server.api(f"/tickets/by-key/{key}")))["id"] == t["id"]
+    gone = ok(k.post(server.api(f"/tickets/{t['id']}/cancel"),
+                     json={"note": "never handed out by the kiosk"}))
+    assert gone["status"] == "cancelled"
+    assert ok(k.post(server.api(f"/tickets/{t['id']}/cancel")))["status"] == "cancelled"
+    other = ok(issue(server, "staff", ward="kita"), 201)  # not issued by this kiosk
+    assert k.post(server.api(f"/tickets/{other['id']}/cancel")).status_code == 403
+    assert k.post(server.api(f"/tickets/{other['id']}/hold")).status_code == 403
+    naka = requests.Session()
+    naka.headers["Authorization"] = "Bearer " + server.device_tokens[("kiosk", "naka")]
+    assert naka.get(server.api(f"/tickets/by-key/{key}")).status_code == 404
+
+
+def test_offline_ticket_keeps_the_kiosk_chosen_status_token(server):
+    k = server.session("kiosk")
+    today = datetime.now(TZ).date().isoformat()
+    block = ok(k.post(server.api("/number-blocks"),
+                      json={"service": "insurance", "day": today, "size": 2}), 201)
+    token = "k" * 43
+    t = ok(issue(server, service="insurance", offline={
+        "block_id": block["block_id"], "number": block["first"],
+        "issued_at": datetime.now(TZ).isoformat(), "status_token": token}), 201)
+    assert t["status_token"] == token and t["status_url"].endswith(token)
+    status = ok(requests.get(server.api(f"/status/{token}"), timeout=5))
+    assert status["number"] == t["number"] and status["language"] == "ja"
+    assert ok(k.get(server.api("/device/config")))["public_url"].startswith("http")
