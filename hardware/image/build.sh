@@ -29,7 +29,7 @@ OUT=""
 REBUILD_BASE=0
 ESP_MB=128 ROOT_MB=2048 CONF_MB=32 DATA_MB=256
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-0}"; }
 while (($#)); do
   case "$1" in
     --arch) ARCH=$2; shift 2 ;;

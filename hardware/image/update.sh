@@ -20,7 +20,7 @@ while (($#)); do
   case "$1" in
     --image) IMAGE=$2; shift 2 ;;
     --yes) YES=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "update.sh: unknown option $1" >&2; exit 2 ;;
     *) TARGET=$1; shift ;;
   esac
