@@ -242,7 +242,7 @@ def test_offline_ticket_is_quick_and_honest(tmp_path: Path) -> None:
     t0 = time.monotonic()
     first = link.issue_ticket("certificates", "juminhyo", juminhyo())   # finds out it's offline
     second = link.issue_ticket("certificates", "juminhyo", juminhyo())
-    assert time.monotonic() - t0 < 2.0
+    assert time.monotonic() - t0 < 2 * link.settings.backoffice.issue_timeout
     assert (first.number, second.number) == ("A-901", "A-902")
     assert first.offline and first.wait_minutes is None and first.people_ahead is None
     assert not link.online and link.pending() == 2
