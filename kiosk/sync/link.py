@@ -412,9 +412,11 @@ class KioskLink:
                         self._pull_config()
                         last_config = now
                     self._top_up()
-                    _, failed = self.sender.drain()
+                    acked, failed = self.sender.drain()
                     if failed:
                         raise Unreachable("outbox stuck")
+                    if acked and self.pending() == 0:
+                        self.store.purge_wal()   # acknowledged personal data off the disk
                     if now - last_waits >= b.wait_seconds:
                         self._pull_waits()
                         last_waits = now

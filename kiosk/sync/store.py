@@ -102,6 +102,8 @@ def _pragmas(synchronous: str) -> Any:
         # the OS writes it out); WAL + FULL also survives power loss (fsync per commit).
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA busy_timeout=10000")
+        # Deleted rows (acknowledged sealed data) are overwritten, not left in free pages.
+        cur.execute("PRAGMA secure_delete=ON")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
     return on_connect
@@ -183,6 +185,13 @@ class Store:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    def purge_wal(self) -> None:
+        """Checkpoint and truncate the WAL, so old copies of deleted rows leave the disk."""
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def integrity_ok(self) -> bool:
         with self.engine.connect() as conn:

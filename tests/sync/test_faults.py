@@ -83,10 +83,18 @@ def test_online_then_offline_then_synced(backoffice: Any, kiosks: Kiosks) -> Non
     assert all(t.offline and t.wait_minutes is None for t in offline)
     assert link.status().pending >= 11
 
+    with link.store.read() as conn:
+        sealed = [r.sealed for r in conn.execute(outbox.select()) if r.sealed]
+    assert sealed
     proxy.set_mode("pass")
     assert drained(link), _stuck(link)
     result = _exact(kiosks, backoffice.db_url)
     assert len(result.kiosk) == 11
+    # Not even the ciphertext stays on disk (secure_delete + WAL truncated when drained).
+    def on_disk() -> bytes:
+        folder = link.settings.store.path.parent
+        return b"".join(p.read_bytes() for p in folder.glob("kiosk.db*"))
+    assert wait_until(lambda: not any(blob[13:45] in on_disk() for blob in sealed), 5)
     # Personal data left the kiosk once acknowledged (or withdrawn).
     with link.store.read() as conn:
         assert conn.execute(outbox.select().where(outbox.c.sealed.is_not(None))).first() is None
