@@ -294,13 +294,30 @@ def _write(path: Path, text: str, mode: int = 0o644, owner: tuple[int, int] | No
     os.replace(tmp, path)
 
 
+SHIPPED_CONFIG = ("kiosk.toml", "catalog.toml", "payment.toml", "backoffice.toml")
+
+
+def _shipped_digest(template_dir: Path) -> str:
+    """The image's own config files: a new image with a changed template rewrites the
+    kiosk's config even when provision.toml stayed the same."""
+    h = hashlib.sha256()
+    for path in sorted([*(template_dir / n for n in SHIPPED_CONFIG),
+                        *(template_dir / "cards").glob("**/*")]):
+        if path.is_file():
+            h.update(path.relative_to(template_dir).as_posix().encode() + b"\0")
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def apply(file: Path, state: Path, config_dir: Path, *, owner: tuple[int, int] | None = None,
-          runtime_root: Path | None = None, set_hostname: bool = False) -> dict[str, Any]:
+          runtime_root: Path | None = None, set_hostname: bool = False,
+          template_dir: Path = CONFIG_DIR) -> dict[str, Any]:
     """Validate `file` and make it the kiosk's configuration. Raises ConfigError, changing
     nothing, when the file is bad. Returns what was applied (no secrets)."""
     raw = file.read_bytes() if file.exists() else b""
-    p = load(file, catalog=CONFIG_DIR / "catalog.toml")
+    p = load(file, catalog=template_dir / "catalog.toml")
     digest = hashlib.sha256(raw).hexdigest()
+    shipped = _shipped_digest(template_dir)
     state.mkdir(parents=True, exist_ok=True)
     config_dir.mkdir(parents=True, exist_ok=True)
     applied_file = state / "applied.json"
@@ -310,12 +327,13 @@ def apply(file: Path, state: Path, config_dir: Path, *, owner: tuple[int, int] |
         _write(state / "provision.toml", raw.decode("utf-8"), 0o600)
         _write(state / "device-token", p.device_token + "\n", 0o600, owner)
         _write(state / "ca.pem", p.ca_certificate_pem)
-        for name in ("catalog.toml", "payment.toml", "backoffice.toml"):
-            if (CONFIG_DIR / name).exists():
-                shutil.copyfile(CONFIG_DIR / name, config_dir / name)
-        if (CONFIG_DIR / "cards").is_dir():
-            shutil.copytree(CONFIG_DIR / "cards", config_dir / "cards", dirs_exist_ok=True)
-        template = read_toml(CONFIG_DIR / "kiosk.toml")
+    if first or previous.get("shipped_config_sha256") != shipped:
+        for name in SHIPPED_CONFIG[1:]:
+            if (template_dir / name).exists():
+                shutil.copyfile(template_dir / name, config_dir / name)
+        if (template_dir / "cards").is_dir():
+            shutil.copytree(template_dir / "cards", config_dir / "cards", dirs_exist_ok=True)
+        template = read_toml(template_dir / "kiosk.toml")
         _write(config_dir / "kiosk.toml", dump_toml(
             kiosk_config(p, template, state),
             f"Written by `python -m kiosk provision --apply` from {file}\n"
@@ -331,7 +349,8 @@ def apply(file: Path, state: Path, config_dir: Path, *, owner: tuple[int, int] |
         _write(conf / "kiosk.conf", "[Time]\nNTP=" + " ".join(p.ntp_servers) + "\n")
     if set_hostname:
         socket.sethostname(p.kiosk_id)
-    result = {"sha256": digest, "kiosk": p.summary(), "source": str(file),
+    result = {"sha256": digest, "shipped_config_sha256": shipped,
+              "kiosk": p.summary(), "source": str(file),
               "applied_at": previous.get("applied_at") if not first
               else dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
               "first_boot": first}

@@ -4,6 +4,7 @@ kiosk.toml it writes is read by the app's own loaders; a bad file changes nothin
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 import subprocess
 import sys
@@ -109,3 +110,23 @@ def test_dump_toml_round_trips() -> None:
     data = {"a": {"s": 'quote " and 日本語', "n": 3, "f": 0.5, "b": True, "l": ["x", 1],
                   "t": {"k": "v"}, "e": {}}}
     assert tomllib.loads(provision.dump_toml(data, "header\nline")) == data
+
+
+def test_new_image_with_a_changed_template_rewrites_the_config(tmp_path: Path) -> None:
+    """An update ships a new config/kiosk.toml; provision.toml is unchanged."""
+    shipped = tmp_path / "shipped"
+    shutil.copytree(REPO / "config", shipped)
+    data = tmp_path / "data"
+    state, config = data / "provisioned", data / "config"
+    first = provision.apply(EXAMPLE, state, config, template_dir=shipped)
+    assert first["first_boot"] is True
+    token_before = (state / "device-token").stat().st_mtime_ns
+    again = provision.apply(EXAMPLE, state, config, template_dir=shipped)
+    assert again["first_boot"] is False
+    template = (shipped / "kiosk.toml").read_text()
+    (shipped / "kiosk.toml").write_text(
+        template.replace("idle_timeout_s = 90", "idle_timeout_s = 75"))
+    updated = provision.apply(EXAMPLE, state, config, template_dir=shipped)
+    assert updated["first_boot"] is False  # same provisioning file ...
+    assert UiConfig.load(config / "kiosk.toml").session.idle_timeout_s == 75  # ... new template
+    assert (state / "device-token").stat().st_mtime_ns == token_before
