@@ -38,7 +38,7 @@ class Harness:
     def settle(self, timeout: float = 10.0) -> None:
         """Frames until the worker is done and its result has been shown."""
         end = time.monotonic() + timeout
-        self.pump(2)
+        self.pump(2)  # the change, then the layout of what it built
         while self.app.controller.busy and time.monotonic() < end:
             time.sleep(0.005)
             self.pump()
@@ -67,7 +67,7 @@ class Harness:
     def tap_at(self, x: float, y: float) -> None:
         touch = UnitTestTouch(x, y)
         touch.touch_down()
-        self.pump()
+        self.pump()  # input is queued until the next frame; down and up need one each
         touch.touch_up()
         self.settle()
 
