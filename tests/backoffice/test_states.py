@@ -79,3 +79,32 @@ def test_audit_trail_names_who_and_what(bo):
                                          "ticket.completed"]
     assert trail[0]["device"] is not None and trail[1]["actor"] == "tester"
     assert trail[1]["counter"] == 2
+
+
+def _order(bo, service):
+    view = queue.queue_view(bo, "kita")
+    return [t["id"] for t in next(s for s in view["services"] if s["code"] == service)["waiting"]]
+
+
+def test_transfer_policy_from_config(tmp_path):
+    for keeps_place in (True, False):
+        bo = make_backoffice(f"sqlite:///{tmp_path}/t{keeps_place}.sqlite3",
+                             transfer_keeps_place=keeps_place)
+        old = new_ticket(bo, "certificates")
+        newer = new_ticket(bo, "moving")
+        queue.act(bo, admin(), old["id"], "transfer", service="moving")
+        expected = [old["id"], newer["id"]] if keeps_place else [newer["id"], old["id"]]
+        assert _order(bo, "moving") == expected
+        bo.engine.dispose()
+
+
+def test_hold_and_resume_keep_the_place_and_priority_goes_first(bo):
+    _free_counters(bo)
+    for t in queue.queue_view(bo, "kita")["services"][0]["waiting"]:
+        queue.act(bo, admin(), t["id"], "cancel")
+    first, second = new_ticket(bo), new_ticket(bo)
+    queue.act(bo, admin(), first["id"], "hold")
+    assert _order(bo, "certificates") == [second["id"]]
+    queue.act(bo, admin(), first["id"], "resume")
+    urgent = new_ticket(bo, priority="priority")
+    assert _order(bo, "certificates") == [urgent["id"], first["id"], second["id"]]

@@ -122,7 +122,7 @@ async def run_load(server: BackofficeServer, clients: int, seconds: float,
 
 
 @contextlib.contextmanager
-def servers(db: str, workers: int) -> Iterator[BackofficeServer]:
+def servers(db: str, workers: int, threads: int | None = None) -> Iterator[BackofficeServer]:
     root = Path(tempfile.mkdtemp(prefix="bench-"))
     cluster = None
     try:
@@ -134,8 +134,9 @@ def servers(db: str, workers: int) -> Iterator[BackofficeServer]:
             cluster.start()
         factory = ServerFactory(root, cluster=cluster)
         try:
+            config = {"server": {"threads": threads, "db_pool_size": threads}} if threads else None
             yield factory.start("postgres" if db == "postgres" else None,
-                                workers=workers if db == "postgres" else 1)
+                                workers=workers if db == "postgres" else 1, config=config)
         finally:
             factory.close()
     finally:
@@ -151,14 +152,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="server processes on PostgreSQL")
     ap.add_argument("--seconds", type=float, default=10.0, help="per concurrency level")
     ap.add_argument("--clients", default="1,8,32")
+    ap.add_argument("--threads", type=int, help="server threads (and connections) per process")
     args = ap.parse_args(argv)
     seconds = 1.0 if args.quick else args.seconds
     cap = 200 if args.quick else None
     levels = [int(c) for c in args.clients.split(",")]
     results: dict[str, Any] = {"bench": "tickets", "quick": args.quick, "workers": args.workers,
-                               "runs": []}
+                               "threads": args.threads, "runs": []}
     for db in (("sqlite", "postgres") if args.db == "both" else (args.db,)):
-        with servers(db, args.workers) as server:
+        with servers(db, args.workers, args.threads) as server:
             asyncio.run(run_load(server, 8, 0.5 if args.quick else 2.0, None))  # warm-up
             for clients in levels:
                 r = asyncio.run(run_load(server, clients, seconds, cap))
