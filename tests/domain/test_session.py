@@ -47,6 +47,14 @@ def type_pin(s: Session, pin: str = "1234") -> str | None:
     return s.take_pin()
 
 
+def to_confirm(s: Session, code: str = "juminhyo", check: MyNumberCheck | None = None,
+               authenticity: Authenticity = Authenticity.GENUINE) -> None:
+    to_pin(s, code)
+    type_pin(s)
+    s.pin_result(True, None, 5)
+    s.card_read(HOLDER, check, authenticity, 6)
+
+
 def test_card_visit_for_juminhyo_reaches_ticket_and_wipes_at_the_end(s: Session) -> None:
     to_pin(s)
     assert s.step is Step.PIN and s.tries_left == 3
@@ -75,10 +83,7 @@ def test_card_visit_for_juminhyo_reaches_ticket_and_wipes_at_the_end(s: Session)
 
 
 def test_fee_exempt_purpose_skips_payment(s: Session) -> None:
-    to_pin(s)
-    type_pin(s)
-    s.pin_result(True, None, 5)
-    s.card_read(HOLDER, None, Authenticity.GENUINE, 6)
+    to_confirm(s)
     s.edit("purpose", 7)
     s.entry_done(8, choice="年金の手続き")
     assert s.step is Step.CONFIRM
@@ -150,10 +155,7 @@ def test_no_card_types_every_card_field_then_confirms(s: Session) -> None:
 
 
 def test_card_data_is_not_editable_but_choices_are(s: Session) -> None:
-    to_pin(s)
-    type_pin(s)
-    s.pin_result(True, None, 5)
-    s.card_read(HOLDER, None, Authenticity.GENUINE, 6)
+    to_confirm(s)
     with pytest.raises(SessionError):
         s.edit("name", 7)
     s.toggle_flag("options", "本籍")
@@ -176,25 +178,16 @@ def test_ask_staff_issues_an_assistance_ticket_without_personal_data(s: Session)
 
 def test_my_number_check_only_for_forms_that_carry_it(s: Session) -> None:
     check = MyNumberCheck.of("123456789018")
-    to_pin(s)  # 住民票: no 個人番号 field
-    type_pin(s)
-    s.pin_result(True, None, 5)
-    s.card_read(HOLDER, check, Authenticity.GENUINE, 6)
+    to_confirm(s, check=check)  # 住民票: no 個人番号 field
     assert check not in s.values.values()
     s.cancel(7)
-    to_pin(s, code="jidoteate")
-    type_pin(s)
-    s.pin_result(True, None, 9)
-    s.card_read(HOLDER, check, Authenticity.GENUINE, 10)
+    to_confirm(s, "jidoteate", check=check)
     assert s.values["my_number"] == check
     assert s.application().to_dict()["values"]["my_number"]["masked"].startswith("*")
 
 
 def test_tampered_card_is_refused(s: Session) -> None:
-    to_pin(s)
-    type_pin(s)
-    s.pin_result(True, None, 5)
-    s.card_read(HOLDER, None, Authenticity.TAMPERED, 6)
+    to_confirm(s, authenticity=Authenticity.TAMPERED)
     assert s.step is Step.IDENTITY and "name" not in s.values
 
 
@@ -239,10 +232,7 @@ def test_ticket_screen_moves_on_by_itself(s: Session) -> None:
 
 
 def test_cashless_comes_after_the_ticket_and_falls_back_to_the_counter(s: Session) -> None:
-    to_pin(s)
-    type_pin(s)
-    s.pin_result(True, None, 5)
-    s.card_read(HOLDER, None, Authenticity.GENUINE, 6)
+    to_confirm(s)
     s.confirm(7)
     s.choose_payment(PayMethod.CASHLESS, 8)
     assert s.step is Step.ISSUING  # the ticket first: a failed payment never loses it
@@ -254,10 +244,7 @@ def test_cashless_comes_after_the_ticket_and_falls_back_to_the_counter(s: Sessio
 
 
 def test_cashless_paid(s: Session) -> None:
-    to_pin(s)
-    type_pin(s)
-    s.pin_result(True, None, 5)
-    s.card_read(HOLDER, None, Authenticity.GENUINE, 6)
+    to_confirm(s)
     s.confirm(7)
     s.choose_payment(PayMethod.CASHLESS, 8)
     s.ticket_issued(TICKET, 9)
@@ -267,20 +254,14 @@ def test_cashless_paid(s: Session) -> None:
 
 def test_cashless_refused_when_not_configured(catalog) -> None:  # type: ignore[no-untyped-def]
     s = Session(catalog, "kita", Settings(cashless=False), now=0)
-    to_pin(s)
-    type_pin(s)
-    s.pin_result(True, None, 5)
-    s.card_read(HOLDER, None, Authenticity.GENUINE, 6)
+    to_confirm(s)
     s.confirm(7)
     with pytest.raises(SessionError):
         s.choose_payment(PayMethod.CASHLESS, 8)
 
 
 def test_back_from_confirm_forgets_card_data(s: Session) -> None:
-    to_pin(s)
-    type_pin(s)
-    s.pin_result(True, None, 5)
-    s.card_read(HOLDER, None, Authenticity.GENUINE, 6)
+    to_confirm(s)
     s.back(7)
     assert s.step is Step.IDENTITY and "name" not in s.values and s.identity is None
     s.back(8)

@@ -13,6 +13,7 @@ import requests
 
 from kiosk.domain.session import PayMethod, Step
 from kiosk.ui.adapters import CardReaderAdapter, LinkDesk
+from tests.ui.test_visits import ask_staff, assert_ticket_on_screen_only
 
 pytestmark = [pytest.mark.kivy, pytest.mark.pcsc, pytest.mark.slow]
 
@@ -95,12 +96,8 @@ def test_wrong_pin_then_the_last_try_is_never_sent_to_the_card(real: Any) -> Non
 def test_ask_staff_with_the_printer_out_of_paper_shows_the_ticket(real: Any) -> None:
     k = real
     k.paper.run_out_of_paper()
-    k.tap("start")
-    k.tap("choose_procedure", "koseki")
-    k.tap("ask_staff")
-    assert k.s.step is Step.TICKET and not k.s.ticket.printed
-    assert k.s.ticket.number in k.labels()
-    assert any("印刷できませんでした" in t for t in k.labels())
+    ask_staff(k, "koseki")
+    assert_ticket_on_screen_only(k)
 
 
 def test_backoffice_down_gives_an_honest_offline_ticket(real: Any) -> None:

@@ -29,6 +29,19 @@ def place(k: Any, card: StandInCard) -> StandInCard:
     return card
 
 
+def ask_staff(k: Any, procedure: str) -> None:
+    k.tap("start")
+    k.tap("choose_procedure", procedure)
+    k.tap("ask_staff")
+
+
+def assert_ticket_on_screen_only(k: Any) -> None:
+    """Not printed: the number and the reason are on the screen instead."""
+    assert k.s.step is Step.TICKET and not k.s.ticket.printed
+    assert k.s.ticket.number in k.labels()
+    assert any("印刷できませんでした" in t for t in k.labels())
+
+
 def type_pin(k: Any, pin: str) -> None:
     for d in pin:
         k.tap("key", d)
@@ -114,9 +127,7 @@ def test_no_card_visit_typed_on_the_kana_keyboard(kiosk: Any) -> None:
 
 def test_ask_staff_issues_an_assistance_ticket(kiosk: Any) -> None:
     k = kiosk
-    k.tap("start")
-    k.tap("choose_procedure", "tennyu")
-    k.tap("ask_staff")
+    ask_staff(k, "tennyu")
     assert k.s.step is Step.TICKET
     assert k.s.ticket.assistance and k.s.ticket.number.startswith("B-")  # 転入: moving
     assert any("職員がお手伝いします" in t for t in k.labels())
@@ -125,20 +136,14 @@ def test_ask_staff_issues_an_assistance_ticket(kiosk: Any) -> None:
 def test_printer_out_of_paper_shows_the_ticket_on_screen(kiosk: Any) -> None:
     k = kiosk
     k.printer.paper = False
-    k.tap("start")
-    k.tap("choose_procedure", "koseki")
-    k.tap("ask_staff")
-    assert k.s.step is Step.TICKET and not k.s.ticket.printed
-    assert k.s.ticket.number in k.labels()
-    assert any("印刷できませんでした" in t for t in k.labels())
+    ask_staff(k, "koseki")
+    assert_ticket_on_screen_only(k)
 
 
 def test_offline_ticket_says_the_wait_is_unknown(kiosk: Any) -> None:
     k = kiosk
     k.desk.online = False
-    k.tap("start")
-    k.tap("choose_procedure", "inkan")
-    k.tap("ask_staff")
+    ask_staff(k, "inkan")
     assert k.s.ticket.offline and k.s.ticket.wait_minutes is None
     assert any("お知らせできません" in t for t in k.labels())
 
@@ -146,9 +151,7 @@ def test_offline_ticket_says_the_wait_is_unknown(kiosk: Any) -> None:
 def test_desk_failure_sends_the_resident_to_staff(kiosk: Any) -> None:
     k = kiosk
     k.desk.fail = True
-    k.tap("start")
-    k.tap("choose_procedure", "inkan")
-    k.tap("ask_staff")
+    ask_staff(k, "inkan")
     assert k.s.step is Step.IDENTITY
     assert any("職員をお呼びください" in t for t in k.labels())
 
@@ -271,9 +274,7 @@ def test_voice_guidance_and_chimes(kiosk: Any) -> None:
     played = k.app.sound.played
     played.clear()
     k.tap("toggle", "voice")
-    k.tap("start")
-    k.tap("choose_procedure", "inkan")
-    k.tap("ask_staff")
+    ask_staff(k, "inkan")
     assert "voice:procedure" in played and "voice:identity" in played and "success" in played
     from kiosk.configfile import ASSETS_DIR
     for name in ("procedure", "identity", "ticket", "pin", "card"):
