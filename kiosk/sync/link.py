@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 import uuid
@@ -220,12 +221,13 @@ class KioskLink:
 
     def _insert_ticket(self, conn: Any, key: str, body: dict[str, Any], issued: datetime,
                        app: dict[str, Any] | None, *, not_before: float,
-                       offline: dict[str, Any] | None = None, number: str | None = None) -> None:
+                       offline: dict[str, Any] | None = None, number: str | None = None,
+                       status_url: str | None = None) -> None:
         conn.execute(tickets.insert().values(
             key=key, service=body["service"], procedure=body.get("procedure"),
             priority=body["priority"] != "normal", language=body["language"],
             issued_at=issued.isoformat(), day=issued.date().isoformat(), number=number,
-            offline=offline is not None))
+            offline=offline is not None, status_url=status_url))
         sealed = self.sealer.seal(app, key) if app is not None else None
         enqueue(conn, kind="ticket", key=key, ticket_key=key,
                 payload={"body": body, "offline": offline}, sealed=sealed,
@@ -269,11 +271,13 @@ class KioskLink:
                     key = uuid.uuid4().hex
                     offline = self._offline_part(n, issued)
                     self._insert_ticket(conn, key, body, issued, app, not_before=0.0,
-                                        offline=offline, number=n.text)
+                                        offline=offline, number=n.text,
+                                        status_url=self._status_url(offline["status_token"]))
             elif n is not None:
                 offline = self._offline_part(n, issued)
                 conn.execute(tickets.update().where(tickets.c.key == key).values(
-                    number=n.text, offline=True, issued_at=issued.isoformat(), day=day))
+                    number=n.text, offline=True, issued_at=issued.isoformat(), day=day,
+                    status_url=self._status_url(offline["status_token"])))
                 conn.execute(outbox.update().where(outbox.c.key == key).values(
                     not_before=0.0, payload=json.dumps({"body": body, "offline": offline},
                                                        ensure_ascii=False)))
@@ -284,7 +288,8 @@ class KioskLink:
             raise NoOfflineNumbers(body["service"])
         return IssuedTicket(key=key, number=n.text, service=body["service"],
                             procedure=body.get("procedure"), language=body["language"],
-                            priority=body["priority"], issued_at=issued, offline=True)
+                            priority=body["priority"], issued_at=issued, offline=True,
+                            status_url=self._status_url(offline["status_token"]))
 
     def _void_grace(self) -> float:
         # Ask whether a lost request arrived only once it can no longer be on its way.
@@ -294,7 +299,13 @@ class KioskLink:
     @staticmethod
     def _offline_part(n: blocks.OfflineNumber, issued: datetime) -> dict[str, Any]:
         block_id: int | str = int(n.block_id) if n.block_id.isdigit() else n.block_id
-        return {"block_id": block_id, "number": n.value, "issued_at": issued.isoformat()}
+        # The kiosk chooses the phone status token, so an offline ticket gets its QR too.
+        return {"block_id": block_id, "number": n.value, "issued_at": issued.isoformat(),
+                "status_token": secrets.token_urlsafe(32)}
+
+    def _status_url(self, token: str) -> str | None:
+        base = (self._cached("config") or {}).get("public_url")
+        return f"{str(base).rstrip('/')}/status/{token}" if base else None
 
     # -- other pushes ----------------------------------------------------------------------
     def report_health(self, printer: str, card_reader: str, disk_free_mb: int | None = None,
