@@ -102,19 +102,15 @@ class KioskApp(App):
         self.title = "ward-kiosk"
         register_fonts()
         # kiosk.kv (beside this module's app class name) is loaded by App.load_kv itself.
-        for cls in SCREENS:
-            cls.load_kv()
         root = KioskRoot()
-        sm = root.ids.sm
         from kivy.uix.screenmanager import NoTransition
-        sm.transition = NoTransition()
-        for cls in SCREENS:
-            sm.add_widget(cls(name=cls.step.value))
+        root.ids.sm.transition = NoTransition()
+        self.root = root
+        self.screen(Step.WELCOME)  # the others are built after the first frame
         self.controller.listeners.append(self.refresh)
         Clock.schedule_interval(lambda dt: self._tick(), 0.25)
         from kivy.core.window import Window
         Window.bind(on_flip=self._on_flip)
-        self.root = root
         self.refresh()
         return root
 
@@ -122,6 +118,23 @@ class KioskApp(App):
         self.frames += 1
         if self.first_frame_at is None:
             self.first_frame_at = time.perf_counter()
+            Clock.schedule_once(lambda dt: self._prebuild(), 0)
+
+    def screen(self, step: Step) -> Any:
+        """The screen of a step, built (kv and widgets) the first time it is needed."""
+        sm = self.root.ids.sm
+        if not sm.has_screen(step.value):
+            cls = next(c for c in SCREENS if c.step is step)
+            cls.load_kv()
+            sm.add_widget(cls(name=step.value))
+        return sm.get_screen(step.value)
+
+    def _prebuild(self) -> None:
+        """One screen per frame after start-up, so no screen change pays for a build."""
+        missing = [c.step for c in SCREENS if not self.root.ids.sm.has_screen(c.step.value)]
+        if missing:
+            self.screen(missing[0])
+            Clock.schedule_once(lambda dt: self._prebuild(), 0)
 
     # --- translation -------------------------------------------------------------------
     def tr(self, msgid: str, lang: str | None = None, **params: Any) -> str:
@@ -168,7 +181,7 @@ class KioskApp(App):
         self._apply_modes()
         step = s.step
         sm = self.root.ids.sm
-        screen = sm.get_screen(step.value)
+        screen = self.screen(step)
         if step is Step.WELCOME and self._shown is not None and self._shown[0] is not step:
             for other in sm.screens:  # the visit is over: nothing of it stays on screen
                 other.clear()
