@@ -74,7 +74,9 @@ class KioskLink:
         self.sender = Sender(self.store, self.client, self.sealer,
                              batch=settings.store.send_batch, on_result=self._reached)
         self._offset = float(self._cached("clock", {}).get("offset", 0.0))
-        self._tz = ZoneInfo(self._cached("config", {}).get("timezone") or OFFICE_TZ)
+        config = self._cached("config", {})
+        self._tz = ZoneInfo(config.get("timezone") or OFFICE_TZ)
+        self._public_url: str | None = config.get("public_url") or None
         self._catalog = self._catalog_from_cache()
         self._recover()
 
@@ -304,8 +306,8 @@ class KioskLink:
                 "status_token": secrets.token_urlsafe(32)}
 
     def _status_url(self, token: str) -> str | None:
-        base = (self._cached("config") or {}).get("public_url")
-        return f"{str(base).rstrip('/')}/status/{token}" if base else None
+        base = self._public_url
+        return f"{base.rstrip('/')}/status/{token}" if base else None
 
     # -- other pushes ----------------------------------------------------------------------
     def report_health(self, printer: str, card_reader: str, disk_free_mb: int | None = None,
@@ -486,6 +488,7 @@ class KioskLink:
             catalog = None
         if answer.get("timezone"):
             self._tz = ZoneInfo(answer["timezone"])
+        self._public_url = answer.get("public_url") or None
         self._put_cache("config", answer)
         self._config_due = False
         if catalog is not None:
