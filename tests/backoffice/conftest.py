@@ -49,7 +49,8 @@ def make_backoffice(db_url: str, **queue_settings: Any) -> Any:
     prepare_database(db_url)
     settings = load_settings()
     settings = replace(settings, queue=replace(settings.queue, enforce_opening_hours=False,
-                                               **queue_settings))
+                                               **queue_settings),
+                       server=replace(settings.server, db_pool_size=24))  # many test threads
     return Backoffice(db_url, settings, load_catalog())
 
 
@@ -96,7 +97,8 @@ def make_backoffice_no_prepare(db_url: str) -> Any:
     from kiosk.configfile import load_catalog
 
     settings = load_settings()
-    settings = replace(settings, queue=replace(settings.queue, enforce_opening_hours=False))
+    settings = replace(settings, queue=replace(settings.queue, enforce_opening_hours=False),
+                       server=replace(settings.server, db_pool_size=24))
     return Backoffice(db_url, settings, load_catalog())
 
 

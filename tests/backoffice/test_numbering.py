@@ -85,22 +85,15 @@ def _hammer(bo, db_url: str, processes: int) -> None:
     assert len({r.label for r in rows}) == len(rows)
 
 
-@pytest.mark.postgres
 @pytest.mark.slow
-def test_threads_and_processes_on_postgres(postgres_url):
-    bo = make_backoffice(postgres_url)
-    try:
-        _hammer(bo, postgres_url, processes=3)
-    finally:
-        bo.engine.dispose()
-
-
-@pytest.mark.slow
-def test_threads_and_processes_on_sqlite(tmp_path):
-    url = f"sqlite:///{tmp_path}/db.sqlite3"
+@pytest.mark.parametrize(("db", "processes"), [
+    pytest.param("postgres", 3, marks=pytest.mark.postgres), ("sqlite", 2)])
+def test_threads_and_processes(db, processes, request, tmp_path):
+    url = (request.getfixturevalue("postgres_url") if db == "postgres"
+           else f"sqlite:///{tmp_path}/db.sqlite3")
     bo = make_backoffice(url)
     try:
-        _hammer(bo, url, processes=2)
+        _hammer(bo, url, processes=processes)
     finally:
         bo.engine.dispose()
 
