@@ -131,14 +131,14 @@ def main(argv: list[str]) -> int:
     for _ in range(20 if quick else 100):
         changes += visit()
     # Memory: many visits through the same session, screens and widgets; a frame is
-    # drawn every tenth visit (software GL on a shared machine is the slow part).
+    # drawn every 50th visit (software GL on a shared machine is the slow part).
     n = 200 if quick else 2000
     warm = max(n // 10, 10)
     for i in range(warm):
-        visit(draw=i % 10 == 0)
+        visit(draw=i % 50 == 0)
     base = rss_kb()
     for i in range(n - warm):
-        visit(draw=i % 10 == 0)
+        visit(draw=i % 50 == 0)
     end = rss_kb()
     changes.sort()
     p95 = changes[int(len(changes) * 0.95)]
