@@ -487,7 +487,11 @@ class Session:
                                  authenticity=self.authenticity, notes=notes)
 
     def fee(self) -> int:
-        return self.application().fee(self._procedure())
+        """The fee as the form stands now (also before every required field is filled)."""
+        copies = self.values.get("copies", 1)
+        purpose = self.values.get("purpose")
+        return self._procedure().fee(copies if isinstance(copies, int) else 1,
+                                     purpose if isinstance(purpose, str) else None)
 
     def confirm(self, now: float) -> None:
         self._expect(Step.CONFIRM)

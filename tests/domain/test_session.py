@@ -154,6 +154,11 @@ def test_no_card_types_every_card_field_then_confirms(s: Session) -> None:
     assert s.editable(s.procedure.field("name"))  # type: ignore[union-attr]
 
 
+def test_fee_is_shown_before_required_fields_are_filled(s: Session) -> None:
+    to_confirm(s, "koseki")
+    assert s.missing() and s.fee() == 450
+
+
 def test_card_data_is_not_editable_but_choices_are(s: Session) -> None:
     to_confirm(s)
     with pytest.raises(SessionError):
@@ -278,6 +283,7 @@ def test_confirm_refuses_missing_resident_fields(s: Session) -> None:
     type_pin(s)
     s.pin_result(True, None, 0)
     s.card_read(HOLDER, None, Authenticity.GENUINE, 0)
+    assert s.fee() == 0  # the confirm screen shows it before the form is complete
     s.confirm(1)
     assert s.step is Step.CONFIRM and s.notice is not None
     assert s.notice.params["field"] == "新住所"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kiosk.domain.application import Identity
-from kiosk.domain.session import PayMethod, Step
+from kiosk.domain.session import EntryMode, PayMethod, Step, entry_mode, field_choices
 from kiosk.ui.standins import DEMO_HOLDER, StandInCard
 
 pytestmark = pytest.mark.kivy
@@ -337,3 +337,47 @@ def test_cashless_seam_after_the_ticket(kiosk: Any) -> None:
     finally:
         c.session.settings = settings
         k.app.payment = None
+
+
+def test_every_procedure_with_a_card_in_every_language(kiosk: Any) -> None:
+    """Every catalog procedure of the ward in ja, en and vi, two (the simplest and the
+    longest form) in the other languages, through the real screens (actions sent as the
+    buttons send them; one frame drawn per visit to render every text)."""
+    from kiosk.i18n import translator
+    k = kiosk
+    c = k.app.controller
+    c.runner = lambda work, then: then(work())  # no worker thread: 70 visits quickly
+    try:
+        for lang in k.s.settings.languages:
+            for p in k.s.procedures:
+                if lang not in ("ja", "en", "vi") and p.code not in ("juminhyo", "tennyu"):
+                    continue
+                k.reader.place(StandInCard())
+                k.app.act("set_language", lang)
+                k.app.act("start")
+                k.app.act("choose_procedure", p.code)
+                k.app.act("choose_card")
+                c.tick()
+                for d in "1234":
+                    k.app.act("pin_press", d)
+                k.app.act("take_pin")
+                assert k.s.step is Step.CONFIRM, (lang, p.code, k.s.notice)
+                for f in k.s.missing():  # what the card cannot give: type or choose it
+                    k.app.act("edit", f.key)
+                    if entry_mode(f) is EntryMode.CHOICE:
+                        k.app.act("entry_done", field_choices(f)[0][0])
+                        continue
+                    for ch in "20240401" if entry_mode(f) is EntryMode.DIGITS else "きた":
+                        k.app.act("entry_press", ch)
+                    k.app.act("entry_done")
+                k.app.act("confirm")
+                if k.s.step is Step.PAYMENT:
+                    k.app.act("choose_payment", PayMethod.COUNTER)
+                assert k.s.step is Step.TICKET, (lang, p.code, k.s.notice)
+                k.h.pump()
+                assert k.app.title_text == translator(lang)("番号札")
+                assert k.desk.issued[-1].procedure == p.code
+                k.app.act("cancel")
+    finally:
+        from kiosk.ui.kioskapp import thread_runner
+        c.runner = thread_runner
