@@ -1,0 +1,54 @@
+"""[ui] of config/kiosk.toml and the command line (no window needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.domain.errors import ConfigError
+from kiosk.ui.settings import UiConfig
+from kiosk.ui.theme import DEFAULT, HIGH_CONTRAST, contrast, hex_rgb
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "kiosk.toml"
+    path.write_text("[ui]\n" + body, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_loads() -> None:
+    cfg = UiConfig.load()
+    assert cfg.ward == "kita" and cfg.fullscreen and not cfg.show_cursor
+    assert cfg.target_px == pytest.approx(15 / 25.4 * cfg.dpi)
+    assert cfg.maintainer_pin_hash.startswith("$argon2")
+
+
+@pytest.mark.parametrize(("body", "key"), [
+    ('rotation = 45\n', "ui.rotation"),
+    ('languages = ["ja", "xx"]\n', "ui.languages"),
+    ('language = "en"\nlanguages = ["ja"]\n', "ui.language"),
+    ('idle_timeout_s = 3\n', "ui.idle_timeout_s"),
+    ('card = "usb"\n', "ui.card"),
+    ('colour = "red"\n', "ui.colour"),
+])
+def test_bad_values_name_the_file_and_key(tmp_path: Path, body: str, key: str) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as err:
+        UiConfig.load(path)
+    assert err.value.key == key and str(path) in str(err.value)
+
+
+def test_command_line_refuses_bad_use(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kiosk.ui.app import main
+    with pytest.raises(SystemExit):
+        main(["--headless"])
+    assert main(["--config", str(write(tmp_path, "rotation = 1\n"))]) == 2
+    assert "rotation" in capsys.readouterr().err
+
+
+def test_palettes_meet_their_contrast() -> None:
+    for palette, minimum in ((DEFAULT, 4.5), (HIGH_CONTRAST, 7.0)):
+        for fg, bg in palette.pairs():
+            ratio = contrast(hex_rgb(getattr(palette, fg)), hex_rgb(getattr(palette, bg)))
+            assert ratio >= minimum, (fg, bg, ratio)
