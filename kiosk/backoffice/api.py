@@ -204,15 +204,46 @@ IdemKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_lengt
              summary="Issue a ticket (kiosk device or staff); idempotent on Idempotency-Key")
 def post_ticket(body: TicketIn, request: Request, idempotency_key: IdemKey,
                 who: Principal = STAFF_OR_KIOSK) -> JSONResponse:
-    req = queue.TicketRequest(
+    ticket, created = queue.issue(bo_of(request), who, _request_of(body), idempotency_key,
+                                  base(request))
+    return JSONResponse(ticket, status_code=201 if created else 200)
+
+
+class BatchItem(TicketIn):
+    idempotency_key: str = Field(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")
+
+
+class BatchIn(Strict):
+    items: list[BatchItem] = Field(min_length=1, max_length=100)
+
+
+def _request_of(body: TicketIn) -> queue.TicketRequest:
+    offline = body.offline
+    return queue.TicketRequest(
         ward=body.ward, service=body.service, procedure=body.procedure,
         application=body.application, priority=body.priority, language=body.language,
-        offline_block=body.offline.block_id if body.offline else None,
-        offline_number=body.offline.number if body.offline else None,
-        offline_issued_at=body.offline.issued_at if body.offline else None,
-        status_token=body.offline.status_token if body.offline else None)
-    ticket, created = queue.issue(bo_of(request), who, req, idempotency_key, base(request))
-    return JSONResponse(ticket, status_code=201 if created else 200)
+        offline_block=offline.block_id if offline else None,
+        offline_number=offline.number if offline else None,
+        offline_issued_at=offline.issued_at if offline else None,
+        status_token=offline.status_token if offline else None)
+
+
+@router.post("/tickets/batch", tags=["tickets"],
+             summary="Issue or upload up to 100 tickets at once (kiosk device or staff)")
+def post_ticket_batch(body: BatchIn, request: Request,
+                      who: Principal = STAFF_OR_KIOSK) -> dict[str, Any]:
+    """Each item is the body of POST /tickets plus its idempotency_key, handled as if
+    posted alone (its own transaction), and answered in order with its own status."""
+    bo = bo_of(request)
+    results: list[dict[str, Any]] = []
+    for item in body.items:
+        try:
+            ticket, created = queue.issue(bo, who, _request_of(item), item.idempotency_key,
+                                          base(request))
+            results.append({"status": 201 if created else 200, "ticket": ticket})
+        except ApiError as exc:
+            results.append({"status": exc.status, **exc.body()})
+    return {"results": results}
 
 
 @router.get("/tickets/by-key/{key}", tags=["tickets"],

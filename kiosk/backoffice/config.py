@@ -19,7 +19,7 @@ PRIORITIES = ("normal", "priority", "appointment", "assistance")
 class ServerSettings:
     timezone: str = "Asia/Tokyo"
     public_url: str = ""
-    max_body_bytes: int = 65536
+    max_body_bytes: int = 262144
     db_pool_size: int = 4
     threads: int = 4
 
@@ -82,7 +82,7 @@ class Settings:
             raise s.error("public_url", f"must start with http:// or https://, got {public_url!r}")
         server = ServerSettings(
             timezone=tz, public_url=public_url.rstrip("/"),
-            max_body_bytes=s.integer("max_body_bytes", 65536, min=1024, max=10_000_000),
+            max_body_bytes=s.integer("max_body_bytes", 262144, min=1024, max=10_000_000),
             db_pool_size=s.integer("db_pool_size", 4, min=1, max=200),
             threads=s.integer("threads", 4, min=1, max=200))
         c = root.section("security", {})

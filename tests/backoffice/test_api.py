@@ -98,7 +98,7 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(server):
     headers = {"Idempotency-Key": uuid.uuid4().hex, "Content-Type": "application/json"}
     r = s.post(server.api("/tickets"), data=b'{"service": "certif', headers=headers, timeout=5)
     assert r.status_code == 400 and r.json()["error"] == "bad_request"
-    r = s.post(server.api("/tickets"), data=b'{"service": "' + b"x" * 200_000 + b'"}',
+    r = s.post(server.api("/tickets"), data=b'{"service": "' + b"x" * 400_000 + b'"}',
                headers=headers, timeout=5)
     assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
     r = s.post(server.api("/tickets"), json={"service": "certificates"}, timeout=5)
@@ -295,3 +295,19 @@ def test_offline_ticket_keeps_the_kiosk_chosen_status_token(server):
     status = ok(requests.get(server.api(f"/status/{token}"), timeout=5))
     assert status["number"] == t["number"] and status["language"] == "ja"
     assert ok(k.get(server.api("/device/config")))["public_url"].startswith("http")
+
+
+def test_batch_upload_answers_each_item_on_its_own(server):
+    key = uuid.uuid4().hex
+    items = [{"idempotency_key": key, "service": "moving"},
+             {"idempotency_key": uuid.uuid4().hex, "service": "nonsense"},
+             {"idempotency_key": key, "service": "moving"},
+             {"idempotency_key": uuid.uuid4().hex, "service": "moving", "priority": "priority"}]
+    out = ok(server.session("kiosk").post(server.api("/tickets/batch"), json={"items": items}))
+    statuses = [r["status"] for r in out["results"]]
+    assert statuses == [201, 422, 200, 201]
+    assert out["results"][1]["error"] == "unknown_service"
+    assert out["results"][0]["ticket"]["id"] == out["results"][2]["ticket"]["id"]
+    too_many = {"items": [{"idempotency_key": uuid.uuid4().hex, "service": "moving"}] * 101}
+    assert server.session("kiosk").post(server.api("/tickets/batch"),
+                                        json=too_many).status_code == 422
