@@ -2,7 +2,8 @@
 
 Japanese is the source language: msgids are the Japanese text (as in the catalog TOML),
 and `assets/locale/<lang>/LC_MESSAGES/<domain>.po` translates them: domain ``kiosk`` for
-the kiosk app, ``web`` for the pages the back-office serves (phone status page, display). The .po files are read
+the kiosk app, ``web`` for the pages the back-office serves (phone status page, display),
+``payment`` for the payment screens. The .po files are read
 directly with Babel, so there is no compile step to forget on a kiosk image.
 
 A missing translation falls back along a chain that suits the reader: a Vietnamese

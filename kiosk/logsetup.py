@@ -27,6 +27,10 @@ PERSONAL_KEYS = frozenset({
 
 MASK = "[REDACTED]"
 
+# Attributes every LogRecord has (record.name is the logger's name, not a person's):
+# only fields added through ``extra`` are candidates for masking.
+_STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
+
 
 def redact(text: str) -> str:
     text = _VERIFY_APDU.sub(lambda m: m.group(1) + "** ** ** **", text)
@@ -44,7 +48,7 @@ class RedactionFilter(logging.Filter):
             message = str(record.msg)
         record.msg = redact(message)
         record.args = None
-        for key in PERSONAL_KEYS & record.__dict__.keys():
+        for key in (PERSONAL_KEYS & record.__dict__.keys()) - _STANDARD_ATTRS:
             setattr(record, key, MASK)
         if record.exc_info and record.exc_info[1] is not None:
             # Tracebacks can quote locals in messages; format now, redact, drop the raw.

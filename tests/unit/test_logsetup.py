@@ -66,3 +66,18 @@ def test_filter_masks_exception_text() -> None:
         logger.removeHandler(handler)
     assert "123456789012" not in stream.getvalue()
     assert "ValueError" in stream.getvalue()
+
+
+def test_logger_name_is_kept_and_personal_extra_masked() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactionFilter())
+    handler.setFormatter(logging.Formatter("%(name)s|%(message)s|%(address)s"))
+    logger = logging.getLogger("kiosk.sync.outbox")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.info("sent", extra={"address": "大阪府堺市北区"})
+    finally:
+        logger.removeHandler(handler)
+    assert stream.getvalue().strip() == "kiosk.sync.outbox|sent|[REDACTED]"
