@@ -77,7 +77,7 @@ def test_logger_name_is_kept_and_personal_extra_masked() -> None:
     logger.propagate = False
     logger.addHandler(handler)
     try:
-        logger.info("sent", extra={"address": "大阪府堺市北区"})
+        logger.warning("sent", extra={"address": "大阪府堺市北区"})
     finally:
         logger.removeHandler(handler)
     assert stream.getvalue().strip() == "kiosk.sync.outbox|sent|[REDACTED]"
