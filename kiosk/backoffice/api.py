@@ -198,6 +198,8 @@ class TicketIn(Strict):
 
 IdemKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=128,
                                 pattern=r"^[\x21-\x7e]+$")]
+OptionalIdemKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=8,
+                                               max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 
 @router.post("/tickets", tags=["tickets"], status_code=201,
@@ -339,8 +341,12 @@ class BlockIn(Strict):
 
 @router.post("/number-blocks", tags=["tickets"], status_code=201,
              summary="Reserve a block of numbers for offline issuing (kiosk)")
-def post_block(body: BlockIn, request: Request, who: Principal = KIOSK) -> dict[str, Any]:
-    return queue.reserve_block(bo_of(request), who, body.service, body.day, body.size)
+def post_block(body: BlockIn, request: Request, who: Principal = KIOSK,
+               idempotency_key: OptionalIdemKey = None) -> JSONResponse:
+    """201 with a new block; 200 with the same block for a retry under the same key."""
+    block, created = queue.reserve_block(bo_of(request), who, body.service, body.day,
+                                         body.size, idempotency_key)
+    return JSONResponse(block, status_code=201 if created else 200)
 
 
 # --- counters and queue views ---------------------------------------------------------------

@@ -45,6 +45,10 @@ class QueueSettings:
     estimate_prior_weight: int = 3
     max_block_size: int = 200
     block_days_ahead: int = 7
+    # Offline blocks come from their own range of each day's numbers, so online numbers
+    # stay low ("how many are before me"); online numbers jump over the range.
+    offline_first: int = 901
+    offline_last: int = 1999
     priority_rank: Mapping[str, int] = field(default_factory=lambda: {
         "appointment": 0, "priority": 1, "assistance": 1, "normal": 2})
 
@@ -97,7 +101,7 @@ class Settings:
         q = root.section("queue", {})
         q.unknown_keys(("enforce_opening_hours", "transfer_keeps_place", "estimate_samples",
                         "estimate_prior_weight", "max_block_size", "block_days_ahead",
-                        "priority_rank"))
+                        "offline_first", "offline_last", "priority_rank"))
         ranks = q.section("priority_rank", {})
         ranks.unknown_keys(PRIORITIES)
         rank = {p: ranks.integer(p, QueueSettings().priority_rank[p], min=0, max=9)
@@ -109,7 +113,12 @@ class Settings:
             estimate_prior_weight=q.integer("estimate_prior_weight", 3, min=0, max=1000),
             max_block_size=q.integer("max_block_size", 200, min=1, max=10_000),
             block_days_ahead=q.integer("block_days_ahead", 7, min=0, max=60),
+            offline_first=q.integer("offline_first", 901, min=2, max=1_000_000),
+            offline_last=q.integer("offline_last", 1999, min=2, max=1_000_000),
             priority_rank=rank)
+        if queue.offline_last < queue.offline_first:
+            raise q.error("offline_last", f"must be ≥ offline_first ({queue.offline_first}), "
+                          f"got {queue.offline_last}")
         e = root.section("events", {})
         e.unknown_keys(("keepalive_seconds", "replay_limit", "subscriber_queue"))
         events = EventSettings(

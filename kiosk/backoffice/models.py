@@ -112,6 +112,15 @@ ticket_sequences = Table(
     Column("last", Integer, nullable=False),
 )
 
+# The offline range's own counter (numbers [queue] offline_first..offline_last of a day).
+block_sequences = Table(
+    "block_sequences", metadata,
+    Column("ward", String(32), primary_key=True),
+    Column("service", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("last", Integer, nullable=False),
+)
+
 number_blocks = Table(
     "number_blocks", metadata,
     Column("id", Integer, primary_key=True),
@@ -122,6 +131,10 @@ number_blocks = Table(
     Column("first", Integer, nullable=False),
     Column("last", Integer, nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # The kiosk's Idempotency-Key (optional): a retried reservation returns the same block.
+    Column("idempotency_key", String(128)),
+    Column("request_hash", String(64)),
+    Index("ux_number_blocks_device_key", "device_id", "idempotency_key", unique=True),
 )
 
 tickets = Table(

@@ -234,15 +234,22 @@ def record(bo: Backoffice, conn: Connection, pending: list[dict[str, Any]], *, t
 
 # --- issuing -----------------------------------------------------------------------
 
-def _bump(bo: Backoffice, conn: Connection, ward: str, service: str, day: date, n: int) -> int:
-    """Advance the ward/service/day sequence by n atomically; return the new last number."""
-    seq = m.ticket_sequences
-    ins = (pg_insert if bo.is_pg else sqlite_insert)(seq).values(
-        ward=ward, service=service, day=day, last=n)
+def _bump(bo: Backoffice, conn: Connection, ward: str, service: str, day: date, n: int,
+          table: Any = m.ticket_sequences, start: int = 0) -> int:
+    """Advance the ward/service/day counter in `table` by n atomically (a new one starts at
+    `start`); return the new last number."""
+    ins = (pg_insert if bo.is_pg else sqlite_insert)(table).values(
+        ward=ward, service=service, day=day, last=start + n)
     stmt = ins.on_conflict_do_update(
-        index_elements=[seq.c.ward, seq.c.service, seq.c.day],
-        set_={"last": seq.c.last + n}).returning(seq.c.last)
+        index_elements=[table.c.ward, table.c.service, table.c.day],
+        set_={"last": table.c.last + n}).returning(table.c.last)
     return int(conn.execute(stmt).scalar_one())
+
+
+def online_number(bo: Backoffice, counted: int) -> int:
+    """The online sequence's n-th number: 1, 2, … jumping over the offline range."""
+    q = bo.settings.queue
+    return counted if counted < q.offline_first else counted + q.offline_last - q.offline_first + 1
 
 
 def label(prefix: str, number: int) -> str:
@@ -311,8 +318,10 @@ def _sql(*parts: str) -> Any:
 _AHEAD = ("SELECT count(*) FROM tickets w WHERE w.ward = :ward AND w.service = :service "
           "AND w.status = 'waiting' AND (w.rank < :rank OR (w.rank = :rank AND "
           "w.queue_at <= :queue_at))")
-_PG_LABEL = ("(:prefix || '-' || CASE WHEN seq.last < 1000 THEN lpad(seq.last::text, 3, '0') "
-             "ELSE seq.last::text END)")
+# The online number: the sequence value, jumping over the offline range (online_number).
+_PG_NUMBER = "(CASE WHEN seq.last < :off_first THEN seq.last ELSE seq.last + :off_span END)"
+_PG_LABEL = (f"(:prefix || '-' || CASE WHEN {_PG_NUMBER} < 1000 THEN lpad({_PG_NUMBER}::text, 3, "
+             f"'0') ELSE {_PG_NUMBER}::text END)")
 # PostgreSQL: one statement bumps the sequence, inserts the ticket, writes its audit-trail
 # event, NOTIFYs it (delivered at commit) and counts the people ahead.
 _ISSUE_PG = _sql(
@@ -320,7 +329,7 @@ _ISSUE_PG = _sql(
     "VALUES (:ward, :service, :day, 1) ON CONFLICT (ward, service, day)",
     "DO UPDATE SET last = ticket_sequences.last + 1 RETURNING last),",
     "t AS (INSERT INTO tickets (", _TICKET_COLUMNS, ") SELECT",
-    _ticket_values(True, "seq.last", _PG_LABEL, "false"),
+    _ticket_values(True, _PG_NUMBER, _PG_LABEL, "false"),
     "FROM seq RETURNING id, number, label),",
     "ev AS (INSERT INTO ticket_events (ticket_id, ward, service, type, at, actor, device_id,",
     "counter, data) SELECT t.id, :ward, :service, 'ticket.issued', :at, :actor, :device_id,",
@@ -400,13 +409,15 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
                 row = _new_row(params, ticket_id, number, params["label"])
                 ahead = people_ahead(conn, row)
             elif bo.is_pg:
-                params["actor"] = principal.username
+                q = bo.settings.queue
+                params.update(actor=principal.username, off_first=q.offline_first,
+                              off_span=q.offline_last - q.offline_first + 1)
                 params.update(_issued_event_parts(bo, params, now))
                 got = conn.execute(_ISSUE_PG, params).one()
                 row = _new_row(params, got.id, got.number, got.label)
                 return ticket_json(bo, row, int(got.ahead), base_url), True
             else:
-                number = conn.execute(_BUMP_SQLITE, params).scalar_one()
+                number = online_number(bo, conn.execute(_BUMP_SQLITE, params).scalar_one())
                 params.update(number=number, label=label(prefix, number))
                 ticket_id = conn.execute(_INSERT[False], params).scalar_one()
                 row = _new_row(params, ticket_id, number, params["label"])
@@ -467,7 +478,11 @@ def _check_reserved(conn: Connection, principal: Principal, ward: str, service: 
 
 
 def reserve_block(bo: Backoffice, principal: Principal, service: str, day: date,
-                  size: int) -> dict[str, Any]:
+                  size: int, key: str | None = None) -> tuple[dict[str, Any], bool]:
+    """Reserve up to `size` numbers of the offline range for this kiosk; returns (block,
+    created). Under a key already used by this kiosk the same block comes back (a retry
+    whose answer was lost). Near the end of the range the block is shorter; when the range
+    is used up: 409 offline_numbers_exhausted."""
     assert principal.ward is not None
     ward = ward_of(bo, principal.ward)
     q = bo.settings.queue
@@ -479,17 +494,46 @@ def reserve_block(bo: Backoffice, principal: Principal, service: str, day: date,
                             f"{today + timedelta(days=q.block_days_ahead)}")
     if not 1 <= size <= q.max_block_size:
         raise unprocessable("validation_error", f"size must be 1..{q.max_block_size}")
-    with writing(bo.engine) as conn:
-        last = _bump(bo, conn, ward.code, service, day, size)
-        first = last - size + 1
-        block_id = conn.execute(insert(m.number_blocks).values(
-            device_id=principal.device_id, ward=ward.code, service=service, day=day,
-            first=first, last=last, created_at=utcnow()).returning(m.number_blocks.c.id)
-        ).scalar_one()
-    prefix = bo.catalog.services[service].prefix
-    return {"block_id": block_id, "ward": ward.code, "service": service, "prefix": prefix,
-            "day": day.isoformat(), "first": first, "last": last,
-            "numbers": [label(prefix, first), label(prefix, last)]}
+    digest = hashlib.sha256(f"{ward.code}/{service}/{day}/{size}".encode()).hexdigest()
+    b = m.number_blocks
+    try:
+        with writing(bo.engine) as conn:
+            if key is not None:
+                row = conn.execute(select(b).where(b.c.device_id == principal.device_id,
+                                                   b.c.idempotency_key == key)).first()
+                if row is not None:
+                    return _block_json(bo, row, digest), False
+            last = _bump(bo, conn, ward.code, service, day, size, table=m.block_sequences,
+                         start=q.offline_first - 1)
+            first = last - size + 1
+            if first > q.offline_last:  # raising rolls the bump back
+                raise conflict("offline_numbers_exhausted",
+                               f"the offline numbers of {service} on {day} "
+                               f"({q.offline_first}-{q.offline_last}) are all reserved; "
+                               "widen [queue] offline_first/offline_last")
+            last = min(last, q.offline_last)  # the rest of the range; later ones get 409
+            row = conn.execute(insert(b).values(
+                device_id=principal.device_id, ward=ward.code, service=service, day=day,
+                first=first, last=last, created_at=utcnow(), idempotency_key=key,
+                request_hash=digest).returning(b)).one()
+    except IntegrityError:  # the same key raced in from another connection
+        with reading(bo.engine) as conn:
+            row = conn.execute(select(b).where(b.c.device_id == principal.device_id,
+                                               b.c.idempotency_key == key)).first()
+        if row is None:
+            raise
+        return _block_json(bo, row, digest), False
+    return _block_json(bo, row, digest), True
+
+
+def _block_json(bo: Backoffice, row: Any, digest: str) -> dict[str, Any]:
+    if row.request_hash is not None and row.request_hash != digest:
+        raise conflict("idempotency_mismatch", "this Idempotency-Key was already used for a "
+                       "different block request; use a new key for a new block")
+    prefix = bo.catalog.services[row.service].prefix
+    return {"block_id": row.id, "ward": row.ward, "service": row.service, "prefix": prefix,
+            "day": row.day.isoformat(), "first": row.first, "last": row.last,
+            "numbers": [label(prefix, row.first), label(prefix, row.last)]}
 
 
 # --- reading tickets -----------------------------------------------------------------

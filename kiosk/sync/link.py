@@ -77,6 +77,10 @@ class KioskLink:
         config = self._cached("config", {})
         self._tz = ZoneInfo(config.get("timezone") or OFFICE_TZ)
         self._public_url: str | None = config.get("public_url") or None
+        # (service, day) -> Idempotency-Key of a block request not answered yet: a retry
+        # after a lost answer gets the same block back instead of reserving another.
+        self._block_keys: dict[tuple[str, str], str] = {}
+        self._blocks_exhausted: set[tuple[str, str]] = set()
         self._catalog = self._catalog_from_cache()
         self._recover()
 
@@ -516,13 +520,24 @@ class KioskLink:
             blocks.forget_before(conn, day)
             left = blocks.left(conn, day)
         for service in services:
-            if left.get(service, 0) >= s.block_refill_below:
+            if left.get(service, 0) >= s.block_refill_below or \
+                    (service, day) in self._blocks_exhausted:
                 continue
-            answer = self.client.post(f"{API}/number-blocks",
-                                      {"service": service, "day": day, "size": s.block_size},
-                                      attempts=1)
+            key = self._block_keys.setdefault((service, day), f"blk-{uuid.uuid4().hex}")
+            try:
+                answer = self.client.post(
+                    f"{API}/number-blocks", {"service": service, "day": day,
+                                             "size": s.block_size},
+                    idempotency_key=key, attempts=1)
+            except Rejected as exc:
+                if exc.code != "offline_numbers_exhausted":
+                    raise
+                log.warning("no more offline numbers for %s on %s: %s", service, day, exc)
+                self._blocks_exhausted.add((service, day))
+                continue
             with self.store.write() as conn:
                 blocks.add_block(conn, answer)
+            self._block_keys.pop((service, day), None)
             log.info("reserved offline numbers %s-%s for %s on %s", answer.get("first"),
                      answer.get("last"), service, day)
 

@@ -127,16 +127,21 @@ def test_closed_ward_refuses_new_tickets_but_replays_old_ones(server):
     assert int(ok(issue(server), 201)["number"][2:]) == int(t["number"][2:]) + 1
 
 
-def test_offline_blocks_skip_online_numbers_and_merge_by_issue_time(server):
+def test_offline_blocks_come_from_their_own_range_and_merge_by_issue_time(server):
     k = server.session("kiosk")
     today = datetime.now(TZ).date().isoformat()
     first_online = ok(issue(server, service="family"), 201)
-    block = ok(k.post(server.api("/number-blocks"),
-                      json={"service": "family", "day": today, "size": 5}, timeout=5), 201)
-    assert block["first"] == int(first_online["number"][2:]) + 1
+    body = {"service": "family", "day": today, "size": 5}
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    block = ok(k.post(server.api("/number-blocks"), json=body, headers=key, timeout=5), 201)
+    assert block["first"] >= 901 and block["numbers"][0] == f"C-{block['first']}"
     assert block["last"] == block["first"] + 4 and block["prefix"] == "C"
+    again = ok(k.post(server.api("/number-blocks"), json=body, headers=key, timeout=5), 200)
+    assert again == block  # a retried reservation gets the same block
+    r = k.post(server.api("/number-blocks"), json={**body, "size": 6}, headers=key, timeout=5)
+    assert r.status_code == 409 and r.json()["error"] == "idempotency_mismatch"
     after = ok(issue(server, service="family"), 201)
-    assert int(after["number"][2:]) == block["last"] + 1  # online skips the block
+    assert int(after["number"][2:]) == int(first_online["number"][2:]) + 1  # online stays low
 
     earlier = (datetime.now(TZ) - timedelta(minutes=1)).isoformat()
     up = dict(service="family", offline={"block_id": block["block_id"],

@@ -47,22 +47,29 @@ def _blocks(bo, service: str = "certificates") -> list[tuple[int, int]]:
             select(m.number_blocks).where(m.number_blocks.c.service == service))]
 
 
-def _check_accounted(online: list[int], blocks: list[tuple[int, int]]) -> None:
+def _check_accounted(bo, online: list[int], blocks: list[tuple[int, int]]) -> None:
+    q = bo.settings.queue
     assert len(online) == len(set(online)), "duplicate online numbers"
     reserved = [n for first, last in blocks for n in range(first, last + 1)]
     assert len(reserved) == len(set(reserved)), "overlapping blocks"
     assert not set(online) & set(reserved), "an online number inside a reserved block"
-    everything = sorted(online + reserved)
-    assert everything == list(range(1, len(everything) + 1)), "a number went missing"
+    assert sorted(online) == [queue.online_number(bo, n) for n in range(1, len(online) + 1)], \
+        "an online number went missing"
+    assert not [n for n in online if q.offline_first <= n <= q.offline_last]
+    assert sorted(reserved) == list(range(q.offline_first, q.offline_first + len(reserved))), \
+        "an offline number went missing"
 
 
 def _hammer(bo, db_url: str, processes: int) -> None:
     k = kiosk(bo)
     today = office_day(utcnow(), bo.tz)
 
-    def reserve(_: int) -> None:
-        for _ in range(5):
-            queue.reserve_block(bo, k, "certificates", today, 7)
+    def reserve(i: int) -> None:
+        for j in range(5):
+            queue.reserve_block(bo, k, "certificates", today, 7, f"hammer-{i}-{j}")
+            # a retry of the same reservation (lost answer) gets the same block
+            assert not queue.reserve_block(bo, k, "certificates", today, 7,
+                                           f"hammer-{i}-{j}")[1]
 
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(processes) as procs:
@@ -77,7 +84,7 @@ def _hammer(bo, db_url: str, processes: int) -> None:
         remote = [r.get(timeout=240) for r in async_results]
     online = [n for r in local + remote for n in r]
     assert len(online) == THREADS * PER_THREAD + processes * 40
-    _check_accounted(online, _blocks(bo))
+    _check_accounted(bo, online, _blocks(bo))
     with reading(bo.engine) as conn:
         rows = conn.execute(select(m.tickets.c.label, m.tickets.c.number).where(
             m.tickets.c.origin_service == "certificates")).all()
@@ -106,6 +113,41 @@ def test_http_clients_against_two_server_processes(backoffice_factory):
     numbers = [ok(r, 201)["number"] for r in responses]
     assert len(set(numbers)) == 160
     assert sorted(numbers) == [f"A-{n:03d}" for n in range(1, 161)]
+
+
+def test_online_numbers_jump_over_the_offline_range_and_blocks_run_out(tmp_path):
+    """Small ranges so both ends are reached: online 1-4 then 8, 9, …; offline 5-7."""
+    from kiosk.backoffice.errors import ApiError
+
+    bo = make_backoffice(f"sqlite:///{tmp_path}/db.sqlite3", offline_first=5, offline_last=7,
+                         max_block_size=10)
+    try:
+        k = kiosk(bo)
+        today = office_day(utcnow(), bo.tz)
+        assert _issue_many(bo, 6) == [1, 2, 3, 4, 8, 9]
+        block, created = queue.reserve_block(bo, k, "certificates", today, 2, "block-one")
+        assert created and (block["first"], block["last"]) == (5, 6)
+        assert block["numbers"] == ["A-005", "A-006"]
+        short, _ = queue.reserve_block(bo, k, "certificates", today, 2, "block-two")
+        assert (short["first"], short["last"]) == (7, 7)  # the rest of the range
+        with pytest.raises(ApiError) as exc:
+            queue.reserve_block(bo, k, "certificates", today, 1, "block-three")
+        assert exc.value.status == 409 and exc.value.code == "offline_numbers_exhausted"
+        assert "5-7" in exc.value.message and "offline_last" in exc.value.message
+        with pytest.raises(ApiError) as exc:  # a refusal reserves nothing, even later
+            queue.reserve_block(bo, k, "certificates", today, 1)
+        assert exc.value.code == "offline_numbers_exhausted"
+        assert _blocks(bo) == [(5, 6), (7, 7)]
+        # a retry of an answered reservation still gets its block, not the 409
+        again, created = queue.reserve_block(bo, k, "certificates", today, 2, "block-one")
+        assert not created and again == block
+        with pytest.raises(ApiError) as exc:  # same key, other request
+            queue.reserve_block(bo, k, "certificates", today, 3, "block-one")
+        assert exc.value.code == "idempotency_mismatch"
+        assert _issue_many(bo, 1) == [10]
+        assert queue.reserve_block(bo, k, "moving", today, 2)[0]["first"] == 5  # per service
+    finally:
+        bo.engine.dispose()
 
 
 def test_numbers_restart_every_office_day(tmp_path):
