@@ -52,3 +52,21 @@ def test_palettes_meet_their_contrast() -> None:
         for fg, bg in palette.pairs():
             ratio = contrast(hex_rgb(getattr(palette, fg)), hex_rgb(getattr(palette, bg)))
             assert ratio >= minimum, (fg, bg, ratio)
+
+
+def test_cashless_wiring_builds_the_payment_package_port(tmp_path: Path) -> None:
+    from kiosk.configfile import CONFIG_DIR
+    from kiosk.payment.widget import KioskCashless
+    from kiosk.ui.adapters import cashless_payment
+
+    token = tmp_path / "device-token"
+    token.write_text("dv_test\n", encoding="utf-8")
+    text = (CONFIG_DIR / "kiosk.toml").read_text(encoding="utf-8")
+    text = text.replace('device_token_file = "/etc/ward-kiosk/device-token"',
+                        f'device_token_file = "{token}"')
+    text = text.replace("cashless = false", "cashless = true")
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    cfg = UiConfig.load(path)
+    assert cfg.session.cashless
+    assert isinstance(cashless_payment(cfg), KioskCashless)
