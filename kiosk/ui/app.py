@@ -112,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         from kiosk.ui.walkthrough import run_walkthrough
         return run_walkthrough(Path(args.walkthrough), cfg, all_modes=args.modes)
     configure_kivy(cfg, window=args.window)
-    app = build_app(cfg)
+    try:
+        app = build_app(cfg)
+    except ConfigError as exc:  # e.g. no device token provisioned yet: say which file
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
     app.run()
     return 0
