@@ -98,8 +98,8 @@ def main(argv: list[str]) -> int:
                         old[str(m.id)] = m.string
         if set(old) != set(msgids):
             stale.append(lang)
-        if check:
-            continue
+        if check or lang not in stale:
+            continue  # up to date: leave the file (and its dates) alone
         catalog = Catalog(locale=None, domain="kiosk", project="ward-kiosk",
                           charset="utf-8")
         catalog.language_team = lang
