@@ -10,6 +10,7 @@ import getpass
 import json
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
     from kiosk.backoffice.app import ENV_CATALOG, ENV_CONFIG, ENV_DB
     from kiosk.backoffice.config import load_settings
     from kiosk.backoffice.db import current_revision, is_sqlite, normalize_url
+    from kiosk.backoffice.serving import UVICORN, serve_reuseport
 
     load_settings(args.config)  # fail now, with file + key, not in a worker
     url = normalize_url(args.db)
@@ -109,10 +111,10 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ[ENV_CATALOG] = args.catalog or ""
     os.environ["WARD_BACKOFFICE_LOG_LEVEL"] = args.log_level
     log.info("back-office on http://%s:%d (%d worker(s))", args.host, args.port, args.workers)
+    if args.workers > 1 and args.port != 0 and hasattr(socket, "SO_REUSEPORT"):
+        return serve_reuseport(args.host, args.port, args.workers, args.log_level)
     uvicorn.run("kiosk.backoffice.app:app_from_env", factory=True, host=args.host,
-                port=args.port, workers=args.workers, loop="uvloop", http="httptools",
-                access_log=False, log_level=args.log_level.lower(),
-                timeout_graceful_shutdown=2, backlog=2048)
+                port=args.port, workers=args.workers, **UVICORN)
     return 0
 
 

@@ -135,7 +135,13 @@ def create_app(bo: Backoffice) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = \
             bo.settings.server.threads
         listener: asyncio.Task[None] | None = None
+        fast = None
         if bo.is_pg:
+            from kiosk.backoffice.fastpath import FastIssuer
+
+            fast = FastIssuer(bo)
+            await fast.open()
+            bo.fast_issuer = fast
             ready = asyncio.Event()
             listener = asyncio.create_task(listen_postgres(bo.libpq_dsn(), bo.hub, ready))
             with contextlib.suppress(TimeoutError):
@@ -143,6 +149,9 @@ def create_app(bo: Backoffice) -> FastAPI:
         try:
             yield
         finally:
+            bo.fast_issuer = None
+            if fast is not None:
+                await fast.close()
             bo.hub.close()
             if listener is not None:
                 listener.cancel()
@@ -172,6 +181,9 @@ def create_app(bo: Backoffice) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": "ok", "version": __version__}
 
+    from kiosk.backoffice.fastpath import FastTickets
+
+    app.add_middleware(FastTickets, bo=bo)  # inside BodyLimit: the limit holds for it too
     app.add_middleware(BodyLimit, limit=bo.settings.server.max_body_bytes)
     return app
 

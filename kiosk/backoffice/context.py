@@ -79,6 +79,7 @@ class Backoffice:
         self.engine = engine or make_engine(self.db_url, pool_size=settings.server.db_pool_size)
         self.is_pg = not is_sqlite(self.db_url)
         self.hub = Hub(settings.events.subscriber_queue)
+        self.fast_issuer: Any = None  # fastpath.FastIssuer while serving on PostgreSQL
         self.tokens = TokenCache(settings.security.token_cache_seconds)
         self.estimates: TtlCache = TtlCache(3.0)     # (ward, service) -> ServiceEstimate
         self.ward_states: TtlCache = TtlCache(2.0)   # ward -> "auto" | "open" | "closed"

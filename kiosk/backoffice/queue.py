@@ -324,7 +324,7 @@ _PG_LABEL = (f"(:prefix || '-' || CASE WHEN {_PG_NUMBER} < 1000 THEN lpad({_PG_N
              f"'0') ELSE {_PG_NUMBER}::text END)")
 # PostgreSQL: one statement bumps the sequence, inserts the ticket, writes its audit-trail
 # event, NOTIFYs it (delivered at commit) and counts the people ahead.
-_ISSUE_PG = _sql(
+ISSUE_PG = _sql(
     "WITH seq AS (INSERT INTO ticket_sequences (ward, service, day, last)",
     "VALUES (:ward, :service, :day, 1) ON CONFLICT (ward, service, day)",
     "DO UPDATE SET last = ticket_sequences.last + 1 RETURNING last),",
@@ -364,9 +364,56 @@ _AHEAD_SQL = _sql(_AHEAD)
 def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
           base_url: str) -> tuple[dict[str, Any], bool]:
     """Issue a ticket (or replay the one issued under `key`). Returns (ticket, created)."""
-    ward, service, procedure, application = _resolve_request(bo, principal, req)
-    digest = req.digest(ward.code)
     now = utcnow()
+    ward, params = issue_params(bo, principal, req, key, now)
+    offline = params["offline"]
+    if not offline and not is_open(bo, ward, now):
+        with reading(bo.engine) as conn:  # a retry of a ticket issued before closing
+            existing = conn.execute(select(T).where(T.c.idempotency_key == key)).first()
+            if existing is not None:
+                return _replay(bo, conn, existing, params["digest"], base_url), False
+        raise conflict("ward_closed", f"{ward.name} ({ward.code}) is closed now; "
+                       f"opening hours {ward.hours.opens:%H:%M}-{ward.hours.closes:%H:%M}")
+    service, prefix = params["service"], params["prefix"]
+    pending: list[dict[str, Any]] = []
+    try:
+        with writing(bo.engine) as conn:
+            if offline:
+                number = _check_reserved(conn, principal, ward.code, service,
+                                         params["day"], req)
+                params.update(number=number, label=label(prefix, number))
+                ticket_id = conn.execute(_INSERT[bo.is_pg], params).scalar_one()
+                row = new_row(params, ticket_id, number, params["label"])
+                ahead = people_ahead(conn, row)
+            elif bo.is_pg:
+                got = conn.execute(ISSUE_PG, pg_issue_params(bo, params, principal, now)).one()
+                row = new_row(params, got.id, got.number, got.label)
+                return ticket_json(bo, row, int(got.ahead), base_url), True
+            else:
+                number = online_number(bo, conn.execute(_BUMP_SQLITE, params).scalar_one())
+                params.update(number=number, label=label(prefix, number))
+                ticket_id = conn.execute(_INSERT[False], params).scalar_one()
+                row = new_row(params, ticket_id, number, params["label"])
+                ahead = conn.execute(_AHEAD_SQL, params).scalar_one() - 1
+            record(bo, conn, pending, type="ticket.issued", ward=ward.code, service=service,
+                   ticket=row, counter=None, actor=principal,
+                   data={"offline": True} if offline else None)
+    except IntegrityError:
+        with reading(bo.engine) as conn:
+            existing = conn.execute(select(T).where(T.c.idempotency_key == key)).first()
+            if existing is not None:
+                return _replay(bo, conn, existing, params["digest"], base_url), False
+        raise conflict("duplicate_number", "that ticket number (or status token) was already used"
+                       ) from None
+    bo.after_commit(pending)
+    return ticket_json(bo, row, ahead, base_url), True
+
+
+def issue_params(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
+                 now: datetime) -> tuple[Ward, dict[str, Any]]:
+    """Check a ticket request against the catalog (4xx when wrong) and build the bound
+    parameters of its INSERT. Reads nothing from the database."""
+    ward, service, procedure, application = _resolve_request(bo, principal, req)
     offline = req.offline_block is not None
     if offline:
         if principal.device_kind != "kiosk":
@@ -377,66 +424,32 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
             raise unprocessable("validation_error", "offline.issued_at is in the future")
     else:
         issued_at = now
-        if not is_open(bo, ward, now):
-            with reading(bo.engine) as conn:  # a retry of a ticket issued before closing
-                existing = conn.execute(select(T).where(T.c.idempotency_key == key)).first()
-                if existing is not None:
-                    return _replay(bo, conn, existing, digest, base_url), False
-            raise conflict("ward_closed", f"{ward.name} ({ward.code}) is closed now; "
-                           f"opening hours {ward.hours.opens:%H:%M}-{ward.hours.closes:%H:%M}")
-    prefix = bo.catalog.services[service].prefix
-    params: dict[str, Any] = {
+    return ward, {
         "ward": ward.code, "service": service, "day": office_day(issued_at, bo.tz),
-        "prefix": prefix, "priority": req.priority,
+        "prefix": bo.catalog.services[service].prefix, "priority": req.priority,
         "rank": bo.settings.queue.priority_rank[req.priority], "language": req.language,
         "procedure": procedure.code if procedure else None,
         "application": json.dumps(application.to_dict(), ensure_ascii=False)
         if application else None,
         "fee_yen": (application.fee(procedure) if application and procedure
                     else procedure.fee() if procedure else 0),
-        "queue_at": issued_at, "issued_at": issued_at, "key": key, "digest": digest,
+        "queue_at": issued_at, "issued_at": issued_at, "key": key,
+        "digest": req.digest(ward.code),
         "token": req.status_token or secrets.token_urlsafe(32), "block_id": req.offline_block,
         "device_id": principal.device_id, "staff_id": principal.staff_id, "offline": offline,
     }
-    pending: list[dict[str, Any]] = []
-    try:
-        with writing(bo.engine) as conn:
-            if offline:
-                number = _check_reserved(conn, principal, ward.code, service,
-                                         params["day"], req)
-                params.update(number=number, label=label(prefix, number))
-                ticket_id = conn.execute(_INSERT[bo.is_pg], params).scalar_one()
-                row = _new_row(params, ticket_id, number, params["label"])
-                ahead = people_ahead(conn, row)
-            elif bo.is_pg:
-                q = bo.settings.queue
-                params.update(actor=principal.username, off_first=q.offline_first,
-                              off_span=q.offline_last - q.offline_first + 1)
-                params.update(_issued_event_parts(bo, params, now))
-                got = conn.execute(_ISSUE_PG, params).one()
-                row = _new_row(params, got.id, got.number, got.label)
-                return ticket_json(bo, row, int(got.ahead), base_url), True
-            else:
-                number = online_number(bo, conn.execute(_BUMP_SQLITE, params).scalar_one())
-                params.update(number=number, label=label(prefix, number))
-                ticket_id = conn.execute(_INSERT[False], params).scalar_one()
-                row = _new_row(params, ticket_id, number, params["label"])
-                ahead = conn.execute(_AHEAD_SQL, params).scalar_one() - 1
-            record(bo, conn, pending, type="ticket.issued", ward=ward.code, service=service,
-                   ticket=row, counter=None, actor=principal,
-                   data={"offline": True} if offline else None)
-    except IntegrityError:
-        with reading(bo.engine) as conn:
-            existing = conn.execute(select(T).where(T.c.idempotency_key == key)).first()
-            if existing is not None:
-                return _replay(bo, conn, existing, digest, base_url), False
-        raise conflict("duplicate_number", "that ticket number (or status token) was already used"
-                       ) from None
-    bo.after_commit(pending)
-    return ticket_json(bo, row, ahead, base_url), True
 
 
-def _new_row(params: dict[str, Any], ticket_id: int, number: int, label_: str) -> Any:
+def pg_issue_params(bo: Backoffice, params: dict[str, Any], principal: Principal,
+                    now: datetime) -> dict[str, Any]:
+    """`params` completed for the one-statement PostgreSQL issue (ISSUE_PG)."""
+    q = bo.settings.queue
+    return {**params, "actor": principal.username, "off_first": q.offline_first,
+            "off_span": q.offline_last - q.offline_first + 1,
+            **_issued_event_parts(bo, params, now)}
+
+
+def new_row(params: dict[str, Any], ticket_id: int, number: int, label_: str) -> Any:
     """The ticket just inserted, without reading it back."""
     return SimpleNamespace(
         id=ticket_id, number=number, label=label_, ward=params["ward"],

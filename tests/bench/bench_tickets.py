@@ -129,7 +129,10 @@ async def run_load(server: BackofficeServer, clients: int, seconds: float,
 
 
 @contextlib.contextmanager
-def servers(db: str, workers: int, threads: int | None = None) -> Iterator[BackofficeServer]:
+def servers(db: str, workers: int, threads: int | None = None,
+            tcp: bool = False) -> Iterator[BackofficeServer]:
+    """`tcp`: reach PostgreSQL over 127.0.0.1 instead of its unix socket (a back-office on
+    the database's machine uses the socket: cheaper per round trip)."""
     root = Path(tempfile.mkdtemp(prefix="bench-"))
     cluster = None
     try:
@@ -142,8 +145,14 @@ def servers(db: str, workers: int, threads: int | None = None) -> Iterator[Backo
         factory = ServerFactory(root, cluster=cluster)
         try:
             config = {"server": {"threads": threads, "db_pool_size": threads}} if threads else None
-            yield factory.start("postgres" if db == "postgres" else None,
-                                workers=workers if db == "postgres" else 1, config=config)
+            url = None
+            if cluster is not None:
+                url = cluster.create_database()
+                if not tcp:
+                    name = url.rsplit("/", 1)[1]
+                    url = (f"postgresql://postgres@/{name}?host={cluster.socket_dir}"
+                           f"&port={cluster.port}")
+            yield factory.start(url, workers=workers if db == "postgres" else 1, config=config)
         finally:
             factory.close()
     finally:
@@ -160,14 +169,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="per concurrency level")
     ap.add_argument("--clients", default="1,8,32")
     ap.add_argument("--threads", type=int, help="server threads (and connections) per process")
+    ap.add_argument("--tcp", action="store_true",
+                    help="PostgreSQL over 127.0.0.1 instead of its unix socket")
     args = ap.parse_args(argv)
     seconds = 1.0 if args.quick else args.seconds
     cap = 200 if args.quick else None
     levels = [int(c) for c in args.clients.split(",")]
     results: dict[str, Any] = {"bench": "tickets", "quick": args.quick, "workers": args.workers,
-                               "threads": args.threads, "runs": []}
+                               "threads": args.threads, "pg_over": "tcp" if args.tcp else "socket",
+                               "runs": []}
     for db in (("sqlite", "postgres") if args.db == "both" else (args.db,)):
-        with servers(db, args.workers, args.threads) as server:
+        with servers(db, args.workers, args.threads, args.tcp) as server:
             seen: set[tuple[str, str]] = set()
             asyncio.run(run_load(server, 8, 0.5 if args.quick else 2.0, None, seen))  # warm-up
             for clients in levels:

@@ -1,0 +1,154 @@
+"""The hot path of POST /tickets on PostgreSQL: one round trip, no thread hop, no ORM.
+
+An online ticket is issued by the same single statement as the general path
+(`queue.ISSUE_PG`: bump the sequence, insert the ticket and its audit event, NOTIFY it,
+count the people ahead), executed on a pooled *autocommit* asyncio connection, so the
+statement is its own transaction and the sequence row is locked only while PostgreSQL
+runs it (no second round trip for COMMIT). Everything else — offline uploads, retries of
+a used key (unique violation), a closed ward, a cold cache — goes the general way
+(`queue.issue` in a worker thread), which also fills the caches this path reads.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kiosk.backoffice.auth import Principal, hash_token
+from kiosk.backoffice.clock import utcnow
+from kiosk.backoffice.context import Backoffice
+from kiosk.backoffice.errors import ApiError
+from kiosk.backoffice.queue import (
+    ISSUE_PG,
+    TicketRequest,
+    is_open,
+    issue_params,
+    new_row,
+    pg_issue_params,
+    ticket_json,
+)
+
+SQL = str(ISSUE_PG.compile(dialect=pg_dialect.dialect()))
+
+
+class FastIssuer:
+    def __init__(self, bo: Backoffice) -> None:
+        self.bo = bo
+        size = bo.settings.server.db_pool_size
+        self.pool = AsyncConnectionPool(bo.libpq_dsn(), min_size=size, max_size=size,
+                                        open=False, kwargs={"autocommit": True},
+                                        name="fast-issue")
+
+    async def open(self) -> None:
+        await self.pool.open(wait=True, timeout=30)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def issue(self, principal: Principal, req: TicketRequest, key: str,
+                    base_url: str) -> dict[str, Any] | None:
+        """The new ticket, or None: take the general path (see the module docstring)."""
+        bo = self.bo
+        if req.offline_block is not None:
+            return None
+        now = utcnow()
+        ward, params = issue_params(bo, principal, req, key, now)  # 4xx as usual
+        if (bo.ward_states.get(ward.code) is None or not is_open(bo, ward, now)
+                or bo.cached_estimate(ward.code, params["service"]) is None):
+            return None
+        try:
+            async with self.pool.connection() as conn:
+                cur = await conn.execute(SQL, pg_issue_params(bo, params, principal, now))
+                got = await cur.fetchone()
+        except psycopg.errors.UniqueViolation:
+            return None  # a retry under a used key: the general path replays it
+        assert got is not None
+        row = new_row(params, got[0], got[1], got[2])
+        return ticket_json(bo, row, int(got[3]), base_url)
+
+
+_PATH = "/api/v1/tickets"
+_KEY_CHARS = frozenset(range(0x21, 0x7F))
+
+
+class FastTickets:
+    """ASGI middleware answering the common `POST /api/v1/tickets` (bearer token already
+    verified by this process, a valid JSON body, PostgreSQL) without FastAPI's routing and
+    dependency machinery. Anything else — and every refusal it cannot phrase exactly as
+    the route would — goes on to the app unchanged (same body), so the contract and the
+    OpenAPI document stay those of `api.post_ticket`."""
+
+    def __init__(self, app: ASGIApp, bo: Backoffice) -> None:
+        self.app = app
+        self.bo = bo
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["path"] != _PATH or scope["method"] != "POST"
+                or self.bo.fast_issuer is None):
+            await self.app(scope, receive, send)
+            return
+        fast = self.bo.fast_issuer
+        headers = dict(scope["headers"])
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        answer = await self._try(fast, scope, headers, body)
+        if answer is None:
+            sent = False
+
+            async def replay() -> Message:
+                nonlocal sent
+                if not sent:
+                    sent = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            await self.app(scope, replay, send)
+            return
+        status, content = answer
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(content)).encode())]})
+        await send({"type": "http.response.body", "body": content})
+
+    async def _try(self, fast: FastIssuer, scope: Scope, headers: dict[bytes, bytes],
+                   body: bytes) -> tuple[int, bytes] | None:
+        from kiosk.backoffice.api import TicketIn, request_of
+
+        auth = headers.get(b"authorization", b"")
+        key = headers.get(b"idempotency-key", b"")
+        if (auth[:7].lower() != b"bearer " or not 8 <= len(key) <= 128
+                or not _KEY_CHARS.issuperset(key)
+                or not headers.get(b"content-type", b"").startswith(b"application/json")):
+            return None
+        principal = self.bo.tokens.get(hash_token(auth[7:].strip().decode("latin-1")))
+        if principal is None or not (principal.has_role("staff")
+                                     or principal.device_kind == "kiosk"):
+            return None
+        try:
+            req = request_of(TicketIn.model_validate_json(body))
+            ticket = await fast.issue(principal, req, key.decode(), str(Request(scope).base_url))
+        except ValidationError:
+            return None
+        except ApiError as exc:
+            return exc.status, _dump(exc.body())
+        if ticket is None:
+            return None
+        return 201, _dump(ticket)
+
+
+def _dump(content: Any) -> bytes:
+    """As fastapi's JSONResponse renders it."""
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
+                      separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,52 @@
+"""The PostgreSQL hot path of POST /tickets (kiosk/backoffice/fastpath.py) answers exactly
+as the general path: same ticket shape, numbers in sequence, events, idempotent retries,
+the same refusals — with two server processes sharing the port (SO_REUSEPORT)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.backoffice.conftest import SseReader, issue, ok
+
+
+@pytest.mark.postgres
+def test_hot_path_answers_as_the_general_path(backoffice_factory):
+    server = backoffice_factory.start("postgres", workers=2)
+    sse = SseReader(server.api("/events?ward=kita&service=moving"), server.display_token)
+    try:
+        sse.next("snapshot")
+        # the first tickets of a process fill its caches on the general path, later ones
+        # take the hot path: the answers must not differ in shape or numbering
+        tickets = [ok(issue(server, service="moving"), 201) for _ in range(12)]
+        assert [t["number"] for t in tickets] == [f"B-{n:03d}" for n in range(1, 13)]
+        assert len({frozenset(t) for t in tickets}) == 1
+        assert [t["position"] for t in tickets] == list(range(1, 13))
+        assert all(t["status"] == "waiting" and t["status_url"].endswith(t["status_token"])
+                   and t["estimated_wait_seconds"] > 0 for t in tickets)
+        seen = [sse.next("ticket.issued")[1]["ticket"]["number"] for _ in tickets]
+        assert seen == [t["number"] for t in tickets]  # NOTIFY from every statement
+
+        key = uuid.uuid4().hex
+        t = ok(issue(server, key=key, service="moving", language="en"), 201)
+        again = ok(issue(server, key=key, service="moving", language="en"), 200)
+        assert again["id"] == t["id"] and again["number"] == t["number"]
+        r = issue(server, key=key, service="moving", language="ko")
+        assert r.status_code == 409 and r.json()["error"] == "idempotency_mismatch"
+
+        r = issue(server, service="nope")
+        assert r.status_code == 422 and r.json()["error"] == "unknown_service"
+        r = issue(server, service="moving", extra=1)
+        assert r.status_code == 422 and r.json()["error"] == "validation_error"
+        r = server.session("kiosk").post(server.api("/tickets"), data=b"{broken",
+                                         headers={"Idempotency-Key": uuid.uuid4().hex,
+                                                  "Content-Type": "application/json"})
+        assert r.status_code == 400 and r.json()["error"] == "bad_request"
+        r = server.session("kiosk").post(server.api("/tickets"), json={"service": "moving"})
+        assert r.status_code == 422  # no Idempotency-Key
+        r = issue(server, "display", service="moving")
+        assert r.status_code == 403
+        assert ok(issue(server, service="moving"), 201)["number"] == "B-014"  # none burned
+    finally:
+        sse.close()
