@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[2]  # the repository: `python -m hardwar
 PROFILES = REPO / "hardware" / "card" / "profiles"
 READER_NAME = "Ward Test PCD"
 DEFAULT_SOCKET = Path("/run/pcscd/pcscd.comm")
+PCSCD_POLL_SECONDS = 0.4  # pcsc-lite's PCSCLITE_STATUS_POLL_RATE for polled drivers
 LOCK_FILE = Path(tempfile.gettempdir()) / "ward-kiosk-pcscd.lock"
 
 
@@ -73,6 +74,7 @@ class PrivatePcscd:
         self.process: subprocess.Popen[bytes] | None = None
         self._lock: Any = None
         self.private = True
+        self.last_pull = 0.0  # monotonic time a card last left the reader
 
     @property
     def env(self) -> dict[str, str]:
@@ -189,6 +191,13 @@ class InsertedCard:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, wait: bool = True) -> None:
+        # pcscd's status thread polls the reader every 400 ms. A card that vanished
+        # mid-command is marked removed only by SCardDisconnect; if a new card connects
+        # before the poller has once seen the reader empty, pcscd thinks nothing changed
+        # and never reports the insertion. So let it poll an empty reader first.
+        settle = PCSCD_POLL_SECONDS * 2.5 - (time.monotonic() - self.pcscd.last_pull)
+        if settle > 0:
+            time.sleep(settle)
         with self.log_path.with_suffix(".err").open("wb") as err:
             self.process = subprocess.Popen(  # noqa: S603 (our own argv)
                 [sys.executable, "-m", "hardware.card", "--port", str(self.pcscd.port),
@@ -210,6 +219,7 @@ class InsertedCard:
                 self.process.kill()
             self.process.wait(5)
             self.process = None
+            self.pcscd.last_pull = time.monotonic()
         if wait:
             _wait_for(lambda: not _card_present(self.pcscd.reader), 10, "card removal")
 
