@@ -21,6 +21,7 @@ from kivy.properties import (
 )
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk import watchdog
 from kiosk.configfile import ASSETS_DIR
 from kiosk.domain.session import Step
 from kiosk.i18n import translator
@@ -40,6 +41,7 @@ FONTS = {
 LANGUAGE_FONT = {"zh-Hans": "WQY", "ko": "WQY", "vi": "WQY"}
 NO_FOOTER = (Step.WELCOME, Step.READING, Step.ISSUING, Step.THANKS)
 MAINTAINER_TAPS = 5
+WATCHDOG_FALLBACK_S = 5.0  # $NOTIFY_SOCKET without $WATCHDOG_USEC: ping anyway
 
 
 def register_fonts() -> None:
@@ -119,6 +121,12 @@ class KioskApp(App):
         if self.first_frame_at is None:
             self.first_frame_at = time.perf_counter()
             Clock.schedule_once(lambda dt: self._prebuild(), 0)
+            # Type=notify: systemd counts the kiosk as started once residents can see it.
+            if watchdog.ready(f"ready: ward {self.cfg.ward}"):
+                # Fed from the UI thread's Clock: a hung screen stops the pings and
+                # systemd (WatchdogSec=) restarts the kiosk.
+                Clock.schedule_interval(lambda dt: watchdog.ping(),
+                                        watchdog.ping_interval() or WATCHDOG_FALLBACK_S)
 
     def screen(self, step: Step) -> Any:
         """The screen of a step, built (kv and widgets) the first time it is needed."""
@@ -215,6 +223,7 @@ class KioskApp(App):
         self._update_countdown()
 
     def on_stop(self) -> None:
+        watchdog.stopping()
         self.controller.end_visit()
         if self.on_exit is not None:
             self.on_exit()
