@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 NAMING = {
@@ -172,8 +173,24 @@ tickets = Table(
     UniqueConstraint("ward", "origin_service", "day", "number",
                      name="uq_tickets_ward_service_day_number"),
     Index("ix_tickets_queue", "ward", "service", "status", "rank", "queue_at"),
-    Index("ix_tickets_counter", "ward", "counter", "status"),
-    Index("ix_tickets_done", "ward", "service", "completed_at"),
+    # Partial, so that with stale statistics (a young table) the planner cannot pick them
+    # for a queue count and filter every ticket of the ward; they serve the counters' current
+    # tickets and the estimate's recent completions only.
+    Index("ix_tickets_counter", "ward", "counter", "status",
+          postgresql_where=text("counter IS NOT NULL"), sqlite_where=text("counter IS NOT NULL")),
+    Index("ix_tickets_done", "ward", "service", "completed_at",
+          postgresql_where=text("completed_at IS NOT NULL"),
+          sqlite_where=text("completed_at IS NOT NULL")),
+)
+
+# PostgreSQL: waiting tickets per queue and rank, kept by a trigger on tickets (migration
+# 0201) so issuing need not count a long queue. Empty on SQLite.
+waiting_counts = Table(
+    "waiting_counts", metadata,
+    Column("ward", String(32), primary_key=True),
+    Column("service", String(32), primary_key=True),
+    Column("rank", Integer, primary_key=True),
+    Column("n", Integer, nullable=False),
 )
 
 ticket_events = Table(

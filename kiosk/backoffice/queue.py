@@ -319,6 +319,13 @@ _AHEAD = ("SELECT count(*) FROM tickets w WHERE w.ward = :ward AND w.service = :
           "AND w.status = 'waiting' AND (w.rank < :rank OR (w.rank = :rank AND "
           "w.queue_at <= :queue_at))")
 # The online number: the sequence value, jumping over the offline range (online_number).
+# PostgreSQL: the same count from the trigger-kept waiting_counts (migration 0201): every
+# waiting ticket of rank <= ours, less those of our rank queued after us (offline uploads
+# stamped slightly ahead; almost always none). The statement's snapshot excludes itself.
+_AHEAD_PG = ("(SELECT coalesce(sum(c.n), 0) FROM waiting_counts c WHERE c.ward = :ward "
+             "AND c.service = :service AND c.rank <= :rank) - (SELECT count(*) FROM tickets w "
+             "WHERE w.ward = :ward AND w.service = :service AND w.status = 'waiting' "
+             "AND w.rank = :rank AND w.queue_at > :queue_at)")
 _PG_NUMBER = "(CASE WHEN seq.last < :off_first THEN seq.last ELSE seq.last + :off_span END)"
 _PG_LABEL = (f"(:prefix || '-' || CASE WHEN {_PG_NUMBER} < 1000 THEN lpad({_PG_NUMBER}::text, 3, "
              f"'0') ELSE {_PG_NUMBER}::text END)")
@@ -335,7 +342,7 @@ ISSUE_PG = _sql(
     "counter, data) SELECT t.id, :ward, :service, 'ticket.issued', :at, :actor, :device_id,",
     "NULL, :ev_head || t.id || :ev_mid || '\"' || t.label || '\"' || :ev_tail FROM t",
     "RETURNING id, data)",
-    "SELECT t.id, t.number, t.label, (", _AHEAD, ") AS ahead, ev.id AS event_id,",
+    "SELECT t.id, t.number, t.label, (", _AHEAD_PG, ") AS ahead, ev.id AS event_id,",
     "pg_notify(:channel, '{\"id\":' || ev.id || ',' || substr(ev.data, 2)) FROM t, ev")
 _ID, _LABEL = "\x00id\x00", "\x00label\x00"
 

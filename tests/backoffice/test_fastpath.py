@@ -50,3 +50,33 @@ def test_hot_path_answers_as_the_general_path(backoffice_factory):
         assert ok(issue(server, service="moving"), 201)["number"] == "B-014"  # none burned
     finally:
         sse.close()
+
+
+@pytest.mark.postgres
+def test_waiting_counts_follow_every_transition(backoffice_factory):
+    """The trigger-kept counts behind the hot path's people-ahead equal a real count after
+    issuing, calling, holding, resuming, transferring, no-shows and cancelling."""
+    import psycopg
+
+    server = backoffice_factory.start("postgres")
+    staff = server.session("staff")
+    a = [ok(issue(server, service="certificates"), 201) for _ in range(4)]
+    p = ok(issue(server, service="certificates", priority="priority"), 201)
+    assert p["people_ahead"] == 0 and a[3]["people_ahead"] == 3
+    m = ok(issue(server, service="moving"), 201)
+    ok(staff.post(server.api(f"/tickets/{a[0]['id']}/hold")))
+    ok(staff.post(server.api(f"/tickets/{a[1]['id']}/transfer"), json={"service": "moving"}))
+    ok(staff.post(server.api(f"/tickets/{m['id']}/transfer"), json={"service": "certificates"}))
+    ok(staff.post(server.api(f"/tickets/{a[2]['id']}/cancel")))
+    ok(staff.post(server.api(f"/tickets/{a[0]['id']}/resume")))
+    called = ok(staff.post(server.api("/wards/kita/counters/1/call-next")))
+    ok(staff.post(server.api(f"/tickets/{called['id']}/no-show")))
+    with psycopg.connect(server.db_url) as conn:
+        kept = set(conn.execute("SELECT ward, service, rank, n FROM waiting_counts WHERE n > 0"))
+        real = set(conn.execute("SELECT ward, service, rank, count(*) FROM tickets "
+                                "WHERE status = 'waiting' GROUP BY 1, 2, 3"))
+    assert kept == real and real
+    t = ok(issue(server, service="certificates"), 201)
+    queue = ok(staff.get(server.api("/wards/kita/queue")))
+    waiting = next(s for s in queue["services"] if s["code"] == "certificates")["waiting"]
+    assert t["people_ahead"] == len(waiting) - 1 and waiting[-1]["number"] == t["number"]
