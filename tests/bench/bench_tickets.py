@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -71,6 +72,58 @@ class HttpClient:
             self.writer.close()
 
 
+class CpuSplit:
+    """CPU used during a run by the load generator (this process), the server processes,
+    our PostgreSQL cluster and everything else on the machine, in % of one core — so a
+    figure taken on a shared machine says how much of the 2 cores it actually had."""
+
+    def __init__(self, server: BackofficeServer, postmaster: int | None) -> None:
+        self.server_group = server.proc.pid if server.proc is not None else -1
+        self.postmaster = postmaster
+        self.hz = os.sysconf("SC_CLK_TCK")
+
+    def _sample(self) -> tuple[float, dict[str, int]]:
+        parts = {"client": 0, "server": 0, "postgres": 0}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid, ppid, pgrp = int(name), int(fields[1]), int(fields[2])
+            used = int(fields[11]) + int(fields[12])
+            if pid == os.getpid():
+                parts["client"] += used
+            elif pgrp == self.server_group:
+                parts["server"] += used
+            elif self.postmaster is not None and self.postmaster in (pid, ppid):
+                parts["postgres"] += used
+        with open("/proc/stat") as f:
+            cpu = [int(x) for x in f.readline().split()[1:]]
+        parts["busy"] = sum(cpu) - cpu[3] - cpu[4]
+        return time.monotonic(), parts
+
+    def start(self) -> None:
+        self._t0, self._p0 = self._sample()
+
+    def stop(self) -> dict[str, float]:
+        t1, p1 = self._sample()
+        share = {k: round((p1[k] - self._p0[k]) / self.hz / (t1 - self._t0) * 100)
+                 for k in p1}
+        share["other"] = share.pop("busy") - share["client"] - share["server"] - share["postgres"]
+        return share
+
+
+def _postmaster(cluster: PostgresCluster | None) -> int | None:
+    if cluster is None:
+        return None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int((cluster.data / "postmaster.pid").read_text().split()[0])
+    return None
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -80,7 +133,8 @@ def percentile(values: list[float], p: float) -> float:
 
 async def run_load(server: BackofficeServer, clients: int, seconds: float,
                    max_tickets: int | None,
-                   seen: set[tuple[str, str]] | None = None) -> dict[str, Any]:
+                   seen: set[tuple[str, str]] | None = None,
+                   cpu: CpuSplit | None = None) -> dict[str, Any]:
     """Issue tickets for `seconds`; duplicates are counted within this run and against
     `seen` (every number issued before on the same database)."""
     latencies: list[float] = []
@@ -112,8 +166,11 @@ async def run_load(server: BackofficeServer, clients: int, seconds: float,
             client.close()
 
     t0 = time.perf_counter()
+    if cpu is not None:
+        cpu.start()
     await asyncio.gather(*(one(i) for i in range(clients)))
     elapsed = time.perf_counter() - t0
+    split = cpu.stop() if cpu is not None else None
     earlier = 0
     if seen is not None:
         earlier = len(seen & set(numbers))
@@ -125,12 +182,13 @@ async def run_load(server: BackofficeServer, clients: int, seconds: float,
         "p99_ms": round(percentile(latencies, 99) * 1000, 2),
         "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
         "duplicates": len(numbers) - len(set(numbers)) + earlier, "errors": errors,
+        "cpu_percent_of_a_core": split,
     }
 
 
 @contextlib.contextmanager
 def servers(db: str, workers: int, threads: int | None = None,
-            tcp: bool = False) -> Iterator[BackofficeServer]:
+            tcp: bool = False) -> Iterator[tuple[BackofficeServer, int | None]]:
     """`tcp`: reach PostgreSQL over 127.0.0.1 instead of its unix socket (a back-office on
     the database's machine uses the socket: cheaper per round trip)."""
     root = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -152,7 +210,8 @@ def servers(db: str, workers: int, threads: int | None = None,
                     name = url.rsplit("/", 1)[1]
                     url = (f"postgresql://postgres@/{name}?host={cluster.socket_dir}"
                            f"&port={cluster.port}")
-            yield factory.start(url, workers=workers if db == "postgres" else 1, config=config)
+            yield (factory.start(url, workers=workers if db == "postgres" else 1, config=config),
+                   _postmaster(cluster))
         finally:
             factory.close()
     finally:
@@ -179,17 +238,18 @@ def main(argv: list[str] | None = None) -> int:
                                "threads": args.threads, "pg_over": "tcp" if args.tcp else "socket",
                                "runs": []}
     for db in (("sqlite", "postgres") if args.db == "both" else (args.db,)):
-        with servers(db, args.workers, args.threads, args.tcp) as server:
+        with servers(db, args.workers, args.threads, args.tcp) as (server, postmaster):
+            cpu = CpuSplit(server, postmaster)
             seen: set[tuple[str, str]] = set()
             asyncio.run(run_load(server, 8, 0.5 if args.quick else 2.0, None, seen))  # warm-up
             for clients in levels:
-                r = asyncio.run(run_load(server, clients, seconds, cap, seen))
+                r = asyncio.run(run_load(server, clients, seconds, cap, seen, cpu))
                 r["db"] = db
                 results["runs"].append(r)
                 print(f"{db:9s} clients={clients:3d} tickets={r['tickets']:6d} "
                       f"{r['tickets_per_s']:8.1f}/s  p50={r['p50_ms']:7.2f} ms  "
                       f"p99={r['p99_ms']:7.2f} ms  duplicates={r['duplicates']}  "
-                      f"errors={r['errors']}", flush=True)
+                      f"errors={r['errors']}  cpu%={r['cpu_percent_of_a_core']}", flush=True)
     print(json.dumps(results))
     bad = any(r["duplicates"] or r["errors"] for r in results["runs"])
     return 1 if bad else 0
