@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -131,6 +132,11 @@ def create_app(bo: Backoffice) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bo.hub.bind(asyncio.get_running_loop())
+        # The long-lived start-up objects (app, routes, catalog, models) leave the GC's
+        # generations, and young collections run less often: fewer pauses in the tail.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
         # More threads than connections only queue on the pool and fight over the GIL.
         anyio.to_thread.current_default_thread_limiter().total_tokens = \
             bo.settings.server.threads
