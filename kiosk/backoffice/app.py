@@ -146,7 +146,13 @@ def create_app(bo: Backoffice) -> FastAPI:
             from kiosk.backoffice.fastpath import FastIssuer
 
             fast = FastIssuer(bo)
-            await fast.open()
+            try:
+                await fast.open()
+            except Exception as exc:  # noqa: BLE001 — the general path still works
+                log.warning("PostgreSQL hot path not available (%s); issuing the general way",
+                            exc)
+                await fast.close()
+                fast = None
             bo.fast_issuer = fast
             ready = asyncio.Event()
             listener = asyncio.create_task(listen_postgres(bo.libpq_dsn(), bo.hub, ready))

@@ -47,7 +47,7 @@ class FastIssuer:
                                         name="fast-issue")
 
     async def open(self) -> None:
-        await self.pool.open(wait=True, timeout=30)
+        await self.pool.open(wait=True, timeout=10)
 
     async def close(self) -> None:
         await self.pool.close()
