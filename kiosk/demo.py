@@ -152,8 +152,10 @@ def describe(demo: Demo) -> str:
 
 
 def start_kiosk(demo: Demo) -> None:
-    """The kiosk app (stand-in card and printer) attached to this back-office: a window
-    with a display, else the scripted visits offscreen into var/demo/kiosk-screens.
+    """The kiosk app attached to this back-office — the stand-in card through a private
+    pcscd + vpcd (in-process stand-in when those are missing), the ESC/POS stand-in
+    printer over TCP (tickets as PNGs in var/demo/kiosk/printer): a window with a
+    display, else the scripted visits offscreen into var/demo/kiosk-screens.
     Lives in kiosk/ui/demo.py (the kiosk issue)."""
     from kiosk.ui.demo import start_kiosk as start
     start(demo)

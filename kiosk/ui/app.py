@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", metavar="FILE")
     parser.add_argument("--window", action="store_true")
     parser.add_argument("--hash-pin", action="store_true")
+    parser.add_argument("--demo-dir", metavar="DIR", type=Path,
+                        help="--demo: where the demo keeps its files (default var/demo)")
     args = parser.parse_args(argv)
     if args.hash_pin:
         import getpass
@@ -106,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         configure_kivy(cfg, headless=bool(args.walkthrough), window=True)
         from kiosk.ui.demo import run_demo
-        return run_demo(cfg, walkthrough=Path(args.walkthrough) if args.walkthrough else None)
+        return run_demo(cfg, walkthrough=Path(args.walkthrough) if args.walkthrough else None,
+                        var_dir=args.demo_dir)
     if args.walkthrough:
         configure_kivy(cfg, headless=True)
         from kiosk.ui.walkthrough import run_walkthrough

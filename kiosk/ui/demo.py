@@ -10,23 +10,109 @@ the sync package exactly as on a real kiosk.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from kiosk.configfile import REPO_ROOT
 from kiosk.ui.settings import UiConfig
 
+VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
+
+
+log = logging.getLogger(__name__)
+
+PRINTER_MODEL = "generic-80mm"
+
+
+def pcsc_rig_available() -> str | None:
+    """Why the demo cannot run pcscd + vpcd here (None: it can)."""
+    if not (shutil.which("pcscd") or Path("/usr/sbin/pcscd").exists()):
+        return "pcscd is not installed"
+    if not Path(VPCD_DRIVER).exists():
+        return f"vsmartcard-vpcd is not installed ({VPCD_DRIVER})"
+    try:
+        import smartcard  # noqa: F401 — pyscard, the kiosk's PC/SC binding
+    except ImportError:
+        return "pyscard is not installed"
+    return None
+
+
+class CardRig:
+    """The stand-in My Number card (PIN 1234) behind a private pcscd + vpcd
+    (hardware.card.rig, as `python -m hardware.card rig`), read by the kiosk's own card
+    stack: `[card] backend = "pcsc"` pointed at the rig's reader, test CA trusted.
+    `place()` / `remove()` put the card on and off the reader (the walkthrough uses them)."""
+
+    def __init__(self, directory: Path) -> None:
+        from hardware.card.rig import CardSlot, start_pcscd
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o755)
+        self.pcscd = start_pcscd(directory)  # also points this process's PC/SC at it
+        self.slot = CardSlot(self.pcscd, directory)
+        self.config_file = directory / "card.toml"
+        ca = REPO_ROOT / "config" / "cards" / "test-ca.pem"
+        self.config_file.write_text(
+            f'[card]\nbackend = "pcsc"\nreader = {json.dumps(self.pcscd.reader)}\n'
+            f"trusted_ca = [{json.dumps(str(ca))}]\n", encoding="utf-8")
+
+    def reader(self) -> Any:
+        from kiosk.card import open_reader
+        from kiosk.card.config import CardConfig
+        from kiosk.ui.adapters import CardReaderAdapter
+        return CardReaderAdapter(open_reader(CardConfig.load(self.config_file)))
+
+    def place(self, _card: object = None) -> None:
+        self.slot.insert("yamada")
+
+    def remove(self) -> None:
+        self.slot.remove()
+
+    def close(self) -> None:
+        try:
+            self.slot.remove()
+            apdus = sum(len(p.read_text(encoding="utf-8").splitlines())
+                        for p in self.slot.directory.glob("apdu-*.log"))
+            print(f"kiosk demo: the stand-in card answered {apdus} APDUs through pcscd",
+                  flush=True)
+        finally:
+            self.pcscd.stop()
+            shutil.rmtree(self.slot.directory, ignore_errors=True)
+
+
+def demo_printer(directory: Path) -> tuple[Any, Any]:
+    """The ESC/POS stand-in printer (hardware.printer) on a free TCP port, and the kiosk's
+    printer port talking to it through python-escpos. Every ticket lands in `directory`
+    as job-NNNN.png."""
+    from escpos.printer import Network
+
+    from hardware.printer import StandInPrinter as EscposStandIn
+    from kiosk.printing.escpos_printer import EscposPrinter
+    from kiosk.printing.kiosk_port import KioskTicketPrinter
+    from kiosk.printing.render import MODELS
+
+    standin = EscposStandIn("127.0.0.1", 0, output_dir=directory).start()
+    model = MODELS[PRINTER_MODEL]
+    printer = EscposPrinter(
+        lambda: Network(standin.host, standin.port, timeout=2.0, profile=model.profile),
+        model, status_timeout=2.0, job_timeout=5.0, name="stand-in")
+    return standin, KioskTicketPrinter(printer)
+
 
 def demo_ports(backoffice_url: str, token: str, var_dir: Path) -> dict[str, Any]:
-    """Stand-in card (placed on the reader, PIN 1234) and printer; the real sync link."""
+    """The stand-in card through pcscd + vpcd (in-process stand-in when those are
+    missing), the ESC/POS stand-in printer over TCP, and the real sync link."""
     from kiosk.sync import KioskLink
     from kiosk.sync.sealing import generate_key
     from kiosk.sync.settings import BackofficeSettings, StoreSettings, SyncSettings
     from kiosk.ui.adapters import LinkDesk
-    from kiosk.ui.standins import StandInPrinter, StandInReader
+    from kiosk.ui.standins import StandInReader
 
     var_dir.mkdir(parents=True, exist_ok=True)
     token_file = var_dir / "kiosk-device-token"
@@ -39,12 +125,50 @@ def demo_ports(backoffice_url: str, token: str, var_dir: Path) -> dict[str, Any]
         backoffice=BackofficeSettings(url=backoffice_url, ward="kita",
                                       device_token_file=token_file, ca_bundle=None),
         store=StoreSettings(path=var_dir / "kiosk.db", key_file=key))
+    closers: list[Any] = []
+    ports: dict[str, Any] = {}
     link = KioskLink(settings)
     link.start()
-    reader = StandInReader()
-    reader.place()
-    return {"reader": reader, "printer": StandInPrinter(), "desk": LinkDesk(link),
-            "catalog": link.catalog(), "close": link.stop}
+    closers.append(link.stop)
+
+    why_not = pcsc_rig_available()
+    rig = None
+    if why_not is None:
+        try:
+            rig = CardRig(Path(tempfile.mkdtemp(prefix="ward-card-rig-")))
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            why_not = f"the private pcscd did not start ({exc})"
+    if rig is not None:
+        closers.append(rig.close)
+        rig.place()
+        ports["reader"], ports["hands"] = rig.reader(), rig
+        print(f"kiosk demo: card = the stand-in My Number card through pcscd + vpcd "
+              f"(reader {rig.pcscd.reader!r}, PIN 1234; APDU log in {rig.slot.directory} "
+              "while it runs)", flush=True)
+    else:
+        reader = StandInReader()
+        reader.place()
+        ports["reader"] = reader
+        print(f"kiosk demo: card = the in-process stand-in reader (PIN 1234), because "
+              f"{why_not}", flush=True)
+        log.warning("demo card: in-process stand-in (%s)", why_not)
+
+    printed = var_dir / "printer"
+    standin, printer = demo_printer(printed)
+    closers += [printer.close, standin.stop]
+    print(f"kiosk demo: printer = the ESC/POS stand-in on {standin.host}:{standin.port}; "
+          f"printed tickets (PNG) land in {printed}", flush=True)
+
+    def close() -> None:
+        for closer in reversed(closers):
+            try:
+                closer()
+            except Exception:  # shutting down: log and go on with the rest
+                log.warning("closing a demo device failed", exc_info=True)
+
+    ports.update({"printer": printer, "desk": LinkDesk(link), "catalog": link.catalog(),
+                  "close": close})
+    return ports
 
 
 def kiosk_token(credentials: dict[str, Any]) -> str:
@@ -52,12 +176,13 @@ def kiosk_token(credentials: dict[str, Any]) -> str:
                     if d["kind"] == "kiosk" and d.get("ward", "kita") == "kita"))
 
 
-def run_demo(cfg: UiConfig, *, walkthrough: Path | None = None) -> int:
+def run_demo(cfg: UiConfig, *, walkthrough: Path | None = None,
+             var_dir: Path | None = None) -> int:
     """Start the demo back-office, then the kiosk against it (window or walkthrough)."""
     from kiosk.demo import VAR_DIR, running
     from kiosk.ui.app import build_app
 
-    with running(VAR_DIR) as demo:
+    with running(var_dir or VAR_DIR) as demo:
         ports = demo_ports(demo.backoffice_url, kiosk_token(demo.credentials),
                            demo.var_dir / "kiosk")
         if walkthrough is not None:
@@ -83,6 +208,7 @@ def start_kiosk(demo: Any, *, headless_dir: Path | None = None) -> subprocess.Po
         screens = headless_dir or demo.var_dir / "kiosk-screens"
         args.append(str(screens))
         demo.urls["kiosk (headless visits, PNGs)"] = str(screens)
+    demo.urls["kiosk printed tickets (PNGs)"] = str(demo.var_dir / "kiosk" / "printer")
     log = (demo.var_dir / "kiosk.log").open("ab")
     proc = subprocess.Popen(args, cwd=REPO_ROOT, stdout=log, stderr=log,  # noqa: S603
                             env={**os.environ, "KIVY_NO_ARGS": "1",

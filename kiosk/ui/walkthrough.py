@@ -103,7 +103,7 @@ def run_walkthrough(out: Path, cfg: UiConfig, *, all_modes: bool = False,
         ports = {"reader": StandInReader(), "printer": StandInPrinter(),
                  "desk": LocalDesk(online=True)}
     ports = {**ports, "runner": run_now}
-    reader = ports["reader"]
+    reader = ports.get("hands") or ports["reader"]  # puts the card on / off the reader
     app = build_app(cfg, ports=ports)
     h = Harness(app).start()
     written: list[Path] = []
