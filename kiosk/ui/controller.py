@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kiosk.domain.session import Session, Step, Ticket, WipeReason
@@ -24,6 +25,13 @@ CARD_STEPS = (Step.CARD, Step.PIN, Step.READING)
 
 class Runner(Protocol):
     def __call__(self, work: Callable[[], Any], then: Callable[[Any], None]) -> None: ...
+
+
+@dataclass(frozen=True)
+class StepFailed:
+    """What a background step that raised reports back (see `Controller._run`)."""
+
+    error: Exception
 
 
 def run_now(work: Callable[[], Any], then: Callable[[Any], None]) -> None:
@@ -43,6 +51,9 @@ class Controller:
         self.runner = runner
         self.card: CardSession | None = None
         self.busy = False
+        # Bumped whenever a visit ends: a device or network call still running for an
+        # ended visit must neither block the next resident nor reach their screen.
+        self.visit = 0
         self.listeners: list[Callable[[], None]] = []
 
     # --- plumbing ----------------------------------------------------------------------
@@ -86,7 +97,7 @@ class Controller:
         reason = s.tick(self.clock())
         if reason is not None:
             log.info("visit ended (%s): personal data wiped", reason.value)
-            self._close_card()
+            self._visit_ended()
             self.changed()
             return
         if before is not s.step:
@@ -103,15 +114,52 @@ class Controller:
             except Exception:  # the card may already be gone; unpowering is best effort
                 log.warning("closing the card failed", exc_info=True)
 
-    def _run(self, work: Callable[[], Any], then: Callable[[Any], None]) -> None:
+    def _visit_ended(self) -> None:
+        self._close_card()
+        self.visit += 1
+        self.busy = False
+
+    def _run(self, work: Callable[[], Any], then: Callable[[Any], None],
+             discard: Callable[[Any], None] | None = None) -> None:
+        """Run `work` off the UI thread; `then` gets its result if the visit is still on.
+
+        A late result of an ended visit goes to `discard` (e.g. to unpower a card found
+        too late) instead. A `work` that raises still reports back, as `StepFailed`: a
+        worker that never answered would leave the kiosk waiting for ever."""
         self.busy = True
+        visit = self.visit
+
+        def guarded() -> Any:
+            try:
+                return work()
+            except Exception as exc:
+                log.error("a background step failed", exc_info=True)
+                return StepFailed(exc)
 
         def finish(result: Any) -> None:
+            if visit != self.visit:
+                log.info("dropped the late result of an ended visit")
+                if discard is not None and not isinstance(result, StepFailed):
+                    discard(result)
+                return
             self.busy = False
-            then(result)
+            if isinstance(result, StepFailed):
+                self._step_failed()
+            else:
+                then(result)
             self.changed()
 
-        self.runner(work, finish)
+        self.runner(guarded, finish)
+
+    def _step_failed(self) -> None:
+        """An unexpected failure: tell the resident as for a card or ticket problem."""
+        s = self.session
+        if s.step is Step.ISSUING:
+            s.issue_failed(self.clock())
+        elif s.step in CARD_STEPS:
+            s.step = Step.CARD  # let the resident place the card again
+            s.card_problem("カードが読み取れませんでした。もう一度置いてください。", self.clock())
+            self._close_card()
 
     # --- card --------------------------------------------------------------------------
     def _poll_card(self) -> None:
@@ -134,7 +182,11 @@ class Controller:
             elif isinstance(result, CardError) and s.step is Step.CARD:
                 s.card_problem(result.msgid, self.clock(), result.params)
 
-        self._run(work, then)
+        def discard(result: tuple[CardSession, int] | CardError | None) -> None:
+            if isinstance(result, tuple):
+                result[0].close()  # found for a visit that has ended: unpower it
+
+        self._run(work, then, discard)
 
     def _verify(self, pin: str | None) -> None:
         card = self.card
@@ -223,7 +275,7 @@ class Controller:
         self._run(work, then)
 
     def end_visit(self, reason: WipeReason = WipeReason.CANCEL) -> None:
-        self._close_card()
+        self._visit_ended()
         self.session.wipe(reason, self.clock())
         self.changed()
 

@@ -24,7 +24,10 @@ def to_card(k: Any, procedure: str = "juminhyo") -> None:
 
 def place(k: Any, card: StandInCard) -> StandInCard:
     k.reader.place(card)
-    k.app._tick()  # the 0.25 s card watch, without waiting for it
+    # The app's own 0.25 s card watch may have a poll in flight that started before the
+    # card was there: let it finish, then run one watch that surely sees the card.
+    k.h.settle()
+    k.app._tick()
     k.h.settle()
     return card
 
