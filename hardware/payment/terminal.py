@@ -12,6 +12,10 @@ messages: ``{"MessageHeader": {...}, "PaymentRequest": {...}}``. Requests it und
   Failure/Aborted (unless it already finished).
 - TransactionStatus: ``MessageReference.ServiceID`` → the stored result of that payment,
   or InProgress / NotFound — how a sale system recovers after a lost connection.
+- Reconciliation: ``ReconciliationRequest`` {ReconciliationType: SaleReconciliation}
+  → ``ReconciliationResponse`` with the day's totals and, as real terminals export it for
+  the acquirer, the journal (``TransactionJournal``: one entry per ServiceID with
+  status, amount, POITransactionID and time) — what the back-office reconciles against.
 - Control (stand-in only): ``{"Control": {"outcome": ..., "delay_s": ...}}`` and
   ``{"Control": {"journal": true}}``.
 
@@ -132,8 +136,24 @@ class Handler(socketserver.StreamRequestHandler):
             self.send({"MessageHeader": _header("TransactionStatus", head, state.poi_id),
                        "TransactionStatusResponse": response})
             return True
+        if category == "Reconciliation":
+            self.send({"MessageHeader": _header("Reconciliation", head, state.poi_id),
+                       "ReconciliationResponse": self.reconciliation()})
+            return True
         self.send({"Error": f"unknown message category {category!r}"})
         return True
+
+    def reconciliation(self) -> dict[str, Any]:
+        state = self.server.state
+        with state.lock:
+            journal = [asdict(t) for t in state.journal.values()]
+        paid = [t for t in journal if t["status"] == "Success"]
+        return {"Response": {"Result": "Success"},
+                "ReconciliationType": "SaleReconciliation", "POIID": state.poi_id,
+                "TransactionTotals": {"TransactionCount": len(paid),
+                                      "TotalAmount": sum(t["amount"] for t in paid),
+                                      "Currency": "JPY"},
+                "TransactionJournal": journal}
 
     def control(self, ctl: dict[str, Any]) -> bool:
         state = self.server.state

@@ -300,6 +300,7 @@ class LedgerEntry:
     state: PaymentState
     procedure: str = ""
     method: str = ""
+    transaction_id: str = ""   # the terminal's POITransactionID, when one side knows it
 
 
 @dataclass(frozen=True)
@@ -330,7 +331,8 @@ class Reconciliation:
 
 
 def reconcile(ours: Iterable[LedgerEntry], theirs: Iterable[LedgerEntry] | None,
-              external_methods: Sequence[str] = (PaymentMethod.CODE.value,)) -> Reconciliation:
+              external_methods: Sequence[str] = (PaymentMethod.CODE.value,),
+              source: str = "provider") -> Reconciliation:
     """Totals of paid payments per procedure and method; every disagreement with the
     external record (for the methods it covers) is flagged, never silently fixed."""
     mine = {e.reference: e for e in ours}
@@ -350,15 +352,48 @@ def reconcile(ours: Iterable[LedgerEntry], theirs: Iterable[LedgerEntry] | None,
             paid_a = a is not None and a.state is PaymentState.PAID
             paid_b = b is not None and b.state is PaymentState.PAID
             if a is None and paid_b:
-                mismatches.append(Mismatch(ref, "paid at the provider, unknown here", a, b))
+                mismatches.append(Mismatch(ref, f"paid at the {source}, unknown here", a, b))
             elif paid_a and b is None:
-                mismatches.append(Mismatch(ref, "paid here, unknown to the provider", a, b))
+                mismatches.append(Mismatch(ref, f"paid here, unknown to the {source}", a, b))
             elif paid_a != paid_b and a is not None and b is not None:
                 mismatches.append(Mismatch(
-                    ref, f"state differs: here {a.state.value}, provider {b.state.value}", a, b))
+                    ref, f"state differs: here {a.state.value}, {source} {b.state.value}", a, b))
             elif paid_a and b is not None and a is not None and a.amount_yen != b.amount_yen:
                 mismatches.append(Mismatch(
-                    ref, f"amount differs: here {a.amount_yen}, provider {b.amount_yen}", a, b))
+                    ref, f"amount differs: here {a.amount_yen}, {source} {b.amount_yen}", a, b))
+            elif (paid_a and a is not None and b is not None and a.transaction_id
+                  and b.transaction_id and a.transaction_id != b.transaction_id):
+                mismatches.append(Mismatch(
+                    ref, f"transaction id differs: here {a.transaction_id}, "
+                    f"{source} {b.transaction_id}", a, b))
     rows = tuple(ReportRow(p, m, c, y) for (p, m), (c, y) in sorted(totals.items()))
     return Reconciliation(rows=rows, mismatches=tuple(mismatches),
                           total_yen=sum(r.amount_yen for r in rows))
+
+
+class JournalError(ValueError):
+    """A terminal journal cannot be read: the message names the entry and field."""
+
+
+_JOURNAL_STATES = {"Success": PaymentState.PAID, "Failure": PaymentState.FAILED,
+                   "InProgress": PaymentState.PENDING}
+
+
+def terminal_journal(transactions: Sequence[Mapping[str, object]]) -> list[LedgerEntry]:
+    """The terminal's own journal (nexo-shaped: ServiceID = our reference, status
+    Success / Failure / InProgress, amount, POITransactionID) as ledger entries."""
+    out: list[LedgerEntry] = []
+    for i, tx in enumerate(transactions):
+        ref, status, amount = tx.get("service_id"), tx.get("status"), tx.get("amount")
+        if not isinstance(ref, str) or not ref:
+            raise JournalError(f"entry {i}: service_id must be a non-empty string")
+        if not isinstance(status, str) or status not in _JOURNAL_STATES:
+            raise JournalError(f"entry {i} ({ref}): status must be one of "
+                               f"{sorted(_JOURNAL_STATES)}")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+            raise JournalError(f"entry {i} ({ref}): amount must be whole yen")
+        poi = tx.get("poi_transaction_id", "")
+        out.append(LedgerEntry(ref, amount, _JOURNAL_STATES[status],
+                               method=PaymentMethod.TERMINAL.value,
+                               transaction_id=poi if isinstance(poi, str) else ""))
+    return out

@@ -56,3 +56,13 @@ class PaymentClient:
         result: dict[str, Any] = self._call("POST", f"/payments/{payment_id}/terminal-result",
                                             body)
         return result
+
+    def reconcile_terminal(self, journal: dict[str, Any], day: str | None = None,
+                           ward: str | None = None) -> dict[str, Any]:
+        """Upload the terminal's journal (supervisor token): the day's report with the
+        terminal payments compared transaction by transaction."""
+        query = "&".join(f"{k}={v}" for k, v in (("day", day), ("ward", ward)) if v)
+        result: dict[str, Any] = self._call(
+            "POST", "/payments/reconciliation/terminal-journal" + (f"?{query}" if query else ""),
+            journal)
+        return result

@@ -170,6 +170,25 @@ class NexoTcpTerminal:
         return self._result(response.get("RepeatedMessageResponse", {})
                             .get("PaymentResponse", {}))
 
+    def journal(self) -> dict[str, Any]:
+        """The terminal's journal (nexo Reconciliation, SaleReconciliation), shaped as the
+        back-office's journal upload takes it: ``{"poi_id", "transactions": [...]}``."""
+        sock = self._connect()
+        try:
+            self._send(sock, {"MessageHeader": self._header("Reconciliation", ""),
+                              "ReconciliationRequest": {
+                                  "ReconciliationType": "SaleReconciliation"}})
+            message = self._read_line(sock, bytearray(), time.monotonic() + 10.0)
+        finally:
+            sock.close()
+        response = (message or {}).get("ReconciliationResponse", {})
+        if response.get("Response", {}).get("Result") != "Success":
+            raise TerminalError(f"terminal gave no journal: {message!r:.200}")
+        transactions = response.get("TransactionJournal")
+        if not isinstance(transactions, list):
+            raise TerminalError("terminal journal has no TransactionJournal list")
+        return {"poi_id": str(response.get("POIID", "")), "transactions": transactions}
+
     @staticmethod
     def _result(response: dict[str, Any]) -> TerminalResult:
         outcome = response.get("Response", {})

@@ -9,12 +9,14 @@ from hypothesis import strategies as st
 from kiosk.configfile import CONFIG_DIR, read_toml
 from kiosk.domain.errors import ConfigError
 from kiosk.domain.payment import (
+    JournalError,
     LedgerEntry,
     PaymentState,
     SignatureError,
     TransitionError,
     reconcile,
     sign_webhook,
+    terminal_journal,
     transition,
     verify_webhook,
 )
@@ -90,3 +92,24 @@ def test_config_file_is_valid_and_typos_are_named() -> None:
         PaymentConfig.from_mapping({"backoffice": {"webhook_tolerence": 5}})
     with pytest.raises(ConfigError, match="merchant_city"):
         PaymentConfig.from_mapping({"backoffice": {"merchant_city": "堺市"}})
+
+
+def test_terminal_journal_compared_per_transaction() -> None:
+    journal = terminal_journal([
+        {"service_id": "kita-1-a", "status": "Success", "amount": 300,
+         "poi_transaction_id": "poi_1"},
+        {"service_id": "kita-2-b", "status": "Failure", "amount": 450},
+        {"service_id": "kita-3-c", "status": "InProgress", "amount": 300}])
+    assert [e.state for e in journal] == [PaymentState.PAID, PaymentState.FAILED,
+                                          PaymentState.PENDING]
+    ours = [LedgerEntry("kita-1-a", 300, PaymentState.PAID, "juminhyo", "terminal", "poi_1"),
+            LedgerEntry("kita-2-b", 450, PaymentState.PAID, "koseki", "terminal", "poi_2"),
+            LedgerEntry("kita-9-z", 300, PaymentState.PAID, "juminhyo", "code")]
+    r = reconcile(ours, journal, ("terminal",), "terminal")
+    assert [(m.reference, m.problem) for m in r.mismatches] == [
+        ("kita-2-b", "state differs: here paid, terminal failed")]  # code payments not in it
+    for bad in ({"service_id": "x", "status": "Paid", "amount": 1},
+                {"service_id": "x", "status": "Success", "amount": True},
+                {"status": "Success", "amount": 1}):
+        with pytest.raises(JournalError):
+            terminal_journal([bad])

@@ -12,6 +12,7 @@ import csv
 import io
 import threading
 from datetime import date
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -99,11 +100,33 @@ async def ticket_payments(ticket_id: Id, request: Request,
     return await _run(service(request).for_ticket, ticket_id, actor(who))
 
 
+class JournalIn(Strict):
+    """The terminal's daily journal as the terminal (or its acquirer portal) exports it."""
+    poi_id: str = Field("", max_length=64)
+    transactions: list[dict[str, Any]] = Field(max_length=20000)
+
+
+Day = Annotated[str | None, Query(max_length=10)]
+Ward = Annotated[str | None, Query(max_length=32)]
+Format = Literal["json", "csv"]
+
+
 @router.get("/payments/reconciliation")
-async def reconciliation(request: Request, who: Supervisor,
-                         day: Annotated[str | None, Query(max_length=10)] = None,
-                         ward: Annotated[str | None, Query(max_length=32)] = None,
-                         format: Literal["json", "csv"] = "json") -> Any:
+async def reconciliation(request: Request, who: Supervisor, day: Day = None,
+                         ward: Ward = None, format: Format = "json") -> Any:
+    return await _report(request, who, day, ward, format, None)
+
+
+@router.post("/payments/reconciliation/terminal-journal")
+async def reconciliation_with_journal(body: JournalIn, request: Request, who: Supervisor,
+                                      day: Day = None, ward: Ward = None,
+                                      format: Format = "json") -> Any:
+    """The day's report, with terminal payments compared against the uploaded journal."""
+    return await _report(request, who, day, ward, format, body.transactions)
+
+
+async def _report(request: Request, who: Principal, day: str | None, ward: str | None,
+                  format: Format, journal: list[dict[str, Any]] | None) -> Any:
     svc = service(request)
     try:
         when = date.fromisoformat(day) if day else None
@@ -116,8 +139,8 @@ async def reconciliation(request: Request, who: Supervisor,
         who.check_ward(ward)
     elif who.ward is not None:
         ward = who.ward
-    report = await _run(svc.reconciliation, when, ward)
-    if format != "csv":
+    report = await _run(partial(svc.reconciliation, journal=journal), when, ward)
+    if format != "csv" or not isinstance(report, dict):  # an error answer stays JSON
         return report
     out = io.StringIO()
     writer = csv.writer(out)

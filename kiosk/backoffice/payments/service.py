@@ -13,7 +13,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -30,12 +30,15 @@ from kiosk.domain.payment import (
     NONCE_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    JournalError,
     LedgerEntry,
+    Mismatch,
     PaymentMethod,
     PaymentState,
     SignatureError,
     TransitionError,
     reconcile,
+    terminal_journal,
     transition,
     verify_webhook,
 )
@@ -420,7 +423,10 @@ class PaymentService:
 
     # --- reconciliation --------------------------------------------------------------
     def reconciliation(self, day: date, ward: str | None, *,
-                       with_provider: bool = True) -> dict[str, Any]:
+                       with_provider: bool = True,
+                       journal: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        """The day's report; with the terminal's journal (uploaded by a supervisor) the
+        terminal payments are compared transaction by transaction too."""
         start = datetime.combine(day, datetime.min.time(), self.tz).astimezone(UTC)
         end = start + timedelta(days=1)
         query = select(payments).where(payments.c.created_at >= start.replace(tzinfo=None),
@@ -430,7 +436,8 @@ class PaymentService:
         with reading(self.engine) as conn:
             rows = conn.execute(query).mappings().all()
         ours = [LedgerEntry(r["reference"], r["amount_yen"], PaymentState(r["state"]),
-                            r["procedure"], r["method"]) for r in rows]
+                            r["procedure"], r["method"], r["external_ref"] or "")
+                for r in rows]
         theirs: list[LedgerEntry] | None = None
         provider_error = None
         if with_provider and self.provider is not None:
@@ -448,16 +455,50 @@ class PaymentService:
             except ProviderError as exc:
                 provider_error = str(exc)
         result = reconcile(ours, theirs)
+        till: list[LedgerEntry] | None = None
+        if journal is not None:
+            try:
+                till = [e for e, tx in zip(terminal_journal(journal), journal, strict=True)
+                        if _on_day(tx.get("timestamp"), start, end)
+                        and (not ward or e.reference.startswith(f"{ward}-"))]
+            except JournalError as exc:
+                raise ApiError(422, "validation_error", f"terminal journal: {exc}") from None
+        on_till = reconcile(ours, till, (PaymentMethod.TERMINAL.value,), "terminal")
+        mismatches = [_mismatch(m, "provider") for m in result.mismatches]
+        mismatches += [_mismatch(m, "terminal") for m in on_till.mismatches]
         return {
             "date": day.isoformat(), "ward": ward, "total_yen": result.total_yen,
             "provider_checked": theirs is not None, "provider_error": provider_error,
-            "ok": result.ok and theirs is not None,
+            "terminal_checked": till is not None,
+            "ok": result.ok and theirs is not None and on_till.ok,
             "rows": [{"procedure": r.procedure, "method": r.method, "count": r.count,
                       "amount_yen": r.amount_yen} for r in result.rows],
-            "mismatches": [{"reference": m.reference, "problem": m.problem,
-                            "ours": m.ours and {"state": m.ours.state.value,
-                                                "amount_yen": m.ours.amount_yen},
-                            "provider": m.theirs and {"state": m.theirs.state.value,
-                                                      "amount_yen": m.theirs.amount_yen}}
-                           for m in result.mismatches],
+            "mismatches": mismatches,
         }
+
+
+def _on_day(stamp: Any, start: datetime, end: datetime) -> bool:
+    """A journal entry belongs to the day by its terminal timestamp; one still in
+    progress has none and is always shown."""
+    if not stamp:
+        return True
+    try:
+        at = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        raise ApiError(422, "validation_error",
+                       f"terminal journal: bad timestamp {str(stamp)[:40]!r}") from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return start <= at < end
+
+
+def _mismatch(m: Mismatch, source: str) -> dict[str, Any]:
+    def side(e: LedgerEntry | None) -> dict[str, Any] | None:
+        if e is None:
+            return None
+        out: dict[str, Any] = {"state": e.state.value, "amount_yen": e.amount_yen}
+        if source == "terminal":
+            out["transaction_id"] = e.transaction_id
+        return out
+    return {"reference": m.reference, "problem": m.problem, "source": source,
+            "ours": side(m.ours), source: side(m.theirs)}
