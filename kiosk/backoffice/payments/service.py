@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -460,7 +461,7 @@ class PaymentService:
             try:
                 till = [e for e, tx in zip(terminal_journal(journal), journal, strict=True)
                         if _on_day(tx.get("timestamp"), start, end)
-                        and (not ward or e.reference.startswith(f"{ward}-"))]
+                        and _for_ward(e.reference, ward)]
             except JournalError as exc:
                 raise ApiError(422, "validation_error", f"terminal journal: {exc}") from None
         on_till = reconcile(ours, till, (PaymentMethod.TERMINAL.value,), "terminal")
@@ -475,6 +476,16 @@ class PaymentService:
                       "amount_yen": r.amount_yen} for r in result.rows],
             "mismatches": mismatches,
         }
+
+
+_OUR_REFERENCE = re.compile(r"(.+)-\d+-[0-9a-f]{8}")
+
+
+def _for_ward(reference: str, ward: str | None) -> bool:
+    """A ward's report leaves out another ward's payments of a shared terminal; a sale
+    not made through us (keyed in at the terminal) is shown to every ward, never hidden."""
+    ours = _OUR_REFERENCE.fullmatch(reference)
+    return not ward or ours is None or ours.group(1) == ward
 
 
 def _on_day(stamp: Any, start: datetime, end: datetime) -> bool:
