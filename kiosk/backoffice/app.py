@@ -16,9 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kiosk import __version__
+from kiosk.backoffice.asgi import replaying
 from kiosk.backoffice.config import Settings, load_settings
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading
@@ -67,17 +68,7 @@ class BodyLimit:
                 if size > self.limit:
                     await _too_large(self.limit, send)
                     return
-            body = b"".join(chunks)
-            sent = False
-
-            async def replay() -> Message:
-                nonlocal sent
-                if not sent:
-                    sent = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
-
-            await self.app(scope, replay, send)
+            await self.app(scope, replaying(b"".join(chunks), receive), send)
             return
         await self.app(scope, receive, send)
 

@@ -19,8 +19,9 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kiosk.backoffice.asgi import replaying
 from kiosk.backoffice.auth import Principal, hash_token
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
@@ -105,16 +106,7 @@ class FastTickets:
             more = message.get("more_body", False)
         answer = await self._try(fast, scope, headers, body)
         if answer is None:
-            sent = False
-
-            async def replay() -> Message:
-                nonlocal sent
-                if not sent:
-                    sent = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
-
-            await self.app(scope, replay, send)
+            await self.app(scope, replaying(body, receive), send)
             return
         status, content = answer
         await send({"type": "http.response.start", "status": status,
