@@ -32,7 +32,12 @@ from kiosk.backoffice.errors import ApiError, forbidden
 if TYPE_CHECKING:
     from kiosk.backoffice.context import Backoffice
 
-ROLES = ("staff", "supervisor", "admin")
+# staff < supervisor < admin: each may do what the ones before it may. `central` (本庁) is
+# outside that ladder: it sees every ward's figures on /central and nothing else — no
+# tickets, no calling, no personal data.
+ROLES = ("staff", "supervisor", "admin", "central")
+LADDER = ("staff", "supervisor", "admin")
+CENTRAL_VIEWERS = ("central", "admin")
 DEVICE_KINDS = ("kiosk", "display")
 COOKIE = "ward_session"
 
@@ -61,7 +66,11 @@ class Principal:
         return self.ward is None or self.ward == code
 
     def has_role(self, role: str) -> bool:
-        return self.role is not None and ROLES.index(self.role) >= ROLES.index(role)
+        if role == "central":
+            return self.role in CENTRAL_VIEWERS
+        if self.role not in LADDER or role not in LADDER:
+            return False
+        return LADDER.index(self.role) >= LADDER.index(role)
 
     def check_ward(self, code: str) -> None:
         if not self.may_see_ward(code):

@@ -1,0 +1,236 @@
+"""The central office's (本庁) figures across wards: waits now and service levels over a period.
+
+Everything is counted in SQL that runs unchanged on SQLite and PostgreSQL (window
+functions for the 90th percentile, a dialect-compiled `seconds_between` for durations),
+from the tickets and their audit trail only — never from the application data: the
+central view carries no personal data.
+
+Definitions (docs/web.md repeats them for the reader of the figures):
+* the period is a range of office days (`tickets.day`), both ends included;
+* a ticket counts in the service whose letter is printed on it (`origin_service`) and in
+  the procedure the kiosk recorded for it;
+* its wait runs from issuing to its *first* call (the audit trail's first
+  `ticket.called`; the ticket's own `called_at` when the trail has none), so a recall
+  or a later transfer does not stretch it;
+* "within target" is the share of the called tickets whose wait was at most the service's
+  `target_wait_minutes` (config/catalog.toml);
+* the 90th percentile is the nearest-rank one: the ⌈0.9·n⌉-th smallest wait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Float, and_, case, func, literal, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from kiosk.backoffice import models as m
+from kiosk.backoffice.db import reading
+from kiosk.domain.catalog import Catalog
+
+T = m.tickets
+E = m.ticket_events
+MAX_PERIOD_DAYS = 366
+
+
+class seconds_between(FunctionElement[float]):  # named as the SQL function
+    """SQL: seconds from the first datetime to the second (NULL if either is NULL)."""
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+
+
+@compiles(seconds_between)
+def _seconds_default(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"CAST(EXTRACT(EPOCH FROM ({end} - {start})) AS DOUBLE PRECISION)"
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date
+    last: date
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise ValueError(f"the period ends ({self.last}) before it starts ({self.first})")
+        if (self.last - self.first).days >= MAX_PERIOD_DAYS:
+            raise ValueError(f"a period is at most {MAX_PERIOD_DAYS} days")
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+# ------------------------------------------------------------------------------ now
+def now_figures(engine: Engine, catalog: Catalog, now: datetime) -> list[dict[str, Any]]:
+    """Per ward, at `now` (naive UTC): waiting, longest current wait, counters open —
+    in total and per service. Numbers only."""
+    waited = seconds_between(func.min(T.c.queue_at), literal(now, T.c.queue_at.type))
+    with reading(engine) as conn:
+        waiting = conn.execute(
+            select(T.c.ward, T.c.service, func.count().label("n"), waited.label("longest"))
+            .where(T.c.status == "waiting").group_by(T.c.ward, T.c.service)).all()
+        at_counters = conn.execute(
+            select(T.c.ward, func.count().label("n"))
+            .where(T.c.status.in_(("called", "serving"))).group_by(T.c.ward)).all()
+        open_rows = conn.execute(select(m.counters.c.ward, m.counters.c.number)
+                                 .where(m.counters.c.is_open.is_(True))).all()
+    by_service = {(r.ward, r.service): (int(r.n), _seconds(r.longest)) for r in waiting}
+    serving = {r.ward: int(r.n) for r in at_counters}
+    open_counters = {(r.ward, int(r.number)) for r in open_rows}
+    out = []
+    for ward in catalog.wards.values():
+        services: list[dict[str, Any]] = []
+        for code in ward.services:
+            count, longest = by_service.get((ward.code, code), (0, None))
+            services.append({
+                "service": code, "waiting": count, "longest_wait_seconds": longest,
+                "target_wait_seconds": catalog.services[code].target_wait_minutes * 60,
+                "counters_open": sum(1 for c in ward.counters if code in c.services
+                                     and (ward.code, c.number) in open_counters)})
+        longest_all: list[int] = [s["longest_wait_seconds"] for s in services
+                                  if s["longest_wait_seconds"] is not None]
+        opened = sum(1 for c in ward.counters if (ward.code, c.number) in open_counters)
+        out.append({
+            "ward": ward.code, "waiting": sum(s["waiting"] for s in services),
+            "longest_wait_seconds": max(longest_all) if longest_all else None,
+            "at_counters": serving.get(ward.code, 0),
+            "counters_open": opened,
+            "counters": len(ward.counters), "services": services})
+    return out
+
+
+# ------------------------------------------------------------------------------ period
+def _targets(catalog: Catalog) -> ColumnElement[Any]:
+    return case({code: s.target_wait_minutes * 60 for code, s in catalog.services.items()},
+                value=T.c.origin_service, else_=None)
+
+
+def _base(catalog: Catalog, period: Period, wards: Sequence[str]) -> Any:
+    """One row per ticket of the period: where it was, how it ended, how long it waited."""
+    first_call = (select(E.c.ticket_id, func.min(E.c.at).label("at"))
+                  .where(E.c.type == "ticket.called").group_by(E.c.ticket_id).subquery())
+    called = func.coalesce(first_call.c.at, T.c.called_at)
+    return (select(T.c.ward, T.c.origin_service.label("service"),
+                   func.coalesce(T.c.procedure, "").label("procedure"), T.c.status,
+                   seconds_between(T.c.issued_at, called).label("wait"),
+                   _targets(catalog).label("target"))
+            .select_from(T.outerjoin(first_call, first_call.c.ticket_id == T.c.id))
+            .where(T.c.day >= period.first, T.c.day <= period.last, T.c.ward.in_(wards))
+            .cte("base"))
+
+
+def _grouped(conn: Any, base: Any, keys: Sequence[str]) -> dict[tuple[str, ...], dict[str, Any]]:
+    cols = [base.c[k] for k in keys]
+    wait = base.c.wait
+    counted = conn.execute(select(
+        *cols, func.count().label("issued"),
+        func.sum(case((base.c.status == "done", 1), else_=0)).label("served"),
+        func.sum(case((base.c.status == "no_show", 1), else_=0)).label("no_shows"),
+        func.sum(case((base.c.status == "cancelled", 1), else_=0)).label("cancelled"),
+        func.count(wait).label("called"),
+        func.avg(wait).label("mean_wait"),
+        func.sum(case((and_(wait.is_not(None), wait <= base.c.target), 1), else_=0))
+        .label("within"),
+    ).group_by(*cols)).all()
+    # Nearest-rank 90th percentile: rank waits per group, keep rank ⌈0.9·n⌉ = (9n + 9) / 10.
+    ranked = select(*cols, wait.label("wait"),
+                    func.row_number().over(partition_by=cols, order_by=wait).label("rn"),
+                    func.count().over(partition_by=cols).label("n")
+                    ).where(wait.is_not(None)).subquery()
+    rcols = [ranked.c[k] for k in keys]
+    p90 = {tuple(r[:len(keys)]): _seconds(r.p90) for r in conn.execute(
+        select(*rcols, func.min(ranked.c.wait).label("p90"))
+        .where(ranked.c.rn == (ranked.c.n * 9 + 9) // 10)
+        .group_by(*rcols)).all()}
+    out = {}
+    for r in counted:
+        key = tuple(r[:len(keys)])
+        called_n = int(r.called)
+        out[key] = {
+            "issued": int(r.issued), "served": int(r.served or 0),
+            "no_shows": int(r.no_shows or 0), "cancelled": int(r.cancelled or 0),
+            "called": called_n, "mean_wait_seconds": _seconds(r.mean_wait),
+            "p90_wait_seconds": p90.get(key),
+            "within_target": int(r.within or 0),
+            "within_target_share": round(int(r.within or 0) / called_n, 4) if called_n else None,
+        }
+    return out
+
+
+def period_figures(engine: Engine, catalog: Catalog, period: Period,
+                   wards: Iterable[str] | None = None) -> dict[str, Any]:
+    """Per ward (and per service and per procedure within it) over `period`."""
+    codes = [w for w in (wards or catalog.wards) if w in catalog.wards]
+    base = _base(catalog, period, codes)
+    with reading(engine) as conn:
+        per_ward = _grouped(conn, base, ["ward"])
+        per_service = _grouped(conn, base, ["ward", "service"])
+        per_procedure = _grouped(conn, base, ["ward", "procedure"])
+    empty = _grouped_empty()
+    out_wards = []
+    for code in codes:
+        ward = catalog.wards[code]
+        services = [{"service": s, "target_wait_seconds":
+                     catalog.services[s].target_wait_minutes * 60,
+                     **per_service.get((code, s), empty)}
+                    for s in _ordered(ward.services, (k[1] for k in per_service if k[0] == code))]
+        procedures = [{"procedure": p or None, **per_procedure[(code, p)]}
+                      for p in sorted((k[1] for k in per_procedure if k[0] == code),
+                                      key=lambda p: (p == "", p))]
+        out_wards.append({"ward": code, **per_ward.get((code,), empty),
+                          "services": services, "procedures": procedures})
+    return {"from": period.first.isoformat(), "to": period.last.isoformat(),
+            "wards": out_wards}
+
+
+def _grouped_empty() -> dict[str, Any]:
+    return {"issued": 0, "served": 0, "no_shows": 0, "cancelled": 0, "called": 0,
+            "mean_wait_seconds": None, "p90_wait_seconds": None, "within_target": 0,
+            "within_target_share": None}
+
+
+def _ordered(configured: Iterable[str], seen: Iterable[str]) -> list[str]:
+    """The ward's services in catalog order, then any others that had tickets."""
+    out = list(configured)
+    out += sorted(set(seen) - set(out))
+    return out
+
+
+def _seconds(value: Any) -> int | None:
+    return None if value is None else max(round(float(value)), 0)
+
+
+# ------------------------------------------------------------------------------ rows
+COLUMNS = ("ward", "kind", "code", "issued", "served", "no_shows", "cancelled", "called",
+           "mean_wait_seconds", "p90_wait_seconds", "target_wait_seconds", "within_target",
+           "within_target_share")
+
+
+def flat_rows(figures: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The period's figures as one row per ward, ward × service and ward × procedure
+    (`kind` = ward | service | procedure) — the CSV's rows."""
+    rows: list[dict[str, Any]] = []
+    for w in figures["wards"]:
+        rows.append({"ward": w["ward"], "kind": "ward", "code": "", **_pick(w)})
+        for s in w["services"]:
+            rows.append({"ward": w["ward"], "kind": "service", "code": s["service"], **_pick(s)})
+        for p in w["procedures"]:
+            rows.append({"ward": w["ward"], "kind": "procedure", "code": p["procedure"] or "",
+                         **_pick(p)})
+    return rows
+
+
+def _pick(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: item.get(k) for k in COLUMNS[3:]}
