@@ -11,28 +11,24 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.app import App
-from kivy.uix.button import Button
-from kivy.uix.label import Label
-from kivy.uix.layout import Layout
-from kivy.uix.widget import Widget
 
 from kiosk.domain.session import Session, Step
+from kiosk.i18n import translator
 from kiosk.ui.screens.base import KioskScreen
 
+PAYMENT_DOMAIN = "payment"  # the payment package's own message catalog
 
-def theme_widget(app: Any, widget: Widget) -> None:
-    """The payment package's plain Kivy labels and buttons in the kiosk's palette and
-    font (Kivy's defaults are white text: unreadable on the kiosk's light screens, and
-    the payment font lacks Hangul/Chinese/Vietnamese)."""
-    for w in widget.walk(restrict=True):
-        if isinstance(w, Button):
-            w.background_normal = w.background_down = ""
-            w.background_color = app.col["primary"]
-            w.color = app.col["primary_fg"]
-            w.font_name = app.font
-        elif isinstance(w, Label):
-            w.color = app.col["fg"]
-            w.font_name = app.font
+
+def look_of(app: Any) -> Any:
+    """The kiosk's text scale, touch target, palette and font for the payment widget
+    (Kivy's plain labels would be white on the light screens, fixed-size, and the payment
+    font lacks Hangul/Chinese/Vietnamese)."""
+    from kiosk.payment.widget import PaymentLook
+    col = app.col
+    return PaymentLook(font_name=app.font, font_px=app.fs, target_px=app.target,
+                       fg=tuple(col["fg"]), button=tuple(col["button"]),
+                       button_fg=tuple(col["button_fg"]), primary=tuple(col["primary"]),
+                       primary_fg=tuple(col["primary_fg"]))
 
 
 class CashlessScreen(KioskScreen):
@@ -40,10 +36,12 @@ class CashlessScreen(KioskScreen):
     title = "キャッシュレスでのお支払い"
 
     _for: object = None  # the ticket the shown payment is for
+    _lang = ""           # the language the shown payment speaks
 
     def refresh(self, app: Any, s: Session) -> None:
         host = self.ids.host
         if host.children and self._for is s.ticket:
+            self._follow(app, s, host.children[0])  # a mode or language switch
             return
         self.clear()
         payment = getattr(app, "payment", None)
@@ -53,6 +51,7 @@ class CashlessScreen(KioskScreen):
         if hasattr(payment, "language"):  # the payment screens in the resident's language
             payment.language = s.language
         ticket = self._for = s.ticket
+        self._lang = s.language
 
         def done(paid: bool) -> None:
             # A result that arrives after the visit moved on (timeout) changes nothing.
@@ -61,10 +60,16 @@ class CashlessScreen(KioskScreen):
 
         widget = payment.start(s.fee(), reference, done)
         host.add_widget(widget)
-        theme_widget(app, widget)
-        for part in widget.walk(restrict=True):  # buttons are remade as the payment moves on
-            if isinstance(part, Layout):
-                part.bind(children=lambda *_: theme_widget(app, widget))
+        self._follow(app, s, widget)
+
+    def _follow(self, app: Any, s: Session, widget: Any) -> None:
+        """The payment widget in the kiosk's current look and language (it re-applies
+        the look to the buttons it makes as the payment moves on)."""
+        if hasattr(widget, "restyle"):
+            widget.restyle(look_of(app))
+        if s.language != self._lang and hasattr(widget, "retranslate"):
+            self._lang = s.language
+            widget.retranslate(translator(s.language, PAYMENT_DOMAIN))
 
     def clear(self) -> None:
         """Left before the payment ended (timeout, はじめから): stop it at the provider or
