@@ -7,7 +7,8 @@ Today it starts the back-office on an embedded SQLite database in var/demo/ (mig
 seeded with the demo wards from config/catalog.toml, demo accounts and device tokens with
 fresh random secrets), prints the URLs and credentials and writes them to
 var/demo/credentials.json. The kiosk and device stand-ins join here as small functions
-(start_kiosk, start_printer, ...) called from `run`.
+(start_kiosk, start_payment, ...) called from `running`; with the kiosk, the payment
+provider and terminal stand-ins run too and the kiosk offers cashless payment.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -42,6 +44,8 @@ class Demo:
     urls: dict[str, str] = field(default_factory=dict)
     credentials: dict[str, Any] = field(default_factory=dict)
     backoffice_url: str = ""
+    payment_config: Path | None = None   # set when the payment stand-ins run
+    payment_env: dict[str, str] = field(default_factory=dict)
 
     def stop(self) -> None:
         for proc in reversed(self.processes):
@@ -113,6 +117,43 @@ def demo_config(demo: Demo) -> Path:
     return path
 
 
+def _stand_in(demo: Demo, module: str, banner: str, *args: str) -> int:
+    """A stand-in from hardware.payment as a child process on a free port (it prints
+    `<banner> <port>` once it listens); its log goes to var/demo/<name>.log."""
+    log = (demo.var_dir / f"{module.rsplit('.', 1)[-1]}.log").open("ab")
+    proc = subprocess.Popen(  # noqa: S603 — our own interpreter and arguments
+        [sys.executable, "-m", module, "--port", "0", *args], cwd=REPO_ROOT,
+        stdout=subprocess.PIPE, stderr=log,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    log.close()
+    demo.processes.append(proc)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode()
+    if not line.startswith(banner):
+        raise RuntimeError(f"{module} did not start (see {demo.var_dir})")
+    return int(line.split()[-1])
+
+
+def start_payment(demo: Demo, auto_scan_after: float = 8.0) -> None:
+    """The code-payment provider stand-in (it "scans" every code by itself after
+    `auto_scan_after` s) and the payment terminal stand-in, and the payment settings for
+    the back-office and the kiosk (var/demo/payment.toml; fresh secrets each run)."""
+    key, secret = secrets.token_hex(8), secrets.token_hex(16)
+    provider = _stand_in(demo, "hardware.payment.provider", "PROVIDER LISTENING",
+                         "--api-key", key, "--secret", secret,
+                         "--auto-scan-after", str(auto_scan_after))
+    terminal = _stand_in(demo, "hardware.payment.terminal", "TERMINAL LISTENING")
+    src = (REPO_ROOT / "config" / "payment.toml").read_text(encoding="utf-8")
+    path = demo.payment_config = demo.var_dir / "payment.toml"
+    path.write_text(src.replace("port = 4100", f"port = {terminal}")
+                    .replace("http://127.0.0.1:8700", f"http://127.0.0.1:{provider}")
+                    .replace("poll_seconds = 2.0", "poll_seconds = 0.5"), encoding="utf-8")
+    demo.payment_env = {"PAYMENT_CONFIG": str(path), "PAYMENT_PROVIDER_API_KEY": key,
+                        "PAYMENT_WEBHOOK_SECRET": secret}
+    demo.urls["payment provider stand-in"] = f"http://127.0.0.1:{provider}"
+    demo.urls["payment terminal stand-in"] = f"tcp 127.0.0.1:{terminal}"
+
+
 def start_backoffice(demo: Demo, host: str = "127.0.0.1", port: int | None = None) -> str:
     """Run the back-office server as a child process; returns its base URL."""
     db_url = prepare_backoffice(demo)
@@ -122,7 +163,7 @@ def start_backoffice(demo: Demo, host: str = "127.0.0.1", port: int | None = Non
         [sys.executable, "-m", "kiosk.backoffice", "serve", "--db", db_url, "--host", host,
          "--port", str(port), "--config", str(demo_config(demo))],
         cwd=REPO_ROOT, stdout=log, stderr=log,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+        env={**os.environ, **demo.payment_env, "PYTHONPATH": str(REPO_ROOT)})
     log.close()
     demo.processes.append(proc)
     url = demo.backoffice_url = f"http://{host}:{port}"
@@ -163,10 +204,13 @@ def start_kiosk(demo: Demo) -> None:
 
 @contextlib.contextmanager
 def running(var_dir: Path = VAR_DIR, host: str = "127.0.0.1",
-            port: int | None = None, kiosk: bool = False) -> Iterator[Demo]:
+            port: int | None = None, kiosk: bool = False,
+            payment: bool = False) -> Iterator[Demo]:
     var_dir.mkdir(parents=True, exist_ok=True)
     demo = Demo(var_dir)
     try:
+        if payment or kiosk:  # the kiosk offers cashless payment against the stand-ins
+            start_payment(demo)
         start_backoffice(demo, host, port)
         if kiosk:
             start_kiosk(demo)

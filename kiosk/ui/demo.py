@@ -4,12 +4,18 @@ the sync package exactly as on a real kiosk.
 
     python -m kiosk --demo                                  a window (needs a display)
     python -m kiosk --demo --headless --walkthrough DIR     the scripted visits, offscreen
+    python -m kiosk.ui.demo --screens DIR                   the same in every mode
+                                                            (scripts/kiosk_screens)
 
-`start_kiosk(demo)` runs the same as a child process of `scripts/demo`.
+Cashless payment is on: the demo runs the payment provider and terminal stand-ins and the
+back-office is told about them (kiosk.demo.start_payment); the provider pays each code by
+itself after a few seconds. `start_kiosk(demo)` runs the same as a child process of
+`scripts/demo`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -17,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +112,31 @@ def demo_printer(directory: Path) -> tuple[Any, Any]:
     return standin, KioskTicketPrinter(printer)
 
 
-def demo_ports(backoffice_url: str, token: str, var_dir: Path) -> dict[str, Any]:
+def with_cashless(cfg: UiConfig) -> UiConfig:
+    """The kiosk settings with cashless payment offered (the demo runs its stand-ins)."""
+    return dataclasses.replace(cfg, session=dataclasses.replace(cfg.session, cashless=True))
+
+
+def provider_scans(cashless: Any, provider_url: str) -> Callable[[int], None]:
+    """The resident's phone paying a code now: the provider stand-in "scans" the code of
+    a back-office payment (the walkthrough shoots the code first, then pays)."""
+    import requests
+
+    def scan(payment_id: int) -> None:
+        provider_id = cashless.client.get(payment_id)["provider_id"]
+        answer = requests.post(f"{provider_url}/_control/payments/{provider_id}/scan",
+                               timeout=5)
+        if not answer.ok:  # e.g. it paid by itself already (--auto-scan-after)
+            log.info("provider scan of %s: %s %s", provider_id, answer.status_code,
+                     answer.text[:200])
+    return scan
+
+
+def demo_ports(backoffice_url: str, token: str, var_dir: Path,
+               payment_config: Path | None = None) -> dict[str, Any]:
     """The stand-in card through pcscd + vpcd (in-process stand-in when those are
-    missing), the ESC/POS stand-in printer over TCP, and the real sync link."""
+    missing), the ESC/POS stand-in printer over TCP, the real sync link, and with a
+    `payment_config` the payment widget against the back-office's payment API."""
     from kiosk.sync import KioskLink
     from kiosk.sync.sealing import generate_key
     from kiosk.sync.settings import BackofficeSettings, StoreSettings, SyncSettings
@@ -160,7 +189,10 @@ def demo_ports(backoffice_url: str, token: str, var_dir: Path) -> dict[str, Any]
           f"printed tickets (PNG) land in {printed}", flush=True)
 
     def close() -> None:
-        for closer in reversed(closers):
+        # Called by the app's exit and by the demo's own clean-up: close once.
+        todo = list(reversed(closers))
+        closers.clear()
+        for closer in todo:
             try:
                 closer()
             except Exception:  # shutting down: log and go on with the rest
@@ -168,6 +200,15 @@ def demo_ports(backoffice_url: str, token: str, var_dir: Path) -> dict[str, Any]
 
     ports.update({"printer": printer, "desk": LinkDesk(link), "catalog": link.catalog(),
                   "close": close})
+    if payment_config is not None:
+        from kiosk.payment.config import load_payment_config
+        from kiosk.payment.widget import KioskCashless
+        pay = load_payment_config(payment_config)
+        cashless = KioskCashless.from_link(link, pay)
+        ports["payment"] = cashless
+        ports["pay"] = provider_scans(cashless, pay.backoffice.provider_url)
+        print(f"kiosk demo: cashless = the provider stand-in at {pay.backoffice.provider_url}"
+              f" and the terminal stand-in on port {pay.kiosk.terminal.port}", flush=True)
     return ports
 
 
@@ -177,18 +218,20 @@ def kiosk_token(credentials: dict[str, Any]) -> str:
 
 
 def run_demo(cfg: UiConfig, *, walkthrough: Path | None = None,
-             var_dir: Path | None = None) -> int:
-    """Start the demo back-office, then the kiosk against it (window or walkthrough)."""
+             var_dir: Path | None = None, all_modes: bool = False) -> int:
+    """Start the demo back-office and payment stand-ins, then the kiosk against them
+    (window or walkthrough; `all_modes`: the walkthrough in every display mode)."""
     from kiosk.demo import VAR_DIR, running
     from kiosk.ui.app import build_app
 
-    with running(var_dir or VAR_DIR) as demo:
+    with running(var_dir or VAR_DIR, payment=True) as demo:
         ports = demo_ports(demo.backoffice_url, kiosk_token(demo.credentials),
-                           demo.var_dir / "kiosk")
+                           demo.var_dir / "kiosk", demo.payment_config)
+        cfg = with_cashless(cfg)
         if walkthrough is not None:
             from kiosk.ui.walkthrough import run_walkthrough
             try:
-                return run_walkthrough(walkthrough, cfg, ports=ports)
+                return run_walkthrough(walkthrough, cfg, ports=ports, all_modes=all_modes)
             finally:
                 ports["close"]()
         print(f"kiosk demo: back-office at {demo.backoffice_url}; the stand-in card "
@@ -211,7 +254,7 @@ def start_kiosk(demo: Any, *, headless_dir: Path | None = None) -> subprocess.Po
     demo.urls["kiosk printed tickets (PNGs)"] = str(demo.var_dir / "kiosk" / "printer")
     log = (demo.var_dir / "kiosk.log").open("ab")
     proc = subprocess.Popen(args, cwd=REPO_ROOT, stdout=log, stderr=log,  # noqa: S603
-                            env={**os.environ, "KIVY_NO_ARGS": "1",
+                            env={**os.environ, **demo.payment_env, "KIVY_NO_ARGS": "1",
                                  "PYTHONPATH": str(REPO_ROOT)})
     log.close()
     if not headless:  # the window runs as long as the demo; the walkthrough ends by itself
@@ -219,14 +262,31 @@ def start_kiosk(demo: Any, *, headless_dir: Path | None = None) -> subprocess.Po
     return proc
 
 
+def make_screens(out: Path) -> int:
+    """docs/screens/kiosk: the walkthrough in every mode against a demo back-office in a
+    temporary directory, with the payment stand-ins (scripts/kiosk_screens)."""
+    from kiosk.ui.app import configure_kivy
+    cfg = UiConfig.load()
+    configure_kivy(cfg, headless=True, window=True)
+    with tempfile.TemporaryDirectory(prefix="kiosk-screens-") as var_dir:
+        return run_demo(cfg, walkthrough=out, var_dir=Path(var_dir), all_modes=True)
+
+
 def main(argv: list[str]) -> int:
-    """`python -m kiosk.ui.demo URL TOKEN VAR_DIR [SCREENS_DIR]` (used by start_kiosk)."""
+    """`python -m kiosk.ui.demo URL TOKEN VAR_DIR [SCREENS_DIR]` (used by start_kiosk;
+    cashless when $PAYMENT_CONFIG names the demo's payment settings), or
+    `python -m kiosk.ui.demo --screens DIR`."""
     from kiosk.ui.app import build_app, configure_kivy
+    if argv[:1] == ["--screens"] and len(argv) == 2:
+        return make_screens(Path(argv[1]))
     url, token, var_dir = argv[0], argv[1], Path(argv[2])
     cfg = UiConfig.load()
     headless = len(argv) > 3
     configure_kivy(cfg, headless=headless, window=True)
-    ports = demo_ports(url, token, var_dir)
+    payment = os.environ.get("PAYMENT_CONFIG")
+    if payment:
+        cfg = with_cashless(cfg)
+    ports = demo_ports(url, token, var_dir, Path(payment) if payment else None)
     if headless:
         from kiosk.ui.walkthrough import run_walkthrough
         try:

@@ -1,11 +1,14 @@
 """The scripted resident visits behind `--headless --walkthrough DIR`: every screen of a
 card visit (with a wrong PIN), a no-card visit and an "ask staff" visit, one PNG each,
-touched through the real widgets. With `all_modes` it repeats in large text, high
+touched through the real widgets; with a payment port (the demo's: kiosk/ui/demo.py)
+also a card visit paid by QR code. With `all_modes` it repeats in large text, high
 contrast and English (docs/screens is made this way: scripts/kiosk_screens)."""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +25,14 @@ MODES: dict[str, tuple[str, ...]] = {
 }
 
 
-def card_visit(h: Any, shot: Any, reader: Any) -> None:
+def put_card(h: Any, reader: Any) -> None:
     from kiosk.ui.standins import StandInCard
+    reader.place(StandInCard())
+    h.app._tick()  # the card watch runs every 0.25 s; do not wait for it
+    h.settle()
+
+
+def card_visit(h: Any, shot: Any, reader: Any) -> None:
     reader.remove()
     shot("01-welcome")
     h.tap("start")
@@ -32,9 +41,7 @@ def card_visit(h: Any, shot: Any, reader: Any) -> None:
     shot("03-identity")
     h.tap("choose_card")
     shot("04-card")
-    reader.place(StandInCard())
-    h.app._tick()  # the card watch runs every 0.25 s; do not wait for it
-    h.settle()
+    put_card(h, reader)
     shot("05-pin")
     for d in "1235":
         h.tap("key", d)
@@ -92,6 +99,58 @@ def ask_staff_visit(h: Any, shot: Any) -> None:
     h.settle()
 
 
+def wait_for(h: Any, done: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Frames until `done()` (the payment runs on its own thread and the network)."""
+    end = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > end:
+            raise RuntimeError(f"walkthrough: no {what} within {timeout:.0f} s")
+        h.pump()
+        time.sleep(0.02)
+    h.pump(2)
+
+
+def touch_payment(h: Any, msgid: str) -> None:
+    """A real touch on the payment widget's button for `msgid`."""
+    w = next((b for b in h.widgets() if getattr(b, "msgid", None) == msgid), None)
+    if w is None:
+        raise RuntimeError(f"walkthrough: no payment button {msgid!r}")
+    h.tap_at(*w.to_window(*w.center))
+
+
+def cashless_visit(h: Any, shot: Any, reader: Any, pay: Callable[[int], None]) -> int:
+    """A card visit paid at the kiosk by QR code: the choice, the code, the paid ticket.
+    `pay(payment_id)` makes the provider (stand-in) take the resident's scan."""
+    from kiosk.domain.payment import PaymentMethod
+    from kiosk.domain.session import Step
+    from kiosk.payment.flow import METHOD_LABELS, Screen
+    reader.remove()
+    h.tap("start")
+    h.tap("choose_procedure", "juminhyo")
+    h.tap("choose_card")
+    put_card(h, reader)
+    for d in "1234":
+        h.tap("key", d)
+    h.tap("take_pin")
+    h.tap("confirm")
+    h.tap("choose_payment", PayMethod.CASHLESS)
+    payment = h.app.payment
+    wait_for(h, lambda: payment.flow is not None, "payment screen")
+    shot("17-cashless-choose")
+    touch_payment(h, METHOD_LABELS[PaymentMethod.CODE])
+    flow = payment.flow
+    wait_for(h, lambda: flow.view.screen is Screen.SHOW_CODE, "payment code")
+    shot("18-cashless-code")
+    pay(flow.view.payment_id)
+    session = h.app.controller.session
+    wait_for(h, lambda: session.step is Step.TICKET, "paid ticket")
+    paid = int(session.paid)
+    shot("19-ticket-paid")
+    h.app.act("cancel")
+    h.settle()
+    return paid
+
+
 def run_walkthrough(out: Path, cfg: UiConfig, *, all_modes: bool = False,
                     scale: float = 0.5, ports: dict[str, Any] | None = None) -> int:
     from kiosk.ui.app import build_app
@@ -107,11 +166,16 @@ def run_walkthrough(out: Path, cfg: UiConfig, *, all_modes: bool = False,
     app = build_app(cfg, ports=ports)
     h = Harness(app).start()
     written: list[Path] = []
+    tickets: list[bool] = []  # per ticket screen shot: was the status-page QR on it?
+    paid = 0
     modes = MODES if all_modes else {"default": ()}
     for mode, toggles in modes.items():
         folder = out / mode if all_modes else out
 
         def shot(name: str, folder: Path = folder) -> None:
+            if "ticket" in name:
+                qr = h.app.root.ids.sm.current_screen.ids.get("qr")
+                tickets.append(qr is not None and qr.texture is not None and qr.opacity > 0)
             written.append(h.screenshot(folder / f"{name}.png", scale, colors=96))
 
         def setup(mode: str = mode, toggles: tuple[str, ...] = toggles) -> None:
@@ -128,6 +192,10 @@ def run_walkthrough(out: Path, cfg: UiConfig, *, all_modes: bool = False,
         no_card_visit(h, shot)
         setup()
         ask_staff_visit(h, shot)
+        if h.app.payment is not None and "pay" in ports:
+            setup()
+            paid += cashless_visit(h, shot, reader, ports["pay"])
     h.stop()
-    print(f"walkthrough: {len(written)} screenshots in {out}")
+    print(f"walkthrough: {len(written)} screenshots in {out}; the status-page QR on "
+          f"{sum(tickets)} of {len(tickets)} ticket screens; {paid} paid by code", flush=True)
     return 0

@@ -1,13 +1,16 @@
 """The demo's kiosk with the real card stack: `python -m kiosk --demo --headless
---walkthrough DIR` (what the demo does where there is no display) starts a back-office,
-a private pcscd + vpcd with the stand-in My Number card, and the ESC/POS stand-in printer
-over TCP; the scripted visits must leave a screenshot of every screen and the printed
-tickets as PNGs."""
+--walkthrough DIR` (what the demo does where there is no display, and what
+scripts/kiosk_screens runs in every mode) starts a back-office, the payment provider and
+terminal stand-ins, a private pcscd + vpcd with the stand-in My Number card, and the
+ESC/POS stand-in printer over TCP; the scripted visits must leave a screenshot of every
+screen (the payment screens and the status-page QR on every ticket screen included), the
+printed tickets as PNGs, and a payment the back-office records as paid."""
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -37,9 +40,17 @@ def test_headless_demo_reads_the_card_through_pcscd_and_prints(tmp_path: Path) -
     assert "card = the stand-in My Number card through pcscd + vpcd" in done.stdout
     printed = var / "kiosk" / "printer"
     assert f"printed tickets (PNG) land in {printed}" in done.stdout
-    assert len(list(shots.glob("*.png"))) == 16
+    names = sorted(p.stem for p in shots.glob("*.png"))
+    assert len(names) == 19 and names[-3:] == ["17-cashless-choose", "18-cashless-code",
+                                               "19-ticket-paid"], names
+    # every ticket screen (card visit, ask staff, paid) shows the status page's QR
+    assert "the status-page QR on 3 of 3 ticket screens; 1 paid by code" in done.stdout
     tickets = sorted(printed.glob("job-*.png"))
-    assert len(tickets) == 2  # the card visit's ticket and the "ask staff" ticket
+    assert len(tickets) == 3  # the card visit's, the "ask staff" and the paid visit's
+    with sqlite3.connect(var / "backoffice.sqlite3") as db:
+        paid = db.execute("SELECT method, amount_yen FROM payments WHERE state = 'paid'"
+                          ).fetchall()
+    assert paid == [("code", 300)]
     job = json.loads(tickets[0].with_suffix(".json").read_text())
     assert job["complete"] and job["cut"] and job["images"] >= 1
     paper = Image.open(tickets[0]).convert("L")
