@@ -1,4 +1,4 @@
-"""Command line: serve, migrate, seed-demo, create-staff, create-device.
+"""Command line: serve, migrate, seed-demo, create-staff, create-device, purge.
 
     python -m kiosk.backoffice serve --db URL --host H --port P [--workers N]
 """
@@ -58,7 +58,48 @@ def _parser() -> argparse.ArgumentParser:
     cd.add_argument("--name", required=True)
     cd.add_argument("--kind", required=True, choices=("kiosk", "display"))
     cd.add_argument("--ward", required=True)
+    pg = sub.add_parser("purge", help="delete the personal data past its retention "
+                        "([retention] in the config); the server also does it by itself")
+    _db_arg(pg)
+    pg.add_argument("--config", help="back-office TOML (default: config/backoffice.toml)")
+    pg.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     return ap
+
+
+def _is_migrated(url: str) -> bool:
+    """True when the schema is at the head revision, else says how to migrate."""
+    from alembic.script import ScriptDirectory
+
+    from kiosk.backoffice.db import alembic_config, current_revision
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    if current_revision(url) == head:
+        return True
+    print(f"ward-backoffice: the database {url} is not migrated to {head}; run "
+          "`python -m kiosk.backoffice migrate --db ...` (or serve --migrate)", file=sys.stderr)
+    return False
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from kiosk.backoffice.app import backoffice_from
+    from kiosk.backoffice.db import normalize_url
+    from kiosk.backoffice.retention import purge
+
+    url = normalize_url(args.db)
+    if not _is_migrated(url):
+        return 2
+    bo = backoffice_from(url, args.config, args.catalog)
+    try:
+        report = purge(bo, dry_run=args.dry_run, by="command")
+    finally:
+        bo.engine.dispose()
+    r = bo.settings.retention
+    what = "would delete" if args.dry_run else "deleted"
+    print(f"{what} the application data of {report.tickets} ticket(s): {report.finished} "
+          f"finished (finished_grace={r.finished_grace}), {report.retention} issued more than "
+          f"{r.max_days} day(s) ago; {report.notes} audit-trail note(s)")
+    print(json.dumps(report.as_dict()))
+    return 0
 
 
 def _prepare(db: str, catalog_path: str | None, *, migrate: bool = True) -> Any:
@@ -83,7 +124,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from kiosk.backoffice.app import ENV_CATALOG, ENV_CONFIG, ENV_DB
     from kiosk.backoffice.config import load_settings
-    from kiosk.backoffice.db import current_revision, is_sqlite, normalize_url
+    from kiosk.backoffice.db import is_sqlite, normalize_url
     from kiosk.backoffice.serving import UVICORN, serve_reuseport
 
     load_settings(args.config)  # fail now, with file + key, not in a worker
@@ -95,15 +136,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.migrate:
         _prepare(url, args.catalog)
     else:
-        from alembic.script import ScriptDirectory
-
-        from kiosk.backoffice.db import alembic_config
-
-        head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-        if current_revision(url) != head:
-            print(f"ward-backoffice: the database {url} is not migrated to {head}; run "
-                  "`python -m kiosk.backoffice migrate --db ...` (or serve --migrate)",
-                  file=sys.stderr)
+        if not _is_migrated(url):
             return 2
         _prepare(url, args.catalog, migrate=False)[1].dispose()
     os.environ[ENV_DB] = url
@@ -126,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "purge":
+            return _purge(args)
         if args.command == "migrate":
             _prepare(args.db, args.catalog)[1].dispose()
             print("migrated")

@@ -283,6 +283,11 @@ def get_form_pdf(ticket_id: TicketPath, request: Request, who: Principal = STAFF
 
     bo = bo_of(request)
     row = queue.ticket_row(bo, who, ticket_id)
+    if row.application_purged_at is not None:
+        raise ApiError(410, "application_purged", f"the application data of {row.label} was "
+                       f"deleted at {iso(row.application_purged_at, bo.tz)} "
+                       f"({row.application_purge_reason}: personal data is kept only for the "
+                       "retention period); nothing to print", queue.purged_info(row, bo.tz))
     if not row.application or not row.procedure:
         raise not_found(f"an application form for {row.label}")
     try:

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import os
+import traceback
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -22,7 +24,7 @@ from kiosk import __version__
 from kiosk.backoffice.asgi import replaying
 from kiosk.backoffice.config import Settings, load_settings
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import reading
+from kiosk.backoffice.db import reading, safe_error
 from kiosk.backoffice.errors import ApiError
 from kiosk.backoffice.events import listen_postgres
 from kiosk.configfile import load_catalog
@@ -112,6 +114,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": code, "message": str(exc.detail)},
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # Handled here, not re-raised to the server's log: the message may quote a row.
+        log.error("database error in %s %s: %s\n%s", request.method, request.url.path,
+                  safe_error(exc), "".join(traceback.format_tb(exc.__traceback__)))
+        return JSONResponse({"error": "internal", "message": "the server failed; see its log"},
+                            status_code=500)
+
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
@@ -149,9 +159,18 @@ def create_app(bo: Backoffice) -> FastAPI:
             listener = asyncio.create_task(listen_postgres(bo.libpq_dsn(), bo.hub, ready))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), 10)
+        purger: asyncio.Task[None] | None = None
+        if bo.settings.retention.check_seconds > 0:
+            from kiosk.backoffice.retention import purge_loop
+
+            purger = asyncio.create_task(purge_loop(bo))
         try:
             yield
         finally:
+            if purger is not None:
+                purger.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purger
             bo.fast_issuer = None
             if fast is not None:
                 await fast.close()

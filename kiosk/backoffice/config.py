@@ -60,18 +60,32 @@ class EventSettings:
     subscriber_queue: int = 1000
 
 
+DAY_END = "day_end"
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long a ticket's application record (personal data) stays: see retention.py."""
+
+    # "day_end": until the end of the office day the ticket finished on; else minutes.
+    finished_grace: str | int = DAY_END
+    max_days: int = 3
+    check_seconds: int = 600  # 0: no purge inside the server (run `purge` from cron)
+
+
 @dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     events: EventSettings = field(default_factory=EventSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     source: str = ""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], file: str = "backoffice.toml") -> Settings:
         root = Section(data, file)
-        root.unknown_keys(("server", "security", "queue", "events"))
+        root.unknown_keys(("server", "security", "queue", "events", "retention"))
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
         tz = s.text("timezone", "Asia/Tokyo")
@@ -125,7 +139,21 @@ class Settings:
             keepalive_seconds=e.integer("keepalive_seconds", 15, min=1, max=300),
             replay_limit=e.integer("replay_limit", 1000, min=0, max=100_000),
             subscriber_queue=e.integer("subscriber_queue", 1000, min=10, max=100_000))
-        return cls(server=server, security=security, queue=queue, events=events, source=file)
+        return cls(server=server, security=security, queue=queue, events=events,
+                   retention=_retention(root.section("retention", {})), source=file)
+
+
+def _retention(r: Section) -> RetentionSettings:
+    r.unknown_keys(("finished_grace", "max_days", "check_seconds"))
+    grace = r.data.get("finished_grace", DAY_END)
+    if grace != DAY_END and (isinstance(grace, bool) or not isinstance(grace, int)
+                             or not 0 <= grace <= 7 * 24 * 60):
+        raise r.error("finished_grace", f'must be "{DAY_END}" or minutes (0..10080), '
+                      f"got {grace!r}")
+    return RetentionSettings(
+        finished_grace=grace,
+        max_days=r.integer("max_days", 3, min=1, max=366),
+        check_seconds=r.integer("check_seconds", 600, min=0, max=86_400))
 
 
 def default_config_path() -> Path:

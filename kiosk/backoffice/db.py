@@ -35,13 +35,16 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     url = normalize_url(url)
+    # A database error's message would otherwise quote the bound values (an application's
+    # name, address, ...) into the server log.
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               pool_size=pool_size, max_overflow=pool_size)
+                               pool_size=pool_size, max_overflow=pool_size,
+                               hide_parameters=True)
         _sqlite_setup(engine)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30,
-                         pool_pre_ping=False)
+                         pool_pre_ping=False, hide_parameters=True)
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -53,12 +56,27 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Deleted and overwritten content (purged personal data, retention.py) is zeroed in
+        # the file instead of lingering in free space.
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def safe_error(exc: BaseException) -> str:
+    """A database error described for the log without the values it concerns: PostgreSQL's
+    DETAIL quotes them ("Failing row contains (..., 山田 太郎, ...)"), SQLAlchemy's message
+    adds the statement. Other errors: their type and message."""
+    orig = getattr(exc, "orig", None) or exc
+    diag = getattr(orig, "diag", None)
+    if diag is not None:  # psycopg
+        return (f"{type(orig).__name__} [{getattr(orig, 'sqlstate', None)}]: "
+                f"{diag.message_primary}")
+    return f"{type(orig).__name__}: {orig}"
 
 
 @contextmanager

@@ -12,6 +12,7 @@ a used key (unique violation), a closed ward, a cold cache — goes the general 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import psycopg
@@ -25,6 +26,7 @@ from kiosk.backoffice.asgi import replaying
 from kiosk.backoffice.auth import Principal, hash_token
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
+from kiosk.backoffice.db import safe_error
 from kiosk.backoffice.errors import ApiError
 from kiosk.backoffice.queue import (
     ISSUE_PG,
@@ -35,6 +37,8 @@ from kiosk.backoffice.queue import (
     pg_issue_params,
     ticket_json,
 )
+
+log = logging.getLogger(__name__)
 
 SQL = str(ISSUE_PG.compile(dialect=pg_dialect.dialect()))
 
@@ -70,6 +74,9 @@ class FastIssuer:
                 got = await cur.fetchone()
         except psycopg.errors.UniqueViolation:
             return None  # a retry under a used key: the general path replays it
+        except psycopg.Error as exc:  # the general path answers (and logs) it properly
+            log.warning("hot path failed (%s); issuing the general way", safe_error(exc))
+            return None
         assert got is not None
         row = new_row(params, got[0], got[1], got[2])
         return ticket_json(bo, row, int(got[3]), base_url)

@@ -170,6 +170,9 @@ tickets = Table(
     Column("block_id", Integer, ForeignKey("number_blocks.id")),
     Column("device_id", Integer, ForeignKey("devices.id")),
     Column("staff_id", Integer, ForeignKey("staff.id")),
+    # Set when the application record (personal data) was deleted (retention.py, 0300).
+    Column("application_purged_at", DateTime),
+    Column("application_purge_reason", String(16)),  # finished | retention
     UniqueConstraint("ward", "origin_service", "day", "number",
                      name="uq_tickets_ward_service_day_number"),
     Index("ix_tickets_queue", "ward", "service", "status", "rank", "queue_at"),
@@ -181,6 +184,10 @@ tickets = Table(
     Index("ix_tickets_done", "ward", "service", "completed_at",
           postgresql_where=text("completed_at IS NOT NULL"),
           sqlite_where=text("completed_at IS NOT NULL")),
+    # Only tickets still holding personal data: what the purge looks through.
+    Index("ix_tickets_unpurged", "issued_at",
+          postgresql_where=text("application IS NOT NULL"),
+          sqlite_where=text("application IS NOT NULL")),
 )
 
 # PostgreSQL: waiting tickets per queue and rank, kept by a trigger on tickets (migration

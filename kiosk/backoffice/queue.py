@@ -47,6 +47,9 @@ from kiosk.domain.catalog import Counter, Procedure, Ward
 
 T = m.tickets
 OPEN_STATES = ("called", "serving")
+# request_hash of a ticket whose application was purged (retention.py): the hash covered the
+# personal data, so it goes too, and a late retry under the key is answered by the key alone.
+PURGED_HASH = "purged"
 CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -470,7 +473,7 @@ def new_row(params: dict[str, Any], ticket_id: int, number: int, label_: str) ->
 
 def _replay(bo: Backoffice, conn: Connection, row: Any, digest: str,
             base_url: str) -> dict[str, Any]:
-    if row.request_hash != digest:
+    if row.request_hash not in (digest, PURGED_HASH):
         raise conflict("idempotency_mismatch", "this Idempotency-Key was already used for a "
                        "different request; use a new key for a new ticket")
     ahead = people_ahead(conn, row) if row.status == "waiting" else None
@@ -558,6 +561,13 @@ def _block_json(bo: Backoffice, row: Any, digest: str) -> dict[str, Any]:
 
 # --- reading tickets -----------------------------------------------------------------
 
+def purged_info(row: Any, tz: Any) -> dict[str, Any] | None:
+    """Said instead of the application once it was purged: when and why (retention.py)."""
+    if row.application_purged_at is None:
+        return None
+    return {"at": iso(row.application_purged_at, tz), "reason": row.application_purge_reason}
+
+
 def get_ticket(bo: Backoffice, principal: Principal, ticket_id: int,
                base_url: str) -> dict[str, Any]:
     with reading(bo.engine) as conn:
@@ -570,6 +580,7 @@ def get_ticket(bo: Backoffice, principal: Principal, ticket_id: int,
             m.ticket_events.c.ticket_id == row.id)).scalar_one()
     out = ticket_json(bo, row, ahead, base_url)
     out["application"] = row.application
+    out["application_purged"] = purged_info(row, bo.tz)
     out["events"] = events
     out["allowed_actions"] = allowed_actions(row.status)
     return out

@@ -74,10 +74,29 @@ def ticket_summary(ticket: Mapping[str, Any], catalog: Catalog) -> list[str]:
     return parts
 
 
+PURGE_REASON_WORDS = {"finished": "手続きが終わり、保存期間が過ぎたため",
+                      "retention": "発券からの保存期限が過ぎたため"}
+
+
+def purged_section(purged: Mapping[str, Any]) -> dict[str, Any]:
+    """What the clerk sees once the record was deleted (kiosk.backoffice.retention)."""
+    at = str(purged.get("at") or "")
+    when = at[:16].replace("T", " ") if at else "—"
+    reason = PURGE_REASON_WORDS.get(str(purged.get("reason")), str(purged.get("reason")))
+    return {"heading": "申請内容", "rows": [
+        {"label": "申請データ", "value": f"削除済み({reason}、{when} に削除)"},
+        {"label": "確認方法", "value": "個人情報は保存期間を過ぎると削除されます。"
+                                        "必要なら本人確認書類で確認してください。"}]}
+
+
 def application_sections(ticket: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:
     """The ticket's application laid out as the printed form reads (sections of labelled
     rows) by `kiosk.printing.forms.application_data`, so the clerk sees what prints; while
-    that is unavailable or refuses the record, the plain labelled rows below."""
+    that is unavailable or refuses the record, the plain labelled rows below. A purged
+    record says so (`purged` = when and why) instead of looking like none was sent."""
+    purged = ticket.get("application_purged")
+    if purged:
+        return {"title": None, "purged": purged, "sections": [purged_section(purged)]}
     application = ticket.get("application")
     if not application:
         return {"title": None, "sections": []}

@@ -1,0 +1,196 @@
+"""Deleting the residents' personal data the back-office no longer needs.
+
+A ticket carries the application record the kiosk filled in (name, kana, address, birth
+date, phone, ...; never the 個人番号). The counter needs it while the resident is served and
+perhaps for a correction later that day; the city's statistics need only the ticket itself
+(numbers, times, procedure, fee). So the record is deleted
+- from a finished ticket (done, cancelled, no-show) once `[retention] finished_grace` has
+  passed since it finished (default: the end of that office day), and
+- from any ticket `[retention] max_days` after it was issued, whatever its state.
+
+With it go the other traces of that data: staff notes in the ticket's audit trail (free
+text that may name the resident) and the request hash kept for idempotent retries (a hash
+of the body, so it could confirm a guessed name). Each purge writes a
+`ticket.application_purged` event (when, why, by which rule; nothing personal) to the
+ticket's audit trail. It is not pushed live: no screen shows the record.
+
+`purge()` runs inside the server every `[retention] check_seconds` (`purge_loop`) and as
+`ward-backoffice purge [--dry-run]`. Safe to run from several processes at once: rows are
+locked (SKIP LOCKED on PostgreSQL, the write lock on SQLite) and re-checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import anyio.to_thread
+from sqlalchemy import Connection, and_, func, insert, null, or_, select, update
+
+from kiosk.backoffice import clock
+from kiosk.backoffice import models as m
+from kiosk.backoffice.config import DAY_END, RetentionSettings
+from kiosk.backoffice.context import Backoffice
+from kiosk.backoffice.db import safe_error, writing
+from kiosk.backoffice.queue import PURGED_HASH, ticket_summary
+
+log = logging.getLogger(__name__)
+
+T = m.tickets
+E = m.ticket_events
+FINAL_STATES = ("done", "cancelled", "no_show")
+EVENT_TYPE = "ticket.application_purged"
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    finished: int = 0     # finished tickets whose grace had passed
+    retention: int = 0    # tickets older than max_days
+    notes: int = 0        # audit-trail notes removed with them
+    dry_run: bool = False
+
+    @property
+    def tickets(self) -> int:
+        return self.finished + self.retention
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"finished": self.finished, "retention": self.retention, "notes": self.notes,
+                "tickets": self.tickets, "dry_run": self.dry_run}
+
+
+def finished_before(settings: RetentionSettings, now: datetime, tz: Any) -> datetime:
+    """Tickets that finished before this (naive UTC) moment are past their grace."""
+    if settings.finished_grace == DAY_END:
+        today = clock.office_day(now, tz)
+        return clock.to_utc(datetime.combine(today, time(0), tzinfo=tz))
+    assert isinstance(settings.finished_grace, int)
+    return now - timedelta(minutes=settings.finished_grace)
+
+
+def issued_before(settings: RetentionSettings, now: datetime) -> datetime:
+    return now - timedelta(days=settings.max_days)
+
+
+def _finished_at() -> Any:
+    """When the ticket last changed: for a finished ticket, when it finished."""
+    return (select(func.max(E.c.at)).where(E.c.ticket_id == T.c.id)
+            .correlate(T).scalar_subquery())
+
+
+def _due(bo: Backoffice, now: datetime) -> Any:
+    r = bo.settings.retention
+    finished = and_(T.c.status.in_(FINAL_STATES),
+                    _finished_at() < finished_before(r, now, bo.tz))
+    return and_(T.c.application.is_not(None), or_(finished, T.c.issued_at < issued_before(r, now)))
+
+
+def _reason(row: Any, bo: Backoffice, now: datetime) -> tuple[str, str]:
+    r = bo.settings.retention
+    if row.status in FINAL_STATES and row.finished_at is not None \
+            and row.finished_at < finished_before(r, now, bo.tz):
+        return "finished", f"finished_grace={r.finished_grace}"
+    return "retention", f"max_days={r.max_days}"
+
+
+def purge(bo: Backoffice, *, now: datetime | None = None, dry_run: bool = False,
+          by: str = "server") -> PurgeReport:
+    """Delete the application data that is due (see the module doc); count only if dry_run."""
+    now = now or clock.utcnow()
+    counts = {"finished": 0, "retention": 0, "notes": 0}
+    after = 0
+    while True:
+        with writing(bo.engine) as conn:
+            query = (select(T.c.id, T.c.ward, T.c.service, T.c.label, T.c.status, T.c.priority,
+                            T.c.counter, T.c.recall_count, T.c.issued_at,
+                            _finished_at().label("finished_at"))
+                     .where(_due(bo, now), T.c.id > after).order_by(T.c.id).limit(BATCH))
+            if bo.is_pg and not dry_run:
+                query = query.with_for_update(of=T, skip_locked=True)
+            rows = conn.execute(query).all()
+            if not rows:
+                break
+            after = rows[-1].id
+            for row in rows:
+                counts[_reason(row, bo, now)[0]] += 1
+            if dry_run:
+                counts["notes"] += _notes(conn, [r.id for r in rows], dry_run=True)
+                continue
+            counts["notes"] += _purge_rows(bo, conn, rows, now, by)
+    report = PurgeReport(dry_run=dry_run, **counts)
+    if report.tickets and not dry_run:
+        log.info("purged the application data of %d ticket(s) (%d finished, %d past %d days)",
+                 report.tickets, report.finished, report.retention,
+                 bo.settings.retention.max_days)
+        if not bo.is_pg:
+            _checkpoint(bo)
+    return report
+
+
+def _purge_rows(bo: Backoffice, conn: Connection, rows: Sequence[Any], now: datetime,
+                by: str) -> int:
+    ids = [r.id for r in rows]
+    notes = _notes(conn, ids, dry_run=False)
+    events = []
+    for row in rows:
+        reason, rule = _reason(row, bo, now)
+        conn.execute(update(T).where(T.c.id == row.id, T.c.application.is_not(None)).values(
+            application=null(), application_purged_at=now, application_purge_reason=reason,
+            request_hash=PURGED_HASH))
+        event = {"type": EVENT_TYPE, "at": clock.iso(now, bo.tz), "ward": row.ward,
+                 "service": row.service, "counter": row.counter,
+                 "ticket": ticket_summary(row),
+                 "data": {"reason": reason, "rule": rule, "by": by}}
+        events.append({"ticket_id": row.id, "ward": row.ward, "service": row.service,
+                       "type": EVENT_TYPE, "at": now, "actor": None, "device_id": None,
+                       "counter": row.counter,
+                       "data": json.dumps(event, ensure_ascii=False, separators=(",", ":"))})
+    conn.execute(insert(E), events)
+    return notes
+
+
+def _notes(conn: Connection, ids: list[int], *, dry_run: bool) -> int:
+    """Remove staff notes from these tickets' audit trails; how many there were."""
+    rows = conn.execute(select(E.c.id, E.c.data).where(
+        E.c.ticket_id.in_(ids), E.c.data.like('%"note"%'))).all()
+    removed = 0
+    for r in rows:
+        event = json.loads(r.data)
+        data = event.get("data")
+        if not isinstance(data, dict) or "note" not in data:
+            continue
+        removed += 1
+        if not dry_run:
+            del data["note"]
+            data["note_purged"] = True
+            conn.execute(update(E).where(E.c.id == r.id).values(
+                data=json.dumps(event, ensure_ascii=False, separators=(",", ":"))))
+    return removed
+
+
+def _checkpoint(bo: Backoffice) -> None:
+    """SQLite: copy the purged pages into the database file and empty the WAL, so the old
+    values do not linger in the -wal file (secure_delete zeroes them in the file)."""
+    try:
+        with bo.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    except Exception as exc:  # noqa: BLE001 — best effort; the next checkpoint does it
+        log.warning("WAL checkpoint after the purge failed: %s", exc)
+
+
+async def purge_loop(bo: Backoffice) -> None:
+    """The server's periodic purge (every `[retention] check_seconds`, first at start-up)."""
+    every = bo.settings.retention.check_seconds
+    while True:
+        try:
+            await anyio.to_thread.run_sync(purge, bo)
+        except Exception as exc:  # noqa: BLE001 — next time again; the server keeps serving
+            log.error("purging personal data failed (%s); retrying in %d s",
+                      safe_error(exc), every)
+        await asyncio.sleep(every)
+

@@ -1,0 +1,474 @@
+"""Personal data is purged, provably: a day of tickets in every state on SQLite and
+PostgreSQL, then the purge; afterwards no value of a purged resident is left in any column
+of any table, open tickets keep theirs, the audit trail says what happened, the statistics
+are unchanged, and purging again changes nothing. Also: the server's own periodic purge
+(its clock driven forward), the staff views saying "purged", the command and its dry run,
+the migration up and down."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from kiosk.backoffice import clock, queue, retention
+from kiosk.backoffice import models as m
+from kiosk.backoffice.db import (
+    alembic_config,
+    make_engine,
+    migrate,
+    reading,
+    safe_error,
+    writing,
+)
+from tests.backoffice.conftest import admin, kiosk, make_backoffice
+
+REPO = Path(__file__).resolve().parents[2]
+T = m.tickets
+FINISHED = ("done", "cancelled", "no_show")
+OPEN = ("waiting", "held", "called", "serving")
+
+
+def _resident(i: int, procedure: str) -> dict[str, Any]:
+    """An application with values found nowhere else (so a hit in a scan is a leak)."""
+    values: dict[str, Any] = {"name": f"検証山田{i:03d}太郎",
+                              "address": f"堺市北区検証町{i}-{i + 7}",
+                              "birth_date": date(1931 + i, 1 + i % 12, 1 + i % 28).isoformat()}
+    if procedure == "juminhyo":
+        values.update(copies=1, purpose="本人確認")
+    elif procedure == "koseki":
+        values.update(honseki=f"熊本市中央区本籍町{i}番地", hittosha=f"筆頭者{i:03d}花子",
+                      kind="謄本", copies=1)
+    elif procedure == "tennyu":
+        values.update(sex="2", new_address=f"堺市北区新住所{i}丁目", move_date="2026-11-01",
+                      householder=f"世帯主{i:03d}次郎", relationship="本人")
+    return {"procedure": procedure, "identity": "card", "values": values}
+
+
+def _personal(app: dict[str, Any]) -> list[str]:
+    return [v for k, v in app["values"].items()
+            if isinstance(v, str) and k not in ("purpose", "kind", "sex", "relationship",
+                                                "move_date")]
+
+
+def _choices(bo: Any) -> None:
+    """Fill each procedure's choice fields with a real choice (the catalog decides)."""
+    global _CHOICE
+    _CHOICE = {(p.code, f.key): f.choices[0] for p in bo.catalog.procedures.values()
+               for f in p.fields if f.choices}
+
+
+_CHOICE: dict[tuple[str, str], str] = {}
+
+
+def _issue(bo: Any, i: int, procedure: str, **kw: Any) -> tuple[int, list[str], str]:
+    app = _resident(i, procedure)
+    for key in app["values"]:
+        if (procedure, key) in _CHOICE and key != "options":
+            app["values"][key] = _CHOICE[(procedure, key)]
+    p = bo.catalog.procedures[procedure]
+    key = uuid.uuid4().hex
+    req = queue.TicketRequest(ward="kita", service=p.service, procedure=procedure,
+                              application=app, priority="normal", language="ja", **kw)
+    ticket, created = queue.issue(bo, kiosk(bo), req, key, "")
+    assert created
+    return ticket["id"], _personal(app), key
+
+
+def _act(bo: Any, ticket_id: int, *actions: str, counter: int = 1, note: str | None = None
+         ) -> None:
+    for action in actions:
+        queue.act(bo, admin(), ticket_id, action,
+                  counter=counter if action in ("call", "recall") else None, note=note)
+
+
+def _day(bo: Any) -> dict[str, Any]:
+    """Tickets in every state (two procedures each), one uploaded from an offline kiosk,
+    staff notes naming residents. Returns {status: [(id, values, key), ...]}."""
+    _choices(bo)
+    made: dict[str, list[tuple[int, list[str], str]]] = {s: [] for s in FINISHED + OPEN}
+    # The kiosk-offline path: a ticket printed while offline, uploaded later, then served.
+    today = clock.office_day(clock.utcnow(), bo.tz)
+    block, _ = queue.reserve_block(bo, kiosk(bo), "certificates", today, 3, "blk-retention")
+    t = _issue(bo, 100, "juminhyo", offline_block=block["block_id"],
+               offline_number=block["first"],
+               offline_issued_at=datetime.now().astimezone() - timedelta(minutes=3))
+    _act(bo, t[0], "call", "start", "complete", counter=1)
+    made["done"].append(t)
+    n = 0
+    three = ("juminhyo", "koseki", "tennyu")
+    # (actions, procedures, counters): a counter holds one called/serving ticket at a time.
+    plan = {"done": (("call", "start", "complete"), three, (1, 2, 3)),
+            "cancelled": (("cancel",), three, (1, 2, 3)),
+            "no_show": (("call", "no-show"), three, (1, 2, 3)),
+            "waiting": ((), three, (1, 2, 3)), "held": (("hold",), three, (1, 2, 3)),
+            "called": (("call",), ("juminhyo", "tennyu"), (1, 3)),
+            "serving": (("call", "start"), ("koseki", "tennyu"), (2, 4))}
+    for status, (actions, procedures, counters) in plan.items():
+        for procedure, counter in zip(procedures, counters, strict=True):
+            n += 1
+            t = _issue(bo, n, procedure)
+            _act(bo, t[0], *actions, counter=counter,
+                 note=f"{t[1][0]}さん 書類確認" if status in ("held", "cancelled") else None)
+            made[status].append(t)
+    return made
+
+
+def _dump(bo: Any) -> str:
+    """Every value of every column of every table, as text (JSON as stored)."""
+    parts: list[str] = []
+    with reading(bo.engine) as conn:
+        for table in inspect(conn).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
+                parts.extend(json.dumps(v, ensure_ascii=False, default=str)
+                             if isinstance(v, dict | list) else str(v) for v in row)
+    return "\n".join(parts)
+
+
+def _statistics(bo: Any) -> Any:
+    """What the city's statistics read: every ticket's numbers, times, procedure, fee, and
+    the audit trail's counts per event type (purge events aside)."""
+    with reading(bo.engine) as conn:
+        tickets = conn.execute(select(
+            T.c.id, T.c.ward, T.c.origin_service, T.c.service, T.c.day, T.c.number, T.c.label,
+            T.c.priority, T.c.status, T.c.procedure, T.c.fee_yen, T.c.payment_status,
+            T.c.counter, T.c.queue_at, T.c.issued_at, T.c.called_at, T.c.started_at,
+            T.c.completed_at, T.c.recall_count, T.c.offline, T.c.language).order_by(T.c.id)
+        ).all()
+        e = m.ticket_events
+        events = conn.execute(text(
+            "SELECT type, count(*), min(at), max(at) FROM ticket_events "
+            "WHERE type <> :t GROUP BY type ORDER BY type"), {"t": retention.EVENT_TYPE}).all()
+        ids = conn.execute(select(e.c.id, e.c.ticket_id, e.c.type, e.c.at, e.c.actor,
+                                  e.c.counter).where(e.c.type != retention.EVENT_TYPE)
+                           .order_by(e.c.id)).all()
+    return [tuple(r) for r in tickets], [tuple(r) for r in events], [tuple(r) for r in ids]
+
+
+def _applications(bo: Any) -> dict[int, Any]:
+    with reading(bo.engine) as conn:
+        return {r.id: r for r in conn.execute(select(
+            T.c.id, T.c.application, T.c.application_purged_at, T.c.application_purge_reason,
+            T.c.request_hash))}
+
+
+def _purge_events(bo: Any) -> dict[int, list[dict[str, Any]]]:
+    e = m.ticket_events
+    out: dict[int, list[dict[str, Any]]] = {}
+    with reading(bo.engine) as conn:
+        for r in conn.execute(select(e).where(e.c.type == retention.EVENT_TYPE)):
+            out.setdefault(r.ticket_id, []).append(json.loads(r.data))
+    return out
+
+
+def _tomorrow_morning(bo: Any) -> datetime:
+    today = clock.office_day(clock.utcnow(), bo.tz)
+    return clock.to_utc(datetime.combine(today + timedelta(days=1), datetime.min.time(),
+                                         tzinfo=bo.tz) + timedelta(minutes=30))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def bo(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    url = (f"sqlite:///{tmp_path}/bo.sqlite3" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    backoffice = make_backoffice(url)
+    yield backoffice
+    backoffice.engine.dispose()
+
+
+def test_a_day_of_tickets_is_purged_and_nothing_personal_is_left(bo):
+    made = _day(bo)
+    finished_values = [v for s in FINISHED for _, vals, _ in made[s] for v in vals]
+    open_values = [v for s in OPEN for _, vals, _ in made[s] for v in vals]
+    dump = _dump(bo)
+    assert all(v in dump for v in finished_values + open_values)  # the scan does see them
+    stats = _statistics(bo)
+
+    # Today nothing is due: the counter may still need today's finished forms.
+    assert retention.purge(bo).tickets == 0
+
+    # After midnight (office day): finished tickets lose it, open ones keep theirs.
+    night = _tomorrow_morning(bo)
+    dry = retention.purge(bo, now=night, dry_run=True)
+    assert _statistics(bo) == stats and _purge_events(bo) == {}
+    report = retention.purge(bo, now=night)
+    n_finished = sum(len(made[s]) for s in FINISHED)
+    assert (report.finished, report.retention) == (n_finished, 0)
+    assert dry.as_dict() == {**report.as_dict(), "dry_run": True}
+    assert report.notes == len(made["cancelled"])  # the cancelled ones' notes named them
+    dump = _dump(bo)
+    leaked = [v for v in finished_values if v in dump]
+    assert leaked == [], f"personal data left after the purge: {leaked}"
+    assert all(v in dump for v in open_values), "an open ticket lost its application"
+    rows = _applications(bo)
+    for s in FINISHED:
+        for ticket_id, _, _ in made[s]:
+            r = rows[ticket_id]
+            assert r.application is None and r.application_purged_at == night
+            assert r.application_purge_reason == "finished"
+            assert r.request_hash == queue.PURGED_HASH
+    for s in OPEN:
+        for ticket_id, _, _ in made[s]:
+            assert rows[ticket_id].application is not None
+            assert rows[ticket_id].application_purged_at is None
+    events = _purge_events(bo)
+    assert set(events) == {t for s in FINISHED for t, _, _ in made[s]}
+    for ticket_id, evs in events.items():
+        assert len(evs) == 1
+        assert evs[0]["data"] == {"reason": "finished", "rule": "finished_grace=day_end",
+                                  "by": "server"}
+        assert evs[0]["ticket"]["id"] == ticket_id
+    assert _statistics(bo) == stats, "the purge changed what the statistics read"
+
+    # Again: nothing more to do, nothing written.
+    assert retention.purge(bo, now=night + timedelta(hours=1)).tickets == 0
+    assert _purge_events(bo) == events
+
+    # The hard limit: days later the open tickets lose theirs too, whatever their state.
+    later = clock.utcnow() + timedelta(days=bo.settings.retention.max_days, minutes=1)
+    report = retention.purge(bo, now=later)
+    assert (report.finished, report.retention) == (0, sum(len(made[s]) for s in OPEN))
+    assert report.notes == len(made["held"])
+    dump = _dump(bo)
+    leaked = [v for v in finished_values + open_values if v in dump]
+    assert leaked == [], f"personal data left after the hard limit: {leaked}"
+    assert all(r.application is None for r in _applications(bo).values())
+    assert {e[0]["data"]["reason"] for t, e in _purge_events(bo).items()
+            if t in {t for s in OPEN for t, _, _ in made[s]}} == {"retention"}
+    assert _statistics(bo) == stats
+    assert retention.purge(bo, now=later).tickets == 0
+
+
+def test_views_after_the_purge_and_a_late_retry(bo):
+    _choices(bo)
+    ticket_id, values, key = _issue(bo, 1, "koseki")
+    _act(bo, ticket_id, "call", "start", "complete")
+    before = queue.get_ticket(bo, admin(), ticket_id, "")
+    assert before["application"] is not None and before["application_purged"] is None
+    retention.purge(bo, now=_tomorrow_morning(bo))
+    after = queue.get_ticket(bo, admin(), ticket_id, "")
+    assert after["application"] is None
+    assert after["application_purged"]["reason"] == "finished"
+    assert after["application_purged"]["at"].startswith(
+        clock.office_day(_tomorrow_morning(bo), bo.tz).isoformat())
+    # The kiosk's outbox retrying the upload under the same key gets the same ticket back,
+    # and the personal data is not stored again.
+    p = bo.catalog.procedures["koseki"]
+    app = _resident(1, "koseki")
+    for k in app["values"]:
+        if ("koseki", k) in _CHOICE:
+            app["values"][k] = _CHOICE[("koseki", k)]
+    again, created = queue.issue(bo, kiosk(bo), queue.TicketRequest(
+        ward="kita", service=p.service, procedure="koseki", application=app,
+        priority="normal", language="ja"), key, "")
+    assert not created and again["id"] == ticket_id
+    assert _applications(bo)[ticket_id].application is None
+    assert not [v for v in values if v in _dump(bo)]
+
+    from kiosk.backoffice.web.application_view import application_sections
+
+    laid = application_sections(after, bo.catalog)
+    assert laid["purged"]["reason"] == "finished"
+    text_ = json.dumps(laid["sections"], ensure_ascii=False)
+    assert "削除済み" in text_ and "保存期間" in text_
+
+
+def test_minutes_grace_and_no_show_recalled_before_it(tmp_path):
+    bo = make_backoffice(f"sqlite:///{tmp_path}/bo.sqlite3")
+    bo.settings = replace(bo.settings, retention=replace(bo.settings.retention,
+                                                         finished_grace=30))
+    _choices(bo)
+    done, _, _ = _issue(bo, 1, "juminhyo")
+    _act(bo, done, "call", "start", "complete")
+    back, _, _ = _issue(bo, 2, "juminhyo")
+    _act(bo, back, "call", "no-show", "recall")  # came back: called again, not finished
+    now = clock.utcnow()
+    assert retention.purge(bo, now=now + timedelta(minutes=29)).tickets == 0
+    report = retention.purge(bo, now=now + timedelta(minutes=31))
+    assert report.finished == 1 and report.retention == 0
+    rows = _applications(bo)
+    assert rows[done].application is None and rows[back].application is not None
+    events = _purge_events(bo)
+    assert events[done][0]["data"]["rule"] == "finished_grace=30"
+    bo.engine.dispose()
+
+
+def test_sqlite_file_holds_no_purged_bytes(tmp_path):
+    """SQLite: secure_delete and the WAL checkpoint leave the values nowhere in the files."""
+    db = tmp_path / "bo.sqlite3"
+    bo = make_backoffice(f"sqlite:///{db}")
+    _choices(bo)
+    made = [_issue(bo, i, "koseki") for i in range(1, 40)]
+    for ticket_id, _, _ in made:
+        _act(bo, ticket_id, "cancel", note="本人から電話")
+    values = [v for _, vals, _ in made for v in vals]
+
+    def on_disk() -> bytes:
+        return b"".join(p.read_bytes() for p in tmp_path.glob("bo.sqlite3*"))
+
+    assert all(v.encode() in on_disk() for v in values[:3])
+    assert retention.purge(bo, now=_tomorrow_morning(bo)).tickets == len(made)
+    bo.engine.dispose()  # the last connection's close checkpoints too
+    raw = on_disk()
+    assert [v for v in values if v.encode() in raw] == []
+
+
+def test_the_server_purges_by_itself(tmp_path, monkeypatch):
+    """The periodic task inside the real app (lifespan), with the clock driven past midnight;
+    the staff API and pages then say "purged" instead of failing."""
+    from fastapi.testclient import TestClient
+
+    from kiosk.backoffice.app import create_app
+    from tests.support.backoffice import TEST_PASSWORDS
+
+    bo = make_backoffice(f"sqlite:///{tmp_path}/bo.sqlite3")
+    bo.settings = replace(bo.settings, retention=replace(bo.settings.retention,
+                                                         check_seconds=1))
+    _choices(bo)
+    finished, values, _ = _issue(bo, 1, "juminhyo")
+    _act(bo, finished, "call", "start", "complete")
+    waiting, kept, _ = _issue(bo, 2, "juminhyo")
+    night = _tomorrow_morning(bo)
+    monkeypatch.setattr(clock, "utcnow", lambda: night)
+    with TestClient(create_app(bo)) as client:
+        deadline = time.monotonic() + 20
+        while _applications(bo)[finished].application is not None:
+            assert time.monotonic() < deadline, "the server did not purge by itself"
+            time.sleep(0.1)
+        token = client.post("/api/v1/auth/login", json={
+            "username": "staff", "password": TEST_PASSWORDS["staff"]}).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        ticket = client.get(f"/api/v1/tickets/{finished}", headers=auth).json()
+        assert ticket["application"] is None
+        assert ticket["application_purged"]["reason"] == "finished"
+        pdf = client.get(f"/api/v1/tickets/{finished}/form.pdf", headers=auth)
+        assert pdf.status_code == 410 and pdf.json()["error"] == "application_purged"
+        page = client.get(f"/web/tickets/{finished}/application", headers=auth)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert body["form_pdf"] is None and body["purged"]["reason"] == "finished"
+        assert "削除済み" in json.dumps(body["sections"], ensure_ascii=False)
+        events = client.get(f"/api/v1/tickets/{finished}/events", headers=auth).json()
+        assert events[-1]["type"] == retention.EVENT_TYPE
+        assert events[-1]["data"]["reason"] == "finished" and events[-1]["actor"] is None
+        kept_view = client.get(f"/api/v1/tickets/{waiting}", headers=auth).json()
+        assert kept_view["application"]["values"]["name"] == kept[0]
+        assert kept_view["application_purged"] is None
+    assert not [v for v in values if v in _dump(bo)]
+    bo.engine.dispose()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kiosk.backoffice", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_purge_command_and_dry_run(tmp_path):
+    db = f"sqlite:///{tmp_path}/bo.sqlite3"
+    bo = make_backoffice(db)
+    _choices(bo)
+    done = [_issue(bo, i, "juminhyo") for i in range(1, 4)]
+    for ticket_id, _, _ in done:
+        _act(bo, ticket_id, "cancel")
+    open_ = _issue(bo, 9, "juminhyo")
+    config = tmp_path / "backoffice.toml"
+    config.write_text("[retention]\nfinished_grace = 0\n", encoding="utf-8")
+    dry = _cli("purge", "--db", db, "--config", str(config), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would delete the application data of 3 ticket(s)" in dry.stdout
+    assert json.loads(dry.stdout.splitlines()[-1]) == {
+        "finished": 3, "retention": 0, "notes": 0, "tickets": 3, "dry_run": True}
+    assert all(r.application is not None for r in _applications(bo).values())
+    real = _cli("purge", "--db", db, "--config", str(config))
+    assert real.returncode == 0, real.stderr
+    assert json.loads(real.stdout.splitlines()[-1])["tickets"] == 3
+    rows = _applications(bo)
+    assert [t for t, r in rows.items() if r.application is not None] == [open_[0]]
+    assert {e[0]["data"]["by"] for e in _purge_events(bo).values()} == {"command"}
+    again = _cli("purge", "--db", db, "--config", str(config))
+    assert json.loads(again.stdout.splitlines()[-1])["tickets"] == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[retention]\nfinished_grace = "tomorrow"\n', encoding="utf-8")
+    refused = _cli("purge", "--db", db, "--config", str(bad))
+    assert refused.returncode == 2 and "retention.finished_grace" in refused.stderr
+    unmigrated = _cli("purge", "--db", f"sqlite:///{tmp_path}/none.sqlite3")
+    assert unmigrated.returncode == 2 and "not migrated" in unmigrated.stderr
+    bo.engine.dispose()
+
+
+def _migration_round_trip(url: str) -> None:
+    from alembic import command
+
+    migrate(url, "0201_waiting_counts")
+    engine = make_engine(url, pool_size=1)
+    app = json.dumps({"procedure": "juminhyo", "values": {"name": "移行太郎"}},
+                     ensure_ascii=False)
+    with writing(engine) as conn:
+        conn.execute(text("INSERT INTO wards (code, name) VALUES ('kita', '北区')"))
+        conn.execute(text(
+            "INSERT INTO tickets (ward, origin_service, service, day, number, label, priority, "
+            "rank, language, procedure, application, status, queue_at, issued_at, "
+            "idempotency_key, request_hash, status_token) VALUES ('kita', 'certificates', "
+            "'certificates', '2026-11-20', 1, 'A-001', 'normal', 2, 'ja', 'juminhyo', :app, "
+            "'waiting', '2026-11-20 01:00:00', '2026-11-20 01:00:00', 'kkkkkkkkkkkkkkkk', 'h', "
+            "'tttttttttttttttttttttttttttttttttttttttttttt')"), {"app": app})
+    engine.dispose()
+    migrate(url)
+    engine = make_engine(url, pool_size=1)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("tickets")}
+        assert {"application_purged_at", "application_purge_reason"} <= columns
+        assert "ix_tickets_unpurged" in {i["name"] for i in inspect(conn).get_indexes("tickets")}
+        row = conn.execute(text("SELECT application, application_purged_at FROM tickets")).one()
+        assert "移行太郎" in str(row[0]) and row[1] is None
+    engine.dispose()
+    command.downgrade(alembic_config(url), "0201_waiting_counts")
+    engine = make_engine(url, pool_size=1)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("tickets")}
+        assert not {"application_purged_at", "application_purge_reason"} & columns
+        assert "ix_tickets_unpurged" not in {i["name"]
+                                             for i in inspect(conn).get_indexes("tickets")}
+        assert "移行太郎" in str(conn.execute(text("SELECT application FROM tickets")).scalar())
+    engine.dispose()
+    migrate(url)
+
+
+def test_migration_up_and_down_sqlite(tmp_path):
+    _migration_round_trip(f"sqlite:///{tmp_path}/mig.sqlite3")
+
+
+@pytest.mark.postgres
+def test_migration_up_and_down_postgres(postgres_url):
+    _migration_round_trip(postgres_url)
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_database_errors_do_not_quote_personal_data(db, request, tmp_path):
+    """An error while storing a ticket is logged with its message; that message must not
+    carry the bound values (the application's name, address, ...)."""
+    from sqlalchemy.exc import DBAPIError
+
+    url = (f"sqlite:///{tmp_path}/e.sqlite3" if db == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    migrate(url)
+    engine = make_engine(url, pool_size=1)
+    secret = json.dumps({"values": {"name": "漏洩確認太郎"}}, ensure_ascii=False)
+    with pytest.raises(DBAPIError) as caught, writing(engine) as conn:
+        conn.execute(text("INSERT INTO tickets (application, ward) VALUES (:a, NULL)"),
+                     {"a": secret})
+    engine.dispose()
+    if db == "sqlite":  # PostgreSQL's own DETAIL quotes the failing row: see safe_error
+        assert "漏洩確認太郎" not in str(caught.value)
+        assert "hidden" in str(caught.value)  # SQLAlchemy's "[SQL parameters hidden ...]"
+    said = safe_error(caught.value)
+    assert "漏洩確認太郎" not in said and "ward" in said, said
