@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 import string
+from collections.abc import Callable
 from pathlib import Path
 
 from kiosk.configfile import ASSETS_DIR
@@ -44,9 +46,15 @@ def static_file(name: str) -> Path | None:
     return path
 
 
+# A template's own words: {{日本語}} = a msgid of the `web` domain (docs/web.md).
+WORD = re.compile(r"\{\{(.+?)\}\}")
+
+
 @functools.cache
-def _template(name: str) -> string.Template:
-    return string.Template((TEMPLATE_DIR / name).read_text(encoding="utf-8"))
+def _template(name: str, tr: Callable[[str], str] | None = None) -> string.Template:
+    text = (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+    text = WORD.sub(lambda m: html.escape(tr(m[1]) if tr else m[1]).replace("$", "$$"), text)
+    return string.Template(text)
 
 
 def _escaped(values: dict[str, object]) -> dict[str, str]:
@@ -54,9 +62,11 @@ def _escaped(values: dict[str, object]) -> dict[str, str]:
             for k, v in values.items()}
 
 
-def render(name: str, /, *, title: str, lang: str = "ja", **values: object) -> str:
+def render(name: str, /, *, title: str, lang: str = "ja",
+           tr: Callable[[str], str] | None = None, **values: object) -> str:
     """Fill a template below the shared <head> (head.html); every value is HTML-escaped
-    unless its key ends in ``_html``."""
+    unless its key ends in ``_html``. `tr` translates the template's {{…}} words (the
+    Japanese msgid itself without it)."""
     filled = _escaped({"static": STATIC_PREFIX, "title": title, "lang": lang, **values})
     filled["head_html"] = _template("head.html").substitute(filled)
-    return _template(name).substitute(filled)
+    return _template(name, tr).substitute(filled)

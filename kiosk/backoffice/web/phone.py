@@ -56,7 +56,7 @@ def wait_text(seconds: Any, tr: Translator) -> str:
     return tr("約 {minutes} 分", minutes=math.ceil(seconds / 60))
 
 
-def _catalog_name(name: str, lang: str) -> str:
+def catalog_name(name: str, lang: str) -> str:
     """Service names are catalog text: the web catalog may translate them, else the kiosk's."""
     translated = t(lang)(name)
     return translated if translated != name else translator(lang, "kiosk")(name)
@@ -70,8 +70,8 @@ def phone_view(status: Mapping[str, Any], lang: str) -> dict[str, Any]:
     view: dict[str, Any] = {
         "status": state,
         "number": str(status.get("number", "")),
-        "ward_name": _catalog_name(str(status.get("ward_name", "")), lang),
-        "service_name": _catalog_name(str(status.get("service_name", "")), lang),
+        "ward_name": catalog_name(str(status.get("ward_name", "")), lang),
+        "service_name": catalog_name(str(status.get("service_name", "")), lang),
         "people_ahead": tr("{n} 人", n=ahead) if isinstance(ahead, int) else "—",
         "estimated_wait": wait_text(status.get("estimated_wait_seconds"), tr),
         "called_text": "",

@@ -9,6 +9,7 @@ pages depend on the documented contract only.
 from __future__ import annotations
 
 import functools
+import html
 import json
 import logging
 import re
@@ -17,11 +18,22 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
+from kiosk.backoffice.auth import optional_principal
 from kiosk.backoffice.web import internal
-from kiosk.backoffice.web.application_view import application_sections, ticket_summary
+from kiosk.backoffice.web.application_view import application_sections
 from kiosk.backoffice.web.assets import MEDIA_TYPES, render, static_file
+from kiosk.backoffice.web.console_view import ticket_summary, translated_sections
 from kiosk.backoffice.web.phone import choose_language, page_values, phone_view, t
+from kiosk.backoffice.web.staff_i18n import (
+    COOKIE,
+    STAFF_LANGUAGES,
+    language_form_html,
+    local_path,
+    script_strings,
+    staff_language,
+)
 from kiosk.configfile import load_catalog
 from kiosk.domain.catalog import Catalog
 from kiosk.i18n import LANGUAGE_CODES
@@ -43,6 +55,8 @@ NOT_FOUND_TEXT = ("この QR コードは無効か、有効期限が切れてい
 UNAVAILABLE_TEXT = "ただいま表示できません。しばらくしてからもう一度お試しください。"
 TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{8,128}")  # a status token is URL-safe base64
 ROLE_RANK = {"staff": 0, "supervisor": 1, "admin": 2}
+LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
+SUPERVISORS_ONLY = "このページは監督者(supervisor)以上の役割の職員だけが開けます。"
 
 
 @functools.cache
@@ -66,6 +80,36 @@ def _message(title: str, message: str, status: int, lang: str = "ja",
                         lang=t(lang).language.bcp47), status)
 
 
+def staff_page(request: Request, template: str, *, title: str, scripts: tuple[str, ...],
+               config: dict[str, Any], **values: object) -> HTMLResponse:
+    """A staff page in the staff member's language (staff_i18n): the template's {{words}},
+    its scripts' T("words") and the catalog's names, plus the language choice."""
+    lang = staff_language(request)
+    tr = t(lang)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return _page(render(template, title=tr(title), lang=tr.language.bcp47, tr=tr,
+                        config=json.dumps({**config, "lang": lang}, ensure_ascii=False),
+                        strings=script_strings(scripts, lang, catalog(request)),
+                        language_form_html=language_form_html(lang, here), **values))
+
+
+def forbidden_page(request: Request, message: str) -> HTMLResponse:
+    tr = t(staff_language(request))
+    return _message(tr("権限がありません"), tr(message), 403, staff_language(request),
+                    extra_html=f'<p><a href="/console">{html.escape(tr("窓口コンソールへ戻る"))}'
+                               '</a></p>')
+
+
+@router.get("/web/language")
+async def choose_staff_language(lang: str = "ja", next: str = "/console") -> Response:
+    """The staff pages' language choice (a cookie for a year), then back to the page."""
+    response = RedirectResponse(local_path(next), status_code=303, headers=NO_STORE)
+    if lang in STAFF_LANGUAGES:
+        response.set_cookie(COOKIE, lang, max_age=LANGUAGE_COOKIE_SECONDS, path="/",
+                            samesite="lax", httponly=True)
+    return response
+
+
 @router.get("/web/static/{name:path}")
 async def static(name: str) -> Response:
     path = static_file(name)
@@ -77,9 +121,9 @@ async def static(name: str) -> Response:
 
 # ---------------------------------------------------------------- counter console
 @router.get("/console", response_class=HTMLResponse)
-async def console_page() -> HTMLResponse:
-    config = {"api": API}
-    return _page(render("console.html", title="窓口コンソール", config=json.dumps(config)))
+async def console_page(request: Request) -> HTMLResponse:
+    return staff_page(request, "console.html", title="窓口コンソール",
+                      scripts=("live.js", "console.js"), config={"api": API})
 
 
 @router.get("/web/tickets/{ticket_id}/application")
@@ -90,10 +134,11 @@ async def ticket_application(ticket_id: int, request: Request) -> JSONResponse:
         return JSONResponse(answer.json() or {"error": "unavailable"}, status_code=answer.status,
                             headers=NO_STORE)
     ticket = answer.json()
-    laid_out = application_sections(ticket, catalog(request))
+    cat, lang = catalog(request), staff_language(request)
+    laid_out = translated_sections(application_sections(ticket, cat), ticket, cat, lang)
     form_pdf = f"{API}/tickets/{ticket_id}/form.pdf" if ticket.get("application") else None
     return JSONResponse({"id": ticket_id, "number": ticket.get("number"), "form_pdf": form_pdf,
-                         "summary": ticket_summary(ticket, catalog(request)), **laid_out},
+                         "summary": ticket_summary(ticket, cat, lang), **laid_out},
                         headers=NO_STORE)
 
 
@@ -197,14 +242,14 @@ async def phone_view_json(token: str, request: Request, lang: str | None = None)
 # ---------------------------------------------------------------- supervisor overview
 @router.get("/supervisor", response_class=HTMLResponse)
 async def supervisor_page(request: Request) -> Response:
+    if getattr(await run_in_threadpool(optional_principal, request), "role", None) == "central":
+        return RedirectResponse("/central", status_code=303, headers=NO_STORE)
     me = await internal.get(request, f"{API}/auth/me")
     who = me.json() if me.status == 200 else None
     if not who or who.get("kind") != "staff":
         return RedirectResponse("/console?next=/supervisor", status_code=303, headers=NO_STORE)
     if ROLE_RANK.get(str(who.get("role")), -1) < ROLE_RANK["supervisor"]:
-        return _message("権限がありません",
-                        "このページは監督者(supervisor)以上の役割の職員だけが開けます。", 403,
-                        extra_html='<p><a href="/console">窓口コンソールへ戻る</a></p>')
+        return forbidden_page(request, SUPERVISORS_ONLY)
     config = {"api": API, "username": who.get("username"), "ward": who.get("ward")}
-    return _page(render("supervisor.html", title="待ち状況の概要",
-                        config=json.dumps(config, ensure_ascii=False)))
+    return staff_page(request, "supervisor.html", title="待ち状況の概要",
+                      scripts=("live.js", "supervisor.js"), config=config)

@@ -9,9 +9,11 @@
   const el = L.el;
   const cfg = L.config();
   const API = cfg.api;
-  const STATUS_WORDS = { waiting: "待ち", called: "呼出中", serving: "対応中", held: "保留", no_show: "不在",
-                         done: "完了", cancelled: "取消" };
-  const PRIORITY_WORDS = { normal: "", priority: "優先", appointment: "予約", assistance: "要支援" };
+  const T = L.T;
+  const N = L.name;
+  const STATUS_WORDS = { waiting: T("待ち"), called: T("呼出中"), serving: T("対応中"), held: T("保留"),
+                         no_show: T("不在"), done: T("完了"), cancelled: T("取消") };
+  const PRIORITY_WORDS = { normal: "", priority: T("優先"), appointment: T("予約"), assistance: T("要支援") };
   const ENABLED = {
     call_next: function (cur) { return !cur || (cur.status !== "called" && cur.status !== "serving"); },
     recall: function (cur) { return cur && cur.status === "called"; },
@@ -23,11 +25,16 @@
     focus_transfer: function (cur) { return cur && (cur.status === "called" || cur.status === "serving"); },
     print: function () { return !!state.form; }
   };
+  const ROLE_WORDS = { staff: T("職員"), supervisor: T("監督者"), admin: T("管理者"), central: T("本庁") };
   const KEYS = { n: "call_next", r: "recall", s: "start", c: "complete", h: "hold", x: "no_show", t: "focus_transfer",
                  p: "print" };
-  const DONE_WORDS = { call_next: "を呼び出しました", recall: "を再呼出しました", start: "の対応を始めました",
-                       complete: "を完了しました", hold: "を保留にしました", no_show: "を不在にしました",
-                       transfer: "を転送しました", call: "を呼び出しました", resume: "を列に戻しました" };
+  // toast after an action, {number} = the ticket
+  const DONE_WORDS = { call_next: T("{number} を呼び出しました"), recall: T("{number} を再呼出しました"),
+                       start: T("{number} の対応を始めました"), complete: T("{number} を完了しました"),
+                       hold: T("{number} を保留にしました"), no_show: T("{number} を不在にしました"),
+                       transfer: T("{number} を転送しました"), call: T("{number} を呼び出しました"),
+                       resume: T("{number} を列に戻しました") };
+  function done(action, number) { return DONE_WORDS[action].split("{number}").join(number); }
 
   const state = { me: null, ward: null, counter: null, view: null, viewAt: 0, currentId: null, form: null, live: null };
   const $ = function (id) { return document.getElementById(id); };
@@ -36,6 +43,14 @@
     ["login-view", "counter-view", "work-view"].forEach(function (id) { $(id).hidden = id !== view; });
     $("logout").hidden = view === "login-view";
     $("change-counter").hidden = view !== "work-view";
+  }
+
+  function whoText() {
+    return state.me.username + " (" + (ROLE_WORDS[state.me.role] || state.me.role) + ")";
+  }
+
+  function counterName(c) {
+    return c.name ? N(c.name) : T("{counter} 番窓口", { counter: c.number });
   }
 
   function toast(text, isError) {
@@ -64,19 +79,21 @@
     const pass = $("login-pass").value;
     const err = $("login-error");
     err.textContent = "";
-    if (!user || !pass) { err.textContent = "ユーザー名とパスワードを入力してください。"; return; }
+    if (!user || !pass) { err.textContent = T("ユーザー名とパスワードを入力してください。"); return; }
     $("login-submit").disabled = true;
     L.api("POST", API + "/auth/login", { username: user, password: pass }).then(function (me) {
       $("login-pass").value = "";
       state.me = { kind: "staff", username: me.username, role: me.role, ward: me.ward };
-      const next = new URLSearchParams(location.search).get("next");
+      let next = new URLSearchParams(location.search).get("next");
+      // The central office has no counter: its page is the cross-ward view.
+      if (me.role === "central" && !next) next = "/central";
       if (next && next.charAt(0) === "/" && next.charAt(1) !== "/") { location.href = next; return; }
       chooseCounter();
     }, function (e) {
       $("login-pass").value = "";
-      if (e.status === 401) err.textContent = "ユーザー名またはパスワードが違います。";
-      else if (e.status === 429) err.textContent = "ログインの失敗が続いたため、しばらくログインできません。時間をおいてもう一度お試しください。";
-      else err.textContent = "ログインできませんでした: " + e.message;
+      if (e.status === 401) err.textContent = T("ユーザー名またはパスワードが違います。");
+      else if (e.status === 429) err.textContent = T("ログインの失敗が続いたため、しばらくログインできません。時間をおいてもう一度お試しください。");
+      else err.textContent = T("ログインできませんでした: {reason}", { reason: e.message });
       $("login-pass").focus();
     }).then(function () { $("login-submit").disabled = false; });
   });
@@ -107,16 +124,16 @@
       { ward: params.get("ward"), counter: parseInt(params.get("counter"), 10) } : saved;
     if (!force && pick && (!state.me.ward || state.me.ward === pick.ward)) { beginWork(pick.ward, pick.counter); return; }
     show("counter-view");
-    $("who").textContent = state.me.username + "(" + state.me.role + ")";
+    $("who").textContent = whoText();
     L.api("GET", API + "/wards").then(function (wards) {
       const sel = $("ward-select");
       sel.textContent = "";
       wards.filter(function (w) { return !state.me.ward || w.code === state.me.ward; }).forEach(function (w) {
-        sel.appendChild(el("option", { value: w.code, text: w.name }));
+        sel.appendChild(el("option", { value: w.code, text: N(w.name) }));
       });
       if (pick) sel.value = pick.ward;
       return loadCounters(pick && pick.counter);
-    }).catch(function (e) { $("counter-error").textContent = "区役所の一覧を読めません: " + e.message; });
+    }).catch(function (e) { $("counter-error").textContent = T("区役所の一覧を読めません: {reason}", { reason: e.message }); });
     $("ward-select").focus();
   }
 
@@ -126,13 +143,13 @@
       const sel = $("counter-select");
       sel.textContent = "";
       const names = {};
-      view.services.forEach(function (s) { names[s.code] = s.name; });
+      view.services.forEach(function (s) { names[s.code] = N(s.name); });
       view.counters.forEach(function (c) {
-        const label = (c.name || (c.number + " 番窓口")) + " — " + c.services.map(function (s) { return names[s] || s; }).join("・");
+        const label = counterName(c) + " — " + c.services.map(function (s) { return names[s] || s; }).join(T("・"));
         sel.appendChild(el("option", { value: String(c.number), text: label }));
       });
       if (preferred) sel.value = String(preferred);
-    }).catch(function (e) { $("counter-error").textContent = "窓口の一覧を読めません: " + e.message; });
+    }).catch(function (e) { $("counter-error").textContent = T("窓口の一覧を読めません: {reason}", { reason: e.message }); });
   }
 
   $("ward-select").addEventListener("change", function () { loadCounters(); });
@@ -140,7 +157,7 @@
     ev.preventDefault();
     const ward = $("ward-select").value;
     const counter = parseInt($("counter-select").value, 10);
-    if (!ward || !counter) { $("counter-error").textContent = "窓口を選んでください。"; return; }
+    if (!ward || !counter) { $("counter-error").textContent = T("窓口を選んでください。"); return; }
     localStorage.setItem("console.counter", JSON.stringify({ ward: ward, counter: counter }));
     beginWork(ward, counter);
   });
@@ -152,13 +169,13 @@
   function beginWork(ward, counter) {
     state.ward = ward;
     state.counter = counter;
-    $("title").textContent = counter + " 番窓口";
-    $("who").textContent = state.me.username + "(" + state.me.role + ")";
-    document.title = counter + " 番窓口 — 窓口コンソール";
+    $("title").textContent = T("{counter} 番窓口", { counter: counter });
+    $("who").textContent = whoText();
+    document.title = T("{counter} 番窓口", { counter: counter }) + " — " + T("窓口コンソール");
     show("work-view");
     // Staff at the counter = an open counter: the wait estimates count it from now on.
     L.api("POST", API + "/wards/" + encodeURIComponent(ward) + "/counters/" + counter + "/open", {})
-      .catch(function (e) { toast("窓口を開けられませんでした: " + e.message, true); });
+      .catch(function (e) { toast(T("窓口を開けられませんでした: {reason}", { reason: e.message }), true); });
     if (state.live) state.live.close();
     state.live = L.connect({
       url: API + "/events?ward=" + encodeURIComponent(ward),
@@ -183,16 +200,16 @@
 
   function sinceText(iso) {
     const m = L.minutesSince(iso);
-    return m === null ? "" : (m < 1 ? "1 分未満" : m + " 分");
+    return m === null ? "" : L.minutesText(m * 60);
   }
 
   function render(view, ticking) {
     state.view = view;
     if (!ticking) state.viewAt = Date.now();
     const me = myCounter(view);
-    if (!me) { toast("この窓口は区役所の設定にありません。窓口を選び直してください。", true); return; }
+    if (!me) { toast(T("この窓口は区役所の設定にありません。窓口を選び直してください。"), true); return; }
     const names = {};
-    view.services.forEach(function (s) { names[s.code] = s.name; });
+    view.services.forEach(function (s) { names[s.code] = N(s.name); });
     state.names = names;
     renderCurrent(me.current, names);
     renderQueues(view, me, names);
@@ -211,15 +228,15 @@
     box.textContent = "";
     if (!cur) {
       box.appendChild(el("p", { class: "current-number", text: "—" }));
-      box.appendChild(el("p", { class: "current-meta", text: "対応中の番号はありません。「次を呼ぶ」(N)で呼び出します。" }));
+      box.appendChild(el("p", { class: "current-meta", text: T("対応中の番号はありません。「次を呼ぶ」(N)で呼び出します。") }));
     } else {
       box.appendChild(el("p", { class: "current-number", id: "current-number", text: cur.number }));
       const meta = [names[cur.service] || cur.service];
-      if (cur.called_at) meta.push("呼出から " + sinceText(cur.called_at));
-      if (cur.recall_count) meta.push("再呼出 " + cur.recall_count + " 回");
+      if (cur.called_at) meta.push(T("呼出から {time}", { time: sinceText(cur.called_at) }));
+      if (cur.recall_count) meta.push(T("再呼出 {n} 回", { n: cur.recall_count }));
       box.appendChild(el("p", { class: "current-meta" }, [
         el("span", { class: "status-pill", id: "current-status", text: STATUS_WORDS[cur.status] || cur.status }),
-        " " + meta.join(" ・ ")
+        " " + meta.join(" " + T("・") + " ")
       ]));
     }
     const id = cur ? cur.id : null;
@@ -241,14 +258,14 @@
       updateButtons(currentTicket());
       return;
     }
-    box.appendChild(el("p", { text: "読み込み中…" }));
+    box.appendChild(el("p", { text: T("読み込み中…") }));
     $("current-summary").textContent = "";
     L.api("GET", "/web/tickets/" + id + "/application").then(function (app) {
       if (state.currentId !== id) return;
       box.textContent = "";
-      $("current-summary").textContent = (app.summary || []).join(" ・ ");
+      $("current-summary").textContent = (app.summary || []).join(" " + T("・") + " ");
       if (!app.sections.length) {
-        box.appendChild(el("p", { text: "この番号には申請データがありません(窓口で記入)。" }));
+        box.appendChild(el("p", { text: T("この番号には申請データがありません(窓口で記入)。") }));
       } else {
         if (app.title) box.appendChild(el("h3", { class: "form-title", text: app.title }));
         const body = [];
@@ -258,7 +275,7 @@
             body.push(el("tr", null, [el("th", { scope: "row", text: r.label }), el("td", { text: r.value })]));
           });
         });
-        box.appendChild(el("table", { class: "data", id: "app-table", "aria-label": "申請内容 " + app.number },
+        box.appendChild(el("table", { class: "data", id: "app-table", "aria-label": T("申請内容 {number}", { number: app.number }) },
           [el("tbody", null, body)]));
       }
       if (app.form_pdf) {
@@ -270,7 +287,7 @@
     }, function (e) {
       if (state.currentId !== id) return;
       box.textContent = "";
-      box.appendChild(el("p", { class: "error-msg", text: "申請内容を読めません: " + e.message }));
+      box.appendChild(el("p", { class: "error-msg", text: T("申請内容を読めません: {reason}", { reason: e.message }) }));
     });
   }
 
@@ -284,22 +301,23 @@
     box.textContent = "";
     const elapsed = (Date.now() - state.viewAt) / 1000;
     view.services.filter(function (s) { return me.services.indexOf(s.code) >= 0; }).forEach(function (s) {
-      const h = el("h3", { id: "q-" + s.code, text: s.name + "(" + s.prefix + ") — 待ち " + s.waiting_count + " 人・目安 " +
-        L.minutesText(s.estimated_wait_seconds) + "・開いている窓口 " + s.open_counters });
+      const h = el("h3", { id: "q-" + s.code, text: T("{service}({prefix}) — 待ち {n} 人・目安 {wait}・開いている窓口 {open}", {
+        service: N(s.name), prefix: s.prefix, n: s.waiting_count, wait: L.minutesText(s.estimated_wait_seconds),
+        open: s.open_counters }) });
       box.appendChild(h);
-      if (!s.waiting.length) { box.appendChild(el("p", { text: "お待ちの方はいません。" })); return; }
+      if (!s.waiting.length) { box.appendChild(el("p", { text: T("お待ちの方はいません。") })); return; }
       const rows = s.waiting.map(function (w) {
         const waited = (w.waited_seconds || 0) + elapsed;
         const long = s.target_wait_seconds && waited > s.target_wait_seconds;
         return el("tr", null, [
           el("td", { text: w.number }),
           el("td", { text: PRIORITY_WORDS[w.priority] || "" }),
-          el("td", { class: long ? "wait-long" : null, text: L.minutesText(waited) + (long ? "(目標超過)" : "") })
+          el("td", { class: long ? "wait-long" : null, text: L.minutesText(waited) + (long ? T("(目標超過)") : "") })
         ]);
       });
       box.appendChild(el("table", { class: "data", "aria-labelledby": "q-" + s.code }, [
-        el("thead", null, [el("tr", null, [el("th", { scope: "col", text: "番号" }), el("th", { scope: "col", text: "区分" }),
-          el("th", { scope: "col", text: "待ち時間" })])]),
+        el("thead", null, [el("tr", null, [el("th", { scope: "col", text: T("番号") }), el("th", { scope: "col", text: T("区分") }),
+          el("th", { scope: "col", text: T("待ち時間") })])]),
         el("tbody", null, rows)
       ]));
     });
@@ -311,22 +329,25 @@
     const mine = function (t) { return me.services.indexOf(t.service) >= 0; };
     const held = (view.held || []).filter(mine);
     const noShow = (view.no_show || []).filter(mine);
-    if (!held.length && !noShow.length) { box.appendChild(el("p", { text: "保留・不在の番号はありません。" })); return; }
+    if (!held.length && !noShow.length) { box.appendChild(el("p", { text: T("保留・不在の番号はありません。") })); return; }
     const list = el("ul", { class: "plain" });
     held.forEach(function (t) {
       list.appendChild(el("li", null, [
-        t.number + "(" + (names[t.service] || t.service) + "・保留) ",
-        el("button", { class: "btn secondary", type: "button", text: "この窓口で呼ぶ", "aria-label": t.number + " をこの窓口で呼ぶ",
+        T("{number}({service}・保留)", { number: t.number, service: names[t.service] || t.service }) + " ",
+        el("button", { class: "btn secondary", type: "button", text: T("この窓口で呼ぶ"),
+                       "aria-label": T("{number} をこの窓口で呼ぶ", { number: t.number }),
                        onclick: function () { act("call", t.id, t.number, { counter: state.counter }); } }),
         " ",
-        el("button", { class: "btn secondary", type: "button", text: "列に戻す", "aria-label": t.number + " を列に戻す",
+        el("button", { class: "btn secondary", type: "button", text: T("列に戻す"),
+                       "aria-label": T("{number} を列に戻す", { number: t.number }),
                        onclick: function () { act("resume", t.id, t.number, {}); } })
       ]));
     });
     noShow.forEach(function (t) {
       list.appendChild(el("li", null, [
-        t.number + "(" + (names[t.service] || t.service) + "・不在) ",
-        el("button", { class: "btn secondary", type: "button", text: "再呼出", "aria-label": t.number + " を再呼出",
+        T("{number}({service}・不在)", { number: t.number, service: names[t.service] || t.service }) + " ",
+        el("button", { class: "btn secondary", type: "button", text: T("再呼出"),
+                       "aria-label": T("{number} を再呼出", { number: t.number }),
                        onclick: function () { act("recall", t.id, t.number, { counter: state.counter }); } })
       ]));
     });
@@ -338,7 +359,7 @@
     const keep = sel.value;
     sel.textContent = "";
     view.services.filter(function (s) { return !cur || s.code !== cur.service; }).forEach(function (s) {
-      sel.appendChild(el("option", { value: s.code, text: s.name + "(" + s.prefix + ")" }));
+      sel.appendChild(el("option", { value: s.code, text: N(s.name) + "(" + s.prefix + ")" }));
     });
     if (keep) sel.value = keep;
   }
@@ -358,9 +379,9 @@
   function act(action, id, number, body) {
     const url = API + "/tickets/" + id + "/" + PATHS[action];
     return L.api("POST", url, body).then(function (t) {
-      toast((t && t.number || number) + " " + DONE_WORDS[action]);
+      toast(done(action, (t && t.number) || number));
       return refresh();
-    }, function (e) { toast("できませんでした: " + e.message, true); });
+    }, function (e) { toast(T("できませんでした: {reason}", { reason: e.message }), true); });
   }
 
   function run(action) {
@@ -368,9 +389,9 @@
     if (action === "call_next") {
       return L.api("POST", API + "/wards/" + encodeURIComponent(state.ward) + "/counters/" + state.counter + "/call-next", {})
         .then(function (t) {
-          toast(t ? t.number + " " + DONE_WORDS.call_next : "お待ちの方はいません。");
+          toast(t ? done("call_next", t.number) : T("お待ちの方はいません。"));
           return refresh();
-        }, function (e) { toast("できませんでした: " + e.message, true); });
+        }, function (e) { toast(T("できませんでした: {reason}", { reason: e.message }), true); });
     }
     if (action === "print") {
       // Through the link itself (target=_blank, rel=noopener): the browser's PDF viewer
@@ -400,7 +421,7 @@
     if (!action) return;
     const btn = document.querySelector("#work-view [data-action='" + action + "']");
     ev.preventDefault();
-    if (btn && btn.disabled) { toast("今は「" + btn.firstChild.textContent + "」はできません。"); return; }
+    if (btn && btn.disabled) { toast(T("今は「{action}」はできません。", { action: btn.firstChild.textContent })); return; }
     run(action);
   });
 

@@ -128,7 +128,8 @@
     let stopped = false;
     const defaultLost = "接続が切れました — 再接続しています… / Connection lost — reconnecting…";
     function lost() {
-      return (typeof opts.lostText === "function" ? opts.lostText() : opts.lostText) || defaultLost;
+      return (typeof opts.lostText === "function" ? opts.lostText() : opts.lostText) ||
+        (document.body.dataset.strings ? T("接続が切れました — 再接続しています…") : defaultLost);
     }
 
     function refresh() {
@@ -224,12 +225,30 @@
     return cfg;
   }
 
+  /* The staff pages' words. The server sends the translation of every T(msgid) of
+     the page's scripts in <body data-strings> (kiosk/backoffice/web/staff_i18n.py); the
+     msgid is the Japanese text and the fallback. Placeholders: T("{n} 人", {n: 3}). */
+  let strings = null;
+  function T(msgid, values) {
+    if (strings === null) {
+      try { strings = JSON.parse(document.body.dataset.strings || "{}"); } catch (e) { strings = {}; }
+    }
+    let text = strings[msgid] || msgid;
+    Object.keys(values || {}).forEach(function (k) { text = text.split("{" + k + "}").join(String(values[k])); });
+    return text;
+  }
+
   // Staff-facing durations: "1 分未満", "12 分".
   function minutesText(seconds) {
     if (typeof seconds !== "number") return "—";
     const m = Math.floor(seconds / 60);
-    return m < 1 ? "1 分未満" : m + " 分";
+    return m < 1 ? T("1 分未満") : T("{m} 分", { m: m });
   }
 
-  window.Live = { EVENT_TYPES: EVENT_TYPES, config: config, minutesText: minutesText, api: api, setBearer: setBearer, connect: connect, banner: banner, el: el, minutesSince: minutesSince, detailText: detailText };
+  // The language choice in a staff page's header: choosing is enough.
+  document.addEventListener("change", function (ev) {
+    if (ev.target && ev.target.id === "lang-select" && ev.target.form) ev.target.form.submit();
+  });
+
+  window.Live = { EVENT_TYPES: EVENT_TYPES, config: config, T: T, name: T, minutesText: minutesText, api: api, setBearer: setBearer, connect: connect, banner: banner, el: el, minutesSince: minutesSince, detailText: detailText };
 })();

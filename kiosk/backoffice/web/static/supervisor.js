@@ -6,7 +6,9 @@
   const el = L.el;
   const cfg = L.config();
   const API = cfg.api;
-  const STATUS_WORDS = { waiting: "待ち", called: "呼出中", serving: "対応中", held: "保留", no_show: "不在" };
+  const T = L.T;
+  const STATUS_WORDS = { waiting: T("待ち"), called: T("呼出中"), serving: T("対応中"), held: T("保留"),
+                         no_show: T("不在") };
   let live = null;
 
   function render(v) {
@@ -14,13 +16,13 @@
     const svcBody = document.querySelector("#services-table tbody");
     svcBody.textContent = "";
     v.services.forEach(function (s) {
-      names[s.code] = s.name;
+      names[s.code] = T(s.name);
       const longest = s.waiting.reduce(function (m, w) { return Math.max(m, w.waited_seconds || 0); }, 0);
       const over = s.target_wait_seconds && longest > s.target_wait_seconds;
       svcBody.appendChild(el("tr", { "data-service": s.code }, [
-        el("th", { scope: "row", text: s.name + "(" + s.prefix + ")" }),
-        el("td", { class: "waiting-count", text: s.waiting_count + " 人" }),
-        el("td", { class: over ? "wait-long" : null, text: s.waiting.length ? L.minutesText(longest) + (over ? "(目標超過)" : "") : "—" }),
+        el("th", { scope: "row", text: T(s.name) + "(" + s.prefix + ")" }),
+        el("td", { class: "waiting-count", text: T("{n} 人", { n: s.waiting_count }) }),
+        el("td", { class: over ? "wait-long" : null, text: s.waiting.length ? L.minutesText(longest) + (over ? T("(目標超過)") : "") : "—" }),
         el("td", { class: "open-counters", text: String(s.open_counters) }),
         el("td", { text: L.minutesText(s.target_wait_seconds) })
       ]));
@@ -30,11 +32,11 @@
     v.counters.forEach(function (c) {
       const cur = c.current;
       ctrBody.appendChild(el("tr", { "data-counter": String(c.number) }, [
-        el("th", { scope: "row", text: c.name || (c.number + " 番窓口") }),
-        el("td", { text: c.open ? "開" : "閉" }),
+        el("th", { scope: "row", text: c.name ? T(c.name) : T("{counter} 番窓口", { counter: c.number }) }),
+        el("td", { text: c.open ? T("開") : T("閉") }),
         el("td", { class: "cur-number", text: cur ? cur.number : "—" }),
-        el("td", { class: "cur-status", text: cur ? (STATUS_WORDS[cur.status] || cur.status) : (c.open ? "空き" : "—") }),
-        el("td", { text: c.services.map(function (s) { return names[s] || s; }).join("・") })
+        el("td", { class: "cur-status", text: cur ? (STATUS_WORDS[cur.status] || cur.status) : (c.open ? T("空き") : "—") }),
+        el("td", { text: c.services.map(function (s) { return names[s] || s; }).join(T("・")) })
       ]));
     });
     document.body.dataset.rendered = String(Date.now());
@@ -44,7 +46,7 @@
     if (live) live.close();
     const refresh = function () {
       return L.api("GET", API + "/wards/" + encodeURIComponent(ward) + "/queue").then(render, function (e) {
-        document.getElementById("sv-error").textContent = "読み込めません: " + e.message;
+        document.getElementById("sv-error").textContent = T("読み込めません: {reason}", { reason: e.message });
         throw e;
       });
     };
@@ -57,7 +59,7 @@
   const sel = document.getElementById("ward-select");
   L.api("GET", API + "/wards").then(function (wards) {
     wards.filter(function (w) { return !cfg.ward || w.code === cfg.ward; }).forEach(function (w) {
-      sel.appendChild(el("option", { value: w.code, text: w.name }));
+      sel.appendChild(el("option", { value: w.code, text: T(w.name) }));
     });
     const wanted = new URLSearchParams(location.search).get("ward");
     if (wanted) sel.value = wanted;

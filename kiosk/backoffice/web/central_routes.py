@@ -1,0 +1,143 @@
+"""The central office's (本庁) view across wards: page /central and its API.
+
+* ``GET /api/v1/central/now`` — per ward and service: waiting, longest wait, counters open;
+* ``GET /api/v1/central/period?from=YYYY-MM-DD&to=YYYY-MM-DD`` — per ward, service and
+  procedure: issued, served, no-shows, mean / 90th-percentile wait, share within target;
+* ``GET /api/v1/central/period.csv?from=…&to=…`` — the same figures for Excel (UTF-8 with
+  a BOM, headers in the staff member's language);
+* ``GET /central`` — the page: both, with a bar chart drawn on the server (inline SVG).
+
+Role `central` (or admin): every ward, numbers only — no ticket, no application, no
+personal data, and no counter action (kiosk.backoffice.auth).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from kiosk.backoffice import central
+from kiosk.backoffice.auth import COOKIE, Principal, logout, optional_principal, require_staff
+from kiosk.backoffice.clock import iso, office_day, utcnow
+from kiosk.backoffice.context import Backoffice
+from kiosk.backoffice.errors import ApiError, unprocessable
+from kiosk.backoffice.web.central_view import chart_svg, csv_rows, period_tables_html
+from kiosk.backoffice.web.phone import catalog_name, t
+from kiosk.backoffice.web.routes import API, NO_STORE, forbidden_page, staff_page
+from kiosk.backoffice.web.staff_i18n import staff_language
+
+router = APIRouter(include_in_schema=False)
+TITLE = "本庁 — 区役所ごとの待ち状況とサービス水準"
+CENTRAL_ONLY = "このページは本庁(central)または管理者の役割の職員だけが開けます。"
+CENTRAL = Depends(require_staff("central"))
+From = Annotated[str | None, Query(alias="from", max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$")]
+To = Annotated[str | None, Query(alias="to", max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+def _bo(request: Request) -> Backoffice:
+    bo: Backoffice = request.app.state.backoffice
+    return bo
+
+
+def period_of(bo: Backoffice, first: str | None, last: str | None) -> central.Period:
+    """?from=&to= (office days, both included); today when absent; 422 when impossible."""
+    today = office_day(utcnow(), bo.tz)
+    try:
+        start = date.fromisoformat(first) if first else None
+        end = date.fromisoformat(last) if last else None
+        return central.Period(start or end or today, end or start or today)
+    except ValueError as exc:
+        raise unprocessable("bad_period", str(exc)) from None
+
+
+def _names(bo: Backoffice, lang: str) -> dict[str, dict[str, str]]:
+    cat = bo.catalog
+    return {"wards": {c: catalog_name(w.name, lang) for c, w in cat.wards.items()},
+            "services": {c: catalog_name(s.name, lang) for c, s in cat.services.items()},
+            "procedures": {c: catalog_name(p.name, lang) for c, p in cat.procedures.items()}}
+
+
+@router.get(f"{API}/central/now")
+async def central_now(request: Request, who: Principal = CENTRAL) -> Response:
+    bo = _bo(request)
+    wards = await run_in_threadpool(central.now_figures, bo.engine, bo.catalog, utcnow())
+    body = {"generated_at": iso(utcnow(), bo.tz), "wards": wards,
+            "names": _names(bo, staff_language(request))}
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json",
+                    headers=NO_STORE)
+
+
+@router.get(f"{API}/central/period")
+async def central_period(request: Request, first: From = None,
+                         last: To = None,
+                         who: Principal = CENTRAL) -> Response:
+    bo = _bo(request)
+    period = period_of(bo, first, last)
+    figures = await run_in_threadpool(central.period_figures, bo.engine, bo.catalog, period)
+    figures["names"] = _names(bo, staff_language(request))
+    return Response(json.dumps(figures, ensure_ascii=False), media_type="application/json",
+                    headers=NO_STORE)
+
+
+@router.get(f"{API}/central/period.csv")
+async def central_period_csv(request: Request, first: From = None,
+                             last: To = None,
+                             who: Principal = CENTRAL) -> Response:
+    bo = _bo(request)
+    period = period_of(bo, first, last)
+    figures = await run_in_threadpool(central.period_figures, bo.engine, bo.catalog, period)
+    out = io.StringIO()
+    # Excel in Japan reads a CSV as Shift_JIS unless it starts with a BOM.
+    out.write("\ufeff")
+    csv.writer(out, lineterminator="\r\n").writerows(
+        csv_rows(figures, bo.catalog, staff_language(request)))
+    name = f"central-{period.first.isoformat()}_{period.last.isoformat()}.csv"
+    return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/central", response_class=HTMLResponse)
+async def central_page(request: Request, first: str | None = Query(None, alias="from"),
+                       last: str | None = Query(None, alias="to")) -> Response:
+    who = await run_in_threadpool(optional_principal, request)
+    if who is None or who.kind != "staff":
+        return RedirectResponse("/console?next=/central", status_code=303, headers=NO_STORE)
+    if not who.has_role("central"):
+        return forbidden_page(request, CENTRAL_ONLY)
+    bo = _bo(request)
+    lang = staff_language(request)
+    tr = t(lang)
+    error = ""
+    try:
+        period = period_of(bo, first, last)
+    except ApiError:
+        error = tr("期間を正しく指定してください(開始日 ≤ 終了日、最長 366 日)。")
+        today = office_day(utcnow(), bo.tz)
+        period = central.Period(today, today)
+    figures = await run_in_threadpool(central.period_figures, bo.engine, bo.catalog, period)
+    query = f"from={period.first.isoformat()}&to={period.last.isoformat()}"
+    return staff_page(
+        request, "central.html", title=TITLE, scripts=("live.js", "central.js"),
+        config={"api": API}, username=who.username or "", period_error=error,
+        first=period.first.isoformat(), last=period.last.isoformat(),
+        csv_url=f"{API}/central/period.csv?{query}",
+        chart_html=chart_svg(figures, bo.catalog, lang),
+        period_tables_html=period_tables_html(figures, bo.catalog, lang))
+
+
+@router.post("/web/central/logout")
+async def central_logout(request: Request) -> Response:
+    """Sign out from the central page (the API's /auth/logout is for counter staff)."""
+    token = request.cookies.get(COOKIE)
+    if token:
+        await run_in_threadpool(logout, _bo(request), token)
+    out = RedirectResponse("/console", status_code=303, headers=NO_STORE)
+    out.delete_cookie(COOKIE, path="/")
+    return out
