@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     cs = sub.add_parser("create-staff", help="create or reset a staff account")
     _db_arg(cs)
     cs.add_argument("--username", required=True)
-    cs.add_argument("--role", required=True, choices=("staff", "supervisor", "admin"))
+    cs.add_argument("--role", required=True, choices=("staff", "supervisor", "admin", "central"))
     cs.add_argument("--ward", help="bind the account to one ward")
     cs.add_argument("--password-stdin", action="store_true",
                     help="read the password from stdin (else prompted, or generated if empty)")

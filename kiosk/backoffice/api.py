@@ -443,7 +443,7 @@ async def get_status_events(token: Annotated[str, Path(max_length=64)],
 
 class StaffIn(Strict):
     username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    role: Literal["staff", "supervisor", "admin"]
+    role: Literal["staff", "supervisor", "admin", "central"]
     ward: Code | None = None
     password: str | None = Field(None, min_length=12, max_length=256)
 

@@ -64,15 +64,12 @@ def choose_language(page: Any, code: str) -> None:
 
 
 def add_central_account(server: Any) -> None:
-    from kiosk.backoffice.db import make_engine
-    from kiosk.backoffice.seed import create_staff
-
-    engine = make_engine(server.db_url, pool_size=1)
-    try:
-        server.passwords["central"] = create_staff(engine, "central", "central", None,
-                                                   "central-" + "x" * 12)
-    finally:
-        engine.dispose()
+    """A central-office account, created by the admin through the API (city-wide)."""
+    password = "central-" + "x" * 12
+    resp = server.session("admin").post(server.api("/admin/staff"), timeout=10, json={
+        "username": "central", "role": "central", "password": password})
+    assert resp.status_code == 201, resp.text
+    server.passwords["central"] = password
 
 
 def test_console_in_english_every_string_and_the_actions(backoffice: Any, browser: Any,
