@@ -35,9 +35,11 @@ class Unreachable(Exception):
     (connection refused or connect timeout): then a request is known not to have landed.
     """
 
-    def __init__(self, message: str, maybe_sent: bool = True) -> None:
+    def __init__(self, message: str, maybe_sent: bool = True, status: int | None = None
+                 ) -> None:
         super().__init__(message)
         self.maybe_sent = maybe_sent
+        self.status = status     # the HTTP status when the back-office did answer (5xx, 429)
 
 
 class Unauthorized(Unreachable):
@@ -130,6 +132,7 @@ class BackofficeClient:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         last: Unreachable | None = None
         maybe_sent = False
+        status: int | None = None
         for attempt in range(tries):
             if deadline is not None:
                 left = deadline - time.monotonic()
@@ -149,6 +152,7 @@ class BackofficeClient:
             except requests.RequestException as exc:
                 maybe_sent = maybe_sent or not _not_sent(exc)
                 last = Unreachable(f"{method} {path}: {type(exc).__name__}", maybe_sent)
+                status = None
                 self.reset()
             else:
                 if resp.status_code < 400:
@@ -162,6 +166,7 @@ class BackofficeClient:
                 elif resp.status_code in RETRY_STATUS:
                     code, message = _error_of(resp)
                     maybe_sent = True
+                    status = resp.status_code
                     last = Unreachable(f"{method} {path}: {resp.status_code} {code} {message}")
                     retry_after = resp.headers.get("Retry-After", "")
                     if retry_after.isdigit() and attempt + 1 < tries:
@@ -184,6 +189,7 @@ class BackofficeClient:
         if last is None:
             raise Unreachable(f"{method} {path}: no time left", maybe_sent)
         last.maybe_sent = maybe_sent
+        last.status = status
         raise last
 
     def get(self, path: str, **kw: Any) -> Any:

@@ -71,6 +71,7 @@ class KioskLink:
         self._config_version: str | None = None
         self._config_due = True
         self._health_due = True
+        self._purge_due = False                # sealed data was deleted: truncate the WAL
         self.sender = Sender(self.store, self.client, self.sealer,
                              batch=settings.store.send_batch, on_result=self._reached)
         self._offset = float(self._cached("clock", {}).get("offset", 0.0))
@@ -204,6 +205,8 @@ class KioskLink:
         issued = self.now()
         with self.store.write() as conn:
             self._insert_ticket(conn, key, body, issued, app, not_before=IN_FLIGHT)
+        if app is not None:
+            self._purge_due = True   # acknowledged at once when online; withdrawn otherwise
         maybe_sent = False
         if self._online is not False:
             try:
@@ -432,8 +435,8 @@ class KioskLink:
                     acked, failed = self.sender.drain()
                     if failed:
                         raise Unreachable("outbox stuck")
-                    if acked and self.pending() == 0:
-                        self.store.purge_wal()   # acknowledged personal data off the disk
+                    if acked:
+                        self._purge_due = True
                     if now - last_waits >= b.wait_seconds:
                         self._pull_waits()
                         last_waits = now
@@ -452,6 +455,15 @@ class KioskLink:
                 except Exception:
                     log.exception("kiosk link loop failed; retrying")
                     next_try = time.monotonic() + b.backoff_max
+            if self._purge_due:
+                # Acknowledged (sealed) personal data off the disk: the rows are deleted
+                # and zeroed (secure_delete), their old copies in the WAL go here.
+                self._purge_due = False
+                try:
+                    self._purge_due = not self.store.purge_wal()
+                except Exception:
+                    log.exception("could not truncate the store's WAL; retrying")
+                    self._purge_due = True
             wait = max(0.0, min(0.5, next_try - time.monotonic()))
             self._kick.wait(wait if wait > 0 else 0.5)
             self._kick.clear()

@@ -18,22 +18,31 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from kiosk.sync.client import BackofficeClient, Rejected, Unreachable
+from kiosk.sync.client import RETRY_STATUS, BackofficeClient, Rejected, Unreachable
 from kiosk.sync.sealing import Sealer, SealError
 from kiosk.sync.store import Store, outbox, tickets
 
 log = logging.getLogger(__name__)
 
+TICKETS = "/api/v1/tickets"
+BATCH = "/api/v1/tickets/batch"     # docs/api.md §4; older back-offices answer 404/405
 LOOKUP = "/api/v1/tickets/by-key"   # docs/api-requests-sync.md #1 (a)
+BATCH_ITEMS = 100                   # the back-office takes at most this many per batch
+BATCH_BYTES = 192 * 1024            # under its default max_body_bytes (256 KiB); 413 halves
+BATCH_ITEM_S = 0.05                 # read timeout added per item of a batch
+MIN_ITEMS = 25                      # no smaller batches just to have more in flight
+REPROBE_S = 900.0                   # try the batch again this long after a 404/405
 
 
 def enqueue(conn: Connection, *, kind: str, key: str, ticket_key: str | None,
@@ -72,7 +81,9 @@ class Outcome:
 
 
 class Sender:
-    """Drains the outbox. One `drain()` sends what is due, a few messages at a time."""
+    """Drains the outbox. One `drain()` sends what is due, a wave at a time: offline tickets
+    in one `POST /tickets/batch` (up to `batch` of them), everything else one request per
+    message, a few in flight."""
 
     def __init__(self, store: Store, client: BackofficeClient, sealer: Sealer, *,
                  batch: int = 100, parallel: int = 4,
@@ -81,19 +92,32 @@ class Sender:
         self.client = client
         self.sealer = sealer
         self.batch = batch
+        self.parallel = parallel
         self.on_result = on_result     # called with True (reached) / False (unreachable)
+        self.requests: Counter[str] = Counter()   # requests sent: "batch", "single"
+        self.batch_upload = True       # False: one request per ticket (for measuring)
         self._lookup: bool | None = None
+        self._no_batch_until = 0.0     # monotonic: the back-office has no batch endpoint
+        self._batch_answered = False   # a batch was answered: the endpoint exists
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="outbox")
+        # Batches wait on single sends of their own (fallbacks): not on the same pool.
+        self._batches = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="batch")
 
     def close(self) -> None:
+        self._batches.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def _batching(self) -> bool:
+        return self.batch_upload and self.batch >= 2 and time.monotonic() >= self._no_batch_until
+
     def _due(self) -> list[Message]:
+        # Batching: enough for a batch per request in flight.
+        limit = self.batch * self.parallel if self._batching() else self.batch
         with self.store.read() as conn:
             rows = conn.execute(
                 select(outbox).where(outbox.c.dead.is_(False),
                                      outbox.c.not_before <= time.time())
-                .order_by(outbox.c.id).limit(self.batch)).mappings().all()
+                .order_by(outbox.c.id).limit(limit)).mappings().all()
         return [Message(id=r["id"], key=r["key"], kind=r["kind"], ticket_key=r["ticket_key"],
                         payload=json.loads(r["payload"]), sealed=r["sealed"],
                         attempts=r["attempts"]) for r in rows]
@@ -116,7 +140,7 @@ class Sender:
                 if m.ticket_key is not None:
                     seen.add(m.ticket_key)
                 wave.append(m)
-            outcomes = list(self._pool.map(self._send, wave))
+            outcomes = self._send_wave(wave)
             self._apply(outcomes)
             acked += sum(o.status == "ack" for o in outcomes)
             stuck = [o for o in outcomes if o.status == "retry"]
@@ -125,11 +149,100 @@ class Sender:
                 break
         return acked, failed
 
+    def _send_wave(self, wave: list[Message]) -> list[Outcome]:
+        batchable = [m for m in wave if m.kind == "ticket"]
+        if len(batchable) < 2 or not self._batching():
+            return list(self._pool.map(self._send, wave))
+        others = [self._pool.submit(self._send, m) for m in wave if m.kind != "ticket"]
+        outcomes = self._send_tickets(batchable)
+        return outcomes + [f.result() for f in others]
+
+    # -- offline tickets, many per request (docs/api.md §4 POST /tickets/batch) ------------
+    def _send_tickets(self, ms: list[Message]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        items: list[tuple[Message, dict[str, Any]]] = []
+        for m in ms:
+            try:
+                items.append((m, {"idempotency_key": m.key, **self._upload_body(m)}))
+            except SealError as exc:
+                outcomes.append(Outcome(m, "dead", error=str(exc)))
+        if not items:
+            return outcomes
+        # A few batches in flight: a PostgreSQL back-office writes them side by side.
+        n = len(items)
+        requests = max(math.ceil(n / min(self.batch, BATCH_ITEMS)),
+                       min(self.parallel, math.ceil(n / MIN_ITEMS)))
+        chunks = _chunks(items, math.ceil(n / requests), BATCH_BYTES)
+        if not self._batch_answered:
+            # Ask once whether this back-office has the batch upload, then go wide.
+            first = self._send_batch(chunks.pop(0))
+            outcomes += first
+            rest = [m for chunk in chunks for m, _ in chunk]
+            if all(o.status == "retry" for o in first):    # unreachable: try later
+                return outcomes + [Outcome(m, "retry", error=first[0].error) for m in rest]
+            if not self._batching():
+                return outcomes + list(self._pool.map(self._send, rest))
+        sent = self._batches.map(self._send_batch, chunks)
+        return outcomes + [o for batch in sent for o in batch]
+
+    def _send_batch(self, chunk: list[tuple[Message, dict[str, Any]]]) -> list[Outcome]:
+        ms = [m for m, _ in chunk]
+        b = self.client.settings
+        self.requests["batch"] += 1
+        try:
+            # The back-office handles the items one after the other: give it time for all.
+            answer = self.client.post(BATCH, {"items": [body for _, body in chunk]},
+                                      timeout=(b.connect_timeout,
+                                               b.read_timeout + BATCH_ITEM_S * len(chunk)))
+        except Unreachable as exc:
+            if exc.status == 500 and len(chunk) > 1:
+                # The back-office failed on something in there: alone, the others get
+                # through and only the culprit keeps failing (as on the single path).
+                log.warning("outbox: the back-office failed on a batch (%s); sending its "
+                            "%d tickets one by one", exc, len(chunk))
+                return list(self._pool.map(self._send, ms))
+            if self.on_result:
+                self.on_result(False)
+            return [Outcome(m, "retry", error=str(exc)) for m in ms]
+        except Rejected as exc:
+            if exc.status == 413 and len(chunk) > 1:
+                half = len(chunk) // 2
+                return self._send_batch(chunk[:half]) + self._send_batch(chunk[half:])
+            if exc.status in (404, 405):
+                log.warning("outbox: the back-office has no batch upload (%s); sending one "
+                            "request per ticket", exc)
+                self._no_batch_until = time.monotonic() + REPROBE_S
+                self._batch_answered = False
+            else:
+                # A refusal of the whole request (e.g. one malformed item fails the body's
+                # validation): each ticket alone gets its own verdict.
+                log.warning("outbox: the back-office refused a batch (%s); sending its %d "
+                            "tickets one by one", exc, len(chunk))
+            return list(self._pool.map(self._send, ms))
+        if self.on_result:
+            self.on_result(True)
+        self._batch_answered = True
+        results = answer.get("results") if isinstance(answer, dict) else None
+        if not isinstance(results, list) or len(results) != len(chunk):
+            log.error("outbox: unexpected answer to a batch of %d; sending them one by one",
+                      len(chunk))
+            return list(self._pool.map(self._send, ms))
+        outcomes: list[Outcome] = []
+        without_application: list[Future[Outcome]] = []
+        for m, result in zip(ms, results, strict=True):
+            verdict = _item_outcome(m, result)
+            if verdict is None:
+                _log_without_application(m, result)
+                without_application.append(self._pool.submit(self._send, m, False))
+            else:
+                outcomes.append(verdict)
+        return outcomes + [f.result() for f in without_application]
+
     # -- sending one message ------------------------------------------------------------
-    def _send(self, m: Message) -> Outcome:
+    def _send(self, m: Message, with_application: bool = True) -> Outcome:
         try:
             if m.kind == "ticket":
-                answer = self._send_ticket(m)
+                answer = self._send_ticket(m, with_application)
             elif m.kind == "void":
                 answer = self._send_void(m)
             else:
@@ -155,26 +268,28 @@ class Sender:
             self._lookup = any(p.startswith(LOOKUP + "/") for p in paths)
         return self._lookup
 
-    def _ticket_body(self, m: Message, with_application: bool = True) -> dict[str, Any]:
+    def _upload_body(self, m: Message, with_application: bool = True) -> dict[str, Any]:
+        """The POST /tickets body of an offline ticket, its application unsealed."""
         body = dict(m.payload["body"])
         if with_application and m.sealed is not None:
             body["application"] = self.sealer.open(m.sealed, m.key)
+        body["offline"] = m.payload["offline"]
         return body
 
-    def _send_ticket(self, m: Message) -> Any:
-        body = self._ticket_body(m)
-        body["offline"] = m.payload["offline"]
+    def _send_ticket(self, m: Message, with_application: bool = True) -> Any:
+        body = self._upload_body(m, with_application)
+        self.requests["single"] += 1
         try:
-            return self.client.post("/api/v1/tickets", body, idempotency_key=m.key)
+            return self.client.post(TICKETS, body, idempotency_key=m.key)
         except Rejected as exc:
             if exc.code != "invalid_application" or "application" not in body:
                 raise
             # The ticket must reach the queue even if the form does not validate there
             # (catalog changed meanwhile): staff fill the form in at the counter.
-            log.warning("ticket %s: back-office refused its application (%s); "
-                        "sending the ticket without it", m.payload["offline"]["number"], exc)
+            _log_without_application(m, exc)
             del body["application"]
-            return self.client.post("/api/v1/tickets", body, idempotency_key=m.key)
+            self.requests["single"] += 1
+            return self.client.post(TICKETS, body, idempotency_key=m.key)
 
     def _send_void(self, m: Message) -> Any:
         """Withdraw a ticket nobody holds, if the lost request created it.
@@ -221,3 +336,41 @@ class Sender:
                     conn.execute(outbox.update().where(outbox.c.id == m.id)
                                  .values(dead=True, attempts=m.attempts + 1,
                                          last_error=o.error[:500]))
+
+
+def _chunks(items: list[tuple[Message, dict[str, Any]]], most: int, max_bytes: int
+            ) -> list[list[tuple[Message, dict[str, Any]]]]:
+    """Consecutive runs of at most `most` items and about `max_bytes` of JSON each."""
+    out: list[list[tuple[Message, dict[str, Any]]]] = []
+    size = 0
+    for item in items:
+        n = len(json.dumps(item[1], ensure_ascii=False).encode())
+        if not out or len(out[-1]) >= most or (size + n > max_bytes and out[-1]):
+            out.append([])
+            size = 0
+        out[-1].append(item)
+        size += n
+    return out
+
+
+def _item_outcome(m: Message, result: Any) -> Outcome | None:
+    """The outcome of one item of a batch answer; None: resend it without its application."""
+    if not isinstance(result, dict) or not isinstance(result.get("status"), int):
+        return Outcome(m, "retry", error=f"batch: malformed result {str(result)[:200]}")
+    status = result["status"]
+    if status in (200, 201) and isinstance(result.get("ticket"), dict):
+        return Outcome(m, "ack", answer=result["ticket"])
+    error = (f"{status} {result.get('error', f'http_{status}')}: "
+             f"{str(result.get('message', ''))[:500]}")
+    if status in RETRY_STATUS or status >= 500 or status == 401 or status < 400:
+        return Outcome(m, "retry", error=error)
+    if status == 422 and result.get("error") == "invalid_application" and m.sealed is not None:
+        return None
+    return Outcome(m, "dead", error=error)
+
+
+def _log_without_application(m: Message, why: Any) -> None:
+    if isinstance(why, dict):
+        why = f"{why.get('status')} {why.get('error')}: {why.get('message', '')}"
+    log.warning("ticket %s: back-office refused its application (%s); "
+                "sending the ticket without it", m.payload["offline"]["number"], why)

@@ -186,12 +186,15 @@ class Store:
         finally:
             os.close(fd)
 
-    def purge_wal(self) -> None:
-        """Checkpoint and truncate the WAL, so old copies of deleted rows leave the disk."""
+    def purge_wal(self) -> bool:
+        """Checkpoint and truncate the WAL, so old copies of deleted rows leave the disk
+        (secure_delete has already zeroed them in the database file). False when a reader
+        kept it from completing: try again later."""
         with self.engine.connect() as conn:
             raw = conn.connection.dbapi_connection
             assert raw is not None
-            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        return not busy
 
     def integrity_ok(self) -> bool:
         with self.engine.connect() as conn:

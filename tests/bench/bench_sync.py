@@ -1,10 +1,14 @@
 """Sync benchmark: queue tickets offline, reconnect, time the drain; and the added
 latency of the local store + outbox on an online ticket.
 
-    .venv/bin/python tests/bench/bench_sync.py [--quick] [--tickets N]
+    .venv/bin/python tests/bench/bench_sync.py [--quick] [--tickets N] [--single]
+                                               [--db sqlite|postgres]
 
-Runs a real back-office subprocess (SQLite) on a free port, a kiosk link going through
-the TCP fault proxy (blackhole = offline). Prints figures, then one JSON line.
+Runs a real back-office subprocess (SQLite, or a private PostgreSQL cluster) on a free
+port, a kiosk link going through the TCP fault proxy (blackhole = offline). The drain
+uploads offline tickets through POST /tickets/batch; `--single` measures the one request
+per ticket path instead (what a back-office without the batch endpoint gets). Prints
+figures, then one JSON line.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from kiosk.sync import KioskLink, blocks  # noqa: E402
 from kiosk.sync.link import API  # noqa: E402
 from kiosk.sync.store import outbox  # noqa: E402
 from tests.support.backoffice import ServerFactory  # noqa: E402
+from tests.support.postgres import PostgresCluster  # noqa: E402
 from tests.sync.faultproxy import FaultProxy  # noqa: E402
 from tests.sync.helpers import juminhyo, settings  # noqa: E402
 
@@ -55,16 +60,27 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="a small run (proves it works)")
     ap.add_argument("--tickets", type=int, default=500)
     ap.add_argument("--online", type=int, default=200)
+    ap.add_argument("--single", action="store_true",
+                    help="drain with one request per ticket (no batch upload)")
+    ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = ap.parse_args()
     n_offline = 50 if args.quick else args.tickets
     n_online = 20 if args.quick else args.online
 
     root = Path(tempfile.mkdtemp(prefix="bench-sync-"))
-    factory = ServerFactory(root)
-    server = factory.start()
+    cluster = None
+    if args.db == "postgres":
+        pg_root = Path(tempfile.mkdtemp(prefix="bench-sync-pg-"))
+        pg_root.chmod(0o755)      # the postgres user runs the server when we are root
+        cluster = PostgresCluster(pg_root)
+        cluster.start()
+    factory = ServerFactory(root, cluster=cluster)
+    server = factory.start("postgres" if cluster is not None else None)
     proxy = FaultProxy("127.0.0.1", server.port)
     link = KioskLink(settings(root, proxy.url, token=server.kiosk_token, issue_timeout=2.0))
-    figures: dict[str, Any] = {"bench": "sync", "offline_tickets": n_offline}
+    link.sender.batch_upload = not args.single
+    figures: dict[str, Any] = {"bench": "sync", "offline_tickets": n_offline, "db": args.db,
+                               "drain": "single" if args.single else "batch"}
     try:
         reserve(link, n_offline)
         app = juminhyo()
@@ -117,6 +133,17 @@ def main() -> None:
             issue.append(time.perf_counter() - t0)
         pending = tickets_pending(link)
         proxy.set_mode("pass")
+        link.sender.requests.clear()
+        timed = link.client.post
+        request_s: list[float] = []
+
+        def post(*a: Any, **kw: Any) -> Any:   # how long the back-office takes per request
+            t = time.perf_counter()
+            try:
+                return timed(*a, **kw)
+            finally:
+                request_s.append(time.perf_counter() - t)
+        link.client.post = post  # type: ignore[method-assign]
         t0 = time.perf_counter()
         while tickets_pending(link) > 0 and time.perf_counter() - t0 < 120:
             link.sync_now(budget_s=60)
@@ -127,11 +154,16 @@ def main() -> None:
             queued=pending, left_after_drain=tickets_pending(link),
             drain_seconds=round(drain, 3),
             drain_tickets_per_s=round(pending / drain, 1) if drain else None,
+            drain_requests=dict(link.sender.requests),
+            drain_request_p50_ms=round(statistics.median(request_s) * 1000, 1),
+            drain_request_max_ms=round(max(request_s) * 1000, 1),
         )
     finally:
         link.stop()
         proxy.close()
         factory.close()
+        if cluster is not None:
+            cluster.stop()
 
     print(f"online ticket p50 {figures['online_p50_ms']} ms (bare HTTP "
           f"{figures['bare_http_p50_ms']} ms): added {figures['added_latency_p50_ms']} ms; "
@@ -140,7 +172,10 @@ def main() -> None:
     print(f"offline ticket p50 {figures['offline_issue_p50_ms']} ms, "
           f"p99 {figures['offline_issue_p99_ms']} ms")
     print(f"drained {figures['queued']} queued tickets in {figures['drain_seconds']} s "
-          f"({figures['drain_tickets_per_s']} tickets/s), left {figures['left_after_drain']}")
+          f"({figures['drain_tickets_per_s']} tickets/s) in {figures['drain_requests']} "
+          f"requests ({figures['drain']}, {figures['db']}; request p50 "
+          f"{figures['drain_request_p50_ms']} ms, max {figures['drain_request_max_ms']} ms), "
+          f"left {figures['left_after_drain']}")
     print(json.dumps(figures))
 
 

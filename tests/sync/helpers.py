@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import socket
 from pathlib import Path
+from typing import Any
 
 from kiosk.configfile import load_catalog
 from kiosk.domain.application import Application, Identity
@@ -51,3 +54,13 @@ def kokuho() -> Application:
         CATALOG.procedure("kokuho_kanyu"),
         {**CARD, "sex": "2", "reason": "退職", "members": 1,
          "my_number": MyNumberCheck.of("123456789018")}, Identity.CARD)
+
+
+def send_json(handler: http.server.BaseHTTPRequestHandler, status: int, body: Any) -> None:
+    """Answer a scripted back-office's request with a JSON body."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)

@@ -4,7 +4,6 @@ offline number blocks, the client's retries, and offline issuing."""
 from __future__ import annotations
 
 import http.server
-import json
 import random
 import sqlite3
 import threading
@@ -21,7 +20,7 @@ from kiosk.sync.client import BackofficeClient, Rejected, Unreachable, backoff_d
 from kiosk.sync.sealing import Sealer, SealError, generate_key, load_key, refuse_my_number
 from kiosk.sync.settings import load_settings, parse_settings
 from kiosk.sync.store import Store, outbox
-from tests.sync.helpers import dead_url, juminhyo, kokuho, settings
+from tests.sync.helpers import dead_url, juminhyo, kokuho, send_json, settings
 
 # -- settings -------------------------------------------------------------------------
 
@@ -152,12 +151,7 @@ class _Script(http.server.BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         type(self).seen.append(dict(self.headers))
         status, body = type(self).answers.pop(0)
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def log_message(self, *args: object) -> None:
         pass

@@ -5,7 +5,6 @@ does not yet; the fault tests mark that gap as an expected failure."""
 from __future__ import annotations
 
 import http.server
-import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from kiosk.sync import KioskLink
 from kiosk.sync.store import outbox
-from tests.sync.helpers import settings
+from tests.sync.helpers import send_json, settings
 
 
 class FakeBackoffice(http.server.BaseHTTPRequestHandler):
@@ -23,12 +22,7 @@ class FakeBackoffice(http.server.BaseHTTPRequestHandler):
     calls: list[str]
 
     def _answer(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def do_GET(self) -> None:
         self.calls.append(f"GET {self.path}")
