@@ -17,7 +17,7 @@ import csv
 import io
 import json
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -64,40 +64,43 @@ def _names(bo: Backoffice, lang: str) -> dict[str, dict[str, str]]:
             "procedures": {c: catalog_name(p.name, lang) for c, p in cat.procedures.items()}}
 
 
-@router.get(f"{API}/central/now")
-async def central_now(request: Request, who: Principal = CENTRAL) -> Response:
-    bo = _bo(request)
-    wards = await run_in_threadpool(central.now_figures, bo.engine, bo.catalog, utcnow())
-    body = {"generated_at": iso(utcnow(), bo.tz), "wards": wards,
-            "names": _names(bo, staff_language(request))}
+def _json(body: object) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/json",
                     headers=NO_STORE)
 
 
-@router.get(f"{API}/central/period")
-async def central_period(request: Request, first: From = None,
-                         last: To = None,
-                         who: Principal = CENTRAL) -> Response:
+async def _period_figures(request: Request, first: str | None,
+                          last: str | None) -> tuple[central.Period, dict[str, Any]]:
     bo = _bo(request)
     period = period_of(bo, first, last)
     figures = await run_in_threadpool(central.period_figures, bo.engine, bo.catalog, period)
-    figures["names"] = _names(bo, staff_language(request))
-    return Response(json.dumps(figures, ensure_ascii=False), media_type="application/json",
-                    headers=NO_STORE)
+    return period, figures
+
+
+@router.get(f"{API}/central/now")
+async def central_now(request: Request, who: Principal = CENTRAL) -> Response:
+    bo = _bo(request)
+    wards = await run_in_threadpool(central.now_figures, bo.engine, bo.catalog, utcnow())
+    return _json({"generated_at": iso(utcnow(), bo.tz), "wards": wards,
+                  "names": _names(bo, staff_language(request))})
+
+
+@router.get(f"{API}/central/period")
+async def central_period(request: Request, first: From = None, last: To = None,
+                         who: Principal = CENTRAL) -> Response:
+    _, figures = await _period_figures(request, first, last)
+    return _json({**figures, "names": _names(_bo(request), staff_language(request))})
 
 
 @router.get(f"{API}/central/period.csv")
-async def central_period_csv(request: Request, first: From = None,
-                             last: To = None,
+async def central_period_csv(request: Request, first: From = None, last: To = None,
                              who: Principal = CENTRAL) -> Response:
-    bo = _bo(request)
-    period = period_of(bo, first, last)
-    figures = await run_in_threadpool(central.period_figures, bo.engine, bo.catalog, period)
+    period, figures = await _period_figures(request, first, last)
     out = io.StringIO()
     # Excel in Japan reads a CSV as Shift_JIS unless it starts with a BOM.
     out.write("\ufeff")
     csv.writer(out, lineterminator="\r\n").writerows(
-        csv_rows(figures, bo.catalog, staff_language(request)))
+        csv_rows(figures, _bo(request).catalog, staff_language(request)))
     name = f"central-{period.first.isoformat()}_{period.last.isoformat()}.csv"
     return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'})
@@ -116,12 +119,10 @@ async def central_page(request: Request, first: str | None = Query(None, alias="
     tr = t(lang)
     error = ""
     try:
-        period = period_of(bo, first, last)
-    except ApiError:
+        period, figures = await _period_figures(request, first, last)
+    except ApiError:  # an impossible period: say so, and show today's
         error = tr("期間を正しく指定してください(開始日 ≤ 終了日、最長 366 日)。")
-        today = office_day(utcnow(), bo.tz)
-        period = central.Period(today, today)
-    figures = await run_in_threadpool(central.period_figures, bo.engine, bo.catalog, period)
+        period, figures = await _period_figures(request, None, None)
     query = f"from={period.first.isoformat()}&to={period.last.isoformat()}"
     return staff_page(
         request, "central.html", title=TITLE, scripts=("live.js", "central.js"),
