@@ -19,7 +19,7 @@ from kiosk.domain.application import Identity
 from kiosk.domain.catalog import FieldKind, FieldSource
 from kiosk.domain.session import EntryMode, PayMethod, Step, entry_mode, field_choices
 
-pytestmark = pytest.mark.kivy
+pytestmark = [pytest.mark.kivy, pytest.mark.slow]
 
 ALL_PROCEDURES = ("ja", "en", "vi")
 KANA = "きた"
