@@ -378,3 +378,36 @@ def test_language_switch_while_the_code_is_shown(cashless: Any) -> None:
     pump_until(k, lambda: k.s.step is Step.TICKET)
     k.tap("languages")
     k.tap("set_language", "ja")
+
+
+def test_offline_ticket_cannot_be_paid_here_said_in_the_kiosk_look(kiosk: Any) -> None:
+    """No back-office ticket to charge against (an offline ticket): the payment port says
+    "pay at the counter" in the kiosk's font, colours and large text, then the ticket."""
+    from kiosk.payment.client import PaymentClient
+    from kiosk.payment.flow import MESSAGES, Screen
+    from kiosk.payment.widget import KioskCashless, PaymentNotice
+    k = kiosk
+    c = k.app.controller
+    before = c.session.settings
+    c.session.settings = dataclasses.replace(before, cashless=True)
+    k.desk.online = False
+    k.app.payment = KioskCashless(PaymentClient("http://127.0.0.1:9", "dv_unused"), None,
+                                  (PaymentMethod.CODE, PaymentMethod.COUNTER))
+    try:
+        k.tap("toggle", "large_text")
+        to_card(k)
+        place(k, StandInCard())
+        type_pin(k, "1234")
+        k.tap("confirm")
+        k.tap("choose_payment", PayMethod.CASHLESS)
+        assert k.s.step is Step.CASHLESS and k.s.ticket.offline
+        notice = payment_widget(k)
+        assert isinstance(notice, PaymentNotice)
+        assert notice.text == MESSAGES[Screen.AT_COUNTER]
+        assert notice.font_size == k.app.fs and notice.font_name == k.app.font
+        assert list(notice.color) == list(k.app.col["fg"])
+        pump_until(k, lambda: k.s.step is Step.TICKET, timeout=10)
+        assert not k.s.paid and k.app.payment.flow is None  # nothing was charged
+    finally:
+        k.app.payment = None
+        c.session.settings = before
