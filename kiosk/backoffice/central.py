@@ -119,15 +119,19 @@ def _targets(catalog: Catalog) -> ColumnElement[Any]:
 
 def _base(catalog: Catalog, period: Period, wards: Sequence[str]) -> Any:
     """One row per ticket of the period: where it was, how it ended, how long it waited."""
+    in_period = (T.c.day >= period.first, T.c.day <= period.last, T.c.ward.in_(wards))
+    # only the period's tickets' trails (not the whole audit table) are read
     first_call = (select(E.c.ticket_id, func.min(E.c.at).label("at"))
-                  .where(E.c.type == "ticket.called").group_by(E.c.ticket_id).subquery())
+                  .join(T, T.c.id == E.c.ticket_id)
+                  .where(E.c.type == "ticket.called", *in_period)
+                  .group_by(E.c.ticket_id).subquery())
     called = func.coalesce(first_call.c.at, T.c.called_at)
     return (select(T.c.ward, T.c.origin_service.label("service"),
                    func.coalesce(T.c.procedure, "").label("procedure"), T.c.status,
                    seconds_between(T.c.issued_at, called).label("wait"),
                    _targets(catalog).label("target"))
             .select_from(T.outerjoin(first_call, first_call.c.ticket_id == T.c.id))
-            .where(T.c.day >= period.first, T.c.day <= period.last, T.c.ward.in_(wards))
+            .where(*in_period)
             .cte("base"))
 
 

@@ -176,3 +176,17 @@ def test_period_is_checked() -> None:
         central.Period(DAY, DAY - timedelta(days=1))
     with pytest.raises(ValueError, match="at most"):
         central.Period(DAY, DAY + timedelta(days=400))
+
+
+def test_bench_central_quick_runs() -> None:
+    """The benchmark works (its figures are read from its output, never asserted here)."""
+    import json
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "tests/bench/bench_central.py", "--quick"], cwd=repo,
+                         capture_output=True, text=True, timeout=240, check=True).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    assert figures["bench"] == "central" and figures["sqlite_tickets"] == 500
+    assert figures["sqlite_day_ms"] > 0
