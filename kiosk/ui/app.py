@@ -42,6 +42,9 @@ def configure_kivy(cfg: UiConfig, *, headless: bool = False, window: bool = Fals
     Config.set("graphics", "rotation", str(cfg.rotation))
     Config.set("graphics", "resizable", "0")
     Config.set("graphics", "borderless", "1" if fullscreen else "0")
+    # No multisampling: the kiosk draws upright rectangles, text and pictograms, which
+    # gain nothing from it, and on software GL (Mesa llvmpipe) 4x MSAA doubles a frame.
+    Config.set("graphics", "multisamples", "0")
     if headless:
         Config.set("graphics", "maxfps", "0")  # frames are pumped by hand
     Config.set("kivy", "exit_on_escape", "0")      # lockdown: only the maintainer PIN exits

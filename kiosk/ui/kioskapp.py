@@ -20,6 +20,7 @@ from kivy.properties import (
     StringProperty,
 )
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk import watchdog
 from kiosk.configfile import ASSETS_DIR
@@ -68,6 +69,10 @@ class KioskRoot(BoxLayout):
         return bool(super().on_touch_down(touch))
 
 
+class KioskScreens(ScreenManager):
+    """The screens, one at a time, without a transition (kiosk.kv drops the clip)."""
+
+
 class KioskApp(App):
     lang = StringProperty("ja")
     col = DictProperty({})
@@ -105,7 +110,6 @@ class KioskApp(App):
         register_fonts()
         # kiosk.kv (beside this module's app class name) is loaded by App.load_kv itself.
         root = KioskRoot()
-        from kivy.uix.screenmanager import NoTransition
         root.ids.sm.transition = NoTransition()
         self.root = root
         self.screen(Step.WELCOME)  # the others are built after the first frame
@@ -176,6 +180,8 @@ class KioskApp(App):
         palette = theme.HIGH_CONTRAST if s.high_contrast else theme.DEFAULT
         if not self.col or self.high_contrast != s.high_contrast:
             self.col = {name: palette.rgba(name) for name in palette.__dataclass_fields__}
+            from kivy.core.window import Window
+            Window.clearcolor = self.col["bg"]
         self.high_contrast = s.high_contrast
         self.large_text = s.large_text
         self.voice = s.voice

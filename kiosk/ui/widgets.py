@@ -11,9 +11,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kivy.app import App
+from kivy.graphics import BindTexture, StencilPop, StencilPush, StencilUnUse, StencilUse
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
+from kivy.uix.scrollview import ScrollView
 
 from kiosk.domain import kana
 
@@ -52,6 +54,35 @@ class KeyGrid(GridLayout):
             b = KButton(text=(labels or {}).get(key, key), action=["key", key])
             b.bind(on_release=lambda btn: self.on_key(btn.action[1]))
             self.add_widget(b)
+
+
+class FormScroll(ScrollView):
+    """A ScrollView that clips only while its content is taller than itself: Kivy's
+    stencil clip fills the whole area twice a frame, which software GL pays in full."""
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        # Kivy's <StencilView> rule: push, mask, use before; unuse, mask, pop after.
+        # (A rectangle brings its own BindTexture along when removed or inserted.)
+        before, after = ([ins for ins in group.children[:4] if not isinstance(ins, BindTexture)]
+                         for group in (self.canvas.before, self.canvas.after))
+        assert isinstance(before[0], StencilPush) and isinstance(before[-1], StencilUse)
+        assert isinstance(after[0], StencilUnUse) and isinstance(after[-1], StencilPop)
+        self._clip = (before, after)
+        self._clipping = True
+        self.bind(size=self._update_clip, viewport_size=self._update_clip)
+        self._update_clip()
+
+    def _update_clip(self, *args: Any) -> None:
+        clip = self.viewport_size[1] > self.height or self.viewport_size[0] > self.width
+        if clip is self._clipping:
+            return
+        self._clipping = clip
+        for canvas, parts in zip((self.canvas.before, self.canvas.after), self._clip, strict=True):
+            for ins in reversed(parts):
+                if clip:
+                    canvas.insert(0, ins)
+                else:
+                    canvas.remove(ins)
 
 
 class GridSpacer(Button):

@@ -85,8 +85,13 @@ class ConfirmScreen(KioskScreen):
             self._values[f.key] = label
 
     def clear(self) -> None:
-        self.ids.rows.clear_widgets()
-        self._built = None
+        # The rows stay for the next visit (building them is most of this screen's
+        # work); what they showed goes.
+        for label in getattr(self, "_values", {}).values():
+            label.text = ""
+        for buttons in getattr(self, "_toggles", {}).values():
+            for b in buttons:
+                b.selected = False
 
     def _control(self, app: Any, s: Session, f: FormField) -> Any:
         from kivy.uix.boxlayout import BoxLayout
