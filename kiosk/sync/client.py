@@ -62,6 +62,7 @@ class Rejected(Exception):
     status: int
     code: str
     message: str
+    details: Any = None     # the error body's "details" (e.g. which fields failed validation)
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.message}"
@@ -84,6 +85,14 @@ def _error_of(resp: requests.Response) -> tuple[str, str]:
     if isinstance(body, dict) and "detail" in body:   # a bare FastAPI error
         return f"http_{resp.status_code}", str(body["detail"])[:500]
     return f"http_{resp.status_code}", str(body)[:500]
+
+
+def _details_of(resp: requests.Response) -> Any:
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    return body.get("details") if isinstance(body, dict) else None
 
 
 class BackofficeClient:
@@ -179,7 +188,7 @@ class BackofficeClient:
                     raise Unauthorized(f"{method} {path}: 401 {code}", maybe_sent=False)
                 else:
                     code, message = _error_of(resp)
-                    raise Rejected(resp.status_code, code, message)
+                    raise Rejected(resp.status_code, code, message, _details_of(resp))
             if attempt + 1 < tries:
                 pause = backoff_delay(attempt, self.settings.backoff_base,
                                       self.settings.backoff_max)

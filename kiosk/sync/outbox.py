@@ -208,6 +208,15 @@ class Sender:
             if exc.status == 413 and len(chunk) > 1:
                 half = len(chunk) // 2
                 return self._send_batch(chunk[:half]) + self._send_batch(chunk[half:])
+            bad = _invalid_items(exc, len(chunk))
+            if bad and len(bad) < len(chunk):
+                # Some items failed the body's validation: those alone get their own
+                # verdict, the others go on together.
+                log.warning("outbox: %d item(s) of a batch are malformed (%s); sending them "
+                            "alone", len(bad), exc)
+                rest = [item for i, item in enumerate(chunk) if i not in bad]
+                alone = self._pool.map(self._send, [chunk[i][0] for i in sorted(bad)])
+                return self._send_batch(rest) + list(alone)
             if exc.status in (404, 405):
                 log.warning("outbox: the back-office has no batch upload (%s); sending one "
                             "request per ticket", exc)
@@ -351,6 +360,22 @@ def _chunks(items: list[tuple[Message, dict[str, Any]]], most: int, max_bytes: i
         out[-1].append(item)
         size += n
     return out
+
+
+def _invalid_items(exc: Rejected, n: int) -> set[int]:
+    """Which items a 422 of the batch named (`details.errors[].loc` = body, items, i, …)."""
+    if exc.status != 422 or not isinstance(exc.details, dict):
+        return set()
+    bad: set[int] = set()
+    for error in exc.details.get("errors") or []:
+        loc = error.get("loc") if isinstance(error, dict) else None
+        if not isinstance(loc, list) or len(loc) < 3 or loc[:2] != ["body", "items"]:
+            return set()            # not about one item: the whole request is wrong
+        index = str(loc[2])
+        if not index.isdigit() or int(index) >= n:
+            return set()
+        bad.add(int(index))
+    return bad
 
 
 def _item_outcome(m: Message, result: Any) -> Outcome | None:
