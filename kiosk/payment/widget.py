@@ -9,15 +9,18 @@ payment has ended. Imports Kivy: only the kiosk UI imports this module.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kivy.clock import Clock
+from kivy.core.text import Label as CoreLabel
 from kivy.graphics import Color, Line
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
 from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
@@ -91,6 +94,12 @@ class PaymentButton(Button):
                                         self.height - 2, 8)
         self.text_size = (max(self.width - self._inset, 1), None)  # long words wrap
 
+    def one_line_width(self) -> float:
+        """The width of its words on one line, at its font and size, plus the inset."""
+        width, _h = CoreLabel(font_name=self.font_name, font_size=self.font_size
+                              ).get_extents(self.text)
+        return float(width) + self._inset
+
     def restyle(self, look: PaymentLook) -> None:
         self.font_name = look.font_name
         self.font_size = look.font_px
@@ -133,7 +142,8 @@ class PaymentWidget(BoxLayout):
         self.body.add_widget(self.code)
         self.body.add_widget(texts)
         self.body.bind(size=lambda *_: self._size_code())
-        self.buttons = BoxLayout(size_hint_y=None)
+        self.buttons = GridLayout(cols=1, size_hint_y=None)
+        self.buttons.bind(width=self._fit_buttons)
         self.add_widget(self.body)
         self.add_widget(self.buttons)
         flow.on_change = lambda view: Clock.schedule_once(lambda _dt: self.render(view))
@@ -165,10 +175,25 @@ class PaymentWidget(BoxLayout):
         label.height = max(size[1], label.font_size * 1.4)
 
     def _fit_buttons(self, *_: Any) -> None:
-        """The row is at least the touch target and high enough for wrapped words."""
-        tallest = max((b.texture_size[1] for b in self.buttons.children), default=0)
-        self.buttons.height = max(self.look.target_px * 1.5,
-                                  tallest + self.look.font_px * 1.2)
+        """One row when every button's words fit on one line, else two rows of wider
+        buttons (a label broken before its last character reads badly); each row at
+        least the touch target and high enough for wrapped words."""
+        grid = self.buttons
+        buttons = [b for b in grid.children if isinstance(b, PaymentButton)]
+        n = max(len(buttons), 1)
+        gap = self.look.target_px * 0.25
+
+        def fit(cols: int) -> bool:
+            each = (grid.width - gap * (cols - 1)) / cols
+            return all(b.one_line_width() <= each for b in buttons)
+
+        cols = n if n == 1 or fit(n) else math.ceil(n / 2)
+        rows = math.ceil(n / cols)
+        if grid.cols != cols:
+            grid.cols = cols
+        tallest = max((b.texture_size[1] for b in buttons), default=0)
+        row = max(self.look.target_px * 1.5, tallest + self.look.font_px * 1.2)
+        grid.height = row * rows + gap * (rows - 1)
 
     def _size_code(self) -> None:
         shown = self.code.opacity > 0
@@ -190,6 +215,7 @@ class PaymentWidget(BoxLayout):
         b.bind(on_release=lambda *_: action(), texture_size=self._fit_buttons)
         b.restyle(self.look)
         self.buttons.add_widget(b)
+        self._fit_buttons()
         return b
 
     def _say(self, msgid: str) -> None:
