@@ -151,7 +151,7 @@ tickets = Table(
     Column("rank", Integer, nullable=False),
     Column("language", String(8), nullable=False),
     Column("procedure", String(32)),
-    Column("application", JSON),
+    Column("application", JSON(none_as_null=True)),  # None is SQL NULL, not JSON null
     Column("fee_yen", Integer, nullable=False, server_default="0"),
     Column("payment_status", String(16), nullable=False, server_default="none"),
     Column("payment", JSON),
@@ -185,7 +185,7 @@ tickets = Table(
           postgresql_where=text("completed_at IS NOT NULL"),
           sqlite_where=text("completed_at IS NOT NULL")),
     # Only tickets still holding personal data: what the purge looks through.
-    Index("ix_tickets_unpurged", "issued_at",
+    Index("ix_tickets_unpurged", "issued_at", "id",
           postgresql_where=text("application IS NOT NULL"),
           sqlite_where=text("application IS NOT NULL")),
 )

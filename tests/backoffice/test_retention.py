@@ -472,3 +472,38 @@ def test_database_errors_do_not_quote_personal_data(db, request, tmp_path):
         assert "hidden" in str(caught.value)  # SQLAlchemy's "[SQL parameters hidden ...]"
     said = safe_error(caught.value)
     assert "漏洩確認太郎" not in said and "ward" in said, said
+
+
+def test_two_purgers_at_once_purge_each_ticket_once(bo):
+    """Several server processes each run the periodic purge: every ticket once, one event."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _choices(bo)
+    made = [_issue(bo, i, "juminhyo")[0] for i in range(1, 61)]
+    for ticket_id in made:
+        _act(bo, ticket_id, "cancel")
+    night = _tomorrow_morning(bo)
+    with ThreadPoolExecutor(4) as pool:
+        reports = list(pool.map(lambda _: retention.purge(bo, now=night), range(4)))
+    assert sum(r.tickets for r in reports) == len(made)
+    events = _purge_events(bo)
+    assert sorted(events) == sorted(made) and all(len(e) == 1 for e in events.values())
+
+
+@pytest.mark.parametrize(("setting", "problem"), [
+    ({"finished_grace": "tomorrow"}, "retention.finished_grace"),
+    ({"finished_grace": -5}, "retention.finished_grace"),
+    ({"finished_grace": True}, "retention.finished_grace"),
+    ({"max_days": 0}, "retention.max_days"),
+    ({"check_seconds": "often"}, "retention.check_seconds"),
+    ({"keep_forever": True}, "retention.keep_forever"),
+])
+def test_bad_retention_settings_name_the_key(setting, problem):
+    from kiosk.backoffice.config import Settings
+    from kiosk.domain.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=problem.replace(".", r"\.")):
+        Settings.from_mapping({"retention": setting})
+    good = Settings.from_mapping({"retention": {"finished_grace": 90, "max_days": 1}})
+    assert good.retention.finished_grace == 90 and good.retention.max_days == 1
+    assert Settings.from_mapping({}).retention.finished_grace == "day_end"

@@ -24,7 +24,7 @@ def upgrade() -> None:
     with op.batch_alter_table("tickets") as batch:
         batch.add_column(sa.Column("application_purged_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("application_purge_reason", sa.String(16), nullable=True))
-    op.create_index("ix_tickets_unpurged", "tickets", ["issued_at"],
+    op.create_index("ix_tickets_unpurged", "tickets", ["issued_at", "id"],
                     postgresql_where=sa.text("application IS NOT NULL"),
                     sqlite_where=sa.text("application IS NOT NULL"))
 
