@@ -60,21 +60,24 @@ def _personal(app: dict[str, Any]) -> list[str]:
                                                 "move_date")]
 
 
-def _choices(bo: Any) -> None:
-    """Fill each procedure's choice fields with a real choice (the catalog decides)."""
-    global _CHOICE
-    _CHOICE = {(p.code, f.key): f.choices[0] for p in bo.catalog.procedures.values()
-               for f in p.fields if f.choices}
+def _application(bo: Any, i: int, procedure: str) -> dict[str, Any]:
+    """`_resident` with each choice field set to a real choice of the catalog's form."""
+    app = _resident(i, procedure)
+    for f in bo.catalog.procedures[procedure].fields:
+        if f.choices and f.key in app["values"]:
+            app["values"][f.key] = f.choices[0]
+    return app
 
 
-_CHOICE: dict[tuple[str, str], str] = {}
+def _sqlite_bo(tmp_path: Path, **retention_settings: Any) -> Any:
+    bo = make_backoffice(f"sqlite:///{tmp_path}/bo.sqlite3")
+    bo.settings = replace(bo.settings, retention=replace(bo.settings.retention,
+                                                         **retention_settings))
+    return bo
 
 
 def _issue(bo: Any, i: int, procedure: str, **kw: Any) -> tuple[int, list[str], str]:
-    app = _resident(i, procedure)
-    for key in app["values"]:
-        if (procedure, key) in _CHOICE and key != "options":
-            app["values"][key] = _CHOICE[(procedure, key)]
+    app = _application(bo, i, procedure)
     p = bo.catalog.procedures[procedure]
     key = uuid.uuid4().hex
     req = queue.TicketRequest(ward="kita", service=p.service, procedure=procedure,
@@ -94,7 +97,6 @@ def _act(bo: Any, ticket_id: int, *actions: str, counter: int = 1, note: str | N
 def _day(bo: Any) -> dict[str, Any]:
     """Tickets in every state (two procedures each), one uploaded from an offline kiosk,
     staff notes naming residents. Returns {status: [(id, values, key), ...]}."""
-    _choices(bo)
     made: dict[str, list[tuple[int, list[str], str]]] = {s: [] for s in FINISHED + OPEN}
     # The kiosk-offline path: a ticket printed while offline, uploaded later, then served.
     today = clock.office_day(clock.utcnow(), bo.tz)
@@ -120,7 +122,19 @@ def _day(bo: Any) -> dict[str, Any]:
             _act(bo, t[0], *actions, counter=counter,
                  note=f"{t[1][0]}さん 書類確認" if status in ("held", "cancelled") else None)
             made[status].append(t)
+    _pay_at_counter(bo, made["done"][1][0])
     return made
+
+
+def _pay_at_counter(bo: Any, ticket_id: int) -> None:
+    """A payment row and its audit rows belong to the day too (the scan reads them)."""
+    from kiosk.backoffice.payments.service import Actor, PaymentService
+    from kiosk.payment.config import BackofficePaymentSettings
+
+    service = PaymentService(bo.engine, BackofficePaymentSettings(), None, bo.tz, bo)
+    staff = Actor("staff", "tester")
+    payment = service.start(ticket_id, "counter", staff, "")
+    assert service.paid_at_counter(payment["id"], "R-0001", staff)["state"] == "paid"
 
 
 def _dump(bo: Any) -> str:
@@ -191,6 +205,8 @@ def test_a_day_of_tickets_is_purged_and_nothing_personal_is_left(bo):
     open_values = [v for s in OPEN for _, vals, _ in made[s] for v in vals]
     dump = _dump(bo)
     assert all(v in dump for v in finished_values + open_values)  # the scan does see them
+    with reading(bo.engine) as conn:  # every kind of row is there to be scanned
+        assert conn.execute(text("SELECT count(*) FROM payment_events")).scalar() >= 2
     stats = _statistics(bo)
 
     # Today nothing is due: the counter may still need today's finished forms.
@@ -249,7 +265,6 @@ def test_a_day_of_tickets_is_purged_and_nothing_personal_is_left(bo):
 
 
 def test_views_after_the_purge_and_a_late_retry(bo):
-    _choices(bo)
     ticket_id, values, key = _issue(bo, 1, "koseki")
     _act(bo, ticket_id, "call", "start", "complete")
     before = queue.get_ticket(bo, admin(), ticket_id, "")
@@ -263,10 +278,7 @@ def test_views_after_the_purge_and_a_late_retry(bo):
     # The kiosk's outbox retrying the upload under the same key gets the same ticket back,
     # and the personal data is not stored again.
     p = bo.catalog.procedures["koseki"]
-    app = _resident(1, "koseki")
-    for k in app["values"]:
-        if ("koseki", k) in _CHOICE:
-            app["values"][k] = _CHOICE[("koseki", k)]
+    app = _application(bo, 1, "koseki")
     again, created = queue.issue(bo, kiosk(bo), queue.TicketRequest(
         ward="kita", service=p.service, procedure="koseki", application=app,
         priority="normal", language="ja"), key, "")
@@ -283,10 +295,7 @@ def test_views_after_the_purge_and_a_late_retry(bo):
 
 
 def test_minutes_grace_and_no_show_recalled_before_it(tmp_path):
-    bo = make_backoffice(f"sqlite:///{tmp_path}/bo.sqlite3")
-    bo.settings = replace(bo.settings, retention=replace(bo.settings.retention,
-                                                         finished_grace=30))
-    _choices(bo)
+    bo = _sqlite_bo(tmp_path, finished_grace=30)
     done, _, _ = _issue(bo, 1, "juminhyo")
     _act(bo, done, "call", "start", "complete")
     back, _, _ = _issue(bo, 2, "juminhyo")
@@ -306,7 +315,6 @@ def test_sqlite_file_holds_no_purged_bytes(tmp_path):
     """SQLite: secure_delete and the WAL checkpoint leave the values nowhere in the files."""
     db = tmp_path / "bo.sqlite3"
     bo = make_backoffice(f"sqlite:///{db}")
-    _choices(bo)
     made = [_issue(bo, i, "koseki") for i in range(1, 40)]
     for ticket_id, _, _ in made:
         _act(bo, ticket_id, "cancel", note="本人から電話")
@@ -330,10 +338,7 @@ def test_the_server_purges_by_itself(tmp_path, monkeypatch):
     from kiosk.backoffice.app import create_app
     from tests.support.backoffice import TEST_PASSWORDS
 
-    bo = make_backoffice(f"sqlite:///{tmp_path}/bo.sqlite3")
-    bo.settings = replace(bo.settings, retention=replace(bo.settings.retention,
-                                                         check_seconds=1))
-    _choices(bo)
+    bo = _sqlite_bo(tmp_path, check_seconds=1)
     finished, values, _ = _issue(bo, 1, "juminhyo")
     _act(bo, finished, "call", "start", "complete")
     waiting, kept, _ = _issue(bo, 2, "juminhyo")
@@ -375,7 +380,6 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_purge_command_and_dry_run(tmp_path):
     db = f"sqlite:///{tmp_path}/bo.sqlite3"
     bo = make_backoffice(db)
-    _choices(bo)
     done = [_issue(bo, i, "juminhyo") for i in range(1, 4)]
     for ticket_id, _, _ in done:
         _act(bo, ticket_id, "cancel")
@@ -478,7 +482,6 @@ def test_two_purgers_at_once_purge_each_ticket_once(bo):
     """Several server processes each run the periodic purge: every ticket once, one event."""
     from concurrent.futures import ThreadPoolExecutor
 
-    _choices(bo)
     made = [_issue(bo, i, "juminhyo")[0] for i in range(1, 61)]
     for ticket_id in made:
         _act(bo, ticket_id, "cancel")
