@@ -117,9 +117,12 @@ def _targets(catalog: Catalog) -> ColumnElement[Any]:
                 value=T.c.origin_service, else_=None)
 
 
-def _base(catalog: Catalog, period: Period, wards: Sequence[str]) -> Any:
+def _base(catalog: Catalog, period: Period, wards: Sequence[str],
+          services: Sequence[str]) -> Any:
     """One row per ticket of the period: where it was, how it ended, how long it waited."""
-    in_period = (T.c.day >= period.first, T.c.day <= period.last, T.c.ward.in_(wards))
+    # every service named, so the (ward, origin_service, day, number) key finds the days
+    in_period = (T.c.ward.in_(wards), T.c.origin_service.in_(services),
+                 T.c.day >= period.first, T.c.day <= period.last)
     # only the period's tickets' trails (not the whole audit table) are read
     first_call = (select(E.c.ticket_id, func.min(E.c.at).label("at"))
                   .join(T, T.c.id == E.c.ticket_id)
@@ -136,39 +139,38 @@ def _base(catalog: Catalog, period: Period, wards: Sequence[str]) -> Any:
 
 
 def _grouped(conn: Any, base: Any, keys: Sequence[str]) -> dict[tuple[str, ...], dict[str, Any]]:
-    cols = [base.c[k] for k in keys]
-    wait = base.c.wait
-    counted = conn.execute(select(
+    """One pass per grouping: counts, mean and the nearest-rank 90th percentile — waits
+    ranked within the group (NULLs, never called, last) and the ⌈0.9·n⌉-th kept,
+    ⌈0.9·n⌉ = (9n + 9) / 10 in integers."""
+    parts = [base.c[k] for k in keys]
+    ranked = select(
+        *parts, base.c.status, base.c.wait, base.c.target,
+        func.row_number().over(partition_by=parts, order_by=base.c.wait.asc().nulls_last())
+        .label("rn"),
+        func.count(base.c.wait).over(partition_by=parts).label("n")).subquery()
+    cols = [ranked.c[k] for k in keys]
+    wait = ranked.c.wait
+    rows = conn.execute(select(
         *cols, func.count().label("issued"),
-        func.sum(case((base.c.status == "done", 1), else_=0)).label("served"),
-        func.sum(case((base.c.status == "no_show", 1), else_=0)).label("no_shows"),
-        func.sum(case((base.c.status == "cancelled", 1), else_=0)).label("cancelled"),
+        func.sum(case((ranked.c.status == "done", 1), else_=0)).label("served"),
+        func.sum(case((ranked.c.status == "no_show", 1), else_=0)).label("no_shows"),
+        func.sum(case((ranked.c.status == "cancelled", 1), else_=0)).label("cancelled"),
         func.count(wait).label("called"),
         func.avg(wait).label("mean_wait"),
-        func.sum(case((and_(wait.is_not(None), wait <= base.c.target), 1), else_=0))
+        func.sum(case((and_(wait.is_not(None), wait <= ranked.c.target), 1), else_=0))
         .label("within"),
+        func.min(case((and_(wait.is_not(None), ranked.c.rn == (ranked.c.n * 9 + 9) // 10),
+                       wait))).label("p90"),
     ).group_by(*cols)).all()
-    # Nearest-rank 90th percentile: rank waits per group, keep rank ⌈0.9·n⌉ = (9n + 9) / 10.
-    ranked = select(*cols, wait.label("wait"),
-                    func.row_number().over(partition_by=cols, order_by=wait).label("rn"),
-                    func.count().over(partition_by=cols).label("n")
-                    ).where(wait.is_not(None)).subquery()
-    rcols = [ranked.c[k] for k in keys]
-    p90 = {tuple(r[:len(keys)]): _seconds(r.p90) for r in conn.execute(
-        select(*rcols, func.min(ranked.c.wait).label("p90"))
-        .where(ranked.c.rn == (ranked.c.n * 9 + 9) // 10)
-        .group_by(*rcols)).all()}
     out = {}
-    for r in counted:
-        key = tuple(r[:len(keys)])
-        called_n = int(r.called)
-        out[key] = {
+    for r in rows:
+        called_n, within = int(r.called), int(r.within or 0)
+        out[tuple(r[:len(keys)])] = {
             "issued": int(r.issued), "served": int(r.served or 0),
             "no_shows": int(r.no_shows or 0), "cancelled": int(r.cancelled or 0),
             "called": called_n, "mean_wait_seconds": _seconds(r.mean_wait),
-            "p90_wait_seconds": p90.get(key),
-            "within_target": int(r.within or 0),
-            "within_target_share": round(int(r.within or 0) / called_n, 4) if called_n else None,
+            "p90_wait_seconds": _seconds(r.p90), "within_target": within,
+            "within_target_share": round(within / called_n, 4) if called_n else None,
         }
     return out
 
@@ -177,8 +179,10 @@ def period_figures(engine: Engine, catalog: Catalog, period: Period,
                    wards: Iterable[str] | None = None) -> dict[str, Any]:
     """Per ward (and per service and per procedure within it) over `period`."""
     codes = [w for w in (wards or catalog.wards) if w in catalog.wards]
-    base = _base(catalog, period, codes)
     with reading(engine) as conn:
+        # the services table keeps every service ever synced, also one since dropped
+        services = sorted({*catalog.services, *conn.execute(select(m.services.c.code)).scalars()})
+        base = _base(catalog, period, codes, services)
         per_ward = _grouped(conn, base, ["ward"])
         per_service = _grouped(conn, base, ["ward", "service"])
         per_procedure = _grouped(conn, base, ["ward", "procedure"])
