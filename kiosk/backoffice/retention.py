@@ -36,7 +36,7 @@ from kiosk.backoffice import clock
 from kiosk.backoffice import models as m
 from kiosk.backoffice.config import DAY_END, RetentionSettings
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import safe_error, writing
+from kiosk.backoffice.db import reading, safe_error, writing
 from kiosk.backoffice.queue import PURGED_HASH, ticket_summary
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def purge(bo: Backoffice, *, now: datetime | None = None, dry_run: bool = False,
     counts = {"finished": 0, "retention": 0, "notes": 0}
     after: tuple[datetime, int] | None = None
     while True:
-        with writing(bo.engine) as conn:
+        with (reading if dry_run else writing)(bo.engine) as conn:
             if bo.is_pg:  # with stale statistics PostgreSQL would JIT-compile each batch
                 conn.exec_driver_sql("SET LOCAL jit = off")
             # In issue order: the walk stays within ix_tickets_unpurged (tickets still holding
