@@ -41,6 +41,7 @@ LOOKUP = "/api/v1/tickets/by-key"   # docs/api-requests-sync.md #1 (a)
 BATCH_ITEMS = 100                   # the back-office takes at most this many per batch
 BATCH_BYTES = 192 * 1024            # under its default max_body_bytes (256 KiB); 413 halves
 BATCH_ITEM_S = 0.05                 # read timeout added per item of a batch
+PROBE = 3                           # single requests tried before the rest of a wave
 MIN_ITEMS = 25                      # no smaller batches just to have more in flight
 REPROBE_S = 900.0                   # try the batch again this long after a 404/405
 
@@ -152,7 +153,7 @@ class Sender:
     def _send_wave(self, wave: list[Message]) -> list[Outcome]:
         batchable = [m for m in wave if m.kind == "ticket"]
         if len(batchable) < 2 or not self._batching():
-            return list(self._pool.map(self._send, wave))
+            return self._one_by_one(wave)
         others = [self._pool.submit(self._send, m) for m in wave if m.kind != "ticket"]
         outcomes = self._send_tickets(batchable)
         return outcomes + [f.result() for f in others]
@@ -181,7 +182,7 @@ class Sender:
             if all(o.status == "retry" for o in first):    # unreachable: try later
                 return outcomes + [Outcome(m, "retry", error=first[0].error) for m in rest]
             if not self._batching():
-                return outcomes + list(self._pool.map(self._send, rest))
+                return outcomes + self._one_by_one(rest)
         sent = self._batches.map(self._send_batch, chunks)
         return outcomes + [o for batch in sent for o in batch]
 
@@ -200,7 +201,7 @@ class Sender:
                 # through and only the culprit keeps failing (as on the single path).
                 log.warning("outbox: the back-office failed on a batch (%s); sending its "
                             "%d tickets one by one", exc, len(chunk))
-                return list(self._pool.map(self._send, ms))
+                return self._one_by_one(ms)
             if self.on_result:
                 self.on_result(False)
             return [Outcome(m, "retry", error=str(exc)) for m in ms]
@@ -227,7 +228,7 @@ class Sender:
                 # validation): each ticket alone gets its own verdict.
                 log.warning("outbox: the back-office refused a batch (%s); sending its %d "
                             "tickets one by one", exc, len(chunk))
-            return list(self._pool.map(self._send, ms))
+            return self._one_by_one(ms)
         if self.on_result:
             self.on_result(True)
         self._batch_answered = True
@@ -235,7 +236,7 @@ class Sender:
         if not isinstance(results, list) or len(results) != len(chunk):
             log.error("outbox: unexpected answer to a batch of %d; sending them one by one",
                       len(chunk))
-            return list(self._pool.map(self._send, ms))
+            return self._one_by_one(ms)
         outcomes: list[Outcome] = []
         without_application: list[Future[Outcome]] = []
         for m, result in zip(ms, results, strict=True):
@@ -246,6 +247,15 @@ class Sender:
             else:
                 outcomes.append(verdict)
         return outcomes + [f.result() for f in without_application]
+
+    def _one_by_one(self, ms: list[Message]) -> list[Outcome]:
+        """Each message in a request of its own, a few in flight. When the first few all
+        fail to get through, the back-office is down (not one bad item): the rest waits
+        for the next try instead of hammering it."""
+        head = [self._send(m) for m in ms[:PROBE]]
+        if head and all(o.status == "retry" for o in head):
+            return head + [Outcome(m, "retry", error=head[0].error) for m in ms[PROBE:]]
+        return head + list(self._pool.map(self._send, ms[PROBE:]))
 
     # -- sending one message ------------------------------------------------------------
     def _send(self, m: Message, with_application: bool = True) -> Outcome:

@@ -26,6 +26,7 @@ class Scripted(http.server.BaseHTTPRequestHandler):
     poison: set[str]
     calls: list[str]
     broken_answer: bool
+    down: bool                     # every request fails (500), e.g. its database is gone
 
     def _answer(self, status: int, body: Any) -> None:
         send_json(self, status, body)
@@ -38,6 +39,9 @@ class Scripted(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        if self.down:
+            self.calls.append("failed")
+            return self._answer(500, {"error": "internal", "message": "the server failed"})
         if self.path == "/api/v1/tickets/batch":
             self.calls.append(f"batch {len(body['items'])}")
             if len(body["items"]) > MAX_ITEMS:
@@ -65,7 +69,7 @@ class Scripted(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def scripted() -> Iterator[tuple[str, type[Scripted]]]:
     handler = type("S", (Scripted,), {"created": {}, "poison": set(), "calls": [],
-                                      "broken_answer": False})
+                                      "broken_answer": False, "down": False})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", handler
@@ -115,4 +119,20 @@ def test_an_answer_that_does_not_match_is_not_trusted(
     assert link.sync_now() == 10
     assert handler.calls == ["batch 10"] + ["single"] * 10   # replays, nothing twice
     assert sorted(handler.created) == sorted(keys)
+    link.stop()
+
+
+def test_a_failing_backoffice_is_not_hammered(tmp_path: Path,
+                                              scripted: tuple[str, type[Scripted]]) -> None:
+    url, handler = scripted
+    handler.down = True
+    link = KioskLink(settings(tmp_path, url))
+    _queue(link, 60)
+    assert link.sync_now() == 0
+    # One batch, then three tickets alone to tell one bad item from a sick server.
+    assert handler.calls == ["failed"] * 4
+    with link.store.read() as conn:
+        assert {(r.dead, r.attempts) for r in conn.execute(outbox.select())} == {(False, 1)}
+    handler.down = False
+    assert link.sync_now() == 60
     link.stop()
