@@ -104,6 +104,8 @@ class KioskLink:
             self._thread.join(timeout)
             self._thread = None
         self.sender.close()
+        if self._purge_due:
+            self._purge()
         self.store.close()
 
     def subscribe(self, callback: Callable[[str], None]) -> None:
@@ -456,17 +458,20 @@ class KioskLink:
                     log.exception("kiosk link loop failed; retrying")
                     next_try = time.monotonic() + b.backoff_max
             if self._purge_due:
-                # Acknowledged (sealed) personal data off the disk: the rows are deleted
-                # and zeroed (secure_delete), their old copies in the WAL go here.
-                self._purge_due = False
-                try:
-                    self._purge_due = not self.store.purge_wal()
-                except Exception:
-                    log.exception("could not truncate the store's WAL; retrying")
-                    self._purge_due = True
+                self._purge()
             wait = max(0.0, min(0.5, next_try - time.monotonic()))
             self._kick.wait(wait if wait > 0 else 0.5)
             self._kick.clear()
+
+    def _purge(self) -> None:
+        """Acknowledged (sealed) personal data off the disk: the rows are deleted and
+        zeroed (secure_delete), their old copies in the WAL go here."""
+        self._purge_due = False
+        try:
+            self._purge_due = not self.store.purge_wal()
+        except Exception:
+            log.exception("could not truncate the store's WAL; retrying")
+            self._purge_due = True
 
     def _timed(self, call: Callable[[], Any]) -> tuple[Any, float, float]:
         sent = self._clock()
@@ -557,6 +562,8 @@ class KioskLink:
     def sync_now(self, budget_s: float = 10.0) -> int:
         """Send what is due right now from the caller's thread; returns messages acked."""
         acked, _ = self.sender.drain(budget_s)
+        if acked:
+            self._purge()
         return acked
 
     def tomorrow(self) -> str:
