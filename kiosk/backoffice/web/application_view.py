@@ -74,7 +74,7 @@ def ticket_summary(ticket: Mapping[str, Any], catalog: Catalog) -> list[str]:
     return parts
 
 
-PURGE_REASON_WORDS = {"finished": "手続きが終わり、保存期間が過ぎたため",
+PURGE_REASON_WORDS = {"finished": "受付が終わり(完了・取消・不在)、保存期間が過ぎたため",
                       "retention": "発券からの保存期限が過ぎたため"}
 
 
@@ -84,7 +84,7 @@ def purged_section(purged: Mapping[str, Any]) -> dict[str, Any]:
     when = at[:16].replace("T", " ") if at else "—"
     reason = PURGE_REASON_WORDS.get(str(purged.get("reason")), str(purged.get("reason")))
     return {"heading": "申請内容", "rows": [
-        {"label": "申請データ", "value": f"削除済み({reason}、{when} に削除)"},
+        {"label": "状態", "value": f"削除済み({reason}、{when} に削除)"},
         {"label": "確認方法", "value": "個人情報は保存期間を過ぎると削除されます。"
                                         "必要なら本人確認書類で確認してください。"}]}
 
