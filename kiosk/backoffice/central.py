@@ -77,13 +77,17 @@ def now_figures(engine: Engine, catalog: Catalog, now: datetime) -> list[dict[st
     """Per ward, at `now` (naive UTC): waiting, longest current wait, counters open —
     in total and per service. Numbers only."""
     waited = seconds_between(func.min(T.c.queue_at), literal(now, T.c.queue_at.type))
+    wards = list(catalog.wards)
     with reading(engine) as conn:
+        # ward, service and status named: the queue index (ix_tickets_queue) answers
         waiting = conn.execute(
             select(T.c.ward, T.c.service, func.count().label("n"), waited.label("longest"))
-            .where(T.c.status == "waiting").group_by(T.c.ward, T.c.service)).all()
+            .where(T.c.ward.in_(wards), T.c.service.in_(list(catalog.services)),
+                   T.c.status == "waiting").group_by(T.c.ward, T.c.service)).all()
         at_counters = conn.execute(
             select(T.c.ward, func.count().label("n"))
-            .where(T.c.status.in_(("called", "serving"))).group_by(T.c.ward)).all()
+            .where(T.c.ward.in_(wards), T.c.counter.is_not(None),
+                   T.c.status.in_(("called", "serving"))).group_by(T.c.ward)).all()
         open_rows = conn.execute(select(m.counters.c.ward, m.counters.c.number)
                                  .where(m.counters.c.is_open.is_(True))).all()
     by_service = {(r.ward, r.service): (int(r.n), _seconds(r.longest)) for r in waiting}

@@ -44,6 +44,7 @@ class Day:
                 language="ja", procedure=procedure, status=status, queue_at=issued,
                 issued_at=issued, idempotency_key=uuid.uuid4().hex, request_hash="x",
                 status_token=uuid.uuid4().hex,
+                counter=1 if status in ("called", "serving") else None,
                 # a recall moves called_at on: the wait must come from the first call
                 called_at=called + timedelta(seconds=recall_after) if called and recall_after
                 else called,

@@ -117,6 +117,8 @@ def measure(url: str, days: int, per_day: int, label: str) -> dict[str, Any]:
         }
     finally:
         engine.dispose()
+    for key, value in out.items():
+        print(f"{key:>24}: {value}", flush=True)
     return out
 
 
@@ -129,7 +131,9 @@ def main() -> None:
     args = parser.parse_args()
     days, per_day, db = (5, 50, "sqlite") if args.quick else (args.days, args.per_day, args.db)
     figures: dict[str, Any] = {"days": days, "per_day_per_ward": per_day}
+    print(f"{days} office days, {per_day} tickets per ward and day", flush=True)
     root = Path(tempfile.mkdtemp(prefix="bench-central-"))
+    root.chmod(0o755)  # the postgres user must reach its cluster below
     try:
         if db in ("sqlite", "both"):
             figures.update(measure(f"sqlite:///{root / 'central.db'}", days, per_day, "sqlite"))
@@ -145,8 +149,6 @@ def main() -> None:
                 cluster.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    for key, value in figures.items():
-        print(f"{key:>24}: {value}")
     print(json.dumps({"bench": "central", **figures}))
 
 

@@ -151,3 +151,15 @@ def test_central_tables_chart_and_csv_rows_in_english() -> None:
     ja = central_view.csv_rows(FIGURES, catalog, "ja")
     assert ja[0][0] == "期間開始" and ja[2][6] == "証明書の発行"
     assert date.fromisoformat(ja[1][0])
+
+
+def test_web_catalogs_pass_msgfmt_check() -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("msgfmt") is None:
+        pytest.skip("gettext's msgfmt is not installed")
+    for po in sorted(LOCALE_DIR.glob("*/LC_MESSAGES/web.po")):
+        done = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(po)],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, f"{po}: {done.stderr}"
