@@ -12,21 +12,68 @@ from typing import Any
 
 from kivy.app import App
 from kivy.graphics import BindTexture, StencilPop, StencilPush, StencilUnUse, StencilUse
-from kivy.properties import BooleanProperty, ListProperty, StringProperty
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 
 from kiosk.domain import kana
 
 
-class KButton(Button):
+class TightText:
+    """Draws only the columns of a label's texture that hold text (kiosk.kv's <-KLabel>
+    and <-KButton> rules). Kivy makes the texture as wide as `text_size` to bake the
+    alignment in, so a short text in a wide label is mostly transparent pixels, and
+    software GL blends every one of them."""
+
+    text_region = ObjectProperty(None, allownone=True)
+    text_offset = NumericProperty(0)  # x of text_region inside the whole texture
+    # of the Label it is mixed into
+    _label: Any
+    halign: str
+    font_size: float
+    padding: list[float]
+
+    def on_texture(self, instance: Any, texture: Any) -> None:
+        if texture is None:
+            self.text_region = None
+            return
+        x0, x1 = self._text_columns(texture.width)
+        self.text_offset = x0
+        self.text_region = texture.get_region(x0, 0, x1 - x0, texture.height)
+
+    def _text_columns(self, width: int) -> tuple[int, int]:
+        lines = getattr(self._label, "_cached_lines", None)
+        if not lines or self.halign not in ("left", "center", "right"):
+            return 0, width
+        text = max(line.w for line in lines)
+        slack = int(self.font_size * 0.25) + 2  # glyphs may overhang their advance
+        pad_left, _, pad_right, _ = self.padding
+        start = {"left": pad_left, "center": (width - text + pad_left - pad_right) / 2,
+                 "right": width - pad_right - text}[self.halign]
+        x0 = max(0, int(start) - slack)
+        return x0, min(width, max(x0 + 1, int(start + text) + slack))
+
+
+class KLabel(TightText, Label):
+    """A text of the kiosk (kiosk.kv: font, size and colour from the app)."""
+
+
+class KButton(TightText, Button):
     """A button of the kiosk: kind = normal | primary | danger."""
 
     kind = StringProperty("normal")
     icon = StringProperty("")
     selected = BooleanProperty(False)
     action = ListProperty([])  # for tests and logs: what it does
+    text_at = NumericProperty(0.5)  # where the words are, as a fraction of the height
 
 
 class IconButton(KButton):

@@ -384,3 +384,61 @@ def test_every_procedure_with_a_card_in_every_language(kiosk: Any) -> None:
     finally:
         from kiosk.ui.kioskapp import thread_runner
         c.runner = thread_runner
+
+
+def test_drawing_only_the_text_columns_changes_no_pixel(kiosk: Any) -> None:
+    """Labels and buttons draw only the part of their text texture that holds text
+    (TightText, for software GL): the screen must look exactly as with whole textures."""
+    from kiosk.ui.widgets import TightText
+    k = kiosk
+
+    def same_as_whole_textures() -> None:
+        tight = k.h.pixels()
+        shown = [w for w in k.app.root.walk() if isinstance(w, TightText) and w.texture]
+        kept = [(w, w.text_offset, w.text_region) for w in shown]
+        for w in shown:
+            w.text_offset, w.text_region = 0, w.texture
+        whole = k.h.pixels()
+        for w, offset, region in kept:
+            w.text_offset, w.text_region = offset, region
+        assert tight.tobytes() == whole.tobytes(), k.s.step
+        assert any(r.width < w.texture.width for w, _o, r in kept)  # it did cut
+
+    same_as_whole_textures()  # welcome: centred texts
+    k.tap("toggle", "large_text")
+    k.tap("start")
+    same_as_whole_textures()  # procedure: icon buttons, markup
+    k.tap("choose_procedure", "juminhyo")
+    k.tap("choose_card")
+    place(k, StandInCard())
+    type_pin(k, "1234")
+    same_as_whole_textures()  # confirm: left-aligned personal data
+    k.tap("languages")
+    k.tap("set_language", "vi")
+    same_as_whole_textures()  # another font
+
+
+def test_form_scroll_clips_only_while_its_rows_overflow(kiosk: Any) -> None:
+    from kivy.graphics import StencilPush
+    from kivy.uix.widget import Widget
+
+    from kiosk.ui.widgets import FormScroll
+    k = kiosk
+    scroll = FormScroll(size_hint=(None, None), size=(400, 300), do_scroll_x=False)
+    rows = Widget(size_hint_y=None, height=200)
+    scroll.add_widget(rows)
+    k.app.root.ids.sm.current_screen.add_widget(scroll)
+    try:
+        def stencils() -> int:
+            k.h.pump()
+            return sum(isinstance(i, StencilPush) for i in scroll.canvas.before.children)
+
+        assert stencils() == 0  # fits: nothing to clip
+        rows.height = 900
+        assert stencils() == 1
+        rows.height = 250
+        assert stencils() == 0
+        rows.height = 301
+        assert stencils() == 1 and len(scroll.canvas.after.children) == 10
+    finally:
+        scroll.parent.remove_widget(scroll)
