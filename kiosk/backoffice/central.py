@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Float, and_, case, func, literal, select
+from sqlalchemy import Engine, Float, and_, case, func, literal, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -139,23 +139,24 @@ def _base(catalog: Catalog, period: Period, wards: Sequence[str],
                    _targets(catalog).label("target"))
             .select_from(T.outerjoin(first_call, first_call.c.ticket_id == T.c.id))
             .where(*in_period)
-            .cte("base"))
+            .cte("base").prefix_with("MATERIALIZED"))
 
 
-def _grouped(conn: Any, base: Any, keys: Sequence[str]) -> dict[tuple[str, ...], dict[str, Any]]:
-    """One pass per grouping: counts, mean and the nearest-rank 90th percentile — waits
-    ranked within the group (NULLs, never called, last) and the ⌈0.9·n⌉-th kept,
-    ⌈0.9·n⌉ = (9n + 9) / 10 in integers."""
-    parts = [base.c[k] for k in keys]
+def _grouping(base: Any, kind: str, key: str | None) -> Any:
+    """The figures of one grouping (per ward, or per ward and `key`) as rows (kind, ward,
+    code, ...): counts, mean, and the nearest-rank 90th percentile — waits ranked within
+    the group (never called = NULL, last), the ⌈0.9·n⌉-th kept, ⌈0.9·n⌉ = (9n + 9) / 10."""
+    parts = [base.c.ward] + ([base.c[key]] if key else [])
     ranked = select(
-        *parts, base.c.status, base.c.wait, base.c.target,
+        base.c.ward, (base.c[key] if key else literal("")).label("code"),
+        base.c.status, base.c.wait, base.c.target,
         func.row_number().over(partition_by=parts, order_by=base.c.wait.asc().nulls_last())
         .label("rn"),
         func.count(base.c.wait).over(partition_by=parts).label("n")).subquery()
-    cols = [ranked.c[k] for k in keys]
     wait = ranked.c.wait
-    rows = conn.execute(select(
-        *cols, func.count().label("issued"),
+    return select(
+        literal(kind).label("kind"), ranked.c.ward, ranked.c.code,
+        func.count().label("issued"),
         func.sum(case((ranked.c.status == "done", 1), else_=0)).label("served"),
         func.sum(case((ranked.c.status == "no_show", 1), else_=0)).label("no_shows"),
         func.sum(case((ranked.c.status == "cancelled", 1), else_=0)).label("cancelled"),
@@ -165,11 +166,19 @@ def _grouped(conn: Any, base: Any, keys: Sequence[str]) -> dict[tuple[str, ...],
         .label("within"),
         func.min(case((and_(wait.is_not(None), ranked.c.rn == (ranked.c.n * 9 + 9) // 10),
                        wait))).label("p90"),
-    ).group_by(*cols)).all()
+    ).group_by(ranked.c.ward, ranked.c.code)
+
+
+def _figures(conn: Any, base: Any) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """{(kind, ward, code): figures} for kind ward / service / procedure, in one statement
+    over the period's tickets (read once: the CTE is materialized)."""
+    rows = conn.execute(union_all(_grouping(base, "ward", None),
+                                  _grouping(base, "service", "service"),
+                                  _grouping(base, "procedure", "procedure"))).all()
     out = {}
     for r in rows:
         called_n, within = int(r.called), int(r.within or 0)
-        out[tuple(r[:len(keys)])] = {
+        out[(r.kind, r.ward, r.code)] = {
             "issued": int(r.issued), "served": int(r.served or 0),
             "no_shows": int(r.no_shows or 0), "cancelled": int(r.cancelled or 0),
             "called": called_n, "mean_wait_seconds": _seconds(r.mean_wait),
@@ -185,26 +194,28 @@ def period_figures(engine: Engine, catalog: Catalog, period: Period,
     codes = [w for w in (wards or catalog.wards) if w in catalog.wards]
     with reading(engine) as conn:
         # the services table keeps every service ever synced, also one since dropped
-        services = sorted({*catalog.services, *conn.execute(select(m.services.c.code)).scalars()})
-        base = _base(catalog, period, codes, services)
-        per_ward = _grouped(conn, base, ["ward"])
-        per_service = _grouped(conn, base, ["ward", "service"])
-        per_procedure = _grouped(conn, base, ["ward", "procedure"])
+        known = sorted({*catalog.services, *conn.execute(select(m.services.c.code)).scalars()})
+        figures = _figures(conn, _base(catalog, period, codes, known))
     empty = _grouped_empty()
     out_wards = []
     for code in codes:
         ward = catalog.wards[code]
-        services = [{"service": s, "target_wait_seconds":
-                     catalog.services[s].target_wait_minutes * 60,
-                     **per_service.get((code, s), empty)}
-                    for s in _ordered(ward.services, (k[1] for k in per_service if k[0] == code))]
-        procedures = [{"procedure": p or None, **per_procedure[(code, p)]}
-                      for p in sorted((k[1] for k in per_procedure if k[0] == code),
-                                      key=lambda p: (p == "", p))]
-        out_wards.append({"ward": code, **per_ward.get((code,), empty),
+        seen = {kind: [k[2] for k in figures if k[:2] == (kind, code)]
+                for kind in ("service", "procedure")}
+        services = [{"service": s, "target_wait_seconds": _target(catalog, s),
+                     **figures.get(("service", code, s), empty)}
+                    for s in _ordered(ward.services, seen["service"])]
+        procedures = [{"procedure": p or None, **figures[("procedure", code, p)]}
+                      for p in sorted(seen["procedure"], key=lambda p: (p == "", p))]
+        out_wards.append({"ward": code, **figures.get(("ward", code, ""), empty),
                           "services": services, "procedures": procedures})
     return {"from": period.first.isoformat(), "to": period.last.isoformat(),
             "wards": out_wards}
+
+
+def _target(catalog: Catalog, service: str) -> int | None:
+    found = catalog.services.get(service)
+    return found.target_wait_minutes * 60 if found else None
 
 
 def _grouped_empty() -> dict[str, Any]:
