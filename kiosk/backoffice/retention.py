@@ -12,7 +12,8 @@ With it go the other traces of that data: staff notes in the ticket's audit trai
 text that may name the resident) and the request hash kept for idempotent retries (a hash
 of the body, so it could confirm a guessed name). Each purge writes a
 `ticket.application_purged` event (when, why, by which rule; nothing personal) to the
-ticket's audit trail. It is not pushed live: no screen shows the record.
+ticket's audit trail. It is not pushed live: no screen shows the record. Notes on a ticket
+that has no application record are deleted by the same rules (`ticket.notes_purged`).
 
 `purge()` runs inside the server every `[retention] check_seconds` (`purge_loop`) and as
 `ward-backoffice purge [--dry-run]`. Safe to run from several processes at once: rows are
@@ -24,13 +25,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import Connection, and_, func, insert, null, or_, select, tuple_, update
+from sqlalchemy import Connection, and_, func, insert, null, or_, select, text, tuple_, update
 
 from kiosk.backoffice import clock
 from kiosk.backoffice import models as m
@@ -45,6 +46,7 @@ T = m.tickets
 E = m.ticket_events
 FINAL_STATES = ("done", "cancelled", "no_show")
 EVENT_TYPE = "ticket.application_purged"
+NOTES_EVENT_TYPE = "ticket.notes_purged"  # a ticket without an application: its notes only
 BATCH = 500
 
 
@@ -83,11 +85,16 @@ def _finished_at() -> Any:
             .correlate(T).scalar_subquery())
 
 
-def _due(bo: Backoffice, now: datetime) -> Any:
+def _past_retention(bo: Backoffice, now: datetime) -> Any:
+    """The ticket's personal data is due for deletion (finished and grace passed, or old)."""
     r = bo.settings.retention
     finished = and_(T.c.status.in_(FINAL_STATES),
                     _finished_at() < finished_before(r, now, bo.tz))
-    return and_(T.c.application.is_not(None), or_(finished, T.c.issued_at < issued_before(r, now)))
+    return or_(finished, T.c.issued_at < issued_before(r, now))
+
+
+_COLUMNS = (T.c.id, T.c.ward, T.c.service, T.c.label, T.c.status, T.c.priority, T.c.counter,
+            T.c.recall_count, T.c.issued_at)
 
 
 def _reason(row: Any, bo: Backoffice, now: datetime) -> tuple[str, str]:
@@ -100,67 +107,86 @@ def _reason(row: Any, bo: Backoffice, now: datetime) -> tuple[str, str]:
 
 def purge(bo: Backoffice, *, now: datetime | None = None, dry_run: bool = False,
           by: str = "server") -> PurgeReport:
-    """Delete the application data that is due (see the module doc); count only if dry_run."""
+    """Delete the personal data that is due (see the module doc); count only if dry_run."""
     now = now or clock.utcnow()
     counts = {"finished": 0, "retention": 0, "notes": 0}
-    after: tuple[datetime, int] | None = None
-    while True:
-        with (reading if dry_run else writing)(bo.engine) as conn:
-            if bo.is_pg:  # with stale statistics PostgreSQL would JIT-compile each batch
-                conn.exec_driver_sql("SET LOCAL jit = off")
-            # In issue order: the walk stays within ix_tickets_unpurged (tickets still holding
-            # data), however many purged tickets the statistics keep.
-            query = (select(T.c.id, T.c.ward, T.c.service, T.c.label, T.c.status, T.c.priority,
-                            T.c.counter, T.c.recall_count, T.c.issued_at,
-                            _finished_at().label("finished_at"))
-                     .where(_due(bo, now)).order_by(T.c.issued_at, T.c.id).limit(BATCH))
-            if after is not None:
-                query = query.where(tuple_(T.c.issued_at, T.c.id) > tuple_(*after))
-            if bo.is_pg and not dry_run:
-                query = query.with_for_update(of=T, skip_locked=True)
-            rows = conn.execute(query).all()
-            if not rows:
-                break
-            after = (rows[-1].issued_at, rows[-1].id)
-            for row in rows:
-                counts[_reason(row, bo, now)[0]] += 1
-            if dry_run:
-                counts["notes"] += _notes(conn, [r.id for r in rows], dry_run=True)
-                continue
-            counts["notes"] += _purge_rows(bo, conn, rows, now, by)
+    # Tickets holding an application, in issue order: the walk stays within
+    # ix_tickets_unpurged, however many purged tickets the statistics keep.
+    with_application = (
+        select(*_COLUMNS, _finished_at().label("finished_at"))
+        .where(T.c.application.is_not(None), _past_retention(bo, now))
+        .order_by(T.c.issued_at, T.c.id))
+    for conn, rows in _batches(bo, with_application, dry_run):
+        for row in rows:
+            counts[_reason(row, bo, now)[0]] += 1
+        ids = [r.id for r in rows]
+        counts["notes"] += _notes(conn, ids, dry_run=dry_run)
+        if not dry_run:
+            _purge_rows(bo, conn, rows, now, by)
+    # Tickets without one whose audit trail still holds staff notes (ix_ticket_events_note).
+    noted = select(E.c.ticket_id).where(text(m.NOTE_SQL))
+    only_notes = (select(*_COLUMNS, _finished_at().label("finished_at"))
+                  .where(T.c.application.is_(None), T.c.id.in_(noted),
+                         _past_retention(bo, now))
+                  .order_by(T.c.issued_at, T.c.id))
+    for conn, rows in _batches(bo, only_notes, dry_run):
+        removed = _notes(conn, [r.id for r in rows], dry_run=dry_run)
+        counts["notes"] += removed
+        if not dry_run:
+            conn.execute(insert(E), [_event(bo, row, now, by, NOTES_EVENT_TYPE)
+                                     for row in rows])
     report = PurgeReport(dry_run=dry_run, **counts)
-    if report.tickets and not dry_run:
-        log.info("purged the application data of %d ticket(s) (%d finished, %d past %d days)",
-                 report.tickets, report.finished, report.retention,
-                 bo.settings.retention.max_days)
+    if (report.tickets or report.notes) and not dry_run:
+        log.info("purged the application data of %d ticket(s) (%d finished, %d past %d days) "
+                 "and %d audit-trail note(s)", report.tickets, report.finished,
+                 report.retention, bo.settings.retention.max_days, report.notes)
         if not bo.is_pg:
             _checkpoint(bo)
     return report
 
 
+def _batches(bo: Backoffice, query: Any, dry_run: bool) -> Iterator[tuple[Connection, Any]]:
+    """`query`'s rows BATCH at a time, each batch in its own transaction (locked for
+    writing unless dry_run), paging on (issued_at, id)."""
+    after: tuple[datetime, int] | None = None
+    while True:
+        with (reading if dry_run else writing)(bo.engine) as conn:
+            if bo.is_pg:  # with stale statistics PostgreSQL would JIT-compile each batch
+                conn.exec_driver_sql("SET LOCAL jit = off")
+            page = query.limit(BATCH)
+            if after is not None:
+                page = page.where(tuple_(T.c.issued_at, T.c.id) > tuple_(*after))
+            if bo.is_pg and not dry_run:
+                page = page.with_for_update(of=T, skip_locked=True)
+            rows = conn.execute(page).all()
+            if not rows:
+                return
+            after = (rows[-1].issued_at, rows[-1].id)
+            yield conn, rows
+
+
+def _event(bo: Backoffice, row: Any, now: datetime, by: str, type_: str) -> dict[str, Any]:
+    """The audit-trail row of a purge (as `queue.record` shapes events; nothing personal)."""
+    reason, rule = _reason(row, bo, now)
+    event = {"type": type_, "at": clock.iso(now, bo.tz), "ward": row.ward,
+             "service": row.service, "counter": row.counter, "ticket": ticket_summary(row),
+             "data": {"reason": reason, "rule": rule, "by": by}}
+    return {"ticket_id": row.id, "ward": row.ward, "service": row.service, "type": type_,
+            "at": now, "actor": None, "device_id": None, "counter": row.counter,
+            "data": json.dumps(event, ensure_ascii=False, separators=(",", ":"))}
+
+
 def _purge_rows(bo: Backoffice, conn: Connection, rows: Sequence[Any], now: datetime,
-                by: str) -> int:
-    notes = _notes(conn, [r.id for r in rows], dry_run=False)
+                by: str) -> None:
     by_reason: dict[str, list[int]] = {}
-    events = []
     for row in rows:
-        reason, rule = _reason(row, bo, now)
-        by_reason.setdefault(reason, []).append(row.id)
-        event = {"type": EVENT_TYPE, "at": clock.iso(now, bo.tz), "ward": row.ward,
-                 "service": row.service, "counter": row.counter,
-                 "ticket": ticket_summary(row),
-                 "data": {"reason": reason, "rule": rule, "by": by}}
-        events.append({"ticket_id": row.id, "ward": row.ward, "service": row.service,
-                       "type": EVENT_TYPE, "at": now, "actor": None, "device_id": None,
-                       "counter": row.counter,
-                       "data": json.dumps(event, ensure_ascii=False, separators=(",", ":"))})
+        by_reason.setdefault(_reason(row, bo, now)[0], []).append(row.id)
     for reason, ids in by_reason.items():
         # The rows are locked (or the database is), so each of them is updated here.
         conn.execute(update(T).where(T.c.id.in_(ids), T.c.application.is_not(None)).values(
             application=null(), application_purged_at=now, application_purge_reason=reason,
             request_hash=PURGED_HASH))
-    conn.execute(insert(E), events)
-    return notes
+    conn.execute(insert(E), [_event(bo, row, now, by, EVENT_TYPE) for row in rows])
 
 
 def _notes(conn: Connection, ids: list[int], *, dry_run: bool) -> int:

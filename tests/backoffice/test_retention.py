@@ -30,7 +30,7 @@ from kiosk.backoffice.db import (
     safe_error,
     writing,
 )
-from tests.backoffice.conftest import admin, kiosk, make_backoffice
+from tests.backoffice.conftest import admin, kiosk, make_backoffice, request
 
 REPO = Path(__file__).resolve().parents[2]
 T = m.tickets
@@ -123,6 +123,14 @@ def _day(bo: Any) -> dict[str, Any]:
                  note=f"{t[1][0]}さん 書類確認" if status in ("held", "cancelled") else None)
             made[status].append(t)
     _pay_at_counter(bo, made["done"][1][0])
+    # Tickets without an application (a plain queue ticket) whose staff note names someone.
+    for kind, finish in (("plain_finished", True), ("plain_open", False)):
+        plain, _ = queue.issue(bo, kiosk(bo), request("certificates"), uuid.uuid4().hex, "")
+        name = f"電話確認{kind}様"
+        _act(bo, plain["id"], "hold", note=f"{name}から書類の問い合わせ")
+        if finish:
+            _act(bo, plain["id"], "cancel")
+        made[kind] = [(plain["id"], [name], "")]
     return made
 
 
@@ -161,9 +169,11 @@ def _statistics(bo: Any) -> Any:
         e = m.ticket_events
         events = conn.execute(text(
             "SELECT type, count(*), min(at), max(at) FROM ticket_events "
-            "WHERE type <> :t GROUP BY type ORDER BY type"), {"t": retention.EVENT_TYPE}).all()
+            "WHERE type NOT IN (:a, :b) GROUP BY type ORDER BY type"),
+            {"a": retention.EVENT_TYPE, "b": retention.NOTES_EVENT_TYPE}).all()
         ids = conn.execute(select(e.c.id, e.c.ticket_id, e.c.type, e.c.at, e.c.actor,
-                                  e.c.counter).where(e.c.type != retention.EVENT_TYPE)
+                                  e.c.counter).where(e.c.type.not_in(
+                                      (retention.EVENT_TYPE, retention.NOTES_EVENT_TYPE)))
                            .order_by(e.c.id)).all()
     return [tuple(r) for r in tickets], [tuple(r) for r in events], [tuple(r) for r in ids]
 
@@ -175,11 +185,11 @@ def _applications(bo: Any) -> dict[int, Any]:
             T.c.request_hash))}
 
 
-def _purge_events(bo: Any) -> dict[int, list[dict[str, Any]]]:
+def _purge_events(bo: Any, type_: str = retention.EVENT_TYPE) -> dict[int, list[dict[str, Any]]]:
     e = m.ticket_events
     out: dict[int, list[dict[str, Any]]] = {}
     with reading(bo.engine) as conn:
-        for r in conn.execute(select(e).where(e.c.type == retention.EVENT_TYPE)):
+        for r in conn.execute(select(e).where(e.c.type == type_)):
             out.setdefault(r.ticket_id, []).append(json.loads(r.data))
     return out
 
@@ -203,6 +213,8 @@ def test_a_day_of_tickets_is_purged_and_nothing_personal_is_left(bo):
     made = _day(bo)
     finished_values = [v for s in FINISHED for _, vals, _ in made[s] for v in vals]
     open_values = [v for s in OPEN for _, vals, _ in made[s] for v in vals]
+    finished_values += made["plain_finished"][0][1]
+    open_values += made["plain_open"][0][1]
     dump = _dump(bo)
     assert all(v in dump for v in finished_values + open_values)  # the scan does see them
     with reading(bo.engine) as conn:  # every kind of row is there to be scanned
@@ -220,7 +232,8 @@ def test_a_day_of_tickets_is_purged_and_nothing_personal_is_left(bo):
     n_finished = sum(len(made[s]) for s in FINISHED)
     assert (report.finished, report.retention) == (n_finished, 0)
     assert dry.as_dict() == {**report.as_dict(), "dry_run": True}
-    assert report.notes == len(made["cancelled"])  # the cancelled ones' notes named them
+    # The cancelled ones' notes named them, and the plain finished ticket's.
+    assert report.notes == len(made["cancelled"]) + 1
     dump = _dump(bo)
     leaked = [v for v in finished_values if v in dump]
     assert leaked == [], f"personal data left after the purge: {leaked}"
@@ -243,6 +256,9 @@ def test_a_day_of_tickets_is_purged_and_nothing_personal_is_left(bo):
         assert evs[0]["data"] == {"reason": "finished", "rule": "finished_grace=day_end",
                                   "by": "server"}
         assert evs[0]["ticket"]["id"] == ticket_id
+    plain = made["plain_finished"][0][0]
+    assert {t: [e["data"]["reason"] for e in evs] for t, evs in _purge_events(
+        bo, retention.NOTES_EVENT_TYPE).items()} == {plain: ["finished"]}
     assert _statistics(bo) == stats, "the purge changed what the statistics read"
 
     # Again: nothing more to do, nothing written.
@@ -253,7 +269,7 @@ def test_a_day_of_tickets_is_purged_and_nothing_personal_is_left(bo):
     later = clock.utcnow() + timedelta(days=bo.settings.retention.max_days, minutes=1)
     report = retention.purge(bo, now=later)
     assert (report.finished, report.retention) == (0, sum(len(made[s]) for s in OPEN))
-    assert report.notes == len(made["held"])
+    assert report.notes == len(made["held"]) + 1  # and the plain open ticket's
     dump = _dump(bo)
     leaked = [v for v in finished_values + open_values if v in dump]
     assert leaked == [], f"personal data left after the hard limit: {leaked}"
@@ -432,6 +448,8 @@ def _migration_round_trip(url: str) -> None:
         columns = {c["name"] for c in inspect(conn).get_columns("tickets")}
         assert {"application_purged_at", "application_purge_reason"} <= columns
         assert "ix_tickets_unpurged" in {i["name"] for i in inspect(conn).get_indexes("tickets")}
+        assert "ix_ticket_events_note" in {
+            i["name"] for i in inspect(conn).get_indexes("ticket_events")}
         row = conn.execute(text("SELECT application, application_purged_at FROM tickets")).one()
         assert "移行太郎" in str(row[0]) and row[1] is None
     engine.dispose()
@@ -442,6 +460,8 @@ def _migration_round_trip(url: str) -> None:
         assert not {"application_purged_at", "application_purge_reason"} & columns
         assert "ix_tickets_unpurged" not in {i["name"]
                                              for i in inspect(conn).get_indexes("tickets")}
+        assert "ix_ticket_events_note" not in {
+            i["name"] for i in inspect(conn).get_indexes("ticket_events")}
         assert "移行太郎" in str(conn.execute(text("SELECT application FROM tickets")).scalar())
     engine.dispose()
     migrate(url)

@@ -2,7 +2,8 @@
 
 The application record (name, address, birth date, ...) is deleted from finished tickets
 after a grace and from every ticket after `[retention] max_days` (kiosk/backoffice/
-retention.py). The ticket row stays for the statistics and says when and why.
+retention.py). The ticket row stays for the statistics and says when and why. Staff
+notes in the audit trail go with it, also on tickets without an application record.
 
 Revision ID: 0300_application_purge
 Revises: 0201_waiting_counts
@@ -19,6 +20,8 @@ down_revision = "0201_waiting_counts"
 branch_labels = None
 depends_on = None
 
+NOTE_SQL = "data LIKE '%\"note\"%'"  # an event still holding a staff note (free text)
+
 
 def upgrade() -> None:
     with op.batch_alter_table("tickets") as batch:
@@ -27,9 +30,12 @@ def upgrade() -> None:
     op.create_index("ix_tickets_unpurged", "tickets", ["issued_at", "id"],
                     postgresql_where=sa.text("application IS NOT NULL"),
                     sqlite_where=sa.text("application IS NOT NULL"))
+    op.create_index("ix_ticket_events_note", "ticket_events", ["ticket_id"],
+                    postgresql_where=sa.text(NOTE_SQL), sqlite_where=sa.text(NOTE_SQL))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ticket_events_note", table_name="ticket_events")
     op.drop_index("ix_tickets_unpurged", table_name="tickets")
     with op.batch_alter_table("tickets") as batch:
         batch.drop_column("application_purge_reason")
