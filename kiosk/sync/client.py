@@ -14,6 +14,7 @@ import logging
 import random
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,10 @@ class BackofficeClient:
         self.base = settings.url
         self._token = token if token is not None else settings.device_token()
         self._local = threading.local()   # one Session per thread: Session is not thread-safe
+        # Weak: a thread's session goes with the thread (the kiosk app may issue from
+        # short-lived worker threads), this only lets close() reach the live ones.
+        self._sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
+        self._sessions_lock = threading.Lock()
 
     def _session(self) -> requests.Session:
         s: requests.Session | None = getattr(self._local, "session", None)
@@ -113,6 +118,8 @@ class BackofficeClient:
             s.verify = str(self.settings.ca_bundle) if self.settings.ca_bundle else True
             s.trust_env = False   # a ward network's proxy variables must not reroute us
             self._local.session = s
+            with self._sessions_lock:
+                self._sessions.add(s)
         return s
 
     @property
@@ -125,6 +132,16 @@ class BackofficeClient:
         if s is not None:
             s.close()
             self._local.session = None
+            with self._sessions_lock:
+                self._sessions.discard(s)
+
+    def close(self) -> None:
+        """Close every thread's connections (when the link stops)."""
+        with self._sessions_lock:
+            sessions = list(self._sessions)
+            self._sessions.clear()
+        for s in sessions:
+            s.close()
 
     def request(self, method: str, path: str, *, json: Any = None,
                 idempotency_key: str | None = None, attempts: int = 1,

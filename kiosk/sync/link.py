@@ -104,6 +104,7 @@ class KioskLink:
             self._thread.join(timeout)
             self._thread = None
         self.sender.close()
+        self.client.close()
         if self._purge_due:
             self._purge()
         self.store.close()
