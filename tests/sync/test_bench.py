@@ -16,3 +16,4 @@ def test_bench_sync_quick() -> None:
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     assert figures["queued"] == 50 and figures["left_after_drain"] == 0
     assert figures["drain_seconds"] > 0 and figures["store_outbox_p50_ms"] > 0
+    assert figures["drain"] == "batch" and set(figures["drain_requests"]) == {"batch"}
