@@ -132,8 +132,9 @@ def test_backoffice_killed_mid_batch(db: str, request: pytest.FixtureRequest,
     at_kill: list[int] = []
 
     def killer() -> None:
-        # Kill once the second batch is being written: part of it committed, its answer
-        # never sent. The kiosk must resend it; the back-office replays what it has.
+        # Kill once the batches after the first (one alone, then three side by side) are
+        # being written: part of them committed, no answer sent. The kiosk must send them
+        # again; the back-office replays what it has.
         while not at_kill:
             n = count()
             if n > 130:
