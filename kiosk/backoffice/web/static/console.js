@@ -236,7 +236,7 @@
       if (cur.recall_count) meta.push(T("再呼出 {n} 回", { n: cur.recall_count }));
       box.appendChild(el("p", { class: "current-meta" }, [
         el("span", { class: "status-pill", id: "current-status", text: STATUS_WORDS[cur.status] || cur.status }),
-        " " + meta.join(" " + T("・") + " ")
+        " " + meta.join(T(" ・ "))
       ]));
     }
     const id = cur ? cur.id : null;
@@ -263,7 +263,7 @@
     L.api("GET", "/web/tickets/" + id + "/application").then(function (app) {
       if (state.currentId !== id) return;
       box.textContent = "";
-      $("current-summary").textContent = (app.summary || []).join(" " + T("・") + " ");
+      $("current-summary").textContent = (app.summary || []).join(T(" ・ "));
       if (!app.sections.length) {
         box.appendChild(el("p", { text: T("この番号には申請データがありません(窓口で記入)。") }));
       } else {
@@ -359,7 +359,7 @@
     const keep = sel.value;
     sel.textContent = "";
     view.services.filter(function (s) { return !cur || s.code !== cur.service; }).forEach(function (s) {
-      sel.appendChild(el("option", { value: s.code, text: N(s.name) + "(" + s.prefix + ")" }));
+      sel.appendChild(el("option", { value: s.code, text: T("{service}({prefix})", { service: N(s.name), prefix: s.prefix }) }));
     });
     if (keep) sel.value = keep;
   }

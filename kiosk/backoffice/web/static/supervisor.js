@@ -20,7 +20,7 @@
       const longest = s.waiting.reduce(function (m, w) { return Math.max(m, w.waited_seconds || 0); }, 0);
       const over = s.target_wait_seconds && longest > s.target_wait_seconds;
       svcBody.appendChild(el("tr", { "data-service": s.code }, [
-        el("th", { scope: "row", text: T(s.name) + "(" + s.prefix + ")" }),
+        el("th", { scope: "row", text: T("{service}({prefix})", { service: T(s.name), prefix: s.prefix }) }),
         el("td", { class: "waiting-count", text: T("{n} 人", { n: s.waiting_count }) }),
         el("td", { class: over ? "wait-long" : null, text: s.waiting.length ? L.minutesText(longest) + (over ? T("(目標超過)") : "") : "—" }),
         el("td", { class: "open-counters", text: String(s.open_counters) }),
