@@ -217,6 +217,11 @@ def test_central_office_view(backoffice: Any, browser: Any, shots: Shots) -> Non
     assert kita_total[7:9] == ["4", "1"]
     assert not any(t["number"] in data.decode("utf-8-sig") for t in tickets)
 
+    page.goto(f"{server.url}/console")  # signed in already: the console sends it back
+    page.wait_for_url(lambda url: urlsplit(url).path == "/central")
+    page.wait_for_selector("body[data-rendered]")
+    # the browser logs the console's /auth/me answer (403: not counter staff) as an error
+    errors[:] = [e for e in errors if "/console: " not in e or "403" not in e]
     choose_language(page, "en")
     page.wait_for_selector("body[data-rendered]")
     assert page.text_content("#now-h") == "Waiting now"

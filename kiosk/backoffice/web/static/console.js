@@ -65,7 +65,14 @@
       if (!me || me.kind !== "staff") throw new Error("not staff");
       state.me = me;
       chooseCounter();
-    }, function () { showLogin(); }).catch(showLogin);
+    }, function (e) {
+      // Signed in, but not counter staff: a central-office account, whose page is /central.
+      if (e && e.status === 403 && !new URLSearchParams(location.search).get("next")) {
+        location.href = "/central";
+        return;
+      }
+      showLogin();
+    }).catch(showLogin);
   }
 
   function showLogin() {
