@@ -6,14 +6,21 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kiosk.backoffice.web import central_routes, central_view, console_view, routes, staff_i18n
+from kiosk.backoffice.web import (
+    application_view,
+    central_routes,
+    central_view,
+    console_view,
+    routes,
+    staff_i18n,
+)
 from kiosk.backoffice.web.assets import TEMPLATE_DIR
 
 WEB = Path(routes.__file__).resolve().parent
 STAFF_TEMPLATES = ("console.html", "supervisor.html", "central.html")
 STAFF_SCRIPTS = ("live.js", "console.js", "supervisor.js", "central.js")
-SERVER_SIDE = ("console_view.py", "central_view.py", "staff_i18n.py", "central_routes.py",
-               "routes.py")
+SERVER_SIDE = ("application_view.py", "console_view.py", "central_view.py", "staff_i18n.py",
+               "central_routes.py", "routes.py")
 # Words of the printed form (kiosk.printing.forms) the console translates for its clerk.
 FORM_WORDS = ("申請者（窓口に来られた方）", "届出人（窓口に来られた方）", "申請の内容",
               "届出の内容", "申請内容", "個人番号", "本人確認", "本人確認の方法", "カードの真正性",
@@ -32,10 +39,11 @@ def staff_msgids() -> list[str]:
         text = (WEB / name).read_text(encoding="utf-8")
         found.update(dict.fromkeys(re.findall(r'\btr\("([^"]+)"', text)))
     for words in (console_view.PAYMENT_WORDS, console_view.PRIORITY_WORDS,
-                  central_view.KIND_WORDS):
+                  application_view.PURGE_REASON_WORDS, central_view.KIND_WORDS):
         found.update(dict.fromkeys(words.values()))
     found.update(dict.fromkeys(central_view.CSV_HEADERS))
-    found.update(dict.fromkeys((central_routes.TITLE, central_routes.CENTRAL_ONLY,
+    found.update(dict.fromkeys((application_view.PURGED_NOTE, central_routes.TITLE,
+                                central_routes.CENTRAL_ONLY,
                                 routes.SUPERVISORS_ONLY, "窓口コンソール", "待ち状況の概要")))
     found.update(dict.fromkeys(FORM_WORDS))
     return list(found)

@@ -123,6 +123,21 @@ def test_console_summary_and_form_words_in_english() -> None:
     assert console_view.translated_sections(laid_out, app, catalog, "ja") == laid_out
 
 
+
+def test_a_purged_record_reads_in_the_clerks_language() -> None:
+    from kiosk.backoffice.web.application_view import application_sections
+    catalog = load_catalog()
+    ticket = {"application": None,
+              "application_purged": {"at": "2026-11-21T15:00:07+00:00", "reason": "finished"}}
+    ja = application_sections(ticket, catalog)
+    assert ja["sections"][0]["rows"][0]["value"].startswith("削除済み(受付が終わり")
+    en = console_view.translated_sections(ja, ticket, catalog, "en")
+    text = " ".join([en["sections"][0]["heading"]]
+                    + [f"{r['label']} {r['value']}" for r in en["sections"][0]["rows"]])
+    assert "Deleted (the visit ended" in text and "2026-11-21 15:00" in text
+    assert not JAPANESE.search(text)
+    assert en["purged"] == ticket["application_purged"]  # the page still knows it is purged
+
 FIGURES = {"from": "2026-11-20", "to": "2026-11-21", "wards": [
     {"ward": "kita", "issued": 3, "served": 2, "no_shows": 1, "cancelled": 0, "called": 3,
      "mean_wait_seconds": 300, "p90_wait_seconds": 600, "within_target": 2,

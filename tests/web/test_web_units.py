@@ -137,7 +137,7 @@ def test_catalog_names_on_the_phone_page_are_translated() -> None:
 
 
 def test_ticket_summary_tells_the_clerk_what_matters() -> None:
-    from kiosk.backoffice.web.application_view import ticket_summary
+    from kiosk.backoffice.web.console_view import ticket_summary
 
     catalog = load_catalog()
     line = ticket_summary({"procedure": "juminhyo", "priority": "assistance", "language": "vi",

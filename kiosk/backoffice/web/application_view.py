@@ -7,13 +7,12 @@ words, the 個人番号 only ever as the masked check the record holds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from kiosk.domain.catalog import Catalog, FieldKind
 from kiosk.domain.wareki import wareki
-from kiosk.i18n import LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -46,47 +45,25 @@ def _value_text(kind: FieldKind | None, value: Any) -> str:
     return str(value)
 
 
-PAYMENT_WORDS = {"none": "未払い", "pending": "支払い手続き中", "paid": "キャッシュレスで支払済",
-                 "failed": "支払い失敗 — 窓口で精算", "canceled": "支払い取消 — 窓口で精算"}
-PRIORITY_WORDS = {"priority": "優先", "appointment": "予約", "assistance": "要支援"}
-
-
-def ticket_summary(ticket: Mapping[str, Any], catalog: Catalog) -> list[str]:
-    """One line of what the clerk should know before the resident sits down: procedure,
-    priority, the resident's language, the fee and whether it is paid already."""
-    parts: list[str] = []
-    procedure = catalog.procedures.get(str(ticket.get("procedure")))
-    if procedure is not None:
-        parts.append(procedure.name)
-    if ticket.get("priority") in PRIORITY_WORDS:
-        parts.append(PRIORITY_WORDS[str(ticket["priority"])])
-    lang = str(ticket.get("language") or "ja")
-    if lang not in ("ja", "ja-easy"):
-        known = {x.code.split("-")[0]: x.native for x in LANGUAGES}
-        parts.append(f"言語: {known.get(lang.split('-')[0], lang)}")
-    elif lang == "ja-easy":
-        parts.append("やさしい日本語")
-    fee = ticket.get("fee_yen")
-    if isinstance(fee, int) and fee > 0:
-        status = str(ticket.get("payment_status"))
-        paid = PAYMENT_WORDS.get(status, status)
-        parts.append(f"手数料 {fee:,}円({paid})")
-    return parts
-
-
+PURGED_NOTE = "個人情報は保存期間を過ぎると削除されます。必要なら本人確認書類で確認してください。"
 PURGE_REASON_WORDS = {"finished": "受付が終わり(完了・取消・不在)、保存期間が過ぎたため",
                       "retention": "発券からの保存期限が過ぎたため"}
 
 
-def purged_section(purged: Mapping[str, Any]) -> dict[str, Any]:
-    """What the clerk sees once the record was deleted (kiosk.backoffice.retention)."""
+def purged_section(purged: Mapping[str, Any],
+                   tr: Callable[..., str] = lambda text, **kw: text.format(**kw)
+                   ) -> dict[str, Any]:
+    """What the clerk sees once the record was deleted (kiosk.backoffice.retention), in
+    the clerk's language when `tr` is the web catalog's."""
     at = str(purged.get("at") or "")
     when = at[:16].replace("T", " ") if at else "—"
-    reason = PURGE_REASON_WORDS.get(str(purged.get("reason")), str(purged.get("reason")))
+    code = str(purged.get("reason"))
+    reason = tr(PURGE_REASON_WORDS[code]) if code in PURGE_REASON_WORDS else code
     return {"heading": "申請内容", "rows": [
-        {"label": "状態", "value": f"削除済み({reason}、{when} に削除)"},
-        {"label": "確認方法", "value": "個人情報は保存期間を過ぎると削除されます。"
-                                        "必要なら本人確認書類で確認してください。"}]}
+        {"label": "状態", "value": tr("削除済み({reason}、{when} に削除)", reason=reason,
+                                      when=when)},
+        {"label": "確認方法",
+         "value": tr(PURGED_NOTE)}]}
 
 
 def application_sections(ticket: Mapping[str, Any], catalog: Catalog) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kiosk.backoffice.web.application_view import purged_section
 from kiosk.backoffice.web.phone import catalog_name, t
 from kiosk.domain.catalog import Catalog
 from kiosk.i18n import LANGUAGES, Translator
@@ -56,6 +57,12 @@ def translated_sections(laid_out: Mapping[str, Any], ticket: Mapping[str, Any],
     if lang == "ja":
         return dict(laid_out)
     tr = t(lang)
+    if laid_out.get("purged"):
+        section = purged_section(laid_out["purged"], tr)
+        return {**laid_out, "sections": [{
+            "heading": _word(section["heading"], tr, lang),
+            "rows": [{"label": _word(r["label"], tr, lang), "value": r["value"]}
+                     for r in section["rows"]]}]}
     title = laid_out.get("title")
     if title:
         application = ticket.get("application") or {}
