@@ -11,6 +11,7 @@ from typing import Any
 
 from kivy.base import EventLoop, runTouchApp
 from kivy.tests.common import UnitTestTouch
+from kivy.uix.modalview import ModalView
 from kivy.uix.widget import Widget
 
 
@@ -36,13 +37,19 @@ class Harness:
             EventLoop.idle()
 
     def settle(self, timeout: float = 10.0) -> None:
-        """Frames until the worker is done and its result has been shown."""
+        """Frames until the worker is done and its result has been shown, and no modal
+        view is fading in or out (one that fades out still takes touches: with fast
+        frames a next tap would land on it)."""
         end = time.monotonic() + timeout
         self.pump(2)  # the change, then the layout of what it built
-        while self.app.controller.busy and time.monotonic() < end:
+        while (self.app.controller.busy or self._modal_fading()) and time.monotonic() < end:
             time.sleep(0.005)
             self.pump()
         self.pump(2)
+
+    def _modal_fading(self) -> bool:
+        return any(isinstance(child, ModalView) and child._anim_alpha < 1
+                   for child in self.window.children)
 
     # --- finding and touching ----------------------------------------------------------
     def widgets(self) -> Iterator[Widget]:

@@ -54,8 +54,9 @@ class TicketScreen(KioskScreen):
         qr = self.ids.qr
         if t.status_url:
             qr.texture = qr_texture(t.status_url)
-            qr.opacity = 1
+            qr.opacity, qr.size_hint_y = 1, 1
             self.ids.qr_label.text = app.tr("スマートフォンで読み取ると、呼び出し状況が見られます")
         else:
-            qr.opacity = 0
+            # Kivy draws a widget at opacity 0 too: without a size it costs nothing.
+            qr.opacity, qr.size_hint_y, qr.height = 0, None, 0
             self.ids.qr_label.text = ""
