@@ -112,6 +112,8 @@ class KioskApp(App):
         root = KioskRoot()
         root.ids.sm.transition = NoTransition()
         self.root = root
+        self.fbind("col", self._paint_background)
+        self._paint_background()
         self.screen(Step.WELCOME)  # the others are built after the first frame
         self.controller.listeners.append(self.refresh)
         Clock.schedule_interval(lambda dt: self._tick(), 0.25)
@@ -119,6 +121,11 @@ class KioskApp(App):
         Window.bind(on_flip=self._on_flip)
         self.refresh()
         return root
+
+    def _paint_background(self, *args: Any) -> None:
+        # The window's clear colour, not a rectangle (kiosk.kv <KioskRoot>).
+        from kivy.core.window import Window
+        Window.clearcolor = self.col["bg"]
 
     def _on_flip(self, *args: Any) -> None:
         self.frames += 1
@@ -180,8 +187,6 @@ class KioskApp(App):
         palette = theme.HIGH_CONTRAST if s.high_contrast else theme.DEFAULT
         if not self.col or self.high_contrast != s.high_contrast:
             self.col = {name: palette.rgba(name) for name in palette.__dataclass_fields__}
-            from kivy.core.window import Window
-            Window.clearcolor = self.col["bg"]
         self.high_contrast = s.high_contrast
         self.large_text = s.large_text
         self.voice = s.voice

@@ -4,7 +4,9 @@ scripted visits, touches for a 住民票の写し request with a card.
 
     .venv/bin/python tests/bench/bench_kiosk.py [--quick]
 
-Runs offscreen (SDL_VIDEODRIVER=offscreen, Mesa) at the configured 1920x1080. Prints
+Runs offscreen (SDL_VIDEODRIVER=offscreen, Mesa) at the configured 1920x1080; a screen
+change counts until its frame is rasterised (glFinish: software GL would otherwise
+finish it during the next change). Prints
 the figures, then one JSON line with them. Targets: first frame ≤ 1.5 s, screen change
 p95 ≤ 100 ms, memory flat within 10 % over 2,000 visits, ≤ 8 touches plus the PIN.
 """
