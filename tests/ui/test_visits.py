@@ -442,3 +442,23 @@ def test_form_scroll_clips_only_while_its_rows_overflow(kiosk: Any) -> None:
         assert stencils() == 1 and len(scroll.canvas.after.children) == 10
     finally:
         scroll.parent.remove_widget(scroll)
+
+
+def test_the_benchmark_runs_quick(tmp_path: Any) -> None:
+    """tests/bench/bench_kiosk.py --quick works and ends with its JSON line (figures are
+    not asserted: timings belong to the bench)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1",
+           "KIVY_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "tests/bench/bench_kiosk.py", "--quick"],
+                         cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+                         check=True)
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert figures["quick"] is True and figures["touches_juminhyo_card"] <= 8
+    assert figures["screen_change_p95_ms"] > 0 and figures["visits"] == 200
