@@ -42,9 +42,10 @@ def configure_kivy(cfg: UiConfig, *, headless: bool = False, window: bool = Fals
     Config.set("graphics", "rotation", str(cfg.rotation))
     Config.set("graphics", "resizable", "0")
     Config.set("graphics", "borderless", "1" if fullscreen else "0")
-    # No multisampling: the kiosk draws upright rectangles, text and pictograms, which
-    # gain nothing from it, and on software GL (Mesa llvmpipe) 4x MSAA doubles a frame.
-    Config.set("graphics", "multisamples", "0")
+    # Off by default: the kiosk draws upright rectangles, text and pictograms, which gain
+    # little from it, and on software GL (Mesa llvmpipe) 4x MSAA doubles a frame. A panel
+    # with a real GPU may turn it on for smoother rounded outlines ([ui] multisamples).
+    Config.set("graphics", "multisamples", str(cfg.multisamples))
     if headless:
         Config.set("graphics", "maxfps", "0")  # frames are pumped by hand
     Config.set("kivy", "exit_on_escape", "0")      # lockdown: only the maintainer PIN exits
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         configure_kivy(cfg, headless=bool(args.walkthrough), window=True)
         from kiosk.ui.demo import run_demo
         return run_demo(cfg, walkthrough=Path(args.walkthrough) if args.walkthrough else None,
-                        var_dir=args.demo_dir)
+                        var_dir=args.demo_dir, all_modes=args.modes)
     if args.walkthrough:
         configure_kivy(cfg, headless=True)
         from kiosk.ui.walkthrough import run_walkthrough

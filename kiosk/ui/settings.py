@@ -12,8 +12,8 @@ from kiosk.domain.session import Settings
 from kiosk.i18n import LANGUAGE_CODES
 
 KEYS = ("ward", "width", "height", "dpi", "touch_target_mm", "fullscreen", "show_cursor",
-        "rotation", "calibration", "maintainer_pin_hash", "idle_timeout_s", "countdown_s",
-        "ticket_s", "thanks_s", "language", "languages", "voice", "cashless", "card",
+        "multisamples", "rotation", "calibration", "maintainer_pin_hash", "idle_timeout_s",
+        "countdown_s", "ticket_s", "thanks_s", "language", "languages", "voice", "cashless", "card",
         "printer", "desk")
 
 
@@ -26,6 +26,7 @@ class UiConfig:
     touch_target_mm: float = 15.0
     fullscreen: bool = False
     show_cursor: bool = True
+    multisamples: int = 0
     rotation: int = 0
     calibration: dict[str, str] = field(default_factory=dict)
     maintainer_pin_hash: str = ""
@@ -58,6 +59,9 @@ class UiConfig:
         if rotation not in (0, 90, 180, 270):
             raise s.error("rotation", f"must be 0, 90, 180 or 270, got {rotation}")
         calibration = s.section("calibration", {})
+        multisamples = s.integer("multisamples", 0, min=0)
+        if multisamples not in (0, 2, 4, 8):
+            raise s.error("multisamples", f"must be 0, 2, 4 or 8, got {multisamples}")
         idle = s.number("idle_timeout_s", 90, min=10)
         session = Settings(
             idle_timeout_s=idle,
@@ -69,7 +73,7 @@ class UiConfig:
             height=s.integer("height", 1080, min=240), dpi=s.number("dpi", 102, min=50),
             touch_target_mm=s.number("touch_target_mm", 15, min=5),
             fullscreen=s.flag("fullscreen", True), show_cursor=s.flag("show_cursor", False),
-            rotation=rotation,
+            multisamples=multisamples, rotation=rotation,
             calibration={k: calibration.text(k) for k in calibration.data},
             maintainer_pin_hash=s.text("maintainer_pin_hash", ""),
             voice=s.flag("voice", False),

@@ -26,6 +26,7 @@ def test_shipped_config_loads() -> None:
 
 @pytest.mark.parametrize(("body", "key"), [
     ('rotation = 45\n', "ui.rotation"),
+    ('multisamples = 3\n', "ui.multisamples"),
     ('languages = ["ja", "xx"]\n', "ui.languages"),
     ('language = "en"\nlanguages = ["ja"]\n', "ui.language"),
     ('idle_timeout_s = 3\n', "ui.idle_timeout_s"),
