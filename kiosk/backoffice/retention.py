@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -48,6 +49,12 @@ FINAL_STATES = ("done", "cancelled", "no_show")
 EVENT_TYPE = "ticket.application_purged"
 NOTES_EVENT_TYPE = "ticket.notes_purged"  # a ticket without an application: its notes only
 BATCH = 500
+# How long the WAL checkpoint may wait for readers: it holds SQLite's write lock meanwhile,
+# so every ticket issued then would wait too (the connections' busy timeout is 30 s).
+CHECKPOINT_WAIT_MS = 250
+# SQLite engines whose WAL may still hold purged values (a reader kept the checkpoint from
+# completing): the next purge checkpoints again, even with nothing new to delete.
+_wal_pending: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -136,12 +143,16 @@ def purge(bo: Backoffice, *, now: datetime | None = None, dry_run: bool = False,
             conn.execute(insert(E), [_event(bo, row, now, by, NOTES_EVENT_TYPE)
                                      for row in rows])
     report = PurgeReport(dry_run=dry_run, **counts)
-    if (report.tickets or report.notes) and not dry_run:
+    if dry_run:
+        return report
+    if report.tickets or report.notes:
         log.info("purged the application data of %d ticket(s) (%d finished, %d past %d days) "
                  "and %d audit-trail note(s)", report.tickets, report.finished,
                  report.retention, bo.settings.retention.max_days, report.notes)
         if not bo.is_pg:
-            _checkpoint(bo)
+            _wal_pending.add(bo.engine)
+    if bo.engine in _wal_pending and _checkpoint(bo):
+        _wal_pending.discard(bo.engine)
     return report
 
 
@@ -208,14 +219,26 @@ def _notes(conn: Connection, ids: list[int], *, dry_run: bool) -> int:
     return removed
 
 
-def _checkpoint(bo: Backoffice) -> None:
+def _checkpoint(bo: Backoffice) -> bool:
     """SQLite: copy the purged pages into the database file and empty the WAL, so the old
-    values do not linger in the -wal file (secure_delete zeroes them in the file)."""
+    values do not linger in the -wal file (secure_delete zeroes them in the file). False
+    when a reader (or a writer) kept it from completing within CHECKPOINT_WAIT_MS."""
     try:
         with bo.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    except Exception as exc:  # noqa: BLE001 — best effort; the next checkpoint does it
-        log.warning("WAL checkpoint after the purge failed: %s", exc)
+            busy_timeout = conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+            try:
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            finally:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_timeout)}")
+    except Exception as exc:  # noqa: BLE001 — best effort; the next purge tries again
+        log.warning("WAL checkpoint after the purge failed: %s", safe_error(exc))
+        return False
+    if busy is None or busy[0]:
+        log.warning("WAL checkpoint after the purge did not complete (a reader was busy); "
+                    "purged values stay in the -wal file until the next purge retries")
+        return False
+    return True
 
 
 async def purge_loop(bo: Backoffice) -> None:

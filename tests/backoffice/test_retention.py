@@ -341,9 +341,45 @@ def test_sqlite_file_holds_no_purged_bytes(tmp_path):
 
     assert all(v.encode() in on_disk() for v in values[:3])
     assert retention.purge(bo, now=_tomorrow_morning(bo)).tickets == len(made)
-    bo.engine.dispose()  # the last connection's close checkpoints too
+    # Read while the pool still holds its connections, as in a running server (closing
+    # the last one would checkpoint by itself and hide a missing checkpoint).
     raw = on_disk()
     assert [v for v in values if v.encode() in raw] == []
+    bo.engine.dispose()
+
+
+def test_a_reader_delays_the_wal_checkpoint_without_blocking_the_queue(tmp_path):
+    """A read transaction open during the purge keeps the WAL checkpoint from completing.
+    The purge must not hold SQLite's write lock waiting for it (the busy timeout is 30 s:
+    every ticket issued meanwhile would wait), and the next purge must checkpoint again
+    even with nothing new to delete, so the purged values do leave the -wal file."""
+    db = tmp_path / "bo.sqlite3"
+    bo = make_backoffice(f"sqlite:///{db}")
+    made = [_issue(bo, i, "koseki") for i in range(1, 20)]
+    for ticket_id, _, _ in made:
+        _act(bo, ticket_id, "cancel")
+    values = [v for _, vals, _ in made for v in vals]
+
+    def left() -> list[str]:
+        raw = b"".join(p.read_bytes() for p in tmp_path.glob("bo.sqlite3*"))
+        return [v for v in values if v.encode() in raw]
+
+    reader = bo.engine.connect()
+    reader.exec_driver_sql("SELECT count(*) FROM tickets").all()  # holds a snapshot
+    try:
+        started = time.monotonic()
+        assert retention.purge(bo, now=_tomorrow_morning(bo)).tickets == len(made)
+        # Not a speed figure: the write lock is held for as long as the checkpoint waits
+        # for the reader, and waiting out the 30 s busy timeout would stop the queue.
+        assert time.monotonic() - started < 10
+        assert left() != []  # the reader still needs the WAL
+        with reading(bo.engine) as conn:  # the pool's connections keep their busy timeout
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 30000
+    finally:
+        reader.close()
+    assert retention.purge(bo, now=_tomorrow_morning(bo)).tickets == 0
+    assert left() == []
+    bo.engine.dispose()
 
 
 def test_the_server_purges_by_itself(tmp_path, monkeypatch):
