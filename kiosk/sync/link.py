@@ -208,8 +208,18 @@ class KioskLink:
         issued = self.now()
         with self.store.write() as conn:
             self._insert_ticket(conn, key, body, issued, app, not_before=IN_FLIGHT)
-        if app is not None:
-            self._purge_due = True   # acknowledged at once when online; withdrawn otherwise
+        try:
+            return self._issue(key, body, app)
+        finally:
+            if app is not None:
+                # Set once its sealed copy is deleted (acknowledged, refused, withdrawn),
+                # not before: a truncation by the link's thread while the request is on
+                # its way would clear the flag and leave the deleted copy in the files.
+                self._purge_due = True
+
+    def _issue(self, key: str, body: dict[str, Any], app: dict[str, Any] | None
+               ) -> IssuedTicket:
+        """Online when the back-office answers, else from the offline numbers."""
         maybe_sent = False
         if self._online is not False:
             try:
@@ -469,9 +479,13 @@ class KioskLink:
         zeroed (secure_delete), their old copies in the WAL go here."""
         self._purge_due = False
         try:
-            self._purge_due = not self.store.purge_wal()
+            done = self.store.purge_wal()
         except Exception:
             log.exception("could not truncate the store's WAL; retrying")
+            done = False
+        if not done:
+            # Never cleared after the truncation: another thread may have set it for a
+            # deletion the truncation came too early for.
             self._purge_due = True
 
     def _timed(self, call: Callable[[], Any]) -> tuple[Any, float, float]:

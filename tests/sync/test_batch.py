@@ -270,3 +270,28 @@ def test_online_tickets_leave_no_sealed_copy(backoffice: Any, kiosks: Kiosks) ->
     assert len(blobs) == 5
     assert wait_until(lambda: not any(b[13:45] in _on_disk(link) for b in blobs), 10)
     assert not any(p in _on_disk(link) for p in PERSONAL)
+
+
+def test_a_truncation_during_the_request_does_not_keep_the_sealed_copy(
+        backoffice: Any, kiosks: Kiosks) -> None:
+    """The link's thread may truncate the WAL while an online ticket's request is on its
+    way, before the acknowledgement deletes the sealed application: the deletion must
+    still be followed by a truncation, or the copy stays in the store's files."""
+    link = kiosks.make(backoffice.url, backoffice.kiosk_token)
+    blobs: list[bytes] = []
+    seal, post = link.sealer.seal, link.client.post
+
+    def recording(data: Any, key: str) -> bytes:
+        blobs.append(seal(data, key))
+        return blobs[-1]
+
+    def truncated_first(path: str, *args: Any, **kw: Any) -> Any:
+        if path.endswith("/tickets"):  # not the link's own heartbeat
+            link._purge()   # what the link's thread does when it finds the flag set
+        return post(path, *args, **kw)
+    link.sealer.seal = recording  # type: ignore[method-assign]
+    link.client.post = truncated_first  # type: ignore[method-assign]
+    assert not link.issue_ticket("certificates", "juminhyo", juminhyo()).offline
+    assert len(blobs) == 1
+    assert wait_until(lambda: blobs[0][13:45] not in _on_disk(link), 10)
+    assert not any(p in _on_disk(link) for p in PERSONAL)
