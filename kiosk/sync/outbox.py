@@ -100,6 +100,7 @@ class Sender:
         self._lookup: bool | None = None
         self._no_batch_until = 0.0     # monotonic: the back-office has no batch endpoint
         self._batch_answered = False   # a batch was answered: the endpoint exists
+        self._probes = 0               # calls of _one_by_one: which messages probe next
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="outbox")
         # Batches wait on single sends of their own (fallbacks): not on the same pool.
         self._batches = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="batch")
@@ -251,7 +252,12 @@ class Sender:
     def _one_by_one(self, ms: list[Message]) -> list[Outcome]:
         """Each message in a request of its own, a few in flight. When the first few all
         fail to get through, the back-office is down (not one bad item): the rest waits
-        for the next try instead of hammering it."""
+        for the next try instead of hammering it. Each try probes with the next few (the
+        messages go in parallel anyway): always the same ones, a few tickets the
+        back-office fails on would hold every other ticket back for good."""
+        start = self._probes * PROBE % len(ms) if ms else 0
+        self._probes += 1
+        ms = ms[start:] + ms[:start]
         head = [self._send(m) for m in ms[:PROBE]]
         if head and all(o.status == "retry" for o in head):
             return head + [Outcome(m, "retry", error=head[0].error) for m in ms[PROBE:]]

@@ -136,3 +136,19 @@ def test_a_failing_backoffice_is_not_hammered(tmp_path: Path,
     handler.down = False
     assert link.sync_now() == 60
     link.stop()
+
+
+def test_tickets_the_backoffice_fails_on_do_not_hold_the_others_back(
+        tmp_path: Path, scripted: tuple[str, type[Scripted]]) -> None:
+    """The first three tickets of the outbox make the back-office fail (500) every time:
+    the probe that tells a sick server from bad items must not keep picking them, or no
+    other ticket would ever get through."""
+    url, handler = scripted
+    link = KioskLink(settings(tmp_path, url))
+    keys = _queue(link, 60)
+    handler.poison.update(keys[:3])
+    acked = sum(link.sync_now() for _ in range(3))
+    assert acked == 57
+    assert sorted(handler.created) == sorted(keys[3:])
+    assert link.pending() == 3
+    link.stop()
