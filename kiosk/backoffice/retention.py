@@ -126,8 +126,7 @@ def purge(bo: Backoffice, *, now: datetime | None = None, dry_run: bool = False,
     for conn, rows in _batches(bo, with_application, dry_run):
         for row in rows:
             counts[_reason(row, bo, now)[0]] += 1
-        ids = [r.id for r in rows]
-        counts["notes"] += _notes(conn, ids, dry_run=dry_run)
+        counts["notes"] += len(_notes(conn, [r.id for r in rows], dry_run=dry_run))
         if not dry_run:
             _purge_rows(bo, conn, rows, now, by)
     # Tickets without one whose audit trail still holds staff notes (ix_ticket_events_note).
@@ -138,10 +137,14 @@ def purge(bo: Backoffice, *, now: datetime | None = None, dry_run: bool = False,
                   .order_by(T.c.issued_at, T.c.id))
     for conn, rows in _batches(bo, only_notes, dry_run):
         removed = _notes(conn, [r.id for r in rows], dry_run=dry_run)
-        counts["notes"] += removed
-        if not dry_run:
-            conn.execute(insert(E), [_event(bo, row, now, by, NOTES_EVENT_TYPE)
-                                     for row in rows])
+        counts["notes"] += len(removed)
+        # Only where a note went: on PostgreSQL a second purger can lock a ticket whose
+        # notes the first has just removed (the ticket row itself is not updated, so its
+        # lock does not make the second re-check), and must not record a second purge.
+        events = [_event(bo, row, now, by, NOTES_EVENT_TYPE) for row in rows
+                  if row.id in removed]
+        if events and not dry_run:
+            conn.execute(insert(E), events)
     report = PurgeReport(dry_run=dry_run, **counts)
     if dry_run:
         return report
@@ -200,17 +203,17 @@ def _purge_rows(bo: Backoffice, conn: Connection, rows: Sequence[Any], now: date
     conn.execute(insert(E), [_event(bo, row, now, by, EVENT_TYPE) for row in rows])
 
 
-def _notes(conn: Connection, ids: list[int], *, dry_run: bool) -> int:
-    """Remove staff notes from these tickets' audit trails; how many there were."""
-    rows = conn.execute(select(E.c.id, E.c.data).where(
+def _notes(conn: Connection, ids: list[int], *, dry_run: bool) -> list[int]:
+    """Remove staff notes from these tickets' audit trails; the ticket of each note."""
+    rows = conn.execute(select(E.c.id, E.c.ticket_id, E.c.data).where(
         E.c.ticket_id.in_(ids), E.c.data.like('%"note"%'))).all()
-    removed = 0
+    removed: list[int] = []
     for r in rows:
         event = json.loads(r.data)
         data = event.get("data")
         if not isinstance(data, dict) or "note" not in data:
             continue
-        removed += 1
+        removed.append(r.ticket_id)
         if not dry_run:
             del data["note"]
             data["note_purged"] = True

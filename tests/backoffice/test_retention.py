@@ -327,6 +327,25 @@ def test_minutes_grace_and_no_show_recalled_before_it(tmp_path):
     bo.engine.dispose()
 
 
+
+def test_no_purge_event_where_no_note_was_removed(tmp_path):
+    """An audit row that only looks like it holds a note (the word as a value) gets no
+    `ticket.notes_purged` event — not once, and not again at every periodic purge."""
+    bo = _sqlite_bo(tmp_path, finished_grace=0)
+    ticket = queue.issue(bo, kiosk(bo), queue.TicketRequest(
+        ward="kita", service="certificates", procedure=None, application=None,
+        priority="normal", language="ja"), uuid.uuid4().hex, "")[0]["id"]
+    _act(bo, ticket, "cancel")
+    e = m.ticket_events
+    with writing(bo.engine) as conn:
+        conn.execute(e.update().where(e.c.ticket_id == ticket).values(
+            data='{"type":"ticket.cancelled","data":{"kind":"note"}}'))
+    later = clock.utcnow() + timedelta(minutes=1)
+    for _ in range(3):
+        assert retention.purge(bo, now=later).notes == 0
+    assert _purge_events(bo, retention.NOTES_EVENT_TYPE) == {}
+    bo.engine.dispose()
+
 def test_sqlite_file_holds_no_purged_bytes(tmp_path):
     """SQLite: secure_delete and the WAL checkpoint leave the values nowhere in the files."""
     db = tmp_path / "bo.sqlite3"
