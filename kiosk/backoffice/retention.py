@@ -40,6 +40,7 @@ from kiosk.backoffice.config import DAY_END, RetentionSettings
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, safe_error, writing
 from kiosk.backoffice.queue import PURGED_HASH, ticket_summary
+from kiosk.sqlitewal import CHECKPOINT_WAIT_MS, truncate_wal
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,6 @@ NOTES_EVENT_TYPE = "ticket.notes_purged"  # a ticket without an application: its
 BATCH = 500
 # How long the WAL checkpoint may wait for readers: it holds SQLite's write lock meanwhile,
 # so every ticket issued then would wait too (the connections' busy timeout is 30 s).
-CHECKPOINT_WAIT_MS = 250
 # SQLite engines whose WAL may still hold purged values (a reader kept the checkpoint from
 # completing): the next purge checkpoints again, even with nothing new to delete.
 _wal_pending: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -228,16 +228,11 @@ def _checkpoint(bo: Backoffice) -> bool:
     when a reader (or a writer) kept it from completing within CHECKPOINT_WAIT_MS."""
     try:
         with bo.engine.connect() as conn:
-            busy_timeout = conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
-            conn.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
-            try:
-                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
-            finally:
-                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_timeout)}")
+            done = truncate_wal(conn.connection.dbapi_connection, CHECKPOINT_WAIT_MS)
     except Exception as exc:  # noqa: BLE001 — best effort; the next purge tries again
         log.warning("WAL checkpoint after the purge failed: %s", safe_error(exc))
         return False
-    if busy is None or busy[0]:
+    if not done:
         log.warning("WAL checkpoint after the purge did not complete (a reader was busy); "
                     "purged values stay in the -wal file until the next purge retries")
         return False

@@ -37,6 +37,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from kiosk.sqlitewal import truncate_wal
+
 log = logging.getLogger(__name__)
 
 metadata = MetaData()
@@ -188,13 +190,11 @@ class Store:
 
     def purge_wal(self) -> bool:
         """Checkpoint and truncate the WAL, so old copies of deleted rows leave the disk
-        (secure_delete has already zeroed them in the database file). False when a reader
-        kept it from completing: try again later."""
+        (secure_delete has already zeroed them in the database file), waiting for readers
+        at most `CHECKPOINT_WAIT_MS`. False when one kept it from completing: try again
+        later."""
         with self.engine.connect() as conn:
-            raw = conn.connection.dbapi_connection
-            assert raw is not None
-            busy = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        return not busy
+            return truncate_wal(conn.connection.dbapi_connection)
 
     def integrity_ok(self) -> bool:
         with self.engine.connect() as conn:

@@ -254,6 +254,45 @@ def test_store_file_has_no_personal_data_after_drain(tmp_path: Path) -> None:
     store.close()
 
 
+
+def test_a_reader_makes_the_wal_truncation_wait_briefly_and_retry(tmp_path: Path) -> None:
+    """A read transaction open at the truncation keeps it from completing. It must give up
+    within CHECKPOINT_WAIT_MS (it holds the write lock while waiting; the store's busy
+    timeout is 10 s and an issuing resident would wait that long), say so, and succeed
+    once the reader is gone."""
+    import threading
+    import time
+
+    from kiosk.sqlitewal import CHECKPOINT_WAIT_MS
+    from kiosk.sync.store import Store
+
+    store = Store(tmp_path / "k.db")
+    with store.write() as conn:
+        conn.execute(outbox.insert(), [{"key": "m1", "kind": "ticket", "payload": "{}",
+                                        "created_at": 0.0, "sealed": b"x" * 4000}])
+    reader = sqlite3.connect(tmp_path / "k.db")
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM outbox").fetchone()  # holds a WAL snapshot
+    with store.write() as conn:
+        conn.execute(outbox.delete())
+    t0 = time.monotonic()
+    assert store.purge_wal() is False
+    assert time.monotonic() - t0 < CHECKPOINT_WAIT_MS / 1000 + 2.0  # not the 10 s timeout
+    written = threading.Event()
+
+    def write() -> None:
+        with store.write() as conn:
+            conn.execute(outbox.insert(), [{"key": "m2", "kind": "ticket", "payload": "{}",
+                                            "created_at": 0.0, "sealed": None}])
+        written.set()
+
+    threading.Thread(target=write).start()
+    assert written.wait(5.0)  # the store still takes writes while the reader stays
+    reader.rollback()
+    reader.close()
+    assert store.purge_wal() is True
+    store.close()
+
 def test_online_tickets_leave_no_sealed_copy(backoffice: Any, kiosks: Kiosks) -> None:
     """An online ticket's application is sealed into the outbox before the request and
     deleted with the acknowledgement: the link's thread then takes it out of the WAL."""
