@@ -34,10 +34,9 @@ if TYPE_CHECKING:
 
 # staff < supervisor < admin: each may do what the ones before it may. `central` (本庁) is
 # outside that ladder: it sees every ward's figures on /central and nothing else — no
-# tickets, no calling, no personal data.
+# tickets, no calling, no personal data. A city-wide admin (no ward) may look too.
 ROLES = ("staff", "supervisor", "admin", "central")
 LADDER = ("staff", "supervisor", "admin")
-CENTRAL_VIEWERS = ("central", "admin")
 DEVICE_KINDS = ("kiosk", "display")
 COOKIE = "ward_session"
 
@@ -66,8 +65,8 @@ class Principal:
         return self.ward is None or self.ward == code
 
     def has_role(self, role: str) -> bool:
-        if role == "central":
-            return self.role in CENTRAL_VIEWERS
+        if role == "central":  # every ward's figures: a ward's own admin is not city-wide
+            return self.role == "central" or (self.role == "admin" and self.ward is None)
         if self.role not in LADDER or role not in LADDER:
             return False
         return LADDER.index(self.role) >= LADDER.index(role)

@@ -191,3 +191,16 @@ def test_bench_central_quick_runs() -> None:
     figures = json.loads(out.strip().splitlines()[-1])
     assert figures["bench"] == "central" and figures["sqlite_tickets"] == 500
     assert figures["sqlite_day_ms"] > 0
+
+
+def test_who_may_see_every_ward() -> None:
+    """The central view is city-wide: the central role and a city-wide admin; not an
+    admin, supervisor or clerk of one ward."""
+    from kiosk.backoffice.auth import Principal
+
+    def may(role: str, ward: str | None) -> bool:
+        return Principal("staff", ward, username="u", role=role).has_role("central")
+
+    assert may("central", None) and may("admin", None)
+    assert not may("admin", "kita")
+    assert not may("supervisor", None) and not may("staff", "kita")
