@@ -200,6 +200,29 @@ def test_language_switch_mid_visit_keeps_the_state(kiosk: Any) -> None:
     k.tap("set_language", "ja")
 
 
+
+def test_a_value_typed_on_confirm_is_shown_as_personal_data(kiosk: Any) -> None:
+    """Confirm rows are kept between refreshes; a field empty when they were built and
+    typed in afterwards (本籍 for a 戸籍 certificate, in Korean) must still be shown as
+    the resident's data — in the Japanese font, not the screen language's."""
+    k = kiosk
+    k.tap("set_language", "ko")
+    to_card(k, "koseki")
+    place(k, StandInCard())
+    type_pin(k, "1234")
+    assert k.s.step is Step.CONFIRM
+    before = k.app.root.ids.sm.get_screen("confirm")._values["honseki"]
+    assert before.font_name != "BIZUD"  # 「未入力」 in Korean
+    k.tap("edit", "honseki")
+    for ch in "きた":
+        k.tap("key", ch)
+    k.tap("entry_done")
+    assert k.s.step is Step.CONFIRM and k.s.values["honseki"] == "きた"
+    label = k.app.root.ids.sm.get_screen("confirm")._values["honseki"]
+    assert label.text == "きた" and label.font_name == "BIZUD"
+    k.app.act("cancel")
+    k.h.settle()
+
 def test_touch_targets_are_at_least_15_mm(kiosk: Any) -> None:
     k = kiosk
     minimum = k.app.cfg.target_px - 0.5

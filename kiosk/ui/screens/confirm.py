@@ -48,15 +48,17 @@ class ConfirmScreen(KioskScreen):
         p = s.procedure
         assert p is not None
         fields = self._shown_fields(s)
+        shown = [shown_value(app, f, s.values.get(f.key)) for f in fields]
         # Rows are built once per form/language/mode; a change of copies or options
         # only updates texts and toggles (a rebuild costs ~30 ms of widget creation).
+        # Whether a value is personal picks its label (the font for names as read), so
+        # a field typed in since the build is part of the key.
         key = (p.code, s.identity, s.language, s.large_text, s.high_contrast,
-               tuple(f.key for f in fields))
+               tuple((f.key, personal) for f, (_, personal) in zip(fields, shown, strict=True)))
         if self._built != key:
             self._build(app, s, fields)
             self._built = key
-        for f in fields:
-            text, _ = shown_value(app, f, s.values.get(f.key))
+        for f, (text, _) in zip(fields, shown, strict=True):
             self._values[f.key].text = text
             chosen = s.values.get(f.key)
             for b in self._toggles.get(f.key, []):
