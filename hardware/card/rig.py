@@ -62,6 +62,13 @@ def _wait_for(predicate: Any, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
+class SharedPcscdInUse(RuntimeError):
+    """A second pcscd was asked for where only the shared default socket is available."""
+
+
+_shared_in_use = False
+
+
 class PrivatePcscd:
     """pcscd -f with one vpcd reader on a free port, its socket in `directory`."""
 
@@ -118,9 +125,15 @@ class PrivatePcscd:
         return True
 
     def _start_shared(self, pcscd: str, conf: Path) -> None:
-        """Fallback: pcscd on the default socket; a lock makes test sessions take turns."""
+        """Fallback: pcscd on the default socket; a lock makes test sessions take turns.
+        A second one in the same process would wait for its own lock for ever: refused."""
+        global _shared_in_use
+        if _shared_in_use:
+            raise SharedPcscdInUse("this process already runs the shared pcscd (no "
+                                   "'unshare -m' here for a private one)")
         self._lock = LOCK_FILE.open("w")
         fcntl.flock(self._lock, fcntl.LOCK_EX)
+        _shared_in_use = True
         if DEFAULT_SOCKET.exists():
             with contextlib.suppress(OSError):
                 probe = socket.socket(socket.AF_UNIX)
@@ -144,6 +157,8 @@ class PrivatePcscd:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
+            global _shared_in_use
+            _shared_in_use = False
 
 
 def write_profile(directory: Path, profile: str | Path = "yamada", **overrides: Any) -> Path:
