@@ -237,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", "--once", action="store_true", dest="check",
                     help="start, verify, stop and exit 0 when everything answered")
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, help="back-office port (default: a free one)")
+    ap.add_argument("--port", type=int,
+                    help="back-office port (default: 8000 if free, else a free one)")
     ap.add_argument("--var-dir", type=Path, default=VAR_DIR)
     args = ap.parse_args(argv)
     try:
