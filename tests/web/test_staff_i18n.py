@@ -124,6 +124,33 @@ def test_console_summary_and_form_words_in_english() -> None:
 
 
 
+def test_form_values_read_in_the_clerks_language() -> None:
+    """Dates, copies, fiscal years and the fee are shown in the clerk's language; the
+    printed form's 和暦 and 「通」「円」 stay for Japanese. The real layout of a 住民票 and a
+    所得証明 application, through application_view as the console gets it."""
+    from kiosk.backoffice.web.application_view import application_sections
+    catalog = load_catalog()
+    ticket = {"ward": "kita", "number": "A-001", "issued_at": "2026-11-21T09:00:00+09:00",
+              "application": {"procedure": "juminhyo", "identity": "card", "values": {
+                  "name": "山田 花子", "address": "堺市北区新金岡町5丁1-1",
+                  "birth_date": "1985-03-07", "copies": 2, "purpose": "金融機関"}}}
+    ja = application_sections(ticket, catalog)
+    ja_values = [r["value"] for sec in ja["sections"] for r in sec["rows"]]
+    assert "2通" in ja_values and any("昭和60年" in v for v in ja_values)
+    en = console_view.translated_sections(ja, ticket, catalog, "en")
+    rows = {r["key"]: r["value"] for sec in en["sections"] for r in sec["rows"]}
+    assert rows["birth_date"] == "1985-03-07"
+    assert rows["copies"] == "2 copies"
+    assert rows["fee_yen"] == "¥600"
+    assert rows["name"] == "山田 花子"  # the resident's own data, as given
+    year = console_view._value({"kind": "year", "key": "year", "raw": 2024, "value": "x"},
+                               console_view.t("ko"), "ko")
+    assert year == "2024년도"
+    free = console_view._value({"key": "fee_yen", "raw": 0, "value": "無料"},
+                               console_view.t("en"), "en")
+    assert not JAPANESE.search(free)
+
+
 def test_a_purged_record_reads_in_the_clerks_language() -> None:
     from kiosk.backoffice.web.application_view import application_sections
     catalog = load_catalog()

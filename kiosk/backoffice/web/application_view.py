@@ -88,7 +88,8 @@ def application_sections(ticket: Mapping[str, Any], catalog: Catalog) -> dict[st
             ward=catalog.ward(str(ticket.get("ward"))), ticket_number=ticket.get("number"),
             issued_at=datetime.fromisoformat(issued) if isinstance(issued, str) else None)
         sections = [{"heading": s["heading"],
-                     "rows": [{"label": i["label"], "value": str(i["display"])}
+                     "rows": [{"label": i["label"], "value": str(i["display"]),
+                               "key": i["key"], "kind": i.get("kind"), "raw": i["value"]}
                               for i in s["items"]]}
                     for s in data["sections"]]
         return {"title": data.get("title"), "sections": sections}

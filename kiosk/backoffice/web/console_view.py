@@ -51,6 +51,24 @@ def _word(text: str, tr: Translator, lang: str) -> str:
     return translated if translated != text else catalog_name(text, lang)
 
 
+def _value(row: Mapping[str, Any], tr: Translator, lang: str) -> str:
+    """A form value for a clerk reading another language: dates, counts and the fee in
+    that language's words (the printed form's 和暦 and 「通」「円」 are for Japanese
+    readers); a chosen option the catalogs know translated; the resident's own words as
+    given."""
+    raw, key = row.get("raw"), row.get("key")
+    if row.get("kind") == "date" and isinstance(raw, str):
+        return raw  # ISO 8601: 1985-03-07
+    if key == "copies" and isinstance(raw, int):
+        return tr("{n}通", n=raw)
+    if key == "fee_yen" and isinstance(raw, int):
+        return tr("{fee}円", fee=f"{raw:,}") if raw else tr("無料")
+    if row.get("kind") == "year" and isinstance(raw, int):
+        return tr("{year}年度", year=raw)
+    value = str(row.get("value") or "")
+    return catalog_name(value, lang) if value else value
+
+
 def translated_sections(laid_out: Mapping[str, Any], ticket: Mapping[str, Any],
                         catalog: Catalog, lang: str) -> dict[str, Any]:
     """`application_sections`' output with the form's own words in `lang` (as is for ja)."""
@@ -70,8 +88,7 @@ def translated_sections(laid_out: Mapping[str, Any], ticket: Mapping[str, Any],
         name = catalog_name(procedure.name, lang) if procedure else ""
         title = tr("{procedure} — 申請書", procedure=name) if name else tr("申請書")
     sections = [{"heading": _word(s["heading"], tr, lang),
-                 "rows": [{"label": _word(r["label"], tr, lang),
-                           "value": catalog_name(r["value"], lang) if r["value"] else r["value"]}
-                          for r in s["rows"]]}
+                 "rows": [{**r, "label": _word(r["label"], tr, lang),
+                           "value": _value(r, tr, lang)} for r in s["rows"]]}
                 for s in laid_out.get("sections", [])]
     return {**laid_out, "title": title, "sections": sections}
