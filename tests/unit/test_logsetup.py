@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from kiosk.logsetup import RedactionFilter, redact
 
 
-def _log_through_filter(msg: str, *args: object, **extra: object) -> str:
+@contextmanager
+def _filtered(name: str, fmt: str = "%(message)s") -> Iterator[io.StringIO]:
+    """A logger whose one handler has the redaction filter; what it wrote."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(RedactionFilter())
-    handler.setFormatter(logging.Formatter("%(message)s %(name_field)s"))
-    logger = logging.getLogger("test.redaction")
+    handler.setFormatter(logging.Formatter(fmt))
+    logger = logging.getLogger(name)
     logger.propagate = False
     logger.addHandler(handler)
     try:
-        logger.warning(msg, *args, extra={"name_field": "-", **extra})
+        yield stream
     finally:
         logger.removeHandler(handler)
+
+
+def _log_through_filter(msg: str, *args: object, **extra: object) -> str:
+    with _filtered("test.redaction", "%(message)s %(name_field)s") as stream:
+        logging.getLogger("test.redaction").warning(
+            msg, *args, extra={"name_field": "-", **extra})
     return stream.getvalue()
 
 
@@ -52,32 +62,17 @@ def test_filter_masks_args_and_extra() -> None:
 
 
 def test_filter_masks_exception_text() -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(RedactionFilter())
-    logger = logging.getLogger("test.redaction.exc")
-    logger.propagate = False
-    logger.addHandler(handler)
-    try:
-        raise ValueError("bad number 123456789012")
-    except ValueError:
-        logger.exception("failed")
-    finally:
-        logger.removeHandler(handler)
+    with _filtered("test.redaction.exc") as stream:
+        try:
+            raise ValueError("bad number 123456789012")
+        except ValueError:
+            logging.getLogger("test.redaction.exc").exception("failed")
     assert "123456789012" not in stream.getvalue()
     assert "ValueError" in stream.getvalue()
 
 
 def test_logger_name_is_kept_and_personal_extra_masked() -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(RedactionFilter())
-    handler.setFormatter(logging.Formatter("%(name)s|%(message)s|%(address)s"))
-    logger = logging.getLogger("kiosk.sync.outbox")
-    logger.propagate = False
-    logger.addHandler(handler)
-    try:
-        logger.warning("sent", extra={"address": "大阪府堺市北区"})
-    finally:
-        logger.removeHandler(handler)
+    with _filtered("kiosk.sync.outbox", "%(name)s|%(message)s|%(address)s") as stream:
+        logging.getLogger("kiosk.sync.outbox").warning(
+            "sent", extra={"address": "大阪府堺市北区"})
     assert stream.getvalue().strip() == "kiosk.sync.outbox|sent|[REDACTED]"
