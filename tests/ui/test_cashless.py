@@ -26,6 +26,7 @@ import requests
 
 from kiosk.domain.payment import PaymentMethod
 from kiosk.domain.session import PayMethod, Step
+from kiosk.payment.flow import I18N_DOMAIN as PAY
 from kiosk.ui.adapters import LinkDesk
 from kiosk.ui.standins import StandInCard
 from tests.payment.conftest import Office, _office, _provider_process, _terminal_process
@@ -33,7 +34,6 @@ from tests.ui.test_visits import place, to_card, type_pin
 
 pytestmark = [pytest.mark.kivy, pytest.mark.slow]
 
-PAY = "payment"  # the payment package's own message catalog
 
 
 @pytest.fixture(scope="module")

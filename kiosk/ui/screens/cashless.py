@@ -14,9 +14,8 @@ from kivy.app import App
 
 from kiosk.domain.session import Session, Step
 from kiosk.i18n import translator
+from kiosk.payment.flow import I18N_DOMAIN
 from kiosk.ui.screens.base import KioskScreen
-
-PAYMENT_DOMAIN = "payment"  # the payment package's own message catalog
 
 
 def look_of(app: Any) -> Any:
@@ -69,7 +68,7 @@ class CashlessScreen(KioskScreen):
             widget.restyle(look_of(app))
         if s.language != self._lang and hasattr(widget, "retranslate"):
             self._lang = s.language
-            widget.retranslate(translator(s.language, PAYMENT_DOMAIN))
+            widget.retranslate(translator(s.language, I18N_DOMAIN))
 
     def clear(self) -> None:
         """Left before the payment ended (timeout, はじめから): stop it at the provider or
