@@ -7,6 +7,7 @@ both directions; the tests measure them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -62,19 +63,15 @@ class TightText:
         return x0, min(width, max(x0 + 1, int(start + text) + slack))
 
 
-_solid: list[Any] = []
-
-
+@functools.cache
 def solid() -> Any:
     """A white 1×1 texture sampled nearest, for plain fills (kiosk.kv): software GL
     fills with it noticeably faster than with Kivy's default, filtered texture."""
-    if not _solid:
-        from kivy.graphics.texture import Texture
-        texture = Texture.create(size=(1, 1), colorfmt="rgba")
-        texture.blit_buffer(b"\xff" * 4, colorfmt="rgba")
-        texture.mag_filter = texture.min_filter = "nearest"
-        _solid.append(texture)
-    return _solid[0]
+    from kivy.graphics.texture import Texture
+    texture = Texture.create(size=(1, 1), colorfmt="rgba")
+    texture.blit_buffer(b"\xff" * 4, colorfmt="rgba")
+    texture.mag_filter = texture.min_filter = "nearest"
+    return texture
 
 
 class KLabel(TightText, Label):
