@@ -1,6 +1,6 @@
 """Stand-in for a nexo-style payment terminal (card / e-money) on TCP.
 
-    python -m hardware.payment.terminal --port 0 [--poi-id T-001]
+    python -m hardware.payment.terminal --port 0 [--poi-id T-001] [--key-file KEY]
 
 prints ``TERMINAL LISTENING <port>``. One JSON message per line, shaped like nexo retailer
 messages: ``{"MessageHeader": {...}, "PaymentRequest": {...}}``. Requests it understands:
@@ -16,6 +16,11 @@ messages: ``{"MessageHeader": {...}, "PaymentRequest": {...}}``. Requests it und
   → ``ReconciliationResponse`` with the day's totals and, as real terminals export it for
   the acquirer, the journal (``TransactionJournal``: one entry per ServiceID with
   status, amount, POITransactionID and time) — what the back-office reconciles against.
+- Proof: every PaymentResponse of a finished payment carries ``SecurityTrailer`` {MACAlgorithm
+  HMAC-SHA256, MAC}: the terminal's HMAC over its POIID, the ServiceID, Result, amount,
+  POITransactionID and TimeStamp (`kiosk.domain.payment.TerminalReceipt`), with the key
+  from ``--key-file`` (hex; the key the back-office registered for this terminal). Without
+  a key the terminal answers unsigned, and the back-office will not take it as paid.
 - Control (stand-in only): ``{"Control": {"outcome": ..., "delay_s": ...}}`` and
   ``{"Control": {"journal": true}}``.
 
@@ -38,6 +43,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hardware.payment import arguments, serve
+from kiosk.domain.payment import TerminalReceipt
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +76,7 @@ class Behaviour:
 @dataclass
 class TerminalState:
     poi_id: str
+    key: bytes = field(default=b"", repr=False)
     behaviour: Behaviour = field(default_factory=Behaviour)
     journal: dict[str, Transaction] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -132,7 +139,8 @@ class Handler(socketserver.StreamRequestHandler):
             elif tx.status == "InProgress":
                 response = {"Response": {"Result": "Failure", "ErrorCondition": "InProgress"}}
             else:
-                response["RepeatedMessageResponse"] = {"PaymentResponse": _payment_response(tx)}
+                response["RepeatedMessageResponse"] = {"PaymentResponse": _payment_response(
+                    tx, state)}
             self.send({"MessageHeader": _header("TransactionStatus", head, state.poi_id),
                        "TransactionStatusResponse": response})
             return True
@@ -201,7 +209,7 @@ class Handler(socketserver.StreamRequestHandler):
             return
         if tx.status != "InProgress":
             self.send({"MessageHeader": _header("Payment", head, state.poi_id),
-                       "PaymentResponse": _payment_response(tx)})
+                       "PaymentResponse": _payment_response(tx, state)})
             return
         abort = state.aborts.setdefault(service_id, threading.Event())
         if behaviour.outcome == "disconnect":
@@ -225,7 +233,7 @@ class Handler(socketserver.StreamRequestHandler):
             self._finish(tx, "Failure", "Refusal")
         try:
             self.send({"MessageHeader": _header("Payment", head, state.poi_id),
-                       "PaymentResponse": _payment_response(tx)})
+                       "PaymentResponse": _payment_response(tx, state)})
         except (OSError, ValueError):
             log.info("terminal: connection gone before the answer to %s", service_id)
 
@@ -239,16 +247,22 @@ class Handler(socketserver.StreamRequestHandler):
             tx.timestamp = _now_iso()
 
 
-def _payment_response(tx: Transaction) -> dict[str, Any]:
+def _payment_response(tx: Transaction, state: TerminalState) -> dict[str, Any]:
     response: dict[str, Any] = {"Result": tx.status}
     if tx.error:
         response["ErrorCondition"] = tx.error
-    return {"Response": response,
+    authorized = tx.amount if tx.status == "Success" else 0
+    signed: dict[str, Any] = {}
+    if state.key:
+        receipt = TerminalReceipt(state.poi_id, tx.service_id, tx.status, authorized,
+                                  tx.poi_transaction_id, tx.timestamp)
+        signed = {"SecurityTrailer": {"MACAlgorithm": "HMAC-SHA256",
+                                      "MAC": receipt.sign(state.key)}}
+    return {**signed, "Response": response,
             "SaleData": {"SaleTransactionID": {"TransactionID": tx.sale_transaction_id}},
             "POIData": {"POITransactionID": {"TransactionID": tx.poi_transaction_id,
                                              "TimeStamp": tx.timestamp}},
-            "PaymentResult": {"AmountsResp": {"AuthorizedAmount":
-                                              tx.amount if tx.status == "Success" else 0,
+            "PaymentResult": {"AmountsResp": {"AuthorizedAmount": authorized,
                                               "Currency": "JPY"}}}
 
 
@@ -264,8 +278,10 @@ class TerminalServer(socketserver.ThreadingTCPServer):
 def main(argv: list[str] | None = None) -> int:
     ap = arguments("nexo-style payment terminal stand-in")
     ap.add_argument("--poi-id", default="T-001")
+    ap.add_argument("--key-file", help="the terminal's key, hex (never on the command line)")
     args = ap.parse_args(argv)
-    server = TerminalServer((args.host, args.port), TerminalState(poi_id=args.poi_id))
+    key = bytes.fromhex(open(args.key_file).read().strip()) if args.key_file else b""
+    server = TerminalServer((args.host, args.port), TerminalState(poi_id=args.poi_id, key=key))
     return serve(server, "TERMINAL LISTENING")
 
 

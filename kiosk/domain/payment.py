@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -286,6 +287,37 @@ def verify_webhook(secret: bytes, timestamp: str, nonce: str, body: bytes, signa
     if abs(now - ts) > tolerance_s:
         raise SignatureError(f"timestamp is {int(now - ts)} s away from now")
     return ts
+
+
+# --- Terminal proofs --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TerminalReceipt:
+    """What a payment terminal vouches for when it answers a payment: its own id (nexo
+    POIID), the sale's reference (our ServiceID), the outcome and amount, and its
+    transaction id and time. Signed with the terminal's key, which the back-office
+    holds per terminal and the kiosk never sees."""
+
+    terminal_id: str
+    service_id: str
+    result: str                 # nexo Result: Success | Failure
+    amount_yen: int
+    transaction_id: str
+    timestamp: str
+
+    def message(self) -> bytes:
+        # A JSON array: no field can run into the next one, whatever it holds.
+        return json.dumps(["nexo-payment-v1", self.terminal_id, self.service_id, self.result,
+                           self.amount_yen, "JPY", self.transaction_id, self.timestamp],
+                          ensure_ascii=True, separators=(",", ":")).encode()
+
+    def sign(self, key: bytes) -> str:
+        """HMAC-SHA256 of the receipt, lower-case hex."""
+        return hmac.new(key, self.message(), hashlib.sha256).hexdigest()
+
+    def verify(self, key: bytes, mac: str) -> bool:
+        return bool(key) and hmac.compare_digest(self.sign(key), mac.strip().lower())
 
 
 # --- Daily reconciliation ---------------------------------------------------------------------

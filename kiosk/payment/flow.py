@@ -236,11 +236,19 @@ class PaymentFlow:
         self._show(replace(view, screen=Screen.FOLLOW_TERMINAL))
         result = self.terminal.pay(str(payment["terminal_service_id"]),
                                    f"P{view.payment_id}", view.amount_yen, self._cancel)
+        # The terminal's answer and its proof go to the back-office as the terminal gave
+        # them: the back-office checks the proof with the terminal's key.
         body = {"state": result.state.value, "amount_yen": result.amount_yen,
                 "transaction_id": result.transaction_id, "timestamp": result.timestamp,
-                "error": result.error}
-        # The terminal's answer must reach the back-office: retry for a while.
-        payment = self._retrying(lambda: self.client.terminal_result(view.payment_id or 0, body))
+                "error": result.error, "terminal_id": result.terminal_id, "mac": result.mac}
+        try:  # the terminal's answer must reach the back-office: retry for a while
+            payment = self._retrying(
+                lambda: self.client.terminal_result(view.payment_id or 0, body))
+        except BackofficeError as exc:
+            if exc.code != "replay":
+                raise
+            # A retry of an answer that did arrive (its reply was lost): read the record.
+            payment = self.client.get(view.payment_id or 0)
         if not self._final(view, payment):
             self._show(replace(view, screen=Screen.UNKNOWN, detail=result.error))
 

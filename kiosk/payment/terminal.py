@@ -4,6 +4,8 @@ One payment = one PaymentRequest with our ServiceID (unique per attempt), SaleID
 kiosk) and SaleTransactionID (our payment id + time). The terminal answers Success or
 Failure. If we give up waiting we send an Abort; if the line drops we reconnect and ask
 TransactionStatus — a payment the terminal took must never be reported as failed.
+The terminal's proof (its id and the MAC of its SecurityTrailer) is carried through
+untouched: only the back-office holds the terminal's key and checks it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class TerminalResult:
     transaction_id: str = ""     # the terminal's (POI) transaction id
     timestamp: str = ""
     error: str = ""              # Refusal, Aborted, Busy, Timeout, Unreachable, Unknown…
+    terminal_id: str = ""        # the terminal's POIID, as it answered
+    mac: str = ""                # the terminal's HMAC over its answer (SecurityTrailer)
 
 
 class PaymentTerminal(Protocol):
@@ -121,12 +125,12 @@ class NexoTcpTerminal:
                 message = self._read_line(sock, buffer, time.monotonic() + 3.0)
                 if message is None:
                     return self.recover(service_id, reason)
-                result = self._result(message.get("PaymentResponse", {}))
+                result = self._result(message)
                 if result.state is PaymentState.FAILED and result.error == "Aborted":
                     state = PaymentState.CANCELED if reason == "Canceled" else PaymentState.FAILED
                     return TerminalResult(state, error=reason)
                 return result
-            return self._result(message.get("PaymentResponse", {}))
+            return self._result(message)
         except (OSError, ValueError) as exc:
             log.warning("terminal connection lost during payment %s: %s", service_id, exc)
             return self.recover(service_id, "Disconnected")
@@ -167,8 +171,8 @@ class NexoTcpTerminal:
                 # The request never reached the terminal: nothing was charged.
                 return TerminalResult(PaymentState.FAILED, error="NotFound")
             return TerminalResult(PaymentState.PENDING, error=str(outcome.get("ErrorCondition")))
-        return self._result(response.get("RepeatedMessageResponse", {})
-                            .get("PaymentResponse", {}))
+        return self._result({**message, "PaymentResponse": response.get(
+            "RepeatedMessageResponse", {}).get("PaymentResponse", {})})
 
     def journal(self) -> dict[str, Any]:
         """The terminal's journal (nexo Reconciliation, SaleReconciliation), shaped as the
@@ -190,15 +194,18 @@ class NexoTcpTerminal:
         return {"poi_id": str(response.get("POIID", "")), "transactions": transactions}
 
     @staticmethod
-    def _result(response: dict[str, Any]) -> TerminalResult:
+    def _result(message: dict[str, Any]) -> TerminalResult:
+        """A PaymentResponse message → our result, with the terminal's proof as it came."""
+        response = message.get("PaymentResponse", {})
         outcome = response.get("Response", {})
         poi = response.get("POIData", {}).get("POITransactionID", {})
         amount = response.get("PaymentResult", {}).get("AmountsResp", {}).get(
             "AuthorizedAmount", 0)
+        proof = {"transaction_id": str(poi.get("TransactionID", "")),
+                 "timestamp": str(poi.get("TimeStamp", "")),
+                 "terminal_id": str(message.get("MessageHeader", {}).get("POIID", "")),
+                 "mac": str(response.get("SecurityTrailer", {}).get("MAC", ""))}
         if outcome.get("Result") == "Success":
-            return TerminalResult(PaymentState.PAID, amount_yen=int(amount),
-                                  transaction_id=str(poi.get("TransactionID", "")),
-                                  timestamp=str(poi.get("TimeStamp", "")))
-        return TerminalResult(PaymentState.FAILED, transaction_id=str(poi.get("TransactionID", "")),
-                              timestamp=str(poi.get("TimeStamp", "")),
-                              error=str(outcome.get("ErrorCondition", "Unknown")))
+            return TerminalResult(PaymentState.PAID, amount_yen=int(amount), **proof)
+        return TerminalResult(PaymentState.FAILED,
+                              error=str(outcome.get("ErrorCondition", "Unknown")), **proof)

@@ -7,6 +7,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -82,6 +83,8 @@ def _provider_process() -> Iterator[Provider]:
 @dataclass
 class Terminal:
     port: int
+    terminal_id: str = "T-001"   # its nexo POIID
+    key: str = ""                # hex, as registered with the back-office
 
     def control(self, **ctl: Any) -> dict[str, Any]:
         with socket.create_connection(("127.0.0.1", self.port), 3) as s:
@@ -100,12 +103,29 @@ class Terminal:
 
 
 @contextmanager
-def _terminal_process() -> Iterator[Terminal]:
-    proc, port = _spawn(["hardware.payment.terminal", "--port", "0"], "TERMINAL LISTENING")
-    try:
-        yield Terminal(port)
-    finally:
-        _stop(proc)
+def _terminal_process(terminal_id: str = "T-001") -> Iterator[Terminal]:
+    """The terminal stand-in with a fresh key of its own (as loaded by the acquirer)."""
+    key = secrets.token_hex(32)
+    with tempfile.TemporaryDirectory() as tmp:
+        key_file = Path(tmp) / "terminal.key"
+        key_file.write_text(key)
+        proc, port = _spawn(["hardware.payment.terminal", "--port", "0", "--poi-id",
+                             terminal_id, "--key-file", str(key_file)], "TERMINAL LISTENING")
+        try:
+            yield Terminal(port, terminal_id, key)
+        finally:
+            _stop(proc)
+
+
+def register_terminal(url: str, admin_token: str, terminal: Terminal,
+                      device: str = "kiosk-kita-1") -> None:
+    """The admin binds the terminal and its key to the kiosk that uses it."""
+    r = requests.post(f"{url}/api/v1/admin/payment-terminals", timeout=10,
+                      headers={"Authorization": f"Bearer {admin_token}"},
+                      json={"device": device, "terminal_id": terminal.terminal_id,
+                            "key": terminal.key})
+    assert r.status_code == 201, r.text
+    assert "key" not in r.json()  # a given key is never echoed
 
 
 @dataclass
@@ -211,7 +231,9 @@ merchant_name_ja = "堺市北区役所"
         server = factory.start(database, env=env)
         tokens = {"kiosk-kita": server.kiosk_token,
                   "kiosk-naka": server.device_tokens[("kiosk", "naka")],
-                  "staff": server.login("staff"), "boss": server.login("supervisor")}
+                  "staff": server.login("staff"), "boss": server.login("supervisor"),
+                  "admin": server.login("admin")}
+        register_terminal(server.url, tokens["admin"], terminal)
         yield Office(server.url, tokens, [], provider, terminal, server.log_path,
                      server.db_url)
     finally:

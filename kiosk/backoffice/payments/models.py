@@ -1,4 +1,5 @@
-"""Payment tables, on the back-office's metadata (created by migration 0100_payments)."""
+"""Payment tables, on the back-office's metadata (created by migrations 0100_payments and
+0420_terminal_keys)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ payments = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("paid_at", DateTime),
+    # The kiosk that started it: only that kiosk may report its terminal's result.
+    Column("device_id", Integer, ForeignKey("devices.id")),
     Index("ix_payments_ticket", "ticket_id"),
     Index("ix_payments_ward_created", "ward", "created_at"),
 )
@@ -55,5 +58,27 @@ payment_events = Table(
 webhook_nonces = Table(
     "payment_webhook_nonces", metadata,
     Column("nonce", String(64), primary_key=True),
+    Column("received_at", DateTime, nullable=False),
+)
+
+# A kiosk's payment terminal and the key it signs its answers with (hex). The key is read
+# back to check each answer, so it is kept, never shown again after registration, and
+# never logged. One terminal per kiosk, one kiosk per terminal.
+payment_terminals = Table(
+    "payment_terminals", metadata,
+    Column("terminal_id", String(64), primary_key=True),     # the terminal's nexo POIID
+    Column("device_id", Integer, ForeignKey("devices.id"), nullable=False, unique=True),
+    Column("ward", String(32), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+)
+
+# Every terminal transaction id taken once: a replayed answer is refused.
+terminal_receipts = Table(
+    "payment_terminal_receipts", metadata,
+    Column("terminal_id", String(64), primary_key=True),
+    Column("transaction_id", String(64), primary_key=True),
+    Column("payment_id", BigId, ForeignKey("payments.id"), nullable=False),
     Column("received_at", DateTime, nullable=False),
 )

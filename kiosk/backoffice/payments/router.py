@@ -19,8 +19,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from kiosk.backoffice.auth import Principal, require_any, require_staff
+from kiosk.backoffice.auth import Principal, require_any, require_device, require_staff
 from kiosk.backoffice.errors import ApiError
+from kiosk.backoffice.payments import terminals
 from kiosk.backoffice.payments.service import Actor, PaymentService
 from kiosk.payment.config import load_payment_config
 from kiosk.payment.provider import HttpCodePaymentProvider
@@ -31,7 +32,10 @@ _lock = threading.Lock()
 kiosk_or_staff = require_any(role="staff", devices=("kiosk",))
 staff = require_staff("staff")
 supervisor = require_staff("supervisor")
+admin = require_staff("admin")
 KioskOrStaff = Annotated[Principal, Depends(kiosk_or_staff)]
+Kiosk = Annotated[Principal, Depends(require_device("kiosk"))]
+Admin = Annotated[Principal, Depends(admin)]
 Id = Annotated[int, Path(ge=1, le=2**62)]
 Staff = Annotated[Principal, Depends(staff)]
 Supervisor = Annotated[Principal, Depends(supervisor)]
@@ -46,11 +50,20 @@ class StartIn(Strict):
 
 
 class TerminalResultIn(Strict):
+    """The terminal's answer as the kiosk got it, with the terminal's proof untouched."""
     state: Literal["paid", "failed", "canceled", "pending"]
     amount_yen: int = Field(0, ge=0, le=10**9)
     transaction_id: str = Field("", max_length=64)
     timestamp: str = Field("", max_length=64)
     error: str = Field("", max_length=200)
+    terminal_id: str = Field("", max_length=64)      # nexo POIID
+    mac: str = Field("", max_length=128)             # HMAC-SHA256, hex (SecurityTrailer)
+
+
+class TerminalIn(Strict):
+    device: str = Field(min_length=2, max_length=64)  # the kiosk's device name
+    terminal_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    key: str | None = Field(None, min_length=64, max_length=128)  # hex; None: generate
 
 
 class CounterIn(Strict):
@@ -82,8 +95,9 @@ def service(request: Request) -> PaymentService:
 
 def actor(p: Principal) -> Actor:
     if p.kind == "staff":
-        return Actor("staff", p.username or "", p.ward)
-    return Actor("kiosk", p.device_name or f"device-{p.device_id}", p.ward)
+        return Actor("staff", p.username or "", p.ward, principal=p)
+    return Actor("kiosk", p.device_name or f"device-{p.device_id}", p.ward,
+                 device_id=p.device_id, principal=p)
 
 
 @router.post("/tickets/{ticket_id}/payments", status_code=201)
@@ -181,7 +195,8 @@ async def cancel_payment(payment_id: Id, request: Request,
 
 @router.post("/payments/{payment_id}/terminal-result")
 async def terminal_result(payment_id: Id, body: TerminalResultIn, request: Request,
-                          who: KioskOrStaff) -> Any:
+                          who: Kiosk) -> Any:
+    """Only the kiosk that started the payment; "paid" only with the terminal's proof."""
     return await _run(service(request).terminal_result, payment_id, body.model_dump(),
                       actor(who))
 
@@ -191,6 +206,36 @@ async def paid_at_counter(payment_id: Id, body: CounterIn, request: Request,
                           who: Staff) -> Any:
     return await _run(service(request).paid_at_counter, payment_id, body.reference,
                       actor(who))
+
+
+@router.post("/tickets/{ticket_id}/paid-at-counter")
+async def ticket_paid_at_counter(ticket_id: Id, body: CounterIn, request: Request,
+                                 who: Staff) -> Any:
+    """The console's button: staff of the ticket's ward took the fee at the counter."""
+    return await _run(service(request).settle_at_counter, ticket_id, body.reference,
+                      actor(who))
+
+
+@router.post("/admin/payment-terminals", status_code=201)
+async def register_terminal(body: TerminalIn, request: Request, who: Admin) -> Any:
+    """Bind a payment terminal and its key to a kiosk (the key is shown once)."""
+    return await _run(partial(terminals.register, by=who.username or "", ward=who.ward,
+                              key=body.key), service(request).engine, body.device,
+                      body.terminal_id)
+
+
+@router.get("/admin/payment-terminals")
+async def list_terminals(request: Request, who: Admin) -> Any:
+    return await _run(terminals.listing, service(request).engine, who.ward)
+
+
+@router.delete("/admin/payment-terminals/{terminal_id}", status_code=204,
+               response_class=Response)
+async def remove_terminal(request: Request, who: Admin,
+                          terminal_id: Annotated[str, Path(max_length=64)]) -> Response:
+    result = await _run(partial(terminals.remove, by=who.username or "", ward=who.ward),
+                        service(request).engine, terminal_id)
+    return result if isinstance(result, Response) else Response(status_code=204)
 
 
 async def _run(fn: Any, *args: Any) -> Any:

@@ -26,7 +26,13 @@ from sqlalchemy.exc import IntegrityError
 from kiosk.backoffice.db import reading, writing
 from kiosk.backoffice.errors import ApiError, conflict, not_found
 from kiosk.backoffice.models import tickets
-from kiosk.backoffice.payments.models import payment_events, payments, webhook_nonces
+from kiosk.backoffice.payments import terminals
+from kiosk.backoffice.payments.models import (
+    payment_events,
+    payments,
+    terminal_receipts,
+    webhook_nonces,
+)
 from kiosk.domain.payment import (
     NONCE_HEADER,
     SIGNATURE_HEADER,
@@ -37,6 +43,7 @@ from kiosk.domain.payment import (
     PaymentMethod,
     PaymentState,
     SignatureError,
+    TerminalReceipt,
     TransitionError,
     reconcile,
     terminal_journal,
@@ -64,6 +71,8 @@ class Actor:
     source: str                 # kiosk | staff | webhook | poll | terminal
     name: str = ""
     ward: str | None = None     # None = city-wide
+    device_id: int | None = None
+    principal: Any = None       # the caller (kiosk.backoffice.auth.Principal) for the trail
 
     def may_see(self, ward: str) -> bool:
         return self.ward is None or self.ward == ward
@@ -162,13 +171,17 @@ class PaymentService:
 
     def _change(self, payment_id: int, target: PaymentState, source: str, actor: str = "",
                 data: Mapping[str, Any] | None = None, *, sequence: int | None = None,
+                receipt: TerminalReceipt | None = None, principal: Any = None,
                 **fields: Any) -> Any:
         """Move a payment to `target` — once. Repeats and contradictions are audited and
-        leave the record as it is; the caller gets the record either way."""
+        leave the record as it is; the caller gets the record either way. A terminal's
+        `receipt` is taken once (IntegrityError or ApiError "replay" on a second time)."""
         data = dict(data or {})
         pending: list[dict[str, Any]] = []
         with writing(self.engine) as conn:
             row = self._row(conn, payment_id, lock=True)
+            if receipt is not None:
+                self._take_receipt(conn, payment_id, receipt)
             current = PaymentState(row["state"])
             if sequence is not None and sequence < row["provider_sequence"]:
                 self._audit(conn, payment_id, source, actor, current, target, "stale", data)
@@ -200,16 +213,29 @@ class PaymentService:
             row = self._row(conn, payment_id)
             self._update_ticket(conn, row)
             if target is PaymentState.PAID:
-                self._announce_paid(conn, row, pending)
+                self._announce_paid(conn, row, pending, principal)
             log.info("payment %s (ticket %s): %s → %s by %s", payment_id, row["label"],
                      current.value, target.value, source)
         if pending and self.backoffice is not None:
             self.backoffice.after_commit(pending)
         return row
 
-    def _announce_paid(self, conn: Connection, row: Any, pending: list[dict[str, Any]]) -> None:
-        """A `ticket.paid` event in the ticket's audit trail and on the live stream, so
-        the counter console sees the payment without polling."""
+    @staticmethod
+    def _take_receipt(conn: Connection, payment_id: int, receipt: TerminalReceipt) -> None:
+        seen = conn.execute(select(terminal_receipts.c.payment_id).where(
+            terminal_receipts.c.terminal_id == receipt.terminal_id,
+            terminal_receipts.c.transaction_id == receipt.transaction_id)).first()
+        if seen is not None:
+            raise conflict("replay", f"terminal transaction {receipt.transaction_id} was "
+                           "reported before")
+        conn.execute(insert(terminal_receipts).values(
+            terminal_id=receipt.terminal_id, transaction_id=receipt.transaction_id,
+            payment_id=payment_id, received_at=_utcnow()))
+
+    def _announce_paid(self, conn: Connection, row: Any, pending: list[dict[str, Any]],
+                       principal: Any = None) -> None:
+        """A `ticket.paid` event in the ticket's audit trail (with who settled it) and on
+        the live stream, so the counter console sees the payment without polling."""
         if self.backoffice is None:
             return
         from kiosk.backoffice import queue
@@ -217,7 +243,7 @@ class PaymentService:
         ticket = conn.execute(select(tickets).where(tickets.c.id == row["ticket_id"])).first()
         queue.record(self.backoffice, conn, pending, type="ticket.paid", ward=row["ward"],
                      service=ticket.service if ticket is not None else None, ticket=ticket,
-                     counter=None, actor=None,
+                     counter=None, actor=principal,
                      data={"payment_id": row["id"], "method": row["method"],
                            "amount_yen": row["amount_yen"]})
 
@@ -246,6 +272,9 @@ class PaymentService:
         except ValueError:
             raise ApiError(422, "validation_error", f"method must be one of "
                            f"{', '.join(m.value for m in PaymentMethod)}") from None
+        if chosen is PaymentMethod.TERMINAL and actor.device_id is None:
+            raise ApiError(403, "forbidden", "a terminal payment is started by the kiosk "
+                           "whose terminal takes it; at the counter: paid-at-counter")
         now = _utcnow()
         with writing(self.engine) as conn:
             ticket = conn.execute(
@@ -254,6 +283,10 @@ class PaymentService:
                 raise not_found(f"ticket {ticket_id}")
             if not actor.may_see(ticket["ward"]):
                 raise ApiError(403, "forbidden", f"ticket {ticket_id} belongs to another ward")
+            if (chosen is PaymentMethod.TERMINAL
+                    and terminals.of_device(conn, actor.device_id) is None):
+                raise conflict("no_terminal", "no payment terminal is registered for this "
+                               "kiosk (admin: /api/v1/admin/payment-terminals)")
             if ticket["fee_yen"] <= 0:
                 raise conflict("nothing_to_pay", f"ticket {ticket['label']} has no fee")
             open_rows = conn.execute(select(payments).where(
@@ -263,7 +296,9 @@ class PaymentService:
                 if other["state"] == PaymentState.PAID:
                     raise conflict("already_paid", f"ticket {ticket['label']} is already paid",
                                    payment_id=other["id"])
-                if other["method"] == chosen and other["method"] != PaymentMethod.CODE:
+                if (other["method"] == chosen and chosen is not PaymentMethod.CODE
+                        and (chosen is PaymentMethod.COUNTER
+                             or other["device_id"] == actor.device_id)):
                     return self.public(self._row(conn, other["id"]))
                 raise conflict("payment_in_progress",
                                f"ticket {ticket['label']} has payment {other['id']} in progress; "
@@ -273,7 +308,7 @@ class PaymentService:
                 ticket_id=ticket_id, ward=ticket["ward"], procedure=ticket["procedure"] or "",
                 method=chosen.value, state=PaymentState.CREATED.value,
                 amount_yen=ticket["fee_yen"], reference=reference, created_at=now,
-                updated_at=now)).inserted_primary_key[0]  # type: ignore[index]
+                updated_at=now, device_id=actor.device_id)).inserted_primary_key[0]  # type: ignore[index]
             self._audit(conn, payment_id, actor.source, actor.name, None, "created", "applied",
                         {"amount_yen": ticket["fee_yen"], "method": chosen.value})
             self._update_ticket(conn, self._row(conn, payment_id))
@@ -345,30 +380,92 @@ class PaymentService:
 
     def terminal_result(self, payment_id: int, body: Mapping[str, Any],
                         actor: Actor) -> dict[str, Any]:
+        """The terminal's answer, passed on by the kiosk that started the payment. "paid"
+        counts only with the terminal's proof (HMAC with its registered key) over this
+        payment's reference, the amount and a transaction id not seen before; any answer
+        carrying a proof must carry a good one. Other answers move no money and need none."""
         with reading(self.engine) as conn:
             row = self._row(conn, payment_id)
+            terminal = terminals.of_device(conn, row["device_id"])
         if not actor.may_see(row["ward"]):
             raise ApiError(403, "forbidden", f"payment {payment_id} belongs to another ward")
         if row["method"] != PaymentMethod.TERMINAL:
             raise conflict("illegal_transition", f"payment {payment_id} is not a terminal payment")
+        if actor.device_id is None or actor.device_id != row["device_id"]:
+            raise ApiError(403, "forbidden", f"payment {payment_id} was started by another "
+                           "device: only that kiosk reports its terminal's answer")
         try:
             state = PaymentState(str(body.get("state", "")))
         except ValueError:
             raise ApiError(422, "validation_error", "state must be a payment state") from None
-        data = {k: body.get(k) for k in ("transaction_id", "timestamp", "error", "amount_yen")}
+        data = {k: body.get(k) for k in ("transaction_id", "timestamp", "error", "amount_yen",
+                                         "terminal_id")}
+        receipt = None
+        if state is PaymentState.PAID or body.get("mac"):
+            receipt = TerminalReceipt(
+                str(body.get("terminal_id", "")), row["reference"],
+                "Success" if state is PaymentState.PAID else "Failure",
+                int(body.get("amount_yen") or 0), str(body.get("transaction_id", "")),
+                str(body.get("timestamp", "")))
+            self._check_proof(row, terminal, receipt, str(body.get("mac", "")), actor, data)
+        try:
+            return self.public(self._terminal_change(row, state, body, actor, data, receipt))
+        except (ApiError, IntegrityError) as exc:
+            if isinstance(exc, ApiError) and exc.code != "replay":
+                raise
+            self._refuse(row, state, actor, data, "replayed terminal transaction")
+            raise conflict("replay", f"terminal transaction {data['transaction_id']} was "
+                           "reported before") from None
+
+    def _terminal_change(self, row: Any, state: PaymentState, body: Mapping[str, Any],
+                         actor: Actor, data: dict[str, Any],
+                         receipt: TerminalReceipt | None) -> Any:
+        payment_id = row["id"]
+        who = {"receipt": receipt, "principal": actor.principal}
         if state is PaymentState.PENDING:  # the terminal's answer was lost: staff will check
-            return self.public(self._change(payment_id, state, "terminal", actor.name, data,
-                                            error=str(body.get("error", ""))[:200]))
+            return self._change(payment_id, state, "terminal", actor.name, data,
+                                error=str(body.get("error", ""))[:200], **who)
         if state is PaymentState.PAID and body.get("amount_yen") != row["amount_yen"]:
-            return self.public(self._change(
+            return self._change(
                 payment_id, PaymentState.FAILED, "terminal", actor.name, data,
-                error=f"terminal authorised {body.get('amount_yen')}, fee is {row['amount_yen']}"))
-        return self.public(self._change(
+                error=f"terminal authorised {body.get('amount_yen')}, fee is {row['amount_yen']}",
+                **who)
+        return self._change(
             payment_id, state, "terminal", actor.name, data,
             external_ref=str(body.get("transaction_id", ""))[:64] or None,
-            error=str(body.get("error", ""))[:200] or None))
+            error=str(body.get("error", ""))[:200] or None, **who)
+
+    def _check_proof(self, row: Any, terminal: Any, receipt: TerminalReceipt, mac: str,
+                     actor: Actor, data: dict[str, Any]) -> None:
+        """Refuse (403 bad_proof, audited) an answer its terminal did not sign."""
+        if terminal is None:
+            problem = "no payment terminal is registered for this kiosk"
+        elif receipt.terminal_id != terminal.terminal_id:
+            problem = f"the answer names terminal {receipt.terminal_id[:64]!r}, not this kiosk's"
+        elif not receipt.transaction_id:
+            problem = "the answer has no terminal transaction id"
+        elif not receipt.verify(bytes.fromhex(terminal.key), mac):
+            problem = ("the terminal's proof does not match this payment, amount and "
+                       "transaction" if mac else "the answer carries no terminal proof")
+        else:
+            return
+        claimed = PaymentState.PAID if receipt.result == "Success" else PaymentState.FAILED
+        self._refuse(row, claimed, actor, data, problem)
+        raise ApiError(403, "bad_proof", f"terminal result refused: {problem}")
+
+    def _refuse(self, row: Any, target: PaymentState, actor: Actor, data: dict[str, Any],
+                reason: str) -> None:
+        log.warning("terminal result for payment %s refused: %s (device %s)", row["id"],
+                    reason, actor.name)
+        with writing(self.engine) as conn:
+            self._audit(conn, row["id"], "terminal", actor.name, row["state"], target,
+                        "refused", {**data, "reason": reason})
 
     def paid_at_counter(self, payment_id: int, reference: str, actor: Actor) -> dict[str, Any]:
+        """Staff took the fee at the counter (or checked the terminal slip): their account
+        is in the payment's and the ticket's trail."""
+        if actor.source != "staff":
+            raise ApiError(403, "forbidden", "only counter staff mark a fee paid at the counter")
         with reading(self.engine) as conn:
             row = self._row(conn, payment_id)
         if not actor.may_see(row["ward"]):
@@ -377,10 +474,32 @@ class PaymentService:
             raise conflict("illegal_transition", "a code payment is settled by the provider")
         before = row["state"]
         row = self._change(payment_id, PaymentState.PAID, "staff", actor.name,
-                           {"reference": reference}, external_ref=reference[:64] or None)
+                           {"reference": reference}, external_ref=reference[:64] or None,
+                           principal=actor.principal)
         if row["state"] != PaymentState.PAID and before != PaymentState.PAID:
             raise conflict("illegal_transition", f"payment {payment_id} is {row['state']}")
         return self.public(row)
+
+    def settle_at_counter(self, ticket_id: int, reference: str, actor: Actor) -> dict[str, Any]:
+        """The console's button: the ticket's fee was paid at the counter. Takes the open
+        terminal or counter payment (a terminal answer that never came), else opens a
+        counter payment; a code payment in progress is the resident's to finish or cancel."""
+        if actor.source != "staff":
+            raise ApiError(403, "forbidden", "only counter staff mark a fee paid at the counter")
+        with reading(self.engine) as conn:
+            ward = conn.execute(select(tickets.c.ward).where(tickets.c.id == ticket_id)).scalar()
+            if ward is None:
+                raise not_found(f"ticket {ticket_id}")
+            if not actor.may_see(ward):
+                raise ApiError(403, "forbidden", f"ticket {ticket_id} belongs to another ward")
+            open_row = conn.execute(select(payments.c.id, payments.c.method).where(
+                payments.c.ticket_id == ticket_id,
+                payments.c.state.in_(("created", "pending")),
+                payments.c.method != PaymentMethod.CODE.value)
+                .order_by(payments.c.id.desc())).first()
+        payment_id = (open_row.id if open_row is not None
+                      else self.start(ticket_id, PaymentMethod.COUNTER.value, actor, "")["id"])
+        return self.paid_at_counter(payment_id, reference, actor)
 
     # --- the provider's webhook ------------------------------------------------------
     def webhook(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
