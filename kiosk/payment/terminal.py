@@ -201,11 +201,12 @@ class NexoTcpTerminal:
         poi = response.get("POIData", {}).get("POITransactionID", {})
         amount = response.get("PaymentResult", {}).get("AmountsResp", {}).get(
             "AuthorizedAmount", 0)
-        proof = {"transaction_id": str(poi.get("TransactionID", "")),
-                 "timestamp": str(poi.get("TimeStamp", "")),
-                 "terminal_id": str(message.get("MessageHeader", {}).get("POIID", "")),
-                 "mac": str(response.get("SecurityTrailer", {}).get("MAC", ""))}
-        if outcome.get("Result") == "Success":
-            return TerminalResult(PaymentState.PAID, amount_yen=int(amount), **proof)
-        return TerminalResult(PaymentState.FAILED,
-                              error=str(outcome.get("ErrorCondition", "Unknown")), **proof)
+        paid = outcome.get("Result") == "Success"
+        return TerminalResult(
+            PaymentState.PAID if paid else PaymentState.FAILED,
+            amount_yen=int(amount) if paid else 0,
+            transaction_id=str(poi.get("TransactionID", "")),
+            timestamp=str(poi.get("TimeStamp", "")),
+            error="" if paid else str(outcome.get("ErrorCondition", "Unknown")),
+            terminal_id=str(message.get("MessageHeader", {}).get("POIID", "")),
+            mac=str(response.get("SecurityTrailer", {}).get("MAC", "")))

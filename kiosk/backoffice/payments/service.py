@@ -438,15 +438,16 @@ class PaymentService:
     def _check_proof(self, row: Any, terminal: Any, receipt: TerminalReceipt, mac: str,
                      actor: Actor, data: dict[str, Any]) -> None:
         """Refuse (403 bad_proof, audited) an answer its terminal did not sign."""
-        if terminal is None:
+        if not mac:
+            problem = "the answer carries no terminal proof"
+        elif terminal is None:
             problem = "no payment terminal is registered for this kiosk"
         elif receipt.terminal_id != terminal.terminal_id:
             problem = f"the answer names terminal {receipt.terminal_id[:64]!r}, not this kiosk's"
         elif not receipt.transaction_id:
             problem = "the answer has no terminal transaction id"
         elif not receipt.verify(bytes.fromhex(terminal.key), mac):
-            problem = ("the terminal's proof does not match this payment, amount and "
-                       "transaction" if mac else "the answer carries no terminal proof")
+            problem = "the terminal's proof does not match this payment, amount and transaction"
         else:
             return
         claimed = PaymentState.PAID if receipt.result == "Success" else PaymentState.FAILED
