@@ -46,6 +46,7 @@ class Demo:
     backoffice_url: str = ""
     payment_config: Path | None = None   # set when the payment stand-ins run
     payment_env: dict[str, str] = field(default_factory=dict)
+    terminal: tuple[str, str] | None = None  # the terminal stand-in's id and key (hex)
 
     def stop(self) -> None:
         for proc in reversed(self.processes):
@@ -99,6 +100,8 @@ def prepare_backoffice(demo: Demo) -> str:
     engine = make_engine(db_url, pool_size=1)
     try:
         demo.credentials = seed_demo(engine, load_catalog())
+        if demo.terminal is not None:
+            register_terminal(engine, *demo.terminal)
     finally:
         engine.dispose()
     path = demo.var_dir / "credentials.json"
@@ -106,6 +109,16 @@ def prepare_backoffice(demo: Demo) -> str:
                     encoding="utf-8")
     path.chmod(0o600)
     return db_url
+
+
+def register_terminal(engine: Any, terminal_id: str, key: str) -> None:
+    """The terminal stand-in belongs to ward kita's demo kiosk, with this run's key."""
+    from kiosk.backoffice.errors import ApiError
+    from kiosk.backoffice.payments import terminals
+
+    with contextlib.suppress(ApiError):  # a previous run's registration
+        terminals.remove(engine, terminal_id, by="demo", ward=None)
+    terminals.register(engine, "kiosk-kita-1", terminal_id, by="demo", ward=None, key=key)
 
 
 def demo_config(demo: Demo) -> Path:
@@ -142,7 +155,12 @@ def start_payment(demo: Demo, auto_scan_after: float = 8.0) -> None:
     provider = _stand_in(demo, "hardware.payment.provider", "PROVIDER LISTENING",
                          "--api-key", key, "--secret", secret,
                          "--auto-scan-after", str(auto_scan_after))
-    terminal = _stand_in(demo, "hardware.payment.terminal", "TERMINAL LISTENING")
+    demo.terminal = ("T-demo-kita-1", secrets.token_hex(32))
+    key_file = demo.var_dir / "terminal.key"
+    key_file.write_text(demo.terminal[1] + "\n", encoding="utf-8")
+    key_file.chmod(0o600)
+    terminal = _stand_in(demo, "hardware.payment.terminal", "TERMINAL LISTENING",
+                         "--poi-id", demo.terminal[0], "--key-file", str(key_file))
     src = (REPO_ROOT / "config" / "payment.toml").read_text(encoding="utf-8")
     path = demo.payment_config = demo.var_dir / "payment.toml"
     path.write_text(src.replace("port = 4100", f"port = {terminal}")

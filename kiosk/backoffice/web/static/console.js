@@ -189,6 +189,7 @@
       refresh: refresh,
       onEvent: function (type, data) {
         if (type === "snapshot" && data && data.counters) { render(data); return true; }
+        if (type === "ticket.paid" && data && data.ticket && data.ticket.id === state.currentId) loadPayment(state.currentId);
         return false;
       },
       onAuthLost: function () { state.me = null; if (state.live) state.live.close(); showLogin(); }
@@ -251,8 +252,35 @@
       state.currentId = id;
       state.form = null;
       loadApplication(id);
+      loadPayment(id);
     }
   }
+
+  // ------------------------------------------------------------------ the fee
+  // The ticket's fee and whether it is paid; "paid at the counter" is the clerk's word,
+  // recorded with their account (the server refuses it from anyone else).
+  function loadPayment(id) {
+    const line = $("fee-line");
+    if (!id) { line.hidden = true; return; }
+    L.api("GET", API + "/tickets/" + id + "/payments").then(function (p) {
+      if (state.currentId !== id) return;
+      line.hidden = !(p.fee_yen > 0);
+      $("fee-text").textContent = T("手数料 {fee}円・{state}", {
+        fee: p.fee_yen, state: p.paid ? T("支払い済み") : T("未払い") }) + " ";
+      $("paid-at-counter").disabled = !!p.paid;
+    }, function () { if (state.currentId === id) line.hidden = true; });
+  }
+
+  $("paid-at-counter").addEventListener("click", function () {
+    const cur = currentTicket();
+    if (!cur) return;
+    $("paid-at-counter").disabled = true;
+    L.api("POST", API + "/tickets/" + cur.id + "/paid-at-counter", {}).then(function () {
+      toast(T("{number} の手数料を窓口で受け取りました", { number: cur.number }));
+    }, function (e) {
+      toast(T("できませんでした: {reason}", { reason: e.message }), true);
+    }).then(function () { loadPayment(cur.id); });
+  });
 
   function loadApplication(id) {
     const box = $("app-data");
