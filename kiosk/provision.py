@@ -66,6 +66,17 @@ class CardReader:
 
 
 @dataclass(frozen=True)
+class PaymentTerminal:
+    """The kiosk's own payment terminal: where it answers, and the id (nexo POIID) it was
+    registered under at the back-office. Its key is not here: it lives in the terminal
+    and the back-office only, so the kiosk cannot vouch for a payment itself."""
+
+    terminal_id: str
+    host: str
+    port: int = 4100
+
+
+@dataclass(frozen=True)
 class Provisioning:
     kiosk_id: str
     ward: str
@@ -78,6 +89,7 @@ class Provisioning:
     ntp_servers: tuple[str, ...] = ()
     dev_allow_http: bool = False
     source: str = ""
+    payment_terminal: PaymentTerminal | None = None
 
     def summary(self) -> dict[str, Any]:
         """What may be shown and logged: everything but the token and the certificate."""
@@ -179,10 +191,36 @@ def _card_reader(s: Section) -> CardReader:
     return CardReader(s.text("kind", choices=READER_KINDS), s.text("reader", ""))
 
 
+def _payment_terminal(s: Section) -> PaymentTerminal:
+    if s.has("key"):
+        raise s.error("key", "the terminal's key does not go to the kiosk: load it into the "
+                      "terminal and register it at the back-office (docs/payment.md)")
+    s.unknown_keys(("id", "host", "port"))
+    terminal_id = s.text("id")
+    if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", terminal_id):
+        raise s.error("id", f"must be the terminal's id (1-64 of A-Z a-z 0-9 _ . -), got "
+                      f"{terminal_id!r}")
+    host = s.text("host")
+    if not re.match(r"^[A-Za-z0-9.:-]+$", host):
+        raise s.error("host", f"{host!r} is not a host name or IP address")
+    return PaymentTerminal(terminal_id, host, s.integer("port", 4100, min=1, max=65535))
+
+
+def payment_config(p: Provisioning, template: dict[str, Any]) -> dict[str, Any]:
+    """The shipped config/payment.toml with this kiosk's terminal put in."""
+    cfg = {name: dict(table) for name, table in template.items()}
+    if p.payment_terminal is not None:
+        kiosk = cfg.setdefault("kiosk", {})
+        kiosk["terminal"] = {**kiosk.get("terminal", {}), "host": p.payment_terminal.host,
+                             "port": p.payment_terminal.port, "sale_id": p.kiosk_id}
+    return cfg
+
+
 def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Provisioning:
     """Validate a parsed provisioning file; errors name the file and the key."""
     root = Section(data, file)
-    root.unknown_keys(("kiosk", "backoffice", "printer", "card_reader", "network"))
+    root.unknown_keys(("kiosk", "backoffice", "printer", "card_reader", "network",
+                       "payment_terminal"))
     k = root.section("kiosk")
     k.unknown_keys(("id", "ward", "locale"))
     kiosk_id = k.text("id")
@@ -206,7 +244,9 @@ def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Pr
         ca_certificate_pem=_ca_certificate(b, Path(file).parent),
         printer=_printer(root.section("printer")),
         card_reader=_card_reader(root.section("card_reader")),
-        ntp_servers=ntp, dev_allow_http=allow_http, source=file)
+        ntp_servers=ntp, dev_allow_http=allow_http, source=file,
+        payment_terminal=(_payment_terminal(root.section("payment_terminal"))
+                          if root.has("payment_terminal") else None))
 
 
 def load(path: str | os.PathLike[str], *, catalog: Path | None = None) -> Provisioning:
@@ -338,6 +378,11 @@ def apply(file: Path, state: Path, config_dir: Path, *, owner: tuple[int, int] |
             kiosk_config(p, template, state),
             f"Written by `python -m kiosk provision --apply` from {file}\n"
             f"(sha256 {digest[:16]}); edit provision.toml on the config partition instead."))
+        if p.payment_terminal is not None and (template_dir / "payment.toml").exists():
+            _write(config_dir / "payment.toml", dump_toml(
+                payment_config(p, read_toml(template_dir / "payment.toml")),
+                f"Written by `python -m kiosk provision --apply` from {file}: the shipped "
+                "payment.toml with this kiosk's terminal."))
     if not (state / "outbox.key").exists():
         from kiosk.sync.sealing import generate_key  # late: cryptography, only here
         generate_key(state / "outbox.key")

@@ -1,0 +1,34 @@
+"""The provisioning file names the kiosk's own payment terminal (where it answers, its id)
+and never its key; applying it gives the kiosk a payment.toml pointing at that terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk import provision
+from kiosk.domain.errors import ConfigError
+from kiosk.payment.config import load_payment_config
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "config" / "provision.example.toml"
+
+
+def test_terminal_of_the_kiosk_reaches_its_payment_config(tmp_path: Path) -> None:
+    p = provision.load(EXAMPLE)
+    assert p.payment_terminal == provision.PaymentTerminal("T-kita-01", "192.0.2.20", 4100)
+    assert p.summary()["payment_terminal"]["terminal_id"] == "T-kita-01"
+    config = tmp_path / "config"
+    provision.apply(EXAMPLE, tmp_path / "state", config)
+    terminal = load_payment_config(config / "payment.toml").kiosk.terminal
+    assert (terminal.host, terminal.port, terminal.sale_id) == ("192.0.2.20", 4100, "kita-01")
+    shipped = load_payment_config(REPO / "config" / "payment.toml")
+    assert load_payment_config(config / "payment.toml").backoffice == shipped.backoffice
+
+
+def test_a_terminal_key_in_the_file_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "provision.toml"
+    bad.write_text(EXAMPLE.read_text().replace('port = 4100\n', 'port = 4100\nkey = "00"\n'))
+    with pytest.raises(ConfigError, match="key does not go to the kiosk"):
+        provision.load(bad)
