@@ -24,6 +24,8 @@ from kiosk.domain.payment import (
     TerminalReceipt,
     sign_webhook,
 )
+from kiosk.payment.client import BackofficeError, PaymentClient
+from kiosk.payment.flow import PaymentFlow, Screen
 from kiosk.payment.terminal import NexoTcpTerminal, TerminalResult
 from tests.payment.conftest import Office
 
@@ -285,3 +287,27 @@ def test_webhook_needs_the_providers_signature(office: Office) -> None:
                           timeout=5)
         assert r.status_code == 401 and r.json()["error"] == "bad_signature", r.text
     assert _state(office, payment["id"]) != "paid"
+
+
+def test_kiosk_retry_after_a_lost_reply_reads_the_payment(office: Office) -> None:
+    # The terminal's answer reached the back-office but the reply was lost: the kiosk's
+    # retry is refused as a replay, and the kiosk then reads the payment — paid.
+    client = PaymentClient(office.url, office.tokens["kiosk-kita"])
+    real = client.terminal_result
+    posts: list[dict[str, Any]] = []
+
+    def reply_lost_once(payment_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        posts.append(body)
+        answer = real(payment_id, body)
+        if len(posts) == 1:
+            raise BackofficeError("back-office unreachable: ReadTimeout")
+        return answer
+
+    client.terminal_result = reply_lost_once  # type: ignore[method-assign]
+    terminal = NexoTcpTerminal("127.0.0.1", office.terminal.port, sale_id="kiosk-kita",
+                               timeout_s=5, recover_s=3)
+    flow = PaymentFlow(client, terminal, office.tickets[0], poll_seconds=0.2)
+    flow.start("terminal")
+    assert flow.wait(15).screen is Screen.PAID
+    assert len(posts) == 2 and posts[0] == posts[1] and posts[0]["mac"]
+    assert office.payments_of(office.tickets[0])["paid"]

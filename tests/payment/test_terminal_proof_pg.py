@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.payment.test_terminal_proof import (  # noqa: F401 - collected again here
+    test_kiosk_retry_after_a_lost_reply_reads_the_payment,
     test_made_up_paid_without_proof_is_refused,
     test_only_the_kiosk_that_started_it,
     test_paid_at_counter_is_staff_of_the_ward_and_audited,
