@@ -232,7 +232,7 @@ merchant_name_ja = "堺市北区役所"
         tokens = {"kiosk-kita": server.kiosk_token,
                   "kiosk-naka": server.device_tokens[("kiosk", "naka")],
                   "staff": server.login("staff"), "boss": server.login("supervisor"),
-                  "admin": server.login("admin")}
+                  "admin": server.login("admin"), "display-kita": server.display_token}
         register_terminal(server.url, tokens["admin"], terminal)
         yield Office(server.url, tokens, [], provider, terminal, server.log_path,
                      server.db_url)

@@ -148,8 +148,8 @@ def test_proof_with_wrong_key_amount_sale_or_terminal_is_refused(office: Office)
 def test_only_the_kiosk_that_started_it(office: Office) -> None:
     payment = _start(office, office.tickets[0])
     same_ward = _bearer(_device(office, "kita"))
-    for session in (same_ward, office.session("kiosk-naka"), office.session("staff"),
-                    office.session("boss"), office.session("admin")):
+    for session in (same_ward, office.session("kiosk-naka"), office.session("display-kita"),
+                    office.session("staff"), office.session("boss"), office.session("admin")):
         r = _post(office, payment["id"], _signed(office, payment), session)
         assert r.status_code == 403, r.text
     assert _state(office, payment["id"]) == "pending"
@@ -203,7 +203,8 @@ def test_paid_at_counter_is_staff_of_the_ward_and_audited(office: Office) -> Non
     ticket = office.tickets[0]
     url = f"{office.url}{API}/tickets/{ticket}/paid-at-counter"
     naka_staff = _bearer(_staff_of(office, "naka"))
-    for session in (office.session("kiosk-kita"), office.session("kiosk-naka"), naka_staff):
+    for session in (office.session("kiosk-kita"), office.session("kiosk-naka"),
+                    office.session("display-kita"), naka_staff):
         r = session.post(url, json={"reference": "R-1"}, timeout=5)
         assert r.status_code == 403, r.text
     # The payment-level route also refuses kiosks.
@@ -244,7 +245,7 @@ def test_terminal_registration_is_an_admin_matter_of_the_ward(office: Office) ->
     url = f"{office.url}{API}/admin/payment-terminals"
     name = f"kiosk-kita-{secrets.token_hex(3)}"
     _admin_create(office, "devices", {"name": name, "kind": "kiosk", "ward": "kita"})
-    for who in ("kiosk-kita", "staff", "boss"):
+    for who in ("kiosk-kita", "display-kita", "staff", "boss"):
         r = office.session(who).post(url, json={"device": name, "terminal_id": "T-x"},
                                      timeout=5)
         assert r.status_code == 403, (who, r.text)
@@ -267,6 +268,8 @@ def test_terminal_registration_is_an_admin_matter_of_the_ward(office: Office) ->
                  {"device": name, "terminal_id": "T-y"}):
         r = office.session("admin").post(url, json=body, timeout=5)
         assert r.status_code == 409, r.text
+    assert _bearer(token).get(url, timeout=5).json() == []  # naka has none
+    assert requests.get(url, timeout=5).status_code == 401
     assert _bearer(token).delete(f"{url}/T-x", timeout=5).status_code == 403
     assert office.session("admin").delete(f"{url}/T-x", timeout=5).status_code == 204
     assert "T-x" not in {t["terminal_id"] for t in
