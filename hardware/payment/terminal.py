@@ -40,6 +40,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from hardware.payment import arguments, serve
@@ -280,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--poi-id", default="T-001")
     ap.add_argument("--key-file", help="the terminal's key, hex (never on the command line)")
     args = ap.parse_args(argv)
-    key = bytes.fromhex(open(args.key_file).read().strip()) if args.key_file else b""
+    key = bytes.fromhex(Path(args.key_file).read_text().strip()) if args.key_file else b""
     server = TerminalServer((args.host, args.port), TerminalState(poi_id=args.poi_id, key=key))
     return serve(server, "TERMINAL LISTENING")
 
