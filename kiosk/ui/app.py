@@ -27,10 +27,13 @@ log = logging.getLogger(__name__)
 def configure_kivy(cfg: UiConfig, *, headless: bool = False, window: bool = False) -> None:
     """Set Kivy's window from [ui] before any Kivy window module is imported."""
     os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    # Kivy's logger ('kivy') only propagates to ours (logsetup: redaction filter, stderr):
+    # no console or file handler of its own, no stderr capture.
+    os.environ["KIVY_LOG_MODE"] = "PYTHON"
+    os.environ["KIVY_NO_CONSOLELOG"] = "1"
+    os.environ["KIVY_NO_FILELOG"] = "1"
     if headless:
         os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
-        os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     if "KIVY_HOME" not in os.environ:
         os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
     from kivy.config import Config
@@ -94,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo-dir", metavar="DIR", type=Path,
                         help="--demo: where the demo keeps its files (default var/demo)")
     args = parser.parse_args(argv)
+    from kiosk.logsetup import configure
+    configure("INFO")   # before Kivy is imported: its records go through the filter too
     if args.hash_pin:
         import getpass
 

@@ -276,7 +276,9 @@ def main(argv: list[str]) -> int:
     """`python -m kiosk.ui.demo URL TOKEN VAR_DIR [SCREENS_DIR]` (used by start_kiosk;
     cashless when $PAYMENT_CONFIG names the demo's payment settings), or
     `python -m kiosk.ui.demo --screens DIR`."""
+    from kiosk.logsetup import configure
     from kiosk.ui.app import build_app, configure_kivy
+    configure("INFO")
     if argv[:1] == ["--screens"] and len(argv) == 2:
         return make_screens(Path(argv[1]))
     url, token, var_dir = argv[0], argv[1], Path(argv[2])
