@@ -251,7 +251,8 @@ def kiosk_config(p: Provisioning, template: dict[str, Any], state: Path) -> dict
     """The shipped config/kiosk.toml with this kiosk's values put in."""
     cfg = {name: dict(table) for name, table in template.items()}
     _fill(cfg, "backoffice", url=p.backoffice_url, ward=p.ward,
-          device_token_file=str(state / "device-token"), ca_bundle=str(state / "ca.pem"))
+          device_token_file=str(state / "device-token"), ca_bundle=str(state / "ca.pem"),
+          insecure_http=p.dev_allow_http)
     _fill(cfg, "store", path=str(state.parent / "store" / "kiosk.db"),
           key_file=str(state / "outbox.key"))
     ui = cfg.get("ui", {})

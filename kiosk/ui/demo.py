@@ -152,7 +152,8 @@ def demo_ports(backoffice_url: str, token: str, var_dir: Path,
         generate_key(key)
     settings = SyncSettings(
         backoffice=BackofficeSettings(url=backoffice_url, ward="kita",
-                                      device_token_file=token_file, ca_bundle=None),
+                                      device_token_file=token_file, ca_bundle=None,
+                                      insecure_http=True),   # the demo's loopback http
         store=StoreSettings(path=var_dir / "kiosk.db", key_file=key))
     closers: list[Any] = []
     ports: dict[str, Any] = {}
