@@ -45,6 +45,10 @@ USB_ID = re.compile(r"^[0-9a-fA-F]{4}$")
 PRINTER_KINDS = ("usb", "network", "serial", "standin")
 READER_KINDS = ("pcsc", "standin")
 PAPER_WIDTHS = (58, 80)
+# The maintainer PIN's argon2id hash (`python -m kiosk --hash-pin`), at least OWASP's
+# minimum cost (19 MiB, 2 passes).
+PIN_HASH = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]{16,}"
+                      r"\$[A-Za-z0-9+/]{32,}$")
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,14 @@ class Provisioning:
     ntp_servers: tuple[str, ...] = ()
     dev_allow_http: bool = False
     source: str = ""
+    maintainer_pin_hash: str = field(default="", repr=False)   # "": no maintainer exit
 
     def summary(self) -> dict[str, Any]:
         """What may be shown and logged: everything but the token and the certificate."""
         out = asdict(self)
         out.pop("device_token")
         out.pop("ca_certificate_pem")
+        out["maintainer_pin_hash"] = "provisioned" if self.maintainer_pin_hash else "none"
         return out
 
 
@@ -145,6 +151,21 @@ def _ca_certificate(s: Section, base: Path) -> str:
     return pem if pem.endswith("\n") else pem + "\n"
 
 
+def _maintainer_pin_hash(s: Section) -> str:
+    value = s.text("maintainer_pin_hash", "")
+    if not value:
+        return ""
+    found = PIN_HASH.match(value)
+    if found is None:
+        raise s.error("maintainer_pin_hash", "must be the argon2id hash of this kiosk's "
+                      "maintainer PIN (`python -m kiosk --hash-pin`), never the PIN itself")
+    memory, passes, _ = (int(g) for g in found.groups())
+    if memory < 19456 or passes < 2:
+        raise s.error("maintainer_pin_hash", f"too cheap to guess against (m={memory}, "
+                      f"t={passes}; at least m=19456, t=2): make it with --hash-pin")
+    return value
+
+
 def _usb_id(s: Section, key: str) -> str:
     value = s.text(key)
     if not USB_ID.match(value):
@@ -184,7 +205,7 @@ def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Pr
     root = Section(data, file)
     root.unknown_keys(("kiosk", "backoffice", "printer", "card_reader", "network"))
     k = root.section("kiosk")
-    k.unknown_keys(("id", "ward", "locale"))
+    k.unknown_keys(("id", "ward", "locale", "maintainer_pin_hash"))
     kiosk_id = k.text("id")
     if not KIOSK_ID.match(kiosk_id):
         raise k.error("id", f"must be 1-32 characters a-z 0-9 and '-' (it becomes the host "
@@ -206,7 +227,8 @@ def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Pr
         ca_certificate_pem=_ca_certificate(b, Path(file).parent),
         printer=_printer(root.section("printer")),
         card_reader=_card_reader(root.section("card_reader")),
-        ntp_servers=ntp, dev_allow_http=allow_http, source=file)
+        ntp_servers=ntp, dev_allow_http=allow_http, source=file,
+        maintainer_pin_hash=_maintainer_pin_hash(k))
 
 
 def load(path: str | os.PathLike[str], *, catalog: Path | None = None) -> Provisioning:
@@ -257,6 +279,10 @@ def kiosk_config(p: Provisioning, template: dict[str, Any], state: Path) -> dict
           key_file=str(state / "outbox.key"))
     ui = cfg.get("ui", {})
     _fill(cfg, "ui", ward=p.ward, language=p.locale)
+    # This kiosk's maintainer PIN only, never one shipped with the image; its tries and
+    # lock beside the store (writable by the kiosk user, kept across restarts).
+    _fill(cfg, "ui", maintainer_pin_hash=p.maintainer_pin_hash,
+          maintainer_lock_file=str(state.parent / "store" / "maintainer-lock.json"))
     if p.card_reader.kind == "standin":
         _fill(cfg, "ui", card="standin")
     if p.printer.kind == "standin":
@@ -390,7 +416,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"{args.check}: OK: kiosk {p.kiosk_id} in ward {p.ward}, back-office "
               f"{p.backoffice_url}, printer {p.printer.kind}, card reader {p.card_reader.kind}"
-              + (" (dev: plain http allowed)" if p.dev_allow_http else ""))
+              + (" (dev: plain http allowed)" if p.dev_allow_http else "")
+              + ("" if p.maintainer_pin_hash else "; no maintainer PIN (no maintainer exit)"))
         return 0
     if args.state is None or args.config_dir is None:
         ap.error("--apply needs --state and --config-dir")

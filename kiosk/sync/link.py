@@ -345,6 +345,13 @@ class KioskLink:
         self._health_due = True
         self._kick.set()
 
+    def report_maintainer(self, attempts: dict[str, Any]) -> None:
+        """The maintainer-PIN attempts so far (counts of ok / wrong / locked, the last one,
+        the lock): sent with the next heartbeat, which comes at once."""
+        self._put_cache("maintainer", attempts)
+        self._health_due = True
+        self._kick.set()
+
     # -- pulls (served from the cache; the link's thread refreshes it) ---------------------
     def catalog(self) -> Catalog:
         if self._catalog is not None:
@@ -497,6 +504,9 @@ class KioskLink:
         health = self._cached("health") or {"status": "ok", "version": __version__,
                                             "components": {}}
         body = {**health, "outbox_pending": self.pending()}
+        maintainer = self._cached("maintainer")
+        if maintainer:
+            body["maintainer_unlock"] = maintainer
         try:
             answer, sent, received = self._timed(lambda: self.client.post(
                 f"{API}/device/heartbeat", body, attempts=1))

@@ -76,6 +76,7 @@ def build_app(cfg: UiConfig, *, demo: bool = False, ports: dict[str, Any] | None
     controller = Controller(session, ports["reader"], ports["desk"], ports["printer"],
                             time.monotonic, ports.get("runner", thread_runner))
     app = KioskApp(cfg, controller)
+    app.maintainer.on_attempt = ports.get("report_maintainer")   # → the back-office
     app.ports = ports
     app.payment = ports.get("payment")
     if "close" in ports:
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.hash_pin:
         import getpass
 
-        from kiosk.ui.maintainer import hash_pin
+        from kiosk.ui.maintainer_gate import hash_pin
         pin = getpass.getpass("maintainer PIN: ") if sys.stdin.isatty() else sys.stdin.readline()
         print(hash_pin(pin.strip()))
         return 0

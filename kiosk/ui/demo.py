@@ -117,6 +117,22 @@ def with_cashless(cfg: UiConfig) -> UiConfig:
     return dataclasses.replace(cfg, session=dataclasses.replace(cfg.session, cashless=True))
 
 
+def with_demo_maintainer(cfg: UiConfig, folder: Path) -> UiConfig:
+    """The demo's own maintainer PIN, random for each run and printed (no PIN is shipped;
+    a real kiosk gets its own from provisioning)."""
+    import secrets
+
+    from kiosk.ui.maintainer_gate import hash_pin
+    if cfg.maintainer_pin_hash:
+        return cfg
+    pin = f"{secrets.randbelow(10 ** 6):06d}"
+    print(f"kiosk demo: maintainer PIN for this run: {pin} (five taps on the top-left "
+          "corner close the kiosk)", flush=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return dataclasses.replace(cfg, maintainer_pin_hash=hash_pin(pin),
+                               maintainer_lock_file=folder / "maintainer-lock.json")
+
+
 def provider_scans(cashless: Any, provider_url: str) -> Callable[[int], None]:
     """The resident's phone paying a code now: the provider stand-in "scans" the code of
     a back-office payment (the walkthrough shoots the code first, then pays)."""
@@ -200,7 +216,7 @@ def demo_ports(backoffice_url: str, token: str, var_dir: Path,
                 log.warning("closing a demo device failed", exc_info=True)
 
     ports.update({"printer": printer, "desk": LinkDesk(link), "catalog": link.catalog(),
-                  "close": close})
+                  "close": close, "report_maintainer": link.report_maintainer})
     if payment_config is not None:
         from kiosk.payment.config import load_payment_config
         from kiosk.payment.widget import KioskCashless
@@ -228,7 +244,7 @@ def run_demo(cfg: UiConfig, *, walkthrough: Path | None = None,
     with running(var_dir or VAR_DIR, payment=True) as demo:
         ports = demo_ports(demo.backoffice_url, kiosk_token(demo.credentials),
                            demo.var_dir / "kiosk", demo.payment_config)
-        cfg = with_cashless(cfg)
+        cfg = with_demo_maintainer(with_cashless(cfg), demo.var_dir / "kiosk")
         if walkthrough is not None:
             from kiosk.ui.walkthrough import run_walkthrough
             try:
@@ -289,6 +305,7 @@ def main(argv: list[str]) -> int:
     payment = os.environ.get("PAYMENT_CONFIG")
     if payment:
         cfg = with_cashless(cfg)
+    cfg = with_demo_maintainer(cfg, var_dir)
     ports = demo_ports(url, token, var_dir, Path(payment) if payment else None)
     if headless:
         from kiosk.ui.walkthrough import run_walkthrough
