@@ -23,7 +23,7 @@ BACKOFFICE_KEYS = (
     "pull_seconds", "wait_seconds",
 )
 STORE_KEYS = ("path", "key_file", "synchronous", "block_size", "block_refill_below",
-              "send_batch")
+              "send_batch", "dead_max_days")
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,9 @@ class StoreSettings:
     block_size: int = 50           # offline numbers reserved per service per request
     block_refill_below: int = 20   # top up when fewer are left
     send_batch: int = 100          # outbox messages sent per request where batching exists
+    # A message the back-office refused for good is deleted, sealed personal data and all,
+    # this many days after it was written (the back-office's [retention] max_days).
+    dead_max_days: int = 3
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ def parse_store(s: Section, base: Path) -> StoreSettings:
         block_size=s.integer("block_size", 50, min=1, max=999),
         block_refill_below=s.integer("block_refill_below", 20, min=0, max=999),
         send_batch=s.integer("send_batch", 100, min=1, max=1000),
+        dead_max_days=s.integer("dead_max_days", 3, min=1, max=365),
     )
 
 
