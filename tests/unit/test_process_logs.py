@@ -87,11 +87,12 @@ def test_kiosk_service_logs_through_the_filter(tmp_path: Path) -> None:
     assert _leaks(proc.stdout + proc.stderr + _files_text(tmp_path)) == []
 
 
-def test_backoffice_and_uvicorn_log_through_the_filter(tmp_path: Path) -> None:
-    factory = ServerFactory(tmp_path)
+def _failing_backoffice(factory: ServerFactory, tmp: Path, db: str | None = None,
+                        workers: int = 1) -> str:
+    """Serve, make a request fail with the values, stop; the server's stdout + stderr."""
     try:
-        server = factory.start(env={k: v for k, v in _env(
-            tmp_path, "kiosk.backoffice.queue:estimates_view").items()
+        server = factory.start(db, workers=workers, env={k: v for k, v in _env(
+            tmp, "kiosk.backoffice.queue:estimates_view").items()
             if k in ("PYTHONPATH", "FAULT_AT", "FAULT_MESSAGE")})
         answer = requests.get(server.api("/wards/kita/estimates"), timeout=10)
         assert answer.status_code == 500
@@ -99,11 +100,23 @@ def test_backoffice_and_uvicorn_log_through_the_filter(tmp_path: Path) -> None:
         _wait_for(lambda: "Exception in ASGI application" in server.log_text())
     finally:
         factory.close()
-    text = server.log_text()      # the server's stdout and stderr
+    return server.log_text() + _files_text(server.var_dir)
+
+
+def test_backoffice_workers_log_through_the_filter(
+        backoffice_factory: ServerFactory, tmp_path: Path) -> None:
+    """Several server processes (SO_REUSEPORT, PostgreSQL): each worker's uvicorn too."""
+    text = _failing_backoffice(backoffice_factory, tmp_path, "postgres", workers=2)
+    assert "ERROR uvicorn.error: Exception in ASGI application" in text
+    assert _leaks(text) == []
+
+
+def test_backoffice_and_uvicorn_log_through_the_filter(tmp_path: Path) -> None:
+    text = _failing_backoffice(ServerFactory(tmp_path), tmp_path)
     assert "ERROR kiosk.backoffice" in text and "unexpected error" in text   # the app's
     assert "ERROR uvicorn.error: Exception in ASGI application" in text        # uvicorn's
     assert "in get_estimates" in text
-    assert _leaks(text + _files_text(server.var_dir)) == []
+    assert _leaks(text) == []
 
 
 def test_uncaught_exception_in_a_thread_goes_through_the_filter(tmp_path: Path) -> None:
