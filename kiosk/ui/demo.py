@@ -117,19 +117,28 @@ def with_cashless(cfg: UiConfig) -> UiConfig:
     return dataclasses.replace(cfg, session=dataclasses.replace(cfg.session, cashless=True))
 
 
-def with_demo_maintainer(cfg: UiConfig, folder: Path) -> UiConfig:
-    """The demo's own maintainer PIN, random for each run and printed (no PIN is shipped;
-    a real kiosk gets its own from provisioning)."""
+DEMO_PIN_HASH = "KIOSK_DEMO_MAINTAINER_PIN_HASH"   # from start_kiosk to its child
+
+
+def new_demo_pin() -> tuple[str, str]:
+    """A random maintainer PIN for one demo run, and its hash (no PIN is shipped; a real
+    kiosk gets its own from provisioning)."""
     import secrets
 
     from kiosk.ui.maintainer_gate import hash_pin
-    if cfg.maintainer_pin_hash:
-        return cfg
     pin = f"{secrets.randbelow(10 ** 6):06d}"
-    print(f"kiosk demo: maintainer PIN for this run: {pin} (five taps on the top-left "
-          "corner close the kiosk)", flush=True)
+    return pin, hash_pin(pin)
+
+
+def with_demo_maintainer(cfg: UiConfig, folder: Path, pin_hash: str = "") -> UiConfig:
+    """The demo kiosk with the demo's maintainer PIN: `pin_hash` when the orchestrator
+    made one (it shows the PIN), else a new one, printed."""
+    if not pin_hash:
+        pin, pin_hash = new_demo_pin()
+        print(f"kiosk demo: maintainer PIN for this run: {pin} (five taps on the top-left "
+              "corner close the kiosk)", flush=True)
     folder.mkdir(parents=True, exist_ok=True)
-    return dataclasses.replace(cfg, maintainer_pin_hash=hash_pin(pin),
+    return dataclasses.replace(cfg, maintainer_pin_hash=pin_hash,
                                maintainer_lock_file=folder / "maintainer-lock.json")
 
 
@@ -269,10 +278,12 @@ def start_kiosk(demo: Any, *, headless_dir: Path | None = None) -> subprocess.Po
         args.append(str(screens))
         demo.urls["kiosk (headless visits, PNGs)"] = str(screens)
     demo.urls["kiosk printed tickets (PNGs)"] = str(demo.var_dir / "kiosk" / "printer")
+    pin, pin_hash = new_demo_pin()
+    demo.urls["kiosk maintainer PIN (this run)"] = pin
     log = (demo.var_dir / "kiosk.log").open("ab")
     proc = subprocess.Popen(args, cwd=REPO_ROOT, stdout=log, stderr=log,  # noqa: S603
                             env={**os.environ, **demo.payment_env, "KIVY_NO_ARGS": "1",
-                                 "PYTHONPATH": str(REPO_ROOT)})
+                                 "PYTHONPATH": str(REPO_ROOT), DEMO_PIN_HASH: pin_hash})
     log.close()
     if not headless:  # the window runs as long as the demo; the walkthrough ends by itself
         demo.processes.append(proc)
@@ -305,7 +316,7 @@ def main(argv: list[str]) -> int:
     payment = os.environ.get("PAYMENT_CONFIG")
     if payment:
         cfg = with_cashless(cfg)
-    cfg = with_demo_maintainer(cfg, var_dir)
+    cfg = with_demo_maintainer(cfg, var_dir, os.environ.get(DEMO_PIN_HASH, ""))
     ports = demo_ports(url, token, var_dir, Path(payment) if payment else None)
     if headless:
         from kiosk.ui.walkthrough import run_walkthrough

@@ -83,3 +83,16 @@ def test_dev_allow_http_writes_insecure_http(tmp_path: Path) -> None:
     provision.apply(path, data / "provisioned", data / "config")
     b = load_settings(data / "config" / "kiosk.toml").backoffice
     assert b.url == "http://192.168.1.10:8080" and b.insecure_http
+
+
+def test_the_demo_makes_its_own_pin_each_run(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from kiosk.ui.demo import new_demo_pin, with_demo_maintainer
+    cfg = with_demo_maintainer(UiConfig.load(), tmp_path)
+    pin = capsys.readouterr().out.split("maintainer PIN for this run: ")[1].split()[0]
+    assert pin_matches(cfg.maintainer_pin_hash, pin)
+    assert cfg.maintainer_lock_file == tmp_path / "maintainer-lock.json"
+    other_pin, other_hash = new_demo_pin()          # the orchestrator's, shown by it
+    cfg = with_demo_maintainer(UiConfig.load(), tmp_path, other_hash)
+    assert cfg.maintainer_pin_hash == other_hash and pin_matches(other_hash, other_pin)
+    assert capsys.readouterr().out == ""
