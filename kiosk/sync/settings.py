@@ -18,9 +18,8 @@ from kiosk.domain.section import Section
 
 BACKOFFICE_KEYS = (
     "url", "ward", "device_token_file", "ca_bundle", "insecure_http", "connect_timeout",
-    "read_timeout",
-    "issue_timeout", "retries", "backoff_base", "backoff_max", "heartbeat_seconds",
-    "pull_seconds", "wait_seconds",
+    "read_timeout", "issue_timeout", "retries", "backoff_base", "backoff_max",
+    "heartbeat_seconds", "pull_seconds", "wait_seconds",
 )
 STORE_KEYS = ("path", "key_file", "synchronous", "block_size", "block_refill_below",
               "send_batch", "dead_max_days")

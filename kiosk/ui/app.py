@@ -103,8 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.hash_pin:
         import getpass
 
-        from kiosk.ui.maintainer_gate import hash_pin
+        from kiosk.ui.maintainer_gate import hash_pin, new_pin_problem
         pin = getpass.getpass("maintainer PIN: ") if sys.stdin.isatty() else sys.stdin.readline()
+        problem = new_pin_problem(pin.strip())
+        if problem:
+            print(f"kiosk: a maintainer PIN must be {problem}", file=sys.stderr)
+            return 2
         print(hash_pin(pin.strip()))
         return 0
     from kiosk.domain.errors import ConfigError

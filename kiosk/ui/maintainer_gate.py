@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 MAX_WRONG = 5                 # wrong tries in a row before the lock
 LOCK_SECONDS = 15 * 60
+MIN_DIGITS = 6                # a new PIN: 10^6 guesses at 5 per 15 min take ~5 years
 OUTCOMES = ("ok", "wrong", "locked")
 
 
@@ -35,6 +36,17 @@ def pin_matches(stored_hash: str, pin: str) -> bool:
         return bool(PasswordHasher().verify(stored_hash, pin))
     except (Argon2Error, ValueError):
         return False
+
+
+def new_pin_problem(pin: str) -> str | None:
+    """Why `pin` cannot be a maintainer PIN (None: it can): the pad has digits only."""
+    if not pin.isascii() or not pin.isdigit():
+        return "only digits (the PIN pad has no other keys)"
+    if not MIN_DIGITS <= len(pin) <= 12:
+        return f"{MIN_DIGITS} to 12 digits"
+    if len(set(pin)) == 1 or pin in "01234567890" or pin in "09876543210":
+        return "not a run or a repeated digit"
+    return None
 
 
 def hash_pin(pin: str) -> str:

@@ -98,3 +98,30 @@ def test_a_failing_report_does_not_change_the_answer(tmp_path: Path) -> None:
 @pytest.mark.parametrize("cost", ["m=19456,t=1,p=1", "m=4096,t=3,p=1"])
 def test_hash_pin_meets_the_provisioning_minimum(cost: str) -> None:
     assert cost not in HASH and "m=19456,t=2,p=1" in HASH
+
+
+@pytest.mark.parametrize(("pin", "problem"), [
+    ("1234", "6 to 12 digits"), ("12a456", "only digits"), ("１２３４５６", "only digits"),
+    ("777777", "not a run"), ("345678", "not a run"), ("987654", "not a run"),
+    ("604281", None),
+])
+def test_a_new_pin_is_long_enough_and_not_obvious(pin: str, problem: str | None) -> None:
+    from kiosk.ui.maintainer_gate import new_pin_problem
+    got = new_pin_problem(pin)
+    assert got == problem if problem is None else problem in (got or "")
+
+
+def test_hash_pin_command(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from kiosk.ui.maintainer_gate import pin_matches
+    repo = Path(__file__).resolve().parents[2]
+    run = [sys.executable, "-m", "kiosk", "--hash-pin"]
+    done = subprocess.run(run, input="604281\n", capture_output=True, text=True, cwd=repo,
+                          timeout=60)
+    assert done.returncode == 0 and pin_matches(done.stdout.strip(), "604281")
+    assert "604281" not in done.stdout + done.stderr
+    weak = subprocess.run(run, input="1234\n", capture_output=True, text=True, cwd=repo,
+                          timeout=60)
+    assert weak.returncode == 2 and "6 to 12 digits" in weak.stderr and not weak.stdout
