@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 MAX_WRONG = 5                 # wrong tries in a row before the lock
 LOCK_SECONDS = 15 * 60
-MIN_DIGITS = 6                # a new PIN: 10^6 guesses at 5 per 15 min take ~5 years
+MIN_DIGITS = 6                # a new PIN: at 5 guesses per 15 min, ~3 years on average
 OUTCOMES = ("ok", "wrong", "locked")
 
 
