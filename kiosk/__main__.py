@@ -15,6 +15,11 @@ SUBCOMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kiosk.logsetup import configure
+
+    # Every mode logs at INFO to stderr (the journal, under systemd), through the
+    # redaction filter; Kivy's own logger joins it (kiosk.ui.app.configure_kivy).
+    configure("INFO")
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in SUBCOMMANDS:
         module = importlib.import_module(SUBCOMMANDS[args[0]])

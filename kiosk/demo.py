@@ -259,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="back-office port (default: 8000 if free, else a free one)")
     ap.add_argument("--var-dir", type=Path, default=VAR_DIR)
     args = ap.parse_args(argv)
+    from kiosk.logsetup import configure
+    configure("INFO")
     try:
         with running(args.var_dir, args.host, args.port, kiosk=not args.check) as demo:
             print(describe(demo), flush=True)

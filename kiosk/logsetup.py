@@ -3,7 +3,14 @@
 The filter is the last line of defence, not the first: code must not log personal data
 in the first place. It masks what slips through anyway — a 12-digit 個人番号, a 4-digit
 PIN next to the word pin, a VERIFY APDU's data, and any value passed in ``extra`` under
-a personal key — before a record reaches any handler.
+a personal key — before a record reaches any handler. A traceback keeps its frames but
+not the exceptions' messages: those quote whatever value failed (a name, an address, an
+SQL statement's parameters), which no pattern can recognise.
+
+`configure()` is the set-up of every process: one stderr handler (systemd puts it in
+the journal) behind the filter, and uncaught exceptions of the main thread and of other
+threads logged through it instead of printed raw. `uvicorn_log_config()` does the same
+for uvicorn's own loggers.
 """
 
 from __future__ import annotations
@@ -11,6 +18,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
+import traceback
+from types import TracebackType
 from typing import Any
 
 # 12 digits not part of a longer digit run (ASCII or full-width, optional separators).
@@ -51,10 +61,54 @@ class RedactionFilter(logging.Filter):
         for key in (PERSONAL_KEYS & record.__dict__.keys()) - _STANDARD_ATTRS:
             setattr(record, key, MASK)
         if record.exc_info and record.exc_info[1] is not None:
-            # Tracebacks can quote locals in messages; format now, redact, drop the raw.
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            # Format now, without the messages, and drop the raw exception.
+            record.exc_text = redact(safe_traceback(record.exc_info[1]))
             record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
+
+
+def _message(exc: BaseException) -> str:
+    """What of an exception's message may be logged: the operating system's own words
+    for an OS error (errno, strerror, file name), else only its length."""
+    if isinstance(exc, OSError) and type(exc).__module__ == "builtins" and exc.errno:
+        return str(exc)
+    text = str(exc)
+    return f"[message withheld, {len(text)} characters]" if text else ""
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """The traceback as Python prints it (chained exceptions included), each exception's
+    message replaced by `_message`."""
+    chain: list[tuple[BaseException, str]] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    link = ""
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append((current, link))
+        if current.__cause__ is not None:
+            current, link = current.__cause__, ("The above exception was the direct cause "
+                                                "of the following exception:")
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, link = current.__context__, ("During handling of the above exception, "
+                                                  "another exception occurred:")
+        else:
+            current = None
+    parts: list[str] = []
+    for item, follows in reversed(chain):
+        frames = traceback.format_tb(item.__traceback__)
+        if frames:
+            parts.append("Traceback (most recent call last):\n" + "".join(frames))
+        kind = type(item)
+        name = kind.__qualname__ if kind.__module__ in ("builtins", "__main__") \
+            else f"{kind.__module__}.{kind.__qualname__}"
+        message = _message(item)
+        parts.append(f"{name}: {message}\n" if message else f"{name}\n")
+        if follows:
+            parts.append(f"\n{follows}\n\n")
+    return "".join(parts).rstrip("\n")
 
 
 def install_redaction(logger: logging.Logger | None = None) -> None:
@@ -69,13 +123,62 @@ def install_redaction(logger: logging.Logger | None = None) -> None:
             handler.addFilter(RedactionFilter())
 
 
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def configure(level: str | int = "INFO", *, stream: Any = None) -> None:
     """Set up root logging once for a process (CLI, server, kiosk app)."""
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(stream or sys.stderr)
-        handler.setFormatter(logging.Formatter(
-            "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter(FORMAT))
         root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(level.upper() if isinstance(level, str) else level)
     install_redaction(root)
+    log_uncaught()
+
+
+_crash_log = logging.getLogger("kiosk.uncaught")
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException,
+                  tb: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)   # Ctrl-C stays Ctrl-C (no data in it)
+        return
+    _crash_log.critical("uncaught exception", exc_info=(kind, exc, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None or issubclass(args.exc_type, SystemExit):
+        return
+    _crash_log.critical("uncaught exception in thread %s",
+                        args.thread.name if args.thread else "?",
+                        exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+
+
+def log_uncaught() -> None:
+    """Uncaught exceptions (main thread and other threads) go through logging, and so
+    through the filter, instead of Python printing their traceback to stderr itself."""
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
+    """A `log_config` for uvicorn: its loggers (uvicorn, uvicorn.error, uvicorn.access)
+    and the root logger write through one stderr handler behind the redaction filter —
+    uvicorn's default config gives them handlers of their own, and its tracebacks
+    ("Exception in ASGI application") would bypass the filter."""
+    handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+               "formatter": "plain", "filters": ["redact"]}
+    quiet = {"handlers": ["redacted"], "level": level.upper(), "propagate": False}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": RedactionFilter}},
+        "formatters": {"plain": {"format": FORMAT}},
+        "handlers": {"redacted": handler},
+        "loggers": {"uvicorn": quiet, "uvicorn.error": {"level": level.upper()},  # → uvicorn
+                    "uvicorn.access": quiet},
+        "root": {"handlers": ["redacted"], "level": level.upper()},
+    }

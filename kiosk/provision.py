@@ -45,6 +45,10 @@ USB_ID = re.compile(r"^[0-9a-fA-F]{4}$")
 PRINTER_KINDS = ("usb", "network", "serial", "standin")
 READER_KINDS = ("pcsc", "standin")
 PAPER_WIDTHS = (58, 80)
+# The maintainer PIN's argon2id hash (`python -m kiosk --hash-pin`), at least OWASP's
+# minimum cost (19 MiB, 2 passes).
+PIN_HASH = re.compile(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]{16,}"
+                      r"\$[A-Za-z0-9+/]{32,}$")
 
 
 @dataclass(frozen=True)
@@ -90,12 +94,14 @@ class Provisioning:
     dev_allow_http: bool = False
     source: str = ""
     payment_terminal: PaymentTerminal | None = None
+    maintainer_pin_hash: str = field(default="", repr=False)   # "": no maintainer exit
 
     def summary(self) -> dict[str, Any]:
         """What may be shown and logged: everything but the token and the certificate."""
         out = asdict(self)
         out.pop("device_token")
         out.pop("ca_certificate_pem")
+        out["maintainer_pin_hash"] = "provisioned" if self.maintainer_pin_hash else "none"
         return out
 
 
@@ -155,6 +161,21 @@ def _ca_certificate(s: Section, base: Path) -> str:
             raise s.error(name, f"certificate {cert.subject.rfc4514_string()!r} expired on "
                           f"{cert.not_valid_after_utc:%Y-%m-%d}")
     return pem if pem.endswith("\n") else pem + "\n"
+
+
+def _maintainer_pin_hash(s: Section) -> str:
+    value = s.text("maintainer_pin_hash", "")
+    if not value:
+        return ""
+    found = PIN_HASH.match(value)
+    if found is None:
+        raise s.error("maintainer_pin_hash", "must be the argon2id hash of this kiosk's "
+                      "maintainer PIN (`python -m kiosk --hash-pin`), never the PIN itself")
+    memory, passes, _ = (int(g) for g in found.groups())
+    if memory < 19456 or passes < 2:
+        raise s.error("maintainer_pin_hash", f"too cheap to guess against (m={memory}, "
+                      f"t={passes}; at least m=19456, t=2): make it with --hash-pin")
+    return value
 
 
 def _usb_id(s: Section, key: str) -> str:
@@ -222,7 +243,7 @@ def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Pr
     root.unknown_keys(("kiosk", "backoffice", "printer", "card_reader", "network",
                        "payment_terminal"))
     k = root.section("kiosk")
-    k.unknown_keys(("id", "ward", "locale"))
+    k.unknown_keys(("id", "ward", "locale", "maintainer_pin_hash"))
     kiosk_id = k.text("id")
     if not KIOSK_ID.match(kiosk_id):
         raise k.error("id", f"must be 1-32 characters a-z 0-9 and '-' (it becomes the host "
@@ -246,7 +267,8 @@ def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Pr
         card_reader=_card_reader(root.section("card_reader")),
         ntp_servers=ntp, dev_allow_http=allow_http, source=file,
         payment_terminal=(_payment_terminal(root.section("payment_terminal"))
-                          if root.has("payment_terminal") else None))
+                          if root.has("payment_terminal") else None),
+        maintainer_pin_hash=_maintainer_pin_hash(k))
 
 
 def load(path: str | os.PathLike[str], *, catalog: Path | None = None) -> Provisioning:
@@ -291,11 +313,16 @@ def kiosk_config(p: Provisioning, template: dict[str, Any], state: Path) -> dict
     """The shipped config/kiosk.toml with this kiosk's values put in."""
     cfg = {name: dict(table) for name, table in template.items()}
     _fill(cfg, "backoffice", url=p.backoffice_url, ward=p.ward,
-          device_token_file=str(state / "device-token"), ca_bundle=str(state / "ca.pem"))
+          device_token_file=str(state / "device-token"), ca_bundle=str(state / "ca.pem"),
+          insecure_http=p.dev_allow_http)
     _fill(cfg, "store", path=str(state.parent / "store" / "kiosk.db"),
           key_file=str(state / "outbox.key"))
     ui = cfg.get("ui", {})
     _fill(cfg, "ui", ward=p.ward, language=p.locale)
+    # This kiosk's maintainer PIN only, never one shipped with the image; its tries and
+    # lock beside the store (writable by the kiosk user, kept across restarts).
+    _fill(cfg, "ui", maintainer_pin_hash=p.maintainer_pin_hash,
+          maintainer_lock_file=str(state.parent / "store" / "maintainer-lock.json"))
     if p.card_reader.kind == "standin":
         _fill(cfg, "ui", card="standin")
     if p.printer.kind == "standin":
@@ -434,7 +461,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"{args.check}: OK: kiosk {p.kiosk_id} in ward {p.ward}, back-office "
               f"{p.backoffice_url}, printer {p.printer.kind}, card reader {p.card_reader.kind}"
-              + (" (dev: plain http allowed)" if p.dev_allow_http else ""))
+              + (" (dev: plain http allowed)" if p.dev_allow_http else "")
+              + ("" if p.maintainer_pin_hash else "; no maintainer PIN (no maintainer exit)"))
         return 0
     if args.state is None or args.config_dir is None:
         ap.error("--apply needs --state and --config-dir")

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk import watchdog
+from kiosk import logsetup, watchdog
 from kiosk.configfile import CONFIG_DIR, REPO_ROOT, load_catalog
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-seconds", type=float, help="stop after this long (tests)")
     ap.add_argument("--health", action="store_true", help="print the health report and exit")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logsetup.configure("INFO")   # stderr → the journal, through the redaction filter
     if args.health:
         print(json.dumps(collect_health(args.data_dir, standin=args.standin),
                          ensure_ascii=False, indent=1))

@@ -126,6 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
     from kiosk.backoffice.config import load_settings
     from kiosk.backoffice.db import is_sqlite, normalize_url
     from kiosk.backoffice.serving import UVICORN, serve_reuseport
+    from kiosk.logsetup import uvicorn_log_config
 
     load_settings(args.config)  # fail now, with file + key, not in a worker
     url = normalize_url(args.db)
@@ -147,7 +148,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1 and args.port != 0 and hasattr(socket, "SO_REUSEPORT"):
         return serve_reuseport(args.host, args.port, args.workers, args.log_level)
     uvicorn.run("kiosk.backoffice.app:app_from_env", factory=True, host=args.host,
-                port=args.port, workers=args.workers, **UVICORN)
+                port=args.port, workers=args.workers,
+                log_config=uvicorn_log_config(args.log_level), **UVICORN)
     return 0
 
 

@@ -136,19 +136,30 @@ def device_config(request: Request, who: Principal = DEVICE) -> Response:
     return JSONResponse(body, headers={"ETag": etag})
 
 
+class MaintainerUnlockIn(Strict):
+    """A kiosk's maintainer-PIN attempts since it was provisioned (shown in GET /devices)."""
+    ok: int = Field(0, ge=0)
+    wrong: int = Field(0, ge=0)
+    locked: int = Field(0, ge=0)      # tries while locked (not even checked)
+    last: Literal["ok", "wrong", "locked"] | None = None
+    last_at: AwareDatetime | None = None
+    locked_until: AwareDatetime | None = None
+
+
 class HeartbeatIn(Strict):
     status: Literal["ok", "degraded", "error"]
     version: str | None = Field(None, max_length=64)
     outbox_pending: int | None = Field(None, ge=0)
     components: dict[str, str] | None = None
     message: str | None = Field(None, max_length=500)
+    maintainer_unlock: MaintainerUnlockIn | None = None
 
 
 @router.post("/device/heartbeat", tags=["devices"], summary="Device health report")
 def device_heartbeat(body: HeartbeatIn, request: Request,
                      who: Principal = DEVICE) -> dict[str, Any]:
     bo = bo_of(request)
-    payload = body.model_dump()
+    payload = body.model_dump(mode="json")
     if len(json.dumps(payload)) > 4096:
         raise ApiError(413, "payload_too_large", "a heartbeat is at most 4 KiB")
     with writing(bo.engine) as conn:

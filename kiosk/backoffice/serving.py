@@ -11,6 +11,8 @@ from typing import Any
 
 import uvicorn
 
+from kiosk.logsetup import uvicorn_log_config
+
 log = logging.getLogger(__name__)
 
 UVICORN: dict[str, Any] = {"loop": "uvloop", "http": "httptools", "access_log": False,
@@ -25,7 +27,8 @@ def _worker(host: str, port: int, log_level: str) -> None:
     sock.bind((host, port))
     sock.listen(UVICORN["backlog"])
     config = uvicorn.Config("kiosk.backoffice.app:app_from_env", factory=True,
-                            log_level=log_level.lower(), **UVICORN)
+                            log_level=log_level.lower(),
+                            log_config=uvicorn_log_config(log_level), **UVICORN)
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="kiosk.toml to read (default: config/kiosk.toml)")
     parser.add_argument("--language", default="ja")
     args = parser.parse_args(argv)
+    from kiosk.logsetup import configure
+    configure("WARNING")
     config = load_printer_config(args.config)
     if args.command == "preview":
         ticket_image(sample_slip(args.language), config.model.width_px).save(args.out)

@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     st = sub.add_parser("status", help="outbox and offline numbers of this kiosk")
     st.add_argument("--config", help="kiosk TOML (default: config/kiosk.toml)")
     args = ap.parse_args(argv)
+    from kiosk.logsetup import configure
+    configure("INFO")
     try:
         if args.command == "keygen":
             from kiosk.sync.sealing import generate_key

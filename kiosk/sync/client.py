@@ -98,6 +98,7 @@ def _details_of(resp: requests.Response) -> Any:
 
 class BackofficeClient:
     def __init__(self, settings: BackofficeSettings, token: str | None = None) -> None:
+        settings.check_transport()   # also for settings not read from a file
         self.settings = settings
         self.base = settings.url
         self._token = token if token is not None else settings.device_token()

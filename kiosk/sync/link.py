@@ -36,7 +36,7 @@ from kiosk.sync.model import (
     OpeningState,
     WaitEstimate,
 )
-from kiosk.sync.outbox import Sender, counts, enqueue
+from kiosk.sync.outbox import Sender, counts, enqueue, purge_dead
 from kiosk.sync.remote import catalog_from_config, minutes, parse_time
 from kiosk.sync.sealing import Sealer, load_key, refuse_my_number
 from kiosk.sync.settings import SyncSettings, load_settings
@@ -48,6 +48,7 @@ API = "/api/v1"
 OFFICE_TZ = "Asia/Tokyo"       # until the back-office tells us its [server] timezone
 PRIORITIES = ("normal", "priority", "appointment", "assistance")
 IN_FLIGHT = 1e18               # not_before of a ticket message while its online try runs
+DEAD_PURGE_S = 3600.0          # how often expired refused messages are looked for
 
 
 class KioskLink:
@@ -345,6 +346,13 @@ class KioskLink:
         self._health_due = True
         self._kick.set()
 
+    def report_maintainer(self, attempts: dict[str, Any]) -> None:
+        """The maintainer-PIN attempts so far (counts of ok / wrong / locked, the last one,
+        the lock): sent with the next heartbeat, which comes at once."""
+        self._put_cache("maintainer", attempts)
+        self._health_due = True
+        self._kick.set()
+
     # -- pulls (served from the cache; the link's thread refreshes it) ---------------------
     def catalog(self) -> Catalog:
         if self._catalog is not None:
@@ -433,6 +441,7 @@ class KioskLink:
         fails = 0
         next_try = 0.0
         last_hb = last_waits = last_config = -1e9
+        next_dead_purge = 0.0
         while not self._stopping.is_set():
             now = time.monotonic()
             if now >= next_try:
@@ -468,11 +477,33 @@ class KioskLink:
                 except Exception:
                     log.exception("kiosk link loop failed; retrying")
                     next_try = time.monotonic() + b.backoff_max
+            if now >= next_dead_purge:          # offline too: nothing to send for it
+                self._purge_dead_safely()
+                next_dead_purge = now + DEAD_PURGE_S
             if self._purge_due:
                 self._purge()
             wait = max(0.0, min(0.5, next_try - time.monotonic()))
             self._kick.wait(wait if wait > 0 else 0.5)
             self._kick.clear()
+
+    def purge_dead(self) -> int:
+        """Delete refused messages older than [store] dead_max_days, sealed personal data
+        and all, off the disk (WAL truncated too). Returns how many were deleted."""
+        days = self.settings.store.dead_max_days
+        with self.store.write() as conn:
+            n = purge_dead(conn, time.time() - days * 86400)
+        if n:
+            log.warning("outbox: deleted %d refused message(s) written more than %d day(s) "
+                        "ago, with their personal data", n, days)
+            self._purge_due = True
+            self._purge()
+        return n
+
+    def _purge_dead_safely(self) -> None:
+        try:
+            self.purge_dead()
+        except Exception:  # the disk or the lock: try again at the next round
+            log.exception("could not delete the expired refused messages; retrying later")
 
     def _purge(self) -> None:
         """Acknowledged (sealed) personal data off the disk: the rows are deleted and
@@ -497,6 +528,9 @@ class KioskLink:
         health = self._cached("health") or {"status": "ok", "version": __version__,
                                             "components": {}}
         body = {**health, "outbox_pending": self.pending()}
+        maintainer = self._cached("maintainer")
+        if maintainer:
+            body["maintainer_unlock"] = maintainer
         try:
             answer, sent, received = self._timed(lambda: self.client.post(
                 f"{API}/device/heartbeat", body, attempts=1))

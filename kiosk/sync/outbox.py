@@ -62,6 +62,15 @@ def counts(conn: Connection) -> tuple[int, int]:
     return int(rows.get(False, 0)), int(rows.get(True, 0))
 
 
+def purge_dead(conn: Connection, written_before: float) -> int:
+    """Delete the messages the back-office refused for good that were written before
+    `written_before` (wall clock): their sealed personal data goes with the row (the
+    store's secure_delete zeroes it; the caller truncates the WAL). Returns how many."""
+    result = conn.execute(outbox.delete().where(outbox.c.dead.is_(True),
+                                                outbox.c.created_at < written_before))
+    return int(result.rowcount or 0)
+
+
 @dataclass
 class Message:
     id: int

@@ -17,12 +17,12 @@ from kiosk.domain.errors import ConfigError
 from kiosk.domain.section import Section
 
 BACKOFFICE_KEYS = (
-    "url", "ward", "device_token_file", "ca_bundle", "connect_timeout", "read_timeout",
-    "issue_timeout", "retries", "backoff_base", "backoff_max", "heartbeat_seconds",
-    "pull_seconds", "wait_seconds",
+    "url", "ward", "device_token_file", "ca_bundle", "insecure_http", "connect_timeout",
+    "read_timeout", "issue_timeout", "retries", "backoff_base", "backoff_max",
+    "heartbeat_seconds", "pull_seconds", "wait_seconds",
 )
 STORE_KEYS = ("path", "key_file", "synchronous", "block_size", "block_refill_below",
-              "send_batch")
+              "send_batch", "dead_max_days")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,13 @@ class BackofficeSettings:
     heartbeat_seconds: float = 30.0
     pull_seconds: float = 300.0   # catalog and opening hours
     wait_seconds: float = 15.0    # wait estimates
+    insecure_http: bool = False   # plain http:// allowed (demo and tests only)
+
+    def check_transport(self) -> None:
+        """Refuse a plain http:// back-office unless insecure_http says so: the device
+        token travels in every request."""
+        if urlsplit(self.url).scheme == "http" and not self.insecure_http:
+            raise ConfigError("kiosk settings", "backoffice.url", insecure_http_refusal(self.url))
 
     def device_token(self) -> str:
         try:
@@ -62,6 +69,9 @@ class StoreSettings:
     block_size: int = 50           # offline numbers reserved per service per request
     block_refill_below: int = 20   # top up when fewer are left
     send_batch: int = 100          # outbox messages sent per request where batching exists
+    # A message the back-office refused for good is deleted, sealed personal data and all,
+    # this many days after it was written (the back-office's [retention] max_days).
+    dead_max_days: int = 3
 
 
 @dataclass(frozen=True)
@@ -76,12 +86,21 @@ def _path(s: Section, name: str, base: Path, default: object = None) -> Path:
     return p if p.is_absolute() else base / p
 
 
+def insecure_http_refusal(url: str) -> str:
+    return (f"{url!r} is plain http://: the kiosk's device token would travel in clear; "
+            "use https:// (with ca_bundle), or set insecure_http = true — only for the demo "
+            "and tests, never on a kiosk in a ward office")
+
+
 def parse_backoffice(s: Section, base: Path) -> BackofficeSettings:
     s.unknown_keys(BACKOFFICE_KEYS)
     url = s.text("url").rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise s.error("url", f"must be an http:// or https:// URL, got {url!r}")
+        raise s.error("url", f"must be an https:// URL, got {url!r}")
+    insecure_http = s.flag("insecure_http", False)
+    if parts.scheme == "http" and not insecure_http:
+        raise s.error("url", insecure_http_refusal(url))
     # "" (or absent) means the system trust store; anything else must name a file.
     ca = s.data.get("ca_bundle", "")
     if ca != "":
@@ -100,6 +119,7 @@ def parse_backoffice(s: Section, base: Path) -> BackofficeSettings:
         heartbeat_seconds=s.number("heartbeat_seconds", 30.0, min=0.1),
         pull_seconds=s.number("pull_seconds", 300.0, min=0.1),
         wait_seconds=s.number("wait_seconds", 15.0, min=0.1),
+        insecure_http=insecure_http,
     )
 
 
@@ -112,6 +132,7 @@ def parse_store(s: Section, base: Path) -> StoreSettings:
         block_size=s.integer("block_size", 50, min=1, max=999),
         block_refill_below=s.integer("block_refill_below", 20, min=0, max=999),
         send_batch=s.integer("send_batch", 100, min=1, max=1000),
+        dead_max_days=s.integer("dead_max_days", 3, min=1, max=365),
     )
 
 

@@ -155,6 +155,7 @@ def make_ports(cfg: UiConfig, *, demo: bool = False) -> dict[str, Any]:
         link.start()
         ports["desk"] = LinkDesk(link)
         ports["catalog"] = link.catalog()
+        ports["report_maintainer"] = link.report_maintainer
         closers.append(link.stop)
 
     if cfg.session.cashless and not demo:

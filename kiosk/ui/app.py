@@ -27,10 +27,13 @@ log = logging.getLogger(__name__)
 def configure_kivy(cfg: UiConfig, *, headless: bool = False, window: bool = False) -> None:
     """Set Kivy's window from [ui] before any Kivy window module is imported."""
     os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    # Kivy's logger ('kivy') only propagates to ours (logsetup: redaction filter, stderr):
+    # no console or file handler of its own, no stderr capture.
+    os.environ["KIVY_LOG_MODE"] = "PYTHON"
+    os.environ["KIVY_NO_CONSOLELOG"] = "1"
+    os.environ["KIVY_NO_FILELOG"] = "1"
     if headless:
         os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
-        os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     if "KIVY_HOME" not in os.environ:
         os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
     from kivy.config import Config
@@ -73,6 +76,7 @@ def build_app(cfg: UiConfig, *, demo: bool = False, ports: dict[str, Any] | None
     controller = Controller(session, ports["reader"], ports["desk"], ports["printer"],
                             time.monotonic, ports.get("runner", thread_runner))
     app = KioskApp(cfg, controller)
+    app.maintainer.on_attempt = ports.get("report_maintainer")   # → the back-office
     app.ports = ports
     app.payment = ports.get("payment")
     if "close" in ports:
@@ -94,11 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo-dir", metavar="DIR", type=Path,
                         help="--demo: where the demo keeps its files (default var/demo)")
     args = parser.parse_args(argv)
+    from kiosk.logsetup import configure
+    configure("INFO")   # before Kivy is imported: its records go through the filter too
     if args.hash_pin:
         import getpass
 
-        from kiosk.ui.maintainer import hash_pin
+        from kiosk.ui.maintainer_gate import hash_pin, new_pin_problem
         pin = getpass.getpass("maintainer PIN: ") if sys.stdin.isatty() else sys.stdin.readline()
+        problem = new_pin_problem(pin.strip())
+        if problem:
+            print(f"kiosk: a maintainer PIN must be {problem}", file=sys.stderr)
+            return 2
         print(hash_pin(pin.strip()))
         return 0
     from kiosk.domain.errors import ConfigError

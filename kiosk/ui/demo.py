@@ -117,6 +117,31 @@ def with_cashless(cfg: UiConfig) -> UiConfig:
     return dataclasses.replace(cfg, session=dataclasses.replace(cfg.session, cashless=True))
 
 
+DEMO_PIN_HASH = "KIOSK_DEMO_MAINTAINER_PIN_HASH"   # from start_kiosk to its child
+
+
+def new_demo_pin() -> tuple[str, str]:
+    """A random maintainer PIN for one demo run, and its hash (no PIN is shipped; a real
+    kiosk gets its own from provisioning)."""
+    import secrets
+
+    from kiosk.ui.maintainer_gate import hash_pin
+    pin = f"{secrets.randbelow(10 ** 6):06d}"
+    return pin, hash_pin(pin)
+
+
+def with_demo_maintainer(cfg: UiConfig, folder: Path, pin_hash: str = "") -> UiConfig:
+    """The demo kiosk with the demo's maintainer PIN: `pin_hash` when the orchestrator
+    made one (it shows the PIN), else a new one, printed."""
+    if not pin_hash:
+        pin, pin_hash = new_demo_pin()
+        print(f"kiosk demo: maintainer PIN for this run: {pin} (five taps on the top-left "
+              "corner close the kiosk)", flush=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return dataclasses.replace(cfg, maintainer_pin_hash=pin_hash,
+                               maintainer_lock_file=folder / "maintainer-lock.json")
+
+
 def provider_scans(cashless: Any, provider_url: str) -> Callable[[int], None]:
     """The resident's phone paying a code now: the provider stand-in "scans" the code of
     a back-office payment (the walkthrough shoots the code first, then pays)."""
@@ -152,7 +177,8 @@ def demo_ports(backoffice_url: str, token: str, var_dir: Path,
         generate_key(key)
     settings = SyncSettings(
         backoffice=BackofficeSettings(url=backoffice_url, ward="kita",
-                                      device_token_file=token_file, ca_bundle=None),
+                                      device_token_file=token_file, ca_bundle=None,
+                                      insecure_http=True),   # the demo's loopback http
         store=StoreSettings(path=var_dir / "kiosk.db", key_file=key))
     closers: list[Any] = []
     ports: dict[str, Any] = {}
@@ -199,7 +225,7 @@ def demo_ports(backoffice_url: str, token: str, var_dir: Path,
                 log.warning("closing a demo device failed", exc_info=True)
 
     ports.update({"printer": printer, "desk": LinkDesk(link), "catalog": link.catalog(),
-                  "close": close})
+                  "close": close, "report_maintainer": link.report_maintainer})
     if payment_config is not None:
         from kiosk.payment.config import load_payment_config
         from kiosk.payment.widget import KioskCashless
@@ -227,7 +253,7 @@ def run_demo(cfg: UiConfig, *, walkthrough: Path | None = None,
     with running(var_dir or VAR_DIR, payment=True) as demo:
         ports = demo_ports(demo.backoffice_url, kiosk_token(demo.credentials),
                            demo.var_dir / "kiosk", demo.payment_config)
-        cfg = with_cashless(cfg)
+        cfg = with_demo_maintainer(with_cashless(cfg), demo.var_dir / "kiosk")
         if walkthrough is not None:
             from kiosk.ui.walkthrough import run_walkthrough
             try:
@@ -252,10 +278,12 @@ def start_kiosk(demo: Any, *, headless_dir: Path | None = None) -> subprocess.Po
         args.append(str(screens))
         demo.urls["kiosk (headless visits, PNGs)"] = str(screens)
     demo.urls["kiosk printed tickets (PNGs)"] = str(demo.var_dir / "kiosk" / "printer")
+    pin, pin_hash = new_demo_pin()
+    demo.urls["kiosk maintainer PIN (this run)"] = pin
     log = (demo.var_dir / "kiosk.log").open("ab")
     proc = subprocess.Popen(args, cwd=REPO_ROOT, stdout=log, stderr=log,  # noqa: S603
                             env={**os.environ, **demo.payment_env, "KIVY_NO_ARGS": "1",
-                                 "PYTHONPATH": str(REPO_ROOT)})
+                                 "PYTHONPATH": str(REPO_ROOT), DEMO_PIN_HASH: pin_hash})
     log.close()
     if not headless:  # the window runs as long as the demo; the walkthrough ends by itself
         demo.processes.append(proc)
@@ -276,7 +304,9 @@ def main(argv: list[str]) -> int:
     """`python -m kiosk.ui.demo URL TOKEN VAR_DIR [SCREENS_DIR]` (used by start_kiosk;
     cashless when $PAYMENT_CONFIG names the demo's payment settings), or
     `python -m kiosk.ui.demo --screens DIR`."""
+    from kiosk.logsetup import configure
     from kiosk.ui.app import build_app, configure_kivy
+    configure("INFO")
     if argv[:1] == ["--screens"] and len(argv) == 2:
         return make_screens(Path(argv[1]))
     url, token, var_dir = argv[0], argv[1], Path(argv[2])
@@ -286,6 +316,7 @@ def main(argv: list[str]) -> int:
     payment = os.environ.get("PAYMENT_CONFIG")
     if payment:
         cfg = with_cashless(cfg)
+    cfg = with_demo_maintainer(cfg, var_dir, os.environ.get(DEMO_PIN_HASH, ""))
     ports = demo_ports(url, token, var_dir, Path(payment) if payment else None)
     if headless:
         from kiosk.ui.walkthrough import run_walkthrough

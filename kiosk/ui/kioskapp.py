@@ -28,6 +28,7 @@ from kiosk.domain.session import Step
 from kiosk.i18n import translator
 from kiosk.ui import sound, theme
 from kiosk.ui.controller import Controller
+from kiosk.ui.maintainer_gate import MaintainerGate
 from kiosk.ui.screens import SCREENS
 from kiosk.ui.settings import UiConfig
 
@@ -97,6 +98,7 @@ class KioskApp(App):
         self._shown: tuple[Step, str] | None = None
         self._notice: object = None
         self._taps: list[float] = []
+        self.maintainer = MaintainerGate(cfg.maintainer_pin_hash, cfg.maintainer_lock_file)
         self.on_exit: Callable[[], None] | None = None
         super().__init__(**kwargs)
         self.target = cfg.target_px

@@ -12,9 +12,23 @@ from kiosk.domain.session import Settings
 from kiosk.i18n import LANGUAGE_CODES
 
 KEYS = ("ward", "width", "height", "dpi", "touch_target_mm", "fullscreen", "show_cursor",
-        "multisamples", "rotation", "calibration", "maintainer_pin_hash", "idle_timeout_s",
+        "multisamples", "rotation", "calibration", "maintainer_pin_hash", "maintainer_lock_file",
+        "idle_timeout_s",
         "countdown_s", "ticket_s", "thanks_s", "language", "languages", "voice", "cashless", "card",
         "printer", "desk")
+
+
+def _optional_text(s: Section, name: str) -> str:
+    """A string key whose "" means "none" (Section.text refuses an empty string)."""
+    return "" if s.data.get(name, "") == "" else s.text(name)
+
+
+def _lock_file(s: Section, base: Path) -> Path | None:
+    raw = _optional_text(s, "maintainer_lock_file")
+    if not raw:
+        return None
+    path = Path(os.path.expanduser(raw))
+    return path if path.is_absolute() else base / path
 
 
 @dataclass(frozen=True)
@@ -29,7 +43,8 @@ class UiConfig:
     multisamples: int = 0
     rotation: int = 0
     calibration: dict[str, str] = field(default_factory=dict)
-    maintainer_pin_hash: str = ""
+    maintainer_pin_hash: str = ""              # this kiosk's own; "" = no maintainer exit
+    maintainer_lock_file: Path | None = None   # wrong tries and lock, kept across restarts
     voice: bool = False
     card: str = "standin"
     printer: str = "standin"
@@ -75,7 +90,8 @@ class UiConfig:
             fullscreen=s.flag("fullscreen", True), show_cursor=s.flag("show_cursor", False),
             multisamples=multisamples, rotation=rotation,
             calibration={k: calibration.text(k) for k in calibration.data},
-            maintainer_pin_hash=s.text("maintainer_pin_hash", ""),
+            maintainer_pin_hash=_optional_text(s, "maintainer_pin_hash"),
+            maintainer_lock_file=_lock_file(s, p.parent),
             voice=s.flag("voice", False),
             card=s.text("card", "device", choices=("device", "standin")),
             printer=s.text("printer", "device", choices=("device", "standin")),

@@ -38,7 +38,8 @@ def settings(tmp: Path, url: str, *, token: str = "dv_test", issue_timeout: floa
                            ca_bundle=None, connect_timeout=0.5, read_timeout=2.0,
                            issue_timeout=issue_timeout, retries=2, backoff_base=0.05,
                            backoff_max=0.5, heartbeat_seconds=backoffice.get("heartbeat", 5.0),
-                           pull_seconds=60.0, wait_seconds=backoffice.get("waits", 5.0))
+                           pull_seconds=60.0, wait_seconds=backoffice.get("waits", 5.0),
+                           insecure_http=True)   # the test back-offices speak plain http
     s = StoreSettings(path=tmp / db, key_file=key, block_size=block_size,
                       block_refill_below=refill_below)
     return SyncSettings(backoffice=b, store=s)

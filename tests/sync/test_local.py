@@ -32,14 +32,14 @@ def test_repository_config_parses() -> None:
 
 
 @pytest.mark.parametrize(("section", "key", "value", "words"), [
-    ("backoffice", "url", "ftp://x", "http:// or https://"),
+    ("backoffice", "url", "ftp://x", "must be an https:// URL"),
     ("backoffice", "read_timeout", "5", "must be a number"),
     ("backoffice", "timeout", 5, "unknown key"),
     ("store", "synchronous", "OFF", "must be one of"),
 ])
 def test_bad_config_names_file_and_key(tmp_path: Path, section: str, key: str, value: object,
                                        words: str) -> None:
-    data = {"backoffice": {"url": "http://h", "ward": "kita", "device_token_file": "t"},
+    data = {"backoffice": {"url": "https://h", "ward": "kita", "device_token_file": "t"},
             "store": {"path": "k.db", "key_file": "k.key"}}
     data[section][key] = value
     with pytest.raises(ConfigError) as info:
@@ -294,7 +294,8 @@ def test_maintainer_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert len(load_key(tmp_path / "k.key")) == 32
     assert main(["keygen", str(tmp_path / "k.key")]) == 1      # never overwrites a key
     config = tmp_path / "kiosk.toml"
-    config.write_text('[backoffice]\nurl = "http://127.0.0.1:9"\nward = "kita"\n'
+    config.write_text('[backoffice]\nurl = "http://127.0.0.1:9"\ninsecure_http = true\n'
+                      'ward = "kita"\n'
                       'device_token_file = "token"\n[store]\npath = "k.db"\n'
                       'key_file = "k.key"\n', encoding="utf-8")
     (tmp_path / "token").write_text("dv_x")

@@ -307,24 +307,6 @@ def test_voice_guidance_and_chimes(kiosk: Any) -> None:
         assert (ASSETS_DIR / "sounds" / "voice" / f"{name}.wav").stat().st_size > 1000
 
 
-def test_maintainer_exit_needs_the_pin(kiosk: Any) -> None:
-    from kiosk.ui.maintainer import hash_pin, pin_matches
-    k = kiosk
-    t = k.app.target
-    for _ in range(5):
-        k.h.tap_at(t * 0.5, k.h.window.height - t * 0.5)
-    assert getattr(k.app, "maintainer_view", None) is not None
-    assert k.app.maintainer_view in k.h.window.children
-    for d in "1111":
-        k.tap("key", d)
-    k.tap("maintainer_ok")
-    assert k.app.controller.session is not None and k.app.root is not None  # still running
-    k.app.maintainer_view.dismiss()
-    k.h.pump()
-    assert pin_matches(hash_pin("2468"), "2468") and not pin_matches(hash_pin("2468"), "1")
-    assert not pin_matches("", "")
-
-
 class FakeCashless:
     """A payment plug-in that pays when its button is touched (the seam, not the provider;
     the payment package's own widget is tested in tests/payment)."""
