@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.backoffice.audience import STAFF, event_for
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "ward_events"
@@ -36,12 +38,16 @@ class Subscription:
     """What one SSE client wants: a ward, optionally one service or one ticket.
 
     `queue_calls` additionally delivers calls of that service (the phone page's queue).
+    `audience` chooses what of each event it gets (kiosk.backoffice.audience); `credential`
+    names the token it came with, for the per-credential cap.
     """
 
     ward: str
     service: str | None = None
     ticket: int | None = None
     queue_calls: str | None = None
+    audience: str = STAFF
+    credential: str = ""
     queue: asyncio.Queue[tuple[int, bytes] | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=1000))
     dropped: bool = False
@@ -61,10 +67,27 @@ class Subscription:
         return True
 
 
+class StreamLimit(Exception):
+    """A new stream would pass a cap: `scope` is "credential" or "total"."""
+
+    def __init__(self, scope: str, cap: int) -> None:
+        super().__init__(scope)
+        self.scope = scope
+        self.cap = cap
+
+
 class Hub:
-    def __init__(self, queue_size: int = 1000) -> None:
+    def __init__(self, queue_size: int = 1000, *, max_total: int = 0,
+                 max_per_credential: int = 0) -> None:
+        """`max_total` / `max_per_credential`: open streams allowed (0 = no cap)."""
         self.queue_size = queue_size
+        self.max_total = max_total
+        self.max_per_credential = max_per_credential
         self.subscribers: set[Subscription] = set()
+        # Open streams, counted until the response ends (a dropped subscriber still holds
+        # its connection until then).
+        self.open: set[Subscription] = set()
+        self.per_credential: dict[str, int] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.last_id = 0
 
@@ -72,22 +95,40 @@ class Hub:
         self.loop = loop
 
     def subscribe(self, sub: Subscription) -> Subscription:
+        """Start delivering to `sub`; StreamLimit when a cap is reached."""
+        if self.max_total and len(self.open) >= self.max_total:
+            raise StreamLimit("total", self.max_total)
+        held = self.per_credential.get(sub.credential, 0)
+        if sub.credential and self.max_per_credential and held >= self.max_per_credential:
+            raise StreamLimit("credential", self.max_per_credential)
         sub.queue = asyncio.Queue(maxsize=self.queue_size)
         self.subscribers.add(sub)
+        self.open.add(sub)
+        if sub.credential:
+            self.per_credential[sub.credential] = held + 1
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         self.subscribers.discard(sub)
+        if sub not in self.open:
+            return
+        self.open.discard(sub)
+        if sub.credential:
+            left = self.per_credential.pop(sub.credential, 1) - 1
+            if left > 0:
+                self.per_credential[sub.credential] = left
 
     def publish(self, event: dict[str, Any]) -> None:
-        """Deliver one event to every interested subscriber (in the event loop's thread)."""
+        """Deliver one event to every interested subscriber (in the event loop's thread),
+        each in the projection of its audience, encoded once per audience."""
         self.last_id = max(self.last_id, int(event["id"]))
-        data: bytes | None = None
+        encoded: dict[str, bytes] = {}
         for sub in list(self.subscribers):
             if not sub.wants(event):
                 continue
+            data = encoded.get(sub.audience)
             if data is None:
-                data = encode(event)
+                data = encoded[sub.audience] = encode(event_for(sub.audience, event))
             try:
                 sub.queue.put_nowait((int(event["id"]), data))
             except asyncio.QueueFull:
