@@ -20,6 +20,7 @@ from kiosk.backoffice.audience import STAFF, event_for
 log = logging.getLogger(__name__)
 
 CHANNEL = "ward_events"
+CALLS = ("ticket.called", "ticket.recalled")
 
 
 def encode(event: dict[str, Any]) -> bytes:
@@ -52,12 +53,20 @@ class Subscription:
         default_factory=lambda: asyncio.Queue(maxsize=1000))
     dropped: bool = False
 
+    def keys(self) -> list[tuple[Any, ...]]:
+        """Where the hub files this subscription (see `event_keys`)."""
+        keys: list[tuple[Any, ...]] = [("ticket", self.ticket) if self.ticket is not None
+                                       else ("ward", self.ward)]
+        if self.queue_calls is not None:
+            keys.append(("calls", self.ward, self.queue_calls))
+        return keys
+
     def wants(self, event: dict[str, Any]) -> bool:
         if event.get("ward") != self.ward:
             return False
         ticket = event.get("ticket") or {}
         if self.queue_calls is not None and event.get("service") == self.queue_calls \
-                and event.get("type") in ("ticket.called", "ticket.recalled"):
+                and event.get("type") in CALLS:
             return True
         if self.ticket is not None:
             return ticket.get("id") == self.ticket
@@ -65,6 +74,19 @@ class Subscription:
             return self.service in (event.get("service"), (event.get("data") or {}).get(
                 "from_service")) or event.get("service") is None
         return True
+
+
+def event_keys(event: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The subscriptions an event may concern: its ward's ward-wide ones, its ticket's own
+    (a phone page) and, for a call, the phones waiting in its service — so an event costs
+    nothing per phone of other tickets (`Subscription.wants` still decides)."""
+    keys: list[tuple[Any, ...]] = [("ward", event.get("ward"))]
+    ticket = event.get("ticket")
+    if ticket:
+        keys.append(("ticket", ticket.get("id")))
+    if event.get("type") in CALLS:
+        keys.append(("calls", event.get("ward"), event.get("service")))
+    return keys
 
 
 class StreamLimit(Exception):
@@ -84,6 +106,7 @@ class Hub:
         self.max_total = max_total
         self.max_per_credential = max_per_credential
         self.subscribers: set[Subscription] = set()
+        self.index: dict[tuple[Any, ...], set[Subscription]] = {}
         # Open streams, counted until the response ends (a dropped subscriber still holds
         # its connection until then).
         self.open: set[Subscription] = set()
@@ -103,13 +126,24 @@ class Hub:
             raise StreamLimit("credential", self.max_per_credential)
         sub.queue = asyncio.Queue(maxsize=self.queue_size)
         self.subscribers.add(sub)
+        for key in sub.keys():
+            self.index.setdefault(key, set()).add(sub)
         self.open.add(sub)
         if sub.credential:
             self.per_credential[sub.credential] = held + 1
         return sub
 
-    def unsubscribe(self, sub: Subscription) -> None:
+    def _forget(self, sub: Subscription) -> None:
         self.subscribers.discard(sub)
+        for key in sub.keys():
+            filed = self.index.get(key)
+            if filed is not None:
+                filed.discard(sub)
+                if not filed:
+                    del self.index[key]
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._forget(sub)
         if sub not in self.open:
             return
         self.open.discard(sub)
@@ -123,7 +157,10 @@ class Hub:
         each in the projection of its audience, encoded once per audience."""
         self.last_id = max(self.last_id, int(event["id"]))
         encoded: dict[str, bytes] = {}
-        for sub in list(self.subscribers):
+        candidates: set[Subscription] = set()
+        for key in event_keys(event):
+            candidates.update(self.index.get(key, ()))
+        for sub in candidates:
             if not sub.wants(event):
                 continue
             data = encoded.get(sub.audience)
@@ -135,7 +172,7 @@ class Hub:
                 # A stuck client must not grow memory: drop it; it reconnects with
                 # Last-Event-ID and catches up from the audit trail.
                 sub.dropped = True
-                self.subscribers.discard(sub)
+                self._forget(sub)
                 sub.queue = asyncio.Queue(maxsize=1)
                 sub.queue.put_nowait(None)
 
@@ -153,6 +190,7 @@ class Hub:
             except asyncio.QueueFull:
                 pass
         self.subscribers.clear()
+        self.index.clear()
 
 
 async def listen_postgres(dsn: str, hub: Hub, ready: asyncio.Event | None = None) -> None:
