@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,9 +101,12 @@ class StreamLimit(Exception):
 
 class Hub:
     def __init__(self, queue_size: int = 1000, *, max_total: int = 0,
-                 max_per_credential: int = 0) -> None:
-        """`max_total` / `max_per_credential`: open streams allowed (0 = no cap)."""
+                 max_per_credential: int = 0, call_spread: float = 0.0) -> None:
+        """`max_total` / `max_per_credential`: open streams allowed (0 = no cap).
+        `call_spread`: a call reaches the phones waiting behind it within this many
+        seconds, each at a random moment, not all at once (see `publish`)."""
         self.queue_size = queue_size
+        self.call_spread = call_spread
         self.max_total = max_total
         self.max_per_credential = max_per_credential
         self.subscribers: set[Subscription] = set()
@@ -160,21 +164,35 @@ class Hub:
         candidates: set[Subscription] = set()
         for key in event_keys(event):
             candidates.update(self.index.get(key, ()))
+        ticket_id = (event.get("ticket") or {}).get("id")
+        loop = self.loop
         for sub in candidates:
             if not sub.wants(event):
                 continue
             data = encoded.get(sub.audience)
             if data is None:
                 data = encoded[sub.audience] = encode(event_for(sub.audience, event))
-            try:
-                sub.queue.put_nowait((int(event["id"]), data))
-            except asyncio.QueueFull:
-                # A stuck client must not grow memory: drop it; it reconnects with
-                # Last-Event-ID and catches up from the audit trail.
-                sub.dropped = True
-                self._forget(sub)
-                sub.queue = asyncio.Queue(maxsize=1)
-                sub.queue.put_nowait(None)
+            item = (int(event["id"]), data)
+            if self.call_spread and loop is not None and sub.ticket not in (None, ticket_id):
+                # Another ticket's call only moves this phone's position: thousands of
+                # phones in one queue get it spread out, so neither the writes nor the
+                # pages' re-reads arrive as one burst. The phone's own call goes at once.
+                loop.call_later(random.uniform(0, self.call_spread), self._put, sub, item)
+            else:
+                self._put(sub, item)
+
+    def _put(self, sub: Subscription, item: tuple[int, bytes]) -> None:
+        if sub not in self.subscribers:
+            return  # gone, or dropped, meanwhile
+        try:
+            sub.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            # A stuck client must not grow memory: drop it; it reconnects with
+            # Last-Event-ID and catches up from the audit trail.
+            sub.dropped = True
+            self._forget(sub)
+            sub.queue = asyncio.Queue(maxsize=1)
+            sub.queue.put_nowait(None)
 
     def publish_threadsafe(self, events: Iterable[dict[str, Any]]) -> None:
         loop = self.loop

@@ -159,7 +159,10 @@ def _credential_recheck(bo: Backoffice, token: str | None, who: Principal) -> Re
         if token is None:
             return False
         bo.tokens.drop(hash_token(token))
-        return resolve_token(bo, token) == who
+        now = resolve_token(bo, token)
+        # The same account or device, still with the role and ward the stream opened with.
+        return now is not None and all(getattr(now, f) == getattr(who, f) for f in (
+            "kind", "ward", "role", "staff_id", "device_id", "device_kind"))
     return Recheck(max(bo.settings.security.token_cache_seconds, 1), valid)
 
 
