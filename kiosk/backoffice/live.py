@@ -10,6 +10,7 @@ revoked or the account disabled (`Recheck`). Caps on open streams live in the hu
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading
 from kiosk.backoffice.errors import ApiError
 from kiosk.backoffice.events import StreamLimit, Subscription, encode, encode_named
+
+log = logging.getLogger(__name__)
 
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -68,6 +71,15 @@ async def _next(sub: Subscription, wait: float) -> tuple[int, bytes] | bool | No
         return False
 
 
+async def _still_valid(recheck: Recheck) -> bool:
+    try:
+        return await run_in_threadpool(recheck.valid)
+    except Exception as exc:  # noqa: BLE001 — cannot tell: end it; the reconnect is checked anew
+        log.warning("ending a live stream: its credential could not be checked (%s)",
+                    type(exc).__name__)
+        return False
+
+
 async def _pump(bo: Backoffice, sub: Subscription, first: list[bytes], watermark: int,
                 recheck: Recheck) -> AsyncIterator[bytes]:
     """Yield the opening messages, then live ones newer than what the opening covered,
@@ -82,7 +94,7 @@ async def _pump(bo: Backoffice, sub: Subscription, first: list[bytes], watermark
         while True:
             now = loop.time()
             if now >= check_at:
-                if not await run_in_threadpool(recheck.valid):
+                if not await _still_valid(recheck):
                     return
                 check_at = loop.time() + recheck.seconds
             if now >= ping_at:
