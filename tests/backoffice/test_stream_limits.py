@@ -230,3 +230,19 @@ def test_a_large_gap_reads_no_event_rows(tmp_path):
     assert first[0].startswith(b"event: snapshot")
     assert not any("ticket_events.data" in s for s in statements), statements
     bo.engine.dispose()
+
+
+@pytest.mark.parametrize(("events", "key"), [
+    ({"max_streams_per_credential": 0}, "events.max_streams_per_credential"),
+    ({"max_streams_total": "many"}, "events.max_streams_total"),
+    ({"replay_limit": 1_000_000}, "events.replay_limit"),
+    ({"status_recheck_seconds": 0}, "events.status_recheck_seconds"),
+    ({"call_spread_seconds": -1}, "events.call_spread_seconds"),
+])
+def test_stream_settings_are_checked(events: dict[str, Any], key: str) -> None:
+    from kiosk.backoffice.config import Settings
+    from kiosk.domain.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        Settings.from_mapping({"events": events}, file="config/backoffice.toml")
+    assert err.value.key == key
