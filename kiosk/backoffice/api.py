@@ -15,8 +15,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 
+from kiosk.backoffice import audience, queue
 from kiosk.backoffice import models as m
-from kiosk.backoffice import queue
 from kiosk.backoffice.auth import (
     COOKIE,
     Principal,
@@ -402,7 +402,8 @@ def post_close(ward: WardPath, number: CounterPath, request: Request,
             summary="Waiting lists and counters (staff, display, kiosk)")
 def get_queue(ward: WardPath, request: Request, who: Principal = STAFF_OR_DEVICE) -> dict[str, Any]:
     who.check_ward(ward)
-    return queue.queue_view(bo_of(request), ward)
+    # A display or kiosk gets what its stream's snapshot has: numbers, counters, counts.
+    return audience.queue_view_for(audience.of(who), queue.queue_view(bo_of(request), ward))
 
 
 @router.get("/wards/{ward}/estimates", tags=["wards"], summary="Wait estimates (public)")
@@ -432,7 +433,7 @@ async def get_events(request: Request, ward: Annotated[str, Query(max_length=32)
     who.check_ward(ward)
     if service is not None and service not in bo.catalog.services:
         raise ApiError(422, "unknown_service", f"there is no service {service!r}")
-    return await stream_ward(request, bo, ward, service, ticket, last_event_id)
+    return await stream_ward(request, bo, who, ward, service, ticket, last_event_id)
 
 
 @router.get("/status/{token}", tags=["phone"], summary="A ticket's status by its token (public)")

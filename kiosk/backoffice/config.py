@@ -56,8 +56,12 @@ class QueueSettings:
 @dataclass(frozen=True)
 class EventSettings:
     keepalive_seconds: int = 15
-    replay_limit: int = 1000
+    replay_limit: int = 200
     subscriber_queue: int = 1000
+    max_streams_per_credential: int = 8
+    max_streams_total: int = 4000
+    status_recheck_seconds: int = 60
+    call_spread_seconds: float = 2.0
 
 
 DAY_END = "day_end"
@@ -134,11 +138,18 @@ class Settings:
             raise q.error("offline_last", f"must be ≥ offline_first ({queue.offline_first}), "
                           f"got {queue.offline_last}")
         e = root.section("events", {})
-        e.unknown_keys(("keepalive_seconds", "replay_limit", "subscriber_queue"))
+        e.unknown_keys(("keepalive_seconds", "replay_limit", "subscriber_queue",
+                        "max_streams_per_credential", "max_streams_total",
+                        "status_recheck_seconds", "call_spread_seconds"))
         events = EventSettings(
             keepalive_seconds=e.integer("keepalive_seconds", 15, min=1, max=300),
-            replay_limit=e.integer("replay_limit", 1000, min=0, max=100_000),
-            subscriber_queue=e.integer("subscriber_queue", 1000, min=10, max=100_000))
+            replay_limit=e.integer("replay_limit", 200, min=0, max=5000),
+            subscriber_queue=e.integer("subscriber_queue", 1000, min=10, max=100_000),
+            max_streams_per_credential=e.integer("max_streams_per_credential", 8, min=1,
+                                                 max=1000),
+            max_streams_total=e.integer("max_streams_total", 4000, min=1, max=1_000_000),
+            status_recheck_seconds=e.integer("status_recheck_seconds", 60, min=1, max=3600),
+            call_spread_seconds=e.number("call_spread_seconds", 2.0, min=0))
         return cls(server=server, security=security, queue=queue, events=events,
                    retention=_retention(root.section("retention", {})), source=file)
 

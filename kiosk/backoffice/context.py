@@ -78,7 +78,10 @@ class Backoffice:
         self.tz = settings.server.tz
         self.engine = engine or make_engine(self.db_url, pool_size=settings.server.db_pool_size)
         self.is_pg = not is_sqlite(self.db_url)
-        self.hub = Hub(settings.events.subscriber_queue)
+        self.hub = Hub(settings.events.subscriber_queue,
+                       max_total=settings.events.max_streams_total,
+                       max_per_credential=settings.events.max_streams_per_credential,
+                       call_spread=settings.events.call_spread_seconds)
         self.fast_issuer: Any = None  # fastpath.FastIssuer while serving on PostgreSQL
         self.tokens = TokenCache(settings.security.token_cache_seconds)
         self.estimates: TtlCache = TtlCache(3.0)     # (ward, service) -> ServiceEstimate

@@ -11,13 +11,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kiosk.backoffice.audience import STAFF, event_for
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "ward_events"
+CALLS = ("ticket.called", "ticket.recalled")
 
 
 def encode(event: dict[str, Any]) -> bytes:
@@ -36,22 +40,34 @@ class Subscription:
     """What one SSE client wants: a ward, optionally one service or one ticket.
 
     `queue_calls` additionally delivers calls of that service (the phone page's queue).
+    `audience` chooses what of each event it gets (kiosk.backoffice.audience); `credential`
+    names the token it came with, for the per-credential cap.
     """
 
     ward: str
     service: str | None = None
     ticket: int | None = None
     queue_calls: str | None = None
+    audience: str = STAFF
+    credential: str = ""
     queue: asyncio.Queue[tuple[int, bytes] | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=1000))
     dropped: bool = False
+
+    def keys(self) -> list[tuple[Any, ...]]:
+        """Where the hub files this subscription (see `event_keys`)."""
+        keys: list[tuple[Any, ...]] = [("ticket", self.ticket) if self.ticket is not None
+                                       else ("ward", self.ward)]
+        if self.queue_calls is not None:
+            keys.append(("calls", self.ward, self.queue_calls))
+        return keys
 
     def wants(self, event: dict[str, Any]) -> bool:
         if event.get("ward") != self.ward:
             return False
         ticket = event.get("ticket") or {}
         if self.queue_calls is not None and event.get("service") == self.queue_calls \
-                and event.get("type") in ("ticket.called", "ticket.recalled"):
+                and event.get("type") in CALLS:
             return True
         if self.ticket is not None:
             return ticket.get("id") == self.ticket
@@ -61,10 +77,44 @@ class Subscription:
         return True
 
 
+def event_keys(event: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The subscriptions an event may concern: its ward's ward-wide ones, its ticket's own
+    (a phone page) and, for a call, the phones waiting in its service — so an event costs
+    nothing per phone of other tickets (`Subscription.wants` still decides)."""
+    keys: list[tuple[Any, ...]] = [("ward", event.get("ward"))]
+    ticket = event.get("ticket")
+    if ticket:
+        keys.append(("ticket", ticket.get("id")))
+    if event.get("type") in CALLS:
+        keys.append(("calls", event.get("ward"), event.get("service")))
+    return keys
+
+
+class StreamLimit(Exception):
+    """A new stream would pass a cap: `scope` is "credential" or "total"."""
+
+    def __init__(self, scope: str, cap: int) -> None:
+        super().__init__(scope)
+        self.scope = scope
+        self.cap = cap
+
+
 class Hub:
-    def __init__(self, queue_size: int = 1000) -> None:
+    def __init__(self, queue_size: int = 1000, *, max_total: int = 0,
+                 max_per_credential: int = 0, call_spread: float = 0.0) -> None:
+        """`max_total` / `max_per_credential`: open streams allowed (0 = no cap).
+        `call_spread`: a call reaches the phones waiting behind it within this many
+        seconds, each at a random moment, not all at once (see `publish`)."""
         self.queue_size = queue_size
+        self.call_spread = call_spread
+        self.max_total = max_total
+        self.max_per_credential = max_per_credential
         self.subscribers: set[Subscription] = set()
+        self.index: dict[tuple[Any, ...], set[Subscription]] = {}
+        # Open streams, counted until the response ends (a dropped subscriber still holds
+        # its connection until then).
+        self.open: set[Subscription] = set()
+        self.per_credential: dict[str, int] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.last_id = 0
 
@@ -72,31 +122,77 @@ class Hub:
         self.loop = loop
 
     def subscribe(self, sub: Subscription) -> Subscription:
+        """Start delivering to `sub`; StreamLimit when a cap is reached."""
+        if self.max_total and len(self.open) >= self.max_total:
+            raise StreamLimit("total", self.max_total)
+        held = self.per_credential.get(sub.credential, 0)
+        if sub.credential and self.max_per_credential and held >= self.max_per_credential:
+            raise StreamLimit("credential", self.max_per_credential)
         sub.queue = asyncio.Queue(maxsize=self.queue_size)
         self.subscribers.add(sub)
+        for key in sub.keys():
+            self.index.setdefault(key, set()).add(sub)
+        self.open.add(sub)
+        if sub.credential:
+            self.per_credential[sub.credential] = held + 1
         return sub
 
-    def unsubscribe(self, sub: Subscription) -> None:
+    def _forget(self, sub: Subscription) -> None:
         self.subscribers.discard(sub)
+        for key in sub.keys():
+            filed = self.index.get(key)
+            if filed is not None:
+                filed.discard(sub)
+                if not filed:
+                    del self.index[key]
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._forget(sub)
+        if sub not in self.open:
+            return
+        self.open.discard(sub)
+        if sub.credential:
+            left = self.per_credential.pop(sub.credential, 1) - 1
+            if left > 0:
+                self.per_credential[sub.credential] = left
 
     def publish(self, event: dict[str, Any]) -> None:
-        """Deliver one event to every interested subscriber (in the event loop's thread)."""
+        """Deliver one event to every interested subscriber (in the event loop's thread),
+        each in the projection of its audience, encoded once per audience."""
         self.last_id = max(self.last_id, int(event["id"]))
-        data: bytes | None = None
-        for sub in list(self.subscribers):
+        encoded: dict[str, bytes] = {}
+        candidates: set[Subscription] = set()
+        for key in event_keys(event):
+            candidates.update(self.index.get(key, ()))
+        ticket_id = (event.get("ticket") or {}).get("id")
+        loop = self.loop
+        for sub in candidates:
             if not sub.wants(event):
                 continue
+            data = encoded.get(sub.audience)
             if data is None:
-                data = encode(event)
-            try:
-                sub.queue.put_nowait((int(event["id"]), data))
-            except asyncio.QueueFull:
-                # A stuck client must not grow memory: drop it; it reconnects with
-                # Last-Event-ID and catches up from the audit trail.
-                sub.dropped = True
-                self.subscribers.discard(sub)
-                sub.queue = asyncio.Queue(maxsize=1)
-                sub.queue.put_nowait(None)
+                data = encoded[sub.audience] = encode(event_for(sub.audience, event))
+            item = (int(event["id"]), data)
+            if self.call_spread and loop is not None and sub.ticket not in (None, ticket_id):
+                # Another ticket's call only moves this phone's position: thousands of
+                # phones in one queue get it spread out, so neither the writes nor the
+                # pages' re-reads arrive as one burst. The phone's own call goes at once.
+                loop.call_later(random.uniform(0, self.call_spread), self._put, sub, item)
+            else:
+                self._put(sub, item)
+
+    def _put(self, sub: Subscription, item: tuple[int, bytes]) -> None:
+        if sub not in self.subscribers:
+            return  # gone, or dropped, meanwhile
+        try:
+            sub.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            # A stuck client must not grow memory: drop it; it reconnects with
+            # Last-Event-ID and catches up from the audit trail.
+            sub.dropped = True
+            self._forget(sub)
+            sub.queue = asyncio.Queue(maxsize=1)
+            sub.queue.put_nowait(None)
 
     def publish_threadsafe(self, events: Iterable[dict[str, Any]]) -> None:
         loop = self.loop
@@ -112,6 +208,7 @@ class Hub:
             except asyncio.QueueFull:
                 pass
         self.subscribers.clear()
+        self.index.clear()
 
 
 async def listen_postgres(dsn: str, hub: Hub, ready: asyncio.Event | None = None) -> None:

@@ -141,6 +141,8 @@ class SseReader:
             raise AssertionError(f"SSE answered {self.status}: {body}")
         self.sock.settimeout(None)
         self.events: queue_mod.Queue[tuple[str, Any, str | None]] = queue_mod.Queue()
+        self.raw = bytearray()  # every byte of the body, as the server sent it
+        self.ended = threading.Event()  # set when the server ended the stream
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
@@ -148,6 +150,7 @@ class SseReader:
         name, data, event_id = "message", [], None
         try:
             for raw in self.file:
+                self.raw += raw
                 line = raw.decode().rstrip("\r\n")
                 if line == "":
                     if data:
@@ -161,6 +164,8 @@ class SseReader:
                     event_id = line[4:]
         except (OSError, ValueError):  # the stream ends when the test closes it
             pass
+        finally:
+            self.ended.set()
 
     def next(self, kind: str | None = None, timeout: float = 10.0) -> tuple[str, Any]:
         deadline = time.monotonic() + timeout

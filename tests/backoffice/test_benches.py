@@ -32,6 +32,14 @@ def test_event_bench_quick():
     assert result["missing"] == 0 and result["deliveries"] == 20 * 5
 
 
+def test_stream_flood_bench_quick():
+    result = _bench("bench_stream_flood.py", "--db", "sqlite")
+    assert result["streams_open"] == result["streams_wanted"] == 100
+    assert result["streams_refused"] == {} and result["streams_ended_early"] == 0
+    for phase in ("without_flood", "with_flood"):
+        assert result[phase]["tickets"] > 0 and result[phase]["duplicates"] == 0
+
+
 def test_purge_bench_quick():
     result = _bench("bench_purge.py", "--db", "both")
     assert {r["db"] for r in result["runs"]} == {"sqlite", "postgres"}

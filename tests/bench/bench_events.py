@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
     subs, events = (20, 5) if args.quick else (args.subscribers, args.events)
-    with servers(args.db, args.workers) as (server, _postmaster):
+    # Every subscriber uses the one display token: lift the per-credential stream cap.
+    lifted = {"events": {"max_streams_per_credential": subs}}
+    with servers(args.db, args.workers, settings=lifted) as (server, _postmaster):
         result = asyncio.run(run(server, subs, events, args.gap))
     result.update(bench="events", db=args.db, workers=args.workers if args.db == "postgres"
                   else 1, quick=args.quick)

@@ -187,10 +187,12 @@ async def run_load(server: BackofficeServer, clients: int, seconds: float,
 
 
 @contextlib.contextmanager
-def servers(db: str, workers: int, threads: int | None = None,
-            tcp: bool = False) -> Iterator[tuple[BackofficeServer, int | None]]:
+def servers(db: str, workers: int, threads: int | None = None, tcp: bool = False,
+            settings: dict[str, Any] | None = None
+            ) -> Iterator[tuple[BackofficeServer, int | None]]:
     """`tcp`: reach PostgreSQL over 127.0.0.1 instead of its unix socket (a back-office on
-    the database's machine uses the socket: cheaper per round trip)."""
+    the database's machine uses the socket: cheaper per round trip). `settings`: more
+    config/backoffice.toml overrides."""
     root = Path(tempfile.mkdtemp(prefix="bench-"))
     cluster = None
     try:
@@ -202,7 +204,8 @@ def servers(db: str, workers: int, threads: int | None = None,
             cluster.start()
         factory = ServerFactory(root, cluster=cluster)
         try:
-            config = {"server": {"threads": threads, "db_pool_size": threads}} if threads else None
+            config = {"server": {"threads": threads, "db_pool_size": threads}} if threads else {}
+            config.update(settings or {})
             url = None
             if cluster is not None:
                 url = cluster.create_database()

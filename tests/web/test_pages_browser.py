@@ -213,6 +213,9 @@ def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: 
     wait_js(console, "n => !document.getElementById('queues').textContent.includes(n)",
                               arg=second["number"])
     display.wait_for_selector(f"#recent li[data-number='{first['number']}']")
+    # The recent list may show the first number before the second call's refresh landed.
+    wait_js(display, "() => (document.querySelector(\"#waits li[data-service='certificates']\")"
+                     " || {}).textContent.includes('待ち 2 人')")
     waits = display.text_content("#waits li[data-service='certificates']")
     assert "証明書の発行 / Certificates" in waits and "待ち 2 人" in waits and "2 waiting" in waits
     shots.take(display, "display", docs=True)
