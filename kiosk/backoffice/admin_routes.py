@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kiosk.backoffice import models as m
 from kiosk.backoffice import queue, seed
-from kiosk.backoffice.auth import Principal, require_staff
+from kiosk.backoffice.auth import Principal, require_staff, session_key
 from kiosk.backoffice.clock import iso
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading
@@ -134,8 +134,10 @@ async def post_reset_password(username: Username, request: Request,
                               who: Principal = ADMIN) -> dict[str, Any]:
     bo = _bo(request)
     given = body.password if body else None
+    # One's own reset ends one's other sessions, not the one doing it (ASVS 3.3.3).
+    keep = session_key(request) if username == who.username else None
     password, ended = await _run(seed.reset_password, bo.engine, username, given,
-                                 _actor(request, who), _staff_check(who))
+                                 _actor(request, who), _staff_check(who), keep)
     _forget(bo, ended)
     out: dict[str, Any] = {"username": username, "sessions_ended": len(ended)}
     if given is None:

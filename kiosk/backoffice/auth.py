@@ -302,15 +302,22 @@ def logout(bo: Backoffice, token: str) -> None:
     bo.tokens.drop(key)
 
 
-def end_sessions(conn: Connection, staff_id: int) -> list[str]:
-    """Revoke every live session of an account (reset, disable); returns their keys so
-    the caller can drop them from its token cache once committed."""
+def end_sessions(conn: Connection, staff_id: int, keep: str | None = None) -> list[str]:
+    """Revoke every live session of an account (reset, disable) but `keep` (the key of the
+    session resetting its own password); returns their keys so the caller can drop them
+    from its token cache once committed."""
     s = m.sessions
-    keys = list(conn.execute(select(s.c.token_hash).where(
-        s.c.staff_id == staff_id, s.c.revoked.is_(False))).scalars())
+    live = and_(s.c.staff_id == staff_id, s.c.revoked.is_(False), s.c.token_hash != (keep or ""))
+    keys = list(conn.execute(select(s.c.token_hash).where(live)).scalars())
     if keys:
-        conn.execute(update(s).where(s.c.staff_id == staff_id).values(revoked=True))
+        conn.execute(update(s).where(live).values(revoked=True))
     return keys
+
+
+def session_key(request: Request) -> str | None:
+    """The key (hash) of the staff session this request comes with, if any."""
+    token = _token_of(request)
+    return hash_token(token) if token and token.startswith("st_") else None
 
 
 def purge_sessions(bo: Backoffice) -> int:

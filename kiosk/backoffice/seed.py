@@ -121,15 +121,16 @@ def _staff_row(conn: Connection, username: str, check: Check | None) -> Any:
 
 def reset_password(engine: Engine, username: str, password: str | None = None,
                    actor: Actor = COMMAND_LINE, check: Check | None = None,
-                   ) -> tuple[str, list[str]]:
-    """A new password for an account; its sessions end. Returns the password (generated
-    when not given) and the ended sessions' keys (for the token cache)."""
+                   keep: str | None = None) -> tuple[str, list[str]]:
+    """A new password for an account; its sessions end (but `keep`, the session of an
+    admin resetting its own password). Returns the password (generated when not given)
+    and the ended sessions' keys (for the token cache)."""
     password = _password(password)
     with writing(engine) as conn:
         row = _staff_row(conn, username, check)
         conn.execute(update(m.staff).where(m.staff.c.id == row.id)
                      .values(password_hash=hash_password(password)))
-        ended = end_sessions(conn, row.id)
+        ended = end_sessions(conn, row.id, keep)
         record(conn, actor, "staff.password_reset", "staff", username, row.ward)
     return password, ended
 

@@ -229,3 +229,14 @@ def backoffice_token_cache_seconds() -> float:
     from kiosk.backoffice.config import load_settings
 
     return load_settings().security.token_cache_seconds + 0.5
+
+
+def test_resetting_ones_own_password_ends_only_ones_other_sessions(backoffice):
+    server = backoffice
+    here = sign_in(server, "admin", server.passwords["admin"])
+    elsewhere = sign_in(server, "admin", server.passwords["admin"])
+    r = ok(here.post(server.api("/admin/staff/admin/reset-password"), timeout=30))
+    assert r["sessions_ended"] >= 1
+    assert here.get(server.api("/auth/me"), timeout=30).status_code == 200
+    assert elsewhere.get(server.api("/auth/me"), timeout=30).status_code == 401
+    assert login_from(server, "admin", r["password"]).status == 200
