@@ -161,6 +161,11 @@ def _lookup(bo: Backoffice, token: str, key: str) -> Principal | None:
     return principal
 
 
+# A session's last use is written at most this often: the idle timeout needs minutes, not
+# a database write per request. Lookups run at most every [security] token_cache_seconds.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
 def _staff_session(bo: Backoffice, key: str) -> Principal | None:
     """A live session: not revoked, not expired, not idle, of an enabled account."""
     now = utcnow()
@@ -180,11 +185,6 @@ def _staff_session(bo: Backoffice, key: str) -> Principal | None:
         _touch(bo, key, now)
     return Principal("staff", row.ward, username=row.username, role=row.role,
                      staff_id=row.id)
-
-
-# A session's last use is written at most this often: the idle timeout needs minutes, not
-# a database write per request. Lookups run at most every [security] token_cache_seconds.
-TOUCH_EVERY = timedelta(minutes=1)
 
 
 def _touch(bo: Backoffice, key: str, now: datetime) -> None:
