@@ -235,6 +235,10 @@ def test_resetting_ones_own_password_ends_only_ones_other_sessions(backoffice):
     server = backoffice
     here = sign_in(server, "admin", server.passwords["admin"])
     elsewhere = sign_in(server, "admin", server.passwords["admin"])
+    for path, body in (("/admin/staff/admin/reset-password", {"password": "short-11chr"}),
+                       ("/admin/staff", {"username": "kato", "role": "staff",
+                                         "password": "short-11chr"})):
+        assert here.post(server.api(path), json=body, timeout=30).status_code == 422
     r = ok(here.post(server.api("/admin/staff/admin/reset-password"), timeout=30))
     assert r["sessions_ended"] >= 1
     assert here.get(server.api("/auth/me"), timeout=30).status_code == 200
