@@ -122,11 +122,12 @@ def register_terminal(engine: Any, terminal_id: str, key: str) -> None:
 
 
 def demo_config(demo: Demo) -> Path:
-    """The demo runs at any hour: opening hours are shown but not enforced."""
+    """The demo runs at any hour: opening hours are shown but not enforced; its API is
+    browsable at /docs."""
     src = (REPO_ROOT / "config" / "backoffice.toml").read_text(encoding="utf-8")
     path = demo.var_dir / "backoffice.toml"
-    path.write_text(src.replace("enforce_opening_hours = true", "enforce_opening_hours = false"),
-                    encoding="utf-8")
+    path.write_text(src.replace("enforce_opening_hours = true", "enforce_opening_hours = false")
+                    .replace("api_docs = false", "api_docs = true"), encoding="utf-8")
     return path
 
 

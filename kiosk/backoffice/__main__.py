@@ -1,4 +1,6 @@
-"""Command line: serve, migrate, seed-demo, create-staff, create-device, purge.
+"""Command line: serve, migrate, seed-demo, create-staff, reset-password, create-device,
+rotate-device-token, purge. Creating never overwrites: a taken name is refused; resetting a
+password or a device token is its own command (audited; sessions / the old token end).
 
     python -m kiosk.backoffice serve --db URL --host H --port P [--workers N]
 """
@@ -28,6 +30,11 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catalog", help="procedure catalog TOML (default: config/catalog.toml)")
 
 
+def _password_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from stdin (else prompted, or generated if empty)")
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="ward-backoffice", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -46,18 +53,27 @@ def _parser() -> argparse.ArgumentParser:
     sd = sub.add_parser("seed-demo", help="demo accounts and device tokens (random secrets)")
     _db_arg(sd)
     sd.add_argument("--credentials-out", help="also write the secrets to this JSON file")
-    cs = sub.add_parser("create-staff", help="create or reset a staff account")
+    cs = sub.add_parser("create-staff", help="create a staff account (refused if it exists)")
     _db_arg(cs)
     cs.add_argument("--username", required=True)
     cs.add_argument("--role", required=True, choices=("staff", "supervisor", "admin", "central"))
     cs.add_argument("--ward", help="bind the account to one ward")
-    cs.add_argument("--password-stdin", action="store_true",
-                    help="read the password from stdin (else prompted, or generated if empty)")
-    cd = sub.add_parser("create-device", help="provision a kiosk or display token")
+    _password_arg(cs)
+    rp = sub.add_parser("reset-password", help="a new password for a staff account; "
+                        "its sessions end")
+    _db_arg(rp)
+    rp.add_argument("--username", required=True)
+    _password_arg(rp)
+    cd = sub.add_parser("create-device", help="provision a kiosk or display token "
+                        "(refused if the name exists)")
     _db_arg(cd)
     cd.add_argument("--name", required=True)
     cd.add_argument("--kind", required=True, choices=("kiosk", "display"))
     cd.add_argument("--ward", required=True)
+    rt = sub.add_parser("rotate-device-token", help="a new token for a device; the old one "
+                        "stops working")
+    _db_arg(rt)
+    rt.add_argument("--name", required=True)
     pg = sub.add_parser("purge", help="delete the personal data past its retention "
                         "([retention] in the config); the server also does it by itself")
     _db_arg(pg)
@@ -82,6 +98,7 @@ def _is_migrated(url: str) -> bool:
 
 def _purge(args: argparse.Namespace) -> int:
     from kiosk.backoffice.app import backoffice_from
+    from kiosk.backoffice.auth import purge_sessions
     from kiosk.backoffice.db import normalize_url
     from kiosk.backoffice.retention import purge
 
@@ -91,13 +108,15 @@ def _purge(args: argparse.Namespace) -> int:
     bo = backoffice_from(url, args.config, args.catalog)
     try:
         report = purge(bo, dry_run=args.dry_run, by="command")
+        sessions = 0 if args.dry_run else purge_sessions(bo)
     finally:
         bo.engine.dispose()
     r = bo.settings.retention
     what = "would delete" if args.dry_run else "deleted"
     print(f"{what} the application data of {report.tickets} ticket(s): {report.finished} "
           f"finished (finished_grace={r.finished_grace}), {report.retention} issued more than "
-          f"{r.max_days} day(s) ago; {report.notes} audit-trail note(s)")
+          f"{r.max_days} day(s) ago; {report.notes} audit-trail note(s)"
+          + ("" if args.dry_run else f"; {sessions} ended staff session(s)"))
     print(json.dumps(report.as_dict()))
     return 0
 
@@ -117,6 +136,50 @@ def _prepare(db: str, catalog_path: str | None, *, migrate: bool = True) -> Any:
     engine = make_engine(url, pool_size=2)
     sync_catalog(engine, catalog)
     return url, engine, catalog
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n") or None
+    if sys.stdin.isatty():
+        return getpass.getpass("password (empty = generate): ") or None
+    return None
+
+
+def _accounts(args: argparse.Namespace) -> int:
+    """create-staff, reset-password, create-device, rotate-device-token."""
+    from kiosk.backoffice import seed
+
+    _url, engine, catalog = _prepare(args.db, args.catalog, migrate=False)
+    try:
+        if getattr(args, "ward", None) and args.ward not in catalog.wards:
+            print(f"unknown ward {args.ward!r}", file=sys.stderr)
+            return 2
+        if args.command == "create-staff":
+            password = _password(args)
+            pw = seed.create_staff(engine, args.username, args.role, args.ward, password)
+            print(f"staff {args.username} ({args.role})" + ("" if password else f" password: {pw}"))
+        elif args.command == "reset-password":
+            password = _password(args)
+            pw, ended = seed.reset_password(engine, args.username, password)
+            print(f"staff {args.username}: new password" + ("" if password else f": {pw}")
+                  + f" ({len(ended)} session(s) ended)")
+        elif args.command == "create-device":
+            device_id, token = seed.create_device(engine, args.name, args.kind, args.ward)
+            print(f"device {device_id} {args.name} ({args.kind}, {args.ward}) token: {token}")
+        else:
+            row, token, _old = seed.rotate_device_token(engine, args.name)
+            print(f"device {row.id} {row.name} ({row.kind}, {row.ward}) new token: {token}")
+    except seed.AlreadyExists as exc:
+        hint = "reset-password" if args.command == "create-staff" else "rotate-device-token"
+        print(f"ward-backoffice: {exc}; creating never overwrites (use {hint})", file=sys.stderr)
+        return 1
+    except seed.NoSuchAccount as exc:
+        print(f"ward-backoffice: there is no {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -181,32 +244,9 @@ def main(argv: list[str] | None = None) -> int:
                 out.chmod(0o600)
             print(text)
             return 0
-        if args.command == "create-staff":
-            from kiosk.backoffice.seed import create_staff
-
-            _url, engine, catalog = _prepare(args.db, args.catalog, migrate=False)
-            if args.ward and args.ward not in catalog.wards:
-                print(f"unknown ward {args.ward!r}", file=sys.stderr)
-                return 2
-            if args.password_stdin:
-                password = sys.stdin.readline().rstrip("\n") or None
-            elif sys.stdin.isatty():
-                password = getpass.getpass("password (empty = generate): ") or None
-            else:
-                password = None
-            pw = create_staff(engine, args.username, args.role, args.ward, password)
-            print(f"staff {args.username} ({args.role})" + ("" if password else f" password: {pw}"))
-            return 0
-        if args.command == "create-device":
-            from kiosk.backoffice.seed import create_device
-
-            _url, engine, catalog = _prepare(args.db, args.catalog, migrate=False)
-            if args.ward not in catalog.wards:
-                print(f"unknown ward {args.ward!r}", file=sys.stderr)
-                return 2
-            device_id, token = create_device(engine, args.name, args.kind, args.ward)
-            print(f"device {device_id} {args.name} ({args.kind}, {args.ward}) token: {token}")
-            return 0
+        if args.command in ("create-staff", "reset-password", "create-device",
+                            "rotate-device-token"):
+            return _accounts(args)
     except (ConfigError, ValueError) as exc:
         print(f"ward-backoffice: {exc}", file=sys.stderr)
         return 2

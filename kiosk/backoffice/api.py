@@ -46,7 +46,6 @@ DEVICE = Depends(require_device())
 KIOSK = Depends(require_device("kiosk"))
 STAFF_OR_KIOSK = Depends(require_any(role="staff", devices=("kiosk",)))
 STAFF_OR_DEVICE = Depends(require_any(role="staff"))
-STREAM_READER = Depends(require_any(role="staff", query_token=True))
 
 
 def bo_of(request: Request) -> Backoffice:
@@ -426,8 +425,7 @@ async def get_events(request: Request, ward: Annotated[str, Query(max_length=32)
                      service: Annotated[str | None, Query(max_length=32)] = None,
                      ticket: Annotated[int | None, Query(ge=1, le=2**62)] = None,
                      last_event_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
-                     access_token: Annotated[str | None, Query(max_length=200)] = None,
-                     who: Principal = STREAM_READER) -> Response:
+                     who: Principal = STAFF_OR_DEVICE) -> Response:
     bo = bo_of(request)
     queue.ward_of(bo, ward)
     who.check_ward(ward)
@@ -451,66 +449,4 @@ async def get_status_events(token: Annotated[str, Path(max_length=64)],
     return await stream_status(request, bo_of(request), token)
 
 
-# --- administration ---------------------------------------------------------------------------
-
-class StaffIn(Strict):
-    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    role: Literal["staff", "supervisor", "admin", "central"]
-    ward: Code | None = None
-    password: str | None = Field(None, min_length=12, max_length=256)
-
-
-@router.post("/admin/staff", tags=["admin"], status_code=201, summary="Create staff (admin)")
-def post_staff(body: StaffIn, request: Request, who: Principal = ADMIN) -> dict[str, Any]:
-    from kiosk.backoffice.seed import create_staff
-
-    bo = bo_of(request)
-    if body.ward is not None:
-        queue.ward_of(bo, body.ward)
-    password = create_staff(bo.engine, body.username, body.role, body.ward, body.password)
-    out: dict[str, Any] = {"username": body.username, "role": body.role, "ward": body.ward}
-    if body.password is None:
-        out["password"] = password
-    return out
-
-
-@router.get("/admin/staff", tags=["admin"], summary="Staff accounts (admin)")
-def get_staff(request: Request, who: Principal = ADMIN) -> list[dict[str, Any]]:
-    s = m.staff
-    with reading(bo_of(request).engine) as conn:
-        rows = conn.execute(select(s.c.username, s.c.role, s.c.ward, s.c.active)
-                            .order_by(s.c.username)).all()
-    return [dict(r._mapping) for r in rows]
-
-
-class DeviceIn(Strict):
-    name: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Literal["kiosk", "display"]
-    ward: Code
-
-
-@router.post("/admin/devices", tags=["admin"], status_code=201,
-             summary="Provision a device token (admin; the token is shown once)")
-def post_device(body: DeviceIn, request: Request, who: Principal = ADMIN) -> dict[str, Any]:
-    from kiosk.backoffice.seed import create_device
-
-    bo = bo_of(request)
-    queue.ward_of(bo, body.ward)
-    device_id, token = create_device(bo.engine, body.name, body.kind, body.ward)
-    return {"id": device_id, "name": body.name, "kind": body.kind, "ward": body.ward,
-            "token": token}
-
-
-@router.delete("/admin/devices/{device_id}", tags=["admin"], status_code=204,
-               summary="Revoke a device token (admin)")
-def delete_device(device_id: Annotated[int, Path(ge=1, le=2**31)], request: Request,
-                  who: Principal = ADMIN) -> Response:
-    bo = bo_of(request)
-    with writing(bo.engine) as conn:
-        done = conn.execute(update(m.devices).where(m.devices.c.id == device_id)
-                            .values(active=False)).rowcount
-    if not done:
-        raise not_found(f"device {device_id}")
-    bo.tokens = type(bo.tokens)(bo.tokens.seconds)  # this process forgets at once
-    return Response(status_code=204)
-
+# Administration (/api/v1/admin): kiosk/backoffice/admin_routes.py

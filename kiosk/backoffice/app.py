@@ -24,6 +24,7 @@ from kiosk import __version__
 from kiosk.backoffice.asgi import replaying
 from kiosk.backoffice.config import Settings, load_settings
 from kiosk.backoffice.context import Backoffice
+from kiosk.backoffice.csrf import SameOrigin
 from kiosk.backoffice.db import reading, safe_error
 from kiosk.backoffice.errors import ApiError
 from kiosk.backoffice.events import listen_postgres
@@ -181,14 +182,19 @@ def create_app(bo: Backoffice) -> FastAPI:
                     await listener
             bo.engine.dispose()
 
+    docs = bo.settings.security.api_docs  # off in production: no map of the API for free
     app = FastAPI(title="Ward back-office queue server", version=__version__,
-                  lifespan=lifespan, description="Contract: docs/api.md")
+                  lifespan=lifespan, description="Contract: docs/api.md",
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+                  openapi_url="/openapi.json" if docs else None)
     app.state.backoffice = bo
     install_error_handlers(app)
+    from kiosk.backoffice.admin_routes import router as admin_router
     from kiosk.backoffice.api import router as api_router
     from kiosk.backoffice.web import router as web_router
 
     app.include_router(api_router)
+    app.include_router(admin_router)
     try:
         from kiosk.backoffice.payments.router import router as payments_router
     except ImportError as exc:  # the payment part is optional for a queue-only server
@@ -207,6 +213,7 @@ def create_app(bo: Backoffice) -> FastAPI:
 
     app.add_middleware(FastTickets, bo=bo)  # inside BodyLimit: the limit holds for it too
     app.add_middleware(BodyLimit, limit=bo.settings.server.max_body_bytes)
+    app.add_middleware(SameOrigin, public_url=bo.settings.server.public_url)  # outermost
     return app
 
 

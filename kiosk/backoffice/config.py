@@ -31,10 +31,14 @@ class ServerSettings:
 @dataclass(frozen=True)
 class SecuritySettings:
     session_hours: int = 12
-    login_max_failures: int = 5
+    idle_minutes: int = 30           # a session unused this long is ended
+    login_max_failures: int = 5      # per (username, address) before the back-off
+    login_address_max_failures: int = 20  # per address, whatever the usernames
     login_window_seconds: int = 900
+    login_backoff_seconds: int = 60  # first lock-out; doubles each time, at most the window
     token_cache_seconds: int = 5
     cookie_secure: bool = False
+    api_docs: bool = False           # serve /docs, /redoc and /openapi.json
 
 
 @dataclass(frozen=True)
@@ -108,14 +112,23 @@ class Settings:
             db_pool_size=s.integer("db_pool_size", 4, min=1, max=200),
             threads=s.integer("threads", 4, min=1, max=200))
         c = root.section("security", {})
-        c.unknown_keys(("session_hours", "login_max_failures", "login_window_seconds",
-                        "token_cache_seconds", "cookie_secure"))
+        c.unknown_keys(("session_hours", "idle_minutes", "login_max_failures",
+                        "login_address_max_failures", "login_window_seconds",
+                        "login_backoff_seconds", "token_cache_seconds", "cookie_secure",
+                        "api_docs"))
         security = SecuritySettings(
             session_hours=c.integer("session_hours", 12, min=1, max=24 * 30),
+            idle_minutes=c.integer("idle_minutes", 30, min=1, max=24 * 60),
             login_max_failures=c.integer("login_max_failures", 5, min=1, max=1000),
-            login_window_seconds=c.integer("login_window_seconds", 900, min=1),
+            login_address_max_failures=c.integer("login_address_max_failures", 20, min=1,
+                                                 max=100_000),
+            login_window_seconds=c.integer("login_window_seconds", 900, min=1,
+                                           max=7 * 24 * 3600),
+            login_backoff_seconds=c.integer("login_backoff_seconds", 60, min=1,
+                                            max=7 * 24 * 3600),
             token_cache_seconds=c.integer("token_cache_seconds", 5, min=0, max=300),
-            cookie_secure=c.flag("cookie_secure", False))
+            cookie_secure=c.flag("cookie_secure", False),
+            api_docs=c.flag("api_docs", False))
         q = root.section("queue", {})
         q.unknown_keys(("enforce_opening_hours", "transfer_keeps_place", "estimate_samples",
                         "estimate_prior_weight", "max_block_size", "block_days_ahead",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -82,16 +83,35 @@ sessions = Table(
     Column("created_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=False),
     Column("revoked", Boolean, nullable=False, server_default="0"),
+    # Last use, written at most once a minute (idle timeout, [security] idle_minutes).
+    Column("last_seen", DateTime),
+    Index("ix_sessions_staff_id", "staff_id"),
 )
 
-login_failures = Table(
-    "login_failures", metadata,
+# Sign-in throttling (auth.py): one row per (username, address) and per address, counted
+# by one conditional upsert so parallel tries and several processes cannot pass the limit.
+# Times are epoch seconds: the same arithmetic in SQLite and PostgreSQL.
+login_attempts = Table(
+    "login_attempts", metadata,
+    Column("key", String(160), primary_key=True),  # "user:<address> <username>" | "addr:<address>"
+    Column("tries", Integer, nullable=False),
+    Column("window_start", Float, nullable=False),
+    Column("blocked_until", Float, nullable=False, server_default="0"),
+    Column("lockouts", Integer, nullable=False, server_default="0"),
+)
+
+# Who created, reset, disabled or re-keyed which account or device (never a secret).
+account_events = Table(
+    "account_events", metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("username", String(64), nullable=False),
-    Column("address", String(64), nullable=False),
     Column("at", DateTime, nullable=False),
-    Index("ix_login_failures_username_at", "username", "at"),
-    Index("ix_login_failures_address_at", "address", "at"),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(64)),                  # staff username; NULL: the command line
+    Column("target_kind", String(8), nullable=False),  # staff | device
+    Column("target", String(64), nullable=False),      # username | device name
+    Column("ward", String(32)),                   # the target's ward (NULL: city-wide)
+    Column("address", String(64)),                # the actor's client address
+    Index("ix_account_events_ward_id", "ward", "id"),
 )
 
 devices = Table(

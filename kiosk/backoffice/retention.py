@@ -36,6 +36,7 @@ from sqlalchemy import Connection, and_, func, insert, null, or_, select, text, 
 
 from kiosk.backoffice import clock
 from kiosk.backoffice import models as m
+from kiosk.backoffice.auth import purge_sessions
 from kiosk.backoffice.config import DAY_END, RetentionSettings
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, safe_error, writing
@@ -240,13 +241,15 @@ def _checkpoint(bo: Backoffice) -> bool:
 
 
 async def purge_loop(bo: Backoffice) -> None:
-    """The server's periodic purge (every `[retention] check_seconds`, first at start-up)."""
+    """The server's periodic purge (every `[retention] check_seconds`, first at start-up):
+    personal data past its retention, and ended staff sessions (auth.purge_sessions)."""
     every = bo.settings.retention.check_seconds
     while True:
-        try:
-            await anyio.to_thread.run_sync(purge, bo)
-        except Exception as exc:  # noqa: BLE001 — next time again; the server keeps serving
-            log.error("purging personal data failed (%s); retrying in %d s",
-                      safe_error(exc), every)
+        for what, job in (("personal data", purge), ("ended sessions", purge_sessions)):
+            try:
+                await anyio.to_thread.run_sync(job, bo)
+            except Exception as exc:  # noqa: BLE001 — next time again; the server keeps serving
+                log.error("purging %s failed (%s); retrying in %d s", what,
+                          safe_error(exc), every)
         await asyncio.sleep(every)
 

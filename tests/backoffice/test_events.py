@@ -79,12 +79,14 @@ def test_events_cross_server_processes_on_postgres(backoffice_factory):
         on_b.close()
 
 
-def test_display_may_pass_its_token_in_the_url_for_eventsource(server):
-    sse = SseReader(server.api(f"/events?ward=kita&access_token={server.display_token}"))
+def test_no_token_in_the_url(server):
+    """URLs end up in logs and histories: a token in ?access_token= is not a credential
+    (the display's page reads its stream with fetch() and a bearer header, live.js)."""
+    for token in (server.display_token, server.login("staff")):
+        with pytest.raises(AssertionError, match="401"):
+            SseReader(server.api(f"/events?ward=kita&access_token={token}"))
+    sse = SseReader(server.api("/events?ward=kita"), token=server.display_token)
     try:
         assert sse.next("snapshot")[1]["ward"] == "kita"
     finally:
         sse.close()
-    staff_token = server.login("staff")
-    with pytest.raises(AssertionError, match="401"):  # only device tokens, only for streams
-        SseReader(server.api(f"/events?ward=kita&access_token={staff_token}"))

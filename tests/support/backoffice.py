@@ -35,7 +35,9 @@ from tests.support.postgres import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_PASSWORDS = {u: "test-" + secrets.token_urlsafe(12) for u in ("staff", "supervisor", "admin")}
-TEST_CONFIG: dict[str, Any] = {"queue": {"enforce_opening_hours": False}}
+# Tests read /openapi.json (schemathesis); production's config/backoffice.toml keeps it off.
+TEST_CONFIG: dict[str, Any] = {"queue": {"enforce_opening_hours": False},
+                               "security": {"api_docs": True}}
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,301 @@
+"""Every route of the app × every kind of caller (issue 15): the wrong caller is denied,
+the right one is not. Through the real HTTP server.
+
+`MATRIX` is the table: one row per (method, route) of the app, with a concrete path to
+call and the callers that may. `test_every_route_has_a_row` enumerates the app's routes:
+a new route without a row fails it — add the row (who may call it) with the route.
+
+Callers: staff / supervisor / admin of ward A (kita) and of ward B (naka), the city-wide
+admin (no ward), `central` (本庁), a kiosk and a display of A, a kiosk of B, nobody.
+"Denied" is 401, 403 or 404, or a page's redirect to its sign-in; "not denied" is any
+other answer below 500 (e.g. 409 for an action that is not legal in the ticket's state).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pytest
+import requests
+
+from tests.backoffice.accounts import bearer, create_account, device_id, sign_in
+from tests.backoffice.conftest import APPLICATION, issue, ok
+
+CALLERS = ("anon", "staff_a", "supervisor_a", "admin_a", "staff_b", "supervisor_b",
+           "admin_b", "city_admin", "central", "kiosk_a", "display_a", "kiosk_b")
+EVERYONE = frozenset(CALLERS)
+CITY = frozenset({"city_admin"})
+ADMIN_A = CITY | {"admin_a"}
+SUPERVISOR_A = ADMIN_A | {"supervisor_a"}
+STAFF_A = SUPERVISOR_A | {"staff_a"}
+ADMINS = ADMIN_A | {"admin_b"}                   # lists filtered to the caller's ward
+SUPERVISORS = SUPERVISOR_A | {"supervisor_b", "admin_b"}
+STAFF = STAFF_A | {"staff_b", "supervisor_b", "admin_b"}  # the ladder, any ward
+CENTRAL = CITY | {"central"}
+DEVICES = frozenset({"kiosk_a", "display_a", "kiosk_b"})
+NOBODY: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    route: str                   # the route's path as the app declares it
+    allowed: frozenset[str]
+    path: str = ""               # what to call ({ticket}, {payment}, ... from `ids`); "" = route
+    body: Any = None
+    stream: bool = False         # SSE: read the status line only
+    own_session: bool = False    # the call ends the caller's session: use a fresh one
+    # the effective status when the HTTP status is not it (a batch answers per item)
+    status: Callable[[requests.Response], int] = field(default=lambda r: r.status_code)
+
+
+def _first_item(r: requests.Response) -> int:
+    return int(r.json()["results"][0]["status"]) if r.status_code == 200 else r.status_code
+
+
+A = "/api/v1"
+TICKET_BODY = {"service": "certificates", "ward": "kita"}
+MATRIX: list[Row] = [
+    # --- API documentation (on in the tests' config; off in production) ---
+    Row("GET", "/openapi.json", EVERYONE),
+    Row("GET", "/docs", EVERYONE),
+    Row("GET", "/docs/oauth2-redirect", EVERYONE),
+    Row("GET", "/redoc", EVERYONE),
+    Row("GET", "/healthz", EVERYONE),
+    # --- sign-in ---
+    Row("POST", f"{A}/auth/login", EVERYONE, body={"username": "{login_user}",
+                                                   "password": "{login_password}"}),
+    Row("POST", f"{A}/auth/logout", STAFF, own_session=True),
+    Row("GET", f"{A}/auth/me", STAFF | DEVICES),
+    # --- catalog, devices, wards ---
+    Row("GET", f"{A}/catalog", EVERYONE),
+    Row("GET", f"{A}/wards", EVERYONE),
+    Row("GET", f"{A}/device/config", DEVICES),
+    Row("POST", f"{A}/device/heartbeat", DEVICES, body={"status": "ok"}),
+    Row("GET", f"{A}/devices", SUPERVISORS),
+    Row("PUT", f"{A}/wards/{{ward}}/state", SUPERVISOR_A, f"{A}/wards/kita/state",
+        body={"state": "auto"}),
+    # --- tickets (of ward A) ---
+    Row("POST", f"{A}/tickets", STAFF_A | {"kiosk_a"}, body=TICKET_BODY),
+    Row("POST", f"{A}/tickets/batch", STAFF_A | {"kiosk_a"},
+        body={"items": [{**TICKET_BODY, "idempotency_key": "{fresh_key}"}]},
+        status=_first_item),
+    Row("GET", f"{A}/tickets/by-key/{{key}}", frozenset({"kiosk_a"}),
+        f"{A}/tickets/by-key/{{ticket_key}}"),
+    # sec-data (issue 15 item 2) takes the application away from kiosks: update this row
+    Row("GET", f"{A}/tickets/{{ticket_id}}", STAFF_A | {"kiosk_a"}, f"{A}/tickets/{{ticket}}"),
+    Row("GET", f"{A}/tickets/{{ticket_id}}/events", STAFF_A, f"{A}/tickets/{{ticket}}/events"),
+    Row("GET", f"{A}/tickets/{{ticket_id}}/form.pdf", STAFF_A,
+        f"{A}/tickets/{{form_ticket}}/form.pdf"),
+    Row("POST", f"{A}/tickets/{{ticket_id}}/transfer", STAFF_A,
+        f"{A}/tickets/{{ticket}}/transfer", body={"service": "moving"}),
+    *(Row("POST", f"{A}/tickets/{{ticket_id}}/{action}", STAFF_A,
+          f"{A}/tickets/{{ticket}}/{action}")
+      for action in ("call", "recall", "start", "complete", "hold", "resume", "no-show")),
+    Row("POST", f"{A}/tickets/{{ticket_id}}/cancel", STAFF_A | {"kiosk_a"},
+        f"{A}/tickets/{{cancel_ticket}}/cancel"),
+    Row("POST", f"{A}/number-blocks", frozenset({"kiosk_a", "kiosk_b"}),
+        body={"service": "certificates", "day": "{today}", "size": 1}),
+    # --- counters and queues (ward A) ---
+    *(Row("POST", f"{A}/wards/{{ward}}/counters/{{number}}/{action}", STAFF_A,
+          f"{A}/wards/kita/counters/1/{action}") for action in ("call-next", "open", "close")),
+    Row("GET", f"{A}/wards/{{ward}}/queue", STAFF_A | {"kiosk_a", "display_a"},
+        f"{A}/wards/kita/queue"),
+    Row("GET", f"{A}/wards/{{ward}}/estimates", EVERYONE, f"{A}/wards/kita/estimates"),
+    Row("GET", f"{A}/overview", SUPERVISORS),
+    # --- live streams and the phone ---
+    Row("GET", f"{A}/events", STAFF_A | {"kiosk_a", "display_a"}, f"{A}/events?ward=kita",
+        stream=True),
+    Row("GET", f"{A}/status/{{token}}", EVERYONE, f"{A}/status/{{status_token}}"),
+    Row("GET", f"{A}/status/{{token}}/events", EVERYONE, f"{A}/status/{{status_token}}/events",
+        stream=True),
+    # --- administration (ward A's accounts and devices) ---
+    Row("POST", f"{A}/admin/staff", ADMIN_A,
+        body={"username": "m-new-clerk", "role": "staff", "ward": "kita"}),
+    Row("GET", f"{A}/admin/staff", ADMINS),
+    *(Row("POST", f"{A}/admin/staff/{{username}}/{action}", ADMIN_A,
+          f"{A}/admin/staff/m-victim-a/{action}")
+      for action in ("reset-password", "disable", "enable")),
+    Row("POST", f"{A}/admin/devices", ADMIN_A,
+        body={"name": "m-new-display", "kind": "display", "ward": "kita"}),
+    Row("POST", f"{A}/admin/devices/{{device_id}}/rotate-token", ADMIN_A,
+        f"{A}/admin/devices/{{spare_device}}/rotate-token"),
+    Row("DELETE", f"{A}/admin/devices/{{device_id}}", ADMIN_A,
+        f"{A}/admin/devices/{{spare_device}}"),
+    Row("GET", f"{A}/admin/account-events", ADMINS),
+    # --- payments (a ticket of ward A with a fee) ---
+    Row("POST", f"{A}/tickets/{{ticket_id}}/payments", STAFF_A | {"kiosk_a"},
+        f"{A}/tickets/{{fee_ticket}}/payments", body={"method": "counter"}),
+    Row("GET", f"{A}/tickets/{{ticket_id}}/payments", STAFF_A | {"kiosk_a"},
+        f"{A}/tickets/{{fee_ticket}}/payments"),
+    Row("GET", f"{A}/payments/reconciliation", SUPERVISORS),
+    Row("POST", f"{A}/payments/reconciliation/terminal-journal", SUPERVISORS,
+        body={"transactions": []}),
+    Row("POST", f"{A}/payments/webhook", NOBODY, body={"event": "x"}),  # signed, not a caller
+    Row("GET", f"{A}/payments/{{payment_id}}", STAFF_A | {"kiosk_a"}, f"{A}/payments/{{payment}}"),
+    Row("GET", f"{A}/payments/{{payment_id}}/events", STAFF_A,
+        f"{A}/payments/{{payment}}/events"),
+    Row("POST", f"{A}/payments/{{payment_id}}/cancel", STAFF_A | {"kiosk_a"},
+        f"{A}/payments/{{payment}}/cancel"),
+    # sec-payment (issue 15 item 5) narrows this to the terminal's proof: update this row
+    Row("POST", f"{A}/payments/{{payment_id}}/terminal-result", STAFF_A | {"kiosk_a"},
+        f"{A}/payments/{{payment}}/terminal-result", body={"state": "failed"}),
+    Row("POST", f"{A}/payments/{{payment_id}}/paid-at-counter", STAFF_A,
+        f"{A}/payments/{{payment}}/paid-at-counter", body={"reference": "m"}),
+    # --- the central office ---
+    Row("GET", f"{A}/central/now", CENTRAL),
+    Row("GET", f"{A}/central/period", CENTRAL),
+    Row("GET", f"{A}/central/period.csv", CENTRAL),
+    Row("GET", "/central", CENTRAL),
+    Row("POST", "/web/central/logout", EVERYONE),  # ends the cookie's session, if any
+    # --- pages (shells whose data comes from the API above) ---
+    Row("GET", "/console", EVERYONE),
+    Row("GET", "/display", EVERYONE, "/display?ward=kita"),
+    Row("GET", "/supervisor", SUPERVISORS),
+    Row("GET", "/web/language", EVERYONE, "/web/language?lang=en&next=/console"),
+    Row("GET", "/web/static/{name:path}", EVERYONE, "/web/static/web.css"),
+    Row("GET", "/web/tickets/{ticket_id}/application", STAFF_A | {"kiosk_a"},
+        "/web/tickets/{form_ticket}/application"),
+    Row("GET", "/status/{token}", EVERYONE, "/status/{status_token}"),
+    Row("GET", "/status/{token}/view", EVERYONE, "/status/{status_token}/view"),
+]
+
+
+def app_routes(routes: Any) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route, through included routers."""
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:
+            for ctx in contexts():
+                yield from ((m, ctx.path) for m in sorted(ctx.methods - {"HEAD"}))
+        else:
+            yield from ((m, route.path) for m in sorted((route.methods or set()) - {"HEAD"}))
+
+
+class Callers:
+    """Sessions for every kind of caller, on one server."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.passwords = {"staff_a": ("staff", server.passwords["staff"]),
+                          "city_admin": ("admin", server.passwords["admin"])}
+        for who, role, ward in (("supervisor_a", "supervisor", "kita"),
+                                ("admin_a", "admin", "kita"), ("staff_b", "staff", "naka"),
+                                ("supervisor_b", "supervisor", "naka"),
+                                ("admin_b", "admin", "naka"), ("central", "central", None)):
+            name = "m-" + who.replace("_", "-")
+            self.passwords[who] = (name, create_account(server, name, role, ward))
+        self.tokens = {"kiosk_a": server.device_tokens[("kiosk", "kita")],
+                       "display_a": server.device_tokens[("display", "kita")],
+                       "kiosk_b": server.device_tokens[("kiosk", "naka")]}
+        self.sessions: dict[str, requests.Session] = {}
+
+    def session(self, who: str, fresh: bool = False) -> requests.Session:
+        if who == "anon":
+            return requests.Session()
+        if who in self.tokens:
+            return bearer(self.tokens[who])
+        if fresh or who not in self.sessions:
+            session = sign_in(self.server, *self.passwords[who])
+            if fresh:
+                return session
+            self.sessions[who] = session
+        return self.sessions[who]
+
+
+@pytest.fixture(scope="module")
+def matrix_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.support.backoffice import ServerFactory
+
+    factory = ServerFactory(tmp_path_factory.mktemp("matrix"))
+    try:  # a webhook secret, so the webhook answers on its signature (not 503)
+        yield factory.start(env={"PAYMENT_WEBHOOK_SECRET": uuid.uuid4().hex})
+    finally:
+        factory.close()
+
+
+@pytest.fixture(scope="module")
+def world(matrix_server: Any) -> tuple[Callers, dict[str, Any]]:
+    server = matrix_server
+    callers = Callers(server)
+    create_account(server, "m-victim-a", "staff", "kita")
+    login_password = create_account(server, "m-login", "staff", "kita")
+    spare = ok(server.session("admin").post(server.api("/admin/devices"), timeout=30, json={
+        "name": "m-spare-kita", "kind": "kiosk", "ward": "kita"}), 201)
+    key = uuid.uuid4().hex
+    ticket = ok(issue(server, key=key), 201)
+    with_form = {"procedure": "juminhyo", "application": APPLICATION, "service": None}
+    form_ticket = ok(issue(server, **with_form), 201)
+    fee_ticket = ok(issue(server, **with_form), 201)
+    payment = ok(server.session("staff").post(server.api(f"/tickets/{fee_ticket['id']}/payments"),
+                                              json={"method": "counter"}, timeout=30), 201)
+    ids = {"ticket": ticket["id"], "ticket_key": key, "form_ticket": form_ticket["id"],
+           "cancel_ticket": ok(issue(server), 201)["id"], "fee_ticket": fee_ticket["id"],
+           "payment": payment["id"], "status_token": ticket["status_url"].rsplit("/", 1)[-1],
+           "spare_device": spare["id"], "today": date.today().isoformat(),
+           "login_user": "m-login", "login_password": login_password}
+    assert device_id(server, "m-spare-kita") == spare["id"]
+    return callers, ids
+
+
+def _fill(value: Any, ids: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        return value.replace("{fresh_key}", uuid.uuid4().hex).format(**ids)
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    return value
+
+
+def denied(row: Row, r: requests.Response) -> bool:
+    location = r.headers.get("location", "")
+    to_sign_in = r.is_redirect and (location.startswith("/console?next=")
+                                    or location == "/central")
+    return row.status(r) in (401, 403, 404) or to_sign_in
+
+
+def call(row: Row, callers: Callers, ids: dict[str, Any], who: str) -> requests.Response:
+    session = callers.session(who, fresh=row.own_session)
+    headers = {"Idempotency-Key": uuid.uuid4().hex, "Accept": "application/json"}
+    if row.stream:
+        headers["Accept"] = "text/event-stream"
+    r = session.request(row.method, callers.server.url + _fill(row.path or row.route, ids),
+                        json=_fill(row.body, ids), headers=headers, timeout=30,
+                        allow_redirects=False, stream=row.stream)
+    if row.stream:
+        r.close()
+    return r
+
+
+def test_every_route_has_a_row(matrix_server: Any) -> None:
+    from kiosk.backoffice.app import backoffice_from, create_app
+
+    bo = backoffice_from(matrix_server.db_url, str(matrix_server.config_path))
+    try:
+        declared = set(app_routes(create_app(bo).routes))
+    finally:
+        bo.engine.dispose()
+    table = [(row.method, row.route) for row in MATRIX]
+    assert len(table) == len(set(table)), "a route has two rows"
+    missing = sorted(declared - set(table))
+    assert not missing, f"routes without a row in MATRIX (who may call them?): {missing}"
+    assert not sorted(set(table) - declared), "rows for routes the app no longer has"
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=lambda row: f"{row.method} {row.route}")
+def test_who_may_call_each_route(row: Row, world: tuple[Callers, dict[str, Any]]) -> None:
+    callers, ids = world
+    wrong: list[str] = []
+    for who in CALLERS:
+        r = call(row, callers, ids, who)
+        if r.status_code >= 500:
+            wrong.append(f"{who}: {r.status_code} {r.text[:200]}")
+        elif (who in row.allowed) == denied(row, r):
+            expected = "allowed" if who in row.allowed else "denied"
+            wrong.append(f"{who} should be {expected}: {row.status(r)} {r.text[:200]}")
+    assert not wrong, "\n".join(wrong)
