@@ -135,17 +135,20 @@ class TokenCache:
             self._items.pop(key, None)
 
 
-def resolve_token(bo: Backoffice, token: str) -> Principal | None:
+def resolve_token(bo: Backoffice, token: str, *, in_use: bool = True) -> Principal | None:
+    """The caller a token stands for. `in_use=False` checks a token without counting it
+    as the session's use: a live stream's periodic re-check must not keep a console
+    left open from ever going idle."""
     key = hash_token(token)
     cached = bo.tokens.get(key)
     if cached is not None:
         return cached
-    return _lookup(bo, token, key)
+    return _lookup(bo, token, key, in_use)
 
 
-def _lookup(bo: Backoffice, token: str, key: str) -> Principal | None:
+def _lookup(bo: Backoffice, token: str, key: str, in_use: bool = True) -> Principal | None:
     if token.startswith("st_"):
-        principal = _staff_session(bo, key)
+        principal = _staff_session(bo, key, in_use)
     elif token.startswith("dv_"):
         with reading(bo.engine) as conn:
             row = conn.execute(
@@ -166,7 +169,7 @@ def _lookup(bo: Backoffice, token: str, key: str) -> Principal | None:
 TOUCH_EVERY = timedelta(minutes=1)
 
 
-def _staff_session(bo: Backoffice, key: str) -> Principal | None:
+def _staff_session(bo: Backoffice, key: str, in_use: bool = True) -> Principal | None:
     """A live session: not revoked, not expired, not idle, of an enabled account."""
     now = utcnow()
     idle = timedelta(minutes=bo.settings.security.idle_minutes)
@@ -181,7 +184,7 @@ def _staff_session(bo: Backoffice, key: str) -> Principal | None:
         ).first()
     if row is None:
         return None
-    if row.last_seen < now - TOUCH_EVERY:
+    if in_use and row.last_seen < now - TOUCH_EVERY:
         _touch(bo, key, now)
     return Principal("staff", row.ward, username=row.username, role=row.role,
                      staff_id=row.id)

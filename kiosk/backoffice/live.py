@@ -171,7 +171,7 @@ def _credential_recheck(bo: Backoffice, token: str | None, who: Principal) -> Re
         if token is None:
             return False
         bo.tokens.drop(hash_token(token))
-        now = resolve_token(bo, token)
+        now = resolve_token(bo, token, in_use=False)
         # The same account or device, still with the role and ward the stream opened with.
         return now is not None and all(getattr(now, f) == getattr(who, f) for f in (
             "kind", "ward", "role", "staff_id", "device_id", "device_kind"))
@@ -183,7 +183,7 @@ async def stream_ward(request: Request, bo: Backoffice, who: Principal, ward: st
                       last_event_id: int | None) -> StreamingResponse:
     """A ward's events for staff or a device (already authorised for the ward)."""
     audience = audience_of(who)
-    token = _token_of(request, query_token=True)
+    token = _token_of(request)
 
     def snapshot() -> tuple[dict[str, Any], int]:
         view = queue.queue_view(bo, ward)

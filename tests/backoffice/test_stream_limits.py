@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from kiosk.backoffice.auth import hash_token
+from kiosk.backoffice.clock import utcnow
 from tests.backoffice.conftest import SseReader, issue, ok
 
 CACHE = 2  # [security] token_cache_seconds of these servers
@@ -124,6 +126,38 @@ def test_an_expired_session_or_disabled_account_ends_the_stream(limited):
     finally:
         disabled.close()
         _sql(limited, "UPDATE staff SET active = :yes WHERE username = 'supervisor'", yes=True)
+
+
+def test_an_open_stream_does_not_keep_its_session_from_going_idle(limited):
+    """A console left open holds a stream; its re-checks are not the clerk's use, so the
+    session still goes idle and the stream ends with it."""
+    token = _fresh_login(limited)
+    stream = SseReader(limited.api("/events?ward=kita"), token)
+    old = "2000-01-01 00:00:00.000000"
+    try:
+        stream.next("snapshot")
+        # used 29 minutes ago (idle_minutes is 30): several re-checks must not move it
+        _sql(limited, "UPDATE sessions SET last_seen = :t WHERE token_hash = :key",
+             t=(utcnow() - timedelta(minutes=29)).strftime("%Y-%m-%d %H:%M:%S.%f"),
+             key=hash_token(token))
+        time.sleep(CACHE * 2 + SLACK)
+        assert not stream.ended.is_set()
+        engine = create_engine(limited.db_url)
+        try:
+            with engine.connect() as conn:
+                seen = conn.execute(text("SELECT last_seen FROM sessions WHERE token_hash = :k"),
+                                    {"k": hash_token(token)}).scalar_one()
+        finally:
+            engine.dispose()
+        seen = seen if isinstance(seen, datetime) else datetime.fromisoformat(seen)
+        assert utcnow() - seen > timedelta(minutes=28), \
+            "the stream's re-checks counted as the clerk's use"
+        since = time.monotonic()
+        _sql(limited, "UPDATE sessions SET last_seen = :t WHERE token_hash = :key",
+             t=old, key=hash_token(token))
+        _ends_in_time(stream, since)
+    finally:
+        stream.close()
 
 
 def test_a_phone_stream_ends_with_its_tickets_token(limited):
