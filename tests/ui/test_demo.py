@@ -12,6 +12,7 @@ card reader is busy it says who holds it and exits non-zero."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -129,13 +130,10 @@ def scripts_demo(tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
         start_new_session=True)
     try:
         yield demo
-    finally:
-        if demo.poll() is None:
+    finally:  # its own process group, orphans included
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(demo.pid, signal.SIGKILL)
         demo.wait(10)
-        for pid, (started, _) in process_tree(demo.pid).items():  # pragma: no cover
-            if alive(pid, started):
-                os.kill(pid, signal.SIGKILL)
 
 
 def read_until(proc: subprocess.Popen[bytes], words: str, timeout: float) -> str:
