@@ -58,6 +58,9 @@ class Demo:
     payment_env: dict[str, str] = field(default_factory=dict)
     kiosk_window: bool = False  # the kiosk runs in a window (a display is there)
     logs: dict[int, Path] = field(default_factory=dict)  # pid -> the child's log
+    # this process is the demo (scripts/demo, python -m kiosk --demo): on stop, whatever
+    # runs below it goes too; never so inside a process that has other children (pytest)
+    owns_tree: bool = False
 
     def start(self, args: list[str], log: Path, *, finite: bool = False,
               **kwargs: Any) -> subprocess.Popen[bytes]:
@@ -71,8 +74,8 @@ class Demo:
 
     def stop(self) -> None:
         """Each child in reverse order of start, then whatever is left below this process
-        (a grandchild whose parent was killed before it could stop it)."""
-        with contextlib.suppress(ValueError):  # not the main thread: nothing to shield
+        (a grandchild whose parent was killed before it could stop it), if `owns_tree`."""
+        if self.owns_tree:
             for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
                 signal.signal(sig, signal.SIG_IGN)  # a second signal must not cut this short
         children = [*self.finite, *reversed(self.processes)]
@@ -87,7 +90,8 @@ class Demo:
                 proc.wait(5)
         self.processes.clear()
         self.finite.clear()
-        stop_descendants()
+        if self.owns_tree:
+            stop_descendants()
 
     def failed(self) -> str | None:
         """What stopped when it should not have (None: all is well)."""
@@ -319,10 +323,13 @@ def start_kiosk(demo: Demo) -> None:
 @contextlib.contextmanager
 def running(var_dir: Path = VAR_DIR, host: str = "127.0.0.1",
             port: int | None = None, kiosk: bool = False,
-            payment: bool = False) -> Iterator[Demo]:
+            payment: bool = False, owns_tree: bool = False) -> Iterator[Demo]:
+    """The demo's processes while the block runs. `owns_tree`: this process is the demo
+    (its entry point): it adopts orphans and stops everything below it at the end."""
     var_dir.mkdir(parents=True, exist_ok=True)
-    demo = Demo(var_dir)
-    become_subreaper()
+    demo = Demo(var_dir, owns_tree=owns_tree)
+    if owns_tree:
+        become_subreaper()
     try:
         if payment or kiosk:  # the kiosk offers cashless payment against the stand-ins
             start_payment(demo)
@@ -358,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     stop_on_signals()
     try:
-        with running(args.var_dir, args.host, args.port, kiosk=not args.check) as demo:
+        with running(args.var_dir, args.host, args.port, kiosk=not args.check,
+                     owns_tree=True) as demo:
             print(describe(demo), flush=True)
             if args.check:
                 check(demo)

@@ -220,7 +220,7 @@ class PrivatePcscd:
         self._wait_ready()
 
     def _start_shared(self, pcscd: str, conf: Path) -> None:
-        """Fallback: pcscd on the default socket, one rig at a time (see _take_lock)."""
+        """Fallback: pcscd on the default socket, one rig at a time (see SharedLock)."""
         self._lock = SharedLock.acquire()
         if system_pcscd():
             self._lock.release()

@@ -238,7 +238,7 @@ def run_demo(cfg: UiConfig, *, walkthrough: Path | None = None,
 
     stop_on_signals()
     try:
-        with running(var_dir or VAR_DIR, payment=True) as demo:
+        with running(var_dir or VAR_DIR, payment=True, owns_tree=True) as demo:
             ports = demo_ports(demo.backoffice_url, kiosk_token(demo.credentials),
                                demo.var_dir / "kiosk", demo.payment_config)
             cfg = with_cashless(cfg)

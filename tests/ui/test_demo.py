@@ -192,3 +192,18 @@ def test_scripts_demo_says_who_holds_the_shared_reader(tmp_path: Path) -> None:
     assert "the card reader is busy" in done.stderr, done.stderr
     assert f"in use by pid {holder} (" in done.stderr  # this session, or a helper process
     assert took < 120, took  # the lock is given up after 2 s; the rest is starting up
+
+
+def test_scripts_demo_stops_what_a_killed_child_left_behind(
+        scripts_demo: subprocess.Popen[bytes]) -> None:
+    """The kiosk killed outright cannot stop its pcscd and card: the demo (their subreaper)
+    notices the kiosk is gone, says so, and stops them with everything else."""
+    read_until(scripts_demo, "Stop: ", 120)
+    tree = wait_for_tree(scripts_demo.pid, EVERYTHING, 120)
+    kiosk = next(pid for pid, (_, cmd) in tree.items() if "kiosk.ui.demo" in cmd)
+    os.kill(kiosk, signal.SIGKILL)
+    said = read_until(scripts_demo, "exited with -9", 30)
+    assert "kiosk.ui.demo exited with -9" in said
+    assert scripts_demo.wait(60) == 1
+    left = {pid: cmd for pid, (started, cmd) in tree.items() if alive(pid, started)}
+    assert left == {}
