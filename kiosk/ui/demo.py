@@ -219,6 +219,7 @@ def close_all(closers: list[Callable[[], Any]]) -> None:
 
 
 def busy_reader(exc: Exception) -> int:
+    """Say who holds the shared card reader (the demo shows this line); the exit code."""
     print(f"kiosk demo: the card reader is busy: {exc}", file=sys.stderr, flush=True)
     return 3
 
