@@ -9,15 +9,21 @@ fresh random secrets), prints the URLs and credentials and writes them to
 var/demo/credentials.json. The kiosk and device stand-ins join here as small functions
 (start_kiosk, start_payment, ...) called from `running`; with the kiosk, the payment
 provider and terminal stand-ins run too and the kiosk offers cashless payment.
+
+Ctrl-C, SIGTERM or SIGHUP (a service manager, `timeout`, a closed terminal) stop the demo
+and everything it started: it is the subreaper of its process tree, so whatever a child
+left behind is found and stopped too.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import json
 import os
 import secrets
+import select
 import signal
 import socket
 import subprocess
@@ -33,6 +39,8 @@ import requests
 from kiosk.configfile import REPO_ROOT
 
 VAR_DIR = REPO_ROOT / "var" / "demo"
+STAND_IN_START_SECONDS = 30.0
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 
 
 @dataclass
@@ -41,24 +49,125 @@ class Demo:
 
     var_dir: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # children that end by themselves when done (the headless kiosk's scripted visits)
+    finite: list[subprocess.Popen[bytes]] = field(default_factory=list)
     urls: dict[str, str] = field(default_factory=dict)
     credentials: dict[str, Any] = field(default_factory=dict)
     backoffice_url: str = ""
     payment_config: Path | None = None   # set when the payment stand-ins run
     payment_env: dict[str, str] = field(default_factory=dict)
     terminal: tuple[str, str] | None = None  # the terminal stand-in's id and key (hex)
+    kiosk_window: bool = False  # the kiosk runs in a window (a display is there)
+    logs: dict[int, Path] = field(default_factory=dict)  # pid -> the child's log
+    # this process is the demo (scripts/demo, python -m kiosk --demo): on stop, whatever
+    # runs below it goes too; never so inside a process that has other children (pytest)
+    owns_tree: bool = False
+
+    def start(self, args: list[str], log: Path, *, finite: bool = False,
+              **kwargs: Any) -> subprocess.Popen[bytes]:
+        """A child with stderr (and stdout unless given) in `log`, stopped by stop()."""
+        with log.open("ab") as out:
+            proc = subprocess.Popen(args, cwd=REPO_ROOT, stderr=out,  # noqa: S603
+                                    **{"stdout": out, **kwargs})
+        (self.finite if finite else self.processes).append(proc)
+        self.logs[proc.pid] = log
+        return proc
 
     def stop(self) -> None:
-        for proc in reversed(self.processes):
+        """Each child in reverse order of start, then whatever is left below this process
+        (a grandchild whose parent was killed before it could stop it), if `owns_tree`."""
+        if self.owns_tree:
+            for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+                signal.signal(sig, signal.SIG_IGN)  # a second signal must not cut this short
+        children = [*self.finite, *reversed(self.processes)]
+        for proc in children:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for proc in reversed(self.processes):
+        for proc in children:
             try:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
         self.processes.clear()
+        self.finite.clear()
+        if self.owns_tree:
+            stop_descendants()
+
+    def failed(self) -> str | None:
+        """What stopped when it should not have (None: all is well)."""
+        for proc in [*self.processes, *self.finite]:
+            if proc.poll() is not None and (proc.returncode or proc in self.processes):
+                return f"{_name(proc)} exited with {proc.returncode}" + self._last_words(proc)
+        return None
+
+    def _last_words(self, proc: subprocess.Popen[bytes]) -> str:
+        log = self.logs.get(proc.pid)
+        lines = log.read_text(errors="replace").strip().splitlines() if log else []
+        return f": {lines[-1]}" if lines else ""
+
+
+def _name(proc: subprocess.Popen[bytes]) -> str:
+    args = [str(a) for a in proc.args] if isinstance(proc.args, list) else [str(proc.args)]
+    return next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "-m"), args[0])
+
+
+def become_subreaper() -> None:
+    """Orphaned descendants become this process's children (Linux), so stop_descendants
+    finds them. Elsewhere a no-op."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def descendants(pid: int) -> list[int]:
+    """The live processes below `pid`, from /proc (empty where there is none)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z":
+                parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def stop_descendants(grace: float = 3.0) -> None:
+    """SIGTERM to every process below this one, SIGKILL after `grace` s, then reap."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        left = descendants(os.getpid())
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while left and time.monotonic() < deadline:
+            _reap()
+            time.sleep(0.05)
+            left = descendants(os.getpid())
+        if not left:
+            break
+    _reap()
+
+
+def _reap() -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stop as on Ctrl-C."""
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and SIGHUP end the demo like Ctrl-C: the clean-up in `finally` runs."""
+    def stop(signum: int, _frame: object) -> None:
+        raise Stopped(signal.Signals(signum).name)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -134,15 +243,12 @@ def demo_config(demo: Demo) -> Path:
 def _stand_in(demo: Demo, module: str, banner: str, *args: str) -> int:
     """A stand-in from hardware.payment as a child process on a free port (it prints
     `<banner> <port>` once it listens); its log goes to var/demo/<name>.log."""
-    log = (demo.var_dir / f"{module.rsplit('.', 1)[-1]}.log").open("ab")
-    proc = subprocess.Popen(  # noqa: S603 — our own interpreter and arguments
-        [sys.executable, "-m", module, "--port", "0", *args], cwd=REPO_ROOT,
-        stdout=subprocess.PIPE, stderr=log,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
-    log.close()
-    demo.processes.append(proc)
+    proc = demo.start([sys.executable, "-m", module, "--port", "0", *args],
+                      demo.var_dir / f"{module.rsplit('.', 1)[-1]}.log",
+                      stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert proc.stdout is not None
-    line = proc.stdout.readline().decode()
+    ready, _, _ = select.select([proc.stdout], [], [], STAND_IN_START_SECONDS)
+    line = proc.stdout.readline().decode() if ready else ""
     if not line.startswith(banner):
         raise RuntimeError(f"{module} did not start (see {demo.var_dir})")
     return int(line.split()[-1])
@@ -177,14 +283,11 @@ def start_backoffice(demo: Demo, host: str = "127.0.0.1", port: int | None = Non
     """Run the back-office server as a child process; returns its base URL."""
     db_url = prepare_backoffice(demo)
     port = port or port_or_free(8000, host)
-    log = (demo.var_dir / "backoffice.log").open("ab")
-    proc = subprocess.Popen(  # noqa: S603 — our own interpreter and arguments
+    proc = demo.start(
         [sys.executable, "-m", "kiosk.backoffice", "serve", "--db", db_url, "--host", host,
          "--port", str(port), "--config", str(demo_config(demo))],
-        cwd=REPO_ROOT, stdout=log, stderr=log,
+        demo.var_dir / "backoffice.log",
         env={**os.environ, **demo.payment_env, "PYTHONPATH": str(REPO_ROOT)})
-    log.close()
-    demo.processes.append(proc)
     url = demo.backoffice_url = f"http://{host}:{port}"
     wait_healthy(url + "/healthz", proc)
     demo.urls.update({
@@ -192,13 +295,26 @@ def start_backoffice(demo: Demo, host: str = "127.0.0.1", port: int | None = Non
         "counter console": url + "/console",
         "lobby display (ward kita)": url + "/display",
         "supervisor overview": url + "/supervisor",
+        "phone status page": url + "/status/<token> (the QR on every ticket)",
     })
     return url
+
+
+def stand_in_pin() -> str:
+    """The stand-in My Number card's PIN (hardware/card/profiles/yamada.toml: test data)."""
+    import tomllib
+    profile = REPO_ROOT / "hardware" / "card" / "profiles" / "yamada.toml"
+    return str(tomllib.loads(profile.read_text(encoding="utf-8"))["card"]["pin"])
 
 
 def describe(demo: Demo) -> str:
     lines = ["", "Ward-office smart counter — demo", ""]
     lines += [f"  {name:28s} {url}" for name, url in demo.urls.items()]
+    if demo.finite or demo.kiosk_window:
+        lines += ["", "  The stand-in My Number card (山田 太郎, test data) is on the kiosk's "
+                  f"reader: its PIN is {stand_in_pin()}.",
+                  "  A ticket's QR opens its phone status page; call it from the counter "
+                  "console (sign in as a clerk below)."]
     lines += ["", "  Sign-ins (random, new each run; also in "
               f"{demo.var_dir / 'credentials.json'}):"]
     for a in demo.credentials.get("accounts", []):
@@ -207,7 +323,9 @@ def describe(demo: Demo) -> str:
     lines.append("  Device tokens:")
     for d in demo.credentials.get("devices", []):
         lines.append(f"    {d['name']:16s} {d['token']}")
-    lines.append(f"\n  Logs: {demo.var_dir}/*.log    Stop: Ctrl-C\n")
+    lines.append(f"\n  Logs: {demo.var_dir}/*.log")
+    lines.append(f"  Stop: Ctrl-C here, or `kill {os.getpid()}` (SIGTERM or SIGHUP): every "
+                 "process the demo started stops with it.\n")
     return "\n".join(lines)
 
 
@@ -224,9 +342,13 @@ def start_kiosk(demo: Demo) -> None:
 @contextlib.contextmanager
 def running(var_dir: Path = VAR_DIR, host: str = "127.0.0.1",
             port: int | None = None, kiosk: bool = False,
-            payment: bool = False) -> Iterator[Demo]:
+            payment: bool = False, owns_tree: bool = False) -> Iterator[Demo]:
+    """The demo's processes while the block runs. `owns_tree`: this process is the demo
+    (its entry point): it adopts orphans and stops everything below it at the end."""
     var_dir.mkdir(parents=True, exist_ok=True)
-    demo = Demo(var_dir)
+    demo = Demo(var_dir, owns_tree=owns_tree)
+    if owns_tree:
+        become_subreaper()
     try:
         if payment or kiosk:  # the kiosk offers cashless payment against the stand-ins
             start_payment(demo)
@@ -262,15 +384,17 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from kiosk.logsetup import configure
     configure("INFO")
+    stop_on_signals()
     try:
-        with running(args.var_dir, args.host, args.port, kiosk=not args.check) as demo:
+        with running(args.var_dir, args.host, args.port, kiosk=not args.check,
+                     owns_tree=True) as demo:
             print(describe(demo), flush=True)
             if args.check:
                 check(demo)
                 return 0
-            while all(p.poll() is None for p in demo.processes):
+            while (failed := demo.failed()) is None:
                 time.sleep(0.5)
-            print("a demo process stopped; see the logs", file=sys.stderr)
+            print(f"demo: {failed}; see {demo.var_dir}/*.log", file=sys.stderr)
             return 1
     except KeyboardInterrupt:
         return 0

@@ -1,14 +1,16 @@
 """A private PC/SC rig: pcscd with one vpcd reader on a free port, and stand-in cards.
 
-Used by the test fixtures (tests/support/pcsc.py), the benchmark and ``python -m
-hardware.card rig`` (a demo or a developer's manual check without touching the system
-pcscd).
+Used by the test fixtures (tests/support/pcsc.py), the benchmark, the demo and ``python -m
+hardware.card rig`` (a developer's manual check without touching the system pcscd).
 
-Why a private mount namespace: pcsc-lite 1.9.9's pcscd ignores PCSCLITE_CSOCK_NAME and
-always binds /run/pcscd/pcscd.comm (its clients do honour it). So pcscd runs under
-``unshare -m`` with a private directory bind-mounted on /run/pcscd; outside, the socket
-appears in that directory. Without the privilege for that, we fall back to pcscd on the
-default socket under a file lock (rigs then take turns).
+Why socket activation: pcsc-lite 1.9.9's pcscd ignores PCSCLITE_CSOCK_NAME (only its
+clients read it) and binds /run/pcscd/pcscd.comm, but it takes an already listening socket
+the systemd way (LISTEN_FDS=1, LISTEN_PID, fd 3). So the rig makes the socket in its own
+directory and hands it over: any number of rigs run side by side, with no privilege and no
+mount namespace (a plain chroot or an unprivileged container will do). Where pcscd cannot
+take a socket (built without libsystemd), or with WARD_PCSCD_SHARED=1, the rig falls back
+to pcscd on the default socket, one rig at a time under LOCK_FILE: a busy lock is refused
+within LOCK_WAIT_SECONDS with a message naming its holder.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ READER_NAME = "Ward Test PCD"
 DEFAULT_SOCKET = Path("/run/pcscd/pcscd.comm")
 PCSCD_POLL_SECONDS = 0.4  # pcsc-lite's PCSCLITE_STATUS_POLL_RATE for polled drivers
 LOCK_FILE = Path(tempfile.gettempdir()) / "ward-kiosk-pcscd.lock"
-
+LOCK_WAIT_SECONDS = 5.0  # how long a shared rig waits for another to finish before refusing
+START_SECONDS = 10.0     # pcscd says "daemon ready" within well under a second
 
 
 def _free_port_pair() -> int:
@@ -62,11 +65,88 @@ def _wait_for(predicate: Any, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
-class SharedPcscdInUse(RuntimeError):
-    """A second pcscd was asked for where only the shared default socket is available."""
+class PcscdBusy(RuntimeError):
+    """The shared pcscd (default socket) is in use by another rig or a system pcscd."""
 
 
-_shared_in_use = False
+class SharedPcscdInUse(PcscdBusy):
+    """A second shared pcscd was asked for in the process that already runs one."""
+
+
+class SharedLock:
+    """The shared socket's lock (LOCK_FILE), held by one rig at a time; its file names the
+    holder. Waits at most LOCK_WAIT_SECONDS (or $WARD_PCSCD_LOCK_WAIT) for another rig to
+    finish, then raises PcscdBusy with that name."""
+
+    _held_here = False  # by a rig of this process: waiting for it would never end
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+
+    @classmethod
+    def acquire(cls) -> SharedLock:
+        if cls._held_here:
+            raise SharedPcscdInUse("this process already runs the shared pcscd (this pcscd "
+                                   "cannot take a private socket, or WARD_PCSCD_SHARED=1)")
+        wait = float(os.environ.get("WARD_PCSCD_LOCK_WAIT", LOCK_WAIT_SECONDS))
+        file = LOCK_FILE.open("a+")
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    file.seek(0)
+                    holder = _holder(file.read())
+                    file.close()
+                    raise PcscdBusy(
+                        f"the shared pcscd ({DEFAULT_SOCKET}) is in use by {holder}; wait "
+                        f"for it to end or stop it (the lock is {LOCK_FILE}), or run where "
+                        "pcscd can take a private socket (without WARD_PCSCD_SHARED=1)"
+                    ) from None
+                time.sleep(0.1)
+        file.seek(0)
+        file.truncate()
+        file.write(f"pid {os.getpid()} ({' '.join(sys.argv)[:200]}) since "
+                   f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
+        file.flush()
+        cls._held_here = True
+        return cls(file)
+
+    @classmethod
+    def held_here(cls) -> bool:
+        return cls._held_here
+
+    def release(self) -> None:
+        if not self.file.closed:
+            self.file.truncate(0)
+            self.file.close()
+            SharedLock._held_here = False
+
+
+def takes_socket(pcscd: str) -> bool:
+    """Whether this pcscd takes a listening socket from its parent (sd_listen_fds)."""
+    try:
+        return b"sd_listen_fds" in Path(pcscd).read_bytes()
+    except OSError:
+        return False
+
+
+def system_pcscd() -> bool:
+    """Whether a pcscd (a system one, or another rig's) answers on the default socket."""
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.settimeout(2)
+        try:
+            probe.connect(str(DEFAULT_SOCKET))
+        except OSError:
+            return False
+    return True
+
+
+def _holder(text: str) -> str:
+    """The lock file's note on its holder, or a plain phrase when there is none."""
+    return text.strip() or "an unknown process (no note in the lock file)"
 
 
 class PrivatePcscd:
@@ -79,7 +159,8 @@ class PrivatePcscd:
         self.socket = directory / "pcscd.comm"
         self.log_path = directory / "pcscd.log"
         self.process: subprocess.Popen[bytes] | None = None
-        self._lock: Any = None
+        self._lock: SharedLock | None = None
+        self._listener: socket.socket | None = None
         self.private = True
         self.last_pull = 0.0  # monotonic time a card last left the reader
 
@@ -96,54 +177,59 @@ class PrivatePcscd:
             f"CHANNELID    0x{self.port:04X}\n")
         pcscd = shutil.which("pcscd") or "/usr/sbin/pcscd"
         forced_shared = os.environ.get("WARD_PCSCD_SHARED") == "1"  # to exercise the fallback
-        if not forced_shared and shutil.which("unshare") and self._try_private(pcscd, conf):
-            return
-        self._start_shared(pcscd, conf)
+        if not forced_shared and takes_socket(pcscd):
+            self._start_private(pcscd, conf)
+        else:
+            self._start_shared(pcscd, conf)
 
-    def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, argv: list[str], stdin: Any = subprocess.DEVNULL
+               ) -> subprocess.Popen[bytes]:
         log = self.log_path.open("ab")
         try:
             return subprocess.Popen(  # noqa: S603 (our own argv)
-                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=stdin)
         finally:
             log.close()
 
-    def _try_private(self, pcscd: str, conf: Path) -> bool:
-        Path("/run/pcscd").mkdir(parents=True, exist_ok=True)
-        script = f'mount --bind "{self.directory}" /run/pcscd && exec "{pcscd}" -f -c "{conf}"'
-        self.process = self._spawn(["unshare", "-m", "--propagation", "private",
-                                    "sh", "-c", script])
+    def _wait_ready(self) -> None:
+        """Until pcscd logs "daemon ready" (readers set up, serving); raise if it exits."""
+        process = self.process
+        assert process is not None
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"pcscd exited with {process.returncode}: "
+                                   + self.log_path.read_text(errors="replace")[-500:])
+            return b"daemon ready" in self.log_path.read_bytes()
         try:
-            _wait_for(lambda: self.socket.exists() or self.process.poll() is not None,
-                      10, "pcscd socket")
-        except TimeoutError:
+            _wait_for(ready, START_SECONDS, "pcscd to start")
+        except BaseException:
             self.stop()
-            return False
-        if self.process.poll() is not None:
-            self.process = None
-            return False
-        return True
+            raise
+
+    def _start_private(self, pcscd: str, conf: Path) -> None:
+        """pcscd on its own socket, handed over as systemd would (fd 3, LISTEN_*)."""
+        listener = self._listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(self.socket))
+        self.socket.chmod(0o666)  # as pcscd makes its own: any local user may be a client
+        listener.listen(64)
+        # The socket comes in as stdin and goes to fd 3; `$$` is pcscd's own pid after
+        # `exec`, which sd_listen_fds checks LISTEN_PID against.
+        script = 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" -f -i -c "$1" 3<&0 0</dev/null'
+        self.process = self._spawn(["sh", "-c", script, pcscd, str(conf)], stdin=listener)
+        self._wait_ready()
 
     def _start_shared(self, pcscd: str, conf: Path) -> None:
-        """Fallback: pcscd on the default socket; a lock makes test sessions take turns.
-        A second one in the same process would wait for its own lock for ever: refused."""
-        global _shared_in_use
-        if _shared_in_use:
-            raise SharedPcscdInUse("this process already runs the shared pcscd (no "
-                                   "'unshare -m' here for a private one)")
-        self._lock = LOCK_FILE.open("w")
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
-        _shared_in_use = True
-        if DEFAULT_SOCKET.exists():
-            with contextlib.suppress(OSError):
-                probe = socket.socket(socket.AF_UNIX)
-                probe.connect(str(DEFAULT_SOCKET))
-                probe.close()
-                raise RuntimeError("a system pcscd holds the default socket; stop it first")
+        """Fallback: pcscd on the default socket, one rig at a time (see SharedLock)."""
+        self._lock = SharedLock.acquire()
+        if system_pcscd():
+            self._lock.release()
+            raise PcscdBusy(f"a system pcscd holds {DEFAULT_SOCKET}; stop it first "
+                            "(systemctl stop pcscd.socket pcscd)")
         self.private = False
         self.socket = DEFAULT_SOCKET
-        self.process = self._spawn([pcscd, "-f", "-c", str(conf)])
-        _wait_for(DEFAULT_SOCKET.exists, 10, "pcscd socket")
+        self.process = self._spawn([pcscd, "-f", "-i", "-c", str(conf)])
+        self._wait_ready()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -154,11 +240,14 @@ class PrivatePcscd:
                 self.process.kill()
                 self.process.wait(5)
         self.process = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+            with contextlib.suppress(OSError):
+                self.socket.unlink()
         if self._lock is not None:
-            self._lock.close()
+            self._lock.release()
             self._lock = None
-            global _shared_in_use
-            _shared_in_use = False
 
 
 def write_profile(directory: Path, profile: str | Path = "yamada", **overrides: Any) -> Path:

@@ -189,8 +189,12 @@ def demo_ports(backoffice_url: str, token: str, var_dir: Path,
     why_not = pcsc_rig_available()
     rig = None
     if why_not is None:
+        from hardware.card.rig import PcscdBusy
         try:
             rig = CardRig(Path(tempfile.mkdtemp(prefix="ward-card-rig-")))
+        except PcscdBusy:
+            close_all(closers)
+            raise  # the reader is someone else's: say so (main) rather than fake a card
         except (OSError, RuntimeError, TimeoutError) as exc:
             why_not = f"the private pcscd did not start ({exc})"
     if rig is not None:
@@ -214,18 +218,9 @@ def demo_ports(backoffice_url: str, token: str, var_dir: Path,
     print(f"kiosk demo: printer = the ESC/POS stand-in on {standin.host}:{standin.port}; "
           f"printed tickets (PNG) land in {printed}", flush=True)
 
-    def close() -> None:
-        # Called by the app's exit and by the demo's own clean-up: close once.
-        todo = list(reversed(closers))
-        closers.clear()
-        for closer in todo:
-            try:
-                closer()
-            except Exception:  # shutting down: log and go on with the rest
-                log.warning("closing a demo device failed", exc_info=True)
-
     ports.update({"printer": printer, "desk": LinkDesk(link), "catalog": link.catalog(),
-                  "close": close, "report_maintainer": link.report_maintainer})
+                  "close": lambda: close_all(closers),
+                  "report_maintainer": link.report_maintainer})
     if payment_config is not None:
         from kiosk.payment.config import load_payment_config
         from kiosk.payment.widget import KioskCashless
@@ -238,6 +233,24 @@ def demo_ports(backoffice_url: str, token: str, var_dir: Path,
     return ports
 
 
+def close_all(closers: list[Callable[[], Any]]) -> None:
+    """Close the demo's devices, last opened first, once (the app's exit and the demo's
+    own clean-up both call it)."""
+    todo = list(reversed(closers))
+    closers.clear()
+    for closer in todo:
+        try:
+            closer()
+        except Exception:  # shutting down: log and go on with the rest
+            log.warning("closing a demo device failed", exc_info=True)
+
+
+def busy_reader(exc: Exception) -> int:
+    """Say who holds the shared card reader (the demo shows this line); the exit code."""
+    print(f"kiosk demo: the card reader is busy: {exc}", file=sys.stderr, flush=True)
+    return 3
+
+
 def kiosk_token(credentials: dict[str, Any]) -> str:
     return str(next(d["token"] for d in credentials["devices"]
                     if d["kind"] == "kiosk" and d.get("ward", "kita") == "kita"))
@@ -247,23 +260,29 @@ def run_demo(cfg: UiConfig, *, walkthrough: Path | None = None,
              var_dir: Path | None = None, all_modes: bool = False) -> int:
     """Start the demo back-office and payment stand-ins, then the kiosk against them
     (window or walkthrough; `all_modes`: the walkthrough in every display mode)."""
-    from kiosk.demo import VAR_DIR, running
+    from hardware.card.rig import PcscdBusy
+    from kiosk.demo import VAR_DIR, running, stand_in_pin, stop_on_signals
     from kiosk.ui.app import build_app
 
-    with running(var_dir or VAR_DIR, payment=True) as demo:
-        ports = demo_ports(demo.backoffice_url, kiosk_token(demo.credentials),
-                           demo.var_dir / "kiosk", demo.payment_config)
-        cfg = with_demo_maintainer(with_cashless(cfg), demo.var_dir / "kiosk")
-        if walkthrough is not None:
-            from kiosk.ui.walkthrough import run_walkthrough
+    stop_on_signals()
+    try:
+        with running(var_dir or VAR_DIR, payment=True, owns_tree=True) as demo:
+            ports = demo_ports(demo.backoffice_url, kiosk_token(demo.credentials),
+                               demo.var_dir / "kiosk", demo.payment_config)
+            cfg = with_demo_maintainer(with_cashless(cfg), demo.var_dir / "kiosk")
             try:
-                return run_walkthrough(walkthrough, cfg, ports=ports, all_modes=all_modes)
+                if walkthrough is not None:
+                    from kiosk.ui.walkthrough import run_walkthrough
+                    return run_walkthrough(walkthrough, cfg, ports=ports, all_modes=all_modes)
+                print(f"kiosk demo: back-office at {demo.backoffice_url}; the stand-in card "
+                      f"is on the reader (PIN {stand_in_pin()})", flush=True)
+                build_app(cfg, ports=ports).run()
+                return 0
             finally:
                 ports["close"]()
-        print(f"kiosk demo: back-office at {demo.backoffice_url}; the stand-in card "
-              "is on the reader (PIN 1234)", flush=True)
-        app = build_app(cfg, ports=ports)
-        app.run()
+    except PcscdBusy as exc:
+        return busy_reader(exc)
+    except KeyboardInterrupt:
         return 0
 
 
@@ -280,14 +299,11 @@ def start_kiosk(demo: Any, *, headless_dir: Path | None = None) -> subprocess.Po
     demo.urls["kiosk printed tickets (PNGs)"] = str(demo.var_dir / "kiosk" / "printer")
     pin, pin_hash = new_demo_pin()
     demo.urls["kiosk maintainer PIN (this run)"] = pin
-    log = (demo.var_dir / "kiosk.log").open("ab")
-    proc = subprocess.Popen(args, cwd=REPO_ROOT, stdout=log, stderr=log,  # noqa: S603
-                            env={**os.environ, **demo.payment_env, "KIVY_NO_ARGS": "1",
-                                 "PYTHONPATH": str(REPO_ROOT), DEMO_PIN_HASH: pin_hash})
-    log.close()
-    if not headless:  # the window runs as long as the demo; the walkthrough ends by itself
-        demo.processes.append(proc)
-    return proc
+    demo.kiosk_window = not headless
+    # the window runs as long as the demo; the walkthrough ends by itself
+    return demo.start(args, demo.var_dir / "kiosk.log", finite=headless,
+                      env={**os.environ, **demo.payment_env, "KIVY_NO_ARGS": "1",
+                           "PYTHONPATH": str(REPO_ROOT), DEMO_PIN_HASH: pin_hash})
 
 
 def make_screens(out: Path) -> int:
@@ -304,11 +320,14 @@ def main(argv: list[str]) -> int:
     """`python -m kiosk.ui.demo URL TOKEN VAR_DIR [SCREENS_DIR]` (used by start_kiosk;
     cashless when $PAYMENT_CONFIG names the demo's payment settings), or
     `python -m kiosk.ui.demo --screens DIR`."""
+    from hardware.card.rig import PcscdBusy
+    from kiosk.demo import stop_on_signals
     from kiosk.logsetup import configure
     from kiosk.ui.app import build_app, configure_kivy
     configure("INFO")
     if argv[:1] == ["--screens"] and len(argv) == 2:
         return make_screens(Path(argv[1]))
+    stop_on_signals()  # the demo stops this child with SIGTERM: close the devices first
     url, token, var_dir = argv[0], argv[1], Path(argv[2])
     cfg = UiConfig.load()
     headless = len(argv) > 3
@@ -317,15 +336,20 @@ def main(argv: list[str]) -> int:
     if payment:
         cfg = with_cashless(cfg)
     cfg = with_demo_maintainer(cfg, var_dir, os.environ.get(DEMO_PIN_HASH, ""))
-    ports = demo_ports(url, token, var_dir, Path(payment) if payment else None)
-    if headless:
-        from kiosk.ui.walkthrough import run_walkthrough
-        try:
+    try:
+        ports = demo_ports(url, token, var_dir, Path(payment) if payment else None)
+    except PcscdBusy as exc:
+        return busy_reader(exc)
+    try:
+        if headless:
+            from kiosk.ui.walkthrough import run_walkthrough
             return run_walkthrough(Path(argv[3]), cfg, ports=ports)
-        finally:
-            ports["close"]()
-    build_app(cfg, ports=ports).run()
-    return 0
+        build_app(cfg, ports=ports).run()
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        ports["close"]()
 
 
 if __name__ == "__main__":

@@ -51,10 +51,19 @@ class Row:
     own_session: bool = False    # the call ends the caller's session: use a fresh one
     # the effective status when the HTTP status is not it (a batch answers per item)
     status: Callable[[requests.Response], int] = field(default=lambda r: r.status_code)
+    # makes the row's target exist again before each caller (a delete that succeeded)
+    before: Callable[[Callers, dict[str, Any]], None] | None = None
 
 
 def _first_item(r: requests.Response) -> int:
     return int(r.json()["results"][0]["status"]) if r.status_code == 200 else r.status_code
+
+
+def _terminal_to_remove(callers: Callers, ids: dict[str, Any]) -> None:
+    r = callers.session("city_admin").post(
+        callers.server.api("/admin/payment-terminals"), timeout=30,
+        json={"device": "m-term2-kita", "terminal_id": "m-term-2"})
+    assert r.status_code in (201, 409), r.text
 
 
 A = "/api/v1"
@@ -141,11 +150,19 @@ MATRIX: list[Row] = [
         f"{A}/payments/{{payment}}/events"),
     Row("POST", f"{A}/payments/{{payment_id}}/cancel", STAFF_A | {"kiosk_a"},
         f"{A}/payments/{{payment}}/cancel"),
-    # sec-payment (issue 15 item 5) narrows this to the terminal's proof: update this row
-    Row("POST", f"{A}/payments/{{payment_id}}/terminal-result", STAFF_A | {"kiosk_a"},
+    # only the kiosk that started the payment (this one was started at the counter): the
+    # starting kiosk's own right is in tests/payment/test_terminal_proof.py
+    Row("POST", f"{A}/payments/{{payment_id}}/terminal-result", NOBODY,
         f"{A}/payments/{{payment}}/terminal-result", body={"state": "failed"}),
     Row("POST", f"{A}/payments/{{payment_id}}/paid-at-counter", STAFF_A,
         f"{A}/payments/{{payment}}/paid-at-counter", body={"reference": "m"}),
+    Row("POST", f"{A}/tickets/{{ticket_id}}/paid-at-counter", STAFF_A,
+        f"{A}/tickets/{{fee_ticket}}/paid-at-counter", body={"reference": "m"}),
+    Row("POST", f"{A}/admin/payment-terminals", ADMIN_A,
+        body={"device": "m-term-kita", "terminal_id": "m-term-1"}),
+    Row("GET", f"{A}/admin/payment-terminals", ADMINS),
+    Row("DELETE", f"{A}/admin/payment-terminals/{{terminal_id}}", ADMIN_A,
+        f"{A}/admin/payment-terminals/m-term-2", before=_terminal_to_remove),
     # --- the central office ---
     Row("GET", f"{A}/central/now", CENTRAL),
     Row("GET", f"{A}/central/period", CENTRAL),
@@ -226,6 +243,9 @@ def world(matrix_server: Any) -> tuple[Callers, dict[str, Any]]:
     login_password = create_account(server, "m-login", "staff", "kita")
     spare = ok(server.session("admin").post(server.api("/admin/devices"), timeout=30, json={
         "name": "m-spare-kita", "kind": "kiosk", "ward": "kita"}), 201)
+    for name in ("m-term-kita", "m-term2-kita"):  # kiosks to bind payment terminals to
+        ok(server.session("admin").post(server.api("/admin/devices"), timeout=30, json={
+            "name": name, "kind": "kiosk", "ward": "kita"}), 201)
     key = uuid.uuid4().hex
     ticket = ok(issue(server, key=key), 201)
     with_form = {"procedure": "juminhyo", "application": APPLICATION, "service": None}
@@ -292,6 +312,8 @@ def test_who_may_call_each_route(row: Row, world: tuple[Callers, dict[str, Any]]
     callers, ids = world
     wrong: list[str] = []
     for who in CALLERS:
+        if row.before is not None:
+            row.before(callers, ids)
         r = call(row, callers, ids, who)
         if r.status_code >= 500:
             wrong.append(f"{who}: {r.status_code} {r.text[:200]}")

@@ -63,7 +63,7 @@ def test_pcscd_dies_while_waiting(tmp_path):
     try:
         pcscd.start()
     except SharedPcscdInUse:
-        pytest.skip("a second pcscd needs 'unshare -m' (the session's holds the shared socket)")
+        pytest.skip("WARD_PCSCD_SHARED=1: this session's pcscd holds the one shared socket")
     try:
         cli = subprocess.Popen(
             [sys.executable, "-m", "kiosk.card", "read", "--reader", pcscd.reader,

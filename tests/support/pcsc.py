@@ -12,12 +12,19 @@ hardware/card/rig.py):
   overrides of the ``[card]``/``[holder]`` keys) and waits until pcscd sees it;
   ``card_slot.remove()`` / ``card.pull()`` kills it; ``card.apdu_log()`` is its APDU log.
   Whatever is still inserted is pulled at teardown.
+- ``hold_shared_pcscd()`` (context manager): makes sure someone holds the shared pcscd's
+  lock (a helper process, or this session when it runs in the fallback mode,
+  ``WARD_PCSCD_SHARED=1``) and yields the holder's pid.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,9 +32,10 @@ from typing import Any
 
 import pytest
 
-from hardware.card.rig import CardSlot, InsertedCard, PrivatePcscd, start_pcscd
+from hardware.card.rig import REPO, CardSlot, InsertedCard, PrivatePcscd, SharedLock, start_pcscd
 
-__all__ = ["CardSlot", "InsertedCard", "PrivatePcscd", "card_slot", "pcsc", "start_pcscd"]
+__all__ = ["CardSlot", "InsertedCard", "PrivatePcscd", "card_slot", "hold_shared_pcscd", "pcsc",
+           "start_pcscd"]
 
 _state: dict[str, Any] = {}
 
@@ -65,3 +73,25 @@ def card_slot(pcsc: PrivatePcscd, tmp_path: Path) -> Iterator[CardSlot]:
         yield slot
     finally:
         slot.remove()
+
+
+@contextlib.contextmanager
+def hold_shared_pcscd() -> Iterator[int]:
+    """Someone holds the shared pcscd's lock while this runs: yields the holder's pid."""
+    if SharedLock.held_here():
+        yield os.getpid()
+        return
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\n"
+         "from hardware.card.rig import SharedLock\n"
+         "lock = SharedLock.acquire(); print('held', flush=True); sys.stdin.read()"],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "WARD_PCSCD_LOCK_WAIT": "120"})  # a parallel run's rig may hold it
+    try:
+        assert holder.stdout is not None
+        ready, _, _ = select.select([holder.stdout], [], [], 150)
+        assert ready and holder.stdout.readline() == "held\n", "the lock's holder did not start"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait(10)

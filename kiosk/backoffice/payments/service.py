@@ -389,11 +389,12 @@ class PaymentService:
             terminal = terminals.of_device(conn, row["device_id"])
         if not actor.may_see(row["ward"]):
             raise ApiError(403, "forbidden", f"payment {payment_id} belongs to another ward")
-        if row["method"] != PaymentMethod.TERMINAL:
-            raise conflict("illegal_transition", f"payment {payment_id} is not a terminal payment")
+        # who asks comes before what the payment is: another caller learns nothing of it
         if actor.device_id is None or actor.device_id != row["device_id"]:
             raise ApiError(403, "forbidden", f"payment {payment_id} was started by another "
                            "device: only that kiosk reports its terminal's answer")
+        if row["method"] != PaymentMethod.TERMINAL:
+            raise conflict("illegal_transition", f"payment {payment_id} is not a terminal payment")
         try:
             state = PaymentState(str(body.get("state", "")))
         except ValueError:
