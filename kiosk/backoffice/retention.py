@@ -39,7 +39,7 @@ from kiosk.backoffice import models as m
 from kiosk.backoffice.config import DAY_END, RetentionSettings
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, safe_error, writing
-from kiosk.backoffice.queue import PURGED_HASH, ticket_summary
+from kiosk.backoffice.queue import PURGED_HASH, event_row
 from kiosk.sqlitewal import CHECKPOINT_WAIT_MS, truncate_wal
 
 log = logging.getLogger(__name__)
@@ -182,12 +182,7 @@ def _batches(bo: Backoffice, query: Any, dry_run: bool) -> Iterator[tuple[Connec
 def _event(bo: Backoffice, row: Any, now: datetime, by: str, type_: str) -> dict[str, Any]:
     """The audit-trail row of a purge (as `queue.record` shapes events; nothing personal)."""
     reason, rule = _reason(row, bo, now)
-    event = {"type": type_, "at": clock.iso(now, bo.tz), "ward": row.ward,
-             "service": row.service, "counter": row.counter, "ticket": ticket_summary(row),
-             "data": {"reason": reason, "rule": rule, "by": by}}
-    return {"ticket_id": row.id, "ward": row.ward, "service": row.service, "type": type_,
-            "at": now, "actor": None, "device_id": None, "counter": row.counter,
-            "data": json.dumps(event, ensure_ascii=False, separators=(",", ":"))}
+    return event_row(bo, row, now, type_, {"reason": reason, "rule": rule, "by": by})
 
 
 def _purge_rows(bo: Backoffice, conn: Connection, rows: Sequence[Any], now: datetime,
