@@ -14,6 +14,8 @@ of the body, so it could confirm a guessed name). Each purge writes a
 `ticket.application_purged` event (when, why, by which rule; nothing personal) to the
 ticket's audit trail. It is not pushed live: no screen shows the record. Notes on a ticket
 that has no application record are deleted by the same rules (`ticket.notes_purged`).
+With the data the ticket's phone status token ends too (`queue.status_ended`: the page then
+says the ticket has ended).
 
 `purge()` runs inside the server every `[retention] check_seconds` (`purge_loop`) and as
 `ward-backoffice purge [--dry-run]`. Safe to run from several processes at once: rows are
