@@ -322,3 +322,56 @@ def test_idempotency_keys_belong_to_their_sender(server):
     assert ok(again, 200)["id"] == kita["id"]
     assert ok(naka_kiosk.get(server.api(f"/tickets/by-key/{key}"), timeout=10))["id"] == naka["id"]
     assert ok(issue(server, "staff", key=key, ward="kita"), 200)["id"] == by_staff["id"]
+
+
+def _keys(url: str) -> dict[str, str]:
+    from sqlalchemy import text
+
+    from kiosk.backoffice.db import make_engine
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            return dict(conn.execute(text("SELECT label, idempotency_key FROM tickets")).all())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_migration_scopes_existing_keys(db, request, tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from kiosk.backoffice.db import alembic_config, make_engine, migrate, writing
+    from kiosk.backoffice.seed import create_device, create_staff, sync_catalog
+    from kiosk.configfile import load_catalog
+
+    url = (f"sqlite:///{tmp_path}/mig.sqlite3" if db == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    migrate(url, "0300_application_purge")
+    engine = make_engine(url, pool_size=1)
+    sync_catalog(engine, load_catalog())
+    device, _ = create_device(engine, "kiosk-mig", "kiosk", "kita")
+    create_staff(engine, "mig-staff", "staff", "kita", "x" * 16)
+    long_key = "k" * 128  # the longest key a client may send still fits with its prefix
+    with writing(engine) as conn:
+        staff_id = conn.execute(text("SELECT id FROM staff WHERE username = 'mig-staff'")
+                                ).scalar_one()
+        for n, (key, dev, staff) in enumerate([(long_key, device, None),
+                                               ("staff-key-1", None, staff_id),
+                                               ("nobody-key", None, None)], start=1):
+            conn.execute(text(
+                "INSERT INTO tickets (ward, origin_service, service, day, number, label, "
+                "priority, rank, language, status, queue_at, issued_at, idempotency_key, "
+                "request_hash, status_token, device_id, staff_id) VALUES ('kita', "
+                "'certificates', 'certificates', '2026-12-01', :n, :label, 'normal', 2, 'ja', "
+                "'waiting', '2026-12-01 01:00:00', '2026-12-01 01:00:00', :key, 'h', :token, "
+                ":dev, :staff)"), {"n": n, "label": f"A-{n:03d}", "key": key, "dev": dev,
+                                   "staff": staff, "token": f"t{n}" * 20})
+    engine.dispose()
+    migrate(url)
+    assert _keys(url) == {"A-001": f"d{device}:{long_key}", "A-002": f"s{staff_id}:staff-key-1",
+                          "A-003": "nobody-key"}
+    command.downgrade(alembic_config(url), "0300_application_purge")
+    assert _keys(url) == {"A-001": long_key, "A-002": "staff-key-1", "A-003": "nobody-key"}
+    migrate(url)
