@@ -685,8 +685,8 @@ def status_ended(bo: Backoffice, conn: Connection, row: Any) -> bool:
     if row.status not in FINAL_STATES:
         return False
     e = m.ticket_events
-    finished = conn.execute(select(func.max(e.c.at)).where(e.c.ticket_id == row.id)
-                            ).scalar_one()
+    finished = conn.execute(select(func.max(e.c.at)).where(
+        e.c.ticket_id == row.id, e.c.type.not_in(UNPUBLISHED))).scalar_one()
     return finished is not None and finished < finished_before(r, now, bo.tz)
 
 

@@ -41,7 +41,7 @@ from kiosk.backoffice import models as m
 from kiosk.backoffice.config import DAY_END, RetentionSettings
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, safe_error, writing
-from kiosk.backoffice.queue import PURGED_HASH, event_row
+from kiosk.backoffice.queue import PURGED_HASH, UNPUBLISHED, event_row
 from kiosk.sqlitewal import CHECKPOINT_WAIT_MS, truncate_wal
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,10 @@ def issued_before(settings: RetentionSettings, now: datetime) -> datetime:
 
 
 def _finished_at() -> Any:
-    """When the ticket last changed: for a finished ticket, when it finished."""
-    return (select(func.max(E.c.at)).where(E.c.ticket_id == T.c.id)
+    """When the ticket last changed: for a finished ticket, when it finished. Reads of its
+    data and earlier purges change nothing (else each read would put the purge off)."""
+    return (select(func.max(E.c.at)).where(E.c.ticket_id == T.c.id,
+                                           E.c.type.not_in(UNPUBLISHED))
             .correlate(T).scalar_subquery())
 
 
