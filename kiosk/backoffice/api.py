@@ -31,6 +31,7 @@ from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, writing
 from kiosk.backoffice.errors import ApiError, not_found
 from kiosk.backoffice.live import stream_status, stream_ward
+from kiosk.backoffice.privacy import refuse_my_number
 
 router = APIRouter(prefix="/api/v1")
 
@@ -46,6 +47,16 @@ DEVICE = Depends(require_device())
 KIOSK = Depends(require_device("kiosk"))
 STAFF_OR_KIOSK = Depends(require_any(role="staff", devices=("kiosk",)))
 STAFF_OR_DEVICE = Depends(require_any(role="staff"))
+# Responses about one resident's ticket (its application, notes, status token) must not be
+# kept by a browser or proxy: counter PCs are shared.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def no_store(response: Response) -> None:
+    response.headers.update(NO_STORE)
+
+
+PRIVATE = [Depends(no_store)]
 
 
 def bo_of(request: Request) -> Backoffice:
@@ -159,6 +170,7 @@ def device_heartbeat(body: HeartbeatIn, request: Request,
                      who: Principal = DEVICE) -> dict[str, Any]:
     bo = bo_of(request)
     payload = body.model_dump(mode="json")
+    refuse_my_number(payload, "heartbeat")
     if len(json.dumps(payload)) > 4096:
         raise ApiError(413, "payload_too_large", "a heartbeat is at most 4 KiB")
     with writing(bo.engine) as conn:
@@ -213,7 +225,7 @@ OptionalIdemKey = Annotated[str | None, Header(alias="Idempotency-Key", min_leng
                                                max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 
-@router.post("/tickets", tags=["tickets"], status_code=201,
+@router.post("/tickets", tags=["tickets"], status_code=201, dependencies=PRIVATE,
              summary="Issue a ticket (kiosk device or staff); idempotent on Idempotency-Key")
 async def post_ticket(body: TicketIn, request: Request, idempotency_key: IdemKey,
                       who: Principal = STAFF_OR_KIOSK) -> JSONResponse:
@@ -223,10 +235,10 @@ async def post_ticket(body: TicketIn, request: Request, idempotency_key: IdemKey
     if fast is not None:  # PostgreSQL: one round trip on the event loop (fastpath.py)
         ticket = await fast.issue(who, req, idempotency_key, base(request))
         if ticket is not None:
-            return JSONResponse(ticket, status_code=201)
+            return JSONResponse(ticket, status_code=201, headers=NO_STORE)
     ticket, created = await run_in_threadpool(queue.issue, bo, who, req, idempotency_key,
                                               base(request))
-    return JSONResponse(ticket, status_code=201 if created else 200)
+    return JSONResponse(ticket, status_code=201 if created else 200, headers=NO_STORE)
 
 
 class BatchItem(TicketIn):
@@ -248,7 +260,7 @@ def request_of(body: TicketIn) -> queue.TicketRequest:
         status_token=offline.status_token if offline else None)
 
 
-@router.post("/tickets/batch", tags=["tickets"],
+@router.post("/tickets/batch", tags=["tickets"], dependencies=PRIVATE,
              summary="Issue or upload up to 100 tickets at once (kiosk device or staff)")
 def post_ticket_batch(body: BatchIn, request: Request,
                       who: Principal = STAFF_OR_KIOSK) -> dict[str, Any]:
@@ -266,27 +278,33 @@ def post_ticket_batch(body: BatchIn, request: Request,
     return {"results": results}
 
 
-@router.get("/tickets/by-key/{key}", tags=["tickets"],
-            summary="The ticket issued under an Idempotency-Key (the kiosk that issued it)")
+@router.get("/tickets/by-key/{key}", tags=["tickets"], dependencies=PRIVATE,
+            summary="The ticket issued under an Idempotency-Key (the kiosk that issued it; "
+                    "what its screen shows, no application)")
 def get_ticket_by_key(key: Annotated[str, Path(min_length=8, max_length=128)],
                       request: Request, who: Principal = KIOSK) -> dict[str, Any]:
     return queue.ticket_by_key(bo_of(request), who, key, base(request))
 
 
-@router.get("/tickets/{ticket_id}", tags=["tickets"], summary="One ticket (staff, kiosk)")
-def get_ticket(ticket_id: TicketPath, request: Request,
-               who: Principal = STAFF_OR_KIOSK) -> dict[str, Any]:
-    return queue.get_ticket(bo_of(request), who, ticket_id, base(request))
+@router.get("/tickets/{ticket_id}", tags=["tickets"], dependencies=PRIVATE,
+            summary="One ticket with its application (staff of its ward; each read of an "
+                    "application is written to its audit trail)")
+def get_ticket(ticket_id: TicketPath, request: Request, who: Principal = STAFF) -> dict[str, Any]:
+    # The console's application view reads through here in-process and says so
+    # (web/routes.py); a client cannot set request state.
+    via = getattr(request.state, "data_read_via", "api")
+    return queue.get_ticket(bo_of(request), who, ticket_id, base(request), via=via)
 
 
-@router.get("/tickets/{ticket_id}/events", tags=["tickets"], summary="Audit trail (staff)")
+@router.get("/tickets/{ticket_id}/events", tags=["tickets"], dependencies=PRIVATE,
+            summary="Audit trail, including who read the ticket's data (staff)")
 def get_ticket_events(ticket_id: TicketPath, request: Request,
                       who: Principal = STAFF) -> list[dict[str, Any]]:
     return queue.ticket_events(bo_of(request), who, ticket_id)
 
 
 @router.get("/tickets/{ticket_id}/form.pdf", tags=["tickets"],
-            summary="The pre-filled application form as PDF (staff)",
+            summary="The pre-filled application form as PDF (staff; the read is audited)",
             response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
 def get_form_pdf(ticket_id: TicketPath, request: Request, who: Principal = STAFF) -> Response:
     from kiosk.domain.application import Application
@@ -309,8 +327,9 @@ def get_form_pdf(ticket_id: TicketPath, request: Request, who: Principal = STAFF
     application = Application.from_dict(row.application, procedure)
     pdf = render_application_pdf(procedure, application, ward=bo.catalog.wards[row.ward],
                                  ticket_number=row.label, issued_at=local(row.issued_at, bo.tz))
+    queue.record_read(bo, who, row, "form.pdf")
     return Response(pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{row.label}.pdf"'})
+        **NO_STORE, "Content-Disposition": f'inline; filename="{row.label}.pdf"'})
 
 
 class ActionIn(Strict):
@@ -330,7 +349,7 @@ ACTION_SUMMARY = {
 }
 
 
-@router.post("/tickets/{ticket_id}/transfer", tags=["counter"],
+@router.post("/tickets/{ticket_id}/transfer", tags=["counter"], dependencies=PRIVATE,
              summary="Transfer to another service (staff)")
 def post_transfer(ticket_id: TicketPath, body: TransferIn, request: Request,
                   who: Principal = STAFF) -> dict[str, Any]:
@@ -348,7 +367,8 @@ def _action_route(action: str) -> None:
                          note=body.note, base_url=base(request))
 
     router.add_api_route(f"/tickets/{{ticket_id}}/{action}", post_action, methods=["POST"],
-                         tags=["counter"], name=f"ticket_{action.replace('-', '_')}",
+                         tags=["counter"], dependencies=PRIVATE,
+                         name=f"ticket_{action.replace('-', '_')}",
                          summary=f"{ACTION_SUMMARY[action]} (staff); 409 when illegal now")
 
 
@@ -375,13 +395,14 @@ def post_block(body: BlockIn, request: Request, who: Principal = KIOSK,
 # --- counters and queue views ---------------------------------------------------------------
 
 @router.post("/wards/{ward}/counters/{number}/call-next", tags=["counter"],
+             dependencies=PRIVATE,
              summary="Call the next ticket for this counter (staff); 204 when nobody waits",
              responses={204: {"description": "nobody waits"}})
 def post_call_next(ward: WardPath, number: CounterPath, request: Request,
                    who: Principal = STAFF) -> Any:
     ticket = queue.call_next(bo_of(request), who, ward, number, base(request))
     if ticket is None:
-        return Response(status_code=204)
+        return Response(status_code=204, headers=NO_STORE)
     return ticket
 
 
@@ -434,7 +455,8 @@ async def get_events(request: Request, ward: Annotated[str, Query(max_length=32)
     return await stream_ward(request, bo, who, ward, service, ticket, last_event_id)
 
 
-@router.get("/status/{token}", tags=["phone"], summary="A ticket's status by its token (public)")
+@router.get("/status/{token}", tags=["phone"], dependencies=PRIVATE,
+            summary="A ticket's status by its token (public; 410 once the ticket has ended)")
 def get_status(token: Annotated[str, Path(max_length=64)], request: Request) -> dict[str, Any]:
     bo = bo_of(request)
     row, ahead = queue.ticket_by_status_token(bo, token)

@@ -118,7 +118,8 @@ class FastTickets:
         status, content = answer
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(content)).encode())]})
+                                (b"content-length", str(len(content)).encode()),
+                                (b"cache-control", b"no-store")]})
         await send({"type": "http.response.body", "body": content})
 
     async def _try(self, fast: FastIssuer, scope: Scope, headers: dict[bytes, bytes],

@@ -186,7 +186,10 @@ tickets = Table(
     Column("started_at", DateTime),
     Column("completed_at", DateTime),
     Column("recall_count", Integer, nullable=False, server_default="0"),
-    Column("idempotency_key", String(128), nullable=False, unique=True),
+    # The client's Idempotency-Key scoped to its sender: "d<device id>:" or "s<staff id>:"
+    # + key (queue.issuer_key). SQLite does not enforce the length (migration 0410).
+    Column("idempotency_key", String(160).with_variant(String(128), "sqlite"), nullable=False,
+           unique=True),
     Column("request_hash", String(64), nullable=False),
     Column("status_token", String(64), nullable=False, unique=True),
     Column("offline", Boolean, nullable=False, server_default="0"),

@@ -38,9 +38,10 @@ from kiosk.backoffice.auth import Principal
 from kiosk.backoffice.clock import iso, office_day, to_utc, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, writing
-from kiosk.backoffice.errors import ApiError, conflict, not_found, unprocessable
+from kiosk.backoffice.errors import ApiError, conflict, forbidden, not_found, unprocessable
 from kiosk.backoffice.estimate import ServiceEstimate, estimate, level
 from kiosk.backoffice.events import CHANNEL
+from kiosk.backoffice.privacy import refuse_my_number
 from kiosk.backoffice.states import EVENT_OF, allowed_actions, check_transition
 from kiosk.domain.application import Application, ApplicationError
 from kiosk.domain.catalog import Counter, Procedure, Ward
@@ -51,6 +52,18 @@ OPEN_STATES = ("called", "serving")
 # personal data, so it goes too, and a late retry under the key is answered by the key alone.
 PURGED_HASH = "purged"
 CLOCK_SKEW = timedelta(minutes=5)
+# Audit-trail entries that are never pushed live nor replayed to a stream: nothing on a
+# screen changes, and who read what is for the audit trail only (GET /tickets/{id}/events).
+DATA_READ = "ticket.data_read"
+UNPUBLISHED = (DATA_READ, "ticket.application_purged", "ticket.notes_purged")
+
+
+def issuer_key(principal: Principal, key: str) -> str:
+    """An Idempotency-Key as stored: scoped to the kiosk or staff account that sent it, so
+    two devices' keys never meet (one cannot replay, or block, another's ticket)."""
+    if principal.device_id is not None:
+        return f"d{principal.device_id}:{key}"
+    return f"s{principal.staff_id}:{key}"
 
 
 @dataclass(frozen=True)
@@ -209,17 +222,42 @@ _EVENT_SQLITE = text(
     ":data) RETURNING id").bindparams(bindparam("at", type_=DateTime))
 
 
+def event_body(bo: Backoffice, type_: str, at: datetime, ward: str, service: str | None,
+               counter: int | None, ticket: Any | None,
+               data: dict[str, Any] | None) -> dict[str, Any]:
+    """An audit-trail event as published (and stored as its `data` text)."""
+    return {"type": type_, "at": iso(at, bo.tz), "ward": ward, "service": service,
+            "counter": counter, "ticket": ticket_summary(ticket) if ticket is not None else None,
+            "data": data or {}}
+
+
+def event_row(bo: Backoffice, row: Any, at: datetime, type_: str, data: dict[str, Any],
+              actor: Principal | None = None) -> dict[str, Any]:
+    """The ticket_events values of an entry about ticket `row` that is not pushed live."""
+    event = event_body(bo, type_, at, row.ward, row.service, row.counter, row, data)
+    return {"ticket_id": row.id, "ward": row.ward, "service": row.service, "type": type_,
+            "at": at, "actor": actor.username if actor is not None else None,
+            "device_id": actor.device_id if actor is not None else None,
+            "counter": row.counter,
+            "data": json.dumps(event, ensure_ascii=False, separators=(",", ":"))}
+
+
+def record_read(bo: Backoffice, principal: Principal, row: Any, via: str) -> None:
+    """Write who read the ticket's personal data, and how (`via`: "api" — the ticket
+    JSON, "console" — the console's application view, "form.pdf"), before it is handed
+    out: one INSERT; the data itself stays out of the entry."""
+    with writing(bo.engine) as conn:
+        conn.execute(insert(m.ticket_events).values(
+            **event_row(bo, row, utcnow(), DATA_READ, {"via": via}, principal)))
+
+
 def record(bo: Backoffice, conn: Connection, pending: list[dict[str, Any]], *, type: str,
            ward: str, service: str | None, ticket: Any | None, counter: int | None,
            actor: Principal | None, data: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write one audit-trail entry; on PostgreSQL NOTIFY it in the same statement (delivered
     at commit), on SQLite queue it in `pending` for `bo.after_commit`."""
     at = utcnow()
-    event: dict[str, Any] = {
-        "type": type, "at": iso(at, bo.tz), "ward": ward, "service": service,
-        "counter": counter, "ticket": ticket_summary(ticket) if ticket is not None else None,
-        "data": data or {},
-    }
+    event = event_body(bo, type, at, ward, service, counter, ticket, data)
     body = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
     params = {"ticket_id": ticket.id if ticket is not None else None, "ward": ward,
               "service": service, "type": type, "at": at, "counter": counter,
@@ -285,6 +323,7 @@ def _resolve_request(bo: Backoffice, principal: Principal, req: TicketRequest
                             f"{procedure.service!r}, not {service!r}")
     application = None
     if req.application is not None:
+        refuse_my_number(req.application, "application")
         if procedure is None:
             raise unprocessable("invalid_application", "an application needs its procedure")
         try:
@@ -379,7 +418,8 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
     offline = params["offline"]
     if not offline and not is_open(bo, ward, now):
         with reading(bo.engine) as conn:  # a retry of a ticket issued before closing
-            existing = conn.execute(select(T).where(T.c.idempotency_key == key)).first()
+            existing = conn.execute(select(T).where(T.c.idempotency_key == params["key"])
+                                    ).first()
             if existing is not None:
                 return _replay(bo, conn, existing, params["digest"], base_url), False
         raise conflict("ward_closed", f"{ward.name} ({ward.code}) is closed now; "
@@ -410,7 +450,8 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
                    data={"offline": True} if offline else None)
     except IntegrityError:
         with reading(bo.engine) as conn:
-            existing = conn.execute(select(T).where(T.c.idempotency_key == key)).first()
+            existing = conn.execute(select(T).where(T.c.idempotency_key == params["key"])
+                                    ).first()
             if existing is not None:
                 return _replay(bo, conn, existing, params["digest"], base_url), False
         raise conflict("duplicate_number", "that ticket number (or status token) was already used"
@@ -443,7 +484,7 @@ def issue_params(bo: Backoffice, principal: Principal, req: TicketRequest, key: 
         if application else None,
         "fee_yen": (application.fee(procedure) if application and procedure
                     else procedure.fee() if procedure else 0),
-        "queue_at": issued_at, "issued_at": issued_at, "key": key,
+        "queue_at": issued_at, "issued_at": issued_at, "key": issuer_key(principal, key),
         "digest": req.digest(ward.code),
         "token": req.status_token or secrets.token_urlsafe(32), "block_id": req.offline_block,
         "device_id": principal.device_id, "staff_id": principal.staff_id, "offline": offline,
@@ -569,7 +610,12 @@ def purged_info(row: Any, tz: Any) -> dict[str, Any] | None:
 
 
 def get_ticket(bo: Backoffice, principal: Principal, ticket_id: int,
-               base_url: str) -> dict[str, Any]:
+               base_url: str, via: str = "api") -> dict[str, Any]:
+    """One ticket with its application, for staff of its ward only (kiosks and displays
+    read no application data); a read of an application is written to the audit trail."""
+    if principal.kind != "staff":
+        raise forbidden("a ticket's data is for the staff of its ward; a kiosk looks up "
+                        "its own tickets by key (GET /tickets/by-key/{key})")
     with reading(bo.engine) as conn:
         row = conn.execute(select(T).where(T.c.id == ticket_id)).first()
         if row is None:
@@ -578,6 +624,8 @@ def get_ticket(bo: Backoffice, principal: Principal, ticket_id: int,
         ahead = people_ahead(conn, row) if row.status == "waiting" else None
         events = conn.execute(select(func.count()).select_from(m.ticket_events).where(
             m.ticket_events.c.ticket_id == row.id)).scalar_one()
+    if row.application is not None:
+        record_read(bo, principal, row, via)
     out = ticket_json(bo, row, ahead, base_url)
     out["application"] = row.application
     out["application_purged"] = purged_info(row, bo.tz)
@@ -590,7 +638,8 @@ def ticket_by_key(bo: Backoffice, principal: Principal, key: str,
                   base_url: str) -> dict[str, Any]:
     """The ticket a kiosk issued under `key` (404 when none — nothing is created)."""
     with reading(bo.engine) as conn:
-        row = conn.execute(select(T).where(T.c.idempotency_key == key)).first()
+        row = conn.execute(select(T).where(
+            T.c.idempotency_key == issuer_key(principal, key))).first()
         if row is None or row.device_id != principal.device_id:
             raise not_found("a ticket issued by this kiosk under that key")
         ahead = people_ahead(conn, row) if row.status == "waiting" else None
@@ -614,8 +663,31 @@ def ticket_by_status_token(bo: Backoffice, token: str) -> tuple[Any, int | None]
         row = conn.execute(select(T).where(T.c.status_token == token)).first()
         if row is None:
             raise not_found("that ticket")
+        if status_ended(bo, conn, row):
+            raise ApiError(410, "ticket_ended", "this ticket has ended; its status is no "
+                           "longer shown")
         ahead = people_ahead(conn, row) if row.status == "waiting" else None
     return row, ahead
+
+
+def status_ended(bo: Backoffice, conn: Connection, row: Any) -> bool:
+    """A phone status token ends with the ticket's personal data: once it was purged, or
+    once it is due for purging by the retention rules (a ticket without an application
+    record has nothing to purge, but its paper ticket must not show for ever either)."""
+    from kiosk.backoffice.retention import FINAL_STATES, finished_before, issued_before
+
+    if row.application_purged_at is not None:
+        return True
+    now = utcnow()
+    r = bo.settings.retention
+    if row.issued_at < issued_before(r, now):
+        return True
+    if row.status not in FINAL_STATES:
+        return False
+    e = m.ticket_events
+    finished = conn.execute(select(func.max(e.c.at)).where(
+        e.c.ticket_id == row.id, e.c.type.not_in(UNPUBLISHED))).scalar_one()
+    return finished is not None and finished < finished_before(r, now, bo.tz)
 
 
 def ticket_events(bo: Backoffice, principal: Principal, ticket_id: int) -> list[dict[str, Any]]:
@@ -682,6 +754,8 @@ def call_next(bo: Backoffice, principal: Principal, ward_code: str, number: int,
 def act(bo: Backoffice, principal: Principal, ticket_id: int, action: str, *,
         counter: int | None = None, service: str | None = None, note: str | None = None,
         base_url: str = "") -> dict[str, Any]:
+    if note:
+        refuse_my_number(note, "note")
     pending: list[dict[str, Any]] = []
     now = utcnow()
     with writing(bo.engine) as conn:
@@ -864,8 +938,9 @@ def replay_events(bo: Backoffice, ward: str, after: int, limit: int) -> list[dic
     """Events of a ward after `after`, oldest first; None when more than `limit` were missed."""
     e = m.ticket_events
     with reading(bo.engine) as conn:
-        rows = conn.execute(select(e.c.id, e.c.data).where(e.c.ward == ward, e.c.id > after)
-                            .order_by(e.c.id).limit(limit + 1)).all()
+        rows = conn.execute(select(e.c.id, e.c.data).where(
+            e.c.ward == ward, e.c.id > after, e.c.type.not_in(UNPUBLISHED))
+            .order_by(e.c.id).limit(limit + 1)).all()
     if len(rows) > limit:
         return None
     return [{"id": r.id, **json.loads(r.data)} for r in rows]

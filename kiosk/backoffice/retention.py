@@ -14,6 +14,8 @@ of the body, so it could confirm a guessed name). Each purge writes a
 `ticket.application_purged` event (when, why, by which rule; nothing personal) to the
 ticket's audit trail. It is not pushed live: no screen shows the record. Notes on a ticket
 that has no application record are deleted by the same rules (`ticket.notes_purged`).
+With the data the ticket's phone status token ends too (`queue.status_ended`: the page then
+says the ticket has ended).
 
 `purge()` runs inside the server every `[retention] check_seconds` (`purge_loop`) and as
 `ward-backoffice purge [--dry-run]`. Safe to run from several processes at once: rows are
@@ -40,7 +42,7 @@ from kiosk.backoffice.auth import purge_sessions
 from kiosk.backoffice.config import DAY_END, RetentionSettings
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, safe_error, writing
-from kiosk.backoffice.queue import PURGED_HASH, ticket_summary
+from kiosk.backoffice.queue import PURGED_HASH, UNPUBLISHED, event_row
 from kiosk.sqlitewal import CHECKPOINT_WAIT_MS, truncate_wal
 
 log = logging.getLogger(__name__)
@@ -88,8 +90,10 @@ def issued_before(settings: RetentionSettings, now: datetime) -> datetime:
 
 
 def _finished_at() -> Any:
-    """When the ticket last changed: for a finished ticket, when it finished."""
-    return (select(func.max(E.c.at)).where(E.c.ticket_id == T.c.id)
+    """When the ticket last changed: for a finished ticket, when it finished. Reads of its
+    data and earlier purges change nothing (else each read would put the purge off)."""
+    return (select(func.max(E.c.at)).where(E.c.ticket_id == T.c.id,
+                                           E.c.type.not_in(UNPUBLISHED))
             .correlate(T).scalar_subquery())
 
 
@@ -183,12 +187,7 @@ def _batches(bo: Backoffice, query: Any, dry_run: bool) -> Iterator[tuple[Connec
 def _event(bo: Backoffice, row: Any, now: datetime, by: str, type_: str) -> dict[str, Any]:
     """The audit-trail row of a purge (as `queue.record` shapes events; nothing personal)."""
     reason, rule = _reason(row, bo, now)
-    event = {"type": type_, "at": clock.iso(now, bo.tz), "ward": row.ward,
-             "service": row.service, "counter": row.counter, "ticket": ticket_summary(row),
-             "data": {"reason": reason, "rule": rule, "by": by}}
-    return {"ticket_id": row.id, "ward": row.ward, "service": row.service, "type": type_,
-            "at": now, "actor": None, "device_id": None, "counter": row.counter,
-            "data": json.dumps(event, ensure_ascii=False, separators=(",", ":"))}
+    return event_row(bo, row, now, type_, {"reason": reason, "rule": rule, "by": by})
 
 
 def _purge_rows(bo: Backoffice, conn: Connection, rows: Sequence[Any], now: datetime,

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from kiosk.domain.catalog import FieldKind, FieldSource, FormField, Procedure
-from kiosk.domain.my_number import MyNumberCheck
+from kiosk.domain.my_number import MyNumberCheck, is_masked
 
 SEX_CODES = ("0", "1", "2", "9")  # JIS X 0303: unknown, male, female, not applicable
 
@@ -54,9 +54,10 @@ def _check(f: FormField, value: object) -> FieldValue:
             return value
         if isinstance(value, Mapping) and set(value) == {"masked", "check_digit_ok"}:
             masked, ok = value["masked"], value["check_digit_ok"]
-            if isinstance(masked, str) and masked.startswith("*") and isinstance(ok, bool):
+            if isinstance(masked, str) and is_masked(masked) and isinstance(ok, bool):
                 return MyNumberCheck(masked=masked, check_digit_ok=ok)
-        raise ApplicationError(f.key, "must be a masked number check, never the number itself")
+        raise ApplicationError(f.key, "must be a masked number check (\"********\" and the "
+                               "last four digits), never the number itself")
     if kind in (FieldKind.COUNT, FieldKind.YEAR):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ApplicationError(f.key, "must be a whole number")
@@ -90,12 +91,16 @@ def _check(f: FormField, value: object) -> FieldValue:
     return text
 
 
-def check_values(procedure: Procedure, values: Mapping[str, object]) -> dict[str, FieldValue]:
-    """Validate every value against the procedure's form; unknown keys are refused."""
-    allowed = {f.key: f for f in procedure.fields}
+def _known_keys(procedure: Procedure, values: Mapping[str, object]) -> None:
+    allowed = {f.key for f in procedure.fields}
     for key in values:
         if key not in allowed:
-            raise ApplicationError(key, f"is not a field of {procedure.code}")
+            raise ApplicationError(str(key), f"is not a field of {procedure.code}")
+
+
+def check_values(procedure: Procedure, values: Mapping[str, object]) -> dict[str, FieldValue]:
+    """Validate every value against the procedure's form; unknown keys are refused."""
+    _known_keys(procedure, values)
     out: dict[str, FieldValue] = {}
     for f in procedure.fields:
         if f.key in values and values[f.key] is not None:
@@ -129,6 +134,7 @@ class Application:
               *, language: str = "ja", authenticity: Authenticity | None = None,
               notes: tuple[str, ...] = ()) -> Application:
         if identity is Identity.ASSISTED:
+            _known_keys(procedure, values)
             # Staff will fill the form in; keep only what the resident chose at the kiosk.
             values = {k: v for k, v in values.items()
                       if procedure.field(k).source is FieldSource.RESIDENT}

@@ -47,3 +47,60 @@ class MyNumberCheck:
 
     def to_dict(self) -> dict[str, object]:
         return {"masked": self.masked, "check_digit_ok": self.check_digit_ok}
+
+
+# What may stand between the digit groups of a written-out number: spaces, hyphens and
+# dashes of every width (an IME gives 「－」「ー」「‐」), dots and middle dots.
+_SEPARATORS = frozenset(" \t\u3000-‐‑‒–—―−－ー─.．・･,/")
+_MAX_GAP = 3  # "1234 - 5678" is still one number; a longer gap starts a new one
+MASKED_DIGITS = 4
+
+
+def _digit_groups(text: str) -> list[list[str]]:
+    """Runs of digit groups: digits (any script's decimal digits, so full-width too)
+    joined by short separator gaps; anything else ends the run."""
+    runs: list[list[str]] = []
+    group, gap = "", ""
+    run: list[str] = []
+    for ch in text + "\x00":
+        digit = ch.isdecimal()
+        if digit:
+            if gap and len(gap) > _MAX_GAP and run:
+                runs.append(run)
+                run = []
+            gap = ""
+            group += str(int(ch))
+            continue
+        if group:
+            run.append(group)
+            group = ""
+        if ch in _SEPARATORS and run:
+            gap += ch
+            continue
+        if run:
+            runs.append(run)
+        run, gap = [], ""
+    return runs
+
+
+def contains_number(text: str) -> bool:
+    """True if `text` holds a 個人番号 as a resident or clerk could write it: 12 digits that
+    pass the check digit, in one piece or in groups ("1234 5678 9018", "１２３４－５６７８
+    －９０１８"), and not part of a longer digit group. A run of 12 digits failing the check
+    digit (most 12-digit values that are not a 個人番号) passes."""
+    for run in _digit_groups(text):
+        for start in range(len(run)):
+            digits = ""
+            for group in run[start:]:
+                digits += group
+                if len(digits) >= 12:
+                    break
+            if len(digits) == 12 and is_valid(digits):
+                return True
+    return False
+
+
+def is_masked(text: str) -> bool:
+    """The one masked form the record may hold: eight asterisks and the last four digits."""
+    return (len(text) == 12 and text[:8] == "*" * 8 and text[8:].isascii()
+            and text[8:].isdigit())

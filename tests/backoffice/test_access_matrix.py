@@ -95,8 +95,8 @@ MATRIX: list[Row] = [
         status=_first_item),
     Row("GET", f"{A}/tickets/by-key/{{key}}", frozenset({"kiosk_a"}),
         f"{A}/tickets/by-key/{{ticket_key}}"),
-    # sec-data (issue 15 item 2) takes the application away from kiosks: update this row
-    Row("GET", f"{A}/tickets/{{ticket_id}}", STAFF_A | {"kiosk_a"}, f"{A}/tickets/{{ticket}}"),
+    # a resident's application: staff of the ward only (the kiosk keeps its by-key lookup)
+    Row("GET", f"{A}/tickets/{{ticket_id}}", STAFF_A, f"{A}/tickets/{{ticket}}"),
     Row("GET", f"{A}/tickets/{{ticket_id}}/events", STAFF_A, f"{A}/tickets/{{ticket}}/events"),
     Row("GET", f"{A}/tickets/{{ticket_id}}/form.pdf", STAFF_A,
         f"{A}/tickets/{{form_ticket}}/form.pdf"),
@@ -175,7 +175,7 @@ MATRIX: list[Row] = [
     Row("GET", "/supervisor", SUPERVISORS),
     Row("GET", "/web/language", EVERYONE, "/web/language?lang=en&next=/console"),
     Row("GET", "/web/static/{name:path}", EVERYONE, "/web/static/web.css"),
-    Row("GET", "/web/tickets/{ticket_id}/application", STAFF_A | {"kiosk_a"},
+    Row("GET", "/web/tickets/{ticket_id}/application", STAFF_A,
         "/web/tickets/{form_ticket}/application"),
     Row("GET", "/status/{token}", EVERYONE, "/status/{status_token}"),
     Row("GET", "/status/{token}/view", EVERYONE, "/status/{status_token}/view"),

@@ -52,7 +52,8 @@ def server_tickets(db_url: str, device_names: tuple[str, ...] | None = None
                 "t.day, d.name FROM tickets t LEFT JOIN devices d ON d.id = t.device_id")).all()
     finally:
         engine.dispose()
-    return {r[0]: (r[1], f"{r[2]}@{r[5]}", r[3], bool(r[4])) for r in rows
+    # The server scopes each key to its sender ("d<device id>:<key>", queue.issuer_key).
+    return {r[0].split(":", 1)[-1]: (r[1], f"{r[2]}@{r[5]}", r[3], bool(r[4])) for r in rows
             if device_names is None or r[6] in device_names}
 
 

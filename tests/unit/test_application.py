@@ -9,7 +9,14 @@ import pytest
 
 from kiosk.configfile import load_catalog
 from kiosk.domain.application import Application, ApplicationError, Identity
-from kiosk.domain.my_number import MyNumberCheck, check_digit, is_valid, mask
+from kiosk.domain.my_number import (
+    MyNumberCheck,
+    check_digit,
+    contains_number,
+    is_masked,
+    is_valid,
+    mask,
+)
 from kiosk.domain.wareki import wareki
 
 CATALOG = load_catalog()
@@ -67,6 +74,43 @@ def test_assisted_keeps_only_resident_choices() -> None:
     proc = CATALOG.procedure("juminhyo")
     app = Application.build(proc, {"copies": 1, "purpose": "その他"}, Identity.ASSISTED)
     assert set(app.values) == {"copies", "purpose"}
+
+
+def test_assisted_refuses_a_field_the_form_does_not_have() -> None:
+    proc = CATALOG.procedure("juminhyo")
+    with pytest.raises(ApplicationError) as info:
+        Application.build(proc, {"copies": 1, "zzz": "x"}, Identity.ASSISTED)
+    assert info.value.key == "zzz"
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("123456789018", True),
+    ("山田 123456789018", True),
+    ("1234 5678 9018", True),
+    ("1234-5678-9018", True),
+    ("1234 - 5678 - 9018", True),
+    ("１２３４５６７８９０１８", True),
+    ("１２３４－５６７８－９０１８", True),
+    ("1234ー5678ー9018", True),
+    ("1234.5678.9018", True),
+    ("電話 06-1234-5678、番号 123456789018", True),
+    ("123456789012", False),          # fails the check digit
+    ("1123456789018", False),         # 13 digits: not a 個人番号
+    ("1234567890181", False),
+    ("06-1234-5678", False),
+    ("1丁目2番3号", False),
+    ("1234    5678 9018", False),     # a long gap: two separate numbers
+    ("********9018", False),
+])
+def test_a_my_number_is_found_however_written(text: str, found: bool) -> None:
+    assert contains_number(text) is found
+
+
+def test_the_one_masked_form() -> None:
+    assert is_masked(mask("123456789018"))
+    for bad in ("*9018", "*******19018", "********901", "********90180", "********abcd",
+                "********９０１８", "xxxxxxxx9018"):
+        assert not is_masked(bad), bad
 
 
 def test_check_digit() -> None:

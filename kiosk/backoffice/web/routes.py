@@ -52,6 +52,9 @@ NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer", "Content-Security-Policy": CSP}
 NOT_FOUND_TEXT = ("この QR コードは無効か、有効期限が切れています。"
                   "番号札をお持ちの方は受付でお尋ねください。")
+ENDED_TITLE = "受付は終了しました"
+ENDED_TEXT = ("この番号札の受付は終了し、状況の表示も終わりました。"
+              "ご用の方は受付でお尋ねください。")
 UNAVAILABLE_TEXT = "ただいま表示できません。しばらくしてからもう一度お試しください。"
 TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{8,128}")  # a status token is URL-safe base64
 ROLE_RANK = {"staff": 0, "supervisor": 1, "admin": 2}
@@ -128,7 +131,9 @@ async def console_page(request: Request) -> HTMLResponse:
 
 @router.get("/web/tickets/{ticket_id}/application")
 async def ticket_application(ticket_id: int, request: Request) -> JSONResponse:
-    """The ticket's application as labelled rows; the API decides who may see it."""
+    """The ticket's application as labelled rows; the API decides who may see it (and
+    writes the read to the ticket's audit trail as one through the console)."""
+    request.scope.setdefault("state", {})["data_read_via"] = "console"  # internal.get copies it
     answer = await internal.get(request, f"{API}/tickets/{ticket_id}")
     if answer.status != 200:
         return JSONResponse(answer.json() or {"error": "unavailable"}, status_code=answer.status,
@@ -205,6 +210,12 @@ def _not_found(lang: str) -> HTMLResponse:
     return _message(tr("ページが見つかりません"), tr(NOT_FOUND_TEXT), 404, lang)
 
 
+def _ended(lang: str) -> HTMLResponse:
+    """The ticket's personal data was purged (or is due): its status token has ended."""
+    tr = t(lang)
+    return _message(tr(ENDED_TITLE), tr(ENDED_TEXT), 410, lang)
+
+
 def _unavailable(lang: str) -> HTMLResponse:
     tr = t(lang)
     return _message(tr("受付状況"), tr(UNAVAILABLE_TEXT), 503, lang)
@@ -222,7 +233,9 @@ async def phone_page(token: str, request: Request, lang: str | None = None) -> H
         view = phone_view(data, code)
         updated = datetime.now().astimezone().strftime("%H:%M:%S")
         return _page(render("phone.html", **page_values(view, code, token, updated)))
-    if status in (400, 404, 410, 422):
+    if status == 410:
+        return _ended(code)
+    if status in (400, 404, 422):
         return _not_found(code)
     return _unavailable(code)
 
@@ -232,8 +245,9 @@ async def phone_view_json(token: str, request: Request, lang: str | None = None)
     code = choose_language(lang, request.headers.get("accept-language"))
     status, data = await _status(request, token)
     if status != 200:
-        return JSONResponse({"error": "not_found" if status == 404 else "unavailable"},
-                            status_code=404 if status == 404 else 503, headers=NO_STORE)
+        error = {404: "not_found", 410: "ticket_ended"}.get(status, "unavailable")
+        return JSONResponse({"error": error}, status_code=status if status in (404, 410)
+                            else 503, headers=NO_STORE)
     view = phone_view(data, code)
     view["updated_at"] = datetime.now().astimezone().strftime("%H:%M:%S")
     return JSONResponse(view, headers=NO_STORE)

@@ -5,7 +5,7 @@ terminal's own proof (an HMAC with the key registered here for that terminal); e
 terminal transaction id is taken once.
 
 Revision ID: 0420_terminal_keys
-Revises: 0400_accounts_security
+Revises: 0410_data_access
 Create Date: 2026-12-04 19:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0420_terminal_keys"
-down_revision = "0400_accounts_security"
+down_revision = "0410_data_access"
 branch_labels = None
 depends_on = None
 

@@ -31,7 +31,7 @@
 
   function refresh() {
     return fetch(cfg.view, { headers: { Accept: "application/json" }, cache: "no-store" }).then(function (r) {
-      if (r.status === 404) { location.reload(); return null; }  // token gone: the server says so clearly
+      if (r.status === 404 || r.status === 410) { location.reload(); return null; }  // token gone or ended: the server says so clearly
       if (!r.ok) { const e = new Error("HTTP " + r.status); e.status = r.status; throw e; }
       return r.json().then(apply);
     });
