@@ -12,23 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.backoffice.errors import unprocessable
-from kiosk.domain.my_number import contains_number
+from kiosk.domain.my_number import contains_number, text_where
 
 
 def refuse_my_number(data: Any, field: str) -> None:
     """422 `my_number_refused` if any text in `data` (nested objects and lists too) holds
     what passes as a 個人番号; `field` names where, e.g. "application.values.name"."""
-    if isinstance(data, str):
-        if contains_number(data):
-            raise unprocessable(
-                "my_number_refused", f"{field} holds what looks like a 個人番号 (12 digits "
-                "passing its check digit); the back-office never stores one — remove it "
-                "(a my_number field takes only the masked check \"********\" + 4 digits)",
-                field=field)
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            refuse_my_number(key, field)
-            refuse_my_number(value, f"{field}.{key}")
-    elif isinstance(data, list | tuple):
-        for i, value in enumerate(data):
-            refuse_my_number(value, f"{field}[{i}]")
+    where = text_where(data, field, contains_number)
+    if where is not None:
+        raise unprocessable(
+            "my_number_refused", f"{where} holds what looks like a 個人番号 (12 digits "
+            "passing its check digit); the back-office never stores one — remove it "
+            "(a my_number field takes only the masked check \"********\" + 4 digits)",
+            field=where)

@@ -7,6 +7,7 @@ of the check-digit test, and the counter does the legal 番号確認 with the ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -98,6 +99,24 @@ def contains_number(text: str) -> bool:
             if len(digits) == 12 and is_valid(digits):
                 return True
     return False
+
+
+def text_where(data: object, where: str, matches: Callable[[str], bool]) -> str | None:
+    """Where in `data` (text, or objects and lists of them, keys included) a text `matches`:
+    a path like "application.values.name" or "notes[1]", or None."""
+    if isinstance(data, str):
+        return where if matches(data) else None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            hit = text_where(key, where, matches) or text_where(value, f"{where}.{key}", matches)
+            if hit is not None:
+                return hit
+    elif isinstance(data, list | tuple):
+        for i, value in enumerate(data):
+            hit = text_where(value, f"{where}[{i}]", matches)
+            if hit is not None:
+                return hit
+    return None
 
 
 def is_masked(text: str) -> bool:

@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kiosk.domain.errors import ConfigError
+from kiosk.domain.my_number import text_where
 
 _VERSION = b"\x01"
 _NONCE = 12
@@ -38,17 +39,10 @@ class SealError(ValueError):
 
 def refuse_my_number(data: Any, where: str = "application") -> None:
     """Raise PrivacyError if any text in `data` looks like an unmasked 12-digit number."""
-    if isinstance(data, str):
-        if _MY_NUMBER.search(data):
-            raise PrivacyError(f"{where}: contains what looks like a 個人番号; "
-                               "only the masked check may leave the session")
-    elif isinstance(data, dict):
-        for k, v in data.items():
-            refuse_my_number(k, where)
-            refuse_my_number(v, f"{where}.{k}")
-    elif isinstance(data, list | tuple):
-        for i, v in enumerate(data):
-            refuse_my_number(v, f"{where}[{i}]")
+    hit = text_where(data, where, lambda text: _MY_NUMBER.search(text) is not None)
+    if hit is not None:
+        raise PrivacyError(f"{hit}: contains what looks like a 個人番号; "
+                           "only the masked check may leave the session")
 
 
 def generate_key(path: str | os.PathLike[str]) -> Path:

@@ -214,6 +214,10 @@ def test_paid_at_counter_is_staff_of_the_ward_and_audited(office: Office) -> Non
     assert r.status_code == 403 and _state(office, payment["id"]) == "pending"
     assert not office.payments_of(ticket)["paid"]
 
+    # the reference is stored: the back-office's 個人番号 guard holds here too
+    r = office.session("staff").post(url, json={"reference": "1234 5678 9018"}, timeout=5)
+    assert r.status_code == 422 and r.json()["error"] == "my_number_refused", r.text
+    assert "9018" not in r.text and not office.payments_of(ticket)["paid"]
     r = office.session("staff").post(url, json={"reference": "R-0042"}, timeout=5)
     assert r.status_code == 200 and r.json()["state"] == "paid", r.text
     assert r.json()["method"] == "counter" and r.json()["external_ref"] == "R-0042"

@@ -23,6 +23,7 @@ from kiosk.backoffice.auth import Principal, require_any, require_device, requir
 from kiosk.backoffice.errors import ApiError
 from kiosk.backoffice.payments import terminals
 from kiosk.backoffice.payments.service import Actor, PaymentService
+from kiosk.backoffice.privacy import refuse_my_number
 from kiosk.payment.config import load_payment_config
 from kiosk.payment.provider import HttpCodePaymentProvider
 
@@ -197,6 +198,7 @@ async def cancel_payment(payment_id: Id, request: Request,
 async def terminal_result(payment_id: Id, body: TerminalResultIn, request: Request,
                           who: Kiosk) -> Any:
     """Only the kiosk that started the payment; "paid" only with the terminal's proof."""
+    refuse_my_number(body.error, "error")  # stored in the payment's trail
     return await _run(service(request).terminal_result, payment_id, body.model_dump(),
                       actor(who))
 
@@ -204,6 +206,7 @@ async def terminal_result(payment_id: Id, body: TerminalResultIn, request: Reque
 @router.post("/payments/{payment_id}/paid-at-counter")
 async def paid_at_counter(payment_id: Id, body: CounterIn, request: Request,
                           who: Staff) -> Any:
+    refuse_my_number(body.reference, "reference")
     return await _run(service(request).paid_at_counter, payment_id, body.reference,
                       actor(who))
 
@@ -212,6 +215,7 @@ async def paid_at_counter(payment_id: Id, body: CounterIn, request: Request,
 async def ticket_paid_at_counter(ticket_id: Id, body: CounterIn, request: Request,
                                  who: Staff) -> Any:
     """The console's button: staff of the ticket's ward took the fee at the counter."""
+    refuse_my_number(body.reference, "reference")
     return await _run(service(request).settle_at_counter, ticket_id, body.reference,
                       actor(who))
 
