@@ -71,8 +71,13 @@ class RedactionFilter(logging.Filter):
 
 def _message(exc: BaseException) -> str:
     """What of an exception's message may be logged: the operating system's own words
-    for an OS error (errno, strerror, file name), else only its length."""
+    for an OS error (errno, strerror, file name), the message of an error class that
+    declares `log_safe = True` (device and configuration errors whose messages are built
+    without residents' data: a maintainer needs them to tell why a kiosk shows what it
+    shows), else only its length."""
     if isinstance(exc, OSError) and type(exc).__module__ == "builtins" and exc.errno:
+        return str(exc)
+    if getattr(type(exc), "log_safe", False) is True:
         return str(exc)
     text = str(exc)
     return f"[message withheld, {len(text)} characters]" if text else ""

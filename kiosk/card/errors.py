@@ -11,6 +11,8 @@ from __future__ import annotations
 class CardError(Exception):
     """Base of every error `kiosk.card` raises."""
 
+    log_safe = True  # messages name the failure, never a PIN, a 個人番号 or holder data
+
     message_ja = "カードを読み取れませんでした。職員にお声がけください。"
     message_en = "The card could not be read. Please ask a member of staff."
     exit_code = 11  # for the CLI: one code per kind of failure
@@ -87,6 +89,8 @@ class NotMyNumberCard(CardError):
 
 class CardDataError(CardError):
     """The card answered with data we cannot parse (malformed TLV, bad field)."""
+
+    log_safe = False  # its detail may quote what the card holds
 
     message_ja = "カードの情報を読み取れませんでした。職員にお声がけください。"
     message_en = "The card's data could not be read. Please ask a member of staff."

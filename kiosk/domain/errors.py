@@ -10,6 +10,8 @@ class ConfigError(ValueError):
     message at start-up knows exactly which line to fix.
     """
 
+    log_safe = True  # configuration, never a resident's data
+
     def __init__(self, file: str, key: str, problem: str) -> None:
         self.file = file
         self.key = key

@@ -52,6 +52,8 @@ class PrinterStatus:
 class PrintError(Exception):
     """A ticket did not (completely) print. `message` is a msgid for the resident's screen."""
 
+    log_safe = True  # the printer's state, never what was printed
+
     message = "券を印刷できませんでした。番号は画面でご確認ください"
     code = "print_failed"
 

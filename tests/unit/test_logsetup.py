@@ -76,3 +76,26 @@ def test_logger_name_is_kept_and_personal_extra_masked() -> None:
         logging.getLogger("kiosk.sync.outbox").warning(
             "sent", extra={"address": "大阪府堺市北区"})
     assert stream.getvalue().strip() == "kiosk.sync.outbox|sent|[REDACTED]"
+
+
+def test_device_and_config_errors_keep_their_message_others_withhold_it() -> None:
+    """A maintainer reads why the card, the printer or the configuration failed; any other
+    exception's message (which may quote a resident's value) is withheld."""
+    from kiosk.card.errors import CardCommunicationError, CardDataError
+    from kiosk.domain.errors import ConfigError
+    from kiosk.printing.device import PaperOutError
+
+    safe = [CardCommunicationError("SW 6982 on SELECT EF 0002"), PaperOutError("status 0x0c"),
+            ConfigError("config/kiosk.toml", "printer.port", "must be 1-65535")]
+    unsafe = [CardDataError("name field 山田太郎"), ValueError("山田太郎 大阪府堺市")]
+    with _filtered("test.redaction.safe") as stream:
+        for exc in [*safe, *unsafe]:
+            try:
+                raise exc
+            except Exception:
+                logging.getLogger("test.redaction.safe").exception("failed")
+    out = stream.getvalue()
+    for exc in safe:
+        assert str(exc) in out
+    assert "山田" not in out and "大阪" not in out
+    assert out.count("[message withheld") == len(unsafe)
