@@ -132,6 +132,13 @@ class KioskApp(App):
         if self.first_frame_at is None:
             self.first_frame_at = time.perf_counter()
             Clock.schedule_once(lambda dt: self._prebuild(), 0)
+            from kivy.core.window import Window
+
+            from kiosk.ui import display
+            shown = display.describe(Window)
+            log.info("display: first frame drawn, %dx%d, %s on %s", *shown["size"],
+                     shown["gl_renderer"], shown["video_driver"] or "SDL's default driver")
+            display.report(shown)
             # Type=notify: systemd counts the kiosk as started once residents can see it.
             if watchdog.ready(f"ready: ward {self.cfg.ward}"):
                 # Fed from the UI thread's Clock: a hung screen stops the pings and
