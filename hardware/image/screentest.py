@@ -254,6 +254,15 @@ def drive(qmp_path: str, serial: Serial, plan_dir: Path, out: Path, timeout: flo
         say(f"screen {'PASS' if ok else 'FAIL'} {detail}")
         if not ok:
             failed = True
+            # For the diagnosis: does a touch (which makes the app draw again) change it?
+            for t in screen["taps"][:1]:
+                x0, y0, x1, y1 = t["box"]
+                qmp.tap((x0 + x1) / 2, (y0 + y1) / 2, size)
+                time.sleep(20)
+                after = qmp.screendump(out / f"{name}-after-tap.ppm")
+                after.save(out / f"{name}-after-tap.png")
+                (out / f"{name}-after-tap.ppm").unlink(missing_ok=True)
+                say(f"screen after a tap on {t['action']}: {describe(after)}")
             break
         for t in screen["taps"]:
             x0, y0, x1, y1 = t["box"]

@@ -13,6 +13,7 @@ from typing import Any
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.text import LabelBase
+from kivy.graphics.opengl import glFinish
 from kivy.properties import (
     BooleanProperty,
     DictProperty,
@@ -128,6 +129,11 @@ class KioskApp(App):
         Window.clearcolor = self.col["bg"]
 
     def _on_flip(self, *args: Any) -> None:
+        # Runs before the window's own on_flip (the buffer swap). Mesa's software
+        # rasteriser (llvmpipe, e.g. through KMS) still draws on its threads when the swap
+        # hands the buffer to the display; wait for it, or the screen may show an
+        # unfinished (black) frame, and a screen that does not change never swaps again.
+        glFinish()
         self.frames += 1
         if self.first_frame_at is None:
             self.first_frame_at = time.perf_counter()

@@ -9,7 +9,7 @@ say() { echo "SCREENTEST $*"; }
 prop() { systemctl show -P "$2" "$1"; }
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
-journalctl -b -f -o short-monotonic -u kiosk.service | sed -u 's/^/SCREENTEST-LOG /' &
+journalctl -b -f -n all -o short-monotonic -u kiosk.service | sed -u 's/^/SCREENTEST-LOG /' &
 
 i=0
 while [ "$(prop kiosk.service ActiveState)" != active ] && [ $i -lt 900 ]; do
