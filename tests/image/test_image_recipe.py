@@ -22,7 +22,8 @@ ROOTFS = IMAGE / "rootfs"
 UNITS = ROOTFS / "etc" / "systemd" / "system"
 SCRIPTS = [IMAGE / "build.sh", IMAGE / "boot-test.sh", IMAGE / "update.sh",
            ROOTFS / "usr/local/sbin/kiosk-health", ROOTFS / "usr/local/lib/kiosk/boottest.sh",
-           ROOTFS / "usr/local/lib/kiosk/prune-journal.sh"]
+           ROOTFS / "usr/local/lib/kiosk/prune-journal.sh",
+           ROOTFS / "usr/local/lib/kiosk/screentest.sh"]
 
 
 def unit(name: str) -> dict[str, list[str]]:
@@ -53,7 +54,7 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
         (root / program).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy("/bin/sh", root / program)
     units = sorted(str(p) for p in (root / "etc/systemd/system").glob("*.service"))
-    assert len(units) == 4
+    assert len(units) == 5
     done = subprocess.run([analyze, "verify", f"--root={root}", *units],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), \
@@ -82,6 +83,24 @@ def test_kiosk_unit() -> None:
     assert "--standin" in standin["Service.ExecStart"][0]
     for name in ("kiosk-boottest.service", "kiosk-boottest-standin.service"):
         assert unit(name)["Unit.ConditionKernelCommandLine"] == ["kiosk.boottest"]
+    assert unit("kiosk-screentest.service")["Unit.ConditionKernelCommandLine"] == \
+        ["kiosk.screentest"]
+
+
+def test_the_app_draws_on_kms_and_logs_to_the_journal() -> None:
+    """The settings the real app needs on the panel (the screen test boots them):
+    SDL's KMS/DRM driver, only the SDL2 window (no fall-back that fails less clearly),
+    Kivy logging through Python logging, not Kivy's own mode that swallows stderr."""
+    env = dict(line.split("=", 1) for line in (ROOTFS / "etc/kiosk/app.env").read_text()
+               .splitlines() if line and not line.startswith("#"))
+    assert env["SDL_VIDEODRIVER"] == "kmsdrm"
+    assert env["KIVY_WINDOW"] == "sdl2"
+    assert env["KIVY_LOG_MODE"] == "PYTHON"
+    assert "KIVY_NO_CONSOLELOG" not in env  # pointless in PYTHON mode; any value disables
+    journald = (ROOTFS / "etc/systemd/journald.conf.d/kiosk.conf").read_text()
+    assert "ForwardToConsole=yes" in journald and "MaxLevelConsole=crit" in journald
+    packages = (IMAGE / "packages.txt").read_text().split()
+    assert {"libgl1-mesa-dri", "libegl1", "fonts-wqy-microhei"} <= set(packages)
 
 
 def test_provisioning_runs_before_time_sync_and_the_app() -> None:
