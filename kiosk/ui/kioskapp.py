@@ -13,7 +13,6 @@ from typing import Any
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.text import LabelBase
-from kivy.graphics.opengl import glFinish
 from kivy.properties import (
     BooleanProperty,
     DictProperty,
@@ -129,16 +128,17 @@ class KioskApp(App):
         Window.clearcolor = self.col["bg"]
 
     def _on_flip(self, *args: Any) -> None:
-        # Runs before the window's own on_flip (the buffer swap). Mesa's software
-        # rasteriser (llvmpipe, e.g. through KMS) still draws on its threads when the swap
-        # hands the buffer to the display; wait for it, or the screen may show an
-        # unfinished (black) frame, and a screen that does not change never swaps again.
-        glFinish()
         self.frames += 1
         if self.first_frame_at is None:
             self.first_frame_at = time.perf_counter()
             Clock.schedule_once(lambda dt: self._prebuild(), 0)
             from kivy.core.window import Window
+
+            # SDL's KMS/DRM window remakes its GBM/EGL surface at the next swap after its
+            # size or fullscreen state was set (Kivy sets both at start-up), so the first
+            # frame reaches the panel blank: black. Kivy draws only on change, so a still
+            # welcome screen would stay black until a touch. Draw once more.
+            Clock.schedule_once(lambda dt: Window.canvas.ask_update(), 0)
 
             from kiosk.ui import display
             shown = display.describe(Window)
