@@ -72,5 +72,5 @@ def test_journal_formatter_prefixes_every_line_with_its_priority() -> None:
 
 def test_gl_below_2_fails_the_window_instead_of_drawing_nothing() -> None:
     # Kivy calls this hook (when set) instead of only logging an old GL on Linux.
-    with pytest.raises(display.DisplayError, match="OpenGL 1.4 .*needs 2.0"):
+    with pytest.raises(display.DisplayError, match=r"OpenGL 1\.4 .*needs 2\.0"):
         display._gl_too_old(1, 4, "1.4 Mesa", "Mesa", "softpipe")
