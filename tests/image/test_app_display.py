@@ -1,7 +1,7 @@
 """The kiosk app on the image when it cannot draw: `python -m kiosk` as the unit runs it
-(journal on stderr), on a screen SDL cannot open. It must say so at critical priority
-(journald forwards those to the serial console), put it into health.json, and exit with
-the no-display status so systemd's restart loop keeps it visible, not silent."""
+(journal on stderr), on a screen SDL cannot open. It must say so at critical priority,
+put it into health.json and the unit's status, and exit with the no-display status, which
+the unit's ExecStopPost puts on the serial console at every try of the restart loop."""
 
 from __future__ import annotations
 
