@@ -100,6 +100,20 @@ else accel=(-accel tcg -cpu max); mode="tcg (software emulation)"; fi
 echo "boot-test.sh: booting $IMAGE/disk.img ($mode, $([ "$UEFI" = 1 ] && echo UEFI+systemd-boot || echo direct kernel boot))" >&2
 screen=()
 if [ "$SCREEN" = 1 ]; then
+  # A back-office for the kiosk (SQLite, on the host's loopback: qemu's user network maps
+  # 10.0.2.2 to it): without one ever reached, the kiosk holds no offline numbers and
+  # sends the resident to staff instead of printing a ticket.
+  bo=("$REPO/.venv/bin/python" -m kiosk.backoffice)
+  "${bo[@]}" migrate --db "sqlite:///$work/backoffice.db" > "$work/backoffice.log" 2>&1
+  token=$("${bo[@]}" create-device --db "sqlite:///$work/backoffice.db" --name boottest-01 \
+          --kind kiosk --ward kita | sed -n 's/.* token: //p')
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "${bo[@]}" serve --db "sqlite:///$work/backoffice.db" --host 127.0.0.1 --port "$port" \
+    >> "$work/backoffice.log" 2>&1 &
+  pids+=($!)
+  sed -i -e "s|^url = .*|url = \"http://10.0.2.2:$port\"\ndev_allow_http = true|" \
+         -e "s|^token = .*|token = \"$token\"|" "$work/provision.toml"
+  mcopy -o -i "$work/disk.img@@$(offset 3)" "$work/provision.toml" ::/provision.toml
   # The reference: the same visit rendered by the app itself on this machine (offscreen).
   shots=$IMAGE/screen-test
   rm -rf "$shots"; mkdir -p "$shots"
@@ -123,6 +137,7 @@ if [ "$SCREEN" = 1 ]; then
     --serial "$work/serial.log" --plan "$shots/reference" --out "$shots" --timeout "$TIMEOUT" \
     || status=$?
   tr -d '\r' < "$work/serial.log" > "$shots/serial.log"
+  cp "$work/backoffice.log" "$shots/backoffice.log"
   grep -a '^SCREENTEST-LOG\|SCREENTEST ready\|SCREENTEST-DRM\|SCREENTEST-FD' "$shots/serial.log" \
     | cut -c1-300 | sed 's/^/  /' >&2 || true
   kill "$qemu" 2>/dev/null || true
