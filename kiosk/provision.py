@@ -325,8 +325,9 @@ def kiosk_config(p: Provisioning, template: dict[str, Any], state: Path) -> dict
           maintainer_lock_file=str(state.parent / "store" / "maintainer-lock.json"))
     if p.card_reader.kind == "standin":
         _fill(cfg, "ui", card="standin")
-    if p.printer.kind == "standin":
-        _fill(cfg, "ui", printer="standin")
+    # Always kiosk.printing: a "standin" kind is its transport (the ESC/POS stand-in
+    # printer, one PNG per ticket), not the UI's in-process toy printer.
+    _fill(cfg, "ui", printer="device")
     if "languages" in ui and p.locale not in ui["languages"]:
         ui["languages"] = [p.locale, *ui["languages"]]
     pr = p.printer

@@ -7,8 +7,13 @@
 # synchronised, the root is read-only, provisioning was applied, no getty, no blanking,
 # pcscd, the unit's limits, and that the watchdog restarts a hung (SIGSTOPped) app.
 # Results come back as "BOOTTEST ..." lines on the serial console.
+# With --screen it runs the REAL app instead, on a virtual screen (virtio-vga, Mesa's
+# software rasteriser through KMS) with a virtual touch pointer (usb-tablet), and
+# hardware/image/screentest.py looks at the screen (QMP screendump) and taps through a
+# visit to a ticket; screenshots, the printed ticket and result.json go to
+# <image>/screen-test/ (docs/image.md).
 #
-#   hardware/image/boot-test.sh [--image DIR] [--uefi] [--kvm] [--timeout SECONDS] [--keep]
+#   hardware/image/boot-test.sh [--image DIR] [--screen] [--uefi] [--kvm] [--timeout SECONDS] [--keep]
 #
 #   --image DIR  the build output (default hardware/image/build/amd64)
 #   --uefi       boot through the firmware (OVMF) + systemd-boot on the ESP, exactly as a
@@ -19,12 +24,15 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
 IMAGE=$HERE/build/amd64
-UEFI=0 KVM=0 TIMEOUT=900 KEEP=0
+SCREEN_SIZE=1280x800
+UEFI=0 KVM=0 TIMEOUT=900 KEEP=0 SCREEN=0
 while (($#)); do
   case "$1" in
     --image) IMAGE=$2; shift 2 ;;
     --uefi) UEFI=1; shift ;;
+    --screen) SCREEN=1; shift ;;
     --kvm) KVM=1; shift ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
@@ -59,12 +67,14 @@ sed -e 's/^id = .*/id = "boottest-01"/' \
     -e 's/^kind = "usb".*/kind = "standin"/' -e '/^usb_/d' \
     -e 's/^kind = "pcsc".*/kind = "standin"/' -e '/^reader = /d' \
     -e 's/^ntp_servers = .*/ntp_servers = ["10.0.2.2"]/' \
-    "$HERE/../../config/provision.example.toml" > "$work/provision.toml"
+    "$REPO/config/provision.example.toml" > "$work/provision.toml"
 mcopy -i "$work/disk.img@@$(offset 3)" "$work/provision.toml" ::/provision.toml
 
-# The kiosk's own command line, made talkative for the log (no "quiet"), + kiosk.boottest.
+# The kiosk's own command line, made talkative for the log (no "quiet"), + the test's flag.
+flag=kiosk.boottest
+[ "$SCREEN" = 1 ] && flag=kiosk.screentest
 CMDLINE="$(tr -s ' \n' ' ' < "$HERE/cmdline.txt" | sed -e 's/ $//' -e 's/ quiet / /' \
-  -e 's/systemd.show_status=error/systemd.show_status=1/') kiosk.boottest"
+  -e 's/systemd.show_status=error/systemd.show_status=1/') $flag"
 if [ "$UEFI" = 1 ]; then
   # The test changes only the loader entry's options (adds kiosk.boottest).
   esp="$work/disk.img@@$(offset 1)"
@@ -88,12 +98,56 @@ grep -q serving "$work/sntp.log" || { echo "boot-test.sh: cannot serve NTP on 12
 if [ "$KVM" = 1 ]; then accel=(-accel kvm -cpu host); mode=kvm
 else accel=(-accel tcg -cpu max); mode="tcg (software emulation)"; fi
 echo "boot-test.sh: booting $IMAGE/disk.img ($mode, $([ "$UEFI" = 1 ] && echo UEFI+systemd-boot || echo direct kernel boot))" >&2
+screen=()
+if [ "$SCREEN" = 1 ]; then
+  # A back-office for the kiosk (SQLite, on the host's loopback: qemu's user network maps
+  # 10.0.2.2 to it): without one ever reached, the kiosk holds no offline numbers and
+  # sends the resident to staff instead of printing a ticket.
+  bo=("$REPO/.venv/bin/python" -m kiosk.backoffice)
+  "${bo[@]}" migrate --db "sqlite:///$work/backoffice.db" > "$work/backoffice.log" 2>&1
+  token=$("${bo[@]}" create-device --db "sqlite:///$work/backoffice.db" --name boottest-01 \
+          --kind kiosk --ward kita | sed -n 's/.* token: //p')
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # Open round the clock: the test runs at any hour (the ward's hours are not its subject).
+  sed 's/^enforce_opening_hours = true/enforce_opening_hours = false/' \
+    "$REPO/config/backoffice.toml" > "$work/backoffice.toml"
+  "${bo[@]}" serve --db "sqlite:///$work/backoffice.db" --host 127.0.0.1 --port "$port" \
+    --config "$work/backoffice.toml" >> "$work/backoffice.log" 2>&1 &
+  pids+=($!)
+  sed -i -e "s|^url = .*|url = \"http://10.0.2.2:$port\"\ndev_allow_http = true|" \
+         -e "s|^token = .*|token = \"$token\"|" "$work/provision.toml"
+  mcopy -o -i "$work/disk.img@@$(offset 3)" "$work/provision.toml" ::/provision.toml
+  # The reference: the same visit rendered by the app itself on this machine (offscreen).
+  shots=$IMAGE/screen-test
+  rm -rf "$shots"; mkdir -p "$shots"
+  SDL_VIDEODRIVER=offscreen "$REPO/.venv/bin/python" "$HERE/screentest.py" reference \
+    --size "$SCREEN_SIZE" --out "$shots/reference" > "$work/reference.log" 2>&1 \
+    || { cat "$work/reference.log" >&2; exit 1; }
+  # shellcheck disable=SC2054  # commas belong to the qemu options
+  screen=(-device "virtio-vga,xres=${SCREEN_SIZE%x*},yres=${SCREEN_SIZE#*x}"
+          -device qemu-xhci -device usb-tablet -qmp "unix:$work/qmp.sock,server=on,wait=off")
+fi
 qemu-system-x86_64 -machine q35 "${accel[@]}" -smp 2 -m 1536 -display none -no-reboot \
   -monitor none -serial "file:$work/serial.log" \
   -drive file="$work/disk.img",format=raw,if=virtio \
   -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
-  "${boot[@]}" > "$work/qemu.log" 2>&1 &
+  "${screen[@]}" "${boot[@]}" > "$work/qemu.log" 2>&1 &
 qemu=$!; pids+=("$qemu")
+
+if [ "$SCREEN" = 1 ]; then
+  status=0
+  "$REPO/.venv/bin/python" "$HERE/screentest.py" drive --qmp "$work/qmp.sock" \
+    --serial "$work/serial.log" --plan "$shots/reference" --out "$shots" --timeout "$TIMEOUT" \
+    || status=$?
+  tr -d '\r' < "$work/serial.log" > "$shots/serial.log"
+  cp "$work/backoffice.log" "$shots/backoffice.log"
+  grep -a '^SCREENTEST-LOG\|SCREENTEST ready\|SCREENTEST-DRM\|SCREENTEST-FD' "$shots/serial.log" \
+    | cut -c1-300 | sed 's/^/  /' >&2 || true
+  kill "$qemu" 2>/dev/null || true
+  result=PASS; [ "$status" = 0 ] || result=FAIL
+  echo "boot-test.sh: screen test $result ($mode) in $((SECONDS - t0)) s; screenshots, ticket and serial log in $shots" >&2
+  exit "$status"
+fi
 
 result=""
 while kill -0 "$qemu" 2>/dev/null && ((SECONDS - t0 < TIMEOUT)); do

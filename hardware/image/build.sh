@@ -183,7 +183,7 @@ ln -sf /usr/share/zoneinfo/Asia/Tokyo /etc/localtime; echo Asia/Tokyo > /etc/tim
 systemctl mask getty@.service serial-getty@.service autovt@.service getty.target console-getty.service >/dev/null 2>&1
 systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
   systemd-time-wait-sync.service pcscd.socket kiosk-provision.service kiosk.service \
-  kiosk-boottest-standin.service kiosk-boottest.service >/dev/null 2>&1
+  kiosk-boottest-standin.service kiosk-boottest.service kiosk-screentest.service >/dev/null 2>&1
 ln -sf /run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
 # A machine-id per boot (the root is read-only); the journal lives on the data partition.
 : > /etc/machine-id

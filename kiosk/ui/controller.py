@@ -268,13 +268,21 @@ class Controller:
             if s.step is not Step.ISSUING:
                 return
             if isinstance(result, Exception):
+                log.warning("visit: no ticket for %s (issuing failed); resident sent to staff",
+                            procedure.code)
                 s.issue_failed(self.clock())
             else:
+                log.info("visit: ticket %s for %s issued %s, %s", result.number, procedure.code,
+                         "offline" if result.offline else "online",
+                         "printed" if result.printed else f"NOT printed ({result.print_problem})")
                 s.ticket_issued(result, self.clock())
 
         self._run(work, then)
 
     def end_visit(self, reason: WipeReason = WipeReason.CANCEL) -> None:
+        if self.session.step is not Step.WELCOME:
+            log.info("visit ended (%s) at %s: personal data wiped", reason.value,
+                     self.session.step.value)
         self._visit_ended()
         self.session.wipe(reason, self.clock())
         self.changed()

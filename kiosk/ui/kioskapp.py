@@ -134,6 +134,19 @@ class KioskApp(App):
         if self.first_frame_at is None:
             self.first_frame_at = time.perf_counter()
             Clock.schedule_once(lambda dt: self._prebuild(), 0)
+            from kivy.core.window import Window
+
+            # SDL's KMS/DRM window remakes its GBM/EGL surface at the next swap after its
+            # size or fullscreen state was set (Kivy sets both at start-up), so the first
+            # frame reaches the panel blank: black. Kivy draws only on change, so a still
+            # welcome screen would stay black until a touch. Draw once more.
+            Clock.schedule_once(lambda dt: Window.canvas.ask_update(), 0)
+
+            from kiosk.ui import display
+            shown = display.describe(Window)
+            log.info("display: first frame drawn, %dx%d, %s on %s", *shown["size"],
+                     shown["gl_renderer"], shown["video_driver"] or "SDL's default driver")
+            display.report(shown)
             # Type=notify: systemd counts the kiosk as started once residents can see it.
             if watchdog.ready(f"ready: ward {self.cfg.ward}"):
                 # Fed from the UI thread's Clock: a hung screen stops the pings and

@@ -22,7 +22,9 @@ ROOTFS = IMAGE / "rootfs"
 UNITS = ROOTFS / "etc" / "systemd" / "system"
 SCRIPTS = [IMAGE / "build.sh", IMAGE / "boot-test.sh", IMAGE / "update.sh",
            ROOTFS / "usr/local/sbin/kiosk-health", ROOTFS / "usr/local/lib/kiosk/boottest.sh",
-           ROOTFS / "usr/local/lib/kiosk/prune-journal.sh"]
+           ROOTFS / "usr/local/lib/kiosk/prune-journal.sh",
+           ROOTFS / "usr/local/lib/kiosk/screentest.sh",
+           ROOTFS / "usr/local/lib/kiosk/app-exited.sh"]
 
 
 def unit(name: str) -> dict[str, list[str]]:
@@ -53,7 +55,7 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
         (root / program).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy("/bin/sh", root / program)
     units = sorted(str(p) for p in (root / "etc/systemd/system").glob("*.service"))
-    assert len(units) == 4
+    assert len(units) == 5
     done = subprocess.run([analyze, "verify", f"--root={root}", *units],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), \
@@ -82,6 +84,28 @@ def test_kiosk_unit() -> None:
     assert "--standin" in standin["Service.ExecStart"][0]
     for name in ("kiosk-boottest.service", "kiosk-boottest-standin.service"):
         assert unit(name)["Unit.ConditionKernelCommandLine"] == ["kiosk.boottest"]
+    assert unit("kiosk-screentest.service")["Unit.ConditionKernelCommandLine"] == \
+        ["kiosk.screentest"]
+
+
+def test_the_app_draws_on_kms_and_logs_to_the_journal() -> None:
+    """The settings the real app needs on the panel (the screen test boots them):
+    SDL's KMS/DRM driver, only the SDL2 window (no fall-back that fails less clearly),
+    Kivy logging through Python logging, not Kivy's own mode that swallows stderr."""
+    env = dict(line.split("=", 1) for line in (ROOTFS / "etc/kiosk/app.env").read_text()
+               .splitlines() if line and not line.startswith("#"))
+    assert env["SDL_VIDEODRIVER"] == "kmsdrm"
+    assert env["KIVY_WINDOW"] == "sdl2"
+    assert env["KIVY_LOG_MODE"] == "PYTHON"
+    assert "KIVY_NO_CONSOLELOG" not in env  # pointless in PYTHON mode; any value disables
+    # journald's MaxLevelConsole would also silence every journal+console unit's info
+    # lines (provisioning, the boot tests): the app's exit reaches the console otherwise.
+    journald = (ROOTFS / "etc/systemd/journald.conf.d/kiosk.conf").read_text()
+    assert "MaxLevelConsole" not in journald
+    assert unit("kiosk.service")["Service.ExecStopPost"] == [
+        "+/usr/local/lib/kiosk/app-exited.sh"]
+    packages = (IMAGE / "packages.txt").read_text().split()
+    assert {"libgl1-mesa-dri", "libegl1", "fonts-wqy-microhei"} <= set(packages)
 
 
 def test_provisioning_runs_before_time_sync_and_the_app() -> None:
@@ -187,3 +211,24 @@ def test_prune_journal_drops_the_oldest_boots(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=True)
     assert sorted(p.name for p in journal.iterdir()) == ["current", "newer"]
     assert "removing the journal of an old boot (oldest)" in done.stdout
+
+
+@pytest.mark.parametrize(("env", "said"), [
+    ({"SERVICE_RESULT": "exit-code", "EXIT_CODE": "exited", "EXIT_STATUS": "3"},
+     "kiosk: the app exited (status 3: cannot draw on the screen; exit-code)"),
+    ({"SERVICE_RESULT": "watchdog", "EXIT_CODE": "killed", "EXIT_STATUS": "ABRT"},
+     "kiosk: the app exited (killed ABRT; watchdog)"),
+    ({"SERVICE_RESULT": "success", "EXIT_CODE": "exited", "EXIT_STATUS": "0"}, ""),
+])
+def test_the_apps_exit_reaches_the_console(tmp_path: Path, env: dict[str, str],
+                                           said: str) -> None:
+    """kiosk.service's ExecStopPost: why the app ended, on the serial console (here a
+    file); a clean stop says nothing."""
+    console = tmp_path / "console"
+    console.touch()
+    done = subprocess.run([str(ROOTFS / "usr/local/lib/kiosk/app-exited.sh")],
+                          env={**os.environ, **env, "KIOSK_CONSOLE": str(console)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    text = console.read_text()
+    assert (text.startswith(said) and "restarts so far" in text) if said else text == ""

@@ -76,3 +76,31 @@ def test_a_step_that_raises_reports_back() -> None:
     assert not c.busy                            # the card watch goes on
     assert c.session.step is Step.CARD
     assert c.session.notice is not None and c.session.notice.error  # and the resident is told
+
+
+def test_each_visit_outcome_is_logged_without_personal_data(caplog: Any) -> None:
+    """A maintainer reading the journal sees each visit's outcome, never the resident."""
+    caplog.set_level("INFO", logger="kiosk.ui.controller")
+    runner, reader = DeferredRunner(), StandInReader()
+    c = controller(runner, reader)
+    to_card_step(c)
+    card = reader.place(StandInCard())
+    c.tick()
+    runner.finish_all()
+    for digit in card.pin:
+        c.act("pin_press", digit)
+    c.act("take_pin")
+    runner.finish_all()            # PIN verified, the card read
+    runner.finish_all()
+    c.act("confirm")
+    if c.session.step is Step.PAYMENT:
+        c.act("choose_payment", "counter")
+    runner.finish_all()            # the ticket issued and printed
+    assert c.session.step is Step.TICKET
+    c.end_visit()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["visit: ticket A-001 for juminhyo issued offline, printed",
+                     "visit ended (cancel) at ticket: personal data wiped"]
+    said = "\n".join(lines)
+    for personal in (card.number, card.pin, *card.holder.values()):
+        assert personal not in said
