@@ -16,6 +16,7 @@ for uvicorn's own loggers.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import threading
@@ -129,14 +130,40 @@ def install_redaction(logger: logging.Logger | None = None) -> None:
 
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JOURNAL_FORMAT = "%(levelname)s %(name)s: %(message)s"   # the journal keeps the time
+# Python level -> syslog priority, highest first.
+JOURNAL_PRIORITY = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4),
+                    (logging.INFO, 6))
+
+
+class JournalFormatter(logging.Formatter):
+    """Each line begins with its syslog priority (<2> critical ... <6> info): journald
+    files it at that level (SyslogLevelPrefix=), so critical lines reach the console."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = next((p for level, p in JOURNAL_PRIORITY if record.levelno >= level), 7)
+        return f"<{priority}>" + super().format(record).replace("\n", f"\n<{priority}>")
+
+
+def _to_journal(stream: Any) -> bool:
+    """Whether `stream` is the journal's stream systemd gave this service ($JOURNAL_STREAM
+    names its device and inode)."""
+    try:
+        st = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return os.environ.get("JOURNAL_STREAM", "") == f"{st.st_dev}:{st.st_ino}"
 
 
 def configure(level: str | int = "INFO", *, stream: Any = None) -> None:
-    """Set up root logging once for a process (CLI, server, kiosk app)."""
+    """Set up root logging once for a process (CLI, server, kiosk app): one handler on
+    stderr behind the redaction filter; under systemd, lines carry their priority."""
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler(stream or sys.stderr)
-        handler.setFormatter(logging.Formatter(FORMAT))
+        out = stream or sys.stderr
+        handler = logging.StreamHandler(out)
+        handler.setFormatter(JournalFormatter(JOURNAL_FORMAT) if _to_journal(out)
+                             else logging.Formatter(FORMAT))
         root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
     install_redaction(root)

@@ -35,7 +35,8 @@ TIME_SYNCED = Path("/run/systemd/timesync/synchronized")
 PRINTER_LINK = Path("/dev/kiosk-printer")  # made by hardware/image udev rules
 
 
-def _version() -> str:
+def image_version() -> str:
+    """The image build's VERSION file, or "development" outside an image."""
     for candidate in (REPO_ROOT.parent / "VERSION", REPO_ROOT / "VERSION"):
         if candidate.exists():
             return candidate.read_text().strip()
@@ -81,7 +82,7 @@ def collect_health(data_dir: Path, *, standin: bool) -> dict[str, Any]:
     printer: dict[str, Any] = {"ok": True, "kind": "standin"} if standin else {
         "ok": PRINTER_LINK.exists(), "device": str(PRINTER_LINK)}
     return {
-        "version": _version(),
+        "version": image_version(),
         "mode": "standin" if standin else "app",
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "clock_synchronised": TIME_SYNCED.exists(),

@@ -61,34 +61,6 @@ def configure_kivy(cfg: UiConfig, *, headless: bool = False, window: bool = Fals
             Config.set("postproc:calibration", device, value)
 
 
-# Python level -> syslog priority, highest first.
-JOURNAL_PRIORITY = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4),
-                    (logging.INFO, 6))
-
-
-class JournalFormatter(logging.Formatter):
-    """Each line begins with its syslog priority (<2> critical ... <6> info): journald
-    files it at that level (SyslogLevelPrefix=), so critical lines reach the console."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record).replace("\n", "\n" + f"<{self._level(record)}>")
-        return f"<{self._level(record)}>{text}"
-
-    def _level(self, record: logging.LogRecord) -> int:
-        return next((p for level, p in JOURNAL_PRIORITY if record.levelno >= level), 7)
-
-
-def configure_logging() -> None:
-    """The project's logging (redaction filter) at INFO: start-up, devices, back-office,
-    each visit's outcome. Under systemd (journal on stderr) without the time, which the
-    journal keeps, and with priorities."""
-    from kiosk.logsetup import configure
-    configure(os.environ.get("KIOSK_LOG_LEVEL", "INFO"))
-    if os.environ.get("JOURNAL_STREAM"):
-        for handler in logging.getLogger().handlers:
-            handler.setFormatter(JournalFormatter("%(levelname)s %(name)s: %(message)s"))
-
-
 def build_app(cfg: UiConfig, *, demo: bool = False, ports: dict[str, Any] | None = None) -> Any:
     """The app with its controller and ports (stand-ins for --demo or when asked)."""
     from kiosk.configfile import load_catalog
@@ -159,9 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         configure_kivy(cfg, headless=True)
         from kiosk.ui.walkthrough import run_walkthrough
         return run_walkthrough(Path(args.walkthrough), cfg, all_modes=args.modes)
-    configure_logging()
-    from kiosk.service import _version
-    log.info("kiosk app %s starting: ward %s, config %s", _version(), cfg.ward,
+    from kiosk.service import image_version
+    log.info("kiosk app %s starting: ward %s, config %s", image_version(), cfg.ward,
              cfg.file or "(defaults)")
     configure_kivy(cfg, window=args.window)
     from kiosk.ui import display

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.logsetup import JOURNAL_FORMAT, JournalFormatter
 from kiosk.ui import display
-from kiosk.ui.app import JournalFormatter
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,13 +26,17 @@ def run_app(tmp_path: Path, video_driver: str) -> tuple[subprocess.CompletedProc
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(notify))
     sock.settimeout(0.1)
-    env = {**os.environ, "SDL_VIDEODRIVER": video_driver, "KIOSK_DATA_DIR": str(tmp_path),
-           "KIVY_HOME": str(tmp_path / "kivy"), "JOURNAL_STREAM": "8:1234",
-           "NOTIFY_SOCKET": str(notify)}
-    env.pop("KIVY_NO_CONSOLELOG", None)
-    env.update(KIVY_LOG_MODE="PYTHON", KIVY_WINDOW="sdl2")  # as /etc/kiosk/app.env sets them
-    done = subprocess.run([sys.executable, "-m", "kiosk"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
+    journal = tmp_path / "journal"   # stands for the journal's stream systemd connects
+    with journal.open("w") as err:
+        st = os.fstat(err.fileno())
+        env = {**os.environ, "SDL_VIDEODRIVER": video_driver, "KIOSK_DATA_DIR": str(tmp_path),
+               "KIVY_HOME": str(tmp_path / "kivy"), "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}",
+               "NOTIFY_SOCKET": str(notify)}
+        env.pop("KIVY_NO_CONSOLELOG", None)
+        env.update(KIVY_LOG_MODE="PYTHON", KIVY_WINDOW="sdl2")  # as /etc/kiosk/app.env does
+        done = subprocess.run([sys.executable, "-m", "kiosk"], cwd=REPO, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=err, timeout=120)
+    done.stderr = journal.read_text()
     messages = []
     try:
         while True:
@@ -63,7 +67,7 @@ def test_no_screen_is_said_critically_kept_in_health_and_exits_3(tmp_path: Path)
 
 
 def test_journal_formatter_prefixes_every_line_with_its_priority() -> None:
-    fmt = JournalFormatter("%(levelname)s %(name)s: %(message)s")
+    fmt = JournalFormatter(JOURNAL_FORMAT)
     record = logging.LogRecord("kiosk", logging.CRITICAL, "", 0, "one\ntwo", None, None)
     assert fmt.format(record) == "<2>CRITICAL kiosk: one\n<2>two"
     record = logging.LogRecord("kiosk", logging.INFO, "", 0, "ok", None, None)
