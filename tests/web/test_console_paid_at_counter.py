@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import browser, issue, shots  # noqa: F401 - fixtures
+from tests.web.conftest import issue
 from tests.web.test_pages_browser import (
     CONSOLE,
     application_for,
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 FEE_TEXT = "document.getElementById('fee-text').textContent"
 
 
-def test_console_button_marks_the_ticket_paid(backoffice: Any, browser: Any) -> None:  # noqa: F811
+def test_console_button_marks_the_ticket_paid(backoffice: Any, browser: Any) -> None:
     server = backoffice
     ticket = issue(server, procedure="juminhyo", application=application_for("juminhyo"))
     assert ticket["fee_yen"] == 600
