@@ -28,6 +28,7 @@ KINDS = {
     "printer": "printer",             # ticket printer
     "payment_terminal": "payment_terminal",  # card / e-money terminal
     "scanner": "scanner",             # 2D barcode scanner (reserved for a later device)
+    "desk": "ui.desk",                # the ticket desk: the sync link, or local numbers
 }
 
 # The product's own devices: (kind, name) → "module:function".

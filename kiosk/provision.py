@@ -324,9 +324,7 @@ def kiosk_config(p: Provisioning, template: dict[str, Any], state: Path) -> dict
     _fill(cfg, "ui", maintainer_pin_hash=p.maintainer_pin_hash,
           maintainer_lock_file=str(state.parent / "store" / "maintainer-lock.json"))
     if p.card_reader.kind == "standin":
-        _fill(cfg, "ui", card="standin")
-    if p.printer.kind == "standin":
-        _fill(cfg, "ui", printer="standin")
+        _fill(cfg, "card", backend="standin")
     if "languages" in ui and p.locale not in ui["languages"]:
         ui["languages"] = [p.locale, *ui["languages"]]
     pr = p.printer
