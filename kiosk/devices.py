@@ -26,7 +26,7 @@ GROUP = "ward_kiosk.devices"
 KINDS = {
     "card": "card",                   # My Number card reader
     "printer": "printer",             # ticket printer
-    "payment_terminal": "payment_terminal",  # card / e-money terminal
+    "payment_terminal": "kiosk.terminal.kind",  # card / e-money terminal (payment.toml)
     "scanner": "scanner",             # 2D barcode scanner (reserved for a later device)
     "desk": "ui.desk",                # the ticket desk: the sync link, or local numbers
 }
@@ -37,6 +37,7 @@ BUILTIN: dict[tuple[str, str], str] = {
     ("printer", "network"): "kiosk.printing.config:connect_network",
     ("printer", "usb"): "kiosk.printing.config:connect_usb",
     ("printer", "serial"): "kiosk.printing.config:connect_serial",
+    ("payment_terminal", "nexo"): "kiosk.payment.terminal:open_nexo_terminal",
 }
 
 

@@ -180,15 +180,12 @@ def cashless_payment(cfg: UiConfig) -> Any:
     """The payment package's widget for the cashless screen (docs/payment.md)."""
     from kiosk.payment.client import PaymentClient
     from kiosk.payment.config import load_payment_config
-    from kiosk.payment.terminal import NexoTcpTerminal
+    from kiosk.payment.terminal import open_terminal
     from kiosk.payment.widget import KioskCashless
     from kiosk.sync.settings import parse_settings
 
     pay = load_payment_config()
     link = parse_settings(dict(cfg.data), cfg.file, Path(cfg.file).parent).backoffice
     client = PaymentClient(link.url, link.device_token(), timeout_s=pay.kiosk.request_timeout)
-    t = pay.kiosk.terminal
-    terminal = (NexoTcpTerminal(t.host, t.port, sale_id=t.sale_id, timeout_s=t.timeout,
-                                recover_s=t.recover) if t.kind == "nexo" else None)
-    return KioskCashless(client, terminal, pay.methods, poll_seconds=pay.kiosk.poll_seconds,
-                         language=cfg.session.language)
+    return KioskCashless(client, open_terminal(pay.kiosk.terminal), pay.methods,
+                         poll_seconds=pay.kiosk.poll_seconds, language=cfg.session.language)

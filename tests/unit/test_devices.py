@@ -28,6 +28,7 @@ def test_a_production_install_refuses_the_standins():
     production = DeviceRegistry(installed=[])   # no stand-in entry points installed
     assert production.names("card") == ("pcsc",)
     assert production.names("printer") == ("network", "serial", "usb")
+    assert production.names("payment_terminal") == ("nexo",)
     with pytest.raises(ConfigError) as err:
         production.factory("card", "standin", file="kiosk.toml", key="card.backend")
     assert err.value.key == "card.backend" and "not installed" in err.value.problem
@@ -57,3 +58,11 @@ def test_config_names_the_switch_of_a_device_this_install_lacks(monkeypatch, tmp
     with pytest.raises(ConfigError) as err:
         PrinterConfig.from_section(Section({"transport": "standin"}, "kiosk.toml", "printer"))
     assert err.value.key == "printer.transport"
+
+
+def test_the_payment_terminal_is_chosen_by_name_too():
+    from kiosk.payment.config import TerminalSettings
+    from kiosk.payment.terminal import NexoTcpTerminal, open_terminal
+
+    assert isinstance(open_terminal(TerminalSettings(kind="nexo")), NexoTcpTerminal)
+    assert open_terminal(TerminalSettings(kind="none")) is None
