@@ -5,8 +5,9 @@ Each device section of config/kiosk.toml names its device with one switch
 here as "module:function" paths; stand-ins and other optional devices register
 themselves as Python entry points in the group `ward_kiosk.devices`, named
 "<kind>.<name>" (e.g. `card.standin = hardware.card.local:open_standin_reader`). The
-stand-ins are installed only with the `standins` extra, so a production install has no
-such entry point and refuses a stand-in by name instead of starting it.
+development install (`pip install -e .[dev]`) has them; the kiosk image ships the
+product alone (hardware/image/build.sh: no hardware/, no devtools/, no entry points), so
+it refuses a stand-in by name instead of starting it.
 
 The product never imports a stand-in's module: it loads whatever the entry point names.
 """
@@ -63,7 +64,7 @@ class DeviceRegistry:
         no such device (e.g. "standin" without the stand-ins installed)."""
         path = self._paths.get((kind, name))
         if path is None:
-            hint = (" (the stand-ins are not installed: pip install 'ward-kiosk[standins]')"
+            hint = (" (the stand-ins are not installed here: hardware/ is development only)"
                     if name == "standin" else "")
             known = ", ".join(self.names(kind)) or "none"
             raise ConfigError(file, key or f"{KINDS[kind]}",

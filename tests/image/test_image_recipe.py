@@ -187,3 +187,12 @@ def test_prune_journal_drops_the_oldest_boots(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=True)
     assert sorted(p.name for p in journal.iterdir()) == ["current", "newer"]
     assert "removing the journal of an old boot (oldest)" in done.stdout
+
+
+def test_the_image_ships_the_product_without_stand_ins_or_dev_tools() -> None:
+    build = (IMAGE / "build.sh").read_text(encoding="utf-8")
+    product = next(line for line in build.splitlines() if line.startswith("PRODUCT="))
+    assert product.split("=", 1)[1].strip("()").split() == [
+        "kiosk", "config", "assets", "setup.cfg", "pyproject.toml"]
+    copies = [line for line in build.splitlines() if "-C \"$APP\"" in line]
+    assert copies and all('"${PRODUCT[@]}"' in line for line in copies)
