@@ -34,8 +34,9 @@ def _card_error(exc: Any) -> CardError:
     return CardError(str(exc.msgid), dict(exc.params))
 
 
-class CardSessionAdapter:
-    """kiosk.card's CardSession as the kiosk's port (errors become resident messages)."""
+class CardLinkAdapter:
+    """kiosk.card's CardApplet as the kiosk's CardLink port (errors become resident
+    messages)."""
 
     def __init__(self, session: Any) -> None:
         self.session = session
@@ -91,13 +92,13 @@ class CardReaderAdapter:
     def __init__(self, reader: Any) -> None:
         self.reader = reader
 
-    def poll(self) -> CardSessionAdapter | None:
+    def poll(self) -> CardLinkAdapter | None:
         from kiosk.card import CardError as DeviceError
         try:
             session = self.reader.poll()
         except DeviceError as exc:
             raise _card_error(exc) from None
-        return CardSessionAdapter(session) if session is not None else None
+        return CardLinkAdapter(session) if session is not None else None
 
     def close(self) -> None:
         self.reader.close()

@@ -32,7 +32,7 @@ class CardError(RuntimeError):
         self.params = dict(params or {})
 
 
-class CardSession(Protocol):
+class CardLink(Protocol):
     """One powered My Number card, for one resident's visit."""
 
     def tries_left(self) -> int: ...
@@ -57,7 +57,7 @@ class CardSession(Protocol):
 
 
 class CardReader(Protocol):
-    def poll(self) -> CardSession | None:
+    def poll(self) -> CardLink | None:
         """A powered card if one is on the reader now, else None. Never blocks long."""
         ...
 
