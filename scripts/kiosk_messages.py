@@ -5,8 +5,8 @@ added untranslated, translations already there are kept, unused ones are dropped
 
 Sources: app.tr('…') / app.tr("…") in kiosk/ui (.py and .kv), `title`/`message` of the
 screens, Notice("…") and CardError("…") texts (also of devtools/standins.py), the card
-package's error messages and the printed ticket's texts (kiosk.printing.slip), and from config/catalog.toml every
-procedure name, service name, field label and choice.
+package's error messages and the printed ticket's texts (kiosk.printing.slip), and from
+config/catalog.toml every procedure name, service name, field label and choice.
 
     .venv/bin/python scripts/kiosk_messages.py [--check]   (--check: fail if out of date)
 """
