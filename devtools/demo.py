@@ -13,6 +13,9 @@ provider and terminal stand-ins run too and the kiosk offers cashless payment.
 Ctrl-C, SIGTERM or SIGHUP (a service manager, `timeout`, a closed terminal) stop the demo
 and everything it started: it is the subreaper of its process tree, so whatever a child
 left behind is found and stopped too.
+
+Over 400 lines: the process-tree supervision (subreaper, signals, clean stop) and the
+start-up of each part belong together; splitting them would scatter one lifecycle.
 """
 
 from __future__ import annotations
