@@ -1,6 +1,6 @@
 """`python -m kiosk`: the resident kiosk app, plus maintainer subcommands.
 
-    python -m kiosk [--demo] [--headless --walkthrough DIR]   the kiosk app (kiosk.ui)
+    python -m kiosk                                           the kiosk app (kiosk.ui)
     python -m kiosk provision --check FILE                    validate a provisioning file
 """
 

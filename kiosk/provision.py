@@ -324,10 +324,7 @@ def kiosk_config(p: Provisioning, template: dict[str, Any], state: Path) -> dict
     _fill(cfg, "ui", maintainer_pin_hash=p.maintainer_pin_hash,
           maintainer_lock_file=str(state.parent / "store" / "maintainer-lock.json"))
     if p.card_reader.kind == "standin":
-        _fill(cfg, "ui", card="standin")
-    # Always kiosk.printing: a "standin" kind is its transport (the ESC/POS stand-in
-    # printer, one PNG per ticket), not the UI's in-process toy printer.
-    _fill(cfg, "ui", printer="device")
+        _fill(cfg, "card", backend="standin")
     if "languages" in ui and p.locale not in ui["languages"]:
         ui["languages"] = [p.locale, *ui["languages"]]
     pr = p.printer

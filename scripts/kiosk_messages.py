@@ -4,9 +4,9 @@ update assets/locale/<lang>/LC_MESSAGES/kiosk.po for every language: new msgids 
 added untranslated, translations already there are kept, unused ones are dropped.
 
 Sources: app.tr('…') / app.tr("…") in kiosk/ui (.py and .kv), `title`/`message` of the
-screens, Notice("…") and CardError("…") texts, the card package's error messages and the
-printed ticket's texts (kiosk.printing.slip), and from config/catalog.toml every
-procedure name, service name, field label and choice.
+screens, Notice("…") and CardError("…") texts (also of devtools/standins.py), the card
+package's error messages and the printed ticket's texts (kiosk.printing.slip), and from
+config/catalog.toml every procedure name, service name, field label and choice.
 
     .venv/bin/python scripts/kiosk_messages.py [--check]   (--check: fail if out of date)
 """
@@ -42,8 +42,9 @@ CONCAT = re.compile(r"""(['"])([^'"\n]+)\1\s*\n\s*(['"])([^'"\n]+)\3""")
 
 def source_strings() -> set[str]:
     found: set[str] = set()
+    # devtools/standins.py: the in-process stand-in card speaks to the resident in demos
     files = [*ROOT.glob("kiosk/ui/**/*.py"), *ROOT.glob("kiosk/ui/**/*.kv"),
-             ROOT / "kiosk/domain/session.py"]
+             ROOT / "kiosk/domain/session.py", ROOT / "devtools/standins.py"]
     for path in files:
         text = CONCAT.sub(lambda m: m.group(1) + m.group(2) + m.group(4) + m.group(1),
                           path.read_text(encoding="utf-8"))

@@ -13,6 +13,7 @@ from pathlib import Path
 from hardware.card.applet import MyNumberApplet
 from hardware.card.profile import ATR, Profile
 from kiosk.card.authenticity import TrustedCa
+from kiosk.card.config import CardConfig
 from kiosk.card.errors import Cancelled, CardRemoved, NoCard
 from kiosk.card.session import ApSession
 
@@ -92,3 +93,13 @@ class LocalCardReader:
 
     def close(self) -> None:
         pass
+
+
+DEFAULT_PROFILE = Path(__file__).resolve().parent / "profiles" / "yamada.toml"
+
+
+def open_standin_reader(config: CardConfig) -> LocalCardReader:
+    """`[card] backend = "standin"` (entry point `card.standin`): the stand-in card
+    in-process, `standin_profile`'s resident (default 山田太郎, PIN 1234)."""
+    return LocalCardReader(config.standin_profile or DEFAULT_PROFILE, config.trusted_ca,
+                           live_challenge=config.live_challenge)

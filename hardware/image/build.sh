@@ -154,14 +154,15 @@ mkdir -p "$ROOTFS/var/lib/ward-kiosk" "$ROOTFS/mnt/kiosk-config" "$ROOTFS/boot/e
 chmod 0755 "$ROOTFS/usr/local/sbin/"* "$ROOTFS/usr/local/lib/kiosk/"*.sh
 APP=$ROOTFS/opt/kiosk/app
 mkdir -p "$APP"
+# The product alone: the stand-ins (hardware/) and the dev tools (devtools/) stay out, so
+# a config naming a stand-in stops the kiosk at start-up (kiosk/devices.py).
+PRODUCT=(kiosk config assets setup.cfg pyproject.toml)
 if [ "$SOURCE" = head ]; then
   version=$(git -C "$REPO" rev-parse --short HEAD)
-  git -C "$REPO" archive --format=tar HEAD kiosk hardware config assets setup.cfg pyproject.toml \
-    | tar -x -C "$APP" --exclude='hardware/image'
+  git -C "$REPO" archive --format=tar HEAD "${PRODUCT[@]}" | tar -x -C "$APP"
 else
   version="$(git -C "$REPO" rev-parse --short HEAD)+worktree"
-  tar -C "$REPO" --exclude='__pycache__' --exclude='hardware/image' -c \
-      kiosk hardware config assets setup.cfg pyproject.toml | tar -x -C "$APP"
+  tar -C "$REPO" --exclude='__pycache__' -c "${PRODUCT[@]}" | tar -x -C "$APP"
 fi
 echo "$version $(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$ROOTFS/opt/kiosk/VERSION"
 mkdir -p "$ROOTFS/tmp/wheelhouse"

@@ -62,15 +62,16 @@ def reference(size: tuple[int, int], out: Path) -> int:
                               width=size[0], height=size[1], fullscreen=False,
                               show_cursor=False)
     configure_kivy(cfg, headless=True)
+    from devtools.harness import Harness
+    from devtools.standins import LocalDesk, StandInPrinter, StandInReader
     from kiosk.domain.session import Step
     from kiosk.ui.controller import run_now
-    from kiosk.ui.harness import Harness
-    from kiosk.ui.standins import LocalDesk, StandInPrinter, StandInReader
+    from kiosk.ui.ports import KioskDevices
 
     reader = StandInReader()
     reader.place()  # as on the image: the stand-in card lies on the stand-in reader
-    app = build_app(cfg, ports={"reader": reader, "printer": StandInPrinter(),
-                                "desk": LocalDesk(), "runner": run_now})
+    app = build_app(cfg, KioskDevices(reader=reader, printer=StandInPrinter(),
+                                      desk=LocalDesk(), runner=run_now))
     h = Harness(app).start()
     out.mkdir(parents=True, exist_ok=True)
     plan: dict[str, Any] = {"size": list(size), "screens": []}

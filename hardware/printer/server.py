@@ -21,10 +21,15 @@ import socket
 import threading
 import time
 import tty
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hardware.printer.stream import Interpreter, Job, Mechanism, PaperState
+
+if TYPE_CHECKING:
+    from kiosk.printing.config import Connection, PrinterConfig
 
 log = logging.getLogger(__name__)
 
@@ -338,3 +343,22 @@ class StandInPrinter(Mechanism):
             reason = ("cover_open" if self.cover_open else
                       "cutter_jam" if self.cutter_jammed else "paper_out")
         interp.end(reason or ("stopped" if self._stopping else None))
+
+
+def connect_standin(config: PrinterConfig) -> Connection:
+    """`[printer] transport = "standin"` (entry point `printer.standin`): start the stand-in
+    on host:port inside the kiosk and print to it over TCP, as to a network printer."""
+    from kiosk.printing.config import connect_network
+
+    standin = StandInPrinter(config.host, config.port, width_px=config.model.width_px,
+                             output_dir=config.standin_output_dir)
+    try:
+        standin.start()
+    except OSError as exc:
+        # e.g. a maintainer's `python -m hardware.printer` already listens there
+        log.warning("stand-in printer not started (%s); printing to %s:%d as it is",
+                    exc, config.host, config.port)
+        return connect_network(config)
+    log.info("printing to the stand-in printer; jobs in %s", config.standin_output_dir)
+    connect, _ = connect_network(replace(config, host=standin.host, port=standin.port))
+    return connect, standin.stop

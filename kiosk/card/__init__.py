@@ -21,11 +21,11 @@ from kiosk.card.errors import (
     WrongPin,
 )
 from kiosk.card.holder import Holder, Sex
-from kiosk.card.interface import CardReader, CardSession
+from kiosk.card.interface import CardApplet, CardReader
 
 __all__ = [
-    "AuthenticityResult", "Cancelled", "CardBusy", "CardCommunicationError", "CardConfig",
-    "CardDataError", "CardError", "CardReader", "CardRemoved", "CardSession", "Holder",
+    "AuthenticityResult", "Cancelled", "CardApplet", "CardBusy", "CardCommunicationError",
+    "CardConfig", "CardDataError", "CardError", "CardReader", "CardRemoved", "Holder",
     "InvalidPin", "LastPinTry", "NoCard", "NotMyNumberCard", "PinBlocked", "PinRequired",
     "ReaderUnavailable", "ServiceUnavailable", "Sex", "TrustedCa", "WrongPin", "open_reader",
 ]

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.card.authenticity import TrustedCa
+from kiosk.devices import registry
 from kiosk.domain.section import Section
 
 if TYPE_CHECKING:
     from kiosk.card.interface import CardReader
 
-BACKENDS = ("pcsc", "emulator")
 KEYS = ("backend", "reader", "trusted_ca", "live_challenge", "wait_timeout",
-        "emulator_profile")
+        "standin_profile")
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class CardConfig:
     trusted_ca: tuple[TrustedCa, ...] = ()
     live_challenge: bool = False
     wait_timeout: float = 60.0
-    emulator_profile: Path | None = None
+    standin_profile: Path | None = None   # backend = standin: whose card (default its own)
 
     @classmethod
     def from_section(cls, section: Section, base_dir: str | os.PathLike[str]) -> CardConfig:
@@ -50,21 +50,20 @@ class CardConfig:
                 cas.append(TrustedCa.from_file(base / file, kid))
             except (OSError, ValueError) as exc:
                 raise section.error(key, f"cannot load {file}: {exc}") from None
-        profile = section.optional_text("emulator_profile")
+        profile = section.optional_text("standin_profile")
         reader = section.data.get("reader", "")
         if not isinstance(reader, str):
             raise section.error("reader", "must be a string (\"\" = the first reader)")
-        config = cls(
-            backend=section.text("backend", "pcsc", choices=BACKENDS),
+        backend = section.text("backend", cls.backend)
+        registry().factory("card", backend, file=section.file, key=section.key("backend"))
+        return cls(
+            backend=backend,
             reader=reader.strip(),
             trusted_ca=tuple(cas),
-            live_challenge=section.flag("live_challenge", False),
-            wait_timeout=section.number("wait_timeout", 60.0, min=0.1),
-            emulator_profile=base / profile if profile else None,
+            live_challenge=section.flag("live_challenge", cls.live_challenge),
+            wait_timeout=section.number("wait_timeout", cls.wait_timeout, min=0.1),
+            standin_profile=base / profile if profile else None,
         )
-        if config.backend == "emulator" and config.emulator_profile is None:
-            raise section.error("emulator_profile", "is required for backend = emulator")
-        return config
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> CardConfig:
@@ -76,14 +75,7 @@ class CardConfig:
 
 
 def open_reader(config: CardConfig | None = None) -> CardReader:
-    """The reader `[card] backend` selects."""
+    """The reader `[card] backend` names, from the device registry (kiosk.devices)."""
     config = config or CardConfig.load()
-    if config.backend == "emulator":
-        from hardware.card.local import LocalCardReader  # the stand-in, in-process
-
-        assert config.emulator_profile is not None
-        return LocalCardReader(config.emulator_profile, config.trusted_ca,
-                               live_challenge=config.live_challenge)
-    from kiosk.card.pcsc import PcscCardReader
-
-    return PcscCardReader(config.reader, config.trusted_ca, live_challenge=config.live_challenge)
+    reader: CardReader = registry().factory("card", config.backend)(config)
+    return reader

@@ -13,7 +13,9 @@ from kiosk.card.authenticity import AuthenticityResult
 from kiosk.card.holder import Holder
 
 
-class CardSession(Protocol):
+class CardApplet(Protocol):
+    """An exclusive connection to the card's 券面事項入力補助AP (kiosk.card.session.ApSession)."""
+
     atr: bytes
     apdu_count: int
 
@@ -43,13 +45,13 @@ class CardReader(Protocol):
     def card_present(self) -> bool:
         """Whether a card is on the configured reader now."""
 
-    def wait_for_card(self, timeout: float | None = None) -> CardSession:
+    def wait_for_card(self, timeout: float | None = None) -> CardApplet:
         """Block until a card is there, then open an exclusive session.
 
         NoCard on timeout, Cancelled after cancel(), ReaderUnavailable, ServiceUnavailable.
         """
 
-    def poll(self) -> CardSession | None:
+    def poll(self) -> CardApplet | None:
         """A session if a card is on the reader now, else None. Does not block (for a
         UI clock tick)."""
 

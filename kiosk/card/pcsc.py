@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smartcard import scard
 
@@ -28,6 +28,9 @@ from kiosk.card.errors import (
     ServiceUnavailable,
 )
 from kiosk.card.session import ApSession
+
+if TYPE_CHECKING:
+    from kiosk.card.config import CardConfig
 
 log = logging.getLogger(__name__)
 
@@ -224,3 +227,8 @@ class PcscCardReader:
         log.info("card connected on %s", name)
         return ApSession(PcscTransport(hcard, protocol), self.trusted, atr=bytes(atr),
                          live_challenge=self.live_challenge, on_close=unpower)
+
+
+def open_pcsc_reader(config: CardConfig) -> PcscCardReader:
+    """`[card] backend = "pcsc"` (kiosk.devices): the configured reader through pcscd."""
+    return PcscCardReader(config.reader, config.trusted_ca, live_challenge=config.live_challenge)

@@ -2,7 +2,7 @@
 and the daily reconciliation. Pure logic — no I/O — shared by the kiosk and the
 back-office.
 
-JPQR is the Japanese profile of the EMVCo merchant-presented QR (DESIGN §5): a string of
+JPQR is the Japanese profile of the EMVCo merchant-presented QR (`build_payload`): a string of
 ``ID(2) + length(2) + value``; the length counts characters, not bytes (the JA template
 holds kanji); tag 63 comes last and carries CRC-16/CCITT-FALSE over the UTF-8 bytes of
 everything before it, including ``6304``.

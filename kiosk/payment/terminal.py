@@ -17,9 +17,12 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kiosk.domain.payment import PaymentState
+
+if TYPE_CHECKING:
+    from kiosk.payment.config import TerminalSettings
 
 log = logging.getLogger(__name__)
 
@@ -210,3 +213,20 @@ class NexoTcpTerminal:
             error="" if paid else str(outcome.get("ErrorCondition", "Unknown")),
             terminal_id=str(message.get("MessageHeader", {}).get("POIID", "")),
             mac=str(response.get("SecurityTrailer", {}).get("MAC", "")))
+
+
+def open_nexo_terminal(t: TerminalSettings) -> NexoTcpTerminal:
+    """`[kiosk.terminal] kind = "nexo"` (kiosk.devices, kind "payment_terminal")."""
+    return NexoTcpTerminal(t.host, t.port, sale_id=t.sale_id, timeout_s=t.timeout,
+                           recover_s=t.recover)
+
+
+def open_terminal(t: TerminalSettings) -> PaymentTerminal | None:
+    """The terminal `kind` names in the device registry; None for kind = "none"."""
+    if t.kind == "none":
+        return None
+    from kiosk.devices import registry
+
+    terminal: PaymentTerminal = registry().factory(
+        "payment_terminal", t.kind, file="payment.toml", key="kiosk.terminal.kind")(t)
+    return terminal

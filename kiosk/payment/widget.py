@@ -44,7 +44,7 @@ from kiosk.payment.flow import (
     Screen,
 )
 from kiosk.payment.qr import qr_texture
-from kiosk.payment.terminal import NexoTcpTerminal, PaymentTerminal
+from kiosk.payment.terminal import PaymentTerminal, open_terminal
 
 log = logging.getLogger(__name__)
 
@@ -316,8 +316,7 @@ class KioskCashless:
         client = PaymentClient(ep.url, ep.token, timeout_s=cfg.kiosk.request_timeout,
                                verify=ep.verify)
         t = cfg.kiosk.terminal
-        terminal = (NexoTcpTerminal(t.host, t.port, sale_id=t.sale_id, timeout_s=t.timeout,
-                                    recover_s=t.recover) if t.kind == "nexo" else None)
+        terminal = open_terminal(t)
 
         def resolve(reference: str) -> int | None:
             found = ticket_id_of(reference)

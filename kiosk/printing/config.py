@@ -1,20 +1,24 @@
 """The ``[printer]`` section of config/kiosk.toml, and opening the printer it describes.
 
-transport = "standin" runs the stand-in printer inside the kiosk process (on `host`/`port`,
-jobs written to `standin_output_dir`) and prints to it over TCP exactly as to a network
-printer, so the whole path — rendering, python-escpos, status commands — is the real one.
+`transport` names the printer device in the registry (kiosk.devices): network, usb and
+serial are the product's; "standin" (installed with the stand-ins) runs the stand-in
+printer inside the kiosk process (on `host`/`port`, jobs written to `standin_output_dir`)
+and prints to it over TCP exactly as to a network printer, so the whole path —
+rendering, python-escpos, status commands — is the real one.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from escpos.escpos import Escpos
 
 from kiosk.configfile import CONFIG_DIR, REPO_ROOT, read_toml
+from kiosk.devices import registry
 from kiosk.domain.section import Section
 from kiosk.printing.device import Printer
 from kiosk.printing.escpos_printer import EscposPrinter
@@ -22,7 +26,6 @@ from kiosk.printing.render import MODELS, PrinterModel, TextMode
 
 log = logging.getLogger(__name__)
 
-TRANSPORTS = ("standin", "network", "usb", "serial")
 KEYS = ("transport", "model", "text_mode", "host", "port", "timeout_seconds",
         "job_timeout_seconds", "usb_vendor_id", "usb_product_id", "serial_device",
         "serial_baudrate", "standin_output_dir")
@@ -46,13 +49,15 @@ class PrinterConfig:
     def from_section(cls, s: Section) -> PrinterConfig:
         s.unknown_keys(KEYS)
         d = cls()
+        transport = s.text("transport", d.transport)
+        registry().factory("printer", transport, file=s.file, key=s.key("transport"))
         model = MODELS[s.text("model", d.model.name, choices=tuple(MODELS))]
         if s.has("text_mode"):
             mode = TextMode(s.text("text_mode", choices=[m.value for m in TextMode]))
             model = replace(model, text_mode=mode)
         out = Path(s.text("standin_output_dir", str(d.standin_output_dir)))
         return cls(
-            transport=s.text("transport", d.transport, choices=TRANSPORTS),
+            transport=transport,
             model=model,
             host=s.text("host", d.host),
             port=s.integer("port", d.port, min=0, max=65535),
@@ -74,38 +79,37 @@ def load_printer_config(path: str | os.PathLike[str] | None = None) -> PrinterCo
     return PrinterConfig.from_section(root.section("printer", None))
 
 
+# A printer device (kiosk.devices, kind "printer"): how to reach the ESC/POS printer, and
+# what to stop when the kiosk closes (a stand-in the device started itself).
+Connection = tuple[Callable[[], Escpos], Callable[[], None] | None]
+
+
+def connect_network(config: PrinterConfig) -> Connection:
+    """`transport = "network"`: python-escpos over TCP to host:port."""
+    from escpos.printer import Network
+
+    return (lambda: Network(config.host, config.port, timeout=config.timeout_seconds,
+                            profile=config.model.profile)), None
+
+
+def connect_usb(config: PrinterConfig) -> Connection:
+    from escpos.printer import Usb
+
+    return (lambda: Usb(config.usb_vendor_id, config.usb_product_id,
+                        timeout=int(config.timeout_seconds * 1000),
+                        profile=config.model.profile)), None
+
+
+def connect_serial(config: PrinterConfig) -> Connection:
+    from escpos.printer import Serial
+
+    return (lambda: Serial(config.serial_device, baudrate=config.serial_baudrate,
+                           timeout=config.timeout_seconds, profile=config.model.profile)), None
+
+
 def open_printer(config: PrinterConfig) -> Printer:
-    """The printer the config describes (starting the stand-in when it is chosen)."""
-    on_close = None
-    host, port = config.host, config.port
-    if config.transport == "standin":
-        from hardware.printer import StandInPrinter  # only the stand-in needs hardware/
-
-        standin = StandInPrinter(config.host, config.port, width_px=config.model.width_px,
-                                 output_dir=config.standin_output_dir)
-        try:
-            standin.start()
-        except OSError as exc:
-            # e.g. a maintainer's `python -m hardware.printer` already listens there
-            log.warning("stand-in printer not started (%s); printing to %s:%d as it is",
-                        exc, config.host, config.port)
-        else:
-            host, port, on_close = standin.host, standin.port, standin.stop
-            log.info("printing to the stand-in printer; jobs in %s", config.standin_output_dir)
-
-    def connect() -> Escpos:
-        profile = config.model.profile
-        if config.transport == "usb":
-            from escpos.printer import Usb
-            return Usb(config.usb_vendor_id, config.usb_product_id,
-                       timeout=int(config.timeout_seconds * 1000), profile=profile)
-        if config.transport == "serial":
-            from escpos.printer import Serial
-            return Serial(config.serial_device, baudrate=config.serial_baudrate,
-                          timeout=config.timeout_seconds, profile=profile)
-        from escpos.printer import Network
-        return Network(host, port, timeout=config.timeout_seconds, profile=profile)
-
+    """The printer `transport` names, from the device registry (kiosk.devices)."""
+    connect, on_close = registry().factory("printer", config.transport)(config)
     return EscposPrinter(connect, config.model, status_timeout=config.timeout_seconds,
                          job_timeout=config.job_timeout_seconds, name=config.transport,
                          on_close=on_close)

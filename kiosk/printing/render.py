@@ -1,6 +1,6 @@
 """ESC/POS bytes for a ticket, per printer model.
 
-python-escpos' `text()` would send kanji as GB18030 and kana as `?` (DESIGN §6), so
+python-escpos' `text()` would send kanji as GB18030 and kana as `?` (its code pages), so
 Japanese text never goes through it. Two text modes, chosen per printer model:
 
 - ``raster``: the whole slip is drawn with BIZ UD Gothic into a 1-bit image and sent as

@@ -1,27 +1,31 @@
-"""Chooses the ports from config and adapts the other packages to them.
+"""Assembles the kiosk's devices from config (`make_devices`) and adapts the other
+packages to the kiosk's ports.
 
-    [ui] card    = "device"  → kiosk.card.open_reader() (its [card] section: pcsc/emulator)
-                   "standin" → kiosk.ui.standins (in-process)
-    [ui] printer = "device"  → kiosk.printing (its [printer] section, stand-in included)
-    [ui] desk    = "sync"    → kiosk.sync.KioskLink (its [backoffice] + [store] sections)
+    [card] backend       → kiosk.card.open_reader() (the device registry, kiosk.devices)
+    [printer] transport  → kiosk.printing.open_printer() (likewise)
+    [ui] desk = "sync"   → kiosk.sync.KioskLink (its [backoffice] + [store] sections)
+              "standin"  → local numbers (the `desk.standin` device of the dev tools)
+    [ui] cashless        → kiosk.payment's widget (config/payment.toml)
 
-The adapters translate those APIs (docs/card.md, docs/printing.md, docs/sync.md) into
-the kiosk's ports (kiosk.ui.ports) and nothing more.
+Every section comes from the one reading of kiosk.toml that `UiConfig.load` made. The
+adapters translate those APIs (docs/card.md, docs/printing.md, docs/sync.md) into the
+kiosk's ports (kiosk.ui.ports) and nothing more.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from kiosk.domain.application import Application, Authenticity, Identity
 from kiosk.domain.catalog import Procedure, Ward
 from kiosk.domain.my_number import MyNumberCheck
+from kiosk.domain.section import Section
 from kiosk.domain.session import Ticket
-from kiosk.ui.ports import CardError
+from kiosk.ui.ports import CardError, KioskDevices, TicketDesk
 from kiosk.ui.settings import UiConfig
-from kiosk.ui.standins import LocalDesk, StandInPrinter, StandInReader
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +34,9 @@ def _card_error(exc: Any) -> CardError:
     return CardError(str(exc.msgid), dict(exc.params))
 
 
-class CardSessionAdapter:
-    """kiosk.card's CardSession as the kiosk's port (errors become resident messages)."""
+class CardLinkAdapter:
+    """kiosk.card's CardApplet as the kiosk's CardLink port (errors become resident
+    messages)."""
 
     def __init__(self, session: Any) -> None:
         self.session = session
@@ -87,13 +92,13 @@ class CardReaderAdapter:
     def __init__(self, reader: Any) -> None:
         self.reader = reader
 
-    def poll(self) -> CardSessionAdapter | None:
+    def poll(self) -> CardLinkAdapter | None:
         from kiosk.card import CardError as DeviceError
         try:
             session = self.reader.poll()
         except DeviceError as exc:
             raise _card_error(exc) from None
-        return CardSessionAdapter(session) if session is not None else None
+        return CardLinkAdapter(session) if session is not None else None
 
     def close(self) -> None:
         self.reader.close()
@@ -126,65 +131,62 @@ class LinkDesk:
         self.link.stop()
 
 
-def make_ports(cfg: UiConfig, *, demo: bool = False) -> dict[str, Any]:
-    ports: dict[str, Any] = {}
-    closers = []
-    if demo or cfg.card == "standin":
-        reader = StandInReader()
-        reader.place()
-        ports["reader"] = reader
-    else:
-        from kiosk.card import open_reader
-        from kiosk.card.config import CardConfig
-        card_reader = CardReaderAdapter(open_reader(CardConfig.load(cfg.file or None)))
-        ports["reader"] = card_reader
-        closers.append(card_reader.close)
-    if demo or cfg.printer == "standin":
-        ports["printer"] = StandInPrinter()
-    else:
-        from kiosk.printing.config import load_printer_config, open_printer
-        from kiosk.printing.kiosk_port import KioskTicketPrinter
-        printer = KioskTicketPrinter(open_printer(load_printer_config(cfg.file or None)))
-        ports["printer"] = printer
-        closers.append(printer.close)
-    if demo or cfg.desk == "standin":
-        ports["desk"] = LocalDesk()
-    else:
-        from kiosk.sync import KioskLink
-        link = KioskLink.from_config(cfg.file or None)
-        link.start()
-        ports["desk"] = LinkDesk(link)
-        ports["catalog"] = link.catalog()
-        ports["report_maintainer"] = link.report_maintainer
-        closers.append(link.stop)
+def make_devices(cfg: UiConfig) -> KioskDevices:
+    """The kiosk's devices as config/kiosk.toml names them (one switch per device)."""
+    from kiosk.card import open_reader
+    from kiosk.card.config import CardConfig
+    from kiosk.devices import registry
+    from kiosk.printing.config import PrinterConfig, open_printer
+    from kiosk.printing.kiosk_port import KioskTicketPrinter
 
-    if cfg.session.cashless and not demo:
-        ports["payment"] = cashless_payment(cfg)
+    root = Section(cfg.data, cfg.file)
+    base = Path(cfg.file).parent
+    closers: list[Callable[[], None]] = []
 
     def close() -> None:
-        for closer in closers:
+        for closer in reversed(closers):
             try:
                 closer()
             except Exception:  # shutting down: log and go on with the rest
                 log.warning("closing a device failed", exc_info=True)
 
-    ports["close"] = close
-    return ports
+    try:
+        reader = CardReaderAdapter(open_reader(
+            CardConfig.from_section(root.section("card", {}), base)))
+        closers.append(reader.close)
+        printer = KioskTicketPrinter(open_printer(
+            PrinterConfig.from_section(root.section("printer", None))))
+        closers.append(printer.close)
+        desk: TicketDesk
+        catalog = report = None
+        link = None
+        if cfg.desk == "standin":
+            desk = registry().factory("desk", "standin", file=cfg.file, key="ui.desk")()
+        else:
+            from kiosk.sync import KioskLink
+            from kiosk.sync.settings import parse_settings
+            link = KioskLink(parse_settings(dict(cfg.data), cfg.file, base))
+            link.start()
+            closers.append(link.stop)
+            desk, catalog, report = LinkDesk(link), link.catalog(), link.report_maintainer
+        payment = cashless_payment(cfg) if cfg.session.cashless else None
+    except BaseException:
+        close()
+        raise
+    return KioskDevices(reader=reader, printer=printer, desk=desk, catalog=catalog,
+                        payment=payment, report_maintainer=report, close=close)
 
 
 def cashless_payment(cfg: UiConfig) -> Any:
     """The payment package's widget for the cashless screen (docs/payment.md)."""
     from kiosk.payment.client import PaymentClient
     from kiosk.payment.config import load_payment_config
-    from kiosk.payment.terminal import NexoTcpTerminal
+    from kiosk.payment.terminal import open_terminal
     from kiosk.payment.widget import KioskCashless
-    from kiosk.sync.settings import load_settings
+    from kiosk.sync.settings import parse_settings
 
     pay = load_payment_config()
-    link = load_settings(cfg.file or None).backoffice
+    link = parse_settings(dict(cfg.data), cfg.file, Path(cfg.file).parent).backoffice
     client = PaymentClient(link.url, link.device_token(), timeout_s=pay.kiosk.request_timeout)
-    t = pay.kiosk.terminal
-    terminal = (NexoTcpTerminal(t.host, t.port, sale_id=t.sale_id, timeout_s=t.timeout,
-                                recover_s=t.recover) if t.kind == "nexo" else None)
-    return KioskCashless(client, terminal, pay.methods, poll_seconds=pay.kiosk.poll_seconds,
-                         language=cfg.session.language)
+    return KioskCashless(client, open_terminal(pay.kiosk.terminal), pay.methods,
+                         poll_seconds=pay.kiosk.poll_seconds, language=cfg.session.language)

@@ -1,11 +1,10 @@
 """`python -m kiosk`: the resident kiosk app.
 
-    python -m kiosk                         the kiosk, devices per config/kiosk.toml [ui]
-    python -m kiosk --demo                  with the stand-in card, printer and ticket desk
-    python -m kiosk --headless --walkthrough DIR
-                                            a scripted visit offscreen: one PNG per screen
+    python -m kiosk                         the kiosk, devices per config/kiosk.toml
     python -m kiosk --hash-pin              make a maintainer_pin_hash (reads the PIN)
-    options: --config FILE, --window (not fullscreen), --modes (walkthrough in every mode)
+    options: --config FILE, --window (not fullscreen)
+
+The demo and the scripted visits are dev tools: `python -m devtools --help`.
 """
 
 from __future__ import annotations
@@ -16,9 +15,9 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
+from kiosk.ui.ports import KioskDevices
 from kiosk.ui.settings import UiConfig
 
 log = logging.getLogger(__name__)
@@ -61,45 +60,37 @@ def configure_kivy(cfg: UiConfig, *, headless: bool = False, window: bool = Fals
             Config.set("postproc:calibration", device, value)
 
 
-def build_app(cfg: UiConfig, *, demo: bool = False, ports: dict[str, Any] | None = None) -> Any:
-    """The app with its controller and ports (stand-ins for --demo or when asked)."""
+def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
+    """The app with its controller and devices (by default as config/kiosk.toml names them)."""
     from kiosk.configfile import load_catalog
     from kiosk.domain.session import Session
-    from kiosk.ui.adapters import make_ports
+    from kiosk.ui.adapters import make_devices
     from kiosk.ui.controller import Controller
     from kiosk.ui.kioskapp import KioskApp, thread_runner
 
-    ports = ports or make_ports(cfg, demo=demo)
-    catalog = ports.get("catalog") or load_catalog()
+    devices = devices or make_devices(cfg)
+    catalog = devices.catalog or load_catalog()
     session = Session(catalog, cfg.ward, cfg.session, time.monotonic())
     session.voice = cfg.voice
-    controller = Controller(session, ports["reader"], ports["desk"], ports["printer"],
-                            time.monotonic, ports.get("runner", thread_runner))
+    controller = Controller(session, devices.reader, devices.desk, devices.printer,
+                            time.monotonic, devices.runner or thread_runner)
     log.info("devices: card reader %s, printer %s, ticket desk %s%s",
-             type(ports["reader"]).__name__, type(ports["printer"]).__name__,
-             type(ports["desk"]).__name__, ", cashless payment" if ports.get("payment") else "")
+             type(devices.reader).__name__, type(devices.printer).__name__,
+             type(devices.desk).__name__, ", cashless payment" if devices.payment else "")
     app = KioskApp(cfg, controller)
-    app.maintainer.on_attempt = ports.get("report_maintainer")   # → the back-office
-    app.ports = ports
-    app.payment = ports.get("payment")
-    if "close" in ports:
-        app.on_exit = ports["close"]
+    app.maintainer.on_attempt = devices.report_maintainer   # → the back-office
+    app.devices = devices
+    app.payment = devices.payment
+    app.on_exit = devices.close
     return app
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kiosk", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--demo", action="store_true")
-    parser.add_argument("--headless", action="store_true")
-    parser.add_argument("--walkthrough", metavar="DIR")
-    parser.add_argument("--modes", action="store_true",
-                        help="walkthrough in default, large text, high contrast and English")
     parser.add_argument("--config", metavar="FILE")
     parser.add_argument("--window", action="store_true")
     parser.add_argument("--hash-pin", action="store_true")
-    parser.add_argument("--demo-dir", metavar="DIR", type=Path,
-                        help="--demo: where the demo keeps its files (default var/demo)")
     args = parser.parse_args(argv)
     from kiosk.logsetup import configure
     configure("INFO")   # before Kivy is imported: its records go through the filter too
@@ -120,17 +111,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2
-    if args.headless and not args.walkthrough:
-        parser.error("--headless needs --walkthrough DIR")
-    if args.demo:
-        configure_kivy(cfg, headless=bool(args.walkthrough), window=True)
-        from kiosk.ui.demo import run_demo
-        return run_demo(cfg, walkthrough=Path(args.walkthrough) if args.walkthrough else None,
-                        var_dir=args.demo_dir, all_modes=args.modes)
-    if args.walkthrough:
-        configure_kivy(cfg, headless=True)
-        from kiosk.ui.walkthrough import run_walkthrough
-        return run_walkthrough(Path(args.walkthrough), cfg, all_modes=args.modes)
     from kiosk.service import image_version
     log.info("kiosk app %s starting: ward %s, config %s", image_version(), cfg.ward,
              cfg.file or "(defaults)")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kiosk.domain.session import Session, Step, Ticket, WipeReason
-from kiosk.ui.ports import CardError, CardReader, CardSession, TicketDesk, TicketPrinter
+from kiosk.ui.ports import CardError, CardLink, CardReader, TicketDesk, TicketPrinter
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Controller:
         self.printer = printer
         self.clock = clock
         self.runner = runner
-        self.card: CardSession | None = None
+        self.card: CardLink | None = None
         self.busy = False
         # Bumped whenever a visit ends: a device or network call still running for an
         # ended visit must neither block the next resident nor reach their screen.
@@ -163,14 +163,14 @@ class Controller:
 
     # --- card --------------------------------------------------------------------------
     def _poll_card(self) -> None:
-        def work() -> tuple[CardSession, int] | CardError | None:
+        def work() -> tuple[CardLink, int] | CardError | None:
             try:
                 card = self.reader.poll()
                 return (card, card.tries_left()) if card is not None else None
             except CardError as exc:
                 return exc
 
-        def then(result: tuple[CardSession, int] | CardError | None) -> None:
+        def then(result: tuple[CardLink, int] | CardError | None) -> None:
             s = self.session
             if isinstance(result, tuple):
                 card, tries = result
@@ -182,7 +182,7 @@ class Controller:
             elif isinstance(result, CardError) and s.step is Step.CARD:
                 s.card_problem(result.msgid, self.clock(), result.params)
 
-        def discard(result: tuple[CardSession, int] | CardError | None) -> None:
+        def discard(result: tuple[CardLink, int] | CardError | None) -> None:
             if isinstance(result, tuple):
                 result[0].close()  # found for a visit that has ended: unpower it
 

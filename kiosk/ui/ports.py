@@ -2,17 +2,19 @@
 
 The screens never talk to a device directly; the controller calls these. The real
 adapters (kiosk.ui.adapters: card package, printing package, sync package) and the
-in-process stand-ins (kiosk.ui.standins) both satisfy them, so the app runs — and is
-tested — whichever pieces are present. No Kivy here.
+in-process stand-ins of the dev tools both satisfy them, so the app runs — and is
+tested — whichever pieces are present. `KioskDevices` is the set of them one kiosk runs
+with. No Kivy here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from kiosk.domain.application import Application, Authenticity
-from kiosk.domain.catalog import Procedure, Ward
+from kiosk.domain.catalog import Catalog, Procedure, Ward
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.session import Ticket
 
@@ -30,7 +32,7 @@ class CardError(RuntimeError):
         self.params = dict(params or {})
 
 
-class CardSession(Protocol):
+class CardLink(Protocol):
     """One powered My Number card, for one resident's visit."""
 
     def tries_left(self) -> int: ...
@@ -55,7 +57,7 @@ class CardSession(Protocol):
 
 
 class CardReader(Protocol):
-    def poll(self) -> CardSession | None:
+    def poll(self) -> CardLink | None:
         """A powered card if one is on the reader now, else None. Never blocks long."""
         ...
 
@@ -81,3 +83,22 @@ class CashlessPayment(Protocol):
         ...
 
     def cancel(self) -> None: ...
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class KioskDevices:
+    """What one kiosk app talks to, assembled in one place (kiosk.ui.adapters.make_devices
+    from config/kiosk.toml, or the dev tools' stand-ins)."""
+
+    reader: CardReader
+    printer: TicketPrinter
+    desk: TicketDesk
+    catalog: Catalog | None = None            # None: config/catalog.toml
+    payment: CashlessPayment | None = None    # None: no cashless screen
+    report_maintainer: Callable[[dict[str, Any]], None] | None = None  # → the back-office
+    close: Callable[[], None] = _nothing      # closes the devices when the app exits
+    runner: Callable[..., Any] | None = None  # background steps (None: a thread each)

@@ -1,10 +1,17 @@
-"""The [ui] section of config/kiosk.toml: screen, lockdown, timeouts, languages, devices."""
+"""The [ui] section of config/kiosk.toml: screen, lockdown, timeouts, languages, desk.
+
+`UiConfig.load` reads the file once; the device sections ([card], [printer],
+[backoffice], [store]) are parsed from the same reading (`UiConfig.data`) when the kiosk
+is assembled (kiosk.ui.adapters.make_devices). The dataclass's defaults are the only ones.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kiosk.configfile import CONFIG_DIR, read_toml
 from kiosk.domain.section import Section
@@ -14,8 +21,8 @@ from kiosk.i18n import LANGUAGE_CODES
 KEYS = ("ward", "width", "height", "dpi", "touch_target_mm", "fullscreen", "show_cursor",
         "multisamples", "rotation", "calibration", "maintainer_pin_hash", "maintainer_lock_file",
         "idle_timeout_s",
-        "countdown_s", "ticket_s", "thanks_s", "language", "languages", "voice", "cashless", "card",
-        "printer", "desk")
+        "countdown_s", "ticket_s", "thanks_s", "language", "languages", "voice", "cashless", "desk")
+DESKS = ("sync", "standin")   # the sync package's KioskLink, or local numbers (dev tools)
 
 
 def _optional_text(s: Section, name: str) -> str:
@@ -38,19 +45,18 @@ class UiConfig:
     height: int = 1080
     dpi: float = 102.0
     touch_target_mm: float = 15.0
-    fullscreen: bool = False
-    show_cursor: bool = True
+    fullscreen: bool = True
+    show_cursor: bool = False
     multisamples: int = 0
     rotation: int = 0
     calibration: dict[str, str] = field(default_factory=dict)
     maintainer_pin_hash: str = ""              # this kiosk's own; "" = no maintainer exit
     maintainer_lock_file: Path | None = None   # wrong tries and lock, kept across restarts
     voice: bool = False
-    card: str = "standin"
-    printer: str = "standin"
-    desk: str = "standin"
+    desk: str = "sync"
     session: Settings = field(default_factory=Settings)
     file: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def target_px(self) -> float:
@@ -64,36 +70,37 @@ class UiConfig:
         root = Section(data, str(p))
         s = root.section("ui")
         s.unknown_keys(KEYS)
-        languages = s.texts("languages", list(LANGUAGE_CODES))
+        d, ds = cls(), Settings()
+        languages = s.texts("languages", list(ds.languages))
         for code in languages:
             if code not in LANGUAGE_CODES:
                 raise s.error("languages", f"unknown language {code!r} "
                               f"(known: {', '.join(LANGUAGE_CODES)})")
-        language = s.text("language", "ja", choices=languages)
-        rotation = s.integer("rotation", 0)
+        language = s.text("language", ds.language, choices=languages)
+        rotation = s.integer("rotation", d.rotation)
         if rotation not in (0, 90, 180, 270):
             raise s.error("rotation", f"must be 0, 90, 180 or 270, got {rotation}")
         calibration = s.section("calibration", {})
-        multisamples = s.integer("multisamples", 0, min=0)
+        multisamples = s.integer("multisamples", d.multisamples, min=0)
         if multisamples not in (0, 2, 4, 8):
             raise s.error("multisamples", f"must be 0, 2, 4 or 8, got {multisamples}")
-        idle = s.number("idle_timeout_s", 90, min=10)
+        idle = s.number("idle_timeout_s", ds.idle_timeout_s, min=10)
         session = Settings(
             idle_timeout_s=idle,
-            countdown_s=min(s.number("countdown_s", 20, min=1), idle),
-            ticket_s=s.number("ticket_s", 45, min=3), thanks_s=s.number("thanks_s", 8, min=1),
-            language=language, languages=languages, cashless=s.flag("cashless", False))
+            countdown_s=min(s.number("countdown_s", ds.countdown_s, min=1), idle),
+            ticket_s=s.number("ticket_s", ds.ticket_s, min=3),
+            thanks_s=s.number("thanks_s", ds.thanks_s, min=1),
+            language=language, languages=languages, cashless=s.flag("cashless", ds.cashless))
         return cls(
-            ward=s.text("ward", "kita"), width=s.integer("width", 1920, min=320),
-            height=s.integer("height", 1080, min=240), dpi=s.number("dpi", 102, min=50),
-            touch_target_mm=s.number("touch_target_mm", 15, min=5),
-            fullscreen=s.flag("fullscreen", True), show_cursor=s.flag("show_cursor", False),
+            ward=s.text("ward", d.ward), width=s.integer("width", d.width, min=320),
+            height=s.integer("height", d.height, min=240), dpi=s.number("dpi", d.dpi, min=50),
+            touch_target_mm=s.number("touch_target_mm", d.touch_target_mm, min=5),
+            fullscreen=s.flag("fullscreen", d.fullscreen),
+            show_cursor=s.flag("show_cursor", d.show_cursor),
             multisamples=multisamples, rotation=rotation,
             calibration={k: calibration.text(k) for k in calibration.data},
             maintainer_pin_hash=_optional_text(s, "maintainer_pin_hash"),
             maintainer_lock_file=_lock_file(s, p.parent),
-            voice=s.flag("voice", False),
-            card=s.text("card", "device", choices=("device", "standin")),
-            printer=s.text("printer", "device", choices=("device", "standin")),
-            desk=s.text("desk", "sync", choices=("sync", "standin")),
-            session=session, file=str(p))
+            voice=s.flag("voice", d.voice),
+            desk=s.text("desk", d.desk, choices=DESKS),
+            session=session, file=str(p), data=data)

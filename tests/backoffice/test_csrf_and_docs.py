@@ -57,8 +57,8 @@ def test_sign_in_from_another_site_is_refused_and_bearer_clients_are_unaffected(
 
 
 def test_api_docs_are_off_unless_configured(backoffice_factory, tmp_path):
+    from devtools.demo import Demo, demo_config
     from kiosk.backoffice.config import load_settings
-    from kiosk.demo import Demo, demo_config
 
     assert load_settings().security.api_docs is False  # config/backoffice.toml, production
     assert load_settings(demo_config(Demo(var_dir=tmp_path))).security.api_docs is True

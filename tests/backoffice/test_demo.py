@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_demo_check_mode(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "kiosk.demo", "--check", "--var-dir",
+    done = subprocess.run([sys.executable, "-m", "devtools.demo", "--check", "--var-dir",
                            str(tmp_path)], cwd=REPO, capture_output=True, text=True,
                           timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr

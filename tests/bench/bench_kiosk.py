@@ -31,12 +31,13 @@ os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
 COLD = """
 import time; t0 = time.perf_counter()
 from kiosk.ui.app import build_app, configure_kivy
+from kiosk.ui.ports import KioskDevices
 from kiosk.ui.settings import UiConfig
-from kiosk.ui.standins import LocalDesk, StandInPrinter, StandInReader
+from devtools.standins import LocalDesk, StandInPrinter, StandInReader
 cfg = UiConfig.load(); configure_kivy(cfg, headless=True)
-app = build_app(cfg, ports={"reader": StandInReader(), "printer": StandInPrinter(),
-                            "desk": LocalDesk()})
-from kiosk.ui.harness import Harness
+app = build_app(cfg, KioskDevices(reader=StandInReader(), printer=StandInPrinter(),
+                                  desk=LocalDesk()))
+from devtools.harness import Harness
 h = Harness(app).start()
 while app.first_frame_at is None:
     h.pump()
@@ -61,11 +62,12 @@ def rss_kb() -> int:
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
+    from devtools.standins import LocalDesk, StandInCard, StandInPrinter, StandInReader
     from kiosk.domain.session import PayMethod, Step
     from kiosk.ui.app import build_app, configure_kivy
     from kiosk.ui.controller import run_now
+    from kiosk.ui.ports import KioskDevices
     from kiosk.ui.settings import UiConfig
-    from kiosk.ui.standins import LocalDesk, StandInCard, StandInPrinter, StandInReader
 
     first_frame = cold_start(1 if quick else 3)
     print(f"cold start to first frame: {first_frame * 1000:.0f} ms (median)")
@@ -73,13 +75,12 @@ def main(argv: list[str]) -> int:
     cfg = UiConfig.load()
     configure_kivy(cfg, headless=True)
     reader = StandInReader()
-    ports = {"reader": reader, "printer": StandInPrinter(), "desk": LocalDesk(online=True),
-             "runner": run_now}
-    app = build_app(cfg, ports=ports)
+    app = build_app(cfg, KioskDevices(reader=reader, printer=StandInPrinter(),
+                                      desk=LocalDesk(online=True), runner=run_now))
     app.sound.enabled = False
     from kivy.graphics.opengl import glFinish
 
-    from kiosk.ui.harness import Harness
+    from devtools.harness import Harness
     h = Harness(app).start()
     c = app.controller
 

@@ -24,11 +24,9 @@ def test_repository_config_loads():
     assert config.backend == "pcsc" and isinstance(open_reader(config), PcscCardReader)
 
 
-def test_emulator_backend_in_process(tmp_path):
+def test_standin_backend_in_process(tmp_path):
     ca = REPO / "config" / "cards" / "test-ca.pem"
-    profile = REPO / "hardware" / "card" / "profiles" / "yamada.toml"
-    path = _write(tmp_path, f'backend = "emulator"\nemulator_profile = "{profile}"\n'
-                            f'trusted_ca = [{{ file = "{ca}" }}]\n')
+    path = _write(tmp_path, f'backend = "standin"\ntrusted_ca = [{{ file = "{ca}" }}]\n')
     reader = open_reader(CardConfig.load(path))
     assert isinstance(reader, LocalCardReader)
     with reader.wait_for_card(1) as session:
@@ -51,7 +49,7 @@ def test_emulator_backend_in_process(tmp_path):
     ("reader = 3\n", "card.reader"),
     ('trusted_ca = ["missing.pem"]\n', "card.trusted_ca[0]"),
     ('trusted_ca = "x.pem"\n', "card.trusted_ca"),
-    ('backend = "emulator"\n', "card.emulator_profile"),
+    ('backend = "emulator"\n', "card.backend"),
     ("wait_timeout = 0\n", "card.wait_timeout"),
 ])
 def test_config_errors_name_the_key(tmp_path, body, key):

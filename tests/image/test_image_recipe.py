@@ -232,3 +232,12 @@ def test_the_apps_exit_reaches_the_console(tmp_path: Path, env: dict[str, str],
     assert done.returncode == 0, done.stderr
     text = console.read_text()
     assert (text.startswith(said) and "restarts so far" in text) if said else text == ""
+
+
+def test_the_image_ships_the_product_without_stand_ins_or_dev_tools() -> None:
+    build = (IMAGE / "build.sh").read_text(encoding="utf-8")
+    product = next(line for line in build.splitlines() if line.startswith("PRODUCT="))
+    assert product.split("=", 1)[1].strip("()").split() == [
+        "kiosk", "config", "assets", "setup.cfg", "pyproject.toml"]
+    copies = [line for line in build.splitlines() if "-C \"$APP\"" in line]
+    assert copies and all('"${PRODUCT[@]}"' in line for line in copies)

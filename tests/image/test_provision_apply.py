@@ -50,7 +50,7 @@ def test_first_boot_applies_then_unchanged(tmp_path: Path) -> None:
     assert sync.backoffice.ward == "kita"
     assert str(sync.store.path) == str(data / "store" / "kiosk.db")
     ui = UiConfig.load(data / "config" / "kiosk.toml")
-    assert (ui.ward, ui.card, ui.printer) == ("kita", "device", "device")
+    assert (ui.ward, ui.desk) == ("kita", "sync")
     printer = load_printer_config(data / "config" / "kiosk.toml")
     assert (printer.transport, printer.usb_vendor_id, printer.usb_product_id) == \
         ("usb", 0x04B8, 0x0E28)
@@ -87,21 +87,18 @@ def test_never_provisioned_and_no_file(tmp_path: Path) -> None:
     assert "does not exist; the kiosk is NOT provisioned" in done.stderr
 
 
-def test_standin_devices_and_locale_reach_the_ui_section(tmp_path: Path) -> None:
+def test_standin_devices_and_locale_reach_their_sections(tmp_path: Path) -> None:
     p = provision.load(EXAMPLE)
-    template = {"ui": {"language": "ja", "languages": ["ja", "en"], "card": "device",
-                       "printer": "device"},
+    template = {"ui": {"language": "ja", "languages": ["ja", "en"]},
                 "printer": {"transport": "usb", "model": "generic-80mm"},
                 "card": {"backend": "pcsc"}, "backoffice": {}}
     standin = provision.Provisioning(**{**p.__dict__, "locale": "ko",
                                         "printer": provision.Printer("standin"),
                                         "card_reader": provision.CardReader("standin")})
     cfg = provision.kiosk_config(standin, template, tmp_path / "provisioned")
-    assert cfg["ui"]["card"] == "standin"
-    # The printer goes through kiosk.printing, whose stand-in renders each ticket to a PNG.
-    assert cfg["ui"]["printer"] == "device"
+    assert "card" not in cfg["ui"] and "printer" not in cfg["ui"]   # one switch per device
     assert cfg["printer"] == {"transport": "standin", "model": "generic-80mm"}
-    assert cfg["card"] == {"backend": "pcsc"}  # no key invented: "reader" was not there
+    assert cfg["card"] == {"backend": "standin"}  # no key invented: "reader" was not there
     assert cfg["ui"]["language"] == "ko" and cfg["ui"]["languages"][0] == "ko"
     assert "token" not in repr(standin.summary())
 

@@ -123,8 +123,8 @@ def test_the_kiosk_app_stops_at_start_up_on_plain_http(tmp_path: Path) -> None:
     config = tmp_path / "kiosk.toml"
     config.write_text((REPO / "config" / "kiosk.toml").read_text(encoding="utf-8").replace(
         'url = "https://queue.city.example.jp"', 'url = "http://127.0.0.1:9"').replace(
-        'card = "device"', 'card = "standin"').replace(
-        'printer = "device"', 'printer = "standin"'), encoding="utf-8")
+        'backend = "pcsc"', 'backend = "standin"').replace(
+        "port = 9100", "port = 0"), encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "kiosk", "--config", str(config), "--window"],
                           cwd=REPO, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(REPO),

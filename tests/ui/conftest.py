@@ -48,15 +48,16 @@ class Kiosk:
 
 @pytest.fixture(scope="session")
 def kiosk_app() -> Iterator[Any]:
+    from devtools.harness import Harness
+    from devtools.standins import LocalDesk, StandInPrinter, StandInReader
     from kiosk.ui.app import build_app, configure_kivy
-    from kiosk.ui.harness import Harness
+    from kiosk.ui.ports import KioskDevices
     from kiosk.ui.settings import UiConfig
-    from kiosk.ui.standins import LocalDesk, StandInPrinter, StandInReader
 
     cfg = UiConfig.load()
     configure_kivy(cfg, headless=True)
-    ports = {"reader": StandInReader(), "printer": StandInPrinter(), "desk": LocalDesk()}
-    app = build_app(cfg, ports=ports)
+    app = build_app(cfg, KioskDevices(reader=StandInReader(), printer=StandInPrinter(),
+                                      desk=LocalDesk()))
     app.sound.enabled = False
     h = Harness(app).start()
     yield h
@@ -65,7 +66,7 @@ def kiosk_app() -> Iterator[Any]:
 
 @pytest.fixture
 def kiosk(kiosk_app: Any) -> Iterator[Kiosk]:
-    from kiosk.ui.standins import LocalDesk, StandInPrinter, StandInReader
+    from devtools.standins import LocalDesk, StandInPrinter, StandInReader
 
     h = kiosk_app
     app = h.app

@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 import requests
 
+from devtools.standins import StandInCard
 from kiosk.domain.payment import PaymentMethod
 from kiosk.domain.session import PayMethod, Step
 from kiosk.payment.flow import I18N_DOMAIN as PAY
 from kiosk.ui.adapters import LinkDesk
-from kiosk.ui.standins import StandInCard
 from tests.payment.conftest import Office, _office, _provider_process, _terminal_process
 from tests.ui.test_visits import place, to_card, type_pin
 

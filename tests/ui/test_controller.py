@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from devtools.standins import LocalDesk, StandInCard, StandInPrinter, StandInReader
 from kiosk.configfile import load_catalog
 from kiosk.domain.session import Session, Settings, Step
 from kiosk.ui.controller import Controller
-from kiosk.ui.standins import LocalDesk, StandInCard, StandInPrinter, StandInReader
 
 
 class DeferredRunner:

@@ -1,4 +1,4 @@
-"""The demo's kiosk with the real card stack: `python -m kiosk --demo --headless
+"""The demo's kiosk with the real card stack: `python -m devtools --demo --headless
 --walkthrough DIR` (what the demo does where there is no display, and what
 scripts/kiosk_screens runs in every mode) starts a back-office, the payment provider and
 terminal stand-ins, a pcscd + vpcd with the stand-in My Number card, and the ESC/POS
@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from devtools.kiosk_demo import pcsc_rig_available
 from hardware.card.rig import DEFAULT_SOCKET, SharedLock, system_pcscd
-from kiosk.ui.demo import pcsc_rig_available
 from tests.support.pcsc import hold_shared_pcscd
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ def test_headless_demo_reads_the_card_through_pcscd_and_prints(tmp_path: Path,
         pytest.skip(f"a system pcscd holds {DEFAULT_SOCKET}; the fallback needs it free")
     shots, var = tmp_path / "shots", tmp_path / "demo"
     done = subprocess.run(
-        [sys.executable, "-m", "kiosk", "--demo", "--headless", "--walkthrough", str(shots),
+        [sys.executable, "-m", "devtools", "--demo", "--headless", "--walkthrough", str(shots),
          "--demo-dir", str(var)], cwd=REPO, env=demo_env(tmp_path, shared),
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -162,7 +162,7 @@ def wait_for_tree(pid: int, wanted: list[str], timeout: float) -> dict[int, tupl
 
 
 EVERYTHING = ["kiosk.backoffice serve", "hardware.payment.provider",
-              "hardware.payment.terminal", "kiosk.ui.demo", "pcscd", "hardware.card"]
+              "hardware.payment.terminal", "devtools.kiosk_demo", "pcscd", "hardware.card"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
@@ -200,10 +200,10 @@ def test_scripts_demo_stops_what_a_killed_child_left_behind(
     notices the kiosk is gone, says so, and stops them with everything else."""
     read_until(scripts_demo, "Stop: ", 120)
     tree = wait_for_tree(scripts_demo.pid, EVERYTHING, 120)
-    kiosk = next(pid for pid, (_, cmd) in tree.items() if "kiosk.ui.demo" in cmd)
+    kiosk = next(pid for pid, (_, cmd) in tree.items() if "devtools.kiosk_demo" in cmd)
     os.kill(kiosk, signal.SIGKILL)
     said = read_until(scripts_demo, "exited with -9", 30)
-    assert "kiosk.ui.demo exited with -9" in said
+    assert "devtools.kiosk_demo exited with -9" in said
     assert scripts_demo.wait(60) == 1
     left = {pid: cmd for pid, (started, cmd) in tree.items() if alive(pid, started)}
     assert left == {}

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from devtools.standins import DEMO_HOLDER, StandInCard
 from kiosk.domain.application import Identity
 from kiosk.domain.session import EntryMode, PayMethod, Step, entry_mode, field_choices
-from kiosk.ui.standins import DEMO_HOLDER, StandInCard
 
 pytestmark = pytest.mark.kivy
 

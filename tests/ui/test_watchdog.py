@@ -24,7 +24,7 @@ def test_headless_app_says_ready_then_feeds_the_watchdog(tmp_path: Path) -> None
                    KIVY_NO_ARGS="1", PYTHONDONTWRITEBYTECODE="1")
         env.pop("WATCHDOG_PID", None)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kiosk", "--headless", "--walkthrough",
+            [sys.executable, "-m", "devtools", "--headless", "--walkthrough",
              str(tmp_path / "shots")], cwd=REPO, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         messages: list[str] = []

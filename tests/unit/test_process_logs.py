@@ -56,8 +56,11 @@ def test_the_test_values_are_what_the_filter_must_catch() -> None:
 
 def test_kiosk_app_and_kivy_log_through_the_filter(tmp_path: Path) -> None:
     config = tmp_path / "kiosk.toml"
-    config.write_text('[ui]\ncard = "standin"\nprinter = "standin"\ndesk = "standin"\n'
-                      'fullscreen = false\nwidth = 800\nheight = 600\n', encoding="utf-8")
+    config.write_text('[ui]\ndesk = "standin"\nfullscreen = false\nwidth = 800\nheight = 600\n'
+                      '[card]\nbackend = "standin"\n'
+                      '[printer]\ntransport = "standin"\nport = 0\n'
+                      f'standin_output_dir = "{tmp_path}"\n',
+                      encoding="utf-8")
     # The controller's tick (every 0.25 s from Kivy's clock) raises inside Kivy's loop.
     proc = subprocess.run(
         [sys.executable, "-m", "kiosk", "--config", str(config), "--window"],

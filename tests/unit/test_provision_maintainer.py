@@ -87,7 +87,7 @@ def test_dev_allow_http_writes_insecure_http(tmp_path: Path) -> None:
 
 def test_the_demo_makes_its_own_pin_each_run(tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    from kiosk.ui.demo import new_demo_pin, with_demo_maintainer
+    from devtools.kiosk_demo import new_demo_pin, with_demo_maintainer
     cfg = with_demo_maintainer(UiConfig.load(), tmp_path)
     pin = capsys.readouterr().out.split("maintainer PIN for this run: ")[1].split()[0]
     assert pin_matches(cfg.maintainer_pin_hash, pin)

@@ -1,14 +1,14 @@
-"""`python -m kiosk --demo`: the kiosk with its stand-in card and printer against a real
-back-office started by the demo orchestrator (kiosk.demo) — tickets are issued through
+"""`python -m devtools --demo`: the kiosk with its stand-in card and printer against a real
+back-office started by the demo orchestrator (devtools.demo) — tickets are issued through
 the sync package exactly as on a real kiosk.
 
-    python -m kiosk --demo                                  a window (needs a display)
-    python -m kiosk --demo --headless --walkthrough DIR     the scripted visits, offscreen
-    python -m kiosk.ui.demo --screens DIR                   the same in every mode
+    python -m devtools --demo                               a window (needs a display)
+    python -m devtools --demo --headless --walkthrough DIR  the scripted visits, offscreen
+    python -m devtools.kiosk_demo --screens DIR                   the same in every mode
                                                             (scripts/kiosk_screens)
 
 Cashless payment is on: the demo runs the payment provider and terminal stand-ins and the
-back-office is told about them (kiosk.demo.start_payment); the provider pays each code by
+back-office is told about them (devtools.demo.start_payment); the provider pays each code by
 itself after a few seconds. `start_kiosk(demo)` runs the same as a child process of
 `scripts/demo`.
 """
@@ -24,10 +24,12 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kiosk.configfile import REPO_ROOT
+from kiosk.ui.ports import KioskDevices
 from kiosk.ui.settings import UiConfig
 
 VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
@@ -157,16 +159,25 @@ def provider_scans(cashless: Any, provider_url: str) -> Callable[[int], None]:
     return scan
 
 
-def demo_ports(backoffice_url: str, token: str, var_dir: Path,
-               payment_config: Path | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DemoKiosk:
+    """The demo's devices, plus what the scripted visits need to play the resident."""
+
+    devices: KioskDevices
+    hands: Any = None                          # puts the card on / off (the pcscd rig)
+    pay: Callable[[int], None] | None = None   # the resident's phone paying a code
+
+
+def demo_devices(backoffice_url: str, token: str, var_dir: Path,
+                 payment_config: Path | None = None) -> DemoKiosk:
     """The stand-in card through pcscd + vpcd (in-process stand-in when those are
     missing), the ESC/POS stand-in printer over TCP, the real sync link, and with a
     `payment_config` the payment widget against the back-office's payment API."""
+    from devtools.standins import StandInReader
     from kiosk.sync import KioskLink
     from kiosk.sync.sealing import generate_key
     from kiosk.sync.settings import BackofficeSettings, StoreSettings, SyncSettings
     from kiosk.ui.adapters import LinkDesk
-    from kiosk.ui.standins import StandInReader
 
     var_dir.mkdir(parents=True, exist_ok=True)
     token_file = var_dir / "kiosk-device-token"
@@ -181,13 +192,14 @@ def demo_ports(backoffice_url: str, token: str, var_dir: Path,
                                       insecure_http=True),   # the demo's loopback http
         store=StoreSettings(path=var_dir / "kiosk.db", key_file=key))
     closers: list[Any] = []
-    ports: dict[str, Any] = {}
     link = KioskLink(settings)
     link.start()
     closers.append(link.stop)
 
     why_not = pcsc_rig_available()
     rig = None
+    reader: Any
+    hands: Any
     if why_not is None:
         from hardware.card.rig import PcscdBusy
         try:
@@ -200,14 +212,13 @@ def demo_ports(backoffice_url: str, token: str, var_dir: Path,
     if rig is not None:
         closers.append(rig.close)
         rig.place()
-        ports["reader"], ports["hands"] = rig.reader(), rig
+        reader, hands = rig.reader(), rig
         print(f"kiosk demo: card = the stand-in My Number card through pcscd + vpcd "
               f"(reader {rig.pcscd.reader!r}, PIN 1234; APDU log in {rig.slot.directory} "
               "while it runs)", flush=True)
     else:
-        reader = StandInReader()
+        reader = hands = StandInReader()
         reader.place()
-        ports["reader"] = reader
         print(f"kiosk demo: card = the in-process stand-in reader (PIN 1234), because "
               f"{why_not}", flush=True)
         log.warning("demo card: in-process stand-in (%s)", why_not)
@@ -218,19 +229,20 @@ def demo_ports(backoffice_url: str, token: str, var_dir: Path,
     print(f"kiosk demo: printer = the ESC/POS stand-in on {standin.host}:{standin.port}; "
           f"printed tickets (PNG) land in {printed}", flush=True)
 
-    ports.update({"printer": printer, "desk": LinkDesk(link), "catalog": link.catalog(),
-                  "close": lambda: close_all(closers),
-                  "report_maintainer": link.report_maintainer})
+    cashless = pay_code = None
     if payment_config is not None:
         from kiosk.payment.config import load_payment_config
         from kiosk.payment.widget import KioskCashless
         pay = load_payment_config(payment_config)
         cashless = KioskCashless.from_link(link, pay)
-        ports["payment"] = cashless
-        ports["pay"] = provider_scans(cashless, pay.backoffice.provider_url)
+        pay_code = provider_scans(cashless, pay.backoffice.provider_url)
         print(f"kiosk demo: cashless = the provider stand-in at {pay.backoffice.provider_url}"
               f" and the terminal stand-in on port {pay.kiosk.terminal.port}", flush=True)
-    return ports
+    devices = KioskDevices(reader=reader, printer=printer, desk=LinkDesk(link),
+                           catalog=link.catalog(), payment=cashless,
+                           report_maintainer=link.report_maintainer,
+                           close=lambda: close_all(closers))
+    return DemoKiosk(devices, hands, pay_code)
 
 
 def close_all(closers: list[Callable[[], Any]]) -> None:
@@ -260,26 +272,28 @@ def run_demo(cfg: UiConfig, *, walkthrough: Path | None = None,
              var_dir: Path | None = None, all_modes: bool = False) -> int:
     """Start the demo back-office and payment stand-ins, then the kiosk against them
     (window or walkthrough; `all_modes`: the walkthrough in every display mode)."""
+    from devtools.demo import VAR_DIR, running, stand_in_pin, stop_on_signals
     from hardware.card.rig import PcscdBusy
-    from kiosk.demo import VAR_DIR, running, stand_in_pin, stop_on_signals
     from kiosk.ui.app import build_app
 
     stop_on_signals()
     try:
         with running(var_dir or VAR_DIR, payment=True, owns_tree=True) as demo:
-            ports = demo_ports(demo.backoffice_url, kiosk_token(demo.credentials),
-                               demo.var_dir / "kiosk", demo.payment_config)
+            kiosk = demo_devices(demo.backoffice_url, kiosk_token(demo.credentials),
+                                 demo.var_dir / "kiosk", demo.payment_config)
             cfg = with_demo_maintainer(with_cashless(cfg), demo.var_dir / "kiosk")
             try:
                 if walkthrough is not None:
-                    from kiosk.ui.walkthrough import run_walkthrough
-                    return run_walkthrough(walkthrough, cfg, ports=ports, all_modes=all_modes)
+                    from devtools.walkthrough import run_walkthrough
+                    return run_walkthrough(walkthrough, cfg, devices=kiosk.devices,
+                                           hands=kiosk.hands, pay=kiosk.pay,
+                                           all_modes=all_modes)
                 print(f"kiosk demo: back-office at {demo.backoffice_url}; the stand-in card "
                       f"is on the reader (PIN {stand_in_pin()})", flush=True)
-                build_app(cfg, ports=ports).run()
+                build_app(cfg, kiosk.devices).run()
                 return 0
             finally:
-                ports["close"]()
+                kiosk.devices.close()
     except PcscdBusy as exc:
         return busy_reader(exc)
     except KeyboardInterrupt:
@@ -289,7 +303,7 @@ def run_demo(cfg: UiConfig, *, walkthrough: Path | None = None,
 def start_kiosk(demo: Any, *, headless_dir: Path | None = None) -> subprocess.Popen[bytes]:
     """The kiosk as a child of the demo orchestrator, attached to its back-office: a
     window when there is a display, else the headless walkthrough into `headless_dir`."""
-    args = [sys.executable, "-m", "kiosk.ui.demo", demo.backoffice_url,
+    args = [sys.executable, "-m", "devtools.kiosk_demo", demo.backoffice_url,
             kiosk_token(demo.credentials), str(demo.var_dir / "kiosk")]
     headless = headless_dir is not None or not os.environ.get("DISPLAY")
     if headless:
@@ -317,11 +331,11 @@ def make_screens(out: Path) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m kiosk.ui.demo URL TOKEN VAR_DIR [SCREENS_DIR]` (used by start_kiosk;
+    """`python -m devtools.kiosk_demo URL TOKEN VAR_DIR [SCREENS_DIR]` (used by start_kiosk;
     cashless when $PAYMENT_CONFIG names the demo's payment settings), or
-    `python -m kiosk.ui.demo --screens DIR`."""
+    `python -m devtools.kiosk_demo --screens DIR`."""
+    from devtools.demo import stop_on_signals
     from hardware.card.rig import PcscdBusy
-    from kiosk.demo import stop_on_signals
     from kiosk.logsetup import configure
     from kiosk.ui.app import build_app, configure_kivy
     configure("INFO")
@@ -337,19 +351,20 @@ def main(argv: list[str]) -> int:
         cfg = with_cashless(cfg)
     cfg = with_demo_maintainer(cfg, var_dir, os.environ.get(DEMO_PIN_HASH, ""))
     try:
-        ports = demo_ports(url, token, var_dir, Path(payment) if payment else None)
+        kiosk = demo_devices(url, token, var_dir, Path(payment) if payment else None)
     except PcscdBusy as exc:
         return busy_reader(exc)
     try:
         if headless:
-            from kiosk.ui.walkthrough import run_walkthrough
-            return run_walkthrough(Path(argv[3]), cfg, ports=ports)
-        build_app(cfg, ports=ports).run()
+            from devtools.walkthrough import run_walkthrough
+            return run_walkthrough(Path(argv[3]), cfg, devices=kiosk.devices,
+                                   hands=kiosk.hands, pay=kiosk.pay)
+        build_app(cfg, kiosk.devices).run()
         return 0
     except KeyboardInterrupt:
         return 0
     finally:
-        ports["close"]()
+        kiosk.devices.close()
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
-"""The scripted resident visits behind `--headless --walkthrough DIR`: every screen of a
-card visit (with a wrong PIN), a no-card visit and an "ask staff" visit, one PNG each,
-touched through the real widgets; with a payment port (the demo's: kiosk/ui/demo.py)
-also a card visit paid by QR code. With `all_modes` it repeats in large text, high
-contrast and English (docs/screens is made this way: scripts/kiosk_screens)."""
+"""The scripted resident visits behind `python -m devtools --headless --walkthrough DIR`:
+every screen of a card visit (with a wrong PIN), a no-card visit and an "ask staff"
+visit, one PNG each, touched through the real widgets; with a payment port (the demo's:
+devtools/kiosk_demo.py) also a card visit paid by QR code. With `all_modes` it repeats
+in large text, high contrast and English (docs/screens is made this way: scripts/kiosk_screens)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.domain.session import PayMethod
+from kiosk.ui.ports import KioskDevices
 from kiosk.ui.settings import UiConfig
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,7 @@ MODES: dict[str, tuple[str, ...]] = {
 
 
 def put_card(h: Any, reader: Any) -> None:
-    from kiosk.ui.standins import StandInCard
+    from devtools.standins import StandInCard
     reader.place(StandInCard())
     h.app._tick()  # the card watch runs every 0.25 s; do not wait for it
     h.settle()
@@ -152,18 +154,21 @@ def cashless_visit(h: Any, shot: Any, reader: Any, pay: Callable[[int], None]) -
 
 
 def run_walkthrough(out: Path, cfg: UiConfig, *, all_modes: bool = False,
-                    scale: float = 0.5, ports: dict[str, Any] | None = None) -> int:
+                    scale: float = 0.5, devices: KioskDevices | None = None,
+                    hands: Any = None, pay: Callable[[int], None] | None = None) -> int:
+    """`hands` puts the card on and off the reader (default: the stand-in reader itself);
+    `pay` pays a code as the resident's phone would (the demo's provider stand-in)."""
+    from devtools.harness import Harness
+    from devtools.standins import LocalDesk, StandInPrinter, StandInReader
     from kiosk.ui.app import build_app
     from kiosk.ui.controller import run_now
-    from kiosk.ui.harness import Harness
-    from kiosk.ui.standins import LocalDesk, StandInPrinter, StandInReader
 
-    if ports is None:
-        ports = {"reader": StandInReader(), "printer": StandInPrinter(),
-                 "desk": LocalDesk(online=True)}
-    ports = {**ports, "runner": run_now}
-    reader = ports.get("hands") or ports["reader"]  # puts the card on / off the reader
-    app = build_app(cfg, ports=ports)
+    if devices is None:
+        devices = KioskDevices(reader=StandInReader(), printer=StandInPrinter(),
+                               desk=LocalDesk(online=True))
+    devices = dataclasses.replace(devices, runner=run_now)
+    reader = hands or devices.reader
+    app = build_app(cfg, devices)
     h = Harness(app).start()
     written: list[Path] = []
     tickets: list[bool] = []  # per ticket screen shot: was the status-page QR on it?
@@ -192,9 +197,9 @@ def run_walkthrough(out: Path, cfg: UiConfig, *, all_modes: bool = False,
         no_card_visit(h, shot)
         setup()
         ask_staff_visit(h, shot)
-        if h.app.payment is not None and "pay" in ports:
+        if h.app.payment is not None and pay is not None:
             setup()
-            paid += cashless_visit(h, shot, reader, ports["pay"])
+            paid += cashless_visit(h, shot, reader, pay)
     h.stop()
     print(f"walkthrough: {len(written)} screenshots in {out}; the status-page QR on "
           f"{sum(tickets)} of {len(tickets)} ticket screens; {paid} paid by code", flush=True)

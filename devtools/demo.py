@@ -13,6 +13,9 @@ provider and terminal stand-ins run too and the kiosk offers cashless payment.
 Ctrl-C, SIGTERM or SIGHUP (a service manager, `timeout`, a closed terminal) stop the demo
 and everything it started: it is the subreaper of its process tree, so whatever a child
 left behind is found and stopped too.
+
+Over 400 lines: the process-tree supervision (subreaper, signals, clean stop) and the
+start-up of each part belong together; splitting them would scatter one lifecycle.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ class Demo:
     terminal: tuple[str, str] | None = None  # the terminal stand-in's id and key (hex)
     kiosk_window: bool = False  # the kiosk runs in a window (a display is there)
     logs: dict[int, Path] = field(default_factory=dict)  # pid -> the child's log
-    # this process is the demo (scripts/demo, python -m kiosk --demo): on stop, whatever
+    # this process is the demo (scripts/demo, python -m devtools --demo): on stop, whatever
     # runs below it goes too; never so inside a process that has other children (pytest)
     owns_tree: bool = False
 
@@ -334,8 +337,8 @@ def start_kiosk(demo: Demo) -> None:
     pcscd + vpcd (in-process stand-in when those are missing), the ESC/POS stand-in
     printer over TCP (tickets as PNGs in var/demo/kiosk/printer): a window with a
     display, else the scripted visits offscreen into var/demo/kiosk-screens.
-    Lives in kiosk/ui/demo.py (the kiosk issue)."""
-    from kiosk.ui.demo import start_kiosk as start
+    Lives in devtools/kiosk_demo.py."""
+    from devtools.kiosk_demo import start_kiosk as start
     start(demo)
 
 
