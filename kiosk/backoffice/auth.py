@@ -28,7 +28,8 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.db import reading, writing
-from kiosk.backoffice.errors import ApiError, forbidden
+from kiosk.backoffice.engine.errors import forbidden
+from kiosk.backoffice.errors import ApiError
 
 if TYPE_CHECKING:
     from kiosk.backoffice.context import Backoffice

@@ -38,7 +38,7 @@ def ok(r: requests.Response, status: int = 200) -> Any:
 # --- in-process helpers (the real database, no HTTP) -----------------------------------
 
 def make_backoffice(db_url: str, **queue_settings: Any) -> Any:
-    """A migrated, seeded Backoffice context for calling kiosk.backoffice.queue directly."""
+    """A migrated, seeded Backoffice context for calling kiosk.backoffice.engine directly."""
     from dataclasses import replace
 
     from kiosk.backoffice.config import load_settings
@@ -75,14 +75,14 @@ def kiosk(bo: Any, ward: str = "kita") -> Any:
 
 
 def request(service: str = "certificates", priority: str = "normal", **kw: Any) -> Any:
-    from kiosk.backoffice.queue import TicketRequest
+    from kiosk.backoffice.engine.issuing import TicketRequest
 
     return TicketRequest(ward=kw.pop("ward", "kita"), service=service, procedure=None,
                          application=None, priority=priority, language="ja", **kw)
 
 
 def new_ticket(bo: Any, service: str = "certificates", priority: str = "normal") -> Any:
-    from kiosk.backoffice.queue import issue as issue_ticket
+    from kiosk.backoffice.engine.issuing import issue as issue_ticket
 
     ticket, _ = issue_ticket(bo, kiosk(bo), request(service, priority), uuid.uuid4().hex, "")
     return ticket
