@@ -22,6 +22,7 @@ from kiosk.backoffice.auth import (
     Principal,
     login,
     logout,
+    require,
     require_any,
     require_device,
     require_staff,
@@ -48,6 +49,7 @@ ADMIN = Depends(require_staff("admin"))
 DEVICE = Depends(require_device())
 KIOSK = Depends(require_device("kiosk"))
 STAFF_OR_KIOSK = Depends(require_any(role="staff", devices=("kiosk",)))
+ISSUER = Depends(require(issuing.ISSUERS))
 STAFF_OR_DEVICE = Depends(require_any(role="staff"))
 # Responses about one resident's ticket (its application, notes, status token) must not be
 # kept by a browser or proxy: counter PCs are shared.
@@ -230,7 +232,7 @@ OptionalIdemKey = Annotated[str | None, Header(alias="Idempotency-Key", min_leng
 @router.post("/tickets", tags=["tickets"], status_code=201, dependencies=PRIVATE,
              summary="Issue a ticket (kiosk device or staff); idempotent on Idempotency-Key")
 async def post_ticket(body: TicketIn, request: Request, idempotency_key: IdemKey,
-                      who: Principal = STAFF_OR_KIOSK) -> JSONResponse:
+                      who: Principal = ISSUER) -> JSONResponse:
     bo = bo_of(request)
     req = request_of(body)
     fast = bo.fast_issuer
@@ -265,7 +267,7 @@ def request_of(body: TicketIn) -> issuing.TicketRequest:
 @router.post("/tickets/batch", tags=["tickets"], dependencies=PRIVATE,
              summary="Issue or upload up to 100 tickets at once (kiosk device or staff)")
 def post_ticket_batch(body: BatchIn, request: Request,
-                      who: Principal = STAFF_OR_KIOSK) -> dict[str, Any]:
+                      who: Principal = ISSUER) -> dict[str, Any]:
     """Each item is the body of POST /tickets plus its idempotency_key, handled as if
     posted alone (its own transaction), and answered in order with its own status."""
     bo = bo_of(request)

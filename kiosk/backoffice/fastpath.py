@@ -30,6 +30,7 @@ from kiosk.backoffice.db import safe_error
 from kiosk.backoffice.engine.errors import EngineError
 from kiosk.backoffice.engine.issuing import (
     ISSUE_PG,
+    ISSUERS,
     TicketRequest,
     issue_params,
     new_row,
@@ -134,8 +135,7 @@ class FastTickets:
                 or not headers.get(b"content-type", b"").startswith(b"application/json")):
             return None
         principal = self.bo.tokens.get(hash_token(auth[7:].strip().decode("latin-1")))
-        if principal is None or not (principal.has_role("staff")
-                                     or principal.device_kind == "kiosk"):
+        if principal is None or not ISSUERS.admit(principal):
             return None
         try:
             req = request_of(TicketIn.model_validate_json(body))

@@ -12,7 +12,6 @@ from sqlalchemy import (
 )
 
 from kiosk.backoffice import models as m
-from kiosk.backoffice.auth import Principal
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import writing
@@ -32,6 +31,7 @@ from kiosk.backoffice.engine.lookups import (
     ward_of,
 )
 from kiosk.backoffice.engine.shapes import ticket_json
+from kiosk.backoffice.principal import Principal
 from kiosk.backoffice.privacy import refuse_my_number
 from kiosk.backoffice.states import EVENT_OF, check_transition
 from kiosk.domain.catalog import Ward

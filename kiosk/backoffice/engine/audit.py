@@ -16,13 +16,13 @@ from sqlalchemy import (
 )
 
 from kiosk.backoffice import models as m
-from kiosk.backoffice.auth import Principal
 from kiosk.backoffice.clock import iso, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import writing
 from kiosk.backoffice.engine.lookups import DATA_READ
 from kiosk.backoffice.engine.shapes import ticket_summary
 from kiosk.backoffice.events import CHANNEL
+from kiosk.backoffice.principal import Principal
 
 _EVENT_PG = text(
     "WITH ev AS (INSERT INTO ticket_events (ticket_id, ward, service, type, at, actor, "

@@ -1,4 +1,4 @@
-"""Issuing tickets: numbering, the online and offline paths, and offline number blocks.
+"""Issuing tickets: who may issue, numbering, the online and offline paths.
 
 Numbering: `ticket_sequences` holds the last number per ward/service/day; issuing bumps
 it with one INSERT … ON CONFLICT DO UPDATE … RETURNING inside the ticket's transaction
@@ -29,14 +29,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.backoffice import models as m
-from kiosk.backoffice.auth import Principal
-from kiosk.backoffice.clock import iso, office_day, to_utc, utcnow
+from kiosk.backoffice.clock import office_day, to_utc, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, writing
-from kiosk.backoffice.engine.audit import record
+from kiosk.backoffice.engine.audit import event_body, record
 from kiosk.backoffice.engine.errors import (
     Forbidden,
     conflict,
+    forbidden,
     invalid,
 )
 from kiosk.backoffice.engine.lookups import (
@@ -50,9 +50,14 @@ from kiosk.backoffice.engine.lookups import (
 )
 from kiosk.backoffice.engine.shapes import ticket_json
 from kiosk.backoffice.events import CHANNEL
+from kiosk.backoffice.principal import Callers, Principal
 from kiosk.backoffice.privacy import refuse_my_number
 from kiosk.domain.application import Application, ApplicationError
 from kiosk.domain.catalog import Procedure, Ward
+
+# Who may issue a ticket: the route's dependency, the PostgreSQL hot path and issue_params
+# all read this one rule.
+ISSUERS = Callers(role="staff", devices=("kiosk",))
 
 
 @dataclass(frozen=True)
@@ -164,8 +169,6 @@ def _sql(*parts: str) -> Any:
 _AHEAD = ("SELECT count(*) FROM tickets w WHERE w.ward = :ward AND w.service = :service "
           "AND w.status = 'waiting' AND (w.rank < :rank OR (w.rank = :rank AND "
           "w.queue_at <= :queue_at))")
-
-
 # The online number: the sequence value, jumping over the offline range (online_number).
 # PostgreSQL: the same count from the trigger-kept waiting_counts (migration 0201): every
 # waiting ticket of rank <= ours, less those of our rank queued after us (offline uploads
@@ -174,17 +177,15 @@ _AHEAD_PG = ("(SELECT coalesce(sum(c.n), 0) FROM waiting_counts c WHERE c.ward =
              "AND c.service = :service AND c.rank <= :rank) - (SELECT count(*) FROM tickets w "
              "WHERE w.ward = :ward AND w.service = :service AND w.status = 'waiting' "
              "AND w.rank = :rank AND w.queue_at > :queue_at)")
-
-
 _PG_NUMBER = "(CASE WHEN seq.last < :off_first THEN seq.last ELSE seq.last + :off_span END)"
-
-
 _PG_LABEL = (f"(:prefix || '-' || CASE WHEN {_PG_NUMBER} < 1000 THEN lpad({_PG_NUMBER}::text, 3, "
              f"'0') ELSE {_PG_NUMBER}::text END)")
 
 
 # PostgreSQL: one statement bumps the sequence, inserts the ticket, writes its audit-trail
-# event, NOTIFYs it (delivered at commit) and counts the people ahead.
+# event, NOTIFYs it (delivered at commit) and counts the people ahead. The event is the one
+# `event_body` builds (`issued_event`), with the id and number the ticket row RETURNs set
+# into it.
 ISSUE_PG = _sql(
     "WITH seq AS (INSERT INTO ticket_sequences (ward, service, day, last)",
     "VALUES (:ward, :service, :day, 1) ON CONFLICT (ward, service, day)",
@@ -194,39 +195,27 @@ ISSUE_PG = _sql(
     "FROM seq RETURNING id, number, label),",
     "ev AS (INSERT INTO ticket_events (ticket_id, ward, service, type, at, actor, device_id,",
     "counter, data) SELECT t.id, :ward, :service, 'ticket.issued', :at, :actor, :device_id,",
-    "NULL, :ev_head || t.id || :ev_mid || '\"' || t.label || '\"' || :ev_tail FROM t",
+    "NULL, jsonb_set(jsonb_set(CAST(:event AS jsonb), '{ticket,id}', to_jsonb(t.id)),",
+    "'{ticket,number}', to_jsonb(t.label))::text FROM t",
     "RETURNING id, data)",
     "SELECT t.id, t.number, t.label, (", _AHEAD_PG, ") AS ahead, ev.id AS event_id,",
     "pg_notify(:channel, '{\"id\":' || ev.id || ',' || substr(ev.data, 2)) FROM t, ev")
 
 
-_ID, _LABEL = "\x00id\x00", "\x00label\x00"
-
-
-def _issued_event_parts(bo: Backoffice, params: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """The ticket.issued event as JSON text cut around the id and number the database
-    assigns, so the statement above can assemble it."""
-    event = {"type": "ticket.issued", "at": iso(at, bo.tz), "ward": params["ward"],
-             "service": params["service"], "counter": None,
-             "ticket": {"id": _ID, "number": _LABEL, "status": "waiting",
-                        "priority": params["priority"], "service": params["service"],
-                        "counter": None, "recall_count": 0}, "data": {}}
-    text_ = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-    head, rest = text_.split(json.dumps(_ID))
-    mid, tail = rest.split(json.dumps(_LABEL))
-    return {"ev_head": head, "ev_mid": mid, "ev_tail": tail, "channel": CHANNEL, "at": at}
+def issued_event(bo: Backoffice, params: dict[str, Any], at: datetime) -> str:
+    """The ticket.issued event of the ticket `params` will insert, as JSON text; its id and
+    number are placeholders until ISSUE_PG sets those its ticket row RETURNs."""
+    event = event_body(bo, "ticket.issued", at, params["ward"], params["service"], None,
+                       new_row(params, 0, 0, ""), None)
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
 
 _BUMP_SQLITE = _sql(
     "INSERT INTO ticket_sequences (ward, service, day, last) VALUES (:ward, :service, :day, 1)",
     "ON CONFLICT (ward, service, day) DO UPDATE SET last = last + 1 RETURNING last")
-
-
 _INSERT = {pg: _sql("INSERT INTO tickets (", _TICKET_COLUMNS, ") VALUES (",
                     _ticket_values(pg, ":number", ":label", ":offline"), ") RETURNING id")
            for pg in (True, False)}
-
-
 _AHEAD_SQL = _sql(_AHEAD)
 
 
@@ -284,6 +273,8 @@ def issue_params(bo: Backoffice, principal: Principal, req: TicketRequest, key: 
                  now: datetime) -> tuple[Ward, dict[str, Any]]:
     """Check a ticket request against the catalog (4xx when wrong) and build the bound
     parameters of its INSERT. Reads nothing from the database."""
+    if not ISSUERS.admit(principal):
+        raise forbidden(ISSUERS.refusal())
     ward, service, procedure, application = _resolve_request(bo, principal, req)
     offline = req.offline_block is not None
     if offline:
@@ -317,7 +308,7 @@ def pg_issue_params(bo: Backoffice, params: dict[str, Any], principal: Principal
     q = bo.settings.queue
     return {**params, "actor": principal.username, "off_first": q.offline_first,
             "off_span": q.offline_last - q.offline_first + 1,
-            **_issued_event_parts(bo, params, now)}
+            "event": issued_event(bo, params, now), "channel": CHANNEL, "at": now}
 
 
 def new_row(params: dict[str, Any], ticket_id: int, number: int, label_: str) -> Any:

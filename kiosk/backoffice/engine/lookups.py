@@ -17,7 +17,6 @@ from sqlalchemy import (
 )
 
 from kiosk.backoffice import models as m
-from kiosk.backoffice.auth import Principal
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading
@@ -26,6 +25,7 @@ from kiosk.backoffice.engine.errors import (
     not_found,
 )
 from kiosk.backoffice.estimate import ServiceEstimate, estimate
+from kiosk.backoffice.principal import Principal
 from kiosk.domain.catalog import Counter, Ward
 
 T = m.tickets

@@ -11,13 +11,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.backoffice import models as m
-from kiosk.backoffice.auth import Principal
 from kiosk.backoffice.clock import office_day, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, writing
 from kiosk.backoffice.engine.errors import conflict, invalid
 from kiosk.backoffice.engine.issuing import bump, label
 from kiosk.backoffice.engine.lookups import ward_of
+from kiosk.backoffice.principal import Principal
 
 
 def reserve_block(bo: Backoffice, principal: Principal, service: str, day: date,

@@ -13,7 +13,6 @@ from sqlalchemy import (
 )
 
 from kiosk.backoffice import models as m
-from kiosk.backoffice.auth import Principal
 from kiosk.backoffice.clock import iso, office_day, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading
@@ -35,6 +34,7 @@ from kiosk.backoffice.engine.lookups import (
 )
 from kiosk.backoffice.engine.shapes import purged_info, ticket_json
 from kiosk.backoffice.estimate import level
+from kiosk.backoffice.principal import Principal
 from kiosk.backoffice.states import allowed_actions
 
 
