@@ -54,6 +54,17 @@ def make_backoffice(db_url: str, **queue_settings: Any) -> Any:
     return Backoffice(db_url, settings, load_catalog())
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def bo(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """A migrated, seeded Backoffice on SQLite and on PostgreSQL (a module may define its
+    own `bo`)."""
+    url = (f"sqlite:///{tmp_path}/bo.sqlite3" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    backoffice = make_backoffice(url)
+    yield backoffice
+    backoffice.engine.dispose()
+
+
 def admin() -> Any:
     from kiosk.backoffice.auth import Principal
 

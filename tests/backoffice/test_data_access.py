@@ -400,7 +400,7 @@ def test_reading_a_finished_ticket_does_not_put_off_its_purge(db, request, tmp_p
         bo.settings = replace(bo.settings, retention=replace(bo.settings.retention,
                                                              finished_grace=10))
         req = issuing.TicketRequest(ward="kita", service="certificates", procedure="juminhyo",
-                                  application=APPLICATION, priority="normal", language="ja")
+                                    application=APPLICATION, priority="normal", language="ja")
         t, _ = issuing.issue(bo, kiosk(bo), req, uuid.uuid4().hex, "")
         actions.act(bo, admin(), t["id"], "cancel")
         with writing(bo.engine) as conn:  # cancelled 20 minutes ago: past the 10 minutes

@@ -69,7 +69,7 @@ def _hammer(bo, db_url: str, processes: int) -> None:
             offline_blocks.reserve_block(bo, k, "certificates", today, 7, f"hammer-{i}-{j}")
             # a retry of the same reservation (lost answer) gets the same block
             assert not offline_blocks.reserve_block(bo, k, "certificates", today, 7,
-                                           f"hammer-{i}-{j}")[1]
+                                                    f"hammer-{i}-{j}")[1]
 
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(processes) as procs:

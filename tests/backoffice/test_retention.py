@@ -82,7 +82,7 @@ def _issue(bo: Any, i: int, procedure: str, **kw: Any) -> tuple[int, list[str], 
     p = bo.catalog.procedures[procedure]
     key = uuid.uuid4().hex
     req = issuing.TicketRequest(ward="kita", service=p.service, procedure=procedure,
-                              application=app, priority="normal", language="ja", **kw)
+                                application=app, priority="normal", language="ja", **kw)
     ticket, created = issuing.issue(bo, kiosk(bo), req, key, "")
     assert created
     return ticket["id"], _personal(app), key
@@ -92,7 +92,7 @@ def _act(bo: Any, ticket_id: int, *steps: str, counter: int = 1, note: str | Non
          ) -> None:
     for action in steps:
         actions.act(bo, admin(), ticket_id, action,
-                  counter=counter if action in ("call", "recall") else None, note=note)
+                    counter=counter if action in ("call", "recall") else None, note=note)
 
 
 def _day(bo: Any) -> dict[str, Any]:
@@ -200,15 +200,6 @@ def _tomorrow_morning(bo: Any) -> datetime:
     today = clock.office_day(clock.utcnow(), bo.tz)
     return clock.to_utc(datetime.combine(today + timedelta(days=1), datetime.min.time(),
                                          tzinfo=bo.tz) + timedelta(minutes=30))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def bo(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    url = (f"sqlite:///{tmp_path}/bo.sqlite3" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    backoffice = make_backoffice(url)
-    yield backoffice
-    backoffice.engine.dispose()
 
 
 def test_a_day_of_tickets_is_purged_and_nothing_personal_is_left(bo):

@@ -5,6 +5,10 @@ catalog when it issued the ticket — never from a kiosk or a browser. Every att
 change is written to `payment_events` (applied, repeat, refused, stale), so a duplicate
 or late webhook leaves a trace but no effect. No network call is made inside a
 database transaction: SQLite would hold its write lock across it.
+
+Over 400 lines on purpose: one state machine (PaymentService) whose changes — by the kiosk,
+the terminal, the provider's webhook, the counter — share its private helpers and its one
+audited `_change`; cut apart, each part would need them all.
 """
 
 from __future__ import annotations
