@@ -225,10 +225,10 @@ def prepare_backoffice(demo: Demo) -> str:
 
 def register_terminal(engine: Any, terminal_id: str, key: str) -> None:
     """The terminal stand-in belongs to ward kita's demo kiosk, with this run's key."""
-    from kiosk.backoffice.errors import ApiError
+    from kiosk.backoffice.engine.errors import NotFound
     from kiosk.backoffice.payments import terminals
 
-    with contextlib.suppress(ApiError):  # a previous run's registration
+    with contextlib.suppress(NotFound):  # a previous run's registration
         terminals.remove(engine, terminal_id, by="demo", ward=None)
     terminals.register(engine, "kiosk-kita-1", terminal_id, by="demo", ward=None, key=key)
 

@@ -19,12 +19,13 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.backoffice import models as m
-from kiosk.backoffice import queue, seed
+from kiosk.backoffice import seed
 from kiosk.backoffice.auth import Principal, require_staff, session_key
 from kiosk.backoffice.clock import iso
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading
-from kiosk.backoffice.errors import conflict, forbidden, not_found
+from kiosk.backoffice.engine import lookups
+from kiosk.backoffice.engine.errors import conflict, forbidden, not_found
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -106,7 +107,7 @@ def _staff_out(row: Any) -> dict[str, Any]:
 async def post_staff(body: StaffIn, request: Request, who: Principal = ADMIN) -> dict[str, Any]:
     bo = _bo(request)
     if body.ward is not None:
-        queue.ward_of(bo, body.ward)
+        lookups.ward_of(bo, body.ward)
     check_manages(who, body.role, body.ward)
     password = await _run(seed.create_staff, bo.engine, body.username, body.role, body.ward,
                           body.password, _actor(request, who))
@@ -182,7 +183,7 @@ class DeviceIn(Strict):
                      "the name exists")
 async def post_device(body: DeviceIn, request: Request, who: Principal = ADMIN) -> dict[str, Any]:
     bo = _bo(request)
-    queue.ward_of(bo, body.ward)
+    lookups.ward_of(bo, body.ward)
     who.check_ward(body.ward)
     device_id, token = await _run(seed.create_device, bo.engine, body.name, body.kind,
                                   body.ward, _actor(request, who))

@@ -1,6 +1,9 @@
 """The HTTP API (/api/v1). Every route names who may call it through its dependency.
 
-Contract: docs/api.md. Routes are thin: validation by pydantic, work in kiosk.backoffice.queue.
+Contract: docs/api.md. Routes are thin: validation by pydantic, work in kiosk.backoffice.engine.
+
+Over 400 lines: the request models and routes of tickets, counters, wards, devices, sign-in
+and streams in one router; one module per resource is the next cut.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.backoffice import audience, queue
+from kiosk.backoffice import audience
 from kiosk.backoffice import models as m
 from kiosk.backoffice.auth import (
     COOKIE,
     Principal,
     login,
     logout,
+    require,
     require_any,
     require_device,
     require_staff,
@@ -29,7 +33,9 @@ from kiosk.backoffice.auth import (
 from kiosk.backoffice.clock import iso, local, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, writing
-from kiosk.backoffice.errors import ApiError, not_found
+from kiosk.backoffice.engine import actions, audit, issuing, lookups, offline_blocks, shapes, views
+from kiosk.backoffice.engine.errors import EngineError, Gone, Invalid, Unavailable, not_found
+from kiosk.backoffice.errors import ApiError, to_http
 from kiosk.backoffice.live import stream_status, stream_ward
 from kiosk.backoffice.privacy import refuse_my_number
 
@@ -46,6 +52,7 @@ ADMIN = Depends(require_staff("admin"))
 DEVICE = Depends(require_device())
 KIOSK = Depends(require_device("kiosk"))
 STAFF_OR_KIOSK = Depends(require_any(role="staff", devices=("kiosk",)))
+ISSUER = Depends(require(issuing.ISSUERS))
 STAFF_OR_DEVICE = Depends(require_any(role="staff"))
 # Responses about one resident's ticket (its application, notes, status token) must not be
 # kept by a browser or proxy: counter PCs are shared.
@@ -119,7 +126,7 @@ def get_catalog(request: Request) -> dict[str, Any]:
 @router.get("/wards", tags=["catalog"], summary="Wards and whether they are open (public)")
 def get_wards(request: Request) -> list[dict[str, Any]]:
     bo = bo_of(request)
-    return [{"code": w.code, "name": w.name, "open_now": queue.is_open(bo, w),
+    return [{"code": w.code, "name": w.name, "open_now": lookups.is_open(bo, w),
              "opens": f"{w.hours.opens:%H:%M}", "closes": f"{w.hours.closes:%H:%M}",
              "weekdays": list(w.hours.weekdays)} for w in bo.catalog.wards.values()]
 
@@ -138,8 +145,8 @@ def device_config(request: Request, who: Principal = DEVICE) -> Response:
         "version": bo.catalog_version, "server_time": iso(utcnow(), bo.tz),
         "timezone": bo.settings.server.timezone,
         "public_url": bo.settings.server.public_url or base(request).rstrip("/"),
-        "ward": {**ward_dict, "open_now": queue.is_open(bo, ward),
-                 "state": queue.ward_state(bo, ward.code)},
+        "ward": {**ward_dict, "open_now": lookups.is_open(bo, ward),
+                 "state": lookups.ward_state(bo, ward.code)},
         "services": [s for s in bo.catalog_dict["services"] if s["code"] in offered],
         "procedures": [p for p in bo.catalog_dict["procedures"] if p["service"] in offered],
     }
@@ -197,7 +204,7 @@ class WardStateIn(Strict):
 @router.put("/wards/{ward}/state", tags=["wards"], summary="Open/close a ward by hand (supervisor)")
 def put_ward_state(ward: WardPath, body: WardStateIn, request: Request,
                    who: Principal = SUPERVISOR) -> dict[str, Any]:
-    return queue.set_ward_state(bo_of(request), who, ward, body.state)
+    return actions.set_ward_state(bo_of(request), who, ward, body.state)
 
 
 # --- tickets -----------------------------------------------------------------------------
@@ -228,7 +235,7 @@ OptionalIdemKey = Annotated[str | None, Header(alias="Idempotency-Key", min_leng
 @router.post("/tickets", tags=["tickets"], status_code=201, dependencies=PRIVATE,
              summary="Issue a ticket (kiosk device or staff); idempotent on Idempotency-Key")
 async def post_ticket(body: TicketIn, request: Request, idempotency_key: IdemKey,
-                      who: Principal = STAFF_OR_KIOSK) -> JSONResponse:
+                      who: Principal = ISSUER) -> JSONResponse:
     bo = bo_of(request)
     req = request_of(body)
     fast = bo.fast_issuer
@@ -236,7 +243,7 @@ async def post_ticket(body: TicketIn, request: Request, idempotency_key: IdemKey
         ticket = await fast.issue(who, req, idempotency_key, base(request))
         if ticket is not None:
             return JSONResponse(ticket, status_code=201, headers=NO_STORE)
-    ticket, created = await run_in_threadpool(queue.issue, bo, who, req, idempotency_key,
+    ticket, created = await run_in_threadpool(issuing.issue, bo, who, req, idempotency_key,
                                               base(request))
     return JSONResponse(ticket, status_code=201 if created else 200, headers=NO_STORE)
 
@@ -249,9 +256,9 @@ class BatchIn(Strict):
     items: list[BatchItem] = Field(min_length=1, max_length=100)
 
 
-def request_of(body: TicketIn) -> queue.TicketRequest:
+def request_of(body: TicketIn) -> issuing.TicketRequest:
     offline = body.offline
-    return queue.TicketRequest(
+    return issuing.TicketRequest(
         ward=body.ward, service=body.service, procedure=body.procedure,
         application=body.application, priority=body.priority, language=body.language,
         offline_block=offline.block_id if offline else None,
@@ -263,18 +270,19 @@ def request_of(body: TicketIn) -> queue.TicketRequest:
 @router.post("/tickets/batch", tags=["tickets"], dependencies=PRIVATE,
              summary="Issue or upload up to 100 tickets at once (kiosk device or staff)")
 def post_ticket_batch(body: BatchIn, request: Request,
-                      who: Principal = STAFF_OR_KIOSK) -> dict[str, Any]:
+                      who: Principal = ISSUER) -> dict[str, Any]:
     """Each item is the body of POST /tickets plus its idempotency_key, handled as if
     posted alone (its own transaction), and answered in order with its own status."""
     bo = bo_of(request)
     results: list[dict[str, Any]] = []
     for item in body.items:
         try:
-            ticket, created = queue.issue(bo, who, request_of(item), item.idempotency_key,
-                                          base(request))
+            ticket, created = issuing.issue(bo, who, request_of(item), item.idempotency_key,
+                                            base(request))
             results.append({"status": 201 if created else 200, "ticket": ticket})
-        except ApiError as exc:
-            results.append({"status": exc.status, **exc.body()})
+        except EngineError as exc:
+            error = to_http(exc)
+            results.append({"status": error.status, **error.body()})
     return {"results": results}
 
 
@@ -283,7 +291,7 @@ def post_ticket_batch(body: BatchIn, request: Request,
                     "what its screen shows, no application)")
 def get_ticket_by_key(key: Annotated[str, Path(min_length=8, max_length=128)],
                       request: Request, who: Principal = KIOSK) -> dict[str, Any]:
-    return queue.ticket_by_key(bo_of(request), who, key, base(request))
+    return views.ticket_by_key(bo_of(request), who, key, base(request))
 
 
 @router.get("/tickets/{ticket_id}", tags=["tickets"], dependencies=PRIVATE,
@@ -293,14 +301,14 @@ def get_ticket(ticket_id: TicketPath, request: Request, who: Principal = STAFF) 
     # The console's application view reads through here in-process and says so
     # (web/routes.py); a client cannot set request state.
     via = getattr(request.state, "data_read_via", "api")
-    return queue.get_ticket(bo_of(request), who, ticket_id, base(request), via=via)
+    return views.get_ticket(bo_of(request), who, ticket_id, base(request), via=via)
 
 
 @router.get("/tickets/{ticket_id}/events", tags=["tickets"], dependencies=PRIVATE,
             summary="Audit trail, including who read the ticket's data (staff)")
 def get_ticket_events(ticket_id: TicketPath, request: Request,
                       who: Principal = STAFF) -> list[dict[str, Any]]:
-    return queue.ticket_events(bo_of(request), who, ticket_id)
+    return views.ticket_events(bo_of(request), who, ticket_id)
 
 
 @router.get("/tickets/{ticket_id}/form.pdf", tags=["tickets"],
@@ -310,24 +318,25 @@ def get_form_pdf(ticket_id: TicketPath, request: Request, who: Principal = STAFF
     from kiosk.domain.application import Application
 
     bo = bo_of(request)
-    row = queue.ticket_row(bo, who, ticket_id)
+    row = views.ticket_row(bo, who, ticket_id)
     if row.application_purged_at is not None:
-        raise ApiError(410, "application_purged", f"the application data of {row.label} was "
-                       f"deleted at {iso(row.application_purged_at, bo.tz)} "
-                       f"({row.application_purge_reason}: personal data is kept only for the "
-                       "retention period); nothing to print", queue.purged_info(row, bo.tz))
+        raise Gone("application_purged",
+                   f"the application data of {row.label} was deleted at "
+                   f"{iso(row.application_purged_at, bo.tz)} ({row.application_purge_reason}: "
+                   "personal data is kept only for the retention period); nothing to print",
+                   **(shapes.purged_info(row, bo.tz) or {}))
     if not row.application or not row.procedure:
         raise not_found(f"an application form for {row.label}")
     try:
         from kiosk.printing.forms import render_application_pdf
     except ImportError as exc:
-        raise ApiError(503, "unavailable", "PDF forms are not available on this server yet "
-                       f"(kiosk.printing.forms cannot be imported: {exc})") from None
+        raise Unavailable("unavailable", "PDF forms are not available on this server yet "
+                          f"(kiosk.printing.forms cannot be imported: {exc})") from None
     procedure = bo.catalog.procedures[row.procedure]
     application = Application.from_dict(row.application, procedure)
     pdf = render_application_pdf(procedure, application, ward=bo.catalog.wards[row.ward],
                                  ticket_number=row.label, issued_at=local(row.issued_at, bo.tz))
-    queue.record_read(bo, who, row, "form.pdf")
+    audit.record_read(bo, who, row, "form.pdf")
     return Response(pdf, media_type="application/pdf", headers={
         **NO_STORE, "Content-Disposition": f'inline; filename="{row.label}.pdf"'})
 
@@ -353,8 +362,8 @@ ACTION_SUMMARY = {
              summary="Transfer to another service (staff)")
 def post_transfer(ticket_id: TicketPath, body: TransferIn, request: Request,
                   who: Principal = STAFF) -> dict[str, Any]:
-    return queue.act(bo_of(request), who, ticket_id, "transfer", service=body.service,
-                     note=body.note, base_url=base(request))
+    return actions.act(bo_of(request), who, ticket_id, "transfer", service=body.service,
+                       note=body.note, base_url=base(request))
 
 
 def _action_route(action: str) -> None:
@@ -363,8 +372,8 @@ def _action_route(action: str) -> None:
     def post_action(ticket_id: TicketPath, request: Request, body: ActionIn | None = None,
                     who: Principal = callers) -> dict[str, Any]:
         body = body or ActionIn(counter=None, note=None)
-        return queue.act(bo_of(request), who, ticket_id, action, counter=body.counter,
-                         note=body.note, base_url=base(request))
+        return actions.act(bo_of(request), who, ticket_id, action, counter=body.counter,
+                           note=body.note, base_url=base(request))
 
     router.add_api_route(f"/tickets/{{ticket_id}}/{action}", post_action, methods=["POST"],
                          tags=["counter"], dependencies=PRIVATE,
@@ -387,8 +396,8 @@ class BlockIn(Strict):
 def post_block(body: BlockIn, request: Request, who: Principal = KIOSK,
                idempotency_key: OptionalIdemKey = None) -> JSONResponse:
     """201 with a new block; 200 with the same block for a retry under the same key."""
-    block, created = queue.reserve_block(bo_of(request), who, body.service, body.day,
-                                         body.size, idempotency_key)
+    block, created = offline_blocks.reserve_block(bo_of(request), who, body.service, body.day,
+                                                  body.size, idempotency_key)
     return JSONResponse(block, status_code=201 if created else 200)
 
 
@@ -400,7 +409,7 @@ def post_block(body: BlockIn, request: Request, who: Principal = KIOSK,
              responses={204: {"description": "nobody waits"}})
 def post_call_next(ward: WardPath, number: CounterPath, request: Request,
                    who: Principal = STAFF) -> Any:
-    ticket = queue.call_next(bo_of(request), who, ward, number, base(request))
+    ticket = actions.call_next(bo_of(request), who, ward, number, base(request))
     if ticket is None:
         return Response(status_code=204, headers=NO_STORE)
     return ticket
@@ -409,13 +418,13 @@ def post_call_next(ward: WardPath, number: CounterPath, request: Request,
 @router.post("/wards/{ward}/counters/{number}/open", tags=["counter"], summary="Open (staff)")
 def post_open(ward: WardPath, number: CounterPath, request: Request,
               who: Principal = STAFF) -> dict[str, Any]:
-    return queue.set_counter_open(bo_of(request), who, ward, number, True)
+    return actions.set_counter_open(bo_of(request), who, ward, number, True)
 
 
 @router.post("/wards/{ward}/counters/{number}/close", tags=["counter"], summary="Close (staff)")
 def post_close(ward: WardPath, number: CounterPath, request: Request,
                who: Principal = STAFF) -> dict[str, Any]:
-    return queue.set_counter_open(bo_of(request), who, ward, number, False)
+    return actions.set_counter_open(bo_of(request), who, ward, number, False)
 
 
 @router.get("/wards/{ward}/queue", tags=["wards"],
@@ -423,18 +432,18 @@ def post_close(ward: WardPath, number: CounterPath, request: Request,
 def get_queue(ward: WardPath, request: Request, who: Principal = STAFF_OR_DEVICE) -> dict[str, Any]:
     who.check_ward(ward)
     # A display or kiosk gets what its stream's snapshot has: numbers, counters, counts.
-    return audience.queue_view_for(audience.of(who), queue.queue_view(bo_of(request), ward))
+    return audience.queue_view_for(audience.of(who), views.queue_view(bo_of(request), ward))
 
 
 @router.get("/wards/{ward}/estimates", tags=["wards"], summary="Wait estimates (public)")
 def get_estimates(ward: WardPath, request: Request) -> dict[str, Any]:
-    return queue.estimates_view(bo_of(request), ward)
+    return views.estimates_view(bo_of(request), ward)
 
 
 @router.get("/overview", tags=["wards"], summary="Every ward's waits (supervisor)")
 def get_overview(request: Request, who: Principal = SUPERVISOR) -> list[dict[str, Any]]:
     bo = bo_of(request)
-    return [queue.estimates_view(bo, code) for code in bo.catalog.wards
+    return [views.estimates_view(bo, code) for code in bo.catalog.wards
             if who.may_see_ward(code)]
 
 
@@ -448,10 +457,10 @@ async def get_events(request: Request, ward: Annotated[str, Query(max_length=32)
                      last_event_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
                      who: Principal = STAFF_OR_DEVICE) -> Response:
     bo = bo_of(request)
-    queue.ward_of(bo, ward)
+    lookups.ward_of(bo, ward)
     who.check_ward(ward)
     if service is not None and service not in bo.catalog.services:
-        raise ApiError(422, "unknown_service", f"there is no service {service!r}")
+        raise Invalid("unknown_service", f"there is no service {service!r}")
     return await stream_ward(request, bo, who, ward, service, ticket, last_event_id)
 
 
@@ -459,8 +468,8 @@ async def get_events(request: Request, ward: Annotated[str, Query(max_length=32)
             summary="A ticket's status by its token (public; 410 once the ticket has ended)")
 def get_status(token: Annotated[str, Path(max_length=64)], request: Request) -> dict[str, Any]:
     bo = bo_of(request)
-    row, ahead = queue.ticket_by_status_token(bo, token)
-    return queue.status_json(bo, row, ahead)
+    row, ahead = views.ticket_by_status_token(bo, token)
+    return shapes.status_json(bo, row, ahead)
 
 
 @router.get("/status/{token}/events", tags=["phone"],

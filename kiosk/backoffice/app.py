@@ -26,7 +26,8 @@ from kiosk.backoffice.config import Settings, load_settings
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.csrf import SameOrigin
 from kiosk.backoffice.db import reading, safe_error
-from kiosk.backoffice.errors import ApiError
+from kiosk.backoffice.engine.errors import EngineError
+from kiosk.backoffice.errors import ApiError, to_http
 from kiosk.backoffice.events import listen_postgres
 from kiosk.configfile import load_catalog
 
@@ -97,6 +98,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(EngineError)
+    async def engine_error(_request: Request, exc: EngineError) -> JSONResponse:
+        error = to_http(exc)
+        return JSONResponse(error.body(), status_code=error.status)
 
     @app.exception_handler(RequestValidationError)
     async def validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

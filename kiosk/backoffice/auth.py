@@ -28,17 +28,13 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.db import reading, writing
-from kiosk.backoffice.errors import ApiError, forbidden
+from kiosk.backoffice.engine.errors import forbidden
+from kiosk.backoffice.errors import ApiError
+from kiosk.backoffice.principal import DEVICE_KINDS, ROLES, Callers, Principal
 
 if TYPE_CHECKING:
     from kiosk.backoffice.context import Backoffice
 
-# staff < supervisor < admin: each may do what the ones before it may. `central` (本庁) is
-# outside that ladder: it sees every ward's figures on /central and nothing else — no
-# tickets, no calling, no personal data. A city-wide admin (no ward) may look too.
-ROLES = ("staff", "supervisor", "admin", "central")
-LADDER = ("staff", "supervisor", "admin")
-DEVICE_KINDS = ("kiosk", "display")
 COOKIE = "ward_session"
 
 _hasher = PasswordHasher()
@@ -49,40 +45,6 @@ _cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="staff session
 # Declared so the OpenAPI document shows both ways in; the token is read in `_token_of`.
 BearerCreds = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 CookieCreds = Annotated[str | None, Depends(_cookie)]
-
-
-@dataclass(frozen=True)
-class Principal:
-    kind: str                      # "staff" | "device"
-    ward: str | None               # None = city-wide
-    username: str | None = None
-    role: str | None = None
-    staff_id: int | None = None
-    device_id: int | None = None
-    device_kind: str | None = None
-    device_name: str | None = None
-
-    def may_see_ward(self, code: str) -> bool:
-        return self.ward is None or self.ward == code
-
-    def has_role(self, role: str) -> bool:
-        if role == "central":  # every ward's figures: a ward's own admin is not city-wide
-            return self.role == "central" or (self.role == "admin" and self.ward is None)
-        if self.role not in LADDER or role not in LADDER:
-            return False
-        return LADDER.index(self.role) >= LADDER.index(role)
-
-    def check_ward(self, code: str) -> None:
-        if not self.may_see_ward(code):
-            raise forbidden(f"this {'account' if self.kind == 'staff' else 'device'} "
-                            f"belongs to ward {self.ward!r}, not {code!r}")
-
-    def public(self) -> dict[str, object]:
-        if self.kind == "staff":
-            return {"kind": "staff", "username": self.username, "role": self.role,
-                    "ward": self.ward}
-        return {"kind": "device", "device_id": self.device_id, "name": self.device_name,
-                "device_kind": self.device_kind, "ward": self.ward}
 
 
 def hash_token(token: str) -> str:
@@ -228,23 +190,20 @@ async def _authenticated(request: Request) -> Principal:
     return principal
 
 
-def _allowed(principal: Principal, role: str | None, devices: tuple[str, ...]) -> bool:
-    if principal.kind == "staff":
-        return role is not None and principal.has_role(role)
-    return principal.device_kind in devices
+def require(callers: Callers) -> Callable[..., Awaitable[Principal]]:
+    """The route dependency admitting `callers` (403 with who it needs otherwise)."""
+    async def dependency(request: Request, _b: BearerCreds, _c: CookieCreds) -> Principal:
+        principal = await _authenticated(request)
+        if not callers.admit(principal):
+            raise forbidden(callers.refusal())
+        return principal
+    return dependency
 
 
 def require_any(*, role: str | None = "staff", devices: tuple[str, ...] = DEVICE_KINDS,
                 ) -> Callable[..., Awaitable[Principal]]:
     """Staff of at least `role` (None: no staff) or a device of one of `devices`."""
-    async def dependency(request: Request, _b: BearerCreds, _c: CookieCreds) -> Principal:
-        principal = await _authenticated(request)
-        if not _allowed(principal, role, devices):
-            who = [f"staff with role {role} or higher"] if role else []
-            who += [f"a {d} device" for d in devices]
-            raise forbidden("this needs " + " or ".join(who))
-        return principal
-    return dependency
+    return require(Callers(role, devices))
 
 
 def require_staff(role: str = "staff") -> Callable[..., Awaitable[Principal]]:

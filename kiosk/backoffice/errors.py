@@ -1,12 +1,28 @@
-"""The one error shape of the API: ``{"error": code, "message": text, "details": {...}}``."""
+"""The one error shape of the API: ``{"error": code, "message": text, "details": {...}}``.
+
+``ApiError`` is raised by the HTTP layer itself (sign-in, streams, request limits); the
+engine raises the typed errors of ``kiosk.backoffice.engine.errors``, mapped here.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from kiosk.backoffice.engine.errors import (
+    Conflict,
+    EngineError,
+    Forbidden,
+    Gone,
+    Invalid,
+    Malformed,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
+
 
 class ApiError(Exception):
-    """Raised anywhere in the back-office; the app turns it into the JSON error body."""
+    """Raised by the HTTP layer; the app turns it into the JSON error body."""
 
     def __init__(self, status: int, code: str, message: str,
                  details: dict[str, Any] | None = None,
@@ -25,17 +41,15 @@ class ApiError(Exception):
         return out
 
 
-def not_found(what: str) -> ApiError:
-    return ApiError(404, "not_found", f"{what} does not exist")
+# The one place where the engine's refusals become HTTP status codes.
+STATUS: dict[type[EngineError], int] = {
+    Malformed: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409,
+    Gone: 410, Invalid: 422, Unavailable: 503,
+}
 
 
-def forbidden(message: str) -> ApiError:
-    return ApiError(403, "forbidden", message)
-
-
-def conflict(code: str, message: str, **details: Any) -> ApiError:
-    return ApiError(409, code, message, details or None)
-
-
-def unprocessable(code: str, message: str, **details: Any) -> ApiError:
-    return ApiError(422, code, message, details or None)
+def to_http(exc: EngineError | ApiError) -> ApiError:
+    """The HTTP form of a refusal, whichever layer raised it."""
+    if isinstance(exc, ApiError):
+        return exc
+    return ApiError(STATUS[type(exc)], exc.code, exc.message, exc.details)

@@ -1,12 +1,12 @@
 """The hot path of POST /tickets on PostgreSQL: one round trip, no thread hop, no ORM.
 
 An online ticket is issued by the same single statement as the general path
-(`queue.ISSUE_PG`: bump the sequence, insert the ticket and its audit event, NOTIFY it,
+(`engine.issuing.ISSUE_PG`: bump the sequence, insert the ticket and its audit event, NOTIFY it,
 count the people ahead), executed on a pooled *autocommit* asyncio connection, so the
 statement is its own transaction and the sequence row is locked only while PostgreSQL
 runs it (no second round trip for COMMIT). Everything else — offline uploads, retries of
 a used key (unique violation), a closed ward, a cold cache — goes the general way
-(`queue.issue` in a worker thread), which also fills the caches this path reads.
+(`engine.issuing.issue` in a worker thread), which also fills the caches this path reads.
 """
 
 from __future__ import annotations
@@ -27,16 +27,18 @@ from kiosk.backoffice.auth import Principal, hash_token
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import safe_error
-from kiosk.backoffice.errors import ApiError
-from kiosk.backoffice.queue import (
+from kiosk.backoffice.engine.errors import EngineError
+from kiosk.backoffice.engine.issuing import (
     ISSUE_PG,
+    ISSUERS,
     TicketRequest,
-    is_open,
     issue_params,
     new_row,
     pg_issue_params,
-    ticket_json,
 )
+from kiosk.backoffice.engine.lookups import is_open
+from kiosk.backoffice.engine.shapes import ticket_json
+from kiosk.backoffice.errors import to_http
 
 log = logging.getLogger(__name__)
 
@@ -133,16 +135,16 @@ class FastTickets:
                 or not headers.get(b"content-type", b"").startswith(b"application/json")):
             return None
         principal = self.bo.tokens.get(hash_token(auth[7:].strip().decode("latin-1")))
-        if principal is None or not (principal.has_role("staff")
-                                     or principal.device_kind == "kiosk"):
+        if principal is None or not ISSUERS.admit(principal):
             return None
         try:
             req = request_of(TicketIn.model_validate_json(body))
             ticket = await fast.issue(principal, req, key.decode(), str(Request(scope).base_url))
         except ValidationError:
             return None
-        except ApiError as exc:
-            return exc.status, _dump(exc.body())
+        except EngineError as exc:
+            error = to_http(exc)
+            return error.status, _dump(error.body())
         if ticket is None:
             return None
         return 201, _dump(ticket)

@@ -21,12 +21,13 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.backoffice import models as m
-from kiosk.backoffice import queue
 from kiosk.backoffice.audience import PUBLIC, event_for, public_status, queue_view_for
 from kiosk.backoffice.audience import of as audience_of
 from kiosk.backoffice.auth import Principal, _token_of, hash_token, resolve_token
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading
+from kiosk.backoffice.engine import shapes, views
+from kiosk.backoffice.engine.errors import EngineError
 from kiosk.backoffice.errors import ApiError
 from kiosk.backoffice.events import StreamLimit, Subscription, encode, encode_named
 
@@ -123,7 +124,7 @@ def _replay_or_none(bo: Backoffice, ward: str, after: int) -> list[dict[str, Any
     newest = _max_event_id(bo, ward)
     if after > newest or newest - after > limit:
         return None
-    return queue.replay_events(bo, ward, after, limit)
+    return views.replay_events(bo, ward, after, limit)
 
 
 async def _opening(bo: Backoffice, sub: Subscription, after: int | None,
@@ -186,7 +187,7 @@ async def stream_ward(request: Request, bo: Backoffice, who: Principal, ward: st
     token = _token_of(request)
 
     def snapshot() -> tuple[dict[str, Any], int]:
-        view = queue.queue_view(bo, ward)
+        view = views.queue_view(bo, ward)
         return queue_view_for(audience, view), int(view["last_event_id"])
 
     sub = Subscription(ward=ward, service=service, ticket=ticket, audience=audience,
@@ -197,17 +198,17 @@ async def stream_ward(request: Request, bo: Backoffice, who: Principal, ward: st
 
 async def stream_status(request: Request, bo: Backoffice, token: str) -> StreamingResponse:
     """One ticket's events for its phone page (public: the status token is the credential)."""
-    row, _ = await run_in_threadpool(queue.ticket_by_status_token, bo, token)
+    row, _ = await run_in_threadpool(views.ticket_by_status_token, bo, token)
 
     def snapshot() -> tuple[dict[str, Any], int]:
         watermark = _max_event_id(bo, row.ward)
-        fresh, ahead = queue.ticket_by_status_token(bo, token)
-        return public_status(queue.status_json(bo, fresh, ahead)), watermark
+        fresh, ahead = views.ticket_by_status_token(bo, token)
+        return public_status(shapes.status_json(bo, fresh, ahead)), watermark
 
     def valid() -> bool:
         try:
-            queue.ticket_by_status_token(bo, token)
-        except ApiError:
+            views.ticket_by_status_token(bo, token)
+        except EngineError:
             return False
         return True
 

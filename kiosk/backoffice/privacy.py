@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.backoffice.errors import unprocessable
+from kiosk.backoffice.engine.errors import invalid
 from kiosk.domain.my_number import contains_number, text_where
 
 
@@ -20,7 +20,7 @@ def refuse_my_number(data: Any, field: str) -> None:
     what passes as a 個人番号; `field` names where, e.g. "application.values.name"."""
     where = text_where(data, field, contains_number)
     if where is not None:
-        raise unprocessable(
+        raise invalid(
             "my_number_refused", f"{where} holds what looks like a 個人番号 (12 digits "
             "passing its check digit); the back-office never stores one — remove it "
             "(a my_number field takes only the masked check \"********\" + 4 digits)",

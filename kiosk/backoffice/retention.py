@@ -42,7 +42,8 @@ from kiosk.backoffice.auth import purge_sessions
 from kiosk.backoffice.config import DAY_END, RetentionSettings
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, safe_error, writing
-from kiosk.backoffice.queue import PURGED_HASH, UNPUBLISHED, event_row
+from kiosk.backoffice.engine.audit import event_row
+from kiosk.backoffice.engine.lookups import PURGED_HASH, UNPUBLISHED
 from kiosk.sqlitewal import CHECKPOINT_WAIT_MS, truncate_wal
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kiosk.backoffice.errors import conflict
+from kiosk.backoffice.engine.errors import conflict
 
 STATES = ("waiting", "called", "serving", "held", "no_show", "done", "cancelled")
 

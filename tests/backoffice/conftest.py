@@ -38,7 +38,7 @@ def ok(r: requests.Response, status: int = 200) -> Any:
 # --- in-process helpers (the real database, no HTTP) -----------------------------------
 
 def make_backoffice(db_url: str, **queue_settings: Any) -> Any:
-    """A migrated, seeded Backoffice context for calling kiosk.backoffice.queue directly."""
+    """A migrated, seeded Backoffice context for calling kiosk.backoffice.engine directly."""
     from dataclasses import replace
 
     from kiosk.backoffice.config import load_settings
@@ -52,6 +52,17 @@ def make_backoffice(db_url: str, **queue_settings: Any) -> Any:
                                                **queue_settings),
                        server=replace(settings.server, db_pool_size=24))  # many test threads
     return Backoffice(db_url, settings, load_catalog())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def bo(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """A migrated, seeded Backoffice on SQLite and on PostgreSQL (a module may define its
+    own `bo`)."""
+    url = (f"sqlite:///{tmp_path}/bo.sqlite3" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    backoffice = make_backoffice(url)
+    yield backoffice
+    backoffice.engine.dispose()
 
 
 def admin() -> Any:
@@ -75,14 +86,14 @@ def kiosk(bo: Any, ward: str = "kita") -> Any:
 
 
 def request(service: str = "certificates", priority: str = "normal", **kw: Any) -> Any:
-    from kiosk.backoffice.queue import TicketRequest
+    from kiosk.backoffice.engine.issuing import TicketRequest
 
     return TicketRequest(ward=kw.pop("ward", "kita"), service=service, procedure=None,
                          application=None, priority=priority, language="ja", **kw)
 
 
 def new_ticket(bo: Any, service: str = "certificates", priority: str = "normal") -> Any:
-    from kiosk.backoffice.queue import issue as issue_ticket
+    from kiosk.backoffice.engine.issuing import issue as issue_ticket
 
     ticket, _ = issue_ticket(bo, kiosk(bo), request(service, priority), uuid.uuid4().hex, "")
     return ticket

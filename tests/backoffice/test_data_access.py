@@ -387,9 +387,9 @@ def test_reading_a_finished_ticket_does_not_put_off_its_purge(db, request, tmp_p
     from sqlalchemy import update
 
     from kiosk.backoffice import models as m
-    from kiosk.backoffice import queue
     from kiosk.backoffice.clock import utcnow
     from kiosk.backoffice.db import writing
+    from kiosk.backoffice.engine import actions, issuing, views
     from kiosk.backoffice.retention import purge
     from tests.backoffice.conftest import admin, kiosk, make_backoffice
 
@@ -399,18 +399,18 @@ def test_reading_a_finished_ticket_does_not_put_off_its_purge(db, request, tmp_p
     try:
         bo.settings = replace(bo.settings, retention=replace(bo.settings.retention,
                                                              finished_grace=10))
-        req = queue.TicketRequest(ward="kita", service="certificates", procedure="juminhyo",
-                                  application=APPLICATION, priority="normal", language="ja")
-        t, _ = queue.issue(bo, kiosk(bo), req, uuid.uuid4().hex, "")
-        queue.act(bo, admin(), t["id"], "cancel")
+        req = issuing.TicketRequest(ward="kita", service="certificates", procedure="juminhyo",
+                                    application=APPLICATION, priority="normal", language="ja")
+        t, _ = issuing.issue(bo, kiosk(bo), req, uuid.uuid4().hex, "")
+        actions.act(bo, admin(), t["id"], "cancel")
         with writing(bo.engine) as conn:  # cancelled 20 minutes ago: past the 10 minutes
             conn.execute(update(m.ticket_events).where(m.ticket_events.c.ticket_id == t["id"])
                          .values(at=utcnow() - timedelta(minutes=20)))
-        read = queue.get_ticket(bo, admin(), t["id"], "")  # read now, audited now
+        read = views.get_ticket(bo, admin(), t["id"], "")  # read now, audited now
         assert read["application"] is not None
         with bo.engine.connect() as conn:
             row = conn.execute(m.tickets.select().where(m.tickets.c.id == t["id"])).one()
-            assert queue.status_ended(bo, conn, row)
+            assert views.status_ended(bo, conn, row)
         assert purge(bo).finished == 1
     finally:
         bo.engine.dispose()

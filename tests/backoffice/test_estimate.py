@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from kiosk.backoffice import models as m
-from kiosk.backoffice import queue
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.db import writing
+from kiosk.backoffice.engine import actions, lookups, views
 from kiosk.backoffice.estimate import capacity, learned_mean, level
 from kiosk.domain.catalog import Counter
 from tests.backoffice.conftest import admin, make_backoffice, new_ticket
@@ -33,7 +33,7 @@ def test_capacity_counts_open_counters_and_shares():
 def test_estimate_follows_real_service_times_and_open_counters(tmp_path):
     bo = make_backoffice(f"sqlite:///{tmp_path}/db.sqlite3")
     ward = bo.catalog.wards["kita"]
-    before = queue.service_estimate(bo, ward, "certificates")
+    before = lookups.service_estimate(bo, ward, "certificates")
     assert before.mean_service_seconds == 240  # the catalog default, nothing learned yet
     done = [new_ticket(bo) for _ in range(12)]
     now = utcnow()
@@ -42,14 +42,14 @@ def test_estimate_follows_real_service_times_and_open_counters(tmp_path):
             conn.execute(update(m.tickets).where(m.tickets.c.id == t["id"]).values(
                 status="done", started_at=now - timedelta(seconds=90), completed_at=now))
     bo.estimates.clear()
-    learned = queue.service_estimate(bo, ward, "certificates")
+    learned = lookups.service_estimate(bo, ward, "certificates")
     assert learned.samples == 12 and learned.mean_service_seconds == (3 * 240 + 12 * 90) / 15
     t = new_ticket(bo)
     waiting_behind = [new_ticket(bo) for _ in range(3)][-1]
     assert waiting_behind["people_ahead"] == 3
     assert waiting_behind["estimated_wait_seconds"] > t["estimated_wait_seconds"]
-    queue.set_counter_open(bo, admin(), "kita", 2, True)  # only counter 2 (certificates only)
-    one_open = queue.estimates_view(bo, "kita")
+    actions.set_counter_open(bo, admin(), "kita", 2, True)  # only counter 2 (certificates only)
+    one_open = views.estimates_view(bo, "kita")
     cert = next(s for s in one_open["services"] if s["code"] == "certificates")
     assert cert["open_counters"] == 1
     # capacity 1.0 with counter 2 alone vs 1.5 for the configured staffing: waits grow

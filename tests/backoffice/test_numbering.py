@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.backoffice import models as m
-from kiosk.backoffice import queue
 from kiosk.backoffice.clock import office_day, utcnow
 from kiosk.backoffice.db import reading
+from kiosk.backoffice.engine import issuing, offline_blocks
 from tests.backoffice.conftest import issue, kiosk, make_backoffice, ok, request
 
 THREADS = 16
@@ -25,7 +25,7 @@ def _issue_many(bo, n: int, service: str = "certificates") -> list[int]:
     k = kiosk(bo)
     out = []
     for _ in range(n):
-        t, created = queue.issue(bo, k, request(service), uuid.uuid4().hex, "")
+        t, created = issuing.issue(bo, k, request(service), uuid.uuid4().hex, "")
         assert created
         out.append(int(t["number"].split("-")[1]))
     return out
@@ -53,7 +53,7 @@ def _check_accounted(bo, online: list[int], blocks: list[tuple[int, int]]) -> No
     reserved = [n for first, last in blocks for n in range(first, last + 1)]
     assert len(reserved) == len(set(reserved)), "overlapping blocks"
     assert not set(online) & set(reserved), "an online number inside a reserved block"
-    assert sorted(online) == [queue.online_number(bo, n) for n in range(1, len(online) + 1)], \
+    assert sorted(online) == [issuing.online_number(bo, n) for n in range(1, len(online) + 1)], \
         "an online number went missing"
     assert not [n for n in online if q.offline_first <= n <= q.offline_last]
     assert sorted(reserved) == list(range(q.offline_first, q.offline_first + len(reserved))), \
@@ -66,10 +66,10 @@ def _hammer(bo, db_url: str, processes: int) -> None:
 
     def reserve(i: int) -> None:
         for j in range(5):
-            queue.reserve_block(bo, k, "certificates", today, 7, f"hammer-{i}-{j}")
+            offline_blocks.reserve_block(bo, k, "certificates", today, 7, f"hammer-{i}-{j}")
             # a retry of the same reservation (lost answer) gets the same block
-            assert not queue.reserve_block(bo, k, "certificates", today, 7,
-                                           f"hammer-{i}-{j}")[1]
+            assert not offline_blocks.reserve_block(bo, k, "certificates", today, 7,
+                                                    f"hammer-{i}-{j}")[1]
 
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(processes) as procs:
@@ -117,7 +117,7 @@ def test_http_clients_against_two_server_processes(backoffice_factory):
 
 def test_online_numbers_jump_over_the_offline_range_and_blocks_run_out(tmp_path):
     """Small ranges so both ends are reached: online 1-4 then 8, 9, …; offline 5-7."""
-    from kiosk.backoffice.errors import ApiError
+    from kiosk.backoffice.engine.errors import Conflict
 
     bo = make_backoffice(f"sqlite:///{tmp_path}/db.sqlite3", offline_first=5, offline_last=7,
                          max_block_size=10)
@@ -125,27 +125,28 @@ def test_online_numbers_jump_over_the_offline_range_and_blocks_run_out(tmp_path)
         k = kiosk(bo)
         today = office_day(utcnow(), bo.tz)
         assert _issue_many(bo, 6) == [1, 2, 3, 4, 8, 9]
-        block, created = queue.reserve_block(bo, k, "certificates", today, 2, "block-one")
+        block, created = offline_blocks.reserve_block(bo, k, "certificates", today, 2, "block-one")
         assert created and (block["first"], block["last"]) == (5, 6)
         assert block["numbers"] == ["A-005", "A-006"]
-        short, _ = queue.reserve_block(bo, k, "certificates", today, 2, "block-two")
+        short, _ = offline_blocks.reserve_block(bo, k, "certificates", today, 2, "block-two")
         assert (short["first"], short["last"]) == (7, 7)  # the rest of the range
-        with pytest.raises(ApiError) as exc:
-            queue.reserve_block(bo, k, "certificates", today, 1, "block-three")
-        assert exc.value.status == 409 and exc.value.code == "offline_numbers_exhausted"
+        with pytest.raises(Conflict) as exc:
+            offline_blocks.reserve_block(bo, k, "certificates", today, 1, "block-three")
+        assert exc.value.code == "offline_numbers_exhausted"
         assert "5-7" in exc.value.message and "offline_last" in exc.value.message
-        with pytest.raises(ApiError) as exc:  # a refusal reserves nothing, even later
-            queue.reserve_block(bo, k, "certificates", today, 1)
+        with pytest.raises(Conflict) as exc:  # a refusal reserves nothing, even later
+            offline_blocks.reserve_block(bo, k, "certificates", today, 1)
         assert exc.value.code == "offline_numbers_exhausted"
         assert _blocks(bo) == [(5, 6), (7, 7)]
         # a retry of an answered reservation still gets its block, not the 409
-        again, created = queue.reserve_block(bo, k, "certificates", today, 2, "block-one")
+        again, created = offline_blocks.reserve_block(bo, k, "certificates", today, 2, "block-one")
         assert not created and again == block
-        with pytest.raises(ApiError) as exc:  # same key, other request
-            queue.reserve_block(bo, k, "certificates", today, 3, "block-one")
+        with pytest.raises(Conflict) as exc:  # same key, other request
+            offline_blocks.reserve_block(bo, k, "certificates", today, 3, "block-one")
         assert exc.value.code == "idempotency_mismatch"
         assert _issue_many(bo, 1) == [10]
-        assert queue.reserve_block(bo, k, "moving", today, 2)[0]["first"] == 5  # per service
+        moving, _ = offline_blocks.reserve_block(bo, k, "moving", today, 2)
+        assert moving["first"] == 5  # per service
     finally:
         bo.engine.dispose()
 
@@ -153,11 +154,11 @@ def test_online_numbers_jump_over_the_offline_range_and_blocks_run_out(tmp_path)
 def test_numbers_restart_every_office_day(tmp_path):
     bo = make_backoffice(f"sqlite:///{tmp_path}/db.sqlite3")
     from kiosk.backoffice.db import writing
-    from kiosk.backoffice.queue import _bump
+    from kiosk.backoffice.engine.issuing import bump
 
     with writing(bo.engine) as conn:
-        assert _bump(bo, conn, "kita", "certificates", date(2030, 1, 1), 1) == 1
-        assert _bump(bo, conn, "kita", "certificates", date(2030, 1, 1), 1) == 2
-        assert _bump(bo, conn, "kita", "certificates", date(2030, 1, 2), 1) == 1
-        assert _bump(bo, conn, "naka", "certificates", date(2030, 1, 1), 1) == 1
+        assert bump(bo, conn, "kita", "certificates", date(2030, 1, 1), 1) == 1
+        assert bump(bo, conn, "kita", "certificates", date(2030, 1, 1), 1) == 2
+        assert bump(bo, conn, "kita", "certificates", date(2030, 1, 2), 1) == 1
+        assert bump(bo, conn, "naka", "certificates", date(2030, 1, 1), 1) == 1
     bo.engine.dispose()

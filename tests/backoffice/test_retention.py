@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, select, text
 
-from kiosk.backoffice import clock, queue, retention
+from kiosk.backoffice import clock, retention
 from kiosk.backoffice import models as m
 from kiosk.backoffice.db import (
     alembic_config,
@@ -30,6 +30,7 @@ from kiosk.backoffice.db import (
     safe_error,
     writing,
 )
+from kiosk.backoffice.engine import actions, issuing, lookups, offline_blocks, views
 from tests.backoffice.conftest import admin, kiosk, make_backoffice, request
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,18 +81,18 @@ def _issue(bo: Any, i: int, procedure: str, **kw: Any) -> tuple[int, list[str], 
     app = _application(bo, i, procedure)
     p = bo.catalog.procedures[procedure]
     key = uuid.uuid4().hex
-    req = queue.TicketRequest(ward="kita", service=p.service, procedure=procedure,
-                              application=app, priority="normal", language="ja", **kw)
-    ticket, created = queue.issue(bo, kiosk(bo), req, key, "")
+    req = issuing.TicketRequest(ward="kita", service=p.service, procedure=procedure,
+                                application=app, priority="normal", language="ja", **kw)
+    ticket, created = issuing.issue(bo, kiosk(bo), req, key, "")
     assert created
     return ticket["id"], _personal(app), key
 
 
-def _act(bo: Any, ticket_id: int, *actions: str, counter: int = 1, note: str | None = None
+def _act(bo: Any, ticket_id: int, *steps: str, counter: int = 1, note: str | None = None
          ) -> None:
-    for action in actions:
-        queue.act(bo, admin(), ticket_id, action,
-                  counter=counter if action in ("call", "recall") else None, note=note)
+    for action in steps:
+        actions.act(bo, admin(), ticket_id, action,
+                    counter=counter if action in ("call", "recall") else None, note=note)
 
 
 def _day(bo: Any) -> dict[str, Any]:
@@ -100,7 +101,8 @@ def _day(bo: Any) -> dict[str, Any]:
     made: dict[str, list[tuple[int, list[str], str]]] = {s: [] for s in FINISHED + OPEN}
     # The kiosk-offline path: a ticket printed while offline, uploaded later, then served.
     today = clock.office_day(clock.utcnow(), bo.tz)
-    block, _ = queue.reserve_block(bo, kiosk(bo), "certificates", today, 3, "blk-retention")
+    block, _ = offline_blocks.reserve_block(bo, kiosk(bo), "certificates", today, 3,
+                                            "blk-retention")
     t = _issue(bo, 100, "juminhyo", offline_block=block["block_id"],
                offline_number=block["first"],
                offline_issued_at=datetime.now().astimezone() - timedelta(minutes=3))
@@ -115,17 +117,17 @@ def _day(bo: Any) -> dict[str, Any]:
             "waiting": ((), three, (1, 2, 3)), "held": (("hold",), three, (1, 2, 3)),
             "called": (("call",), ("juminhyo", "tennyu"), (1, 3)),
             "serving": (("call", "start"), ("koseki", "tennyu"), (2, 4))}
-    for status, (actions, procedures, counters) in plan.items():
+    for status, (steps, procedures, counters) in plan.items():
         for procedure, counter in zip(procedures, counters, strict=True):
             n += 1
             t = _issue(bo, n, procedure)
-            _act(bo, t[0], *actions, counter=counter,
+            _act(bo, t[0], *steps, counter=counter,
                  note=f"{t[1][0]}さん 書類確認" if status in ("held", "cancelled") else None)
             made[status].append(t)
     _pay_at_counter(bo, made["done"][1][0])
     # Tickets without an application (a plain queue ticket) whose staff note names someone.
     for kind, finish in (("plain_finished", True), ("plain_open", False)):
-        plain, _ = queue.issue(bo, kiosk(bo), request("certificates"), uuid.uuid4().hex, "")
+        plain, _ = issuing.issue(bo, kiosk(bo), request("certificates"), uuid.uuid4().hex, "")
         name = f"電話確認{kind}様"
         _act(bo, plain["id"], "hold", note=f"{name}から書類の問い合わせ")
         if finish:
@@ -200,15 +202,6 @@ def _tomorrow_morning(bo: Any) -> datetime:
                                          tzinfo=bo.tz) + timedelta(minutes=30))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def bo(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    url = (f"sqlite:///{tmp_path}/bo.sqlite3" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    backoffice = make_backoffice(url)
-    yield backoffice
-    backoffice.engine.dispose()
-
-
 def test_a_day_of_tickets_is_purged_and_nothing_personal_is_left(bo):
     made = _day(bo)
     finished_values = [v for s in FINISHED for _, vals, _ in made[s] for v in vals]
@@ -244,7 +237,7 @@ def test_a_day_of_tickets_is_purged_and_nothing_personal_is_left(bo):
             r = rows[ticket_id]
             assert r.application is None and r.application_purged_at == night
             assert r.application_purge_reason == "finished"
-            assert r.request_hash == queue.PURGED_HASH
+            assert r.request_hash == lookups.PURGED_HASH
     for s in OPEN:
         for ticket_id, _, _ in made[s]:
             assert rows[ticket_id].application is not None
@@ -283,10 +276,10 @@ def test_a_day_of_tickets_is_purged_and_nothing_personal_is_left(bo):
 def test_views_after_the_purge_and_a_late_retry(bo):
     ticket_id, values, key = _issue(bo, 1, "koseki")
     _act(bo, ticket_id, "call", "start", "complete")
-    before = queue.get_ticket(bo, admin(), ticket_id, "")
+    before = views.get_ticket(bo, admin(), ticket_id, "")
     assert before["application"] is not None and before["application_purged"] is None
     retention.purge(bo, now=_tomorrow_morning(bo))
-    after = queue.get_ticket(bo, admin(), ticket_id, "")
+    after = views.get_ticket(bo, admin(), ticket_id, "")
     assert after["application"] is None
     assert after["application_purged"]["reason"] == "finished"
     assert after["application_purged"]["at"].startswith(
@@ -295,7 +288,7 @@ def test_views_after_the_purge_and_a_late_retry(bo):
     # and the personal data is not stored again.
     p = bo.catalog.procedures["koseki"]
     app = _application(bo, 1, "koseki")
-    again, created = queue.issue(bo, kiosk(bo), queue.TicketRequest(
+    again, created = issuing.issue(bo, kiosk(bo), issuing.TicketRequest(
         ward="kita", service=p.service, procedure="koseki", application=app,
         priority="normal", language="ja"), key, "")
     assert not created and again["id"] == ticket_id
@@ -332,7 +325,7 @@ def test_no_purge_event_where_no_note_was_removed(tmp_path):
     """An audit row that only looks like it holds a note (the word as a value) gets no
     `ticket.notes_purged` event — not once, and not again at every periodic purge."""
     bo = _sqlite_bo(tmp_path, finished_grace=0)
-    ticket = queue.issue(bo, kiosk(bo), queue.TicketRequest(
+    ticket = issuing.issue(bo, kiosk(bo), issuing.TicketRequest(
         ward="kita", service="certificates", procedure=None, application=None,
         priority="normal", language="ja"), uuid.uuid4().hex, "")[0]["id"]
     _act(bo, ticket, "cancel")

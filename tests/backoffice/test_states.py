@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import update
 
 from kiosk.backoffice import models as m
-from kiosk.backoffice import queue
 from kiosk.backoffice.db import writing
-from kiosk.backoffice.errors import ApiError
+from kiosk.backoffice.engine import actions, views
+from kiosk.backoffice.engine.errors import Conflict
 from kiosk.backoffice.states import ACTIONS, STATES, TRANSITIONS, allowed_actions
 from tests.backoffice.conftest import admin, make_backoffice, new_ticket
 
@@ -37,7 +37,7 @@ def _in_state(bo, state):
     _free_counters(bo)
     t = new_ticket(bo)
     for action, _ in PATHS[state]:
-        t = queue.act(bo, admin(), t["id"], action, counter=2)
+        t = actions.act(bo, admin(), t["id"], action, counter=2)
     assert t["status"] == state
     return t
 
@@ -56,25 +56,25 @@ def test_transition(bo, state, action):
     if action == "transfer":
         kwargs["service"] = "assistance"
     if state in sources:
-        after = queue.act(bo, admin(), t["id"], action, **kwargs)
+        after = actions.act(bo, admin(), t["id"], action, **kwargs)
         assert after["status"] == target
         if action == "transfer":
             assert after["service"] == "assistance" and after["number"] == t["number"]
         if action == "recall":
             assert after["recall_count"] == t["recall_count"] + 1
     else:
-        with pytest.raises(ApiError) as err:
-            queue.act(bo, admin(), t["id"], action, **kwargs)
-        assert err.value.status == 409 and err.value.code == "illegal_transition"
+        with pytest.raises(Conflict) as err:
+            actions.act(bo, admin(), t["id"], action, **kwargs)
+        assert err.value.code == "illegal_transition"
         assert t["number"] in err.value.message and state in err.value.message
         assert err.value.details["allowed"] == allowed_actions(state)
-        again = queue.get_ticket(bo, admin(), t["id"], "")
+        again = views.get_ticket(bo, admin(), t["id"], "")
         assert again["status"] == state  # nothing changed
 
 
 def test_audit_trail_names_who_and_what(bo):
     t = _in_state(bo, "done")
-    trail = queue.ticket_events(bo, admin(), t["id"])
+    trail = views.ticket_events(bo, admin(), t["id"])
     assert [e["type"] for e in trail] == ["ticket.issued", "ticket.called", "ticket.started",
                                          "ticket.completed"]
     assert trail[0]["device"] is not None and trail[1]["actor"] == "tester"
@@ -82,7 +82,7 @@ def test_audit_trail_names_who_and_what(bo):
 
 
 def _order(bo, service):
-    view = queue.queue_view(bo, "kita")
+    view = views.queue_view(bo, "kita")
     return [t["id"] for t in next(s for s in view["services"] if s["code"] == service)["waiting"]]
 
 
@@ -92,7 +92,7 @@ def test_transfer_policy_from_config(tmp_path):
                              transfer_keeps_place=keeps_place)
         old = new_ticket(bo, "certificates")
         newer = new_ticket(bo, "moving")
-        queue.act(bo, admin(), old["id"], "transfer", service="moving")
+        actions.act(bo, admin(), old["id"], "transfer", service="moving")
         expected = [old["id"], newer["id"]] if keeps_place else [newer["id"], old["id"]]
         assert _order(bo, "moving") == expected
         bo.engine.dispose()
@@ -100,11 +100,11 @@ def test_transfer_policy_from_config(tmp_path):
 
 def test_hold_and_resume_keep_the_place_and_priority_goes_first(bo):
     _free_counters(bo)
-    for t in queue.queue_view(bo, "kita")["services"][0]["waiting"]:
-        queue.act(bo, admin(), t["id"], "cancel")
+    for t in views.queue_view(bo, "kita")["services"][0]["waiting"]:
+        actions.act(bo, admin(), t["id"], "cancel")
     first, second = new_ticket(bo), new_ticket(bo)
-    queue.act(bo, admin(), first["id"], "hold")
+    actions.act(bo, admin(), first["id"], "hold")
     assert _order(bo, "certificates") == [second["id"]]
-    queue.act(bo, admin(), first["id"], "resume")
+    actions.act(bo, admin(), first["id"], "resume")
     urgent = new_ticket(bo, priority="priority")
     assert _order(bo, "certificates") == [urgent["id"], first["id"], second["id"]]

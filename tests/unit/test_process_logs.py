@@ -95,7 +95,7 @@ def _failing_backoffice(factory: ServerFactory, tmp: Path, db: str | None = None
     """Serve, make a request fail with the values, stop; the server's stdout + stderr."""
     try:
         server = factory.start(db, workers=workers, env={k: v for k, v in _env(
-            tmp, "kiosk.backoffice.queue:estimates_view").items()
+            tmp, "kiosk.backoffice.engine.views:estimates_view").items()
             if k in ("PYTHONPATH", "FAULT_AT", "FAULT_MESSAGE")})
         answer = requests.get(server.api("/wards/kita/estimates"), timeout=10)
         assert answer.status_code == 500

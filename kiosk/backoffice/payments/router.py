@@ -20,7 +20,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.backoffice.auth import Principal, require_any, require_device, require_staff
-from kiosk.backoffice.errors import ApiError
+from kiosk.backoffice.engine.errors import EngineError, Invalid
+from kiosk.backoffice.errors import ApiError, to_http
 from kiosk.backoffice.payments import terminals
 from kiosk.backoffice.payments.service import Actor, PaymentService
 from kiosk.backoffice.privacy import refuse_my_number
@@ -146,7 +147,7 @@ async def _report(request: Request, who: Principal, day: str | None, ward: str |
     try:
         when = date.fromisoformat(day) if day else None
     except ValueError:
-        raise ApiError(422, "validation_error", "day must be YYYY-MM-DD") from None
+        raise Invalid("validation_error", "day must be YYYY-MM-DD") from None
     if when is None:
         from datetime import datetime
         when = datetime.now(svc.tz).date()
@@ -248,5 +249,6 @@ async def _run(fn: Any, *args: Any) -> Any:
 
     try:
         return await run_in_threadpool(fn, *args)
-    except ApiError as exc:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+    except (ApiError, EngineError) as exc:
+        error = to_http(exc)
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)

@@ -5,6 +5,10 @@ catalog when it issued the ticket — never from a kiosk or a browser. Every att
 change is written to `payment_events` (applied, repeat, refused, stale), so a duplicate
 or late webhook leaves a trace but no effect. No network call is made inside a
 database transaction: SQLite would hold its write lock across it.
+
+Over 400 lines on purpose: one state machine (PaymentService) whose changes — by the kiosk,
+the terminal, the provider's webhook, the counter — share its private helpers and its one
+audited `_change`; cut apart, each part would need them all.
 """
 
 from __future__ import annotations
@@ -24,7 +28,18 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.backoffice.db import reading, writing
-from kiosk.backoffice.errors import ApiError, conflict, not_found
+from kiosk.backoffice.engine.errors import (
+    Conflict,
+    EngineError,
+    Forbidden,
+    Invalid,
+    Malformed,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+    conflict,
+    not_found,
+)
 from kiosk.backoffice.models import tickets
 from kiosk.backoffice.payments import terminals
 from kiosk.backoffice.payments.models import (
@@ -119,7 +134,7 @@ class PaymentService:
         with reading(self.engine) as conn:
             row = self._row(conn, payment_id)
         if not actor.may_see(row["ward"]):
-            raise ApiError(403, "forbidden", f"payment {payment_id} belongs to another ward")
+            raise Forbidden("forbidden", f"payment {payment_id} belongs to another ward")
         if (poll and row["state"] == PaymentState.PENDING and row["method"] == PaymentMethod.CODE
                 and row["provider_id"] and self.provider is not None
                 and (_utcnow() - row["updated_at"]).total_seconds() >= self.settings.poll_after):
@@ -140,7 +155,7 @@ class PaymentService:
             if ticket is None:
                 raise not_found(f"ticket {ticket_id}")
             if not actor.may_see(ticket["ward"]):
-                raise ApiError(403, "forbidden", f"ticket {ticket_id} belongs to another ward")
+                raise Forbidden("forbidden", f"ticket {ticket_id} belongs to another ward")
             rows = conn.execute(select(payments, tickets.c.label).join(
                 tickets, tickets.c.id == payments.c.ticket_id)
                 .where(payments.c.ticket_id == ticket_id).order_by(payments.c.id)).mappings()
@@ -154,7 +169,7 @@ class PaymentService:
         with reading(self.engine) as conn:
             row = self._row(conn, payment_id)
             if not actor.may_see(row["ward"]):
-                raise ApiError(403, "forbidden", f"payment {payment_id} belongs to another ward")
+                raise Forbidden("forbidden", f"payment {payment_id} belongs to another ward")
             rows = conn.execute(select(payment_events).where(
                 payment_events.c.payment_id == payment_id).order_by(payment_events.c.id))
             return [{"id": r.id, "at": _iso(r.at), "source": r.source, "actor": r.actor,
@@ -175,7 +190,7 @@ class PaymentService:
                 **fields: Any) -> Any:
         """Move a payment to `target` — once. Repeats and contradictions are audited and
         leave the record as it is; the caller gets the record either way. A terminal's
-        `receipt` is taken once (IntegrityError or ApiError "replay" on a second time)."""
+        `receipt` is taken once (IntegrityError or Conflict "replay" on a second time)."""
         data = dict(data or {})
         pending: list[dict[str, Any]] = []
         with writing(self.engine) as conn:
@@ -238,10 +253,10 @@ class PaymentService:
         the live stream, so the counter console sees the payment without polling."""
         if self.backoffice is None:
             return
-        from kiosk.backoffice import queue
+        from kiosk.backoffice.engine import audit
 
         ticket = conn.execute(select(tickets).where(tickets.c.id == row["ticket_id"])).first()
-        queue.record(self.backoffice, conn, pending, type="ticket.paid", ward=row["ward"],
+        audit.record(self.backoffice, conn, pending, type="ticket.paid", ward=row["ward"],
                      service=ticket.service if ticket is not None else None, ticket=ticket,
                      counter=None, actor=principal,
                      data={"payment_id": row["id"], "method": row["method"],
@@ -270,11 +285,11 @@ class PaymentService:
         try:
             chosen = PaymentMethod(method)
         except ValueError:
-            raise ApiError(422, "validation_error", f"method must be one of "
-                           f"{', '.join(m.value for m in PaymentMethod)}") from None
+            raise Invalid("validation_error", f"method must be one of "
+                          f"{', '.join(m.value for m in PaymentMethod)}") from None
         if chosen is PaymentMethod.TERMINAL and actor.device_id is None:
-            raise ApiError(403, "forbidden", "a terminal payment is started by the kiosk "
-                           "whose terminal takes it; at the counter: paid-at-counter")
+            raise Forbidden("forbidden", "a terminal payment is started by the kiosk "
+                            "whose terminal takes it; at the counter: paid-at-counter")
         now = _utcnow()
         with writing(self.engine) as conn:
             ticket = conn.execute(
@@ -282,7 +297,7 @@ class PaymentService:
             if ticket is None:
                 raise not_found(f"ticket {ticket_id}")
             if not actor.may_see(ticket["ward"]):
-                raise ApiError(403, "forbidden", f"ticket {ticket_id} belongs to another ward")
+                raise Forbidden("forbidden", f"ticket {ticket_id} belongs to another ward")
             if (chosen is PaymentMethod.TERMINAL
                     and terminals.of_device(conn, actor.device_id) is None):
                 raise conflict("no_terminal", "no payment terminal is registered for this "
@@ -362,7 +377,7 @@ class PaymentService:
         with reading(self.engine) as conn:
             row = self._row(conn, payment_id)
         if not actor.may_see(row["ward"]):
-            raise ApiError(403, "forbidden", f"payment {payment_id} belongs to another ward")
+            raise Forbidden("forbidden", f"payment {payment_id} belongs to another ward")
         if PaymentState(row["state"]).final:
             self._change(payment_id, PaymentState.CANCELED, actor.source, actor.name)
             return self.public(row)
@@ -371,8 +386,9 @@ class PaymentService:
             try:
                 remote = self.provider.cancel(row["provider_id"])
             except ProviderError as exc:
-                raise ApiError(503, "unavailable",
-                               f"the payment provider did not confirm the cancel: {exc}") from None
+                raise Unavailable(
+                    "unavailable",
+                    f"the payment provider did not confirm the cancel: {exc}") from None
             if remote.state is not PaymentState.CANCELED:
                 return self.public(self._apply_remote(payment_id, remote, actor.source))
         return self.public(self._change(payment_id, PaymentState.CANCELED, actor.source,
@@ -388,17 +404,17 @@ class PaymentService:
             row = self._row(conn, payment_id)
             terminal = terminals.of_device(conn, row["device_id"])
         if not actor.may_see(row["ward"]):
-            raise ApiError(403, "forbidden", f"payment {payment_id} belongs to another ward")
+            raise Forbidden("forbidden", f"payment {payment_id} belongs to another ward")
         # who asks comes before what the payment is: another caller learns nothing of it
         if actor.device_id is None or actor.device_id != row["device_id"]:
-            raise ApiError(403, "forbidden", f"payment {payment_id} was started by another "
-                           "device: only that kiosk reports its terminal's answer")
+            raise Forbidden("forbidden", f"payment {payment_id} was started by another "
+                            "device: only that kiosk reports its terminal's answer")
         if row["method"] != PaymentMethod.TERMINAL:
             raise conflict("illegal_transition", f"payment {payment_id} is not a terminal payment")
         try:
             state = PaymentState(str(body.get("state", "")))
         except ValueError:
-            raise ApiError(422, "validation_error", "state must be a payment state") from None
+            raise Invalid("validation_error", "state must be a payment state") from None
         data = {k: body.get(k) for k in ("transaction_id", "timestamp", "error", "amount_yen",
                                          "terminal_id")}
         receipt = None
@@ -411,8 +427,8 @@ class PaymentService:
             self._check_proof(row, terminal, receipt, str(body.get("mac", "")), actor, data)
         try:
             return self.public(self._terminal_change(row, state, body, actor, data, receipt))
-        except (ApiError, IntegrityError) as exc:
-            if isinstance(exc, ApiError) and exc.code != "replay":
+        except (EngineError, IntegrityError) as exc:
+            if isinstance(exc, EngineError) and exc.code != "replay":
                 raise
             self._refuse(row, state, actor, data, "replayed terminal transaction")
             raise conflict("replay", f"terminal transaction {data['transaction_id']} was "
@@ -453,7 +469,7 @@ class PaymentService:
             return
         claimed = PaymentState.PAID if receipt.result == "Success" else PaymentState.FAILED
         self._refuse(row, claimed, actor, data, problem)
-        raise ApiError(403, "bad_proof", f"terminal result refused: {problem}")
+        raise Forbidden("bad_proof", f"terminal result refused: {problem}")
 
     def _refuse(self, row: Any, target: PaymentState, actor: Actor, data: dict[str, Any],
                 reason: str) -> None:
@@ -467,11 +483,11 @@ class PaymentService:
         """Staff took the fee at the counter (or checked the terminal slip): their account
         is in the payment's and the ticket's trail."""
         if actor.source != "staff":
-            raise ApiError(403, "forbidden", "only counter staff mark a fee paid at the counter")
+            raise Forbidden("forbidden", "only counter staff mark a fee paid at the counter")
         with reading(self.engine) as conn:
             row = self._row(conn, payment_id)
         if not actor.may_see(row["ward"]):
-            raise ApiError(403, "forbidden", f"payment {payment_id} belongs to another ward")
+            raise Forbidden("forbidden", f"payment {payment_id} belongs to another ward")
         if row["method"] == PaymentMethod.CODE:
             raise conflict("illegal_transition", "a code payment is settled by the provider")
         before = row["state"]
@@ -487,13 +503,13 @@ class PaymentService:
         terminal or counter payment (a terminal answer that never came), else opens a
         counter payment; a code payment in progress is the resident's to finish or cancel."""
         if actor.source != "staff":
-            raise ApiError(403, "forbidden", "only counter staff mark a fee paid at the counter")
+            raise Forbidden("forbidden", "only counter staff mark a fee paid at the counter")
         with reading(self.engine) as conn:
             ward = conn.execute(select(tickets.c.ward).where(tickets.c.id == ticket_id)).scalar()
             if ward is None:
                 raise not_found(f"ticket {ticket_id}")
             if not actor.may_see(ward):
-                raise ApiError(403, "forbidden", f"ticket {ticket_id} belongs to another ward")
+                raise Forbidden("forbidden", f"ticket {ticket_id} belongs to another ward")
             open_row = conn.execute(select(payments.c.id, payments.c.method).where(
                 payments.c.ticket_id == ticket_id,
                 payments.c.state.in_(("created", "pending")),
@@ -507,7 +523,7 @@ class PaymentService:
     def webhook(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
         secret = self.settings.webhook_secret()
         if not secret:
-            raise ApiError(503, "unavailable", "webhook secret is not configured")
+            raise Unavailable("unavailable", "webhook secret is not configured")
         try:
             verify_webhook(secret, headers.get(TIMESTAMP_HEADER, ""),
                            headers.get(NONCE_HEADER, ""), body,
@@ -515,7 +531,7 @@ class PaymentService:
                            self.settings.webhook_tolerance)
         except SignatureError as exc:
             log.warning("webhook refused: %s", exc)
-            raise ApiError(401, "bad_signature", f"webhook refused: {exc}") from None
+            raise Unauthenticated("bad_signature", f"webhook refused: {exc}") from None
         nonce = headers[NONCE_HEADER]
         now = _utcnow()
         try:
@@ -525,12 +541,12 @@ class PaymentService:
                 conn.execute(insert(webhook_nonces).values(nonce=nonce, received_at=now))
         except IntegrityError:
             log.warning("webhook replay refused (nonce seen before)")
-            raise ApiError(409, "replay", "this webhook was delivered before") from None
+            raise Conflict("replay", "this webhook was delivered before") from None
         try:
             event = json.loads(body)
             remote = ProviderPayment.from_json(event["payment"])
         except (ValueError, KeyError, TypeError, ProviderError):
-            raise ApiError(400, "bad_request", "webhook body is not a payment event") from None
+            raise Malformed("bad_request", "webhook body is not a payment event") from None
         with reading(self.engine) as conn:
             found = conn.execute(select(payments.c.id).where(
                 payments.c.provider_id == remote.provider_id)).first()
@@ -539,7 +555,7 @@ class PaymentService:
                     payments.c.reference == remote.merchant_payment_id)).first()
         if found is None:
             # The webhook can beat our own record of the provider id (race on create).
-            raise ApiError(404, "not_found", "unknown payment; retry later")
+            raise NotFound("not_found", "unknown payment; retry later")
         row = self._apply_remote(found.id, remote, "webhook")
         return {"ok": True, "payment_id": found.id, "state": row["state"]}
 
@@ -584,7 +600,7 @@ class PaymentService:
                         if _on_day(tx.get("timestamp"), start, end)
                         and _for_ward(e.reference, ward)]
             except JournalError as exc:
-                raise ApiError(422, "validation_error", f"terminal journal: {exc}") from None
+                raise Invalid("validation_error", f"terminal journal: {exc}") from None
         on_till = reconcile(ours, till, (PaymentMethod.TERMINAL.value,), "terminal")
         mismatches = [_mismatch(m, "provider") for m in result.mismatches]
         mismatches += [_mismatch(m, "terminal") for m in on_till.mismatches]
@@ -617,8 +633,8 @@ def _on_day(stamp: Any, start: datetime, end: datetime) -> bool:
     try:
         at = datetime.fromisoformat(str(stamp))
     except ValueError:
-        raise ApiError(422, "validation_error",
-                       f"terminal journal: bad timestamp {str(stamp)[:40]!r}") from None
+        raise Invalid("validation_error",
+                      f"terminal journal: bad timestamp {str(stamp)[:40]!r}") from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     return start <= at < end

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.db import reading, writing
-from kiosk.backoffice.errors import ApiError, conflict, forbidden, not_found
+from kiosk.backoffice.engine.errors import Invalid, conflict, forbidden, not_found
 from kiosk.backoffice.models import devices
 from kiosk.backoffice.payments.models import payment_terminals
 
@@ -37,12 +37,12 @@ def register(engine: Engine, device_name: str, terminal_id: str, *, by: str,
     """Bind a terminal and its key to a kiosk of `ward` (None: any ward). Never replaces
     an existing binding: remove it first. The key is in the answer only when generated."""
     if not TERMINAL_ID.match(terminal_id):
-        raise ApiError(422, "validation_error",
-                       "terminal_id: 1-64 characters A-Z a-z 0-9 _ . -")
+        raise Invalid("validation_error",
+                      "terminal_id: 1-64 characters A-Z a-z 0-9 _ . -")
     given = key is not None
     key = (key or new_key()).strip().lower()
     if not KEY.match(key):
-        raise ApiError(422, "validation_error", "key: 64-128 hex digits (256-512 bits)")
+        raise Invalid("validation_error", "key: 64-128 hex digits (256-512 bits)")
     try:
         with writing(engine) as conn:
             device = conn.execute(select(devices.c.id, devices.c.kind, devices.c.ward,

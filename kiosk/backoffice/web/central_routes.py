@@ -27,7 +27,7 @@ from kiosk.backoffice import central
 from kiosk.backoffice.auth import COOKIE, Principal, logout, optional_principal, require_staff
 from kiosk.backoffice.clock import iso, office_day, utcnow
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.errors import ApiError, unprocessable
+from kiosk.backoffice.engine.errors import Invalid, invalid
 from kiosk.backoffice.web.central_view import chart_svg, csv_rows, period_tables_html
 from kiosk.backoffice.web.phone import catalog_name, t
 from kiosk.backoffice.web.routes import API, NO_STORE, forbidden_page, staff_page
@@ -54,7 +54,7 @@ def period_of(bo: Backoffice, first: str | None, last: str | None) -> central.Pe
         end = date.fromisoformat(last) if last else None
         return central.Period(start or end or today, end or start or today)
     except ValueError as exc:
-        raise unprocessable("bad_period", str(exc)) from None
+        raise invalid("bad_period", str(exc)) from None
 
 
 def _names(bo: Backoffice, lang: str) -> dict[str, dict[str, str]]:
@@ -120,7 +120,7 @@ async def central_page(request: Request, first: str | None = Query(None, alias="
     error = ""
     try:
         period, figures = await _period_figures(request, first, last)
-    except ApiError:  # an impossible period: say so, and show today's
+    except Invalid:  # an impossible period: say so, and show today's
         error = tr("期間を正しく指定してください(開始日 ≤ 終了日、最長 366 日)。")
         period, figures = await _period_figures(request, None, None)
     query = f"from={period.first.isoformat()}&to={period.last.isoformat()}"

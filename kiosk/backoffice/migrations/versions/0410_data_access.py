@@ -2,7 +2,7 @@
 
 A ticket's stored key becomes "d<device id>:<key>" (a kiosk) or "s<staff id>:<key>" (a
 staff account), so one kiosk's key can neither replay nor block another's ticket
-(kiosk.backoffice.queue.issuer_key). The column grows to hold the prefix on PostgreSQL;
+(kiosk.backoffice.engine.lookups.issuer_key). The column grows to hold the prefix on PostgreSQL;
 SQLite does not enforce VARCHAR lengths, so its table is not rebuilt for that.
 
 Revision ID: 0410_data_access

@@ -1,0 +1,1 @@
+"""The back-office queue engine: usable without HTTP (no FastAPI, no status codes)."""
