@@ -269,9 +269,19 @@ class Session:
     def card_problem(self, msgid: str, now: float,
                      params: Mapping[str, object] | None = None) -> None:
         """The card could not be used (not a My Number card, removed, reader fault)."""
+        self._card_notice(msgid, params)
+        self._go(Step.CARD if self.step in (Step.CARD, Step.PIN) else Step.IDENTITY, now)
+
+    def card_failed(self, msgid: str, now: float,
+                    params: Mapping[str, object] | None = None) -> None:
+        """Reading or verifying stopped part-way: the resident places the card again."""
+        self._expect(Step.CARD, Step.PIN, Step.READING)
+        self._card_notice(msgid, params)
+        self._go(Step.CARD, now)
+
+    def _card_notice(self, msgid: str, params: Mapping[str, object] | None) -> None:
         self.notice = Notice(msgid, dict(params or {}), error=True)
         self.pin_digits = ""
-        self._go(Step.CARD if self.step in (Step.CARD, Step.PIN) else Step.IDENTITY, now)
 
     @property
     def pin_locked(self) -> bool:

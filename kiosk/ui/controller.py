@@ -1,7 +1,7 @@
 """Runs the resident session against the devices: the one place the UI's I/O happens.
 
-The screens call `act(...)` for every resident action; the controller forwards it to the
-session (`kiosk.domain.session`), then does what the new step asks for — watch for a
+The screens call `act(...)` for every resident action; the controller applies it to the
+session (`kiosk.domain.actions`), then does what the new step asks for — watch for a
 card, verify the PIN, read the card, issue and print the ticket — through the ports, on
 a worker (`Runner`) so the screen stays responsive. When the visit ends for any reason
 the card is unpowered and the personal data wiped. No Kivy here: the benchmark and the
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kiosk.domain.actions import Action, apply
 from kiosk.domain.session import Session, Step, Ticket, WipeReason
 from kiosk.ui.ports import CardError, CardLink, CardReader, TicketDesk, TicketPrinter
 
@@ -64,20 +65,16 @@ class Controller:
     def touch(self) -> None:
         self.session.touch(self.clock())
 
-    def act(self, name: str, *args: Any) -> None:
-        """Forward one resident action to the session, then follow up on the new step."""
-        s = self.session
-        before = s.step
-        method = getattr(s, name)
-        if name in ("set_language", "toggle", "pin_press", "pin_back", "entry_press",
-                    "entry_back", "set_count", "toggle_flag"):
-            method(*args)
-        elif name == "take_pin":
-            self._verify(method())
-        elif name == "entry_done":
-            method(self.clock(), *args)
-        else:
-            method(*args, self.clock())
+    def act(self, name: str, *args: object) -> None:
+        """Do one resident action (`kiosk.domain.actions`), then follow up on the new step."""
+        action = Action(name)
+        if action is Action.CANCEL:
+            self.end_visit()  # the devices are let go of too, not only the session
+            return
+        before = self.session.step
+        pin = apply(self.session, action, args, self.clock())
+        if pin is not None:
+            self._verify(pin)
         self._after(before)
         self.changed()
 
@@ -157,8 +154,7 @@ class Controller:
         if s.step is Step.ISSUING:
             s.issue_failed(self.clock())
         elif s.step in CARD_STEPS:
-            s.step = Step.CARD  # let the resident place the card again
-            s.card_problem("カードが読み取れませんでした。もう一度置いてください。", self.clock())
+            s.card_failed("カードが読み取れませんでした。もう一度置いてください。", self.clock())
             self._close_card()
 
     # --- card --------------------------------------------------------------------------
@@ -234,8 +230,7 @@ class Controller:
             if s.step is not Step.READING:
                 return
             if isinstance(result, CardError):
-                s.step = Step.CARD  # let the resident place it again
-                s.card_problem(result.msgid, self.clock(), result.params)
+                s.card_failed(result.msgid, self.clock(), result.params)
                 self._close_card()
                 return
             holder, check, authenticity = result

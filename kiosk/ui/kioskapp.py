@@ -176,9 +176,6 @@ class KioskApp(App):
 
     # --- the one way the screens act -----------------------------------------------------
     def act(self, name: str, *args: Any) -> None:
-        if name == "cancel":
-            self.controller.end_visit()
-            return
         self.controller.act(name, *args)
 
     def on_any_touch(self, touch: Any) -> None:

@@ -92,6 +92,24 @@ class IconButton(KButton):
     """A big button with a pictogram above its words (procedures, identity choices)."""
 
 
+class Acts:
+    """A button whose release does its `action` (`kiosk.domain.actions`) through the app,
+    so a `.kv` rule names the action once."""
+
+    action: list[Any]
+
+    def on_release(self) -> None:
+        App.get_running_app().act(*self.action)
+
+
+class ActButton(Acts, KButton):
+    """A button doing one resident action."""
+
+
+class ActIconButton(Acts, IconButton):
+    """An icon button doing one resident action."""
+
+
 class KeyGrid(GridLayout):
     """A grid of keys calling `on_key(key)`; rebuilt when the key set changes."""
 

@@ -8,7 +8,7 @@ from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.session import SEX_CHOICES, Session, Step
 from kiosk.domain.wareki import wareki
 from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.widgets import KButton
+from kiosk.ui.widgets import ActButton
 
 
 def shown_value(app: Any, f: FormField, value: object) -> tuple[str, bool]:
@@ -74,7 +74,7 @@ class ConfirmScreen(KioskScreen):
         rows = self.ids.rows
         rows.clear_widgets()
         self._values: dict[str, Any] = {}
-        self._toggles: dict[str, list[KButton]] = {}
+        self._toggles: dict[str, list[ActButton]] = {}
         for f in fields:
             _, personal = shown_value(app, f, s.values.get(f.key))
             row = Factory.FieldRow()
@@ -100,19 +100,18 @@ class ConfirmScreen(KioskScreen):
         box = BoxLayout(spacing=app.target * 0.15, size_hint_x=0.45)
         if not s.editable(f):
             return box
-        buttons: list[KButton] = []
+        buttons: list[ActButton] = []
         if f.kind is FieldKind.COUNT:
-            buttons = [KButton(text="－", action=["set_count", f.key, -1]),
-                       KButton(text="＋", action=["set_count", f.key, 1])]
+            buttons = [ActButton(text="－", action=["set_count", f.key, -1]),
+                       ActButton(text="＋", action=["set_count", f.key, 1])]
         elif f.kind is FieldKind.FLAGS:
             chosen = s.values.get(f.key) or ()
-            buttons = [KButton(text=app.tr(c), action=["toggle_flag", f.key, c],
+            buttons = [ActButton(text=app.tr(c), action=["toggle_flag", f.key, c],
                                selected=c in chosen) for c in f.choices]  # type: ignore[operator]
         else:
-            buttons = [KButton(text=app.tr("変更"), action=["edit", f.key])]
+            buttons = [ActButton(text=app.tr("変更"), action=["edit", f.key])]
         if f.kind is FieldKind.FLAGS:
             self._toggles[f.key] = buttons
         for b in buttons:
-            b.bind(on_release=lambda btn: app.act(*btn.action))
             box.add_widget(b)
         return box

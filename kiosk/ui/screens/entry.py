@@ -6,7 +6,7 @@ from kiosk.domain import kana
 from kiosk.domain.catalog import FieldKind
 from kiosk.domain.session import EntryMode, Session, Step, entry_mode, field_choices
 from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.widgets import DIGIT_KEYS, KButton, kana_keys
+from kiosk.ui.widgets import DIGIT_KEYS, ActButton, kana_keys
 
 KEY_LABELS = {kana.SPACE: "空白"}
 
@@ -30,9 +30,8 @@ class EntryScreen(KioskScreen):
             keys.opacity, keys.disabled = 0, True
             choices.clear_widgets()
             for value, label in field_choices(f):
-                b = KButton(text=app.tr(label), action=["entry_done", value],
-                            selected=s.values.get(f.key) == value)
-                b.bind(on_release=lambda btn: app.act(*btn.action))
+                b = ActButton(text=app.tr(label), action=["entry_done", value],
+                              selected=s.values.get(f.key) == value)
                 choices.add_widget(b)
             self.ids.text.text = ""
             self.ids.hint.text = app.tr("えらんでください。")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.domain.session import PayMethod, Session, Step
+from kiosk.domain.session import Session, Step
 from kiosk.ui.screens.base import KioskScreen
 
 
@@ -15,5 +15,3 @@ class PaymentScreen(KioskScreen):
         self.ids.cashless.disabled = not s.settings.cashless
         self.ids.cashless.opacity = 1 if s.settings.cashless else 0
         self.ids.notice.text = self.notice_text(app, s)
-        self.ids.counter.action = ["choose_payment", PayMethod.COUNTER]
-        self.ids.cashless.action = ["choose_payment", PayMethod.CASHLESS]

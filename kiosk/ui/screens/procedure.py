@@ -6,7 +6,7 @@ from kiosk.configfile import ASSETS_DIR
 from kiosk.domain.session import Session, Step
 from kiosk.ui.labels import GROUP_NAMES
 from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.widgets import IconButton
+from kiosk.ui.widgets import ActIconButton
 
 ICONS = ASSETS_DIR / "images" / "procedures"
 
@@ -32,10 +32,9 @@ class ProcedureScreen(KioskScreen):
         grid.clear_widgets()
         for group, procedures in s.groups():
             for p in procedures:
-                b = IconButton(text=f"{app.tr(p.name)}\n[size={int(app.fs * 0.7)}]"
+                b = ActIconButton(text=f"{app.tr(p.name)}\n[size={int(app.fs * 0.7)}]"
                                f"{app.tr(GROUP_NAMES.get(group, group))}[/size]",
-                               icon=icon_for(p.code, group),
-                               action=["choose_procedure", p.code])
+                                  icon=icon_for(p.code, group),
+                                  action=["choose_procedure", p.code])
                 b.markup = True
-                b.bind(on_release=lambda btn: app.act(*btn.action))
                 grid.add_widget(b)

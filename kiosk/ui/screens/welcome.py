@@ -5,7 +5,7 @@ from typing import Any
 from kiosk.domain.session import Session, Step
 from kiosk.i18n import language
 from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.widgets import KButton
+from kiosk.ui.widgets import ActButton
 
 
 class WelcomeScreen(KioskScreen):
@@ -17,9 +17,8 @@ class WelcomeScreen(KioskScreen):
         if len(box.children) != len(s.settings.languages):
             box.clear_widgets()
             for code in s.settings.languages:
-                b = KButton(text=language(code).native, action=["set_language", code])
+                b = ActButton(text=language(code).native, action=["set_language", code])
                 b.font_name = {"zh-Hans": "WQY", "ko": "WQY", "vi": "WQY"}.get(code, "BIZUD")
-                b.bind(on_release=lambda btn: app.act(*btn.action))
                 box.add_widget(b)
         for b in box.children:
             b.selected = b.action[1] == s.language

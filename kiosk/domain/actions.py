@@ -1,0 +1,108 @@
+"""The resident's actions, by name: what a button of the kiosk states once (`action:` in
+its `.kv` rule) and what `apply` turns into a typed call of the session.
+
+A button's action is a name followed by its arguments, e.g. `['toggle', 'voice']` or
+`['choose_procedure', 'juminhyo']`; the screen tests find buttons by it too.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from kiosk.domain.session import PayMethod, Session, SessionError
+
+
+class Action(StrEnum):
+    SET_LANGUAGE = "set_language"
+    TOGGLE = "toggle"
+    START = "start"
+    CHOOSE_PROCEDURE = "choose_procedure"
+    CHOOSE_CARD = "choose_card"
+    CHOOSE_NO_CARD = "choose_no_card"
+    ASK_STAFF = "ask_staff"
+    PIN_PRESS = "pin_press"
+    PIN_BACK = "pin_back"
+    TAKE_PIN = "take_pin"
+    EDIT = "edit"
+    ENTRY_PRESS = "entry_press"
+    ENTRY_BACK = "entry_back"
+    ENTRY_DONE = "entry_done"
+    SET_COUNT = "set_count"
+    TOGGLE_FLAG = "toggle_flag"
+    CONFIRM = "confirm"
+    CHOOSE_PAYMENT = "choose_payment"
+    PAYMENT_FINISHED = "payment_finished"
+    FINISH = "finish"
+    BACK = "back"
+    CANCEL = "cancel"
+
+
+def apply(session: Session, action: Action, args: tuple[object, ...], now: float) -> str | None:
+    """Do one resident action; returns the PIN to verify after `TAKE_PIN`, else None."""
+    s = session
+    match action:
+        case Action.SET_LANGUAGE:
+            s.set_language(_text(args, 0))
+        case Action.TOGGLE:
+            s.toggle(_text(args, 0))
+        case Action.START:
+            s.start(now)
+        case Action.CHOOSE_PROCEDURE:
+            s.choose_procedure(_text(args, 0), now)
+        case Action.CHOOSE_CARD:
+            s.choose_card(now)
+        case Action.CHOOSE_NO_CARD:
+            s.choose_no_card(now)
+        case Action.ASK_STAFF:
+            s.ask_staff(now)
+        case Action.PIN_PRESS:
+            s.pin_press(_text(args, 0))
+        case Action.PIN_BACK:
+            s.pin_back()
+        case Action.TAKE_PIN:
+            return s.take_pin()
+        case Action.EDIT:
+            s.edit(_text(args, 0), now)
+        case Action.ENTRY_PRESS:
+            s.entry_press(_text(args, 0))
+        case Action.ENTRY_BACK:
+            s.entry_back()
+        case Action.ENTRY_DONE:
+            s.entry_done(now, _text(args, 0) if args else None)
+        case Action.SET_COUNT:
+            s.set_count(_text(args, 0), _number(args, 1))
+        case Action.TOGGLE_FLAG:
+            s.toggle_flag(_text(args, 0), _text(args, 1))
+        case Action.CONFIRM:
+            s.confirm(now)
+        case Action.CHOOSE_PAYMENT:
+            s.choose_payment(PayMethod(_text(args, 0)), now)
+        case Action.PAYMENT_FINISHED:
+            s.payment_finished(bool(_arg(args, 0)), now)
+        case Action.FINISH:
+            s.finish(now)
+        case Action.BACK:
+            s.back(now)
+        case Action.CANCEL:
+            s.cancel(now)
+    return None
+
+
+def _arg(args: tuple[object, ...], i: int) -> object:
+    if i >= len(args):
+        raise SessionError(f"argument {i + 1} is missing")
+    return args[i]
+
+
+def _text(args: tuple[object, ...], i: int) -> str:
+    value = _arg(args, i)
+    if not isinstance(value, str):
+        raise SessionError(f"argument {i + 1} is not a text: {value!r}")
+    return value
+
+
+def _number(args: tuple[object, ...], i: int) -> int:
+    value = _arg(args, i)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise SessionError(f"argument {i + 1} is not a whole number: {value!r}")
+    return value
