@@ -11,6 +11,9 @@ config/provision.example.toml). `--apply` validates it, keeps the secrets on the
 partition (token and key readable by the kiosk user only) and writes the kiosk.toml the
 app reads (`KIOSK_CONFIG_DIR`). A bad file changes nothing: the last good provisioning
 stays in force and the error is kept in `<state>/last-error.txt` for the health report.
+
+Over 400 lines on purpose: the provisioning file's schema, its error messages and what
+applying it writes are one file format, kept together.
 """
 
 from __future__ import annotations

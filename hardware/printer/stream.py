@@ -8,6 +8,9 @@ printed). Everything printed lands on `Job.paper`, a list of 1-bit strips that
 `Job.png()` stacks into what the roll would show.
 
 Unknown commands are recorded in `Job.unknown` rather than guessed at.
+
+Over 400 lines on purpose: an ESC/POS interpreter is one command table and the job
+state it drives.
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ Privacy: the PIN lives in `pin_digits` only while it is typed and leaves by
 `take_pin()`; the 個人番号 never arrives here (the card adapter turns it into a
 `MyNumberCheck` first); `wipe()` forgets every personal value on timeout, cancel and the
 end of the visit, and each wipe is recorded in `wipes` (reason + time, no data).
+
+One module of about 600 lines on purpose: the visit's steps, their guards and the
+wipe read as one state machine; split, its transitions would scatter (the action names
+the buttons use are in kiosk.domain.actions).
 """
 
 from __future__ import annotations

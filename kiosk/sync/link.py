@@ -3,6 +3,10 @@
 The caller's thread only touches the local store (and, for an online ticket, makes one
 bounded request); the link's own thread sends the outbox, pulls the configuration and
 wait estimates, reserves offline number blocks and sends the heartbeat.
+
+Over 400 lines on purpose: one class owns the link's thread and the state it shares with
+the caller (outbox drain, pulls, number blocks, heartbeat, dead-message purge); split,
+its locking would spread across modules.
 """
 
 from __future__ import annotations
