@@ -187,7 +187,8 @@ wait_result() {
   ready_at=$((SECONDS - t0))
   for _ in $(seq 60); do kill -0 "$qemu" 2>/dev/null || break; sleep 1; done
   kill "$qemu" 2>/dev/null || true
-  tr -d '\r' < "$work/serial.log" | grep -a '^BOOTTEST\|^\[.*\] *provisioning\|provisioning\|kiosk-data:' | sed 's/^/  /' >&2 || true
+  tr -d '\r' < "$work/serial.log" | grep -a -e 'BOOTTEST' -e 'kiosk-data: ' -e ': provisioning' \
+    | grep -a -v 'BOOTTEST-HEALTH' | sed 's/^/  /' >&2 || true
   cat "$work/serial.log" >> "$IMAGE/boot-test-serial.log"
 }
 fail() {
