@@ -13,14 +13,16 @@
 # the marker; last, the host scans the disk image's data partition for the marker in
 # plaintext (there must be none) and dumps its LUKS2 header.
 # With --no-tpm the guest has no TPM (and provision.toml no allow_no_tpm): the data
-# partition must be refused, said on the console, and the app must not start.
+# partition must be refused, said on the console, and the app must not start. With
+# --allow-no-tpm the test's provision.toml says [security] allow_no_tpm = true: the kiosk
+# must run with the data partition unencrypted (and say so).
 # With --screen it runs the REAL app instead, on a virtual screen (virtio-vga, Mesa's
 # software rasteriser through KMS) with a virtual touch pointer (usb-tablet), and
 # hardware/image/screentest.py looks at the screen (QMP screendump) and taps through a
 # visit to a ticket; screenshots, the printed ticket and result.json go to
 # <image>/screen-test/ (docs/image.md).
 #
-#   hardware/image/boot-test.sh [--image DIR] [--screen] [--no-tpm] [--uefi] [--kvm] [--timeout SECONDS] [--keep]
+#   hardware/image/boot-test.sh [--image DIR] [--screen] [--no-tpm|--allow-no-tpm] [--uefi] [--kvm] [--timeout SECONDS] [--keep]
 #
 #   --image DIR  the build output (default hardware/image/build/amd64)
 #   --uefi       boot through the firmware (OVMF) + systemd-boot on the ESP, exactly as a
@@ -34,13 +36,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 IMAGE=$HERE/build/amd64
 SCREEN_SIZE=1280x800
-UEFI=0 KVM=0 TIMEOUT=900 KEEP=0 SCREEN=0 TPM=1
+UEFI=0 KVM=0 TIMEOUT=900 KEEP=0 SCREEN=0 TPM=1 ALLOW_NO_TPM=0
 while (($#)); do
   case "$1" in
     --image) IMAGE=$2; shift 2 ;;
     --uefi) UEFI=1; shift ;;
     --screen) SCREEN=1; shift ;;
     --no-tpm) TPM=0; shift ;;
+    --allow-no-tpm) TPM=0; ALLOW_NO_TPM=1; shift ;;
     --kvm) KVM=1; shift ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
@@ -76,11 +79,13 @@ sed -e 's/^id = .*/id = "boottest-01"/' \
     -e 's/^kind = "pcsc".*/kind = "standin"/' -e '/^reader = /d' \
     -e 's/^ntp_servers = .*/ntp_servers = ["10.0.2.2"]/' \
     "$REPO/config/provision.example.toml" > "$work/provision.toml"
+[ "$ALLOW_NO_TPM" = 1 ] && sed -i 's/^allow_no_tpm = false/allow_no_tpm = true/' "$work/provision.toml"
 mcopy -i "$work/disk.img@@$(offset 3)" "$work/provision.toml" ::/provision.toml
 
 # The kiosk's own command line, made talkative for the log (no "quiet"), + the test's flag.
 flag=kiosk.boottest
 [ "$TPM" = 0 ] && flag=kiosk.boottest=notpm
+[ "$ALLOW_NO_TPM" = 1 ] && flag=kiosk.boottest=notpm-allowed
 [ "$SCREEN" = 1 ] && flag=kiosk.screentest
 CMDLINE="$(tr -s ' \n' ' ' < "$HERE/cmdline.txt" | sed -e 's/ $//' -e 's/ quiet / /' \
   -e 's/systemd.show_status=error/systemd.show_status=1/') $flag"
@@ -200,6 +205,10 @@ fail() {
 : > "$IMAGE/boot-test-serial.log"
 wait_result
 [ "$result" = "BOOTTEST RESULT PASS" ] || fail "${result:-no result after ${ready_at} s}"
+if [ "$ALLOW_NO_TPM" = 1 ]; then
+  echo "boot-test.sh: PASS without a TPM, allowed by provision.toml: data partition unencrypted ($mode) in ${ready_at} s; serial log: $IMAGE/boot-test-serial.log" >&2
+  exit 0
+fi
 if [ "$TPM" = 0 ]; then
   echo "boot-test.sh: PASS without a TPM: data partition refused ($mode) in ${ready_at} s; serial log: $IMAGE/boot-test-serial.log" >&2
   exit 0

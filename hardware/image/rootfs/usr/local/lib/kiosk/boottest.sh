@@ -14,6 +14,7 @@ mode=first
 case " $(cat /proc/cmdline) " in
   *" kiosk.boottest=second "*) mode=second ;;
   *" kiosk.boottest=notpm "*) mode=notpm ;;
+  *" kiosk.boottest=notpm-allowed "*) mode=notpm-allowed ;;
 esac
 finish() {
   /usr/local/sbin/kiosk-health | sed 's/^/BOOTTEST-HEALTH /'
@@ -69,6 +70,15 @@ detail="app: $app_cmd"
 ok=false; case "$app_cmd" in *"-m kiosk.service --standin"*) ok=true ;; esac
 check kiosk-standin $ok
 
+if [ $mode = notpm-allowed ]; then
+  # No TPM, and provision.toml says allow_no_tpm: plain ext4 behind the linear mapping.
+  detail="$(findmnt -n -o SOURCE,FSTYPE /var/lib/ward-kiosk); dm table: $(dmsetup table kiosk-data | cut -d' ' -f3); kiosk-data.service: $(cat /run/kiosk/data.txt)"
+  ok=false
+  [ "$(findmnt -n -o SOURCE /var/lib/ward-kiosk)" = /dev/mapper/kiosk-data ] && ! cryptsetup isLuks "$DATA_DEV" \
+    && grep -q '^UNENCRYPTED: no TPM2; allowed' /run/kiosk/data.txt && ok=true
+  check data-unencrypted-as-allowed $ok
+  finish
+fi
 # The data partition is LUKS2 and was opened by the TPM2 without anyone typing anything.
 check_data_encrypted
 if [ $mode = second ]; then
