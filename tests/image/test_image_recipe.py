@@ -253,6 +253,8 @@ def test_the_data_partition_is_luks2_opened_by_the_tpm() -> None:
     assert "--wipe-slot=password" in script                  # no key but the TPM's
     assert '"tpm2-device=auto,headless=true"' in script       # unattended, never a prompt
     assert "--allows-no-tpm" in script and "REFUSED: this kiosk has no TPM2" in script
+    # Only the never-mounted placeholder is formatted, never a partition holding a store.
+    assert script.index("Last mount time") < script.index("luksFormat")
     # The placeholder is never mounted: nothing personal is ever written in plaintext.
     assert "LABEL=kiosk-data" not in (ROOTFS / "etc/fstab").read_text()
     packages = (IMAGE / "packages.txt").read_text().split()

@@ -44,7 +44,13 @@ if ! $tpm; then
   exit 1
 fi
 
-# First boot: nothing personal was ever written to the placeholder (it is never mounted).
+# Only the image's placeholder, never mounted, is formatted: a data partition an earlier
+# (unencrypted) image or an allow_no_tpm boot has used holds a store; formatting would lose
+# its unsent messages, and it is refused instead.
+if [ "$(dumpe2fs -h "$DEV" 2>/dev/null | sed -n 's/^Last mount time: *//p')" != "n/a" ]; then
+  say "REFUSED: the data partition is not encrypted and holds data from an earlier (unencrypted) use; back it up and re-flash (docs/image.md)"
+  exit 1
+fi
 say "first boot: encrypting the data partition (LUKS2, TPM2 PCR $PCRS)"
 umask 077
 key=$(mktemp /run/kiosk-data-key.XXXXXX)
