@@ -98,6 +98,8 @@ class Provisioning:
     source: str = ""
     payment_terminal: PaymentTerminal | None = None
     maintainer_pin_hash: str = field(default="", repr=False)   # "": no maintainer exit
+    # A kiosk without a TPM2 keeps its data partition unencrypted only if this says so.
+    allow_no_tpm: bool = False
 
     def summary(self) -> dict[str, Any]:
         """What may be shown and logged: everything but the token and the certificate."""
@@ -244,7 +246,7 @@ def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Pr
     """Validate a parsed provisioning file; errors name the file and the key."""
     root = Section(data, file)
     root.unknown_keys(("kiosk", "backoffice", "printer", "card_reader", "network",
-                       "payment_terminal"))
+                       "payment_terminal", "security"))
     k = root.section("kiosk")
     k.unknown_keys(("id", "ward", "locale", "maintainer_pin_hash"))
     kiosk_id = k.text("id")
@@ -262,6 +264,8 @@ def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Pr
     for server in ntp:
         if not re.match(r"^[A-Za-z0-9.:-]+$", server):
             raise n.error("ntp_servers", f"{server!r} is not a host name or IP address")
+    sec = root.section("security", {})
+    sec.unknown_keys(("allow_no_tpm",))
     return Provisioning(
         kiosk_id=kiosk_id, ward=ward, locale=locale,
         backoffice_url=_url(b, allow_http), device_token=_token(b),
@@ -271,7 +275,8 @@ def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Pr
         ntp_servers=ntp, dev_allow_http=allow_http, source=file,
         payment_terminal=(_payment_terminal(root.section("payment_terminal"))
                           if root.has("payment_terminal") else None),
-        maintainer_pin_hash=_maintainer_pin_hash(k))
+        maintainer_pin_hash=_maintainer_pin_hash(k),
+        allow_no_tpm=sec.flag("allow_no_tpm", False))
 
 
 def load(path: str | os.PathLike[str], *, catalog: Path | None = None) -> Provisioning:
@@ -447,6 +452,8 @@ def main(argv: list[str] | None = None) -> int:
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--check", metavar="FILE", type=Path, help="validate FILE and exit")
     mode.add_argument("--apply", metavar="FILE", type=Path, help="validate and apply FILE")
+    mode.add_argument("--allows-no-tpm", metavar="FILE", type=Path,
+                      help="exit 0 only if FILE is valid and says [security] allow_no_tpm")
     ap.add_argument("--catalog", type=Path, help="catalog.toml to check the ward against")
     ap.add_argument("--state", type=Path, help="where --apply keeps token, CA and status")
     ap.add_argument("--config-dir", type=Path, help="where --apply writes kiosk.toml")
@@ -454,6 +461,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runtime-root", type=Path, help="e.g. /run: timesyncd drop-in for NTP")
     ap.add_argument("--set-hostname", action="store_true", help="host name = kiosk id")
     args = ap.parse_args(argv)
+    if args.allows_no_tpm:
+        try:
+            allowed = load(args.allows_no_tpm, catalog=args.catalog).allow_no_tpm
+        except ConfigError as exc:
+            print(f"provisioning: {exc}", file=sys.stderr)
+            return 1
+        print(f"{args.allows_no_tpm}: [security] allow_no_tpm = {str(allowed).lower()}")
+        return 0 if allowed else 1
     if args.check:
         try:
             p = load(args.check, catalog=args.catalog)

@@ -7,32 +7,43 @@
 # synchronised, the root is read-only, provisioning was applied, no getty, no blanking,
 # pcscd, the unit's limits, and that the watchdog restarts a hung (SIGSTOPped) app.
 # Results come back as "BOOTTEST ..." lines on the serial console.
+# The guest has a TPM2 (swtpm): the first boot encrypts the data partition (LUKS2, TPM2
+# enrolled), writes a marker into the store and checks it; then the SAME disk boots again
+# with the same TPM state ("kiosk.boottest=second") and must unlock it unattended and find
+# the marker; last, the host scans the disk image's data partition for the marker in
+# plaintext (there must be none) and dumps its LUKS2 header.
+# With --no-tpm the guest has no TPM (and provision.toml no allow_no_tpm): the data
+# partition must be refused, said on the console, and the app must not start. With
+# --allow-no-tpm the test's provision.toml says [security] allow_no_tpm = true: the kiosk
+# must run with the data partition unencrypted (and say so).
 # With --screen it runs the REAL app instead, on a virtual screen (virtio-vga, Mesa's
 # software rasteriser through KMS) with a virtual touch pointer (usb-tablet), and
 # hardware/image/screentest.py looks at the screen (QMP screendump) and taps through a
 # visit to a ticket; screenshots, the printed ticket and result.json go to
 # <image>/screen-test/ (docs/image.md).
 #
-#   hardware/image/boot-test.sh [--image DIR] [--screen] [--uefi] [--kvm] [--timeout SECONDS] [--keep]
+#   hardware/image/boot-test.sh [--image DIR] [--screen] [--no-tpm|--allow-no-tpm] [--uefi] [--kvm] [--timeout SECONDS] [--keep]
 #
 #   --image DIR  the build output (default hardware/image/build/amd64)
 #   --uefi       boot through the firmware (OVMF) + systemd-boot on the ESP, exactly as a
 #                flashed kiosk does; default: qemu -kernel/-initrd (faster)
 #   --kvm        use KVM (off by default: nested KVM on the build VM here hangs or aborts)
 # Needs root (binds the NTP port 123 on 127.0.0.1 for the guest's clock), qemu-system-x86,
-# mtools, ovmf (for --uefi). Exit status 0 only when every check passed.
+# mtools, swtpm, cryptsetup, ovmf (for --uefi). Exit status 0 only when every check passed.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 IMAGE=$HERE/build/amd64
 SCREEN_SIZE=1280x800
-UEFI=0 KVM=0 TIMEOUT=900 KEEP=0 SCREEN=0
+UEFI=0 KVM=0 TIMEOUT=900 KEEP=0 SCREEN=0 TPM=1 ALLOW_NO_TPM=0
 while (($#)); do
   case "$1" in
     --image) IMAGE=$2; shift 2 ;;
     --uefi) UEFI=1; shift ;;
     --screen) SCREEN=1; shift ;;
+    --no-tpm) TPM=0; shift ;;
+    --allow-no-tpm) TPM=0; ALLOW_NO_TPM=1; shift ;;
     --kvm) KVM=1; shift ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
@@ -68,10 +79,13 @@ sed -e 's/^id = .*/id = "boottest-01"/' \
     -e 's/^kind = "pcsc".*/kind = "standin"/' -e '/^reader = /d' \
     -e 's/^ntp_servers = .*/ntp_servers = ["10.0.2.2"]/' \
     "$REPO/config/provision.example.toml" > "$work/provision.toml"
+[ "$ALLOW_NO_TPM" = 1 ] && sed -i 's/^allow_no_tpm = false/allow_no_tpm = true/' "$work/provision.toml"
 mcopy -i "$work/disk.img@@$(offset 3)" "$work/provision.toml" ::/provision.toml
 
 # The kiosk's own command line, made talkative for the log (no "quiet"), + the test's flag.
 flag=kiosk.boottest
+[ "$TPM" = 0 ] && flag=kiosk.boottest=notpm
+[ "$ALLOW_NO_TPM" = 1 ] && flag=kiosk.boottest=notpm-allowed
 [ "$SCREEN" = 1 ] && flag=kiosk.screentest
 CMDLINE="$(tr -s ' \n' ' ' < "$HERE/cmdline.txt" | sed -e 's/ $//' -e 's/ quiet / /' \
   -e 's/systemd.show_status=error/systemd.show_status=1/') $flag"
@@ -127,12 +141,30 @@ if [ "$SCREEN" = 1 ]; then
   screen=(-device "virtio-vga,xres=${SCREEN_SIZE%x*},yres=${SCREEN_SIZE#*x}"
           -device qemu-xhci -device usb-tablet -qmp "unix:$work/qmp.sock,server=on,wait=off")
 fi
-qemu-system-x86_64 -machine q35 "${accel[@]}" -smp 2 -m 1536 -display none -no-reboot \
-  -monitor none -serial "file:$work/serial.log" \
-  -drive file="$work/disk.img",format=raw,if=virtio \
-  -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
-  "${screen[@]}" "${boot[@]}" > "$work/qemu.log" 2>&1 &
-qemu=$!; pids+=("$qemu")
+# The kiosk's TPM2: swtpm, its state kept in $work/tpm across the boots of this test.
+tpm=()
+start_tpm() {
+  [ "$TPM" = 1 ] || return 0
+  mkdir -p "$work/tpm"
+  rm -f "$work/tpm/sock"
+  swtpm socket --tpm2 --tpmstate dir="$work/tpm" --ctrl type=unixio,path="$work/tpm/sock" \
+    --log file="$work/tpm/swtpm.log" &
+  pids+=($!)
+  for _ in $(seq 50); do [ -S "$work/tpm/sock" ] && break; sleep 0.1; done
+  # shellcheck disable=SC2054  # commas belong to the qemu options
+  tpm=(-chardev "socket,id=chrtpm,path=$work/tpm/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
+       -device tpm-tis,tpmdev=tpm0)
+}
+start_qemu() {
+  start_tpm
+  qemu-system-x86_64 -machine q35 "${accel[@]}" -smp 2 -m 1536 -display none -no-reboot \
+    -monitor none -serial "file:$work/serial.log" \
+    -drive file="$work/disk.img",format=raw,if=virtio \
+    -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
+    "${tpm[@]}" "${screen[@]}" "${boot[@]}" > "$work/qemu.log" 2>&1 &
+  qemu=$!; pids+=("$qemu")
+}
+start_qemu
 
 if [ "$SCREEN" = 1 ]; then
   status=0
@@ -149,22 +181,62 @@ if [ "$SCREEN" = 1 ]; then
   exit "$status"
 fi
 
-result=""
-while kill -0 "$qemu" 2>/dev/null && ((SECONDS - t0 < TIMEOUT)); do
-  result=$(grep -a -o 'BOOTTEST RESULT [A-Z]*' "$work/serial.log" 2>/dev/null || true)
-  [ -n "$result" ] && break
-  sleep 2
-done
-ready_at=$((SECONDS - t0))
-# Let the guest power off (it does so itself after the report).
-for _ in $(seq 60); do kill -0 "$qemu" 2>/dev/null || break; sleep 1; done
-tr -d '\r' < "$work/serial.log" | grep -a '^BOOTTEST\|^\[.*\] *provisioning\|provisioning' | sed 's/^/  /' >&2 || true
-cp "$work/serial.log" "$IMAGE/boot-test-serial.log"
-if [ "$result" = "BOOTTEST RESULT PASS" ]; then
-  echo "boot-test.sh: PASS ($mode) in ${ready_at} s from qemu start to the last check; serial log: $IMAGE/boot-test-serial.log" >&2
+# Waits for "BOOTTEST RESULT" on the serial console, then for the guest's power-off.
+wait_result() {
+  result=""
+  while kill -0 "$qemu" 2>/dev/null && ((SECONDS - t0 < TIMEOUT)); do
+    result=$(grep -a -o 'BOOTTEST RESULT [A-Z]*' "$work/serial.log" 2>/dev/null || true)
+    [ -n "$result" ] && break
+    sleep 2
+  done
+  ready_at=$((SECONDS - t0))
+  for _ in $(seq 60); do kill -0 "$qemu" 2>/dev/null || break; sleep 1; done
+  kill "$qemu" 2>/dev/null || true
+  tr -d '\r' < "$work/serial.log" | grep -a -e 'BOOTTEST' -e 'kiosk-data: ' -e ': provisioning' \
+    | grep -a -v 'BOOTTEST-HEALTH' | sed 's/^/  /' >&2 || true
+  cat "$work/serial.log" >> "$IMAGE/boot-test-serial.log"
+}
+fail() {
+  echo "boot-test.sh: FAIL ($1); last serial lines:" >&2
+  tail -40 "$work/serial.log" >&2
+  cat "$work/qemu.log" >&2
+  exit 1
+}
+: > "$IMAGE/boot-test-serial.log"
+wait_result
+[ "$result" = "BOOTTEST RESULT PASS" ] || fail "${result:-no result after ${ready_at} s}"
+if [ "$ALLOW_NO_TPM" = 1 ]; then
+  echo "boot-test.sh: PASS without a TPM, allowed by provision.toml: data partition unencrypted ($mode) in ${ready_at} s; serial log: $IMAGE/boot-test-serial.log" >&2
   exit 0
 fi
-echo "boot-test.sh: FAIL (${result:-no result after ${ready_at} s}); last serial lines:" >&2
-tail -40 "$work/serial.log" >&2
-cat "$work/qemu.log" >&2
-exit 1
+if [ "$TPM" = 0 ]; then
+  echo "boot-test.sh: PASS without a TPM: data partition refused ($mode) in ${ready_at} s; serial log: $IMAGE/boot-test-serial.log" >&2
+  exit 0
+fi
+first=$ready_at
+# Second boot: the same disk and the same TPM state; the data partition must open unattended.
+echo "boot-test.sh: first boot PASS in ${first} s; booting the same disk again (kiosk.boottest=second)" >&2
+if [ "$UEFI" = 1 ]; then
+  sed -i "s|^options .*|options $CMDLINE=second|" "$work/kiosk.conf"
+  mcopy -o -i "$esp" "$work/kiosk.conf" ::/loader/entries/kiosk.conf
+else
+  boot=(-kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.img" -append "$CMDLINE=second")
+fi
+: > "$work/serial.log"
+t0=$SECONDS
+start_qemu
+wait_result
+[ "$result" = "BOOTTEST RESULT PASS" ] || fail "second boot: ${result:-no result after ${ready_at} s}"
+# The host's view of the data partition: a LUKS2 header, and not one plaintext marker.
+p4=$(sfdisk -J "$work/disk.img" | python3 -c \
+  "import json,sys; p = json.load(sys.stdin)['partitiontable']['partitions'][3]; print(p['start'], p['size'])")
+read -r p4_start p4_size <<<"$p4"
+dd if="$work/disk.img" of="$work/data-header.img" bs=512 skip="$p4_start" count=32768 status=none
+cryptsetup luksDump "$work/data-header.img" | grep -E '^(Version|Keyslots|Tokens)|^ +[0-9]+: (luks2|systemd-tpm2)|tpm2-pcrs|Cipher:' \
+  | head -12 | sed 's/^/  host luksDump: /' >&2
+luks_version=$(cryptsetup luksDump "$work/data-header.img" | awk '/^Version:/ {print $2}')
+hits=$(dd if="$work/disk.img" bs=512 skip="$p4_start" count="$p4_size" status=none | grep -a -c 'KIOSK-PLAINTEXT-MARKER' || true)
+echo "boot-test.sh: raw data partition on the host ($((p4_size / 2048)) MiB): LUKS version ${luks_version:-none}; plaintext markers found: $hits" >&2
+[ "$luks_version" = 2 ] || fail "the data partition on disk is not LUKS2"
+[ "$hits" = 0 ] || fail "the marker written in the guest's store is readable on the raw disk"
+echo "boot-test.sh: PASS ($mode): first boot ${first} s, second boot (TPM unlock) ${ready_at} s; serial log: $IMAGE/boot-test-serial.log" >&2

@@ -15,7 +15,8 @@
 #   1 KIOSK-ESP  vfat  systemd-boot + kernel + initrd
 #   2 kiosk-root ext4  the OS + app, mounted read-only under an overlayroot tmpfs
 #   3 KIOSK-CONF vfat  provision.toml, written by the maintainer, read-only on the kiosk
-#   4 kiosk-data ext4  the kiosk's store, logs and journal (survives updates)
+#   4 kiosk-data ext4  placeholder; the kiosk's first boot makes it LUKS2 (TPM2) with ext4
+#                      inside: store, outbox key, logs, journal (survives updates)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -230,7 +231,8 @@ mkfs.ext4 -q -F -L kiosk-root -m 0 -d "$ROOTFS" "$PARTS/root.img" "${ROOT_MB}M"
 mkfs.vfat -C -n KIOSK-CONF "$PARTS/conf.img" $((CONF_MB * 1024)) >/dev/null
 mcopy -i "$PARTS/conf.img" "$REPO/config/provision.example.toml" ::/provision.toml.example
 mcopy -i "$PARTS/conf.img" "$HERE/conf-README.txt" ::/README.txt
-# Data: empty folders; systemd-tmpfiles gives them to the kiosk user at boot.
+# Data: a placeholder, never mounted: the first boot encrypts the partition and makes the
+# file system inside (usr/local/lib/kiosk/data-unlock.sh).
 mkdir -p "$PARTS/data/store" "$PARTS/data/log" "$PARTS/data/journal" "$PARTS/data/provisioned"
 mkfs.ext4 -q -F -L kiosk-data -d "$PARTS/data" "$PARTS/data.img" "${DATA_MB}M"
 stage_end

@@ -24,7 +24,8 @@ SCRIPTS = [IMAGE / "build.sh", IMAGE / "boot-test.sh", IMAGE / "update.sh",
            ROOTFS / "usr/local/sbin/kiosk-health", ROOTFS / "usr/local/lib/kiosk/boottest.sh",
            ROOTFS / "usr/local/lib/kiosk/prune-journal.sh",
            ROOTFS / "usr/local/lib/kiosk/screentest.sh",
-           ROOTFS / "usr/local/lib/kiosk/app-exited.sh"]
+           ROOTFS / "usr/local/lib/kiosk/app-exited.sh",
+           ROOTFS / "usr/local/lib/kiosk/data-unlock.sh"]
 
 
 def unit(name: str) -> dict[str, list[str]]:
@@ -51,11 +52,12 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
     (root / "lib").symlink_to("usr/lib")
     shutil.copytree(ROOTFS / "etc", root / "etc")
     shutil.copytree(ROOTFS / "usr/local", root / "usr/local")
-    for program in ("opt/kiosk/venv/bin/python", "bin/sh"):
+    for program in ("opt/kiosk/venv/bin/python", "bin/sh", "usr/lib/systemd/systemd-cryptsetup",
+                    "sbin/dmsetup"):
         (root / program).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy("/bin/sh", root / program)
     units = sorted(str(p) for p in (root / "etc/systemd/system").glob("*.service"))
-    assert len(units) == 5
+    assert len(units) == 6
     done = subprocess.run([analyze, "verify", f"--root={root}", *units],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), \
@@ -136,7 +138,9 @@ def test_fstab_and_cmdline() -> None:
     assert all(len(r) == 6 for r in rows)
     by_mount = {r[1]: r for r in rows}
     assert by_mount["/"][0] == "LABEL=kiosk-root" and by_mount["/"][3].startswith("ro")
-    assert by_mount["/var/lib/ward-kiosk"][0] == "LABEL=kiosk-data"
+    data = by_mount["/var/lib/ward-kiosk"]
+    assert data[0] == "/dev/mapper/kiosk-data"      # never the raw (placeholder) partition
+    assert "x-systemd.requires=kiosk-data.service" in data[3].split(",")
     assert by_mount["/var/log/journal"][0] == "/var/lib/ward-kiosk/journal"
     assert by_mount["/mnt/kiosk-config"][3].startswith("ro")
     cmdline = (IMAGE / "cmdline.txt").read_text().split()
@@ -241,3 +245,29 @@ def test_the_image_ships_the_product_without_stand_ins_or_dev_tools() -> None:
         "kiosk", "config", "assets", "setup.cfg", "pyproject.toml"]
     copies = [line for line in build.splitlines() if "-C \"$APP\"" in line]
     assert copies and all('"${PRODUCT[@]}"' in line for line in copies)
+
+
+def test_the_data_partition_is_luks2_opened_by_the_tpm() -> None:
+    """kiosk-data.service opens /dev/mapper/kiosk-data before anything mounts the data
+    partition; its script encrypts at first boot, keeps only the TPM2's key slot and
+    refuses a kiosk without a TPM2 unless provision.toml allows it (docs/image.md)."""
+    u = unit("kiosk-data.service")
+    assert u["Unit.DefaultDependencies"] == ["no"]
+    assert "local-fs.target" in u["Unit.Before"][0]
+    assert u["Unit.RequiresMountsFor"] == ["/mnt/kiosk-config"]
+    assert u["Service.ExecStart"] == ["/usr/local/lib/kiosk/data-unlock.sh"]
+    script = (ROOTFS / "usr/local/lib/kiosk/data-unlock.sh").read_text()
+    assert "luksFormat --batch-mode --type luks2" in script
+    assert '--tpm2-device=auto --tpm2-pcrs="$PCRS"' in script and "PCRS=7\n" in script
+    assert "--wipe-slot=password" in script                  # no key but the TPM's
+    assert '"tpm2-device=auto,headless=true"' in script       # unattended, never a prompt
+    assert "--allows-no-tpm" in script and "REFUSED: this kiosk has no TPM2" in script
+    # Only the never-mounted placeholder is formatted, never a partition holding a store.
+    assert script.index("Last mount time") < script.index("luksFormat")
+    # The placeholder is never mounted: nothing personal is ever written in plaintext.
+    assert "LABEL=kiosk-data" not in (ROOTFS / "etc/fstab").read_text()
+    packages = (IMAGE / "packages.txt").read_text().split()
+    assert {"cryptsetup-bin", "libtss2-esys-3.0.2-0", "libtss2-rc0", "libtss2-mu0",
+            "libtss2-tcti-device0"} <= set(packages)
+    # Provisioning (which writes the outbox key) waits for the mounted, opened partition.
+    assert "/var/lib/ward-kiosk" in unit("kiosk-provision.service")["Unit.RequiresMountsFor"][0]

@@ -125,3 +125,34 @@ def test_expired_ca_is_refused(tmp_path: Path) -> None:
     done = check(path)
     assert done.returncode == 1
     assert "backoffice.ca_certificate_file: certificate 'CN=Test Ward CA' expired on" in done.stderr
+
+
+def allows_no_tpm(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kiosk", "provision", "--allows-no-tpm",
+                           str(path)], cwd=REPO, capture_output=True, text=True, timeout=60)
+
+
+def test_a_kiosk_without_tpm_is_refused_unless_the_file_allows_it(tmp_path: Path) -> None:
+    """kiosk-data.service asks this before leaving the data partition unencrypted."""
+    assert allows_no_tpm(EXAMPLE).returncode == 1           # the example: refused
+    no_section = tmp_path / "no-section" / "provision.toml"
+    no_section.parent.mkdir()
+    text = EXAMPLE.read_text(encoding="utf-8")
+    no_section.write_text(text[:text.index("[security]")], encoding="utf-8")
+    assert check(no_section).returncode == 0
+    assert allows_no_tpm(no_section).returncode == 1        # default: refused
+    allowed = variant(tmp_path, "allow_no_tpm = false", "allow_no_tpm = true")
+    done = allows_no_tpm(allowed)
+    assert done.returncode == 0 and "allow_no_tpm = true" in done.stdout, done.stderr
+    assert allows_no_tpm(tmp_path / "missing.toml").returncode == 1
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("allow_no_tpm = false", 'allow_no_tpm = "yes"', "security.allow_no_tpm"),
+    ("allow_no_tpm = false", "allow_no_tmp = true", "security.allow_no_tmp"),
+])
+def test_security_section_is_validated(tmp_path: Path, old: str, new: str,
+                                       message: str) -> None:
+    path = variant(tmp_path, old, new)
+    for done in (check(path), allows_no_tpm(path)):
+        assert done.returncode == 1 and message in done.stderr, done.stderr

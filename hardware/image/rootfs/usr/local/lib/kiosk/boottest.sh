@@ -8,6 +8,54 @@ say() { echo "BOOTTEST $*"; }
 check() { name=$1; shift; if "$@"; then say "$name PASS $detail"; else say "$name FAIL $detail"; failed=1; fi; }
 prop() { systemctl show -P "$2" "$1"; }
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
+DATA_DEV=/dev/disk/by-partlabel/kiosk-data
+MARKER=/var/lib/ward-kiosk/store/boottest-marker.txt
+mode=first
+case " $(cat /proc/cmdline) " in
+  *" kiosk.boottest=second "*) mode=second ;;
+  *" kiosk.boottest=notpm "*) mode=notpm ;;
+  *" kiosk.boottest=notpm-allowed "*) mode=notpm-allowed ;;
+esac
+finish() {
+  /usr/local/sbin/kiosk-health | sed 's/^/BOOTTEST-HEALTH /'
+  if [ $failed = 0 ]; then say "RESULT PASS"; else say "RESULT FAIL"; fi
+  sync
+  systemctl poweroff --no-block
+  exit 0
+}
+# The data partition: LUKS2 with one key slot (the TPM2's) and the systemd-tpm2 token,
+# open as /dev/mapper/kiosk-data and mounted from there.
+check_data_encrypted() {
+  cryptsetup luksDump "$DATA_DEV" | grep -E '^(Version|Keyslots|Tokens)|^ +[0-9]+: (luks2|systemd-tpm2)|tpm2-pcrs|Cipher:' \
+    | sed 's/^/BOOTTEST-LUKS /'
+  slots=$(cryptsetup luksDump "$DATA_DEV" | sed -n '/^Keyslots:/,/^Tokens:/p' | grep -c '^ *[0-9]*: luks2')
+  detail="$(cryptsetup luksDump "$DATA_DEV" | grep -m1 '^Version:' | tr -s '\t ' ' '); key slots: $slots; tokens: $(cryptsetup luksDump "$DATA_DEV" | sed -n '/^Tokens:/,/^Digests:/p' | grep -o 'systemd-tpm2' | tr '\n' ' ')"
+  ok=false
+  cryptsetup luksDump "$DATA_DEV" | grep -q '^Version:[[:space:]]*2$' && [ "$slots" = 1 ] \
+    && cryptsetup luksDump "$DATA_DEV" | grep -q 'systemd-tpm2' && ok=true
+  check data-luks2 $ok
+  detail="$(findmnt -n -o SOURCE,FSTYPE /var/lib/ward-kiosk); $(cryptsetup status kiosk-data | grep -E '^ *(type|cipher|device):' | tr -s ' \n' ' '); kiosk-data.service: $(cat /run/kiosk/data.txt)"
+  ok=false
+  [ "$(findmnt -n -o SOURCE /var/lib/ward-kiosk)" = /dev/mapper/kiosk-data ] \
+    && cryptsetup status kiosk-data | grep -q 'type: *LUKS2' && ok=true
+  check data-unlocked $ok
+}
+
+if [ $mode = notpm ]; then
+  # No TPM and no allow_no_tpm: the data partition is refused, nothing mounted, no app.
+  i=0
+  while [ "$(prop kiosk-data.service ActiveState)" != failed ] && [ $i -lt 300 ]; do sleep 1; i=$((i+1)); done
+  detail="kiosk-data.service: $(prop kiosk-data.service ActiveState); says: $(cat /run/kiosk/data.txt 2>&1)"
+  ok=false; [ "$(prop kiosk-data.service ActiveState)" = failed ] && grep -q '^REFUSED: this kiosk has no TPM2' /run/kiosk/data.txt && ok=true
+  check data-refused-without-tpm $ok
+  detail="/var/lib/ward-kiosk: $(findmnt -n -o SOURCE /var/lib/ward-kiosk || echo 'not mounted'); partition: $(blkid -o value -s TYPE "$DATA_DEV")"
+  check data-not-mounted sh -c '! findmnt -n /var/lib/ward-kiosk >/dev/null'
+  sleep 20
+  detail="kiosk.service: $(prop kiosk.service ActiveState); kiosk-provision.service: $(prop kiosk-provision.service ActiveState)"
+  ok=false; [ "$(prop kiosk.service ActiveState)" != active ] && [ "$(prop kiosk-provision.service ActiveState)" != active ] && ok=true
+  check app-not-started $ok
+  finish
+fi
 
 # 1. The kiosk service reached ready (Type=notify: active means READY=1 was sent).
 i=0
@@ -21,6 +69,31 @@ app_cmd=$(tr '\0' ' ' < /proc/"$(prop kiosk.service MainPID)"/cmdline 2>/dev/nul
 detail="app: $app_cmd"
 ok=false; case "$app_cmd" in *"-m kiosk.service --standin"*) ok=true ;; esac
 check kiosk-standin $ok
+
+if [ $mode = notpm-allowed ]; then
+  # No TPM, and provision.toml says allow_no_tpm: plain ext4 behind the linear mapping.
+  detail="$(findmnt -n -o SOURCE,FSTYPE /var/lib/ward-kiosk); dm table: $(dmsetup table kiosk-data | cut -d' ' -f3); kiosk-data.service: $(cat /run/kiosk/data.txt)"
+  ok=false
+  [ "$(findmnt -n -o SOURCE /var/lib/ward-kiosk)" = /dev/mapper/kiosk-data ] && ! cryptsetup isLuks "$DATA_DEV" \
+    && grep -q '^UNENCRYPTED: no TPM2; allowed' /run/kiosk/data.txt && ok=true
+  check data-unencrypted-as-allowed $ok
+  finish
+fi
+# The data partition is LUKS2 and was opened by the TPM2 without anyone typing anything.
+check_data_encrypted
+if [ $mode = second ]; then
+  # Second boot of the same disk: the store written at the first boot is there.
+  detail="$MARKER: $(head -c 60 "$MARKER" 2>&1); store holds $(find /var/lib/ward-kiosk/store -type f | wc -l) files"
+  check data-kept-across-boots grep -q KIOSK-PLAINTEXT-MARKER "$MARKER"
+  finish
+fi
+# A marker in the store (10,000 lines): readable through /dev/mapper/kiosk-data here, and the
+# host then must not find it on the raw disk.
+i=0; while [ $i -lt 10000 ]; do echo "KIOSK-PLAINTEXT-MARKER line $i"; i=$((i+1)); done > "$MARKER"
+sync
+seen=$(grep -a -c KIOSK-PLAINTEXT-MARKER /dev/mapper/kiosk-data)
+detail="$seen marker lines seen through /dev/mapper/kiosk-data"
+check data-marker-written [ "$seen" -gt 0 ]
 
 # 2. The app started only after the clock was synchronised.
 sync_at=$(prop time-sync.target ActiveEnterTimestampMonotonic)
@@ -75,7 +148,4 @@ detail="new pid $(prop kiosk.service MainPID), NRestarts=$(prop kiosk.service NR
 ok=false; [ "$(prop kiosk.service NRestarts)" -gt "$before" ] && [ "$(prop kiosk.service MainPID)" != "$pid" ] && [ "$(prop kiosk.service ActiveState)" = active ] && ok=true
 check watchdog-restart $ok
 
-/usr/local/sbin/kiosk-health | sed 's/^/BOOTTEST-HEALTH /'
-if [ $failed = 0 ]; then say "RESULT PASS"; else say "RESULT FAIL"; fi
-sync
-systemctl poweroff --no-block
+finish
