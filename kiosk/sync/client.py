@@ -116,7 +116,7 @@ class BackofficeClient:
             s.mount("https://", HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0))
             s.headers["Authorization"] = f"Bearer {self._token}"
             s.headers["User-Agent"] = f"ward-kiosk/{__version__}"
-            s.verify = str(self.settings.ca_bundle) if self.settings.ca_bundle else True
+            s.verify = self.settings.verify
             s.trust_env = False   # a ward network's proxy variables must not reroute us
             self._local.session = s
             with self._sessions_lock:

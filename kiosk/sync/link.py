@@ -432,7 +432,7 @@ class KioskLink:
         the kiosk's other packages run themselves."""
         b = self.settings.backoffice
         return Endpoint(url=b.url, token=self.client.token,
-                        verify=str(b.ca_bundle) if b.ca_bundle else True,
+                        verify=b.verify,
                         timeout_s=b.read_timeout)
 
     def pending(self) -> int:

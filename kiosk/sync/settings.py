@@ -48,6 +48,12 @@ class BackofficeSettings:
         if urlsplit(self.url).scheme == "http" and not self.insecure_http:
             raise ConfigError("kiosk settings", "backoffice.url", insecure_http_refusal(self.url))
 
+    @property
+    def verify(self) -> bool | str:
+        """What requests checks the back-office's certificate against: the pinned CA
+        bundle, else the system trust store. Every client of the back-office uses this."""
+        return str(self.ca_bundle) if self.ca_bundle else True
+
     def device_token(self) -> str:
         try:
             token = self.device_token_file.read_text(encoding="utf-8").strip()

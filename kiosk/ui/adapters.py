@@ -187,6 +187,8 @@ def cashless_payment(cfg: UiConfig) -> Any:
 
     pay = load_payment_config()
     link = parse_settings(dict(cfg.data), cfg.file, Path(cfg.file).parent).backoffice
-    client = PaymentClient(link.url, link.device_token(), timeout_s=pay.kiosk.request_timeout)
+    # the same pinned CA as the kiosk's other back-office traffic (the token travels here too)
+    client = PaymentClient(link.url, link.device_token(), timeout_s=pay.kiosk.request_timeout,
+                           verify=link.verify)
     return KioskCashless(client, open_terminal(pay.kiosk.terminal), pay.methods,
                          poll_seconds=pay.kiosk.poll_seconds, language=cfg.session.language)

@@ -133,3 +133,22 @@ def test_the_kiosk_app_stops_at_start_up_on_plain_http(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr[-2000:]
     assert f"kiosk: {config}: backoffice.url: 'http://127.0.0.1:9' is plain http://" \
         in done.stderr
+
+
+def test_the_cashless_client_pins_the_same_ca(tmp_path: Path) -> None:
+    """The payment screen's client carries the device token too: it trusts the same
+    pinned CA as the link (it used the system trust store before)."""
+    from kiosk.ui.adapters import cashless_payment
+    from kiosk.ui.settings import UiConfig
+
+    ca = tmp_path / "ward-ca.pem"
+    ca.write_text("pinned\n")
+    (tmp_path / "device-token").write_text("dv_test\n")
+    text = (REPO / "config" / "kiosk.toml").read_text(encoding="utf-8")
+    text = text.replace('device_token_file = "/etc/ward-kiosk/device-token"',
+                        f'device_token_file = "{tmp_path / "device-token"}"')
+    text = text.replace('ca_bundle = ""', f'ca_bundle = "{ca}"')
+    config = tmp_path / "kiosk.toml"
+    config.write_text(text, encoding="utf-8")
+    payment = cashless_payment(UiConfig.load(config))
+    assert payment.client.session.verify == str(ca)
