@@ -26,6 +26,7 @@ from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading
 from kiosk.backoffice.engine import lookups
 from kiosk.backoffice.engine.errors import conflict, forbidden, not_found
+from kiosk.backoffice.schemas import Out
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -38,6 +39,50 @@ DeviceId = Annotated[int, Path(ge=1, le=2**31)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# --- responses (only these keys leave; a password or token only where listed) ---------------
+
+class StaffOut(Out):
+    username: str
+    role: str
+    ward: str | None
+    active: bool
+
+
+class StaffMade(StaffOut):
+    password: str | None = None  # only when the server generated it (shown once)
+
+
+class PasswordReset(Out):
+    username: str
+    sessions_ended: int
+    password: str | None = None  # only when the server generated it (shown once)
+
+
+class StaffActive(Out):
+    username: str
+    active: bool
+    sessions_ended: int
+
+
+class DeviceToken(Out):
+    """A device and its new token (shown once)."""
+    id: int
+    name: str
+    kind: str
+    ward: str
+    token: str
+
+
+class AccountEvent(Out):
+    id: int
+    at: str | None
+    action: str
+    actor: str | None
+    target_kind: str
+    target: str
+    ward: str | None
 
 
 def _bo(request: Request) -> Backoffice:
@@ -101,7 +146,8 @@ def _staff_out(row: Any) -> dict[str, Any]:
             "active": row.active}
 
 
-@router.post("/staff", status_code=201,
+@router.post("/staff", status_code=201, response_model=StaffMade,
+             response_model_exclude_unset=True,
              summary="Create a staff account (admin; a ward's admin: staff and supervisors "
                      "of its ward); 409 when the username exists")
 async def post_staff(body: StaffIn, request: Request, who: Principal = ADMIN) -> dict[str, Any]:
@@ -118,7 +164,8 @@ async def post_staff(body: StaffIn, request: Request, who: Principal = ADMIN) ->
     return out
 
 
-@router.get("/staff", summary="Staff accounts (admin; a ward's admin sees its ward's)")
+@router.get("/staff", response_model=list[StaffOut],
+            summary="Staff accounts (admin; a ward's admin sees its ward's)")
 def get_staff(request: Request, who: Principal = ADMIN) -> list[dict[str, Any]]:
     s = m.staff
     query = select(s.c.username, s.c.role, s.c.ward, s.c.active).order_by(s.c.username)
@@ -128,7 +175,8 @@ def get_staff(request: Request, who: Principal = ADMIN) -> list[dict[str, Any]]:
         return [_staff_out(r) for r in conn.execute(query)]
 
 
-@router.post("/staff/{username}/reset-password",
+@router.post("/staff/{username}/reset-password", response_model=PasswordReset,
+             response_model_exclude_unset=True,
              summary="Set or generate a new password; the account's sessions end (admin)")
 async def post_reset_password(username: Username, request: Request,
                               body: PasswordIn | None = None,
@@ -157,14 +205,15 @@ async def _set_active(request: Request, who: Principal, username: str,
     return {"username": username, "active": active, "sessions_ended": len(ended)}
 
 
-@router.post("/staff/{username}/disable",
+@router.post("/staff/{username}/disable", response_model=StaffActive,
              summary="Disable an account: it cannot sign in, its sessions end (admin)")
 async def post_disable(username: Username, request: Request,
                        who: Principal = ADMIN) -> dict[str, Any]:
     return await _set_active(request, who, username, False)
 
 
-@router.post("/staff/{username}/enable", summary="Enable a disabled account again (admin)")
+@router.post("/staff/{username}/enable", response_model=StaffActive,
+             summary="Enable a disabled account again (admin)")
 async def post_enable(username: Username, request: Request,
                       who: Principal = ADMIN) -> dict[str, Any]:
     return await _set_active(request, who, username, True)
@@ -178,7 +227,7 @@ class DeviceIn(Strict):
     ward: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")
 
 
-@router.post("/devices", status_code=201,
+@router.post("/devices", status_code=201, response_model=DeviceToken,
              summary="Provision a device token (admin of its ward; shown once); 409 when "
                      "the name exists")
 async def post_device(body: DeviceIn, request: Request, who: Principal = ADMIN) -> dict[str, Any]:
@@ -191,7 +240,7 @@ async def post_device(body: DeviceIn, request: Request, who: Principal = ADMIN) 
             "token": token}
 
 
-@router.post("/devices/{device_id}/rotate-token",
+@router.post("/devices/{device_id}/rotate-token", response_model=DeviceToken,
              summary="A new token for a device; the old one stops working (admin of its ward)")
 async def post_rotate_token(device_id: DeviceId, request: Request,
                             who: Principal = ADMIN) -> dict[str, Any]:
@@ -216,7 +265,7 @@ async def delete_device(device_id: DeviceId, request: Request,
 
 # --- audit trail ------------------------------------------------------------------------
 
-@router.get("/account-events",
+@router.get("/account-events", response_model=list[AccountEvent],
             summary="Who created, reset, disabled or re-keyed what (admin; a ward's admin: "
                     "its ward)")
 def get_account_events(request: Request, who: Principal = ADMIN,

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kiosk.backoffice import audience
 from kiosk.backoffice import models as m
+from kiosk.backoffice import schemas as S
 from kiosk.backoffice.auth import (
     COOKIE,
     Principal,
@@ -86,7 +87,8 @@ class LoginIn(Strict):
     password: str = Field(min_length=1, max_length=256)
 
 
-@router.post("/auth/login", tags=["auth"], summary="Staff sign-in (public, rate-limited)")
+@router.post("/auth/login", tags=["auth"], response_model=S.SignedIn,
+             summary="Staff sign-in (public, rate-limited)")
 def auth_login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
     bo = bo_of(request)
     address = request.client.host if request.client else "unknown"
@@ -110,20 +112,23 @@ def auth_logout(request: Request, who: Principal = STAFF) -> Response:
     return out
 
 
-@router.get("/auth/me", tags=["auth"], summary="Who am I (staff or device)")
+@router.get("/auth/me", tags=["auth"], response_model=S.Me,
+            response_model_exclude_unset=True, summary="Who am I (staff or device)")
 def auth_me(who: Principal = STAFF_OR_DEVICE) -> dict[str, object]:
     return who.public()
 
 
 # --- catalog, wards, devices -------------------------------------------------------------
 
-@router.get("/catalog", tags=["catalog"], summary="The procedure catalog (public)")
+@router.get("/catalog", tags=["catalog"], response_model=S.Catalog,
+            summary="The procedure catalog (public)")
 def get_catalog(request: Request) -> dict[str, Any]:
     bo = bo_of(request)
     return {"version": bo.catalog_version, **bo.catalog_dict}
 
 
-@router.get("/wards", tags=["catalog"], summary="Wards and whether they are open (public)")
+@router.get("/wards", tags=["catalog"], response_model=list[S.WardHours],
+            summary="Wards and whether they are open (public)")
 def get_wards(request: Request) -> list[dict[str, Any]]:
     bo = bo_of(request)
     return [{"code": w.code, "name": w.name, "open_now": lookups.is_open(bo, w),
@@ -131,7 +136,9 @@ def get_wards(request: Request) -> list[dict[str, Any]]:
              "weekdays": list(w.hours.weekdays)} for w in bo.catalog.wards.values()]
 
 
-@router.get("/device/config", tags=["devices"], summary="Configuration for this device's ward")
+@router.get("/device/config", tags=["devices"], response_model=S.DeviceConfig,
+            responses={304: {"description": "not modified (If-None-Match)"}},
+            summary="Configuration for this device's ward")
 def device_config(request: Request, who: Principal = DEVICE) -> Response:
     bo = bo_of(request)
     assert who.ward is not None
@@ -172,7 +179,8 @@ class HeartbeatIn(Strict):
     maintainer_unlock: MaintainerUnlockIn | None = None
 
 
-@router.post("/device/heartbeat", tags=["devices"], summary="Device health report")
+@router.post("/device/heartbeat", tags=["devices"], response_model=S.HeartbeatAck,
+             summary="Device health report")
 def device_heartbeat(body: HeartbeatIn, request: Request,
                      who: Principal = DEVICE) -> dict[str, Any]:
     bo = bo_of(request)
@@ -186,7 +194,8 @@ def device_heartbeat(body: HeartbeatIn, request: Request,
     return {"server_time": iso(utcnow(), bo.tz), "config_version": bo.catalog_version}
 
 
-@router.get("/devices", tags=["devices"], summary="Device health (supervisor)")
+@router.get("/devices", tags=["devices"], response_model=list[S.Device],
+            summary="Device health (supervisor)")
 def list_devices(request: Request, who: Principal = SUPERVISOR) -> list[dict[str, Any]]:
     bo = bo_of(request)
     d = m.devices
@@ -201,7 +210,8 @@ class WardStateIn(Strict):
     state: Literal["open", "closed", "auto"]
 
 
-@router.put("/wards/{ward}/state", tags=["wards"], summary="Open/close a ward by hand (supervisor)")
+@router.put("/wards/{ward}/state", tags=["wards"], response_model=S.WardState,
+            summary="Open/close a ward by hand (supervisor)")
 def put_ward_state(ward: WardPath, body: WardStateIn, request: Request,
                    who: Principal = SUPERVISOR) -> dict[str, Any]:
     return actions.set_ward_state(bo_of(request), who, ward, body.state)
@@ -233,6 +243,8 @@ OptionalIdemKey = Annotated[str | None, Header(alias="Idempotency-Key", min_leng
 
 
 @router.post("/tickets", tags=["tickets"], status_code=201, dependencies=PRIVATE,
+             response_model=S.Ticket, responses={200: {
+                 "model": S.Ticket, "description": "the ticket already issued under this key"}},
              summary="Issue a ticket (kiosk device or staff); idempotent on Idempotency-Key")
 async def post_ticket(body: TicketIn, request: Request, idempotency_key: IdemKey,
                       who: Principal = ISSUER) -> JSONResponse:
@@ -268,6 +280,7 @@ def request_of(body: TicketIn) -> issuing.TicketRequest:
 
 
 @router.post("/tickets/batch", tags=["tickets"], dependencies=PRIVATE,
+             response_model=S.BatchResults, response_model_exclude_unset=True,
              summary="Issue or upload up to 100 tickets at once (kiosk device or staff)")
 def post_ticket_batch(body: BatchIn, request: Request,
                       who: Principal = ISSUER) -> dict[str, Any]:
@@ -287,6 +300,7 @@ def post_ticket_batch(body: BatchIn, request: Request,
 
 
 @router.get("/tickets/by-key/{key}", tags=["tickets"], dependencies=PRIVATE,
+            response_model=S.Ticket,
             summary="The ticket issued under an Idempotency-Key (the kiosk that issued it; "
                     "what its screen shows, no application)")
 def get_ticket_by_key(key: Annotated[str, Path(min_length=8, max_length=128)],
@@ -295,6 +309,7 @@ def get_ticket_by_key(key: Annotated[str, Path(min_length=8, max_length=128)],
 
 
 @router.get("/tickets/{ticket_id}", tags=["tickets"], dependencies=PRIVATE,
+            response_model=S.TicketWithApplication,
             summary="One ticket with its application (staff of its ward; each read of an "
                     "application is written to its audit trail)")
 def get_ticket(ticket_id: TicketPath, request: Request, who: Principal = STAFF) -> dict[str, Any]:
@@ -305,6 +320,7 @@ def get_ticket(ticket_id: TicketPath, request: Request, who: Principal = STAFF) 
 
 
 @router.get("/tickets/{ticket_id}/events", tags=["tickets"], dependencies=PRIVATE,
+            response_model=list[S.TicketEvent],
             summary="Audit trail, including who read the ticket's data (staff)")
 def get_ticket_events(ticket_id: TicketPath, request: Request,
                       who: Principal = STAFF) -> list[dict[str, Any]]:
@@ -359,6 +375,7 @@ ACTION_SUMMARY = {
 
 
 @router.post("/tickets/{ticket_id}/transfer", tags=["counter"], dependencies=PRIVATE,
+             response_model=S.Ticket,
              summary="Transfer to another service (staff)")
 def post_transfer(ticket_id: TicketPath, body: TransferIn, request: Request,
                   who: Principal = STAFF) -> dict[str, Any]:
@@ -376,7 +393,7 @@ def _action_route(action: str) -> None:
                            note=body.note, base_url=base(request))
 
     router.add_api_route(f"/tickets/{{ticket_id}}/{action}", post_action, methods=["POST"],
-                         tags=["counter"], dependencies=PRIVATE,
+                         tags=["counter"], dependencies=PRIVATE, response_model=S.Ticket,
                          name=f"ticket_{action.replace('-', '_')}",
                          summary=f"{ACTION_SUMMARY[action]} (staff); 409 when illegal now")
 
@@ -392,6 +409,8 @@ class BlockIn(Strict):
 
 
 @router.post("/number-blocks", tags=["tickets"], status_code=201,
+             response_model=S.NumberBlock, responses={200: {
+                 "model": S.NumberBlock, "description": "the block reserved under this key"}},
              summary="Reserve a block of numbers for offline issuing (kiosk)")
 def post_block(body: BlockIn, request: Request, who: Principal = KIOSK,
                idempotency_key: OptionalIdemKey = None) -> JSONResponse:
@@ -404,7 +423,7 @@ def post_block(body: BlockIn, request: Request, who: Principal = KIOSK,
 # --- counters and queue views ---------------------------------------------------------------
 
 @router.post("/wards/{ward}/counters/{number}/call-next", tags=["counter"],
-             dependencies=PRIVATE,
+             dependencies=PRIVATE, response_model=S.Ticket,
              summary="Call the next ticket for this counter (staff); 204 when nobody waits",
              responses={204: {"description": "nobody waits"}})
 def post_call_next(ward: WardPath, number: CounterPath, request: Request,
@@ -415,19 +434,22 @@ def post_call_next(ward: WardPath, number: CounterPath, request: Request,
     return ticket
 
 
-@router.post("/wards/{ward}/counters/{number}/open", tags=["counter"], summary="Open (staff)")
+@router.post("/wards/{ward}/counters/{number}/open", tags=["counter"],
+             response_model=S.CounterState, summary="Open (staff)")
 def post_open(ward: WardPath, number: CounterPath, request: Request,
               who: Principal = STAFF) -> dict[str, Any]:
     return actions.set_counter_open(bo_of(request), who, ward, number, True)
 
 
-@router.post("/wards/{ward}/counters/{number}/close", tags=["counter"], summary="Close (staff)")
+@router.post("/wards/{ward}/counters/{number}/close", tags=["counter"],
+             response_model=S.CounterState, summary="Close (staff)")
 def post_close(ward: WardPath, number: CounterPath, request: Request,
                who: Principal = STAFF) -> dict[str, Any]:
     return actions.set_counter_open(bo_of(request), who, ward, number, False)
 
 
-@router.get("/wards/{ward}/queue", tags=["wards"],
+@router.get("/wards/{ward}/queue", tags=["wards"], response_model=S.QueueView,
+            response_model_exclude_unset=True,
             summary="Waiting lists and counters (staff, display, kiosk)")
 def get_queue(ward: WardPath, request: Request, who: Principal = STAFF_OR_DEVICE) -> dict[str, Any]:
     who.check_ward(ward)
@@ -435,12 +457,14 @@ def get_queue(ward: WardPath, request: Request, who: Principal = STAFF_OR_DEVICE
     return audience.queue_view_for(audience.of(who), views.queue_view(bo_of(request), ward))
 
 
-@router.get("/wards/{ward}/estimates", tags=["wards"], summary="Wait estimates (public)")
+@router.get("/wards/{ward}/estimates", tags=["wards"], response_model=S.Estimates,
+            summary="Wait estimates (public)")
 def get_estimates(ward: WardPath, request: Request) -> dict[str, Any]:
     return views.estimates_view(bo_of(request), ward)
 
 
-@router.get("/overview", tags=["wards"], summary="Every ward's waits (supervisor)")
+@router.get("/overview", tags=["wards"], response_model=list[S.Estimates],
+            summary="Every ward's waits (supervisor)")
 def get_overview(request: Request, who: Principal = SUPERVISOR) -> list[dict[str, Any]]:
     bo = bo_of(request)
     return [views.estimates_view(bo, code) for code in bo.catalog.wards
@@ -465,6 +489,7 @@ async def get_events(request: Request, ward: Annotated[str, Query(max_length=32)
 
 
 @router.get("/status/{token}", tags=["phone"], dependencies=PRIVATE,
+            response_model=S.PhoneStatus,
             summary="A ticket's status by its token (public; 410 once the ticket has ended)")
 def get_status(token: Annotated[str, Path(max_length=64)], request: Request) -> dict[str, Any]:
     bo = bo_of(request)

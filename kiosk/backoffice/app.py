@@ -29,6 +29,7 @@ from kiosk.backoffice.db import reading, safe_error
 from kiosk.backoffice.engine.errors import EngineError
 from kiosk.backoffice.errors import ApiError, to_http
 from kiosk.backoffice.events import listen_postgres
+from kiosk.backoffice.schemas import Health
 from kiosk.configfile import load_catalog
 
 log = logging.getLogger(__name__)
@@ -209,7 +210,8 @@ def create_app(bo: Backoffice) -> FastAPI:
         app.include_router(payments_router, prefix="/api/v1")
     app.include_router(web_router)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and database check (public)")
+    @app.get("/healthz", tags=["health"], response_model=Health,
+             summary="Liveness and database check (public)")
     def healthz() -> dict[str, str]:
         with reading(bo.engine) as conn:
             conn.execute(text("SELECT 1"))

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kiosk.backoffice.auth import Principal, require_any, require_device, require_staff
 from kiosk.backoffice.engine.errors import EngineError, Invalid
 from kiosk.backoffice.errors import ApiError, to_http
+from kiosk.backoffice.payments import schemas as P
 from kiosk.backoffice.payments import terminals
 from kiosk.backoffice.payments.service import Actor, PaymentService
 from kiosk.backoffice.privacy import refuse_my_number
@@ -102,7 +103,7 @@ def actor(p: Principal) -> Actor:
                  device_id=p.device_id, principal=p)
 
 
-@router.post("/tickets/{ticket_id}/payments", status_code=201)
+@router.post("/tickets/{ticket_id}/payments", status_code=201, response_model=P.Payment)
 async def start_payment(ticket_id: Id, body: StartIn, request: Request,
                         who: KioskOrStaff) -> Any:
     """Start a payment attempt for a ticket; the amount is the ticket's fee."""
@@ -110,7 +111,7 @@ async def start_payment(ticket_id: Id, body: StartIn, request: Request,
                       str(request.base_url))
 
 
-@router.get("/tickets/{ticket_id}/payments")
+@router.get("/tickets/{ticket_id}/payments", response_model=P.TicketPayments)
 async def ticket_payments(ticket_id: Id, request: Request,
                           who: KioskOrStaff) -> Any:
     return await _run(service(request).for_ticket, ticket_id, actor(who))
@@ -125,15 +126,18 @@ class JournalIn(Strict):
 Day = Annotated[str | None, Query(max_length=10)]
 Ward = Annotated[str | None, Query(max_length=32)]
 Format = Literal["json", "csv"]
+CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}  # format=csv
 
 
-@router.get("/payments/reconciliation")
+@router.get("/payments/reconciliation", response_model=P.Reconciliation,
+            response_model_exclude_unset=True, responses=CSV)
 async def reconciliation(request: Request, who: Supervisor, day: Day = None,
                          ward: Ward = None, format: Format = "json") -> Any:
     return await _report(request, who, day, ward, format, None)
 
 
-@router.post("/payments/reconciliation/terminal-journal")
+@router.post("/payments/reconciliation/terminal-journal", response_model=P.Reconciliation,
+             response_model_exclude_unset=True, responses=CSV)
 async def reconciliation_with_journal(body: JournalIn, request: Request, who: Supervisor,
                                       day: Day = None, ward: Ward = None,
                                       format: Format = "json") -> Any:
@@ -171,31 +175,31 @@ async def _report(request: Request, who: Principal, day: str | None, ward: str |
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
 
-@router.post("/payments/webhook")
+@router.post("/payments/webhook", response_model=P.WebhookAck)
 async def webhook(request: Request) -> Any:
     body = await request.body()
     return await _run(service(request).webhook, request.headers, body)  # case-insensitive
 
 
-@router.get("/payments/{payment_id}")
+@router.get("/payments/{payment_id}", response_model=P.Payment)
 async def get_payment(payment_id: Id, request: Request,
                       who: KioskOrStaff) -> Any:
     return await _run(service(request).get, payment_id, actor(who))
 
 
-@router.get("/payments/{payment_id}/events")
+@router.get("/payments/{payment_id}/events", response_model=list[P.PaymentEvent])
 async def payment_events(payment_id: Id, request: Request,
                          who: Staff) -> Any:
     return await _run(service(request).events, payment_id, actor(who))
 
 
-@router.post("/payments/{payment_id}/cancel")
+@router.post("/payments/{payment_id}/cancel", response_model=P.Payment)
 async def cancel_payment(payment_id: Id, request: Request,
                          who: KioskOrStaff) -> Any:
     return await _run(service(request).cancel, payment_id, actor(who))
 
 
-@router.post("/payments/{payment_id}/terminal-result")
+@router.post("/payments/{payment_id}/terminal-result", response_model=P.Payment)
 async def terminal_result(payment_id: Id, body: TerminalResultIn, request: Request,
                           who: Kiosk) -> Any:
     """Only the kiosk that started the payment; "paid" only with the terminal's proof."""
@@ -204,7 +208,7 @@ async def terminal_result(payment_id: Id, body: TerminalResultIn, request: Reque
                       actor(who))
 
 
-@router.post("/payments/{payment_id}/paid-at-counter")
+@router.post("/payments/{payment_id}/paid-at-counter", response_model=P.Payment)
 async def paid_at_counter(payment_id: Id, body: CounterIn, request: Request,
                           who: Staff) -> Any:
     refuse_my_number(body.reference, "reference")
@@ -212,7 +216,7 @@ async def paid_at_counter(payment_id: Id, body: CounterIn, request: Request,
                       actor(who))
 
 
-@router.post("/tickets/{ticket_id}/paid-at-counter")
+@router.post("/tickets/{ticket_id}/paid-at-counter", response_model=P.Payment)
 async def ticket_paid_at_counter(ticket_id: Id, body: CounterIn, request: Request,
                                  who: Staff) -> Any:
     """The console's button: staff of the ticket's ward took the fee at the counter."""
@@ -221,7 +225,8 @@ async def ticket_paid_at_counter(ticket_id: Id, body: CounterIn, request: Reques
                       actor(who))
 
 
-@router.post("/admin/payment-terminals", status_code=201)
+@router.post("/admin/payment-terminals", status_code=201, response_model=P.TerminalMade,
+             response_model_exclude_unset=True)
 async def register_terminal(body: TerminalIn, request: Request, who: Admin) -> Any:
     """Bind a payment terminal and its key to a kiosk (the key is shown once)."""
     return await _run(partial(terminals.register, by=who.username or "", ward=who.ward,
@@ -229,7 +234,7 @@ async def register_terminal(body: TerminalIn, request: Request, who: Admin) -> A
                       body.terminal_id)
 
 
-@router.get("/admin/payment-terminals")
+@router.get("/admin/payment-terminals", response_model=list[P.TerminalListed])
 async def list_terminals(request: Request, who: Admin) -> Any:
     return await _run(terminals.listing, service(request).engine, who.ward)
 

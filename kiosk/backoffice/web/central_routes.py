@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.backoffice import central
+from kiosk.backoffice.api import PRIVATE
 from kiosk.backoffice.auth import COOKIE, Principal, logout, optional_principal, require_staff
 from kiosk.backoffice.clock import iso, office_day, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.engine.errors import Invalid, invalid
+from kiosk.backoffice.schemas import Out
 from kiosk.backoffice.web.central_view import chart_svg, csv_rows, period_tables_html
 from kiosk.backoffice.web.phone import catalog_name, t
 from kiosk.backoffice.web.routes import API, NO_STORE, forbidden_page, staff_page
@@ -39,6 +41,73 @@ CENTRAL_ONLY = "このページは本庁(central)または管理者の役割の�
 CENTRAL = Depends(require_staff("central"))
 From = Annotated[str | None, Query(alias="from", max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$")]
 To = Annotated[str | None, Query(alias="to", max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+# --- responses: figures and names only, nothing about a ticket or a person ------------------
+
+class Names(Out):
+    """Ward, service and procedure names in the staff member's language."""
+    wards: dict[str, str]
+    services: dict[str, str]
+    procedures: dict[str, str]
+
+
+class NowService(Out):
+    service: str
+    waiting: int
+    longest_wait_seconds: int | None
+    target_wait_seconds: int
+    counters_open: int
+
+
+class NowWard(Out):
+    ward: str
+    waiting: int
+    longest_wait_seconds: int | None
+    at_counters: int
+    counters_open: int
+    counters: int
+    services: list[NowService]
+
+
+class CentralNow(Out):
+    generated_at: str | None
+    wards: list[NowWard]
+    names: Names
+
+
+class Figures(Out):
+    issued: int
+    served: int
+    no_shows: int
+    cancelled: int
+    called: int
+    mean_wait_seconds: int | None
+    p90_wait_seconds: int | None
+    within_target: int
+    within_target_share: float | None
+
+
+class PeriodService(Figures):
+    service: str
+    target_wait_seconds: int | None
+
+
+class PeriodProcedure(Figures):
+    procedure: str | None
+
+
+class PeriodWard(Figures):
+    ward: str
+    services: list[PeriodService]
+    procedures: list[PeriodProcedure]
+
+
+class CentralPeriod(Out):
+    from_: str = Field(alias="from")
+    to: str
+    wards: list[PeriodWard]
+    names: Names
 
 
 def _bo(request: Request) -> Backoffice:
@@ -64,11 +133,6 @@ def _names(bo: Backoffice, lang: str) -> dict[str, dict[str, str]]:
             "procedures": {c: catalog_name(p.name, lang) for c, p in cat.procedures.items()}}
 
 
-def _json(body: object) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json",
-                    headers=NO_STORE)
-
-
 async def _period_figures(request: Request, first: str | None,
                           last: str | None) -> tuple[central.Period, dict[str, Any]]:
     bo = _bo(request)
@@ -77,22 +141,23 @@ async def _period_figures(request: Request, first: str | None,
     return period, figures
 
 
-@router.get(f"{API}/central/now")
-async def central_now(request: Request, who: Principal = CENTRAL) -> Response:
+@router.get(f"{API}/central/now", response_model=CentralNow, dependencies=PRIVATE)
+async def central_now(request: Request, who: Principal = CENTRAL) -> dict[str, Any]:
     bo = _bo(request)
     wards = await run_in_threadpool(central.now_figures, bo.engine, bo.catalog, utcnow())
-    return _json({"generated_at": iso(utcnow(), bo.tz), "wards": wards,
-                  "names": _names(bo, staff_language(request))})
+    return {"generated_at": iso(utcnow(), bo.tz), "wards": wards,
+            "names": _names(bo, staff_language(request))}
 
 
-@router.get(f"{API}/central/period")
+@router.get(f"{API}/central/period", response_model=CentralPeriod, dependencies=PRIVATE)
 async def central_period(request: Request, first: From = None, last: To = None,
-                         who: Principal = CENTRAL) -> Response:
+                         who: Principal = CENTRAL) -> dict[str, Any]:
     _, figures = await _period_figures(request, first, last)
-    return _json({**figures, "names": _names(_bo(request), staff_language(request))})
+    return {**figures, "names": _names(_bo(request), staff_language(request))}
 
 
-@router.get(f"{API}/central/period.csv")
+@router.get(f"{API}/central/period.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
 async def central_period_csv(request: Request, first: From = None, last: To = None,
                              who: Principal = CENTRAL) -> Response:
     period, figures = await _period_figures(request, first, last)
@@ -133,7 +198,8 @@ async def central_page(request: Request, first: str | None = Query(None, alias="
         period_tables_html=period_tables_html(figures, bo.catalog, lang))
 
 
-@router.post("/web/central/logout")
+@router.post("/web/central/logout", response_class=RedirectResponse,
+             responses={303: {"description": "signed out: to the console's sign-in"}})
 async def central_logout(request: Request) -> Response:
     """Sign out from the central page (the API's /auth/logout is for counter staff)."""
     token = request.cookies.get(COOKIE)
