@@ -115,7 +115,7 @@ class LocalDesk:
 
 
 @dataclass
-class StandInPrinter:
+class InProcessPrinter:
     paper: bool = True
     printed: list[str] = field(default_factory=list)
 

@@ -159,12 +159,12 @@ def run_walkthrough(out: Path, cfg: UiConfig, *, all_modes: bool = False,
     """`hands` puts the card on and off the reader (default: the stand-in reader itself);
     `pay` pays a code as the resident's phone would (the demo's provider stand-in)."""
     from devtools.harness import Harness
-    from devtools.standins import LocalDesk, StandInPrinter, StandInReader
+    from devtools.standins import InProcessPrinter, LocalDesk, StandInReader
     from kiosk.ui.app import build_app
     from kiosk.ui.controller import run_now
 
     if devices is None:
-        devices = KioskDevices(reader=StandInReader(), printer=StandInPrinter(),
+        devices = KioskDevices(reader=StandInReader(), printer=InProcessPrinter(),
                                desk=LocalDesk(online=True))
     devices = dataclasses.replace(devices, runner=run_now)
     reader = hands or devices.reader

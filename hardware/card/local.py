@@ -15,7 +15,7 @@ from hardware.card.profile import ATR, Profile
 from kiosk.card.authenticity import TrustedCa
 from kiosk.card.config import CardConfig
 from kiosk.card.errors import Cancelled, CardRemoved, NoCard
-from kiosk.card.session import ApSession
+from kiosk.card.session import CardApChannel
 
 
 class LocalTransport:
@@ -76,13 +76,13 @@ class LocalCardReader:
                 return False
         return True
 
-    def wait_for_card(self, timeout: float | None = None) -> ApSession:
+    def wait_for_card(self, timeout: float | None = None) -> CardApChannel:
         if not self._wait(self.inserted, timeout):
             raise NoCard("no card arrived in time")
-        return ApSession(LocalTransport(self.applet, self), self.trusted, atr=ATR,
+        return CardApChannel(LocalTransport(self.applet, self), self.trusted, atr=ATR,
                          live_challenge=self.live_challenge, on_close=self.applet.power_off)
 
-    def poll(self) -> ApSession | None:
+    def poll(self) -> CardApChannel | None:
         return self.wait_for_card(0) if self.inserted.is_set() else None
 
     def wait_for_removal(self, timeout: float | None = None) -> bool:

@@ -63,14 +63,14 @@ def reference(size: tuple[int, int], out: Path) -> int:
                               show_cursor=False)
     configure_kivy(cfg, headless=True)
     from devtools.harness import Harness
-    from devtools.standins import LocalDesk, StandInPrinter, StandInReader
+    from devtools.standins import InProcessPrinter, LocalDesk, StandInReader
     from kiosk.domain.session import Step
     from kiosk.ui.controller import run_now
     from kiosk.ui.ports import KioskDevices
 
     reader = StandInReader()
     reader.place()  # as on the image: the stand-in card lies on the stand-in reader
-    app = build_app(cfg, KioskDevices(reader=reader, printer=StandInPrinter(),
+    app = build_app(cfg, KioskDevices(reader=reader, printer=InProcessPrinter(),
                                       desk=LocalDesk(), runner=run_now))
     h = Harness(app).start()
     out.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,8 @@ from kiosk.card.holder import Holder
 
 
 class CardApplet(Protocol):
-    """An exclusive connection to the card's 券面事項入力補助AP (kiosk.card.session.ApSession)."""
+    """An exclusive connection to the card's 券面事項入力補助AP
+    (kiosk.card.session.CardApChannel)."""
 
     atr: bytes
     apdu_count: int

@@ -27,7 +27,7 @@ from kiosk.card.errors import (
     ReaderUnavailable,
     ServiceUnavailable,
 )
-from kiosk.card.session import ApSession
+from kiosk.card.session import CardApChannel
 
 if TYPE_CHECKING:
     from kiosk.card.config import CardConfig
@@ -181,14 +181,14 @@ class PcscCardReader:
                 return name
             known = state & ~scard.SCARD_STATE_CHANGED
 
-    def wait_for_card(self, timeout: float | None = None) -> ApSession:
+    def wait_for_card(self, timeout: float | None = None) -> CardApChannel:
         """Block until a card is on the reader, then open an exclusive session on it."""
         name = self._wait(True, timeout)
         if name is None:
             raise NoCard("no card arrived in time")
         return self.connect(name)
 
-    def poll(self) -> ApSession | None:
+    def poll(self) -> CardApChannel | None:
         """A session on the card if one is on the reader now, else None. Does not block."""
         name = self._wait(True, 0)
         return self.connect(name) if name is not None else None
@@ -208,7 +208,7 @@ class PcscCardReader:
         if context is not None:
             scard.SCardCancel(context)
 
-    def connect(self, name: str | None = None) -> ApSession:
+    def connect(self, name: str | None = None) -> CardApChannel:
         name = name or self.reader_name()
         hresult, hcard, protocol = scard.SCardConnect(
             self._ctx(), name, scard.SCARD_SHARE_EXCLUSIVE,
@@ -225,7 +225,7 @@ class PcscCardReader:
                 log.debug("disconnect: %s", scard.SCardGetErrorMessage(result))
 
         log.info("card connected on %s", name)
-        return ApSession(PcscTransport(hcard, protocol), self.trusted, atr=bytes(atr),
+        return CardApChannel(PcscTransport(hcard, protocol), self.trusted, atr=bytes(atr),
                          live_challenge=self.live_challenge, on_close=unpower)
 
 

@@ -43,7 +43,7 @@ MAX_TRIES = 3
 MAX_FILE = 0x7FFF
 
 
-class ApSession:
+class CardApChannel:
     """One resident's card session. Not thread-safe: one caller at a time."""
 
     def __init__(self, transport: Transport, trusted: Sequence[TrustedCa] = (), *,
@@ -243,7 +243,7 @@ class ApSession:
         if self._on_close is not None:
             self._on_close()
 
-    def __enter__(self) -> ApSession:
+    def __enter__(self) -> CardApChannel:
         return self
 
     def __exit__(self, *exc: object) -> None:

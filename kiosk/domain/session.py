@@ -99,7 +99,7 @@ class Ticket:
 
 
 @dataclass(frozen=True)
-class Settings:
+class SessionSettings:
     """Per-visit accessibility and idle settings (from config/kiosk.toml [ui])."""
 
     idle_timeout_s: float = 90.0
@@ -133,7 +133,7 @@ class SessionError(RuntimeError):
 class Session:
     """One kiosk's resident session; reused visit after visit."""
 
-    def __init__(self, catalog: Catalog, ward: str, settings: Settings, now: float) -> None:
+    def __init__(self, catalog: Catalog, ward: str, settings: SessionSettings, now: float) -> None:
         self.catalog = catalog
         self.ward = catalog.ward(ward)
         self.settings = settings

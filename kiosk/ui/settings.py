@@ -15,7 +15,7 @@ from typing import Any
 
 from kiosk.configfile import CONFIG_DIR, read_toml
 from kiosk.domain.section import Section
-from kiosk.domain.session import Settings
+from kiosk.domain.session import SessionSettings
 from kiosk.i18n import LANGUAGE_CODES
 
 KEYS = ("ward", "width", "height", "dpi", "touch_target_mm", "fullscreen", "show_cursor",
@@ -54,7 +54,7 @@ class UiConfig:
     maintainer_lock_file: Path | None = None   # wrong tries and lock, kept across restarts
     voice: bool = False
     desk: str = "sync"
-    session: Settings = field(default_factory=Settings)
+    session: SessionSettings = field(default_factory=SessionSettings)
     file: str = ""
     data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -70,7 +70,7 @@ class UiConfig:
         root = Section(data, str(p))
         s = root.section("ui")
         s.unknown_keys(KEYS)
-        d, ds = cls(), Settings()
+        d, ds = cls(), SessionSettings()
         languages = s.texts("languages", list(ds.languages))
         for code in languages:
             if code not in LANGUAGE_CODES:
@@ -85,7 +85,7 @@ class UiConfig:
         if multisamples not in (0, 2, 4, 8):
             raise s.error("multisamples", f"must be 0, 2, 4 or 8, got {multisamples}")
         idle = s.number("idle_timeout_s", ds.idle_timeout_s, min=10)
-        session = Settings(
+        session = SessionSettings(
             idle_timeout_s=idle,
             countdown_s=min(s.number("countdown_s", ds.countdown_s, min=1), idle),
             ticket_s=s.number("ticket_s", ds.ticket_s, min=3),

@@ -33,9 +33,9 @@ import time; t0 = time.perf_counter()
 from kiosk.ui.app import build_app, configure_kivy
 from kiosk.ui.ports import KioskDevices
 from kiosk.ui.settings import UiConfig
-from devtools.standins import LocalDesk, StandInPrinter, StandInReader
+from devtools.standins import LocalDesk, InProcessPrinter, StandInReader
 cfg = UiConfig.load(); configure_kivy(cfg, headless=True)
-app = build_app(cfg, KioskDevices(reader=StandInReader(), printer=StandInPrinter(),
+app = build_app(cfg, KioskDevices(reader=StandInReader(), printer=InProcessPrinter(),
                                   desk=LocalDesk()))
 from devtools.harness import Harness
 h = Harness(app).start()
@@ -62,7 +62,7 @@ def rss_kb() -> int:
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
-    from devtools.standins import LocalDesk, StandInCard, StandInPrinter, StandInReader
+    from devtools.standins import InProcessPrinter, LocalDesk, StandInCard, StandInReader
     from kiosk.domain.session import PayMethod, Step
     from kiosk.ui.app import build_app, configure_kivy
     from kiosk.ui.controller import run_now
@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
     cfg = UiConfig.load()
     configure_kivy(cfg, headless=True)
     reader = StandInReader()
-    app = build_app(cfg, KioskDevices(reader=reader, printer=StandInPrinter(),
+    app = build_app(cfg, KioskDevices(reader=reader, printer=InProcessPrinter(),
                                       desk=LocalDesk(online=True), runner=run_now))
     app.sound.enabled = False
     from kivy.graphics.opengl import glFinish

@@ -13,7 +13,7 @@ from hardware.card.applet import MyNumberApplet
 from hardware.card.profile import PROFILES, Profile
 from kiosk.card.authenticity import TrustedCa
 from kiosk.card.errors import CardError
-from kiosk.card.session import ApSession
+from kiosk.card.session import CardApChannel
 
 from .conftest import TEST_CA
 
@@ -49,7 +49,7 @@ class Scripted:
                        max_size=4))
 @settings(max_examples=300, deadline=None)
 def test_fuzzed_responses_only_typed_errors(fuzz):
-    session = ApSession(Scripted(fuzz), [CA], live_challenge=True)
+    session = CardApChannel(Scripted(fuzz), [CA], live_challenge=True)
     try:
         session.tries_left()
         session.verify("1234")
@@ -73,7 +73,7 @@ def test_fuzzed_signature_files_never_crash(ef0002, ef0003, ef0004):
 
 
 def test_unfuzzed_flow_is_genuine():
-    session = ApSession(Scripted({}), [CA], live_challenge=True)
+    session = CardApChannel(Scripted({}), [CA], live_challenge=True)
     session.verify("1234")
     assert session.read_holder().name == "山田\u3000太郎"
     assert session.check_authenticity(with_number=True).genuine
@@ -96,20 +96,20 @@ def test_verify_that_reaches_zero_is_blocked():
 
     from kiosk.card.errors import PinBlocked
 
-    session = ApSession(Answers((b"", 0x9000), (b"", 0x9000), (b"", 0x63C2), (b"", 0x63C0)))
+    session = CardApChannel(Answers((b"", 0x9000), (b"", 0x9000), (b"", 0x63C2), (b"", 0x63C0)))
     assert session.tries_left() == 2
     with pytest.raises(PinBlocked):
         session.verify("0000")
 
 
 def test_6983_counts_as_blocked():
-    session = ApSession(Answers((b"", 0x9000), (b"", 0x9000), (b"", 0x6983)))
+    session = CardApChannel(Answers((b"", 0x9000), (b"", 0x9000), (b"", 0x6983)))
     assert session.tries_left() == 0
 
 
 def test_get_response_and_wrong_le():
     holder = PROFILE.files[0x0002]
-    session = ApSession(Answers(
+    session = CardApChannel(Answers(
         # select AP, select EF 0011, tries left, VERIFY, select EF 0002
         (b"", 0x9000), (b"", 0x9000), (b"", 0x63C3), (b"", 0x9000), (b"", 0x9000),
         (b"", 0x6C00 | len(holder)), (holder[:50], 0x6100 | (len(holder) - 50)),

@@ -6,12 +6,12 @@ import pytest
 
 from kiosk.configfile import load_catalog
 from kiosk.domain.actions import Action, apply
-from kiosk.domain.session import PayMethod, Session, SessionError, Settings, Step
+from kiosk.domain.session import PayMethod, Session, SessionError, SessionSettings, Step
 
 
 @pytest.fixture
 def s() -> Session:
-    return Session(load_catalog(), "kita", Settings(cashless=True), now=0.0)
+    return Session(load_catalog(), "kita", SessionSettings(cashless=True), now=0.0)
 
 
 def test_every_action_names_a_method_of_the_session() -> None:

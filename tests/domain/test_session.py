@@ -12,7 +12,7 @@ from kiosk.domain.session import (
     PayMethod,
     Session,
     SessionError,
-    Settings,
+    SessionSettings,
     Step,
     Ticket,
     WipeReason,
@@ -31,7 +31,7 @@ def catalog():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def s(catalog) -> Session:  # type: ignore[no-untyped-def]
-    return Session(catalog, "kita", Settings(cashless=True), now=0.0)
+    return Session(catalog, "kita", SessionSettings(cashless=True), now=0.0)
 
 
 def to_pin(s: Session, code: str = "juminhyo", tries: int = 3) -> None:
@@ -258,7 +258,7 @@ def test_cashless_paid(s: Session) -> None:
 
 
 def test_cashless_refused_when_not_configured(catalog) -> None:  # type: ignore[no-untyped-def]
-    s = Session(catalog, "kita", Settings(cashless=False), now=0)
+    s = Session(catalog, "kita", SessionSettings(cashless=False), now=0)
     to_confirm(s)
     s.confirm(7)
     with pytest.raises(SessionError):

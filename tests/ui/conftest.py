@@ -49,14 +49,14 @@ class Kiosk:
 @pytest.fixture(scope="session")
 def kiosk_app() -> Iterator[Any]:
     from devtools.harness import Harness
-    from devtools.standins import LocalDesk, StandInPrinter, StandInReader
+    from devtools.standins import InProcessPrinter, LocalDesk, StandInReader
     from kiosk.ui.app import build_app, configure_kivy
     from kiosk.ui.ports import KioskDevices
     from kiosk.ui.settings import UiConfig
 
     cfg = UiConfig.load()
     configure_kivy(cfg, headless=True)
-    app = build_app(cfg, KioskDevices(reader=StandInReader(), printer=StandInPrinter(),
+    app = build_app(cfg, KioskDevices(reader=StandInReader(), printer=InProcessPrinter(),
                                       desk=LocalDesk()))
     app.sound.enabled = False
     h = Harness(app).start()
@@ -66,13 +66,13 @@ def kiosk_app() -> Iterator[Any]:
 
 @pytest.fixture
 def kiosk(kiosk_app: Any) -> Iterator[Kiosk]:
-    from devtools.standins import LocalDesk, StandInPrinter, StandInReader
+    from devtools.standins import InProcessPrinter, LocalDesk, StandInReader
 
     h = kiosk_app
     app = h.app
     c = app.controller
     clock = Clock()
-    c.reader, c.printer, c.desk = StandInReader(), StandInPrinter(), LocalDesk(online=True)
+    c.reader, c.printer, c.desk = StandInReader(), InProcessPrinter(), LocalDesk(online=True)
     c.clock = clock
     for child in list(h.window.children):
         if child is not app.root:

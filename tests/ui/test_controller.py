@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from devtools.standins import LocalDesk, StandInCard, StandInPrinter, StandInReader
+from devtools.standins import InProcessPrinter, LocalDesk, StandInCard, StandInReader
 from kiosk.configfile import load_catalog
-from kiosk.domain.session import Session, Settings, Step
+from kiosk.domain.session import Session, SessionSettings, Step
 from kiosk.ui.controller import Controller
 
 
@@ -34,8 +34,8 @@ class BrokenReader(StandInReader):
 
 
 def controller(runner: DeferredRunner, reader: StandInReader) -> Controller:
-    session = Session(load_catalog(), "kita", Settings(), 0.0)
-    return Controller(session, reader, LocalDesk(), StandInPrinter(), lambda: 1.0,
+    session = Session(load_catalog(), "kita", SessionSettings(), 0.0)
+    return Controller(session, reader, LocalDesk(), InProcessPrinter(), lambda: 1.0,
                       runner)
 
 
