@@ -52,8 +52,11 @@ while (($#)); do
   esac
 done
 for f in disk.img vmlinuz initrd.img; do
-  [ -e "$IMAGE/$f" ] || { echo "boot-test.sh: $IMAGE/$f missing: run hardware/image/build.sh" >&2; exit 1; }
+  [ -e "$IMAGE/$f" ] || { echo "boot-test.sh: $IMAGE/$f missing: run hardware/image/build.sh --with-standins" >&2; exit 1; }
 done
+# The test provisions the stand-in card and printer, which only a test image carries.
+grep -q '^TEST IMAGE' "$IMAGE/manifest.txt" 2>/dev/null || {
+  echo "boot-test.sh: $IMAGE is a production image (no device stand-ins): build the test image with hardware/image/build.sh --with-standins" >&2; exit 1; }
 
 work=$(mktemp -d)
 pids=()

@@ -5,6 +5,11 @@
 #
 #   hardware/image/build.sh [--arch amd64|arm64] [--out DIR] [--source head|worktree]
 #                           [--suite bookworm] [--mirror URL] [--rebuild-base]
+#                           [--with-standins]
+#
+# --with-standins makes a TEST image (what boot-test.sh boots): it adds the device
+# stand-ins (hardware/, registered as entry points) so a provisioning file may name the
+# stand-in card and printer. A production image ships the product alone and refuses them.
 #
 # Output (default hardware/image/build/<arch>/): disk.img + disk.bmap (flash these),
 # esp.img + root.img (what update.sh writes), vmlinuz + initrd.img (qemu direct boot),
@@ -28,6 +33,7 @@ MIRROR=${KIOSK_IMAGE_MIRROR:-http://deb.debian.org/debian}
 SOURCE="head"
 OUT=""
 REBUILD_BASE=0
+WITH_STANDINS=0
 ESP_MB=128 ROOT_MB=2048 CONF_MB=32 DATA_MB=256
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-0}"; }
@@ -39,6 +45,7 @@ while (($#)); do
     --source) SOURCE=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --rebuild-base) REBUILD_BASE=1; shift ;;
+    --with-standins) WITH_STANDINS=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "build.sh: unknown option $1" >&2; usage 2 ;;
   esac
@@ -158,6 +165,8 @@ mkdir -p "$APP"
 # The product alone: the stand-ins (hardware/) and the dev tools (devtools/) stay out, so
 # a config naming a stand-in stops the kiosk at start-up (kiosk/devices.py).
 PRODUCT=(kiosk config assets setup.cfg pyproject.toml)
+# A test image adds the stand-ins (and what the in-process stand-in desk needs).
+[ "$WITH_STANDINS" = 1 ] && PRODUCT+=(hardware devtools)
 if [ "$SOURCE" = head ]; then
   version=$(git -C "$REPO" rev-parse --short HEAD)
   git -C "$REPO" archive --format=tar HEAD "${PRODUCT[@]}" | tar -x -C "$APP"
@@ -166,6 +175,22 @@ else
   tar -C "$REPO" --exclude='__pycache__' -c "${PRODUCT[@]}" | tar -x -C "$APP"
 fi
 echo "$version $(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$ROOTFS/opt/kiosk/VERSION"
+if [ "$WITH_STANDINS" = 1 ]; then
+  # The app runs from its source tree, not an installed distribution: the stand-ins'
+  # entry points (setup.cfg, ward_kiosk.devices) get a dist-info of their own.
+  info=$APP/ward_kiosk_standins-0.dist-info
+  mkdir -p "$info"
+  printf 'Metadata-Version: 2.1\nName: ward-kiosk-standins\nVersion: 0\n' > "$info/METADATA"
+  python3 - "$REPO/setup.cfg" > "$info/entry_points.txt" <<'PY'
+import configparser, sys
+cfg = configparser.ConfigParser()
+cfg.read(sys.argv[1])
+print("[ward_kiosk.devices]")
+for line in cfg["options.entry_points"]["ward_kiosk.devices"].strip().splitlines():
+    print(line.strip())
+PY
+  echo "$version test image (stand-ins)" > "$ROOTFS/opt/kiosk/STANDINS"
+fi
 mkdir -p "$ROOTFS/tmp/wheelhouse"
 cp "$WHEELS"/*.whl "$REQS" "$ROOTFS/tmp/wheelhouse/"
 chroot_mount "$ROOTFS"
@@ -262,6 +287,7 @@ stage_end
 
 {
   echo "ward kiosk image $version ($SUITE/$ARCH), built $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  [ "$WITH_STANDINS" = 1 ] && echo "TEST IMAGE: with the device stand-ins (--with-standins)"
   echo "kernel $kver; cmdline: $CMDLINE"
   echo "partitions (MiB): esp=$ESP_MB root=$ROOT_MB conf=$CONF_MB data=$DATA_MB; root tree $used_mb MiB"
   echo "disk.img: $(du -h --apparent-size "$DISK" | cut -f1) apparent, $(du -h "$DISK" | cut -f1) allocated"
@@ -271,4 +297,8 @@ stage_end
   chroot "$ROOTFS" dpkg-query -W -f='  ${Package} ${Version}\n'
 } > "$OUT/manifest.txt"
 sed -n '1,/^packages:/p' "$OUT/manifest.txt" >&2
-echo "build.sh: done: $DISK (+ disk.bmap). Boot-test it: hardware/image/boot-test.sh" >&2
+if [ "$WITH_STANDINS" = 1 ]; then
+  echo "build.sh: done: $DISK (+ disk.bmap), a TEST image with the stand-ins. Boot-test it: hardware/image/boot-test.sh" >&2
+else
+  echo "build.sh: done: $DISK (+ disk.bmap). Boot tests need a test image: build.sh --with-standins" >&2
+fi
