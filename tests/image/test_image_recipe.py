@@ -271,3 +271,16 @@ def test_the_data_partition_is_luks2_opened_by_the_tpm() -> None:
             "libtss2-tcti-device0"} <= set(packages)
     # Provisioning (which writes the outbox key) waits for the mounted, opened partition.
     assert "/var/lib/ward-kiosk" in unit("kiosk-provision.service")["Unit.RequiresMountsFor"][0]
+
+
+def test_only_a_test_image_carries_the_stand_ins_and_the_boot_test_wants_one() -> None:
+    """build.sh --with-standins adds hardware/ (and its entry points) for the boot tests,
+    which provision the stand-in card and printer; boot-test.sh refuses a production image
+    (the product alone) with that advice instead of booting a kiosk that cannot start."""
+    build = (IMAGE / "build.sh").read_text(encoding="utf-8")
+    assert '[ "$WITH_STANDINS" = 1 ] && PRODUCT+=(hardware devtools)' in build
+    assert 'cfg["options.entry_points"]["ward_kiosk.devices"]' in build
+    assert 'echo "TEST IMAGE: with the device stand-ins (--with-standins)"' in build
+    boot = (IMAGE / "boot-test.sh").read_text(encoding="utf-8")
+    assert "grep -q '^TEST IMAGE' \"$IMAGE/manifest.txt\"" in boot
+    assert "build.sh --with-standins" in boot
