@@ -83,6 +83,11 @@ class Harness:
         x, y = w.to_window(*w.center)
         self.tap_at(x, y)
 
+    def keys(self, text: str) -> None:
+        """Tap the on-screen key of each character (PIN pad, kana keyboard, number pad)."""
+        for ch in text:
+            self.tap("key", ch)
+
     # --- pixels ------------------------------------------------------------------------
     def pixels(self) -> Any:
         """The framebuffer as a PIL image (what the resident sees)."""

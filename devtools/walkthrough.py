@@ -45,12 +45,10 @@ def card_visit(h: Any, shot: Any, reader: Any) -> None:
     shot("04-card")
     put_card(h, reader)
     shot("05-pin")
-    for d in "1235":
-        h.tap("key", d)
+    h.keys("1235")
     h.tap("take_pin")
     shot("06-pin-wrong")
-    for d in "1234":
-        h.tap("key", d)
+    h.keys("1234")
     h.tap("take_pin")
     shot("07-confirm")
     h.tap("set_count", "copies", 1)
@@ -67,22 +65,17 @@ def no_card_visit(h: Any, shot: Any) -> None:
     h.tap("choose_procedure", "shotoku")
     h.tap("choose_no_card")
     shot("11-entry-kana")
-    for ch in "さかい":
-        h.tap("key", ch)
+    h.keys("さかい")
     h.tap("key", "\u3000")
-    for ch in "はなこ":
-        h.tap("key", ch)
+    h.keys("はなこ")
     shot("12-entry-name")
     h.tap("entry_done")
-    for ch in "さかいし":
-        h.tap("key", ch)
+    h.keys("さかいし")
     h.tap("entry_done")
     shot("13-entry-digits")
-    for ch in "19850307":
-        h.tap("key", ch)
+    h.keys("19850307")
     h.tap("entry_done")
-    for ch in "2024":
-        h.tap("key", ch)
+    h.keys("2024")
     h.tap("entry_done")
     shot("14-confirm-typed")
     h.tap("edit", "purpose")
@@ -131,8 +124,7 @@ def cashless_visit(h: Any, shot: Any, reader: Any, pay: Callable[[int], None]) -
     h.tap("choose_procedure", "juminhyo")
     h.tap("choose_card")
     put_card(h, reader)
-    for d in "1234":
-        h.tap("key", d)
+    h.keys("1234")
     h.tap("take_pin")
     h.tap("confirm")
     h.tap("choose_payment", PayMethod.CASHLESS)
