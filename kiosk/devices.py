@@ -5,9 +5,9 @@ Each device section of config/kiosk.toml names its device with one switch
 here as "module:function" paths; stand-ins and other optional devices register
 themselves as Python entry points in the group `ward_kiosk.devices`, named
 "<kind>.<name>" (e.g. `card.standin = hardware.card.local:open_standin_reader`). The
-development install (`pip install -e .[dev]`) has them; the kiosk image ships the
-product alone (hardware/image/build.sh: no hardware/, no devtools/, no entry points), so
-it refuses a stand-in by name instead of starting it.
+stand-ins are the extra `ward-kiosk[standins]` (the distribution in standins/, which
+scripts/bootstrap installs); the product alone (the kiosk image, hardware/image/build.sh)
+has none of them, so it refuses a stand-in by name instead of starting it.
 
 The product never imports a stand-in's module: it loads whatever the entry point names.
 """
@@ -22,6 +22,7 @@ from typing import Any
 from kiosk.domain.errors import ConfigError
 
 GROUP = "ward_kiosk.devices"
+STANDINS_EXTRA = "ward-kiosk[standins]"   # pip install -e '.[standins]' -e ./standins
 
 # The kinds of device a kiosk may have, and the config section that chooses each.
 KINDS = {
@@ -64,7 +65,8 @@ class DeviceRegistry:
         no such device (e.g. "standin" without the stand-ins installed)."""
         path = self._paths.get((kind, name))
         if path is None:
-            hint = (" (the stand-ins are not installed here: hardware/ is development only)"
+            hint = (f" (the stand-ins are not installed here: they are the extra "
+                    f"{STANDINS_EXTRA}, development and test images only)"
                     if name == "standin" else "")
             known = ", ".join(self.names(kind)) or "none"
             raise ConfigError(file, key or f"{KINDS[kind]}",

@@ -177,11 +177,12 @@ fi
 echo "$version $(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$ROOTFS/opt/kiosk/VERSION"
 if [ "$WITH_STANDINS" = 1 ]; then
   # The app runs from its source tree, not an installed distribution: the stand-ins'
-  # entry points (setup.cfg, ward_kiosk.devices) get a dist-info of their own.
+  # entry points (the extra ward-kiosk[standins]: standins/setup.cfg, ward_kiosk.devices)
+  # get a dist-info of their own.
   info=$APP/ward_kiosk_standins-0.dist-info
   mkdir -p "$info"
   printf 'Metadata-Version: 2.1\nName: ward-kiosk-standins\nVersion: 0\n' > "$info/METADATA"
-  python3 - "$REPO/setup.cfg" > "$info/entry_points.txt" <<'PY'
+  python3 - "$REPO/standins/setup.cfg" > "$info/entry_points.txt" <<'PY'
 import configparser, sys
 cfg = configparser.ConfigParser()
 cfg.read(sys.argv[1])

@@ -4,6 +4,7 @@ the full build + qemu boot test is `hardware/image/build.sh && hardware/image/bo
 
 from __future__ import annotations
 
+import configparser
 import os
 import re
 import shutil
@@ -280,6 +281,15 @@ def test_only_a_test_image_carries_the_stand_ins_and_the_boot_test_wants_one() -
     build = (IMAGE / "build.sh").read_text(encoding="utf-8")
     assert '[ "$WITH_STANDINS" = 1 ] && PRODUCT+=(hardware devtools)' in build
     assert 'cfg["options.entry_points"]["ward_kiosk.devices"]' in build
+    # ... from the stand-ins' own distribution (the extra ward-kiosk[standins]): the
+    # product's setup.cfg has neither the stand-ins' packages nor their entry points.
+    assert 'python3 - "$REPO/standins/setup.cfg" > "$info/entry_points.txt"' in build
+    product, standins = configparser.ConfigParser(), configparser.ConfigParser()
+    product.read(REPO / "setup.cfg")
+    standins.read(REPO / "standins" / "setup.cfg")
+    assert "ward_kiosk.devices" not in product["options.entry_points"]
+    assert "hardware" not in product["options.packages.find"]["include"]
+    assert "card.standin" in standins["options.entry_points"]["ward_kiosk.devices"]
     assert 'echo "TEST IMAGE: with the device stand-ins (--with-standins)"' in build
     boot = (IMAGE / "boot-test.sh").read_text(encoding="utf-8")
     assert "grep -q '^TEST IMAGE' \"$IMAGE/manifest.txt\"" in boot

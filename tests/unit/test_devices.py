@@ -19,7 +19,7 @@ STANDINS = [
 
 
 def test_this_dev_install_registers_the_standins():
-    # setup.cfg's entry points, as `pip install -e .[dev]` installs them
+    # standins/setup.cfg's entry points, as scripts/bootstrap installs them (the extra)
     assert "standin" in registry().names("card")
     assert "standin" in registry().names("printer")
 
