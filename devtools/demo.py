@@ -57,7 +57,11 @@ class Demo:
     urls: dict[str, str] = field(default_factory=dict)
     credentials: dict[str, Any] = field(default_factory=dict)
     backoffice_url: str = ""
-    payment_config: Path | None = None   # set when the payment stand-ins run
+    # set when the payment stand-ins run: the kiosk's side (a kiosk.toml whose [payment]
+    # names the terminal stand-in), the provider stand-in's URL, and the back-office's
+    # secrets (its environment only, never the kiosk's)
+    payment_config: Path | None = None
+    provider_url: str = ""
     payment_env: dict[str, str] = field(default_factory=dict)
     terminal: tuple[str, str] | None = None  # the terminal stand-in's id and key (hex)
     kiosk_window: bool = False  # the kiosk runs in a window (a display is there)
@@ -237,6 +241,9 @@ def demo_config(demo: Demo) -> Path:
     """The demo runs at any hour: opening hours are shown but not enforced; its API is
     browsable at /docs."""
     src = (REPO_ROOT / "config" / "backoffice.toml").read_text(encoding="utf-8")
+    if demo.provider_url:
+        src = src.replace('provider_url = "http://127.0.0.1:8700"',
+                          f'provider_url = "{demo.provider_url}"')
     path = demo.var_dir / "backoffice.toml"
     path.write_text(src.replace("enforce_opening_hours = true", "enforce_opening_hours = false")
                     .replace("api_docs = false", "api_docs = true"), encoding="utf-8")
@@ -260,7 +267,8 @@ def _stand_in(demo: Demo, module: str, banner: str, *args: str) -> int:
 def start_payment(demo: Demo, auto_scan_after: float = 8.0) -> None:
     """The code-payment provider stand-in (it "scans" every code by itself after
     `auto_scan_after` s) and the payment terminal stand-in, and the payment settings for
-    the back-office and the kiosk (var/demo/payment.toml; fresh secrets each run)."""
+    the back-office ([payment] of var/demo/backoffice.toml, fresh secrets each run in its
+    environment) and the kiosk ([payment] of var/demo/kiosk.toml)."""
     key, secret = secrets.token_hex(8), secrets.token_hex(16)
     provider = _stand_in(demo, "hardware.payment.provider", "PROVIDER LISTENING",
                          "--api-key", key, "--secret", secret,
@@ -271,13 +279,12 @@ def start_payment(demo: Demo, auto_scan_after: float = 8.0) -> None:
     key_file.chmod(0o600)
     terminal = _stand_in(demo, "hardware.payment.terminal", "TERMINAL LISTENING",
                          "--poi-id", demo.terminal[0], "--key-file", str(key_file))
-    src = (REPO_ROOT / "config" / "payment.toml").read_text(encoding="utf-8")
-    path = demo.payment_config = demo.var_dir / "payment.toml"
+    src = (REPO_ROOT / "config" / "kiosk.toml").read_text(encoding="utf-8")
+    path = demo.payment_config = demo.var_dir / "kiosk.toml"
     path.write_text(src.replace("port = 4100", f"port = {terminal}")
-                    .replace("http://127.0.0.1:8700", f"http://127.0.0.1:{provider}")
                     .replace("poll_seconds = 2.0", "poll_seconds = 0.5"), encoding="utf-8")
-    demo.payment_env = {"PAYMENT_CONFIG": str(path), "PAYMENT_PROVIDER_API_KEY": key,
-                        "PAYMENT_WEBHOOK_SECRET": secret}
+    demo.provider_url = f"http://127.0.0.1:{provider}"
+    demo.payment_env = {"PAYMENT_PROVIDER_API_KEY": key, "PAYMENT_WEBHOOK_SECRET": secret}
     demo.urls["payment provider stand-in"] = f"http://127.0.0.1:{provider}"
     demo.urls["payment terminal stand-in"] = f"tcp 127.0.0.1:{terminal}"
 

@@ -120,6 +120,8 @@ def with_cashless(cfg: UiConfig) -> UiConfig:
 
 
 DEMO_PIN_HASH = "KIOSK_DEMO_MAINTAINER_PIN_HASH"   # from start_kiosk to its child
+DEMO_PAYMENT = "KIOSK_DEMO_PAYMENT"     # ... the demo's kiosk.toml, for its [payment]
+DEMO_PROVIDER = "KIOSK_DEMO_PROVIDER"   # ... the provider stand-in's URL (it pays codes)
 
 
 def new_demo_pin() -> tuple[str, str]:
@@ -169,10 +171,11 @@ class DemoKiosk:
 
 
 def demo_devices(backoffice_url: str, token: str, var_dir: Path,
-                 payment_config: Path | None = None) -> DemoKiosk:
+                 payment_config: Path | None = None, provider_url: str = "") -> DemoKiosk:
     """The stand-in card through pcscd + vpcd (in-process stand-in when those are
     missing), the ESC/POS stand-in printer over TCP, the real sync link, and with a
-    `payment_config` the payment widget against the back-office's payment API."""
+    `payment_config` (a kiosk.toml: its [payment]) the payment widget against the
+    back-office's payment API, paying codes at the provider stand-in `provider_url`."""
     from devtools.standins import StandInReader
     from kiosk.sync import KioskLink
     from kiosk.sync.sealing import generate_key
@@ -231,13 +234,13 @@ def demo_devices(backoffice_url: str, token: str, var_dir: Path,
 
     cashless = pay_code = None
     if payment_config is not None:
-        from kiosk.payment.config import load_payment_config
+        from kiosk.payment.config import load_payment_settings
         from kiosk.payment.widget import KioskCashless
-        pay = load_payment_config(payment_config)
+        pay = load_payment_settings(payment_config)
         cashless = KioskCashless.from_link(link, pay)
-        pay_code = provider_scans(cashless, pay.backoffice.provider_url)
-        print(f"kiosk demo: cashless = the provider stand-in at {pay.backoffice.provider_url}"
-              f" and the terminal stand-in on port {pay.kiosk.terminal.port}", flush=True)
+        pay_code = provider_scans(cashless, provider_url)
+        print(f"kiosk demo: cashless = the provider stand-in at {provider_url}"
+              f" and the terminal stand-in on port {pay.terminal.port}", flush=True)
     devices = KioskDevices(reader=reader, printer=printer, desk=LinkDesk(link),
                            catalog=link.catalog(), payment=cashless,
                            report_maintainer=link.report_maintainer,
@@ -280,7 +283,8 @@ def run_demo(cfg: UiConfig, *, walkthrough: Path | None = None,
     try:
         with running(var_dir or VAR_DIR, payment=True, owns_tree=True) as demo:
             kiosk = demo_devices(demo.backoffice_url, kiosk_token(demo.credentials),
-                                 demo.var_dir / "kiosk", demo.payment_config)
+                                 demo.var_dir / "kiosk", demo.payment_config,
+                                 demo.provider_url)
             cfg = with_demo_maintainer(with_cashless(cfg), demo.var_dir / "kiosk")
             try:
                 if walkthrough is not None:
@@ -316,8 +320,15 @@ def start_kiosk(demo: Any, *, headless_dir: Path | None = None) -> subprocess.Po
     demo.kiosk_window = not headless
     # the window runs as long as the demo; the walkthrough ends by itself
     return demo.start(args, demo.var_dir / "kiosk.log", finite=headless,
-                      env={**os.environ, **demo.payment_env, "KIVY_NO_ARGS": "1",
+                      env={**os.environ, **kiosk_payment_env(demo), "KIVY_NO_ARGS": "1",
                            "PYTHONPATH": str(REPO_ROOT), DEMO_PIN_HASH: pin_hash})
+
+
+def kiosk_payment_env(demo: Any) -> dict[str, str]:
+    """What the kiosk child needs of the payment stand-ins (no secret of the back-office)."""
+    if demo.payment_config is None:
+        return {}
+    return {DEMO_PAYMENT: str(demo.payment_config), DEMO_PROVIDER: demo.provider_url}
 
 
 def make_screens(out: Path) -> int:
@@ -332,7 +343,7 @@ def make_screens(out: Path) -> int:
 
 def main(argv: list[str]) -> int:
     """`python -m devtools.kiosk_demo URL TOKEN VAR_DIR [SCREENS_DIR]` (used by start_kiosk;
-    cashless when $PAYMENT_CONFIG names the demo's payment settings), or
+    cashless when $KIOSK_DEMO_PAYMENT names the demo's kiosk.toml with its [payment]), or
     `python -m devtools.kiosk_demo --screens DIR`."""
     from devtools.demo import stop_on_signals
     from hardware.card.rig import PcscdBusy
@@ -346,12 +357,13 @@ def main(argv: list[str]) -> int:
     cfg = UiConfig.load()
     headless = len(argv) > 3
     configure_kivy(cfg, headless=headless, window=True)
-    payment = os.environ.get("PAYMENT_CONFIG")
+    payment = os.environ.get(DEMO_PAYMENT)
     if payment:
         cfg = with_cashless(cfg)
     cfg = with_demo_maintainer(cfg, var_dir, os.environ.get(DEMO_PIN_HASH, ""))
     try:
-        kiosk = demo_devices(url, token, var_dir, Path(payment) if payment else None)
+        kiosk = demo_devices(url, token, var_dir, Path(payment) if payment else None,
+                             os.environ.get(DEMO_PROVIDER, ""))
     except PcscdBusy as exc:
         return busy_reader(exc)
     try:

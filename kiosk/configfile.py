@@ -13,6 +13,7 @@ from typing import Any
 
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.errors import ConfigError
+from kiosk.domain.section import Section
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = Path(os.environ.get("KIOSK_CONFIG_DIR", REPO_ROOT / "config"))
@@ -34,3 +35,10 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
 def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
     p = Path(path) if path is not None else CONFIG_DIR / "catalog.toml"
     return Catalog.from_mapping(read_toml(p), file=str(p))
+
+
+def read_kiosk_config(path: str | os.PathLike[str] | None = None) -> Section:
+    """config/kiosk.toml (or `path`), read once: the root every part of the kiosk takes its
+    own section from (its owner validates it). The one place that reads the kiosk's file."""
+    p = Path(path) if path is not None else CONFIG_DIR / "kiosk.toml"
+    return Section(read_toml(p), str(p))

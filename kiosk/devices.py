@@ -28,7 +28,7 @@ STANDINS_EXTRA = "ward-kiosk[standins]"   # pip install -e '.[standins]' -e ./st
 KINDS = {
     "card": "card",                   # My Number card reader
     "printer": "printer",             # ticket printer
-    "payment_terminal": "kiosk.terminal.kind",  # card / e-money terminal (payment.toml)
+    "payment_terminal": "payment.terminal",  # card / e-money terminal
     "scanner": "scanner",             # 2D barcode scanner (reserved for a later device)
     "desk": "ui.desk",                # the ticket desk: the sync link, or local numbers
 }

@@ -232,16 +232,6 @@ def _payment_terminal(s: Section) -> PaymentTerminal:
     return PaymentTerminal(terminal_id, host, s.integer("port", 4100, min=1, max=65535))
 
 
-def payment_config(p: Provisioning, template: dict[str, Any]) -> dict[str, Any]:
-    """The shipped config/payment.toml with this kiosk's terminal put in."""
-    cfg = {name: dict(table) for name, table in template.items()}
-    if p.payment_terminal is not None:
-        kiosk = cfg.setdefault("kiosk", {})
-        kiosk["terminal"] = {**kiosk.get("terminal", {}), "host": p.payment_terminal.host,
-                             "port": p.payment_terminal.port, "sale_id": p.kiosk_id}
-    return cfg
-
-
 def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Provisioning:
     """Validate a parsed provisioning file; errors name the file and the key."""
     root = Section(data, file)
@@ -349,6 +339,10 @@ def kiosk_config(p: Provisioning, template: dict[str, Any], state: Path) -> dict
         _fill(cfg, "printer", host=pr.host, port=pr.port)
     elif pr.kind == "serial":
         _fill(cfg, "printer", serial_device=pr.device, serial_baudrate=pr.baudrate)
+    if p.payment_terminal is not None:
+        pay = cfg.setdefault("payment", {})
+        pay["terminal"] = {**pay.get("terminal", {}), "host": p.payment_terminal.host,
+                           "port": p.payment_terminal.port, "sale_id": p.kiosk_id}
     # A stand-in card reader is the app's in-process stand-in (ui.card above); [card]
     # keeps its real backend for when the kiosk is re-provisioned with a reader.
     _fill(cfg, "card", reader=p.card_reader.reader)
@@ -367,7 +361,8 @@ def _write(path: Path, text: str, mode: int = 0o644, owner: tuple[int, int] | No
     os.replace(tmp, path)
 
 
-SHIPPED_CONFIG = ("kiosk.toml", "catalog.toml", "payment.toml", "backoffice.toml")
+# The back-office's settings (backoffice.toml: its payment provider) are not the kiosk's.
+SHIPPED_CONFIG = ("kiosk.toml", "catalog.toml")
 
 
 def _shipped_digest(template_dir: Path) -> str:
@@ -411,11 +406,6 @@ def apply(file: Path, state: Path, config_dir: Path, *, owner: tuple[int, int] |
             kiosk_config(p, template, state),
             f"Written by `python -m kiosk provision --apply` from {file}\n"
             f"(sha256 {digest[:16]}); edit provision.toml on the config partition instead."))
-        if p.payment_terminal is not None and (template_dir / "payment.toml").exists():
-            _write(config_dir / "payment.toml", dump_toml(
-                payment_config(p, read_toml(template_dir / "payment.toml")),
-                f"Written by `python -m kiosk provision --apply` from {file}: the shipped "
-                "payment.toml with this kiosk's terminal."))
     if not (state / "outbox.key").exists():
         from kiosk.sync.sealing import generate_key  # late: cryptography, only here
         generate_key(state / "outbox.key")

@@ -82,18 +82,42 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class BackofficePaymentSettings:
+    """[payment]: the code-payment provider. Its API key and webhook secret come from the
+    environment variables named here, never from a file, and never reach a kiosk."""
+    provider: str = "http"
+    provider_url: str = "http://127.0.0.1:8700"
+    api_key_env: str = "PAYMENT_PROVIDER_API_KEY"
+    webhook_secret_env: str = "PAYMENT_WEBHOOK_SECRET"  # noqa: S105 - a variable's name
+    webhook_url: str = ""
+    webhook_tolerance: int = 300
+    code_expiry: int = 180
+    poll_after: float = 3.0
+    merchant_name: str = "WARD OFFICE"
+    merchant_name_ja: str = ""
+    merchant_city: str = "SAKAI"
+
+    def api_key(self) -> str:
+        return os.environ.get(self.api_key_env, "")
+
+    def webhook_secret(self) -> bytes:
+        return os.environ.get(self.webhook_secret_env, "").encode()
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     events: EventSettings = field(default_factory=EventSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    payment: BackofficePaymentSettings = field(default_factory=BackofficePaymentSettings)
     source: str = ""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], file: str = "backoffice.toml") -> Settings:
         root = Section(data, file)
-        root.unknown_keys(("server", "security", "queue", "events", "retention"))
+        root.unknown_keys(("server", "security", "queue", "events", "retention", "payment"))
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
         tz = s.text("timezone", "Asia/Tokyo")
@@ -164,7 +188,8 @@ class Settings:
             status_recheck_seconds=e.integer("status_recheck_seconds", 60, min=1, max=3600),
             call_spread_seconds=e.number("call_spread_seconds", 2.0, min=0))
         return cls(server=server, security=security, queue=queue, events=events,
-                   retention=_retention(root.section("retention", {})), source=file)
+                   retention=_retention(root.section("retention", {})),
+                   payment=_payment(root.section("payment", {})), source=file)
 
 
 def _retention(r: Section) -> RetentionSettings:
@@ -178,6 +203,32 @@ def _retention(r: Section) -> RetentionSettings:
         finished_grace=grace,
         max_days=r.integer("max_days", 3, min=1, max=366),
         check_seconds=r.integer("check_seconds", 600, min=0, max=86_400))
+
+
+def _payment(b: Section) -> BackofficePaymentSettings:
+    b.unknown_keys(tuple(BackofficePaymentSettings.__dataclass_fields__))
+    d = BackofficePaymentSettings()
+    url = b.text("provider_url", d.provider_url)
+    if not url.startswith(("http://", "https://")):
+        raise b.error("provider_url", f"must start with http:// or https://, got {url!r}")
+    hook = b.text("webhook_url", d.webhook_url)
+    if hook and not hook.startswith(("http://", "https://")):
+        raise b.error("webhook_url", f"must start with http:// or https://, got {hook!r}")
+    name = b.text("merchant_name", d.merchant_name)
+    if len(name) > 25 or not name.isascii():
+        raise b.error("merchant_name", "must be Latin letters, at most 25 (JPQR tag 59)")
+    city = b.text("merchant_city", d.merchant_city)
+    if len(city) > 15 or not city.isascii():
+        raise b.error("merchant_city", "must be Latin letters, at most 15 (JPQR tag 60)")
+    return BackofficePaymentSettings(
+        provider=b.text("provider", d.provider, choices=("http",)), provider_url=url,
+        api_key_env=b.text("api_key_env", d.api_key_env),
+        webhook_secret_env=b.text("webhook_secret_env", d.webhook_secret_env),
+        webhook_url=hook, webhook_tolerance=b.integer("webhook_tolerance", d.webhook_tolerance,
+                                                      min=5),
+        code_expiry=b.integer("code_expiry", d.code_expiry, min=10, max=3600),
+        poll_after=b.number("poll_after", d.poll_after, min=0), merchant_name=name,
+        merchant_name_ja=b.text("merchant_name_ja", d.merchant_name_ja), merchant_city=city)
 
 
 def default_config_path() -> Path:

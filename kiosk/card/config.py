@@ -67,11 +67,10 @@ class CardConfig:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> CardConfig:
-        from kiosk.configfile import CONFIG_DIR, read_toml
+        from kiosk.configfile import read_kiosk_config
 
-        p = Path(path) if path is not None else CONFIG_DIR / "kiosk.toml"
-        data = read_toml(p)
-        return cls.from_section(Section(data, str(p)).section("card", {}), p.parent)
+        root = read_kiosk_config(path)
+        return cls.from_section(root.section("card", {}), Path(root.file).parent)
 
 
 def open_reader(config: CardConfig | None = None) -> CardReader:

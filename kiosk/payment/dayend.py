@@ -4,7 +4,7 @@
         [--day YYYY-MM-DD] [--ward kita] [--journal FILE | --save FILE]
 
 Run by the supervisor at closing (the terminal's 締め). The journal comes from the
-terminal configured in config/payment.toml ([kiosk.terminal]) over the nexo
+terminal configured in config/kiosk.toml ([payment.terminal]) over the nexo
 Reconciliation request, or from a file exported by the terminal / acquirer portal
 (``--journal``); ``--save`` keeps what was fetched. Prints the report; exit status 1 when
 anything disagrees, 2 when the terminal or back-office could not be asked.
@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.payment.client import BackofficeError, PaymentClient
-from kiosk.payment.config import load_payment_config
+from kiosk.payment.config import load_payment_settings
 from kiosk.payment.terminal import NexoTcpTerminal, TerminalError
 
 TOKEN_ENV = "PAYMENT_SUPERVISOR_TOKEN"  # noqa: S105 - a variable's name
 
 
-def fetch_journal() -> dict[str, Any]:
-    t = load_payment_config().kiosk.terminal
+def fetch_journal(config: str | None = None) -> dict[str, Any]:
+    t = load_payment_settings(config).terminal
     return NexoTcpTerminal(t.host, t.port, sale_id=t.sale_id).journal()
 
 
@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--journal", type=Path, help="a journal file instead of the terminal")
     ap.add_argument("--save", type=Path, help="write the fetched journal here too")
     ap.add_argument("--ca", help="CA bundle for the back-office's TLS certificate")
+    ap.add_argument("--config", help="kiosk.toml to take [payment] from (default: config/)")
     args = ap.parse_args(argv)
     token = os.environ.get(TOKEN_ENV, "")
     if not token:
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         journal = (json.loads(args.journal.read_text(encoding="utf-8")) if args.journal
-                   else fetch_journal())
+                   else fetch_journal(args.config))
     except (OSError, ValueError, TerminalError) as exc:
         print(f"no terminal journal: {exc}", file=sys.stderr)
         return 2

@@ -228,5 +228,5 @@ def open_terminal(t: TerminalSettings) -> PaymentTerminal | None:
     from kiosk.devices import registry
 
     terminal: PaymentTerminal = registry().factory(
-        "payment_terminal", t.kind, file="payment.toml", key="kiosk.terminal.kind")(t)
+        "payment_terminal", t.kind, key="payment.terminal.kind")(t)
     return terminal

@@ -29,7 +29,7 @@ from kiosk.configfile import ASSETS_DIR
 from kiosk.domain.payment import PaymentMethod
 from kiosk.i18n import translator
 from kiosk.payment.client import PaymentClient
-from kiosk.payment.config import PaymentConfig, load_payment_config
+from kiosk.payment.config import KioskPaymentSettings
 from kiosk.payment.flow import (
     AMOUNT,
     BACK,
@@ -307,22 +307,21 @@ class KioskCashless:
         self.flow: PaymentFlow | None = None
 
     @classmethod
-    def from_link(cls, link: Any, config: PaymentConfig | None = None,
+    def from_link(cls, link: Any, cfg: KioskPaymentSettings,
                   language: str = "ja") -> KioskCashless:
         """Built on the kiosk's `kiosk.sync.KioskLink`: its back-office endpoint and token,
-        and its ticket keys as references (`link.ticket_id(key)` → back-office id)."""
-        cfg = config or load_payment_config()
+        and its ticket keys as references (`link.ticket_id(key)` → back-office id);
+        `cfg` is `[payment]` of kiosk.toml."""
         ep = link.endpoint()
-        client = PaymentClient(ep.url, ep.token, timeout_s=cfg.kiosk.request_timeout,
+        client = PaymentClient(ep.url, ep.token, timeout_s=cfg.request_timeout,
                                verify=ep.verify)
-        t = cfg.kiosk.terminal
-        terminal = open_terminal(t)
+        terminal = open_terminal(cfg.terminal)
 
         def resolve(reference: str) -> int | None:
             found = ticket_id_of(reference)
             return found if found is not None else link.ticket_id(reference)
 
-        return cls(client, terminal, cfg.methods, poll_seconds=cfg.kiosk.poll_seconds,
+        return cls(client, terminal, cfg.methods, poll_seconds=cfg.poll_seconds,
                    resolve_ticket=resolve, language=language)
 
     def start(self, amount_yen: int, reference: str, done: object) -> object:

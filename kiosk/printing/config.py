@@ -17,7 +17,7 @@ from pathlib import Path
 
 from escpos.escpos import Escpos
 
-from kiosk.configfile import CONFIG_DIR, REPO_ROOT, read_toml
+from kiosk.configfile import REPO_ROOT, read_kiosk_config
 from kiosk.devices import registry
 from kiosk.domain.section import Section
 from kiosk.printing.device import Printer
@@ -74,9 +74,7 @@ class PrinterConfig:
 
 def load_printer_config(path: str | os.PathLike[str] | None = None) -> PrinterConfig:
     """The [printer] section of kiosk.toml (defaults when the file has none)."""
-    p = Path(path) if path is not None else CONFIG_DIR / "kiosk.toml"
-    root = Section(read_toml(p), str(p))
-    return PrinterConfig.from_section(root.section("printer", None))
+    return PrinterConfig.from_section(read_kiosk_config(path).section("printer", None))
 
 
 # A printer device (kiosk.devices, kind "printer"): how to reach the ESC/POS printer, and

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kiosk.configfile import CONFIG_DIR, read_toml
+from kiosk.configfile import read_kiosk_config
 from kiosk.domain.errors import ConfigError
 from kiosk.domain.section import Section
 
@@ -149,5 +149,5 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> SyncSettings:
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> SyncSettings:
-    p = Path(path) if path is not None else CONFIG_DIR / "kiosk.toml"
-    return parse_settings(read_toml(p), str(p), p.parent)
+    root = read_kiosk_config(path)
+    return parse_settings(dict(root.data), root.file, Path(root.file).parent)

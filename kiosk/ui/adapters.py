@@ -5,7 +5,7 @@ packages to the kiosk's ports.
     [printer] transport  → kiosk.printing.open_printer() (likewise)
     [ui] desk = "sync"   → kiosk.sync.KioskLink (its [backoffice] + [store] sections)
               "standin"  → local numbers (the `desk.standin` device of the dev tools)
-    [ui] cashless        → kiosk.payment's widget (config/payment.toml)
+    [ui] cashless        → kiosk.payment's widget (its [payment] section)
 
 Every section comes from the one reading of kiosk.toml that `UiConfig.load` made. The
 adapters translate those APIs (docs/card.md, docs/printing.md, docs/sync.md) into the
@@ -180,15 +180,15 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
 def cashless_payment(cfg: UiConfig) -> Any:
     """The payment package's widget for the cashless screen (docs/payment.md)."""
     from kiosk.payment.client import PaymentClient
-    from kiosk.payment.config import load_payment_config
+    from kiosk.payment.config import KioskPaymentSettings
     from kiosk.payment.terminal import open_terminal
     from kiosk.payment.widget import KioskCashless
     from kiosk.sync.settings import parse_settings
 
-    pay = load_payment_config()
+    pay = KioskPaymentSettings.from_section(Section(cfg.data, cfg.file).section("payment", {}))
     link = parse_settings(dict(cfg.data), cfg.file, Path(cfg.file).parent).backoffice
     # the same pinned CA as the kiosk's other back-office traffic (the token travels here too)
-    client = PaymentClient(link.url, link.device_token(), timeout_s=pay.kiosk.request_timeout,
+    client = PaymentClient(link.url, link.device_token(), timeout_s=pay.request_timeout,
                            verify=link.verify)
-    return KioskCashless(client, open_terminal(pay.kiosk.terminal), pay.methods,
-                         poll_seconds=pay.kiosk.poll_seconds, language=cfg.session.language)
+    return KioskCashless(client, open_terminal(pay.terminal), pay.methods,
+                         poll_seconds=pay.poll_seconds, language=cfg.session.language)

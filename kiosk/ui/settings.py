@@ -1,8 +1,9 @@
 """The [ui] section of config/kiosk.toml: screen, lockdown, timeouts, languages, desk.
 
-`UiConfig.load` reads the file once; the device sections ([card], [printer],
-[backoffice], [store]) are parsed from the same reading (`UiConfig.data`) when the kiosk
-is assembled (kiosk.ui.adapters.make_devices). The dataclass's defaults are the only ones.
+`UiConfig.load` reads the file once (`kiosk.configfile.read_kiosk_config`, the one reader
+of kiosk.toml); the device sections ([card], [printer], [backoffice], [store], [payment])
+are parsed from the same reading (`UiConfig.data`) when the kiosk is assembled
+(kiosk.ui.adapters.make_devices). The dataclass's defaults are the only ones.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.configfile import CONFIG_DIR, read_toml
+from kiosk.configfile import read_kiosk_config
 from kiosk.domain.section import Section
 from kiosk.domain.session import SessionSettings
 from kiosk.i18n import LANGUAGE_CODES
@@ -65,9 +66,8 @@ class UiConfig:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> UiConfig:
-        p = Path(path) if path is not None else CONFIG_DIR / "kiosk.toml"
-        data = read_toml(p)
-        root = Section(data, str(p))
+        root = read_kiosk_config(path)
+        p, data = Path(root.file), root.data
         s = root.section("ui")
         s.unknown_keys(KEYS)
         d, ds = cls(), SessionSettings()

@@ -138,8 +138,8 @@ def _day(bo: Any) -> dict[str, Any]:
 
 def _pay_at_counter(bo: Any, ticket_id: int) -> None:
     """A payment row and its audit rows belong to the day too (the scan reads them)."""
+    from kiosk.backoffice.config import BackofficePaymentSettings
     from kiosk.backoffice.payments.service import Actor, PaymentService
-    from kiosk.payment.config import BackofficePaymentSettings
 
     service = PaymentService(bo.engine, BackofficePaymentSettings(), None, bo.tz, bo)
     staff = Actor("staff", "tester")

@@ -209,26 +209,14 @@ def _office(provider: Provider, terminal: Terminal, tmp_path: Path,
             request: pytest.FixtureRequest, database: str | None) -> Iterator[Office]:
     """The back-office as the back-office tests start it (tests/support/backoffice.py:
     `python -m kiosk.backoffice serve`, migrated and seeded), told where the provider is."""
-    cfg = tmp_path / "payment.toml"
-    cfg.write_text(f"""
-[kiosk]
-poll_seconds = 0.2
-[kiosk.terminal]
-port = {terminal.port}
-timeout = 5.0
-[backoffice]
-provider_url = "{provider.url}"
-code_expiry = 30
-poll_after = 0.5
-webhook_tolerance = 60
-merchant_name = "SAKAI CITY KITA WARD"
-merchant_name_ja = "堺市北区役所"
-""")
-    env = {"PAYMENT_CONFIG": str(cfg), "PAYMENT_PROVIDER_API_KEY": provider.api_key,
+    payment = {"provider_url": provider.url, "code_expiry": 30, "poll_after": 0.5,
+               "webhook_tolerance": 60, "merchant_name": "SAKAI CITY KITA WARD",
+               "merchant_name_ja": "堺市北区役所"}
+    env = {"PAYMENT_PROVIDER_API_KEY": provider.api_key,
            "PAYMENT_WEBHOOK_SECRET": provider.secret}
     factory = ServerFactory(tmp_path, request)
     try:
-        server = factory.start(database, env=env)
+        server = factory.start(database, config={"payment": payment}, env=env)
         tokens = {"kiosk-kita": server.kiosk_token,
                   "kiosk-naka": server.device_tokens[("kiosk", "naka")],
                   "staff": server.login("staff"), "boss": server.login("supervisor"),

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.configfile import CONFIG_DIR, read_toml
+from kiosk.backoffice.config import Settings, load_settings
+from kiosk.configfile import CONFIG_DIR
 from kiosk.domain.errors import ConfigError
 from kiosk.domain.payment import (
     JournalError,
@@ -20,7 +21,8 @@ from kiosk.domain.payment import (
     transition,
     verify_webhook,
 )
-from kiosk.payment.config import PaymentConfig
+from kiosk.domain.section import Section
+from kiosk.payment.config import KioskPaymentSettings, load_payment_settings
 
 S = PaymentState
 
@@ -86,12 +88,27 @@ def test_reconcile_flags_every_disagreement() -> None:
 
 
 def test_config_file_is_valid_and_typos_are_named() -> None:
-    cfg = PaymentConfig.from_mapping(read_toml(CONFIG_DIR / "payment.toml"))
-    assert cfg.kiosk.poll_seconds > 0 and cfg.backoffice.code_expiry >= 10
-    with pytest.raises(ConfigError, match=r"backoffice\.webhook_tolerence"):
-        PaymentConfig.from_mapping({"backoffice": {"webhook_tolerence": 5}})
+    kiosk = load_payment_settings(CONFIG_DIR / "kiosk.toml")
+    assert kiosk.poll_seconds > 0 and kiosk.terminal.kind == "nexo"
+    assert load_settings(CONFIG_DIR / "backoffice.toml").payment.code_expiry >= 10
+    with pytest.raises(ConfigError, match=r"payment\.webhook_tolerence"):
+        Settings.from_mapping({"payment": {"webhook_tolerence": 5}})
     with pytest.raises(ConfigError, match="merchant_city"):
-        PaymentConfig.from_mapping({"backoffice": {"merchant_city": "堺市"}})
+        Settings.from_mapping({"payment": {"merchant_city": "堺市"}})
+    with pytest.raises(ConfigError, match=r"payment\.terminal\.prot"):
+        KioskPaymentSettings.from_section(Section({"terminal": {"prot": 1}}, "k.toml",
+                                                  "payment"))
+
+
+def test_the_provider_and_its_secrets_stay_off_the_kiosk() -> None:
+    """The kiosk's [payment] knows its terminal and the back-office it asks; the provider's
+    URL, key and webhook secret (their variables' names too) are the back-office's alone."""
+    with pytest.raises(ConfigError, match=r"payment\.provider_url: unknown key"):
+        KioskPaymentSettings.from_section(Section(
+            {"provider_url": "http://127.0.0.1:8700"}, "kiosk.toml", "payment"))
+    shipped = (CONFIG_DIR / "kiosk.toml").read_text(encoding="utf-8")
+    for word in ("provider", "api_key", "webhook", "secret"):
+        assert word not in shipped.split("[payment]", 1)[1].split("\n[", 1)[0]
 
 
 def test_terminal_journal_compared_per_transaction() -> None:

@@ -1,5 +1,6 @@
 """The provisioning file names the kiosk's own payment terminal (where it answers, its id)
-and never its key; applying it gives the kiosk a payment.toml pointing at that terminal."""
+and never its key; applying it gives the kiosk a [payment] pointing at that terminal, and
+nothing of the back-office's payment provider."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from kiosk import provision
 from kiosk.domain.errors import ConfigError
-from kiosk.payment.config import load_payment_config
+from kiosk.payment.config import load_payment_settings
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config" / "provision.example.toml"
@@ -21,10 +22,12 @@ def test_terminal_of_the_kiosk_reaches_its_payment_config(tmp_path: Path) -> Non
     assert p.summary()["payment_terminal"]["terminal_id"] == "T-kita-01"
     config = tmp_path / "config"
     provision.apply(EXAMPLE, tmp_path / "state", config)
-    terminal = load_payment_config(config / "payment.toml").kiosk.terminal
+    mine = load_payment_settings(config / "kiosk.toml")
+    terminal = mine.terminal
     assert (terminal.host, terminal.port, terminal.sale_id) == ("192.0.2.20", 4100, "kita-01")
-    shipped = load_payment_config(REPO / "config" / "payment.toml")
-    assert load_payment_config(config / "payment.toml").backoffice == shipped.backoffice
+    shipped = load_payment_settings(REPO / "config" / "kiosk.toml")
+    assert (mine.methods, mine.poll_seconds) == (shipped.methods, shipped.poll_seconds)
+    assert sorted(p.name for p in config.glob("*.toml")) == ["catalog.toml", "kiosk.toml"]
 
 
 def test_a_terminal_key_in_the_file_is_refused(tmp_path: Path) -> None:

@@ -55,13 +55,13 @@ def test_journal_agrees_on_a_normal_day(office: Office, tmp_path: Path) -> None:
     assert {paid, retried} <= {t["service_id"] for t in journal["transactions"]
                                if t["status"] == "Success"}
     # The same through the supervisor's day-end command: terminal → back-office.
-    cfg = tmp_path / "payment.toml"
-    cfg.write_text(f"[kiosk.terminal]\nport = {office.terminal.port}\nsale_id = \"dayend\"\n")
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text(f"[payment.terminal]\nport = {office.terminal.port}\nsale_id = \"dayend\"\n")
     saved = tmp_path / "journal.json"
-    env = {**os.environ, "PAYMENT_CONFIG": str(cfg),
-           "PAYMENT_SUPERVISOR_TOKEN": office.tokens["boss"]}
+    env = {**os.environ, "PAYMENT_SUPERVISOR_TOKEN": office.tokens["boss"]}
     run = subprocess.run([sys.executable, "-m", "kiosk.payment.dayend", "--backoffice",
-                          office.url, "--save", str(saved)], env=env, capture_output=True,
+                          office.url, "--config", str(cfg), "--save", str(saved)], env=env,
+                         capture_output=True,
                          text=True, timeout=60)
     assert run.returncode == 0, run.stderr + run.stdout
     assert json.loads(run.stdout)["ok"] and json.loads(saved.read_text())["transactions"]

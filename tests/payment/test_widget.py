@@ -40,15 +40,16 @@ def test_widget_shows_code_and_reports_paid(office: Office, tmp_path: Path) -> N
 def test_port_from_the_kiosk_link(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from kiosk.payment.config import PaymentConfig
+    from kiosk.domain.section import Section
+    from kiosk.payment.config import KioskPaymentSettings
     from kiosk.payment.widget import KioskCashless
 
     link = SimpleNamespace(
         endpoint=lambda: SimpleNamespace(url="http://127.0.0.1:9", token="dv_x", verify=True,
                                          timeout_s=2.0),
         ticket_id=lambda key: {"k-1": 41}.get(key))
-    cfg = PaymentConfig.from_mapping({"payment": {"methods": ["code", "counter"]},
-                                      "kiosk": {"terminal": {"kind": "none"}}})
+    cfg = KioskPaymentSettings.from_section(Section(
+        {"methods": ["code", "counter"], "terminal": {"kind": "none"}}, "kiosk.toml", "payment"))
     port = KioskCashless.from_link(link, cfg, language="en")
     assert port.terminal is None and [m.value for m in port.methods] == ["code", "counter"]
     assert port.resolve_ticket("k-1") == 41 and port.resolve_ticket("ticket:7") == 7

@@ -2,8 +2,8 @@
 
 Included by the back-office app factory with one line:
 ``app.include_router(kiosk.backoffice.payments.router.router, prefix="/api/v1")``.
-Settings come from config/payment.toml (or the file named by $PAYMENT_CONFIG); the
-provider API key and webhook secret from the environment variables it names.
+Settings come from `[payment]` of config/backoffice.toml (the back-office's settings);
+the provider API key and webhook secret from the environment variables it names.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from kiosk.backoffice.payments import schemas as P
 from kiosk.backoffice.payments import terminals
 from kiosk.backoffice.payments.service import Actor, PaymentService
 from kiosk.backoffice.privacy import refuse_my_number
-from kiosk.payment.config import load_payment_config
 from kiosk.payment.provider import HttpCodePaymentProvider
 
 router = APIRouter(tags=["payments"])
@@ -83,7 +82,7 @@ def service(request: Request) -> PaymentService:
         found = getattr(state, "payments", None)
         if found is None:
             bo = state.backoffice
-            cfg = load_payment_config().backoffice
+            cfg = bo.settings.payment
             provider = None
             if cfg.api_key():
                 provider = HttpCodePaymentProvider(

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kiosk.backoffice.config import BackofficePaymentSettings
 from kiosk.backoffice.db import reading, writing
 from kiosk.backoffice.engine.errors import (
     Conflict,
@@ -65,7 +66,6 @@ from kiosk.domain.payment import (
     transition,
     verify_webhook,
 )
-from kiosk.payment.config import BackofficePaymentSettings
 from kiosk.payment.provider import CodePaymentProvider, ProviderError, ProviderPayment
 
 log = logging.getLogger(__name__)
