@@ -14,6 +14,8 @@ from kivy.tests.common import UnitTestTouch
 from kivy.uix.modalview import ModalView
 from kivy.uix.widget import Widget
 
+from kiosk.ui.widgets import KeyGrid
+
 
 class Harness:
     def __init__(self, app: Any) -> None:
@@ -65,8 +67,8 @@ class Harness:
 
     def find(self, *action: Any) -> Any:
         for w in self.widgets():
-            got = list(getattr(w, "action", []) or [])
-            if got[:len(action)] == list(action) and not w.disabled:
+            got = getattr(w, "action", None)   # a button's: [name, *args] (a key pad's: a name)
+            if isinstance(got, list) and got[:len(action)] == list(action) and not w.disabled:
                 return w
         raise LookupError(f"no enabled widget with action {action!r} on "
                           f"{self.app.controller.session.step}")
@@ -84,9 +86,12 @@ class Harness:
         self.tap_at(x, y)
 
     def keys(self, text: str) -> None:
-        """Tap the on-screen key of each character (PIN pad, kana keyboard, number pad)."""
+        """Tap the on-screen key of each character on the key pad shown (PIN pad, kana
+        keyboard, number pad): each key does its pad's action (`pin_press`, ...)."""
+        pad = next(w for w in self.widgets()
+                   if isinstance(w, KeyGrid) and w.keys and not w.disabled)
         for ch in text:
-            self.tap("key", ch)
+            self.tap(pad.action, ch)
 
     # --- pixels ------------------------------------------------------------------------
     def pixels(self) -> Any:

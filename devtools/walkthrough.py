@@ -66,7 +66,7 @@ def no_card_visit(h: Any, shot: Any) -> None:
     h.tap("choose_no_card")
     shot("11-entry-kana")
     h.keys("さかい")
-    h.tap("key", "\u3000")
+    h.tap("entry_press", "\u3000")
     h.keys("はなこ")
     shot("12-entry-name")
     h.tap("entry_done")

@@ -176,7 +176,12 @@ class KioskApp(App):
 
     # --- the one way the screens act -----------------------------------------------------
     def act(self, name: str, *args: Any) -> None:
-        self.controller.act(name, *args)
+        """A button's action: the language picker is the screen's own; every other action
+        is the resident's (the controller, kiosk.domain.actions)."""
+        if name == "languages":
+            self.open_languages()
+        else:
+            self.controller.act(name, *args)
 
     def on_any_touch(self, touch: Any) -> None:
         self.controller.touch()

@@ -8,7 +8,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.modalview import ModalView
 
 from kiosk.i18n import language
-from kiosk.ui.widgets import KButton
+from kiosk.ui.widgets import ActButton
 
 FONT = {"zh-Hans": "WQY", "ko": "WQY", "vi": "WQY"}
 
@@ -19,15 +19,10 @@ def open_language_picker(app: Any) -> ModalView:
                      background_color=app.col["bg"])
     grid = GridLayout(cols=4, spacing=app.target * 0.3, padding=app.target * 0.4)
     for code in s.settings.languages:
-        b = KButton(text=language(code).native, action=["set_language", code],
-                    selected=code == s.language)
+        b = ActButton(text=language(code).native, action=["set_language", code],
+                      selected=code == s.language)
         b.font_name = FONT.get(code, "BIZUD")
-
-        def choose(btn: KButton) -> None:
-            view.dismiss()
-            app.act(*btn.action)
-
-        b.bind(on_release=choose)
+        b.bind(on_release=lambda _btn: view.dismiss())  # closing is not an action
         grid.add_widget(b)
     view.add_widget(grid)
     view.open()

@@ -8,7 +8,7 @@ both directions; the tests measure them.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from kivy.app import App
@@ -93,13 +93,16 @@ class IconButton(KButton):
 
 
 class Acts:
-    """A button whose release does its `action` (`kiosk.domain.actions`) through the app,
-    so a `.kv` rule names the action once."""
+    """A button whose release does its `action`, so a button names its action once (in
+    its `.kv` rule or where Python builds it): the resident's actions
+    (`kiosk.domain.actions`) through the app, or, with `acts_on`, those of a dialog of
+    its own (the maintainer's PIN pad), through that dialog's `act(name, *args)`."""
 
     action: list[Any]
+    acts_on = ObjectProperty(None, allownone=True)
 
     def on_release(self) -> None:
-        App.get_running_app().act(*self.action)
+        (self.acts_on or App.get_running_app()).act(*self.action)
 
 
 class ActButton(Acts, KButton):
@@ -111,13 +114,12 @@ class ActIconButton(Acts, IconButton):
 
 
 class KeyGrid(GridLayout):
-    """A grid of keys calling `on_key(key)`; rebuilt when the key set changes."""
+    """A grid of keys, each doing the grid's `action` with its key (`pin_press '1'`, named
+    once in the screen's `.kv` rule); rebuilt when the key set changes."""
 
     keys = ListProperty([])
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.on_key: Callable[[str], None] = lambda key: None
-        super().__init__(**kwargs)
+    action = StringProperty("")
+    acts_on = ObjectProperty(None, allownone=True)
 
     def build(self, keys: Sequence[str], labels: dict[str, str] | None = None) -> None:
         if list(keys) == list(self.keys) and self.children:
@@ -128,9 +130,8 @@ class KeyGrid(GridLayout):
             if not key:
                 self.add_widget(GridSpacer())
                 continue
-            b = KButton(text=(labels or {}).get(key, key), action=["key", key])
-            b.bind(on_release=lambda btn: self.on_key(btn.action[1]))
-            self.add_widget(b)
+            self.add_widget(ActButton(text=(labels or {}).get(key, key),
+                                      action=[self.action, key], acts_on=self.acts_on))
 
 
 class FormScroll(ScrollView):

@@ -92,7 +92,7 @@ def main(argv: list[str]) -> int:
     app._tick()
     h.settle()
     for d in "1234":
-        h.tap("key", d)
+        h.tap("pin_press", d)
     h.tap("take_pin")
     h.tap("confirm")
     h.tap("choose_payment", PayMethod.COUNTER)

@@ -49,7 +49,7 @@ def give(k: Any, lang: str) -> dict[str, Any]:
             continue
         keys = DIGITS[f.kind] if mode is EntryMode.DIGITS else KANA
         for ch in keys:
-            release(k, "key", ch)
+            release(k, "entry_press", ch)
         assert k.s.entry_text == keys, (lang, f.key, k.s.entry_text)
         release(k, "entry_done")
         given[f.key] = keys

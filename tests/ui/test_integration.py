@@ -56,7 +56,7 @@ def to_pin(k: Any, procedure: str = "juminhyo", **card: Any) -> Any:
 
 def pin(k: Any, digits: str) -> None:
     for d in digits:
-        k.tap("key", d)
+        k.tap("pin_press", d)
     k.tap("take_pin")
 
 
@@ -120,7 +120,7 @@ def test_backoffice_down_gives_an_honest_offline_ticket(real: Any) -> None:
 def test_timeout_at_the_pin_unpowers_the_real_card(real: Any) -> None:
     k = real
     to_pin(k)
-    k.tap("key", "1")
+    k.tap("pin_press", "1")
     session = k.app.controller.card.session
     k.clock.offset += k.s.settings.idle_timeout_s + 1
     k.app._tick()

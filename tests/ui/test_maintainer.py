@@ -46,7 +46,7 @@ def five_corner_taps(k: Any) -> None:
 
 def enter(k: Any, pin: str) -> None:
     for d in pin:
-        k.tap("key", d)
+        k.tap("maintainer_key", d)
     k.tap("maintainer_ok")
 
 

@@ -47,7 +47,7 @@ def assert_ticket_on_screen_only(k: Any) -> None:
 
 def type_pin(k: Any, pin: str) -> None:
     for d in pin:
-        k.tap("key", d)
+        k.tap("pin_press", d)
     assert "●" * len(pin) in k.labels()  # dots, never digits
     assert not any(pin in t for t in k.labels())
     k.tap("take_pin")
@@ -90,7 +90,7 @@ def test_wrong_pin_then_last_try_is_never_sent(kiosk: Any) -> None:
     assert k.s.pin_locked
     assert any("1回以下" in t for t in k.labels())
     with pytest.raises(LookupError):
-        k.tap("key", "1")  # the pad is disabled
+        k.tap("pin_press", "1")  # the pad is disabled
     with pytest.raises(LookupError):
         k.tap("take_pin")
     assert card.verify_calls == 1 and card.tries == 1
@@ -104,19 +104,19 @@ def test_no_card_visit_typed_on_the_kana_keyboard(kiosk: Any) -> None:
     k.tap("choose_procedure", "juminhyo")
     k.tap("choose_no_card")
     for ch in "さかい":
-        k.tap("key", ch)
-    k.tap("key", "\u3000")
+        k.tap("entry_press", ch)
+    k.tap("entry_press", "\u3000")
     for ch in "はなこ":
-        k.tap("key", ch)
-    k.tap("key", "は")
-    k.tap("key", "゜")  # は → ぱ
+        k.tap("entry_press", ch)
+    k.tap("entry_press", "は")
+    k.tap("entry_press", "゜")  # は → ぱ
     k.tap("entry_back")
     k.tap("entry_done")
     for ch in "さかいし":
-        k.tap("key", ch)
+        k.tap("entry_press", ch)
     k.tap("entry_done")
     for ch in "19850307":
-        k.tap("key", ch)
+        k.tap("entry_press", ch)
     k.tap("entry_done")
     assert k.s.step is Step.CONFIRM
     k.tap("set_count", "copies", 1)
@@ -170,7 +170,7 @@ def test_timeout_mid_visit_wipes_data_and_unpowers_the_card(kiosk: Any) -> None:
     k.tap("choose_card")
     card = place(k, StandInCard())
     assert k.app.controller.card is card and card.powered
-    k.tap("key", "1")
+    k.tap("pin_press", "1")
     limit = k.s.settings.idle_timeout_s
     k.clock.offset += limit - 5
     k.app._tick()
@@ -215,7 +215,7 @@ def test_a_value_typed_on_confirm_is_shown_as_personal_data(kiosk: Any) -> None:
     assert before.font_name != "BIZUD"  # 「未入力」 in Korean
     k.tap("edit", "honseki")
     for ch in "きた":
-        k.tap("key", ch)
+        k.tap("entry_press", ch)
     k.tap("entry_done")
     assert k.s.step is Step.CONFIRM and k.s.values["honseki"] == "きた"
     label = k.app.root.ids.sm.get_screen("confirm")._values["honseki"]

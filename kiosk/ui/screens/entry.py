@@ -23,7 +23,6 @@ class EntryScreen(KioskScreen):
         mode = entry_mode(f)
         self.ids.label.text = app.tr(f.label)
         keys = self.ids.keypad
-        keys.on_key = lambda key: app.act("entry_press", key)
         choices = self.ids.choices
         if mode is EntryMode.CHOICE:
             keys.build([])

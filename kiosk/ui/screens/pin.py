@@ -13,7 +13,6 @@ class PinScreen(KioskScreen):
 
     def refresh(self, app: Any, s: Session) -> None:
         pad = self.ids.pad
-        pad.on_key = lambda key: app.act("pin_press", key)
         pad.build(PIN_KEYS)
         pad.disabled = s.pin_locked
         # Dots only: the digits are never drawn, not even for a moment.
