@@ -118,9 +118,10 @@ class Settings:
     def from_mapping(cls, data: Mapping[str, Any], file: str = "backoffice.toml") -> Settings:
         root = Section(data, file)
         root.unknown_keys(("server", "security", "queue", "events", "retention", "payment"))
+        ds, dc, dq, de = ServerSettings(), SecuritySettings(), QueueSettings(), EventSettings()
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
-        tz = s.text("timezone", "Asia/Tokyo")
+        tz = s.text("timezone", ds.timezone)
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
@@ -132,27 +133,30 @@ class Settings:
             raise s.error("public_url", f"must start with http:// or https://, got {public_url!r}")
         server = ServerSettings(
             timezone=tz, public_url=public_url.rstrip("/"),
-            max_body_bytes=s.integer("max_body_bytes", 262144, min=1024, max=10_000_000),
-            db_pool_size=s.integer("db_pool_size", 4, min=1, max=200),
-            threads=s.integer("threads", 4, min=1, max=200))
+            max_body_bytes=s.integer("max_body_bytes", ds.max_body_bytes, min=1024, max=10_000_000),
+            db_pool_size=s.integer("db_pool_size", ds.db_pool_size, min=1, max=200),
+            threads=s.integer("threads", ds.threads, min=1, max=200))
         c = root.section("security", {})
         c.unknown_keys(("session_hours", "idle_minutes", "login_max_failures",
                         "login_address_max_failures", "login_window_seconds",
                         "login_backoff_seconds", "token_cache_seconds", "cookie_secure",
                         "api_docs"))
         security = SecuritySettings(
-            session_hours=c.integer("session_hours", 12, min=1, max=24 * 30),
-            idle_minutes=c.integer("idle_minutes", 30, min=1, max=24 * 60),
-            login_max_failures=c.integer("login_max_failures", 5, min=1, max=1000),
-            login_address_max_failures=c.integer("login_address_max_failures", 20, min=1,
-                                                 max=100_000),
-            login_window_seconds=c.integer("login_window_seconds", 900, min=1,
+            session_hours=c.integer("session_hours", dc.session_hours, min=1, max=24 * 30),
+            idle_minutes=c.integer("idle_minutes", dc.idle_minutes, min=1, max=24 * 60),
+            login_max_failures=c.integer("login_max_failures", dc.login_max_failures,
+                                         min=1, max=1000),
+            login_address_max_failures=c.integer(
+                "login_address_max_failures", dc.login_address_max_failures, min=1,
+                max=100_000),
+            login_window_seconds=c.integer("login_window_seconds", dc.login_window_seconds, min=1,
                                            max=7 * 24 * 3600),
-            login_backoff_seconds=c.integer("login_backoff_seconds", 60, min=1,
-                                            max=7 * 24 * 3600),
-            token_cache_seconds=c.integer("token_cache_seconds", 5, min=0, max=300),
-            cookie_secure=c.flag("cookie_secure", False),
-            api_docs=c.flag("api_docs", False))
+            login_backoff_seconds=c.integer("login_backoff_seconds", dc.login_backoff_seconds,
+                                            min=1, max=7 * 24 * 3600),
+            token_cache_seconds=c.integer("token_cache_seconds", dc.token_cache_seconds,
+                                          min=0, max=300),
+            cookie_secure=c.flag("cookie_secure", dc.cookie_secure),
+            api_docs=c.flag("api_docs", dc.api_docs))
         q = root.section("queue", {})
         q.unknown_keys(("enforce_opening_hours", "transfer_keeps_place", "estimate_samples",
                         "estimate_prior_weight", "max_block_size", "block_days_ahead",
@@ -162,14 +166,15 @@ class Settings:
         rank = {p: ranks.integer(p, QueueSettings().priority_rank[p], min=0, max=9)
                 for p in PRIORITIES}
         queue = QueueSettings(
-            enforce_opening_hours=q.flag("enforce_opening_hours", True),
-            transfer_keeps_place=q.flag("transfer_keeps_place", True),
-            estimate_samples=q.integer("estimate_samples", 20, min=1, max=10_000),
-            estimate_prior_weight=q.integer("estimate_prior_weight", 3, min=0, max=1000),
-            max_block_size=q.integer("max_block_size", 200, min=1, max=10_000),
-            block_days_ahead=q.integer("block_days_ahead", 7, min=0, max=60),
-            offline_first=q.integer("offline_first", 901, min=2, max=1_000_000),
-            offline_last=q.integer("offline_last", 1999, min=2, max=1_000_000),
+            enforce_opening_hours=q.flag("enforce_opening_hours", dq.enforce_opening_hours),
+            transfer_keeps_place=q.flag("transfer_keeps_place", dq.transfer_keeps_place),
+            estimate_samples=q.integer("estimate_samples", dq.estimate_samples, min=1, max=10_000),
+            estimate_prior_weight=q.integer("estimate_prior_weight", dq.estimate_prior_weight,
+                                            min=0, max=1000),
+            max_block_size=q.integer("max_block_size", dq.max_block_size, min=1, max=10_000),
+            block_days_ahead=q.integer("block_days_ahead", dq.block_days_ahead, min=0, max=60),
+            offline_first=q.integer("offline_first", dq.offline_first, min=2, max=1_000_000),
+            offline_last=q.integer("offline_last", dq.offline_last, min=2, max=1_000_000),
             priority_rank=rank)
         if queue.offline_last < queue.offline_first:
             raise q.error("offline_last", f"must be ≥ offline_first ({queue.offline_first}), "
@@ -179,14 +184,17 @@ class Settings:
                         "max_streams_per_credential", "max_streams_total",
                         "status_recheck_seconds", "call_spread_seconds"))
         events = EventSettings(
-            keepalive_seconds=e.integer("keepalive_seconds", 15, min=1, max=300),
-            replay_limit=e.integer("replay_limit", 200, min=0, max=5000),
-            subscriber_queue=e.integer("subscriber_queue", 1000, min=10, max=100_000),
-            max_streams_per_credential=e.integer("max_streams_per_credential", 8, min=1,
-                                                 max=1000),
-            max_streams_total=e.integer("max_streams_total", 4000, min=1, max=1_000_000),
-            status_recheck_seconds=e.integer("status_recheck_seconds", 60, min=1, max=3600),
-            call_spread_seconds=e.number("call_spread_seconds", 2.0, min=0))
+            keepalive_seconds=e.integer("keepalive_seconds", de.keepalive_seconds, min=1, max=300),
+            replay_limit=e.integer("replay_limit", de.replay_limit, min=0, max=5000),
+            subscriber_queue=e.integer("subscriber_queue", de.subscriber_queue,
+                                       min=10, max=100_000),
+            max_streams_per_credential=e.integer(
+                "max_streams_per_credential", de.max_streams_per_credential, min=1, max=1000),
+            max_streams_total=e.integer("max_streams_total", de.max_streams_total,
+                                        min=1, max=1_000_000),
+            status_recheck_seconds=e.integer("status_recheck_seconds", de.status_recheck_seconds,
+                                             min=1, max=3600),
+            call_spread_seconds=e.number("call_spread_seconds", de.call_spread_seconds, min=0))
         return cls(server=server, security=security, queue=queue, events=events,
                    retention=_retention(root.section("retention", {})),
                    payment=_payment(root.section("payment", {})), source=file)
@@ -199,10 +207,11 @@ def _retention(r: Section) -> RetentionSettings:
                              or not 0 <= grace <= 7 * 24 * 60):
         raise r.error("finished_grace", f'must be "{DAY_END}" or minutes (0..10080), '
                       f"got {grace!r}")
+    d = RetentionSettings()
     return RetentionSettings(
         finished_grace=grace,
-        max_days=r.integer("max_days", 3, min=1, max=366),
-        check_seconds=r.integer("check_seconds", 600, min=0, max=86_400))
+        max_days=r.integer("max_days", d.max_days, min=1, max=366),
+        check_seconds=r.integer("check_seconds", d.check_seconds, min=0, max=86_400))
 
 
 def _payment(b: Section) -> BackofficePaymentSettings:

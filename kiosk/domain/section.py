@@ -8,6 +8,7 @@ through a `Section`, so a wrong value anywhere produces the same kind of message
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import MISSING as MISSING_FIELD
 from typing import Any, TypeVar
 
 from kiosk.domain.errors import ConfigError
@@ -124,3 +125,18 @@ class Section:
         for name in self.data:
             if name not in allowed:
                 raise self.error(name, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+class Defaults:
+    """A settings dataclass's own field defaults, by attribute (`Defaults(Store).retries`):
+    the one set of defaults, which a parser reads instead of repeating them (and which
+    also serves a dataclass with required fields, where `cls()` cannot)."""
+
+    def __init__(self, cls: type) -> None:
+        self._fields: Mapping[str, Any] = getattr(cls, "__dataclass_fields__")  # noqa: B009
+
+    def __getattr__(self, name: str) -> Any:
+        field = self._fields[name]
+        if field.default_factory is not MISSING_FIELD:
+            return field.default_factory()
+        return field.default

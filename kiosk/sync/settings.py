@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from kiosk.configfile import read_kiosk_config
 from kiosk.domain.errors import ConfigError
-from kiosk.domain.section import Section
+from kiosk.domain.section import Defaults, Section
 
 BACKOFFICE_KEYS = (
     "url", "ward", "device_token_file", "ca_bundle", "insecure_http", "connect_timeout",
@@ -100,11 +100,12 @@ def insecure_http_refusal(url: str) -> str:
 
 def parse_backoffice(s: Section, base: Path) -> BackofficeSettings:
     s.unknown_keys(BACKOFFICE_KEYS)
+    d = Defaults(BackofficeSettings)
     url = s.text("url").rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise s.error("url", f"must be an https:// URL, got {url!r}")
-    insecure_http = s.flag("insecure_http", False)
+    insecure_http = s.flag("insecure_http", d.insecure_http)
     if parts.scheme == "http" and not insecure_http:
         raise s.error("url", insecure_http_refusal(url))
     # "" (or absent) means the system trust store; anything else must name a file.
@@ -116,29 +117,31 @@ def parse_backoffice(s: Section, base: Path) -> BackofficeSettings:
         ward=s.text("ward"),
         device_token_file=_path(s, "device_token_file", base),
         ca_bundle=(_path(s, "ca_bundle", base) if ca else None),
-        connect_timeout=s.number("connect_timeout", 2.0, min=0.05),
-        read_timeout=s.number("read_timeout", 5.0, min=0.05),
-        issue_timeout=s.number("issue_timeout", 2.5, min=0.05),
-        retries=s.integer("retries", 3, min=1, max=20),
-        backoff_base=s.number("backoff_base", 0.2, min=0.001),
-        backoff_max=s.number("backoff_max", 15.0, min=0.01),
-        heartbeat_seconds=s.number("heartbeat_seconds", 30.0, min=0.1),
-        pull_seconds=s.number("pull_seconds", 300.0, min=0.1),
-        wait_seconds=s.number("wait_seconds", 15.0, min=0.1),
+        connect_timeout=s.number("connect_timeout", d.connect_timeout, min=0.05),
+        read_timeout=s.number("read_timeout", d.read_timeout, min=0.05),
+        issue_timeout=s.number("issue_timeout", d.issue_timeout, min=0.05),
+        retries=s.integer("retries", d.retries, min=1, max=20),
+        backoff_base=s.number("backoff_base", d.backoff_base, min=0.001),
+        backoff_max=s.number("backoff_max", d.backoff_max, min=0.01),
+        heartbeat_seconds=s.number("heartbeat_seconds", d.heartbeat_seconds, min=0.1),
+        pull_seconds=s.number("pull_seconds", d.pull_seconds, min=0.1),
+        wait_seconds=s.number("wait_seconds", d.wait_seconds, min=0.1),
         insecure_http=insecure_http,
     )
 
 
 def parse_store(s: Section, base: Path) -> StoreSettings:
     s.unknown_keys(STORE_KEYS)
+    d = Defaults(StoreSettings)
     return StoreSettings(
         path=_path(s, "path", base),
         key_file=_path(s, "key_file", base),
-        synchronous=s.text("synchronous", "NORMAL", choices=("FULL", "EXTRA", "NORMAL")),
-        block_size=s.integer("block_size", 50, min=1, max=999),
-        block_refill_below=s.integer("block_refill_below", 20, min=0, max=999),
-        send_batch=s.integer("send_batch", 100, min=1, max=1000),
-        dead_max_days=s.integer("dead_max_days", 3, min=1, max=365),
+        synchronous=s.text("synchronous", d.synchronous, choices=("FULL", "EXTRA", "NORMAL")),
+        block_size=s.integer("block_size", d.block_size, min=1, max=999),
+        block_refill_below=s.integer("block_refill_below", d.block_refill_below, min=0,
+                                     max=999),
+        send_batch=s.integer("send_batch", d.send_batch, min=1, max=1000),
+        dead_max_days=s.integer("dead_max_days", d.dead_max_days, min=1, max=365),
     )
 
 

@@ -1,0 +1,46 @@
+"""One set of defaults: a section left empty parses to its settings dataclass's own
+defaults (the parsers read them from the dataclass instead of repeating them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiosk.backoffice.config import Settings
+from kiosk.card.config import CardConfig
+from kiosk.domain.section import Defaults, Section
+from kiosk.payment.config import KioskPaymentSettings
+from kiosk.printing.config import PrinterConfig
+from kiosk.sync.settings import BackofficeSettings, StoreSettings, parse_backoffice, parse_store
+from kiosk.ui.settings import UiConfig
+
+
+def test_an_empty_back_office_file_is_the_dataclass_defaults() -> None:
+    assert Settings.from_mapping({}, "backoffice.toml") == Settings(source="backoffice.toml")
+
+
+def test_empty_kiosk_sections_are_the_dataclass_defaults(tmp_path: Path) -> None:
+    def empty(name: str) -> Section:
+        return Section({}, "kiosk.toml", name)
+
+    assert KioskPaymentSettings.from_section(empty("payment")) == KioskPaymentSettings()
+    assert CardConfig.from_section(empty("card"), tmp_path) == CardConfig()
+    printer = PrinterConfig.from_section(empty("printer"))
+    assert printer == PrinterConfig(standin_output_dir=printer.standin_output_dir)
+    link = parse_backoffice(Section({"url": "https://bo.example", "ward": "kita",
+                                     "device_token_file": "t"}, "kiosk.toml", "backoffice"),
+                            tmp_path)
+    assert link == BackofficeSettings(url="https://bo.example", ward="kita",
+                                      device_token_file=tmp_path / "t", ca_bundle=None)
+    store = parse_store(Section({"path": "s.db", "key_file": "k"}, "kiosk.toml", "store"),
+                        tmp_path)
+    assert store == StoreSettings(path=tmp_path / "s.db", key_file=tmp_path / "k")
+    config = tmp_path / "kiosk.toml"
+    config.write_text("[ui]\n", encoding="utf-8")
+    ui = UiConfig.load(config)
+    assert ui == UiConfig(file=str(config))
+
+
+def test_defaults_read_a_dataclass_with_required_fields() -> None:
+    d = Defaults(StoreSettings)
+    assert (d.block_size, d.synchronous) == (50, "NORMAL")
+    assert Defaults(KioskPaymentSettings).terminal.kind == "nexo"   # a default_factory
