@@ -6,6 +6,9 @@ JPQR is the Japanese profile of the EMVCo merchant-presented QR (`build_payload`
 ``ID(2) + length(2) + value``; the length counts characters, not bytes (the JA template
 holds kanji); tag 63 comes last and carries CRC-16/CCITT-FALSE over the UTF-8 bytes of
 everything before it, including ``6304``.
+
+Over 400 lines: the pure vocabulary of payment that the kiosk and the back-office share
+(payload, states, webhook signature, reconciliation), each part short and used together.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ Kinds:
 - ``void``: a ticket that may have reached the back-office but was never handed out
   (answer lost, kiosk killed mid-issue): find out whether it arrived and, if so,
   cancel it there.
+
+Over 400 lines: writing a message, sending the due ones in order (batched where the API
+batches) and applying each answer work on one table within the same transactions.
 """
 
 from __future__ import annotations
