@@ -363,6 +363,8 @@ def _write(path: Path, text: str, mode: int = 0o644, owner: tuple[int, int] | No
 
 # The back-office's settings (backoffice.toml: its payment provider) are not the kiosk's.
 SHIPPED_CONFIG = ("kiosk.toml", "catalog.toml")
+# What earlier versions copied to a kiosk: taken away on the next apply.
+FORMER_CONFIG = ("payment.toml", "backoffice.toml")
 
 
 def _shipped_digest(template_dir: Path) -> str:
@@ -399,6 +401,8 @@ def apply(file: Path, state: Path, config_dir: Path, *, owner: tuple[int, int] |
         for name in SHIPPED_CONFIG[1:]:
             if (template_dir / name).exists():
                 shutil.copyfile(template_dir / name, config_dir / name)
+        for name in FORMER_CONFIG:
+            (config_dir / name).unlink(missing_ok=True)
         if (template_dir / "cards").is_dir():
             shutil.copytree(template_dir / "cards", config_dir / "cards", dirs_exist_ok=True)
         template = read_toml(template_dir / "kiosk.toml")

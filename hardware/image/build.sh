@@ -174,6 +174,8 @@ else
   version="$(git -C "$REPO" rev-parse --short HEAD)+worktree"
   tar -C "$REPO" --exclude='__pycache__' -c "${PRODUCT[@]}" | tar -x -C "$APP"
 fi
+# The back-office's settings (its payment provider among them) are not the kiosk's.
+rm -f "$APP/config/backoffice.toml"
 echo "$version $(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$ROOTFS/opt/kiosk/VERSION"
 if [ "$WITH_STANDINS" = 1 ]; then
   # The app runs from its source tree, not an installed distribution: the stand-ins'

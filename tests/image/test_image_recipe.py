@@ -246,6 +246,8 @@ def test_the_image_ships_the_product_without_stand_ins_or_dev_tools() -> None:
         "kiosk", "config", "assets", "setup.cfg", "pyproject.toml"]
     copies = [line for line in build.splitlines() if "-C \"$APP\"" in line]
     assert copies and all('"${PRODUCT[@]}"' in line for line in copies)
+    # ... and without the back-office's settings (its payment provider)
+    assert 'rm -f "$APP/config/backoffice.toml"' in build
 
 
 def test_the_data_partition_is_luks2_opened_by_the_tpm() -> None:

@@ -21,6 +21,9 @@ def test_terminal_of_the_kiosk_reaches_its_payment_config(tmp_path: Path) -> Non
     assert p.payment_terminal == provision.PaymentTerminal("T-kita-01", "192.0.2.20", 4100)
     assert p.summary()["payment_terminal"]["terminal_id"] == "T-kita-01"
     config = tmp_path / "config"
+    config.mkdir()
+    for former in ("payment.toml", "backoffice.toml"):   # as an earlier version left them
+        (config / former).write_text("[backoffice]\napi_key_env = \"X\"\n")
     provision.apply(EXAMPLE, tmp_path / "state", config)
     mine = load_payment_settings(config / "kiosk.toml")
     terminal = mine.terminal
