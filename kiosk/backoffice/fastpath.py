@@ -93,7 +93,7 @@ class FastTickets:
     verified by this process, a valid JSON body, PostgreSQL) without FastAPI's routing and
     dependency machinery. Anything else — and every refusal it cannot phrase exactly as
     the route would — goes on to the app unchanged (same body), so the contract and the
-    OpenAPI document stay those of `api.post_ticket`."""
+    OpenAPI document stay those of `routes.tickets.post_ticket`."""
 
     def __init__(self, app: ASGIApp, bo: Backoffice) -> None:
         self.app = app
@@ -126,7 +126,7 @@ class FastTickets:
 
     async def _try(self, fast: FastIssuer, scope: Scope, headers: dict[bytes, bytes],
                    body: bytes) -> tuple[int, bytes] | None:
-        from kiosk.backoffice.api import TicketIn, request_of
+        from kiosk.backoffice.routes.tickets import TicketIn, request_of
 
         auth = headers.get(b"authorization", b"")
         key = headers.get(b"idempotency-key", b"")

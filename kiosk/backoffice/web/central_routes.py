@@ -24,10 +24,10 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.backoffice import central
-from kiosk.backoffice.api import PRIVATE
 from kiosk.backoffice.auth import COOKIE, Principal, logout, optional_principal, require_staff
 from kiosk.backoffice.clock import iso, office_day, utcnow
 from kiosk.backoffice.context import Backoffice
+from kiosk.backoffice.deps import PRIVATE
 from kiosk.backoffice.engine.errors import Invalid, invalid
 from kiosk.backoffice.schemas import Out
 from kiosk.backoffice.web.central_view import chart_svg, csv_rows, period_tables_html

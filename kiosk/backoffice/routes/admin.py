@@ -28,7 +28,7 @@ from kiosk.backoffice.engine import lookups
 from kiosk.backoffice.engine.errors import conflict, forbidden, not_found
 from kiosk.backoffice.schemas import Out
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"])
 
 ADMIN = Depends(require_staff("admin"))
 # Roles only a city-wide admin may give or touch: they reach beyond one ward.
