@@ -39,6 +39,7 @@ from kiosk.backoffice.engine.errors import EngineError, Gone, Invalid, Unavailab
 from kiosk.backoffice.errors import ApiError, to_http
 from kiosk.backoffice.live import stream_status, stream_ward
 from kiosk.backoffice.privacy import refuse_my_number
+from kiosk.backoffice.visit_routes import VisitIn, visit_fields
 
 router = APIRouter(prefix="/api/v1")
 
@@ -226,7 +227,7 @@ class OfflineIn(Strict):
     status_token: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{43}$")
 
 
-class TicketIn(Strict):
+class TicketIn(VisitIn):
     ward: Code | None = None
     service: Code | None = None
     procedure: Code | None = None
@@ -276,7 +277,7 @@ def request_of(body: TicketIn) -> issuing.TicketRequest:
         offline_block=offline.block_id if offline else None,
         offline_number=offline.number if offline else None,
         offline_issued_at=offline.issued_at if offline else None,
-        status_token=offline.status_token if offline else None)
+        status_token=offline.status_token if offline else None, **visit_fields(body))
 
 
 @router.post("/tickets/batch", tags=["tickets"], dependencies=PRIVATE,

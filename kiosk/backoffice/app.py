@@ -198,10 +198,12 @@ def create_app(bo: Backoffice) -> FastAPI:
     install_error_handlers(app)
     from kiosk.backoffice.admin_routes import router as admin_router
     from kiosk.backoffice.api import router as api_router
+    from kiosk.backoffice.visit_routes import router as visit_router
     from kiosk.backoffice.web import router as web_router
 
     app.include_router(api_router)
     app.include_router(admin_router)
+    app.include_router(visit_router)
     try:
         from kiosk.backoffice.payments.router import router as payments_router
     except ImportError as exc:  # the payment part is optional for a queue-only server

@@ -7,7 +7,7 @@ unset, and the routes answer with `response_model_exclude_unset` there.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -133,6 +133,26 @@ class CounterState(Out):
 
 # --- tickets ---------------------------------------------------------------------------------
 
+class Stage(Out):
+    """One stage of a routed visit (engine.shapes.route_json)."""
+    seq: int
+    service: str
+    service_name: str
+    procedures: list[str]
+    status: Literal["waiting", "called", "serving", "done", "skipped"]
+    counter: int | None
+
+
+class GuideItem(Out):
+    """One line of the 手続き案内票: non-personal msgids, where it is done, what to bring."""
+    name: str
+    place: Literal["here", "other", "online"]
+    office: str | None = None
+    bring: list[str] = []
+    url: str | None = None
+    service: str | None = None
+
+
 class Ticket(Out):
     """A ticket as its issuer and the counter see it (engine.shapes.ticket_json); GET
     /tickets/{id} adds the application, its purge, the event count and allowed actions."""
@@ -159,6 +179,8 @@ class Ticket(Out):
     started_at: str | None
     completed_at: str | None
     offline: bool
+    route: list[Stage] | None = None     # a routed visit's stages (issue #17)
+    stage: int | None = None             # the current stage's seq
 
 
 class Purged(Out):
@@ -168,6 +190,8 @@ class Purged(Out):
 
 class TicketWithApplication(Ticket):
     application: dict[str, Any] | None
+    # A routed visit: the applications of the CURRENT stage only (what its clerk needs).
+    applications: list[dict[str, Any]] | None = None
     application_purged: Purged | None
     events: int
     allowed_actions: list[str]
@@ -221,6 +245,9 @@ class PhoneStatus(Out):
     issued_at: str | None
     called_at: str | None
     language: str
+    route: list[Stage] | None = None
+    stage: int | None = None
+    guide: list[GuideItem] | None = None
 
 
 # --- queue views -----------------------------------------------------------------------------

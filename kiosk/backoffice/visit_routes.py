@@ -1,0 +1,128 @@
+"""Routed visits (issue #17): what a routed ticket request carries, and the counter actions
+on a visit's route (/api/v1/tickets/{id}/route/...): add a stage, skip one, reorder the
+stages still to come, send the visit back to an earlier stage. Each is audited in the
+ticket's events as visit.<action>; the work is engine/visits.py.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from kiosk.backoffice import schemas as S
+from kiosk.backoffice.auth import Principal, require_staff
+from kiosk.backoffice.context import Backoffice
+from kiosk.backoffice.engine import visits
+
+router = APIRouter(prefix="/api/v1", tags=["visits"])
+
+STAFF = Depends(require_staff("staff"))
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")]
+TicketPath = Annotated[int, Path(ge=1, le=2**62)]
+Words = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _no_store(response: Response) -> None:
+    response.headers["Cache-Control"] = "no-store"
+
+
+PRIVATE = [Depends(_no_store)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- what POST /tickets carries for a routed visit (api.TicketIn) -----------------------------
+
+class StageIn(Strict):
+    service: Code
+    procedures: list[Code] = Field(min_length=1, max_length=20)
+
+
+class GuideItemIn(Strict):
+    """One line of the 手続き案内票 (non-personal: Japanese msgids and places)."""
+    name: Words
+    place: Literal["here", "other", "online"]
+    office: Words | None = None
+    bring: list[Words] = Field(default_factory=list, max_length=20)
+    url: Annotated[str, Field(max_length=500)] | None = None
+    service: Code | None = None
+
+
+class VisitIn(Strict):
+    """The routed-ticket fields of api.TicketIn (docs/api.md, "Routed visits")."""
+    life_event: Code | None = None
+    route: list[StageIn] | None = Field(None, min_length=1, max_length=visits.MAX_STAGES)
+    applications: list[dict[str, Any]] | None = Field(None, max_length=40)
+    guide: list[GuideItemIn] | None = Field(None, max_length=60)
+
+
+def visit_fields(body: VisitIn) -> dict[str, Any]:
+    """The TicketRequest keyword arguments of a request's routed-visit fields."""
+    return {"route": None if body.route is None else [s.model_dump() for s in body.route],
+            "applications": body.applications, "life_event": body.life_event,
+            "guide": None if body.guide is None
+            else [g.model_dump(exclude_none=True) for g in body.guide]}
+
+
+# --- counter actions on a route -----------------------------------------------------------
+
+class NoteIn(Strict):
+    note: str | None = Field(None, max_length=500)
+
+
+class AddStageIn(NoteIn):
+    service: Code
+    procedures: list[Code] = Field(min_length=1, max_length=20)
+
+
+class StageRefIn(NoteIn):
+    seq: int = Field(ge=1, le=visits.MAX_STAGES)
+
+
+class ReorderIn(NoteIn):
+    order: list[Annotated[int, Field(ge=1, le=visits.MAX_STAGES)]] = Field(
+        min_length=1, max_length=visits.MAX_STAGES)
+
+
+def _bo(request: Request) -> Backoffice:
+    bo: Backoffice = request.app.state.backoffice
+    return bo
+
+
+@router.post("/tickets/{ticket_id}/route/add", dependencies=PRIVATE, response_model=S.Ticket,
+             summary="Add a stage to a routed visit (staff of its ward)")
+def post_add_stage(ticket_id: TicketPath, body: AddStageIn, request: Request,
+                   who: Principal = STAFF) -> dict[str, Any]:
+    return visits.change_route(_bo(request), who, ticket_id, "add", service=body.service,
+                               procedures=body.procedures, note=body.note,
+                               base_url=str(request.base_url))
+
+
+@router.post("/tickets/{ticket_id}/route/skip", dependencies=PRIVATE, response_model=S.Ticket,
+             summary="Skip a stage still to come, or the current one (staff of its ward)")
+def post_skip_stage(ticket_id: TicketPath, body: StageRefIn, request: Request,
+                    who: Principal = STAFF) -> dict[str, Any]:
+    return visits.change_route(_bo(request), who, ticket_id, "skip", seq=body.seq,
+                               note=body.note, base_url=str(request.base_url))
+
+
+@router.post("/tickets/{ticket_id}/route/reorder", dependencies=PRIVATE,
+             response_model=S.Ticket,
+             summary="Reorder the waiting stages after the current one (staff of its ward)")
+def post_reorder(ticket_id: TicketPath, body: ReorderIn, request: Request,
+                 who: Principal = STAFF) -> dict[str, Any]:
+    return visits.change_route(_bo(request), who, ticket_id, "reorder", order=body.order,
+                               note=body.note, base_url=str(request.base_url))
+
+
+@router.post("/tickets/{ticket_id}/route/send-back", dependencies=PRIVATE,
+             response_model=S.Ticket,
+             summary="Send the visit back to an earlier stage (staff of its ward)")
+def post_send_back(ticket_id: TicketPath, body: StageRefIn, request: Request,
+                   who: Principal = STAFF) -> dict[str, Any]:
+    return visits.change_route(_bo(request), who, ticket_id, "send-back", seq=body.seq,
+                               note=body.note, base_url=str(request.base_url))
