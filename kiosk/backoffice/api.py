@@ -39,7 +39,7 @@ from kiosk.backoffice.engine.errors import EngineError, Gone, Invalid, Unavailab
 from kiosk.backoffice.errors import ApiError, to_http
 from kiosk.backoffice.live import stream_status, stream_ward
 from kiosk.backoffice.privacy import refuse_my_number
-from kiosk.backoffice.visit_routes import VisitIn, visit_fields
+from kiosk.backoffice.visit_routes import VisitIn, visit_fields, visit_form
 
 router = APIRouter(prefix="/api/v1")
 
@@ -331,7 +331,8 @@ def get_ticket_events(ticket_id: TicketPath, request: Request,
 @router.get("/tickets/{ticket_id}/form.pdf", tags=["tickets"],
             summary="The pre-filled application form as PDF (staff; the read is audited)",
             response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
-def get_form_pdf(ticket_id: TicketPath, request: Request, who: Principal = STAFF) -> Response:
+def get_form_pdf(ticket_id: TicketPath, request: Request, who: Principal = STAFF,
+                 procedure: Annotated[str | None, Query(max_length=32)] = None) -> Response:
     from kiosk.domain.application import Application
 
     bo = bo_of(request)
@@ -342,16 +343,17 @@ def get_form_pdf(ticket_id: TicketPath, request: Request, who: Principal = STAFF
                    f"{iso(row.application_purged_at, bo.tz)} ({row.application_purge_reason}: "
                    "personal data is kept only for the retention period); nothing to print",
                    **(shapes.purged_info(row, bo.tz) or {}))
-    if not row.application or not row.procedure:
+    application_data, code = visit_form(row, procedure)  # a routed visit: one of its forms
+    if not application_data or not code:
         raise not_found(f"an application form for {row.label}")
     try:
         from kiosk.printing.forms import render_application_pdf
     except ImportError as exc:
         raise Unavailable("unavailable", "PDF forms are not available on this server yet "
                           f"(kiosk.printing.forms cannot be imported: {exc})") from None
-    procedure = bo.catalog.procedures[row.procedure]
-    application = Application.from_dict(row.application, procedure)
-    pdf = render_application_pdf(procedure, application, ward=bo.catalog.wards[row.ward],
+    form = bo.catalog.procedures[code]
+    application = Application.from_dict(application_data, form)
+    pdf = render_application_pdf(form, application, ward=bo.catalog.wards[row.ward],
                                  ticket_number=row.label, issued_at=local(row.issued_at, bo.tz))
     audit.record_read(bo, who, row, "form.pdf")
     return Response(pdf, media_type="application/pdf", headers={

@@ -68,6 +68,17 @@ def visit_fields(body: VisitIn) -> dict[str, Any]:
             else [g.model_dump(exclude_none=True) for g in body.guide]}
 
 
+def visit_form(row: Any, procedure: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The application record and procedure a form.pdf prints: a one-queue ticket's own,
+    or the one of a routed visit's forms `?procedure=` names (the first when not named)."""
+    if not isinstance(row.application, list):
+        return row.application, row.procedure
+    for app in row.application:
+        if procedure in (None, app.get("procedure")):
+            return app, app.get("procedure")
+    return None, None
+
+
 # --- counter actions on a route -----------------------------------------------------------
 
 class NoteIn(Strict):

@@ -107,6 +107,12 @@ MATRIX: list[Row] = [
       for action in ("call", "recall", "start", "complete", "hold", "resume", "no-show")),
     Row("POST", f"{A}/tickets/{{ticket_id}}/cancel", STAFF_A | {"kiosk_a"},
         f"{A}/tickets/{{cancel_ticket}}/cancel"),
+    # routed visits (issue #17): staff of the visit's ward
+    *(Row("POST", f"{A}/tickets/{{ticket_id}}/route/{action}", STAFF_A,
+          f"{A}/tickets/{{route_ticket}}/route/{action}", body=body)
+      for action, body in (("add", {"service": "certificates", "procedures": ["koseki"]}),
+                           ("skip", {"seq": 2}), ("reorder", {"order": [2, 3]}),
+                           ("send-back", {"seq": 1}))),
     Row("POST", f"{A}/number-blocks", frozenset({"kiosk_a", "kiosk_b"}),
         body={"service": "certificates", "day": "{today}", "size": 1}),
     # --- counters and queues (ward A) ---
@@ -257,7 +263,11 @@ def world(matrix_server: Any) -> tuple[Callers, dict[str, Any]]:
            "cancel_ticket": ok(issue(server), 201)["id"], "fee_ticket": fee_ticket["id"],
            "payment": payment["id"], "status_token": ticket["status_url"].rsplit("/", 1)[-1],
            "spare_device": spare["id"], "today": date.today().isoformat(),
-           "login_user": "m-login", "login_password": login_password}
+           "login_user": "m-login", "login_password": login_password,
+           "route_ticket": ok(issue(server, service=None, route=[
+               {"service": "moving", "procedures": ["tennyu"]},
+               {"service": "insurance", "procedures": ["kokuho_kanyu"]},
+               {"service": "certificates", "procedures": ["juminhyo"]}]), 201)["id"]}
     assert device_id(server, "m-spare-kita") == spare["id"]
     return callers, ids
 
