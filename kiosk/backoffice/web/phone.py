@@ -130,4 +130,5 @@ def page_values(view: Mapping[str, Any], lang: str, token: str, updated_at: str)
         "route_html": view.get("route_html", ""),
         "guide_html": view.get("guide_html", ""),
         "next_text": view.get("next_text", ""),
+        "next_hidden_html": "" if view.get("next_text") else hidden,
     }

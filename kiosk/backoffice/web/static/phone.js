@@ -23,6 +23,7 @@
     document.getElementById("state").hidden = !v.state_text;
     document.getElementById("facts").hidden = !v.show_facts;
     set("next-text", v.next_text || "");
+    document.getElementById("next-text").hidden = !v.next_text;
     // A routed visit: the route and the guide, built and escaped by the server (phone_route.py).
     ["route", "guide"].forEach(function (id) {
       const n = document.getElementById(id);
