@@ -327,22 +327,17 @@ class Session:
 
     def add_item(self, code: str) -> None:
         """Add an item of the event (or any procedure offered here) to the list."""
-        v = self._visit()
-        self._expect(Step.PLAN)
-        assert v.plan is not None
-        try:
-            v.plan = v.plan.add(code, self.catalog)
-        except KeyError:
-            raise SessionError(f"{code!r} cannot be added here") from None
+        self._edit_plan(True, code)
 
     def drop_item(self, code: str) -> None:
-        v = self._visit()
+        self._edit_plan(False, code)
+
+    def _edit_plan(self, add: bool, code: str) -> None:
         self._expect(Step.PLAN)
-        assert v.plan is not None
         try:
-            v.plan = v.plan.drop(code)
-        except KeyError:
-            raise SessionError(f"{code!r} is not in the list") from None
+            self._visit().edit(add, code, self.catalog)
+        except ValueError as exc:
+            raise SessionError(str(exc)) from None
 
     def accept_plan(self, now: float) -> None:
         """The list is right: one form for every procedure here, then identity."""

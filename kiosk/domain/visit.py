@@ -195,6 +195,16 @@ class LifeVisit:
         if self.event.next_question(self.answers) is None:
             self.plan = plan(self.event, self.answers, self.offered)
 
+    def edit(self, add: bool, code: str, catalog: Catalog) -> None:
+        """Add or drop an item of the list (or a procedure of the catalog)."""
+        if self.plan is None:
+            raise ValueError("no list yet")
+        try:
+            self.plan = self.plan.add(code, catalog) if add else self.plan.drop(code)
+        except KeyError:
+            raise ValueError(f"{code!r} cannot be {'added' if add else 'dropped'} "
+                             "here") from None
+
     def answer_none(self) -> None:
         """An event without questions: its plan at once."""
         self.plan = plan(self.event, self.answers, self.offered)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.configfile import CONFIG_DIR, load_catalog, load_life_events, read_toml
+from kiosk.configfile import CONFIG_DIR, read_toml
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.errors import ConfigError
 from kiosk.domain.life_events import LifeEventCatalog, Place, Stage, plan
@@ -16,16 +16,6 @@ from kiosk.domain.life_events import LifeEventCatalog, Place, Stage, plan
 SHIPPED = CONFIG_DIR / "life_events.toml"
 TENNYU_FAMILY = {"employer_insurance": "no", "children": "yes", "school_children": "yes",
                  "seniors": "いない", "card_holders": "2人以上", "dog": "yes"}
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog()
-
-
-@pytest.fixture(scope="module")
-def events(catalog: Catalog) -> LifeEventCatalog:
-    return load_life_events(catalog=catalog)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import re
 
 import pytest
 
-from kiosk.configfile import load_catalog, load_life_events
 from kiosk.domain.actions import Action, apply
 from kiosk.domain.application import Authenticity, Identity
 from kiosk.domain.catalog import Catalog
@@ -32,16 +31,6 @@ CHECK = MyNumberCheck(masked="********1234", check_digit_ok=True)
 TICKET = Ticket(number="B-001", service="転入・転居・転出", people_ahead=1, wait_minutes=5,
                 offline=False)
 NEW_ADDRESS = "さかいしきたくしんかなおかちょう"
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog()
-
-
-@pytest.fixture(scope="module")
-def events(catalog: Catalog) -> LifeEventCatalog:
-    return load_life_events(catalog=catalog)
 
 
 @pytest.fixture
