@@ -183,6 +183,68 @@ class Ticket(Out):
     stage: int | None = None             # the current stage's seq
 
 
+class FormLink(Out):
+    procedure: str
+    name: str
+    url: str
+
+
+class InterviewTicket(Ticket):
+    """An interview's routed ticket and its forms to print for signature (form.pdf)."""
+    forms: list[FormLink]
+
+
+class LifeEventSummary(Out):
+    code: str
+    name: str
+    description: str
+    questions: int
+
+
+class InterviewOption(Out):
+    value: str
+    label: str
+
+
+class InterviewQuestion(Out):
+    key: str
+    text: str
+    hint: str
+    options: list[InterviewOption]
+
+
+class CodeName(Out):
+    code: str
+    name: str
+
+
+class InterviewField(Out):
+    key: str
+    label: str
+    kind: str
+    required: bool
+    choices: list[str]
+    default: Any = None
+    source: str
+
+
+class RouteStageIn(Out):
+    service: str
+    procedures: list[str]
+
+
+class Interview(Out):
+    """The next question, or the derived list with its route, guide and fields to type."""
+    event: str
+    event_name: str
+    question: InterviewQuestion | None
+    procedures: list[CodeName]
+    available: list[CodeName]
+    route: list[RouteStageIn]
+    guide: list[GuideItem]
+    fields: list[InterviewField]
+
+
 class Purged(Out):
     at: str | None
     reason: str | None

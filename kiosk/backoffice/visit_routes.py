@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.backoffice import schemas as S
 from kiosk.backoffice.auth import Principal, require_staff
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.engine import visits
+from kiosk.backoffice.engine import interview, visits
 
 router = APIRouter(prefix="/api/v1", tags=["visits"])
 
@@ -137,3 +138,53 @@ def post_send_back(ticket_id: TicketPath, body: StageRefIn, request: Request,
                    who: Principal = STAFF) -> dict[str, Any]:
     return visits.change_route(_bo(request), who, ticket_id, "send-back", seq=body.seq,
                                note=body.note, base_url=str(request.base_url))
+
+
+# --- interview mode: the life-event questions on the console ---------------------------------
+
+class InterviewIn(Strict):
+    ward: Code
+    event: Code
+    answers: dict[Annotated[str, Field(max_length=64)],
+                  Annotated[str, Field(max_length=100)]] = Field(default_factory=dict,
+                                                                 max_length=40)
+    add: list[Code] = Field(default_factory=list, max_length=20)
+    drop: list[Code] = Field(default_factory=list, max_length=40)
+
+
+class InterviewTicketIn(InterviewIn):
+    values: dict[Annotated[str, Field(max_length=80)], Any] = Field(default_factory=dict,
+                                                                    max_length=200)
+    language: str = Field("ja", min_length=2, max_length=8, pattern=r"^[A-Za-z-]+$")
+
+
+IdemKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=128,
+                                pattern=r"^[\x21-\x7e]+$")]
+
+
+@router.get("/life-events", response_model=list[S.LifeEventSummary],
+            summary="The life events the interview mode asks about (staff)")
+def get_life_events(request: Request, who: Principal = STAFF) -> list[dict[str, Any]]:
+    return interview.events_json(_bo(request))
+
+
+@router.post("/interview", dependencies=PRIVATE, response_model=S.Interview,
+             summary="Interview mode: the next question, or the derived list, its route, "
+                     "guide and the fields to type (staff of the ward)")
+def post_interview(body: InterviewIn, request: Request,
+                   who: Principal = STAFF) -> dict[str, Any]:
+    return interview.interview(_bo(request), who, body.ward, body.event, body.answers,
+                               body.add, body.drop)
+
+
+@router.post("/interview/tickets", status_code=201, dependencies=PRIVATE,
+             response_model=S.InterviewTicket,
+             summary="Interview mode: issue the routed ticket with the forms the clerk "
+                     "typed (staff of the ward); idempotent on Idempotency-Key")
+def post_interview_ticket(body: InterviewTicketIn, request: Request, idempotency_key: IdemKey,
+                          who: Principal = STAFF) -> JSONResponse:
+    ticket, created = interview.issue(
+        _bo(request), who, body.ward, body.event, body.answers, body.add, body.drop,
+        body.values, body.language, idempotency_key, str(request.base_url))
+    return JSONResponse(ticket, status_code=201 if created else 200,
+                        headers={"Cache-Control": "no-store"})

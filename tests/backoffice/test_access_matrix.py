@@ -113,6 +113,17 @@ MATRIX: list[Row] = [
       for action, body in (("add", {"service": "certificates", "procedures": ["koseki"]}),
                            ("skip", {"seq": 2}), ("reorder", {"order": [2, 3]}),
                            ("send-back", {"seq": 1}))),
+    # interview mode: the life-event questions on the console (staff of the ward)
+    Row("GET", f"{A}/life-events", STAFF),
+    Row("POST", f"{A}/interview", STAFF_A,
+        body={"ward": "kita", "event": "tennyu", "answers": {}}),
+    Row("POST", f"{A}/interview/tickets", STAFF_A,
+        body={"ward": "kita", "event": "tennyu", "answers": {
+            "employer_insurance": "yes", "children": "no", "seniors": "いない",
+            "card_holders": "0人", "dog": "no"}, "values": {
+            "name": "山田　太郎", "birth_date": "1980-01-02", "sex": "1",
+            "address": "大阪府大阪市北区梅田1-1", "new_address": "堺市北区新金岡町5丁1-1",
+            "move_date": "2026-03-28", "householder": "山田　太郎", "members": "2"}}),
     Row("POST", f"{A}/number-blocks", frozenset({"kiosk_a", "kiosk_b"}),
         body={"service": "certificates", "day": "{today}", "size": 1}),
     # --- counters and queues (ward A) ---

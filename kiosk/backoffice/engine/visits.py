@@ -22,13 +22,15 @@ from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import writing
 from kiosk.backoffice.engine.audit import record
-from kiosk.backoffice.engine.errors import conflict, forbidden, invalid, not_found
+from kiosk.backoffice.engine.errors import Unavailable, conflict, forbidden, invalid, not_found
 from kiosk.backoffice.engine.lookups import T, people_ahead
 from kiosk.backoffice.engine.shapes import route_json, stages_of, ticket_json
 from kiosk.backoffice.principal import Principal
 from kiosk.backoffice.privacy import refuse_my_number
 from kiosk.domain.application import Application, ApplicationError
-from kiosk.domain.catalog import Procedure, Ward
+from kiosk.domain.catalog import Catalog, Procedure, Ward
+from kiosk.domain.errors import ConfigError
+from kiosk.domain.life_events import LifeEventCatalog
 
 S = m.ticket_stages
 
@@ -46,6 +48,31 @@ class Visit:
     fee_yen: int
     life_event: str | None
     guide: list[dict[str, Any]] | None
+
+
+# One life-event catalog per procedure catalog object (a reloaded catalog reads it anew).
+_LIFE_EVENTS: dict[int, tuple[Catalog, LifeEventCatalog]] = {}
+
+
+def _life_events(procedures: Catalog) -> LifeEventCatalog:
+    from kiosk.configfile import load_life_events
+
+    held = _LIFE_EVENTS.get(id(procedures))
+    if held is None or held[0] is not procedures:
+        held = (procedures, load_life_events(catalog=procedures))
+        _LIFE_EVENTS.clear()
+        _LIFE_EVENTS[id(procedures)] = held
+    return held[1]
+
+
+def life_events(bo: Backoffice) -> LifeEventCatalog:
+    """The city's life-event catalog (config/life_events.toml), checked against this
+    server's procedure catalog; read once per catalog."""
+    try:
+        return _life_events(bo.catalog)
+    except (ConfigError, OSError) as exc:
+        raise Unavailable("unavailable", f"the life-event catalog cannot be read: {exc}"
+                          ) from None
 
 
 def _procedure(bo: Backoffice, ward: Ward, service: str, code: str, field: str) -> Procedure:
@@ -119,6 +146,9 @@ def check_visit(bo: Backoffice, ward: Ward, service: str | None, procedure: str 
         fee += bo.catalog.procedures[code].fee()
     if guide is not None:
         refuse_my_number(guide, "guide")
+    if life_event is not None and life_event not in life_events(bo).events:
+        raise invalid("unknown_life_event", f"there is no life event {life_event!r}",
+                      field="life_event")
     return Visit(tuple(stages), checked, fee, life_event, guide)
 
 
