@@ -148,3 +148,53 @@ def test_console_moves_a_routed_ticket_across_three_counters(backoffice: Any, br
     types = [e["type"] for e in trail]
     assert types.count("ticket.called") == 3 and "visit.add" in types and "visit.skip" in types
     assert types.count("ticket.completed") == 1
+
+
+TYPED = {"name": "山田　太郎", "birth_date": "1980-01-02", "sex": "1",
+         "address": "大阪府大阪市北区梅田1-1", "new_address": "堺市北区新金岡町5丁1-1",
+         "move_date": "2026-03-28", "householder": "山田　太郎", "members": "2"}
+
+
+def test_interview_mode_issues_a_routed_ticket_from_the_console(backoffice: Any, browser: Any,
+                                                                shots: Shots) -> None:
+    server = backoffice
+    errors: list[str] = []
+    ctx = browser.new_context(viewport={"width": 1366, "height": 1400}, locale="ja-JP")
+    try:
+        page = watch_errors(ctx.new_page(), errors)
+        login(page, server, "staff")
+        choose_counter(page, 3)
+        page.click("#interview-open")
+        page.wait_for_selector("#iv-event option[value='tennyu']", state="attached")
+        page.select_option("#iv-event", "tennyu")
+        page.click("#iv-start")
+        for _ in range(10):  # one question at a time; answer each with its first choice
+            page.wait_for_selector("#iv-question, #iv-form")
+            if page.locator("#iv-form").count():
+                break
+            before = page.text_content("#iv-question")
+            page.locator("#iv-body [data-answer]").first.click()
+            wait_js(page, "t => !document.getElementById('iv-question') || "
+                          "document.getElementById('iv-question').textContent !== t", arg=before)
+        page.wait_for_selector("#iv-form")
+        assert page.locator("#iv-procedures li[data-code='tennyu']").count() == 1
+        for key, value in TYPED.items():
+            field = page.locator(f"#iv-form [name='{key}']")
+            if field.count():
+                field.fill(value)
+        page.click("#iv-issue")
+        page.wait_for_selector("#iv-number")
+        number = page.text_content("#iv-number") or ""
+        assert number.startswith("B-")
+        assert page.locator("#iv-forms a").count() >= 1
+        shots.take(page, "console-interview")
+    finally:
+        ctx.close()
+    assert not errors, errors
+    staff = server.session("staff")
+    queue = staff.get(server.api("/wards/kita/queue")).json()
+    waiting = [w for s in queue["services"] for w in s["waiting"] if w["number"] == number]
+    assert waiting, "the interview's ticket waits in its first stage's queue"
+    ticket = staff.get(server.api(f"/tickets/{waiting[0]['id']}")).json()
+    assert ticket["route"][0]["service"] == "moving"
+    assert ticket["applications"][0]["values"]["new_address"] == TYPED["new_address"]

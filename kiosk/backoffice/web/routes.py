@@ -127,7 +127,8 @@ async def static(name: str) -> Response:
 @router.get("/console", response_class=HTMLResponse)
 async def console_page(request: Request) -> HTMLResponse:
     return staff_page(request, "console.html", title="窓口コンソール",
-                      scripts=("live.js", "console.js", "console_route.js"),
+                      scripts=("live.js", "console.js", "console_route.js",
+                               "console_interview.js"),
                       config={"api": API})
 
 
