@@ -105,39 +105,31 @@ def _bo(request: Request) -> Backoffice:
     return bo
 
 
-@router.post("/tickets/{ticket_id}/route/add", dependencies=PRIVATE, response_model=S.Ticket,
-             summary="Add a stage to a routed visit (staff of its ward)")
-def post_add_stage(ticket_id: TicketPath, body: AddStageIn, request: Request,
-                   who: Principal = STAFF) -> dict[str, Any]:
-    return visits.change_route(_bo(request), who, ticket_id, "add", service=body.service,
-                               procedures=body.procedures, note=body.note,
-                               base_url=str(request.base_url))
+# action -> (its body, what it does); each answers the ticket with its route
+ROUTE_ACTIONS: dict[str, tuple[type[NoteIn], str]] = {
+    "add": (AddStageIn, "Add a stage to a routed visit"),
+    "skip": (StageRefIn, "Skip a stage still to come, or the current one"),
+    "reorder": (ReorderIn, "Reorder the waiting stages after the current one"),
+    "send-back": (StageRefIn, "Send the visit back to an earlier stage"),
+}
 
 
-@router.post("/tickets/{ticket_id}/route/skip", dependencies=PRIVATE, response_model=S.Ticket,
-             summary="Skip a stage still to come, or the current one (staff of its ward)")
-def post_skip_stage(ticket_id: TicketPath, body: StageRefIn, request: Request,
-                    who: Principal = STAFF) -> dict[str, Any]:
-    return visits.change_route(_bo(request), who, ticket_id, "skip", seq=body.seq,
-                               note=body.note, base_url=str(request.base_url))
+def _route_action(action: str, body_model: type[NoteIn], summary: str) -> None:
+    def post_route_action(ticket_id: TicketPath, request: Request, body: Any,
+                          who: Principal = STAFF) -> dict[str, Any]:
+        return visits.change_route(_bo(request), who, ticket_id, action,
+                                   base_url=str(request.base_url), **body.model_dump())
+
+    # The body's model differs per action: FastAPI reads it from the annotation.
+    post_route_action.__annotations__["body"] = body_model
+    router.add_api_route(f"/tickets/{{ticket_id}}/route/{action}", post_route_action,
+                         methods=["POST"], dependencies=PRIVATE, response_model=S.Ticket,
+                         name=f"route_{action.replace('-', '_')}",
+                         summary=f"{summary} (staff of its ward); 409 when not possible now")
 
 
-@router.post("/tickets/{ticket_id}/route/reorder", dependencies=PRIVATE,
-             response_model=S.Ticket,
-             summary="Reorder the waiting stages after the current one (staff of its ward)")
-def post_reorder(ticket_id: TicketPath, body: ReorderIn, request: Request,
-                 who: Principal = STAFF) -> dict[str, Any]:
-    return visits.change_route(_bo(request), who, ticket_id, "reorder", order=body.order,
-                               note=body.note, base_url=str(request.base_url))
-
-
-@router.post("/tickets/{ticket_id}/route/send-back", dependencies=PRIVATE,
-             response_model=S.Ticket,
-             summary="Send the visit back to an earlier stage (staff of its ward)")
-def post_send_back(ticket_id: TicketPath, body: StageRefIn, request: Request,
-                   who: Principal = STAFF) -> dict[str, Any]:
-    return visits.change_route(_bo(request), who, ticket_id, "send-back", seq=body.seq,
-                               note=body.note, base_url=str(request.base_url))
+for _action, (_model, _summary) in ROUTE_ACTIONS.items():
+    _route_action(_action, _model, _summary)
 
 
 # --- interview mode: the life-event questions on the console ---------------------------------

@@ -5,10 +5,7 @@
    this only shows its answers. */
 (function () {
   "use strict";
-  const L = window.Live;
-  const el = L.el;
-  const T = L.T;
-  const API = L.config().api;
+  const L = window.Live, el = L.el, T = L.T, API = L.config().api;
   const $ = function (id) { return document.getElementById(id); };
   const iv = { ward: null, event: null, answers: {}, add: [], drop: [], key: null, step: null };
 
