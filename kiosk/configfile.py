@@ -13,6 +13,7 @@ from typing import Any
 
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.errors import ConfigError
+from kiosk.domain.life_events import LifeEventCatalog
 from kiosk.domain.section import Section
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -42,3 +43,10 @@ def read_kiosk_config(path: str | os.PathLike[str] | None = None) -> Section:
     own section from (its owner validates it). The one place that reads the kiosk's file."""
     p = Path(path) if path is not None else CONFIG_DIR / "kiosk.toml"
     return Section(read_toml(p), str(p))
+
+
+def load_life_events(path: str | os.PathLike[str] | None = None,
+                     catalog: Catalog | None = None) -> LifeEventCatalog:
+    """config/life_events.toml, checked against the procedure catalog it names."""
+    p = Path(path) if path is not None else CONFIG_DIR / "life_events.toml"
+    return LifeEventCatalog.from_dict(read_toml(p), catalog or load_catalog(), file=str(p))

@@ -18,9 +18,10 @@ from kiosk.backoffice.routes import (
     events,
     phone,
     tickets,
+    visits,
     wards,
 )
 
 router = APIRouter(prefix="/api/v1")
-for _part in (auth, catalog, devices, wards, tickets, counter, events, phone, admin):
+for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone, admin):
     router.include_router(_part.router)

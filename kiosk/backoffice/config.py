@@ -41,10 +41,16 @@ class SecuritySettings:
     api_docs: bool = False           # serve /docs, /redoc and /openapi.json
 
 
+STAGE_ORDERS = ("issued", "arrival", "front")
+
+
 @dataclass(frozen=True)
 class QueueSettings:
     enforce_opening_hours: bool = True
     transfer_keeps_place: bool = True
+    # Where a routed visit waits in its next stage's queue: by its issue time ("issued"),
+    # by its arrival at the stage ("arrival", the back) or at the front ("front").
+    stage_order: str = "issued"
     estimate_samples: int = 20
     estimate_prior_weight: int = 3
     max_block_size: int = 200
@@ -160,7 +166,7 @@ class Settings:
         q = root.section("queue", {})
         q.unknown_keys(("enforce_opening_hours", "transfer_keeps_place", "estimate_samples",
                         "estimate_prior_weight", "max_block_size", "block_days_ahead",
-                        "offline_first", "offline_last", "priority_rank"))
+                        "offline_first", "offline_last", "priority_rank", "stage_order"))
         ranks = q.section("priority_rank", {})
         ranks.unknown_keys(PRIORITIES)
         rank = {p: ranks.integer(p, QueueSettings().priority_rank[p], min=0, max=9)
@@ -168,6 +174,7 @@ class Settings:
         queue = QueueSettings(
             enforce_opening_hours=q.flag("enforce_opening_hours", dq.enforce_opening_hours),
             transfer_keeps_place=q.flag("transfer_keeps_place", dq.transfer_keeps_place),
+            stage_order=q.text("stage_order", dq.stage_order, choices=STAGE_ORDERS),
             estimate_samples=q.integer("estimate_samples", dq.estimate_samples, min=1, max=10_000),
             estimate_prior_weight=q.integer("estimate_prior_weight", dq.estimate_prior_weight,
                                             min=0, max=1000),

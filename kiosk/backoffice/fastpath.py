@@ -67,7 +67,8 @@ class FastIssuer:
             return None
         now = utcnow()
         ward, params = issue_params(bo, principal, req, key, now)  # 4xx as usual
-        if (bo.ward_states.get(ward.code) is None or not is_open(bo, ward, now)
+        if (params["visit"] is not None  # a routed visit also writes its stages
+                or bo.ward_states.get(ward.code) is None or not is_open(bo, ward, now)
                 or bo.cached_estimate(ward.code, params["service"]) is None):
             return None
         try:

@@ -199,6 +199,12 @@ tickets = Table(
     # Set when the application record (personal data) was deleted (retention.py, 0300).
     Column("application_purged_at", DateTime),
     Column("application_purge_reason", String(16)),  # finished | retention
+    # A routed visit (issue #17): its current stage's seq (NULL: a one-queue ticket), the
+    # life event it came from and the non-personal 手続き案内票. For a routed ticket
+    # `application` holds the LIST of its applications, so the purge clears them all at once.
+    Column("stage", Integer),
+    Column("life_event", String(32)),
+    Column("guide", JSON(none_as_null=True)),
     UniqueConstraint("ward", "origin_service", "day", "number",
                      name="uq_tickets_ward_service_day_number"),
     Index("ix_tickets_queue", "ward", "service", "status", "rank", "queue_at"),
@@ -214,6 +220,26 @@ tickets = Table(
     Index("ix_tickets_unpurged", "issued_at", "id",
           postgresql_where=text("application IS NOT NULL"),
           sqlite_where=text("application IS NOT NULL")),
+)
+
+# The ordered stages of a routed visit (engine/visits.py). The current stage's live state
+# (called, serving, counter) is the ticket row's; a stage row is written when the visit
+# reaches it (arrived_at) and leaves it (called/started/completed_at, counter, status).
+ticket_stages = Table(
+    "ticket_stages", metadata,
+    Column("ticket_id", BigId, ForeignKey("tickets.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("service", String(32), nullable=False),
+    Column("procedures", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # waiting|called|serving|done|skipped
+    Column("counter", Integer),
+    Column("arrived_at", DateTime),
+    Column("called_at", DateTime),
+    Column("started_at", DateTime),
+    Column("completed_at", DateTime),
+    # The statistics read stages by ward and completion (central.py).
+    Column("ward", String(32), nullable=False),
+    Index("ix_ticket_stages_ward_done", "ward", "completed_at"),
 )
 
 # PostgreSQL: waiting tickets per queue and rank, kept by a trigger on tickets (migration

@@ -3,11 +3,14 @@ answer must have exactly the fields listed here, so a column or key added later 
 engine returns cannot reach a caller unnoticed. Timestamps are ISO 8601 strings as the engine
 formats them (kiosk.backoffice.clock.iso); keys a caller's audience does not get are left
 unset, and the routes answer with `response_model_exclude_unset` there.
+
+Over 400 lines: every response model is in this one module (the developers' guide asks for
+it here); it splits by resource when api.py does.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -133,6 +136,26 @@ class CounterState(Out):
 
 # --- tickets ---------------------------------------------------------------------------------
 
+class Stage(Out):
+    """One stage of a routed visit (engine.shapes.route_json)."""
+    seq: int
+    service: str
+    service_name: str
+    procedures: list[str]
+    status: Literal["waiting", "called", "serving", "done", "skipped"]
+    counter: int | None
+
+
+class GuideItem(Out):
+    """One line of the 手続き案内票: non-personal msgids, where it is done, what to bring."""
+    name: str
+    place: Literal["here", "other", "online"]
+    office: str | None = None
+    bring: list[str] = []
+    url: str | None = None
+    service: str | None = None
+
+
 class Ticket(Out):
     """A ticket as its issuer and the counter see it (engine.shapes.ticket_json); GET
     /tickets/{id} adds the application, its purge, the event count and allowed actions."""
@@ -159,6 +182,70 @@ class Ticket(Out):
     started_at: str | None
     completed_at: str | None
     offline: bool
+    route: list[Stage] | None = None     # a routed visit's stages (issue #17)
+    stage: int | None = None             # the current stage's seq
+
+
+class FormLink(Out):
+    procedure: str
+    name: str
+    url: str
+
+
+class InterviewTicket(Ticket):
+    """An interview's routed ticket and its forms to print for signature (form.pdf)."""
+    forms: list[FormLink]
+
+
+class LifeEventSummary(Out):
+    code: str
+    name: str
+    description: str
+    questions: int
+
+
+class InterviewOption(Out):
+    value: str
+    label: str
+
+
+class InterviewQuestion(Out):
+    key: str
+    text: str
+    hint: str
+    options: list[InterviewOption]
+
+
+class CodeName(Out):
+    code: str
+    name: str
+
+
+class InterviewField(Out):
+    key: str
+    label: str
+    kind: str
+    required: bool
+    choices: list[str]
+    default: Any = None
+    source: str
+
+
+class RouteStageIn(Out):
+    service: str
+    procedures: list[str]
+
+
+class Interview(Out):
+    """The next question, or the derived list with its route, guide and fields to type."""
+    event: str
+    event_name: str
+    question: InterviewQuestion | None
+    procedures: list[CodeName]
+    available: list[CodeName]
+    route: list[RouteStageIn]
+    guide: list[GuideItem]
+    fields: list[InterviewField]
 
 
 class Purged(Out):
@@ -168,6 +255,8 @@ class Purged(Out):
 
 class TicketWithApplication(Ticket):
     application: dict[str, Any] | None
+    # A routed visit: the applications of the CURRENT stage only (what its clerk needs).
+    applications: list[dict[str, Any]] | None = None
     application_purged: Purged | None
     events: int
     allowed_actions: list[str]
@@ -221,6 +310,9 @@ class PhoneStatus(Out):
     issued_at: str | None
     called_at: str | None
     language: str
+    route: list[Stage] | None = None
+    stage: int | None = None
+    guide: list[GuideItem] | None = None
 
 
 # --- queue views -----------------------------------------------------------------------------

@@ -107,6 +107,23 @@ MATRIX: list[Row] = [
       for action in ("call", "recall", "start", "complete", "hold", "resume", "no-show")),
     Row("POST", f"{A}/tickets/{{ticket_id}}/cancel", STAFF_A | {"kiosk_a"},
         f"{A}/tickets/{{cancel_ticket}}/cancel"),
+    # routed visits (issue #17): staff of the visit's ward
+    *(Row("POST", f"{A}/tickets/{{ticket_id}}/route/{action}", STAFF_A,
+          f"{A}/tickets/{{route_ticket}}/route/{action}", body=body)
+      for action, body in (("add", {"service": "certificates", "procedures": ["koseki"]}),
+                           ("skip", {"seq": 2}), ("reorder", {"order": [2, 3]}),
+                           ("send-back", {"seq": 1}))),
+    # interview mode: the life-event questions on the console (staff of the ward)
+    Row("GET", f"{A}/life-events", STAFF),
+    Row("POST", f"{A}/interview", STAFF_A,
+        body={"ward": "kita", "event": "tennyu", "answers": {}}),
+    Row("POST", f"{A}/interview/tickets", STAFF_A,
+        body={"ward": "kita", "event": "tennyu", "answers": {
+            "employer_insurance": "yes", "children": "no", "seniors": "いない",
+            "card_holders": "0人", "dog": "no"}, "values": {
+            "name": "山田　太郎", "birth_date": "1980-01-02", "sex": "1",
+            "address": "大阪府大阪市北区梅田1-1", "new_address": "堺市北区新金岡町5丁1-1",
+            "move_date": "2026-03-28", "householder": "山田　太郎", "members": "2"}}),
     Row("POST", f"{A}/number-blocks", frozenset({"kiosk_a", "kiosk_b"}),
         body={"service": "certificates", "day": "{today}", "size": 1}),
     # --- counters and queues (ward A) ---
@@ -257,7 +274,11 @@ def world(matrix_server: Any) -> tuple[Callers, dict[str, Any]]:
            "cancel_ticket": ok(issue(server), 201)["id"], "fee_ticket": fee_ticket["id"],
            "payment": payment["id"], "status_token": ticket["status_url"].rsplit("/", 1)[-1],
            "spare_device": spare["id"], "today": date.today().isoformat(),
-           "login_user": "m-login", "login_password": login_password}
+           "login_user": "m-login", "login_password": login_password,
+           "route_ticket": ok(issue(server, service=None, route=[
+               {"service": "moving", "procedures": ["tennyu"]},
+               {"service": "insurance", "procedures": ["kokuho_kanyu"]},
+               {"service": "certificates", "procedures": ["juminhyo"]}]), 201)["id"]}
     assert device_id(server, "m-spare-kita") == spare["id"]
     return callers, ids
 

@@ -77,9 +77,18 @@ def issuing_real_tickets(schema: dict[str, Any]) -> dict[str, Any]:
                                    "values": {"type": "object", "minProperties": 1}}}]},
                 "priority": {"enum": ["normal", "priority", "appointment", "assistance"]},
                 "language": {"enum": ["ja", "en", "vi"]}}}
+    # A routed visit (issue #17), so the chains also meet the route actions with real stages.
+    routed = {"type": "object", "additionalProperties": False, "required": ["ward", "route"],
+              "properties": {
+                  "ward": {"enum": ["kita"]},
+                  "route": {"enum": [[{"service": "moving", "procedures": ["tennyu"]},
+                                      {"service": "certificates", "procedures": ["juminhyo"]}],
+                                     [{"service": "insurance", "procedures": ["kokuho_kanyu"]}]]},
+                  "applications": {"enum": [None, [APPLICATION]]},
+                  "life_event": {"enum": [None, "tennyu"]}}}
     content = schema["paths"]["/api/v1/tickets"]["post"]["requestBody"]["content"]
     content["application/json"]["schema"] = {"anyOf": [
-        real, content["application/json"]["schema"]]}
+        real, routed, content["application/json"]["schema"]]}
     return schema
 
 

@@ -15,6 +15,7 @@ from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import writing
+from kiosk.backoffice.engine import visits
 from kiosk.backoffice.engine.audit import record
 from kiosk.backoffice.engine.errors import (
     Forbidden,
@@ -130,6 +131,12 @@ def act(bo: Backoffice, principal: Principal, ticket_id: int, action: str, *,
             values["started_at"] = now
         elif action == "complete":
             values["completed_at"] = now
+            if row.stage is not None:  # a routed visit: on to its next stage, if any
+                moved = visits.complete_stage(bo, conn, row, now)
+                if moved is not None:
+                    values = moved
+                    data.update(stage=row.stage, next_stage=moved["stage"],
+                                from_service=row.service)
         elif action == "transfer":
             if service is None:
                 raise invalid("validation_error", "transfer needs a \"service\"")
@@ -142,11 +149,15 @@ def act(bo: Backoffice, principal: Principal, ticket_id: int, action: str, *,
             if not bo.settings.queue.transfer_keeps_place:
                 values["queue_at"] = now
             data["from_service"] = row.service
+            if row.stage is not None:
+                visits.transfer_stage(conn, row, service)
         if action in ("hold", "no-show", "cancel"):
             values["counter"] = None
         conn.execute(update(T).where(T.c.id == row.id).values(**values))
         row = conn.execute(select(T).where(T.c.id == row.id)).one()
-        record(bo, conn, pending, type=EVENT_OF[action], ward=row.ward, service=row.service,
+        event = EVENT_OF[action] if row.status != "waiting" or action != "complete" else (
+            "visit.stage_completed")
+        record(bo, conn, pending, type=event, ward=row.ward, service=row.service,
                ticket=row, counter=event_counter, actor=principal, data=data)
         ahead = people_ahead(conn, row) if row.status == "waiting" else None
     if action == "complete":

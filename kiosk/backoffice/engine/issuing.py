@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -32,6 +32,7 @@ from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import office_day, to_utc, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, writing
+from kiosk.backoffice.engine import visits
 from kiosk.backoffice.engine.audit import event_body, record
 from kiosk.backoffice.engine.errors import (
     Forbidden,
@@ -48,7 +49,7 @@ from kiosk.backoffice.engine.lookups import (
     people_ahead,
     ward_of,
 )
-from kiosk.backoffice.engine.shapes import ticket_json
+from kiosk.backoffice.engine.shapes import route_json, stages_of, ticket_json
 from kiosk.backoffice.events import CHANNEL
 from kiosk.backoffice.principal import Callers, Principal
 from kiosk.backoffice.privacy import refuse_my_number
@@ -72,15 +73,23 @@ class TicketRequest:
     offline_number: int | None = None
     offline_issued_at: datetime | None = None
     status_token: str | None = None
+    # A routed visit (issue #17, engine/visits.py); None for a one-queue ticket.
+    route: list[dict[str, Any]] | None = None
+    applications: list[dict[str, Any]] | None = None
+    guide: list[dict[str, Any]] | None = None
+    life_event: str | None = None
 
     def digest(self, ward: str) -> str:
-        body = {"ward": ward, "service": self.service, "procedure": self.procedure,
+        body: dict[str, Any] = {"ward": ward, "service": self.service, "procedure": self.procedure,
                 "application": self.application, "priority": self.priority,
                 "language": self.language, "block": self.offline_block,
                 "status_token": self.status_token,
                 "number": self.offline_number,
                 "issued_at": self.offline_issued_at.isoformat() if self.offline_issued_at
                 else None}
+        if self.route is not None:  # one-queue tickets keep the digest they always had
+            body.update(route=self.route, applications=self.applications, guide=self.guide,
+                        life_event=self.life_event)
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -234,7 +243,10 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
         raise conflict("ward_closed", f"{ward.name} ({ward.code}) is closed now; "
                        f"opening hours {ward.hours.opens:%H:%M}-{ward.hours.closes:%H:%M}")
     service, prefix = params["service"], params["prefix"]
+    visit: visits.Visit | None = params["visit"]
     pending: list[dict[str, Any]] = []
+    pending_pg = False  # PostgreSQL's statement already wrote (and NOTIFYs) the event
+    route = None
     try:
         with writing(bo.engine) as conn:
             if offline:
@@ -247,16 +259,24 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
             elif bo.is_pg:
                 got = conn.execute(ISSUE_PG, pg_issue_params(bo, params, principal, now)).one()
                 row = new_row(params, got.id, got.number, got.label)
-                return ticket_json(bo, row, int(got.ahead), base_url), True
+                if visit is None:
+                    return ticket_json(bo, row, int(got.ahead), base_url), True
+                ahead = int(got.ahead)
+                pending_pg = True
             else:
                 number = online_number(bo, conn.execute(_BUMP_SQLITE, params).scalar_one())
                 params.update(number=number, label=label(prefix, number))
                 ticket_id = conn.execute(_INSERT[False], params).scalar_one()
                 row = new_row(params, ticket_id, number, params["label"])
                 ahead = conn.execute(_AHEAD_SQL, params).scalar_one() - 1
-            record(bo, conn, pending, type="ticket.issued", ward=ward.code, service=service,
-                   ticket=row, counter=None, actor=principal,
-                   data={"offline": True} if offline else None)
+            if not pending_pg:
+                record(bo, conn, pending, type="ticket.issued", ward=ward.code,
+                       service=service, ticket=row, counter=None, actor=principal,
+                       data={"offline": True} if offline else None)
+            if visit is not None:
+                visits.insert_stages(conn, row.id, ward.code, visit, params["issued_at"])
+                row.stage = 1
+                route = route_json(bo, row, stages_of(conn, row.id))
     except IntegrityError:
         with reading(bo.engine) as conn:
             existing = conn.execute(select(T).where(T.c.idempotency_key == params["key"])
@@ -266,7 +286,7 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
         raise conflict("duplicate_number", "that ticket number (or status token) was already used"
                        ) from None
     bo.after_commit(pending)
-    return ticket_json(bo, row, ahead, base_url), True
+    return ticket_json(bo, row, ahead, base_url, route=route), True
 
 
 def issue_params(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
@@ -275,6 +295,22 @@ def issue_params(bo: Backoffice, principal: Principal, req: TicketRequest, key: 
     parameters of its INSERT. Reads nothing from the database."""
     if not ISSUERS.admit(principal):
         raise forbidden(ISSUERS.refusal())
+    if req.route is not None:
+        if req.application is not None:
+            raise invalid("validation_error", "a routed ticket sends \"applications\" (one "
+                          "per procedure), not \"application\"", field="application")
+        code = req.ward or principal.ward
+        if code is None:
+            raise invalid("validation_error", "say which ward: \"ward\" is required")
+        principal.check_ward(ward_of(bo, code).code)
+        visit = visits.check_visit(bo, ward_of(bo, code), req.service, req.procedure,
+                                   req.route, req.applications, req.guide, req.life_event)
+        req = replace(req, service=visit.route[0][0])
+    elif req.applications is not None or req.guide is not None or req.life_event is not None:
+        raise invalid("validation_error", "\"applications\", \"guide\" and \"life_event\" "
+                      "need a \"route\"", field="route")
+    else:
+        visit = None
     ward, service, procedure, application = _resolve_request(bo, principal, req)
     offline = req.offline_block is not None
     if offline:
@@ -291,10 +327,12 @@ def issue_params(bo: Backoffice, principal: Principal, req: TicketRequest, key: 
         "prefix": bo.catalog.services[service].prefix, "priority": req.priority,
         "rank": bo.settings.queue.priority_rank[req.priority], "language": req.language,
         "procedure": procedure.code if procedure else None,
-        "application": json.dumps(application.to_dict(), ensure_ascii=False)
-        if application else None,
-        "fee_yen": (application.fee(procedure) if application and procedure
-                    else procedure.fee() if procedure else 0),
+        "application": json.dumps(visit.applications, ensure_ascii=False) if visit
+        else json.dumps(application.to_dict(), ensure_ascii=False) if application else None,
+        "fee_yen": visit.fee_yen if visit else (
+            application.fee(procedure) if application and procedure
+            else procedure.fee() if procedure else 0),
+        "visit": visit,
         "queue_at": issued_at, "issued_at": issued_at, "key": issuer_key(principal, key),
         "digest": req.digest(ward.code),
         "token": req.status_token or secrets.token_urlsafe(32), "block_id": req.offline_block,
@@ -320,7 +358,7 @@ def new_row(params: dict[str, Any], ticket_id: int, number: int, label_: str) ->
         status="waiting", fee_yen=params["fee_yen"], payment_status="none", counter=None,
         recall_count=0, status_token=params["token"], issued_at=params["issued_at"],
         queue_at=params["queue_at"], called_at=None, started_at=None, completed_at=None,
-        offline=params["offline"])
+        offline=params["offline"], stage=None)
 
 
 def _replay(bo: Backoffice, conn: Connection, row: Any, digest: str,

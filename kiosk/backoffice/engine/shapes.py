@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection, select
+
+from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import iso
 from kiosk.backoffice.context import Backoffice
+from kiosk.backoffice.db import reading
 from kiosk.backoffice.engine.lookups import service_estimate
 
 
@@ -14,7 +18,47 @@ def ticket_summary(row: Any) -> dict[str, Any]:
             "service": row.service, "counter": row.counter, "recall_count": row.recall_count}
 
 
-def ticket_json(bo: Backoffice, row: Any, ahead: int | None, base_url: str) -> dict[str, Any]:
+def stages_of(conn: Connection, ticket_id: int) -> list[Any]:
+    """A routed visit's stage rows in route order (engine/visits.py)."""
+    s = m.ticket_stages
+    return list(conn.execute(select(s).where(s.c.ticket_id == ticket_id).order_by(s.c.seq)))
+
+
+# The current stage's state is the ticket's; a held or no-show visit still waits there.
+_LIVE_STAGE = {"called": "called", "serving": "serving", "done": "done"}
+
+
+def route_json(bo: Backoffice, row: Any, stages: list[Any]) -> list[dict[str, Any]]:
+    """The route as the contract shows it (seq, service, procedures, status, counter)."""
+    out = []
+    for s in stages:
+        status, counter = s.status, s.counter
+        if s.seq == row.stage and s.status not in ("done", "skipped"):
+            status, counter = _LIVE_STAGE.get(row.status, "waiting"), row.counter
+        out.append({"seq": s.seq, "service": s.service,
+                    "service_name": bo.catalog.services[s.service].name,
+                    "procedures": list(s.procedures), "status": status, "counter": counter})
+    return out
+
+
+def load_route(bo: Backoffice, row: Any) -> list[dict[str, Any]] | None:
+    """The route of ticket `row` (None for a one-queue ticket), read on its own."""
+    if getattr(row, "stage", None) is None:
+        return None
+    with reading(bo.engine) as conn:
+        return route_json(bo, row, stages_of(conn, row.id))
+
+
+def stage_forms(row: Any, stages: list[Any]) -> list[dict[str, Any]]:
+    """The applications of the current stage only: what its clerk sees."""
+    if not isinstance(row.application, list):
+        return []
+    here = next((set(s.procedures) for s in stages if s.seq == row.stage), set())
+    return [a for a in row.application if a.get("procedure") in here]
+
+
+def ticket_json(bo: Backoffice, row: Any, ahead: int | None, base_url: str,
+                route: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     waiting = row.status == "waiting"
     ward = bo.catalog.wards[row.ward]
     wait = (service_estimate(bo, ward, row.service).wait_seconds(ahead)
@@ -33,6 +77,8 @@ def ticket_json(bo: Backoffice, row: Any, ahead: int | None, base_url: str) -> d
         "issued_at": iso(row.issued_at, bo.tz), "called_at": iso(row.called_at, bo.tz),
         "started_at": iso(row.started_at, bo.tz), "completed_at": iso(row.completed_at, bo.tz),
         "offline": bool(row.offline),
+        "route": route if route is not None else load_route(bo, row),
+        "stage": getattr(row, "stage", None),
     }
 
 
@@ -47,7 +93,14 @@ def status_json(bo: Backoffice, row: Any, ahead: int | None) -> dict[str, Any]:
         "people_ahead": (ahead or 0) if waiting else 0, "estimated_wait_seconds": wait,
         "counter": row.counter, "issued_at": iso(row.issued_at, bo.tz),
         "called_at": iso(row.called_at, bo.tz), "language": row.language,
+        "route": load_route(bo, row), "stage": row.stage, "guide": guide_of(row),
     }
+
+
+def guide_of(row: Any) -> list[dict[str, Any]] | None:
+    """The 手続き案内票 as stored (non-personal: msgids, places, what to bring)."""
+    guide = getattr(row, "guide", None)
+    return guide if isinstance(guide, list) else None
 
 
 def purged_info(row: Any, tz: Any) -> dict[str, Any] | None:

@@ -32,7 +32,13 @@ from kiosk.backoffice.engine.lookups import (
     service_estimate,
     ward_of,
 )
-from kiosk.backoffice.engine.shapes import purged_info, ticket_json
+from kiosk.backoffice.engine.shapes import (
+    purged_info,
+    route_json,
+    stage_forms,
+    stages_of,
+    ticket_json,
+)
 from kiosk.backoffice.estimate import level
 from kiosk.backoffice.principal import Principal
 from kiosk.backoffice.states import allowed_actions
@@ -53,10 +59,16 @@ def get_ticket(bo: Backoffice, principal: Principal, ticket_id: int,
         ahead = people_ahead(conn, row) if row.status == "waiting" else None
         events = conn.execute(select(func.count()).select_from(m.ticket_events).where(
             m.ticket_events.c.ticket_id == row.id)).scalar_one()
+        stages = stages_of(conn, row.id) if row.stage is not None else None
     if row.application is not None:
         record_read(bo, principal, row, via)
-    out = ticket_json(bo, row, ahead, base_url)
-    out["application"] = row.application
+    out = ticket_json(bo, row, ahead, base_url,
+                      route=None if stages is None else route_json(bo, row, stages))
+    if stages is not None:  # each stage's clerk sees the forms of their stage
+        out["application"] = None
+        out["applications"] = stage_forms(row, stages)
+    else:
+        out["application"] = row.application
     out["application_purged"] = purged_info(row, bo.tz)
     out["events"] = events
     out["allowed_actions"] = allowed_actions(row.status)

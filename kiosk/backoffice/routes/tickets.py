@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, Field
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +31,7 @@ from kiosk.backoffice.deps import (
 from kiosk.backoffice.engine import audit, issuing, offline_blocks, shapes, views
 from kiosk.backoffice.engine.errors import EngineError, Gone, Unavailable, not_found
 from kiosk.backoffice.errors import to_http
+from kiosk.backoffice.routes.visits import VisitIn, visit_fields, visit_form
 
 router = APIRouter()
 
@@ -42,7 +43,7 @@ class OfflineIn(Strict):
     status_token: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{43}$")
 
 
-class TicketIn(Strict):
+class TicketIn(VisitIn):
     ward: Code | None = None
     service: Code | None = None
     procedure: Code | None = None
@@ -86,7 +87,7 @@ def request_of(body: TicketIn) -> issuing.TicketRequest:
         offline_block=offline.block_id if offline else None,
         offline_number=offline.number if offline else None,
         offline_issued_at=offline.issued_at if offline else None,
-        status_token=offline.status_token if offline else None)
+        status_token=offline.status_token if offline else None, **visit_fields(body))
 
 
 @router.post("/tickets/batch", tags=["tickets"], dependencies=PRIVATE,
@@ -140,7 +141,8 @@ def get_ticket_events(ticket_id: TicketPath, request: Request,
 @router.get("/tickets/{ticket_id}/form.pdf", tags=["tickets"],
             summary="The pre-filled application form as PDF (staff; the read is audited)",
             response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
-def get_form_pdf(ticket_id: TicketPath, request: Request, who: Principal = STAFF) -> Response:
+def get_form_pdf(ticket_id: TicketPath, request: Request, who: Principal = STAFF,
+                 procedure: Annotated[str | None, Query(max_length=32)] = None) -> Response:
     from kiosk.domain.application import Application
 
     bo = bo_of(request)
@@ -151,16 +153,17 @@ def get_form_pdf(ticket_id: TicketPath, request: Request, who: Principal = STAFF
                    f"{iso(row.application_purged_at, bo.tz)} ({row.application_purge_reason}: "
                    "personal data is kept only for the retention period); nothing to print",
                    **(shapes.purged_info(row, bo.tz) or {}))
-    if not row.application or not row.procedure:
+    application_data, code = visit_form(row, procedure)  # a routed visit: one of its forms
+    if not application_data or not code:
         raise not_found(f"an application form for {row.label}")
     try:
         from kiosk.printing.forms import render_application_pdf
     except ImportError as exc:
         raise Unavailable("unavailable", "PDF forms are not available on this server yet "
                           f"(kiosk.printing.forms cannot be imported: {exc})") from None
-    procedure = bo.catalog.procedures[row.procedure]
-    application = Application.from_dict(row.application, procedure)
-    pdf = render_application_pdf(procedure, application, ward=bo.catalog.wards[row.ward],
+    form = bo.catalog.procedures[code]
+    application = Application.from_dict(application_data, form)
+    pdf = render_application_pdf(form, application, ward=bo.catalog.wards[row.ward],
                                  ticket_number=row.label, issued_at=local(row.issued_at, bo.tz))
     audit.record_read(bo, who, row, "form.pdf")
     return Response(pdf, media_type="application/pdf", headers={

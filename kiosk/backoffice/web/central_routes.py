@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kiosk.backoffice import central
 from kiosk.backoffice.auth import COOKIE, Principal, logout, optional_principal, require_staff
+from kiosk.backoffice.central_visits import visit_figures
 from kiosk.backoffice.clock import iso, office_day, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.deps import PRIVATE
@@ -97,10 +98,29 @@ class PeriodProcedure(Figures):
     procedure: str | None
 
 
+class VisitService(Out):
+    service: str
+    stages: int
+    mean_stage_wait_seconds: int | None
+    mean_stage_service_seconds: int | None
+    visits: int
+    mean_time_in_office_seconds: int | None
+
+
+class VisitFigures(Out):
+    """Routed visits (central_visits.py): per-stage waits and time in office."""
+    visits: int
+    completed: int
+    mean_time_in_office_seconds: int | None
+    max_time_in_office_seconds: int | None
+    services: list[VisitService]
+
+
 class PeriodWard(Figures):
     ward: str
     services: list[PeriodService]
     procedures: list[PeriodProcedure]
+    visits: VisitFigures | None = None
 
 
 class CentralPeriod(Out):
@@ -138,6 +158,10 @@ async def _period_figures(request: Request, first: str | None,
     bo = _bo(request)
     period = period_of(bo, first, last)
     figures = await run_in_threadpool(central.period_figures, bo.engine, bo.catalog, period)
+    visits = await run_in_threadpool(visit_figures, bo.engine, period,
+                                     [w["ward"] for w in figures["wards"]])
+    for w in figures["wards"]:
+        w["visits"] = visits.get(w["ward"])
     return period, figures
 
 

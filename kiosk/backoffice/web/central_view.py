@@ -91,8 +91,24 @@ def period_tables_html(figures: Mapping[str, Any], catalog: Catalog, lang: str) 
         if procedures:
             parts.append(_table(tr("{ward}: 手続きごと", ward=ward_name),
                                 [tr("手続き"), *common[:5]], procedures))
+        if w.get("visits") and w["visits"]["visits"]:
+            parts.append(_visits_table(w["visits"], ward_name, catalog, lang))
         parts.append("</section>")
     return "".join(parts)
+
+
+def _visits_table(v: Mapping[str, Any], ward_name: str, catalog: Catalog, lang: str) -> str:
+    """Routed visits: time in office (issue → last stage completed) and each stage's wait."""
+    tr = t(lang)
+    rows = [[tr("来庁全体"), str(v["visits"]), str(v["completed"]), "—", "—",
+             minutes(v["mean_time_in_office_seconds"], tr)]]
+    rows += [[_name("service", s["service"], catalog, lang), str(s["visits"]),
+              str(s["stages"]), minutes(s["mean_stage_wait_seconds"], tr),
+              minutes(s["mean_stage_service_seconds"], tr),
+              minutes(s["mean_time_in_office_seconds"], tr)] for s in v["services"]]
+    return _table(tr("{ward}: 複数手続きの来庁(段階ごと)", ward=ward_name),
+                  [tr("業務"), tr("来庁数"), tr("完了した段階"), tr("段階の平均待ち時間"),
+                   tr("段階の平均対応時間"), tr("平均庁内滞在時間")], rows, "central-visits")
 
 
 def chart_svg(figures: Mapping[str, Any], catalog: Catalog, lang: str) -> str:

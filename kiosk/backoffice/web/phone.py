@@ -83,6 +83,9 @@ def phone_view(status: Mapping[str, Any], lang: str) -> dict[str, Any]:
                                  counter=status["counter"])
     elif state in _STATE_TEXTS:
         view["state_text"] = tr(_STATE_TEXTS[state])
+    from kiosk.backoffice.web.phone_route import route_view  # it uses this module's t()
+
+    view.update(route_view(status, lang))  # a routed visit (issue #17); "" otherwise
     return view
 
 
@@ -124,4 +127,8 @@ def page_values(view: Mapping[str, Any], lang: str, token: str, updated_at: str)
         "auto_update": tr("この画面は自動で新しくなります"),
         "updated_label": tr("最終更新"),
         "updated_at": updated_at,
+        "route_html": view.get("route_html", ""),
+        "guide_html": view.get("guide_html", ""),
+        "next_text": view.get("next_text", ""),
+        "next_hidden_html": "" if view.get("next_text") else hidden,
     }

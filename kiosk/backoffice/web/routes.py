@@ -34,6 +34,7 @@ from kiosk.backoffice.web.staff_i18n import (
     script_strings,
     staff_language,
 )
+from kiosk.backoffice.web.visit_view import routed_application
 from kiosk.configfile import load_catalog
 from kiosk.domain.catalog import Catalog
 from kiosk.i18n import LANGUAGE_CODES
@@ -126,7 +127,9 @@ async def static(name: str) -> Response:
 @router.get("/console", response_class=HTMLResponse)
 async def console_page(request: Request) -> HTMLResponse:
     return staff_page(request, "console.html", title="窓口コンソール",
-                      scripts=("live.js", "console.js"), config={"api": API})
+                      scripts=("live.js", "console.js", "console_route.js",
+                               "console_interview.js"),
+                      config={"api": API})
 
 
 @router.get("/web/tickets/{ticket_id}/application")
@@ -140,9 +143,13 @@ async def ticket_application(ticket_id: int, request: Request) -> JSONResponse:
                             headers=NO_STORE)
     ticket = answer.json()
     cat, lang = catalog(request), staff_language(request)
-    laid_out = translated_sections(application_sections(ticket, cat), ticket, cat, lang)
-    form_pdf = f"{API}/tickets/{ticket_id}/form.pdf" if ticket.get("application") else None
-    return JSONResponse({"id": ticket_id, "number": ticket.get("number"), "form_pdf": form_pdf,
+    if ticket.get("route") is not None:  # a routed visit: this stage's forms, the route
+        laid_out = routed_application(ticket, cat, lang, API)
+    else:
+        laid_out = translated_sections(application_sections(ticket, cat), ticket, cat, lang)
+        laid_out["form_pdf"] = (f"{API}/tickets/{ticket_id}/form.pdf"
+                                if ticket.get("application") else None)
+    return JSONResponse({"id": ticket_id, "number": ticket.get("number"),
                          "summary": ticket_summary(ticket, cat, lang), **laid_out},
                         headers=NO_STORE)
 

@@ -288,6 +288,7 @@
     box.textContent = "";
     link.hidden = true;
     if (!id) {
+      if (window.ConsoleRoute) window.ConsoleRoute.show(null);
       $("current-summary").textContent = "";
       box.appendChild(el("p", { text: "—" }));
       updateButtons(currentTicket());
@@ -312,6 +313,10 @@
         });
         box.appendChild(el("table", { class: "data", id: "app-table", "aria-label": T("申請内容 {number}", { number: app.number }) },
           [el("tbody", null, body)]));
+      }
+      if (window.ConsoleRoute) {  // a routed visit: the route and its actions (console_route.js)
+        window.ConsoleRoute.show(app, { id: id, toast: toast,
+                                        reload: function () { loadApplication(id); return refresh(); } });
       }
       if (app.form_pdf) {
         state.form = app.form_pdf;

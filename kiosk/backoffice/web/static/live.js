@@ -11,7 +11,8 @@
   // Named SSE events of docs/api.md §8 (named events do not reach onmessage).
   const EVENT_TYPES = ["snapshot", "ticket.issued", "ticket.called", "ticket.recalled", "ticket.started",
     "ticket.completed", "ticket.held", "ticket.resumed", "ticket.transferred", "ticket.no_show",
-    "ticket.cancelled", "ticket.paid", "counter.opened", "counter.closed", "ward.state"];
+    "ticket.cancelled", "ticket.paid", "counter.opened", "counter.closed", "ward.state",
+    "visit.stage_completed", "visit.add", "visit.skip", "visit.reorder", "visit.send_back"];
 
   // A device (the lobby display) authenticates with a bearer token instead of a cookie.
   let bearer = null;

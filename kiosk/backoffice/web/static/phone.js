@@ -22,6 +22,14 @@
     set("state", v.state_text);
     document.getElementById("state").hidden = !v.state_text;
     document.getElementById("facts").hidden = !v.show_facts;
+    set("next-text", v.next_text || "");
+    document.getElementById("next-text").hidden = !v.next_text;
+    // A routed visit: the route and the guide, built and escaped by the server (phone_route.py).
+    ["route", "guide"].forEach(function (id) {
+      const n = document.getElementById(id);
+      const markup = v[id + "_html"] || "";
+      if (n && n.dataset.markup !== markup) { n.innerHTML = markup; n.dataset.markup = markup; }
+    });
     if (v.status === "called" && lastStatus !== null && lastStatus !== "called" && navigator.vibrate) {
       navigator.vibrate([300, 150, 300]);
     }
