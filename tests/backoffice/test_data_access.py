@@ -155,6 +155,11 @@ def test_no_store_on_every_response_about_a_ticket(server):
     staff, kiosk = server.session("staff"), server.session("kiosk")
     token = t["status_token"]
     pdf = staff.get(server.api(f"/tickets/{i}/form.pdf"), timeout=30)
+    from tests.backoffice.test_interview import ANSWERS, VALUES
+    from tests.backoffice.test_visit_streams import ROUTE
+    r = ok(issue(server, service=None, route=ROUTE, applications=[APPLICATION]), 201)["id"]
+    interview_ticket = {"ward": "kita", "event": "tennyu", "answers": ANSWERS,
+                        "values": VALUES}
     answers = {
         ("POST", "/api/v1/tickets"): issue(server),
         ("POST", "/api/v1/tickets/batch"): kiosk.post(server.api("/tickets/batch"), json={
@@ -177,6 +182,18 @@ def test_no_store_on_every_response_about_a_ticket(server):
             staff.post(server.api(f"/tickets/{i}/transfer"), json={"service": "moving"}),
         ("POST", "/api/v1/tickets/{ticket_id}/cancel"):
             staff.post(server.api(f"/tickets/{i}/cancel")),
+        ("POST", "/api/v1/tickets/{ticket_id}/route/reorder"): staff.post(
+            server.api(f"/tickets/{r}/route/reorder"), json={"order": [3, 2]}),
+        ("POST", "/api/v1/tickets/{ticket_id}/route/add"): staff.post(
+            server.api(f"/tickets/{r}/route/add"),
+            json={"service": "certificates", "procedures": ["inkan"]}),
+        ("POST", "/api/v1/tickets/{ticket_id}/route/skip"): staff.post(
+            server.api(f"/tickets/{r}/route/skip"), json={"seq": 1}),
+        ("POST", "/api/v1/tickets/{ticket_id}/route/send-back"): staff.post(
+            server.api(f"/tickets/{r}/route/send-back"), json={"seq": 1}),
+        ("POST", "/api/v1/interview/tickets"): staff.post(
+            server.api("/interview/tickets"), json=interview_ticket,
+            headers={"Idempotency-Key": uuid.uuid4().hex}),
         ("POST", "/api/v1/wards/{ward}/counters/{number}/call-next"):
             staff.post(server.api("/wards/kita/counters/1/call-next")),
     }
