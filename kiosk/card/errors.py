@@ -214,7 +214,7 @@ class WrongCodeB(CardError):
 class CodeBTriesLow(CardError):
     """Too few 照合番号B tries are left (≤ 2): the kiosk does not send it."""
 
-    message_ja = ("カードの照合の残り回数が少ないため、ロックを防ぐため、ここでは入力できません。"
+    message_ja = ("カードの照合の残り回数が少ないため、ロックを防ぐよう、ここでは入力できません。"
                   "窓口でお手続きください。")
     message_en = ("Only a few tries are left for the card's check number. To keep the card "
                   "from locking, the kiosk will not use them. Please go to the counter.")
