@@ -170,21 +170,27 @@ class CardApChannel:
             raise PinBlocked()
         if tries <= 1:
             raise LastPinTry()
-        self._select_ef(apdu.EF_PIN)
         self._tries = None  # unknown until the card answers
-        _, sw = self._send(apdu.verify(pin))
-        if sw == apdu.SW_OK:
-            self._verified = True
-            self.opened_with = "pin"
-            self._tries = MAX_TRIES
-            log.info("PIN accepted")
-            return
-        left = self._tries_from(sw, asked=False)
-        self._tries = left
-        log.info("PIN refused, %d tries left", left)
+        left = self._present(apdu.EF_PIN, pin, "pin")
+        self._tries = MAX_TRIES if left is None else left
         if left == 0:
             raise PinBlocked()
-        raise WrongPin(left)
+        if left is not None:
+            raise WrongPin(left)
+
+    def _present(self, ef: int, value: str, key: str) -> int | None:
+        """VERIFY `value` with the key of EF `ef`: None when accepted, else tries left."""
+        self._select_ef(ef)
+        _, sw = self._send(apdu.verify(value))
+        name = {"pin": "PIN", "code_b": "code B"}[key]
+        if sw == apdu.SW_OK:
+            self._verified = True
+            self.opened_with = key
+            log.info("%s accepted", name)
+            return None
+        left = self._tries_from(sw, asked=False)
+        log.info("%s refused, %d tries left", name, left)
+        return left
 
     # -- 照合番号B ------------------------------------------------------------------------
     def code_b_tries_left(self) -> int:
@@ -207,21 +213,11 @@ class CardApChannel:
             raise CodeBBlocked()
         if tries <= CODE_B_RESERVE:
             raise CodeBTriesLow(tries)
-        self._select_ef(apdu.EF_CODE_B)
-        self._code_b_tries = None
-        _, sw = self._send(apdu.verify(code))
-        if sw == apdu.SW_OK:
-            self._verified = True
-            self.opened_with = "code_b"
-            self._code_b_tries = None
-            log.info("code B accepted")
-            return
-        left = self._tries_from(sw, asked=False)
-        self._code_b_tries = left
-        log.info("code B refused, %d tries left", left)
+        self._code_b_tries = left = self._present(apdu.EF_CODE_B, code, "code_b")
         if left == 0:
             raise CodeBBlocked()
-        raise WrongCodeB(left, stop=left <= CODE_B_RESERVE)
+        if left is not None:
+            raise WrongCodeB(left, stop=left <= CODE_B_RESERVE)
 
     # -- reads --------------------------------------------------------------------------
     def _require_pin(self) -> None:

@@ -187,30 +187,41 @@ class Controller:
 
         self._run(work, then, discard)
 
-    def _verify(self, pin: str | None) -> None:
+    def _card_step(self, step: Step, call: Callable[[CardLink], Any],
+                   done: Callable[[Any], None]) -> None:
+        """One card call off the UI thread, answered only while the session is still at
+        `step`; a card error sends the resident back to place the card, unpowered."""
         card = self.card
-        if pin is None or card is None:
+        if card is None:
             return
 
-        def work() -> tuple[bool, int | None] | CardError:
+        def work() -> Any:
             try:
-                return card.verify(pin)
+                return call(card)
             except CardError as exc:
                 return exc
 
-        def then(result: tuple[bool, int | None] | CardError) -> None:
+        def then(result: Any) -> None:
             s = self.session
-            if s.step is not Step.PIN:
+            if s.step is not step:
                 return
             if isinstance(result, CardError):
                 s.card_problem(result.msgid, self.clock(), result.params)
                 self._close_card()
                 return
-            ok, tries = result
-            s.pin_result(ok, tries, self.clock())
-            self._after(Step.PIN)
+            done(result)
 
         self._run(work, then)
+
+    def _verify(self, pin: str | None) -> None:
+        if pin is None:
+            return
+
+        def done(result: tuple[bool, int | None]) -> None:
+            self.session.pin_result(*result, self.clock())
+            self._after(Step.PIN)
+
+        self._card_step(Step.PIN, lambda card: card.verify(pin), done)
 
     def _read_card(self) -> None:
         card = self.card
@@ -247,52 +258,15 @@ class Controller:
 
     # --- 照合番号B -------------------------------------------------------------------------
     def _code_b_tries(self) -> None:
-        card = self.card
-        if card is None:
-            return
-
-        def work() -> int | CardError:
-            try:
-                return card.code_b_tries_left()
-            except CardError as exc:
-                return exc
-
-        def then(result: int | CardError) -> None:
-            s = self.session
-            if s.step is not Step.CODE_B:
-                return
-            if isinstance(result, CardError):
-                s.card_problem(result.msgid, self.clock(), result.params)
-                self._close_card()
-                return
-            s.code_b_present(result)
-
-        self._run(work, then)
+        self._card_step(Step.CODE_B, lambda card: card.code_b_tries_left(),
+                        self.session.code_b_present)
 
     def _verify_code_b(self, code: str) -> None:
-        card = self.card
-        if card is None:
-            return
-
-        def work() -> tuple[bool, int | None] | CardError:
-            try:
-                return card.verify_code_b(code)
-            except CardError as exc:
-                return exc
-
-        def then(result: tuple[bool, int | None] | CardError) -> None:
-            s = self.session
-            if s.step is not Step.CODE_B:
-                return
-            if isinstance(result, CardError):
-                s.card_problem(result.msgid, self.clock(), result.params)
-                self._close_card()
-                return
-            ok, tries = result
-            s.code_b_result(ok, tries, self.clock())
+        def done(result: tuple[bool, int | None]) -> None:
+            self.session.code_b_result(*result, self.clock())
             self._after(Step.CODE_B)
 
-        self._run(work, then)
+        self._card_step(Step.CODE_B, lambda card: card.verify_code_b(code), done)
 
     # --- ticket ------------------------------------------------------------------------
     def _issue(self) -> None:
