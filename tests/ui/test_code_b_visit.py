@@ -127,3 +127,70 @@ def test_number_form_goes_on_without_the_number(real_card: Any) -> None:
     assert k.s.step is Step.CONFIRM
     assert "窓口でご確認ください" in " ".join(k.labels())
     assert "my_number_at_counter" in k.s.application().notes
+
+
+# -- the accessibility figures on the new screen (in-process stand-in card: fast) ---------
+
+def to_code_b_in_process(k: Any, *options: str) -> None:
+    from devtools.standins import StandInCard
+    from tests.ui.test_visits import place, to_card
+
+    for option in options:
+        k.tap("toggle", option)
+    to_card(k)
+    place(k, StandInCard(tries=0))
+    k.tap("choose_code_b")
+    k.h.settle()
+    assert k.s.step is Step.CODE_B and k.s.code_b_tries == 10
+
+
+def controls(k: Any) -> list[Any]:
+    return [w for w in k.h.widgets()
+            if getattr(w, "action", None) and not w.disabled and w.opacity > 0]
+
+
+@pytest.mark.parametrize("option", ["", "large_text"])
+def test_code_b_touch_targets_are_at_least_15_mm(kiosk: Any, option: str) -> None:
+    k = kiosk
+    to_code_b_in_process(k, *([option] if option else []))
+    minimum = k.app.cfg.target_px - 0.5
+    seen = controls(k)
+    assert len(seen) >= 20
+    for w in seen:
+        assert w.width >= minimum and w.height >= minimum, (w.action, w.size)
+
+
+def test_code_b_low_reach_keeps_controls_in_the_lower_two_thirds(kiosk: Any) -> None:
+    k = kiosk
+    to_code_b_in_process(k, "low_reach")
+    top = k.h.window.height * 2 / 3
+    for w in controls(k):
+        _x, y = w.to_window(w.x, w.top)
+        assert y <= top + 1, w.action
+
+
+def test_code_b_high_contrast_is_at_least_7_to_1(kiosk: Any) -> None:
+    from kiosk.ui.theme import contrast
+
+    k = kiosk
+    to_code_b_in_process(k, "high_contrast")
+    k.tap("code_b_era", "昭和")
+    k.h.keys("6")                       # the focused part shows a digit
+    k.tap("code_b_focus", "security")
+    k.h.keys("48")                      # and the code its dots
+    img = k.h.pixels()
+    checked = 0
+    for w in controls(k):
+        if not w.text:
+            continue
+        x0, y0 = w.to_window(w.x, w.y)
+        box = (int(x0) + 4, int(img.height - y0 - w.height) + 4, int(x0 + w.width) - 4,
+               int(img.height - y0) - 4)
+        colors = sorted(img.crop(box).getcolors(1 << 20), reverse=True)
+        bg = colors[0][1]
+        fg = next(c for _n, c in colors[1:]
+                  if sum(abs(a - b) for a, b in zip(c, bg, strict=True)) > 200)
+        ratio = contrast(tuple(v / 255 for v in bg), tuple(v / 255 for v in fg))
+        assert ratio >= 7, (w.action, bg, fg, ratio)
+        checked += 1
+    assert checked >= 15

@@ -28,7 +28,7 @@ class CodeBScreen(KioskScreen):
             box = self.ids[f"part_{part.value}"]
             digits = entry.digits[part]
             # The security code shows as dots, like a PIN: someone may look over a shoulder.
-            box.text = ("●" * len(digits) if part is CodeBField.SECURITY else digits) or "－"
+            box.text = "●" * len(digits) if part is CodeBField.SECURITY else digits
             box.kind = "primary" if entry.focus is part else "normal"
         self.ids.tries.text = ("" if s.code_b_tries is None else
                                app.tr("残り{tries}回", tries=s.code_b_tries))
