@@ -34,6 +34,9 @@ def test_console_shows_the_card_check_flagged(server):
     rows = {r["key"]: r for r in check["rows"]}
     assert "照合番号B" in rows["card_key"]["value"] and not rows["card_key"].get("flag")
     assert rows["card_check"]["flag"] and rows["card_check"]["value"].startswith("要確認")
+    identity = next(r for sec in page["sections"] for r in sec["rows"]
+                    if r.get("key") == "identity")
+    assert "照合番号B" in identity["value"]   # the printed form says so too (not "PIN")
     en = ok(staff.get(f"{server.url}/web/tickets/{t['id']}/application?lang=en", timeout=30))
     check = next(s for s in en["sections"] if s["heading"] == "Card check")
     assert [r["value"] for r in check["rows"]] == [
