@@ -304,6 +304,9 @@ class Session:
         return self.tries_left is not None and self.tries_left < SAFE_TRIES
 
     def _pin_notice(self) -> Notice:
+        if self.tries_left == 0:   # no PIN on this card, or blocked: 照合番号B still opens it
+            return Notice("このカードは暗証番号が使えません。"
+                          "「暗証番号を忘れた方・暗証番号のないカード」から進めます。", error=True)
         return Notice("暗証番号の残り回数が1回以下のため、この機械では確認できません。"
                       "カードなしで進むか、職員をお呼びください。", error=True)
 

@@ -67,6 +67,8 @@ def to_code_b(s: Session, procedure: str = "juminhyo", pin_tries: int = 0) -> No
     s.choose_procedure(procedure, 2)
     s.choose_card(3)
     s.card_present(pin_tries, 4)         # 0: a PIN-less card, or a blocked PIN
+    if pin_tries == 0:
+        assert s.notice is not None and "暗証番号のないカード" in s.notice.msgid
     apply(s, Action.CHOOSE_CODE_B, (), 5)
     assert s.step is Step.CODE_B
     s.code_b_present(10)
