@@ -4,6 +4,7 @@ vpcd: a card without a PIN and a card whose PIN is blocked both complete a visit
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,7 +65,9 @@ def finish(k: Any) -> None:
     assert k.s.step is Step.TICKET, k.s.notice
 
 
-def test_pinless_card_completes_a_visit(real_card: Any, tmp_path: Path) -> None:
+def test_pinless_card_completes_a_visit(real_card: Any, tmp_path: Path,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     k = real_card
     card = to_code_b(k, "kao")
     assert k.s.code_b_tries == 10
@@ -90,6 +93,9 @@ def test_pinless_card_completes_a_visit(real_card: Any, tmp_path: Path) -> None:
     log = card.apdu_log()
     assert "A4 02 0C 02 00 01" not in log          # the number file never selected
     assert "37 33 30 35" not in log and "7305" not in log
+    assert "7305" not in caplog.text and "020224" not in caplog.text   # no log has it
+    k.app.controller.end_visit()
+    assert k.s.code_b.empty and not k.s.has_personal_data
 
 
 def test_pin_blocked_card_completes_a_visit_via_code_b(real_card: Any) -> None:
