@@ -397,6 +397,9 @@ class Session:
         return self.code_b_tries is not None and self.code_b_tries < CODE_B_SAFE_TRIES
 
     def _code_b_locked_notice(self) -> Notice:
+        if self.code_b_tries == 0:
+            return Notice("このカードの照合はロックされています。"
+                          "市区町村の窓口でお手続きください。", error=True)
         return Notice("カードの照合の残り回数が少ないため、この機械では確認できません。"
                       "カードなしで進むか、職員をお呼びください。", error=True)
 

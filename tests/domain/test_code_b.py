@@ -114,6 +114,8 @@ def test_low_counter_refused_on_arrival(s: Session) -> None:
     s.choose_code_b(5)
     s.code_b_present(2)
     assert s.code_b_locked and s.notice is not None and s.notice.error
+    s.code_b_present(0)
+    assert s.code_b_locked and "ロックされています" in s.notice.msgid
 
 
 def test_a_number_form_goes_on_without_the_number(s: Session) -> None:
