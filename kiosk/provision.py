@@ -110,6 +110,8 @@ class Provisioning:
         out.pop("device_token")
         out.pop("ca_certificate_pem")
         out["maintainer_pin_hash"] = "provisioned" if self.maintainer_pin_hash else "none"
+        # the CA keys by their ids: the PEM text would only bloat applied.json and the log
+        out["card_reader"]["trusted_ca"] = [kid for _, kid in self.card_reader.trusted_ca]
         return out
 
 

@@ -47,6 +47,7 @@ def test_provisioned_ca_keys_and_policy_reach_the_kiosk(tmp_path: Path) -> None:
                           'unverifiable = "refuse"\n'.replace("'", '"""'))
     p = provision.load(path)
     assert [kid for _, kid in p.card_reader.trusted_ca] == [key_id(key1).hex(), kid2]
+    assert p.summary()["card_reader"]["trusted_ca"] == [key_id(key1).hex(), kid2]
     config = tmp_path / "config"
     provision.apply(path, tmp_path / "state", config)
     card = CardConfig.load(config / "kiosk.toml")
