@@ -30,6 +30,8 @@ class StandInCard:
     powered: bool = True
     verified: bool = False
     verify_calls: int = 0
+    code_b: str = "60030720354821"   # era birth date + expiry year + security code
+    code_b_tries: int = 10
 
     def tries_left(self) -> int:
         return self.tries
@@ -47,6 +49,22 @@ class StandInCard:
             return True, None
         self.tries -= 1
         return False, self.tries
+
+    def code_b_tries_left(self) -> int:
+        return self.code_b_tries
+
+    def verify_code_b(self, code: str) -> tuple[bool, int | None]:
+        if not self.powered:
+            raise CardError("カードが読み取れませんでした。もう一度置いてください。")
+        if self.code_b_tries <= 2:
+            return False, self.code_b_tries   # never the last two: not sent
+        self.verify_calls += 1
+        if code == self.code_b:
+            self.code_b_tries = 10
+            self.verified = True
+            return True, None
+        self.code_b_tries -= 1
+        return False, self.code_b_tries
 
     def _need_pin(self) -> None:
         if not (self.powered and self.verified):

@@ -70,6 +70,9 @@ class Printer:
 class CardReader:
     kind: str
     reader: str = ""  # a substring of the PC/SC reader name; "" = the first reader
+    # J-LIS CA public keys for the offline card check: (PEM, key id as 32 hex digits)
+    trusted_ca: tuple[tuple[str, str], ...] = ()
+    unverifiable: str = "accept_and_flag"   # a card no listed key verifies: or "refuse"
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ class Provisioning:
         out.pop("device_token")
         out.pop("ca_certificate_pem")
         out["maintainer_pin_hash"] = "provisioned" if self.maintainer_pin_hash else "none"
+        # the CA keys by their ids: the PEM text would only bloat applied.json and the log
+        out["card_reader"]["trusted_ca"] = [kid for _, kid in self.card_reader.trusted_ca]
         return out
 
 
@@ -213,8 +218,13 @@ def _printer(s: Section) -> Printer:
 
 
 def _card_reader(s: Section) -> CardReader:
-    s.unknown_keys(("kind", "reader"))
-    return CardReader(s.text("kind", choices=READER_KINDS), s.text("reader", ""))
+    from kiosk.card.trust import UNVERIFIABLE, trusted_ca_entries  # late: cryptography
+
+    s.unknown_keys(("kind", "reader", "trusted_ca", "unverifiable"))
+    return CardReader(s.text("kind", choices=READER_KINDS), s.text("reader", ""),
+                      trusted_ca=trusted_ca_entries(s, Path(s.file).parent),
+                      unverifiable=s.text("unverifiable", "accept_and_flag",
+                                          choices=UNVERIFIABLE))
 
 
 def _payment_terminal(s: Section) -> PaymentTerminal:
@@ -345,7 +355,11 @@ def kiosk_config(p: Provisioning, template: dict[str, Any], state: Path) -> dict
                            "port": p.payment_terminal.port, "sale_id": p.kiosk_id}
     # A stand-in card reader is the app's in-process stand-in (ui.card above); [card]
     # keeps its real backend for when the kiosk is re-provisioned with a reader.
-    _fill(cfg, "card", reader=p.card_reader.reader)
+    _fill(cfg, "card", reader=p.card_reader.reader, unverifiable=p.card_reader.unverifiable)
+    if p.card_reader.trusted_ca:   # the files are written beside kiosk.toml by apply()
+        _fill(cfg, "card", trusted_ca=[
+            {"file": f"cards/trusted-ca-{i}.pem", "key_id": kid}
+            for i, (_, kid) in enumerate(p.card_reader.trusted_ca, 1)])
     return cfg
 
 
@@ -405,6 +419,9 @@ def apply(file: Path, state: Path, config_dir: Path, *, owner: tuple[int, int] |
             (config_dir / name).unlink(missing_ok=True)
         if (template_dir / "cards").is_dir():
             shutil.copytree(template_dir / "cards", config_dir / "cards", dirs_exist_ok=True)
+        (config_dir / "cards").mkdir(exist_ok=True)
+        for i, (pem, _) in enumerate(p.card_reader.trusted_ca, 1):
+            _write(config_dir / "cards" / f"trusted-ca-{i}.pem", pem)
         template = read_toml(template_dir / "kiosk.toml")
         _write(config_dir / "kiosk.toml", dump_toml(
             kiosk_config(p, template, state),

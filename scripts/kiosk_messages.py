@@ -47,7 +47,8 @@ def source_strings() -> set[str]:
     found: set[str] = set()
     # devtools/standins.py: the in-process stand-in card speaks to the resident in demos
     files = [*ROOT.glob("kiosk/ui/**/*.py"), *ROOT.glob("kiosk/ui/**/*.kv"),
-             ROOT / "kiosk/domain/session.py", ROOT / "devtools/standins.py"]
+             ROOT / "kiosk/domain/session.py", ROOT / "kiosk/domain/code_b.py",
+             ROOT / "devtools/standins.py"]
     for path in files:
         text = CONCAT.sub(lambda m: m.group(1) + m.group(2) + m.group(4) + m.group(1),
                           path.read_text(encoding="utf-8"))

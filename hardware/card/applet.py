@@ -17,7 +17,12 @@ from hardware.card.profile import AID, Profile
 apdu_log = logging.getLogger("hardware.card.apdu")
 
 DIGEST_INFO_SHA256 = bytes.fromhex("3031300d060960864801650304020105000420")
-PIN_FILES = {0x0001, 0x0002, 0x0003}   # readable only after VERIFY
+# Which key opens which EF (soltia48/myna-card, src/ap/text.rs — docs/card.md): the PIN
+# opens all; 照合番号B opens the basic four, the integrity record and EF 0007 but NOT the
+# number; EF 0004/0005 need nothing.
+OPENS = {"pin": {0x0001, 0x0002, 0x0003, 0x0007}, "code_b": {0x0002, 0x0003, 0x0007}}
+PROTECTED = OPENS["pin"]
+KEYS = {0x0011: "pin", 0x0015: "code_b"}
 MAX_TRIES = 3
 
 
@@ -37,7 +42,7 @@ def describe(command: bytes) -> str:
 class MyNumberApplet:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
-        self.tries = profile.tries_left
+        self.tries = {"pin": profile.tries_left, "code_b": profile.code_b_tries}
         self.received = 0
         self.power_off()
 
@@ -45,7 +50,7 @@ class MyNumberApplet:
         """Power loss ends every security state (a VERIFY does not survive it)."""
         self.selected = False
         self.current: int | None = None
-        self.verified = False
+        self.opened: str | None = None   # the key that VERIFY accepted: "pin" | "code_b"
 
     def process(self, command: bytes) -> bytes:
         self.received += 1
@@ -91,30 +96,37 @@ class MyNumberApplet:
             return sw(0x9000 if self.selected else 0x6A82)
         if p1 == 0x02 and len(data) == 2 and self.selected:
             ef = int.from_bytes(data, "big")
-            if ef == 0x0011 or ef in self.profile.files:
+            if ef in KEYS or ef in self.profile.files:
                 self.current = ef
                 return sw(0x9000)
         return sw(0x6A82)
 
-    def _verify(self, pin: bytes) -> bytes:
-        if not self.selected or self.current != 0x0011:
+    def _verify(self, value: bytes) -> bytes:
+        if not self.selected or self.current not in KEYS:
             return sw(0x6986)
-        if self.tries == 0:
+        key = KEYS[self.current]
+        if key == "pin" and not self.profile.pin:
+            # A card issued without a PIN (顔認証マイナンバーカード): ASSUMED to answer like a
+            # blocked key (docs/card.md); no public source shows a real one's answer.
             return sw(0x6984)
-        if not pin:
-            return sw(0x9000 if self.verified else 0x63C0 | self.tries)
-        if pin == self.profile.pin.encode():
-            self.tries = MAX_TRIES
-            self.verified = True
+        if self.tries[key] == 0:
+            return sw(0x6984)
+        if not value:
+            return sw(0x9000 if self.opened == key else 0x63C0 | min(self.tries[key], 15))
+        expected = (self.profile.pin if key == "pin" else self.profile.code_b).encode()
+        if value == expected:
+            self.tries[key] = MAX_TRIES if key == "pin" else self.profile.code_b_max
+            self.opened = key
             return sw(0x9000)
-        self.tries -= 1
-        self.verified = False
-        return sw(0x63C0 | self.tries)
+        self.tries[key] -= 1
+        self.opened = None
+        return sw(0x63C0 | min(self.tries[key], 15))
 
     def _read(self, offset: int, le: int) -> bytes:
-        if not self.selected or self.current is None or self.current == 0x0011:
+        if not self.selected or self.current is None or self.current in KEYS:
             return sw(0x6986)
-        if self.current in PIN_FILES and not self.verified:
+        if self.current in PROTECTED and (
+                self.opened is None or self.current not in OPENS[self.opened]):
             return sw(0x6982)
         data = self.profile.files[self.current]
         if offset >= len(data):

@@ -34,6 +34,20 @@ def tlv(tag: int, value: bytes) -> bytes:
     return tag_bytes + length + value
 
 
+# Era starts (YYYYMMDD), newest first — our own table, independent of kiosk.domain.wareki
+# on purpose: the stand-in card must not share a bug with the code it tests.
+ERAS = (("20190501", 2019), ("19890108", 1989), ("19261225", 1926), ("19120730", 1912),
+        ("18681023", 1868))
+
+
+def era_yymmdd(birth_date: str) -> str:
+    """19850307 → 600307 (昭和60年3月7日); 20200224 → 020224 (令和2年)."""
+    for start, first_year in ERAS:
+        if birth_date >= start:
+            return f"{int(birth_date[:4]) - first_year + 1:02d}{birth_date[4:]}"
+    raise ValueError(f"birth date {birth_date} before Meiji")
+
+
 def load_key(name: str) -> rsa.RSAPrivateKey:
     key = serialization.load_pem_private_key((TESTCA / f"{name}-key.pem").read_bytes(), None)
     assert isinstance(key, rsa.RSAPrivateKey)
@@ -63,8 +77,12 @@ class Profile:
     birth_date: str
     sex: str
     my_number: str
-    pin: str = "1234"
+    pin: str = "1234"            # "" = a card issued without a PIN (顔認証マイナンバーカード)
     tries_left: int = 3
+    expiry_year: str = "2035"    # printed on the card face (有効期限, Western year)
+    security_code: str = "0000"  # printed on the card face (セキュリティコード, 4 digits)
+    code_b_tries: int = 10
+    code_b_max: int = 10
     tamper: str = ""
     pull_after: int = 0          # the card "leaves" on the N-th APDU (0 = never)
     files: dict[int, bytes] = field(default_factory=dict)
@@ -80,12 +98,21 @@ class Profile:
             birth_date=str(holder["birth_date"]), sex=str(holder["sex"]),
             my_number=str(card.get("my_number", "123456789018")),
             pin=str(card.get("pin", "1234")), tries_left=int(card.get("tries_left", 3)),
+            expiry_year=str(card.get("expiry_year", "2035")),
+            security_code=str(card.get("security_code", "0000")),
+            code_b_tries=int(card.get("code_b_tries", 10)),
+            code_b_max=int(card.get("code_b_max", 10)),
             tamper=str(card.get("tamper", "")), pull_after=int(card.get("pull_after", 0)),
         )
         if profile.tamper not in TAMPER:
             raise ValueError(f"{path}: tamper must be one of {TAMPER}")
         profile.build()
         return profile
+
+    @property
+    def code_b(self) -> str:
+        """照合番号B as the card holds it: era YYMMDD + expiry year + security code."""
+        return era_yymmdd(self.birth_date) + self.expiry_year + self.security_code
 
     def holder_file(self) -> bytes:
         fields = [tlv(0xDF22, self.name.encode()), tlv(0xDF23, self.address.encode()),

@@ -10,14 +10,19 @@ from kiosk.card.errors import (
     CardDataError,
     CardError,
     CardRemoved,
+    CodeBBlocked,
+    CodeBTriesLow,
+    InvalidCodeB,
     InvalidPin,
     LastPinTry,
     NoCard,
     NotMyNumberCard,
+    NumberUnavailable,
     PinBlocked,
     PinRequired,
     ReaderUnavailable,
     ServiceUnavailable,
+    WrongCodeB,
     WrongPin,
 )
 from kiosk.card.holder import Holder, Sex
@@ -25,7 +30,8 @@ from kiosk.card.interface import CardApplet, CardReader
 
 __all__ = [
     "AuthenticityResult", "Cancelled", "CardApplet", "CardBusy", "CardCommunicationError",
-    "CardConfig", "CardDataError", "CardError", "CardReader", "CardRemoved", "Holder",
-    "InvalidPin", "LastPinTry", "NoCard", "NotMyNumberCard", "PinBlocked", "PinRequired",
-    "ReaderUnavailable", "ServiceUnavailable", "Sex", "TrustedCa", "WrongPin", "open_reader",
+    "CardConfig", "CardDataError", "CardError", "CardReader", "CardRemoved", "CodeBBlocked",
+    "CodeBTriesLow", "Holder", "InvalidCodeB", "InvalidPin", "LastPinTry", "NoCard",
+    "NotMyNumberCard", "NumberUnavailable", "PinBlocked", "PinRequired", "ReaderUnavailable",
+    "ServiceUnavailable", "Sex", "TrustedCa", "WrongCodeB", "WrongPin", "open_reader",
 ]

@@ -1,8 +1,12 @@
 """Maintainer's CLI to check a reader and a card (console script ``ward-card``).
 
     python -m kiosk.card readers [--json]
-    python -m kiosk.card read [--reader NAME] [--pin-stdin] [--json] [--with-number]
-                              [--show-number] [--auth] [--ca PEM ...] [--timeout S]
+    python -m kiosk.card read [--reader NAME] [--pin-stdin | --code-b-stdin] [--json]
+                              [--with-number] [--show-number] [--auth] [--ca PEM ...]
+                              [--timeout S]
+
+`--code-b-stdin` opens the card with 照合番号B instead of the PIN (one line of 14 digits:
+era birth date YYMMDD + expiry year + security code); the number then stays unread.
 
 Exit 0 on success; otherwise one line on stderr and the error's code: 3 no pcscd,
 4 no reader, 5 no card, 6 wrong PIN, 7 last try left (not sent), 8 blocked, 9 card
@@ -19,7 +23,16 @@ from typing import Any
 
 from kiosk.card.authenticity import TrustedCa
 from kiosk.card.config import CardConfig
-from kiosk.card.errors import CardError, LastPinTry, PinBlocked, WrongPin
+from kiosk.card.errors import (
+    CardError,
+    CodeBBlocked,
+    CodeBTriesLow,
+    LastPinTry,
+    NumberUnavailable,
+    PinBlocked,
+    WrongCodeB,
+    WrongPin,
+)
 from kiosk.card.pcsc import PcscCardReader
 from kiosk.domain.errors import ConfigError
 from kiosk.domain.my_number import is_valid, mask
@@ -36,7 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     readers.add_argument("--json", action="store_true")
     read = sub.add_parser("read", help="read the basic four (PIN needed)")
     read.add_argument("--reader", help="reader name or a unique part of it")
-    read.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
+    how = read.add_mutually_exclusive_group()
+    how.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
+    how.add_argument("--code-b-stdin", action="store_true",
+                     help="open with 照合番号B (14 digits from stdin) instead of the PIN")
     read.add_argument("--json", action="store_true")
     read.add_argument("--with-number", action="store_true", help="also read the 個人番号")
     read.add_argument("--show-number", action="store_true",
@@ -85,16 +101,28 @@ def _read(config: CardConfig, args: argparse.Namespace) -> int:
         with reader.wait_for_card(args.timeout) as session:
             out["reader"] = reader.reader_name()
             out["atr"] = session.atr.hex(" ").upper()
-            out["tries_left"] = session.tries_left()
-            pin = sys.stdin.readline().strip() if args.pin_stdin else getpass.getpass("PIN: ")
-            session.verify(pin)
-            del pin
+            if args.code_b_stdin:
+                out["code_b_tries_left"] = session.code_b_tries_left()
+                code = sys.stdin.readline().strip()
+                session.verify_code_b(code)
+                del code
+            else:
+                out["tries_left"] = session.tries_left()
+                pin = sys.stdin.readline().strip() if args.pin_stdin else getpass.getpass("PIN: ")
+                session.verify(pin)
+                del pin
+            out["opened_with"] = session.opened_with
             out["holder"] = session.read_holder().to_dict()
             if args.with_number:
-                number = session.read_my_number()
-                out["my_number"] = number if args.show_number else mask(number)
-                out["my_number_check_digit_ok"] = is_valid(number)
-                del number
+                try:
+                    number = session.read_my_number()
+                except NumberUnavailable as exc:  # say so and go on without it
+                    out["my_number"] = None
+                    out["my_number_unavailable"] = exc.message_en
+                else:
+                    out["my_number"] = number if args.show_number else mask(number)
+                    out["my_number_check_digit_ok"] = is_valid(number)
+                    del number
             if args.auth:
                 result = session.check_authenticity(with_number=args.with_number)
                 out["authenticity"] = {"status": result.status.value, "reason": result.reason,
@@ -124,13 +152,17 @@ def main(argv: list[str] | None = None) -> int:
         return _read(config, args)
     except CardError as exc:
         extra = ""
-        if isinstance(exc, WrongPin | LastPinTry | PinBlocked):
+        if isinstance(exc, WrongPin | LastPinTry | PinBlocked | WrongCodeB | CodeBTriesLow
+                      | CodeBBlocked):
             extra = f" (tries left: {exc.tries_left})"
         print(f"ward-card: {type(exc).__name__}: {exc.message_en}{extra}"
               + (f" [{exc.detail}]" if exc.detail else ""), file=sys.stderr)
         if getattr(args, "json", False):
-            print(json.dumps({"error": type(exc).__name__, "message_ja": exc.message_ja,
-                              "message_en": exc.message_en}, ensure_ascii=False))
+            body: dict[str, Any] = {"error": type(exc).__name__, "message_ja": exc.message_ja,
+                                    "message_en": exc.message_en}
+            if hasattr(exc, "tries_left"):
+                body["tries_left"] = exc.tries_left
+            print(json.dumps(body, ensure_ascii=False))
         return exc.exit_code
     except (ConfigError, OSError, ValueError) as exc:
         print(f"ward-card: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ from typing import Protocol
 AID_SUPPORT_AP = bytes.fromhex("D3921000310001010408")
 
 EF_PIN = 0x0011
+EF_CODE_B = 0x0015            # 照合番号B: birth date (era YYMMDD) + expiry year + security code
 EF_MY_NUMBER = 0x0001
 EF_HOLDER = 0x0002
 EF_INTEGRITY = 0x0003
@@ -67,6 +68,8 @@ def tries_left() -> Command:
 
 
 def verify(pin: str) -> Command:
+    """VERIFY of the selected key: the 4-digit PIN (EF 0011) or 照合番号B's 14 digits
+    (EF 0015) — the same command, the key is the EF selected before."""
     return Command(0x00, 0x20, 0x00, 0x80, pin.encode("ascii"))
 
 

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 from kiosk.card.authenticity import TrustedCa
 from kiosk.devices import registry
+from kiosk.domain.card_check import UnverifiablePolicy
 from kiosk.domain.section import Section
 
 if TYPE_CHECKING:
     from kiosk.card.interface import CardReader
 
 KEYS = ("backend", "reader", "trusted_ca", "live_challenge", "wait_timeout",
-        "standin_profile")
+        "standin_profile", "unverifiable")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class CardConfig:
     live_challenge: bool = False
     wait_timeout: float = 60.0
     standin_profile: Path | None = None   # backend = standin: whose card (default its own)
+    unverifiable: str = "accept_and_flag"   # or "refuse" (kiosk.domain.card_check)
 
     @classmethod
     def from_section(cls, section: Section, base_dir: str | os.PathLike[str]) -> CardConfig:
@@ -63,6 +65,8 @@ class CardConfig:
             live_challenge=section.flag("live_challenge", cls.live_challenge),
             wait_timeout=section.number("wait_timeout", cls.wait_timeout, min=0.1),
             standin_profile=base / profile if profile else None,
+            unverifiable=section.text("unverifiable", cls.unverifiable,
+                                      choices=tuple(UnverifiablePolicy)),
         )
 
     @classmethod

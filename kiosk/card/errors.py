@@ -172,3 +172,76 @@ class PinBlocked(CardError):
     def __init__(self, detail: str = "") -> None:
         self.tries_left = 0
         super().__init__(detail)
+
+
+class InvalidCodeB(CardError):
+    """照合番号B is not 14 ASCII digits. Nothing was sent to the card: no try was used."""
+
+    message_ja = "生年月日・有効期限の年・セキュリティコードを確認してください。"
+    message_en = ("Please check the birth date, the card's expiry year and the security "
+                  "code.")
+    exit_code = 2
+
+
+class WrongCodeB(CardError):
+    """The card refused 照合番号B. `tries_left` tries remain."""
+
+    exit_code = 6
+    MSGID = ("生年月日・有効期限の年・セキュリティコードのどれかが違います。"
+             "あと{tries_left}回間違えるとロックされます。")
+    MSGID_STOP = ("生年月日・有効期限の年・セキュリティコードのどれかが違います。"
+                  "ロックを防ぐため、ここではこれ以上入力できません。窓口でお手続きください。")
+
+    def __init__(self, tries_left: int, *, stop: bool = False) -> None:
+        self.tries_left = tries_left
+        self.stop = stop  # the kiosk will not send another: too few tries are left
+        self.message_en = ("The birth date, expiry year or security code is wrong. "
+                           + ("The kiosk will not try again; please go to the counter."
+                              if stop else f"The card locks after {tries_left} more wrong "
+                              "tries."))
+        self.message_ja = self.msgid.format(**self.params)
+        super().__init__(f"code B tries left: {tries_left}")
+
+    @property
+    def msgid(self) -> str:
+        return self.MSGID_STOP if self.stop else self.MSGID
+
+    @property
+    def params(self) -> dict[str, object]:
+        return {"tries_left": self.tries_left}
+
+
+class CodeBTriesLow(CardError):
+    """Too few 照合番号B tries are left (≤ 2): the kiosk does not send it."""
+
+    message_ja = ("カードの照合の残り回数が少ないため、ロックを防ぐよう、ここでは入力できません。"
+                  "窓口でお手続きください。")
+    message_en = ("Only a few tries are left for the card's check number. To keep the card "
+                  "from locking, the kiosk will not use them. Please go to the counter.")
+    exit_code = 7
+
+    def __init__(self, tries_left: int) -> None:
+        self.tries_left = tries_left
+        super().__init__(f"code B tries left: {tries_left}")
+
+
+class CodeBBlocked(CardError):
+    """照合番号B has no tries left: only the municipal office can help."""
+
+    message_ja = "このカードの照合はロックされています。市区町村の窓口でお手続きください。"
+    message_en = "The card's check number is locked. Please go to the municipal office."
+    exit_code = 8
+
+    def __init__(self, detail: str = "") -> None:
+        self.tries_left = 0
+        super().__init__(detail)
+
+
+class NumberUnavailable(CardError):
+    """EF 0001 (個人番号) stays closed: the card was opened with 照合番号B, not the PIN."""
+
+    message_ja = ("暗証番号を使わない読み取りでは、マイナンバー（個人番号）は読み取れません。"
+                  "窓口でご確認ください。")
+    message_en = ("Without the PIN the card does not give the individual number; staff will "
+                  "check it at the counter.")
+    exit_code = 11

@@ -19,6 +19,7 @@ class CardApplet(Protocol):
 
     atr: bytes
     apdu_count: int
+    opened_with: str | None   # "pin" | "code_b" after a successful verify, else None
 
     def tries_left(self) -> int:
         """PIN tries left, 0 = blocked. Costs no try."""
@@ -26,14 +27,23 @@ class CardApplet(Protocol):
     def verify(self, pin: str) -> None:
         """WrongPin(tries_left) / LastPinTry (not sent) / PinBlocked / InvalidPin."""
 
+    def code_b_tries_left(self) -> int:
+        """照合番号B tries left (its own counter), 0 = blocked. Costs no try."""
+
+    def verify_code_b(self, code: str) -> None:
+        """照合番号B, 14 digits: WrongCodeB(tries_left, stop) / CodeBTriesLow (not sent,
+        ≤ 2 left) / CodeBBlocked / InvalidCodeB. Opens EF 0002, not EF 0001."""
+
     def read_holder(self) -> Holder:
-        """The basic four; needs a successful verify()."""
+        """The basic four; needs a successful verify() or verify_code_b()."""
 
     def read_my_number(self) -> str:
-        """The 12-digit number — only when the form needs it; never store or log it."""
+        """The 12-digit number — only when the form needs it; never store or log it.
+        NumberUnavailable when the card was opened with 照合番号B."""
 
     def check_authenticity(self, *, with_number: bool = False) -> AuthenticityResult:
-        """GENUINE / NOT_VERIFIABLE / TAMPERED; reads the holder file if not read yet."""
+        """GENUINE / NOT_VERIFIABLE / TAMPERED; reads the holder file if not read yet;
+        EF 0001's digest is checked whenever the number was read."""
 
     def close(self) -> None:
         """Forget what was read and power the card off. Idempotent."""

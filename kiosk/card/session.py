@@ -3,6 +3,9 @@
 The minimal basic-four read is six APDUs: SELECT AP, SELECT EF 0011, tries left,
 VERIFY, SELECT EF 0002, READ BINARY (more READs only for a holder file over 256 bytes).
 EF 0001 is selected only by `read_my_number()`.
+
+照合番号B (EF 0015, its own counter) opens the same read without the PIN — the same six
+APDUs with EF 0015 — but not EF 0001 (docs/card.md, "照合番号B": public sources).
 """
 
 from __future__ import annotations
@@ -27,11 +30,16 @@ from kiosk.card.errors import (
     CardCommunicationError,
     CardDataError,
     CardError,
+    CodeBBlocked,
+    CodeBTriesLow,
+    InvalidCodeB,
     InvalidPin,
     LastPinTry,
     NotMyNumberCard,
+    NumberUnavailable,
     PinBlocked,
     PinRequired,
+    WrongCodeB,
     WrongPin,
 )
 from kiosk.card.holder import Holder, parse_holder
@@ -40,6 +48,9 @@ from kiosk.domain.application import Authenticity
 log = logging.getLogger(__name__)
 
 MAX_TRIES = 3
+MAX_CODE_B_TRIES = 10    # public readers and vendor notes (docs/card.md); the card answers
+CODE_B_RESERVE = 2       # never spend the last two 照合番号B tries
+CODE_B_LENGTH = 14
 MAX_FILE = 0x7FFF
 
 
@@ -59,7 +70,10 @@ class CardApChannel:
         self._current_ef: int | None = None
         self._tries: int | None = None   # known tries left, until the next VERIFY
         self._verified = False
+        self._code_b_tries: int | None = None
+        self.opened_with: str | None = None   # "pin" | "code_b": which key opened the AP
         self._holder_file: bytes | None = None   # personal data: dropped on close
+        self._number_file_read: bytes | None = None   # likewise; for the EF 0003 digest
         self._closed = False
 
     # -- APDU plumbing ------------------------------------------------------------------
@@ -136,7 +150,7 @@ class CardApChannel:
         self._tries = self._tries_from(sw, asked=True)
         return self._tries
 
-    def _tries_from(self, sw: int, *, asked: bool) -> int:
+    def _tries_from(self, sw: int, *, asked: bool, maximum: int = MAX_TRIES) -> int:
         if sw >> 4 == 0x63C:
             return sw & 0x0F
         if sw in (apdu.SW_BLOCKED, apdu.SW_BLOCKED_ALT):
@@ -144,7 +158,7 @@ class CardApChannel:
         if sw == apdu.SW_OK and asked:
             # Already verified: only if someone skipped the unpower. Report the maximum but
             # still ask this resident for the PIN (verify() sends it; the card checks it).
-            return MAX_TRIES
+            return maximum
         raise CardCommunicationError(f"PIN status answered {sw:04X}")
 
     def verify(self, pin: str) -> None:
@@ -156,20 +170,54 @@ class CardApChannel:
             raise PinBlocked()
         if tries <= 1:
             raise LastPinTry()
-        self._select_ef(apdu.EF_PIN)
         self._tries = None  # unknown until the card answers
-        _, sw = self._send(apdu.verify(pin))
-        if sw == apdu.SW_OK:
-            self._verified = True
-            self._tries = MAX_TRIES
-            log.info("PIN accepted")
-            return
-        left = self._tries_from(sw, asked=False)
-        self._tries = left
-        log.info("PIN refused, %d tries left", left)
+        left = self._present(apdu.EF_PIN, pin, "pin")
+        self._tries = MAX_TRIES if left is None else left
         if left == 0:
             raise PinBlocked()
-        raise WrongPin(left)
+        if left is not None:
+            raise WrongPin(left)
+
+    def _present(self, ef: int, value: str, key: str) -> int | None:
+        """VERIFY `value` with the key of EF `ef`: None when accepted, else tries left."""
+        self._select_ef(ef)
+        _, sw = self._send(apdu.verify(value))
+        name = {"pin": "PIN", "code_b": "code B"}[key]
+        if sw == apdu.SW_OK:
+            self._verified = True
+            self.opened_with = key
+            log.info("%s accepted", name)
+            return None
+        left = self._tries_from(sw, asked=False)
+        log.info("%s refused, %d tries left", name, left)
+        return left
+
+    # -- 照合番号B ------------------------------------------------------------------------
+    def code_b_tries_left(self) -> int:
+        """照合番号B tries left (0 = blocked). Costs no try; separate from the PIN's."""
+        self._select_ef(apdu.EF_CODE_B)
+        _, sw = self._send(apdu.tries_left())
+        self._code_b_tries = self._tries_from(sw, asked=True, maximum=MAX_CODE_B_TRIES)
+        return self._code_b_tries
+
+    def verify_code_b(self, code: str) -> None:
+        """Send 照合番号B (14 digits) — only with more than CODE_B_RESERVE tries left.
+
+        Raises InvalidCodeB (nothing sent), CodeBBlocked, CodeBTriesLow (not sent), or
+        WrongCodeB(tries_left, stop=…) — `stop` when the kiosk will not try again."""
+        if len(code) != CODE_B_LENGTH or not code.isascii() or not code.isdigit():
+            raise InvalidCodeB()
+        tries = self._code_b_tries if self._code_b_tries is not None else \
+            self.code_b_tries_left()
+        if tries == 0:
+            raise CodeBBlocked()
+        if tries <= CODE_B_RESERVE:
+            raise CodeBTriesLow(tries)
+        self._code_b_tries = left = self._present(apdu.EF_CODE_B, code, "code_b")
+        if left == 0:
+            raise CodeBBlocked()
+        if left is not None:
+            raise WrongCodeB(left, stop=left <= CODE_B_RESERVE)
 
     # -- reads --------------------------------------------------------------------------
     def _require_pin(self) -> None:
@@ -184,12 +232,18 @@ class CardApChannel:
 
     def _number_file(self) -> bytes:
         self._require_pin()
+        if self._number_file_read is not None:
+            return self._number_file_read
+        if self.opened_with == "code_b":
+            # 照合番号B does not open EF 0001 (public sources); asking would only fail.
+            raise NumberUnavailable("EF 0001 needs the PIN; opened with code B")
         self._select_ef(apdu.EF_MY_NUMBER)
         data, sw = self._send(apdu.read_binary(0, 17))
         if sw == apdu.SW_SECURITY:
             raise PinRequired("EF 0001 needs the PIN")
         if sw not in (apdu.SW_OK, apdu.SW_END_OF_FILE):
             raise CardCommunicationError(f"READ BINARY EF 0001 answered {sw:04X}")
+        self._number_file_read = data
         return data
 
     def read_my_number(self) -> str:
@@ -204,12 +258,16 @@ class CardApChannel:
 
     # -- authenticity -------------------------------------------------------------------
     def check_authenticity(self, *, with_number: bool = False) -> AuthenticityResult:
-        """Static check of EF 0002 (and EF 0001 if `with_number`) against EF 0003/0004."""
+        """Static check of EF 0002 against EF 0003/0004 — and of EF 0001 whenever it was
+        read in this session (or `with_number` reads it now)."""
         if not self.trusted:
             return AuthenticityResult(Authenticity.NOT_VERIFIABLE, "no trusted CA configured")
         self.read_holder()
         assert self._holder_file is not None
-        number = self._number_file()[:17] if with_number else None
+        # With 照合番号B EF 0001 stays closed: the check covers what could be read.
+        read = (with_number and self.opened_with != "code_b") or \
+            self._number_file_read is not None
+        number = self._number_file()[:17] if read else None
         ef0003 = self._read_file(apdu.EF_INTEGRITY)
         ef0004 = self._read_file(apdu.EF_AP_CERT)
         result = check(self._holder_file, ef0003, ef0004, self.trusted, number)
@@ -239,7 +297,9 @@ class CardApChannel:
             return
         self._closed = True
         self._holder_file = None
+        self._number_file_read = None
         self._verified = False
+        self.opened_with = None
         if self._on_close is not None:
             self._on_close()
 

@@ -29,6 +29,12 @@ class Action(StrEnum):
     PIN_PRESS = "pin_press"
     PIN_BACK = "pin_back"
     TAKE_PIN = "take_pin"
+    CHOOSE_CODE_B = "choose_code_b"
+    CODE_B_ERA = "code_b_era"
+    CODE_B_FOCUS = "code_b_focus"
+    CODE_B_PRESS = "code_b_press"
+    CODE_B_BACK = "code_b_back"
+    TAKE_CODE_B = "take_code_b"
     EDIT = "edit"
     ENTRY_PRESS = "entry_press"
     ENTRY_BACK = "entry_back"
@@ -44,7 +50,8 @@ class Action(StrEnum):
 
 
 def apply(session: Session, action: Action, args: tuple[object, ...], now: float) -> str | None:
-    """Do one resident action; returns the PIN to verify after `TAKE_PIN`, else None."""
+    """Do one resident action; returns the PIN to verify after `TAKE_PIN` (照合番号B after
+    `TAKE_CODE_B`), else None."""
     s = session
     match action:
         case Action.SET_LANGUAGE:
@@ -79,6 +86,18 @@ def apply(session: Session, action: Action, args: tuple[object, ...], now: float
             s.pin_back()
         case Action.TAKE_PIN:
             return s.take_pin()
+        case Action.CHOOSE_CODE_B:
+            s.choose_code_b(now)
+        case Action.CODE_B_ERA:
+            s.code_b_era(_text(args, 0))
+        case Action.CODE_B_FOCUS:
+            s.code_b_focus(_text(args, 0))
+        case Action.CODE_B_PRESS:
+            s.code_b_press(_text(args, 0))
+        case Action.CODE_B_BACK:
+            s.code_b_back()
+        case Action.TAKE_CODE_B:
+            return s.take_code_b()
         case Action.EDIT:
             s.edit(_text(args, 0), now)
         case Action.ENTRY_PRESS:

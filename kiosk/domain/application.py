@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from kiosk.domain.catalog import FieldKind, FieldSource, FormField, Procedure
 from kiosk.domain.my_number import MyNumberCheck, is_masked
@@ -36,6 +36,13 @@ class Authenticity(StrEnum):
     GENUINE = "genuine"
     NOT_VERIFIABLE = "not_verifiable"
     TAMPERED = "tampered"
+
+
+class CardKey(StrEnum):
+    """Which key opened the card's 券面事項入力補助AP (kiosk.domain.card_check)."""
+
+    PIN = "pin"          # the 4-digit 券面事項入力補助用暗証番号
+    CODE_B = "code_b"    # 照合番号B: birth date + expiry year + security code
 
 
 class ApplicationError(ValueError):
@@ -128,11 +135,14 @@ class Application:
     language: str = "ja"
     authenticity: Authenticity | None = None
     notes: tuple[str, ...] = field(default=())
+    card_key: CardKey | None = None   # only with Identity.CARD
 
     @classmethod
     def build(cls, procedure: Procedure, values: Mapping[str, object], identity: Identity,
               *, language: str = "ja", authenticity: Authenticity | None = None,
-              notes: tuple[str, ...] = ()) -> Application:
+              notes: tuple[str, ...] = (), card_key: CardKey | None = None) -> Application:
+        if card_key is not None and identity is not Identity.CARD:
+            raise ApplicationError("card_key", "only an application read from a card has one")
         if identity is Identity.ASSISTED:
             _known_keys(procedure, values)
             # Staff will fill the form in; keep only what the resident chose at the kiosk.
@@ -142,7 +152,8 @@ class Application:
         else:
             checked = check_values(procedure, values)
         return cls(procedure=procedure.code, values=checked, identity=identity,
-                   language=language, authenticity=authenticity, notes=notes)
+                   language=language, authenticity=authenticity, notes=notes,
+                   card_key=card_key)
 
     def copies(self) -> int:
         value = self.values.get("copies", 1)
@@ -153,7 +164,8 @@ class Application:
         return procedure.fee(self.copies(), purpose if isinstance(purpose, str) else None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        extra = {"card_key": self.card_key.value} if self.card_key is not None else {}
+        return {**extra,
             "procedure": self.procedure,
             "identity": self.identity.value,
             "language": self.language,
@@ -166,12 +178,11 @@ class Application:
     def from_dict(cls, data: Mapping[str, Any], procedure: Procedure) -> Application:
         if data.get("procedure") != procedure.code:
             raise ApplicationError("procedure", f"expected {procedure.code!r}")
-        try:
-            identity = Identity(str(data.get("identity")))
-            auth_raw = data.get("authenticity")
-            authenticity = Authenticity(auth_raw) if auth_raw is not None else None
-        except ValueError as exc:
-            raise ApplicationError("identity", str(exc)) from None
+        identity = _enum(Identity, data.get("identity"), "identity")
+        auth_raw, key_raw = data.get("authenticity"), data.get("card_key")
+        authenticity = _enum(Authenticity, auth_raw, "authenticity") \
+            if auth_raw is not None else None
+        card_key = _enum(CardKey, key_raw, "card_key") if key_raw is not None else None
         values = data.get("values")
         if not isinstance(values, Mapping):
             raise ApplicationError("values", "must be an object")
@@ -182,4 +193,18 @@ class Application:
         if not isinstance(language, str):
             raise ApplicationError("language", "must be text")
         return cls.build(procedure, values, identity, language=language,
-                         authenticity=authenticity, notes=tuple(notes))
+                         authenticity=authenticity, notes=tuple(notes), card_key=card_key)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _enum(kind: type[E], raw: object, key: str) -> E:
+    """One of the enum's values, else an ApplicationError naming the key (→ 422)."""
+    if isinstance(raw, str):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    allowed = ", ".join(e.value for e in kind)
+    raise ApplicationError(key, f"must be one of {allowed}")

@@ -1,6 +1,6 @@
 """The resident's visit at the kiosk, as a state machine. No Kivy, no I/O, no clock.
 
-    welcome → procedure → identity ─┬─ card → pin → reading ─┐
+    welcome → procedure → identity ─┬─ card → pin [→ code B] → reading ─┐
                                     ├─ no card → entry … ────┼→ confirm → payment → issuing
                                     └─ ask staff ────────────────────────────────→ issuing
     issuing → [cashless →] ticket → thanks → welcome
@@ -18,7 +18,7 @@ Privacy: the PIN lives in `pin_digits` only while it is typed and leaves by
 `MyNumberCheck` first); `wipe()` forgets every personal value on timeout, cancel and the
 end of the visit, and each wipe is recorded in `wipes` (reason + time, no data).
 
-One module of about 800 lines on purpose: the visit's steps, their guards and the
+One module of about 900 lines on purpose: the visit's steps, their guards and the
 wipe read as one state machine; split, its transitions would scatter (the action names
 the buttons use are in kiosk.domain.actions; a life event's state and its forms as one
 are in kiosk.domain.visit, the step indicator in kiosk.domain.progress).
@@ -30,9 +30,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from kiosk.domain import kana
-from kiosk.domain.application import Application, Authenticity, Identity
+from kiosk.domain import card_check, kana
+from kiosk.domain.application import Application, Authenticity, CardKey, Identity
+from kiosk.domain.card_check import UnverifiablePolicy
 from kiosk.domain.catalog import Catalog, FieldKind, FieldSource, FormField, Procedure
+from kiosk.domain.code_b import CodeBEntry
 from kiosk.domain.life_events import LifeEvent, LifeEventCatalog
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.progress import Progress, progress_of
@@ -40,6 +42,7 @@ from kiosk.domain.visit import LifeVisit, RoutedRequest, VisitForm
 
 PIN_LENGTH = 4
 SAFE_TRIES = 2  # never send a PIN when only one try is left: the last try blocks the card
+CODE_B_SAFE_TRIES = 3  # 照合番号B: never spend the last two tries
 
 
 class Step(StrEnum):
@@ -51,6 +54,7 @@ class Step(StrEnum):
     IDENTITY = "identity"
     CARD = "card"
     PIN = "pin"
+    CODE_B = "code_b"   # the PIN-less way: 照合番号B from the card face
     READING = "reading"
     ENTRY = "entry"
     CONFIRM = "confirm"
@@ -129,6 +133,7 @@ class SessionSettings:
     languages: tuple[str, ...] = ("ja", "ja-easy", "en", "zh-Hans", "ko", "vi", "pt")
     cashless: bool = False
     cashless_methods: tuple[str, ...] = ("code", "terminal")  # offered when cashless
+    unverifiable: UnverifiablePolicy = UnverifiablePolicy.ACCEPT_AND_FLAG   # [card]
 
 
 def entry_mode(f: FormField) -> EntryMode:
@@ -180,6 +185,9 @@ class Session:
         self.values: dict[str, object] = {}
         self.pin_digits = ""
         self.tries_left: int | None = None
+        self.code_b = CodeBEntry()             # 照合番号B while typed (personal data)
+        self.code_b_tries: int | None = None
+        self.card_key: CardKey | None = None
         self.notice: Notice | None = None
         self.entry_key: str | None = None
         self.entry_text = ""
@@ -205,7 +213,7 @@ class Session:
     @property
     def has_personal_data(self) -> bool:
         return bool(self.values or self.pin_digits or self.ticket or self.entry_text
-                    or self.visit)
+                    or self.visit or not self.code_b.empty)
 
     @property
     def progress(self) -> Progress | None:
@@ -392,18 +400,20 @@ class Session:
                      params: Mapping[str, object] | None = None) -> None:
         """The card could not be used (not a My Number card, removed, reader fault)."""
         self._card_notice(msgid, params)
-        self._go(Step.CARD if self.step in (Step.CARD, Step.PIN) else Step.IDENTITY, now)
+        self._go(Step.CARD if self.step in (Step.CARD, Step.PIN, Step.CODE_B)
+                 else Step.IDENTITY, now)
 
     def card_failed(self, msgid: str, now: float,
                     params: Mapping[str, object] | None = None) -> None:
         """Reading or verifying stopped part-way: the resident places the card again."""
-        self._expect(Step.CARD, Step.PIN, Step.READING)
+        self._expect(Step.CARD, Step.PIN, Step.CODE_B, Step.READING)
         self._card_notice(msgid, params)
         self._go(Step.CARD, now)
 
     def _card_notice(self, msgid: str, params: Mapping[str, object] | None) -> None:
         self.notice = Notice(msgid, dict(params or {}), error=True)
         self.pin_digits = ""
+        self.code_b.clear()
 
     @property
     def pin_locked(self) -> bool:
@@ -411,6 +421,9 @@ class Session:
         return self.tries_left is not None and self.tries_left < SAFE_TRIES
 
     def _pin_notice(self) -> Notice:
+        if self.tries_left == 0:   # no PIN on this card, or blocked: 照合番号B still opens it
+            return Notice("このカードは暗証番号が使えません。"
+                          "「暗証番号を忘れた方・暗証番号のないカード」から進めます。", error=True)
         return Notice("暗証番号の残り回数が1回以下のため、この機械では確認できません。"
                       "カードなしで進むか、職員をお呼びください。", error=True)
 
@@ -442,6 +455,7 @@ class Session:
         if ok:
             self.notice = None
             self.tries_left = None
+            self.card_key = CardKey.PIN
             self._go(Step.READING, now)
             return
         self.tries_left = tries_left
@@ -456,9 +470,14 @@ class Session:
         """The basic four (and, only for forms that carry it, the number's check)."""
         self._expect(Step.READING)
         p = self._procedure()
-        if authenticity is Authenticity.TAMPERED:
-            self.notice = Notice("このカードは読み取れませんでした。職員をお呼びください。",
-                                 error=True)
+        if not card_check.accepted(authenticity, self.settings.unverifiable):
+            if authenticity is Authenticity.TAMPERED:
+                self.notice = Notice("このカードは読み取れませんでした。職員をお呼びください。",
+                                     error=True)
+            else:   # not verifiable, and the ward's policy refuses such cards
+                self.notice = Notice("このカードは確認できないため、この機械では使えません。"
+                                     "カードなしで進むか、職員をお呼びください。", error=True)
+            self.card_key = None
             self._go(Step.IDENTITY, now)
             return
         for f in p.card_fields:
@@ -470,20 +489,117 @@ class Session:
                     self.values[f.key] = my_number
         self.identity = Identity.CARD
         self.authenticity = authenticity
-        self.notice = None
+        self.notice = self._number_notice()
         if self.visit is not None:  # ask each field no card holds once, then the review
             self.entry_queue = [f.key for f in self.missing()]
             self._next_entry(now)
             return
         self._go(Step.CONFIRM, now)
 
+    # --- identity: card opened with 照合番号B (no PIN, or a forgotten or blocked one) --------
+    def choose_code_b(self, now: float) -> None:
+        """「暗証番号を忘れた方・暗証番号のないカード」 beside the PIN pad."""
+        self._expect(Step.PIN)
+        self.pin_digits = ""
+        self.code_b.clear()
+        self.notice = None
+        self._go(Step.CODE_B, now)
+
+    def code_b_present(self, tries_left: int) -> None:
+        """The card's 照合番号B counter, asked (costing no try) as the screen opens."""
+        self._expect(Step.CODE_B)
+        self.code_b_tries = tries_left
+        if self.code_b_locked:
+            self.notice = self._code_b_locked_notice()
+
+    @property
+    def code_b_locked(self) -> bool:
+        """True when sending 照合番号B could use one of its last two tries: refused."""
+        return self.code_b_tries is not None and self.code_b_tries < CODE_B_SAFE_TRIES
+
+    def _code_b_locked_notice(self) -> Notice:
+        if self.code_b_tries == 0:
+            return Notice("このカードの照合はロックされています。"
+                          "市区町村の窓口でお手続きください。", error=True)
+        return Notice("カードの照合の残り回数が少ないため、この機械では確認できません。"
+                      "カードなしで進むか、職員をお呼びください。", error=True)
+
+    def code_b_era(self, era: str) -> None:
+        self._expect(Step.CODE_B)
+        try:
+            self.code_b.choose_era(era)
+        except ValueError as exc:
+            raise SessionError(str(exc)) from None
+
+    def code_b_focus(self, part: str) -> None:
+        self._expect(Step.CODE_B)
+        try:
+            self.code_b.focus_on(part)
+        except ValueError as exc:
+            raise SessionError(str(exc)) from None
+
+    def code_b_press(self, digit: str) -> None:
+        self._expect(Step.CODE_B)
+        if not self.code_b_locked:
+            self.code_b.press(digit)
+
+    def code_b_back(self) -> None:
+        self._expect(Step.CODE_B)
+        self.code_b.back()
+
+    def take_code_b(self) -> str | None:
+        """Hand 照合番号B to the controller (once), when complete and safe to send."""
+        self._expect(Step.CODE_B)
+        if self.code_b_locked:
+            self.notice = self._code_b_locked_notice()
+            self.code_b.clear()
+            return None
+        code = self.code_b.code()
+        if code is None:
+            self.notice = Notice(self.code_b.problem() or "", error=True)
+            return None
+        era = self.code_b.era
+        self.code_b.clear()   # minimisation: gone from the session once handed over
+        self.code_b.era = era  # the era alone says nothing; it spares a wrong-code retype
+        return code
+
+    def code_b_result(self, ok: bool, tries_left: int | None, now: float) -> None:
+        self._expect(Step.CODE_B)
+        if ok:
+            self._forget_code_b()
+            self.notice = None
+            self.card_key = CardKey.CODE_B
+            self._go(Step.READING, now)
+            return
+        self.code_b_tries = tries_left
+        if self.code_b_locked:
+            self.notice = self._code_b_locked_notice()
+        else:
+            self.notice = Notice("生年月日・有効期限の年・セキュリティコードのどれかが違います。"
+                                 "残り{tries}回です。", {"tries": tries_left}, error=True)
+
+    def _forget_code_b(self) -> None:
+        self.code_b.clear()
+        self.code_b_tries = None
+
+    def _number_at_counter(self) -> bool:
+        """照合番号B does not open the 個人番号: a form that needs it gets it at the counter."""
+        return self.card_key is CardKey.CODE_B and self._procedure().needs_my_number
+
+    def _number_notice(self) -> Notice | None:
+        if self.procedure is None or not self._number_at_counter():
+            return None
+        return Notice("暗証番号を使わない読み取りでは、マイナンバー（個人番号）は読み取れません。"
+                      "窓口でご確認ください。")
+
     # --- identity: no card / ask staff ---------------------------------------------------
     def choose_no_card(self, now: float) -> None:
-        self._expect(Step.IDENTITY, Step.CARD, Step.PIN)
+        self._expect(Step.IDENTITY, Step.CARD, Step.PIN, Step.CODE_B)
         p = self._procedure()
         self.identity = Identity.TYPED
         self.tries_left = None
         self.pin_digits = ""
+        self._forget_code_b()
         self.notice = None
         queue = [f.key for f in p.card_fields] + [f.key for f in self.missing()
                                                   if f.source is FieldSource.RESIDENT]
@@ -491,9 +607,10 @@ class Session:
         self._next_entry(now)
 
     def ask_staff(self, now: float) -> None:
-        self._expect(Step.IDENTITY, Step.CARD, Step.PIN)
+        self._expect(Step.IDENTITY, Step.CARD, Step.PIN, Step.CODE_B)
         self.identity = Identity.ASSISTED
         self.pin_digits = ""
+        self._forget_code_b()
         self.tries_left = None
         self.notice = None
         self.pay_method = PayMethod.COUNTER
@@ -644,9 +761,13 @@ class Session:
         p = self._procedure()
         if self.identity is None:
             raise SessionError("no identity chosen yet")
-        notes = ("assistance",) if self.identity is Identity.ASSISTED else ()
+        notes: tuple[str, ...] = ("assistance",) if self.identity is Identity.ASSISTED else ()
+        if self._number_at_counter():
+            notes += ("my_number_at_counter",)
         return Application.build(p, self.values, self.identity, language=self.language,
-                                 authenticity=self.authenticity, notes=notes)
+                                 authenticity=self.authenticity, notes=notes,
+                                 card_key=self.card_key if self.identity is Identity.CARD
+                                 else None)
 
     def fee(self) -> int:
         """The fee as the form stands now (also before every required field is filled)."""
@@ -725,10 +846,12 @@ class Session:
         previous = {
             Step.PROCEDURE: Step.WELCOME, Step.IDENTITY: Step.PROCEDURE,
             Step.CARD: Step.IDENTITY, Step.PIN: Step.IDENTITY, Step.CONFIRM: Step.IDENTITY,
+            Step.CODE_B: Step.PIN,
             Step.PAYMENT: Step.CONFIRM,
         }
         self.notice = None
         self.pin_digits = ""
+        self.code_b.clear()
         if self.step is Step.ENTRY:
             self.entry_text = ""
             self.entry_queue = []
@@ -752,6 +875,7 @@ class Session:
             self.identity = None
             self.authenticity = None
             self.tries_left = None
+            self._forget_code_b()
         if target is Step.WELCOME:
             self.wipe(WipeReason.CANCEL, now)
             return

@@ -21,7 +21,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from kiosk.domain.application import Application, Authenticity, FieldValue, Identity
+from kiosk.domain.application import Application, Authenticity, CardKey, FieldValue, Identity
 from kiosk.domain.catalog import FieldKind, FieldSource, FormField, Procedure, Ward
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.wareki import era_year, seireki, wareki
@@ -38,8 +38,10 @@ AUTHENTICITY = {
     Authenticity.NOT_VERIFIABLE: "確認できず — 窓口でカード原本を確認",
     Authenticity.TAMPERED: "不一致（改ざんの疑い）— 窓口でカード原本を確認",
 }
+CODE_B_IDENTITY = "マイナンバーカード（照合番号Bで読取り — 暗証番号なし。個人番号は読み取れません）"
 # Codes the kiosk puts in Application.notes, as the counter reads them; others print as-is.
-NOTES = {"assistance": "お手伝いを希望されています（職員が確認・記入）"}
+NOTES = {"assistance": "お手伝いを希望されています（職員が確認・記入）",
+         "my_number_at_counter": "個人番号は窓口で確認してください（照合番号Bでは読み取れません）"}
 BLANK_ASSISTED = "（窓口で記入）"
 BLANK = "（未記入）"
 
@@ -133,7 +135,8 @@ def application_data(procedure: Procedure, application: Application, *, ward: Wa
     auth = application.authenticity
     sections.append({"key": "identity", "heading": "本人確認", "items": [
         {"key": "identity", "label": "本人確認の方法", "value": application.identity.value,
-         "display": IDENTITY[application.identity]},
+         "display": CODE_B_IDENTITY if application.card_key is CardKey.CODE_B
+         else IDENTITY[application.identity]},
         {"key": "authenticity", "label": "カードの真正性",
          "value": auth.value if auth else None,
          "display": AUTHENTICITY[auth] if auth else "—（カードを使用していません）"},

@@ -63,6 +63,26 @@ class CardLinkAdapter:
             raise _card_error(exc) from None
         return True, None
 
+    def code_b_tries_left(self) -> int:
+        from kiosk.card import CardError as DeviceError
+        try:
+            return int(self.session.code_b_tries_left())
+        except DeviceError as exc:
+            raise _card_error(exc) from None
+
+    def verify_code_b(self, code: str) -> tuple[bool, int | None]:
+        from kiosk.card import CardError as DeviceError
+        from kiosk.card import CodeBBlocked, CodeBTriesLow, WrongCodeB
+        try:
+            self.session.verify_code_b(code)
+        except (WrongCodeB, CodeBTriesLow) as exc:   # the latter: nothing was sent
+            return False, int(exc.tries_left)
+        except CodeBBlocked:
+            return False, 0
+        except DeviceError as exc:
+            raise _card_error(exc) from None
+        return True, None
+
     def read_holder(self) -> Mapping[str, str]:
         from kiosk.card import CardError as DeviceError
         try:

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kiosk.domain.actions import Action, apply
+from kiosk.domain.application import CardKey
 from kiosk.domain.session import Session, Step, Ticket, WipeReason
 from kiosk.ui.ports import CardError, CardLink, CardReader, TicketDesk, TicketPrinter
 
 log = logging.getLogger(__name__)
 
-CARD_STEPS = (Step.CARD, Step.PIN, Step.READING)
+CARD_STEPS = (Step.CARD, Step.PIN, Step.CODE_B, Step.READING)
 
 
 class Runner(Protocol):
@@ -72,9 +73,9 @@ class Controller:
             self.end_visit()  # the devices are let go of too, not only the session
             return
         before = self.session.step
-        pin = apply(self.session, action, args, self.clock())
-        if pin is not None:
-            self._verify(pin)
+        secret = apply(self.session, action, args, self.clock())
+        if secret is not None:
+            (self._verify_code_b if action is Action.TAKE_CODE_B else self._verify)(secret)
         self._after(before)
         self.changed()
 
@@ -82,6 +83,8 @@ class Controller:
         s = self.session
         if before in CARD_STEPS and s.step not in CARD_STEPS:
             self._close_card()
+        if s.step is Step.CODE_B and before is not Step.CODE_B and not self.busy:
+            self._code_b_tries()
         if s.step is Step.READING and not self.busy:
             self._read_card()
         elif s.step is Step.ISSUING and not self.busy:
@@ -184,30 +187,41 @@ class Controller:
 
         self._run(work, then, discard)
 
-    def _verify(self, pin: str | None) -> None:
+    def _card_step(self, step: Step, call: Callable[[CardLink], Any],
+                   done: Callable[[Any], None]) -> None:
+        """One card call off the UI thread, answered only while the session is still at
+        `step`; a card error sends the resident back to place the card, unpowered."""
         card = self.card
-        if pin is None or card is None:
+        if card is None:
             return
 
-        def work() -> tuple[bool, int | None] | CardError:
+        def work() -> Any:
             try:
-                return card.verify(pin)
+                return call(card)
             except CardError as exc:
                 return exc
 
-        def then(result: tuple[bool, int | None] | CardError) -> None:
+        def then(result: Any) -> None:
             s = self.session
-            if s.step is not Step.PIN:
+            if s.step is not step:
                 return
             if isinstance(result, CardError):
                 s.card_problem(result.msgid, self.clock(), result.params)
                 self._close_card()
                 return
-            ok, tries = result
-            s.pin_result(ok, tries, self.clock())
-            self._after(Step.PIN)
+            done(result)
 
         self._run(work, then)
+
+    def _verify(self, pin: str | None) -> None:
+        if pin is None:
+            return
+
+        def done(result: tuple[bool, int | None]) -> None:
+            self.session.pin_result(*result, self.clock())
+            self._after(Step.PIN)
+
+        self._card_step(Step.PIN, lambda card: card.verify(pin), done)
 
     def _read_card(self) -> None:
         card = self.card
@@ -217,10 +231,13 @@ class Controller:
                                       self.clock())
             return
 
+        # 照合番号B does not open the 個人番号: the form goes on without it (the counter asks)
+        number = procedure.needs_my_number and self.session.card_key is not CardKey.CODE_B
+
         def work() -> Any:
             try:
                 holder = card.read_holder()
-                check = card.read_my_number() if procedure.needs_my_number else None
+                check = card.read_my_number() if number else None
                 return holder, check, card.authenticity()
             except CardError as exc:
                 return exc
@@ -238,6 +255,18 @@ class Controller:
             self._close_card()  # everything needed is read: unpower now
 
         self._run(work, then)
+
+    # --- 照合番号B -------------------------------------------------------------------------
+    def _code_b_tries(self) -> None:
+        self._card_step(Step.CODE_B, lambda card: card.code_b_tries_left(),
+                        self.session.code_b_present)
+
+    def _verify_code_b(self, code: str) -> None:
+        def done(result: tuple[bool, int | None]) -> None:
+            self.session.code_b_result(*result, self.clock())
+            self._after(Step.CODE_B)
+
+        self._card_step(Step.CODE_B, lambda card: card.verify_code_b(code), done)
 
     # --- ticket ------------------------------------------------------------------------
     def _issue(self) -> None:

@@ -226,7 +226,7 @@ class KioskApp(App):
             sm.current = step.value
         self.show_footer = step not in NO_FOOTER
         self.can_back = step in (Step.PROCEDURE, Step.IDENTITY, Step.CARD, Step.PIN,
-                                 Step.ENTRY, Step.CONFIRM, Step.PAYMENT)
+                                 Step.CODE_B, Step.ENTRY, Step.CONFIRM, Step.PAYMENT)
         self.title_text = self.tr(screen.title)
         self._update_countdown()
         shown = (step, s.language)

@@ -41,6 +41,15 @@ class CardLink(Protocol):
         """(accepted, tries left after a refusal). Must refuse at ≤ 1 try left."""
         ...
 
+    def code_b_tries_left(self) -> int:
+        """照合番号B's own counter; costs no try."""
+        ...
+
+    def verify_code_b(self, code: str) -> tuple[bool, int | None]:
+        """照合番号B (14 digits): (accepted, tries left after a refusal). Must refuse at
+        ≤ 2 tries left (never spends the last two)."""
+        ...
+
     def read_holder(self) -> Mapping[str, str]:
         """The basic four: name, address, birth_date (YYYY-MM-DD), sex (code)."""
         ...

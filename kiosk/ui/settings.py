@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.configfile import read_kiosk_config
+from kiosk.domain.card_check import UnverifiablePolicy
 from kiosk.domain.section import Section
 from kiosk.domain.session import SessionSettings
 from kiosk.i18n import LANGUAGE_CODES
@@ -90,7 +91,8 @@ class UiConfig:
             countdown_s=min(s.number("countdown_s", ds.countdown_s, min=1), idle),
             ticket_s=s.number("ticket_s", ds.ticket_s, min=3),
             thanks_s=s.number("thanks_s", ds.thanks_s, min=1),
-            language=language, languages=languages, cashless=s.flag("cashless", ds.cashless))
+            language=language, languages=languages, cashless=s.flag("cashless", ds.cashless),
+            unverifiable=_unverifiable(root))
         return cls(
             ward=s.text("ward", d.ward), width=s.integer("width", d.width, min=320),
             height=s.integer("height", d.height, min=240), dpi=s.number("dpi", d.dpi, min=50),
@@ -104,3 +106,11 @@ class UiConfig:
             voice=s.flag("voice", d.voice),
             desk=s.text("desk", d.desk, choices=DESKS),
             session=session, file=str(p), data=data)
+
+
+def _unverifiable(root: Section) -> UnverifiablePolicy:
+    """[card] unverifiable: what a card the kiosk cannot verify may do (kiosk.card.config
+    validates the section; the session only needs this one value)."""
+    card = root.section("card", {})
+    return UnverifiablePolicy(card.text("unverifiable", UnverifiablePolicy.ACCEPT_AND_FLAG,
+                                        choices=tuple(UnverifiablePolicy)))

@@ -55,6 +55,23 @@ def one_read(reader: CardReader, auth: bool) -> int:
         session.close()
 
 
+KAO_CODE_B = "02022420307305"   # the kao profile's 照合番号B (fictitious)
+
+
+def code_b_read(reader: CardReader, ask_pin_first: bool) -> int:
+    """照合番号B read; `ask_pin_first` as the kiosk does (the PIN counter shows no PIN)."""
+    session = reader.wait_for_card(5)
+    try:
+        if ask_pin_first:
+            assert session.tries_left() == 0
+        session.code_b_tries_left()
+        session.verify_code_b(KAO_CODE_B)
+        session.read_holder()
+        return session.apdu_count
+    finally:
+        session.close()
+
+
 def measure(fn: Callable[[], int], runs: int) -> dict[str, float]:
     fn()  # warm-up
     times, apdus = [], 0
@@ -89,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quick:  # what TCP_NODELAY + TCP_QUICKACK on the card side are worth
             slot.insert("yamada", tuned_tcp=False)
             results["read, untuned TCP"] = measure(lambda: one_read(plain, False), 10)
+        slot.insert("kao")   # a card without a PIN: 照合番号B
+        results["code B read"] = measure(lambda: code_b_read(plain, False), runs)
+        results["code B, kiosk order"] = measure(lambda: code_b_read(plain, True), runs)
         slot.remove()
         plain.close()
         live.close()
@@ -99,12 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     results["in-process"] = measure(lambda: one_read(local, False), runs)
     results["in-process+auth"] = measure(lambda: one_read(local, True), runs)
     for name, r in results.items():
-        print(f"{name:18} {r['apdus']:3d} APDUs  median {r['median_ms']:7.2f} ms  "
+        print(f"{name:20} {r['apdus']:3d} APDUs  median {r['median_ms']:7.2f} ms  "
               f"p95 {r['p95_ms']:7.2f} ms  max {r['max_ms']:7.2f} ms")
     read = results["read"]
-    verdict = {"apdus_ok": read["apdus"] <= 6, "overhead_ok": read["median_ms"] <= 30}
+    verdict = {"apdus_ok": read["apdus"] <= 6, "overhead_ok": read["median_ms"] <= 30,
+               "code_b_apdus_ok": results["code B read"]["apdus"] <= 7}
     print(f"targets: ≤ 6 APDUs {'met' if verdict['apdus_ok'] else 'MISSED'}; "
-          f"≤ 30 ms {'met' if verdict['overhead_ok'] else 'MISSED'} (median read)")
+          f"≤ 30 ms {'met' if verdict['overhead_ok'] else 'MISSED'} (median read); "
+          f"code B ≤ 7 APDUs {'met' if verdict['code_b_apdus_ok'] else 'MISSED'}")
     print(json.dumps({"bench": "card", "machine": platform.node(), "cpus": os.cpu_count(),
                       "python": platform.python_version(), "quick": args.quick,
                       "results": results, **verdict}))

@@ -22,3 +22,6 @@ def test_bench_card_quick():
     assert figures["bench"] == "card" and figures["quick"] is True
     assert figures["results"]["read"]["apdus"] == 6
     assert figures["apdus_ok"] is True
+    assert figures["results"]["code B read"]["apdus"] == 6
+    assert figures["results"]["code B, kiosk order"]["apdus"] == 8
+    assert figures["code_b_apdus_ok"] is True

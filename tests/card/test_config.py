@@ -38,7 +38,7 @@ def test_standin_backend_in_process(tmp_path):
     with pytest.raises(NoCard):
         reader.wait_for_card(0.1)
     reader.insert(REPO / "hardware" / "card" / "profiles" / "suzuki.toml")
-    reader.applet.tries = 1
+    reader.applet.tries["pin"] = 1
     with reader.wait_for_card(1) as session, pytest.raises(LastPinTry):
         session.verify("5678")
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from kiosk.card import WrongPin
+from kiosk.card import CardError, WrongPin
 
 from .conftest import REPO, TEST_CA
 
@@ -53,3 +53,23 @@ def test_cli_masks_the_number(card_slot, pcsc):
     assert '"my_number": "********5509"' in result.stdout
     assert "READ BINARY" in result.stderr  # -v logs APDU headers
     _clean(result.stdout + result.stderr + card.apdu_log())
+
+
+def test_no_code_b_in_any_log(card_slot, reader, caplog):
+    """照合番号B (a birth date and the card's security code) likewise: not in our records,
+    not in the card's APDU log, not in an error — right or wrong."""
+    caplog.set_level(logging.DEBUG)
+    card = card_slot.insert("yamada", security_code="9158")
+    right, wrong = "60030720359158", "60030720359157"
+    with reader.wait_for_card(5) as session:
+        with pytest.raises(CardError) as err:
+            session.verify_code_b(wrong)
+        session.verify_code_b(right)
+        session.read_holder()
+        session.check_authenticity()
+    assert "code B accepted" in caplog.text
+    texts = (caplog.text, card.apdu_log(), str(err.value), err.value.message_ja)
+    for text in texts:
+        for secret in (right, wrong, "9158", "9157", "39 31 35 38", "39313538"):
+            assert secret not in text, f"{secret!r} leaked"
+    assert "00 20 00 80 0E " + " ".join(["**"] * 14) in card.apdu_log()

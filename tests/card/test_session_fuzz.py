@@ -62,6 +62,28 @@ def test_fuzzed_responses_only_typed_errors(fuzz):
         session.close()
 
 
+@given(st.dictionaries(st.integers(1, 20), st.tuples(st.binary(max_size=300), STATUS),
+                       max_size=4))
+@settings(max_examples=200, deadline=None)
+def test_fuzzed_responses_to_code_b_only_typed_errors(fuzz):
+    """照合番号B likewise — and a fuzzed answer never makes it send a third VERIFY."""
+    transport = Scripted(fuzz)
+    session = CardApChannel(transport, [CA])
+    sent: list[bytes] = []
+    transmit = transport.transmit
+    transport.transmit = lambda c: (sent.append(c), transmit(c))[1]
+    try:
+        session.code_b_tries_left()
+        session.verify_code_b("60030720350000")
+        session.read_holder()
+        session.check_authenticity()
+    except CardError as exc:
+        assert exc.message_ja and exc.message_en
+    finally:
+        session.close()
+    assert sum(1 for c in sent if c[:5] == bytes.fromhex("002000800E")) <= 1
+
+
 @given(st.binary(max_size=700), st.binary(max_size=400), st.binary(max_size=700))
 @settings(max_examples=200, deadline=None)
 def test_fuzzed_signature_files_never_crash(ef0002, ef0003, ef0004):

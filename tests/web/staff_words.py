@@ -40,7 +40,8 @@ def staff_msgids() -> list[str]:
         text = (WEB / name).read_text(encoding="utf-8")
         found.update(dict.fromkeys(re.findall(r'\btr\("([^"]+)"', text)))
     for words in (console_view.PAYMENT_WORDS, console_view.PRIORITY_WORDS,
-                  application_view.PURGE_REASON_WORDS, central_view.KIND_WORDS):
+                  application_view.PURGE_REASON_WORDS, central_view.KIND_WORDS,
+                  application_view.CARD_CHECK_WORDS):
         found.update(dict.fromkeys(words.values()))
     found.update(dict.fromkeys(central_view.CSV_HEADERS))
     found.update(dict.fromkeys((application_view.PURGED_NOTE, central_routes.TITLE,

@@ -45,6 +45,44 @@ def _value_text(kind: FieldKind | None, value: Any) -> str:
     return str(value)
 
 
+# The card check (kiosk.domain.card_check) for the clerk: which key opened the card, the
+# offline check's result — flagged unless genuine, so the clerk looks at the card itself —
+# and a 個人番号 the card did not give (照合番号B does not open it).
+CARD_CHECK_WORDS = {
+    "heading": "カードの確認",
+    "key": "カードの読み取り",
+    "pin": "暗証番号で読み取り",
+    "code_b": "照合番号B(生年月日・有効期限・セキュリティコード)で読み取り — 暗証番号なし",
+    "result": "電子署名の確認",
+    "genuine": "確認済み",
+    "not_verifiable": "要確認 — 電子署名を確認できませんでした。カードの原本を確認してください",
+    "tampered": "要確認 — 改ざんの疑い。カードの原本と本人確認書類を確認してください",
+    "number": "個人番号",
+    "my_number_at_counter": "窓口で確認してください(照合番号Bでは読み取れません)",
+}
+
+
+def card_check_section(application: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Rows about the card, for an application read from a card; `flag` marks what the
+    clerk must act on. The words are staff words (web catalog), marked `staff_word`."""
+    if application.get("identity") != "card":
+        return None
+    w = CARD_CHECK_WORDS
+    rows: list[dict[str, Any]] = []
+    key = application.get("card_key")
+    if key in ("pin", "code_b"):
+        rows.append({"key": "card_key", "label": w["key"], "value": w[key], "raw": key,
+                     "staff_word": True})
+    auth = application.get("authenticity")
+    if auth in ("genuine", "not_verifiable", "tampered"):
+        rows.append({"key": "card_check", "label": w["result"], "value": w[auth], "raw": auth,
+                     "staff_word": True, "flag": auth != "genuine"})
+    if "my_number_at_counter" in (application.get("notes") or ()):
+        rows.append({"key": "my_number_at_counter", "label": w["number"],
+                     "value": w["my_number_at_counter"], "staff_word": True, "flag": True})
+    return {"heading": w["heading"], "rows": rows} if rows else None
+
+
 PURGED_NOTE = "個人情報は保存期間を過ぎると削除されます。必要なら本人確認書類で確認してください。"
 PURGE_REASON_WORDS = {"finished": "受付が終わり(完了・取消・不在)、保存期間が過ぎたため",
                       "retention": "発券からの保存期限が過ぎたため"}
@@ -92,12 +130,15 @@ def application_sections(ticket: Mapping[str, Any], catalog: Catalog) -> dict[st
                                "key": i["key"], "kind": i.get("kind"), "raw": i["value"]}
                               for i in s["items"]]}
                     for s in data["sections"]]
-        return {"title": data.get("title"), "sections": sections}
+        check = card_check_section(application)
+        return {"title": data.get("title"), "sections": sections + ([check] if check else [])}
     except Exception:  # the clerk still gets the data, only less neatly laid out
         log.warning("application_data unavailable for ticket %s; plain rows shown",
                     ticket.get("id"), exc_info=True)
+        check = card_check_section(application)
         return {"title": None, "sections": [{"heading": "申請内容",
-                                             "rows": application_rows(application, catalog)}]}
+                                             "rows": application_rows(application, catalog)}]
+                + ([check] if check else [])}
 
 
 def application_rows(application: Mapping[str, Any] | None,

@@ -57,6 +57,8 @@ def _value(row: Mapping[str, Any], tr: Translator, lang: str) -> str:
     readers); a chosen option the catalogs know translated; the resident's own words as
     given."""
     raw, key = row.get("raw"), row.get("key")
+    if row.get("staff_word"):
+        return tr(str(row.get("value") or ""))  # the console's own words (the card check)
     if row.get("kind") == "date" and isinstance(raw, str):
         return raw  # ISO 8601: 1985-03-07
     if key == "copies" and isinstance(raw, int):

@@ -2,6 +2,7 @@
 
 from kiosk.ui.screens.card import CardScreen
 from kiosk.ui.screens.cashless import CashlessScreen
+from kiosk.ui.screens.code_b import CodeBScreen
 from kiosk.ui.screens.confirm import ConfirmScreen
 from kiosk.ui.screens.entry import EntryScreen
 from kiosk.ui.screens.identity import IdentityScreen
@@ -14,7 +15,7 @@ from kiosk.ui.screens.wait import IssuingScreen, WaitScreen
 from kiosk.ui.screens.welcome import WelcomeScreen
 
 SCREENS = (WelcomeScreen, ProcedureScreen, IdentityScreen, CardScreen, PinScreen,
-           WaitScreen, EntryScreen, ConfirmScreen, PaymentScreen, CashlessScreen,
+           CodeBScreen, WaitScreen, EntryScreen, ConfirmScreen, PaymentScreen, CashlessScreen,
            IssuingScreen, TicketScreen, ThanksScreen)
 
 __all__ = ["SCREENS"]

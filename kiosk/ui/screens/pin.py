@@ -23,3 +23,5 @@ class PinScreen(KioskScreen):
         self.ids.ok.disabled = s.pin_locked or len(s.pin_digits) != PIN_LENGTH
         self.ids.locked_actions.opacity = 1 if s.pin_locked else 0
         self.ids.locked_actions.disabled = not s.pin_locked
+        # No PIN on the card (or blocked): the PIN-less way is the way on — make it stand out.
+        self.ids.code_b.kind = "primary" if s.tries_left == 0 else "normal"

@@ -308,7 +308,9 @@
         app.sections.forEach(function (s) {
           body.push(el("tr", null, [el("th", { scope: "colgroup", colspan: "2", class: "section", text: s.heading })]));
           s.rows.forEach(function (r) {
-            body.push(el("tr", null, [el("th", { scope: "row", text: r.label }), el("td", { text: r.value })]));
+            // a flagged row (the card check) is what the clerk must act on: shown as an alert
+            const cell = r.flag ? el("td", { class: "error-msg", text: "⚠ " + r.value }) : el("td", { text: r.value });
+            body.push(el("tr", null, [el("th", { scope: "row", text: r.label }), cell]));
           });
         });
         box.appendChild(el("table", { class: "data", id: "app-table", "aria-label": T("申請内容 {number}", { number: app.number }) },
