@@ -15,6 +15,7 @@ import pytest
 from kiosk.domain.application import CardKey
 from kiosk.domain.session import PayMethod, Step
 from kiosk.ui.adapters import CardReaderAdapter
+from tests.support.screen import buttons, text_contrast
 
 pytestmark = [pytest.mark.kivy, pytest.mark.pcsc]
 
@@ -151,8 +152,7 @@ def to_code_b_in_process(k: Any, *options: str) -> None:
 
 
 def controls(k: Any) -> list[Any]:
-    return [w for w in k.h.widgets()
-            if getattr(w, "action", None) and not w.disabled and w.opacity > 0]
+    return buttons(k.h.widgets())
 
 
 @pytest.mark.parametrize("option", ["", "large_text"])
@@ -176,8 +176,6 @@ def test_code_b_low_reach_keeps_controls_in_the_lower_two_thirds(kiosk: Any) -> 
 
 
 def test_code_b_high_contrast_is_at_least_7_to_1(kiosk: Any) -> None:
-    from kiosk.ui.theme import contrast
-
     k = kiosk
     to_code_b_in_process(k, "high_contrast")
     k.tap("code_b_era", "昭和")
@@ -189,14 +187,7 @@ def test_code_b_high_contrast_is_at_least_7_to_1(kiosk: Any) -> None:
     for w in controls(k):
         if not w.text:
             continue
-        x0, y0 = w.to_window(w.x, w.y)
-        box = (int(x0) + 4, int(img.height - y0 - w.height) + 4, int(x0 + w.width) - 4,
-               int(img.height - y0) - 4)
-        colors = sorted(img.crop(box).getcolors(1 << 20), reverse=True)
-        bg = colors[0][1]
-        fg = next(c for _n, c in colors[1:]
-                  if sum(abs(a - b) for a, b in zip(c, bg, strict=True)) > 200)
-        ratio = contrast(tuple(v / 255 for v in bg), tuple(v / 255 for v in fg))
-        assert ratio >= 7, (w.action, bg, fg, ratio)
+        ratio = text_contrast(img, w)
+        assert ratio >= 7, (w.action, ratio)
         checked += 1
     assert checked >= 15

@@ -11,6 +11,7 @@ import pytest
 from devtools.standins import DEMO_HOLDER, StandInCard
 from kiosk.domain.application import Identity
 from kiosk.domain.session import EntryMode, PayMethod, Step, entry_mode, field_choices
+from tests.support.screen import buttons, text_contrast
 
 pytestmark = pytest.mark.kivy
 
@@ -230,11 +231,9 @@ def test_touch_targets_are_at_least_15_mm(kiosk: Any) -> None:
 
     def check() -> None:
         nonlocal seen
-        for w in k.h.widgets():
-            if getattr(w, "action", None) and not w.disabled and w.opacity > 0:
-                assert w.width >= minimum and w.height >= minimum, (k.s.step, w.action,
-                                                                    w.size)
-                seen += 1
+        for w in buttons(k.h.widgets()):
+            assert w.width >= minimum and w.height >= minimum, (k.s.step, w.action, w.size)
+            seen += 1
 
     for mode in ((), ("large_text",), ("low_reach",)):
         for option in mode:
@@ -257,10 +256,9 @@ def test_low_reach_puts_every_control_in_the_lower_two_thirds(kiosk: Any) -> Non
     k.tap("start")
     for step in ("procedure", "identity", "entry"):
         top = k.h.window.height * 2 / 3
-        for w in k.h.widgets():
-            if getattr(w, "action", None) and not w.disabled and w.opacity > 0:
-                _x, y = w.to_window(w.x, w.top)
-                assert y <= top + 1, (step, w.action)
+        for w in buttons(k.h.widgets()):
+            _x, y = w.to_window(w.x, w.top)
+            assert y <= top + 1, (step, w.action)
         if step == "procedure":
             k.tap("choose_procedure", "juminhyo")
         elif step == "identity":
@@ -268,27 +266,16 @@ def test_low_reach_puts_every_control_in_the_lower_two_thirds(kiosk: Any) -> Non
 
 
 def test_high_contrast_is_at_least_7_to_1_on_screen(kiosk: Any) -> None:
-    from kiosk.ui.theme import contrast
     k = kiosk
     k.tap("toggle", "high_contrast")
     checked = 0
     for i in range(2):
         img = k.h.pixels()
-        h = img.height
-        for w in k.h.widgets():
-            if not getattr(w, "action", None) or w.disabled or w.opacity == 0 or not w.text:
+        for w in buttons(k.h.widgets()):
+            if not w.text:
                 continue
-            x0, y0 = w.to_window(w.x, w.y)
-            top = w.height * (0.58 if w.icon else 0)  # the words, not the pictogram
-            box = (int(x0) + 4, int(h - y0 - w.height + top) + 4, int(x0 + w.width) - 4,
-                   int(h - y0) - 4)
-            colors = sorted(img.crop(box).getcolors(1 << 20), reverse=True)
-            bg = colors[0][1]
-            # the text colour: the commonest colour clearly different from the face
-            fg = next(c for _n, c in colors[1:]
-                      if sum(abs(a - b) for a, b in zip(c, bg, strict=True)) > 200)
-            ratio = contrast(tuple(v / 255 for v in bg), tuple(v / 255 for v in fg))
-            assert ratio >= 7, (w.action, bg, fg, ratio)
+            ratio = text_contrast(img, w)
+            assert ratio >= 7, (w.action, ratio)
             checked += 1
         if i == 0:
             k.tap("start")

@@ -17,7 +17,6 @@ class CodeBScreen(KioskScreen):
 
     def refresh(self, app: Any, s: Session) -> None:
         pad = self.ids.pad
-        pad.on_key = lambda key: app.act("code_b_press", key)
         pad.build(DIGIT_KEYS)
         pad.disabled = s.code_b_locked
         entry = s.code_b
