@@ -733,8 +733,10 @@ class Session:
             self.entry_text = ""
             self.entry_queue = []
             self.entry_key = None
-            self._go(Step.CONFIRM if self.identity is Identity.TYPED
-                     and self._card_fields_done() else Step.IDENTITY, now)
+            # A visit's card was read already: back to the review, not to a new read.
+            read = self.visit is not None and self.identity is Identity.CARD
+            self._go(Step.CONFIRM if read or (self.identity is Identity.TYPED
+                     and self._card_fields_done()) else Step.IDENTITY, now)
             return
         if self.step in (Step.EVENT, Step.QUESTION, Step.PLAN) or (
                 self.step is Step.IDENTITY and self.visit is not None):

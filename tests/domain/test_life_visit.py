@@ -359,3 +359,17 @@ def test_tennyu_with_three_procedures_takes_at_most_15_touches_plus_pin(s: Sessi
                                                        "kokuho_kanyu"]
     assert touches.taps <= 15 and touches.pin == 5
     assert touches.keys > 0  # the new address is typed: no card holds it
+
+
+def test_back_from_an_entry_after_the_card_read_goes_to_the_review(s: Session) -> None:
+    to_plan(s)
+    s.accept_plan(5)
+    read_card(s)
+    assert s.step is Step.ENTRY
+    s.back(14)
+    assert s.step is Step.CONFIRM and s.identity is Identity.CARD
+    s.confirm(15)  # still missing: said, and the resident edits it from the review
+    assert s.step is Step.CONFIRM and s.notice is not None and s.notice.error
+    s.edit("new_address", 16)
+    type_text(s, NEW_ADDRESS)
+    assert s.step is Step.CONFIRM
