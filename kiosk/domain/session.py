@@ -33,10 +33,10 @@ from enum import StrEnum
 from kiosk.domain import kana
 from kiosk.domain.application import Application, Authenticity, Identity
 from kiosk.domain.catalog import Catalog, FieldKind, FieldSource, FormField, Procedure
-from kiosk.domain.life_events import LifeEvent, LifeEventCatalog
+from kiosk.domain.life_events import GuideItem, LifeEvent, LifeEventCatalog
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.progress import Progress, progress_of
-from kiosk.domain.visit import LifeVisit, RoutedRequest, VisitForm
+from kiosk.domain.visit import LifeVisit, RoutedRequest, TicketStage, VisitForm
 
 PIN_LENGTH = 4
 SAFE_TRIES = 2  # never send a PIN when only one try is left: the last try blocks the card
@@ -115,6 +115,8 @@ class Ticket:
     print_problem: str | None = None
     assistance: bool = False
     reference: str | None = None  # what a payment is recorded against ("ticket:1234")
+    route: tuple[TicketStage, ...] = ()  # a life-event visit's stages, in order
+    guide: tuple[GuideItem, ...] = ()    # its 手続き案内票 (here / elsewhere / online)
 
 
 @dataclass(frozen=True)
@@ -641,6 +643,8 @@ class Session:
                              self.applications(), self.visit.plan.guide)
 
     def application(self) -> Application:
+        if self._form() is not None:  # the combined form is no procedure of the catalog
+            raise SessionError("a life-event visit has several forms: routed_request()")
         p = self._procedure()
         if self.identity is None:
             raise SessionError("no identity chosen yet")

@@ -142,6 +142,45 @@ def _place(fields: dict[str, FormField], p: Procedure, f: FormField) -> str:
 
 
 @dataclass(frozen=True)
+class TicketStage:
+    """A stage of an issued routed ticket, as the ticket screen and slip show it
+    (1. 住民記録 B → 2. 保険年金 D …); names are msgids."""
+
+    seq: int
+    service: str
+    service_name: str
+    procedures: tuple[str, ...]
+    status: str = "waiting"   # waiting | called | serving | done | skipped
+    counter: int | None = None
+
+    @classmethod
+    def planned(cls, route: tuple[Stage, ...], catalog: Catalog) -> tuple[TicketStage, ...]:
+        """The stages before the back-office answered (an offline ticket)."""
+        return tuple(cls(n, st.service, catalog.service(st.service).name, st.procedures)
+                     for n, st in enumerate(route, start=1))
+
+    @classmethod
+    def from_response(cls, raw: object) -> tuple[TicketStage, ...]:
+        """The `route` of a ticket response (contract-17); anything else: no stages."""
+        if not isinstance(raw, list):
+            return ()
+        out: list[TicketStage] = []
+        for item in raw:
+            if not isinstance(item, Mapping):
+                return ()
+            procs = item.get("procedures")
+            counter = item.get("counter")
+            out.append(cls(
+                seq=item["seq"] if isinstance(item.get("seq"), int) else len(out) + 1,
+                service=str(item.get("service", "")),
+                service_name=str(item.get("service_name", "")),
+                procedures=tuple(str(p) for p in procs) if isinstance(procs, list) else (),
+                status=str(item.get("status", "waiting")),
+                counter=counter if isinstance(counter, int) else None))
+        return tuple(out)
+
+
+@dataclass(frozen=True)
 class RoutedRequest:
     """The non-ticket-number part of POST /api/v1/tickets for a routed visit."""
 

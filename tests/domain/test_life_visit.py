@@ -241,6 +241,8 @@ def test_ask_staff_in_a_visit_sends_only_what_the_resident_chose(s: Session) -> 
     s.ask_staff(6)
     req = s.routed_request()
     assert req is not None and all(a.identity is Identity.ASSISTED for a in req.applications)
+    with pytest.raises(SessionError):
+        s.application()  # one form of a single procedure: not what a visit sends
     kokuho = next(a for a in req.applications if a.procedure == "kokuho_kanyu")
     assert kokuho.values["reason"] == "転入" and "name" not in kokuho.values
 
@@ -373,3 +375,28 @@ def test_back_from_an_entry_after_the_card_read_goes_to_the_review(s: Session) -
     s.edit("new_address", 16)
     type_text(s, NEW_ADDRESS)
     assert s.step is Step.CONFIRM
+
+
+def test_ticket_stages_planned_and_from_the_response(s: Session) -> None:
+    from devtools.life_script import TENNYU_THREE, run
+    from kiosk.domain.visit import TicketStage
+    run(s, TENNYU_THREE)
+    req = s.routed_request()
+    assert req is not None
+    planned = TicketStage.planned(req.route, s.catalog)
+    assert [(t.seq, t.service_name, t.procedures) for t in planned] == [
+        (1, "転入・転居・転出", ("tennyu", "card_address")),
+        (2, "保険・年金・手当", ("kokuho_kanyu",))]
+    answered = TicketStage.from_response([
+        {"seq": 1, "service": "moving", "service_name": "転入・転居・転出",
+         "procedures": ["tennyu", "card_address"], "status": "called", "counter": 3},
+        {"seq": 2, "service": "insurance", "service_name": "保険・年金・手当",
+         "procedures": ["kokuho_kanyu"], "status": "waiting", "counter": None}])
+    assert answered[0].status == "called" and answered[0].counter == 3
+    assert TicketStage.from_response(None) == () and TicketStage.from_response([1]) == ()
+    ticket = Ticket(number="B-001", service="転入・転居・転出", people_ahead=0, wait_minutes=0,
+                    offline=True, route=planned, guide=req.guide)
+    s.ticket_issued(ticket, 30)
+    assert s.ticket is not None and s.ticket.route == planned
+    s.cancel(31)
+    assert s.ticket is None and not s.has_personal_data
