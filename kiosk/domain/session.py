@@ -212,17 +212,17 @@ class Session:
     @property
     def progress(self) -> Progress | None:
         """The step indicator model (current index, total, labels as msgids)."""
+        life = self.visit is not None or self.step is Step.EVENT
         if self.procedure is not None:
             payment = self.fee() > 0
         elif self.visit is not None and self.visit.plan is not None:
             payment = any(self.catalog.procedure(c).fee_yen > 0
                           for c in self.visit.plan.procedures)
         else:
-            payment = self.visit is None  # a single procedure not chosen yet may cost
+            payment = not life  # a single procedure not chosen yet may cost
         # A life event asks the fields no card holds; a single form only without a card.
-        entry = self.visit is not None or self.identity is Identity.TYPED
-        return progress_of(self.step.value, life_event=self.visit is not None,
-                           payment=payment, entry=entry)
+        entry = life or self.identity is Identity.TYPED
+        return progress_of(self.step.value, life_event=life, payment=payment, entry=entry)
 
     # --- time and touches --------------------------------------------------------------
     def touch(self, now: float) -> None:

@@ -272,9 +272,12 @@ def test_progress_of_a_single_procedure(s: Session) -> None:
 def test_progress_of_a_life_event(s: Session) -> None:
     s.start(1)
     s.choose_life_events(2)
+    first = s.progress
+    assert first is not None and first.index == 0 and QUESTIONS in first.labels
     s.choose_event("tennyu", 3)
     p = s.progress
     assert p is not None and p.current == QUESTIONS and p.index == 1
+    assert p.labels == first.labels
     for a in ("no", "yes", "no", "いない", "1人", "no"):
         s.answer(a, 4)
     assert s.progress is not None and s.progress.current == PLAN
