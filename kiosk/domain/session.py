@@ -473,7 +473,12 @@ class Session:
         self.identity = Identity.CARD
         self.authenticity = authenticity
         self.notice = None
-        if self.visit is not None:  # ask each field no card holds once, then the review
+        self._card_done(now)
+
+    def _card_done(self, now: float) -> None:
+        """After a card read (any card path): a life-event visit asks each field no card
+        holds once, then the one review; a single procedure goes to its review."""
+        if self.visit is not None:
             self.entry_queue = [f.key for f in self.missing()]
             self._next_entry(now)
             return
