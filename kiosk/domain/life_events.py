@@ -198,8 +198,9 @@ class VisitPlan:
 
     def available(self) -> tuple[EventItem, ...]:
         """The event's items not in the list, for the resident to add."""
+        here = set(self.procedures)
         return tuple(i for i in self.event.items if i.code not in self.chosen
-                     and i.procedure not in self.not_offered)
+                     and i.procedure not in self.not_offered and i.procedure not in here)
 
     def item_for(self, procedure: str) -> EventItem | None:
         return next((i for i in self._items() if i.procedure == procedure), None)

@@ -114,6 +114,7 @@ def test_tennyu_with_children_one_card_read_one_routed_request(s: Session) -> No
     assert apps["tennyu"]["values"]["new_address"] == NEW_ADDRESS
     assert apps["kokuho_kanyu"]["values"]["address"] == NEW_ADDRESS  # copy
     assert apps["kokuho_kanyu"]["values"]["reason"] == "転入"          # preset
+    assert apps["kodomo_iryo"]["values"]["child_insurance"] == "国民健康保険"  # by answer
     assert apps["kokuho_kanyu"]["values"]["my_number"] == CHECK.to_dict()
     assert "my_number" not in apps["tennyu"]["values"]
     assert all(a["identity"] == "card" for a in wire["applications"])
