@@ -206,6 +206,29 @@ class RoutedRequest:
                 "guide": [g.to_dict() for g in self.guide]}
 
 
+def interview(event: LifeEvent, answers: Mapping[str, str], catalog: Catalog,
+              values: Mapping[str, object], *, identity: Identity = Identity.TYPED,
+              language: str = "ja", offered: frozenset[str] | None = None,
+              add: tuple[str, ...] = (), drop: tuple[str, ...] = ()) -> RoutedRequest:
+    """The same questions without the kiosk (a clerk's console, 聞き取り): answers → plan
+    (edited by `add`/`drop`) → the forms from `values` keyed like `VisitForm.combined`
+    → one routed request. Raises KeyError for an unknown item, ApplicationError for a
+    value that does not fit its form."""
+    visit_plan = plan(event, answers, offered)
+    for code in add:
+        visit_plan = visit_plan.add(code, catalog)
+    for code in drop:
+        visit_plan = visit_plan.drop(code)
+    form = VisitForm.build(visit_plan, catalog)
+    merged = {**form.defaults(), **values}
+    form.apply_prefills(merged)
+    notes = ("assistance",) if identity is Identity.ASSISTED else ()
+    return RoutedRequest(event.code, visit_plan.route(catalog),
+                         form.applications(merged, identity, language=language,
+                                           authenticity=None, notes=notes),
+                         visit_plan.guide)
+
+
 @dataclass
 class LifeVisit:
     """The state of one life-event visit inside the session."""

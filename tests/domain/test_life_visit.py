@@ -404,3 +404,28 @@ def test_ticket_stages_planned_and_from_the_response(s: Session) -> None:
     assert s.ticket is not None and s.ticket.route == planned
     s.cancel(31)
     assert s.ticket is None and not s.has_personal_data
+
+
+def test_interview_mode_same_questions_forms_typed_by_a_clerk(
+        catalog: Catalog, events: LifeEventCatalog) -> None:
+    from kiosk.domain.application import ApplicationError
+    from kiosk.domain.life_events import plan
+    from kiosk.domain.visit import VisitForm, interview
+    event = events.event("tennyu")
+    answers = {"employer_insurance": "no", "children": "no", "seniors": "いない",
+               "card_holders": "1人", "dog": "no"}
+    fields = VisitForm.build(plan(event, answers), catalog).combined.fields
+    keys = [f.key for f in fields]
+    assert keys[:8] == ["name", "birth_date", "sex", "address", "new_address", "move_date",
+                        "householder", "relationship"]
+    assert len(keys) == len(set(keys)) and "reason" not in keys  # shared once; preset
+    typed = {"name": "山田　花子", "birth_date": "1985-03-07", "sex": "2",
+             "address": "東京都新宿区", "new_address": "堺市北区", "move_date": "2026-12-01"}
+    req = interview(event, answers, catalog, typed, add=("inkan_toroku",))
+    assert [s.service for s in req.route] == ["moving", "insurance", "certificates"]
+    tennyu = req.applications[0]
+    assert tennyu.identity is Identity.TYPED and tennyu.values["householder"] == "山田　花子"
+    inkan = req.applications[-1]
+    assert inkan.procedure == "inkan_toroku" and inkan.values["address"] == "堺市北区"
+    with pytest.raises(ApplicationError):
+        interview(event, answers, catalog, {**typed, "move_date": "12月1日"})
