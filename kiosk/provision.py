@@ -376,7 +376,7 @@ def _write(path: Path, text: str, mode: int = 0o644, owner: tuple[int, int] | No
 
 
 # The back-office's settings (backoffice.toml: its payment provider) are not the kiosk's.
-SHIPPED_CONFIG = ("kiosk.toml", "catalog.toml")
+SHIPPED_CONFIG = ("kiosk.toml", "catalog.toml", "life_events.toml")
 # What earlier versions copied to a kiosk: taken away on the next apply.
 FORMER_CONFIG = ("payment.toml", "backoffice.toml")
 

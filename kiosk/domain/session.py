@@ -35,10 +35,10 @@ from kiosk.domain.application import Application, Authenticity, CardKey, Identit
 from kiosk.domain.card_check import UnverifiablePolicy
 from kiosk.domain.catalog import Catalog, FieldKind, FieldSource, FormField, Procedure
 from kiosk.domain.code_b import CodeBEntry
-from kiosk.domain.life_events import LifeEvent, LifeEventCatalog
+from kiosk.domain.life_events import GuideItem, LifeEvent, LifeEventCatalog
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.progress import Progress, progress_of
-from kiosk.domain.visit import LifeVisit, RoutedRequest, VisitForm
+from kiosk.domain.visit import LifeVisit, RoutedRequest, TicketStage, VisitForm
 
 PIN_LENGTH = 4
 SAFE_TRIES = 2  # never send a PIN when only one try is left: the last try blocks the card
@@ -119,6 +119,8 @@ class Ticket:
     print_problem: str | None = None
     assistance: bool = False
     reference: str | None = None  # what a payment is recorded against ("ticket:1234")
+    route: tuple[TicketStage, ...] = ()  # a life-event visit's stages, in order
+    guide: tuple[GuideItem, ...] = ()    # its 手続き案内票 (here / elsewhere / online)
 
 
 @dataclass(frozen=True)
@@ -218,17 +220,17 @@ class Session:
     @property
     def progress(self) -> Progress | None:
         """The step indicator model (current index, total, labels as msgids)."""
+        life = self.visit is not None or self.step is Step.EVENT
         if self.procedure is not None:
             payment = self.fee() > 0
         elif self.visit is not None and self.visit.plan is not None:
             payment = any(self.catalog.procedure(c).fee_yen > 0
                           for c in self.visit.plan.procedures)
         else:
-            payment = self.visit is None  # a single procedure not chosen yet may cost
+            payment = not life  # a single procedure not chosen yet may cost
         # A life event asks the fields no card holds; a single form only without a card.
-        entry = self.visit is not None or self.identity is Identity.TYPED
-        return progress_of(self.step.value, life_event=self.visit is not None,
-                           payment=payment, entry=entry)
+        entry = life or self.identity is Identity.TYPED
+        return progress_of(self.step.value, life_event=life, payment=payment, entry=entry)
 
     # --- time and touches --------------------------------------------------------------
     def touch(self, now: float) -> None:
@@ -490,7 +492,12 @@ class Session:
         self.identity = Identity.CARD
         self.authenticity = authenticity
         self.notice = self._number_notice()
-        if self.visit is not None:  # ask each field no card holds once, then the review
+        self._card_done(now)
+
+    def _card_done(self, now: float) -> None:
+        """After a card read (any card path): a life-event visit asks each field no card
+        holds once, then the one review; a single procedure goes to its review."""
+        if self.visit is not None:
             self.entry_queue = [f.key for f in self.missing()]
             self._next_entry(now)
             return
@@ -584,10 +591,15 @@ class Session:
 
     def _number_at_counter(self) -> bool:
         """照合番号B does not open the 個人番号: a form that needs it gets it at the counter."""
-        return self.card_key is CardKey.CODE_B and self._procedure().needs_my_number
+        if self.card_key is not CardKey.CODE_B:
+            return False
+        form = self._form()
+        if form is not None:  # a life-event visit: any of its forms
+            return any(p.needs_my_number for p in form.procedures)
+        return self.procedure is not None and self.procedure.needs_my_number
 
     def _number_notice(self) -> Notice | None:
-        if self.procedure is None or not self._number_at_counter():
+        if not self._number_at_counter():
             return None
         return Notice("暗証番号を使わない読み取りでは、マイナンバー（個人番号）は読み取れません。"
                       "窓口でご確認ください。")
@@ -747,7 +759,9 @@ class Session:
             raise SessionError("no identity chosen yet")
         notes = ("assistance",) if self.identity is Identity.ASSISTED else ()
         return form.applications(self.values, self.identity, language=self.language,
-                                 authenticity=self.authenticity, notes=notes)
+                                 authenticity=self.authenticity, notes=notes,
+                                 card_key=self.card_key if self.identity is Identity.CARD
+                                 else None)
 
     def routed_request(self) -> RoutedRequest | None:
         """The route, forms and guide of a life-event visit's one ticket (else None)."""
@@ -758,6 +772,8 @@ class Session:
                              self.applications(), self.visit.plan.guide)
 
     def application(self) -> Application:
+        if self._form() is not None:  # the combined form is no procedure of the catalog
+            raise SessionError("a life-event visit has several forms: routed_request()")
         p = self._procedure()
         if self.identity is None:
             raise SessionError("no identity chosen yet")
@@ -856,8 +872,10 @@ class Session:
             self.entry_text = ""
             self.entry_queue = []
             self.entry_key = None
-            self._go(Step.CONFIRM if self.identity is Identity.TYPED
-                     and self._card_fields_done() else Step.IDENTITY, now)
+            # A visit's card was read already: back to the review, not to a new read.
+            read = self.visit is not None and self.identity is Identity.CARD
+            self._go(Step.CONFIRM if read or (self.identity is Identity.TYPED
+                     and self._card_fields_done()) else Step.IDENTITY, now)
             return
         if self.step in (Step.EVENT, Step.QUESTION, Step.PLAN) or (
                 self.step is Step.IDENTITY and self.visit is not None):

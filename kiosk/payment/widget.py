@@ -118,7 +118,7 @@ class PaymentWidget(BoxLayout):
     def __init__(self, flow: PaymentFlow, methods: tuple[PaymentMethod, ...], amount_yen: int,
                  done: Callable[[bool], None], tr: Callable[..., str],
                  linger_s: float = 2.0, look: PaymentLook | None = None,
-                 **kwargs: Any) -> None:
+                 start_with: PaymentMethod | None = None, **kwargs: Any) -> None:
         super().__init__(orientation="vertical", **kwargs)
         self.flow = flow
         self.done = done
@@ -150,6 +150,8 @@ class PaymentWidget(BoxLayout):
         self._tick = Clock.schedule_interval(lambda _dt: self._count(), 0.5)
         self.restyle(self.look, force=True)
         self.choose(methods)
+        if start_with is not None:  # chosen on the kiosk's payment screen already
+            flow.start(start_with.value)
 
     # --- the look ------------------------------------------------------------------------
     def restyle(self, look: PaymentLook, *, force: bool = False) -> None:
@@ -324,7 +326,8 @@ class KioskCashless:
         return cls(client, terminal, cfg.methods, poll_seconds=cfg.poll_seconds,
                    resolve_ticket=resolve, language=language)
 
-    def start(self, amount_yen: int, reference: str, done: object) -> object:
+    def start(self, amount_yen: int, reference: str, done: object,
+              method: str | None = None) -> object:
         report: Callable[[bool], None] = done  # type: ignore[assignment]
         tr = translator(self.language, I18N_DOMAIN)
         ticket_id = self.resolve_ticket(reference)
@@ -336,7 +339,8 @@ class KioskCashless:
             return notice
         self.flow = PaymentFlow(self.client, self.terminal, ticket_id,
                                 poll_seconds=self.poll_seconds)
-        return PaymentWidget(self.flow, self.methods, amount_yen, report, tr)
+        chosen = next((m for m in self.methods if m.value == method), None)
+        return PaymentWidget(self.flow, self.methods, amount_yen, report, tr, start_with=chosen)
 
     def cancel(self) -> None:
         if self.flow is not None:

@@ -87,8 +87,11 @@ class CashlessPayment(Protocol):
     """The payment issue plugs in here: a screen that takes `amount_yen` for one
     reference and reports back through `done(paid)`; see docs/kiosk.md."""
 
-    def start(self, amount_yen: int, reference: str, done: object) -> object:
-        """Begin a payment; returns the Kivy widget to show on the cashless screen."""
+    def start(self, amount_yen: int, reference: str, done: object,
+              method: str | None = None) -> object:
+        """Begin a payment; returns the Kivy widget to show on the cashless screen.
+        `method`: the one the resident chose on the payment screen ("code", "terminal"),
+        started at once — the resident is not asked twice; None: the widget asks."""
         ...
 
     def cancel(self) -> None: ...

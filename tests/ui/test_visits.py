@@ -301,9 +301,10 @@ class FakeCashless:
     def __init__(self) -> None:
         self.started: list[tuple[int, str]] = []
 
-    def start(self, amount_yen: int, reference: str, done: Any) -> Any:
+    def start(self, amount_yen: int, reference: str, done: Any,
+              method: str | None = None) -> Any:
         from kiosk.ui.widgets import KButton
-        self.started.append((amount_yen, reference))
+        self.started.append((amount_yen, reference, method))
         b = KButton(text="pay", action=["fake_pay"])
         b.bind(on_release=lambda _b: done(True))
         return b
@@ -324,11 +325,11 @@ def test_cashless_seam_after_the_ticket(kiosk: Any) -> None:
         place(k, StandInCard())
         type_pin(k, "1234")
         k.tap("confirm")
-        k.tap("choose_payment", PayMethod.CASHLESS)
+        k.tap("choose_payment", PayMethod.CODE)  # the one choice: QR / terminal / counter
         assert k.s.step is Step.CASHLESS and k.s.ticket is not None  # ticket first
         k.tap("fake_pay")
         assert k.s.step is Step.TICKET and k.s.paid
-        assert k.app.payment.started == [(300, f"kiosk:{k.s.ticket.number}")]
+        assert k.app.payment.started == [(300, f"kiosk:{k.s.ticket.number}", "code")]
     finally:
         c.session.settings = settings
         k.app.payment = None
