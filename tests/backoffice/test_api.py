@@ -233,7 +233,7 @@ def test_devices_config_heartbeat_and_estimates(server):
     assert mine["status"] == "degraded" and mine["heartbeat"]["components"]["paper"] == "low"
     est = ok(requests.get(server.api("/wards/kita/estimates"), timeout=5))
     assert {s["code"] for s in est["services"]} == {"certificates", "moving", "family",
-                                                   "insurance", "assistance"}
+                                                   "insurance", "children", "assistance"}
     assert all(s["level"] in ("green", "yellow", "red") for s in est["services"])
 
 
