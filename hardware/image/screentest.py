@@ -35,7 +35,8 @@ VISIT: list[tuple[str, list[list[str]]]] = [
     ("01-welcome", [["start"]]),
     ("02-procedure", [["choose_procedure", "juminhyo"]]),
     ("03-identity", [["choose_card"]]),
-    ("04-pin", [["key", "1"], ["key", "2"], ["key", "3"], ["key", "4"], ["take_pin"]]),
+    ("04-pin", [["pin_press", "1"], ["pin_press", "2"], ["pin_press", "3"], ["pin_press", "4"],
+                ["take_pin"]]),
     ("05-confirm", [["confirm"]]),
     # ("06-payment", [["choose_payment", "counter"]]) only where cashless is on
     ("07-ticket", []),
