@@ -118,7 +118,7 @@ def test_wrong_code_b_shows_the_tries_left_and_never_spends_the_last_two(
     assert "残り3回です" in shown and "違います" in shown
     type_code_b(k, "令和", "020224", "2030", "2222")
     assert k.s.code_b_locked and "残り回数が少ない" in " ".join(k.labels())
-    for action in (("key", "1"), ("take_code_b",)):   # the pad and 決定 are off
+    for action in (("code_b_press", "1"), ("take_code_b",)):   # the pad and 決定 are off
         with pytest.raises(LookupError):
             k.tap(*action)
     verifies = [line for line in card.apdu_log().splitlines() if "00 20 00 80 0E" in line]
