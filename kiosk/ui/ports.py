@@ -69,8 +69,10 @@ class TicketDesk(Protocol):
 
 
 class TicketPrinter(Protocol):
-    def print_ticket(self, ticket: Ticket, procedure: Procedure, ward: Ward) -> str | None:
-        """None when printed, else the Japanese msgid of the problem (paper out, …)."""
+    def print_ticket(self, ticket: Ticket, procedure: Procedure, ward: Ward,
+                     language: str = "ja") -> str | None:
+        """None when printed, else the Japanese msgid of the problem (paper out, …).
+        The slip is in the resident's `language` with the Japanese under each line."""
         ...
 
 
