@@ -197,11 +197,13 @@ def create_app(bo: Backoffice) -> FastAPI:
     app.state.backoffice = bo
     install_error_handlers(app)
     from kiosk.backoffice.admin_routes import router as admin_router
+    from kiosk.backoffice.announce_routes import router as announce_router
     from kiosk.backoffice.api import router as api_router
     from kiosk.backoffice.web import router as web_router
 
     app.include_router(api_router)
     app.include_router(admin_router)
+    app.include_router(announce_router)   # lobby announcement audio
     try:
         from kiosk.backoffice.payments.router import router as payments_router
     except ImportError as exc:  # the payment part is optional for a queue-only server

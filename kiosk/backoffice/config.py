@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kiosk.backoffice.announcements import AnnouncementSettings
 from kiosk.configfile import CONFIG_DIR, read_toml
 from kiosk.domain.section import Section
 
@@ -88,12 +89,14 @@ class Settings:
     queue: QueueSettings = field(default_factory=QueueSettings)
     events: EventSettings = field(default_factory=EventSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    announcements: AnnouncementSettings = field(default_factory=AnnouncementSettings)
     source: str = ""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], file: str = "backoffice.toml") -> Settings:
         root = Section(data, file)
-        root.unknown_keys(("server", "security", "queue", "events", "retention"))
+        root.unknown_keys(("server", "security", "queue", "events", "retention",
+                           "announcements"))
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
         tz = s.text("timezone", "Asia/Tokyo")
@@ -164,7 +167,9 @@ class Settings:
             status_recheck_seconds=e.integer("status_recheck_seconds", 60, min=1, max=3600),
             call_spread_seconds=e.number("call_spread_seconds", 2.0, min=0))
         return cls(server=server, security=security, queue=queue, events=events,
-                   retention=_retention(root.section("retention", {})), source=file)
+                   retention=_retention(root.section("retention", {})),
+                   announcements=AnnouncementSettings.from_section(
+                       root.section("announcements", {})), source=file)
 
 
 def _retention(r: Section) -> RetentionSettings:

@@ -59,6 +59,20 @@ class SpeechConfig:
                    speed=speed, timeout_s=s.number("timeout_s", d.timeout_s, min=1))
 
 
+def program(name: str) -> str:
+    """The program's full path (PATH is the service's own), or a SpeechError."""
+    path = shutil.which(name)
+    if path is None:
+        raise SpeechError(f"{name} is not installed")
+    return path
+
+
+def one_line(text: str) -> str:
+    """The lines of a screen as one Japanese sentence sequence: each line ends in 。"""
+    lines = (line.strip() for line in text.splitlines())
+    return "".join(line if line[-1] in "。、！？!?." else line + "。" for line in lines if line)
+
+
 class Synthesizer:
     """Speaks one utterance into a WAV file."""
 
@@ -79,6 +93,7 @@ class Synthesizer:
         """`text` spoken in `language` into `out` (a .wav path); returns `out`."""
         c = self.config
         if language in JAPANESE:
+            text = one_line(text)   # open_jtalk speaks only the first line of its input
             cmd = ["open_jtalk", "-x", str(c.dictionary), "-m", str(c.htsvoice),
                    "-r", f"{c.speed:.2f}", "-ow", str(out)]
         else:
@@ -86,7 +101,9 @@ class Synthesizer:
             cmd = ["espeak-ng", "-v", voice, "-s", str(round(160 * c.speed)),
                    "-w", str(out), "--stdin"]
         try:
-            done = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True,
+            # Our own fixed argument list (no shell); the resident's words go on stdin.
+            done = subprocess.run([program(cmd[0]), *cmd[1:]],  # noqa: S603
+                                  input=text.encode("utf-8"), capture_output=True,
                                   timeout=c.timeout_s, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise SpeechError(f"{cmd[0]} failed: {type(exc).__name__}") from None

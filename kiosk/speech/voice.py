@@ -63,7 +63,11 @@ def kivy_player(path: Path) -> Callable[[], None]:
     if sound is None:
         return lambda: None
     sound.play()
-    return lambda: (sound.stop(), sound.unload())  # type: ignore[func-returns-value]
+
+    def stop() -> None:
+        sound.stop()
+        sound.unload()
+    return stop
 
 
 class OfflineVoice:
