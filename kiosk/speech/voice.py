@@ -17,6 +17,8 @@ import queue
 import shutil
 import tempfile
 import threading
+import time
+import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,6 +51,17 @@ class SilentVoice:
 
     def close(self) -> None:
         return None
+
+
+def chunks(text: str) -> list[str]:
+    """The first line alone (the screen's title: said at once), then the rest."""
+    lines = [line for line in (raw.strip() for raw in text.splitlines()) if line]
+    return [lines[0], "\n".join(lines[1:])] if len(lines) > 1 else lines
+
+
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path)) as w:
+        return w.getnframes() / float(w.getframerate())
 
 
 def kivy_player(path: Path) -> Callable[[], None]:
@@ -98,7 +111,8 @@ class OfflineVoice:
     def speak_now(self, text: str, language: str) -> Path:
         """Synthesize in the caller's thread (benchmarks, tests); returns the WAV."""
         with self._lock:
-            return self.synth.wav(text, language, self._next_file())
+            path = self._next_file()
+        return self.synth.wav(text, language, path)
 
     def _next_file(self) -> Path:
         if self._dir is None:
@@ -107,24 +121,59 @@ class OfflineVoice:
         return self._dir / f"utterance-{self._count:04d}.wav"
 
     def _run(self) -> None:
+        item = self._queue.get()
         while True:
-            item = self._queue.get()
             while item is not None and not self._queue.empty():
                 item = self._queue.get()   # only the newest screen is worth saying
             if item is None:
                 return
-            text, language, generation = item
+            item = self._say(*item)        # a newer request that cut this one short, or None
+            if item is None:
+                item = self._queue.get()
+
+    def _say(self, text: str, language: str, generation: int) -> tuple[str, str, int] | None:
+        """Say `text` in chunks — the first line, then the rest — so the voice starts as
+        soon as the first line is made while the rest is made during it. Returns a newer
+        request that arrived meanwhile (it stops this one), else None."""
+        ends = time.monotonic()
+        for chunk in chunks(text):
             with self._lock:
                 if generation != self._generation:
-                    continue
-                try:
-                    path = self.synth.wav(text, language, self._next_file())
-                except SpeechError as exc:
+                    return None
+                path = self._next_file()
+            try:   # not under the lock: the visit's end must never wait for a synthesis
+                self.synth.wav(chunk, language, path)
+            except SpeechError as exc:
+                if not self._forget_if_ended(generation, path):
                     log.warning("voice guidance: %s", exc)
-                    continue
+                return None
+            if self._forget_if_ended(generation, path):
+                return None
+            try:   # until the previous chunk has been said, or something newer comes
+                newer = self._queue.get(timeout=max(0.0, ends - time.monotonic()))
+            except queue.Empty:
+                pass
+            else:
+                if newer is None:          # close(): hand it back to _run, which stops
+                    self._queue.put(None)
+                return newer
+            with self._lock:
+                if generation != self._generation:
+                    return None
                 self._stop()
                 self._stop = self.play(path)
-                log.debug("voice guidance: %d characters in %s", len(text), language)
+                ends = time.monotonic() + wav_seconds(path)
+            log.debug("voice guidance: %d characters in %s", len(chunk), language)
+        return None
+
+    def _forget_if_ended(self, generation: int, path: Path) -> bool:
+        """True when the visit ended during the synthesis: then the file (and its folder,
+        which end_session may have removed before the file was written) go now."""
+        with self._lock:
+            if generation == self._generation:
+                return False
+        shutil.rmtree(path.parent, ignore_errors=True)
+        return True
 
     def end_session(self) -> None:
         with self._lock:
