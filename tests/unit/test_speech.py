@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,56 +66,62 @@ def wait_for(recorder: Recorder, n: int, timeout: float = 30) -> None:
     assert len(recorder.started) >= n, recorder.started
 
 
-def test_the_title_is_said_first_and_the_rest_after_it() -> None:
+@pytest.fixture
+def voice() -> Iterator[tuple[OfflineVoice, Recorder]]:
+    played = Recorder()
+    v = OfflineVoice(play=played)
+    yield v, played
+    v.close()
+
+
+def test_the_title_is_said_first_and_the_rest_after_it(voice: Any) -> None:
     from kiosk.speech.voice import wav_seconds
-    played = Recorder()
-    voice = OfflineVoice(play=played)
-    try:
-        voice.speak("番号札\nA-012\n前に3人", "ja")
-        wait_for(played, 2)
-        (t1, first), (t2, rest) = played.started
-        assert seconds(first) < seconds(rest) and t2 - t1 >= wav_seconds(first) - 0.05
-        assert first.parent == rest.parent == voice.session_dir
-    finally:
-        voice.close()
+    v, played = voice
+    v.speak("番号札\nA-012\n前に3人", "ja")
+    wait_for(played, 2)
+    (t1, first), (t2, rest) = played.started
+    assert seconds(first) < seconds(rest) and t2 - t1 >= wav_seconds(first) - 0.05
+    assert first.parent == rest.parent == v.session_dir
 
 
-def test_a_new_screen_cuts_the_old_one_short() -> None:
-    played = Recorder()
-    voice = OfflineVoice(play=played)
-    try:
-        voice.speak("番号札\n" + "とても長い案内です。" * 10, "ja")
-        wait_for(played, 1)
-        voice.speak("Thank you", "en")
-        wait_for(played, 2)
-        time.sleep(0.5)
-        assert len(played.started) == 2          # the long rest was never played
-    finally:
-        voice.close()
-
-
-def test_the_visits_end_never_waits_and_leaves_no_audio_behind() -> None:
-    played = Recorder()
-    voice = OfflineVoice(play=played)
-    try:
-        voice.speak("氏名\n" + "堺　花子様の住所は大阪府堺市北区新金岡町です。" * 8, "ja")
-        wait_for(played, 1)                  # the rest is being made now
-        folder = voice.session_dir
-        assert folder is not None
-        t = time.monotonic()
-        voice.end_session()
-        assert time.monotonic() - t < 0.5
-        time.sleep(4)                        # the synthesis in flight finishes, is dropped
-        assert not folder.exists() and len(played.started) == 1
-    finally:
-        voice.close()
-
-
-def test_close_stops_the_worker_even_in_the_middle_of_a_screen() -> None:
-    played = Recorder()
-    voice = OfflineVoice(play=played)
-    voice.speak("番号札\n前に3人　待ち時間の目安 約12分", "ja")
+def test_a_new_screen_cuts_the_old_one_short(voice: Any) -> None:
+    v, played = voice
+    v.speak("番号札\n" + "とても長い案内です。" * 10, "ja")
     wait_for(played, 1)
-    voice.close()
-    voice._worker.join(30)
-    assert not voice._worker.is_alive()
+    v.speak("Thank you", "en")
+    wait_for(played, 2)
+    time.sleep(0.5)
+    assert len(played.started) == 2          # the long rest was never played
+
+
+def test_the_visits_end_never_waits_and_leaves_no_audio_behind(voice: Any) -> None:
+    v, played = voice
+    v.speak("氏名\n" + "堺　花子様の住所は大阪府堺市北区新金岡町です。" * 8, "ja")
+    wait_for(played, 1)                      # the rest is being made now
+    folder = v.session_dir
+    assert folder is not None
+    t = time.monotonic()
+    v.end_session()
+    assert time.monotonic() - t < 0.5
+    time.sleep(4)                            # the synthesis in flight finishes, is dropped
+    assert not folder.exists() and len(played.started) == 1
+
+
+def test_close_stops_the_worker_even_in_the_middle_of_a_screen(voice: Any) -> None:
+    v, played = voice
+    v.speak("番号札\n前に3人　待ち時間の目安 約12分", "ja")
+    wait_for(played, 1)
+    v.close()
+    v._worker.join(30)
+    assert not v._worker.is_alive()
+
+
+def test_the_speech_bench_runs() -> None:
+    import json
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "tests/bench/bench_speech.py", "--quick"],
+                          cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                          text=True, timeout=300, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["bench"] == "speech" and result["ja_ticket"]["audio_s"] > 5
