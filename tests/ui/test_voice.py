@@ -61,6 +61,7 @@ def test_read_aloud_says_the_forms_fields_and_the_visits_end_forgets(kiosk: Any)
     assert k.s.step is Step.CONFIRM
     before = len(said(k))
     assert not any(k.s.values["name"] in t for _l, t in said(k))   # only on request
+    assert "手数料 300円" in said(k)[-1][1]                        # the fee: on arrival
     k.tap("read_aloud")
     lang, text = said(k)[-1]
     assert len(said(k)) == before + 1 and lang == "ja"
