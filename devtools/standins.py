@@ -136,9 +136,12 @@ class LocalDesk:
 class InProcessPrinter:
     paper: bool = True
     printed: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)   # the slip's language, per ticket
 
-    def print_ticket(self, ticket: Ticket, procedure: Procedure, ward: Ward) -> str | None:
+    def print_ticket(self, ticket: Ticket, procedure: Procedure, ward: Ward,
+                     language: str = "ja") -> str | None:
         if not self.paper:
             return "用紙がありません。"
         self.printed.append(ticket.number)
+        self.languages.append(language)
         return None

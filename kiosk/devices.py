@@ -31,6 +31,7 @@ KINDS = {
     "payment_terminal": "payment.terminal",  # card / e-money terminal
     "scanner": "scanner",             # 2D barcode scanner (reserved for a later device)
     "desk": "ui.desk",                # the ticket desk: the sync link, or local numbers
+    "voice": "voice.device",          # spoken guidance: Open JTalk / espeak-ng, or none
 }
 
 # The product's own devices: (kind, name) → "module:function".
@@ -40,6 +41,8 @@ BUILTIN: dict[tuple[str, str], str] = {
     ("printer", "usb"): "kiosk.printing.config:connect_usb",
     ("printer", "serial"): "kiosk.printing.config:connect_serial",
     ("payment_terminal", "nexo"): "kiosk.payment.terminal:open_nexo_terminal",
+    ("voice", "offline"): "kiosk.speech.voice:open_offline_voice",
+    ("voice", "none"): "kiosk.speech.voice:open_silent_voice",
 }
 
 

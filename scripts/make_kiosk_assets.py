@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Regenerate the kiosk's own assets, offline: pictograms (Pillow), chimes (sox) and the
-Japanese voice guidance (espeak-ng), into assets/images and assets/sounds.
+"""Regenerate the kiosk's own assets, offline: pictograms (Pillow) and chimes (sox), into
+assets/images and assets/sounds. (Voice guidance is spoken live: kiosk/speech.)
 
     .venv/bin/python scripts/make_kiosk_assets.py
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -22,23 +21,6 @@ INK = (10, 78, 166, 255)
 WHITE = (255, 255, 255, 255)
 
 # espeak-ng reads kana, not kanji (it spells kanji out as "Chinese letter"): kana only.
-VOICE = {
-    "welcome": "いらっしゃいませ。はじめる、を おしてください。",
-    "procedure": "ごようけんを おえらびください。",
-    "identity": "ほんにんかくにんの ほうほうを おえらびください。",
-    "card": "マイナンバーカードを、よみとりきに おいてください。",
-    "pin": "あんしょうばんごう、すうじ よんけたを おしてください。",
-    "reading": "カードを よみとっています。",
-    "entry": "がめんの キーで にゅうりょくしてください。",
-    "confirm": "ないようを ごかくにんください。",
-    "payment": "おしはらいほうほうを おえらびください。",
-    "cashless": "がめんの あんないに したがって おしはらいください。",
-    "issuing": "ばんごうふだを はっこうしています。",
-    "ticket": "ばんごうふだを おとりください。ばんごうを およびするまで おまちください。",
-    "thanks": "ありがとうございました。",
-}
-
-
 def canvas() -> tuple[Image.Image, ImageDraw.ImageDraw]:
     img = Image.new("RGBA", (S, S), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
@@ -141,7 +123,7 @@ def make_icons() -> None:
 
 
 def run(*args: str) -> None:
-    """Run a local tool found on PATH (sox, espeak-ng) with fixed arguments."""
+    """Run a local tool found on PATH (sox) with fixed arguments."""
     tool = shutil.which(args[0])
     if tool is None:
         raise FileNotFoundError(args[0])
@@ -150,9 +132,7 @@ def run(*args: str) -> None:
 
 def make_sounds() -> None:
     chime = SOUNDS / "chime"
-    voice = SOUNDS / "voice"
     chime.mkdir(parents=True, exist_ok=True)
-    voice.mkdir(parents=True, exist_ok=True)
     if shutil.which("sox"):
         # success: a rising two-tone (ピンポン); error: two low, short beeps.
         run("sox", "-n", "-r", "22050", "-b", "16", "-c", "1",
@@ -161,15 +141,6 @@ def make_sounds() -> None:
         run("sox", "-n", "-r", "22050", "-b", "16", "-c", "1",
                         str(chime / "error.wav"), "synth", "0.15", "square", "330",
                         "pad", "0", "0.08", "repeat", "1", "gain", "-14")
-    if shutil.which("espeak-ng"):
-        for step, text in VOICE.items():
-            raw = voice / f"{step}.raw.wav"
-            run("espeak-ng", "-v", "ja", "-s", "150", "-w", str(raw), text)
-            run("sox", str(raw), "-r", "12000", "-c", "1", "-b", "16",
-                            str(voice / f"{step}.wav"))
-            raw.unlink()
-    else:
-        print("espeak-ng not found: voice guidance not regenerated", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -111,7 +111,12 @@ if [ "$REBUILD_BASE" = 1 ] || [ "$(cat "$BASE.stamp" 2>/dev/null)" != "$base_key
 deb $MIRROR $SUITE main
 deb $MIRROR $SUITE-updates main
 deb http://deb.debian.org/debian-security $SUITE-security main
+deb $MIRROR $SUITE contrib
 EOF
+  # contrib only for Open JTalk's voice (CC-BY 3.0 data made with non-free HTK): pinned so
+  # that nothing else ever comes from it (the same pin as scripts/bootstrap).
+  printf 'Package: hts-voice-nitech-jp-atr503-m001\nPin: release c=contrib\nPin-Priority: 500\n\nPackage: *\nPin: release c=contrib\nPin-Priority: -1\n' \
+    > "$BASE.tmp/etc/apt/preferences.d/ward-kiosk-voice"
   # No daemon starts inside the build chroot.
   printf '#!/bin/sh\nexit 101\n' > "$BASE.tmp/usr/sbin/policy-rc.d"; chmod +x "$BASE.tmp/usr/sbin/policy-rc.d"
   # The initramfs must carry busybox (overlayroot's init-bottom script needs it; without it

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from kiosk.backoffice.routes import (
     admin,
+    announcements,
     auth,
     catalog,
     counter,
@@ -23,5 +24,6 @@ from kiosk.backoffice.routes import (
 )
 
 router = APIRouter(prefix="/api/v1")
-for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone, admin):
+for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone,
+              announcements, admin):
     router.include_router(_part.router)

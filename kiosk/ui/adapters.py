@@ -190,11 +190,21 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
             closers.append(link.stop)
             desk, catalog, report = LinkDesk(link), link.catalog(), link.report_maintainer
         payment = cashless_payment(cfg) if cfg.session.cashless else None
+        voice = open_voice(root, cfg.file)
+        closers.append(voice.close)
     except BaseException:
         close()
         raise
     return KioskDevices(reader=reader, printer=printer, desk=desk, catalog=catalog,
-                        payment=payment, report_maintainer=report, close=close)
+                        payment=payment, report_maintainer=report, close=close, voice=voice)
+
+
+def open_voice(root: Section, file: str) -> Any:
+    """The voice `[voice] device` names (kiosk.speech; "offline" when the section is absent)."""
+    from kiosk.devices import registry
+    from kiosk.speech import SpeechConfig
+    config = SpeechConfig.from_section(root.section("voice", {}))
+    return registry().factory("voice", config.device, file=file, key="voice.device")(config)
 
 
 def cashless_payment(cfg: UiConfig) -> Any:

@@ -87,6 +87,7 @@ def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
     app.devices = devices
     app.payment = devices.payment
     app.on_exit = devices.close
+    app.guidance.voice = devices.voice or app.guidance.voice   # [voice]; None: silent
     return app
 
 

@@ -282,7 +282,7 @@ class Controller:
                 log.error("issuing a ticket failed", exc_info=True)
                 return exc
             try:
-                problem = self.printer.print_ticket(ticket, procedure, s.ward)
+                problem = self.printer.print_ticket(ticket, procedure, s.ward, s.language)
             except Exception:
                 log.warning("printing the ticket failed", exc_info=True)
                 problem = "プリンターが使えません。"

@@ -28,6 +28,7 @@ from kiosk.domain.session import Step
 from kiosk.i18n import translator
 from kiosk.ui import sound, theme
 from kiosk.ui.controller import Controller
+from kiosk.ui.guidance import Guidance
 from kiosk.ui.maintainer_gate import MaintainerGate
 from kiosk.ui.screens import SCREENS
 from kiosk.ui.settings import UiConfig
@@ -93,10 +94,10 @@ class KioskApp(App):
         self.cfg = cfg
         self.controller = controller
         self.sound = sound.Player()
+        self.guidance = Guidance(self.sound)   # build_app gives it the [voice] device
         self.frames = 0
         self.first_frame_at: float | None = None
         self._shown: tuple[Step, str] | None = None
-        self._notice: object = None
         self._taps: list[float] = []
         self.maintainer = MaintainerGate(cfg.maintainer_pin_hash, cfg.maintainer_lock_file)
         self.on_exit: Callable[[], None] | None = None
@@ -194,6 +195,10 @@ class KioskApp(App):
                 from kiosk.ui.maintainer import open_exit_dialog
                 open_exit_dialog(self)
 
+    def read_aloud(self) -> None:
+        """音声案内's "読み上げ": the whole screen, a form's fields included."""
+        self.guidance.read_aloud(self, self.root.ids.sm.current_screen, self.controller.session)
+
     def open_languages(self) -> None:
         from kiosk.ui.languages import open_language_picker
         open_language_picker(self)
@@ -229,17 +234,8 @@ class KioskApp(App):
                                  Step.CODE_B, Step.ENTRY, Step.CONFIRM, Step.PAYMENT)
         self.title_text = self.tr(screen.title)
         self._update_countdown()
-        shown = (step, s.language)
-        if self._shown is None or self._shown[0] is not step:
-            if s.voice:
-                self.sound.voice(step.value)
-            if step is Step.TICKET:
-                self.sound.chime("success")
-        self._shown = shown
-        if s.notice is not self._notice:
-            self._notice = s.notice
-            if s.notice is not None and s.notice.error:
-                self.sound.chime("error")
+        self.guidance.shown(self, screen, s)
+        self._shown = (step, s.language)
 
     def _update_countdown(self) -> None:
         n = self.controller.session.countdown(self.controller.clock())

@@ -78,8 +78,10 @@ class TicketDesk(Protocol):
 
 
 class TicketPrinter(Protocol):
-    def print_ticket(self, ticket: Ticket, procedure: Procedure, ward: Ward) -> str | None:
-        """None when printed, else the Japanese msgid of the problem (paper out, …)."""
+    def print_ticket(self, ticket: Ticket, procedure: Procedure, ward: Ward,
+                     language: str = "ja") -> str | None:
+        """None when printed, else the Japanese msgid of the problem (paper out, …).
+        The slip is in the resident's `language` with the Japanese under each line."""
         ...
 
 
@@ -114,3 +116,4 @@ class KioskDevices:
     report_maintainer: Callable[[dict[str, Any]], None] | None = None  # → the back-office
     close: Callable[[], None] = _nothing      # closes the devices when the app exits
     runner: Callable[..., Any] | None = None  # background steps (None: a thread each)
+    voice: Any = None                         # kiosk.speech.Voice ([voice]); None: silent

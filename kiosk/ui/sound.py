@@ -1,8 +1,7 @@
-"""Voice guidance and chimes: pre-generated audio files in assets/sounds, played offline.
-
-`assets/sounds/voice/<step>.wav` (Japanese, espeak-ng) and `assets/sounds/chime/*.wav`
-(sox) are made by scripts/make_kiosk_assets.py. A kiosk without a sound device still
-works: playing is best effort and every request is recorded in `played` (for tests).
+"""Chimes: `assets/sounds/chime/*.wav` (sox, scripts/make_kiosk_assets.py), played
+offline. Voice guidance is spoken live (kiosk/speech, kiosk/ui/guidance.py). A kiosk
+without a sound device still works: playing is best effort and every request is recorded
+in `played` (for tests).
 """
 
 from __future__ import annotations
@@ -24,14 +23,11 @@ class Player:
         self.played: list[str] = []
         self._cache: dict[Path, Any] = {}
 
-    def voice(self, step: str) -> None:
-        self._play(self.root / "voice" / f"{step}.wav")
-
     def chime(self, kind: str) -> None:
         self._play(self.root / "chime" / f"{kind}.wav")
 
     def _play(self, path: Path) -> None:
-        self.played.append(path.stem if path.parent.name == "chime" else f"voice:{path.stem}")
+        self.played.append(path.stem)
         if not self.enabled or not path.exists():
             return
         try:

@@ -132,6 +132,8 @@ MATRIX: list[Row] = [
     Row("GET", f"{A}/wards/{{ward}}/queue", STAFF_A | {"kiosk_a", "display_a"},
         f"{A}/wards/kita/queue"),
     Row("GET", f"{A}/wards/{{ward}}/estimates", EVERYONE, f"{A}/wards/kita/estimates"),
+    Row("GET", f"{A}/wards/{{ward}}/announcements/{{number}}", STAFF_A | {"display_a"},
+        f"{A}/wards/kita/announcements/A-001?counter=1"),
     Row("GET", f"{A}/overview", SUPERVISORS),
     # --- live streams and the phone ---
     Row("GET", f"{A}/events", STAFF_A | {"kiosk_a", "display_a"}, f"{A}/events?ward=kita",

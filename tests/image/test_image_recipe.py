@@ -296,3 +296,12 @@ def test_only_a_test_image_carries_the_stand_ins_and_the_boot_test_wants_one() -
     boot = (IMAGE / "boot-test.sh").read_text(encoding="utf-8")
     assert "grep -q '^TEST IMAGE' \"$IMAGE/manifest.txt\"" in boot
     assert "build.sh --with-standins" in boot
+
+
+def test_the_image_speaks_offline_with_contrib_pinned_to_the_voice() -> None:
+    packages = (IMAGE / "packages.txt").read_text().split()
+    assert {"open-jtalk", "open-jtalk-mecab-naist-jdic", "hts-voice-nitech-jp-atr503-m001",
+            "espeak-ng"} <= set(packages)
+    build = (IMAGE / "build.sh").read_text()
+    assert "$SUITE contrib" in build
+    assert "Package: *\\nPin: release c=contrib\\nPin-Priority: -1" in build

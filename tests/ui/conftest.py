@@ -73,6 +73,8 @@ def kiosk(kiosk_app: Any) -> Iterator[Kiosk]:
     c = app.controller
     clock = Clock()
     c.reader, c.printer, c.desk = StandInReader(), InProcessPrinter(), LocalDesk(online=True)
+    from hardware.voice import StandInVoice
+    app.guidance.voice = StandInVoice()   # records what would be said (tests/ui/test_voice.py)
     c.clock = clock
     for child in list(h.window.children):
         if child is not app.root:

@@ -288,10 +288,9 @@ def test_voice_guidance_and_chimes(kiosk: Any) -> None:
     played.clear()
     k.tap("toggle", "voice")
     ask_staff(k, "inkan")
-    assert "voice:procedure" in played and "voice:identity" in played and "success" in played
-    from kiosk.configfile import ASSETS_DIR
-    for name in ("procedure", "identity", "ticket", "pin", "card"):
-        assert (ASSETS_DIR / "sounds" / "voice" / f"{name}.wav").stat().st_size > 1000
+    assert "success" in played                     # the chime; what is said: test_voice.py
+    said = " ".join(k.app.guidance.voice.texts())
+    assert "ご用件をお選びください" in said and k.s.ticket.number in said
 
 
 class FakeCashless:

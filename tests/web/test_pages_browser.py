@@ -165,13 +165,13 @@ def test_counter_workflow_live_everywhere(backoffice: Any, browser: Any, shots: 
     wait_js(other, "n => !document.getElementById('queues').textContent.includes(n)",
                             arg=first["number"])
 
-    # The display announced it: chime, then speech with offline voices or chime alone.
-    wait_js(display, "window.Announcer.log.some(e => e.kind === 'speech')")
+    # The display announced it: chime, then the back-office's audio of the call
+    # (tests/web/test_announcements_browser.py plays it through and measures it).
+    wait_js(display, "window.Announcer.log.some(e => e.kind === 'speech')", timeout=30_000)
     log = display.evaluate("window.Announcer.log")
     assert any(e["kind"] == "call" and e["counter"] == 1 for e in log), log
     assert any(e["kind"] == "chime" for e in log), log
-    assert display.evaluate("window.Announcer.texts({prefix: 'A', number: 12, counter: 3}).ja") \
-        == "受付番号 A の 12 番の方、3 番窓口へお越しください"
+    assert any(e["kind"] == "speech" and e["result"] == "played" for e in log), log
 
     # The application the kiosk attached, readable, and its PDF.
     console.wait_for_selector("#app-table")
@@ -337,27 +337,10 @@ def test_roles_invalid_tokens_and_languages(backoffice: Any, browser: Any, shots
     ctx.close()
 
 
-# Headless Chromium has no voices; this stands in for a display PC with an offline
-# Japanese voice and an online-only English one (the English must then stay silent).
-FAKE_VOICES_JS = """
-(() => {
-  const voices = [{ name: "ja offline", lang: "ja-JP", localService: true, default: true },
-                  { name: "en online", lang: "en-US", localService: false, default: false }];
-  window.__spoken = [];
-  window.SpeechSynthesisUtterance = function (text) { this.text = text; };
-  Object.defineProperty(window, "speechSynthesis", { configurable: true, value: {
-    getVoices: () => voices, cancel: () => {},
-    speak: (u) => { window.__spoken.push({ text: u.text, voice: u.voice.name });
-                    setTimeout(() => u.onend && u.onend({}), 5); } } });
-})();
-"""
-
-
 def test_display_and_console_reconnect_and_catch_up(backoffice: Any, browser: Any) -> None:
     server = backoffice
     ticket = issue(server)
     ctx = browser.new_context(viewport={"width": 1280, "height": 720})
-    ctx.add_init_script(FAKE_VOICES_JS)
     display = ctx.new_page()
     display.goto(f"{server.url}/display?ward=kita&counters=1,2#token={server.display_token}")
     display.wait_for_selector("body[data-rendered]")
@@ -376,11 +359,12 @@ def test_display_and_console_reconnect_and_catch_up(backoffice: Any, browser: An
     server.session("staff").post(f"{server.url}/api/v1/wards/kita/counters/1/call-next")
     display.wait_for_selector(f"#now-calling li[data-number='{ticket['number']}']", timeout=15_000)
     display.wait_for_selector("#conn-banner", state="hidden", timeout=10_000)
-    # ...and announces it once, with the offline voice only.
-    wait_js(display, "window.__spoken.length > 0")
-    number = int(ticket["number"].split("-")[1])
-    assert display.evaluate("window.__spoken") == [
-        {"text": f"受付番号 A の {number} 番の方、1 番窓口へお越しください", "voice": "ja offline"}]
+    # ...and announces it once, with the back-office's audio of that call.
+    wait_js(display, "window.Announcer.log.some(e => e.kind === 'speech')", timeout=30_000)
+    log = display.evaluate("window.Announcer.log")
+    assert [(e["label"], e["counter"]) for e in log if e["kind"] == "call"] == [
+        (ticket["number"], 1)]
+    assert [e["result"] for e in log if e["kind"] == "speech"] == ["played"]
     wait_js(console, "n => !document.getElementById('queues').textContent.includes(n)",
                               arg=ticket["number"], timeout=15_000)
     console.wait_for_selector("#conn-banner", state="hidden")

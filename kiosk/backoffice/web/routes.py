@@ -46,8 +46,9 @@ router = APIRouter(include_in_schema=False)
 
 # Pages must never be cached by a browser or proxy: they show live, per-person state.
 # Everything comes from this server: the policy also enforces "no CDN" in the browser.
+# media-src blob: the display's announcement audio, fetched with its token (announce.js).
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "font-src 'self'; media-src 'self'; connect-src 'self'; object-src 'none'; "
+       "font-src 'self'; media-src 'self' blob:; connect-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer", "Content-Security-Policy": CSP}

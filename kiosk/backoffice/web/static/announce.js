@@ -1,8 +1,10 @@
-/* Lobby announcements: chime, then the call spoken in Japanese and English.
-
-   Only the browser's OFFLINE voices are used (SpeechSynthesisVoice.localService): a ward
-   network is closed, and an online voice is exactly what breaks peers' announcements.
-   No local voice for a language → that language is skipped; no voice at all → chime only.
+/* Lobby announcements: chime, then the call as audio the back-office made offline
+   (GET /api/v1/wards/{ward}/announcements/{number}?counter=N: Ogg Vorbis, Japanese then
+   the ward's other languages; Open JTalk + espeak-ng on the server). It plays through the
+   page's <audio id="announcement"> element — not the browser's speech synthesis, which
+   headless and many display PCs lack. The audio is fetched with the display's credentials
+   (its bearer token or the staff cookie) while the chime plays, and given to the element
+   as a blob: URL. No audio (server off or failing) → chime only.
    Calls are queued so two counters calling at once are both heard, in order.
    window.Announcer.log records what happened (tests and maintainers read it). */
 (function () {
@@ -11,6 +13,7 @@
   const queue = [];
   let busy = false;
   let chime = null;
+  const cfg = window.Live.config();
 
   function chimeEl() {
     if (!chime) {
@@ -20,17 +23,24 @@
     return chime;
   }
 
-  function localVoice(prefix) {
-    if (!("speechSynthesis" in window)) return null;
-    const voices = window.speechSynthesis.getVoices().filter(function (v) { return v.localService; });
-    const exact = voices.find(function (v) { return v.lang.toLowerCase().replace("_", "-").indexOf(prefix) === 0 && v.default; });
-    return exact || voices.find(function (v) { return v.lang.toLowerCase().replace("_", "-").indexOf(prefix) === 0; }) || null;
+  function voiceEl() {
+    return document.getElementById("announcement");
   }
 
-  function texts(call) {
-    const ja = "受付番号 " + call.prefix + " の " + call.number + " 番の方、" + call.counter + " 番窓口へお越しください";
-    const en = "Ticket number " + call.prefix + " " + call.number + ", please come to counter " + call.counter + ".";
-    return { ja: ja, en: en };
+  function audioUrl(call) {
+    return cfg.api + "/wards/" + encodeURIComponent(cfg.ward) + "/announcements/" +
+      encodeURIComponent(call.label) + "?counter=" + encodeURIComponent(call.counter);
+  }
+
+  function fetchAudio(call) {
+    const url = audioUrl(call);
+    return fetch(url, { credentials: "same-origin", headers: window.Live.authHeaders() })
+      .then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.blob();
+      })
+      .then(function (blob) { return { url: url, blob: blob }; },
+            function (err) { return { url: url, error: String(err && err.message || err) }; });
   }
 
   function playChime() {
@@ -55,56 +65,59 @@
     });
   }
 
-  function speak(text, voice) {
+  function playVoice(got) {
     return new Promise(function (resolve) {
-      const u = new SpeechSynthesisUtterance(text);
-      u.voice = voice;
-      u.lang = voice.lang;
-      u.rate = 0.9;
+      const a = voiceEl();
+      const entry = { kind: "speech", src: got.url };
       let done = false;
-      function finish(r) { if (!done) { done = true; log.push({ kind: "speech", lang: voice.lang, text: text, result: r }); resolve(); } }
-      u.onend = function () { finish("spoken"); };
-      u.onerror = function (e) { finish("error:" + (e && e.error)); };
-      window.speechSynthesis.speak(u);
-      setTimeout(function () { finish("timeout"); }, 15000);
+      function finish(result) {
+        if (done) return;
+        done = true;
+        entry.result = result;
+        entry.duration = a && isFinite(a.duration) ? a.duration : 0;
+        log.push(entry);
+        if (a && a.src.indexOf("blob:") === 0) URL.revokeObjectURL(a.src);
+        resolve();
+      }
+      if (got.error || !a) { finish("no-audio:" + (got.error || "no element")); return; }
+      a.onended = function () { finish("played"); };
+      a.onerror = function () { finish("error:" + (a.error && a.error.code)); };
+      a.src = URL.createObjectURL(got.blob);
+      const p = a.play();
+      if (p && p.catch) p.catch(function (err) { finish("blocked:" + (err && err.name)); });
+      // A call is at most a few languages long; never hold the queue for ever.
+      setTimeout(function () { finish("timeout"); }, 60000);
     });
   }
 
   function announceOne(call) {
-    const t = texts(call);
-    return playChime().then(function () {
-      const ja = localVoice("ja");
-      const en = localVoice("en");
-      if (!ja && !en) { log.push({ kind: "speech", result: "no-offline-voice", text: t.ja }); return null; }
-      return (ja ? speak(t.ja, ja) : Promise.resolve()).then(function () {
-        return en ? speak(t.en, en) : null;
-      });
-    });
+    const audio = fetchAudio(call);  // made on the server while the chime plays
+    return playChime().then(function () { return audio; }).then(playVoice);
   }
 
   function pump() {
     if (busy || !queue.length) return;
     busy = true;
     const call = queue.shift();
-    log.push({ kind: "call", prefix: call.prefix, number: call.number, counter: call.counter });
+    log.push({ kind: "call", label: call.label, prefix: call.prefix, number: call.number, counter: call.counter });
     announceOne(call).then(function () { busy = false; pump(); }, function () { busy = false; pump(); });
   }
 
-  // Voices load asynchronously in Chromium; asking once early fills the list.
-  if ("speechSynthesis" in window) { window.speechSynthesis.getVoices(); }
   document.addEventListener("click", function () {
     // The first touch unlocks audio where autoplay is not allowed.
-    const a = chimeEl();
-    a.muted = true;
-    const p = a.play();
-    if (p && p.then) p.then(function () { a.pause(); a.muted = false; }, function () { a.muted = false; });
+    [chimeEl(), voiceEl()].forEach(function (a) {
+      if (!a) return;
+      a.muted = true;
+      const p = a.play();
+      if (p && p.then) p.then(function () { a.pause(); a.muted = false; }, function () { a.muted = false; });
+    });
     const hint = document.getElementById("sound-hint");
     if (hint) hint.hidden = true;
   }, { once: true });
 
   window.Announcer = {
     log: log,
-    texts: texts,
+    url: audioUrl,
     announce: function (call) { queue.push(call); pump(); }
   };
 })();

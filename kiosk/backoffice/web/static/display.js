@@ -42,7 +42,7 @@
     fresh[number + "@" + counter] = Date.now();
     setTimeout(function () { if (view) render(view); }, FRESH_MS + 100);
     const m = /^([A-Za-z]+)-?0*(\d+)$/.exec(number || "");
-    if (m) window.Announcer.announce({ prefix: m[1], number: parseInt(m[2], 10), counter: counter });
+    if (m) window.Announcer.announce({ label: number, prefix: m[1], number: parseInt(m[2], 10), counter: counter });
   }
 
   function wanted(service, counter) {
