@@ -31,6 +31,7 @@ from kiosk.ui.controller import Controller
 from kiosk.ui.maintainer_gate import MaintainerGate
 from kiosk.ui.screens import SCREENS
 from kiosk.ui.settings import UiConfig
+from kiosk.ui.steps import progress_of
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +218,7 @@ class KioskApp(App):
             for other in sm.screens:  # the visit is over: nothing of it stays on screen
                 other.clear()
         screen.refresh(self, s)
+        self.root.ids.steps.show(self, progress_of(s))
         if sm.current != step.value:
             sm.current = step.value
         self.show_footer = step not in NO_FOOTER
