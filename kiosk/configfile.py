@@ -13,6 +13,7 @@ from typing import Any
 
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.errors import ConfigError
+from kiosk.domain.life_events import LifeEventCatalog
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = Path(os.environ.get("KIOSK_CONFIG_DIR", REPO_ROOT / "config"))
@@ -34,3 +35,10 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
 def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
     p = Path(path) if path is not None else CONFIG_DIR / "catalog.toml"
     return Catalog.from_mapping(read_toml(p), file=str(p))
+
+
+def load_life_events(path: str | os.PathLike[str] | None = None,
+                     catalog: Catalog | None = None) -> LifeEventCatalog:
+    """config/life_events.toml, checked against the procedure catalog it names."""
+    p = Path(path) if path is not None else CONFIG_DIR / "life_events.toml"
+    return LifeEventCatalog.from_dict(read_toml(p), catalog or load_catalog(), file=str(p))

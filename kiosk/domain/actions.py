@@ -17,6 +17,12 @@ class Action(StrEnum):
     TOGGLE = "toggle"
     START = "start"
     CHOOSE_PROCEDURE = "choose_procedure"
+    CHOOSE_LIFE_EVENTS = "choose_life_events"
+    CHOOSE_EVENT = "choose_event"
+    ANSWER = "answer"
+    ADD_ITEM = "add_item"
+    DROP_ITEM = "drop_item"
+    ACCEPT_PLAN = "accept_plan"
     CHOOSE_CARD = "choose_card"
     CHOOSE_NO_CARD = "choose_no_card"
     ASK_STAFF = "ask_staff"
@@ -49,6 +55,18 @@ def apply(session: Session, action: Action, args: tuple[object, ...], now: float
             s.start(now)
         case Action.CHOOSE_PROCEDURE:
             s.choose_procedure(_text(args, 0), now)
+        case Action.CHOOSE_LIFE_EVENTS:
+            s.choose_life_events(now)
+        case Action.CHOOSE_EVENT:
+            s.choose_event(_text(args, 0), now)
+        case Action.ANSWER:
+            s.answer(_text(args, 0), now)
+        case Action.ADD_ITEM:
+            s.add_item(_text(args, 0))
+        case Action.DROP_ITEM:
+            s.drop_item(_text(args, 0))
+        case Action.ACCEPT_PLAN:
+            s.accept_plan(now)
         case Action.CHOOSE_CARD:
             s.choose_card(now)
         case Action.CHOOSE_NO_CARD:

@@ -5,6 +5,10 @@
                                     └─ ask staff ────────────────────────────────→ issuing
     issuing → [cashless →] ticket → thanks → welcome
 
+    A life event (kiosk.domain.visit): procedure → event → question … → plan → identity
+    → (card read once; then entry of the fields no card holds, each once) → confirm (one
+    review of every form) → payment (chosen once) → issuing (one routed ticket).
+
 The UI shows what this computes and the controller (kiosk.ui.controller) does the I/O
 the steps ask for: `READING` means "read the card now", `ISSUING` "issue the ticket now".
 Time is passed in (`now`, seconds, any monotonic origin) so tests need no clock.
@@ -14,9 +18,10 @@ Privacy: the PIN lives in `pin_digits` only while it is typed and leaves by
 `MyNumberCheck` first); `wipe()` forgets every personal value on timeout, cancel and the
 end of the visit, and each wipe is recorded in `wipes` (reason + time, no data).
 
-One module of about 600 lines on purpose: the visit's steps, their guards and the
+One module of about 800 lines on purpose: the visit's steps, their guards and the
 wipe read as one state machine; split, its transitions would scatter (the action names
-the buttons use are in kiosk.domain.actions).
+the buttons use are in kiosk.domain.actions; a life event's state and its forms as one
+are in kiosk.domain.visit, the step indicator in kiosk.domain.progress).
 """
 
 from __future__ import annotations
@@ -28,7 +33,10 @@ from enum import StrEnum
 from kiosk.domain import kana
 from kiosk.domain.application import Application, Authenticity, Identity
 from kiosk.domain.catalog import Catalog, FieldKind, FieldSource, FormField, Procedure
+from kiosk.domain.life_events import LifeEvent, LifeEventCatalog
 from kiosk.domain.my_number import MyNumberCheck
+from kiosk.domain.progress import Progress, progress_of
+from kiosk.domain.visit import LifeVisit, RoutedRequest, VisitForm
 
 PIN_LENGTH = 4
 SAFE_TRIES = 2  # never send a PIN when only one try is left: the last try blocks the card
@@ -37,6 +45,9 @@ SAFE_TRIES = 2  # never send a PIN when only one try is left: the last try block
 class Step(StrEnum):
     WELCOME = "welcome"
     PROCEDURE = "procedure"
+    EVENT = "event"        # which life event (引っ越し・出生・おくやみ)
+    QUESTION = "question"  # one question of the event per screen
+    PLAN = "plan"          # the procedures the answers call for, editable
     IDENTITY = "identity"
     CARD = "card"
     PIN = "pin"
@@ -51,8 +62,16 @@ class Step(StrEnum):
 
 
 class PayMethod(StrEnum):
+    """How the fee is paid, chosen once on the payment screen."""
+
     COUNTER = "counter"
-    CASHLESS = "cashless"
+    CODE = "code"           # the QR code (JPQR) now
+    TERMINAL = "terminal"   # the payment terminal now
+    CASHLESS = "cashless"   # cashless, the payment screen asks which (before issue #17)
+
+    @property
+    def cashless(self) -> bool:
+        return self is not PayMethod.COUNTER
 
 
 class EntryMode(StrEnum):
@@ -109,6 +128,7 @@ class SessionSettings:
     language: str = "ja"
     languages: tuple[str, ...] = ("ja", "ja-easy", "en", "zh-Hans", "ko", "vi", "pt")
     cashless: bool = False
+    cashless_methods: tuple[str, ...] = ("code", "terminal")  # offered when cashless
 
 
 def entry_mode(f: FormField) -> EntryMode:
@@ -133,8 +153,10 @@ class SessionError(RuntimeError):
 class Session:
     """One kiosk's resident session; reused visit after visit."""
 
-    def __init__(self, catalog: Catalog, ward: str, settings: SessionSettings, now: float) -> None:
+    def __init__(self, catalog: Catalog, ward: str, settings: SessionSettings, now: float,
+                 life_events: LifeEventCatalog | None = None) -> None:
         self.catalog = catalog
+        self.life_events = life_events
         self.ward = catalog.ward(ward)
         self.settings = settings
         self.procedures = catalog.procedures_in(ward)
@@ -152,6 +174,7 @@ class Session:
         self.low_reach = False
         self.voice = False
         self.procedure: Procedure | None = None
+        self.visit: LifeVisit | None = None  # a life event's plan and its forms as one
         self.identity: Identity | None = None
         self.authenticity: Authenticity | None = None
         self.values: dict[str, object] = {}
@@ -181,7 +204,23 @@ class Session:
 
     @property
     def has_personal_data(self) -> bool:
-        return bool(self.values or self.pin_digits or self.ticket or self.entry_text)
+        return bool(self.values or self.pin_digits or self.ticket or self.entry_text
+                    or self.visit)
+
+    @property
+    def progress(self) -> Progress | None:
+        """The step indicator model (current index, total, labels as msgids)."""
+        if self.procedure is not None:
+            payment = self.fee() > 0
+        elif self.visit is not None and self.visit.plan is not None:
+            payment = any(self.catalog.procedure(c).fee_yen > 0
+                          for c in self.visit.plan.procedures)
+        else:
+            payment = self.visit is None  # a single procedure not chosen yet may cost
+        # A life event asks the fields no card holds; a single form only without a card.
+        entry = self.visit is not None or self.identity is Identity.TYPED
+        return progress_of(self.step.value, life_event=self.visit is not None,
+                           payment=payment, entry=entry)
 
     # --- time and touches --------------------------------------------------------------
     def touch(self, now: float) -> None:
@@ -256,6 +295,90 @@ class Session:
         self.values = {f.key: f.default for f in self.procedure.resident_fields
                        if f.default is not None}
         self._go(Step.IDENTITY, now)
+
+    # --- life event: event → questions → plan (kiosk.domain.visit holds the state) ------
+    def events(self) -> tuple[LifeEvent, ...]:
+        return tuple(self.life_events.events.values()) if self.life_events else ()
+
+    def choose_life_events(self, now: float) -> None:
+        self._expect(Step.PROCEDURE)
+        if not self.events():
+            raise SessionError("no life events are configured")
+        self._go(Step.EVENT, now)
+
+    def choose_event(self, code: str, now: float) -> None:
+        self._expect(Step.EVENT)
+        event = next((e for e in self.events() if e.code == code), None)
+        if event is None:
+            raise SessionError(f"life event {code!r} is not configured")
+        offered = frozenset(p.code for p in self.procedures)
+        self.visit = LifeVisit(event, offered)
+        if self.visit.question is None:
+            self.visit.answer_none()
+        self._go(Step.QUESTION if self.visit.plan is None else Step.PLAN, now)
+
+    def answer(self, value: str, now: float) -> None:
+        self._expect(Step.QUESTION)
+        try:
+            self._visit().answer(value)
+        except ValueError as exc:
+            raise SessionError(str(exc)) from None
+        self._go(Step.PLAN if self._visit().plan is not None else Step.QUESTION, now)
+
+    def add_item(self, code: str) -> None:
+        """Add an item of the event (or any procedure offered here) to the list."""
+        v = self._visit()
+        self._expect(Step.PLAN)
+        assert v.plan is not None
+        try:
+            v.plan = v.plan.add(code, self.catalog)
+        except KeyError:
+            raise SessionError(f"{code!r} cannot be added here") from None
+
+    def drop_item(self, code: str) -> None:
+        v = self._visit()
+        self._expect(Step.PLAN)
+        assert v.plan is not None
+        try:
+            v.plan = v.plan.drop(code)
+        except KeyError:
+            raise SessionError(f"{code!r} is not in the list") from None
+
+    def accept_plan(self, now: float) -> None:
+        """The list is right: one form for every procedure here, then identity."""
+        v = self._visit()
+        self._expect(Step.PLAN)
+        assert v.plan is not None
+        if not v.plan.procedures:
+            self.notice = Notice("この窓口での手続きがありません。手続き案内票をお受け取り"
+                                 "ください。", error=True)
+            return
+        v.form = VisitForm.build(v.plan, self.catalog)
+        self.procedure = v.form.combined
+        self.values = v.form.defaults()
+        self.notice = None
+        self._go(Step.IDENTITY, now)
+
+    def _visit_back(self, now: float) -> None:
+        v = self.visit
+        if self.step is Step.IDENTITY and v is not None:
+            v.form = None
+            self.procedure = None
+            self.values = {}
+            self._go(Step.PLAN, now)
+        elif self.step is Step.EVENT or v is None:
+            self.visit = None
+            self._go(Step.PROCEDURE, now)
+        elif v.step_back():
+            self._go(Step.QUESTION, now)
+        else:
+            self.visit = None
+            self._go(Step.EVENT, now)
+
+    def _visit(self) -> LifeVisit:
+        if self.visit is None:
+            raise SessionError("no life event chosen yet")
+        return self.visit
 
     # --- identity: card ------------------------------------------------------------------
     def choose_card(self, now: float) -> None:
@@ -353,6 +476,10 @@ class Session:
         self.identity = Identity.CARD
         self.authenticity = authenticity
         self.notice = None
+        if self.visit is not None:  # ask each field no card holds once, then the review
+            self.entry_queue = [f.key for f in self.missing()]
+            self._next_entry(now)
+            return
         self._go(Step.CONFIRM, now)
 
     # --- identity: no card / ask staff ---------------------------------------------------
@@ -379,6 +506,9 @@ class Session:
 
     # --- typing one field ----------------------------------------------------------------
     def _next_entry(self, now: float) -> None:
+        if self.visit is not None and self.visit.form is not None:
+            self.visit.form.apply_prefills(self.values)  # e.g. 世帯主 starts as the name
+            self.entry_queue = [k for k in self.entry_queue if self.values.get(k) in (None, "")]
         if self.entry_queue:
             self._open_entry(self.entry_queue.pop(0), now)
         else:
@@ -431,6 +561,10 @@ class Session:
                 self.notice = Notice("えらんでください。", error=True)
                 return
             value = choice
+        elif f.kind is FieldKind.DATE and choice is not None:
+            value = kana.date_from_digits(choice.replace("-", ""))  # a "today" button
+            if value is None:
+                raise SessionError(f"{choice!r} is not a date YYYY-MM-DD")
         elif f.kind is FieldKind.DATE:
             value = kana.date_from_digits(self.entry_text)
             if value is None:
@@ -492,6 +626,25 @@ class Session:
             chosen.append(choice)
         self.values[key] = tuple(c for c in f.choices if c in chosen)
 
+    def applications(self) -> tuple[Application, ...]:
+        """Every form of the visit (one for a single procedure)."""
+        form = self._form()
+        if form is None:
+            return (self.application(),)
+        if self.identity is None:
+            raise SessionError("no identity chosen yet")
+        notes = ("assistance",) if self.identity is Identity.ASSISTED else ()
+        return form.applications(self.values, self.identity, language=self.language,
+                                 authenticity=self.authenticity, notes=notes)
+
+    def routed_request(self) -> RoutedRequest | None:
+        """The route, forms and guide of a life-event visit's one ticket (else None)."""
+        form = self._form()
+        if self.visit is None or self.visit.plan is None or form is None:
+            return None
+        return RoutedRequest(self.visit.event.code, self.visit.plan.route(self.catalog),
+                             self.applications(), self.visit.plan.guide)
+
     def application(self) -> Application:
         p = self._procedure()
         if self.identity is None:
@@ -502,6 +655,9 @@ class Session:
 
     def fee(self) -> int:
         """The fee as the form stands now (also before every required field is filled)."""
+        form = self._form()
+        if form is not None:
+            return form.fee(self.values)
         copies = self.values.get("copies", 1)
         purpose = self.values.get("purpose")
         return self._procedure().fee(copies if isinstance(copies, int) else 1,
@@ -522,12 +678,23 @@ class Session:
             self._go(Step.ISSUING, now)
 
     # --- payment -----------------------------------------------------------------------
+    def payment_choices(self) -> tuple[PayMethod, ...]:
+        """The ONE choice of the payment screen: QR / terminal (when configured) / counter."""
+        if not self.settings.cashless:
+            return (PayMethod.COUNTER,)
+        now_ = tuple(PayMethod(m) for m in self.settings.cashless_methods
+                     if m in (PayMethod.CODE, PayMethod.TERMINAL))
+        return (*now_, PayMethod.COUNTER)
+
     def choose_payment(self, method: PayMethod, now: float) -> None:
         """Either way the ticket is issued first: a payment is recorded against a ticket,
         so a failed or abandoned payment never costs the resident their place."""
         self._expect(Step.PAYMENT)
-        if method is PayMethod.CASHLESS and not self.settings.cashless:
+        if method.cashless and not self.settings.cashless:
             raise SessionError("cashless payment is not configured on this kiosk")
+        if method in (PayMethod.CODE, PayMethod.TERMINAL) \
+                and method not in self.payment_choices():
+            raise SessionError(f"payment by {method.value} is not offered on this kiosk")
         self.pay_method = method
         self.paid = False
         self._go(Step.ISSUING, now)
@@ -546,7 +713,8 @@ class Session:
         self._expect(Step.ISSUING)
         self.ticket = ticket
         self.notice = None
-        self._go(Step.CASHLESS if self.pay_method is PayMethod.CASHLESS else Step.TICKET, now)
+        cashless = self.pay_method is not None and self.pay_method.cashless
+        self._go(Step.CASHLESS if cashless else Step.TICKET, now)
 
     def issue_failed(self, now: float) -> None:
         self._expect(Step.ISSUING)
@@ -572,6 +740,10 @@ class Session:
             self.entry_key = None
             self._go(Step.CONFIRM if self.identity is Identity.TYPED
                      and self._card_fields_done() else Step.IDENTITY, now)
+            return
+        if self.step in (Step.EVENT, Step.QUESTION, Step.PLAN) or (
+                self.step is Step.IDENTITY and self.visit is not None):
+            self._visit_back(now)
             return
         if self.step not in previous:
             raise SessionError(f"no way back from {self.step}")
@@ -601,6 +773,9 @@ class Session:
         self.wipe(WipeReason.CANCEL, now)
 
     # --- helpers -----------------------------------------------------------------------
+    def _form(self) -> VisitForm | None:
+        return self.visit.form if self.visit is not None else None
+
     def _procedure(self) -> Procedure:
         if self.procedure is None:
             raise SessionError("no procedure chosen yet")
