@@ -105,20 +105,11 @@ def wait_for(h: Any, done: Callable[[], bool], what: str, timeout: float = 30.0)
     h.pump(2)
 
 
-def touch_payment(h: Any, msgid: str) -> None:
-    """A real touch on the payment widget's button for `msgid`."""
-    w = next((b for b in h.widgets() if getattr(b, "msgid", None) == msgid), None)
-    if w is None:
-        raise RuntimeError(f"walkthrough: no payment button {msgid!r}")
-    h.tap_at(*w.to_window(*w.center))
-
-
 def cashless_visit(h: Any, shot: Any, reader: Any, pay: Callable[[int], None]) -> int:
     """A card visit paid at the kiosk by QR code: the choice, the code, the paid ticket.
     `pay(payment_id)` makes the provider (stand-in) take the resident's scan."""
-    from kiosk.domain.payment import PaymentMethod
     from kiosk.domain.session import Step
-    from kiosk.payment.flow import METHOD_LABELS, Screen
+    from kiosk.payment.flow import Screen
     reader.remove()
     h.tap("start")
     h.tap("choose_procedure", "juminhyo")
@@ -127,11 +118,10 @@ def cashless_visit(h: Any, shot: Any, reader: Any, pay: Callable[[int], None]) -
     h.keys("1234")
     h.tap("take_pin")
     h.tap("confirm")
-    h.tap("choose_payment", PayMethod.CASHLESS)
+    shot("17-cashless-choose")   # the one choice: QR code / terminal / at the counter
+    h.tap("choose_payment", PayMethod.CODE)
     payment = h.app.payment
     wait_for(h, lambda: payment.flow is not None, "payment screen")
-    shot("17-cashless-choose")
-    touch_payment(h, METHOD_LABELS[PaymentMethod.CODE])
     flow = payment.flow
     wait_for(h, lambda: flow.view.screen is Screen.SHOW_CODE, "payment code")
     shot("18-cashless-code")

@@ -118,7 +118,7 @@ class PaymentWidget(BoxLayout):
     def __init__(self, flow: PaymentFlow, methods: tuple[PaymentMethod, ...], amount_yen: int,
                  done: Callable[[bool], None], tr: Callable[..., str],
                  linger_s: float = 2.0, look: PaymentLook | None = None,
-                 **kwargs: Any) -> None:
+                 start: PaymentMethod | None = None, **kwargs: Any) -> None:
         super().__init__(orientation="vertical", **kwargs)
         self.flow = flow
         self.done = done
@@ -149,7 +149,11 @@ class PaymentWidget(BoxLayout):
         flow.on_change = lambda view: Clock.schedule_once(lambda _dt: self.render(view))
         self._tick = Clock.schedule_interval(lambda _dt: self._count(), 0.5)
         self.restyle(self.look, force=True)
-        self.choose(methods)
+        if start is not None:   # chosen on the kiosk's payment screen: not asked again
+            self.amount.text = self.tr(AMOUNT, amount=f"{amount_yen:,}")
+            flow.start(start.value)
+        else:
+            self.choose(methods)
 
     # --- the look ------------------------------------------------------------------------
     def restyle(self, look: PaymentLook, *, force: bool = False) -> None:
@@ -325,7 +329,10 @@ class KioskCashless:
         return cls(client, terminal, cfg.methods, poll_seconds=cfg.kiosk.poll_seconds,
                    resolve_ticket=resolve, language=language)
 
-    def start(self, amount_yen: int, reference: str, done: object) -> object:
+    def start(self, amount_yen: int, reference: str, done: object,
+              method: str | None = None) -> object:
+        """The payment widget; `method` (code / terminal), chosen on the kiosk's payment
+        screen, starts at once instead of asking again (issue #17: chosen once)."""
         report: Callable[[bool], None] = done  # type: ignore[assignment]
         tr = translator(self.language, I18N_DOMAIN)
         ticket_id = self.resolve_ticket(reference)
@@ -337,7 +344,8 @@ class KioskCashless:
             return notice
         self.flow = PaymentFlow(self.client, self.terminal, ticket_id,
                                 poll_seconds=self.poll_seconds)
-        return PaymentWidget(self.flow, self.methods, amount_yen, report, tr)
+        chosen = PaymentMethod(method) if method in {m.value for m in self.methods} else None
+        return PaymentWidget(self.flow, self.methods, amount_yen, report, tr, start=chosen)
 
     def cancel(self) -> None:
         if self.flow is not None:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from kiosk.domain.catalog import Catalog, Procedure, Ward
 from kiosk.domain.session import Ticket
+from kiosk.domain.visit import RoutedRequest
 from kiosk.printing.device import Printer, PrintError
 from kiosk.printing.guide import HERE, GuideEntry, GuideSlip
 from kiosk.printing.slip import RouteStop, TicketSlip, counter_group, slip_for
@@ -33,10 +34,13 @@ class KioskTicketPrinter:
         slip = slip_for(ticket, procedure, ward, issued_at=self.clock(), language=language)
         return self._print(slip)
 
-    def print_visit(self, ticket: Ticket, visit: RoutedPrint, ward: Ward,
+    def print_visit(self, ticket: Ticket, request: RoutedRequest | RoutedPrint,
+                    event_name: str, catalog: Catalog, ward: Ward,
                     language: str = "ja") -> str | None:
         """A routed visit: the ticket with its route, then the guide slip. The first
         problem is the answer (the guide is not tried when the ticket failed)."""
+        visit = request if isinstance(request, RoutedPrint) else RoutedPrint.of(
+            catalog, event_name, request)
         now = self.clock()
         ticket_slip, guide_slip = visit.slips(ticket, ward, issued_at=now, language=language)
         return self._print(ticket_slip) or self._print(guide_slip)
@@ -65,6 +69,14 @@ class RoutedPrint:
         self.event_name = event_name
         self.stages = [(service, tuple(procs)) for service, procs in stages]
         self.guide = tuple(guide)
+
+    @classmethod
+    def of(cls, catalog: Catalog, event_name: str, request: RoutedRequest) -> RoutedPrint:
+        """From the domain's routed request (kiosk.domain.visit)."""
+        guide = [GuideEntry(g.name, g.place.value, g.bring, g.office, g.url,
+                            procedure=g.procedure) for g in request.guide]
+        return cls(catalog, event_name, [(s.service, s.procedures) for s in request.route],
+                   guide)
 
     def route(self, ward: Ward) -> tuple[RouteStop, ...]:
         return tuple(

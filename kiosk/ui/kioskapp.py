@@ -96,7 +96,7 @@ class KioskApp(App):
         self.sound = sound.Player()
         self.frames = 0
         self.first_frame_at: float | None = None
-        self._shown: tuple[Step, str] | None = None
+        self._shown: tuple[Step, str, object] | None = None
         self._notice: object = None
         self._taps: list[float] = []
         self.maintainer = MaintainerGate(cfg.maintainer_pin_hash, cfg.maintainer_lock_file)
@@ -222,12 +222,13 @@ class KioskApp(App):
         if sm.current != step.value:
             sm.current = step.value
         self.show_footer = step not in NO_FOOTER
-        self.can_back = step in (Step.PROCEDURE, Step.IDENTITY, Step.CARD, Step.PIN,
-                                 Step.ENTRY, Step.CONFIRM, Step.PAYMENT)
+        self.can_back = step in (Step.PROCEDURE, Step.EVENT, Step.QUESTION, Step.PLAN,
+                                 Step.IDENTITY, Step.CARD, Step.PIN, Step.ENTRY,
+                                 Step.CONFIRM, Step.PAYMENT)
         self.title_text = self.tr(screen.title)
         self._update_countdown()
-        shown = (step, s.language)
-        if self._shown is None or self._shown[0] is not step:
+        shown = (step, s.language, screen.cue(s))
+        if self._shown is None or self._shown[0] is not step or self._shown[2] != shown[2]:
             if s.voice:
                 self.sound.voice(step.value)
             if step is Step.TICKET:

@@ -17,6 +17,7 @@ from kiosk.domain.application import Application, Authenticity
 from kiosk.domain.catalog import Catalog, Procedure, Ward
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.session import Ticket
+from kiosk.domain.visit import RoutedRequest
 
 
 class PinBlockedError(RuntimeError):
@@ -67,10 +68,19 @@ class TicketDesk(Protocol):
 
     def issue(self, application: Application, procedure: Procedure, ward: Ward) -> Ticket: ...
 
+    def issue_visit(self, request: RoutedRequest, ward: Ward, language: str) -> Ticket:
+        """One routed ticket for a life-event visit: every stage, form and guide item."""
+        ...
+
 
 class TicketPrinter(Protocol):
     def print_ticket(self, ticket: Ticket, procedure: Procedure, ward: Ward) -> str | None:
         """None when printed, else the Japanese msgid of the problem (paper out, …)."""
+        ...
+
+    def print_visit(self, ticket: Ticket, request: RoutedRequest, event_name: str,
+                    catalog: Catalog, ward: Ward) -> str | None:
+        """A routed visit's ticket (with its route) and its 手続き案内票; as print_ticket."""
         ...
 
 
@@ -78,8 +88,10 @@ class CashlessPayment(Protocol):
     """The payment issue plugs in here: a screen that takes `amount_yen` for one
     reference and reports back through `done(paid)`; see docs/kiosk.md."""
 
-    def start(self, amount_yen: int, reference: str, done: object) -> object:
-        """Begin a payment; returns the Kivy widget to show on the cashless screen."""
+    def start(self, amount_yen: int, reference: str, done: object,
+              method: str | None = None) -> object:
+        """Begin a payment; returns the Kivy widget to show on the cashless screen.
+        `method` (code / terminal): the resident chose it already; do not ask again."""
         ...
 
     def cancel(self) -> None: ...

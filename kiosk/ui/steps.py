@@ -16,16 +16,10 @@ from kivy.uix.widget import Widget
 
 from kiosk.ui.widgets import solid
 
-# msgids (kiosk.po)
-WHERE = "ステップ {n}/{total}：{label}"
-LEFT = "あと{n}ステップ"
-LAST = "最後のステップです"
-
-
 def progress_of(session: Any) -> Any:
-    """The session's progress model, or None (the welcome screen). A stand-in until the
-    domain's `Session.progress` is merged (branch life-catalog): nothing is derived here."""
-    return getattr(session, "progress", None)
+    """The session's progress model (`kiosk.domain.progress.Progress`), or None on the
+    welcome screen."""
+    return session.progress
 
 
 class StepBar(Widget):
@@ -75,9 +69,10 @@ class StepIndicator(BoxLayout):
             self.ids.bar.draw()
             return
         label = app.tr(progress.labels[progress.index])
-        self.where = app.tr(WHERE, n=progress.index + 1, total=progress.total, label=label)
-        remaining = progress.total - progress.index - 1
-        self.left = app.tr(LEFT, n=remaining) if remaining else app.tr(LAST)
+        self.where = app.tr("ステップ {n}/{total}：{label}", n=progress.index + 1,
+                            total=progress.total, label=label)
+        left = progress.left
+        self.left = app.tr("あと{n}ステップ", n=left) if left else app.tr("最後のステップです")
         self.ids.bar.index, self.ids.bar.total = progress.index, progress.total
         self.shown = 1
         self.ids.bar.draw()

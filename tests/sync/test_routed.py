@@ -141,7 +141,7 @@ def test_offline_routed_ticket_waits_sealed_and_is_sent_whole(
     recorder.down = False
     assert link.sync_now() == n
     if batch:
-        ((path, batch_body),) = [(p, b) for p, b in recorder.bodies if p.endswith("/batch")]
+        ((_, batch_body),) = [(p, b) for p, b in recorder.bodies if p.endswith("/batch")]
         sent = batch_body["items"]
     else:
         sent = [b for p, b in recorder.bodies if p == "/api/v1/tickets"]

@@ -98,14 +98,15 @@ def shoot(k: Any, tmp_path: Path, name: str) -> None:
     assert path.stat().st_size > 5000
 
 
-def to_cashless(k: Any) -> int:
-    """A card visit for 住民票の写し (1 copy, 300 yen) up to the payment widget."""
+def to_cashless(k: Any, method: PayMethod = PayMethod.CODE) -> int:
+    """A card visit for 住民票の写し (1 copy, 300 yen) up to the payment widget: the way
+    to pay is chosen once, on the kiosk's payment screen (issue #17)."""
     to_card(k)
     place(k, StandInCard())
     type_pin(k, "1234")
     k.tap("confirm")
     assert k.s.step is Step.PAYMENT
-    k.tap("choose_payment", PayMethod.CASHLESS)
+    k.tap("choose_payment", method)
     assert k.s.step is Step.CASHLESS, k.s.notice
     t = k.s.ticket
     assert t is not None and not t.offline and t.printed  # issued (and printed) first
@@ -116,8 +117,7 @@ def to_cashless(k: Any) -> int:
 
 def show_code(k: Any) -> Any:
     from kiosk.payment.flow import Screen
-    touch_text(k, "スマートフォンのQRコード決済")
-    flow = k.app.payment.flow
+    flow = k.app.payment.flow            # started with the code: not chosen again
     pump_until(k, lambda: flow.view.screen is Screen.SHOW_CODE)
     k.h.pump(3)
     return flow
@@ -197,8 +197,7 @@ def test_resident_cancels_the_code(cashless: Any) -> None:
 
 def test_terminal_payment_paid(cashless: Any) -> None:
     k = cashless
-    ticket_id = to_cashless(k)
-    touch_text(k, "カード・電子マネー（決済端末）")
+    ticket_id = to_cashless(k, PayMethod.TERMINAL)
     pump_until(k, lambda: k.s.step is Step.TICKET)
     assert k.s.paid
     after = record(k, ticket_id)
@@ -399,7 +398,7 @@ def test_offline_ticket_cannot_be_paid_here_said_in_the_kiosk_look(kiosk: Any) -
         place(k, StandInCard())
         type_pin(k, "1234")
         k.tap("confirm")
-        k.tap("choose_payment", PayMethod.CASHLESS)
+        k.tap("choose_payment", PayMethod.CODE)
         assert k.s.step is Step.CASHLESS and k.s.ticket.offline
         notice = payment_widget(k)
         assert isinstance(notice, PaymentNotice)

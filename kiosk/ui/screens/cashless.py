@@ -12,7 +12,7 @@ from typing import Any
 
 from kivy.app import App
 
-from kiosk.domain.session import Session, Step
+from kiosk.domain.session import PayMethod, Session, Step
 from kiosk.i18n import translator
 from kiosk.payment.flow import I18N_DOMAIN
 from kiosk.ui.screens.base import KioskScreen
@@ -57,7 +57,11 @@ class CashlessScreen(KioskScreen):
             if s.step is Step.CASHLESS and s.ticket is ticket:
                 app.act("payment_finished", bool(paid))
 
-        widget = payment.start(s.fee(), reference, done)
+        method = s.pay_method
+        if method in (PayMethod.CODE, PayMethod.TERMINAL):  # chosen once, on the payment screen
+            widget = payment.start(s.fee(), reference, done, method=method.value)
+        else:
+            widget = payment.start(s.fee(), reference, done)
         host.add_widget(widget)
         self._follow(app, s, widget)
 

@@ -1,0 +1,44 @@
+"""One question of the life event per screen, answered with big buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.domain.session import Session, Step
+from kiosk.ui.screens.base import KioskScreen
+from kiosk.ui.widgets import ActButton
+
+
+class QuestionScreen(KioskScreen):
+    step = Step.QUESTION
+    title = "質問にお答えください"
+    _built: object = None
+
+    def refresh(self, app: Any, s: Session) -> None:
+        visit = s.visit
+        q = visit.question if visit is not None else None
+        if visit is None or q is None:
+            return
+        self.ids.event.text = app.tr(visit.event.name)
+        self.ids.count.text = app.tr("質問 {n}/{total}", n=visit.questions_done() + 1,
+                                     total=visit.questions_total())
+        self.ids.question.text = app.tr(q.text)
+        self.ids.hint.text = app.tr(q.hint) if q.hint else ""
+        key = (q.key, s.language, s.large_text)
+        if self._built == key:
+            return
+        self._built = key
+        answers = self.ids.answers
+        answers.clear_widgets()
+        options = q.options()
+        answers.cols = 2 if len(options) <= 4 else 3
+        for value, label in options:
+            answers.add_widget(ActButton(text=app.tr(label), action=["answer", value]))
+
+    def cue(self, s: Session) -> object:
+        """Each question is a screen of its own: its guidance plays again."""
+        q = s.visit.question if s.visit is not None else None
+        return q.key if q is not None else None
+
+    def clear(self) -> None:
+        self._built = None
