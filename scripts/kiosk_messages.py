@@ -5,8 +5,10 @@ added untranslated, translations already there are kept, unused ones are dropped
 
 Sources: app.tr('…') / app.tr("…") in kiosk/ui (.py and .kv), `title`/`message` of the
 screens, Notice("…") and CardError("…") texts (also of devtools/standins.py), the card
-package's error messages and the printed slips' texts (kiosk.printing.slip, .guide), and from
-config/catalog.toml every procedure name, service name, field label and choice.
+package's error messages and the printed slips' texts (kiosk.printing.slip, .guide), from
+config/catalog.toml every procedure name, service name, field label and choice, and from
+config/life_events.toml every event name, question, answer, item, place, bring and note
+(with the step indicator's labels, kiosk.domain.progress).
 
     .venv/bin/python scripts/kiosk_messages.py [--check]   (--check: fail if out of date)
 """
@@ -23,7 +25,8 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kiosk.configfile import load_catalog  # noqa: E402
+from kiosk.configfile import load_catalog, load_life_events  # noqa: E402
+from kiosk.domain import life_events, progress  # noqa: E402
 from kiosk.domain.session import SEX_CHOICES  # noqa: E402
 from kiosk.i18n import LANGUAGE_CODES  # noqa: E402
 
@@ -90,9 +93,24 @@ def catalog_strings() -> set[str]:
     return found
 
 
+def life_event_strings() -> set[str]:
+    found = {label for _, label in life_events.YESNO_LABELS}
+    found |= {life_events.NOT_OFFERED_OFFICE, *progress.LABELS}
+    for e in load_life_events().events.values():
+        found |= {e.name, e.description}
+        for q in e.questions:
+            found |= {q.text, q.hint, *q.choices}
+        for i in e.items:
+            found |= {i.name, i.note, i.office or "", *i.bring}
+            if i.portal:
+                found.add(i.portal)
+    return {s for s in found if s}
+
+
 def main(argv: list[str]) -> int:
     check = "--check" in argv
-    msgids = sorted(source_strings() | shared_strings() | catalog_strings())
+    msgids = sorted(source_strings() | shared_strings() | catalog_strings()
+                    | life_event_strings())
     stale = []
     for lang in LANGUAGE_CODES:
         path = ROOT / "assets" / "locale" / lang / "LC_MESSAGES" / "kiosk.po"

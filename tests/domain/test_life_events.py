@@ -42,11 +42,11 @@ def test_shipped_catalog_has_the_five_events(events: LifeEventCatalog) -> None:
 
 def test_tennyu_family_on_kokuho(events: LifeEventCatalog, catalog: Catalog) -> None:
     p = plan(events.event("tennyu"), TENNYU_FAMILY)
-    assert p.procedures == ("tennyu", "card_address", "kokuho_kanyu", "kokumin_nenkin",
-                            "jidoteate", "kodomo_iryo")
+    assert p.procedures == ("tennyu", "card_address", "kokuho_kanyu", "jidoteate",
+                            "kodomo_iryo")
     assert p.route(catalog) == (
         Stage("moving", ("tennyu", "card_address")),
-        Stage("insurance", ("kokuho_kanyu", "kokumin_nenkin", "jidoteate")),
+        Stage("insurance", ("kokuho_kanyu", "jidoteate")),
         Stage("children", ("kodomo_iryo",)))
     guide = {g.name: g for g in p.guide}
     assert guide["小中学校の転入学"].place is Place.OTHER
@@ -91,9 +91,10 @@ def test_questions_follow_earlier_answers(events: LifeEventCatalog) -> None:
 def test_plan_is_editable(events: LifeEventCatalog, catalog: Catalog) -> None:
     p = plan(events.event("tennyu"), TENNYU_FAMILY)
     assert "inkan_toroku" in [i.code for i in p.available()]  # `when = false`: add-able
-    p2 = p.add("inkan_toroku").drop("kokumin_nenkin").add("juminhyo", catalog)
-    assert p2.procedures == ("tennyu", "card_address", "kokuho_kanyu", "jidoteate",
-                             "kodomo_iryo", "inkan_toroku", "juminhyo")
+    p2 = p.add("inkan_toroku").drop("jidoteate").add("juminhyo", catalog)
+    assert p2.procedures == ("tennyu", "card_address", "kokuho_kanyu", "kodomo_iryo",
+                             "inkan_toroku", "juminhyo")
+    assert p.add("kokumin_nenkin").procedures[3] == "kokumin_nenkin"  # the event's order
     assert p2.drop("juminhyo").procedures[-1] == "inkan_toroku"
     with pytest.raises(KeyError):
         p.add("no_such_thing", catalog)

@@ -82,7 +82,8 @@ def test_tennyu_with_children_one_card_read_one_routed_request(s: Session) -> No
     to_plan(s)
     assert s.visit is not None and s.visit.plan is not None
     assert s.visit.plan.procedures == ("tennyu", "card_address", "kokuho_kanyu",
-                                       "kokumin_nenkin", "jidoteate", "kodomo_iryo")
+                                       "jidoteate", "kodomo_iryo")
+    s.add_item("kokumin_nenkin")
     s.drop_item("kokumin_nenkin")
     s.add_item("inkan_toroku")
     s.accept_plan(5)
@@ -357,3 +358,15 @@ def test_life_event_actions_by_name(s: Session) -> None:
     assert s.step is Step.IDENTITY
     assert s.visit is not None and s.visit.plan is not None
     assert s.visit.plan.procedures == ("shussei", "jidoteate", "kodomo_iryo")
+
+
+def test_tennyu_with_three_procedures_takes_at_most_15_touches_plus_pin(s: Session) -> None:
+    from devtools.life_script import TENNYU_THREE, run
+    touches = run(s, TENNYU_THREE)
+    assert s.step is Step.ISSUING
+    req = s.routed_request()
+    assert req is not None
+    assert [a.procedure for a in req.applications] == ["tennyu", "card_address",
+                                                       "kokuho_kanyu"]
+    assert touches.taps <= 15 and touches.pin == 5
+    assert touches.keys > 0  # the new address is typed: no card holds it
