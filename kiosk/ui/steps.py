@@ -16,6 +16,7 @@ from kivy.uix.widget import Widget
 
 from kiosk.ui.widgets import solid
 
+
 def progress_of(session: Any) -> Any:
     """The session's progress model (`kiosk.domain.progress.Progress`), or None on the
     welcome screen."""
