@@ -31,6 +31,7 @@ class StandInCard:
     powered: bool = True
     verified: bool = False
     verify_calls: int = 0
+    reads: int = 0             # how often the basic four were read (a visit: once)
 
     def tries_left(self) -> int:
         return self.tries
@@ -55,6 +56,7 @@ class StandInCard:
 
     def read_holder(self) -> Mapping[str, str]:
         self._need_pin()
+        self.reads += 1
         return dict(self.holder)
 
     def read_my_number(self) -> MyNumberCheck:
