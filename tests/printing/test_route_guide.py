@@ -82,6 +82,11 @@ def test_guide_in_the_residents_language_then_japanese() -> None:
     assert "Your procedures (guide)" in texts and "手続き案内票" in texts
 
 
+def _print(port: KioskTicketPrinter) -> str | None:
+    visit, ward = _visit()
+    return port.print_visit(_ticket(), visit, "転入", visit.catalog, ward)  # type: ignore[arg-type]
+
+
 def _same(job_png: Image.Image, reference: Image.Image) -> bool:
     printed = job_png.convert("1").crop((0, 0, reference.width, reference.height))
     return ImageChops.difference(printed.convert("L"), reference.convert("L")).getbbox() is None
@@ -89,9 +94,8 @@ def _same(job_png: Image.Image, reference: Image.Image) -> bool:
 
 def test_both_slips_come_out_of_the_stand_in_printer(standin_printer) -> None:
     pyzbar = pytest.importorskip("pyzbar.pyzbar", reason="pyzbar + libzbar0 (dev extra)")
-    visit, ward = _visit()
     port = KioskTicketPrinter(standin_printer.printer("generic-80mm"), clock=lambda: AT)
-    assert port.print_visit(_ticket(), visit, ward) is None  # type: ignore[arg-type]
+    assert _print(port) is None
     jobs = standin_printer.wait_for_jobs(2)
     assert all(job.complete and job.cut for job in jobs)
     ticket_slip, guide = _slips()
@@ -103,9 +107,8 @@ def test_both_slips_come_out_of_the_stand_in_printer(standin_printer) -> None:
 
 
 def test_sjis_printer_decodes_route_and_guide_as_text(standin_printer) -> None:
-    visit, ward = _visit()
     port = KioskTicketPrinter(standin_printer.printer("epson-tm-t88-j"), clock=lambda: AT)
-    assert port.print_visit(_ticket(), visit, ward) is None  # type: ignore[arg-type]
+    assert _print(port) is None
     ticket_job, guide_job = standin_printer.wait_for_jobs(2)
     assert not ticket_job.stray_high_bytes and not guide_job.stray_high_bytes
     for text in ("B-012", "1. 転入・転居・転出 B（3・4番窓口）", "3. 戸籍・家族 C（3・5番窓口）"):
@@ -117,9 +120,8 @@ def test_sjis_printer_decodes_route_and_guide_as_text(standin_printer) -> None:
 
 
 def test_a_failed_ticket_does_not_print_the_guide(standin_printer) -> None:
-    visit, ward = _visit()
     standin_printer.run_out_of_paper()
     port = KioskTicketPrinter(standin_printer.printer(), clock=lambda: AT)
-    problem = port.print_visit(_ticket(), visit, ward)  # type: ignore[arg-type]
+    problem = _print(port)
     assert problem == "プリンターの用紙がなくなりました。番号は画面でご確認ください"
     assert standin_printer.jobs == []
