@@ -34,8 +34,8 @@ def routed(kiosk: Any, card_slot: Any, standin_printer: Any, tmp_path: Path,
     from tests.sync.helpers import settings
 
     bo = request.getfixturevalue("backoffice")
-    api = requests.get(f"{bo.url}/openapi.json", timeout=10).json()
-    if "route" not in str(api.get("components", {}).get("schemas", {}).get("TicketRequest")):
+    api = requests.get(f"{bo.url}/openapi.json", timeout=10).text
+    if '"life_event"' not in api:
         pytest.skip("this back-office takes no routed tickets yet (branch life-backoffice)")
     link = KioskLink(settings(tmp_path, bo.url, token=bo.kiosk_token, issue_timeout=3.0))
     link.start()
