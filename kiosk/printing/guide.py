@@ -31,6 +31,7 @@ class GuideEntry:
     stage: int | None = None         # here: the route's stage that does it (1, 2 …)
     counter: str | None = None       # here: that stage's counters (3番窓口)
     procedure: str | None = None     # here: the catalog procedure's code
+    note: str = ""                   # e.g. a deadline (転入した日から90日 …)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ def _entry(entry: GuideEntry, both: Both) -> list[Line]:
         lines += both(GUIDE_OTHER, Style.SMALL, office=Msgid(entry.office or ""))
     elif entry.place == ONLINE:
         lines += both(GUIDE_ONLINE, Style.SMALL, where=entry.url or "")
+    if entry.note:
+        lines += both(entry.note, Style.SMALL)
     if entry.bring:
         lines += both(GUIDE_BRING, Style.SMALL, things=tuple(Msgid(b) for b in entry.bring))
     else:

@@ -74,7 +74,7 @@ class RoutedPrint:
     def of(cls, catalog: Catalog, event_name: str, request: RoutedRequest) -> RoutedPrint:
         """From the domain's routed request (kiosk.domain.visit)."""
         guide = [GuideEntry(g.name, g.place.value, g.bring, g.office, g.url,
-                            procedure=g.procedure) for g in request.guide]
+                            procedure=g.procedure, note=g.note) for g in request.guide]
         return cls(catalog, event_name, [(s.service, s.procedures) for s in request.route],
                    guide)
 

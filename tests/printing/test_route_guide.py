@@ -21,7 +21,7 @@ STAGES = [("moving", ["tennyu"]), ("insurance", ["kokuho"]), ("family", ["koseki
 GUIDE = (
     GuideEntry("転入届", "here", ("本人確認書類", "転出証明書"), procedure="tennyu"),
     GuideEntry("国民健康保険の加入", "here", ("本人確認書類",), procedure="kokuho"),
-    GuideEntry("戸籍の届出", "here", (), procedure="koseki"),
+    GuideEntry("戸籍の届出", "here", (), procedure="koseki", note="14日以内に届け出てください"),
     GuideEntry("小中学校の転入学", "other", ("在学証明書",), office="教育委員会"),
     GuideEntry("電気・ガス・水道の手続き", "online", (), url="https://example.jp/lifeline"),
 )
@@ -68,6 +68,7 @@ def test_guide_lists_every_procedure_where_and_what_to_bring() -> None:
     assert "ほかの窓口：教育委員会" in texts and "持ち物：在学証明書" in texts
     assert "オンライン：https://example.jp/lifeline" in texts
     assert "持ち物：特にありません" in texts
+    assert "14日以内に届け出てください" in texts      # an item's note (a deadline)
     assert [line.text for line in lines if line.style is Style.QR] == [STATUS_URL]
 
 
