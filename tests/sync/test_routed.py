@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,7 +16,7 @@ import pytest
 from kiosk.domain.application import Application, Identity
 from kiosk.sync import KioskLink, PrivacyError, RoutedVisit, blocks
 from kiosk.sync.store import outbox
-from tests.sync.helpers import CARD, CATALOG, juminhyo, kokuho, send_json, settings
+from tests.sync.helpers import CARD, CATALOG, juminhyo, kokuho, send_json, serving, settings
 
 GUIDE = [{"name": "小中学校の転入学", "place": "other", "office": "教育委員会",
           "bring": ["在学証明書"], "url": None},
@@ -81,12 +80,9 @@ def _ticket(body: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture()
 def recorder() -> Iterator[type[_Recorder]]:
     handler = type("Handler", (_Recorder,), {"bodies": [], "down": False, "batch": False})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    handler.url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
-    yield handler
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        handler.url = url  # type: ignore[attr-defined]
+        yield handler
 
 
 def _check_routed(body: dict[str, Any]) -> None:

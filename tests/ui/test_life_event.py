@@ -151,7 +151,7 @@ def test_step_indicator_on_a_single_procedure_too(kiosk: Any) -> None:
 
 
 def test_new_screens_targets_reach_and_contrast(kiosk: Any) -> None:
-    from kiosk.ui.theme import contrast
+    from tests.ui.pixels import words_contrast
     k = kiosk
     minimum = k.app.cfg.target_px - 0.5
 
@@ -198,20 +198,10 @@ def test_new_screens_targets_reach_and_contrast(kiosk: Any) -> None:
 
     def readable() -> int:
         img = k.h.pixels()
-        h = img.height
         boxes = [w for w in controls() if w.text and shown(w)]
-        steps = k.app.root.ids.steps.ids.where    # the indicator's words too
-        boxes.append(steps)
+        boxes.append(k.app.root.ids.steps.ids.where)    # the indicator's words too
         for w in boxes:
-            x0, y0 = w.to_window(w.x, w.y)
-            top = w.height * (0.58 if getattr(w, "icon", "") else 0)
-            box = (int(x0) + 4, int(h - y0 - w.height + top) + 4, int(x0 + w.width) - 4,
-                   int(h - y0) - 4)
-            colors = sorted(img.crop(box).getcolors(1 << 20), reverse=True)
-            bg = colors[0][1]
-            fg = next(c for _n, c in colors[1:]
-                      if sum(abs(a - b) for a, b in zip(c, bg, strict=True)) > 200)
-            ratio = contrast(tuple(v / 255 for v in bg), tuple(v / 255 for v in fg))
+            ratio = words_contrast(img, w)
             assert ratio >= 7, (k.s.step, getattr(w, "action", "steps"), ratio)
         return len(boxes)
 

@@ -268,27 +268,17 @@ def test_low_reach_puts_every_control_in_the_lower_two_thirds(kiosk: Any) -> Non
 
 
 def test_high_contrast_is_at_least_7_to_1_on_screen(kiosk: Any) -> None:
-    from kiosk.ui.theme import contrast
+    from tests.ui.pixels import words_contrast
     k = kiosk
     k.tap("toggle", "high_contrast")
     checked = 0
     for i in range(2):
         img = k.h.pixels()
-        h = img.height
         for w in k.h.widgets():
             if not getattr(w, "action", None) or w.disabled or w.opacity == 0 or not w.text:
                 continue
-            x0, y0 = w.to_window(w.x, w.y)
-            top = w.height * (0.58 if w.icon else 0)  # the words, not the pictogram
-            box = (int(x0) + 4, int(h - y0 - w.height + top) + 4, int(x0 + w.width) - 4,
-                   int(h - y0) - 4)
-            colors = sorted(img.crop(box).getcolors(1 << 20), reverse=True)
-            bg = colors[0][1]
-            # the text colour: the commonest colour clearly different from the face
-            fg = next(c for _n, c in colors[1:]
-                      if sum(abs(a - b) for a, b in zip(c, bg, strict=True)) > 200)
-            ratio = contrast(tuple(v / 255 for v in bg), tuple(v / 255 for v in fg))
-            assert ratio >= 7, (w.action, bg, fg, ratio)
+            ratio = words_contrast(img, w)
+            assert ratio >= 7, (w.action, ratio)
             checked += 1
         if i == 0:
             k.tap("start")
