@@ -140,7 +140,7 @@ class InProcessPrinter:
         return None
 
     def print_visit(self, ticket: Ticket, request: RoutedRequest, event_name: str,
-                    catalog: Catalog, ward: Ward) -> str | None:
+                    catalog: Catalog, ward: Ward, language: str = "ja") -> str | None:
         """The ticket, then the 手続き案内票 (recorded as "<number> 案内票")."""
         problem = self.print_ticket(ticket, catalog.procedure(request.procedure), ward)
         if problem is None:

@@ -262,7 +262,7 @@ class Controller:
             try:
                 if routed is not None:
                     problem = self.printer.print_visit(ticket, routed, event_name,
-                                                       s.catalog, s.ward)
+                                                       s.catalog, s.ward, s.language)
                 else:
                     problem = self.printer.print_ticket(ticket, procedure, s.ward)
             except Exception:

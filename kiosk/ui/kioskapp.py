@@ -96,7 +96,7 @@ class KioskApp(App):
         self.sound = sound.Player()
         self.frames = 0
         self.first_frame_at: float | None = None
-        self._shown: tuple[Step, str, object] | None = None
+        self._shown: tuple[Step, str] | None = None
         self._notice: object = None
         self._taps: list[float] = []
         self.maintainer = MaintainerGate(cfg.maintainer_pin_hash, cfg.maintainer_lock_file)
@@ -227,8 +227,8 @@ class KioskApp(App):
                                  Step.CONFIRM, Step.PAYMENT)
         self.title_text = self.tr(screen.title)
         self._update_countdown()
-        shown = (step, s.language, screen.cue(s))
-        if self._shown is None or self._shown[0] is not step or self._shown[2] != shown[2]:
+        shown = (step, s.language)
+        if self._shown is None or self._shown[0] is not step:
             if s.voice:
                 self.sound.voice(step.value)
             if step is Step.TICKET:

@@ -79,8 +79,9 @@ class TicketPrinter(Protocol):
         ...
 
     def print_visit(self, ticket: Ticket, request: RoutedRequest, event_name: str,
-                    catalog: Catalog, ward: Ward) -> str | None:
-        """A routed visit's ticket (with its route) and its 手続き案内票; as print_ticket."""
+                    catalog: Catalog, ward: Ward, language: str = "ja") -> str | None:
+        """A routed visit's ticket (with its route) and its 手続き案内票, in the resident's
+        `language` with the Japanese under each line; answers as print_ticket."""
         ...
 
 

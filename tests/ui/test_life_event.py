@@ -207,3 +207,21 @@ def test_new_screens_targets_reach_and_contrast(kiosk: Any) -> None:
 
     k.tap("toggle", "high_contrast")
     assert walk(readable) > 10
+
+
+def test_back_goes_one_screen_back_and_no_question_is_asked_twice(kiosk: Any) -> None:
+    k = kiosk
+    to_plan(k)
+    k.tap("back")                                      # the footer's 戻る
+    assert k.s.step is Step.QUESTION
+    assert k.s.visit.question.key == "dog"             # the last answer is taken back
+    k.tap("answer", "yes")
+    assert k.s.step is Step.PLAN and "dog" in k.s.visit.plan.chosen
+    labels = k.labels()
+    assert any("犬の登録の変更" in t for t in labels)    # another office's item, listed
+    k.tap("accept_plan")
+    k.tap("back")
+    assert k.s.step is Step.PLAN                       # identity → the list again
+    k.app.act("cancel")
+    k.h.settle()
+    assert k.s.step is Step.WELCOME and k.s.visit is None and not k.s.has_personal_data

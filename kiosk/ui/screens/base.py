@@ -25,10 +25,6 @@ class KioskScreen(Screen):
     def refresh(self, app: Any, s: Session) -> None:
         """Show the session's state; called on every change."""
 
-    def cue(self, s: Session) -> object:
-        """What, changing on this screen, is announced again (the voice guidance)."""
-        return None
-
     def clear(self) -> None:
         """Forget what was shown (personal data) when the visit ends."""
 

@@ -13,6 +13,7 @@ class QuestionScreen(KioskScreen):
     step = Step.QUESTION
     title = "質問にお答えください"
     _built: object = None
+    _asked: str | None = None
 
     def refresh(self, app: Any, s: Session) -> None:
         visit = s.visit
@@ -24,6 +25,11 @@ class QuestionScreen(KioskScreen):
                                      total=visit.questions_total())
         self.ids.question.text = app.tr(q.text)
         self.ids.hint.text = app.tr(q.hint) if q.hint else ""
+        if s.voice and self._asked not in (None, q.key):
+            # each question is a screen of its own: its guidance plays again (the app
+            # plays it for the first one, on the change of step)
+            app.sound.voice(self.step.value)
+        self._asked = q.key
         key = (q.key, s.language, s.large_text)
         if self._built == key:
             return
@@ -35,10 +41,6 @@ class QuestionScreen(KioskScreen):
         for value, label in options:
             answers.add_widget(ActButton(text=app.tr(label), action=["answer", value]))
 
-    def cue(self, s: Session) -> object:
-        """Each question is a screen of its own: its guidance plays again."""
-        q = s.visit.question if s.visit is not None else None
-        return q.key if q is not None else None
-
     def clear(self) -> None:
         self._built = None
+        self._asked = None
