@@ -6,7 +6,8 @@ A script is a list of steps a resident (or a device) takes:
     ("card",)                    the card is placed on the reader (no touch)
     ("pin", "1234")              the PIN pad: one touch per digit and one for OK; the
                                  card is then verified and read once (no touch)
-    ("type", "<kana>")           the kana keyboard: one touch per key, then OK (a tap)
+    ("type", "<kana or digits>")  the kana keyboard (or the number pad for digits): one
+                                 touch per key, then OK (a tap)
 
 `run(session, script)` plays it on a `kiosk.domain.session.Session` and counts the
 touches: taps, PIN touches and keyboard presses apart, so the issue's goal (≤ 15 touches
@@ -51,6 +52,47 @@ TENNYU_THREE: tuple[Step_, ...] = (
     ("tap", "entry_done", "2026-12-01"),  # 異動日: the "today" button
     ("tap", "confirm"),             # the one review of the three forms
 )
+
+
+# 出生 on 国保: 出生届 + 児童手当 + 子ども医療費助成 + 国保加入 + 出産育児一時金.
+SHUSSEI_KOKUHO: tuple[Step_, ...] = (
+    ("tap", "start"),
+    ("tap", "choose_life_events"),
+    ("tap", "choose_event", "shussei"),
+    ("tap", "answer", "no"),        # 会社の健康保険に入っていますか
+    ("tap", "accept_plan"),
+    ("tap", "choose_card"),
+    ("card",),
+    ("pin", "1234"),
+    ("type", "さかい\u3000はると"),  # 子の氏名
+    ("type", "20261201"),           # 子の生年月日 (number pad)
+    ("tap", "entry_done", "1"),     # 子の性別
+    ("tap", "confirm"),
+)
+
+# おくやみ of a householder on 国保, 65-74, with a pension: 世帯主変更届 + 国保喪失 + 葬祭費
+# + 介護保険喪失 here, 年金 at the 年金事務所.
+OKUYAMI_HOUSEHOLDER: tuple[Step_, ...] = (
+    ("tap", "start"),
+    ("tap", "choose_life_events"),
+    ("tap", "choose_event", "okuyami"),
+    ("tap", "answer", "yes"),        # 世帯主でしたか
+    ("tap", "answer", "yes"),        # 国民健康保険
+    ("tap", "answer", "65歳から74歳"),
+    ("tap", "answer", "yes"),        # 年金
+    ("tap", "answer", "no"),         # 土地や建物
+    ("tap", "accept_plan"),
+    ("tap", "choose_card"),
+    ("card",),
+    ("pin", "1234"),
+    ("type", "さかい\u3000はなこ"),   # 新しい世帯主
+    ("type", "20261128"),            # 変更の日
+    ("type", "さかい\u3000たろう"),   # 亡くなった方の氏名
+    ("type", "20261130"),            # 葬儀の日
+    ("tap", "confirm"),
+)
+
+SCRIPTS = {"tennyu": TENNYU_THREE, "shussei": SHUSSEI_KOKUHO, "okuyami": OKUYAMI_HOUSEHOLDER}
 
 
 @dataclass(frozen=True)
@@ -101,8 +143,8 @@ def run(s: Session, script: Sequence[Step_], *, holder: Mapping[str, str] = HOLD
             pin += len(step[1]) + 1
             if apply(s, Action.TAKE_PIN, (), now) is not None:
                 _read(s, holder, check, now)
-        elif kind == "type":
-            for key in key_presses(step[1]):
+        elif kind == "type":  # kana keyboard, or the number pad for digits
+            for key in (list(step[1]) if step[1].isdigit() else key_presses(step[1])):
                 apply(s, Action.ENTRY_PRESS, (key,), now)
                 keys += 1
             apply(s, Action.ENTRY_DONE, (), now)

@@ -167,7 +167,7 @@ def wait_for(h: Any, done: Callable[[], bool], what: str, timeout: float = 30.0)
 
 
 def cashless_visit(h: Any, shot: Any, reader: Any, pay: Callable[[int], None]) -> int:
-    """A card visit paid at the kiosk by QR code: the choice, the code, the paid ticket.
+    """A card visit paid at the kiosk by QR code: the one choice, the code, the paid ticket.
     `pay(payment_id)` makes the provider (stand-in) take the resident's scan."""
     from kiosk.domain.session import Step
     from kiosk.payment.flow import Screen
@@ -179,7 +179,7 @@ def cashless_visit(h: Any, shot: Any, reader: Any, pay: Callable[[int], None]) -
     h.keys("1234")
     h.tap("take_pin")
     h.tap("confirm")
-    shot("17-cashless-choose")   # the one choice: QR code / terminal / at the counter
+    shot("17-cashless-choose")  # the payment screen: QR code / terminal / counter
     h.tap("choose_payment", PayMethod.CODE)
     payment = h.app.payment
     wait_for(h, lambda: payment.flow is not None, "payment screen")

@@ -367,7 +367,8 @@ def _write(path: Path, text: str, mode: int = 0o644, owner: tuple[int, int] | No
     os.replace(tmp, path)
 
 
-SHIPPED_CONFIG = ("kiosk.toml", "catalog.toml", "payment.toml", "backoffice.toml")
+SHIPPED_CONFIG = ("kiosk.toml", "catalog.toml", "payment.toml", "backoffice.toml",
+                  "life_events.toml")
 
 
 def _shipped_digest(template_dir: Path) -> str:

@@ -33,10 +33,10 @@ from enum import StrEnum
 from kiosk.domain import kana
 from kiosk.domain.application import Application, Authenticity, Identity
 from kiosk.domain.catalog import Catalog, FieldKind, FieldSource, FormField, Procedure
-from kiosk.domain.life_events import LifeEvent, LifeEventCatalog
+from kiosk.domain.life_events import GuideItem, LifeEvent, LifeEventCatalog
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.progress import Progress, progress_of
-from kiosk.domain.visit import LifeVisit, RoutedRequest, VisitForm
+from kiosk.domain.visit import LifeVisit, RoutedRequest, TicketStage, VisitForm
 
 PIN_LENGTH = 4
 SAFE_TRIES = 2  # never send a PIN when only one try is left: the last try blocks the card
@@ -115,6 +115,8 @@ class Ticket:
     print_problem: str | None = None
     assistance: bool = False
     reference: str | None = None  # what a payment is recorded against ("ticket:1234")
+    route: tuple[TicketStage, ...] = ()  # a life-event visit's stages, in order
+    guide: tuple[GuideItem, ...] = ()    # its 手続き案内票 (here / elsewhere / online)
 
 
 @dataclass(frozen=True)
@@ -210,17 +212,17 @@ class Session:
     @property
     def progress(self) -> Progress | None:
         """The step indicator model (current index, total, labels as msgids)."""
+        life = self.visit is not None or self.step is Step.EVENT
         if self.procedure is not None:
             payment = self.fee() > 0
         elif self.visit is not None and self.visit.plan is not None:
             payment = any(self.catalog.procedure(c).fee_yen > 0
                           for c in self.visit.plan.procedures)
         else:
-            payment = self.visit is None  # a single procedure not chosen yet may cost
+            payment = not life  # a single procedure not chosen yet may cost
         # A life event asks the fields no card holds; a single form only without a card.
-        entry = self.visit is not None or self.identity is Identity.TYPED
-        return progress_of(self.step.value, life_event=self.visit is not None,
-                           payment=payment, entry=entry)
+        entry = life or self.identity is Identity.TYPED
+        return progress_of(self.step.value, life_event=life, payment=payment, entry=entry)
 
     # --- time and touches --------------------------------------------------------------
     def touch(self, now: float) -> None:
@@ -327,22 +329,17 @@ class Session:
 
     def add_item(self, code: str) -> None:
         """Add an item of the event (or any procedure offered here) to the list."""
-        v = self._visit()
-        self._expect(Step.PLAN)
-        assert v.plan is not None
-        try:
-            v.plan = v.plan.add(code, self.catalog)
-        except KeyError:
-            raise SessionError(f"{code!r} cannot be added here") from None
+        self._edit_plan(True, code)
 
     def drop_item(self, code: str) -> None:
-        v = self._visit()
+        self._edit_plan(False, code)
+
+    def _edit_plan(self, add: bool, code: str) -> None:
         self._expect(Step.PLAN)
-        assert v.plan is not None
         try:
-            v.plan = v.plan.drop(code)
-        except KeyError:
-            raise SessionError(f"{code!r} is not in the list") from None
+            self._visit().edit(add, code, self.catalog)
+        except ValueError as exc:
+            raise SessionError(str(exc)) from None
 
     def accept_plan(self, now: float) -> None:
         """The list is right: one form for every procedure here, then identity."""
@@ -476,7 +473,12 @@ class Session:
         self.identity = Identity.CARD
         self.authenticity = authenticity
         self.notice = None
-        if self.visit is not None:  # ask each field no card holds once, then the review
+        self._card_done(now)
+
+    def _card_done(self, now: float) -> None:
+        """After a card read (any card path): a life-event visit asks each field no card
+        holds once, then the one review; a single procedure goes to its review."""
+        if self.visit is not None:
             self.entry_queue = [f.key for f in self.missing()]
             self._next_entry(now)
             return
@@ -646,6 +648,8 @@ class Session:
                              self.applications(), self.visit.plan.guide)
 
     def application(self) -> Application:
+        if self._form() is not None:  # the combined form is no procedure of the catalog
+            raise SessionError("a life-event visit has several forms: routed_request()")
         p = self._procedure()
         if self.identity is None:
             raise SessionError("no identity chosen yet")
@@ -738,8 +742,10 @@ class Session:
             self.entry_text = ""
             self.entry_queue = []
             self.entry_key = None
-            self._go(Step.CONFIRM if self.identity is Identity.TYPED
-                     and self._card_fields_done() else Step.IDENTITY, now)
+            # A visit's card was read already: back to the review, not to a new read.
+            read = self.visit is not None and self.identity is Identity.CARD
+            self._go(Step.CONFIRM if read or (self.identity is Identity.TYPED
+                     and self._card_fields_done()) else Step.IDENTITY, now)
             return
         if self.step in (Step.EVENT, Step.QUESTION, Step.PLAN) or (
                 self.step is Step.IDENTITY and self.visit is not None):

@@ -142,6 +142,45 @@ def _place(fields: dict[str, FormField], p: Procedure, f: FormField) -> str:
 
 
 @dataclass(frozen=True)
+class TicketStage:
+    """A stage of an issued routed ticket, as the ticket screen and slip show it
+    (1. 住民記録 B → 2. 保険年金 D …); names are msgids."""
+
+    seq: int
+    service: str
+    service_name: str
+    procedures: tuple[str, ...]
+    status: str = "waiting"   # waiting | called | serving | done | skipped
+    counter: int | None = None
+
+    @classmethod
+    def planned(cls, route: tuple[Stage, ...], catalog: Catalog) -> tuple[TicketStage, ...]:
+        """The stages before the back-office answered (an offline ticket)."""
+        return tuple(cls(n, st.service, catalog.service(st.service).name, st.procedures)
+                     for n, st in enumerate(route, start=1))
+
+    @classmethod
+    def from_response(cls, raw: object) -> tuple[TicketStage, ...]:
+        """The `route` of a ticket response (contract-17); anything else: no stages."""
+        if not isinstance(raw, list):
+            return ()
+        out: list[TicketStage] = []
+        for item in raw:
+            if not isinstance(item, Mapping):
+                return ()
+            procs = item.get("procedures")
+            counter = item.get("counter")
+            out.append(cls(
+                seq=item["seq"] if isinstance(item.get("seq"), int) else len(out) + 1,
+                service=str(item.get("service", "")),
+                service_name=str(item.get("service_name", "")),
+                procedures=tuple(str(p) for p in procs) if isinstance(procs, list) else (),
+                status=str(item.get("status", "waiting")),
+                counter=counter if isinstance(counter, int) else None))
+        return tuple(out)
+
+
+@dataclass(frozen=True)
 class RoutedRequest:
     """The non-ticket-number part of POST /api/v1/tickets for a routed visit."""
 
@@ -165,6 +204,29 @@ class RoutedRequest:
                 "route": [s.to_dict() for s in self.route],
                 "applications": [a.to_dict() for a in self.applications],
                 "guide": [g.to_dict() for g in self.guide]}
+
+
+def interview(event: LifeEvent, answers: Mapping[str, str], catalog: Catalog,
+              values: Mapping[str, object], *, identity: Identity = Identity.TYPED,
+              language: str = "ja", offered: frozenset[str] | None = None,
+              add: tuple[str, ...] = (), drop: tuple[str, ...] = ()) -> RoutedRequest:
+    """The same questions without the kiosk (a clerk's console, 聞き取り): answers → plan
+    (edited by `add`/`drop`) → the forms from `values` keyed like `VisitForm.combined`
+    → one routed request. Raises KeyError for an unknown item, ApplicationError for a
+    value that does not fit its form."""
+    visit_plan = plan(event, answers, offered)
+    for code in add:
+        visit_plan = visit_plan.add(code, catalog)
+    for code in drop:
+        visit_plan = visit_plan.drop(code)
+    form = VisitForm.build(visit_plan, catalog)
+    merged = {**form.defaults(), **values}
+    form.apply_prefills(merged)
+    notes = ("assistance",) if identity is Identity.ASSISTED else ()
+    return RoutedRequest(event.code, visit_plan.route(catalog),
+                         form.applications(merged, identity, language=language,
+                                           authenticity=None, notes=notes),
+                         visit_plan.guide)
 
 
 @dataclass
@@ -194,6 +256,16 @@ class LifeVisit:
         self.answers = {k: v for k, v in self.answers.items() if k in asked}
         if self.event.next_question(self.answers) is None:
             self.plan = plan(self.event, self.answers, self.offered)
+
+    def edit(self, add: bool, code: str, catalog: Catalog) -> None:
+        """Add or drop an item of the list (or a procedure of the catalog)."""
+        if self.plan is None:
+            raise ValueError("no list yet")
+        try:
+            self.plan = self.plan.add(code, catalog) if add else self.plan.drop(code)
+        except KeyError:
+            raise ValueError(f"{code!r} cannot be {'added' if add else 'dropped'} "
+                             "here") from None
 
     def answer_none(self) -> None:
         """An event without questions: its plan at once."""

@@ -118,7 +118,7 @@ class PaymentWidget(BoxLayout):
     def __init__(self, flow: PaymentFlow, methods: tuple[PaymentMethod, ...], amount_yen: int,
                  done: Callable[[bool], None], tr: Callable[..., str],
                  linger_s: float = 2.0, look: PaymentLook | None = None,
-                 start: PaymentMethod | None = None, **kwargs: Any) -> None:
+                 start_with: PaymentMethod | None = None, **kwargs: Any) -> None:
         super().__init__(orientation="vertical", **kwargs)
         self.flow = flow
         self.done = done
@@ -149,11 +149,9 @@ class PaymentWidget(BoxLayout):
         flow.on_change = lambda view: Clock.schedule_once(lambda _dt: self.render(view))
         self._tick = Clock.schedule_interval(lambda _dt: self._count(), 0.5)
         self.restyle(self.look, force=True)
-        if start is not None:   # chosen on the kiosk's payment screen: not asked again
-            self.amount.text = self.tr(AMOUNT, amount=f"{amount_yen:,}")
-            flow.start(start.value)
-        else:
-            self.choose(methods)
+        self.choose(methods)
+        if start_with is not None:  # chosen on the kiosk's payment screen already
+            flow.start(start_with.value)
 
     # --- the look ------------------------------------------------------------------------
     def restyle(self, look: PaymentLook, *, force: bool = False) -> None:
@@ -331,8 +329,6 @@ class KioskCashless:
 
     def start(self, amount_yen: int, reference: str, done: object,
               method: str | None = None) -> object:
-        """The payment widget; `method` (code / terminal), chosen on the kiosk's payment
-        screen, starts at once instead of asking again (issue #17: chosen once)."""
         report: Callable[[bool], None] = done  # type: ignore[assignment]
         tr = translator(self.language, I18N_DOMAIN)
         ticket_id = self.resolve_ticket(reference)
@@ -344,8 +340,8 @@ class KioskCashless:
             return notice
         self.flow = PaymentFlow(self.client, self.terminal, ticket_id,
                                 poll_seconds=self.poll_seconds)
-        chosen = PaymentMethod(method) if method in {m.value for m in self.methods} else None
-        return PaymentWidget(self.flow, self.methods, amount_yen, report, tr, start=chosen)
+        chosen = next((m for m in self.methods if m.value == method), None)
+        return PaymentWidget(self.flow, self.methods, amount_yen, report, tr, start_with=chosen)
 
     def cancel(self) -> None:
         if self.flow is not None:

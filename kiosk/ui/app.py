@@ -10,6 +10,7 @@ The demo and the scripted visits are dev tools: `python -m devtools --help`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -84,6 +85,10 @@ def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
     catalog = devices.catalog or load_catalog()
     session = Session(catalog, cfg.ward, cfg.session, time.monotonic(),
                       _life_events(catalog))
+    if devices.payment is not None and hasattr(devices.payment, "methods"):
+        # The payment screen offers what the payment port can start (one choice).
+        session.settings = dataclasses.replace(session.settings, cashless_methods=tuple(
+            str(getattr(m, "value", m)) for m in devices.payment.methods))
     session.voice = cfg.voice
     controller = Controller(session, devices.reader, devices.desk, devices.printer,
                             time.monotonic, devices.runner or thread_runner)

@@ -92,7 +92,8 @@ class CashlessPayment(Protocol):
     def start(self, amount_yen: int, reference: str, done: object,
               method: str | None = None) -> object:
         """Begin a payment; returns the Kivy widget to show on the cashless screen.
-        `method` (code / terminal): the resident chose it already; do not ask again."""
+        `method`: the one the resident chose on the payment screen ("code", "terminal"),
+        started at once — the resident is not asked twice; None: the widget asks."""
         ...
 
     def cancel(self) -> None: ...

@@ -9,7 +9,6 @@ import re
 
 import pytest
 
-from kiosk.configfile import load_catalog, load_life_events
 from kiosk.domain.actions import Action, apply
 from kiosk.domain.application import Authenticity, Identity
 from kiosk.domain.catalog import Catalog
@@ -32,16 +31,6 @@ CHECK = MyNumberCheck(masked="********1234", check_digit_ok=True)
 TICKET = Ticket(number="B-001", service="転入・転居・転出", people_ahead=1, wait_minutes=5,
                 offline=False)
 NEW_ADDRESS = "さかいしきたくしんかなおかちょう"
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog()
-
-
-@pytest.fixture(scope="module")
-def events(catalog: Catalog) -> LifeEventCatalog:
-    return load_life_events(catalog=catalog)
 
 
 @pytest.fixture
@@ -125,6 +114,7 @@ def test_tennyu_with_children_one_card_read_one_routed_request(s: Session) -> No
     assert apps["tennyu"]["values"]["new_address"] == NEW_ADDRESS
     assert apps["kokuho_kanyu"]["values"]["address"] == NEW_ADDRESS  # copy
     assert apps["kokuho_kanyu"]["values"]["reason"] == "転入"          # preset
+    assert apps["kodomo_iryo"]["values"]["child_insurance"] == "国民健康保険"  # by answer
     assert apps["kokuho_kanyu"]["values"]["my_number"] == CHECK.to_dict()
     assert "my_number" not in apps["tennyu"]["values"]
     assert all(a["identity"] == "card" for a in wire["applications"])
@@ -252,6 +242,8 @@ def test_ask_staff_in_a_visit_sends_only_what_the_resident_chose(s: Session) -> 
     s.ask_staff(6)
     req = s.routed_request()
     assert req is not None and all(a.identity is Identity.ASSISTED for a in req.applications)
+    with pytest.raises(SessionError):
+        s.application()  # one form of a single procedure: not what a visit sends
     kokuho = next(a for a in req.applications if a.procedure == "kokuho_kanyu")
     assert kokuho.values["reason"] == "転入" and "name" not in kokuho.values
 
@@ -281,9 +273,12 @@ def test_progress_of_a_single_procedure(s: Session) -> None:
 def test_progress_of_a_life_event(s: Session) -> None:
     s.start(1)
     s.choose_life_events(2)
+    first = s.progress
+    assert first is not None and first.index == 0 and QUESTIONS in first.labels
     s.choose_event("tennyu", 3)
     p = s.progress
     assert p is not None and p.current == QUESTIONS and p.index == 1
+    assert p.labels == first.labels
     for a in ("no", "yes", "no", "いない", "1人", "no"):
         s.answer(a, 4)
     assert s.progress is not None and s.progress.current == PLAN
@@ -370,3 +365,67 @@ def test_tennyu_with_three_procedures_takes_at_most_15_touches_plus_pin(s: Sessi
                                                        "kokuho_kanyu"]
     assert touches.taps <= 15 and touches.pin == 5
     assert touches.keys > 0  # the new address is typed: no card holds it
+
+
+def test_back_from_an_entry_after_the_card_read_goes_to_the_review(s: Session) -> None:
+    to_plan(s)
+    s.accept_plan(5)
+    read_card(s)
+    assert s.step is Step.ENTRY
+    s.back(14)
+    assert s.step is Step.CONFIRM and s.identity is Identity.CARD
+    s.confirm(15)  # still missing: said, and the resident edits it from the review
+    assert s.step is Step.CONFIRM and s.notice is not None and s.notice.error
+    s.edit("new_address", 16)
+    type_text(s, NEW_ADDRESS)
+    assert s.step is Step.CONFIRM
+
+
+def test_ticket_stages_planned_and_from_the_response(s: Session) -> None:
+    from devtools.life_script import TENNYU_THREE, run
+    from kiosk.domain.visit import TicketStage
+    run(s, TENNYU_THREE)
+    req = s.routed_request()
+    assert req is not None
+    planned = TicketStage.planned(req.route, s.catalog)
+    assert [(t.seq, t.service_name, t.procedures) for t in planned] == [
+        (1, "転入・転居・転出", ("tennyu", "card_address")),
+        (2, "保険・年金・手当", ("kokuho_kanyu",))]
+    answered = TicketStage.from_response([
+        {"seq": 1, "service": "moving", "service_name": "転入・転居・転出",
+         "procedures": ["tennyu", "card_address"], "status": "called", "counter": 3},
+        {"seq": 2, "service": "insurance", "service_name": "保険・年金・手当",
+         "procedures": ["kokuho_kanyu"], "status": "waiting", "counter": None}])
+    assert answered[0].status == "called" and answered[0].counter == 3
+    assert TicketStage.from_response(None) == () and TicketStage.from_response([1]) == ()
+    ticket = Ticket(number="B-001", service="転入・転居・転出", people_ahead=0, wait_minutes=0,
+                    offline=True, route=planned, guide=req.guide)
+    s.ticket_issued(ticket, 30)
+    assert s.ticket is not None and s.ticket.route == planned
+    s.cancel(31)
+    assert s.ticket is None and not s.has_personal_data
+
+
+def test_interview_mode_same_questions_forms_typed_by_a_clerk(
+        catalog: Catalog, events: LifeEventCatalog) -> None:
+    from kiosk.domain.application import ApplicationError
+    from kiosk.domain.life_events import plan
+    from kiosk.domain.visit import VisitForm, interview
+    event = events.event("tennyu")
+    answers = {"employer_insurance": "no", "children": "no", "seniors": "いない",
+               "card_holders": "1人", "dog": "no"}
+    fields = VisitForm.build(plan(event, answers), catalog).combined.fields
+    keys = [f.key for f in fields]
+    assert keys[:8] == ["name", "birth_date", "sex", "address", "new_address", "move_date",
+                        "householder", "relationship"]
+    assert len(keys) == len(set(keys)) and "reason" not in keys  # shared once; preset
+    typed = {"name": "山田　花子", "birth_date": "1985-03-07", "sex": "2",
+             "address": "東京都新宿区", "new_address": "堺市北区", "move_date": "2026-12-01"}
+    req = interview(event, answers, catalog, typed, add=("inkan_toroku",))
+    assert [s.service for s in req.route] == ["moving", "insurance", "certificates"]
+    tennyu = req.applications[0]
+    assert tennyu.identity is Identity.TYPED and tennyu.values["householder"] == "山田　花子"
+    inkan = req.applications[-1]
+    assert inkan.procedure == "inkan_toroku" and inkan.values["address"] == "堺市北区"
+    with pytest.raises(ApplicationError):
+        interview(event, answers, catalog, {**typed, "move_date": "12月1日"})

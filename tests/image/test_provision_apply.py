@@ -57,6 +57,7 @@ def test_first_boot_applies_then_unchanged(tmp_path: Path) -> None:
     card = CardConfig.load(data / "config" / "kiosk.toml")
     assert (card.backend, card.reader) == ("pcsc", "Sony FeliCa")
     assert (data / "config" / "catalog.toml").exists()
+    assert (data / "config" / "life_events.toml").exists()  # the life events (#17)
 
     again = apply(EXAMPLE, data)
     assert again.returncode == 0 and "provisioning unchanged" in again.stdout

@@ -99,8 +99,8 @@ def shoot(k: Any, tmp_path: Path, name: str) -> None:
 
 
 def to_cashless(k: Any, method: PayMethod = PayMethod.CODE) -> int:
-    """A card visit for 住民票の写し (1 copy, 300 yen) up to the payment widget: the way
-    to pay is chosen once, on the kiosk's payment screen (issue #17)."""
+    """A card visit for 住民票の写し (1 copy, 300 yen) up to the payment widget, the
+    method chosen ONCE on the kiosk's payment screen (issue #17)."""
     to_card(k)
     place(k, StandInCard())
     type_pin(k, "1234")
@@ -116,10 +116,15 @@ def to_cashless(k: Any, method: PayMethod = PayMethod.CODE) -> int:
 
 
 def show_code(k: Any) -> Any:
-    from kiosk.payment.flow import Screen
-    flow = k.app.payment.flow            # started with the code: not chosen again
+    """The QR code chosen on the payment screen shows at once: no second choice."""
+    from kiosk.i18n import translator
+    from kiosk.payment.flow import CHOOSE, METHOD_LABELS, Screen
+    flow = k.app.payment.flow
     pump_until(k, lambda: flow.view.screen is Screen.SHOW_CODE)
     k.h.pump(3)
+    pay = translator(k.s.language, PAY)
+    shown = set(k.labels())
+    assert pay(CHOOSE) not in shown and not any(pay(t) in shown for t in METHOD_LABELS.values())
     return flow
 
 

@@ -3,7 +3,9 @@
 The ticket is issued before this screen (a payment is recorded against a ticket, so a
 failed payment never loses it). `app.payment` (a `kiosk.ui.ports.CashlessPayment`) is
 asked for a widget with the fee and the ticket's reference ("ticket:<back-office id>");
-it calls `done(paid)` on the UI thread; not paid → the fee is paid at the counter.
+it calls `done(paid)` on the UI thread; not paid → the fee is paid at the counter. The
+method the resident chose on the payment screen (QR code or terminal) is passed along
+and starts at once: the payment is chosen once.
 """
 
 from __future__ import annotations
@@ -57,11 +59,11 @@ class CashlessScreen(KioskScreen):
             if s.step is Step.CASHLESS and s.ticket is ticket:
                 app.act("payment_finished", bool(paid))
 
-        method = s.pay_method
-        if method in (PayMethod.CODE, PayMethod.TERMINAL):  # chosen once, on the payment screen
-            widget = payment.start(s.fee(), reference, done, method=method.value)
-        else:
-            widget = payment.start(s.fee(), reference, done)
+        # The method chosen on the payment screen starts at once (one choice, not two).
+        chosen = s.pay_method.value if s.pay_method in (PayMethod.CODE, PayMethod.TERMINAL) \
+            else None
+        widget = (payment.start(s.fee(), reference, done, method=chosen) if chosen
+                  else payment.start(s.fee(), reference, done))
         host.add_widget(widget)
         self._follow(app, s, widget)
 
