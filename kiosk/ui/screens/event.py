@@ -22,4 +22,6 @@ class EventScreen(KioskScreen):
         grid = self.ids.events
         grid.clear_widgets()
         for e in s.events():
-            grid.add_widget(ActButton(text=app.tr(e.name), action=["choose_event", e.code]))
+            b = ActButton(text=app.tr(e.name), action=["choose_event", e.code])
+            b.font_size = app.fs * 1.15   # rebuilt when the text size changes
+            grid.add_widget(b)

@@ -39,7 +39,9 @@ class QuestionScreen(KioskScreen):
         options = q.options()
         answers.cols = 2 if len(options) <= 4 else 3
         for value, label in options:
-            answers.add_widget(ActButton(text=app.tr(label), action=["answer", value]))
+            b = ActButton(text=app.tr(label), action=["answer", value])
+            b.font_size = app.fs * 1.5   # big answers (rebuilt when the text size changes)
+            answers.add_widget(b)
 
     def clear(self) -> None:
         self._built = None
