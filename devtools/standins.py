@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kiosk.domain.application import Application, Authenticity
 from kiosk.domain.catalog import Catalog, Procedure, Ward
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.session import Ticket
-from kiosk.domain.visit import RoutedRequest
+from kiosk.domain.visit import RoutedRequest, TicketStage
 from kiosk.ui.ports import CardError
 
 DEMO_HOLDER = {"name": "堺\u3000花子", "address": "大阪府堺市北区新金岡町５丁１－１",
@@ -114,8 +114,11 @@ class LocalDesk:
             raise ConnectionError("desk unavailable")
         self.visits.append(request)
         self.issued.extend(request.applications)
-        return self._number(request.service, any("assistance" in a.notes
-                                                 for a in request.applications))
+        ticket = self._number(request.service, any("assistance" in a.notes
+                                                   for a in request.applications))
+        from kiosk.configfile import load_catalog
+        return replace(ticket, route=TicketStage.planned(request.route, load_catalog()),
+                       guide=request.guide)
 
     def _number(self, service: str, assistance: bool) -> Ticket:
         n = next(self.counters.setdefault(service, itertools.count(1)))

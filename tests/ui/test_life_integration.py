@@ -93,6 +93,9 @@ def test_tennyu_reads_the_real_card_once_and_prints_a_routed_ticket_and_guide(
     got = k.backoffice.session("staff").get(k.backoffice.api(f"/tickets/{ticket_id}"),
                                            timeout=5).json()
     assert [s["service"] for s in got["route"]] == ["moving", "insurance"]
+    assert [st.service for st in t.route] == ["moving", "insurance"]   # its answer, on screen
+    route = k.app.root.ids.sm.current_screen.ids.route.text
+    assert route.index("1. 転入・転居・転出 B") < route.index("2. 保険・年金・手当 D")
     assert requests.get(t.status_url, timeout=5).status_code == 200
     # two slips out of the stand-in printer: exactly the ticket and the guide, QR on both
     request = k.s.routed_request()

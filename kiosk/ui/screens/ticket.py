@@ -20,15 +20,17 @@ def qr_texture(text: str) -> Any:
 
 
 def route_text(app: Any, s: Session) -> str:
-    """A routed visit's stages, one line each, as the printed ticket has them."""
-    plan = s.visit.plan if s.visit is not None else None
-    if plan is None:
+    """A routed ticket's stages (the back-office's, or as planned when offline), one line
+    each, as the printed ticket has them."""
+    t = s.ticket
+    if t is None or not t.route:
         return ""
     lines = [app.tr("この順番で窓口へどうぞ")]
-    for seq, stage in enumerate(plan.route(s.catalog), 1):
+    for stage in t.route:
         service = s.catalog.service(stage.service)
-        lines.append(app.tr("{seq}. {service} {prefix}（{counter}）", seq=seq,
-                            service=app.tr(service.name), prefix=service.prefix,
+        lines.append(app.tr("{seq}. {service} {prefix}（{counter}）", seq=stage.seq,
+                            service=app.tr(stage.service_name or service.name),
+                            prefix=service.prefix,
                             counter=counter_group(s.ward, stage.service)))
     return "\n".join(lines)
 
