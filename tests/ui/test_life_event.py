@@ -135,6 +135,17 @@ def test_tennyu_with_three_procedures_one_card_read_one_routed_ticket(kiosk: Any
     assert "voice:event" in played and "voice:plan" in played
     k.tap("finish")
     assert k.s.step is Step.THANKS
+    k.clock.offset += k.s.settings.thanks_s + 1
+    k.h.pump(2)
+    k.app._tick()
+    k.h.settle()
+    # the visit is over: nothing of it stays in the session or on any screen
+    assert k.s.step is Step.WELCOME and k.s.visit is None and not k.s.has_personal_data
+    for screen in k.app.root.ids.sm.screens:
+        for w in screen.walk(restrict=True):
+            text = str(getattr(w, "text", ""))
+            assert DEMO_HOLDER["name"] not in text and "きたく" not in text, (screen.name, text)
+            assert number not in text, (screen.name, text)
 
 
 def test_step_indicator_on_a_single_procedure_too(kiosk: Any) -> None:
