@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kiosk.domain.application import Application, Authenticity
-from kiosk.domain.catalog import Procedure, Ward
+from kiosk.domain.catalog import Catalog, Procedure, Ward
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.session import Ticket
+from kiosk.domain.visit import RoutedRequest, TicketStage
 from kiosk.ui.ports import CardError
 
 DEMO_HOLDER = {"name": "堺\u3000花子", "address": "大阪府堺市北区新金岡町５丁１－１",
@@ -32,6 +33,7 @@ class StandInCard:
     verify_calls: int = 0
     code_b: str = "60030720354821"   # era birth date + expiry year + security code
     code_b_tries: int = 10
+    reads: int = 0             # how often the basic four were read (a visit: once)
 
     def tries_left(self) -> int:
         return self.tries
@@ -72,6 +74,7 @@ class StandInCard:
 
     def read_holder(self) -> Mapping[str, str]:
         self._need_pin()
+        self.reads += 1
         return dict(self.holder)
 
     def read_my_number(self) -> MyNumberCheck:
@@ -114,21 +117,35 @@ class LocalDesk:
     online: bool = False
     counters: dict[str, itertools.count[int]] = field(default_factory=dict)
     issued: list[Application] = field(default_factory=list)
+    visits: list[RoutedRequest] = field(default_factory=list)  # routed tickets issued
     fail: bool = False
 
     def issue(self, application: Application, procedure: Procedure, ward: Ward) -> Ticket:
         if self.fail:
             raise ConnectionError("desk unavailable")
         self.issued.append(application)
-        service = procedure.service
+        return self._number(procedure.service, "assistance" in application.notes)
+
+    def issue_visit(self, request: RoutedRequest, ward: Ward, language: str) -> Ticket:
+        """One number for the whole visit: the first stage's letter."""
+        if self.fail:
+            raise ConnectionError("desk unavailable")
+        self.visits.append(request)
+        self.issued.extend(request.applications)
+        ticket = self._number(request.service, any("assistance" in a.notes
+                                                   for a in request.applications))
+        from kiosk.configfile import load_catalog
+        return replace(ticket, route=TicketStage.planned(request.route, load_catalog()),
+                       guide=request.guide)
+
+    def _number(self, service: str, assistance: bool) -> Ticket:
         n = next(self.counters.setdefault(service, itertools.count(1)))
         prefix = {"certificates": "A", "moving": "B", "family": "C", "insurance": "D",
-                  "assistance": "S"}.get(service, "Z")
+                  "children": "E", "assistance": "S"}.get(service, "Z")
         ahead = (n - 1) % 5 if self.online else None
         return Ticket(number=f"{prefix}-{n:03d}", service=service, people_ahead=ahead,
                       wait_minutes=ahead * 4 if ahead is not None else None,
-                      offline=not self.online, status_url=None,
-                      assistance="assistance" in application.notes,
+                      offline=not self.online, status_url=None, assistance=assistance,
                       reference=f"kiosk:{prefix}-{n:03d}")
 
 
@@ -145,3 +162,11 @@ class InProcessPrinter:
         self.printed.append(ticket.number)
         self.languages.append(language)
         return None
+
+    def print_visit(self, ticket: Ticket, request: RoutedRequest, event_name: str,
+                    catalog: Catalog, ward: Ward, language: str = "ja") -> str | None:
+        """The ticket, then the 手続き案内票 (recorded as "<number> 案内票")."""
+        problem = self.print_ticket(ticket, catalog.procedure(request.procedure), ward)
+        if problem is None:
+            self.printed.append(f"{ticket.number} 案内票")
+        return problem

@@ -5,7 +5,7 @@ added untranslated, translations already there are kept, unused ones are dropped
 
 Sources: app.tr('…') / app.tr("…") in kiosk/ui (.py and .kv), `title`/`message` of the
 screens, Notice("…") and CardError("…") texts (also of devtools/standins.py), the card
-package's error messages and the printed ticket's texts (kiosk.printing.slip), from
+package's error messages and the printed slips' texts (kiosk.printing.slip, .guide), from
 config/catalog.toml every procedure name, service name, field label and choice, and from
 config/life_events.toml every event name, question, answer, item, place, bring and note
 (with the step indicator's labels, kiosk.domain.progress).
@@ -71,9 +71,14 @@ def shared_strings() -> set[str]:
                 text = getattr(value, name, None)
                 if isinstance(text, str):
                     found.add(text)
-    from kiosk.printing import slip
-    found.update(v for k, v in vars(slip).items() if k.isupper() and isinstance(v, str))
-    return {s for s in found if re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", s)}
+    from kiosk.printing import guide, slip
+    for module in (slip, guide):
+        for k, v in vars(module).items():
+            if k.isupper():
+                found.update([v] if isinstance(v, str) else
+                             v.values() if isinstance(v, dict) else ())
+    # the printed slips also have msgids of punctuation only: （）、■
+    return {s for s in found if re.search(r"[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef\u25a0]", s)}
 
 
 def catalog_strings() -> set[str]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from kiosk.printing.guide import GuideSlip
 from kiosk.printing.slip import TicketSlip
 
 
@@ -94,8 +95,9 @@ class Printer(Protocol):
     def can_print(self) -> bool:
         ...
 
-    def print_ticket(self, slip: TicketSlip) -> None:
-        """Print and cut one ticket, or raise a `PrintError` saying why not."""
+    def print_ticket(self, slip: TicketSlip | GuideSlip) -> None:
+        """Print and cut one slip (a ticket or a 手続き案内票), or raise a `PrintError`
+        saying why not."""
         ...
 
     def close(self) -> None:

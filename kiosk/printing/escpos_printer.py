@@ -30,8 +30,7 @@ from kiosk.printing.device import (
     PrintError,
     PrinterStatus,
 )
-from kiosk.printing.render import PrinterModel, render_ticket
-from kiosk.printing.slip import TicketSlip
+from kiosk.printing.render import PrinterModel, Slip, render_ticket
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +79,7 @@ class EscposPrinter:
     def can_print(self) -> bool:
         return self.status().can_print
 
-    def print_ticket(self, slip: TicketSlip) -> None:
+    def print_ticket(self, slip: Slip) -> None:
         job = render_ticket(slip, self.model)
         with self._session() as dev:
             problem = self._query(dev).problem()
@@ -116,7 +115,7 @@ class EscposPrinter:
             self._on_close()
 
     # ------------------------------------------------------------ internals
-    def _mid_job(self, error: PrintError, slip: TicketSlip) -> PrintError:
+    def _mid_job(self, error: PrintError, slip: Slip) -> PrintError:
         log.error("%s: ticket %s failed while printing: %s", self.name, slip.number, error)
         return type(error)(error.detail or error.code, mid_job=True)
 

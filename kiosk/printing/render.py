@@ -26,7 +26,10 @@ from escpos.printer import Dummy
 from PIL import Image, ImageDraw
 
 from kiosk.printing import fonts
+from kiosk.printing.guide import GuideSlip, guide_lines
 from kiosk.printing.slip import Line, Style, TicketSlip, slip_lines
+
+Slip = TicketSlip | GuideSlip     # what a print job is: a ticket or a 手続き案内票
 
 ESC, GS, FS = b"\x1b", b"\x1d", b"\x1c"
 KANJI_ON, KANJI_OFF = FS + b"&", FS + b"."
@@ -159,9 +162,15 @@ def line_image(line: Line, width: int) -> Image.Image:
     return img
 
 
-def ticket_image(slip: TicketSlip, width: int = 576) -> Image.Image:
+def lines_of(slip: Slip, can_print: Callable[[str], bool] = printable) -> list[Line]:
+    if isinstance(slip, GuideSlip):
+        return guide_lines(slip, can_print)
+    return slip_lines(slip, can_print)
+
+
+def ticket_image(slip: Slip, width: int = 576) -> Image.Image:
     """The whole slip as a 1-bit image (black = 0): what the raster mode prints."""
-    parts = [line_image(line, width) for line in slip_lines(slip, printable)]
+    parts = [line_image(line, width) for line in lines_of(slip)]
     img = Image.new("1", (width, sum(p.height for p in parts) + 8), 1)
     y = 4
     for part in parts:
@@ -225,15 +234,15 @@ def _sjis_line(p: Dummy, line: Line, width: int) -> None:
     p._raw(_size(1) + ESC + b"E\x00")
 
 
-def render_ticket(slip: TicketSlip, model: PrinterModel = MODELS["generic-80mm"]) -> bytes:
-    """The complete print job for one ticket, ending with a cut."""
+def render_ticket(slip: Slip, model: PrinterModel = MODELS["generic-80mm"]) -> bytes:
+    """The complete print job for one slip (a ticket or a guide), ending with a cut."""
     p = Dummy(profile=model.profile)
     p._raw(ESC + b"@")                             # initialise: forget earlier modes
     if model.text_mode is TextMode.RASTER:
         p._raw(raster(ticket_image(slip, model.width_px)))
     else:
         p._raw(SELECT_SJIS + KATAKANA_PAGE + ESC + b"a\x01")   # Shift_JIS, centred
-        for line in slip_lines(slip, printable):
+        for line in lines_of(slip):
             if line.style is Style.QR:
                 if model.native_qr:
                     p.qr(line.text, size=6, native=True)

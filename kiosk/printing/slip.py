@@ -30,6 +30,17 @@ class TicketSlip:
     wait_minutes: int | None  # None: unknown (e.g. the kiosk is offline) — say so honestly
     status_url: str         # the phone status page, printed as a QR code
     language: str = "ja"
+    route: tuple[RouteStop, ...] = ()   # a routed visit: its stages in order (else empty)
+
+
+@dataclass(frozen=True)
+class RouteStop:
+    """One stage of a routed visit as printed: 1. 住民記録 B  1・2番窓口."""
+
+    seq: int
+    service_name: str       # 住民記録 (msgid)
+    prefix: str             # B
+    counter_group: str      # 1・2番窓口
 
 
 def counter_group(ward: Ward, service: str) -> str:
@@ -79,6 +90,48 @@ ISSUED = "発券：{time}"
 QR_HINT = "スマートフォンで呼び出し状況を確認できます"
 GUIDANCE = "番号が呼ばれたら窓口へお越しください"
 KEEP = "お呼びするまでこの券をお持ちください"
+ROUTE_LABEL = "この順番で窓口を回ります"
+ROUTE_STOP = "{seq}. {service} {prefix}（{counter}）"
+ROUTE_SAME_NUMBER = "どの窓口でも同じ番号でお呼びします"
+LIST_SEPARATOR = "、"
+
+
+class Msgid(str):
+    """A placeholder value that is itself a msgid: translated into each line's language."""
+
+
+Both = Callable[..., list[Line]]
+
+
+def bilingual(lang: str, printable: Callable[[str], bool]) -> Both:
+    """`both(msgid, style, **values)`: the line in the resident's language, then the
+    Japanese original in small type (once when they are equal). A translated line the
+    printer cannot draw falls back to English; `Msgid` values (and tuples of them) are
+    translated too."""
+
+    def say(code: str, msgid: str, values: dict[str, object]) -> str:
+        tr = translator(code, "kiosk")
+
+        def value(v: object) -> object:
+            if isinstance(v, Msgid):
+                return tr(v)
+            if isinstance(v, tuple):   # a list of msgids, joined the language's way
+                return tr(LIST_SEPARATOR).join(str(value(x)) for x in v)
+            return v
+        return tr(msgid, **{k: value(v) for k, v in values.items()})
+
+    def both(msgid: str, style: Style = Style.BODY, **values: object) -> list[Line]:
+        ja = say("ja", msgid, values)
+        if lang == "ja":
+            return [Line(ja, style)]
+        local = say(lang, msgid, values)
+        if not printable(local):
+            local = say("en", msgid, values)
+        if local == ja:
+            return [Line(ja, style)]
+        return [Line(local, style), Line(ja, Style.SMALL)]
+
+    return both
 
 
 def slip_lines(slip: TicketSlip, printable: Callable[[str], bool] = lambda _: True,
@@ -87,17 +140,7 @@ def slip_lines(slip: TicketSlip, printable: Callable[[str], bool] = lambda _: Tr
     (`printable` false, e.g. Hangul without a Hangul font) falls back to English."""
     lang = slip.language if slip.language in LANGUAGE_CODES else "ja"
 
-    def both(msgid: str, style: Style = Style.BODY, **values: object) -> list[Line]:
-        # The resident's language, then the Japanese original (once when they are equal).
-        ja = translator("ja", "kiosk")(msgid, **values)
-        if lang == "ja":
-            return [Line(ja, style)]
-        local = translator(lang, "kiosk")(msgid, **values)
-        if not printable(local):
-            local = translator("en", "kiosk")(msgid, **values)
-        if local == ja:
-            return [Line(ja, style)]
-        return [Line(local, style), Line(ja, Style.SMALL)]
+    both = bilingual(lang, printable)
 
     issued = slip.issued_at.strftime("%Y-%m-%d %H:%M")
     lines = [Line(slip.ward_name, Style.TITLE)]
@@ -112,6 +155,13 @@ def slip_lines(slip: TicketSlip, printable: Callable[[str], bool] = lambda _: Tr
         lines += both(WAIT_UNKNOWN)
     else:
         lines += both(WAIT_ABOUT, minutes=slip.wait_minutes)
+    if slip.route:
+        lines.append(Line("", Style.RULE))
+        lines += both(ROUTE_LABEL, Style.LABEL)
+        for stop in slip.route:
+            lines += both(ROUTE_STOP, seq=stop.seq, prefix=stop.prefix,
+                          counter=stop.counter_group, service=Msgid(stop.service_name))
+        lines += both(ROUTE_SAME_NUMBER)
     lines.append(Line("", Style.RULE))
     lines += both(GUIDANCE)
     lines += both(KEEP)

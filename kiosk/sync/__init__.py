@@ -11,10 +11,12 @@ from kiosk.sync.model import (
     LinkStatus,
     NoOfflineNumbers,
     OpeningState,
+    RoutedVisit,
     SyncError,
     WaitEstimate,
 )
 from kiosk.sync.sealing import PrivacyError
 
 __all__ = ["Endpoint", "IssueRefused", "IssuedTicket", "KioskLink", "LinkStatus",
-           "NoOfflineNumbers", "OpeningState", "PrivacyError", "SyncError", "WaitEstimate"]
+           "NoOfflineNumbers", "OpeningState", "PrivacyError", "RoutedVisit", "SyncError",
+           "WaitEstimate"]

@@ -38,9 +38,10 @@ from kiosk.sync.model import (
     LinkStatus,
     NoOfflineNumbers,
     OpeningState,
+    RoutedVisit,
     WaitEstimate,
 )
-from kiosk.sync.outbox import Sender, counts, enqueue, purge_dead
+from kiosk.sync.outbox import Personal, Sender, counts, enqueue, purge_dead, with_personal
 from kiosk.sync.remote import catalog_from_config, minutes, parse_time
 from kiosk.sync.sealing import Sealer, load_key, refuse_my_number
 from kiosk.sync.settings import SyncSettings, load_settings
@@ -199,37 +200,47 @@ class KioskLink:
     # -- issuing --------------------------------------------------------------------------
     def issue_ticket(self, service: str, procedure: str | None = None,
                      application: Application | None = None, priority: bool | str = False,
-                     language: str = "ja") -> IssuedTicket:
+                     language: str = "ja", *, routed: RoutedVisit | None = None
+                     ) -> IssuedTicket:
+        """One ticket. A routed visit (`routed`) names the first stage's service and
+        procedure itself and carries one application per procedure instead of one."""
         prio = ("priority" if priority else "normal") if isinstance(priority, bool) else priority
         if prio not in PRIORITIES:
             raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
+        if routed is not None:
+            service, procedure = routed.first()
         body: dict[str, Any] = {"service": service, "language": language, "priority": prio}
         if procedure is not None:
             body["procedure"] = procedure
-        app = application.to_dict() if application is not None else None
-        if app is not None:
-            refuse_my_number(app)
+        personal: dict[str, Any] | list[dict[str, Any]] | None
+        if routed is not None:
+            body.update(routed.wire())
+            refuse_my_number(body["guide"], "guide")
+            personal = [a.to_dict() for a in routed.applications] or None
+        else:
+            personal = application.to_dict() if application is not None else None
+        if personal is not None:
+            refuse_my_number(personal)
         key = uuid.uuid4().hex
         issued = self.now()
         with self.store.write() as conn:
-            self._insert_ticket(conn, key, body, issued, app, not_before=IN_FLIGHT)
+            self._insert_ticket(conn, key, body, issued, personal, not_before=IN_FLIGHT)
         try:
-            return self._issue(key, body, app)
+            return self._issue(key, body, personal)
         finally:
-            if app is not None:
+            if personal is not None:
                 # Set once its sealed copy is deleted (acknowledged, refused, withdrawn),
                 # not before: a truncation by the link's thread while the request is on
                 # its way would clear the flag and leave the deleted copy in the files.
                 self._purge_due = True
 
-    def _issue(self, key: str, body: dict[str, Any], app: dict[str, Any] | None
-               ) -> IssuedTicket:
+    def _issue(self, key: str, body: dict[str, Any], app: Personal) -> IssuedTicket:
         """Online when the back-office answers, else from the offline numbers."""
         maybe_sent = False
         if self._online is not False:
             try:
                 answer = self.client.post(
-                    f"{API}/tickets", {**body, **({"application": app} if app else {})},
+                    f"{API}/tickets", {**body, **with_personal(app)},
                     idempotency_key=key, attempts=2,
                     deadline=time.monotonic() + self.settings.backoffice.issue_timeout)
             except Rejected as exc:
@@ -247,7 +258,7 @@ class KioskLink:
         return self._issue_offline(key, body, app, maybe_sent)
 
     def _insert_ticket(self, conn: Any, key: str, body: dict[str, Any], issued: datetime,
-                       app: dict[str, Any] | None, *, not_before: float,
+                       app: Personal, *, not_before: float,
                        offline: dict[str, Any] | None = None, number: str | None = None,
                        status_url: str | None = None) -> None:
         conn.execute(tickets.insert().values(
@@ -276,9 +287,10 @@ class KioskLink:
             priority=body["priority"], issued_at=issued, offline=False,
             people_ahead=answer.get("people_ahead"),
             wait_minutes=minutes(answer.get("estimated_wait_seconds")),
-            status_url=answer.get("status_url"), fee_yen=answer.get("fee_yen"))
+            status_url=answer.get("status_url"), fee_yen=answer.get("fee_yen"),
+            route=tuple(answer["route"]) if isinstance(answer.get("route"), list) else None)
 
-    def _issue_offline(self, key: str, body: dict[str, Any], app: dict[str, Any] | None,
+    def _issue_offline(self, key: str, body: dict[str, Any], app: Personal,
                        maybe_sent: bool) -> IssuedTicket:
         issued = self.now()
         day = issued.date().isoformat()

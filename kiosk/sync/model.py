@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,10 +22,36 @@ class IssuedTicket:
     wait_minutes: int | None = None
     status_url: str | None = None
     fee_yen: int | None = None  # the back-office's figure (online only)
+    route: tuple[Mapping[str, Any], ...] | None = None  # a routed visit's stages (online only)
 
     @property
     def qr_text(self) -> str | None:
         return self.status_url
+
+
+@dataclass(frozen=True)
+class RoutedVisit:
+    """A life-event visit's extra ticket fields (docs/api.md, contract of issue #17):
+    the event, the route's stages in order, the guide (non-personal) — sent with the
+    ticket's body — and one application per procedure done here (personal: sealed in the
+    outbox like a single application). `service`/`procedure` of the ticket are then the
+    first stage's, and its number's letter the first stage's prefix."""
+
+    life_event: str
+    route: Sequence[tuple[str, Sequence[str]]]        # (service, procedures) per stage
+    applications: Sequence[Any] = ()                   # kiosk.domain Application objects
+    guide: Sequence[Mapping[str, Any]] = ()            # {"name","place","office","bring","url"}
+
+    def wire(self) -> dict[str, Any]:
+        """The non-personal part of the POST /tickets body."""
+        return {"life_event": self.life_event,
+                "route": [{"service": service, "procedures": list(procedures)}
+                          for service, procedures in self.route],
+                "guide": [dict(item) for item in self.guide]}
+
+    def first(self) -> tuple[str, str | None]:
+        service, procedures = self.route[0]
+        return service, (procedures[0] if procedures else None)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,18 @@ MIN_ITEMS = 25                      # no smaller batches just to have more in fl
 REPROBE_S = 900.0                   # try the batch again this long after a 404/405
 
 
+# The personal part of a ticket: one application (a dict) or, for a routed visit, one
+# per procedure (a list). Sealed as it is; its shape says which body field it fills.
+Personal = dict[str, Any] | list[dict[str, Any]] | None
+
+
+def with_personal(personal: Any) -> dict[str, Any]:
+    """The body fields for a ticket's personal part: application / applications."""
+    if personal is None:
+        return {}
+    return {"applications" if isinstance(personal, list) else "application": personal}
+
+
 def enqueue(conn: Connection, *, kind: str, key: str, ticket_key: str | None,
             payload: Mapping[str, Any], sealed: bytes | None = None,
             not_before: float = 0.0) -> None:
@@ -309,7 +321,7 @@ class Sender:
         """The POST /tickets body of an offline ticket, its application unsealed."""
         body = dict(m.payload["body"])
         if with_application and m.sealed is not None:
-            body["application"] = self.sealer.open(m.sealed, m.key)
+            body.update(with_personal(self.sealer.open(m.sealed, m.key)))
         body["offline"] = m.payload["offline"]
         return body
 
@@ -319,12 +331,14 @@ class Sender:
         try:
             return self.client.post(TICKETS, body, idempotency_key=m.key)
         except Rejected as exc:
-            if exc.code != "invalid_application" or "application" not in body:
+            if exc.code != "invalid_application" or not {"application",
+                                                          "applications"} & body.keys():
                 raise
             # The ticket must reach the queue even if the form does not validate there
             # (catalog changed meanwhile): staff fill the form in at the counter.
             _log_without_application(m, exc)
-            del body["application"]
+            body.pop("application", None)
+            body.pop("applications", None)
             self.requests["single"] += 1
             return self.client.post(TICKETS, body, idempotency_key=m.key)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from kiosk.domain.catalog import Procedure, Ward
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.section import Section
 from kiosk.domain.session import Ticket
+from kiosk.domain.visit import RoutedRequest, TicketStage
 from kiosk.ui.ports import CardError, KioskDevices, TicketDesk
 from kiosk.ui.settings import UiConfig
 
@@ -139,6 +141,23 @@ class LinkDesk:
                                         application=application,
                                         priority="assistance" if assisted else False,
                                         language=application.language)
+        return self._ticket(issued, assisted)
+
+    def issue_visit(self, request: RoutedRequest, ward: Ward, language: str) -> Ticket:
+        from kiosk.sync import RoutedVisit
+        assisted = any(a.identity is Identity.ASSISTED for a in request.applications)
+        routed = RoutedVisit(
+            life_event=request.life_event,
+            route=[(s.service, s.procedures) for s in request.route],
+            applications=request.applications, guide=[g.to_dict() for g in request.guide])
+        issued = self.link.issue_ticket(request.service, routed=routed, language=language,
+                                        priority="assistance" if assisted else False)
+        # The back-office's stages when it answered; the planned ones for an offline ticket.
+        stages = (TicketStage.from_response(list(issued.route)) if issued.route
+                  else TicketStage.planned(request.route, self.link.catalog()))
+        return replace(self._ticket(issued, assisted), route=stages, guide=request.guide)
+
+    def _ticket(self, issued: Any, assisted: bool) -> Ticket:
         self.last = issued
         server_id = None if issued.offline else self.link.ticket_id(issued.key)
         return Ticket(number=issued.number, service=issued.service,

@@ -61,6 +61,18 @@ def configure_kivy(cfg: UiConfig, *, headless: bool = False, window: bool = Fals
             Config.set("postproc:calibration", device, value)
 
 
+def _life_events(catalog: Any) -> Any:
+    """The life events, checked against the catalog the kiosk runs with (maybe the
+    back-office's): one that does not fit leaves the single procedures working."""
+    from kiosk.configfile import load_life_events
+    from kiosk.domain.errors import ConfigError
+    try:
+        return load_life_events(catalog=catalog)
+    except ConfigError as exc:
+        log.error("life events off: %s", exc)
+        return None
+
+
 def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
     """The app with its controller and devices (by default as config/kiosk.toml names them)."""
     from kiosk.configfile import load_catalog
@@ -71,7 +83,8 @@ def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
 
     devices = devices or make_devices(cfg)
     catalog = devices.catalog or load_catalog()
-    session = Session(catalog, cfg.ward, cfg.session, time.monotonic())
+    session = Session(catalog, cfg.ward, cfg.session, time.monotonic(),
+                      _life_events(catalog))
     if devices.payment is not None and hasattr(devices.payment, "methods"):
         # The payment screen offers what the payment port can start (one choice).
         session.settings = dataclasses.replace(session.settings, cashless_methods=tuple(

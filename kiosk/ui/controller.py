@@ -273,16 +273,27 @@ class Controller:
         s = self.session
         procedure = s.procedure
         assert procedure is not None
-        application = s.application()
+        # A life-event visit: one routed ticket for every form, and its guide slip.
+        routed = s.routed_request()
+        application = s.application() if routed is None else None
+        event_name = s.visit.event.name if s.visit is not None else ""
 
         def work() -> Ticket | Exception:
             try:
-                ticket = self.desk.issue(application, procedure, s.ward)
+                if routed is not None:
+                    ticket = self.desk.issue_visit(routed, s.ward, s.language)
+                else:
+                    assert application is not None
+                    ticket = self.desk.issue(application, procedure, s.ward)
             except Exception as exc:  # any failure: the resident is sent to staff
                 log.error("issuing a ticket failed", exc_info=True)
                 return exc
             try:
-                problem = self.printer.print_ticket(ticket, procedure, s.ward, s.language)
+                if routed is not None:
+                    problem = self.printer.print_visit(ticket, routed, event_name,
+                                                       s.catalog, s.ward, s.language)
+                else:
+                    problem = self.printer.print_ticket(ticket, procedure, s.ward, s.language)
             except Exception:
                 log.warning("printing the ticket failed", exc_info=True)
                 problem = "プリンターが使えません。"

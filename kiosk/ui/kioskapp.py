@@ -32,6 +32,7 @@ from kiosk.ui.guidance import Guidance
 from kiosk.ui.maintainer_gate import MaintainerGate
 from kiosk.ui.screens import SCREENS
 from kiosk.ui.settings import UiConfig
+from kiosk.ui.steps import progress_of
 
 log = logging.getLogger(__name__)
 
@@ -227,11 +228,13 @@ class KioskApp(App):
             for other in sm.screens:  # the visit is over: nothing of it stays on screen
                 other.clear()
         screen.refresh(self, s)
+        self.root.ids.steps.show(self, progress_of(s))
         if sm.current != step.value:
             sm.current = step.value
         self.show_footer = step not in NO_FOOTER
-        self.can_back = step in (Step.PROCEDURE, Step.IDENTITY, Step.CARD, Step.PIN,
-                                 Step.CODE_B, Step.ENTRY, Step.CONFIRM, Step.PAYMENT)
+        self.can_back = step in (Step.PROCEDURE, Step.EVENT, Step.QUESTION, Step.PLAN,
+                                 Step.IDENTITY, Step.CARD, Step.PIN, Step.CODE_B, Step.ENTRY,
+                                 Step.CONFIRM, Step.PAYMENT)
         self.title_text = self.tr(screen.title)
         self._update_countdown()
         self.guidance.shown(self, screen, s)

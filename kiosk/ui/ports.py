@@ -17,6 +17,7 @@ from kiosk.domain.application import Application, Authenticity
 from kiosk.domain.catalog import Catalog, Procedure, Ward
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.session import Ticket
+from kiosk.domain.visit import RoutedRequest
 
 
 class PinBlockedError(RuntimeError):
@@ -76,12 +77,22 @@ class TicketDesk(Protocol):
 
     def issue(self, application: Application, procedure: Procedure, ward: Ward) -> Ticket: ...
 
+    def issue_visit(self, request: RoutedRequest, ward: Ward, language: str) -> Ticket:
+        """One routed ticket for a life-event visit: every stage, form and guide item."""
+        ...
+
 
 class TicketPrinter(Protocol):
     def print_ticket(self, ticket: Ticket, procedure: Procedure, ward: Ward,
                      language: str = "ja") -> str | None:
         """None when printed, else the Japanese msgid of the problem (paper out, …).
         The slip is in the resident's `language` with the Japanese under each line."""
+        ...
+
+    def print_visit(self, ticket: Ticket, request: RoutedRequest, event_name: str,
+                    catalog: Catalog, ward: Ward, language: str = "ja") -> str | None:
+        """A routed visit's ticket (with its route) and its 手続き案内票, in the resident's
+        `language` with the Japanese under each line; answers as print_ticket."""
         ...
 
 

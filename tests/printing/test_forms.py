@@ -85,7 +85,8 @@ def test_form_carries_every_field(code: str) -> None:
     others = {f.label for p in CATALOG.procedures.values() for f in p.fields} - {
         f.label for f in procedure.fields}
     own = "".join(f.label + "".join(f.choices) for f in procedure.fields)
-    for label in others - {"個人番号"}:
+    # 届出人 / 申請者 head every form's applicant block (and are also 出生届's field label)
+    for label in others - {"個人番号", "届出人", "申請者"}:
         if label not in own:                  # 住所 is inside 現住所, 本籍 is a choice…
             assert _flat(label) not in text, label
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +58,18 @@ def kokuho() -> Application:
         CATALOG.procedure("kokuho_kanyu"),
         {**CARD, "sex": "2", "reason": "退職", "members": 1,
          "my_number": MyNumberCheck.of("123456789018")}, Identity.CARD)
+
+
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A scripted back-office on a free port, for the length of the block: its URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def send_json(handler: http.server.BaseHTTPRequestHandler, status: int, body: Any) -> None:

@@ -20,7 +20,7 @@ from kiosk.sync.client import BackofficeClient, Rejected, Unreachable, backoff_d
 from kiosk.sync.sealing import Sealer, SealError, generate_key, load_key, refuse_my_number
 from kiosk.sync.settings import load_settings, parse_settings
 from kiosk.sync.store import Store, outbox
-from tests.sync.helpers import dead_url, juminhyo, kokuho, send_json, settings
+from tests.sync.helpers import dead_url, juminhyo, kokuho, send_json, serving, settings
 
 # -- settings -------------------------------------------------------------------------
 
@@ -160,12 +160,9 @@ class _Script(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def scripted() -> Iterator[type[_Script]]:
     handler = type("Handler", (_Script,), {"answers": [], "seen": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    handler.url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
-    yield handler
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        handler.url = url  # type: ignore[attr-defined]
+        yield handler
 
 
 def test_client_retries_503_with_the_same_key(tmp_path: Path, scripted: type[_Script]) -> None:

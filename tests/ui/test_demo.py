@@ -69,12 +69,19 @@ def test_headless_demo_reads_the_card_through_pcscd_and_prints(tmp_path: Path,
     printed = var / "kiosk" / "printer"
     assert f"printed tickets (PNG) land in {printed}" in done.stdout
     names = sorted(p.stem for p in shots.glob("*.png"))
-    assert len(names) == 19 and names[-3:] == ["17-cashless-choose", "18-cashless-code",
-                                               "19-ticket-paid"], names
-    # every ticket screen (card visit, ask staff, paid) shows the status page's QR
-    assert "the status-page QR on 3 of 3 ticket screens; 1 paid by code" in done.stdout
+    # the life-event visit (20-24) ends with its routed ticket (25) where the back-office
+    # takes routed tickets (issue #17), else at its review
+    routed = "25-life-ticket" in names
+    assert len(names) == 24 + routed and names[16:19] == [
+        "17-cashless-choose", "18-cashless-code", "19-ticket-paid"], names
+    assert names[19:24] == ["20-life-event", "21-life-question", "22-life-plan",
+                            "23-life-entry", "24-life-review"], names
+    # every ticket screen (card visit, ask staff, paid, routed) shows the status page's QR
+    n = 3 + routed
+    assert f"the status-page QR on {n} of {n} ticket screens; 1 paid by code" in done.stdout
     tickets = sorted(printed.glob("job-*.png"))
-    assert len(tickets) == 3  # the card visit's, the "ask staff" and the paid visit's
+    # the card visit's, the "ask staff" and the paid visit's (+ the routed ticket and guide)
+    assert len(tickets) == 3 + 2 * routed
     with sqlite3.connect(var / "backoffice.sqlite3") as db:
         paid = db.execute("SELECT method, amount_yen FROM payments WHERE state = 'paid'"
                           ).fetchall()

@@ -46,5 +46,5 @@ def test_headless_app_says_ready_then_feeds_the_watchdog(tmp_path: Path) -> None
     assert messages.count("WATCHDOG=1") >= 5, messages
     assert set(messages[1:-1]) == {"WATCHDOG=1"}, messages
     assert messages[-1] == "STOPPING=1"
-    assert len(list((tmp_path / "shots").glob("*.png"))) == 16
+    assert len(list((tmp_path / "shots").glob("*.png"))) == 22   # 16 + the life event's 6
 

@@ -64,6 +64,10 @@ class ConfirmScreen(KioskScreen):
             for b in self._toggles.get(f.key, []):
                 b.selected = isinstance(chosen, tuple) and b.action[2] in chosen
         self.ids.procedure.text = app.tr(p.name)
+        form = s.visit.form if s.visit is not None else None
+        if form is not None:   # a life event: ONE review of every form it makes
+            forms = app.tr("、").join(app.tr(f.name) for f in form.procedures)
+            self.ids.procedure.text += "\n" + app.tr("作成する書類：{forms}", forms=forms)
         fee = s.fee()
         self.ids.fee.text = (app.tr("手数料 {fee}円", fee=f"{fee:,}") if fee
                              else app.tr("手数料はかかりません"))

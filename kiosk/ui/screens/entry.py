@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from kiosk.domain import kana
@@ -50,6 +51,12 @@ class EntryScreen(KioskScreen):
                 hint = "ひらがなで入力してください"
             self.ids.hint.text = app.tr(hint)
             self.ids.text.text = s.entry_text or " "
+        today = self.ids.today
+        dated = f.kind is FieldKind.DATE
+        today.action = ["entry_done", date.today().isoformat()] if dated else ["entry_done"]
+        today.disabled, today.opacity = not dated, 1 if dated else 0
+        today.size_hint_x = 0.15 if dated else 0    # takes no room when not a date
+        today.size_hint_min = (app.target, app.target) if dated else (0, 0)
         self.ids.done.disabled = mode is EntryMode.CHOICE
         self.ids.done.opacity = 0 if mode is EntryMode.CHOICE else 1
         self.ids.erase.disabled = mode is EntryMode.CHOICE

@@ -24,6 +24,10 @@ class ProcedureScreen(KioskScreen):
     title = "ご用件をお選びください"
 
     def refresh(self, app: Any, s: Session) -> None:
+        offered = bool(s.events())
+        entry = self.ids.life_events
+        entry.disabled, entry.opacity = not offered, 1 if offered else 0
+        entry.height = app.target * 1.6 if offered else 0
         key = (s.language, s.large_text)
         grid = self.ids.grid
         if getattr(self, "_built", None) == key:

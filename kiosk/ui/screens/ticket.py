@@ -6,6 +6,7 @@ from typing import Any
 from kivy.core.image import Image as CoreImage
 
 from kiosk.domain.session import Session, Step
+from kiosk.printing.slip import counter_group
 from kiosk.ui.screens.base import KioskScreen
 
 
@@ -18,12 +19,28 @@ def qr_texture(text: str) -> Any:
     return CoreImage(buf, ext="png").texture
 
 
+def route_text(app: Any, s: Session) -> str:
+    """A routed ticket's stages (the back-office's, or as planned when offline), one line
+    each, as the printed ticket has them."""
+    t = s.ticket
+    if t is None or not t.route:
+        return ""
+    lines = [app.tr("この順番で窓口へどうぞ")]
+    for stage in t.route:
+        service = s.catalog.service(stage.service)
+        lines.append(app.tr("{seq}. {service} {prefix}（{counter}）", seq=stage.seq,
+                            service=app.tr(stage.service_name or service.name),
+                            prefix=service.prefix,
+                            counter=counter_group(s.ward, stage.service)))
+    return "\n".join(lines)
+
+
 class TicketScreen(KioskScreen):
     step = Step.TICKET
     title = "番号札"
 
     def clear(self) -> None:
-        for key in ("number", "wait", "printed", "qr_label"):
+        for key in ("number", "wait", "route", "printed", "qr_label"):
             self.ids[key].text = ""
         self.ids.qr.texture = None
 
@@ -42,8 +59,12 @@ class TicketScreen(KioskScreen):
             wait = app.tr("職員がお手伝いします。番号をお呼びするまでお待ちください。") \
                 + "\n" + wait
         self.ids.wait.text = wait
+        self.ids.route.text = route_text(app, s)
         if t.printed:
             printed = app.tr("番号札を印刷しました。お取りください。")
+            if s.visit is not None:
+                printed += "\n" + app.tr("手続き案内票も印刷しました。"
+                                          "持ち物とほかの窓口の案内があります。")
         else:
             printed = app.tr("番号札を印刷できませんでした。この画面の番号を控えてください。")
         if s.paid:
