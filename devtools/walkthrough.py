@@ -101,7 +101,7 @@ def life_event_visit(h: Any, shot: Any, reader: Any) -> None:
     on(h, "pin", "take_pin")
     wait_for(h, lambda: session.step.value == "entry", "the first field no card holds")
     for key in key_presses(NEW_ADDRESS):
-        h.tap("key", key)
+        h.tap("entry_press", key)
     shot("23-life-entry")
     on(h, "entry", "entry_done")
     while session.step.value == "entry":       # the other fields: dates today, once each

@@ -178,10 +178,12 @@ class KioskApp(App):
 
     # --- the one way the screens act -----------------------------------------------------
     def act(self, name: str, *args: Any) -> None:
-        """A button's action: the language picker is the screen's own; every other action
-        is the resident's (the controller, kiosk.domain.actions)."""
+        """A button's action: the language picker and 読み上げ are the screen's own; every
+        other action is the resident's (the controller, kiosk.domain.actions)."""
         if name == "languages":
             self.open_languages()
+        elif name == "read_aloud":
+            self.read_aloud()
         else:
             self.controller.act(name, *args)
 

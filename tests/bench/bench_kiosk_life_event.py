@@ -69,7 +69,7 @@ def main() -> int:
             pin += len(step[1]) + 1
         elif kind == "type":
             for key in key_presses(step[1]):
-                h.tap("key", key)
+                h.tap("entry_press", key)
                 keys += 1
             h.tap("entry_done")
         if s.step is Step.PAYMENT:            # a fee on the way: the one payment choice

@@ -84,8 +84,8 @@ def test_form_values_fit_the_catalog():
         for f in procedure.fields:
             if f.key not in values and f.required and f.source is not FieldSource.MY_NUMBER \
                     and f.default is None:
-                values[f.key] = f.choices[0] if f.choices else (1 if f.kind.value in (
-                    "count",) else 2024 if f.kind.value == "year" else "テスト")
+                values[f.key] = f.choices[0] if f.choices else {
+                    "count": 1, "year": 2024, "date": "2024-01-02"}.get(f.kind.value, "テスト")
         try:
             app = Application.build(procedure, values, Identity.CARD)
         except Exception as exc:  # a resident field this test fills badly is not our concern

@@ -30,7 +30,8 @@ def test_terminal_of_the_kiosk_reaches_its_payment_config(tmp_path: Path) -> Non
     assert (terminal.host, terminal.port, terminal.sale_id) == ("192.0.2.20", 4100, "kita-01")
     shipped = load_payment_settings(REPO / "config" / "kiosk.toml")
     assert (mine.methods, mine.poll_seconds) == (shipped.methods, shipped.poll_seconds)
-    assert sorted(p.name for p in config.glob("*.toml")) == ["catalog.toml", "kiosk.toml"]
+    assert sorted(p.name for p in config.glob("*.toml")) == ["catalog.toml", "kiosk.toml",
+                                                             "life_events.toml"]
 
 
 def test_a_terminal_key_in_the_file_is_refused(tmp_path: Path) -> None:
