@@ -95,6 +95,11 @@ class BackofficePaymentSettings:
     provider_url: str = "http://127.0.0.1:8700"
     api_key_env: str = "PAYMENT_PROVIDER_API_KEY"
     webhook_secret_env: str = "PAYMENT_WEBHOOK_SECRET"  # noqa: S105 - a variable's name
+    # PayPay (provider = "paypay"): its secret and merchant id, also from the environment;
+    # environment: the SDK's sandbox or production URL, or "standin" = provider_url.
+    api_secret_env: str = "PAYMENT_PROVIDER_API_SECRET"  # noqa: S105 - a variable's name
+    merchant_id_env: str = "PAYMENT_PROVIDER_MERCHANT_ID"
+    environment: str = "sandbox"
     webhook_url: str = ""
     webhook_tolerance: int = 300
     code_expiry: int = 180
@@ -105,6 +110,12 @@ class BackofficePaymentSettings:
 
     def api_key(self) -> str:
         return os.environ.get(self.api_key_env, "")
+
+    def api_secret(self) -> str:
+        return os.environ.get(self.api_secret_env, "")
+
+    def merchant_id(self) -> str:
+        return os.environ.get(self.merchant_id_env, "")
 
     def webhook_secret(self) -> bytes:
         return os.environ.get(self.webhook_secret_env, "").encode()
@@ -237,8 +248,12 @@ def _payment(b: Section) -> BackofficePaymentSettings:
     if len(city) > 15 or not city.isascii():
         raise b.error("merchant_city", "must be Latin letters, at most 15 (JPQR tag 60)")
     return BackofficePaymentSettings(
-        provider=b.text("provider", d.provider, choices=("http",)), provider_url=url,
+        provider=b.text("provider", d.provider, choices=("http", "paypay")), provider_url=url,
         api_key_env=b.text("api_key_env", d.api_key_env),
+        api_secret_env=b.text("api_secret_env", d.api_secret_env),
+        merchant_id_env=b.text("merchant_id_env", d.merchant_id_env),
+        environment=b.text("environment", d.environment,
+                           choices=("sandbox", "production", "standin")),
         webhook_secret_env=b.text("webhook_secret_env", d.webhook_secret_env),
         webhook_url=hook, webhook_tolerance=b.integer("webhook_tolerance", d.webhook_tolerance,
                                                       min=5),
