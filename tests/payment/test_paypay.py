@@ -189,3 +189,18 @@ def test_credentials_never_logged(office: Office, caplog: pytest.LogCaptureFixtu
     text = office.log.read_text()
     for secret in (paypay.api_key, paypay.api_secret, paypay.merchant_id):
         assert secret not in text
+
+
+def test_cancel_loses_the_race_to_the_phone(office: Office) -> None:
+    """The resident pays just as they touch "cancel": PayPay refuses to delete a paid
+    code, and the payment is recorded paid — never refunded, never charged again."""
+    ticket = office.ticket()
+    payment = office.start(ticket)
+    assert abs(payment["expires_at_epoch"] - (time.time() + 60)) < 10  # our code_expiry
+    office.paypay.control("behaviour", webhook_url="")   # the webhook is late
+    office.paypay.phone(payment["reference"], "pay")
+    r = office.as_().post(f"{office.url}/api/v1/payments/{payment['id']}/cancel", timeout=30)
+    assert r.status_code == 200 and r.json()["state"] == "paid", r.text
+    r = office.as_().post(f"{office.url}/api/v1/tickets/{ticket}/payments",
+                          json={"method": "code"}, timeout=30)
+    assert r.status_code == 409 and r.json()["error"] == "already_paid", r.text
