@@ -41,13 +41,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-from hardware.payment import arguments, serve
+from hardware.payment import JsonHandler, arguments, serve
 
 log = logging.getLogger(__name__)
 CLOCK_SKEW_S = 120
@@ -240,20 +240,9 @@ class PayPayState:
                 self.deliveries.append(record)
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server: PayPayServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("paypay: " + format, *args)
-
-    def _reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    content_type = "application/json;charset=UTF-8"
 
     def _result(self, code: str, data: Any = None, ok_status: int = 200) -> None:
         status, code_id = ERRORS.get(code, (ok_status, OK["codeId"]))

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from kiosk.payment.paypay import PayPayProvider
-from tests.payment.conftest import TICKETS, _spawn, _stop, issue_ticket
+from tests.payment.conftest import TICKETS, OfficeApi, _spawn, _stop, issue_ticket
 from tests.support.backoffice import ServerFactory
 
 
@@ -44,49 +44,36 @@ class PayPay:
 
 
 @dataclass
-class Office:
-    url: str
-    tokens: dict[str, str]
+class Office(OfficeApi):
     paypay: PayPay
     log: Any
-
-    def as_(self, who: str = "kiosk-kita") -> requests.Session:
-        s = requests.Session()
-        s.headers["Authorization"] = f"Bearer {self.tokens[who]}"
-        return s
 
     def ticket(self) -> int:
         procedure, choices = TICKETS[1]   # 印鑑登録証明書, 300 yen
         return int(issue_ticket(self.url, self.tokens["kiosk-kita"], procedure, choices)["id"])
 
     def start(self, ticket: int) -> dict[str, Any]:
-        r = self.as_().post(f"{self.url}/api/v1/tickets/{ticket}/payments",
+        r = self.session().post(f"{self.url}/api/v1/tickets/{ticket}/payments",
                             json={"method": "code"}, timeout=30)
         assert r.status_code == 201, r.text
         result: dict[str, Any] = r.json()
         return result
 
     def payment(self, payment_id: int) -> dict[str, Any]:
-        r = self.as_().get(f"{self.url}/api/v1/payments/{payment_id}", timeout=10)
-        r.raise_for_status()
-        result: dict[str, Any] = r.json()
-        return result
-
-    def of_ticket(self, ticket: int) -> dict[str, Any]:
-        r = self.as_("staff").get(f"{self.url}/api/v1/tickets/{ticket}/payments", timeout=10)
+        r = self.session().get(f"{self.url}/api/v1/payments/{payment_id}", timeout=10)
         r.raise_for_status()
         result: dict[str, Any] = r.json()
         return result
 
     def events(self, payment_id: int) -> list[dict[str, Any]]:
-        r = self.as_("staff").get(f"{self.url}/api/v1/payments/{payment_id}/events", timeout=10)
+        r = self.session("staff").get(f"{self.url}/api/v1/payments/{payment_id}/events", timeout=10)
         r.raise_for_status()
         result: list[dict[str, Any]] = r.json()
         return result
 
     def day_end(self) -> dict[str, Any]:
         day = datetime.now(ZoneInfo("Asia/Tokyo")).date().isoformat()  # the office day
-        r = self.as_("boss").get(f"{self.url}/api/v1/payments/reconciliation",
+        r = self.session("boss").get(f"{self.url}/api/v1/payments/reconciliation",
                                  params={"day": day}, timeout=30)
         r.raise_for_status()
         result: dict[str, Any] = r.json()

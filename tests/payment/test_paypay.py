@@ -46,7 +46,7 @@ def test_kiosk_shows_paypays_code_and_the_phone_pays(office: Office) -> None:
     view = showing_code(flow)
     assert view.screen is Screen.SHOW_CODE
     assert view.qr_payload.startswith("https://qr.paypay.ne.jp/"), view.qr_payload
-    record = office.of_ticket(ticket)
+    record = office.payments_of(ticket)
     payment = record["payments"][-1]
     assert payment["amount_yen"] == record["fee_yen"] == 300
     # PayPay was asked for exactly this ticket's fee under our reference.
@@ -55,7 +55,7 @@ def test_kiosk_shows_paypays_code_and_the_phone_pays(office: Office) -> None:
     office.paypay.phone(payment["reference"], "pay")
     flow.wait(15)
     assert flow.view.screen is Screen.PAID
-    assert office.of_ticket(ticket)["paid"] is True
+    assert office.payments_of(ticket)["paid"] is True
     # The webhook was answered, and its state was read back from PayPay.
     deliveries = until(lambda: requests.get(f"{office.paypay.url}/_control/webhooks",
                                             timeout=5).json()["deliveries"])
@@ -66,18 +66,18 @@ def test_kiosk_shows_paypays_code_and_the_phone_pays(office: Office) -> None:
 def test_resident_gives_up_the_code_is_deleted(office: Office) -> None:
     ticket = office.ticket()
     payment = office.start(ticket)
-    r = office.as_().post(f"{office.url}/api/v1/payments/{payment['id']}/cancel", timeout=30)
+    r = office.session().post(f"{office.url}/api/v1/payments/{payment['id']}/cancel", timeout=30)
     assert r.status_code == 200 and r.json()["state"] == "canceled", r.text
     _code_id, reference = split_id(payment["provider_id"])
     # The code is gone at PayPay: the phone can no longer pay it.
     r = requests.post(f"{office.paypay.url}/_control/codes/{reference}/pay", timeout=5)
     assert r.status_code == 404
-    assert office.of_ticket(ticket)["paid"] is False
+    assert office.payments_of(ticket)["paid"] is False
     # The ticket stands: a new attempt can still be paid, once.
     again = office.start(ticket)
     office.paypay.phone(again["reference"], "pay")
     until(lambda: office.payment(again["id"])["state"] == "paid")
-    assert [p["state"] for p in office.of_ticket(ticket)["payments"]] == ["canceled", "paid"]
+    assert [p["state"] for p in office.payments_of(ticket)["payments"]] == ["canceled", "paid"]
 
 
 def test_expired_code_and_failed_payment(office: Office) -> None:
@@ -88,7 +88,7 @@ def test_expired_code_and_failed_payment(office: Office) -> None:
     second = office.start(ticket)
     office.paypay.phone(second["reference"], "fail")
     until(lambda: office.payment(second["id"])["state"] == "failed")
-    record = office.of_ticket(ticket)
+    record = office.payments_of(ticket)
     assert record["paid"] is False and record["payment_status"] == "failed"
 
 
@@ -102,7 +102,7 @@ def test_provider_down_then_back(office: Office) -> None:
     assert ok["state"] == "pending"
     office.paypay.phone(ok["reference"], "pay")
     until(lambda: office.payment(ok["id"])["state"] == "paid")
-    assert [p["state"] for p in office.of_ticket(ticket)["payments"]] == ["failed", "paid"]
+    assert [p["state"] for p in office.payments_of(ticket)["payments"]] == ["failed", "paid"]
 
 
 def test_timeout_fails_the_attempt_never_charges_twice(office: Office) -> None:
@@ -126,7 +126,7 @@ def test_amount_mismatch_is_never_paid_and_is_flagged(office: Office) -> None:
     office.paypay.phone(payment["reference"], "pay", amount=30)
     until(lambda: office.payment(payment["id"])["state"] == "failed")
     assert "30 yen" in office.payment(payment["id"])["error"]
-    assert office.of_ticket(ticket)["paid"] is False
+    assert office.payments_of(ticket)["paid"] is False
     flagged = [m for m in office.day_end()["mismatches"] if m["reference"] == payment["reference"]]
     assert flagged and flagged[0]["problem"].startswith("state differs: here failed")
 
@@ -199,8 +199,8 @@ def test_cancel_loses_the_race_to_the_phone(office: Office) -> None:
     assert abs(payment["expires_at_epoch"] - (time.time() + 60)) < 10  # our code_expiry
     office.paypay.control("behaviour", webhook_url="")   # the webhook is late
     office.paypay.phone(payment["reference"], "pay")
-    r = office.as_().post(f"{office.url}/api/v1/payments/{payment['id']}/cancel", timeout=30)
+    r = office.session().post(f"{office.url}/api/v1/payments/{payment['id']}/cancel", timeout=30)
     assert r.status_code == 200 and r.json()["state"] == "paid", r.text
-    r = office.as_().post(f"{office.url}/api/v1/tickets/{ticket}/payments",
+    r = office.session().post(f"{office.url}/api/v1/tickets/{ticket}/payments",
                           json={"method": "code"}, timeout=30)
     assert r.status_code == 409 and r.json()["error"] == "already_paid", r.text

@@ -5,7 +5,6 @@ The kiosk shows PayPay's code (its QR URL) as the QR; screenshots of it are kept
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,14 @@ import pytest
 from kiosk.domain.payment import PaymentMethod
 from kiosk.domain.session import Step
 from tests.payment.paypay_support import Office, paypay_office
-from tests.ui.test_cashless import pump_until, shoot, show_code, ticket_text, to_cashless
+from tests.ui.test_cashless import (
+    cashless_app,
+    pump_until,
+    shoot,
+    show_code,
+    ticket_text,
+    to_cashless,
+)
 
 pytestmark = [pytest.mark.kivy, pytest.mark.slow]
 
@@ -31,29 +37,13 @@ def office(tmp_path_factory: pytest.TempPathFactory,
 def paypay_kiosk(kiosk: Any, office: Office, tmp_path: Path) -> Iterator[Any]:
     from kiosk.payment.client import PaymentClient
     from kiosk.payment.widget import KioskCashless
-    from kiosk.sync import KioskLink
-    from kiosk.ui.adapters import LinkDesk
-    from tests.sync.helpers import settings
 
     office.paypay.control("reset")
     office.paypay.control("behaviour", webhook_url=f"{office.url}/api/v1/payments/webhook")
-    token = office.tokens["kiosk-kita"]
-    link = KioskLink(settings(tmp_path, office.url, token=token, issue_timeout=3.0))
-    link.start()
-    c = kiosk.app.controller
-    c.desk = LinkDesk(link)
-    before = c.session.settings
-    c.session.settings = dataclasses.replace(before, cashless=True)
-    kiosk.app.payment = KioskCashless(PaymentClient(office.url, token, timeout_s=10.0), None,
-                                      (PaymentMethod.CODE, PaymentMethod.COUNTER),
-                                      poll_seconds=0.2)
-    kiosk.office = office
-    yield kiosk
-    c.end_visit()
-    kiosk.h.settle()
-    kiosk.app.payment = None
-    c.session.settings = before
-    link.stop()
+    with cashless_app(kiosk, office, tmp_path, KioskCashless(
+            PaymentClient(office.url, office.tokens["kiosk-kita"], timeout_s=10.0), None,
+            (PaymentMethod.CODE, PaymentMethod.COUNTER), poll_seconds=0.2)):
+        yield kiosk
 
 
 def test_paypay_code_on_the_kiosk_paid_by_the_phone(paypay_kiosk: Any, tmp_path: Path) -> None:
@@ -63,13 +53,13 @@ def test_paypay_code_on_the_kiosk_paid_by_the_phone(paypay_kiosk: Any, tmp_path:
     assert flow.view.qr_payload.startswith("https://qr.paypay.ne.jp/")
     assert flow.view.amount_yen == 300 == k.s.fee()
     shoot(k, tmp_path, "paypay-code")
-    paying = k.office.of_ticket(ticket_id)["payments"][-1]
+    paying = k.office.payments_of(ticket_id)["payments"][-1]
     assert k.office.paypay.sdk().details(paying["reference"]).amount_yen == 300
     k.office.paypay.phone(paying["reference"], "pay")
     pump_until(k, lambda: k.s.step is Step.TICKET)
     k.h.pump(2)
     assert k.s.paid and "手数料のお支払いが済みました。" in ticket_text(k)
-    assert k.office.of_ticket(ticket_id)["paid"] is True
+    assert k.office.payments_of(ticket_id)["paid"] is True
 
 
 def test_paypay_code_expires_the_ticket_stands(paypay_kiosk: Any) -> None:
@@ -77,10 +67,10 @@ def test_paypay_code_expires_the_ticket_stands(paypay_kiosk: Any) -> None:
     ticket_id = to_cashless(k)
     number = k.s.ticket.number
     show_code(k)
-    paying = k.office.of_ticket(ticket_id)["payments"][-1]
+    paying = k.office.payments_of(ticket_id)["payments"][-1]
     k.office.paypay.phone(paying["reference"], "expire")
     pump_until(k, lambda: k.s.step is Step.TICKET)
     k.h.pump(2)
     assert not k.s.paid and k.s.ticket is not None and k.s.ticket.number == number
     assert "手数料は窓口でお支払いください。" in ticket_text(k)
-    assert k.office.of_ticket(ticket_id)["payments"][-1]["state"] == "expired"
+    assert k.office.payments_of(ticket_id)["payments"][-1]["state"] == "expired"
