@@ -204,3 +204,24 @@ def test_cancel_loses_the_race_to_the_phone(office: Office) -> None:
     r = office.session().post(f"{office.url}/api/v1/tickets/{ticket}/payments",
                           json={"method": "code"}, timeout=30)
     assert r.status_code == 409 and r.json()["error"] == "already_paid", r.text
+
+
+def test_day_end_lists_a_payment_paid_at_paypay_but_pending_here(office: Office) -> None:
+    """The webhook is lost and no kiosk asks any more: the day-end shows PayPay's
+    COMPLETED against our pending, and nothing is corrected silently."""
+    ticket = office.ticket()
+    payment = office.start(ticket)
+    office.paypay.control("behaviour", webhook_url="")
+    office.paypay.phone(payment["reference"], "pay")
+    report = office.day_end()
+    assert report["provider_checked"] is True and report["ok"] is False
+    flagged = [m for m in report["mismatches"] if m["reference"] == payment["reference"]]
+    assert flagged[0]["problem"] == "state differs: here pending, provider paid"
+    assert flagged[0]["provider"] == {"state": "paid", "amount_yen": 300}
+    r = requests.post(f"{office.url}/api/v1/payments/webhook", timeout=10,
+                      json={"merchant_order_id": "kita-999-deadbeef", "state": "COMPLETED"})
+    assert r.status_code == 404   # unknown here: PayPay retries later
+    # Reading the payment asks PayPay: brought up to date, and the day-end then agrees.
+    assert office.payment(payment["id"])["state"] == "paid"
+    assert not [m for m in office.day_end()["mismatches"]
+                if m["reference"] == payment["reference"]]
