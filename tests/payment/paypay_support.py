@@ -81,9 +81,11 @@ class Office(OfficeApi):
 
 
 @contextmanager
-def paypay_office(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Office]:
+def paypay_office(tmp_path: Path, request: pytest.FixtureRequest,
+                  database: str | None = None) -> Iterator[Office]:
     """The PayPay stand-in process and a back-office process whose [payment] names it
-    (provider = "paypay", environment = "standin"), credentials in its environment."""
+    (provider = "paypay", environment = "standin"), credentials in its environment;
+    `database` "postgres" puts the back-office on the private PostgreSQL."""
     key, secret, merchant = (secrets.token_hex(10), secrets.token_hex(20),
                              f"M{secrets.randbelow(10**17):017d}")
     proc, port = _spawn(["hardware.payment.paypay", "--port", "0", "--api-key", key,
@@ -91,7 +93,7 @@ def paypay_office(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Of
     paypay = PayPay(f"http://127.0.0.1:{port}", key, secret, merchant)
     factory = ServerFactory(tmp_path, request)
     try:
-        server = factory.start(None, config={"payment": {
+        server = factory.start(database, config={"payment": {
             "provider": "paypay", "environment": "standin", "provider_url": paypay.url,
             "code_expiry": 60, "poll_after": 0.3}}, env={
             "PAYMENT_PROVIDER_API_KEY": key, "PAYMENT_PROVIDER_API_SECRET": secret,
