@@ -53,6 +53,11 @@ def test_paypay_code_on_the_kiosk_paid_by_the_phone(paypay_kiosk: Any, tmp_path:
     assert flow.view.qr_payload.startswith("https://qr.paypay.ne.jp/")
     assert flow.view.amount_yen == 300 == k.s.fee()
     shoot(k, tmp_path, "paypay-code")
+    # What a phone camera reads off the kiosk's screen is PayPay's code, nothing else.
+    from PIL import Image
+    from pyzbar.pyzbar import decode
+    read = decode(Image.open(tmp_path / "paypay-code.png"))
+    assert [r.data.decode() for r in read] == [flow.view.qr_payload]
     paying = k.office.payments_of(ticket_id)["payments"][-1]
     assert k.office.paypay.sdk().details(paying["reference"]).amount_yen == 300
     k.office.paypay.phone(paying["reference"], "pay")
