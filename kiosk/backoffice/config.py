@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -100,6 +101,9 @@ class BackofficePaymentSettings:
     api_secret_env: str = "PAYMENT_PROVIDER_API_SECRET"  # noqa: S105 - a variable's name
     merchant_id_env: str = "PAYMENT_PROVIDER_MERCHANT_ID"
     environment: str = "sandbox"
+    # Addresses (CIDR) the provider's webhook may come from; empty: any. For a provider
+    # whose webhook is unsigned (PayPay publishes its senders' addresses instead).
+    webhook_sources: tuple[str, ...] = ()
     webhook_url: str = ""
     webhook_tolerance: int = 300
     code_expiry: int = 180
@@ -116,6 +120,16 @@ class BackofficePaymentSettings:
 
     def merchant_id(self) -> str:
         return os.environ.get(self.merchant_id_env, "")
+
+    def webhook_from(self, address: str) -> bool:
+        """May a webhook come from `address` (the peer's IP)?"""
+        if not self.webhook_sources:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(n, strict=False) for n in self.webhook_sources)
 
     def webhook_secret(self) -> bytes:
         return os.environ.get(self.webhook_secret_env, "").encode()
@@ -247,7 +261,14 @@ def _payment(b: Section) -> BackofficePaymentSettings:
     city = b.text("merchant_city", d.merchant_city)
     if len(city) > 15 or not city.isascii():
         raise b.error("merchant_city", "must be Latin letters, at most 15 (JPQR tag 60)")
+    sources = b.texts("webhook_sources", d.webhook_sources)
+    for net in sources:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise b.error("webhook_sources", f"not an address or CIDR block: {net!r}") from None
     return BackofficePaymentSettings(
+        webhook_sources=sources,
         provider=b.text("provider", d.provider, choices=("http", "paypay")), provider_url=url,
         api_key_env=b.text("api_key_env", d.api_key_env),
         api_secret_env=b.text("api_secret_env", d.api_secret_env),

@@ -82,10 +82,11 @@ class Office(OfficeApi):
 
 @contextmanager
 def paypay_office(tmp_path: Path, request: pytest.FixtureRequest,
-                  database: str | None = None) -> Iterator[Office]:
+                  database: str | None = None, **payment: Any) -> Iterator[Office]:
     """The PayPay stand-in process and a back-office process whose [payment] names it
     (provider = "paypay", environment = "standin"), credentials in its environment;
-    `database` "postgres" puts the back-office on the private PostgreSQL."""
+    `database` "postgres" puts the back-office on the private PostgreSQL; `payment`: more
+    keys of its [payment]."""
     key, secret, merchant = (secrets.token_hex(10), secrets.token_hex(20),
                              f"M{secrets.randbelow(10**17):017d}")
     proc, port = _spawn(["hardware.payment.paypay", "--port", "0", "--api-key", key,
@@ -95,7 +96,7 @@ def paypay_office(tmp_path: Path, request: pytest.FixtureRequest,
     try:
         server = factory.start(database, config={"payment": {
             "provider": "paypay", "environment": "standin", "provider_url": paypay.url,
-            "code_expiry": 60, "poll_after": 0.3}}, env={
+            "code_expiry": 60, "poll_after": 0.3, **payment}}, env={
             "PAYMENT_PROVIDER_API_KEY": key, "PAYMENT_PROVIDER_API_SECRET": secret,
             "PAYMENT_PROVIDER_MERCHANT_ID": merchant})
         # PayPay's merchant panel holds the webhook URL: the stand-in is told it here.

@@ -225,3 +225,19 @@ def test_day_end_lists_a_payment_paid_at_paypay_but_pending_here(office: Office)
     assert office.payment(payment["id"])["state"] == "paid"
     assert not [m for m in office.day_end()["mismatches"]
                 if m["reference"] == payment["reference"]]
+
+
+def test_webhook_only_from_listed_senders(tmp_path_factory: pytest.TempPathFactory,
+                                          request: pytest.FixtureRequest) -> None:
+    """[payment] webhook_sources: a notification from elsewhere is refused unread."""
+    with paypay_office(tmp_path_factory.mktemp("listed"), request,
+                       webhook_sources=["192.0.2.0/24"]) as office:
+        payment = office.start(office.ticket())
+        r = requests.post(f"{office.url}/api/v1/payments/webhook", timeout=10,
+                          json={"merchant_order_id": payment["reference"]})
+        assert r.status_code == 403
+        office.paypay.phone(payment["reference"], "pay")  # its webhook is refused too
+        until(lambda: requests.get(f"{office.paypay.url}/_control/webhooks",
+                                   timeout=5).json()["deliveries"])
+        # …and the payment is still brought up to date by reading it from PayPay.
+        until(lambda: office.payment(payment["id"])["state"] == "paid")

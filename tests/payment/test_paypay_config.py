@@ -51,8 +51,17 @@ def test_generic_provider_stays(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(from_settings(settings().payment), HttpCodePaymentProvider)
 
 
+def test_webhook_sources() -> None:
+    anyone = settings().payment
+    assert anyone.webhook_from("203.0.113.9") and anyone.webhook_from("")
+    listed = settings(webhook_sources=["203.0.113.0/24", "2001:db8::1"]).payment
+    assert listed.webhook_from("203.0.113.9") and listed.webhook_from("2001:db8::1")
+    assert not listed.webhook_from("127.0.0.1") and not listed.webhook_from("")
+
+
 @pytest.mark.parametrize("payment", [{"provider": "paypal"}, {"environment": "live"},
-                                     {"api_secret": "in-a-file"}])
+                                     {"api_secret": "in-a-file"},
+                                     {"webhook_sources": ["paypay.ne.jp"]}])
 def test_bad_settings_name_the_key(payment: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         settings(**payment)

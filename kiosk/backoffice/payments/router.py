@@ -169,7 +169,9 @@ async def _report(request: Request, who: Principal, day: str | None, ward: str |
 @router.post("/payments/webhook", response_model=P.WebhookAck)
 async def webhook(request: Request) -> Any:
     body = await request.body()
-    return await _run(service(request).webhook, request.headers, body)  # case-insensitive
+    peer = request.client.host if request.client else ""
+    return await _run(service(request).webhook, request.headers, body,  # case-insensitive
+                      peer)
 
 
 @router.get("/payments/{payment_id}", response_model=P.Payment)

@@ -520,7 +520,11 @@ class PaymentService:
         return self.paid_at_counter(payment_id, reference, actor)
 
     # --- the provider's webhook ------------------------------------------------------
-    def webhook(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    def webhook(self, headers: Mapping[str, str], body: bytes,
+                peer: str = "") -> dict[str, Any]:
+        if not self.settings.webhook_from(peer):
+            log.warning("webhook refused: sender not in [payment] webhook_sources")
+            raise Forbidden("forbidden", "webhook from an address not listed")
         reference_of = getattr(self.provider, "webhook_reference", None)
         if reference_of is not None:
             try:
