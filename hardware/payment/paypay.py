@@ -24,6 +24,7 @@ The phone that scans, and the failures (controls a real PayPay lacks):
     POST /_control/codes/<merchantPaymentId>/pay    {"amount": n}? (n ≠ the code's: a
                                                      provider record of another amount)
     POST /_control/codes/<merchantPaymentId>/fail | /expire
+    POST /_control/codes/<merchantPaymentId>/refund   (as in PayPay's merchant panel)
     POST /_control/behaviour {"down": bool, "delay_s": s, "webhook_copies": n,
                               "webhook_url": url}
     POST /_control/reset ; GET /_control/webhooks (deliveries) ; GET /_control/health
@@ -216,6 +217,15 @@ class PayPayState:
             threading.Thread(target=self._deliver, args=(event,), daemon=True).start()
         return 200, code.details()
 
+    def refund(self, mpid: str) -> tuple[int, Any]:
+        """A refund made in PayPay's merchant panel (never by the kiosk)."""
+        with self.lock:
+            code = self.codes.get(mpid)
+            if code is None or code.status != "COMPLETED":
+                return 409, {"error": "only a completed payment can be refunded"}
+            code.status = "REFUNDED"
+            return 200, code.details()
+
     def pay(self, mpid: str, amount: int | None) -> None:
         self.scan(mpid, "pay", amount)
 
@@ -315,6 +325,8 @@ class Handler(JsonHandler):
         if (method == "POST" and len(parts) == 3 and parts[0] == "codes"
                 and parts[2] in ("pay", "fail", "expire")):
             return state.scan(parts[1], parts[2], body.get("amount"))
+        if method == "POST" and len(parts) == 3 and parts[0] == "codes" and parts[2] == "refund":
+            return state.refund(parts[1])
         return 404, {"error": "not found"}
 
     def do_GET(self) -> None:

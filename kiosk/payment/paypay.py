@@ -35,10 +35,12 @@ from kiosk.payment.provider import ProviderError, ProviderPayment
 log = logging.getLogger(__name__)
 
 #: PayPay's payment statuses → ours. CREATED: the code is shown, nobody paid yet.
+#: REFUNDED (done in PayPay's merchant panel, never here) counts as not paid: the
+#: day-end flags it against our "paid", and nothing leaves "paid" by itself.
 STATES = {"CREATED": PaymentState.PENDING, "AUTHORIZED": PaymentState.PENDING,
           "REAUTHORIZING": PaymentState.PENDING, "COMPLETED": PaymentState.PAID,
           "FAILED": PaymentState.FAILED, "CANCELED": PaymentState.CANCELED,
-          "EXPIRED": PaymentState.EXPIRED, "REFUNDED": PaymentState.PAID}
+          "EXPIRED": PaymentState.EXPIRED, "REFUNDED": PaymentState.CANCELED}
 #: resultInfo codes meaning "the code is gone already" on delete: read the state instead.
 _GONE = {"DYNAMIC_QR_NOT_FOUND", "DYNAMIC_QR_ALREADY_PAID", "EXPIRED_DYNAMIC_QR",
          "CODE_NOT_FOUND", "ORDER_NOT_REVERSIBLE"}

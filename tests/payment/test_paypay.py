@@ -241,3 +241,15 @@ def test_webhook_only_from_listed_senders(tmp_path_factory: pytest.TempPathFacto
                                    timeout=5).json()["deliveries"])
         # …and the payment is still brought up to date by reading it from PayPay.
         until(lambda: office.payment(payment["id"])["state"] == "paid")
+
+
+def test_refund_in_paypays_panel_is_flagged_never_applied(office: Office) -> None:
+    ticket = office.ticket()
+    payment = office.start(ticket)
+    office.paypay.phone(payment["reference"], "pay")
+    until(lambda: office.payment(payment["id"])["state"] == "paid")
+    office.paypay.phone(payment["reference"], "refund")
+    flagged = [m for m in office.day_end()["mismatches"]
+               if m["reference"] == payment["reference"]]
+    assert flagged[0]["problem"] == "state differs: here paid, provider canceled"
+    assert office.payments_of(ticket)["paid"] is True   # staff decide; nothing silent
