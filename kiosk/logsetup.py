@@ -43,7 +43,12 @@ MASK = "[REDACTED]"
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)
 
 
+# A payment provider's request signature (PayPay: "hmac OPA-Auth:<api key>:<mac>:...").
+_OPA_AUTH = re.compile(r"(OPA-Auth:)[^\s'\"]+")
+
+
 def redact(text: str) -> str:
+    text = _OPA_AUTH.sub(lambda m: m.group(1) + MASK, text)
     text = _VERIFY_APDU.sub(lambda m: m.group(1) + "** ** ** **", text)
     text = _PIN.sub(lambda m: m.group(1) + "****", text)
     return _MY_NUMBER.sub("************", text)

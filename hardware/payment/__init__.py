@@ -5,8 +5,11 @@ told how to behave next through a control channel the real devices do not have."
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import socketserver
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 
 def arguments(description: str) -> argparse.ArgumentParser:
@@ -26,3 +29,21 @@ def serve(server: socketserver.BaseServer, banner: str) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """What the HTTP stand-ins share: keep-alive, quiet request logs, JSON answers."""
+
+    protocol_version = "HTTP/1.1"
+    content_type = "application/json"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logging.getLogger(type(self).__module__).debug(format, *args)
+
+    def _reply(self, status: int, body: Any) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", self.content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)

@@ -32,13 +32,13 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from hardware.payment import arguments, serve
+from hardware.payment import JsonHandler, arguments, serve
 from kiosk.domain.payment import (
     NONCE_HEADER,
     SIGNATURE_HEADER,
@@ -242,20 +242,8 @@ class ProviderState:
                 time.sleep(0.2 * (attempt + 1))
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server: ProviderServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("provider: " + format, *args)
-
-    def _reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _body(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)

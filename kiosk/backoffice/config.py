@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -96,6 +97,14 @@ class BackofficePaymentSettings:
     provider_url: str = "http://127.0.0.1:8700"
     api_key_env: str = "PAYMENT_PROVIDER_API_KEY"
     webhook_secret_env: str = "PAYMENT_WEBHOOK_SECRET"  # noqa: S105 - a variable's name
+    # PayPay (provider = "paypay"): its secret and merchant id, also from the environment;
+    # environment: the SDK's sandbox or production URL, or "standin" = provider_url.
+    api_secret_env: str = "PAYMENT_PROVIDER_API_SECRET"  # noqa: S105 - a variable's name
+    merchant_id_env: str = "PAYMENT_PROVIDER_MERCHANT_ID"
+    environment: str = "sandbox"
+    # Addresses (CIDR) the provider's webhook may come from; empty: any. For a provider
+    # whose webhook is unsigned (PayPay publishes its senders' addresses instead).
+    webhook_sources: tuple[str, ...] = ()
     webhook_url: str = ""
     webhook_tolerance: int = 300
     code_expiry: int = 180
@@ -106,6 +115,22 @@ class BackofficePaymentSettings:
 
     def api_key(self) -> str:
         return os.environ.get(self.api_key_env, "")
+
+    def api_secret(self) -> str:
+        return os.environ.get(self.api_secret_env, "")
+
+    def merchant_id(self) -> str:
+        return os.environ.get(self.merchant_id_env, "")
+
+    def webhook_from(self, address: str) -> bool:
+        """May a webhook come from `address` (the peer's IP)?"""
+        if not self.webhook_sources:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(n, strict=False) for n in self.webhook_sources)
 
     def webhook_secret(self) -> bytes:
         return os.environ.get(self.webhook_secret_env, "").encode()
@@ -241,9 +266,20 @@ def _payment(b: Section) -> BackofficePaymentSettings:
     city = b.text("merchant_city", d.merchant_city)
     if len(city) > 15 or not city.isascii():
         raise b.error("merchant_city", "must be Latin letters, at most 15 (JPQR tag 60)")
+    sources = b.texts("webhook_sources", d.webhook_sources)
+    for net in sources:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise b.error("webhook_sources", f"not an address or CIDR block: {net!r}") from None
     return BackofficePaymentSettings(
-        provider=b.text("provider", d.provider, choices=("http",)), provider_url=url,
+        webhook_sources=sources,
+        provider=b.text("provider", d.provider, choices=("http", "paypay")), provider_url=url,
         api_key_env=b.text("api_key_env", d.api_key_env),
+        api_secret_env=b.text("api_secret_env", d.api_secret_env),
+        merchant_id_env=b.text("merchant_id_env", d.merchant_id_env),
+        environment=b.text("environment", d.environment,
+                           choices=("sandbox", "production", "standin")),
         webhook_secret_env=b.text("webhook_secret_env", d.webhook_secret_env),
         webhook_url=hook, webhook_tolerance=b.integer("webhook_tolerance", d.webhook_tolerance,
                                                       min=5),

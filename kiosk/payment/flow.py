@@ -27,6 +27,9 @@ from kiosk.payment.terminal import PaymentTerminal
 
 log = logging.getLogger(__name__)
 
+#: QR contents of providers whose codes are links into their app, shown as they come.
+PROVIDER_CODE_LINKS = ("https://qr.paypay.ne.jp/",)
+
 EXPIRY_GRACE_S = 30.0  # past the code's expiry, stop waiting for the provider to say so
 
 
@@ -187,13 +190,19 @@ class PaymentFlow:
         if self._final(view, payment):  # e.g. the provider could not be reached
             return
         payload = str(payment.get("qr_payload") or "")
-        try:
-            parsed = parse_jpqr(payload)
-        except PayloadError as exc:
-            self.client.cancel(view.payment_id or 0)
-            self._show(replace(view, screen=Screen.FAILED, detail=f"bad payment code: {exc}"))
-            return
-        if parsed.amount_yen != view.amount_yen:
+        if payload.startswith(PROVIDER_CODE_LINKS):
+            # A provider's own code (PayPay's QR URL) carries no amount: the back-office
+            # checked the provider's amount against the fee when it created the code.
+            parsed = None
+        else:
+            try:
+                parsed = parse_jpqr(payload)
+            except PayloadError as exc:
+                self.client.cancel(view.payment_id or 0)
+                self._show(replace(view, screen=Screen.FAILED,
+                                   detail=f"bad payment code: {exc}"))
+                return
+        if parsed is not None and parsed.amount_yen != view.amount_yen:
             # The code must charge exactly the fee the back-office computed.
             self.client.cancel(view.payment_id or 0)
             self._show(replace(view, screen=Screen.FAILED,

@@ -64,7 +64,9 @@ class CodePaymentProvider(Protocol):
 
     def cancel(self, provider_id: str) -> ProviderPayment: ...
 
-    def settlements(self, day: date) -> list[ProviderPayment]: ...
+    def settlements(self, day: date, references: tuple[str, ...] = ()) -> list[ProviderPayment]:
+        """The provider's record of the day; `references`: our code payments of that day,
+        for a provider that can only be asked payment by payment (PayPay)."""
 
 
 class HttpCodePaymentProvider:
@@ -131,6 +133,6 @@ class HttpCodePaymentProvider:
             # 409: already final (paid a moment ago, expired…) — report what it is.
             return self.status(provider_id)
 
-    def settlements(self, day: date) -> list[ProviderPayment]:
+    def settlements(self, day: date, references: tuple[str, ...] = ()) -> list[ProviderPayment]:
         data = self._call("GET", "/v1/settlements", params={"date": day.isoformat()})
         return [ProviderPayment.from_json(p) for p in data.get("payments", [])]

@@ -129,16 +129,11 @@ def register_terminal(url: str, admin_token: str, terminal: Terminal,
 
 
 @dataclass
-class Office:
-    """A back-office process with the payment router, plus the stand-ins it talks to."""
+class OfficeApi:
+    """A back-office process's URL and its callers' tokens, by role."""
 
     url: str
     tokens: dict[str, str]
-    tickets: list[int]
-    provider: Provider
-    terminal: Terminal
-    log: Path
-    db_url: str
 
     def session(self, who: str = "kiosk-kita") -> requests.Session:
         s = requests.Session()
@@ -149,6 +144,17 @@ class Office:
         r = self.session(who).get(f"{self.url}/api/v1/tickets/{ticket_id}/payments", timeout=5)
         r.raise_for_status()
         return r.json()
+
+
+@dataclass
+class Office(OfficeApi):
+    """A back-office process with the payment router, plus the stand-ins it talks to."""
+
+    tickets: list[int]
+    provider: Provider
+    terminal: Terminal
+    log: Path
+    db_url: str
 
 
 # The tickets every office test starts with: (procedure, resident's choices). The server

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from kiosk.domain.payment import PaymentMethod
 from kiosk.domain.session import PayMethod, Step
 from kiosk.payment.flow import I18N_DOMAIN as PAY
 from kiosk.ui.adapters import LinkDesk
-from tests.payment.conftest import Office, _office, _provider_process, _terminal_process
+from tests.payment.conftest import Office, OfficeApi, _office, _provider_process, _terminal_process
 from tests.ui.test_visits import place, to_card, type_pin
 
 pytestmark = [pytest.mark.kivy, pytest.mark.slow]
@@ -49,31 +50,44 @@ def cashless(kiosk: Any, pay_office: Office, tmp_path: Path) -> Iterator[Any]:
     from kiosk.payment.client import PaymentClient
     from kiosk.payment.terminal import NexoTcpTerminal
     from kiosk.payment.widget import KioskCashless
-    from kiosk.sync import KioskLink
-    from tests.sync.helpers import settings
 
     office = pay_office
     requests.post(f"{office.provider.url}/_control/reset", timeout=5).raise_for_status()
     office.terminal.control(outcome="succeed", delay_s=0.3, disconnect_then="paid")
     token = office.tokens["kiosk-kita"]
-    link = KioskLink(settings(tmp_path, office.url, token=token, issue_timeout=3.0))
+    with cashless_app(kiosk, office, tmp_path, KioskCashless(
+            PaymentClient(office.url, token, timeout_s=5.0),
+            NexoTcpTerminal("127.0.0.1", office.terminal.port, sale_id="kita-01",
+                            timeout_s=5.0, recover_s=2.0),
+            (PaymentMethod.CODE, PaymentMethod.TERMINAL, PaymentMethod.COUNTER),
+            poll_seconds=0.2)):
+        yield kiosk
+
+
+@contextmanager
+def cashless_app(kiosk: Any, office: OfficeApi, tmp_path: Path, payment: Any) -> Iterator[None]:
+    """The kiosk app linked to the back-office (tickets issued there), cashless on,
+    paying through `payment` (a KioskCashless); all undone afterwards."""
+    from kiosk.sync import KioskLink
+    from tests.sync.helpers import settings
+
+    link = KioskLink(settings(tmp_path, office.url, token=office.tokens["kiosk-kita"],
+                              issue_timeout=3.0))
     link.start()
     c = kiosk.app.controller
     c.desk = LinkDesk(link)
     before = c.session.settings
     c.session.settings = dataclasses.replace(before, cashless=True)
-    kiosk.app.payment = KioskCashless(
-        PaymentClient(office.url, token, timeout_s=5.0),
-        NexoTcpTerminal("127.0.0.1", office.terminal.port, sale_id="kita-01", timeout_s=5.0,
-                        recover_s=2.0),
-        (PaymentMethod.CODE, PaymentMethod.TERMINAL, PaymentMethod.COUNTER), poll_seconds=0.2)
+    kiosk.app.payment = payment
     kiosk.office = office
-    yield kiosk
-    c.end_visit()
-    kiosk.h.settle()
-    kiosk.app.payment = None
-    c.session.settings = before
-    link.stop()
+    try:
+        yield
+    finally:
+        c.end_visit()
+        kiosk.h.settle()
+        kiosk.app.payment = None
+        c.session.settings = before
+        link.stop()
 
 
 def pump_until(k: Any, done: Callable[[], bool], timeout: float = 20.0) -> None:

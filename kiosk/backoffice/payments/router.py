@@ -22,11 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from kiosk.backoffice.auth import Principal, require_any, require_device, require_staff
 from kiosk.backoffice.engine.errors import EngineError, Invalid
 from kiosk.backoffice.errors import ApiError, to_http
+from kiosk.backoffice.payments import providers, terminals
 from kiosk.backoffice.payments import schemas as P
-from kiosk.backoffice.payments import terminals
 from kiosk.backoffice.payments.service import Actor, PaymentService
 from kiosk.backoffice.privacy import refuse_my_number
-from kiosk.payment.provider import HttpCodePaymentProvider
 
 router = APIRouter(tags=["payments"])
 _lock = threading.Lock()
@@ -83,14 +82,7 @@ def service(request: Request) -> PaymentService:
         if found is None:
             bo = state.backoffice
             cfg = bo.settings.payment
-            provider = None
-            if cfg.api_key():
-                provider = HttpCodePaymentProvider(
-                    cfg.provider_url, cfg.api_key(),
-                    merchant={"merchant_name": cfg.merchant_name,
-                              "merchant_name_ja": cfg.merchant_name_ja,
-                              "merchant_city": cfg.merchant_city})
-            found = PaymentService(bo.engine, cfg, provider, bo.tz, bo)
+            found = PaymentService(bo.engine, cfg, providers.from_settings(cfg), bo.tz, bo)
             state.payments = found
     return found
 
@@ -177,7 +169,9 @@ async def _report(request: Request, who: Principal, day: str | None, ward: str |
 @router.post("/payments/webhook", response_model=P.WebhookAck)
 async def webhook(request: Request) -> Any:
     body = await request.body()
-    return await _run(service(request).webhook, request.headers, body)  # case-insensitive
+    peer = request.client.host if request.client else ""
+    return await _run(service(request).webhook, request.headers, body,  # case-insensitive
+                      peer)
 
 
 @router.get("/payments/{payment_id}", response_model=P.Payment)

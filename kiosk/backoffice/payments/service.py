@@ -520,7 +520,18 @@ class PaymentService:
         return self.paid_at_counter(payment_id, reference, actor)
 
     # --- the provider's webhook ------------------------------------------------------
-    def webhook(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    def webhook(self, headers: Mapping[str, str], body: bytes,
+                peer: str = "") -> dict[str, Any]:
+        if not self.settings.webhook_from(peer):
+            log.warning("webhook refused: sender not in [payment] webhook_sources")
+            raise Forbidden("forbidden", "webhook from an address not listed")
+        reference_of = getattr(self.provider, "webhook_reference", None)
+        if reference_of is not None:
+            try:
+                reference = reference_of(body)
+            except ProviderError:
+                raise Malformed("bad_request", "webhook body names no payment") from None
+            return self._webhook_read_back(reference)
         secret = self.settings.webhook_secret()
         if not secret:
             raise Unavailable("unavailable", "webhook secret is not configured")
@@ -559,6 +570,22 @@ class PaymentService:
         row = self._apply_remote(found.id, remote, "webhook")
         return {"ok": True, "payment_id": found.id, "state": row["state"]}
 
+    def _webhook_read_back(self, reference: str) -> dict[str, Any]:
+        """A provider whose webhook is unsigned (PayPay): the body only names the payment;
+        its state is read from the provider's API, so a forged or repeated notification
+        changes nothing the provider does not confirm."""
+        with reading(self.engine) as conn:
+            found = conn.execute(select(payments.c.id, payments.c.provider_id).where(
+                payments.c.reference == reference)).first()
+        if found is None or not found.provider_id or self.provider is None:
+            raise NotFound("not_found", "unknown payment; retry later")
+        try:
+            remote = self.provider.status(found.provider_id)
+        except ProviderError as exc:
+            raise Unavailable("unavailable", f"provider did not confirm: {exc}") from None
+        row = self._apply_remote(found.id, remote, "webhook")
+        return {"ok": True, "payment_id": found.id, "state": row["state"]}
+
     # --- reconciliation --------------------------------------------------------------
     def reconciliation(self, day: date, ward: str | None, *,
                        with_provider: bool = True,
@@ -581,8 +608,10 @@ class PaymentService:
         if with_provider and self.provider is not None:
             try:
                 remote: dict[str, ProviderPayment] = {}
+                ours_code = tuple(r["reference"] for r in rows
+                                  if r["method"] == PaymentMethod.CODE.value)
                 for d in {start.date(), (end - timedelta(seconds=1)).date()}:
-                    for p in self.provider.settlements(d):
+                    for p in self.provider.settlements(d, ours_code):
                         if start.timestamp() <= p.created_at < end.timestamp():
                             remote[p.merchant_payment_id] = p
                 wards = {r["reference"] for r in rows}
