@@ -102,12 +102,14 @@ def prepare_database(db_url: str) -> dict[str, Any]:
 class BackofficeServer:
     def __init__(self, db_url: str, var_dir: Path, secrets_: Mapping[str, Any], *,
                  workers: int = 1, config: Mapping[str, Any] | None = None,
-                 env: Mapping[str, str] | None = None, port: int | None = None) -> None:
+                 env: Mapping[str, str] | None = None, port: int | None = None,
+                 host: str = "127.0.0.1") -> None:
         self.db_url = db_url
+        self.host = host
         self.var_dir = var_dir
         self.workers = workers
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self.config_path = server_config(var_dir / "backoffice.toml", config)
         self.passwords = {a["username"]: a["password"] for a in secrets_["accounts"]}
         self.device_tokens = {(d["kind"], d["ward"]): d["token"] for d in secrets_["devices"]}
@@ -124,7 +126,7 @@ class BackofficeServer:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kiosk.backoffice", "serve", "--db", self.db_url,
-             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
+             "--host", self.host, "--port", str(self.port), "--workers", str(self.workers),
              "--config", str(self.config_path), "--log-level", "WARNING"],
             cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True)
         log.close()
