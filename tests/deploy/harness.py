@@ -135,7 +135,7 @@ def _alive(pid: int) -> bool:
 
 class Deployment:
     def __init__(self, root: Path, *, config: Mapping[str, Any] | None = None,
-                 server_threads: int | None = None) -> None:
+                 catalog: Path | None = None) -> None:
         self.root = root
         self.pg_root = root / "pg"
         self.archive = self.pg_root / "archive"
@@ -143,6 +143,7 @@ class Deployment:
         self.primary = PgNode(self.pg_root, "primary")
         self.standby = PgNode(self.pg_root, "standby1")
         self.config = dict(config or {})
+        self.catalog = catalog
         self.servers: list[BackofficeServer] = []
         self.haproxy: subprocess.Popen[bytes] | None = None
         self.port = free_port()
@@ -196,11 +197,11 @@ class Deployment:
 
     # --- back-office and proxy ---------------------------------------------------------
     def start_servers(self, workers: int = 1) -> None:
-        secrets_ = prepare_database(self.primary.url(self.dbname))
+        secrets_ = prepare_database(self.primary.url(self.dbname), self.catalog)
         for host in BACKOFFICE_HOSTS:
             var = Path(tempfile.mkdtemp(prefix="bo-", dir=self.root))
             server = BackofficeServer(self.db_url(), var, secrets_, workers=workers,
-                                      config=self.config, host=host)
+                                      config=self.config, host=host, catalog=self.catalog)
             self.servers.append(server)
             server.start()
 
@@ -256,9 +257,9 @@ class Deployment:
 
 @contextlib.contextmanager
 def deployment(config: Mapping[str, Any] | None = None, workers: int = 1,
-               ) -> Iterator[Deployment]:
+               catalog: Path | None = None) -> Iterator[Deployment]:
     root = Path(tempfile.mkdtemp(prefix="ward-deploy-"))
-    dep = Deployment(root, config=config)
+    dep = Deployment(root, config=config, catalog=catalog)
     try:
         dep.start_database()
         dep.start_servers(workers)
