@@ -87,29 +87,49 @@ class Stream:
     """One SSE stream on a raw TLS connection (asyncio: 500 of them in one process)."""
 
     NUMBER = re.compile(rb'"number":"([A-Z]+-\d+)"')
+    ID = re.compile(rb"^id: (\d+)$", re.M)
 
     def __init__(self, dep: Deployment, tls: ssl.SSLContext, path: str, token: str) -> None:
         self.dep, self.tls, self.path, self.token = dep, tls, path, token
         self.seen: set[str] = set()
         self.bytes = 0
         self.open = False
+        self.reconnects = 0
+        self.last_id: str | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Read until `stop`; reconnect with Last-Event-ID when the stream ends."""
+        while not stop.is_set():
+            try:
+                await self._once(stop)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                pass
+            if not stop.is_set():
+                self.reconnects += 1
+                await asyncio.sleep(0.5)
+
+    async def _once(self, stop: asyncio.Event) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.dep.port, ssl=self.tls)
+        last = f"Last-Event-ID: {self.last_id}\r\n" if self.last_id else ""
         writer.write(f"GET {self.path} HTTP/1.1\r\nHost: ward\r\nAccept: text/event-stream\r\n"
-                     f"Authorization: Bearer {self.token}\r\n\r\n".encode())
-        head = await reader.readuntil(b"\r\n\r\n")
-        self.open = head.startswith(b"HTTP/1.1 200")
+                     f"Authorization: Bearer {self.token}\r\n{last}\r\n".encode())
         try:
-            while not stop.is_set() and self.open:
+            head = await reader.readuntil(b"\r\n\r\n")
+            self.open = self.open or head.startswith(b"HTTP/1.1 200")
+            if not head.startswith(b"HTTP/1.1 200"):
+                return
+            while not stop.is_set():
                 try:
                     chunk = await asyncio.wait_for(reader.read(65536), 1.0)
                 except TimeoutError:
                     continue
                 if not chunk:
-                    break
+                    return
                 self.bytes += len(chunk)
                 self.seen.update(m.decode() for m in self.NUMBER.findall(chunk))
+                ids = self.ID.findall(chunk)
+                if ids:
+                    self.last_id = ids[-1].decode()
         finally:
             writer.close()
 
@@ -202,6 +222,7 @@ async def city(dep: Deployment, seconds: float, rate: float, stats: Stats) -> di
             "completed_ids": completed, "issued_ids": [t["id"] for v in issued.values()
                                                        for t in v],
             "streams": len(streams), "streams_open": sum(s.open for s in streams),
+            "stream_reconnects": sum(s.reconnects for s in streams),
             "display_events_missed": missed}
 
 

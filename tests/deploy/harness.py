@@ -150,6 +150,7 @@ class Deployment:
         self.url = f"https://127.0.0.1:{self.port}"
         self.dbname = "ward"
         self.ca: Path | None = None
+        self.admin_sock = root / "haproxy.sock"
 
     # --- PostgreSQL ----------------------------------------------------------------------
     def start_database(self) -> None:
@@ -209,6 +210,7 @@ class Deployment:
         self.ca, pem = make_ca(self.root / "tls")
         env = {**os.environ, "WARD_TLS_PEM": str(pem), "WARD_BIND": f"127.0.0.1:{self.port}",
                "WARD_STATS": f"127.0.0.1:{free_port()}",
+               "WARD_ADMIN_SOCK": str(self.admin_sock),
                "WARD_BO1": f"{self.servers[0].host}:{self.servers[0].port}",
                "WARD_BO2": f"{self.servers[1].host}:{self.servers[1].port}"}
         cfg = DEPLOY / "haproxy" / "haproxy.cfg"
@@ -219,11 +221,29 @@ class Deployment:
         log.close()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            with contextlib.suppress(requests.RequestException):
-                if self.get("/healthz").status_code == 200:
+            with contextlib.suppress(requests.RequestException, OSError):
+                if (self.get("/healthz").status_code == 200
+                        and len(self.hosts_up()) == len(self.servers)):
                     return
             time.sleep(0.1)
-        raise RuntimeError("HAProxy did not answer:\n" + self.haproxy_log())
+        raise RuntimeError("HAProxy did not answer with all hosts up:\n" + self.haproxy_log())
+
+    def hosts_up(self) -> list[str]:
+        """The back-office hosts HAProxy has in service (its health checks pass)."""
+        return [line.split(",")[1] for line in self.haproxy_admin("show stat").splitlines()
+                if line.startswith("backoffice,bo") and line.split(",")[17] == "UP"]
+
+    def haproxy_admin(self, command: str) -> str:
+        """One command on HAProxy's admin socket (as `socat` would send it)."""
+        import socket
+
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(self.admin_sock))
+            s.sendall(command.encode() + b"\n")
+            out = b""
+            while chunk := s.recv(65536):
+                out += chunk
+        return out.decode()
 
     def haproxy_log(self) -> str:
         path = self.root / "haproxy.log"
