@@ -118,6 +118,7 @@ class Stream:
             self.open = self.open or head.startswith(b"HTTP/1.1 200")
             if not head.startswith(b"HTTP/1.1 200"):
                 return
+            pending = b""
             while not stop.is_set():
                 try:
                     chunk = await asyncio.wait_for(reader.read(65536), 1.0)
@@ -126,8 +127,10 @@ class Stream:
                 if not chunk:
                     return
                 self.bytes += len(chunk)
-                self.seen.update(m.decode() for m in self.NUMBER.findall(chunk))
-                ids = self.ID.findall(chunk)
+                # Whole events only: a number split across two reads must not be missed.
+                done, _, pending = (pending + chunk).rpartition(b"\n\n")
+                self.seen.update(m.decode() for m in self.NUMBER.findall(done))
+                ids = self.ID.findall(done)
                 if ids:
                     self.last_id = ids[-1].decode()
         finally:
@@ -139,7 +142,8 @@ async def city(dep: Deployment, seconds: float, rate: float, stats: Stats) -> di
     tokens = dep.front.device_tokens
     wards = [f"w{w + 1:02d}" for w in range(WARDS)]
     staff = dep.front.login("supervisor")
-    stop = asyncio.Event()
+    stop = asyncio.Event()          # kiosks and counters
+    streams_stop = asyncio.Event()  # streams read on until the last events reached them
     issued: dict[str, list[dict[str, Any]]] = {w: [] for w in wards}
     completed: list[int] = []
     streams: list[Stream] = []
@@ -149,7 +153,7 @@ async def city(dep: Deployment, seconds: float, rate: float, stats: Stats) -> di
     for w in wards:  # a lobby display per ward
         s = Stream(dep, tls, f"/api/v1/events?ward={w}", tokens[("display", w)])
         streams.append(s)
-        tasks.append(asyncio.create_task(s.run(stop)))
+        tasks.append(asyncio.create_task(s.run(streams_stop)))
 
     async def kiosk(i: int) -> None:
         ward = wards[i % WARDS]
@@ -167,7 +171,7 @@ async def city(dep: Deployment, seconds: float, rate: float, stats: Stats) -> di
                     token = acked.ticket["status_token"]
                     s = Stream(dep, tls, f"/api/v1/status/{token}/events", token)
                     streams.append(s)
-                    tasks.append(asyncio.create_task(s.run(stop)))
+                    tasks.append(asyncio.create_task(s.run(streams_stop)))
             await asyncio.sleep(max(0.0, issue_gap - (time.perf_counter() - t0)))
         k.close()
 
@@ -212,12 +216,21 @@ async def city(dep: Deployment, seconds: float, rate: float, stats: Stats) -> di
     await asyncio.sleep(seconds)
     stop.set()
     await asyncio.gather(*workers)
-    await asyncio.sleep(3.0)  # the last events reach the streams
+    displays = streams[:WARDS]
+
+    def missing() -> int:
+        return sum(len({t["number"] for t in issued[w]} - s.seen)
+                   for w, s in zip(wards, displays, strict=True))
+
+    for _ in range(100):  # at most 20 s
+        if not missing():
+            break
+        await asyncio.sleep(0.2)
+    streams_stop.set()
+    missed = missing()
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    displays = streams[:WARDS]
-    missed = sum(len({t["number"] for t in issued[w]} - s.seen) for w, s in zip(wards, displays))
     return {"issued": sum(len(v) for v in issued.values()), "completed": len(completed),
             "completed_ids": completed, "issued_ids": [t["id"] for v in issued.values()
                                                        for t in v],
