@@ -25,6 +25,7 @@ import json
 import os
 import random
 import re
+import shutil
 import ssl
 import sys
 import tempfile
@@ -268,10 +269,13 @@ def main(argv: list[str] | None = None) -> int:
     config = {"events": {"max_streams_per_credential": 8}}
     stats = Stats()
     load0 = os.getloadavg()
-    with deployment(config, catalog=catalog) as dep:
-        result = asyncio.run(city(dep, seconds, issue_rate, stats))
-        lost = check_database(dep, result)
-        replication = dep.replication_state()
+    try:
+        with deployment(config, catalog=catalog) as dep:
+            result = asyncio.run(city(dep, seconds, issue_rate, stats))
+            lost = check_database(dep, result)
+            replication = dep.replication_state()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     table = stats.table()
     for op, row in table.items():
         print(f"{op:10s} n={row['n']:6d}  p50={row['p50_ms']:7.1f} ms  p99={row['p99_ms']:7.1f} ms")
