@@ -43,8 +43,12 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
                                hide_parameters=True)
         _sqlite_setup(engine)
         return engine
+    # pre-ping: after a failover the pooled connections to the old primary are dead; each
+    # is tested (one round trip) before use and replaced, so a host recovers by itself. A
+    # URL naming both database hosts with target_session_attrs=read-write finds the new
+    # primary (docs/operations.md).
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30,
-                         pool_pre_ping=False, hide_parameters=True)
+                         pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_setup(engine: Engine) -> None:

@@ -216,10 +216,19 @@ async def listen_postgres(dsn: str, hub: Hub, ready: asyncio.Event | None = None
     import psycopg
 
     delay = 0.2
+    listened = False
     while True:
         try:
             async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
                 await conn.execute(f"LISTEN {CHANNEL}")
+                if listened:
+                    # Events committed while we were not listening (a failover: the
+                    # promoted standby) never reach the open streams: end them, so each
+                    # reconnects with Last-Event-ID and replays them from the table.
+                    log.warning("event listener back; ending %d open stream(s) so they "
+                                "catch up", len(hub.subscribers))
+                    hub.close()
+                listened = True
                 if ready is not None:
                     ready.set()
                 delay = 0.2

@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import shutil
+import ssl
 import statistics
 import sys
 import tempfile
@@ -40,13 +41,15 @@ SERVICES = ("certificates", "moving", "family", "insurance", "assistance")
 class HttpClient:
     """One keep-alive connection; just enough HTTP/1.1 for JSON requests."""
 
-    def __init__(self, host: str, port: int, token: str) -> None:
-        self.host, self.port, self.token = host, port, token
+    def __init__(self, host: str, port: int, token: str,
+                 tls: ssl.SSLContext | None = None) -> None:
+        self.host, self.port, self.token, self.tls = host, port, token, tls
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def connect(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port,
+                                                                 ssl=self.tls)
 
     async def request(self, method: str, path: str, body: bytes = b"",
                       headers: dict[str, str] | None = None) -> tuple[int, bytes]:

@@ -85,7 +85,7 @@ def server_config(path: Path, overrides: Mapping[str, Any] | None = None) -> Pat
     return path
 
 
-def prepare_database(db_url: str) -> dict[str, Any]:
+def prepare_database(db_url: str, catalog: Path | None = None) -> dict[str, Any]:
     """Migrate, sync the catalog and seed with the test passwords; returns the secrets."""
     from kiosk.backoffice.db import make_engine, migrate
     from kiosk.backoffice.seed import seed_demo
@@ -94,7 +94,7 @@ def prepare_database(db_url: str) -> dict[str, Any]:
     migrate(db_url)
     engine = make_engine(db_url, pool_size=1)
     try:
-        return seed_demo(engine, load_catalog(), passwords=TEST_PASSWORDS)
+        return seed_demo(engine, load_catalog(catalog), passwords=TEST_PASSWORDS)
     finally:
         engine.dispose()
 
@@ -102,17 +102,21 @@ def prepare_database(db_url: str) -> dict[str, Any]:
 class BackofficeServer:
     def __init__(self, db_url: str, var_dir: Path, secrets_: Mapping[str, Any], *,
                  workers: int = 1, config: Mapping[str, Any] | None = None,
-                 env: Mapping[str, str] | None = None, port: int | None = None) -> None:
+                 env: Mapping[str, str] | None = None, port: int | None = None,
+                 host: str = "127.0.0.1", catalog: Path | None = None) -> None:
         self.db_url = db_url
+        self.host = host
+        self.catalog = catalog
         self.var_dir = var_dir
         self.workers = workers
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self.config_path = server_config(var_dir / "backoffice.toml", config)
         self.passwords = {a["username"]: a["password"] for a in secrets_["accounts"]}
         self.device_tokens = {(d["kind"], d["ward"]): d["token"] for d in secrets_["devices"]}
-        self.kiosk_token = self.device_tokens[("kiosk", "kita")]
-        self.display_token = self.device_tokens[("display", "kita")]
+        first = next(w for k, w in self.device_tokens if k == "kiosk")  # kita in the demo
+        self.kiosk_token = self.device_tokens[("kiosk", first)]
+        self.display_token = self.device_tokens[("display", first)]
         self.env = dict(env or {})
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = var_dir / "server.log"
@@ -124,8 +128,9 @@ class BackofficeServer:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kiosk.backoffice", "serve", "--db", self.db_url,
-             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
-             "--config", str(self.config_path), "--log-level", "WARNING"],
+             "--host", self.host, "--port", str(self.port), "--workers", str(self.workers),
+             "--config", str(self.config_path), "--log-level", "WARNING",
+             *(["--catalog", str(self.catalog)] if self.catalog else [])],
             cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
