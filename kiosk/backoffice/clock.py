@@ -1,12 +1,34 @@
-"""Time in one place: naive UTC in the database, the office's zone on the wire."""
+"""Time in one place: naive UTC in the database, the office's zone on the wire.
+
+`simulated(source)` puts the whole engine on another clock (the ward-day simulator,
+kiosk/backoffice/simulation): every `utcnow()` reads it instead of the wall clock, so a day
+runs as fast as the database allows, with no sleeping. One process, one simulation at a time.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
+
+_source: Callable[[], datetime] | None = None
 
 
 def utcnow() -> datetime:
+    if _source is not None:
+        return _source()
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def simulated(source: Callable[[], datetime]) -> Iterator[None]:
+    """Within the block, `utcnow()` is `source()` (naive UTC)."""
+    global _source
+    before, _source = _source, source
+    try:
+        yield
+    finally:
+        _source = before
 
 
 def to_utc(moment: datetime) -> datetime:

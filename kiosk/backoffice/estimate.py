@@ -22,10 +22,16 @@ class ServiceEstimate:
     open_counters: int
     samples: int
 
+    method = "learned"
+
     def wait_seconds(self, people_ahead: int) -> int:
         if self.capacity <= 0:
             return round((people_ahead + 0.5) * self.mean_service_seconds)
         return round((people_ahead + 0.5) * self.mean_service_seconds / self.capacity)
+
+    def wait_range(self, people_ahead: int) -> tuple[int, int] | None:
+        """The range shown with the estimate; this method shows none."""
+        return None
 
 
 def learned_mean(default_seconds: float, durations: Sequence[float], prior_weight: int) -> float:

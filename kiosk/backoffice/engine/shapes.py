@@ -11,6 +11,8 @@ from kiosk.backoffice.clock import iso
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading
 from kiosk.backoffice.engine.lookups import service_estimate
+from kiosk.backoffice.engine.shown import record_status
+from kiosk.backoffice.estimate import ServiceEstimate
 
 
 def ticket_summary(row: Any) -> dict[str, Any]:
@@ -58,10 +60,12 @@ def stage_forms(row: Any, stages: list[Any]) -> list[dict[str, Any]]:
 
 
 def ticket_json(bo: Backoffice, row: Any, ahead: int | None, base_url: str,
-                route: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                route: list[dict[str, Any]] | None = None,
+                served: ServiceEstimate | None = None) -> dict[str, Any]:
+    """`served`: the estimate already stored for this answer (engine/shown.py), if any."""
     waiting = row.status == "waiting"
     ward = bo.catalog.wards[row.ward]
-    wait = (service_estimate(bo, ward, row.service).wait_seconds(ahead)
+    wait = ((served or service_estimate(bo, ward, row.service)).wait_seconds(ahead)
             if waiting and ahead is not None else 0)
     base = bo.settings.server.public_url or base_url.rstrip("/")
     return {
@@ -85,7 +89,11 @@ def ticket_json(bo: Backoffice, row: Any, ahead: int | None, base_url: str,
 def status_json(bo: Backoffice, row: Any, ahead: int | None) -> dict[str, Any]:
     ward = bo.catalog.wards[row.ward]
     waiting = row.status == "waiting"
-    wait = service_estimate(bo, ward, row.service).wait_seconds(ahead or 0) if waiting else 0
+    wait = 0
+    if waiting:
+        served = service_estimate(bo, ward, row.service)
+        wait = served.wait_seconds(ahead or 0)
+        record_status(bo, row, ahead or 0, served)  # what the phone shows is measured too
     return {
         "number": row.label, "ward": row.ward, "ward_name": ward.name, "service": row.service,
         "service_name": bo.catalog.services[row.service].name, "status": row.status,
