@@ -11,8 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from kiosk.domain.catalog import Counter
+
+
+class Estimate(Protocol):
+    """A served wait estimate ([queue] estimator: "learned" here, "clerk" in
+    estimate_clerk.py); engine/shown.py stores what it answered."""
+
+    method: str
+    mean_service_seconds: float
+    open_counters: int
+
+    def wait_seconds(self, people_ahead: int) -> int: ...
+
+    def wait_range(self, people_ahead: int) -> tuple[int, int] | None: ...
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading
 from kiosk.backoffice.engine.lookups import service_estimate
 from kiosk.backoffice.engine.shown import record_status
-from kiosk.backoffice.estimate import ServiceEstimate
+from kiosk.backoffice.estimate import Estimate
 
 
 def ticket_summary(row: Any) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def stage_forms(row: Any, stages: list[Any]) -> list[dict[str, Any]]:
 
 def ticket_json(bo: Backoffice, row: Any, ahead: int | None, base_url: str,
                 route: list[dict[str, Any]] | None = None,
-                served: ServiceEstimate | None = None) -> dict[str, Any]:
+                served: Estimate | None = None) -> dict[str, Any]:
     """`served`: the estimate already stored for this answer (engine/shown.py), if any."""
     waiting = row.status == "waiting"
     ward = bo.catalog.wards[row.ward]
