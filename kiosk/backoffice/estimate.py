@@ -20,9 +20,14 @@ class Estimate(Protocol):
     """A served wait estimate ([queue] estimator: "learned" here, "clerk" in
     estimate_clerk.py); engine/shown.py stores what it answered."""
 
-    method: str
-    mean_service_seconds: float
-    open_counters: int
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def mean_service_seconds(self) -> float: ...
+
+    @property
+    def open_counters(self) -> int: ...
 
     def wait_seconds(self, people_ahead: int) -> int: ...
 

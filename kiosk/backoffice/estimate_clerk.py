@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 
 CV = 0.5            # the spread of one service time (coefficient of variation)
 UNKNOWN = 0.15      # the share of the wait nobody can know yet
-Z = 1.3             # about 80 % of actual waits fall within ±Z spreads
-SLACK = 120.0       # seconds added on each side of the range
+Z = 1.0             # with SLACK: ≥ 80 % of actual waits inside the range (bench_estimates)
+SLACK = 60.0        # seconds added on each side of the range
 ROUND = 300         # the range is shown in 5-minute steps
+EXTRA = 30          # new tickets played past the queue (further places: `step` each)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Waiting:
     service: str
     seconds: float              # its expected counter time
     available_in: float = 0.0   # a routed visit still at another counter joins later
+    joiner: bool = False        # such a visit: not one of the people counted ahead
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class ClerkEstimate:
     service: str
     calls: list[float]                  # call time of the k-th place of `service`'s queue
     step: float                         # seconds per further place past the simulated ones
+    places: list[int]                   # index in `calls` of the k-th person counted ahead
     spread: list[float]                 # the service-time spread behind each place
     mean_service_seconds: float
     open_counters: int
@@ -65,6 +68,10 @@ class ClerkEstimate:
 
     def _at(self, people_ahead: int) -> tuple[float, float]:
         k = max(people_ahead, 0)
+        if k < len(self.places):  # joining routed visits may stand ahead of this place
+            k = self.places[k]
+        elif self.places:
+            k += self.places[-1] - len(self.places) + 1
         if k < len(self.calls):
             return self.calls[k], self.spread[k]
         extra = k - len(self.calls) + 1
@@ -110,12 +117,16 @@ def play(service: str, desks: Sequence[Desk], queue: Sequence[Waiting], mean: fl
             ready.setdefault(t.service, deque()).append(j)
     heap = [(_open_at(d, d.free_in), i) for i, d in enumerate(desks)]
     heapq.heapify(heap)
-    calls: list[float] = []
-    spread: list[float] = []
+    ordinal = {j: n for n, j in enumerate(j for j, t in enumerate(tickets)
+                                          if t.service == service)}
+    calls: list[float] = [math.inf] * len(ordinal)   # in queue order, not call order
+    spread: list[float] = [0.0] * len(ordinal)
     load = [0.0] * len(desks)       # variance of the work each counter has done so far
-    left = sum(1 for t in tickets if t.service == service)
+    left = len(ordinal)
     while heap and left:
         at, i = heapq.heappop(heap)
+        if at == math.inf:
+            break
         d = desks[i]
         heads = [(q[0], q) for s in d.services if (q := ready.get(s))]
         came = [j for j in joiners if tickets[j].service in d.services
@@ -133,11 +144,14 @@ def play(service: str, desks: Sequence[Desk], queue: Sequence[Waiting], mean: fl
             next(q for h, q in heads if h == best).popleft()
         t = tickets[best]
         if t.service == service:
-            calls.append(at)
-            spread.append(math.sqrt(load[i]))
+            calls[ordinal[best]] = at
+            spread[ordinal[best]] = math.sqrt(load[i])
             left -= 1
         load[i] += (CV * t.seconds) ** 2
         heapq.heappush(heap, (_open_at(d, at + t.seconds), i))
+    if left:  # no counter of this service opens again today: the last call time it had
+        last = max((c for c in calls if c < math.inf), default=0.0)
+        calls = [c if c < math.inf else last for c in calls]
     return calls, spread
 
 
@@ -152,9 +166,11 @@ def estimate(service: str, desks: Sequence[Desk], queue: Sequence[Waiting], mean
              priority_per_hour: float, samples: int = 0) -> ClerkEstimate:
     serving = [d for d in desks if service in d.services]
     capacity = sum(1.0 / len(d.services) for d in serving) or 1.0
-    calls, spread = play(service, serving, queue, mean) if serving else ([], [])
+    calls, spread = play(service, serving, queue, mean, EXTRA) if serving else ([], [])
     step = mean / capacity
+    mine = [t for t in queue if t.service == service] + [Waiting(service, mean)] * EXTRA
+    places = [i for i, t in enumerate(mine) if not t.joiner]
     # A priority visitor arriving while we wait goes ahead: each costs one place's time.
     factor = 1.0 / max(1.0 - priority_per_hour / 3600.0 * step, 0.5)
-    return ClerkEstimate(service, calls or [0.5 * step], step, spread or [0.0], mean,
+    return ClerkEstimate(service, calls or [0.5 * step], step, places, spread or [0.0], mean,
                          len(serving), factor, samples)

@@ -1,9 +1,11 @@
 """Wait estimates compared on simulated ward days (issue #22): ZMS's static method, the
 current learned estimate and the clerk estimate, on the same days through the real engine
 (kiosk.backoffice.simulation): a normal day, a Monday peak, a March peak and a day with half
-the counters closing at lunch. Each day starts on a fresh database (no history: the learned
-times are the day's own so far) and runs with the learned estimate served; every method
-is asked at each issue for that ticket's wait, compared with its wait to the first call.
+the counters closing at lunch. Each day starts on a fresh database and runs with the
+learned estimate served; every method is asked at each issue for that ticket's wait,
+compared with its wait to the first call.
+The same weekday one week before (`--history`, other draws) is simulated first on the same
+database: an office has a history to learn service times from.
 
     .venv/bin/python tests/bench/bench_estimates.py [--visitors 600] [--seed 22]
                                                     [--db sqlite|postgres]
@@ -18,6 +20,7 @@ import argparse
 import json
 import shutil
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,12 @@ def run_day(url: str, name: str, args: argparse.Namespace) -> dict[str, Any]:
     visitors = round(args.visitors * base.factor) if args.visitors else None
     day = scenario.generate(bo.catalog, "kita", name, visitors=visitors, seed=args.seed)
     use_counters(bo, day.ward, day.shifts)
+    for back in range(args.history, 0, -1):  # the same weekday of earlier weeks: history
+        before = scenario.generate(bo.catalog, "kita", name, visitors=visitors,
+                                   seed=args.seed + 100 * back)
+        before.date -= timedelta(days=7 * back)
+        before.shifts = day.shifts
+        Driver(bo, before).run()
     comparison = Comparison()
     d = Driver(bo, day, observers=[comparison]).run()
     figures = report.day_report(d)
@@ -56,6 +65,8 @@ def main() -> None:
                         help="a base day's visitors (a profile scales it)")
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--days", default=",".join(DAYS))
+    parser.add_argument("--history", type=int, default=1,
+                        help="earlier weeks' same day simulated first (the learned history)")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
     root = scratch_root()

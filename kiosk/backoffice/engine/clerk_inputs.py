@@ -5,6 +5,7 @@ that will join, the ward's counter times per procedure and hour, the priority ar
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,7 +53,8 @@ def counter_times(bo: Backoffice, conn: Connection, ward: str,
     return out
 
 
-def _closures(bo: Backoffice, ward: str, now: datetime) -> dict[int, tuple[tuple[float, float], ...]]:
+def _closures(bo: Backoffice, ward: str,
+              now: datetime) -> dict[int, tuple[tuple[float, float], ...]]:
     schedule = getattr(bo, "counter_schedule", None)
     return schedule(ward, now) if schedule is not None else {}
 
@@ -92,12 +94,18 @@ def clerk_estimate(bo: Backoffice, ward: Ward, service: str, conn: Connection) -
         if c.number not in open_now and closed and not shut:
             continue
         desks.append(Desk(c.number, c.services, busy.get(c.number, 0.0), shut))
-    rows = conn.execute(select(T.c.service, T.c.procedure, S.c.procedures).select_from(
+    rows = conn.execute(select(T.c.id, T.c.service, T.c.procedure, T.c.rank, T.c.queue_at,
+                               S.c.procedures).select_from(
         T.outerjoin(S, and_(S.c.ticket_id == T.c.id, S.c.seq == T.c.stage)))
-        .where(T.c.ward == ward.code, T.c.status == "waiting", T.c.service.in_(services))
+        .where(T.c.ward == ward.code, T.c.status == "waiting")
         .order_by(T.c.rank, T.c.queue_at, T.c.id)).all()
-    queue = [Waiting(r.service, seconds(r.procedures or r.procedure, r.service)) for r in rows]
-    queue[0:0] = _joining(bo, conn, ward.code, service, now, seconds)
+    mine = set(services)
+    keyed = [((r.rank, r.queue_at), Waiting(r.service, seconds(r.procedures or r.procedure,
+                                                                 r.service)))
+             for r in rows if r.service in mine]
+    keyed += _joining(bo, conn, ward, service, now, seconds, rows, open_now)
+    keyed.sort(key=lambda kw: kw[0])
+    queue = [w for _, w in keyed]
     mean = seconds(None, service)
     normal = bo.settings.queue.priority_rank["normal"]
     priority = conn.execute(select(func.count()).select_from(T).where(
@@ -107,28 +115,50 @@ def clerk_estimate(bo: Backoffice, ward: Ward, service: str, conn: Connection) -
     return estimate(service, desks, queue, mean, float(priority), samples)
 
 
-def _joining(bo: Backoffice, conn: Connection, ward: str, service: str, now: datetime,
-             seconds: Any) -> list[Waiting]:
-    """Routed visits at another counter now whose next stage is `service`: queued by their
-    issue time ([queue] stage_order issued/front) they will stand ahead of a new ticket."""
-    if bo.settings.queue.stage_order == "arrival":
-        return []
+def _joining(bo: Backoffice, conn: Connection, ward: Ward, service: str, now: datetime,
+             seconds: Any, waiting: Sequence[Any], open_now: set[int]
+             ) -> list[tuple[tuple[int, datetime], Waiting]]:
+    """Routed visits in another queue now whose next stage is `service`, with their place in
+    its queue ([queue] stage_order) and when they are expected to come: those at a counter
+    once their remaining time is up; those waiting once their own queue reaches them."""
+    order = bo.settings.queue.stage_order
+    if order == "arrival":
+        return []  # they join at the back, behind a ticket issued now
     nxt = S.alias("nxt")
-    rows = conn.execute(select(T.c.called_at, T.c.service, T.c.procedure, S.c.procedures,
+    rows = conn.execute(select(T.c.id, T.c.status, T.c.called_at, T.c.issued_at, T.c.rank,
+                               T.c.service, T.c.procedure, S.c.procedures,
                                nxt.c.procedures.label("next_procedures"))
                         .select_from(T.join(S, and_(S.c.ticket_id == T.c.id,
                                                     S.c.seq == T.c.stage))
                                      .join(nxt, and_(nxt.c.ticket_id == T.c.id,
                                                      nxt.c.seq == T.c.stage + 1)))
-                        .where(T.c.ward == ward, T.c.status.in_(LIVE),
+                        .where(T.c.ward == ward.code, T.c.status.in_((*LIVE, "waiting")),
                                nxt.c.service == service)).all()
+    if not rows:
+        return []
+    place: dict[int, int] = {}   # each waiting ticket's place in its queue
+    ahead: dict[str, int] = defaultdict(int)
+    for r in waiting:
+        place[r.id] = ahead[r.service]
+        ahead[r.service] += 1
+    desks: dict[str, float] = defaultdict(float)
+    for c in ward.counters:
+        if c.number in open_now:
+            for s in c.services:
+                desks[s] += 1.0 / len(c.services)
     out = []
     for r in rows:
-        left = seconds(r.procedures, r.service) - (
-            (now - r.called_at).total_seconds() if r.called_at else 0.0)
-        out.append(Waiting(service, seconds(r.next_procedures, service),
-                           available_in=max(left, 1.0)))
-    return sorted(out, key=lambda w: w.available_in)
+        here = seconds(r.procedures, r.service)
+        if r.status == "waiting":  # its own queue first: the people ahead of it, then itself
+            k = place.get(r.id, 0)
+            come = (k + 1) * here / max(desks[r.service], 0.5) + here
+        else:
+            come = max(here - ((now - r.called_at).total_seconds() if r.called_at else 0.0),
+                       1.0)
+        key = (r.rank, datetime.min if order == "front" else r.issued_at)
+        out.append((key, Waiting(service, seconds(r.next_procedures, service),
+                                 available_in=come, joiner=True)))
+    return out
 
 
 __all__ = ["clerk_estimate", "counter_times"]

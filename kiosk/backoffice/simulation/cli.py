@@ -86,7 +86,7 @@ def scratch_url(root: Path) -> str:
 
 def scratch_root() -> Path:
     """A RAM-backed folder when there is one: the day's database need not touch a disk."""
-    shm = Path("/dev/shm")
+    shm = Path("/dev/shm")  # noqa: S108 - mkdtemp makes a private folder in it
     return Path(tempfile.mkdtemp(prefix="ward-sim-", dir=shm if shm.is_dir() else None))
 
 

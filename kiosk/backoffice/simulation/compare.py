@@ -46,7 +46,8 @@ class Comparison:
         with reading(d.bo.engine) as conn:
             open_numbers = set(conn.execute(select(m.counters.c.number).where(
                 m.counters.c.ward == ward.code, m.counters.c.is_open.is_(True))).scalars())
-            found = {"static": (static_wait(d, service, ahead, open_numbers), None)}
+            found: dict[str, tuple[int, tuple[int, int] | None]] = {
+                "static": (static_wait(d, service, ahead, open_numbers), None)}
             for name in ("learned", "clerk"):
                 est = compute_estimate(d.bo, ward, service, conn, name)
                 found[name] = (est.wait_seconds(ahead), est.wait_range(ahead))

@@ -94,7 +94,7 @@ def _clock(text: str, opens: time) -> float:
     parts = [int(p) for p in text.strip().split(":")]
     if len(parts) not in (2, 3) or not 0 <= parts[0] < 24 or not 0 <= parts[1] < 60:
         raise ValueError(text)
-    h, mi, sec = (parts + [0])[:3]
+    h, mi, sec = ([*parts, 0])[:3]
     return (h - opens.hour) * 3600 + (mi - opens.minute) * 60 + sec
 
 

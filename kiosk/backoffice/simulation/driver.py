@@ -13,6 +13,7 @@ The bench tests/bench/bench_life_event_day.py and the simulator both drive days 
 from __future__ import annotations
 
 import heapq
+import itertools
 import time as wall
 import uuid
 from collections import Counter as Tally
@@ -42,6 +43,8 @@ class Visit:
     issued: float = 0.0
     done: float | None = None
     waits: list[float] = field(default_factory=list)       # per stage, arrival to call
+    index: int = 0          # the stage being done (one ticket per stage: `reticket`)
+    tickets: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -75,8 +78,11 @@ class Driver:
     def __init__(self, bo: Backoffice, day: Day, *, walk: float = 30.0, grace: float = 180.0,
                  observers: Iterable[Observer] = (),
                  issue_visit: Callable[[Driver, Visit], dict[str, Any]] | None = None,
-                 know_schedule: bool = True) -> None:
+                 know_schedule: bool = True, reticket: float | None = None) -> None:
+        """`reticket`: instead of one routed ticket, each stage is a new ticket taken at the
+        kiosk that many seconds after the previous stage is done (as before routed visits)."""
         self.bo, self.day, self.walk, self.grace = bo, day, walk, grace
+        self.reticket = reticket
         # the clerk estimate may read the day's counter schedule (a roster known ahead)
         bo.counter_schedule = schedule_of(self) if know_schedule else None
         self.observers = list(observers)
@@ -111,7 +117,11 @@ class Driver:
     # -- the engine calls
     def issue_routed(self, v: Visit) -> dict[str, Any]:
         a = v.arrival
-        if a.routed:
+        if self.reticket is not None:  # one ticket for this stage alone
+            req = TicketRequest(ward=a.ward, service=a.stages[v.index][0],
+                                procedure=a.stages[v.index][1][0], application=None,
+                                priority=a.priority, language="ja")
+        elif a.routed:
             route = [{"service": s, "procedures": list(p)} for s, p in a.stages]
             req = TicketRequest(ward=a.ward, service=None, procedure=None, application=None,
                                 priority=a.priority, language="ja", route=route,
@@ -127,10 +137,15 @@ class Driver:
 
     def _arrive(self, a: Arrival) -> None:
         v = Visit(a, issued=self.now)
+        self.visits.append(v)
+        self._issue(v)
+
+    def _issue(self, v: Visit) -> None:
+        a = v.arrival
         ticket = self.issue_visit(self, v)
         self.ops += 1
         v.ticket = ticket["id"]
-        self.visits.append(v)
+        v.tickets.append(v.ticket)
         self.by_ticket[v.ticket] = v
         self.joined[(v.ticket, 1)] = self.now
         self.waiting[ticket["service"]] += 1
@@ -168,6 +183,8 @@ class Driver:
         if t["status"] == "waiting":  # a routed visit moved on to its next stage
             self.joined[(ticket_id, self.stage_of(t))] = self.now
             self.waiting[t["service"]] += 1
+        elif self.reticket is not None and v.index + 1 < len(v.arrival.stages):
+            self.push(self.now + self.reticket, "reticket", v)
         else:
             v.done = self.now
 
@@ -175,7 +192,8 @@ class Driver:
         actions.act(self.bo, self.clerk, ticket_id, "no-show")
         self.ops += 1
         self._free(number)
-        self.by_ticket[ticket_id].done = self.now
+        if ticket_id in self.by_ticket:
+            self.by_ticket[ticket_id].done = self.now
 
     def _free(self, number: int) -> None:
         c = self.counters[number]
@@ -193,23 +211,41 @@ class Driver:
             self.ops += 1
             if ticket is None:
                 continue
-            self.waiting[ticket["service"]] -= 1
             c.busy = True
             c.busy_since = self.now
-            v = self.by_ticket[ticket["id"]]
+            v = self.by_ticket.get(ticket["id"])
+            if v is None:  # a ticket this day did not issue (a database not fresh)
+                self.push(self.now, "no_show", (ticket["id"], c.number))
+                continue
+            self.waiting[ticket["service"]] -= 1
             stage = self.stage_of(ticket)
             v.waits.append(self.now - self.joined.pop((ticket["id"], stage), self.now))
             for o in self.observers:
                 called = getattr(o, "called", None)
                 if called is not None:
                     called(self, ticket, stage)
-            if v.arrival.no_show and stage == 1:
+            index = v.index if self.reticket is not None else stage - 1
+            if v.arrival.no_show and index == 0:
                 self.push(self.now + self.grace, "no_show", (ticket["id"], c.number))
                 continue
             start = self.now + self.walk
             self.push(start, "start", ticket["id"])
-            self.push(start + v.arrival.minutes[stage - 1] * 60, "complete",
+            self.push(start + v.arrival.minutes[index] * 60, "complete",
                       (ticket["id"], c.number))
+
+    def _overtime(self) -> bool:
+        """Tickets still wait with their counters gone home (a routed visit reached a queue
+        after its last counter closed): one counter per such service opens again."""
+        again = False
+        for service, n in self.waiting.items():
+            if n > 0:
+                c = next((c for c in self.counters.values() if service in c.services), None)
+                if c is not None and not c.open:
+                    c.last_end = max(c.last_end, self.now)
+                    self.push(self.now, "open", c.number)
+                    self.push(self.now, "close", c.number)
+                    again = True
+        return again
 
     def run(self) -> Driver:
         for a in self.day.arrivals:
@@ -219,7 +255,7 @@ class Driver:
             self.push(s.end, "close", s.number)
         started = wall.perf_counter()
         with simulated(self.clock):
-            while self.heap:
+            while self.heap or self._overtime():
                 self.now, _, kind, data = heapq.heappop(self.heap)
                 if self.now - self._cleared >= 3.0:  # the estimate cache's 3 s, in sim time
                     self.bo.estimates.clear()
@@ -238,6 +274,9 @@ class Driver:
                     self._complete(*data)
                 elif kind == "no_show":
                     self._no_show(*data)
+                elif kind == "reticket":
+                    data.index += 1
+                    self._issue(data)
                 self.call_free_counters()
                 for c in self.counters.values():  # a soft close waits for the queue
                     if c.closing and self.now >= c.last_end:
@@ -257,7 +296,7 @@ def schedule_of(d: Driver) -> Any:
     for number, shifts in by_counter.items():
         shifts.sort(key=lambda s: s.start)
         gaps = [(0.0, shifts[0].start)] if shifts[0].start > 0 else []
-        gaps += [(a.end, b.start) for a, b in zip(shifts, shifts[1:], strict=False)
+        gaps += [(a.end, b.start) for a, b in itertools.pairwise(shifts)
                  if b.start > a.end]
         spans[number] = gaps
 

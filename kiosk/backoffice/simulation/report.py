@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import statistics
-from datetime import timedelta
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 from kiosk.backoffice.simulation.day import describe
