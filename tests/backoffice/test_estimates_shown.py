@@ -102,3 +102,24 @@ def test_a_routed_visit_keeps_each_stage_s_estimates_apart(bo: Any) -> None:
     rows = shown(bo, t["id"])
     assert [(r.stage, r.source, r.service, r.actual_seconds) for r in rows] == [
         (1, "issue", "moving", 300), (2, "status", "insurance", 420)]
+
+
+def test_the_clerk_estimate_shows_and_stores_a_range(bo: Any) -> None:
+    from dataclasses import replace
+
+    from kiosk.backoffice.web.phone import phone_view
+
+    bo.settings = replace(bo.settings, queue=replace(bo.settings.queue, estimator="clerk"))
+    bo.estimates.clear()
+    clock = Clock()
+    with simulated(clock):
+        actions.set_counter_open(bo, clerk(), "kita", 2, True)
+        tickets = [new_ticket(bo) for _ in range(8)]
+        last = tickets[-1]
+        low, high = last["estimated_wait_range"]
+        assert low <= last["estimated_wait_seconds"] <= high and high > 0
+        seen = status(bo, last["status_token"])
+    assert seen["estimated_wait_range"] == [low, high]
+    assert phone_view(seen, "ja")["estimated_wait"] == f"{low // 60}〜{high // 60} 分"
+    rows = shown(bo, last["id"])
+    assert [(r.method, r.low_seconds, r.high_seconds) for r in rows] == [("clerk", low, high)]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -29,10 +28,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from kiosk.backoffice.simulation import report, scenario  # noqa: E402
-from kiosk.backoffice.simulation.cli import backoffice_for, scratch_root  # noqa: E402
+from kiosk.backoffice.simulation.cli import backoffice_for  # noqa: E402
 from kiosk.backoffice.simulation.compare import METHODS, Comparison  # noqa: E402
 from kiosk.backoffice.simulation.driver import Driver, use_counters  # noqa: E402
-from tests.support.postgres import PostgresCluster  # noqa: E402
+from tests.support.scratch import fresh_databases  # noqa: E402
 
 DAYS = ("normal", "monday", "march", "lunch")
 
@@ -69,23 +68,8 @@ def main() -> None:
                         help="earlier weeks' same day simulated first (the learned history)")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
-    root = scratch_root()
-    cluster = None
-    try:
-        if args.db == "postgres":
-            (root / "pg").mkdir()
-            (root / "pg").chmod(0o755)
-            cluster = PostgresCluster(root / "pg")
-            cluster.start()
-        runs = []
-        for i, name in enumerate(args.days.split(",")):
-            url = (cluster.create_database() if cluster is not None
-                   else f"sqlite:///{root}/day{i}.sqlite3")
-            runs.append(run_day(url, name, args))
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    with fresh_databases(args.db, "bench-estimates-") as new_database:
+        runs = [run_day(new_database(), name, args) for name in args.days.split(",")]
     print(f"{'day':<8}{'visitors':>9}{'p90':>6}  " + "".join(
         f"{m + ' MAE / bias / ±5':>28}" for m in METHODS) + f"{'in range':>10}{'clerk÷static':>14}")
     goals = []

@@ -24,10 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -38,19 +36,11 @@ if str(REPO) not in sys.path:
 
 from kiosk.backoffice.simulation.day import Arrival, Day, Shift, stages_of  # noqa: E402
 from kiosk.backoffice.simulation.driver import Driver, use_counters  # noqa: E402
-from tests.support.postgres import PostgresCluster  # noqa: E402
+from kiosk.backoffice.simulation.scenario import EVENT_SHARE, EVENTS, MINUTES  # noqa: E402
+from tests.support.scratch import fresh_databases  # noqa: E402
 
-# Minutes at the counter per procedure (mean; drawn from a gamma distribution, shape 4).
-MINUTES = {"tennyu": 14, "tenkyo": 9, "tenshutsu": 7, "kokuho_kanyu": 9, "jidoteate": 8,
-           "kokuho_dattai": 6, "juminhyo": 4, "inkan": 5, "koseki": 5, "shotoku": 4}
-# Life events as bundles the kiosk derives (here fixed, with optional items by chance).
-EVENTS = {
-    "tennyu": (["tennyu"], ["kokuho_kanyu", "jidoteate", "juminhyo", "inkan"]),
-    "tenkyo": (["tenkyo"], ["jidoteate", "juminhyo", "inkan"]),
-    "tenshutsu": (["tenshutsu"], ["kokuho_dattai", "juminhyo", "koseki"]),
-    "shussei": (["jidoteate"], ["kokuho_kanyu", "juminhyo"]),
-}
-EVENT_SHARE = {"tennyu": 0.45, "tenkyo": 0.25, "tenshutsu": 0.2, "shussei": 0.1}
+# Minutes per procedure, life events as the kiosk bundles them and their shares: the
+# simulator's scenario assumptions (kiosk/backoffice/simulation/scenario.py).
 SINGLE = {"juminhyo": 0.35, "inkan": 0.15, "koseki": 0.15, "shotoku": 0.15, "tenkyo": 0.05,
           "kokuho_kanyu": 0.05, "jidoteate": 0.05, "kokuho_dattai": 0.05}
 ROUTE_ORDER = ("moving", "insurance", "certificates")  # 住民記録 first, then the rest
@@ -142,25 +132,11 @@ def main() -> None:
     parser.add_argument("--reticket", type=float, default=90.0)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="bench-life-"))
-    cluster = None
-    try:
-        if args.db == "postgres":
-            (root / "pg").mkdir()
-            (root / "pg").chmod(0o755)
-            cluster = PostgresCluster(root / "pg")
-            cluster.start()
-        plan = [("routed", 0.0, "issued"), ("routed", 0.0, "arrival"), ("routed", 0.0, "front"),
-                ("per_procedure", args.reticket, "issued"), ("per_procedure", 0.0, "issued")]
-        runs = []
-        for i, (mode, reticket, order) in enumerate(plan):
-            url = (cluster.create_database() if cluster is not None
-                   else f"sqlite:///{root}/day{i}.sqlite3")
-            runs.append(run_mode(url, args, mode, reticket, order))
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    plan = [("routed", 0.0, "issued"), ("routed", 0.0, "arrival"), ("routed", 0.0, "front"),
+            ("per_procedure", args.reticket, "issued"), ("per_procedure", 0.0, "issued")]
+    with fresh_databases(args.db, "bench-life-") as new_database:
+        runs = [run_mode(new_database(), args, mode, reticket, order)
+                for mode, reticket, order in plan]
     print(f"{args.visitors} visitors, {args.share:.0%} life events, {len(COUNTERS)} counters, "
           f"seed {args.seed}, {args.db}")
     print(f"{'mode':<15}{'re-ticket':>10}{'order':>9}  {'life event: mean / median / p90':>33}"

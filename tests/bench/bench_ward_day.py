@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -21,9 +20,9 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from kiosk.backoffice.simulation import report, scenario  # noqa: E402
-from kiosk.backoffice.simulation.cli import backoffice_for, scratch_root  # noqa: E402
+from kiosk.backoffice.simulation.cli import backoffice_for  # noqa: E402
 from kiosk.backoffice.simulation.driver import Driver, use_counters  # noqa: E402
-from tests.support.postgres import PostgresCluster  # noqa: E402
+from tests.support.scratch import fresh_databases  # noqa: E402
 
 
 def main() -> None:
@@ -33,26 +32,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
-    root = scratch_root()
-    cluster = None
-    try:
-        if args.db == "postgres":
-            (root / "pg").mkdir()
-            (root / "pg").chmod(0o755)
-            cluster = PostgresCluster(root / "pg")
-            cluster.start()
-        url = (cluster.create_database() if cluster is not None
-               else f"sqlite:///{root}/day.sqlite3")
-        bo = backoffice_for(url)
+    with fresh_databases(args.db, "bench-ward-day-") as new_database:
+        bo = backoffice_for(new_database())
         day = scenario.generate(bo.catalog, "kita", args.scenario, visitors=args.visitors,
                                 seed=args.seed)
         use_counters(bo, day.ward, day.shifts)
         figures = report.day_report(Driver(bo, day).run())
         bo.engine.dispose()
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
     print(report.text(figures))
     goal = figures["wall_seconds"] <= 10
     print(f"{figures['visitors']} visitors in {figures['wall_seconds']} s; goal ≤ 10 s: "
