@@ -128,3 +128,27 @@ def test_the_command_line_simulates_a_day() -> None:
     assert figures["visitors"] == 60 and figures["unfinished"] == 0
     assert figures["waits"]["p90_min"] >= figures["waits"]["p50_min"]
     assert timedelta(minutes=figures["last_done_min"]) > timedelta(hours=1)
+
+
+def test_a_staffing_what_if_replays_the_ward_s_own_history(bo: Any) -> None:
+    from datetime import date, time
+
+    from kiosk.backoffice.simulation.history import day_from_history, text, what_if
+
+    day = scenario.generate(bo.catalog, "kita", "monday", visitors=70, seed=11, counters=4)
+    day.date = date(2026, 3, 2)  # a Monday in March
+    use_counters(bo, day.ward, day.shifts)
+    Driver(bo, day).run()
+    bo.catalog = load_catalog()  # the ward as configured again
+    back = day_from_history(bo, "kita", day.date)
+    assert len(back.arrivals) == 70
+    assert sorted(a.no_show for a in back.arrivals) == sorted(a.no_show for a in day.arrivals)
+    assert sorted(a.stages for a in back.arrivals) == sorted(a.stages for a in day.arrivals)
+    few = what_if(bo, "kita", "certificates", 1, time(9), time(11), weekday=0, months={3})
+    many = what_if(bo, "kita", "certificates", 5, time(9), time(11), weekday=0, months={3})
+    assert few.days == many.days == ["2026-03-02"]
+    assert few.baseline_p90_min == many.baseline_p90_min
+    assert many.what_if_window_p90_min is not None and few.what_if_window_p90_min is not None
+    assert many.what_if_window_p90_min <= few.what_if_window_p90_min
+    assert "nobody stays away" in text(many)
+    assert what_if(bo, "kita", "certificates", 2, time(9), time(11), weekday=1).days == []

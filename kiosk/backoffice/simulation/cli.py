@@ -13,9 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import tempfile
-from dataclasses import replace
-from datetime import date
+from dataclasses import asdict, replace
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     p.add_argument("--write-trace", type=Path, help="also write the day as a trace CSV")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    p.add_argument("--what-if", metavar="SERVICE:N@HH:MM-HH:MM",
+                   help="a staffing what-if on the ward's own history in --db (read only): "
+                   "N counters of SERVICE in that window, e.g. certificates:4@09:00-11:00")
+    p.add_argument("--weekday", type=int, choices=range(7), help="what-if: history days of "
+                   "this weekday only (0 = Monday)")
+    p.add_argument("--months", help="what-if: history days of these months, e.g. 3,4")
 
 
 def build_day(catalog: Any, args: argparse.Namespace) -> Day:
@@ -90,8 +97,38 @@ def scratch_root() -> Path:
     return Path(tempfile.mkdtemp(prefix="ward-sim-", dir=shm if shm.is_dir() else None))
 
 
+def what_if_main(args: argparse.Namespace) -> int:
+    from kiosk.backoffice.config import load_settings
+    from kiosk.backoffice.context import Backoffice
+    from kiosk.backoffice.simulation.history import text, what_if
+    from kiosk.configfile import load_catalog
+
+    try:
+        service, rest = args.what_if.split(":", 1)
+        n, window = rest.split("@", 1)
+        start, end = (time.fromisoformat(x) for x in window.split("-", 1))
+        months = {int(x) for x in args.months.split(",")} if args.months else None
+    except ValueError:
+        print("--what-if wants SERVICE:N@HH:MM-HH:MM and --months like 3,4", file=sys.stderr)
+        return 2
+    if args.db is None:
+        print("--what-if reads the ward's history: give --db", file=sys.stderr)
+        return 2
+    bo = Backoffice(args.db, load_settings(), load_catalog())
+    try:
+        found = what_if(bo, args.ward, service, int(n), start, end, args.weekday, months)
+    finally:
+        bo.engine.dispose()
+    print(json.dumps(asdict(found), default=str, ensure_ascii=False) if args.json
+          else text(found))
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
     from kiosk.backoffice.simulation.driver import Driver, use_counters
+
+    if args.what_if:
+        return what_if_main(args)
 
     root = scratch_root()
     try:

@@ -118,16 +118,19 @@ class Driver:
     def issue_routed(self, v: Visit) -> dict[str, Any]:
         a = v.arrival
         if self.reticket is not None:  # one ticket for this stage alone
-            req = TicketRequest(ward=a.ward, service=a.stages[v.index][0],
-                                procedure=a.stages[v.index][1][0], application=None,
-                                priority=a.priority, language="ja")
+            service, procedures = a.stages[v.index]
+            req = TicketRequest(ward=a.ward, service=service,
+                                procedure=procedures[0] if procedures else None,
+                                application=None, priority=a.priority, language="ja")
         elif a.routed:
             route = [{"service": s, "procedures": list(p)} for s, p in a.stages]
             req = TicketRequest(ward=a.ward, service=None, procedure=None, application=None,
                                 priority=a.priority, language="ja", route=route,
                                 life_event=a.life_event)
         else:
-            req = TicketRequest(ward=a.ward, service=None, procedure=a.stages[0][1][0],
+            service, procedures = a.stages[0]
+            req = TicketRequest(ward=a.ward, service=service,
+                                procedure=procedures[0] if procedures else None,
                                 application=None, priority=a.priority, language="ja")
         ticket, _ = issue(self.bo, self.issuer, req, uuid.uuid4().hex, "")
         return ticket
