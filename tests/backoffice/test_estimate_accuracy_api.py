@@ -38,3 +38,27 @@ def test_the_supervisor_and_central_read_the_error_of_what_residents_were_shown(
     bad = server.session("supervisor").get(server.api(
         "/wards/kita/estimate-accuracy?from=2026-13-01"))
     assert bad.status_code == 422
+
+
+def test_a_staffing_what_if_over_http(backoffice: Any) -> None:
+    server = backoffice
+    staff = server.session("staff")
+    for _ in range(3):
+        ok(issue(server, service="certificates"), 201)
+    for _ in range(3):
+        t = ok(staff.post(server.api("/wards/kita/counters/2/call-next")))
+        ok(staff.post(server.api(f"/tickets/{t['id']}/start")))
+        ok(staff.post(server.api(f"/tickets/{t['id']}/complete")))
+    query = "service=certificates&counters=3&start=09:00&end=11:00"
+    found = ok(server.session("supervisor").get(server.api(f"/wards/kita/what-if?{query}")))
+    assert len(found["days"]) == 1 and found["counters"] == 3
+    assert found["baseline_p90_min"] is not None and "nobody stays away" in found["assumptions"]
+    central = ok(server.session("admin").get(server.api(f"/wards/kita/what-if?{query}")))
+    assert central["days"] == found["days"]
+    for bad in ("service=nothing&counters=3&start=09:00&end=11:00",
+                "service=certificates&counters=3&start=11:00&end=09:00",
+                "service=certificates&counters=0&start=09:00&end=11:00",
+                "service=certificates&counters=3&start=9&end=11:00",
+                "service=certificates&counters=3&start=09:00&end=11:00&months=13"):
+        r = server.session("supervisor").get(server.api(f"/wards/kita/what-if?{bad}"))
+        assert r.status_code == 422, (bad, r.status_code, r.text)

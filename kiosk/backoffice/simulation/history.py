@@ -138,10 +138,14 @@ def _replay(day: Day, shifts: list[Shift], service: str, window: tuple[float, fl
 
 
 def what_if(bo: Backoffice, ward: str, service: str, counters: int, start: time, end: time,
-            weekday: int | None = None, months: set[int] | None = None) -> WhatIf:
+            weekday: int | None = None, months: set[int] | None = None,
+            max_days: int | None = None) -> WhatIf:
+    """`max_days`: the latest matching days only (each day is two replays)."""
     from kiosk.backoffice.simulation.cli import scratch_root
 
     days = history_days(bo, ward, weekday, months)
+    if max_days is not None:
+        days = days[-max_days:]
     base: tuple[list[float], list[float]] = ([], [])
     alt: tuple[list[float], list[float]] = ([], [])
     for i, d in enumerate(days):
