@@ -62,13 +62,15 @@ class Errors:
 
 def summarize(rows: Iterable[Any], tz: Any) -> dict[str, Any]:
     cells: dict[tuple[str, str, int], Errors] = defaultdict(Errors)
+    wards: dict[str, Errors] = defaultdict(Errors)
     total = Errors()
     for r in rows:
         hour = local(r.at, tz).hour  # type: ignore[union-attr]
-        for acc in (cells[(r.ward, r.service, hour)], total):
+        for acc in (cells[(r.ward, r.service, hour)], wards[r.ward], total):
             acc.add(r.estimate_seconds, r.actual_seconds, r.low_seconds, r.high_seconds)
     return {"rows": [{"ward": w, "service": s, "hour": h, **cells[(w, s, h)].summary()}
                      for w, s, h in sorted(cells)],
+            "wards": [{"ward": w, **wards[w].summary()} for w in sorted(wards)],
             "total": total.summary()}
 
 

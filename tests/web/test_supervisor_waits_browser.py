@@ -1,5 +1,6 @@
-"""The supervisor page's estimate accuracy and staffing what-if (issue #22), in headless
-Chromium against a real back-office process, in English (no Japanese left)."""
+"""The supervisor page's estimate accuracy and staffing what-if, and the central page's
+accuracy ward by ward (issue #22), in headless Chromium against a real back-office process,
+in English (no Japanese left)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from tests.web.conftest import issue
 from tests.web.test_pages_browser import CONSOLE, login
-from tests.web.test_staff_pages_browser import japanese_left
+from tests.web.test_staff_pages_browser import add_central_account, japanese_left
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -44,5 +45,19 @@ def test_the_supervisor_reads_the_estimates_accuracy_and_asks_a_what_if(
     page.wait_for_selector("body[data-what-if]", timeout=60_000)
     result = page.text_content("#wif-result") or ""
     assert result.startswith("From 1 day(s) of records: with 3 counter(s) 09:00–11:00"), result
+    assert not japanese_left(page), japanese_left(page)
+    ctx.close()
+
+    # 本庁: every ward side by side, with the same definitions, and its CSV
+    add_central_account(server)
+    ctx = browser.new_context(viewport=CONSOLE)
+    page = ctx.new_page()
+    page.goto(f"{server.url}/web/language?lang=en&next=/console")
+    login(page, server, "central", "?next=/central")
+    page.wait_for_url(lambda url: urlsplit(url).path == "/central")
+    page.wait_for_selector("body[data-accuracy]:not([data-accuracy='0'])")
+    assert page.text_content("#accuracy-table tr[data-ward='kita'] .acc-n") == "3"
+    href = page.get_attribute("#accuracy-csv", "href") or ""
+    assert href.startswith("/api/v1/central/estimate-accuracy.csv?from=")
     assert not japanese_left(page), japanese_left(page)
     ctx.close()

@@ -72,11 +72,16 @@ class AccuracyCell(Accuracy):
     hour: int
 
 
+class AccuracyWard(Accuracy):
+    ward: str
+
+
 class EstimateAccuracy(Out):
     from_: str = Field(alias="from")
     to: str
     ward: str | None
     rows: list[AccuracyCell]
+    wards: list[AccuracyWard]
     total: Accuracy
 
 
