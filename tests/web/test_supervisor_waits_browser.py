@@ -16,6 +16,17 @@ from tests.web.test_staff_pages_browser import add_central_account, japanese_lef
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+def open_in_english(browser: Any, server: Any, who: str, path: str) -> tuple[Any, Any]:
+    """`who` signed in, on `path` in English, once its accuracy panel has rows."""
+    ctx = browser.new_context(viewport=CONSOLE)
+    page = ctx.new_page()
+    page.goto(f"{server.url}/web/language?lang=en&next=/console")
+    login(page, server, who, f"?next={path}")
+    page.wait_for_url(lambda url: urlsplit(url).path == path)
+    page.wait_for_selector("body[data-accuracy]:not([data-accuracy='0'])")
+    return ctx, page
+
+
 def test_the_supervisor_reads_the_estimates_accuracy_and_asks_a_what_if(
         backoffice: Any, browser: Any) -> None:
     server = backoffice
@@ -27,12 +38,7 @@ def test_the_supervisor_reads_the_estimates_accuracy_and_asks_a_what_if(
         for action in ("start", "complete"):
             assert staff.post(server.api(f"/tickets/{t['id']}/{action}"), json={},
                               timeout=10).status_code == 200
-    ctx = browser.new_context(viewport=CONSOLE)
-    page = ctx.new_page()
-    page.goto(f"{server.url}/web/language?lang=en&next=/console")
-    login(page, server, "supervisor", "?next=/supervisor")
-    page.wait_for_url(lambda url: urlsplit(url).path == "/supervisor")
-    page.wait_for_selector("body[data-accuracy]:not([data-accuracy='0'])")
+    ctx, page = open_in_english(browser, server, "supervisor", "/supervisor")
     assert page.text_content("#acc-h") == "Accuracy of the wait estimates (today)"
     counts = page.eval_on_selector_all(
         "#accuracy-table tbody tr[data-service='certificates'] .acc-n",
@@ -50,12 +56,7 @@ def test_the_supervisor_reads_the_estimates_accuracy_and_asks_a_what_if(
 
     # 本庁: every ward side by side, with the same definitions, and its CSV
     add_central_account(server)
-    ctx = browser.new_context(viewport=CONSOLE)
-    page = ctx.new_page()
-    page.goto(f"{server.url}/web/language?lang=en&next=/console")
-    login(page, server, "central", "?next=/central")
-    page.wait_for_url(lambda url: urlsplit(url).path == "/central")
-    page.wait_for_selector("body[data-accuracy]:not([data-accuracy='0'])")
+    ctx, page = open_in_english(browser, server, "central", "/central")
     assert page.text_content("#accuracy-table tr[data-ward='kita'] .acc-n") == "3"
     href = page.get_attribute("#accuracy-csv", "href") or ""
     assert href.startswith("/api/v1/central/estimate-accuracy.csv?from=")
