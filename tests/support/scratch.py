@@ -29,7 +29,8 @@ def fresh_databases(kind: str, prefix: str = "bench-") -> Iterator[Callable[[], 
         return f"sqlite:///{root}/db{count}.sqlite3"
 
     try:
-        if kind == "postgres":
+        if kind == "postgres":  # the cluster runs as user postgres: it must reach its folder
+            root.chmod(0o755)
             (root / "pg").mkdir()
             (root / "pg").chmod(0o755)
             cluster = PostgresCluster(root / "pg")
