@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
                         "stops working")
     _db_arg(rt)
     rt.add_argument("--name", required=True)
+    sim = sub.add_parser("simulate", help="replay a ward day through the engine on a "
+                         "simulated clock (docs/statistics.md)")
+    from kiosk.backoffice.simulation.cli import add_arguments
+
+    add_arguments(sim)
     pg = sub.add_parser("purge", help="delete the personal data past its retention "
                         "([retention] in the config); the server also does it by itself")
     _db_arg(pg)
@@ -224,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "simulate":
+            from kiosk.backoffice.simulation.cli import main as simulate
+
+            return simulate(args)
         if args.command == "purge":
             return _purge(args)
         if args.command == "migrate":

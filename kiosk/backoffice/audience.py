@@ -64,8 +64,8 @@ def queue_view_for(audience: str, view: dict[str, Any]) -> dict[str, Any]:
 
 
 _STATUS_KEYS = ("number", "ward", "ward_name", "service", "service_name", "status", "position",
-                "people_ahead", "estimated_wait_seconds", "counter", "issued_at", "called_at",
-                "route", "stage", "guide")
+                "people_ahead", "estimated_wait_seconds", "estimated_wait_range", "counter",
+                "issued_at", "called_at", "route", "stage", "guide")
 
 
 def public_status(view: dict[str, Any]) -> dict[str, Any]:

@@ -1,12 +1,38 @@
-"""Time in one place: naive UTC in the database, the office's zone on the wire."""
+"""Time in one place: naive UTC in the database, the office's zone on the wire.
+
+`simulated(source)` puts the whole engine on another clock (the ward-day simulator,
+kiosk/backoffice/simulation): every `utcnow()` reads it instead of the wall clock, so a day
+runs as fast as the database allows, with no sleeping. The clock is a context variable, so
+a simulation run in one server thread (a staffing what-if) leaves every other request on
+the wall clock.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, tzinfo
+
+_source: ContextVar[Callable[[], datetime] | None] = ContextVar("simulated_clock",
+                                                                 default=None)
 
 
 def utcnow() -> datetime:
+    source = _source.get()
+    if source is not None:
+        return source()
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def simulated(source: Callable[[], datetime]) -> Iterator[None]:
+    """Within the block (this thread or task only), `utcnow()` is `source()` (naive UTC)."""
+    token = _source.set(source)
+    try:
+        yield
+    finally:
+        _source.reset(token)
 
 
 def to_utc(moment: datetime) -> datetime:

@@ -44,6 +44,7 @@ class SecuritySettings:
 
 
 STAGE_ORDERS = ("issued", "arrival", "front")
+ESTIMATORS = ("learned", "clerk")  # estimate.py: the served wait estimate (issue #22)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class QueueSettings:
     stage_order: str = "issued"
     estimate_samples: int = 20
     estimate_prior_weight: int = 3
+    estimator: str = "learned"
     max_block_size: int = 200
     block_days_ahead: int = 7
     # Offline blocks come from their own range of each day's numbers, so online numbers
@@ -194,7 +196,8 @@ class Settings:
         q = root.section("queue", {})
         q.unknown_keys(("enforce_opening_hours", "transfer_keeps_place", "estimate_samples",
                         "estimate_prior_weight", "max_block_size", "block_days_ahead",
-                        "offline_first", "offline_last", "priority_rank", "stage_order"))
+                        "offline_first", "offline_last", "priority_rank", "stage_order",
+                        "estimator"))
         ranks = q.section("priority_rank", {})
         ranks.unknown_keys(PRIORITIES)
         rank = {p: ranks.integer(p, QueueSettings().priority_rank[p], min=0, max=9)
@@ -206,6 +209,7 @@ class Settings:
             estimate_samples=q.integer("estimate_samples", dq.estimate_samples, min=1, max=10_000),
             estimate_prior_weight=q.integer("estimate_prior_weight", dq.estimate_prior_weight,
                                             min=0, max=1000),
+            estimator=q.text("estimator", dq.estimator, choices=ESTIMATORS),
             max_block_size=q.integer("max_block_size", dq.max_block_size, min=1, max=10_000),
             block_days_ahead=q.integer("block_days_ahead", dq.block_days_ahead, min=0, max=60),
             offline_first=q.integer("offline_first", dq.offline_first, min=2, max=1_000_000),

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from kiosk.backoffice.auth import TokenCache
 from kiosk.backoffice.config import Settings
 from kiosk.backoffice.db import is_sqlite, make_engine, normalize_url
-from kiosk.backoffice.estimate import ServiceEstimate
+from kiosk.backoffice.estimate import Estimate
 from kiosk.backoffice.events import Hub
 from kiosk.domain.catalog import Catalog
 
@@ -86,6 +86,9 @@ class Backoffice:
         self.tokens = TokenCache(settings.security.token_cache_seconds)
         self.estimates: TtlCache = TtlCache(3.0)     # (ward, service) -> ServiceEstimate
         self.ward_states: TtlCache = TtlCache(2.0)   # ward -> "auto" | "open" | "closed"
+        # (ward, now) -> {counter: closed (from, to) seconds ahead}: a known counter schedule
+        # for the clerk estimate (engine/clerk_inputs.py); the simulator sets it.
+        self.counter_schedule: Any = None
         self.catalog_dict = catalog_json(catalog)
         self.catalog_version = hashlib.sha256(
             json.dumps(self.catalog_dict, sort_keys=True, ensure_ascii=False).encode()
@@ -94,8 +97,8 @@ class Backoffice:
     def libpq_dsn(self) -> str:
         return self.db_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
-    def cached_estimate(self, ward: str, service: str) -> ServiceEstimate | None:
-        value: ServiceEstimate | None = self.estimates.get((ward, service))
+    def cached_estimate(self, ward: str, service: str) -> Estimate | None:
+        value: Estimate | None = self.estimates.get((ward, service))
         return value
 
     def after_commit(self, events: list[dict[str, Any]]) -> None:

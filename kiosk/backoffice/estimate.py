@@ -11,8 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from kiosk.domain.catalog import Counter
+
+
+class Estimate(Protocol):
+    """A served wait estimate ([queue] estimator: "learned" here, "clerk" in
+    estimate_clerk.py); engine/shown.py stores what it answered."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def mean_service_seconds(self) -> float: ...
+
+    @property
+    def open_counters(self) -> int: ...
+
+    def wait_seconds(self, people_ahead: int) -> int: ...
+
+    def wait_range(self, people_ahead: int) -> tuple[int, int] | None: ...
 
 
 @dataclass(frozen=True)
@@ -22,10 +41,16 @@ class ServiceEstimate:
     open_counters: int
     samples: int
 
+    method = "learned"
+
     def wait_seconds(self, people_ahead: int) -> int:
         if self.capacity <= 0:
             return round((people_ahead + 0.5) * self.mean_service_seconds)
         return round((people_ahead + 0.5) * self.mean_service_seconds / self.capacity)
+
+    def wait_range(self, people_ahead: int) -> tuple[int, int] | None:
+        """The range shown with the estimate; this method shows none."""
+        return None
 
 
 def learned_mean(default_seconds: float, durations: Sequence[float], prior_weight: int) -> float:

@@ -242,6 +242,28 @@ ticket_stages = Table(
     Index("ix_ticket_stages_ward_done", "ward", "completed_at"),
 )
 
+# Every wait estimate shown to a resident (issue #22): at issue (the kiosk's ticket) and at each
+# status read whose shown minutes changed (the phone page); `actual_seconds` is written when
+# the ticket is called in that queue (engine/shown.py). Numbers only, nothing personal.
+ticket_estimates = Table(
+    "ticket_estimates", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ticket_id", BigId, ForeignKey("tickets.id"), nullable=False),
+    Column("ward", String(32), nullable=False),
+    Column("service", String(32), nullable=False),
+    Column("stage", Integer, nullable=False, server_default="0"),  # 0: a one-queue ticket
+    Column("at", DateTime, nullable=False),
+    Column("source", String(8), nullable=False),        # issue | status
+    Column("method", String(16), nullable=False),       # estimate.py's method name
+    Column("people_ahead", Integer, nullable=False),
+    Column("estimate_seconds", Integer, nullable=False),
+    Column("low_seconds", Integer),                     # the range shown, if one was
+    Column("high_seconds", Integer),
+    Column("actual_seconds", Integer),                  # from `at` to the call
+    Index("ix_ticket_estimates_ticket", "ticket_id", "stage"),
+    Index("ix_ticket_estimates_ward_at", "ward", "at"),
+)
+
 # PostgreSQL: waiting tickets per queue and rank, kept by a trigger on tickets (migration
 # 0201) so issuing need not count a long queue. Empty on SQLite.
 waiting_counts = Table(

@@ -171,6 +171,8 @@ class Ticket(Out):
     position: int | None
     people_ahead: int
     estimated_wait_seconds: int
+    # the range shown with it ([low, high] seconds) when the served estimate gives one
+    estimated_wait_range: list[int] | None = None
     fee_yen: int | None
     payment_status: str | None
     counter: int | None
@@ -306,6 +308,7 @@ class PhoneStatus(Out):
     position: int | None
     people_ahead: int
     estimated_wait_seconds: int
+    estimated_wait_range: list[int] | None = None
     counter: int | None
     issued_at: str | None
     called_at: str | None

@@ -186,6 +186,13 @@ MATRIX: list[Row] = [
     Row("GET", f"{A}/central/now", CENTRAL),
     Row("GET", f"{A}/central/period", CENTRAL),
     Row("GET", f"{A}/central/period.csv", CENTRAL),
+    Row("GET", f"{A}/central/estimate-accuracy", CENTRAL),
+    Row("GET", f"{A}/central/estimate-accuracy.csv", CENTRAL),
+    Row("GET", f"{A}/wards/{{ward}}/estimate-accuracy", SUPERVISOR_A,
+        f"{A}/wards/kita/estimate-accuracy"),
+    Row("GET", f"{A}/wards/{{ward}}/what-if", SUPERVISOR_A | CENTRAL,
+        f"{A}/wards/kita/what-if?service=certificates&counters=2&start=09:00&end=11:00"
+        "&weekday=6&months=1"),
     Row("GET", "/central", CENTRAL),
     Row("POST", "/web/central/logout", EVERYONE),  # ends the cookie's session, if any
     # --- pages (shells whose data comes from the API above) ---

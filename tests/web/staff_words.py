@@ -19,7 +19,8 @@ from kiosk.backoffice.web.assets import TEMPLATE_DIR
 WEB = Path(routes.__file__).resolve().parent
 STAFF_TEMPLATES = ("console.html", "supervisor.html", "central.html")
 STAFF_SCRIPTS = ("live.js", "console.js", "console_route.js", "console_interview.js",
-                 "supervisor.js", "central.js")
+                 "supervisor.js", "supervisor_waits.js", "central.js",
+                 "central_waits.js")
 SERVER_SIDE = ("application_view.py", "console_view.py", "central_view.py", "staff_i18n.py",
                "central_routes.py", "routes.py", "visit_view.py")
 # Words of the printed form (kiosk.printing.forms) the console translates for its clerk.

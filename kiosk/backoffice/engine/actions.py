@@ -15,7 +15,7 @@ from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import writing
-from kiosk.backoffice.engine import visits
+from kiosk.backoffice.engine import shown, visits
 from kiosk.backoffice.engine.audit import record
 from kiosk.backoffice.engine.errors import (
     Forbidden,
@@ -79,6 +79,7 @@ def call_next(bo: Backoffice, principal: Principal, ward_code: str, number: int,
             status="called", counter=number, called_at=now))
         opened = _open_counter(conn, ward.code, number)
         row = conn.execute(select(T).where(T.c.id == pick)).one()
+        shown.record_called(conn, row.id, row.stage, now)
         record(bo, conn, pending, type="ticket.called", ward=ward.code, service=row.service,
                ticket=row, counter=number, actor=principal)
     if opened:
@@ -124,6 +125,7 @@ def act(bo: Backoffice, principal: Principal, ticket_id: int, action: str, *,
             _lock_counter(bo, conn, ward, n, keep=row.id)
             _open_counter(conn, ward.code, n)
             values.update(counter=n, called_at=now)
+            shown.record_called(conn, row.id, row.stage, now)
             if action == "recall":
                 values["recall_count"] = row.recall_count + 1
             event_counter = n

@@ -32,7 +32,7 @@ from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import office_day, to_utc, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, writing
-from kiosk.backoffice.engine import visits
+from kiosk.backoffice.engine import shown, visits
 from kiosk.backoffice.engine.audit import event_body, record
 from kiosk.backoffice.engine.errors import (
     Forbidden,
@@ -246,6 +246,7 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
     visit: visits.Visit | None = params["visit"]
     pending: list[dict[str, Any]] = []
     pending_pg = False  # PostgreSQL's statement already wrote (and NOTIFYs) the event
+    served = None  # the estimate answered, as stored (engine/shown.py); offline: none shown
     route = None
     try:
         with writing(bo.engine) as conn:
@@ -259,9 +260,10 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
             elif bo.is_pg:
                 got = conn.execute(ISSUE_PG, pg_issue_params(bo, params, principal, now)).one()
                 row = new_row(params, got.id, got.number, got.label)
-                if visit is None:
-                    return ticket_json(bo, row, int(got.ahead), base_url), True
                 ahead = int(got.ahead)
+                served = shown.record_issue(bo, conn, row, ahead)
+                if visit is None:
+                    return ticket_json(bo, row, ahead, base_url, served=served), True
                 pending_pg = True
             else:
                 number = online_number(bo, conn.execute(_BUMP_SQLITE, params).scalar_one())
@@ -269,6 +271,7 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
                 ticket_id = conn.execute(_INSERT[False], params).scalar_one()
                 row = new_row(params, ticket_id, number, params["label"])
                 ahead = conn.execute(_AHEAD_SQL, params).scalar_one() - 1
+                served = shown.record_issue(bo, conn, row, ahead)
             if not pending_pg:
                 record(bo, conn, pending, type="ticket.issued", ward=ward.code,
                        service=service, ticket=row, counter=None, actor=principal,
@@ -286,7 +289,7 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
         raise conflict("duplicate_number", "that ticket number (or status token) was already used"
                        ) from None
     bo.after_commit(pending)
-    return ticket_json(bo, row, ahead, base_url, route=route), True
+    return ticket_json(bo, row, ahead, base_url, route=route, served=served), True
 
 
 def issue_params(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
@@ -358,7 +361,7 @@ def new_row(params: dict[str, Any], ticket_id: int, number: int, label_: str) ->
         status="waiting", fee_yen=params["fee_yen"], payment_status="none", counter=None,
         recall_count=0, status_token=params["token"], issued_at=params["issued_at"],
         queue_at=params["queue_at"], called_at=None, started_at=None, completed_at=None,
-        offline=params["offline"], stage=None)
+        offline=params["offline"], stage=1 if params.get("visit") is not None else None)
 
 
 def _replay(bo: Backoffice, conn: Connection, row: Any, digest: str,

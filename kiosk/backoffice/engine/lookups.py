@@ -24,7 +24,7 @@ from kiosk.backoffice.engine.errors import (
     NotFound,
     not_found,
 )
-from kiosk.backoffice.estimate import ServiceEstimate, estimate
+from kiosk.backoffice.estimate import Estimate, estimate
 from kiosk.backoffice.principal import Principal
 from kiosk.domain.catalog import Counter, Ward
 
@@ -94,33 +94,40 @@ def is_open(bo: Backoffice, ward: Ward, now: datetime | None = None) -> bool:
 
 
 def service_estimate(bo: Backoffice, ward: Ward, service: str,
-                     conn: Connection | None = None) -> ServiceEstimate:
+                     conn: Connection | None = None) -> Estimate:
+    """The served estimate ([queue] estimator), cached a few seconds per ward and service."""
     cached = bo.cached_estimate(ward.code, service)
     if cached is not None:
         return cached
-    since = utcnow() - timedelta(days=7)
-    q = bo.settings.queue
-
-    def load(c: Connection) -> ServiceEstimate:
-        rows = c.execute(
-            select(T.c.started_at, T.c.completed_at)
-            .where(T.c.ward == ward.code, T.c.service == service,
-                   T.c.completed_at > since, T.c.started_at.is_not(None))
-            .order_by(T.c.completed_at.desc()).limit(q.estimate_samples)).all()
-        open_numbers = set(c.execute(select(m.counters.c.number).where(
-            m.counters.c.ward == ward.code, m.counters.c.is_open.is_(True))).scalars())
-        durations = [(r.completed_at - r.started_at).total_seconds() for r in rows]
-        svc = bo.catalog.services[service]
-        return estimate(service, svc.default_service_minutes, durations, ward.counters,
-                        open_numbers, q.estimate_prior_weight)
-
     if conn is not None:
-        value = load(conn)
+        value = compute_estimate(bo, ward, service, conn)
     else:
         with reading(bo.engine) as c:
-            value = load(c)
+            value = compute_estimate(bo, ward, service, c)
     bo.estimates.put((ward.code, service), value)
     return value
+
+
+def compute_estimate(bo: Backoffice, ward: Ward, service: str, c: Connection,
+                     method: str | None = None) -> Estimate:
+    """An estimate by `method` (default: the configured one), computed now."""
+    q = bo.settings.queue
+    if (method or q.estimator) == "clerk":  # issue #22: the better estimate
+        from kiosk.backoffice.engine.clerk_inputs import clerk_estimate
+
+        return clerk_estimate(bo, ward, service, c)
+    since = utcnow() - timedelta(days=7)
+    rows = c.execute(
+        select(T.c.started_at, T.c.completed_at)
+        .where(T.c.ward == ward.code, T.c.service == service,
+               T.c.completed_at > since, T.c.started_at.is_not(None))
+        .order_by(T.c.completed_at.desc()).limit(q.estimate_samples)).all()
+    open_numbers = set(c.execute(select(m.counters.c.number).where(
+        m.counters.c.ward == ward.code, m.counters.c.is_open.is_(True))).scalars())
+    durations = [(r.completed_at - r.started_at).total_seconds() for r in rows]
+    svc = bo.catalog.services[service]
+    return estimate(service, svc.default_service_minutes, durations, ward.counters,
+                    open_numbers, q.estimate_prior_weight)
 
 
 def people_ahead(conn: Connection, row: Row[Any]) -> int:

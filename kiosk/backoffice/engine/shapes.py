@@ -11,6 +11,8 @@ from kiosk.backoffice.clock import iso
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading
 from kiosk.backoffice.engine.lookups import service_estimate
+from kiosk.backoffice.engine.shown import record_status
+from kiosk.backoffice.estimate import Estimate
 
 
 def ticket_summary(row: Any) -> dict[str, Any]:
@@ -58,11 +60,15 @@ def stage_forms(row: Any, stages: list[Any]) -> list[dict[str, Any]]:
 
 
 def ticket_json(bo: Backoffice, row: Any, ahead: int | None, base_url: str,
-                route: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                route: list[dict[str, Any]] | None = None,
+                served: Estimate | None = None) -> dict[str, Any]:
+    """`served`: the estimate already stored for this answer (engine/shown.py), if any."""
     waiting = row.status == "waiting"
     ward = bo.catalog.wards[row.ward]
-    wait = (service_estimate(bo, ward, row.service).wait_seconds(ahead)
-            if waiting and ahead is not None else 0)
+    wait, span = 0, None
+    if waiting and ahead is not None:
+        served = served or service_estimate(bo, ward, row.service)
+        wait, span = served.wait_seconds(ahead), served.wait_range(ahead)
     base = bo.settings.server.public_url or base_url.rstrip("/")
     return {
         "id": row.id, "number": row.label, "ward": row.ward, "service": row.service,
@@ -70,7 +76,8 @@ def ticket_json(bo: Backoffice, row: Any, ahead: int | None, base_url: str,
         "priority": row.priority, "language": row.language, "status": row.status,
         "position": ahead + 1 if waiting and ahead is not None else None,
         "people_ahead": ahead if waiting and ahead is not None else 0,
-        "estimated_wait_seconds": wait, "fee_yen": row.fee_yen,
+        "estimated_wait_seconds": wait,
+        "estimated_wait_range": list(span) if span else None, "fee_yen": row.fee_yen,
         "payment_status": row.payment_status, "counter": row.counter,
         "recall_count": row.recall_count,
         "status_token": row.status_token, "status_url": f"{base}/status/{row.status_token}",
@@ -85,12 +92,17 @@ def ticket_json(bo: Backoffice, row: Any, ahead: int | None, base_url: str,
 def status_json(bo: Backoffice, row: Any, ahead: int | None) -> dict[str, Any]:
     ward = bo.catalog.wards[row.ward]
     waiting = row.status == "waiting"
-    wait = service_estimate(bo, ward, row.service).wait_seconds(ahead or 0) if waiting else 0
+    wait, span = 0, None
+    if waiting:
+        served = service_estimate(bo, ward, row.service)
+        wait, span = served.wait_seconds(ahead or 0), served.wait_range(ahead or 0)
+        record_status(bo, row, ahead or 0, served)  # what the phone shows is measured too
     return {
         "number": row.label, "ward": row.ward, "ward_name": ward.name, "service": row.service,
         "service_name": bo.catalog.services[row.service].name, "status": row.status,
         "position": (ahead or 0) + 1 if waiting else None,
         "people_ahead": (ahead or 0) if waiting else 0, "estimated_wait_seconds": wait,
+        "estimated_wait_range": list(span) if span else None,
         "counter": row.counter, "issued_at": iso(row.issued_at, bo.tz),
         "called_at": iso(row.called_at, bo.tz), "language": row.language,
         "route": load_route(bo, row), "stage": row.stage, "guide": guide_of(row),

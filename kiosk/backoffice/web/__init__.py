@@ -5,7 +5,9 @@ The back-office app includes `router`."""
 
 from kiosk.backoffice.web.central_routes import router as _central
 from kiosk.backoffice.web.routes import router
+from kiosk.backoffice.web.waits_routes import router as _waits
 
 router.include_router(_central)
+router.include_router(_waits)
 
 __all__ = ["router"]

@@ -214,7 +214,8 @@ async def central_page(request: Request, first: str | None = Query(None, alias="
         period, figures = await _period_figures(request, None, None)
     query = f"from={period.first.isoformat()}&to={period.last.isoformat()}"
     return staff_page(
-        request, "central.html", title=TITLE, scripts=("live.js", "central.js"),
+        request, "central.html", title=TITLE,
+        scripts=("live.js", "central.js", "central_waits.js"),
         config={"api": API}, username=who.username or "", period_error=error,
         first=period.first.isoformat(), last=period.last.isoformat(),
         csv_url=f"{API}/central/period.csv?{query}",

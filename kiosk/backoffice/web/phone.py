@@ -48,9 +48,13 @@ def t(lang: str) -> Translator:
     return translator(lang, DOMAIN)
 
 
-def wait_text(seconds: Any, tr: Translator) -> str:
+def wait_text(seconds: Any, tr: Translator, span: Any = None) -> str:
     if not isinstance(seconds, int | float) or seconds < 0:
         return "—"
+    if isinstance(span, list | tuple) and len(span) == 2 and span[1] >= 60:
+        # the served estimate gives a range ([queue] estimator = "clerk"): "15〜25分"
+        return tr("{low}〜{high} 分", low=math.floor(span[0] / 60),
+                  high=math.ceil(span[1] / 60))
     if seconds < 60:
         return tr("まもなくです")
     return tr("約 {minutes} 分", minutes=math.ceil(seconds / 60))
@@ -73,7 +77,8 @@ def phone_view(status: Mapping[str, Any], lang: str) -> dict[str, Any]:
         "ward_name": catalog_name(str(status.get("ward_name", "")), lang),
         "service_name": catalog_name(str(status.get("service_name", "")), lang),
         "people_ahead": tr("{n} 人", n=ahead) if isinstance(ahead, int) else "—",
-        "estimated_wait": wait_text(status.get("estimated_wait_seconds"), tr),
+        "estimated_wait": wait_text(status.get("estimated_wait_seconds"), tr,
+                                    status.get("estimated_wait_range")),
         "called_text": "",
         "state_text": "",
         "show_facts": state == "waiting",

@@ -274,4 +274,4 @@ async def supervisor_page(request: Request) -> Response:
         return forbidden_page(request, SUPERVISORS_ONLY)
     config = {"api": API, "username": who.get("username"), "ward": who.get("ward")}
     return staff_page(request, "supervisor.html", title="待ち状況の概要",
-                      scripts=("live.js", "supervisor.js"), config=config)
+                      scripts=("live.js", "supervisor.js", "supervisor_waits.js"), config=config)

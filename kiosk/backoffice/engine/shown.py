@@ -1,0 +1,125 @@
+"""The wait estimates shown to residents, kept to measure them (issue #22).
+
+What is stored is what the server served: the estimate in the answer to the issuing kiosk
+(`source="issue"`) and the estimate in a phone status answer (`source="status"`: GET
+/status/{token}, the phone page that reads it, and a status stream's opening snapshot)
+whenever the minutes it shows changed since the last one stored for that ticket and stage —
+a page polling every few seconds adds a row only when what the resident sees changes.
+When the ticket is called in that queue, `actual_seconds` of its rows is written: the time
+from each estimate to the call. Tickets never called (cancelled, left) keep NULL and are not
+counted. Numbers only; no personal data.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, DateTime, bindparam, insert, text
+
+from kiosk.backoffice import models as m
+from kiosk.backoffice.clock import utcnow
+from kiosk.backoffice.context import Backoffice
+from kiosk.backoffice.db import writing
+from kiosk.backoffice.engine.lookups import service_estimate
+
+E = m.ticket_estimates
+
+
+class LastShown:
+    """The minutes last stored per (ticket, stage), bounded (oldest forgotten first)."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, int], int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def changed(self, key: tuple[int, int], minutes: int) -> bool:
+        """True (and remembered) when `minutes` differs from the last stored for `key`."""
+        with self._lock:
+            if self._items.get(key) == minutes:
+                return False
+            self._items[key] = minutes
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return True
+
+
+_last: dict[int, LastShown] = {}
+
+
+def _last_shown(bo: Backoffice) -> LastShown:
+    return _last.setdefault(id(bo), LastShown())
+
+
+def shown_minutes(seconds: int) -> int:
+    """As the phone page words it (web/phone.py wait_text): 0 is "まもなく"."""
+    return 0 if seconds < 60 else math.ceil(seconds / 60)
+
+
+def values(row: Any, ahead: int, served: Any, source: str, at: datetime) -> dict[str, Any]:
+    wait = served.wait_seconds(ahead)
+    span = served.wait_range(ahead)
+    return {"ticket_id": row.id, "ward": row.ward, "service": row.service,
+            "stage": getattr(row, "stage", None) or 0, "at": at, "source": source,
+            "method": served.method, "people_ahead": ahead, "estimate_seconds": wait,
+            "low_seconds": span[0] if span else None, "high_seconds": span[1] if span else None}
+
+
+def issue_values(bo: Backoffice, row: Any, ahead: int,
+                 conn: Connection | None = None) -> tuple[Any, dict[str, Any]]:
+    """The served estimate of a ticket just issued and its row to store."""
+    served = service_estimate(bo, bo.catalog.wards[row.ward], row.service, conn)
+    v = values(row, ahead, served, "issue", row.issued_at)
+    _last_shown(bo).changed((row.id, v["stage"]), shown_minutes(v["estimate_seconds"]))
+    return served, v
+
+
+def record_issue(bo: Backoffice, conn: Connection, row: Any, ahead: int) -> Any:
+    """In the issuing transaction: store the estimate the kiosk's answer carries; return it
+    (the answer is built from the same one)."""
+    served, v = issue_values(bo, row, ahead, conn)
+    conn.execute(INSERT, v)
+    return served
+
+
+COLUMNS = ("ticket_id", "ward", "service", "stage", "at", "source", "method", "people_ahead",
+           "estimate_seconds", "low_seconds", "high_seconds")
+# The same INSERT with named parameters, for the PostgreSQL hot path (fastpath.py).
+INSERT = insert(E).values({c: bindparam(c) for c in COLUMNS})
+
+
+def record_status(bo: Backoffice, row: Any, ahead: int, served: Any) -> None:
+    """A status answer's estimate, stored when the minutes shown changed."""
+    v = values(row, ahead, served, "status", utcnow())
+    if not _last_shown(bo).changed((row.id, v["stage"]), shown_minutes(v["estimate_seconds"])):
+        return
+    with writing(bo.engine) as conn:
+        conn.execute(INSERT, v)
+
+
+_ELAPSED = {
+    "postgresql": "CAST(round(EXTRACT(EPOCH FROM (:now - at))) AS INTEGER)",
+    "sqlite": "CAST(round((julianday(:now) - julianday(at)) * 86400) AS INTEGER)",
+}
+
+
+def _called_sql(dialect: str) -> Any:
+    # the expression is one of two constants above; the values are bound
+    return text(f"UPDATE ticket_estimates SET actual_seconds = {_ELAPSED[dialect]} "  # noqa: S608
+                "WHERE ticket_id = :ticket AND stage = :stage AND actual_seconds IS NULL"
+                ).bindparams(bindparam("now", type_=DateTime))
+
+
+_CALLED = {d: _called_sql(d) for d in _ELAPSED}
+
+
+def record_called(conn: Connection, ticket_id: int, stage: int | None, now: datetime) -> None:
+    """In the calling transaction: the actual wait of every estimate of this queue stay
+    (a recall or a second call later finds them written and leaves them)."""
+    conn.execute(_CALLED[conn.dialect.name], {"now": now, "ticket": ticket_id,
+                                               "stage": stage or 0})
