@@ -27,9 +27,9 @@ from fastapi.responses import Response
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.backoffice.api import PRIVATE
 from kiosk.backoffice.auth import Principal, require, require_staff
 from kiosk.backoffice.clock import to_utc
+from kiosk.backoffice.deps import PRIVATE
 from kiosk.backoffice.engine.errors import invalid
 from kiosk.backoffice.engine.lookups import ward_of
 from kiosk.backoffice.principal import Callers
