@@ -65,7 +65,8 @@ class EventSettings:
     max_streams_per_credential: int = 8
     max_streams_total: int = 4000
     status_recheck_seconds: int = 60
-    call_spread_seconds: float = 2.0
+    position_every_seconds: float = 1.0
+    position_slowest_seconds: float = 30.0
 
 
 DAY_END = "day_end"
@@ -153,7 +154,8 @@ class Settings:
         e = root.section("events", {})
         e.unknown_keys(("keepalive_seconds", "replay_limit", "subscriber_queue",
                         "max_streams_per_credential", "max_streams_total",
-                        "status_recheck_seconds", "call_spread_seconds"))
+                        "status_recheck_seconds", "position_every_seconds",
+                        "position_slowest_seconds"))
         events = EventSettings(
             keepalive_seconds=e.integer("keepalive_seconds", 15, min=1, max=300),
             replay_limit=e.integer("replay_limit", 200, min=0, max=5000),
@@ -162,7 +164,8 @@ class Settings:
                                                  max=1000),
             max_streams_total=e.integer("max_streams_total", 4000, min=1, max=1_000_000),
             status_recheck_seconds=e.integer("status_recheck_seconds", 60, min=1, max=3600),
-            call_spread_seconds=e.number("call_spread_seconds", 2.0, min=0))
+            position_every_seconds=e.number("position_every_seconds", 1.0, min=0.05),
+            position_slowest_seconds=e.number("position_slowest_seconds", 30.0, min=0.05))
         return cls(server=server, security=security, queue=queue, events=events,
                    retention=_retention(root.section("retention", {})), source=file)
 
