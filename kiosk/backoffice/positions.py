@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.backoffice import models as m
@@ -45,6 +45,7 @@ class Place:
     service: str
     sent: tuple[int, int] | None = None  # (people ahead, wait seconds) last sent
     sent_at: float = 0.0
+    checked_at: float = float("-inf")  # when its place was last read
 
 
 def message(ahead: int, wait_seconds: int) -> bytes:
@@ -61,6 +62,7 @@ class PositionFeed:
         self.places: dict[int, Place] = {}  # by ticket id
         self.queues: dict[tuple[str, str], set[int]] = {}  # (ward, service) -> ticket ids
         self.due: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self.changed_at: dict[tuple[str, str], float] = {}
         self.running: set[asyncio.Task[None]] = set()
         bo.hub.watchers.append(self.changed)
 
@@ -77,7 +79,7 @@ class PositionFeed:
         self.queues.setdefault((sub.ward, service), set()).add(sub.ticket)
         # A change between its snapshot and now would be missed: look once more (shared
         # by every phone that opens within the interval).
-        self._schedule((sub.ward, service), self.every)
+        self._mark((sub.ward, service))
 
     def _forget(self, ticket: int) -> None:
         place = self.places.pop(ticket, None)
@@ -106,7 +108,11 @@ class PositionFeed:
             services = {s for (w, s) in self.queues if w == ward}
         for service in services:
             if isinstance(service, str) and (ward, service) in self.queues:
-                self._schedule((ward, service), self.every)
+                self._mark((ward, service))
+
+    def _mark(self, queue: tuple[str, str]) -> None:
+        self.changed_at[queue] = self._now()
+        self._schedule(queue, self.every)
 
     def _now(self) -> float:
         loop = self.bo.hub.loop
@@ -125,17 +131,21 @@ class PositionFeed:
         task.add_done_callback(self.running.discard)
 
     # --- the update --------------------------------------------------------------------
-    def _waiting(self, ward: str, service: str) -> tuple[list[int], ServiceEstimate]:
-        """The queue's waiting tickets in calling order (ids only) and its wait estimate."""
+    def _read(self, ward: str, service: str,
+              tickets: list[int]) -> tuple[dict[int, int], ServiceEstimate]:
+        """People ahead of each of `tickets` still waiting in the queue (one query: the
+        database numbers the queue, only these tickets' rows come back) and its estimate."""
         from kiosk.backoffice.engine.lookups import service_estimate
 
+        order = func.row_number().over(order_by=(T.c.rank, T.c.queue_at, T.c.id)) - 1
+        line = (select(T.c.id, order.label("ahead"))
+                .where(T.c.ward == ward, T.c.service == service, T.c.status == "waiting")
+                .subquery())
         with reading(self.bo.engine) as conn:
-            ids = list(conn.execute(
-                select(T.c.id).where(T.c.ward == ward, T.c.service == service,
-                                     T.c.status == "waiting")
-                .order_by(T.c.rank, T.c.queue_at, T.c.id)).scalars())
+            rows = conn.execute(select(line.c.id, line.c.ahead)
+                                .where(line.c.id.in_(tickets))).all()
             estimate = service_estimate(self.bo, self.bo.catalog.wards[ward], service, conn)
-        return ids, estimate
+        return {int(r.id): int(r.ahead) for r in rows}, estimate
 
     def _gap(self, ahead: int) -> float:
         return min(self.slowest, max(self.every, self.every * ahead / NEAR))
@@ -145,37 +155,44 @@ class PositionFeed:
         live = self.bo.hub.subscribers
         for ticket in [t for t in self.queues.get(queue, ()) if self.places[t].sub not in live]:
             self._forget(ticket)  # its stream ended
-        if queue not in self.queues:
+        now, later = self._now(), None
+        changed = self.changed_at.get(queue, now)
+        due: list[Place] = []
+        for ticket in self.queues.get(queue, ()):
+            place = self.places[ticket]
+            if place.checked_at >= changed:
+                continue  # nothing moved since its place was read
+            at = place.sent_at + self._gap(place.sent[0]) if place.sent else now
+            if at <= now:
+                due.append(place)
+            else:  # further back: its turn comes in its own gap
+                later = at if later is None else min(later, at)
+        if later is not None:
+            self._schedule(queue, max(later - now, self.every))
+        if not due:
             return
         try:
-            ids, estimate = await run_in_threadpool(self._waiting, ward, service)
+            ahead_of, estimate = await run_in_threadpool(
+                self._read, ward, service, [p.sub.ticket or 0 for p in due])
         except Exception as exc:  # noqa: BLE001 — try again later; pages keep their last view
             log.warning("phone positions of %s/%s not updated (%s)", ward, service,
                         type(exc).__name__)
             self._schedule(queue, self.slowest)
             return
-        ahead_of = {ticket: n for n, ticket in enumerate(ids)}
-        now, later = self._now(), None
         encoded: dict[tuple[int, int], bytes] = {}
-        for ticket in list(self.queues.get(queue, ())):
-            place = self.places[ticket]
-            ahead = ahead_of.get(ticket)
+        for place in due:
+            place.checked_at = now  # changes during the read were marked after `now`
+            ahead = ahead_of.get(place.sub.ticket or 0)
             if ahead is None:
                 continue  # not waiting (called, held, ...): its own events say so
-            now_sent = (ahead, estimate.wait_seconds(ahead))
-            if now_sent == place.sent:
+            value = (ahead, estimate.wait_seconds(ahead))
+            if value == place.sent:
                 continue
-            due = place.sent_at + self._gap(min(ahead, (place.sent or now_sent)[0]))
-            if place.sent is not None and due > now:
-                later = due if later is None else min(later, due)
-                continue
-            data = encoded.get(now_sent)
+            data = encoded.get(value)
             if data is None:
-                data = encoded[now_sent] = message(*now_sent)
+                data = encoded[value] = message(*value)
             self.bo.hub.deliver(place.sub, (UNNUMBERED, data))
-            place.sent, place.sent_at = now_sent, now
-        if later is not None:  # phones further back: their turn comes in their own gap
-            self._schedule(queue, max(later - now, self.every))
+            place.sent, place.sent_at = value, now
 
 
 def feed_of(bo: Backoffice) -> PositionFeed:
