@@ -66,6 +66,14 @@ class PositionFeed:
         self.running: set[asyncio.Task[None]] = set()
         bo.hub.watchers.append(self.changed)
 
+    def close(self) -> None:
+        """The server stops: no more updates."""
+        for handle in self.due.values():
+            handle.cancel()
+        self.due.clear()
+        for task in self.running:
+            task.cancel()
+
     # --- who is watching ---------------------------------------------------------------
     def watch(self, sub: Subscription, service: str, ahead: int | None,
               wait_seconds: int) -> None:
