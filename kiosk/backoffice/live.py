@@ -227,7 +227,11 @@ async def stream_status(request: Request, bo: Backoffice, token: str) -> Streami
     response = await _stream(bo, sub, _last_event_id(request, None), snapshot,
                              Recheck(bo.settings.events.status_recheck_seconds, valid))
     if not now:  # a replay: no snapshot was read
-        await run_in_threadpool(current)
+        try:
+            await run_in_threadpool(current)
+        except BaseException:  # ended meanwhile: the response is never sent
+            bo.hub.unsubscribe(sub)
+            raise
         if now["waiting"]:
             sub.queue.put_nowait((UNNUMBERED, position_message(
                 now["people_ahead"], now["estimated_wait_seconds"])))
