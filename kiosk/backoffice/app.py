@@ -183,6 +183,8 @@ def create_app(bo: Backoffice) -> FastAPI:
             if fast is not None:
                 await fast.close()
             bo.hub.close()
+            if bo.positions is not None:
+                bo.positions.close()
             if listener is not None:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

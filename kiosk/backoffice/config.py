@@ -75,7 +75,8 @@ class EventSettings:
     max_streams_per_credential: int = 8
     max_streams_total: int = 4000
     status_recheck_seconds: int = 60
-    call_spread_seconds: float = 2.0
+    position_every_seconds: float = 1.0
+    position_slowest_seconds: float = 30.0
 
 
 DAY_END = "day_end"
@@ -221,7 +222,8 @@ class Settings:
         e = root.section("events", {})
         e.unknown_keys(("keepalive_seconds", "replay_limit", "subscriber_queue",
                         "max_streams_per_credential", "max_streams_total",
-                        "status_recheck_seconds", "call_spread_seconds"))
+                        "status_recheck_seconds", "position_every_seconds",
+                        "position_slowest_seconds"))
         events = EventSettings(
             keepalive_seconds=e.integer("keepalive_seconds", de.keepalive_seconds, min=1, max=300),
             replay_limit=e.integer("replay_limit", de.replay_limit, min=0, max=5000),
@@ -233,7 +235,10 @@ class Settings:
                                         min=1, max=1_000_000),
             status_recheck_seconds=e.integer("status_recheck_seconds", de.status_recheck_seconds,
                                              min=1, max=3600),
-            call_spread_seconds=e.number("call_spread_seconds", de.call_spread_seconds, min=0))
+            position_every_seconds=e.number("position_every_seconds", de.position_every_seconds,
+                                            min=0.05),
+            position_slowest_seconds=e.number("position_slowest_seconds",
+                                              de.position_slowest_seconds, min=0.05))
         return cls(server=server, security=security, queue=queue, events=events,
                    retention=_retention(root.section("retention", {})),
                    payment=_payment(root.section("payment", {})),

@@ -80,9 +80,9 @@ class Backoffice:
         self.is_pg = not is_sqlite(self.db_url)
         self.hub = Hub(settings.events.subscriber_queue,
                        max_total=settings.events.max_streams_total,
-                       max_per_credential=settings.events.max_streams_per_credential,
-                       call_spread=settings.events.call_spread_seconds)
+                       max_per_credential=settings.events.max_streams_per_credential)
         self.fast_issuer: Any = None  # fastpath.FastIssuer while serving on PostgreSQL
+        self.positions: Any = None  # positions.PositionFeed, made by the first phone stream
         self.tokens = TokenCache(settings.security.token_cache_seconds)
         self.estimates: TtlCache = TtlCache(3.0)     # (ward, service) -> ServiceEstimate
         self.ward_states: TtlCache = TtlCache(2.0)   # ward -> "auto" | "open" | "closed"

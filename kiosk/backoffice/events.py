@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,9 @@ from kiosk.backoffice.audience import STAFF, event_for
 log = logging.getLogger(__name__)
 
 CHANNEL = "ward_events"
-CALLS = ("ticket.called", "ticket.recalled")
+# The id of a message that is not in the audit trail (a phone's position): always newer than
+# what a stream's opening covered, and never a Last-Event-ID (it is sent without an id).
+UNNUMBERED = sys.maxsize
 
 
 def encode(event: dict[str, Any]) -> bytes:
@@ -39,7 +41,6 @@ def encode_named(name: str, payload: Any, event_id: int | None = None) -> bytes:
 class Subscription:
     """What one SSE client wants: a ward, optionally one service or one ticket.
 
-    `queue_calls` additionally delivers calls of that service (the phone page's queue).
     `audience` chooses what of each event it gets (kiosk.backoffice.audience); `credential`
     names the token it came with, for the per-credential cap.
     """
@@ -47,7 +48,6 @@ class Subscription:
     ward: str
     service: str | None = None
     ticket: int | None = None
-    queue_calls: str | None = None
     audience: str = STAFF
     credential: str = ""
     queue: asyncio.Queue[tuple[int, bytes] | None] = field(
@@ -56,19 +56,12 @@ class Subscription:
 
     def keys(self) -> list[tuple[Any, ...]]:
         """Where the hub files this subscription (see `event_keys`)."""
-        keys: list[tuple[Any, ...]] = [("ticket", self.ticket) if self.ticket is not None
-                                       else ("ward", self.ward)]
-        if self.queue_calls is not None:
-            keys.append(("calls", self.ward, self.queue_calls))
-        return keys
+        return [("ticket", self.ticket) if self.ticket is not None else ("ward", self.ward)]
 
     def wants(self, event: dict[str, Any]) -> bool:
         if event.get("ward") != self.ward:
             return False
         ticket = event.get("ticket") or {}
-        if self.queue_calls is not None and event.get("service") == self.queue_calls \
-                and event.get("type") in CALLS:
-            return True
         if self.ticket is not None:
             return ticket.get("id") == self.ticket
         if self.service is not None:
@@ -78,15 +71,13 @@ class Subscription:
 
 
 def event_keys(event: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """The subscriptions an event may concern: its ward's ward-wide ones, its ticket's own
-    (a phone page) and, for a call, the phones waiting in its service — so an event costs
-    nothing per phone of other tickets (`Subscription.wants` still decides)."""
+    """The subscriptions an event may concern: its ward's ward-wide ones and its ticket's own
+    (a phone page) — so an event costs nothing per phone of other tickets (their positions
+    travel coalesced: kiosk.backoffice.positions). `Subscription.wants` still decides."""
     keys: list[tuple[Any, ...]] = [("ward", event.get("ward"))]
     ticket = event.get("ticket")
     if ticket:
         keys.append(("ticket", ticket.get("id")))
-    if event.get("type") in CALLS:
-        keys.append(("calls", event.get("ward"), event.get("service")))
     return keys
 
 
@@ -101,12 +92,9 @@ class StreamLimit(Exception):
 
 class Hub:
     def __init__(self, queue_size: int = 1000, *, max_total: int = 0,
-                 max_per_credential: int = 0, call_spread: float = 0.0) -> None:
-        """`max_total` / `max_per_credential`: open streams allowed (0 = no cap).
-        `call_spread`: a call reaches the phones waiting behind it within this many
-        seconds, each at a random moment, not all at once (see `publish`)."""
+                 max_per_credential: int = 0) -> None:
+        """`max_total` / `max_per_credential`: open streams allowed (0 = no cap)."""
         self.queue_size = queue_size
-        self.call_spread = call_spread
         self.max_total = max_total
         self.max_per_credential = max_per_credential
         self.subscribers: set[Subscription] = set()
@@ -117,6 +105,8 @@ class Hub:
         self.per_credential: dict[str, int] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.last_id = 0
+        # Called with every event before it is delivered (the phones' position feed).
+        self.watchers: list[Callable[[dict[str, Any]], None]] = []
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -160,28 +150,22 @@ class Hub:
         """Deliver one event to every interested subscriber (in the event loop's thread),
         each in the projection of its audience, encoded once per audience."""
         self.last_id = max(self.last_id, int(event["id"]))
+        for watch in self.watchers:
+            watch(event)
         encoded: dict[str, bytes] = {}
         candidates: set[Subscription] = set()
         for key in event_keys(event):
             candidates.update(self.index.get(key, ()))
-        ticket_id = (event.get("ticket") or {}).get("id")
-        loop = self.loop
         for sub in candidates:
             if not sub.wants(event):
                 continue
             data = encoded.get(sub.audience)
             if data is None:
                 data = encoded[sub.audience] = encode(event_for(sub.audience, event))
-            item = (int(event["id"]), data)
-            if self.call_spread and loop is not None and sub.ticket not in (None, ticket_id):
-                # Another ticket's call only moves this phone's position: thousands of
-                # phones in one queue get it spread out, so neither the writes nor the
-                # pages' re-reads arrive as one burst. The phone's own call goes at once.
-                loop.call_later(random.uniform(0, self.call_spread), self._put, sub, item)
-            else:
-                self._put(sub, item)
+            self.deliver(sub, (int(event["id"]), data))
 
-    def _put(self, sub: Subscription, item: tuple[int, bytes]) -> None:
+    def deliver(self, sub: Subscription, item: tuple[int, bytes]) -> None:
+        """Queue one encoded message for `sub` (dropping it when it does not keep up)."""
         if sub not in self.subscribers:
             return  # gone, or dropped, meanwhile
         try:

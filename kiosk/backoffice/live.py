@@ -29,7 +29,9 @@ from kiosk.backoffice.db import reading
 from kiosk.backoffice.engine import shapes, views
 from kiosk.backoffice.engine.errors import EngineError
 from kiosk.backoffice.errors import ApiError
-from kiosk.backoffice.events import StreamLimit, Subscription, encode, encode_named
+from kiosk.backoffice.events import UNNUMBERED, StreamLimit, Subscription, encode, encode_named
+from kiosk.backoffice.positions import feed_of
+from kiosk.backoffice.positions import message as position_message
 
 log = logging.getLogger(__name__)
 
@@ -197,13 +199,21 @@ async def stream_ward(request: Request, bo: Backoffice, who: Principal, ward: st
 
 
 async def stream_status(request: Request, bo: Backoffice, token: str) -> StreamingResponse:
-    """One ticket's events for its phone page (public: the status token is the credential)."""
+    """One ticket's events for its phone page (public: the status token is the credential),
+    and `position` messages as others move its place in line (kiosk.backoffice.positions).
+    After a replay (Last-Event-ID) a `position` message says where it stands now."""
     row, _ = await run_in_threadpool(views.ticket_by_status_token, bo, token)
+    feed = feed_of(bo)
+    now: dict[str, Any] = {}
+
+    def current() -> dict[str, Any]:
+        fresh, ahead = views.ticket_by_status_token(bo, token)
+        now.update(shapes.status_json(bo, fresh, ahead), waiting=ahead is not None)
+        return now
 
     def snapshot() -> tuple[dict[str, Any], int]:
         watermark = _max_event_id(bo, row.ward)
-        fresh, ahead = views.ticket_by_status_token(bo, token)
-        return public_status(shapes.status_json(bo, fresh, ahead)), watermark
+        return public_status(current()), watermark
 
     def valid() -> bool:
         try:
@@ -212,7 +222,19 @@ async def stream_status(request: Request, bo: Backoffice, token: str) -> Streami
             return False
         return True
 
-    sub = Subscription(ward=row.ward, ticket=row.id, queue_calls=row.service, audience=PUBLIC,
+    sub = Subscription(ward=row.ward, ticket=row.id, audience=PUBLIC,
                        credential="status:" + hash_token(token))
-    return await _stream(bo, sub, _last_event_id(request, None), snapshot,
-                         Recheck(bo.settings.events.status_recheck_seconds, valid))
+    response = await _stream(bo, sub, _last_event_id(request, None), snapshot,
+                             Recheck(bo.settings.events.status_recheck_seconds, valid))
+    if not now:  # a replay: no snapshot was read
+        try:
+            await run_in_threadpool(current)
+        except BaseException:  # ended meanwhile: the response is never sent
+            bo.hub.unsubscribe(sub)
+            raise
+        if now["waiting"]:
+            sub.queue.put_nowait((UNNUMBERED, position_message(
+                now["people_ahead"], now["estimated_wait_seconds"])))
+    feed.watch(sub, now["service"], now["people_ahead"] if now["waiting"] else None,
+               now["estimated_wait_seconds"])
+    return response

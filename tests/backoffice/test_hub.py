@@ -17,25 +17,28 @@ def _event(n: int, type_: str, ticket: int, service: str = "certificates") -> di
             "data": {"note": "secret"}}
 
 
-def test_phones_get_their_own_call_at_once_and_others_calls_spread_out() -> None:
+def test_a_phone_gets_its_own_events_only_and_watchers_see_every_event() -> None:
+    """Other tickets' calls no longer go to every phone (their places travel coalesced,
+    kiosk.backoffice.positions, which watches every event)."""
     async def scenario() -> None:
-        hub = Hub(call_spread=0.3)
+        hub = Hub()
         hub.bind(asyncio.get_running_loop())
-        phone = hub.subscribe(Subscription(ward="kita", ticket=1, queue_calls="certificates",
-                                           audience=PUBLIC, credential="p"))
+        seen: list[int] = []
+        hub.watchers.append(lambda e: seen.append(e["id"]))
+        phone = hub.subscribe(Subscription(ward="kita", ticket=1, audience=PUBLIC,
+                                           credential="p"))
         staff = hub.subscribe(Subscription(ward="kita", credential="s"))
-        hub.publish(_event(10, "ticket.issued", 5))  # another ticket's issue: not the phone's
-        hub.publish(_event(11, "ticket.called", 5))  # another ticket's call: later
-        hub.publish(_event(12, "ticket.called", 1))  # its own call: now
-        assert phone.queue.get_nowait()[0] == 12 and phone.queue.empty()
-        assert [staff.queue.get_nowait()[0] for _ in range(3)] == [10, 11, 12]
-        await asyncio.sleep(0.4)
+        hub.publish(_event(10, "ticket.issued", 5))  # another ticket's issue
+        hub.publish(_event(11, "ticket.called", 5))  # another ticket's call
+        hub.publish(_event(12, "ticket.called", 1))  # its own call
         event_id, data = phone.queue.get_nowait()
-        assert event_id == 11 and b"secret" not in data and b"assistance" not in data
+        assert event_id == 12 and phone.queue.empty()
+        assert b"secret" not in data and b"assistance" not in data
+        assert [staff.queue.get_nowait()[0] for _ in range(3)] == [10, 11, 12]
+        assert seen == [10, 11, 12]
         hub.unsubscribe(phone)
-        hub.publish(_event(13, "ticket.called", 5))
-        await asyncio.sleep(0.4)
-        assert phone.queue.empty()  # gone meanwhile: nothing queued for it
+        hub.publish(_event(13, "ticket.called", 1))
+        assert phone.queue.empty()  # gone: nothing queued for it
 
     asyncio.run(scenario())
 

@@ -22,6 +22,7 @@ STAFF_ONLY = tuple(f'"{key}":'.encode() for key in (
     "note", "priority", "application", "payment_id", "amount_yen", "actor", "language",
     "waiting", "held", "no_show", "offline", "from_status", "from_service", "started_at"))
 TICKET_KEYS = {"number", "status", "service", "counter", "recall_count"}
+POSITION_KEYS = {"position", "people_ahead", "estimated_wait_seconds"}
 
 
 def _assert_public(raw: bytes) -> None:
@@ -33,7 +34,9 @@ def _assert_public(raw: bytes) -> None:
         if not data:
             continue
         payload = json.loads(data)
-        if "type" in payload:  # an event: its ticket carries numbers and states only
+        if "event: position" in block:  # a phone's place in line: its own counts only
+            assert set(payload) == POSITION_KEYS and "id: " not in block, block
+        elif "type" in payload:  # an event: its ticket carries numbers and states only
             ticket = payload.get("ticket") or {}
             assert set(ticket) <= TICKET_KEYS, payload
             assert set(payload.get("data") or {}) <= {"state"}, payload
@@ -80,12 +83,11 @@ def test_public_streams_carry_numbers_counters_states_and_counts_only(backoffice
         before = snap["last_event_id"]
         flagged, _ = _busy_ward(server)
         _wait_for([staff_stream, display, kiosk], "ward.state")
-        # The phone hears the calls in its service (spread out: in any order), among them
-        # the flagged ticket's call at counter 2.
-        calls = {(c["ticket"]["number"], c["counter"])
-                 for c in (phone.next("ticket.called")[1] for _ in range(2))}
-        assert (flagged["number"], 2) in calls
-        time.sleep(0.3)  # anything else the phone would be sent
+        # The flagged ticket went ahead of the phone's and was called: the phone hears at
+        # most its place in line (coalesced per [events] position_every_seconds), never the
+        # other tickets' calls (test_phone_hears_its_place_not_the_other_tickets).
+        time.sleep(1.5)  # anything the phone would be sent
+        assert b"ticket.called" not in phone.raw and flagged["number"].encode() not in phone.raw
         # The control: the same actions did put notes and flags on the staff stream.
         assert NOTE.encode() in staff_stream.raw and b'"priority":"assistance"' in \
             staff_stream.raw
@@ -142,3 +144,53 @@ def test_display_queue_view_matches_its_snapshot(server):
     view = ok(server.session("staff").get(server.api("/wards/kita/queue")))
     certs = next(s for s in view["services"] if s["code"] == "certificates")
     assert any(w["priority"] == "assistance" for w in certs["waiting"])
+
+
+@pytest.mark.parametrize("db", [None, pytest.param("postgres", marks=pytest.mark.postgres)],
+                         ids=["sqlite", "postgres"])
+def test_phone_hears_its_place_not_the_other_tickets(backoffice_factory, db):
+    """Calls ahead of a phone reach it as `position` messages with its own people-ahead
+    count and wait — coalesced per queue, without another ticket's number, id, note or flag;
+    a reconnect with Last-Event-ID gets its own events replayed and where it stands now."""
+    server = backoffice_factory.start(db)
+    staff = server.session("staff")
+    ahead = [ok(issue(server, service=None, procedure="juminhyo", priority=p,
+                      application=APPLICATION), 201) for p in ("assistance", "normal", "normal")]
+    assert {t["service"] for t in ahead} == {"certificates"}
+    mine = ok(issue(server, service="certificates"), 201)
+    phone = SseReader(server.api(f"/status/{mine['status_token']}/events"))
+    try:
+        _, snap = phone.next("snapshot")
+        assert snap["people_ahead"] == 3
+        ok(staff.post(server.api(f"/tickets/{ahead[0]['id']}/call"),
+                      json={"counter": 2, "note": NOTE}))
+        ok(staff.post(server.api(f"/tickets/{ahead[1]['id']}/cancel"), json={"note": NOTE}))
+        _, moved = phone.next("position")
+        if moved["people_ahead"] == 2:  # the two changes fell into two intervals
+            _, moved = phone.next("position")
+        assert moved["people_ahead"] == 1 and moved["position"] == 2
+        assert moved["estimated_wait_seconds"] > 0
+        raw = bytes(phone.raw)
+        _assert_public(raw)
+        for other in ahead:
+            assert other["number"].encode() not in raw
+        assert b"ticket.called" not in raw and b"ticket.cancelled" not in raw
+    finally:
+        phone.close()
+    # A reconnect with Last-Event-ID: its own events replayed (none yet), then where it
+    # stands now; its own call comes at once, as an event of the trail.
+    trail = ok(staff.get(server.api(f"/tickets/{mine['id']}/events")))
+    issued_id = next(e["id"] for e in trail if e["type"] == "ticket.issued")
+    again = SseReader(server.api(f"/status/{mine['status_token']}/events"),
+                      headers={"Last-Event-ID": str(issued_id)})
+    try:
+        _, now = again.next("position")
+        assert now["people_ahead"] == 1
+        ok(staff.post(server.api(f"/tickets/{mine['id']}/call"),
+                      json={"counter": 3, "note": NOTE}))
+        _, called = again.next("ticket.called")
+        assert called["ticket"]["number"] == mine["number"] and called["counter"] == 3
+        assert b"event: snapshot" not in again.raw
+        _assert_public(bytes(again.raw))
+    finally:
+        again.close()

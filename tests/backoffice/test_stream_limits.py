@@ -271,7 +271,7 @@ def test_a_large_gap_reads_no_event_rows(tmp_path):
     ({"max_streams_total": "many"}, "events.max_streams_total"),
     ({"replay_limit": 1_000_000}, "events.replay_limit"),
     ({"status_recheck_seconds": 0}, "events.status_recheck_seconds"),
-    ({"call_spread_seconds": -1}, "events.call_spread_seconds"),
+    ({"position_every_seconds": 0}, "events.position_every_seconds"),
 ])
 def test_stream_settings_are_checked(events: dict[str, Any], key: str) -> None:
     from kiosk.backoffice.config import Settings

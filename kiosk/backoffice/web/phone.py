@@ -107,7 +107,10 @@ def page_values(view: Mapping[str, Any], lang: str, token: str, updated_at: str)
     hidden = 'hidden=""'
     config = {"token": token, "lang": lang, "view": f"/status/{token}/view?lang={lang}",
               "events": f"/api/v1/status/{token}/events"}
-    strings = {"lost": tr("接続が切れました — 再接続しています…")}
+    # The page words its own `position` messages (people ahead, wait) with these: the same
+    # catalog texts and rule as `phone_view`, so they never differ from a fresh read.
+    strings = {"lost": tr("接続が切れました — 再接続しています…"), "ahead": tr.gettext("{n} 人"),
+               "soon": tr("まもなくです"), "minutes": tr.gettext("約 {minutes} 分")}
     return {
         "lang": t(lang).language.bcp47,
         "title": tr("受付状況"),

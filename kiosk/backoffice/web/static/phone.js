@@ -1,6 +1,8 @@
-/* Phone status page: the server renders the first view; live events from the ticket's
-   own stream make the page fetch the same view again (already in the resident's
-   language), so wording lives in one place on the server. */
+/* Phone status page: the server renders the first view; the ticket's own events make the
+   page fetch the same view again (already in the resident's language, wording on the
+   server). Others moving its place in line arrive as `position` messages (the people
+   ahead and the wait, coalesced per queue on the server) that the page words itself with
+   the catalog texts it was given — no re-read per call. */
 (function () {
   "use strict";
   const L = window.Live;
@@ -37,6 +39,22 @@
     document.body.dataset.status = v.status;
   }
 
+  // wait_text of kiosk/backoffice/web/phone.py, with its texts from the page's strings.
+  function fill(template, key, value) { return template.split("{" + key + "}").join(String(value)); }
+  function waitText(seconds) {
+    if (typeof seconds !== "number" || seconds < 0) return "—";
+    return seconds < 60 ? strings.soon : fill(strings.minutes, "minutes", Math.ceil(seconds / 60));
+  }
+
+  function moved(p) {
+    if (lastStatus !== "waiting" || !p || typeof p.people_ahead !== "number") return false;
+    set("people-ahead", fill(strings.ahead, "n", p.people_ahead));
+    set("estimated-wait", waitText(p.estimated_wait_seconds));
+    set("updated-at", new Date().toTimeString().slice(0, 8));
+    document.body.dataset.positions = String(Number(document.body.dataset.positions || 0) + 1);
+    return true;
+  }
+
   function refresh() {
     return fetch(cfg.view, { headers: { Accept: "application/json" }, cache: "no-store" }).then(function (r) {
       if (r.status === 404 || r.status === 410) { location.reload(); return null; }  // token gone or ended: the server says so clearly
@@ -48,5 +66,10 @@
   const sel = document.getElementById("lang-select");
   if (sel) sel.addEventListener("change", function () { sel.form.submit(); });
 
-  L.connect({ url: cfg.events, refresh: refresh, lostText: strings.lost, safetyMs: 60000 });
+  L.connect({
+    url: cfg.events, refresh: refresh, lostText: strings.lost, safetyMs: 60000,
+    eventTypes: L.EVENT_TYPES.concat(["position"]),
+    // A position message carries all it changes; anything else: re-read the view.
+    onEvent: function (type, data) { return type === "position" && moved(data); }
+  });
 })();
