@@ -29,7 +29,7 @@ from kiosk.backoffice.events import UNNUMBERED, Subscription, encode_named
 
 if TYPE_CHECKING:
     from kiosk.backoffice.context import Backoffice
-    from kiosk.backoffice.estimate import ServiceEstimate
+    from kiosk.backoffice.estimate import Estimate
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class PositionFeed:
 
     # --- the update --------------------------------------------------------------------
     def _read(self, ward: str, service: str,
-              tickets: list[int]) -> tuple[dict[int, int], ServiceEstimate]:
+              tickets: list[int]) -> tuple[dict[int, int], Estimate]:
         """People ahead of each of `tickets` still waiting in the queue (one query: the
         database numbers the queue, only these tickets' rows come back) and its estimate."""
         from kiosk.backoffice.engine.lookups import service_estimate
