@@ -16,6 +16,7 @@ from kiosk.backoffice.routes import (
     counter,
     devices,
     events,
+    health,
     phone,
     tickets,
     visits,
@@ -23,5 +24,6 @@ from kiosk.backoffice.routes import (
 )
 
 router = APIRouter(prefix="/api/v1")
-for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone, admin):
+for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone, admin,
+              health):
     router.include_router(_part.router)

@@ -88,6 +88,15 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class DeviceSettings:
+    """[devices]: when a silent device counts as lost, how long its history is kept and
+    how often the supervisor's device stream looks for changes."""
+    stale_seconds: int = 120         # a heartbeat older than this raises the alarm
+    history_days: int = 30           # state changes kept per device (then deleted)
+    stream_poll_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
 class BackofficePaymentSettings:
     """[payment]: the code-payment provider. Its API key and webhook secret come from the
     environment variables named here, never from a file, and never reach a kiosk."""
@@ -118,12 +127,14 @@ class Settings:
     events: EventSettings = field(default_factory=EventSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     payment: BackofficePaymentSettings = field(default_factory=BackofficePaymentSettings)
+    devices: DeviceSettings = field(default_factory=DeviceSettings)
     source: str = ""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], file: str = "backoffice.toml") -> Settings:
         root = Section(data, file)
-        root.unknown_keys(("server", "security", "queue", "events", "retention", "payment"))
+        root.unknown_keys(("server", "security", "queue", "events", "retention", "payment",
+                          "devices"))
         ds, dc, dq, de = ServerSettings(), SecuritySettings(), QueueSettings(), EventSettings()
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
@@ -204,7 +215,17 @@ class Settings:
             call_spread_seconds=e.number("call_spread_seconds", de.call_spread_seconds, min=0))
         return cls(server=server, security=security, queue=queue, events=events,
                    retention=_retention(root.section("retention", {})),
-                   payment=_payment(root.section("payment", {})), source=file)
+                   payment=_payment(root.section("payment", {})),
+                   devices=_devices(root.section("devices", {})), source=file)
+
+
+def _devices(d: Section) -> DeviceSettings:
+    d.unknown_keys(tuple(DeviceSettings.__dataclass_fields__))
+    x = DeviceSettings()
+    return DeviceSettings(
+        stale_seconds=d.integer("stale_seconds", x.stale_seconds, min=5, max=86_400),
+        history_days=d.integer("history_days", x.history_days, min=1, max=3660),
+        stream_poll_seconds=d.number("stream_poll_seconds", x.stream_poll_seconds, min=0.2))
 
 
 def _retention(r: Section) -> RetentionSettings:

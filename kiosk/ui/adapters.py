@@ -24,6 +24,7 @@ from kiosk.domain.catalog import Procedure, Ward
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.section import Section
 from kiosk.domain.session import Ticket
+from kiosk.ui.health import HealthReporter
 from kiosk.ui.ports import CardError, KioskDevices, TicketDesk
 from kiosk.ui.settings import UiConfig
 
@@ -178,7 +179,7 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
             PrinterConfig.from_section(root.section("printer", None))))
         closers.append(printer.close)
         desk: TicketDesk
-        catalog = report = None
+        catalog = report = health = None
         link = None
         if cfg.desk == "standin":
             desk = registry().factory("desk", "standin", file=cfg.file, key="ui.desk")()
@@ -189,12 +190,24 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
             link.start()
             closers.append(link.stop)
             desk, catalog, report = LinkDesk(link), link.catalog(), link.report_maintainer
+            health = health_reporter(link, reader, printer).start()
+            closers.append(health.stop)
         payment = cashless_payment(cfg) if cfg.session.cashless else None
     except BaseException:
         close()
         raise
     return KioskDevices(reader=reader, printer=printer, desk=desk, catalog=catalog,
-                        payment=payment, report_maintainer=report, close=close)
+                        payment=payment, report_maintainer=report, close=close, health=health)
+
+
+def health_reporter(link: Any, reader: CardReaderAdapter, printer: Any) -> HealthReporter:
+    """The kiosk's health probe, reporting through the link (idle until the app says how
+    to tell: `build_app` sets `idle` to "no visit under way")."""
+    every = min(link.settings.backoffice.heartbeat_seconds, 10.0)
+    return HealthReporter(link.report_health, printer_status=printer.printer.status,
+                          readers=reader.reader.readers,
+                          data_dir=Path(link.settings.store.path).parent,
+                          idle=lambda: True, every=every)
 
 
 def cashless_payment(cfg: UiConfig) -> Any:

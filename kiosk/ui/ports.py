@@ -114,3 +114,4 @@ class KioskDevices:
     report_maintainer: Callable[[dict[str, Any]], None] | None = None  # → the back-office
     close: Callable[[], None] = _nothing      # closes the devices when the app exits
     runner: Callable[..., Any] | None = None  # background steps (None: a thread each)
+    health: Any = None                        # kiosk.ui.health.HealthReporter (→ heartbeat)

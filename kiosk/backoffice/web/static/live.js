@@ -218,6 +218,7 @@
   }
 
   function setBearer(token) { bearer = token || null; }
+  function hasBearer() { return bearer !== null; }
 
   // The page's settings, rendered by the server into <body data-config="{...}">.
   function config() {
@@ -251,5 +252,5 @@
     if (ev.target && ev.target.id === "lang-select" && ev.target.form) ev.target.form.submit();
   });
 
-  window.Live = { EVENT_TYPES: EVENT_TYPES, config: config, T: T, name: T, minutesText: minutesText, api: api, setBearer: setBearer, connect: connect, banner: banner, el: el, minutesSince: minutesSince, detailText: detailText };
+  window.Live = { EVENT_TYPES: EVENT_TYPES, config: config, T: T, name: T, minutesText: minutesText, api: api, setBearer: setBearer, hasBearer: hasBearer, connect: connect, banner: banner, el: el, minutesSince: minutesSince, detailText: detailText };
 })();
