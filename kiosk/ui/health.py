@@ -24,13 +24,15 @@ DISK_STEP_MB = 50   # a smaller change of free disk is not news
 
 def printer_word(status: Any) -> str:
     """kiosk.printing's PrinterStatus as the heartbeat's word."""
-    if not status.online:
-        return "offline"
-    if status.cover_open:
-        return "cover_open"
+    # A printer out of paper or with its cover open also says "offline" (ESC/POS): the
+    # cause first.
     paper = str(getattr(status.paper, "value", status.paper))
     if paper == "out":
         return "paper_out"
+    if status.cover_open:
+        return "cover_open"
+    if not status.online:
+        return "offline"
     if status.error:
         return "error"
     return "paper_near_end" if paper == "near_end" else "ok"
