@@ -261,8 +261,9 @@ async def phone_view_json(token: str, request: Request, lang: str | None = None)
 
 
 # ---------------------------------------------------------------- supervisor overview
-async def supervisor_or_away(request: Request) -> dict[str, Any] | Response:
-    """The signed-in supervisor (or admin) opening a supervisor page, else where they go
+async def supervisor_page_of(request: Request, template: str, title: str,
+                             script: str) -> Response:
+    """A supervisor page (or admin's) for the signed-in caller, else where they go
     instead: central to /central, nobody to the login, a lower role to a refusal."""
     if getattr(await run_in_threadpool(optional_principal, request), "role", None) == "central":
         return RedirectResponse("/central", status_code=303, headers=NO_STORE)
@@ -273,14 +274,11 @@ async def supervisor_or_away(request: Request) -> dict[str, Any] | Response:
                                 headers=NO_STORE)
     if ROLE_RANK.get(str(who.get("role")), -1) < ROLE_RANK["supervisor"]:
         return forbidden_page(request, SUPERVISORS_ONLY)
-    return dict(who)
+    config = {"api": API, "username": who.get("username"), "ward": who.get("ward")}
+    return staff_page(request, template, title=title, scripts=("live.js", script),
+                      config=config)
 
 
 @router.get("/supervisor", response_class=HTMLResponse)
 async def supervisor_page(request: Request) -> Response:
-    who = await supervisor_or_away(request)
-    if isinstance(who, Response):
-        return who
-    config = {"api": API, "username": who.get("username"), "ward": who.get("ward")}
-    return staff_page(request, "supervisor.html", title="待ち状況の概要",
-                      scripts=("live.js", "supervisor.js"), config=config)
+    return await supervisor_page_of(request, "supervisor.html", "待ち状況の概要", "supervisor.js")
