@@ -196,6 +196,7 @@ MATRIX: list[Row] = [
     Row("GET", "/display", EVERYONE, "/display?ward=kita"),
     Row("GET", "/supervisor", SUPERVISORS),
     Row("GET", "/supervisor/devices", SUPERVISORS),
+    Row("GET", "/admin", ADMINS),
     Row("GET", "/web/language", EVERYONE, "/web/language?lang=en&next=/console"),
     Row("GET", "/web/static/{name:path}", EVERYONE, "/web/static/web.css"),
     Row("GET", "/web/tickets/{ticket_id}/application", STAFF_A,

@@ -261,10 +261,11 @@ async def phone_view_json(token: str, request: Request, lang: str | None = None)
 
 
 # ---------------------------------------------------------------- supervisor overview
-async def supervisor_page_of(request: Request, template: str, title: str,
-                             script: str) -> Response:
-    """A supervisor page (or admin's) for the signed-in caller, else where they go
-    instead: central to /central, nobody to the login, a lower role to a refusal."""
+async def supervisor_page_of(request: Request, template: str, title: str, script: str,
+                             role: str = "supervisor",
+                             refusal: str = SUPERVISORS_ONLY) -> Response:
+    """A supervisor's (or admin's: `role`) page for the signed-in caller, else where they
+    go instead: central to /central, nobody to the login, a lower role to a refusal."""
     if getattr(await run_in_threadpool(optional_principal, request), "role", None) == "central":
         return RedirectResponse("/central", status_code=303, headers=NO_STORE)
     me = await internal.get(request, f"{API}/auth/me")
@@ -272,8 +273,8 @@ async def supervisor_page_of(request: Request, template: str, title: str,
     if not who or who.get("kind") != "staff":
         return RedirectResponse(f"/console?next={request.url.path}", status_code=303,
                                 headers=NO_STORE)
-    if ROLE_RANK.get(str(who.get("role")), -1) < ROLE_RANK["supervisor"]:
-        return forbidden_page(request, SUPERVISORS_ONLY)
+    if ROLE_RANK.get(str(who.get("role")), -1) < ROLE_RANK[role]:
+        return forbidden_page(request, refusal)
     config = {"api": API, "username": who.get("username"), "ward": who.get("ward")}
     return staff_page(request, template, title=title, scripts=("live.js", script),
                       config=config)
