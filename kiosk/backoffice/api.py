@@ -15,6 +15,7 @@ from kiosk.backoffice.routes import (
     catalog,
     counter,
     devices,
+    enrol,
     events,
     health,
     phone,
@@ -25,5 +26,5 @@ from kiosk.backoffice.routes import (
 
 router = APIRouter(prefix="/api/v1")
 for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone, admin,
-              health):
+              health, enrol):
     router.include_router(_part.router)

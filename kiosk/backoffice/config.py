@@ -94,6 +94,7 @@ class DeviceSettings:
     stale_seconds: int = 120         # a heartbeat older than this raises the alarm
     history_days: int = 30           # state changes kept per device (then deleted)
     stream_poll_seconds: float = 1.0
+    enrolment_hours: int = 72        # a device's one-time enrolment code is valid this long
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,8 @@ def _devices(d: Section) -> DeviceSettings:
     return DeviceSettings(
         stale_seconds=d.integer("stale_seconds", x.stale_seconds, min=5, max=86_400),
         history_days=d.integer("history_days", x.history_days, min=1, max=3660),
-        stream_poll_seconds=d.number("stream_poll_seconds", x.stream_poll_seconds, min=0.2))
+        stream_poll_seconds=d.number("stream_poll_seconds", x.stream_poll_seconds, min=0.2),
+        enrolment_hours=d.integer("enrolment_hours", x.enrolment_hours, min=1, max=24 * 90))
 
 
 def _retention(r: Section) -> RetentionSettings:

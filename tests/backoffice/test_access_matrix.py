@@ -155,6 +155,10 @@ MATRIX: list[Row] = [
         body={"name": "m-new-display", "kind": "display", "ward": "kita"}),
     Row("POST", f"{A}/admin/devices/{{device_id}}/rotate-token", ADMIN_A,
         f"{A}/admin/devices/{{spare_device}}/rotate-token"),
+    Row("POST", f"{A}/admin/devices/{{device_id}}/enrolment-code", ADMIN_A,
+        f"{A}/admin/devices/{{spare_device}}/enrolment-code"),
+    # the code is the credential: a made-up one is refused to everyone
+    Row("POST", f"{A}/device/enrol", NOBODY, body={"code": "en_" + "x" * 22}),
     Row("DELETE", f"{A}/admin/devices/{{device_id}}", ADMIN_A,
         f"{A}/admin/devices/{{spare_device}}"),
     Row("GET", f"{A}/admin/account-events", ADMINS),

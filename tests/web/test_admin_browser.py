@@ -81,12 +81,16 @@ def test_admin_manages_accounts_and_devices(backoffice: Any, browser: Any,
         rotated = shown_secret(page)
         assert rotated != token and token_works(server, rotated)
         assert not token_works(server, token)
+        page.click(f"{drow} button:text('登録コード発行')")
+        code = shown_secret(page)
+        assert code.startswith("en_")
         page.click(f"{drow} button.danger")
         page.wait_for_selector(f"{drow} .adm-active:text('登録解除')")
         assert not token_works(server, rotated)
 
         audit = page.inner_text("#audit-table")
-        for word in ("clerk-7", "kiosk-kita-9", "無効化", "トークン再発行", "登録解除"):
+        for word in ("clerk-7", "kiosk-kita-9", "無効化", "トークン再発行", "登録コード発行",
+                     "登録解除"):
             assert word in audit
         shots.take(page, "admin-page")
 

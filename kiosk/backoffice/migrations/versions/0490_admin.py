@@ -1,4 +1,5 @@
-"""device health history (issue #20): one row per change of a device's reported state
+"""running a city (issue #20): device health history (one row per change of a device's
+reported state) and one-time enrolment codes for devices
 
 Revision ID: 0490_admin
 Revises: 0430_visit_stages
@@ -33,8 +34,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_device_reports")),
     )
     op.create_index("ix_device_reports_device_at", "device_reports", ["device_id", "at"])
+    op.create_table(
+        "enrolment_codes",
+        sa.Column("code_hash", sa.String(64), nullable=False),
+        sa.Column("device_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("used_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["device_id"], ["devices.id"],
+                                name=op.f("fk_enrolment_codes_device_id_devices")),
+        sa.PrimaryKeyConstraint("code_hash", name=op.f("pk_enrolment_codes")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("enrolment_codes")
     op.drop_index("ix_device_reports_device_at", table_name="device_reports")
     op.drop_table("device_reports")

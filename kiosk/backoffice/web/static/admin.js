@@ -12,7 +12,8 @@
   const ACTIONS = {  // the audit trail's actions (account_events.action)
     "staff.created": T("職員アカウント作成"), "staff.password_reset": T("パスワード再設定"),
     "staff.disabled": T("無効化"), "staff.enabled": T("有効化"), "device.created": T("機器登録"),
-    "device.token_rotated": T("トークン再発行"), "device.revoked": T("登録解除")
+    "device.token_rotated": T("トークン再発行"),
+    "device.enrolment_code": T("登録コード発行"), "device.revoked": T("登録解除")
   };
 
   function fail(e) {
@@ -62,6 +63,11 @@
         button(T("トークン再発行"), function () {
           return act("POST", "/admin/devices/" + d.id + "/rotate-token").then(function (a) {
             secret(T("{device} の新しいトークン", { device: d.name }), a.token);
+          });
+        }),
+        button(T("登録コード発行"), function () {
+          return act("POST", "/admin/devices/" + d.id + "/enrolment-code").then(function (a) {
+            secret(T("{device} の登録コード(有効期限 {expires})", { device: d.name, expires: a.expires_at }), a.code);
           });
         }),
         button(T("登録解除"), function () { return act("DELETE", "/admin/devices/" + d.id); }, true)
