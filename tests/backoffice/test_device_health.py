@@ -50,9 +50,10 @@ def history_rows(server: Any, device: int) -> int:
         engine.dispose()
 
 
-@pytest.fixture()
-def server(backoffice_factory: Any) -> Any:
-    return backoffice_factory.start(config={"devices": {"stale_seconds": 60,
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server(request: pytest.FixtureRequest, backoffice_factory: Any) -> Any:
+    return backoffice_factory.start(None if request.param == "sqlite" else "postgres",
+                                    config={"devices": {"stale_seconds": 60,
                                                         "history_days": 7}})
 
 
