@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import iso, utcnow
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import reading
+from kiosk.backoffice.db import reading, writing
 
 # Component words that mean "fine"; any other word of these components is a problem.
 FINE = frozenset({"ok", "present", "idle", "none"})
@@ -105,6 +105,15 @@ def record(bo: Backoffice, conn: Connection, device: Any, status: str,
     conn.execute(insert(r).values(device_id=device.id, ward=device.ward, at=now,
                                   status=status, problems=after[1], report=heartbeat))
     return True
+
+
+def prune(bo: Backoffice) -> int:
+    """Delete every device's history past [devices] history_days (the server's purge loop;
+    a reporting device's own rows also go at its heartbeat). Returns how many."""
+    r = m.device_reports
+    cutoff = utcnow() - timedelta(days=bo.settings.devices.history_days)
+    with writing(bo.engine) as conn:
+        return int(conn.execute(delete(r).where(r.c.at < cutoff)).rowcount or 0)
 
 
 def history(bo: Backoffice, device_id: int, limit: int) -> list[dict[str, Any]]:

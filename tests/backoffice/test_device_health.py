@@ -130,3 +130,21 @@ def test_the_stream_sends_each_change_and_only_to_the_ward(server: Any) -> None:
     url = server.api("/devices/health")
     assert naka.get(url, params={"ward": "kita"}, timeout=10).status_code == 403
     assert ok(naka.get(url, params={"ward": "naka"}, timeout=10))["ward"] == "naka"
+
+
+def test_the_purge_forgets_history_past_its_days(bo: Any) -> None:
+    """[devices] history_days, by the server's purge loop (retention.purge_loop), also for a
+    device that no longer reports."""
+    from kiosk.backoffice import device_health
+    from kiosk.backoffice.db import writing
+
+    with writing(bo.engine) as conn:
+        device = conn.execute(select(m.devices.c.id).where(
+            m.devices.c.name == "kiosk-kita-1")).scalar_one()
+        for days in (31, 29):
+            conn.execute(insert(m.device_reports).values(
+                device_id=device, ward="kita", at=utcnow() - timedelta(days=days),
+                status="ok", problems=[], report={}))
+    assert device_health.prune(bo) == 1
+    assert device_health.prune(bo) == 0
+    assert len(device_health.history(bo, device, 10)) == 1
