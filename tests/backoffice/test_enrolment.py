@@ -50,8 +50,12 @@ def token_works(server: Any, token: str) -> bool:
         "Authorization": f"Bearer {token}"}).status_code == 200
 
 
-def test_a_kiosk_enrols_once_with_its_code(backoffice: Any, tmp_path: Path) -> None:
-    server = backoffice
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server(request: pytest.FixtureRequest, backoffice_factory: Any) -> Any:
+    return backoffice_factory.start(None if request.param == "sqlite" else "postgres")
+
+
+def test_a_kiosk_enrols_once_with_its_code(server: Any, tmp_path: Path) -> None:
     device = new_device(server, "kiosk-kita-5")
     made = ok(new_code(server.session("admin"), server, device), 201)
     assert made["device"] == "kiosk-kita-5" and made["code"].startswith("en_")
