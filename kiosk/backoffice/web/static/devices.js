@@ -40,7 +40,19 @@
     if (played && played.catch) played.catch(function () { /* no sound device: the banner stays */ });
   }
 
+  let lastView = null;
+  let renderedAt = 0;
+
   function render(v) {
+    lastView = v;
+    renderedAt = Date.now();
+    draw(v, 0);
+  }
+
+  // The stream sends only changes: between them the ages go on counting here.
+  setInterval(function () { if (lastView) draw(lastView, Math.floor((Date.now() - renderedAt) / 1000)); }, 5000);
+
+  function draw(v, later) {
     const body = document.querySelector("#devices-table tbody");
     body.textContent = "";
     const now = {};
@@ -54,7 +66,7 @@
         el("th", { scope: "row", text: d.name }),
         el("td", { text: KINDS[d.kind] || d.kind }),
         el("td", { class: "dv-state", "data-problems": d.problems.join(" "), text: state }),
-        el("td", { text: d.age_seconds === null ? "—" : T("{n} 秒前", { n: d.age_seconds }) }),
+        el("td", { text: d.age_seconds === null ? "—" : T("{n} 秒前", { n: d.age_seconds + later }) }),
         el("td", { text: d.version || "—" }),
         el("td", { text: d.outbox_pending === null ? "—" : String(d.outbox_pending) }),
         el("td", { text: d.disk_free_mb === null ? "—" : T("{n} MB", { n: d.disk_free_mb }) })
