@@ -103,11 +103,14 @@ class Provisioning:
     maintainer_pin_hash: str = field(default="", repr=False)   # "": no maintainer exit
     # A kiosk without a TPM2 keeps its data partition unencrypted only if this says so.
     allow_no_tpm: bool = False
+    # Instead of a token: a one-time code the first --apply trades for it (kiosk.enrol).
+    enrolment_code: str = field(default="", repr=False)
 
     def summary(self) -> dict[str, Any]:
         """What may be shown and logged: everything but the token and the certificate."""
         out = asdict(self)
         out.pop("device_token")
+        out.pop("enrolment_code")
         out.pop("ca_certificate_pem")
         out["maintainer_pin_hash"] = "provisioned" if self.maintainer_pin_hash else "none"
         # the CA keys by their ids: the PEM text would only bloat applied.json and the log
@@ -138,7 +141,25 @@ def _url(s: Section, allow_http: bool) -> str:
     return url.rstrip("/")
 
 
+ENROLMENT_CODE = re.compile(r"^en_[A-Za-z0-9_-]{20,60}$")
+
+
+def _enrolment_code(s: Section) -> str:
+    """`enrolment_code` (from the admin page) instead of `token`: exactly one of them."""
+    if not s.has("enrolment_code"):
+        return ""
+    if s.has("token"):
+        raise s.error("enrolment_code", "give either token or enrolment_code, not both")
+    code = s.text("enrolment_code")
+    if not ENROLMENT_CODE.match(code):
+        raise s.error("enrolment_code", "must be the one-time code the admin page showed: "
+                      "'en_' and 20-60 characters A-Z a-z 0-9 _ -")
+    return code
+
+
 def _token(s: Section) -> str:
+    if s.has("enrolment_code"):
+        return ""
     token = s.text("token")
     if token != token.strip() or not DEVICE_TOKEN.match(token):
         raise s.error("token", "must be the device token the back-office issued: 'dv_' and "
@@ -256,7 +277,8 @@ def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Pr
     ward = _ward(k, catalog)
     locale = k.text("locale", "ja", choices=LANGUAGE_CODES)
     b = root.section("backoffice")
-    b.unknown_keys(("url", "token", "ca_certificate", "ca_certificate_file", "dev_allow_http"))
+    b.unknown_keys(("url", "token", "enrolment_code", "ca_certificate", "ca_certificate_file",
+                    "dev_allow_http"))
     allow_http = b.flag("dev_allow_http", False)
     n = root.section("network", {})
     n.unknown_keys(("ntp_servers",))
@@ -269,6 +291,7 @@ def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Pr
     return Provisioning(
         kiosk_id=kiosk_id, ward=ward, locale=locale,
         backoffice_url=_url(b, allow_http), device_token=_token(b),
+        enrolment_code=_enrolment_code(b),
         ca_certificate_pem=_ca_certificate(b, Path(file).parent),
         printer=_printer(root.section("printer")),
         card_reader=_card_reader(root.section("card_reader")),
@@ -408,8 +431,12 @@ def apply(file: Path, state: Path, config_dir: Path, *, owner: tuple[int, int] |
     previous = json.loads(applied_file.read_text()) if applied_file.exists() else {}
     first = previous.get("sha256") != digest
     if first:
+        token = p.device_token
+        if p.enrolment_code:  # before anything is written: a refusal changes nothing
+            from kiosk.enrol import redeem
+            token = redeem(p.backoffice_url, p.enrolment_code, p.ca_certificate_pem, p.source)
         _write(state / "provision.toml", raw.decode("utf-8"), 0o600)
-        _write(state / "device-token", p.device_token + "\n", 0o600, owner)
+        _write(state / "device-token", token + "\n", 0o600, owner)
         _write(state / "ca.pem", p.ca_certificate_pem)
     if first or previous.get("shipped_config_sha256") != shipped:
         for name in SHIPPED_CONFIG[1:]:

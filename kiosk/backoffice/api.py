@@ -16,7 +16,9 @@ from kiosk.backoffice.routes import (
     catalog,
     counter,
     devices,
+    enrol,
     events,
+    health,
     phone,
     tickets,
     visits,
@@ -25,5 +27,5 @@ from kiosk.backoffice.routes import (
 
 router = APIRouter(prefix="/api/v1")
 for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone,
-              announcements, admin):
+              announcements, admin, health, enrol):
     router.include_router(_part.router)

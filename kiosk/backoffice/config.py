@@ -6,6 +6,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -93,6 +94,25 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class CalendarSettings:
+    """[calendar]: the days a ward is closed beyond its weekly hours (engine/office_days)."""
+    national_holidays: bool = True   # 国民の祝日・振替休日 (the `holidays` library)
+    year_end: bool = True            # 年末年始: 12/29 to 1/3
+    closed: Mapping[str, frozenset[date]] = field(default_factory=dict)   # ward → days
+    opened: Mapping[str, frozenset[date]] = field(default_factory=dict)   # ward → 休日開庁
+
+
+@dataclass(frozen=True)
+class DeviceSettings:
+    """[devices]: when a silent device counts as lost, how long its history is kept and
+    how often the supervisor's device stream looks for changes."""
+    stale_seconds: int = 120         # a heartbeat older than this raises the alarm
+    history_days: int = 30           # state changes kept per device (then deleted)
+    stream_poll_seconds: float = 1.0
+    enrolment_hours: int = 72        # a device's one-time enrolment code is valid this long
+
+
+@dataclass(frozen=True)
 class BackofficePaymentSettings:
     """[payment]: the code-payment provider. Its API key and webhook secret come from the
     environment variables named here, never from a file, and never reach a kiosk."""
@@ -148,13 +168,15 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     payment: BackofficePaymentSettings = field(default_factory=BackofficePaymentSettings)
     announcements: AnnouncementSettings = field(default_factory=AnnouncementSettings)
+    devices: DeviceSettings = field(default_factory=DeviceSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
     source: str = ""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], file: str = "backoffice.toml") -> Settings:
         root = Section(data, file)
         root.unknown_keys(("server", "security", "queue", "events", "retention", "payment",
-                           "announcements"))
+                           "announcements", "devices", "calendar"))
         ds, dc, dq, de = ServerSettings(), SecuritySettings(), QueueSettings(), EventSettings()
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
@@ -243,7 +265,42 @@ class Settings:
                    retention=_retention(root.section("retention", {})),
                    payment=_payment(root.section("payment", {})),
                    announcements=AnnouncementSettings.from_section(
-                       root.section("announcements", {})), source=file)
+                       root.section("announcements", {})),
+                   devices=_devices(root.section("devices", {})),
+                   calendar=_calendar(root.section("calendar", {})), source=file)
+
+
+def _days(s: Section, name: str) -> dict[str, frozenset[date]]:
+    """[calendar.closed] / [calendar.open]: ward code → ["YYYY-MM-DD", …]."""
+    table = s.section(name, {})
+    out: dict[str, frozenset[date]] = {}
+    for ward in table.data:
+        days = []
+        for text in table.texts(ward, []):
+            try:
+                days.append(date.fromisoformat(text))
+            except ValueError:
+                raise table.error(ward, f"{text!r} is not a date (YYYY-MM-DD)") from None
+        out[ward] = frozenset(days)
+    return out
+
+
+def _calendar(c: Section) -> CalendarSettings:
+    c.unknown_keys(("national_holidays", "year_end", "closed", "open"))
+    d = CalendarSettings()
+    return CalendarSettings(national_holidays=c.flag("national_holidays", d.national_holidays),
+                            year_end=c.flag("year_end", d.year_end),
+                            closed=_days(c, "closed"), opened=_days(c, "open"))
+
+
+def _devices(d: Section) -> DeviceSettings:
+    d.unknown_keys(tuple(DeviceSettings.__dataclass_fields__))
+    x = DeviceSettings()
+    return DeviceSettings(
+        stale_seconds=d.integer("stale_seconds", x.stale_seconds, min=5, max=86_400),
+        history_days=d.integer("history_days", x.history_days, min=1, max=3660),
+        stream_poll_seconds=d.number("stream_poll_seconds", x.stream_poll_seconds, min=0.2),
+        enrolment_hours=d.integer("enrolment_hours", x.enrolment_hours, min=1, max=24 * 90))
 
 
 def _retention(r: Section) -> RetentionSettings:

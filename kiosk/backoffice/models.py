@@ -128,6 +128,31 @@ devices = Table(
     Column("heartbeat", JSON),
 )
 
+# One-time enrolment codes (kiosk/backoffice/enrolment.py): the provisioning file carries
+# the code, the kiosk trades it once for its device token. Only the code's hash is kept.
+enrolment_codes = Table(
+    "enrolment_codes", metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("used_at", DateTime),
+)
+
+# A device's health, one row per change of its state (routes/health.py): what it reported
+# and what the server made of it; kept [devices] history_days. Never personal data.
+device_reports = Table(
+    "device_reports", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
+    Column("ward", String(32), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("problems", JSON, nullable=False),     # e.g. ["printer:paper_out"]
+    Column("report", JSON, nullable=False),       # the heartbeat as received
+    Index("ix_device_reports_device_at", "device_id", "at"),
+)
+
 ticket_sequences = Table(
     "ticket_sequences", metadata,
     Column("ward", String(32), primary_key=True),

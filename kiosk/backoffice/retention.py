@@ -36,7 +36,7 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy import Connection, and_, func, insert, null, or_, select, text, tuple_, update
 
-from kiosk.backoffice import clock
+from kiosk.backoffice import clock, device_health
 from kiosk.backoffice import models as m
 from kiosk.backoffice.auth import purge_sessions
 from kiosk.backoffice.config import DAY_END, RetentionSettings
@@ -242,10 +242,12 @@ def _checkpoint(bo: Backoffice) -> bool:
 
 async def purge_loop(bo: Backoffice) -> None:
     """The server's periodic purge (every `[retention] check_seconds`, first at start-up):
-    personal data past its retention, and ended staff sessions (auth.purge_sessions)."""
+    personal data past its retention, ended staff sessions (auth.purge_sessions) and device
+    health history past [devices] history_days."""
     every = bo.settings.retention.check_seconds
     while True:
-        for what, job in (("personal data", purge), ("ended sessions", purge_sessions)):
+        for what, job in (("personal data", purge), ("ended sessions", purge_sessions),
+                          ("device history", device_health.prune)):
             try:
                 await anyio.to_thread.run_sync(job, bo)
             except Exception as exc:  # noqa: BLE001 — next time again; the server keeps serving

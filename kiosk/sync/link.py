@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -70,6 +70,7 @@ class KioskLink:
         self._lock = threading.RLock()
         self._online: bool | None = None       # None: not tried yet
         self._last_contact: float | None = None
+        self._started = time.monotonic()       # the heartbeat's uptime_seconds
         self._subscribers: list[Callable[[str], None]] = []
         self._kick = threading.Event()
         self._stopping = threading.Event()
@@ -543,7 +544,10 @@ class KioskLink:
     def _heartbeat(self) -> None:
         health = self._cached("health") or {"status": "ok", "version": __version__,
                                             "components": {}}
-        body = {**health, "outbox_pending": self.pending()}
+        body = {**health, "outbox_pending": self.pending(),
+                "uptime_seconds": int(time.monotonic() - self._started)}
+        if self._last_contact is not None:
+            body["last_sync"] = datetime.fromtimestamp(self._last_contact, UTC).isoformat()
         maintainer = self._cached("maintainer")
         if maintainer:
             body["maintainer_unlock"] = maintainer

@@ -26,6 +26,7 @@ from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.section import Section
 from kiosk.domain.session import Ticket
 from kiosk.domain.visit import RoutedRequest, TicketStage
+from kiosk.ui.health import HealthReporter
 from kiosk.ui.ports import CardError, KioskDevices, TicketDesk
 from kiosk.ui.settings import UiConfig
 
@@ -197,7 +198,7 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
             PrinterConfig.from_section(root.section("printer", None))))
         closers.append(printer.close)
         desk: TicketDesk
-        catalog = report = None
+        catalog = report = health = None
         link = None
         if cfg.desk == "standin":
             desk = registry().factory("desk", "standin", file=cfg.file, key="ui.desk")()
@@ -208,6 +209,8 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
             link.start()
             closers.append(link.stop)
             desk, catalog, report = LinkDesk(link), link.catalog(), link.report_maintainer
+            health = health_reporter(link, reader, printer).start()
+            closers.append(health.stop)
         payment = cashless_payment(cfg) if cfg.session.cashless else None
         voice = open_voice(root, cfg.file)
         closers.append(voice.close)
@@ -215,7 +218,8 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
         close()
         raise
     return KioskDevices(reader=reader, printer=printer, desk=desk, catalog=catalog,
-                        payment=payment, report_maintainer=report, close=close, voice=voice)
+                        payment=payment, report_maintainer=report, close=close, voice=voice,
+                        health=health)
 
 
 def open_voice(root: Section, file: str) -> Any:
@@ -224,6 +228,16 @@ def open_voice(root: Section, file: str) -> Any:
     from kiosk.speech import SpeechConfig
     config = SpeechConfig.from_section(root.section("voice", {}))
     return registry().factory("voice", config.device, file=file, key="voice.device")(config)
+
+
+def health_reporter(link: Any, reader: CardReaderAdapter, printer: Any) -> HealthReporter:
+    """The kiosk's health probe, reporting through the link (idle until the app says how
+    to tell: `build_app` sets `idle` to "no visit under way")."""
+    every = min(link.settings.backoffice.heartbeat_seconds, 10.0)
+    return HealthReporter(link.report_health, printer_status=printer.printer.status,
+                          readers=reader.reader.readers,
+                          data_dir=Path(link.settings.store.path).parent,
+                          idle=lambda: True, every=every)
 
 
 def cashless_payment(cfg: UiConfig) -> Any:

@@ -76,7 +76,7 @@ def _life_events(catalog: Any) -> Any:
 def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
     """The app with its controller and devices (by default as config/kiosk.toml names them)."""
     from kiosk.configfile import load_catalog
-    from kiosk.domain.session import Session
+    from kiosk.domain.session import Session, Step
     from kiosk.ui.adapters import make_devices
     from kiosk.ui.controller import Controller
     from kiosk.ui.kioskapp import KioskApp, thread_runner
@@ -95,6 +95,8 @@ def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
     log.info("devices: card reader %s, printer %s, ticket desk %s%s",
              type(devices.reader).__name__, type(devices.printer).__name__,
              type(devices.desk).__name__, ", cashless payment" if devices.payment else "")
+    if devices.health is not None:   # probe the devices only between visits
+        devices.health.idle = lambda: session.step is Step.WELCOME
     app = KioskApp(cfg, controller)
     app.maintainer.on_attempt = devices.report_maintainer   # → the back-office
     app.devices = devices

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 DEVICE_ONLY = r"^/api/v1/(device/config|device/heartbeat|number-blocks|tickets/by-key/{key})$"
 # Streams never end (test_events covers them); logout would revoke the token the run uses;
 # the payment webhook answers 503 on purpose while no secret is configured (docs/payment.md).
-NEVER = r".*/events$|^/api/v1/auth/logout$|^/api/v1/payments/webhook$"
+NEVER = r".*/events$|.*/stream$|^/api/v1/auth/logout$|^/api/v1/payments/webhook$"
 SEED = "20261204"
 TICKET = "/api/v1/tickets/{ticket_id}"
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from kiosk.backoffice.web import (
+    admin_page,
     application_view,
     central_routes,
     central_view,
@@ -17,12 +18,14 @@ from kiosk.backoffice.web import (
 from kiosk.backoffice.web.assets import TEMPLATE_DIR
 
 WEB = Path(routes.__file__).resolve().parent
-STAFF_TEMPLATES = ("console.html", "supervisor.html", "central.html")
+STAFF_TEMPLATES = ("console.html", "supervisor.html", "central.html", "devices.html",
+                   "admin.html")
 STAFF_SCRIPTS = ("live.js", "console.js", "console_route.js", "console_interview.js",
                  "supervisor.js", "supervisor_waits.js", "central.js",
-                 "central_waits.js")
+                 "central_waits.js", "devices.js", "admin.js")
 SERVER_SIDE = ("application_view.py", "console_view.py", "central_view.py", "staff_i18n.py",
-               "central_routes.py", "routes.py", "visit_view.py")
+               "central_routes.py", "routes.py", "visit_view.py", "devices_page.py",
+               "admin_page.py")
 # Words of the printed form (kiosk.printing.forms) the console translates for its clerk.
 FORM_WORDS = ("申請者（窓口に来られた方）", "届出人（窓口に来られた方）", "申請の内容",
               "届出の内容", "申請内容", "個人番号", "本人確認", "本人確認の方法", "カードの真正性",
@@ -47,6 +50,7 @@ def staff_msgids() -> list[str]:
     found.update(dict.fromkeys(central_view.CSV_HEADERS))
     found.update(dict.fromkeys((application_view.PURGED_NOTE, central_routes.TITLE,
                                 central_routes.CENTRAL_ONLY,
-                                routes.SUPERVISORS_ONLY, "窓口コンソール", "待ち状況の概要")))
+                                routes.SUPERVISORS_ONLY, "窓口コンソール", "待ち状況の概要",
+                                admin_page.ADMINS_ONLY, "管理")))
     found.update(dict.fromkeys(FORM_WORDS))
     return list(found)

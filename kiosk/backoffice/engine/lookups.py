@@ -20,6 +20,7 @@ from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading
+from kiosk.backoffice.engine import office_days
 from kiosk.backoffice.engine.errors import (
     NotFound,
     not_found,
@@ -90,6 +91,11 @@ def is_open(bo: Backoffice, ward: Ward, now: datetime | None = None) -> bool:
     if not bo.settings.queue.enforce_opening_hours:
         return True
     here = (now or utcnow()).replace(tzinfo=UTC).astimezone(bo.tz)
+    day, cal = here.date(), bo.settings.calendar
+    if office_days.closed_reason(cal, ward.code, day) is not None:
+        return False
+    if office_days.special_opening(cal, ward.code, day):   # 休日開庁: its usual hours
+        return ward.hours.opens <= here.time() < ward.hours.closes
     return ward.hours.is_open(here.weekday(), here.time())
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, Field
 from sqlalchemy import select, update
 
+from kiosk.backoffice import device_health
 from kiosk.backoffice import models as m
 from kiosk.backoffice import schemas as S
 from kiosk.backoffice.auth import Principal
@@ -63,6 +64,8 @@ class HeartbeatIn(Strict):
     outbox_pending: int | None = Field(None, ge=0)
     components: dict[str, str] | None = None
     message: str | None = Field(None, max_length=500)
+    uptime_seconds: int | None = Field(None, ge=0, le=10**9)
+    last_sync: AwareDatetime | None = None     # the device's last answer from this server
     maintainer_unlock: MaintainerUnlockIn | None = None
 
 
@@ -75,9 +78,12 @@ def device_heartbeat(body: HeartbeatIn, request: Request,
     refuse_my_number(payload, "heartbeat")
     if len(json.dumps(payload)) > 4096:
         raise ApiError(413, "payload_too_large", "a heartbeat is at most 4 KiB")
+    now = utcnow()
     with writing(bo.engine) as conn:
+        before = conn.execute(select(m.devices).where(m.devices.c.id == who.device_id)).one()
         conn.execute(update(m.devices).where(m.devices.c.id == who.device_id).values(
-            last_seen=utcnow(), status=body.status, heartbeat=payload))
+            last_seen=now, status=body.status, heartbeat=payload))
+        device_health.record(bo, conn, before, body.status, payload, now)
     return {"server_time": iso(utcnow(), bo.tz), "config_version": bo.catalog_version}
 
 

@@ -3,11 +3,15 @@
 (/supervisor) and the central office's view across wards (/central). See docs/web.md.
 The back-office app includes `router`."""
 
+from kiosk.backoffice.web.admin_page import router as _admin
 from kiosk.backoffice.web.central_routes import router as _central
+from kiosk.backoffice.web.devices_page import router as _devices
 from kiosk.backoffice.web.routes import router
 from kiosk.backoffice.web.waits_routes import router as _waits
 
 router.include_router(_central)
 router.include_router(_waits)
+router.include_router(_devices)
+router.include_router(_admin)
 
 __all__ = ["router"]

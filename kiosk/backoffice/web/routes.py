@@ -262,16 +262,26 @@ async def phone_view_json(token: str, request: Request, lang: str | None = None)
 
 
 # ---------------------------------------------------------------- supervisor overview
-@router.get("/supervisor", response_class=HTMLResponse)
-async def supervisor_page(request: Request) -> Response:
+async def supervisor_page_of(request: Request, template: str, title: str, script: str,
+                             role: str = "supervisor", refusal: str = SUPERVISORS_ONLY,
+                             extra: tuple[str, ...] = ()) -> Response:
+    """A supervisor's (or admin's: `role`) page for the signed-in caller, else where they
+    go instead: central to /central, nobody to the login, a lower role to a refusal."""
     if getattr(await run_in_threadpool(optional_principal, request), "role", None) == "central":
         return RedirectResponse("/central", status_code=303, headers=NO_STORE)
     me = await internal.get(request, f"{API}/auth/me")
     who = me.json() if me.status == 200 else None
     if not who or who.get("kind") != "staff":
-        return RedirectResponse("/console?next=/supervisor", status_code=303, headers=NO_STORE)
-    if ROLE_RANK.get(str(who.get("role")), -1) < ROLE_RANK["supervisor"]:
-        return forbidden_page(request, SUPERVISORS_ONLY)
+        return RedirectResponse(f"/console?next={request.url.path}", status_code=303,
+                                headers=NO_STORE)
+    if ROLE_RANK.get(str(who.get("role")), -1) < ROLE_RANK[role]:
+        return forbidden_page(request, refusal)
     config = {"api": API, "username": who.get("username"), "ward": who.get("ward")}
-    return staff_page(request, "supervisor.html", title="待ち状況の概要",
-                      scripts=("live.js", "supervisor.js", "supervisor_waits.js"), config=config)
+    return staff_page(request, template, title=title, scripts=("live.js", script, *extra),
+                      config=config)
+
+
+@router.get("/supervisor", response_class=HTMLResponse)
+async def supervisor_page(request: Request) -> Response:
+    return await supervisor_page_of(request, "supervisor.html", "待ち状況の概要", "supervisor.js",
+                                    extra=("supervisor_waits.js",))

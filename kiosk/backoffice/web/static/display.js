@@ -141,6 +141,15 @@
   tick();
   setInterval(tick, 10000);
 
+  // Alive: a display with its own device token says so (the supervisor's device page);
+  // one opened with a staff login is no device and sends nothing.
+  function alive() {
+    if (L.hasBearer()) L.api("POST", API + "/device/heartbeat", { status: "ok", version: "display-web" })
+      .catch(function () { /* the stream's banner already says the server is away */ });
+  }
+  alive();
+  setInterval(alive, cfg.heartbeat_ms || 30000);
+
   let refused = false;
   L.connect({
     url: API + "/events?ward=" + encodeURIComponent(cfg.ward),

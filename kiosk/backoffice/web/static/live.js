@@ -217,8 +217,23 @@
     return Math.max(0, Math.floor(((now || Date.now()) - t) / 60000));
   }
 
+  /* A supervisor page's ward choice: a ward's account sees its own ward, a city-wide one
+     every ward (?ward= picks one); watch(code) at the start and on every change. */
+  function wardSelect(sel, cfg, watch) {
+    api("GET", cfg.api + "/wards").then(function (wards) {
+      wards.filter(function (w) { return !cfg.ward || w.code === cfg.ward; }).forEach(function (w) {
+        sel.appendChild(el("option", { value: w.code, text: T(w.name) }));
+      });
+      const wanted = new URLSearchParams(location.search).get("ward");
+      if (wanted) sel.value = wanted;
+      if (sel.value) watch(sel.value);
+    });
+    sel.addEventListener("change", function () { watch(sel.value); });
+  }
+
   function setBearer(token) { bearer = token || null; }
   function authHeaders() { return bearer ? { Authorization: "Bearer " + bearer } : {}; }
+  function hasBearer() { return bearer !== null; }
 
   // The page's settings, rendered by the server into <body data-config="{...}">.
   function config() {
@@ -252,5 +267,5 @@
     if (ev.target && ev.target.id === "lang-select" && ev.target.form) ev.target.form.submit();
   });
 
-  window.Live = { EVENT_TYPES: EVENT_TYPES, config: config, T: T, name: T, minutesText: minutesText, api: api, setBearer: setBearer, authHeaders: authHeaders, connect: connect, banner: banner, el: el, minutesSince: minutesSince, detailText: detailText };
+  window.Live = { EVENT_TYPES: EVENT_TYPES, config: config, T: T, name: T, minutesText: minutesText, api: api, setBearer: setBearer, authHeaders: authHeaders, hasBearer: hasBearer, wardSelect: wardSelect, connect: connect, banner: banner, el: el, minutesSince: minutesSince, detailText: detailText };
 })();

@@ -56,14 +56,5 @@
     });
   }
 
-  const sel = document.getElementById("ward-select");
-  L.api("GET", API + "/wards").then(function (wards) {
-    wards.filter(function (w) { return !cfg.ward || w.code === cfg.ward; }).forEach(function (w) {
-      sel.appendChild(el("option", { value: w.code, text: T(w.name) }));
-    });
-    const wanted = new URLSearchParams(location.search).get("ward");
-    if (wanted) sel.value = wanted;
-    if (sel.value) watch(sel.value);
-  });
-  sel.addEventListener("change", function () { watch(sel.value); });
+  L.wardSelect(document.getElementById("ward-select"), cfg, watch);
 })();

@@ -1,0 +1,19 @@
+"""The admin page (/admin): staff accounts and devices of the admin's ward (every ward for
+a city-wide admin) through the administration API (/api/v1/admin, routes/admin.py) — the
+same rules, validation and audit trail as the command line; the page only shows them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from kiosk.backoffice.web.routes import supervisor_page_of
+
+router = APIRouter(include_in_schema=False)
+ADMINS_ONLY = "このページは管理者(admin)の役割の職員だけが開けます。"
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def admin_page(request: Request) -> Response:
+    return await supervisor_page_of(request, "admin.html", "管理", "admin.js", role="admin",
+                                    refusal=ADMINS_ONLY)

@@ -1,0 +1,136 @@
+"""The admin page (/admin, issue #20) in headless Chromium against a real back-office: the
+city-wide admin creates, disables, re-enables and resets a staff account, enrols a kiosk,
+rotates and revokes its token — each change works at once for the account or device and
+is in the audit trail; a ward's admin is refused what only a city-wide admin may do, with
+the server's reason on the page; a supervisor is refused the page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from tests.backoffice.accounts import create_account
+from tests.web.conftest import Shots
+from tests.web.test_pages_browser import login, watch_errors
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def sign_in_works(server: Any, username: str, password: str) -> bool:
+    r = requests.post(server.api("/auth/login"), timeout=10,
+                      json={"username": username, "password": password})
+    return r.status_code == 200
+
+
+def token_works(server: Any, token: str) -> bool:
+    r = requests.get(server.api("/device/config"), timeout=10,
+                     headers={"Authorization": f"Bearer {token}"})
+    return r.status_code == 200
+
+
+def open_admin(page: Any, server: Any, who: str) -> None:
+    login(page, server, who)
+    page.wait_for_selector("#counter-view:not([hidden]), #work-view:not([hidden])")
+    page.goto(f"{server.url}/admin")
+    page.wait_for_selector("body[data-rendered]")
+
+
+def shown_secret(page: Any) -> str:
+    page.wait_for_selector("#adm-secret:not([hidden])")
+    return str(page.inner_text("#adm-secret-value")).strip()
+
+
+def test_admin_manages_accounts_and_devices(backoffice: Any, browser: Any,
+                                            shots: Shots) -> None:
+    server = backoffice
+    context = browser.new_context(locale="ja-JP")
+    errors: list[str] = []
+    try:
+        page = watch_errors(context.new_page(), errors)
+        open_admin(page, server, "admin")
+
+        # a staff account: created with a generated password, shown once
+        page.fill("#staff-username", "clerk-7")
+        page.select_option("#staff-role", "staff")
+        page.select_option("#staff-ward", "kita")
+        page.click("#staff-create")
+        password = shown_secret(page)
+        assert sign_in_works(server, "clerk-7", password)
+        row = "#staff-table tr[data-user='clerk-7']"
+        page.click(f"{row} button.danger")                     # disable
+        page.wait_for_selector(f"{row} .adm-active:text('無効')")
+        assert not sign_in_works(server, "clerk-7", password)
+        page.click(f"{row} button:text('有効化')")
+        page.wait_for_selector(f"{row} button.danger")
+        page.click(f"{row} button:text('パスワード再設定')")
+        fresh = shown_secret(page)
+        assert fresh != password and sign_in_works(server, "clerk-7", fresh)
+        assert not sign_in_works(server, "clerk-7", password)
+
+        # a kiosk: enrolled (its token shown once), re-keyed, revoked
+        page.fill("#device-name", "kiosk-kita-9")
+        page.select_option("#device-kind", "kiosk")
+        page.select_option("#device-ward", "kita")
+        page.click("#device-create")
+        token = shown_secret(page)
+        assert token.startswith("dv_") and token_works(server, token)
+        drow = "#device-table tr[data-device='kiosk-kita-9']"
+        page.click(f"{drow} button:text('トークン再発行')")
+        rotated = shown_secret(page)
+        assert rotated != token and token_works(server, rotated)
+        assert not token_works(server, token)
+        page.click(f"{drow} button:text('登録コード発行')")
+        code = shown_secret(page)
+        assert code.startswith("en_")
+        page.click(f"{drow} button.danger")
+        page.wait_for_selector(f"{drow} .adm-active:text('登録解除')")
+        assert not token_works(server, rotated)
+
+        audit = page.inner_text("#audit-table")
+        for word in ("clerk-7", "kiosk-kita-9", "無効化", "トークン再発行", "登録コード発行",
+                     "登録解除"):
+            assert word in audit
+        shots.take(page, "admin-page")
+
+        # the server's rules, not the page's: a name taken is refused with its reason
+        page.fill("#staff-username", "clerk-7")
+        page.click("#staff-create")
+        page.wait_for_selector("#adm-error:not(:empty)")
+        assert errors == [] or all("409" in e for e in errors)
+    finally:
+        context.close()
+
+
+def test_a_ward_admin_is_held_to_its_ward_and_a_supervisor_is_refused(
+        backoffice: Any, browser: Any) -> None:
+    server = backoffice
+    server.passwords["admin-kita"] = create_account(server, "admin-kita", "admin", "kita")
+    context = browser.new_context(locale="ja-JP")
+    try:
+        page = context.new_page()
+        open_admin(page, server, "admin-kita")
+        wards = page.eval_on_selector_all("#staff-ward option", "os => os.map(o => o.value)")
+        assert wards == ["kita"]
+        users = page.eval_on_selector_all("#staff-table tr[data-user]",
+                                          "rs => rs.map(r => r.dataset.user)")
+        assert "admin" not in users and "admin-kita" in users
+        page.fill("#staff-username", "boss-2")
+        page.select_option("#staff-role", "admin")
+        page.click("#staff-create")
+        page.wait_for_selector("#adm-error:not(:empty)")
+        assert "city-wide" in page.inner_text("#adm-error")
+        assert not sign_in_works(server, "boss-2", "x" * 12)
+
+    finally:
+        context.close()
+    context = browser.new_context(locale="ja-JP")   # another person: no cookie of the admin
+    try:
+        other = context.new_page()
+        login(other, server, "supervisor")
+        other.wait_for_selector("#counter-view:not([hidden]), #work-view:not([hidden])")
+        r = other.goto(f"{server.url}/admin")
+        assert r is not None and r.status == 403
+    finally:
+        context.close()
