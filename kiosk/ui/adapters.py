@@ -6,6 +6,7 @@ packages to the kiosk's ports.
     [ui] desk = "sync"   → kiosk.sync.KioskLink (its [backoffice] + [store] sections)
               "standin"  → local numbers (the `desk.standin` device of the dev tools)
     [ui] cashless        → kiosk.payment's widget (its [payment] section)
+    [voice] device, [keypad] device → kiosk.speech, kiosk.keypad (the registry)
 
 Every section comes from the one reading of kiosk.toml that `UiConfig.load` made. The
 adapters translate those APIs (docs/card.md, docs/printing.md, docs/sync.md) into the
@@ -211,11 +212,15 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
         payment = cashless_payment(cfg) if cfg.session.cashless else None
         voice = open_voice(root, cfg.file)
         closers.append(voice.close)
+        from kiosk.keypad import open_keypad
+        keypad = open_keypad(root, cfg.file)
+        closers.append(keypad.close)
     except BaseException:
         close()
         raise
     return KioskDevices(reader=reader, printer=printer, desk=desk, catalog=catalog,
-                        payment=payment, report_maintainer=report, close=close, voice=voice)
+                        payment=payment, report_maintainer=report, close=close, voice=voice,
+                        keypad=keypad)
 
 
 def open_voice(root: Section, file: str) -> Any:

@@ -128,3 +128,4 @@ class KioskDevices:
     close: Callable[[], None] = _nothing      # closes the devices when the app exits
     runner: Callable[..., Any] | None = None  # background steps (None: a thread each)
     voice: Any = None                         # kiosk.speech.Voice ([voice]); None: silent
+    keypad: Any = None                        # kiosk.keypad.Keypad ([keypad]); None: none
