@@ -17,6 +17,7 @@ from kiosk.backoffice.routes import (
     counter,
     devices,
     events,
+    floor,
     phone,
     tickets,
     visits,
@@ -25,5 +26,5 @@ from kiosk.backoffice.routes import (
 
 router = APIRouter(prefix="/api/v1")
 for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone,
-              announcements, admin):
+              announcements, admin, floor):
     router.include_router(_part.router)

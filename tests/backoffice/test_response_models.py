@@ -14,6 +14,7 @@ NO_MODEL = {
     "/api/v1/auth/logout", "/api/v1/admin/devices/{device_id}",
     "/api/v1/admin/payment-terminals/{terminal_id}", "/api/v1/central/period.csv",
     "/api/v1/wards/{ward}/announcements/{number}",   # Ogg Vorbis audio
+    "/api/v1/wards/{ward}/floor/stream",             # SSE
 }
 
 
