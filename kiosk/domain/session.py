@@ -84,6 +84,11 @@ class EntryMode(StrEnum):
     KANA = "kana"      # kana keyboard (names, addresses, free text)
     DIGITS = "digits"  # number pad (dates as YYYYMMDD, years)
     CHOICE = "choice"  # big buttons, one per choice
+    KATAKANA = "katakana"  # a text field's other keyboards (the resident switches):
+    LATIN = "latin"        # カタカナ, and Latin capitals as on the 在留カード
+
+
+TEXT_KEYBOARDS = (EntryMode.KANA, EntryMode.KATAKANA, EntryMode.LATIN)
 
 
 class WipeReason(StrEnum):
@@ -193,6 +198,7 @@ class Session:
         self.notice: Notice | None = None
         self.entry_key: str | None = None
         self.entry_text = ""
+        self.keyboard = EntryMode.KANA   # a text field's keyboard (TEXT_KEYBOARDS)
         self.entry_queue: list[str] = []
         self.entry_return = Step.CONFIRM
         self.pay_method: PayMethod | None = None
@@ -674,6 +680,13 @@ class Session:
 
     def entry_back(self) -> None:
         self.entry_text = kana.backspace(self.entry_text)
+
+    def choose_keyboard(self, mode: str) -> None:
+        """A text field's keyboard: ひらがな, カタカナ or ABC (kept for the next field)."""
+        if entry_mode(self.entry_field()) is not EntryMode.KANA \
+                or mode not in TEXT_KEYBOARDS:
+            raise SessionError(f"no {mode!r} keyboard for this field")
+        self.keyboard = EntryMode(mode)
 
     def entry_done(self, now: float, choice: str | None = None) -> None:
         """Accept the typed text (or the chosen value) and move to the next field."""
