@@ -38,6 +38,7 @@ from kiosk.domain.code_b import CodeBEntry
 from kiosk.domain.life_events import GuideItem, LifeEvent, LifeEventCatalog
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.progress import Progress, progress_of
+from kiosk.domain.streets import Street, suggest
 from kiosk.domain.visit import LifeVisit, RoutedRequest, TicketStage, VisitForm
 
 PIN_LENGTH = 4
@@ -141,6 +142,7 @@ class SessionSettings:
     cashless: bool = False
     cashless_methods: tuple[str, ...] = ("code", "terminal")  # offered when cashless
     unverifiable: UnverifiablePolicy = UnverifiablePolicy.ACCEPT_AND_FLAG   # [card]
+    streets: tuple[Street, ...] = ()   # the ward's street list (config/streets.toml)
 
 
 def entry_mode(f: FormField) -> EntryMode:
@@ -680,6 +682,18 @@ class Session:
 
     def entry_back(self) -> None:
         self.entry_text = kana.backspace(self.entry_text)
+
+    def streets(self) -> tuple[Street, ...]:
+        """Streets of the ward that fit what is typed in an address field."""
+        if self.step is not Step.ENTRY or self.entry_field().kind is not FieldKind.ADDRESS:
+            return ()
+        return suggest(self.settings.streets, self.entry_text)
+
+    def entry_pick(self, name: str) -> None:
+        """Take a suggested street: its name replaces the typed reading; the 番地 follows."""
+        if name not in {s.name for s in self.streets()}:
+            raise SessionError(f"{name!r} is not a suggested street")
+        self.entry_text = name
 
     def choose_keyboard(self, mode: str) -> None:
         """A text field's keyboard: ひらがな, カタカナ or ABC (kept for the next field)."""

@@ -88,7 +88,9 @@ class UiConfig:
         if multisamples not in (0, 2, 4, 8):
             raise s.error("multisamples", f"must be 0, 2, 4 or 8, got {multisamples}")
         idle = s.number("idle_timeout_s", ds.idle_timeout_s, min=10)
+        from kiosk.configfile import load_streets
         session = SessionSettings(
+            streets=load_streets(s.text("ward", d.ward)),
             idle_timeout_s=idle,
             countdown_s=min(s.number("countdown_s", ds.countdown_s, min=1), idle),
             ticket_s=s.number("ticket_s", ds.ticket_s, min=3),

@@ -79,17 +79,21 @@ def test_keyboard_targets_are_at_least_15_mm(kiosk: Any, board: str, option: str
         assert w.width >= minimum and w.height >= minimum, (w.action, w.size)
 
 
-@pytest.mark.parametrize("board", ["katakana", "latin"])
+@pytest.mark.parametrize("board", ["kana", "katakana", "latin"])
 def test_low_reach_keeps_the_keyboards_in_the_lower_two_thirds(kiosk: Any, board: str) -> None:
     k = kiosk
     to_name(k, "low_reach")
     k.tap("choose_keyboard", board)
     top = k.h.window.height * 2 / 3
+    footer = k.app.root.ids.footer
+    floor = footer.to_window(footer.x, footer.top)[1]
     minimum = k.app.cfg.target_px - 0.5
     for w in buttons(k.h.widgets()):
         _x, y = w.to_window(w.x, w.top)
         assert y <= top + 1, w.action
         assert w.height >= minimum, (w.action, w.size)
+        if w.action[0] == "entry_press":   # every key above the footer, none under it
+            assert w.to_window(w.x, w.y)[1] >= floor - 1, (w.action, w.y, floor)
 
 
 @pytest.mark.parametrize("board", ["katakana", "latin"])
@@ -105,3 +109,24 @@ def test_high_contrast_keyboards_are_at_least_7_to_1(kiosk: Any, board: str) -> 
         assert text_contrast(img, w) >= 7, w.action
         checked += 1
     assert checked >= 30
+
+
+def test_an_address_is_helped_by_the_wards_street_list(kiosk: Any) -> None:
+    k = kiosk
+    to_name(k, "low_reach")
+    k.h.keys("たろう")
+    k.tap("entry_done")
+    assert k.s.entry_key == "address"
+    k.h.keys("きたくち")                       # the reading's start: 中央一丁目 and 二丁目
+    shown = [w.action[1] for w in buttons(k.h.widgets()) if w.action[0] == "entry_pick"]
+    assert list(dict.fromkeys(shown)) == ["北区中央一丁目", "北区中央二丁目"]
+    minimum = k.app.cfg.target_px - 0.5
+    for w in buttons(k.h.widgets()):
+        _x, y = w.to_window(w.x, w.top)
+        assert y <= k.h.window.height * 2 / 3 + 1 and w.height >= minimum, w.action
+    k.tap("entry_pick", "北区中央二丁目")
+    assert k.s.entry_text == "北区中央二丁目"
+    assert not [w for w in buttons(k.h.widgets()) if w.action[0] == "entry_pick"]
+    k.h.keys("3－4")
+    k.tap("entry_done")
+    assert k.s.values["address"] == "北区中央二丁目3－4"

@@ -77,4 +77,19 @@ class EntryScreen(KioskScreen):
             b = self.ids[key]
             b.disabled, b.opacity = not text_field, 1 if text_field else 0
             b.selected = text_field and s.keyboard is board
-        self.ids.notice.text = self.notice_text(app, s)
+        notice = self.notice_text(app, s)
+        if notice:
+            self.ids.hint.text = notice
+        self.ids.hint.color = app.col["danger"] if notice and not app.high_contrast \
+            else app.col["fg"]
+        self._streets(app, s)
+
+    def _streets(self, app: Any, s: Session) -> None:
+        box = self.ids.streets
+        found = tuple(street.name for street in s.streets())
+        if tuple(getattr(b, "text", "") for b in reversed(box.children)) == found:
+            return
+        box.clear_widgets()
+        for name in found:   # a street's name is the ward's own: not translated
+            box.add_widget(ActButton(text=name, action=["entry_pick", name]))
+        box.width = box.parent.width * 0.5 if found else 0   # the hint gives way
