@@ -15,6 +15,7 @@ from kiosk.domain.catalog import Catalog
 from kiosk.domain.errors import ConfigError
 from kiosk.domain.life_events import LifeEventCatalog
 from kiosk.domain.section import Section
+from kiosk.domain.streets import Street, streets_from_mapping
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = Path(os.environ.get("KIOSK_CONFIG_DIR", REPO_ROOT / "config"))
@@ -50,3 +51,11 @@ def load_life_events(path: str | os.PathLike[str] | None = None,
     """config/life_events.toml, checked against the procedure catalog it names."""
     p = Path(path) if path is not None else CONFIG_DIR / "life_events.toml"
     return LifeEventCatalog.from_dict(read_toml(p), catalog or load_catalog(), file=str(p))
+
+
+def load_streets(ward: str, path: str | os.PathLike[str] | None = None) -> tuple[Street, ...]:
+    """config/streets.toml: the ward's street list for address entry (none: no file)."""
+    p = Path(path) if path is not None else CONFIG_DIR / "streets.toml"
+    if path is None and not p.exists():
+        return ()
+    return streets_from_mapping(read_toml(p), ward, str(p))

@@ -32,6 +32,7 @@ KINDS = {
     "scanner": "scanner",             # 2D barcode scanner (reserved for a later device)
     "desk": "ui.desk",                # the ticket desk: the sync link, or local numbers
     "voice": "voice.device",          # spoken guidance: Open JTalk / espeak-ng, or none
+    "keypad": "keypad.device",        # tactile numeric keypad (USB, evdev), or none
 }
 
 # The product's own devices: (kind, name) → "module:function".
@@ -43,6 +44,8 @@ BUILTIN: dict[tuple[str, str], str] = {
     ("payment_terminal", "nexo"): "kiosk.payment.terminal:open_nexo_terminal",
     ("voice", "offline"): "kiosk.speech.voice:open_offline_voice",
     ("voice", "none"): "kiosk.speech.voice:open_silent_voice",
+    ("keypad", "evdev"): "kiosk.keypad.usb:open_evdev_keypad",
+    ("keypad", "none"): "kiosk.keypad:open_no_keypad",
 }
 
 

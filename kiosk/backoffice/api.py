@@ -18,6 +18,7 @@ from kiosk.backoffice.routes import (
     devices,
     enrol,
     events,
+    floor,
     health,
     phone,
     tickets,
@@ -27,5 +28,5 @@ from kiosk.backoffice.routes import (
 
 router = APIRouter(prefix="/api/v1")
 for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone,
-              announcements, admin, health, enrol):
+              announcements, admin, health, enrol, floor):
     router.include_router(_part.router)

@@ -153,6 +153,20 @@ device_reports = Table(
     Index("ix_device_reports_device_at", "device_id", "at"),
 )
 
+# A kiosk's "ask staff" for the floor staff (案内係): which kiosk, when, who took it.
+floor_requests = Table(
+    "floor_requests", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ward", String(32), ForeignKey("wards.code"), nullable=False),
+    Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
+    Column("place", String(40), nullable=False, server_default=""),  # e.g. "1階 正面入口"
+    Column("reason", String(16), nullable=False),   # ask_staff | keypad
+    Column("created_at", DateTime, nullable=False),
+    Column("taken_by", String(64)),                 # the staff member's username
+    Column("taken_at", DateTime),
+    Index("ix_floor_requests_ward_id", "ward", "id"),
+)
+
 ticket_sequences = Table(
     "ticket_sequences", metadata,
     Column("ward", String(32), primary_key=True),

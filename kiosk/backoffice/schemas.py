@@ -407,3 +407,22 @@ class QueueView(Out):
     no_show: list[NoShow] | None = None
     counters: list[Counter]
     recent_calls: list[RecentCall]
+
+
+class FloorRequest(Out):
+    """A kiosk's "ask staff" for the floor staff (案内係): which kiosk, where, when, and
+    who took it. Nothing about the resident."""
+    id: int
+    ward: str
+    kiosk: str                 # the kiosk's device name
+    place: str                 # where it stands ("1階 正面入口"), as the kiosk says
+    reason: Literal["ask_staff", "keypad"]
+    created_at: str
+    taken_by: str | None
+    taken_at: str | None
+
+
+class FloorRequests(Out):
+    ward: str
+    open: list[FloorRequest]
+    taken: list[FloorRequest]   # the last ones taken (the last hour), newest first

@@ -39,6 +39,8 @@ class Action(StrEnum):
     ENTRY_PRESS = "entry_press"
     ENTRY_BACK = "entry_back"
     ENTRY_DONE = "entry_done"
+    CHOOSE_KEYBOARD = "choose_keyboard"
+    ENTRY_PICK = "entry_pick"
     SET_COUNT = "set_count"
     TOGGLE_FLAG = "toggle_flag"
     CONFIRM = "confirm"
@@ -106,6 +108,10 @@ def apply(session: Session, action: Action, args: tuple[object, ...], now: float
             s.entry_back()
         case Action.ENTRY_DONE:
             s.entry_done(now, _text(args, 0) if args else None)
+        case Action.ENTRY_PICK:
+            s.entry_pick(_text(args, 0))
+        case Action.CHOOSE_KEYBOARD:
+            s.choose_keyboard(_text(args, 0))
         case Action.SET_COUNT:
             s.set_count(_text(args, 0), _number(args, 1))
         case Action.TOGGLE_FLAG:

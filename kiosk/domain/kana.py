@@ -35,13 +35,32 @@ def _cycle(last: str, table: dict[str, str]) -> str | None:
     return None
 
 
+# The residence card (在留カード) spells a name in Latin capitals: these keys, and the
+# marks such names carry (space, hyphen, apostrophe, comma between family and given name).
+LATIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+LATIN_MARKS = (" ", "-", "'", ",", ".")
+_KATA_SHIFT = ord("ア") - ord("あ")
+
+
+def katakana(text: str) -> str:
+    """ひらがな → カタカナ (other characters unchanged)."""
+    return "".join(chr(ord(c) + _KATA_SHIFT) if "ぁ" <= c <= "ゖ" else c for c in text)
+
+
+def hiragana(text: str) -> str:
+    return "".join(chr(ord(c) - _KATA_SHIFT) if "ァ" <= c <= "ヶ" else c for c in text)
+
+
 def press(text: str, key: str, max_len: int = 60) -> str:
     """The text after one key press; keys that do not apply leave it unchanged."""
     if key in (DAKUTEN, HANDAKUTEN, SMALL):
         if not text:
             return text
         table = {DAKUTEN: _VOICED, HANDAKUTEN: _SEMI, SMALL: _SMALL}[key]
-        changed = _cycle(text[-1], table)
+        last = text[-1]
+        changed = _cycle(hiragana(last), table)
+        if changed and last != hiragana(last):   # katakana stays katakana (カ → ガ)
+            changed = katakana(changed)
         return text[:-1] + changed if changed else text
     if key == "・" or len(text) >= max_len:
         return text

@@ -38,6 +38,7 @@ from kiosk.domain.code_b import CodeBEntry
 from kiosk.domain.life_events import GuideItem, LifeEvent, LifeEventCatalog
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.progress import Progress, progress_of
+from kiosk.domain.streets import Street, suggest
 from kiosk.domain.visit import LifeVisit, RoutedRequest, TicketStage, VisitForm
 
 PIN_LENGTH = 4
@@ -84,6 +85,11 @@ class EntryMode(StrEnum):
     KANA = "kana"      # kana keyboard (names, addresses, free text)
     DIGITS = "digits"  # number pad (dates as YYYYMMDD, years)
     CHOICE = "choice"  # big buttons, one per choice
+    KATAKANA = "katakana"  # a text field's other keyboards (the resident switches):
+    LATIN = "latin"        # カタカナ, and Latin capitals as on the 在留カード
+
+
+TEXT_KEYBOARDS = (EntryMode.KANA, EntryMode.KATAKANA, EntryMode.LATIN)
 
 
 class WipeReason(StrEnum):
@@ -136,6 +142,7 @@ class SessionSettings:
     cashless: bool = False
     cashless_methods: tuple[str, ...] = ("code", "terminal")  # offered when cashless
     unverifiable: UnverifiablePolicy = UnverifiablePolicy.ACCEPT_AND_FLAG   # [card]
+    streets: tuple[Street, ...] = ()   # the ward's street list (config/streets.toml)
 
 
 def entry_mode(f: FormField) -> EntryMode:
@@ -193,6 +200,7 @@ class Session:
         self.notice: Notice | None = None
         self.entry_key: str | None = None
         self.entry_text = ""
+        self.keyboard = EntryMode.KANA   # a text field's keyboard (TEXT_KEYBOARDS)
         self.entry_queue: list[str] = []
         self.entry_return = Step.CONFIRM
         self.pay_method: PayMethod | None = None
@@ -674,6 +682,25 @@ class Session:
 
     def entry_back(self) -> None:
         self.entry_text = kana.backspace(self.entry_text)
+
+    def streets(self) -> tuple[Street, ...]:
+        """Streets of the ward that fit what is typed in an address field."""
+        if self.step is not Step.ENTRY or self.entry_field().kind is not FieldKind.ADDRESS:
+            return ()
+        return suggest(self.settings.streets, self.entry_text)
+
+    def entry_pick(self, name: str) -> None:
+        """Take a suggested street: its name replaces the typed reading; the 番地 follows."""
+        if name not in {s.name for s in self.streets()}:
+            raise SessionError(f"{name!r} is not a suggested street")
+        self.entry_text = name
+
+    def choose_keyboard(self, mode: str) -> None:
+        """A text field's keyboard: ひらがな, カタカナ or ABC (kept for the next field)."""
+        if entry_mode(self.entry_field()) is not EntryMode.KANA \
+                or mode not in TEXT_KEYBOARDS:
+            raise SessionError(f"no {mode!r} keyboard for this field")
+        self.keyboard = EntryMode(mode)
 
     def entry_done(self, now: float, choice: str | None = None) -> None:
         """Accept the typed text (or the chosen value) and move to the next field."""

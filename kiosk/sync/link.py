@@ -370,6 +370,19 @@ class KioskLink:
         self._health_due = True
         self._kick.set()
 
+    def ask_floor(self, place: str = "", reason: str = "ask_staff") -> bool:
+        """Alert the floor staff (案内係) that a resident at this kiosk wants a person:
+        the kiosk (its token) and its place, nothing about the resident. One try, now:
+        an alert that comes late is no help, and the assistance ticket tells the counter
+        anyway. True when the back-office took it."""
+        try:
+            self.client.post(f"{API}/floor/requests", {"place": place, "reason": reason},
+                             attempts=1)
+        except (Unreachable, Rejected) as exc:  # the ticket still says "assistance"
+            log.warning("floor staff not alerted: %s", type(exc).__name__)
+            return False
+        return True
+
     # -- pulls (served from the cache; the link's thread refreshes it) ---------------------
     def catalog(self) -> Catalog:
         if self._catalog is not None:

@@ -6,6 +6,7 @@ packages to the kiosk's ports.
     [ui] desk = "sync"   → kiosk.sync.KioskLink (its [backoffice] + [store] sections)
               "standin"  → local numbers (the `desk.standin` device of the dev tools)
     [ui] cashless        → kiosk.payment's widget (its [payment] section)
+    [voice] device, [keypad] device → kiosk.speech, kiosk.keypad (the registry)
 
 Every section comes from the one reading of kiosk.toml that `UiConfig.load` made. The
 adapters translate those APIs (docs/card.md, docs/printing.md, docs/sync.md) into the
@@ -130,14 +131,17 @@ class CardReaderAdapter:
 class LinkDesk:
     """kiosk.sync's KioskLink as the ticket desk: local-first, offline says so."""
 
-    def __init__(self, link: Any) -> None:
+    def __init__(self, link: Any, place: str = "") -> None:
         self.link = link
+        self.place = place    # where the kiosk stands ([ui] place), for the floor staff
         self.last: Any = None  # the IssuedTicket (its key/id for payment and follow-ups)
 
     def issue(self, application: Application, procedure: Procedure, ward: Ward) -> Ticket:
         # "Ask staff": the procedure's own queue, marked for assistance, so the counter
         # that handles the procedure helps (the back-office's priority "assistance").
         assisted = application.identity is Identity.ASSISTED
+        if assisted:   # and a floor staff member (案内係) comes to the kiosk
+            self.link.ask_floor(self.place)
         issued = self.link.issue_ticket(procedure.service, procedure=procedure.code,
                                         application=application,
                                         priority="assistance" if assisted else False,
@@ -147,6 +151,8 @@ class LinkDesk:
     def issue_visit(self, request: RoutedRequest, ward: Ward, language: str) -> Ticket:
         from kiosk.sync import RoutedVisit
         assisted = any(a.identity is Identity.ASSISTED for a in request.applications)
+        if assisted:
+            self.link.ask_floor(self.place)
         routed = RoutedVisit(
             life_event=request.life_event,
             route=[(s.service, s.procedures) for s in request.route],
@@ -208,18 +214,22 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
             link = KioskLink(parse_settings(dict(cfg.data), cfg.file, base))
             link.start()
             closers.append(link.stop)
-            desk, catalog, report = LinkDesk(link), link.catalog(), link.report_maintainer
+            desk, catalog, report = (LinkDesk(link, cfg.place), link.catalog(),
+                                     link.report_maintainer)
             health = health_reporter(link, reader, printer).start()
             closers.append(health.stop)
         payment = cashless_payment(cfg) if cfg.session.cashless else None
         voice = open_voice(root, cfg.file)
         closers.append(voice.close)
+        from kiosk.keypad import open_keypad
+        keypad = open_keypad(root, cfg.file)
+        closers.append(keypad.close)
     except BaseException:
         close()
         raise
     return KioskDevices(reader=reader, printer=printer, desk=desk, catalog=catalog,
                         payment=payment, report_maintainer=report, close=close, voice=voice,
-                        health=health)
+                        health=health, keypad=keypad)
 
 
 def open_voice(root: Section, file: str) -> Any:

@@ -103,6 +103,7 @@ def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
     app.payment = devices.payment
     app.on_exit = devices.close
     app.guidance.voice = devices.voice or app.guidance.voice   # [voice]; None: silent
+    app.keypad = devices.keypad                                 # [keypad]; None: none
     return app
 
 

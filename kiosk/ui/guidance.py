@@ -6,13 +6,15 @@ new language, or the voice just switched on) is spoken: `KioskScreen.spoken()` �
 default the screen's title and its visible words that are not buttons (instructions, the
 ticket number, the wait, the fee); a screen may say more by overriding it. A new error is
 spoken at once. "読み上げ" (`read_aloud()`) says the whole screen, buttons and a form's
-fields included. The visit's end (`visit_ended()`) wipes the voice's audio.
+fields included. A visit driven by the tactile keypad hears its numbered choices too
+(kiosk.ui.keys). The visit's end (`visit_ended()`) wipes the voice's audio.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kiosk.domain.keypad import KeypadGuide
 from kiosk.domain.session import Session, Step
 from kiosk.speech import SilentVoice, Voice
 from kiosk.ui.sound import Player
@@ -24,6 +26,7 @@ class Guidance:
         self.voice: Voice = voice if voice is not None else SilentVoice()
         self._shown: tuple[Step, str, bool] | None = None
         self._notice: object = None
+        self.keypad = KeypadGuide()   # the app's keypad input shares it (kiosk.ui.keys)
 
     def shown(self, app: Any, screen: Any, s: Session) -> None:
         step = s.step
@@ -33,7 +36,7 @@ class Guidance:
         if step is Step.WELCOME and before is not None and before[0] is not step:
             self.visit_ended()
         if s.voice and before != now:
-            self.say(app, screen.spoken(app, s))
+            self.say(app, self.lines(app, screen, s))
         if new_step and step is Step.TICKET:
             self.player.chime("success")
         if s.notice is not self._notice:
@@ -43,8 +46,13 @@ class Guidance:
                 if s.voice and not new_step:
                     self.say(app, [screen.notice_text(app, s)])
 
+    def lines(self, app: Any, screen: Any, s: Session, everything: bool = False) -> list[str]:
+        """The screen's words, and with the keypad its numbered choices and keys."""
+        from kiosk.ui.keys import keypad_lines
+        return screen.spoken(app, s, everything) + keypad_lines(app, s, self.keypad)
+
     def read_aloud(self, app: Any, screen: Any, s: Session) -> None:
-        self.say(app, screen.spoken(app, s, everything=True))
+        self.say(app, self.lines(app, screen, s, everything=True))
 
     def say(self, app: Any, lines: list[str]) -> None:
         text = "\n".join(line.strip() for line in lines if line and line.strip())
@@ -52,3 +60,4 @@ class Guidance:
 
     def visit_ended(self) -> None:
         self.voice.end_session()
+        self.keypad.reset()

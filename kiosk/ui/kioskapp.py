@@ -29,6 +29,7 @@ from kiosk.i18n import translator
 from kiosk.ui import sound, theme
 from kiosk.ui.controller import Controller
 from kiosk.ui.guidance import Guidance
+from kiosk.ui.keys import POLL_S, KeypadInput
 from kiosk.ui.maintainer_gate import MaintainerGate
 from kiosk.ui.screens import SCREENS
 from kiosk.ui.settings import UiConfig
@@ -96,6 +97,9 @@ class KioskApp(App):
         self.controller = controller
         self.sound = sound.Player()
         self.guidance = Guidance(self.sound)   # build_app gives it the [voice] device
+        self.keypad: Any = None                # and the [keypad] device (kiosk.ui.keys)
+        self.keys = KeypadInput(self)
+        self.keys.guide = self.guidance.keypad
         self.frames = 0
         self.first_frame_at: float | None = None
         self._shown: tuple[Step, str] | None = None
@@ -121,6 +125,7 @@ class KioskApp(App):
         self.screen(Step.WELCOME)  # the others are built after the first frame
         self.controller.listeners.append(self.refresh)
         Clock.schedule_interval(lambda dt: self._tick(), 0.25)
+        Clock.schedule_interval(lambda dt: self.keys.poll(), POLL_S)
         from kivy.core.window import Window
         Window.bind(on_flip=self._on_flip)
         self.refresh()

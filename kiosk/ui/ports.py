@@ -129,3 +129,4 @@ class KioskDevices:
     runner: Callable[..., Any] | None = None  # background steps (None: a thread each)
     voice: Any = None                         # kiosk.speech.Voice ([voice]); None: silent
     health: Any = None                        # kiosk.ui.health.HealthReporter (→ heartbeat)
+    keypad: Any = None                        # kiosk.keypad.Keypad ([keypad]); None: none

@@ -23,7 +23,8 @@ from kiosk.i18n import LANGUAGE_CODES
 KEYS = ("ward", "width", "height", "dpi", "touch_target_mm", "fullscreen", "show_cursor",
         "multisamples", "rotation", "calibration", "maintainer_pin_hash", "maintainer_lock_file",
         "idle_timeout_s",
-        "countdown_s", "ticket_s", "thanks_s", "language", "languages", "voice", "cashless", "desk")
+        "countdown_s", "ticket_s", "thanks_s", "language", "languages", "voice", "cashless", "desk",
+        "place")
 DESKS = ("sync", "standin")   # the sync package's KioskLink, or local numbers (dev tools)
 
 
@@ -56,6 +57,7 @@ class UiConfig:
     maintainer_lock_file: Path | None = None   # wrong tries and lock, kept across restarts
     voice: bool = False
     desk: str = "sync"
+    place: str = ""            # where the kiosk stands, for the floor staff ("1階 正面入口")
     session: SessionSettings = field(default_factory=SessionSettings)
     file: str = ""
     data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -86,7 +88,9 @@ class UiConfig:
         if multisamples not in (0, 2, 4, 8):
             raise s.error("multisamples", f"must be 0, 2, 4 or 8, got {multisamples}")
         idle = s.number("idle_timeout_s", ds.idle_timeout_s, min=10)
+        from kiosk.configfile import load_streets
         session = SessionSettings(
+            streets=load_streets(s.text("ward", d.ward)),
             idle_timeout_s=idle,
             countdown_s=min(s.number("countdown_s", ds.countdown_s, min=1), idle),
             ticket_s=s.number("ticket_s", ds.ticket_s, min=3),
@@ -104,8 +108,15 @@ class UiConfig:
             maintainer_pin_hash=_optional_text(s, "maintainer_pin_hash"),
             maintainer_lock_file=_lock_file(s, p.parent),
             voice=s.flag("voice", d.voice),
-            desk=s.text("desk", d.desk, choices=DESKS),
+            desk=s.text("desk", d.desk, choices=DESKS), place=_place(s),
             session=session, file=str(p), data=data)
+
+
+def _place(s: Section) -> str:
+    place = _optional_text(s, "place").strip()
+    if len(place) > 40 or any(ch in place for ch in "<>") or not place.isprintable():
+        raise s.error("place", "at most 40 printable characters, no < or >")
+    return place
 
 
 def _unverifiable(root: Section) -> UnverifiablePolicy:

@@ -180,6 +180,16 @@ def kana_keys() -> list[str]:
 
 
 PIN_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "", "0", ""]
+def katakana_keys() -> list[str]:
+    """The same grid in カタカナ (the modifiers, digits and 丁目番号 as they are)."""
+    return [kana.katakana(k) for k in kana_keys()]
+
+
+def latin_keys() -> list[str]:
+    """Latin capitals as on the 在留カード, the marks such names carry, then digits."""
+    return [*kana.LATIN, *kana.LATIN_MARKS, "", *"1234567890"]
+
+
 DIGIT_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "", "0", ""]
 
 

@@ -140,6 +140,14 @@ MATRIX: list[Row] = [
     Row("GET", f"{A}/wards/{{ward}}/announcements/{{number}}", STAFF_A | {"display_a"},
         f"{A}/wards/kita/announcements/A-001?counter=1"),
     Row("GET", f"{A}/overview", SUPERVISORS),
+    # --- floor staff (案内係): a kiosk's "ask staff" ---
+    Row("POST", f"{A}/floor/requests", frozenset({"kiosk_a", "kiosk_b"}),
+        body={"place": "1階 正面入口"}),
+    Row("GET", f"{A}/wards/{{ward}}/floor/requests", STAFF_A, f"{A}/wards/kita/floor/requests"),
+    Row("POST", f"{A}/wards/{{ward}}/floor/requests/{{request_id}}/take", STAFF_A,
+        f"{A}/wards/kita/floor/requests/{{floor_request}}/take"),
+    Row("GET", f"{A}/wards/{{ward}}/floor/stream", STAFF_A, f"{A}/wards/kita/floor/stream",
+        stream=True),
     # --- live streams and the phone ---
     Row("GET", f"{A}/events", STAFF_A | {"kiosk_a", "display_a"}, f"{A}/events?ward=kita",
         stream=True),
@@ -210,6 +218,7 @@ MATRIX: list[Row] = [
     Row("GET", "/supervisor", SUPERVISORS),
     Row("GET", "/supervisor/devices", SUPERVISORS),
     Row("GET", "/admin", ADMINS),
+    Row("GET", "/floor", STAFF),
     Row("GET", "/web/language", EVERYONE, "/web/language?lang=en&next=/console"),
     Row("GET", "/web/static/{name:path}", EVERYONE, "/web/static/web.css"),
     Row("GET", "/web/tickets/{ticket_id}/application", STAFF_A,
@@ -290,7 +299,10 @@ def world(matrix_server: Any) -> tuple[Callers, dict[str, Any]]:
     fee_ticket = ok(issue(server, **with_form), 201)
     payment = ok(server.session("staff").post(server.api(f"/tickets/{fee_ticket['id']}/payments"),
                                               json={"method": "counter"}, timeout=30), 201)
-    ids = {"ticket": ticket["id"], "ticket_key": key, "form_ticket": form_ticket["id"],
+    floor = ok(callers.session("kiosk_a").post(server.api("/floor/requests"), timeout=30,
+                                               json={"place": "1階"}), 201)
+    ids = {"floor_request": floor["id"],
+           "ticket": ticket["id"], "ticket_key": key, "form_ticket": form_ticket["id"],
            "cancel_ticket": ok(issue(server), 201)["id"], "fee_ticket": fee_ticket["id"],
            "payment": payment["id"], "status_token": ticket["status_url"].rsplit("/", 1)[-1],
            "spare_device": spare["id"], "today": date.today().isoformat(),

@@ -15,6 +15,7 @@ NO_MODEL = {
     "/api/v1/admin/payment-terminals/{terminal_id}", "/api/v1/central/period.csv",
     "/api/v1/wards/{ward}/announcements/{number}",   # Ogg Vorbis audio
     "/api/v1/devices/health/stream",   # SSE: each `devices` message is the WardDevices model
+    "/api/v1/wards/{ward}/floor/stream",             # SSE
 }
 
 

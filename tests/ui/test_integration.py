@@ -128,3 +128,17 @@ def test_timeout_at_the_pin_unpowers_the_real_card(real: Any) -> None:
     assert k.s.step is Step.WELCOME and not k.s.has_personal_data
     assert k.app.controller.card is None
     assert session._closed  # close() disconnected with SCARD_UNPOWER_CARD
+
+
+def test_ask_staff_alerts_the_floor_staff_with_the_kiosks_place_only(real: Any) -> None:
+    """"Ask staff" at the kiosk (real Kivy app, real back-office): the floor view's list
+    has the kiosk and its place, and nothing of the visit."""
+    k = real
+    k.app.controller.desk.place = "1階 正面入口"
+    ask_staff(k, "juminhyo")
+    assert k.s.step is Step.TICKET and k.s.ticket.assistance
+    floor = k.backoffice.session("staff").get(
+        f"{k.backoffice.url}/api/v1/wards/kita/floor/requests", timeout=10).json()
+    (asked,) = floor["open"]
+    assert asked["place"] == "1階 正面入口" and asked["reason"] == "ask_staff"
+    assert k.s.ticket.number not in str(asked) and "juminhyo" not in str(asked)

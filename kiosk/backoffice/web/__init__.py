@@ -1,11 +1,13 @@
 """Browser pages served by the back-office: counter console (/console), lobby display
 (/display), the resident's phone status page (/status/<token>), the supervisor overview
-(/supervisor) and the central office's view across wards (/central). See docs/web.md.
+(/supervisor), the floor staff's view (/floor) and the central office's view across
+wards (/central). See docs/web.md.
 The back-office app includes `router`."""
 
 from kiosk.backoffice.web.admin_page import router as _admin
 from kiosk.backoffice.web.central_routes import router as _central
 from kiosk.backoffice.web.devices_page import router as _devices
+from kiosk.backoffice.web.floor_page import router as _floor
 from kiosk.backoffice.web.routes import router
 from kiosk.backoffice.web.waits_routes import router as _waits
 
@@ -13,5 +15,6 @@ router.include_router(_central)
 router.include_router(_waits)
 router.include_router(_devices)
 router.include_router(_admin)
+router.include_router(_floor)
 
 __all__ = ["router"]

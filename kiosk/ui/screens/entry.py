@@ -7,9 +7,12 @@ from kiosk.domain import kana
 from kiosk.domain.catalog import FieldKind
 from kiosk.domain.session import EntryMode, Session, Step, entry_mode, field_choices
 from kiosk.ui.screens.base import KioskScreen
-from kiosk.ui.widgets import DIGIT_KEYS, ActButton, kana_keys
+from kiosk.ui.widgets import DIGIT_KEYS, ActButton, kana_keys, katakana_keys, latin_keys
 
 KEY_LABELS = {kana.SPACE: "空白"}
+LATIN_LABELS = {" ": "空白"}
+KEYBOARDS = {"kb_kana": EntryMode.KANA, "kb_katakana": EntryMode.KATAKANA,
+             "kb_latin": EntryMode.LATIN}
 
 
 class EntryScreen(KioskScreen):
@@ -47,8 +50,16 @@ class EntryScreen(KioskScreen):
             else:
                 keys.cols = 10
                 keys.size_hint_x = 1
-                keys.build(kana_keys(), KEY_LABELS)
-                hint = "ひらがなで入力してください"
+                board = s.keyboard
+                if board is EntryMode.LATIN:
+                    keys.build(latin_keys(), LATIN_LABELS)
+                    hint = "在留カードのとおり、ローマ字の大文字で入力してください"
+                elif board is EntryMode.KATAKANA:
+                    keys.build(katakana_keys(), KEY_LABELS)
+                    hint = "カタカナで入力してください"
+                else:
+                    keys.build(kana_keys(), KEY_LABELS)
+                    hint = "ひらがなで入力してください"
             self.ids.hint.text = app.tr(hint)
             self.ids.text.text = s.entry_text or " "
         today = self.ids.today
@@ -61,4 +72,24 @@ class EntryScreen(KioskScreen):
         self.ids.done.opacity = 0 if mode is EntryMode.CHOICE else 1
         self.ids.erase.disabled = mode is EntryMode.CHOICE
         self.ids.erase.opacity = 0 if mode is EntryMode.CHOICE else 1
-        self.ids.notice.text = self.notice_text(app, s)
+        text_field = mode is EntryMode.KANA
+        for key, board in KEYBOARDS.items():   # only a text field has other keyboards
+            b = self.ids[key]
+            b.disabled, b.opacity = not text_field, 1 if text_field else 0
+            b.selected = text_field and s.keyboard is board
+        notice = self.notice_text(app, s)
+        if notice:
+            self.ids.hint.text = notice
+        self.ids.hint.color = app.col["danger"] if notice and not app.high_contrast \
+            else app.col["fg"]
+        self._streets(app, s)
+
+    def _streets(self, app: Any, s: Session) -> None:
+        box = self.ids.streets
+        found = tuple(street.name for street in s.streets())
+        if tuple(getattr(b, "text", "") for b in reversed(box.children)) == found:
+            return
+        box.clear_widgets()
+        for name in found:   # a street's name is the ward's own: not translated
+            box.add_widget(ActButton(text=name, action=["entry_pick", name]))
+        box.width = box.parent.width * 0.5 if found else 0   # the hint gives way

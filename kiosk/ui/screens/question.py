@@ -28,7 +28,7 @@ class QuestionScreen(KioskScreen):
         if s.voice and self._asked not in (None, q.key):
             # each question is a screen of its own: it is spoken again (the app speaks
             # the first one, on the change of step)
-            app.guidance.say(app, self.spoken(app, s))
+            app.guidance.say(app, app.guidance.lines(app, self, s))
         self._asked = q.key
         key = (q.key, s.language, s.large_text)
         if self._built == key:
