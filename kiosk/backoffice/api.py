@@ -13,6 +13,7 @@ from kiosk.backoffice.routes import (
     admin,
     auth,
     catalog,
+    congestion,
     counter,
     devices,
     events,
@@ -23,5 +24,6 @@ from kiosk.backoffice.routes import (
 )
 
 router = APIRouter(prefix="/api/v1")
-for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone, admin):
+for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone, admin,
+              congestion):
     router.include_router(_part.router)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kiosk.backoffice.config_home import PublicSettings, public_settings
 from kiosk.configfile import CONFIG_DIR, read_toml
 from kiosk.domain.section import Section
 
@@ -118,12 +119,14 @@ class Settings:
     events: EventSettings = field(default_factory=EventSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     payment: BackofficePaymentSettings = field(default_factory=BackofficePaymentSettings)
+    public: PublicSettings = field(default_factory=PublicSettings)
     source: str = ""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], file: str = "backoffice.toml") -> Settings:
         root = Section(data, file)
-        root.unknown_keys(("server", "security", "queue", "events", "retention", "payment"))
+        root.unknown_keys(("server", "security", "queue", "events", "retention", "payment",
+                           "public"))
         ds, dc, dq, de = ServerSettings(), SecuritySettings(), QueueSettings(), EventSettings()
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
@@ -204,7 +207,8 @@ class Settings:
             call_spread_seconds=e.number("call_spread_seconds", de.call_spread_seconds, min=0))
         return cls(server=server, security=security, queue=queue, events=events,
                    retention=_retention(root.section("retention", {})),
-                   payment=_payment(root.section("payment", {})), source=file)
+                   payment=_payment(root.section("payment", {})),
+                   public=public_settings(root.section("public", {})), source=file)
 
 
 def _retention(r: Section) -> RetentionSettings:

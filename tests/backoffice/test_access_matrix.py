@@ -196,6 +196,9 @@ MATRIX: list[Row] = [
         "/web/tickets/{form_ticket}/application"),
     Row("GET", "/status/{token}", EVERYONE, "/status/{status_token}"),
     Row("GET", "/status/{token}/view", EVERYONE, "/status/{status_token}/view"),
+    # --- from home (issue #19): public, numbers only, rate-limited ---
+    Row("GET", f"{A}/public/congestion/{{ward}}", EVERYONE, f"{A}/public/congestion/kita"),
+    Row("GET", "/congestion/{ward}", EVERYONE, "/congestion/kita"),
 ]
 
 

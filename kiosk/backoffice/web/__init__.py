@@ -4,8 +4,10 @@
 The back-office app includes `router`."""
 
 from kiosk.backoffice.web.central_routes import router as _central
+from kiosk.backoffice.web.congestion_page import router as _congestion
 from kiosk.backoffice.web.routes import router
 
 router.include_router(_central)
+router.include_router(_congestion)
 
 __all__ = ["router"]
