@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from kiosk.backoffice.routes import (
     admin,
+    appointments,
     auth,
     catalog,
     congestion,
@@ -25,5 +26,5 @@ from kiosk.backoffice.routes import (
 
 router = APIRouter(prefix="/api/v1")
 for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone, admin,
-              congestion):
+              congestion, appointments):
     router.include_router(_part.router)

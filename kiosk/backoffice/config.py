@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kiosk.backoffice.config_home import PublicSettings, public_settings
+from kiosk.backoffice.config_home import (
+    AppointmentSettings,
+    PublicSettings,
+    appointment_settings,
+    public_settings,
+)
 from kiosk.configfile import CONFIG_DIR, read_toml
 from kiosk.domain.section import Section
 
@@ -120,13 +125,14 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     payment: BackofficePaymentSettings = field(default_factory=BackofficePaymentSettings)
     public: PublicSettings = field(default_factory=PublicSettings)
+    appointments: AppointmentSettings = field(default_factory=AppointmentSettings)
     source: str = ""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], file: str = "backoffice.toml") -> Settings:
         root = Section(data, file)
         root.unknown_keys(("server", "security", "queue", "events", "retention", "payment",
-                           "public"))
+                           "public", "appointments"))
         ds, dc, dq, de = ServerSettings(), SecuritySettings(), QueueSettings(), EventSettings()
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
@@ -208,7 +214,9 @@ class Settings:
         return cls(server=server, security=security, queue=queue, events=events,
                    retention=_retention(root.section("retention", {})),
                    payment=_payment(root.section("payment", {})),
-                   public=public_settings(root.section("public", {})), source=file)
+                   public=public_settings(root.section("public", {})),
+                   appointments=appointment_settings(root.section("appointments", {})),
+                   source=file)
 
 
 def _retention(r: Section) -> RetentionSettings:

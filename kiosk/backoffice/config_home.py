@@ -5,7 +5,9 @@ may be embedded (`frame-ancestors`), and the rate limit of every public endpoint
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
 
 from kiosk.domain.section import Section
 
@@ -57,3 +59,49 @@ def public_settings(p: Section) -> PublicSettings:
         raise p.error("busy_minutes", f"must be more than somewhat_busy_minutes "
                                       f"({out.somewhat_busy_minutes}), got {out.busy_minutes}")
     return out
+
+
+@dataclass(frozen=True)
+class AppointmentSettings:
+    """[appointments]: holds, check-in window, late and no-show rules, the fairness lead,
+    the limits per contact and per address, and each ward's closures and openings."""
+
+    hold_minutes: int = 10            # a slot chosen on the page is held this long
+    check_in_early_minutes: int = 30  # the kiosk takes the code from this long before the slot
+    check_in_late_minutes: int = 15   # ... until this long after it; later: a walk-in ticket
+    no_show_minutes: int = 30         # not checked in this long after the slot: no-show
+    lead_minutes: int = 10            # an appointment queues as if it came this long before
+                                      # its slot (the fairness rule, docs/home.md)
+    max_per_contact: int = 2          # active bookings per e-mail / phone
+    max_per_address: int = 6          # bookings made per client address per office day
+    closures: Mapping[str, tuple[date, ...]] = field(default_factory=dict)
+    openings: Mapping[str, tuple[date, ...]] = field(default_factory=dict)
+
+
+def _days(s: Section, name: str) -> dict[str, tuple[date, ...]]:
+    table = s.section(name, {})
+    out: dict[str, tuple[date, ...]] = {}
+    for ward in table.data:
+        days = []
+        for text in table.texts(ward):
+            try:
+                days.append(date.fromisoformat(text))
+            except ValueError:
+                raise table.error(ward, f"must be YYYY-MM-DD dates, got {text!r}") from None
+        out[ward] = tuple(days)
+    return out
+
+
+def appointment_settings(a: Section) -> AppointmentSettings:
+    a.unknown_keys(tuple(AppointmentSettings.__dataclass_fields__))
+    d = AppointmentSettings()
+    minutes = {name: a.integer(name, getattr(d, name), min=0, max=24 * 60)
+               for name in ("hold_minutes", "check_in_early_minutes", "check_in_late_minutes",
+                            "no_show_minutes", "lead_minutes")}
+    if minutes["hold_minutes"] < 1:
+        raise a.error("hold_minutes", "must be at least 1")
+    return AppointmentSettings(
+        **minutes,
+        max_per_contact=a.integer("max_per_contact", d.max_per_contact, min=1, max=100),
+        max_per_address=a.integer("max_per_address", d.max_per_address, min=1, max=10_000),
+        closures=_days(a, "closures"), openings=_days(a, "openings"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from kiosk.backoffice.schemas import Out
+from kiosk.backoffice.schemas import Out, Ticket
 
 Level = Literal["free", "somewhat", "busy"]
 
@@ -49,3 +49,77 @@ class Congestion(Out):
     hours: list[int]
     levels: Levels
     services: list[CongestionService]
+
+
+# --- appointments (engine/appointments.py): codes, catalog names, times; nobody's name ---
+
+class OfferProcedure(Out):
+    code: str
+    name: str
+
+
+class OfferService(Out):
+    service: str
+    name: str
+    slot_minutes: int
+    days_ahead: int
+    procedures: list[OfferProcedure]
+
+
+class AppointmentOffer(Out):
+    ward: str
+    name: str
+    services: list[OfferService]
+
+
+class BookableDay(Out):
+    day: str
+    weekday: int
+    free: int
+
+
+class BookableDays(Out):
+    ward: str
+    service: str
+    days: list[BookableDay]
+
+
+class Slot(Out):
+    start: str          # YYYY-MM-DDTHH:MM, the office's time
+    free: int
+    capacity: int
+
+
+class DaySlots(Out):
+    ward: str
+    service: str
+    day: str
+    open: bool
+    slots: list[Slot]
+
+
+class Appointment(Out):
+    code: str
+    ward: str
+    service: str
+    procedure: str | None
+    life_event: str | None
+    slot: str
+    status: str
+    hold_until: str | None
+
+
+class StaffAppointment(Appointment):
+    ticket_id: int | None
+
+
+class DayAppointments(Out):
+    ward: str
+    day: str
+    appointments: list[StaffAppointment]
+
+
+class CheckIn(Out):
+    appointment: Appointment
+    late: bool                # checked in after the window: a walk-in ticket (the late rule)
+    ticket: Ticket
