@@ -66,10 +66,17 @@ class OfferService(Out):
     procedures: list[OfferProcedure]
 
 
+class OfferLifeEvent(Out):
+    code: str
+    name: str
+    service: str        # booked at this counter, the first of its route taking bookings
+
+
 class AppointmentOffer(Out):
     ward: str
     name: str
     services: list[OfferService]
+    life_events: list[OfferLifeEvent]
 
 
 class BookableDay(Out):

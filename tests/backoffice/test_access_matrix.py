@@ -215,6 +215,12 @@ MATRIX: list[Row] = [
     Row("POST", f"{A}/appointments/check-in", frozenset({"kiosk_a"}), body={"code": "{booking}"}),
     Row("GET", f"{A}/wards/{{ward}}/appointments", STAFF_A,
         f"{A}/wards/kita/appointments?day={{slot_day}}"),
+    Row("GET", "/book", EVERYONE),
+    Row("GET", "/book/manage", EVERYONE),
+    Row("GET", "/book/{ward}", EVERYONE, "/book/kita"),
+    Row("GET", "/book/{ward}/{service}", EVERYONE, "/book/kita/certificates"),
+    # the forms' POSTs (a JSON body is no form: 422, after the same checks)
+    *(Row("POST", f"/book/{step}", EVERYONE) for step in ("hold", "confirm", "find", "cancel")),
 ]
 
 

@@ -154,23 +154,28 @@ def test_every_public_endpoint_shares_one_rate_limit(server: Any) -> None:
     assert page.status_code == 429 and "no-store" in page.headers["Cache-Control"]
 
 
-def test_every_word_of_the_page_is_in_the_seven_catalogs() -> None:
+def test_every_word_of_the_pages_is_in_the_seven_catalogs() -> None:
+    """The congestion and booking pages' words (tr("…"), {{…}} in templates, tables)."""
     import re
     from pathlib import Path
 
     from babel.messages.pofile import read_po
 
-    from kiosk.backoffice.web import congestion_page
+    from kiosk.backoffice.web import booking_page, congestion_page
     from kiosk.i18n import LOCALE_DIR
 
-    source = Path(congestion_page.__file__).read_text(encoding="utf-8")
-    template = (Path(congestion_page.__file__).parent / "templates" / "congestion.html"
-                ).read_text(encoding="utf-8")
-    used = set(re.findall(r'tr\("([^"]+)"', source)) | set(re.findall(r"\{\{(.+?)\}\}",
-                                                                       template))
+    used: set[str] = set()
+    for module, template in ((congestion_page, "congestion.html"),
+                             (booking_page, "booking.html")):
+        path = Path(str(module.__file__))
+        used |= set(re.findall(r'tr\("([^"]+)"', path.read_text(encoding="utf-8")))
+        used |= set(re.findall(r"\{\{(.+?)\}\}", (path.parent / "templates" / template)
+                               .read_text(encoding="utf-8")))
     used |= set(congestion_page.LEVEL_WORDS.values()) | set(congestion_page.WEEKDAYS)
-    used.add(congestion_page.HISTORY_TEXT)
-    assert len(used) > 25
+    used |= {congestion_page.HISTORY_TEXT, booking_page.OTHER_ERROR, booking_page.BUSY,
+             booking_page.CONTACT_HINT, booking_page.AT_THE_KIOSK,
+             *booking_page.ERRORS.values(), "予約中", "取り消し済み", "受付済み", "予約しました"}
+    assert len(used) > 50
     for code in LANGUAGE_CODES:
         with (LOCALE_DIR / code / "LC_MESSAGES" / "web.po").open("rb") as fh:
             catalog = {m.id: m.string for m in read_po(fh) if m.id}

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LABELS_JS = """() => {
   const unlabelled = [];
-  for (const el of document.querySelectorAll('select, input, button, a')) {
+  for (const el of document.querySelectorAll('select, input:not([type=hidden]), button, a')) {
     const name = (el.labels && el.labels.length ? el.labels[0].textContent : '')
       || el.getAttribute('aria-label') || el.textContent;
     if (!name || !name.trim()) unlabelled.push(el.outerHTML.slice(0, 80));

@@ -13,6 +13,7 @@ capacity × ⌈(lead + late) / slot⌉, each one service time divided by the cou
 Capacity per slot is counted in `appointment_slots` by one conditional increment, so
 several processes cannot overbook; an expired hold gives its place back when next seen.
 No personal data: a contact and the client address are kept only as keyed hashes.
+(Over 400 lines: one resource's rules, read and write, kept together.)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import iso, local, office_day, to_utc, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, writing
-from kiosk.backoffice.engine import issuing
+from kiosk.backoffice.engine import issuing, visits
 from kiosk.backoffice.engine.errors import NotFound, conflict, invalid
 from kiosk.backoffice.engine.lookups import people_ahead, ward_of
 from kiosk.backoffice.engine.shapes import ticket_json
@@ -111,7 +112,23 @@ def offer(bo: Backoffice, ward_code: str) -> dict[str, Any]:
             "days_ahead": svc.appointments.days_ahead,
             "procedures": [{"code": p.code, "name": p.name}
                            for p in bo.catalog.procedures_in(ward.code) if p.service == code]})
-    return {"ward": ward.code, "name": ward.name, "services": services}
+    return {"ward": ward.code, "name": ward.name, "services": services,
+            "life_events": _life_events(bo, ward, {str(s["service"]) for s in services})}
+
+
+def _life_events(bo: Backoffice, ward: Ward, booking: set[str]) -> list[dict[str, str]]:
+    """Life events (config/life_events.toml) bookable at their first counter on the route
+    that takes appointments: the visit is booked there."""
+    events = visits.life_events(bo)
+    out = []
+    for event in events.events.values():
+        here = {bo.catalog.procedures[i.procedure].service for i in event.items
+                if i.procedure is not None and i.procedure in bo.catalog.procedures}
+        order = event.route_order or events.route_order
+        first = next((s for s in order if s in here and s in booking), None)
+        if first is not None:
+            out.append({"code": event.code, "name": event.name, "service": first})
+    return out
 
 
 def _slot_utc(bo: Backoffice, day: date, at: time) -> datetime:
@@ -253,6 +270,8 @@ def hold(bo: Backoffice, ward_code: str, service: str, slot: str, *, address: st
                                   or bo.catalog.procedures[procedure].service != service):
         raise invalid("validation_error", f"{procedure!r} is not a procedure of {service}",
                       field="procedure")
+    if life_event is not None and life_event not in visits.life_events(bo).events:
+        raise invalid("validation_error", f"no life event {life_event!r}", field="life_event")
     s = bo.settings.appointments
     address_key = _hash("address", address)
     day_start = to_utc(datetime.combine(office_day(now, bo.tz), time(), tzinfo=bo.tz))

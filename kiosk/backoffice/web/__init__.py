@@ -3,11 +3,13 @@
 (/supervisor) and the central office's view across wards (/central). See docs/web.md.
 The back-office app includes `router`."""
 
+from kiosk.backoffice.web.booking_page import router as _booking
 from kiosk.backoffice.web.central_routes import router as _central
 from kiosk.backoffice.web.congestion_page import router as _congestion
 from kiosk.backoffice.web.routes import router
 
 router.include_router(_central)
 router.include_router(_congestion)
+router.include_router(_booking)
 
 __all__ = ["router"]
