@@ -26,8 +26,8 @@ from kiosk.backoffice.engine.errors import Conflict, EngineError, NotFound, inva
 from kiosk.backoffice.errors import ApiError
 from kiosk.backoffice.ratelimit import client_address, count_public
 from kiosk.backoffice.web.assets import render
-from kiosk.backoffice.web.congestion_page import WEEKDAYS
-from kiosk.backoffice.web.phone import catalog_name, choose_language, language_options, t
+from kiosk.backoffice.web.congestion_page import WEEKDAYS, language_form_html
+from kiosk.backoffice.web.phone import catalog_name, choose_language, t
 from kiosk.backoffice.web.routes import NO_STORE
 from kiosk.i18n import Translator
 
@@ -89,10 +89,10 @@ def _form(action: str, fields: Mapping[str, str], button: str, lang: str,
 async def _page(request: Request, lang: str, title: str, body: str,
                 status: int = 200) -> HTMLResponse:
     tr = t(lang)
-    here = _e(request.url.path)
+    here = request.url.path if request.method == "GET" else "/book"  # a form's answer: restart
     return HTMLResponse(render(
-        "booking.html", tr=tr, lang=tr.language.bcp47, title=title, here=here,
-        language_options_html=language_options(lang), body_html=body),
+        "booking.html", tr=tr, lang=tr.language.bcp47, title=title,
+        language_form_html=language_form_html(lang, here), body_html=body),
         status_code=status, headers=HEADERS)
 
 
@@ -272,39 +272,40 @@ async def book_confirm(request: Request) -> HTMLResponse:
     return await _answer(request, language, work, t(language)("窓口の予約"))
 
 
-@router.post("/book/find", response_class=HTMLResponse)
-async def book_find(request: Request) -> HTMLResponse:
+def _found(bo: Any, code: str, lang: str) -> str:
+    tr = t(lang)
+    booking = appt.view(bo, appt.find(bo, code))
+    state = tr({"booked": "予約中", "cancelled": "取り消し済み"}.get(booking["status"],
+                                                                   "受付済み"))
+    body = _booked(bo, booking, lang, state)
+    if booking["status"] == "booked":
+        body += _form("/book/cancel", {"code": booking["code"]}, tr("予約を取り消す"), lang,
+                      "btn danger")
+    return body
+
+
+def _cancelled(bo: Any, code: str, lang: str) -> str:
+    booking = appt.cancel(bo, code)
+    return f"<h2>{_e(t(lang)('予約を取り消しました'))}</h2>{_summary(bo, booking, lang)}"
+
+
+async def _by_code(request: Request, act: Callable[[Any, str, str], str]) -> HTMLResponse:
+    """A form that names a booking by its code: find it, or cancel it."""
     f = await form_of(request, "code")
-    code = f.get("code", "")
     language = _lang(request, f.get("lang"))
-    tr = t(language)
-    bo = request.app.state.backoffice
 
     def work() -> str:
         _need(f)
-        booking = appt.view(bo, appt.find(bo, code))
-        state = tr({"booked": "予約中", "cancelled": "取り消し済み"}.get(
-            booking["status"], "受付済み"))
-        body = _booked(bo, booking, language, state)
-        if booking["status"] == "booked":
-            body += _form("/book/cancel", {"code": booking["code"]}, tr("予約を取り消す"),
-                          language, "btn danger")
-        return body
+        return act(request.app.state.backoffice, f["code"], language)
 
-    return await _answer(request, language, work, tr("予約の確認・変更・取消"))
+    return await _answer(request, language, work, t(language)("予約の確認・変更・取消"))
+
+
+@router.post("/book/find", response_class=HTMLResponse)
+async def book_find(request: Request) -> HTMLResponse:
+    return await _by_code(request, _found)
 
 
 @router.post("/book/cancel", response_class=HTMLResponse)
 async def book_cancel(request: Request) -> HTMLResponse:
-    f = await form_of(request, "code")
-    code = f.get("code", "")
-    language = _lang(request, f.get("lang"))
-    tr = t(language)
-    bo = request.app.state.backoffice
-
-    def work() -> str:
-        _need(f)
-        booking = appt.cancel(bo, code)
-        return (f"<h2>{_e(tr('予約を取り消しました'))}</h2>{_summary(bo, booking, language)}")
-
-    return await _answer(request, language, work, tr("予約の確認・変更・取消"))
+    return await _by_code(request, _cancelled)

@@ -29,6 +29,16 @@ HISTORY_TEXT = "見込みといつもの混み具合は、過去 {weeks} 週間 
 WEEKDAYS = ("月", "火", "水", "木", "金", "土", "日")
 
 
+def language_form_html(lang: str, action: str = "") -> str:
+    """The public pages' language choice: a plain GET form (works without script)."""
+    tr = t(lang)
+    return (f'<form class="lang" method="get" action="{html.escape(action)}">'
+            f'<label class="visually-hidden" for="lang-select">{html.escape(tr("言語"))}</label>'
+            f'<select id="lang-select" name="lang">{language_options(lang)}</select>'
+            f'<button type="submit" class="btn secondary">{html.escape(tr("切り替え"))}</button>'
+            "</form>")
+
+
 def level_html(level: str | None, tr: Translator, *, short: bool = False) -> str:
     if level not in LEVEL_WORDS:
         return "—"
@@ -127,7 +137,7 @@ async def congestion_page(ward: str, request: Request, lang: str | None = None) 
         "congestion.html", tr=tr, lang=tr.language.bcp47,
         title=tr("{ward} の混雑状況", ward=catalog_name(data["name"], code)),
         ward_name=catalog_name(data["name"], code),
-        language_options_html=language_options(code),
+        language_form_html=language_form_html(code),
         open_text=tr("ただいま受付中です") if data["open_now"] else tr("ただいま受付時間外です"),
         legend=tr("○ 空いています △ やや混雑 × 混雑 (待ち時間の目安で判定)"),
         services_html=services_html(data, code),
