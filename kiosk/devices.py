@@ -29,7 +29,7 @@ KINDS = {
     "card": "card",                   # My Number card reader
     "printer": "printer",             # ticket printer
     "payment_terminal": "payment.terminal",  # card / e-money terminal
-    "scanner": "scanner",             # 2D barcode scanner (reserved for a later device)
+    "scanner": "scanner",             # 2D barcode scanner (a booking's QR, kiosk/scanner)
     "desk": "ui.desk",                # the ticket desk: the sync link, or local numbers
 }
 
@@ -40,6 +40,8 @@ BUILTIN: dict[tuple[str, str], str] = {
     ("printer", "usb"): "kiosk.printing.config:connect_usb",
     ("printer", "serial"): "kiosk.printing.config:connect_serial",
     ("payment_terminal", "nexo"): "kiosk.payment.terminal:open_nexo_terminal",
+    ("scanner", "evdev"): "kiosk.scanner.evdev:open_evdev_scanner",
+    ("scanner", "serial"): "kiosk.scanner.serial_port:open_serial_scanner",
 }
 
 
