@@ -105,3 +105,10 @@ def normal_code(typed: str) -> str | None:
     if len(text) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in text):
         return None
     return text
+
+
+def queued_at(checked_in: datetime, slot: datetime, lead_minutes: int) -> datetime:
+    """The fairness rule (docs/home.md): a checked-in appointment queues, in the walk-ins'
+    rank, as if it had come `lead_minutes` before its slot — or when it came, if earlier.
+    It overtakes only walk-ins who came after that moment."""
+    return min(checked_in, slot - timedelta(minutes=lead_minutes))

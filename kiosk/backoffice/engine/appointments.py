@@ -46,6 +46,7 @@ from kiosk.domain.appointments import (
     bookable,
     new_code,
     normal_code,
+    queued_at,
     slot_starts,
 )
 from kiosk.domain.catalog import Ward
@@ -377,7 +378,7 @@ def check_in(bo: Backoffice, principal: Principal, code: str, base_url: str,
     ticket, _created = issuing.issue(bo, principal, req, f"appointment-{row.code}", base_url)
     with writing(bo.engine) as conn:
         if not late:  # the fairness rule: in the walk-ins' rank, at slot - lead at the latest
-            queued = min(now, row.slot_at - timedelta(minutes=s.lead_minutes))
+            queued = queued_at(now, row.slot_at, s.lead_minutes)
             conn.execute(update(T).where(T.c.id == ticket["id"], T.c.status == "waiting")
                          .values(rank=bo.settings.queue.priority_rank["normal"],
                                  queue_at=queued))
