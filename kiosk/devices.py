@@ -29,7 +29,7 @@ KINDS = {
     "card": "card",                   # My Number card reader
     "printer": "printer",             # ticket printer
     "payment_terminal": "payment.terminal",  # card / e-money terminal
-    "scanner": "scanner",             # 2D barcode scanner (reserved for a later device)
+    "scanner": "scanner",             # 2D barcode scanner (a booking's QR, kiosk/scanner)
     "desk": "ui.desk",                # the ticket desk: the sync link, or local numbers
     "voice": "voice.device",          # spoken guidance: Open JTalk / espeak-ng, or none
     "keypad": "keypad.device",        # tactile numeric keypad (USB, evdev), or none
@@ -46,6 +46,8 @@ BUILTIN: dict[tuple[str, str], str] = {
     ("voice", "none"): "kiosk.speech.voice:open_silent_voice",
     ("keypad", "evdev"): "kiosk.keypad.usb:open_evdev_keypad",
     ("keypad", "none"): "kiosk.keypad:open_no_keypad",
+    ("scanner", "evdev"): "kiosk.scanner.evdev:open_evdev_scanner",
+    ("scanner", "serial"): "kiosk.scanner.serial_port:open_serial_scanner",
 }
 
 

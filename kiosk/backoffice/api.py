@@ -12,8 +12,10 @@ from fastapi import APIRouter
 from kiosk.backoffice.routes import (
     admin,
     announcements,
+    appointments,
     auth,
     catalog,
+    congestion,
     counter,
     devices,
     enrol,
@@ -28,5 +30,5 @@ from kiosk.backoffice.routes import (
 
 router = APIRouter(prefix="/api/v1")
 for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone,
-              announcements, admin, health, enrol, floor):
+              announcements, admin, health, enrol, floor, congestion, appointments):
     router.include_router(_part.router)

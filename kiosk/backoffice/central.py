@@ -135,6 +135,7 @@ def _base(catalog: Catalog, period: Period, wards: Sequence[str],
     called = func.coalesce(first_call.c.at, T.c.called_at)
     return (select(T.c.ward, T.c.origin_service.label("service"),
                    func.coalesce(T.c.procedure, "").label("procedure"), T.c.status,
+                   T.c.issued_at,  # the hour of day (central_hours.py)
                    seconds_between(T.c.issued_at, called).label("wait"),
                    _targets(catalog).label("target"))
             .select_from(T.outerjoin(first_call, first_call.c.ticket_id == T.c.id))

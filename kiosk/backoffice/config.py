@@ -12,6 +12,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kiosk.backoffice.announcements import AnnouncementSettings
+from kiosk.backoffice.config_home import (
+    AppointmentSettings,
+    PublicSettings,
+    appointment_settings,
+    public_settings,
+)
 from kiosk.configfile import CONFIG_DIR, read_toml
 from kiosk.domain.section import Section
 
@@ -170,13 +176,16 @@ class Settings:
     announcements: AnnouncementSettings = field(default_factory=AnnouncementSettings)
     devices: DeviceSettings = field(default_factory=DeviceSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    public: PublicSettings = field(default_factory=PublicSettings)
+    appointments: AppointmentSettings = field(default_factory=AppointmentSettings)
     source: str = ""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], file: str = "backoffice.toml") -> Settings:
         root = Section(data, file)
         root.unknown_keys(("server", "security", "queue", "events", "retention", "payment",
-                           "announcements", "devices", "calendar"))
+                           "announcements", "devices", "calendar", "public",
+                           "appointments"))
         ds, dc, dq, de = ServerSettings(), SecuritySettings(), QueueSettings(), EventSettings()
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
@@ -267,7 +276,10 @@ class Settings:
                    announcements=AnnouncementSettings.from_section(
                        root.section("announcements", {})),
                    devices=_devices(root.section("devices", {})),
-                   calendar=_calendar(root.section("calendar", {})), source=file)
+                   calendar=_calendar(root.section("calendar", {})),
+                   public=public_settings(root.section("public", {})),
+                   appointments=appointment_settings(root.section("appointments", {})),
+                   source=file)
 
 
 def _days(s: Section, name: str) -> dict[str, frozenset[date]]:

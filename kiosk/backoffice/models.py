@@ -332,3 +332,40 @@ ticket_events = Table(
     Index("ix_ticket_events_note", "ticket_id",
           postgresql_where=text(NOTE_SQL), sqlite_where=text(NOTE_SQL)),
 )
+
+# Appointments (予約, issue #19; engine/appointments.py). No name, no address: the booking
+# code is the resident's key; a contact (e-mail / phone) and the client's network address
+# are kept only as keyed hashes, for the limits per contact and per address.
+appointments = Table(
+    "appointments", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("ward", String(32), nullable=False),
+    Column("service", String(32), nullable=False),
+    Column("procedure", String(32)),
+    Column("life_event", String(32)),
+    Column("language", String(8), nullable=False),
+    Column("day", Date, nullable=False),            # the office day of the slot
+    Column("slot_at", DateTime, nullable=False),    # the slot's start (naive UTC)
+    # held | booked | cancelled | expired | checked_in | late | no_show
+    Column("status", String(16), nullable=False),
+    Column("hold_until", DateTime),
+    Column("contact_hash", String(64)),
+    Column("address_hash", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("checked_in_at", DateTime),
+    Column("ticket_id", BigId, ForeignKey("tickets.id")),
+    Index("ix_appointments_slot", "ward", "service", "slot_at", "status"),
+    Index("ix_appointments_contact", "contact_hash", "status"),
+    Index("ix_appointments_address", "address_hash", "created_at"),
+)
+
+# Appointments taken per slot (held + booked + checked in): one conditional increment per
+# booking, so parallel bookings in several processes cannot pass the slot's capacity.
+appointment_slots = Table(
+    "appointment_slots", metadata,
+    Column("ward", String(32), primary_key=True),
+    Column("service", String(32), primary_key=True),
+    Column("slot_at", DateTime, primary_key=True),
+    Column("taken", Integer, nullable=False),
+)

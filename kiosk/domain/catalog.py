@@ -17,6 +17,7 @@ from datetime import time
 from enum import StrEnum
 from typing import Any
 
+from kiosk.domain.appointments import AppointmentRules, appointment_rules
 from kiosk.domain.errors import ConfigError
 from kiosk.domain.section import Section
 
@@ -111,6 +112,7 @@ class Service:
     name: str
     target_wait_minutes: int
     default_service_minutes: float
+    appointments: AppointmentRules | None = None  # [services.appointments]: takes bookings
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,8 @@ def _unique(root: Section, name: str, items: Any) -> dict[str, Any]:
 
 
 def _service(s: Section) -> Service:
-    s.unknown_keys(("code", "prefix", "name", "target_wait_minutes", "default_service_minutes"))
+    s.unknown_keys(("code", "prefix", "name", "target_wait_minutes", "default_service_minutes",
+                    "appointments"))
     prefix = s.text("prefix")
     if not re.fullmatch(r"[A-Z]", prefix):
         raise s.error("prefix", f"must be one upper-case letter A-Z, got {prefix!r}")
@@ -208,6 +211,8 @@ def _service(s: Section) -> Service:
         code=_code(s), prefix=prefix, name=s.text("name"),
         target_wait_minutes=s.integer("target_wait_minutes", 20, min=1),
         default_service_minutes=s.number("default_service_minutes", 5.0, min=0.5),
+        appointments=(appointment_rules(s.section("appointments"))
+                      if s.has("appointments") else None),
     )
 
 

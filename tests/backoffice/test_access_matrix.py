@@ -225,6 +225,31 @@ MATRIX: list[Row] = [
         "/web/tickets/{form_ticket}/application"),
     Row("GET", "/status/{token}", EVERYONE, "/status/{status_token}"),
     Row("GET", "/status/{token}/view", EVERYONE, "/status/{status_token}/view"),
+    # --- from home (issue #19): public, numbers only, rate-limited ---
+    Row("GET", f"{A}/public/congestion/{{ward}}", EVERYONE, f"{A}/public/congestion/kita"),
+    Row("GET", "/congestion/{ward}", EVERYONE, "/congestion/kita"),
+    Row("GET", f"{A}/public/appointments/{{ward}}", EVERYONE, f"{A}/public/appointments/kita"),
+    Row("GET", f"{A}/public/appointments/{{ward}}/{{service}}/days", EVERYONE,
+        f"{A}/public/appointments/kita/certificates/days"),
+    Row("GET", f"{A}/public/appointments/{{ward}}/{{service}}/slots", EVERYONE,
+        f"{A}/public/appointments/kita/certificates/slots?day={{slot_day}}"),
+    Row("POST", f"{A}/public/appointments/holds", EVERYONE,
+        body={"ward": "kita", "service": "certificates", "slot": "{slot}"}),
+    Row("POST", f"{A}/public/appointments/confirm", EVERYONE,
+        body={"code": "{booking}", "contact": "matrix@example.jp"}),
+    Row("POST", f"{A}/public/appointments/find", EVERYONE, body={"code": "{booking}"}),
+    Row("POST", f"{A}/public/appointments/cancel", EVERYONE, body={"code": "{cancel_booking}"}),
+    Row("POST", f"{A}/public/appointments/move", EVERYONE,
+        body={"code": "{booking}", "slot": "{slot2}"}),
+    Row("POST", f"{A}/appointments/check-in", frozenset({"kiosk_a"}), body={"code": "{booking}"}),
+    Row("GET", f"{A}/wards/{{ward}}/appointments", STAFF_A,
+        f"{A}/wards/kita/appointments?day={{slot_day}}"),
+    Row("GET", "/book", EVERYONE),
+    Row("GET", "/book/manage", EVERYONE),
+    Row("GET", "/book/{ward}", EVERYONE, "/book/kita"),
+    Row("GET", "/book/{ward}/{service}", EVERYONE, "/book/kita/certificates"),
+    # the forms' POSTs (a JSON body is no form: 422, after the same checks)
+    *(Row("POST", f"/book/{step}", EVERYONE) for step in ("hold", "confirm", "find", "cancel")),
 ]
 
 
@@ -312,7 +337,26 @@ def world(matrix_server: Any) -> tuple[Callers, dict[str, Any]]:
                {"service": "insurance", "procedures": ["kokuho_kanyu"]},
                {"service": "certificates", "procedures": ["juminhyo"]}]), 201)["id"]}
     assert device_id(server, "m-spare-kita") == spare["id"]
+    ids.update(bookings(server))
     return callers, ids
+
+
+def bookings(server: Any) -> dict[str, str]:
+    """Two bookings of a bookable slot (one to cancel) and another slot to move to."""
+    base = server.api("/public/appointments")
+    days = ok(requests.get(f"{base}/kita/certificates/days", timeout=30))["days"]
+    day = next(d["day"] for d in days if d["free"] > 6)
+    slots = [s["start"] for s in ok(requests.get(f"{base}/kita/certificates/slots?day={day}",
+                                                 timeout=30))["slots"] if s["free"] == 3]
+    codes = []
+    for contact in ("a@example.jp", "b@example.jp"):
+        held = ok(requests.post(f"{base}/holds", json={"ward": "kita", "service": "certificates",
+                                                       "slot": slots[0]}, timeout=30), 201)
+        codes.append(ok(requests.post(f"{base}/confirm", json={"code": held["code"],
+                                                               "contact": contact},
+                                      timeout=30))["code"])
+    return {"slot_day": day, "slot": slots[1], "slot2": slots[2], "booking": codes[0],
+            "cancel_booking": codes[1]}
 
 
 def _fill(value: Any, ids: dict[str, Any]) -> Any:

@@ -45,3 +45,13 @@ def test_purge_bench_quick():
     assert {r["db"] for r in result["runs"]} == {"sqlite", "postgres"}
     # A day of 1,000 tickets, 90 % finished; the 2,000 purged earlier are not touched again.
     assert all(r["purged"] == 900 for r in result["runs"])
+
+
+def test_fairness_bench_quick():
+    """The fairness rule on simulated days: appointments are called near their slot, and
+    walk-ins fare better than under "appointments first" (docs/home.md)."""
+    result = _bench("bench_fairness.py")
+    fair, first = result["runs"]["fair"], result["runs"]["first"]
+    assert fair["appointment_called_after_slot_minutes"]["p90"] <= result["params"]["lead"]
+    assert (fair["walk_in_wait_minutes"]["p90"] <= first["walk_in_wait_minutes"]["p90"]
+            and fair["walk_in_wait_minutes"]["max"] <= first["walk_in_wait_minutes"]["max"])

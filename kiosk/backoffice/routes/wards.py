@@ -11,6 +11,7 @@ from kiosk.backoffice import schemas as S
 from kiosk.backoffice.auth import Principal
 from kiosk.backoffice.deps import STAFF_OR_DEVICE, SUPERVISOR, Strict, WardPath, bo_of
 from kiosk.backoffice.engine import actions, views
+from kiosk.backoffice.ratelimit import PUBLIC
 
 router = APIRouter()
 
@@ -37,6 +38,7 @@ def get_queue(ward: WardPath, request: Request, who: Principal = STAFF_OR_DEVICE
 
 
 @router.get("/wards/{ward}/estimates", tags=["wards"], response_model=S.Estimates,
+            dependencies=[PUBLIC],
             summary="Wait estimates (public)")
 def get_estimates(ward: WardPath, request: Request) -> dict[str, Any]:
     return views.estimates_view(bo_of(request), ward)

@@ -5,7 +5,9 @@ wards (/central). See docs/web.md.
 The back-office app includes `router`."""
 
 from kiosk.backoffice.web.admin_page import router as _admin
+from kiosk.backoffice.web.booking_page import router as _booking
 from kiosk.backoffice.web.central_routes import router as _central
+from kiosk.backoffice.web.congestion_page import router as _congestion
 from kiosk.backoffice.web.devices_page import router as _devices
 from kiosk.backoffice.web.floor_page import router as _floor
 from kiosk.backoffice.web.routes import router
@@ -16,5 +18,7 @@ router.include_router(_waits)
 router.include_router(_devices)
 router.include_router(_admin)
 router.include_router(_floor)
+router.include_router(_congestion)
+router.include_router(_booking)
 
 __all__ = ["router"]

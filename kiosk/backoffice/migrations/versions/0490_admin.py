@@ -2,7 +2,7 @@
 reported state) and one-time enrolment codes for devices
 
 Revision ID: 0490_admin
-Revises: 0430_visit_stages
+Revises: 0480_appointments
 Create Date: 2026-12-04 22:50:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0490_admin"
-down_revision = "0430_visit_stages"
+down_revision = "0480_appointments"
 branch_labels = None
 depends_on = None
 

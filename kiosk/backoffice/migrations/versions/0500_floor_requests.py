@@ -3,7 +3,7 @@
 Which kiosk and when, and who took it: nothing about the resident.
 
 Revision ID: 0500_floor_requests
-Revises: 0430_visit_stages
+Revises: 0490_admin
 Create Date: 2026-12-04 23:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0500_floor_requests"
-down_revision = "0430_visit_stages"
+down_revision = "0490_admin"
 branch_labels = None
 depends_on = None
 

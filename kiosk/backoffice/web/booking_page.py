@@ -1,0 +1,311 @@
+"""The public booking page /book (issue #19), phone-first and without an account or
+script: ward → procedure or life event → day → slot → contact → a booking code and its QR
+(shown at the kiosk); /book/manage finds a booking by its code to cancel or move it.
+
+Plain forms (the code travels in POST bodies, never in a URL), answered by the engine
+(engine/appointments.py); every request counts against the public rate limit; no-store,
+since a page may show a booking code. Words in the `web` catalogs, seven languages.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qsl
+
+import qrcode
+import qrcode.image.svg
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from kiosk.backoffice.engine import appointments as appt
+from kiosk.backoffice.engine.errors import Conflict, EngineError, NotFound, invalid
+from kiosk.backoffice.errors import ApiError
+from kiosk.backoffice.ratelimit import client_address, count_public
+from kiosk.backoffice.web.assets import render
+from kiosk.backoffice.web.congestion_page import WEEKDAYS, language_form_html
+from kiosk.backoffice.web.phone import catalog_name, choose_language, t
+from kiosk.backoffice.web.routes import NO_STORE
+from kiosk.i18n import Translator
+
+router = APIRouter(include_in_schema=False)
+# Like the other pages, but the forms must carry this server's Origin (csrf.py): with
+# no-referrer a browser sends "Origin: null"; same-origin still tells other sites nothing.
+HEADERS = {**NO_STORE, "Referrer-Policy": "same-origin"}
+QR_PREFIX = "WARDAPPT:"
+ERRORS = {"slot_full": "その時間は先に予約されました。別の時間を選んでください",
+          "hold_expired": "選んだ時間の確保が切れました。もう一度選んでください",
+          "too_many_bookings": "予約できる件数を超えています",
+          "too_late": "その時間の予約受付は終わりました",
+          "no_booking": "その予約番号は見つかりません"}
+OTHER_ERROR = "予約できませんでした。もう一度お試しください"
+CONTACT_HINT = "予約の件数の確認だけに使い、そのままでは保存しません"
+AT_THE_KIOSK = "当日、区役所の受付機でこのQRコードを読み取るか、予約番号を入力してください"
+BUSY = "ただいま混み合っています。しばらくしてからもう一度お試しください"
+
+
+async def form_of(request: Request, *needed: str) -> dict[str, str]:
+    """A plain form's fields (application/x-www-form-urlencoded; the app already caps the
+    body's size); each value at most 254 characters, the first of a repeated name kept.
+    A field of `needed` missing: 422 (see `_answer`)."""
+    fields: dict[str, str] = {}
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        for key, value in parse_qsl((await request.body()).decode("utf-8", "replace")):
+            fields.setdefault(key[:32], value[:254])
+    missing = [name for name in needed if not fields.get(name)]
+    if missing:
+        fields["_missing"] = ",".join(missing)
+    return fields
+
+
+def _need(fields: Mapping[str, str]) -> None:
+    if "_missing" in fields:
+        raise invalid("validation_error", f"missing {fields['_missing']}")
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def qr_svg(code: str) -> str:
+    """The booking code as a QR code, inline SVG (no image request, nothing to cache)."""
+    image = qrcode.make(QR_PREFIX + code, image_factory=qrcode.image.svg.SvgPathImage,
+                        box_size=8, border=2)
+    svg: str = image.to_string(encoding="unicode")
+    return svg.replace("<svg ", '<svg role="img" aria-hidden="true" class="qr" ', 1)
+
+
+def _form(action: str, fields: Mapping[str, str], button: str, lang: str,
+          cls: str = "btn") -> str:
+    hidden = "".join(f'<input type="hidden" name="{_e(k)}" value="{_e(v)}">'
+                     for k, v in {**fields, "lang": lang}.items())
+    return (f'<form method="post" action="{_e(action)}">{hidden}'
+            f'<button type="submit" class="{cls}">{_e(button)}</button></form>')
+
+
+async def _page(request: Request, lang: str, title: str, body: str,
+                status: int = 200) -> HTMLResponse:
+    tr = t(lang)
+    here = request.url.path if request.method == "GET" else "/book"  # a form's answer: restart
+    return HTMLResponse(render(
+        "booking.html", tr=tr, lang=tr.language.bcp47, title=title,
+        language_form_html=language_form_html(lang, here), body_html=body),
+        status_code=status, headers=HEADERS)
+
+
+async def _answer(request: Request, lang: str, work: Callable[[], str],
+                  title: str) -> HTMLResponse:
+    """Count the request, run the engine, and show its refusal in words."""
+    tr = t(lang)
+    try:
+        await run_in_threadpool(count_public, request)
+        body = await run_in_threadpool(work)
+    except ApiError:
+        busy = _e(tr(BUSY))
+        return await _page(request, lang, tr("予約"), f'<p class="notice">{busy}</p>', 429)
+    except EngineError as exc:
+        status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 422
+        text = tr(ERRORS.get(exc.code, OTHER_ERROR))
+        back = f'<p><a href="/book?lang={_e(lang)}">{_e(tr("はじめから"))}</a></p>'
+        return await _page(request, lang, tr("予約"),
+                           f'<p class="notice" role="alert">{_e(text)}</p>{back}', status)
+    return await _page(request, lang, title, body)
+
+
+def _lang(request: Request, lang: str | None) -> str:
+    return choose_language(lang, request.headers.get("accept-language"))
+
+
+@router.get("/book", response_class=HTMLResponse)
+async def book_wards(request: Request, lang: str | None = None) -> HTMLResponse:
+    code = _lang(request, lang)
+    tr = t(code)
+    wards = request.app.state.backoffice.catalog.wards.values()
+
+    def work() -> str:
+        items = "".join(f'<li><a class="choice" href="/book/{_e(w.code)}?lang={code}">'
+                        f"{_e(catalog_name(w.name, code))}</a></li>" for w in wards)
+        return (f"<h2>{_e(tr('区役所を選んでください'))}</h2><ul class=\"choices\">{items}</ul>"
+                f'<p><a href="/book/manage?lang={code}">{_e(tr("予約の確認・変更・取消"))}</a></p>')
+
+    return await _answer(request, code, work, tr("窓口の予約"))
+
+
+@router.get("/book/manage", response_class=HTMLResponse)
+async def book_manage(request: Request, lang: str | None = None) -> HTMLResponse:
+    code = _lang(request, lang)
+    tr = t(code)
+
+    def work() -> str:
+        return (f'<form method="post" action="/book/find"><input type="hidden" name="lang" '
+                f'value="{code}"><label for="code">{_e(tr("予約番号"))}</label>'
+                f'<input id="code" name="code" required maxlength="32" autocomplete="off" '
+                f'autocapitalize="characters"><button type="submit" class="btn">'
+                f'{_e(tr("確認する"))}</button></form>')
+
+    return await _answer(request, code, work, tr("予約の確認・変更・取消"))
+
+
+@router.get("/book/{ward}", response_class=HTMLResponse)
+async def book_what(ward: str, request: Request, lang: str | None = None) -> HTMLResponse:
+    code = _lang(request, lang)
+    tr = t(code)
+    bo = request.app.state.backoffice
+
+    def work() -> str:
+        offer = appt.offer(bo, ward)
+        base = f"/book/{_e(offer['ward'])}"
+        procs = "".join(
+            f'<li><a class="choice" href="{base}/{_e(s["service"])}?procedure={_e(p["code"])}'
+            f'&amp;lang={code}">{_e(catalog_name(p["name"], code))}</a></li>'
+            for s in offer["services"] for p in s["procedures"])
+        events = "".join(
+            f'<li><a class="choice" href="{base}/{_e(e["service"])}?life_event={_e(e["code"])}'
+            f'&amp;lang={code}">{_e(catalog_name(e["name"], code))}</a></li>'
+            for e in offer["life_events"])
+        return (f"<h2>{_e(tr('手続きを選んでください'))}</h2><ul class=\"choices\">{procs}</ul>"
+                f"<h2>{_e(tr('または、くらしの出来事から'))}</h2><ul class=\"choices\">{events}"
+                "</ul>")
+
+    return await _answer(request, code, work, tr("窓口の予約"))
+
+
+@router.get("/book/{ward}/{service}", response_class=HTMLResponse)
+async def book_when(ward: str, service: str, request: Request, lang: str | None = None,
+                    procedure: str = "", life_event: str = "", day: str = "") -> HTMLResponse:
+    code = _lang(request, lang)
+    tr = t(code)
+    bo = request.app.state.backoffice
+    keep = {"procedure": procedure[:32], "life_event": life_event[:32]}
+
+    def work() -> str:
+        if not day:
+            days = appt.days(bo, ward, service)["days"]
+            query = "".join(f"&amp;{k}={_e(v)}" for k, v in keep.items() if v)
+            items = "".join(
+                f'<li><a class="choice" href="?day={d["day"]}{query}&amp;lang={code}">'
+                f'{_e(_day_text(d["day"], tr))} — {_e(tr("空き {n}", n=d["free"]))}</a></li>'
+                for d in days if d["free"] > 0)
+            return f"<h2>{_e(tr('日にちを選んでください'))}</h2><ul class=\"choices\">{items}</ul>"
+        try:
+            chosen = date.fromisoformat(day)
+        except ValueError:
+            raise NotFound("no_such_day", "not a day") from None
+        slots = appt.slots(bo, ward, service, chosen)["slots"]
+        forms = "".join(
+            _form("/book/hold", {"ward": ward, "service": service, "slot": s["start"], **keep},
+                  s["start"][11:], code, "btn slot") for s in slots if s["free"] > 0)
+        return (f"<h2>{_e(_day_text(day, tr))} — {_e(tr('時間を選んでください'))}</h2>"
+                f'<div class="slots">{forms or _e(tr("空きがありません"))}</div>')
+
+    return await _answer(request, code, work, tr("窓口の予約"))
+
+
+def _day_text(day: str, tr: Translator) -> str:
+    d = date.fromisoformat(day)
+    return f"{d.month}/{d.day} ({tr(WEEKDAYS[d.weekday()])})"
+
+
+def _summary(bo: Any, booking: Mapping[str, Any], lang: str) -> str:
+    tr = t(lang)
+    ward = bo.catalog.wards[booking["ward"]]
+    what = (bo.catalog.procedures[booking["procedure"]].name if booking["procedure"]
+            else bo.catalog.services[booking["service"]].name)
+    rows = ((tr("区役所"), catalog_name(ward.name, lang)), (tr("手続き"), catalog_name(what, lang)),
+            (tr("日時"), f"{_day_text(booking['slot'][:10], tr)} {booking['slot'][11:]}"))
+    return '<dl class="facts">' + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>"
+                                          for k, v in rows) + "</dl>"
+
+
+@router.post("/book/hold", response_class=HTMLResponse)
+async def book_hold(request: Request) -> HTMLResponse:
+    f = await form_of(request, "ward", "service", "slot")
+    ward, service, slot = f.get("ward", ""), f.get("service", ""), f.get("slot", "")
+    procedure, life_event = f.get("procedure", ""), f.get("life_event", "")
+    code = _lang(request, f.get("lang"))
+    tr = t(code)
+    bo = request.app.state.backoffice
+
+    def work() -> str:
+        _need(f)
+        held = appt.hold(bo, ward, service, slot, address=client_address(request),
+                         language=code, procedure=procedure or None,
+                         life_event=life_event or None)
+        until = str(held["hold_until"] or "")[11:16]
+        return (f"<h2>{_e(tr('この内容で予約します'))}</h2>{_summary(bo, held, code)}"
+                f'<p class="notice">{_e(tr("{time} までこの時間を確保しています", time=until))}</p>'
+                f'<form method="post" action="/book/confirm">'
+                f'<input type="hidden" name="code" value="{_e(held["code"])}">'
+                f'<input type="hidden" name="lang" value="{code}">'
+                f'<label for="contact">{_e(tr("メールアドレスまたは電話番号"))}</label>'
+                f'<input id="contact" name="contact" required minlength="6" maxlength="254" '
+                f'autocomplete="email">'
+                f'<p class="hint">{_e(tr(CONTACT_HINT))}</p>'
+                f'<button type="submit" class="btn">{_e(tr("予約する"))}</button></form>')
+
+    return await _answer(request, code, work, tr("窓口の予約"))
+
+
+def _booked(bo: Any, booking: Mapping[str, Any], lang: str, heading: str) -> str:
+    tr = t(lang)
+    return (f"<h2>{_e(heading)}</h2>{_summary(bo, booking, lang)}"
+            f'<p>{_e(tr("予約番号"))}</p><p class="big-number" id="booking-code">'
+            f'{_e(booking["code"])}</p>{qr_svg(booking["code"])}'
+            f"<p>{_e(tr(AT_THE_KIOSK))}</p>")
+
+
+@router.post("/book/confirm", response_class=HTMLResponse)
+async def book_confirm(request: Request) -> HTMLResponse:
+    f = await form_of(request, "code", "contact")
+    code, contact = f.get("code", ""), f.get("contact", "")
+    language = _lang(request, f.get("lang"))
+    bo = request.app.state.backoffice
+
+    def work() -> str:
+        _need(f)
+        return _booked(bo, appt.confirm(bo, code, contact), language,
+                       t(language)("予約しました"))
+
+    return await _answer(request, language, work, t(language)("窓口の予約"))
+
+
+def _found(bo: Any, code: str, lang: str) -> str:
+    tr = t(lang)
+    booking = appt.view(bo, appt.find(bo, code))
+    state = tr({"booked": "予約中", "cancelled": "取り消し済み"}.get(booking["status"],
+                                                                   "受付済み"))
+    body = _booked(bo, booking, lang, state)
+    if booking["status"] == "booked":
+        body += _form("/book/cancel", {"code": booking["code"]}, tr("予約を取り消す"), lang,
+                      "btn danger")
+    return body
+
+
+def _cancelled(bo: Any, code: str, lang: str) -> str:
+    booking = appt.cancel(bo, code)
+    return f"<h2>{_e(t(lang)('予約を取り消しました'))}</h2>{_summary(bo, booking, lang)}"
+
+
+async def _by_code(request: Request, act: Callable[[Any, str, str], str]) -> HTMLResponse:
+    """A form that names a booking by its code: find it, or cancel it."""
+    f = await form_of(request, "code")
+    language = _lang(request, f.get("lang"))
+
+    def work() -> str:
+        _need(f)
+        return act(request.app.state.backoffice, f["code"], language)
+
+    return await _answer(request, language, work, t(language)("予約の確認・変更・取消"))
+
+
+@router.post("/book/find", response_class=HTMLResponse)
+async def book_find(request: Request) -> HTMLResponse:
+    return await _by_code(request, _found)
+
+
+@router.post("/book/cancel", response_class=HTMLResponse)
+async def book_cancel(request: Request) -> HTMLResponse:
+    return await _by_code(request, _cancelled)
