@@ -120,7 +120,8 @@ def test_console_moves_a_routed_ticket_across_three_counters(backoffice: Any, br
         second.locator("body").press("s")
         second.wait_for_selector("[data-action='complete']:not([disabled])")
         second.locator("body").press("c")
-        wait_js(display, f"{CALLS}.length >= 2")
+        # each call waits for the one before it to be spoken (chime + the Ogg call)
+        wait_js(display, f"{CALLS}.length >= 2", timeout=60_000)
 
         # Stage 3 at counter 2: this stage's form (住民票) is shown, with its PDF link.
         third.locator("body").press("n")
@@ -133,7 +134,7 @@ def test_console_moves_a_routed_ticket_across_three_counters(backoffice: Any, br
         third.locator("body").press("c")
         wait_js(phone, "document.body.dataset.status === 'done'")
 
-        wait_js(display, f"{CALLS}.length >= 3")
+        wait_js(display, f"{CALLS}.length >= 3", timeout=60_000)
         calls = display.evaluate(
             "window.Announcer.log.filter(e => e.kind === 'call')"
             ".map(e => e.prefix + '-' + String(e.number).padStart(3, '0') + '@' + e.counter)")
