@@ -37,7 +37,8 @@ def _run(args: list[str], *, postgres: bool = False, env: Mapping[str, str] | No
     if postgres:
         args = _as_postgres(["env", f"PATH={PG_BIN}:/usr/bin:/bin", *[f"{k}={v}" for k, v in
                                                                     (env or {}).items()], *args])
-    done = subprocess.run(args, capture_output=True, text=True, cwd=REPO,
+    # as postgres, from a directory it may enter (a checkout can sit under /root)
+    done = subprocess.run(args, capture_output=True, text=True, cwd="/" if postgres else REPO,
                           env={**os.environ, **(env or {})})
     if done.returncode != 0:
         raise RuntimeError(f"{args[0]} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
@@ -161,22 +162,28 @@ class Deployment:
             for d in (self.pg_root, self.pg_root / "sock", self.backups):
                 shutil.chown(d, "postgres", "postgres")
         self.root.chmod(0o755)
+        shutil.copytree(PGDEPLOY, self.pg_root / "bin")  # where the postgres user may run them
         p = self.primary
         _run([str(PG_BIN / "initdb"), "-D", str(p.data), "-A", "trust", "-U", "postgres",
               "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], postgres=True)
         with (p.data / "postgresql.conf").open("a") as conf:  # before the include: test speed
             conf.write("\nfsync = off\nfull_page_writes = off\nmax_connections = 300\n")
-        _run([str(PGDEPLOY / "setup-primary"), str(p.data), str(self.archive)], postgres=True,
+        _run([self.script("setup-primary"), str(p.data), str(self.archive)], postgres=True,
              env={"WARD_REPLICA_AUTH": "trust"})
         p.start()
-        _run([str(PGDEPLOY / "create-replicator"), p.conninfo()], postgres=True)
-        _run([str(PGDEPLOY / "setup-standby"), p.conninfo(user="replicator"),
+        _run([self.script("create-replicator"), p.conninfo()], postgres=True)
+        _run([self.script("setup-standby"), p.conninfo(user="replicator"),
               str(self.standby.data), str(self.archive), "standby1"], postgres=True)
         self.standby.start()
         import psycopg
 
         with psycopg.connect(p.conninfo(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.dbname}"')
+
+    def script(self, name: str) -> str:
+        """deploy/postgresql/<name>, copied under the deployment's root: the checkout may
+        sit under a home the postgres user cannot enter (a CI clone in /root)."""
+        return str(self.pg_root / "bin" / name)
 
     def db_url(self) -> str:
         """What the back-office hosts are given: both database hosts, the writable one wins."""
@@ -194,7 +201,7 @@ class Deployment:
     def failover(self) -> None:
         """Kill the primary (a crash), promote the standby."""
         self.primary.kill()
-        _run([str(PGDEPLOY / "promote"), str(self.standby.data)], postgres=True)
+        _run([self.script("promote"), str(self.standby.data)], postgres=True)
 
     # --- back-office and proxy ---------------------------------------------------------
     def start_servers(self, workers: int = 1) -> None:

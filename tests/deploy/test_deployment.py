@@ -19,7 +19,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.deploy.harness import PGDEPLOY, Deployment, PgNode, _run, deployment
+from tests.deploy.harness import Deployment, PgNode, _run, deployment
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None,
                                 reason="haproxy is not installed (scripts/bootstrap)")
@@ -107,7 +107,7 @@ def test_sse_through_the_proxy_is_not_buffered(dep: Deployment) -> None:
 
 def test_base_backup_and_wal_archive_restore(dep: Deployment) -> None:
     before = [issue(dep, "family") for _ in range(3)]
-    backup = _run([str(PGDEPLOY / "base-backup"), dep.primary.conninfo(user="replicator"),
+    backup = _run([dep.script("base-backup"), dep.primary.conninfo(user="replicator"),
                    str(dep.backups)], postgres=True).strip().splitlines()[-1]
     after = [issue(dep, "insurance") for _ in range(3)]
     # The archive has the WAL with `after` once its segment is switched (archive_timeout
@@ -126,7 +126,7 @@ def test_base_backup_and_wal_archive_restore(dep: Deployment) -> None:
         else:
             pytest.fail(f"WAL not archived: {row}")
     restored = PgNode(dep.pg_root, "restored")
-    _run([str(PGDEPLOY / "restore"), backup, str(restored.data), str(dep.archive)],
+    _run([dep.script("restore"), backup, str(restored.data), str(dep.archive)],
          postgres=True)
     restored.start()
     try:
