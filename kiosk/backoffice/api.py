@@ -23,6 +23,7 @@ from kiosk.backoffice.routes import (
     floor,
     health,
     phone,
+    remote,
     tickets,
     visits,
     wards,
@@ -30,5 +31,6 @@ from kiosk.backoffice.routes import (
 
 router = APIRouter(prefix="/api/v1")
 for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone,
-              announcements, admin, health, enrol, floor, congestion, appointments):
+              announcements, admin, health, enrol, floor, congestion, appointments,
+              remote):
     router.include_router(_part.router)

@@ -15,8 +15,10 @@ from kiosk.backoffice.announcements import AnnouncementSettings
 from kiosk.backoffice.config_home import (
     AppointmentSettings,
     PublicSettings,
+    RemoteSettings,
     appointment_settings,
     public_settings,
+    remote_settings,
 )
 from kiosk.configfile import CONFIG_DIR, read_toml
 from kiosk.domain.section import Section
@@ -178,6 +180,7 @@ class Settings:
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     public: PublicSettings = field(default_factory=PublicSettings)
     appointments: AppointmentSettings = field(default_factory=AppointmentSettings)
+    remote: RemoteSettings = field(default_factory=RemoteSettings)
     source: str = ""
 
     @classmethod
@@ -185,7 +188,7 @@ class Settings:
         root = Section(data, file)
         root.unknown_keys(("server", "security", "queue", "events", "retention", "payment",
                            "announcements", "devices", "calendar", "public",
-                           "appointments"))
+                           "appointments", "remote"))
         ds, dc, dq, de = ServerSettings(), SecuritySettings(), QueueSettings(), EventSettings()
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
@@ -279,6 +282,7 @@ class Settings:
                    calendar=_calendar(root.section("calendar", {})),
                    public=public_settings(root.section("public", {})),
                    appointments=appointment_settings(root.section("appointments", {})),
+                   remote=remote_settings(root.section("remote", {})),
                    source=file)
 
 

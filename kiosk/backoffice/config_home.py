@@ -105,3 +105,23 @@ def appointment_settings(a: Section) -> AppointmentSettings:
         max_per_contact=a.integer("max_per_contact", d.max_per_contact, min=1, max=100),
         max_per_address=a.integer("max_per_address", d.max_per_address, min=1, max=10_000),
         closures=_days(a, "closures"), openings=_days(a, "openings"))
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    """[remote]: a place in today's queue from home (which services: [services.remote] of
+    the catalog) — the "almost your turn" point, how long after it a place may still be
+    checked in, and the limit per client address."""
+
+    almost_ahead: int = 3             # at most this many people ahead: "almost your turn"
+    check_in_minutes: int = 15        # check in at a kiosk within this after that point
+    max_per_address: int = 3          # places taken per client address per office day
+
+
+def remote_settings(r: Section) -> RemoteSettings:
+    r.unknown_keys(tuple(RemoteSettings.__dataclass_fields__))
+    d = RemoteSettings()
+    return RemoteSettings(
+        almost_ahead=r.integer("almost_ahead", d.almost_ahead, min=0, max=100),
+        check_in_minutes=r.integer("check_in_minutes", d.check_in_minutes, min=1, max=24 * 60),
+        max_per_address=r.integer("max_per_address", d.max_per_address, min=1, max=10_000))

@@ -360,6 +360,27 @@ appointments = Table(
     Index("ix_appointments_address", "address_hash", "created_at"),
 )
 
+# A place in today's queue taken from home (issue #19; engine/remote.py): not a ticket until
+# checked in at a kiosk, then queued at `taken_at`. No personal data: the code is the
+# resident's key, the client's network address only a keyed hash (the limit per address).
+remote_places = Table(
+    "remote_places", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("ward", String(32), nullable=False),
+    Column("service", String(32), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("day", Date, nullable=False),            # the office day it was taken
+    Column("taken_at", DateTime, nullable=False),   # its place in the line (naive UTC)
+    Column("status", String(16), nullable=False),   # waiting | checked_in | no_show | cancelled
+    Column("almost_at", DateTime),                  # when it came to "almost your turn"
+    Column("checked_in_at", DateTime),
+    Column("address_hash", String(64)),
+    Column("ticket_id", BigId, ForeignKey("tickets.id")),
+    Index("ix_remote_places_ward", "ward", "service", "day", "status"),
+    Index("ix_remote_places_address", "address_hash", "day"),
+)
+
 # Appointments taken per slot (held + booked + checked in): one conditional increment per
 # booking, so parallel bookings in several processes cannot pass the slot's capacity.
 appointment_slots = Table(

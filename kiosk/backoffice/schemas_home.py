@@ -130,3 +130,47 @@ class CheckIn(Out):
     appointment: Appointment
     late: bool                # checked in after the window: a walk-in ticket (the late rule)
     ticket: Ticket
+
+
+class RemoteService(Out):
+    service: str
+    name: str
+    available: bool
+    # why not: ward_closed | wait_short | hour_full | not_offered (kiosk/domain/remote.py)
+    reason: str | None
+    waiting: int              # waiting tickets and places from home now
+    estimated_wait_seconds: int
+    left_this_hour: int
+
+
+class RemoteOffer(Out):
+    ward: str
+    name: str
+    open_now: bool
+    check_in_minutes: int     # check in within this after "almost your turn"
+    almost_ahead: int         # "almost your turn": at most this many people ahead
+    services: list[RemoteService]
+
+
+class RemoteTicketRef(Out):
+    number: str
+    status_url: str
+
+
+class RemotePlace(Out):
+    code: str
+    ward: str
+    service: str
+    status: Literal["waiting", "checked_in", "no_show", "cancelled"]
+    taken_at: str
+    people_ahead: int | None
+    estimated_wait_seconds: int | None
+    almost: bool
+    check_in_by: str | None   # set once it is almost its turn
+    ticket: RemoteTicketRef | None
+
+
+class RemoteCheckIn(Out):
+    remote: RemotePlace
+    late: bool                # always false: the same shape as CheckIn
+    ticket: Ticket

@@ -19,6 +19,7 @@ from typing import Any
 
 from kiosk.domain.appointments import AppointmentRules, appointment_rules
 from kiosk.domain.errors import ConfigError
+from kiosk.domain.remote import RemoteRules, remote_rules
 from kiosk.domain.section import Section
 
 
@@ -113,6 +114,7 @@ class Service:
     target_wait_minutes: int
     default_service_minutes: float
     appointments: AppointmentRules | None = None  # [services.appointments]: takes bookings
+    remote: RemoteRules | None = None  # [services.remote]: a place in the queue from home
 
 
 @dataclass(frozen=True)
@@ -203,7 +205,7 @@ def _unique(root: Section, name: str, items: Any) -> dict[str, Any]:
 
 def _service(s: Section) -> Service:
     s.unknown_keys(("code", "prefix", "name", "target_wait_minutes", "default_service_minutes",
-                    "appointments"))
+                    "appointments", "remote"))
     prefix = s.text("prefix")
     if not re.fullmatch(r"[A-Z]", prefix):
         raise s.error("prefix", f"must be one upper-case letter A-Z, got {prefix!r}")
@@ -213,6 +215,7 @@ def _service(s: Section) -> Service:
         default_service_minutes=s.number("default_service_minutes", 5.0, min=0.5),
         appointments=(appointment_rules(s.section("appointments"))
                       if s.has("appointments") else None),
+        remote=remote_rules(s.section("remote")) if s.has("remote") else None,
     )
 
 

@@ -88,6 +88,11 @@ def _hash(kind: str, value: str) -> str:
     return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
+def address_hash(address: str) -> str:
+    """A client's network address → its keyed hash (the limits per address)."""
+    return _hash("address", address)
+
+
 def contact_hash(contact: str) -> str:
     """An e-mail (case-insensitive) or a phone number (digits only) → its keyed hash."""
     text = contact.strip().lower()
@@ -274,7 +279,7 @@ def hold(bo: Backoffice, ward_code: str, service: str, slot: str, *, address: st
     if life_event is not None and life_event not in visits.life_events(bo).events:
         raise invalid("validation_error", f"no life event {life_event!r}", field="life_event")
     s = bo.settings.appointments
-    address_key = _hash("address", address)
+    address_key = address_hash(address)
     day_start = to_utc(datetime.combine(office_day(now, bo.tz), time(), tzinfo=bo.tz))
     cap = rules.capacity(bo.catalog.services[service].default_service_minutes)
     with writing(bo.engine) as conn:
