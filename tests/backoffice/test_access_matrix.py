@@ -244,6 +244,12 @@ MATRIX: list[Row] = [
     Row("POST", f"{A}/appointments/check-in", frozenset({"kiosk_a"}), body={"code": "{booking}"}),
     Row("GET", f"{A}/wards/{{ward}}/appointments", STAFF_A,
         f"{A}/wards/kita/appointments?day={{slot_day}}"),
+    Row("GET", f"{A}/public/remote/{{ward}}", EVERYONE, f"{A}/public/remote/kita"),
+    Row("POST", f"{A}/public/remote/take", EVERYONE,
+        body={"ward": "kita", "service": "certificates"}),
+    Row("POST", f"{A}/public/remote/find", EVERYONE, body={"code": "{place}"}),
+    Row("POST", f"{A}/public/remote/cancel", EVERYONE, body={"code": "{cancel_place}"}),
+    Row("POST", f"{A}/remote/check-in", frozenset({"kiosk_a"}), body={"code": "{place}"}),
     Row("GET", "/book", EVERYONE),
     Row("GET", "/book/manage", EVERYONE),
     Row("GET", "/book/{ward}", EVERYONE, "/book/kita"),
@@ -338,6 +344,7 @@ def world(matrix_server: Any) -> tuple[Callers, dict[str, Any]]:
                {"service": "certificates", "procedures": ["juminhyo"]}]), 201)["id"]}
     assert device_id(server, "m-spare-kita") == spare["id"]
     ids.update(bookings(server))
+    ids.update(places(server))
     return callers, ids
 
 
@@ -357,6 +364,15 @@ def bookings(server: Any) -> dict[str, str]:
                                       timeout=30))["code"])
     return {"slot_day": day, "slot": slots[1], "slot2": slots[2], "booking": codes[0],
             "cancel_booking": codes[1]}
+
+
+def places(server: Any) -> dict[str, str]:
+    """Two places in today's queue from home (one to cancel): a wait long enough first."""
+    for _ in range(6):
+        ok(issue(server), 201)
+    codes = [ok(requests.post(server.api("/public/remote/take"), timeout=30, json={
+        "ward": "kita", "service": "certificates"}), 201)["code"] for _ in range(2)]
+    return {"place": codes[0], "cancel_place": codes[1]}
 
 
 def _fill(value: Any, ids: dict[str, Any]) -> Any:
