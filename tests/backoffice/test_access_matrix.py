@@ -256,6 +256,10 @@ MATRIX: list[Row] = [
     Row("GET", "/book/{ward}/{service}", EVERYONE, "/book/kita/certificates"),
     # the forms' POSTs (a JSON body is no form: 422, after the same checks)
     *(Row("POST", f"/book/{step}", EVERYONE) for step in ("hold", "confirm", "find", "cancel")),
+    Row("GET", "/queue", EVERYONE),
+    Row("GET", "/queue/manage", EVERYONE),
+    Row("GET", "/queue/{ward}", EVERYONE, "/queue/kita"),
+    *(Row("POST", f"/queue/{step}", EVERYONE) for step in ("take", "find", "cancel")),
 ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl
@@ -61,12 +62,12 @@ async def form_of(request: Request, *needed: str) -> dict[str, str]:
     return fields
 
 
-def _need(fields: Mapping[str, str]) -> None:
+def need(fields: Mapping[str, str]) -> None:
     if "_missing" in fields:
         raise invalid("validation_error", f"missing {fields['_missing']}")
 
 
-def _e(text: object) -> str:
+def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
@@ -78,105 +79,125 @@ def qr_svg(code: str) -> str:
     return svg.replace("<svg ", '<svg role="img" aria-hidden="true" class="qr" ', 1)
 
 
-def _form(action: str, fields: Mapping[str, str], button: str, lang: str,
+def form_button(action: str, fields: Mapping[str, str], button: str, lang: str,
           cls: str = "btn") -> str:
-    hidden = "".join(f'<input type="hidden" name="{_e(k)}" value="{_e(v)}">'
+    hidden = "".join(f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">'
                      for k, v in {**fields, "lang": lang}.items())
-    return (f'<form method="post" action="{_e(action)}">{hidden}'
-            f'<button type="submit" class="{cls}">{_e(button)}</button></form>')
+    return (f'<form method="post" action="{esc(action)}">{hidden}'
+            f'<button type="submit" class="{cls}">{esc(button)}</button></form>')
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A public phone flow on the booking page's template: its start page, the name its
+    header links with, its refusals in words and the heading they are shown under."""
+
+    home: str = "/book"
+    name: str = "窓口の予約"
+    heading: str = "予約"
+    errors: Mapping[str, str] = field(default_factory=lambda: ERRORS)
+    other_error: str = OTHER_ERROR
+
+
+BOOKING = Flow()
 
 
 async def _page(request: Request, lang: str, title: str, body: str,
-                status: int = 200) -> HTMLResponse:
+                status: int = 200, flow: Flow = BOOKING) -> HTMLResponse:
     tr = t(lang)
-    here = request.url.path if request.method == "GET" else "/book"  # a form's answer: restart
+    here = request.url.path if request.method == "GET" else flow.home  # a form's answer: restart
     return HTMLResponse(render(
         "booking.html", tr=tr, lang=tr.language.bcp47, title=title,
+        home_href=f"{flow.home}?lang={lang}", home_name=tr(flow.name),
         language_form_html=language_form_html(lang, here), body_html=body),
         status_code=status, headers=HEADERS)
 
 
-async def _answer(request: Request, lang: str, work: Callable[[], str],
-                  title: str) -> HTMLResponse:
+async def answer(request: Request, lang: str, work: Callable[[], str],
+                 title: str, flow: Flow = BOOKING) -> HTMLResponse:
     """Count the request, run the engine, and show its refusal in words."""
     tr = t(lang)
     try:
         await run_in_threadpool(count_public, request)
         body = await run_in_threadpool(work)
     except ApiError:
-        busy = _e(tr(BUSY))
-        return await _page(request, lang, tr("予約"), f'<p class="notice">{busy}</p>', 429)
+        busy = esc(tr(BUSY))
+        return await _page(request, lang, tr(flow.heading), f'<p class="notice">{busy}</p>',
+                           429, flow)
     except EngineError as exc:
         status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 422
-        text = tr(ERRORS.get(exc.code, OTHER_ERROR))
-        back = f'<p><a href="/book?lang={_e(lang)}">{_e(tr("はじめから"))}</a></p>'
-        return await _page(request, lang, tr("予約"),
-                           f'<p class="notice" role="alert">{_e(text)}</p>{back}', status)
-    return await _page(request, lang, title, body)
+        text = tr(flow.errors.get(exc.code, flow.other_error))
+        back = f'<p><a href="{flow.home}?lang={esc(lang)}">{esc(tr("はじめから"))}</a></p>'
+        return await _page(request, lang, tr(flow.heading),
+                           f'<p class="notice" role="alert">{esc(text)}</p>{back}', status, flow)
+    return await _page(request, lang, title, body, flow=flow)
 
 
-def _lang(request: Request, lang: str | None) -> str:
+
+
+def page_language(request: Request, lang: str | None) -> str:
     return choose_language(lang, request.headers.get("accept-language"))
 
 
 @router.get("/book", response_class=HTMLResponse)
 async def book_wards(request: Request, lang: str | None = None) -> HTMLResponse:
-    code = _lang(request, lang)
+    code = page_language(request, lang)
     tr = t(code)
     wards = request.app.state.backoffice.catalog.wards.values()
 
     def work() -> str:
-        items = "".join(f'<li><a class="choice" href="/book/{_e(w.code)}?lang={code}">'
-                        f"{_e(catalog_name(w.name, code))}</a></li>" for w in wards)
-        return (f"<h2>{_e(tr('区役所を選んでください'))}</h2><ul class=\"choices\">{items}</ul>"
-                f'<p><a href="/book/manage?lang={code}">{_e(tr("予約の確認・変更・取消"))}</a></p>')
+        items = "".join(f'<li><a class="choice" href="/book/{esc(w.code)}?lang={code}">'
+                        f"{esc(catalog_name(w.name, code))}</a></li>" for w in wards)
+        return (f"<h2>{esc(tr('区役所を選んでください'))}</h2><ul class=\"choices\">{items}</ul>"
+                f'<p><a href="/book/manage?lang={code}">'
+                f'{esc(tr("予約の確認・変更・取消"))}</a></p>')
 
-    return await _answer(request, code, work, tr("窓口の予約"))
+    return await answer(request, code, work, tr("窓口の予約"))
 
 
 @router.get("/book/manage", response_class=HTMLResponse)
 async def book_manage(request: Request, lang: str | None = None) -> HTMLResponse:
-    code = _lang(request, lang)
+    code = page_language(request, lang)
     tr = t(code)
 
     def work() -> str:
         return (f'<form method="post" action="/book/find"><input type="hidden" name="lang" '
-                f'value="{code}"><label for="code">{_e(tr("予約番号"))}</label>'
+                f'value="{code}"><label for="code">{esc(tr("予約番号"))}</label>'
                 f'<input id="code" name="code" required maxlength="32" autocomplete="off" '
                 f'autocapitalize="characters"><button type="submit" class="btn">'
-                f'{_e(tr("確認する"))}</button></form>')
+                f'{esc(tr("確認する"))}</button></form>')
 
-    return await _answer(request, code, work, tr("予約の確認・変更・取消"))
+    return await answer(request, code, work, tr("予約の確認・変更・取消"))
 
 
 @router.get("/book/{ward}", response_class=HTMLResponse)
 async def book_what(ward: str, request: Request, lang: str | None = None) -> HTMLResponse:
-    code = _lang(request, lang)
+    code = page_language(request, lang)
     tr = t(code)
     bo = request.app.state.backoffice
 
     def work() -> str:
         offer = appt.offer(bo, ward)
-        base = f"/book/{_e(offer['ward'])}"
+        base = f"/book/{esc(offer['ward'])}"
         procs = "".join(
-            f'<li><a class="choice" href="{base}/{_e(s["service"])}?procedure={_e(p["code"])}'
-            f'&amp;lang={code}">{_e(catalog_name(p["name"], code))}</a></li>'
+            f'<li><a class="choice" href="{base}/{esc(s["service"])}?procedure={esc(p["code"])}'
+            f'&amp;lang={code}">{esc(catalog_name(p["name"], code))}</a></li>'
             for s in offer["services"] for p in s["procedures"])
         events = "".join(
-            f'<li><a class="choice" href="{base}/{_e(e["service"])}?life_event={_e(e["code"])}'
-            f'&amp;lang={code}">{_e(catalog_name(e["name"], code))}</a></li>'
+            f'<li><a class="choice" href="{base}/{esc(e["service"])}?life_event={esc(e["code"])}'
+            f'&amp;lang={code}">{esc(catalog_name(e["name"], code))}</a></li>'
             for e in offer["life_events"])
-        return (f"<h2>{_e(tr('手続きを選んでください'))}</h2><ul class=\"choices\">{procs}</ul>"
-                f"<h2>{_e(tr('または、くらしの出来事から'))}</h2><ul class=\"choices\">{events}"
+        return (f"<h2>{esc(tr('手続きを選んでください'))}</h2><ul class=\"choices\">{procs}</ul>"
+                f"<h2>{esc(tr('または、くらしの出来事から'))}</h2><ul class=\"choices\">{events}"
                 "</ul>")
 
-    return await _answer(request, code, work, tr("窓口の予約"))
+    return await answer(request, code, work, tr("窓口の予約"))
 
 
 @router.get("/book/{ward}/{service}", response_class=HTMLResponse)
 async def book_when(ward: str, service: str, request: Request, lang: str | None = None,
                     procedure: str = "", life_event: str = "", day: str = "") -> HTMLResponse:
-    code = _lang(request, lang)
+    code = page_language(request, lang)
     tr = t(code)
     bo = request.app.state.backoffice
     keep = {"procedure": procedure[:32], "life_event": life_event[:32]}
@@ -184,24 +205,25 @@ async def book_when(ward: str, service: str, request: Request, lang: str | None 
     def work() -> str:
         if not day:
             days = appt.days(bo, ward, service)["days"]
-            query = "".join(f"&amp;{k}={_e(v)}" for k, v in keep.items() if v)
+            query = "".join(f"&amp;{k}={esc(v)}" for k, v in keep.items() if v)
             items = "".join(
                 f'<li><a class="choice" href="?day={d["day"]}{query}&amp;lang={code}">'
-                f'{_e(_day_text(d["day"], tr))} — {_e(tr("空き {n}", n=d["free"]))}</a></li>'
+                f'{esc(_day_text(d["day"], tr))} — {esc(tr("空き {n}", n=d["free"]))}</a></li>'
                 for d in days if d["free"] > 0)
-            return f"<h2>{_e(tr('日にちを選んでください'))}</h2><ul class=\"choices\">{items}</ul>"
+            return f"<h2>{esc(tr('日にちを選んでください'))}</h2><ul class=\"choices\">{items}</ul>"
         try:
             chosen = date.fromisoformat(day)
         except ValueError:
             raise NotFound("no_such_day", "not a day") from None
         slots = appt.slots(bo, ward, service, chosen)["slots"]
         forms = "".join(
-            _form("/book/hold", {"ward": ward, "service": service, "slot": s["start"], **keep},
-                  s["start"][11:], code, "btn slot") for s in slots if s["free"] > 0)
-        return (f"<h2>{_e(_day_text(day, tr))} — {_e(tr('時間を選んでください'))}</h2>"
-                f'<div class="slots">{forms or _e(tr("空きがありません"))}</div>')
+            form_button("/book/hold",
+                        {"ward": ward, "service": service, "slot": s["start"], **keep},
+                        s["start"][11:], code, "btn slot") for s in slots if s["free"] > 0)
+        return (f"<h2>{esc(_day_text(day, tr))} — {esc(tr('時間を選んでください'))}</h2>"
+                f'<div class="slots">{forms or esc(tr("空きがありません"))}</div>')
 
-    return await _answer(request, code, work, tr("窓口の予約"))
+    return await answer(request, code, work, tr("窓口の予約"))
 
 
 def _day_text(day: str, tr: Translator) -> str:
@@ -216,7 +238,7 @@ def _summary(bo: Any, booking: Mapping[str, Any], lang: str) -> str:
             else bo.catalog.services[booking["service"]].name)
     rows = ((tr("区役所"), catalog_name(ward.name, lang)), (tr("手続き"), catalog_name(what, lang)),
             (tr("日時"), f"{_day_text(booking['slot'][:10], tr)} {booking['slot'][11:]}"))
-    return '<dl class="facts">' + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>"
+    return '<dl class="facts">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>"
                                           for k, v in rows) + "</dl>"
 
 
@@ -225,51 +247,52 @@ async def book_hold(request: Request) -> HTMLResponse:
     f = await form_of(request, "ward", "service", "slot")
     ward, service, slot = f.get("ward", ""), f.get("service", ""), f.get("slot", "")
     procedure, life_event = f.get("procedure", ""), f.get("life_event", "")
-    code = _lang(request, f.get("lang"))
+    code = page_language(request, f.get("lang"))
     tr = t(code)
     bo = request.app.state.backoffice
 
     def work() -> str:
-        _need(f)
+        need(f)
         held = appt.hold(bo, ward, service, slot, address=client_address(request),
                          language=code, procedure=procedure or None,
                          life_event=life_event or None)
         until = str(held["hold_until"] or "")[11:16]
-        return (f"<h2>{_e(tr('この内容で予約します'))}</h2>{_summary(bo, held, code)}"
-                f'<p class="notice">{_e(tr("{time} までこの時間を確保しています", time=until))}</p>'
+        return (f"<h2>{esc(tr('この内容で予約します'))}</h2>{_summary(bo, held, code)}"
+                f'<p class="notice">'
+                f'{esc(tr("{time} までこの時間を確保しています", time=until))}</p>'
                 f'<form method="post" action="/book/confirm">'
-                f'<input type="hidden" name="code" value="{_e(held["code"])}">'
+                f'<input type="hidden" name="code" value="{esc(held["code"])}">'
                 f'<input type="hidden" name="lang" value="{code}">'
-                f'<label for="contact">{_e(tr("メールアドレスまたは電話番号"))}</label>'
+                f'<label for="contact">{esc(tr("メールアドレスまたは電話番号"))}</label>'
                 f'<input id="contact" name="contact" required minlength="6" maxlength="254" '
                 f'autocomplete="email">'
-                f'<p class="hint">{_e(tr(CONTACT_HINT))}</p>'
-                f'<button type="submit" class="btn">{_e(tr("予約する"))}</button></form>')
+                f'<p class="hint">{esc(tr(CONTACT_HINT))}</p>'
+                f'<button type="submit" class="btn">{esc(tr("予約する"))}</button></form>')
 
-    return await _answer(request, code, work, tr("窓口の予約"))
+    return await answer(request, code, work, tr("窓口の予約"))
 
 
 def _booked(bo: Any, booking: Mapping[str, Any], lang: str, heading: str) -> str:
     tr = t(lang)
-    return (f"<h2>{_e(heading)}</h2>{_summary(bo, booking, lang)}"
-            f'<p>{_e(tr("予約番号"))}</p><p class="big-number" id="booking-code">'
-            f'{_e(booking["code"])}</p>{qr_svg(booking["code"])}'
-            f"<p>{_e(tr(AT_THE_KIOSK))}</p>")
+    return (f"<h2>{esc(heading)}</h2>{_summary(bo, booking, lang)}"
+            f'<p>{esc(tr("予約番号"))}</p><p class="big-number" id="booking-code">'
+            f'{esc(booking["code"])}</p>{qr_svg(booking["code"])}'
+            f"<p>{esc(tr(AT_THE_KIOSK))}</p>")
 
 
 @router.post("/book/confirm", response_class=HTMLResponse)
 async def book_confirm(request: Request) -> HTMLResponse:
     f = await form_of(request, "code", "contact")
     code, contact = f.get("code", ""), f.get("contact", "")
-    language = _lang(request, f.get("lang"))
+    language = page_language(request, f.get("lang"))
     bo = request.app.state.backoffice
 
     def work() -> str:
-        _need(f)
+        need(f)
         return _booked(bo, appt.confirm(bo, code, contact), language,
                        t(language)("予約しました"))
 
-    return await _answer(request, language, work, t(language)("窓口の予約"))
+    return await answer(request, language, work, t(language)("窓口の予約"))
 
 
 def _found(bo: Any, code: str, lang: str) -> str:
@@ -279,26 +302,26 @@ def _found(bo: Any, code: str, lang: str) -> str:
                                                                    "受付済み"))
     body = _booked(bo, booking, lang, state)
     if booking["status"] == "booked":
-        body += _form("/book/cancel", {"code": booking["code"]}, tr("予約を取り消す"), lang,
+        body += form_button("/book/cancel", {"code": booking["code"]}, tr("予約を取り消す"), lang,
                       "btn danger")
     return body
 
 
 def _cancelled(bo: Any, code: str, lang: str) -> str:
     booking = appt.cancel(bo, code)
-    return f"<h2>{_e(t(lang)('予約を取り消しました'))}</h2>{_summary(bo, booking, lang)}"
+    return f"<h2>{esc(t(lang)('予約を取り消しました'))}</h2>{_summary(bo, booking, lang)}"
 
 
 async def _by_code(request: Request, act: Callable[[Any, str, str], str]) -> HTMLResponse:
     """A form that names a booking by its code: find it, or cancel it."""
     f = await form_of(request, "code")
-    language = _lang(request, f.get("lang"))
+    language = page_language(request, f.get("lang"))
 
     def work() -> str:
-        _need(f)
+        need(f)
         return act(request.app.state.backoffice, f["code"], language)
 
-    return await _answer(request, language, work, t(language)("予約の確認・変更・取消"))
+    return await answer(request, language, work, t(language)("予約の確認・変更・取消"))
 
 
 @router.post("/book/find", response_class=HTMLResponse)

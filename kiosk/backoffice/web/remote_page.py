@@ -1,0 +1,174 @@
+"""The public page /queue (issue #19): a place in today's queue from the phone, without
+an account or script — ward → the services that give places now (people waiting, the
+estimated wait, or why not) → a code and its QR to check in at a kiosk of the ward, the
+people ahead and, once it is almost the resident's turn, the time to check in by. The code
+travels only in POST bodies. Answered by engine/remote.py on the booking page's template
+and refusals (booking_page.answer); words in the `web` catalogs, seven languages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from kiosk.backoffice.engine import remote
+from kiosk.backoffice.ratelimit import client_address
+from kiosk.backoffice.web.booking_page import (
+    Flow,
+    answer,
+    esc,
+    form_button,
+    form_of,
+    need,
+    page_language,
+    qr_svg,
+)
+from kiosk.backoffice.web.congestion_page import minutes_text
+from kiosk.backoffice.web.phone import catalog_name, t
+
+router = APIRouter(include_in_schema=False)
+TITLE = "今日の順番を取る"
+MANAGE = "順番の確認・取消"
+REASONS = {"ward_closed": "受付時間外です",
+           "wait_short": "いまは待ち時間が短いので、直接お越しください",
+           "hour_full": "この時間に取れる順番はすべて取られました",
+           "not_offered": "この窓口では取れません"}
+FLOW = Flow(home="/queue", name=TITLE, heading=TITLE,
+            errors={**REASONS, "too_many_places": "この接続からは今日はこれ以上取れません",
+                    "no_place": "その受付コードは見つかりません",
+                    "not_cancellable": "この順番は取り消せません"},
+            other_error="順番を取れませんでした。もう一度お試しください")
+HOW = ("区役所に着いたら、受付機でこのQRコードを読み取るか受付コードを入力してください。"
+       "番号札が出て、呼び出しはその後です")
+RULE = "順番が近づいたら {minutes} 分以内に受付してください。過ぎると無効になります"
+SOON = "もうすぐ順番です。{time} までに受付機で受付してください"
+STATES = {"checked_in": "受付済みです", "no_show": "受付がなかったため、この順番は無効になりました",
+          "cancelled": "この順番は取り消されました"}
+
+
+@router.get("/queue", response_class=HTMLResponse)
+async def queue_wards(request: Request, lang: str | None = None) -> HTMLResponse:
+    code = page_language(request, lang)
+    tr = t(code)
+    wards = request.app.state.backoffice.catalog.wards.values()
+
+    def work() -> str:
+        items = "".join(f'<li><a class="choice" href="/queue/{esc(w.code)}?lang={code}">'
+                        f"{esc(catalog_name(w.name, code))}</a></li>" for w in wards)
+        return (f"<h2>{esc(tr('区役所を選んでください'))}</h2><ul class=\"choices\">{items}</ul>"
+                f'<p><a href="/queue/manage?lang={code}">{esc(tr(MANAGE))}</a></p>')
+
+    return await answer(request, code, work, tr(TITLE), FLOW)
+
+
+@router.get("/queue/manage", response_class=HTMLResponse)
+async def queue_manage(request: Request, lang: str | None = None) -> HTMLResponse:
+    code = page_language(request, lang)
+    tr = t(code)
+
+    def work() -> str:
+        return (f'<form method="post" action="/queue/find"><input type="hidden" name="lang" '
+                f'value="{code}"><label for="code">{esc(tr("受付コード"))}</label>'
+                f'<input id="code" name="code" required maxlength="32" autocomplete="off" '
+                f'autocapitalize="characters"><button type="submit" class="btn">'
+                f'{esc(tr("確認する"))}</button></form>')
+
+    return await answer(request, code, work, tr(MANAGE), FLOW)
+
+
+@router.get("/queue/{ward}", response_class=HTMLResponse)
+async def queue_services(ward: str, request: Request, lang: str | None = None) -> HTMLResponse:
+    code = page_language(request, lang)
+    tr = t(code)
+    bo = request.app.state.backoffice
+
+    def work() -> str:
+        offer = remote.offer(bo, ward)
+        items = []
+        for s in offer["services"]:
+            facts = (f'<dl class="facts"><dt>{esc(tr("お待ちの人数"))}</dt>'
+                     f'<dd>{esc(tr("{n} 人", n=s["waiting"]))}</dd>'
+                     f'<dt>{esc(tr("待ち時間の目安"))}</dt>'
+                     f'<dd>{esc(minutes_text(s["estimated_wait_seconds"], tr))}</dd></dl>')
+            act = (form_button("/queue/take", {"ward": offer["ward"], "service": s["service"]},
+                               tr("この順番を取る"), code)
+                   if s["available"] else
+                   f'<p class="notice">{esc(tr(REASONS[s["reason"]]))}</p>')
+            name = esc(catalog_name(s["name"], code))
+            items.append(f'<section class="remote-service"><h2>{name}</h2>{facts}{act}'
+                         "</section>")
+        rule = tr(RULE, minutes=offer["check_in_minutes"])
+        return ("".join(items) or f'<p class="notice">{esc(tr(REASONS["not_offered"]))}</p>'
+                ) + f'<p class="hint">{esc(rule)}</p>'
+
+    return await answer(request, code, work, tr(TITLE), FLOW)
+
+
+def place_html(place: Mapping[str, Any], lang: str, heading: str) -> str:
+    """A place: its code and QR, people ahead and the wait, or its state."""
+    tr = t(lang)
+    out = f"<h2>{esc(heading)}</h2>"
+    if place["status"] == "waiting":
+        out += (f'<dl class="facts"><dt>{esc(tr("あなたの前の人数"))}</dt>'
+                f'<dd id="people-ahead">{esc(tr("{n} 人", n=place["people_ahead"]))}</dd>'
+                f'<dt>{esc(tr("待ち時間の目安"))}</dt>'
+                f'<dd>{esc(minutes_text(place["estimated_wait_seconds"], tr))}</dd></dl>')
+        if place["check_in_by"]:
+            soon = tr(SOON, time=place["check_in_by"][11:16])
+            out += f'<p class="notice" role="status">{esc(soon)}</p>'
+        out += (f'<p>{esc(tr("受付コード"))}</p><p class="big-number" id="place-code">'
+                f'{esc(place["code"])}</p>{qr_svg(place["code"])}<p>{esc(tr(HOW))}</p>')
+        out += form_button("/queue/find", {"code": place["code"]}, tr("最新の状況を見る"), lang)
+        out += form_button("/queue/cancel", {"code": place["code"]}, tr("順番を取り消す"), lang,
+                           "btn danger")
+        return out
+    out += f'<p class="notice" id="place-state">{esc(tr(STATES[place["status"]]))}</p>'
+    if place["ticket"]:
+        out += (f'<p>{esc(tr("受付番号"))}</p><p class="big-number">'
+                f'{esc(place["ticket"]["number"])}</p>'
+                f'<p><a href="{esc(place["ticket"]["status_url"])}?lang={lang}">'
+                f'{esc(tr("呼び出し状況を見る"))}</a></p>')
+    return out
+
+
+@router.post("/queue/take", response_class=HTMLResponse)
+async def queue_take(request: Request) -> HTMLResponse:
+    f = await form_of(request, "ward", "service")
+    code = page_language(request, f.get("lang"))
+    tr = t(code)
+    bo = request.app.state.backoffice
+
+    def work() -> str:
+        need(f)
+        place = remote.take(bo, f["ward"], f["service"], address=client_address(request),
+                            language=code)
+        return place_html(place, code, tr("順番を取りました"))
+
+    return await answer(request, code, work, tr(TITLE), FLOW)
+
+
+async def _by_code(request: Request, cancel: bool) -> HTMLResponse:
+    f = await form_of(request, "code")
+    code = page_language(request, f.get("lang"))
+    tr = t(code)
+    bo = request.app.state.backoffice
+
+    def work() -> str:
+        need(f)
+        if cancel:
+            return place_html(remote.cancel(bo, f["code"]), code, tr("順番を取り消しました"))
+        return place_html(remote.look_up(bo, f["code"]), code, tr("あなたの順番"))
+
+    return await answer(request, code, work, tr(MANAGE), FLOW)
+
+
+@router.post("/queue/find", response_class=HTMLResponse)
+async def queue_find(request: Request) -> HTMLResponse:
+    return await _by_code(request, cancel=False)
+
+
+@router.post("/queue/cancel", response_class=HTMLResponse)
+async def queue_cancel(request: Request) -> HTMLResponse:
+    return await _by_code(request, cancel=True)
