@@ -90,21 +90,21 @@ def test_staff_pages_axe_counts(backoffice: Any, browser: Any) -> None:
     """The lobby display and the counter console: serious/critical counts, printed for the
     report (docs/home.md) and held at zero."""
     issue(backoffice, "certificates")
-    counts: dict[str, list[str]] = {}
+    found: dict[str, list[dict[str, Any]]] = {}
     ctx = browser.new_context(viewport={"width": 1366, "height": 768})
     display = ctx.new_page()
     display.goto(f"{backoffice.url}/display?ward=kita#token={backoffice.display_token}")
     display.wait_for_selector("body[data-rendered]")
-    counts["display"] = [f"{v['impact']} {v['id']}" for v in axe_violations(display)]
+    found["display"] = axe_violations(display)
     console = ctx.new_page()
     login(console, backoffice, "staff")
-    counts["console: login → counter"] = [f"{v['impact']} {v['id']}"
-                                         for v in axe_violations(console)]
+    found["console: login → counter"] = axe_violations(console)
     choose_counter(console, 1)
-    counts["console: work"] = [f"{v['impact']} {v['id']}" for v in axe_violations(console)]
+    found["console: work"] = axe_violations(console)
     ctx.close()
-    print("axe-core on staff pages:", counts)
-    serious = {k: [v for v in vs if v.split()[0] in BLOCKING] for k, vs in counts.items()}
+    print("axe-core on staff pages:",
+          {k: [f"{v['impact']} {v['id']}" for v in vs] for k, vs in found.items()})
+    serious = {k: [v for v in vs if v["impact"] in BLOCKING] for k, vs in found.items()}
     assert not any(serious.values()), serious
 
 

@@ -97,6 +97,8 @@ class Flow:
     heading: str = "予約"
     errors: Mapping[str, str] = field(default_factory=lambda: ERRORS)
     other_error: str = OTHER_ERROR
+    manage: str = "予約の確認・変更・取消"   # …/manage: find by code
+    code_label: str = "予約番号"
 
 
 BOOKING = Flow()
@@ -139,35 +141,44 @@ def page_language(request: Request, lang: str | None) -> str:
     return choose_language(lang, request.headers.get("accept-language"))
 
 
-@router.get("/book", response_class=HTMLResponse)
-async def book_wards(request: Request, lang: str | None = None) -> HTMLResponse:
+async def wards_page(request: Request, lang: str | None, flow: Flow) -> HTMLResponse:
+    """A flow's first page: the wards, and the way to a code already given."""
     code = page_language(request, lang)
     tr = t(code)
     wards = request.app.state.backoffice.catalog.wards.values()
 
     def work() -> str:
-        items = "".join(f'<li><a class="choice" href="/book/{esc(w.code)}?lang={code}">'
+        items = "".join(f'<li><a class="choice" href="{flow.home}/{esc(w.code)}?lang={code}">'
                         f"{esc(catalog_name(w.name, code))}</a></li>" for w in wards)
         return (f"<h2>{esc(tr('区役所を選んでください'))}</h2><ul class=\"choices\">{items}</ul>"
-                f'<p><a href="/book/manage?lang={code}">'
-                f'{esc(tr("予約の確認・変更・取消"))}</a></p>')
+                f'<p><a href="{flow.home}/manage?lang={code}">{esc(tr(flow.manage))}</a></p>')
 
-    return await answer(request, code, work, tr("窓口の予約"))
+    return await answer(request, code, work, tr(flow.name), flow)
 
 
-@router.get("/book/manage", response_class=HTMLResponse)
-async def book_manage(request: Request, lang: str | None = None) -> HTMLResponse:
+async def manage_page(request: Request, lang: str | None, flow: Flow) -> HTMLResponse:
+    """A flow's …/manage: type the code (sent in a POST body to …/find)."""
     code = page_language(request, lang)
     tr = t(code)
 
     def work() -> str:
-        return (f'<form method="post" action="/book/find"><input type="hidden" name="lang" '
-                f'value="{code}"><label for="code">{esc(tr("予約番号"))}</label>'
-                f'<input id="code" name="code" required maxlength="32" autocomplete="off" '
-                f'autocapitalize="characters"><button type="submit" class="btn">'
-                f'{esc(tr("確認する"))}</button></form>')
+        return (f'<form method="post" action="{flow.home}/find"><input type="hidden" '
+                f'name="lang" value="{code}"><label for="code">{esc(tr(flow.code_label))}'
+                f'</label><input id="code" name="code" required maxlength="32" '
+                f'autocomplete="off" autocapitalize="characters"><button type="submit" '
+                f'class="btn">{esc(tr("確認する"))}</button></form>')
 
-    return await answer(request, code, work, tr("予約の確認・変更・取消"))
+    return await answer(request, code, work, tr(flow.manage), flow)
+
+
+@router.get("/book", response_class=HTMLResponse)
+async def book_wards(request: Request, lang: str | None = None) -> HTMLResponse:
+    return await wards_page(request, lang, BOOKING)
+
+
+@router.get("/book/manage", response_class=HTMLResponse)
+async def book_manage(request: Request, lang: str | None = None) -> HTMLResponse:
+    return await manage_page(request, lang, BOOKING)
 
 
 @router.get("/book/{ward}", response_class=HTMLResponse)

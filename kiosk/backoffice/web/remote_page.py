@@ -21,9 +21,11 @@ from kiosk.backoffice.web.booking_page import (
     esc,
     form_button,
     form_of,
+    manage_page,
     need,
     page_language,
     qr_svg,
+    wards_page,
 )
 from kiosk.backoffice.web.congestion_page import minutes_text
 from kiosk.backoffice.web.phone import catalog_name, t
@@ -39,7 +41,8 @@ FLOW = Flow(home="/queue", name=TITLE, heading=TITLE,
             errors={**REASONS, "too_many_places": "この接続からは今日はこれ以上取れません",
                     "no_place": "その受付コードは見つかりません",
                     "not_cancellable": "この順番は取り消せません"},
-            other_error="順番を取れませんでした。もう一度お試しください")
+            other_error="順番を取れませんでした。もう一度お試しください",
+            manage=MANAGE, code_label="受付コード")
 HOW = ("区役所に着いたら、受付機でこのQRコードを読み取るか受付コードを入力してください。"
        "番号札が出て、呼び出しはその後です")
 RULE = "順番が近づいたら {minutes} 分以内に受付してください。過ぎると無効になります"
@@ -50,32 +53,12 @@ STATES = {"checked_in": "受付済みです", "no_show": "受付がなかった�
 
 @router.get("/queue", response_class=HTMLResponse)
 async def queue_wards(request: Request, lang: str | None = None) -> HTMLResponse:
-    code = page_language(request, lang)
-    tr = t(code)
-    wards = request.app.state.backoffice.catalog.wards.values()
-
-    def work() -> str:
-        items = "".join(f'<li><a class="choice" href="/queue/{esc(w.code)}?lang={code}">'
-                        f"{esc(catalog_name(w.name, code))}</a></li>" for w in wards)
-        return (f"<h2>{esc(tr('区役所を選んでください'))}</h2><ul class=\"choices\">{items}</ul>"
-                f'<p><a href="/queue/manage?lang={code}">{esc(tr(MANAGE))}</a></p>')
-
-    return await answer(request, code, work, tr(TITLE), FLOW)
+    return await wards_page(request, lang, FLOW)
 
 
 @router.get("/queue/manage", response_class=HTMLResponse)
 async def queue_manage(request: Request, lang: str | None = None) -> HTMLResponse:
-    code = page_language(request, lang)
-    tr = t(code)
-
-    def work() -> str:
-        return (f'<form method="post" action="/queue/find"><input type="hidden" name="lang" '
-                f'value="{code}"><label for="code">{esc(tr("受付コード"))}</label>'
-                f'<input id="code" name="code" required maxlength="32" autocomplete="off" '
-                f'autocapitalize="characters"><button type="submit" class="btn">'
-                f'{esc(tr("確認する"))}</button></form>')
-
-    return await answer(request, code, work, tr(MANAGE), FLOW)
+    return await manage_page(request, lang, FLOW)
 
 
 @router.get("/queue/{ward}", response_class=HTMLResponse)
