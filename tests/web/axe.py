@@ -19,6 +19,7 @@ RUN_JS = """() => axe.run(document, {resultTypes: ['violations']}).then(r => r.v
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     """Every axe-core violation of the page as it is now (all rules axe runs by default:
     WCAG 2.0/2.1/2.2 A and AA and best practices), each with its impact and nodes."""
+    page.wait_for_load_state()  # a click's navigation done: axe reads the page it leads to
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(AXE_SCRIPT)
     return list(page.evaluate(RUN_JS))

@@ -6,6 +6,8 @@ violations. The lobby display and the staff console are counted too (docs/home.m
 
 from __future__ import annotations
 
+import statistics
+import time
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from tests.web.test_pages_browser import PHONE, choose_counter, login, path_of, 
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LANGUAGES = ("ja", "en", "ko", "zh-Hans")
+TIMINGS: list[float] = []  # seconds per axe run (injection included on a fresh page)
 
 
 def walk_public_pages(page: Any, url: str, lang: str, status_path: str) -> list[str]:
@@ -23,8 +26,11 @@ def walk_public_pages(page: Any, url: str, lang: str, status_path: str) -> list[
     checked: list[str] = []
 
     def check(where: str) -> None:
+        page.wait_for_load_state()
         assert page.evaluate("document.documentElement.lang"), where
+        started = time.perf_counter()
         assert_no_serious(page, f"{where} [{lang}]")
+        TIMINGS.append(time.perf_counter() - started)
         checked.append(where)
 
     page.goto(f"{url}/book?lang={lang}")
@@ -84,6 +90,8 @@ def test_public_pages_have_no_serious_axe_violations(backoffice: Any, browser: A
     assert_no_serious(page, "status: called")
     ctx.close()
     assert not [e for e in errors if "404" not in e], errors
+    print(f"axe-core: {len(TIMINGS)} runs, median {statistics.median(TIMINGS) * 1000:.0f} ms, "
+          f"max {max(TIMINGS) * 1000:.0f} ms")
 
 
 def test_staff_pages_axe_counts(backoffice: Any, browser: Any) -> None:
