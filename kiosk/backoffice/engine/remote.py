@@ -7,17 +7,19 @@ as a booking, `WARDAPPT:<code>`), it becomes a ticket queued at that moment, so 
 of everyone who came after. Its people ahead count the waiting tickets and the other
 places taken before it. At the "almost your turn" point (`[remote] almost_ahead`) the
 clock starts: not checked in within `[remote] check_in_minutes`, it is a no-show and the
-code gives nothing (`sweep`, run on every read and write of the ward's places).
+code gives nothing (`sweep`, run on every read and write of the ward's places). The caps
+(per hour, per address) hold across processes: takes of one service are serialised.
 No personal data: the code is the key; the client's address is kept as a keyed hash.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, text, update
 
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import iso, office_day, utcnow
@@ -122,6 +124,7 @@ def take(bo: Backoffice, ward_code: str, service: str, *, address: str, language
         if rules is None or not rules.offered_in(ward.code):
             raise NotFound("not_offered", f"{ward.code} gives no places from home for "
                            f"{service!r}")
+        _serialise(bo, conn, ward.code, service)
         sweep(bo, conn, ward.code, service, now)
         made = conn.execute(select(func.count()).select_from(R).where(
             R.c.address_hash == key, R.c.day == today)).scalar_one()
@@ -140,6 +143,16 @@ def take(bo: Backoffice, ward_code: str, service: str, *, address: str, language
                                        status="waiting", address_hash=key))
         row = conn.execute(select(R).where(R.c.code == code)).one()
         return view(bo, conn, row, now)
+
+
+def _serialise(bo: Backoffice, conn: Connection, ward: str, service: str) -> None:
+    """Takes of one ward's service one at a time, so the caps (count, then insert) hold
+    across server processes: PostgreSQL's transaction-scoped advisory lock on the pair;
+    SQLite's writing transaction is already exclusive (BEGIN IMMEDIATE)."""
+    if bo.is_pg:
+        key = int.from_bytes(hashlib.sha256(f"remote:{ward}:{service}".encode()).digest()[:8],
+                             "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def find(bo: Backoffice, code: str, conn: Connection) -> Any:
