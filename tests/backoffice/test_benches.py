@@ -55,3 +55,8 @@ def test_fairness_bench_quick():
     assert fair["appointment_called_after_slot_minutes"]["p90"] <= result["params"]["lead"]
     assert (fair["walk_in_wait_minutes"]["p90"] <= first["walk_in_wait_minutes"]["p90"]
             and fair["walk_in_wait_minutes"]["max"] <= first["walk_in_wait_minutes"]["max"])
+
+
+def test_remote_bench_quick():
+    result = _bench("bench_remote.py")  # asserts people ahead and check-ins itself
+    assert result["places"] == 5 and result["sqlite_take_ms"]["p50"] > 0
