@@ -33,7 +33,7 @@ from kiosk.backoffice.engine.shapes import ticket_json
 from kiosk.backoffice.principal import Principal
 from kiosk.domain.appointments import new_code, normal_code
 from kiosk.domain.catalog import Ward
-from kiosk.domain.remote import RemoteRules, almost, hour_start, missed, refusal
+from kiosk.domain.remote import RemoteRules, almost, hour_start, refusal
 
 R = m.remote_places
 T = m.tickets
@@ -61,23 +61,25 @@ def _ahead(bo: Backoffice, conn: Connection, ward: str, service: str, taken_at: 
 
 def sweep(bo: Backoffice, conn: Connection, ward: str, service: str, now: datetime) -> None:
     """The ward's waiting places: mark "almost your turn", then no-shows (and any left from
-    an earlier day)."""
+    an earlier day). Places are taken in line order, so the people ahead never fall with a
+    later place: the marking stops at the first place that is not almost its turn (a few
+    counts, however many places wait)."""
     s = bo.settings.remote
-    today = office_day(now, bo.tz)
-    conn.execute(update(R).where(R.c.ward == ward, R.c.service == service,
-                                 R.c.status == "waiting", R.c.day < today)
+    waiting = and_(R.c.ward == ward, R.c.service == service, R.c.status == "waiting")
+    conn.execute(update(R).where(waiting, R.c.day < office_day(now, bo.tz))
                  .values(status="no_show"))
-    rows = conn.execute(select(R).where(R.c.ward == ward, R.c.service == service,
-                                        R.c.status == "waiting").order_by(R.c.taken_at)).all()
+    rows = conn.execute(select(R.c.id, R.c.taken_at, R.c.almost_at).where(waiting)
+                        .order_by(R.c.taken_at, R.c.id)).all()
     for row in rows:
-        almost_at = row.almost_at
-        if almost_at is None and almost(_ahead(bo, conn, ward, service, row.taken_at, row.id),
-                                        s.almost_ahead):
-            almost_at = now
-            conn.execute(update(R).where(R.c.id == row.id).values(almost_at=now))
-        if missed(now, almost_at, s.check_in_minutes):
-            conn.execute(update(R).where(R.c.id == row.id, R.c.status == "waiting")
-                         .values(status="no_show"))
+        if row.almost_at is not None:
+            continue
+        if not almost(_ahead(bo, conn, ward, service, row.taken_at, row.id), s.almost_ahead):
+            break
+        conn.execute(update(R).where(R.c.id == row.id).values(almost_at=now))
+    # missed(now, almost_at, check_in_minutes) in SQL: almost_at + minutes < now
+    conn.execute(update(R).where(
+        waiting, R.c.almost_at < now - timedelta(minutes=s.check_in_minutes))
+        .values(status="no_show"))
 
 
 def offer(bo: Backoffice, ward_code: str, now: datetime | None = None) -> dict[str, Any]:
