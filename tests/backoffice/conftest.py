@@ -195,3 +195,24 @@ class SseReader:
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
+
+
+def in_parallel(work: Any, count: int = 12) -> list[str]:
+    """`work(i)` in `count` threads at once: "ok" or the engine's refusal code of each."""
+    from kiosk.backoffice.engine.errors import EngineError
+
+    results: list[str] = []
+
+    def one(i: int) -> None:
+        try:
+            work(i)
+            results.append("ok")
+        except EngineError as exc:
+            results.append(exc.code)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(results)

@@ -6,7 +6,6 @@ fairness rule (docs/home.md) with the late and no-show rules."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from kiosk.backoffice.db import reading, writing
 from kiosk.backoffice.engine import appointments as appt
 from kiosk.backoffice.engine.errors import Conflict, Invalid, NotFound
 from kiosk.domain.appointments import normal_code
-from tests.backoffice.conftest import kiosk, new_ticket
+from tests.backoffice.conftest import in_parallel, kiosk, new_ticket
 
 BOOKED_ON = datetime(2026, 12, 3, 23, 0)   # Fri 4 Dec 2026, 08:00 in Japan (naive UTC)
 MONDAY = date(2026, 12, 7)
@@ -83,21 +82,9 @@ def test_capacity_holds_and_their_expiry(bo: Any) -> None:
 
 
 def test_parallel_bookings_never_pass_the_capacity(bo: Any) -> None:
-    results: list[str] = []
-
-    def one(i: int) -> None:
-        try:
-            appt.hold(bo, "kita", "certificates", SLOT, address=f"p{i}", now=BOOKED_ON)
-            results.append("ok")
-        except Conflict as exc:
-            results.append(exc.code)
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(results) == ["ok"] * 3 + ["slot_full"] * 9
+    results = in_parallel(lambda i: appt.hold(bo, "kita", "certificates", SLOT,
+                                              address=f"p{i}", now=BOOKED_ON))
+    assert results == ["ok"] * 3 + ["slot_full"] * 9
 
 
 def test_limits_per_address_and_per_contact(bo: Any) -> None:

@@ -6,7 +6,6 @@ no-show; cancel. And the pure rules of kiosk/domain/remote.py."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +21,7 @@ from kiosk.backoffice.engine.errors import Conflict, NotFound
 from kiosk.domain.errors import ConfigError
 from kiosk.domain.remote import RemoteRules, missed, refusal, remote_rules
 from kiosk.domain.section import Section
-from tests.backoffice.conftest import admin, kiosk, new_ticket
+from tests.backoffice.conftest import admin, in_parallel, kiosk, new_ticket
 
 
 def with_remote(bo: Any, service: str = "certificates", **rules: Any) -> Any:
@@ -77,21 +76,8 @@ def test_a_cap_per_hour_and_per_address(bo: Any) -> None:
 
 def test_parallel_takes_never_pass_the_cap_per_hour(bo: Any) -> None:
     with_remote(bo, per_hour=3, min_wait_minutes=0)
-    results: list[str] = []
-
-    def one(i: int) -> None:
-        try:
-            remote.take(bo, "kita", "certificates", address=f"p{i}")
-            results.append("ok")
-        except Conflict as exc:
-            results.append(exc.code)
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(results) == ["hour_full"] * 9 + ["ok"] * 3
+    results = in_parallel(lambda i: remote.take(bo, "kita", "certificates", address=f"p{i}"))
+    assert results == ["hour_full"] * 9 + ["ok"] * 3
 
 
 def test_check_in_keeps_the_place_taken_from_home(bo: Any) -> None:

@@ -138,15 +138,10 @@ def main() -> None:
         if db in ("sqlite", "both"):
             figures.update(measure(f"sqlite:///{root / 'central.db'}", days, per_day, "sqlite"))
         if db in ("postgres", "both"):
-            from tests.support.postgres import PostgresCluster
+            from tests.support.postgres import scratch_database
 
-            cluster = PostgresCluster(root / "pg")
-            cluster.root.mkdir()
-            cluster.start()
-            try:
-                figures.update(measure(cluster.create_database(), days, per_day, "postgres"))
-            finally:
-                cluster.stop()
+            with scratch_database(root) as url:
+                figures.update(measure(url, days, per_day, "postgres"))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(json.dumps({"bench": "central", **figures}))

@@ -95,16 +95,10 @@ def main() -> None:
             figures.update(measure(f"sqlite:///{root / 'remote.db'}", walk_ins, places,
                                    "sqlite"))
         if db in ("postgres", "both"):
-            from tests.support.postgres import PostgresCluster
+            from tests.support.postgres import scratch_database
 
-            cluster = PostgresCluster(root / "pg")
-            cluster.root.mkdir()
-            cluster.start()
-            try:
-                figures.update(measure(cluster.create_database(), walk_ins, places,
-                                       "postgres"))
-            finally:
-                cluster.stop()
+            with scratch_database(root) as url:
+                figures.update(measure(url, walk_ins, places, "postgres"))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(json.dumps({"bench": "remote", **figures}))

@@ -8,6 +8,7 @@ are skipped only when the PostgreSQL 15 binaries are not installed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -85,6 +86,18 @@ class PostgresCluster:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+@contextlib.contextmanager
+def scratch_database(root: Path) -> Iterator[str]:
+    """A private cluster under `root` (a bench's temp dir) for one run: its database's URL."""
+    cluster = PostgresCluster(root / "pg")
+    cluster.root.mkdir()
+    cluster.start()
+    try:
+        yield cluster.create_database()
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")
