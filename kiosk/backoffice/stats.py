@@ -38,6 +38,8 @@ from sqlalchemy import Engine, select
 
 from kiosk.backoffice import models as m
 from kiosk.backoffice.central import Period, _base, seconds_between
+from kiosk.backoffice.clock import utcnow
+from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading
 from kiosk.domain.catalog import Catalog
 
@@ -412,6 +414,12 @@ def statistics(engine: Engine, catalog: Catalog, period: Period, wards: Iterable
         tables["appointments"] = _appointment_table(conn, period, codes, now, no_show_minutes)
     return {"from": period.first.isoformat(), "to": period.last.isoformat(),
             "wards": codes, **tables}
+
+
+def of_backoffice(bo: Backoffice, period: Period, wards: Iterable[str]) -> dict[str, Any]:
+    """`statistics` with the server's engine, catalog, time zone, clock and settings."""
+    return statistics(bo.engine, bo.catalog, period, wards, bo.tz, utcnow(),
+                      no_show_minutes=bo.settings.appointments.no_show_minutes)
 
 
 class TooShort(ValueError):
