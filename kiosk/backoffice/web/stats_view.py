@@ -18,7 +18,7 @@ from kiosk.domain.catalog import Catalog
 from kiosk.i18n import Translator
 
 W, H = 460, 220                    # every chart's drawing box
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 34, 34
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 48, 34
 
 
 def _svg(chart_id: str, title: str, desc: str, body: list[str], tr: Translator,
@@ -45,7 +45,7 @@ def _scale(values: Sequence[float | None]) -> float:
     return float(top)
 
 
-def _axes(top_min: float, tr: Translator, unit: str) -> list[str]:
+def _axes(top_min: float, unit: str) -> list[str]:
     out = [f'<line x1="{LEFT}" y1="{H - BOTTOM}" x2="{W - RIGHT}" y2="{H - BOTTOM}" '
            'class="axis"/>']
     for frac in (0.0, 0.5, 1.0):
@@ -53,7 +53,7 @@ def _axes(top_min: float, tr: Translator, unit: str) -> list[str]:
         out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" class="grid"/>')
         out.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">'
                    f"{top_min * frac:g}</text>")
-    out.append(f'<text x="{LEFT}" y="{TOP - 6}" class="unit">{html.escape(tr(unit))}</text>')
+    out.append(f'<text x="{LEFT}" y="{TOP - 6}" class="unit">{html.escape(unit)}</text>')
     return out
 
 
@@ -63,11 +63,11 @@ def _y(value_min: float, top_min: float) -> float:
 
 def _legend(items: list[tuple[str, str]]) -> list[str]:
     """(css class, label): a swatch in the series' own shape/pattern and its name."""
-    out, x = [], W - RIGHT - 190
+    out = []
     for i, (cls, label) in enumerate(items):
-        xx = x + i * 95
-        out.append(f'<rect x="{xx}" y="22" width="14" height="10" class="{cls}"/>'
-                   f'<text x="{xx + 18}" y="31">{html.escape(label)}</text>')
+        xx = LEFT + 40 + i * 170
+        out.append(f'<rect x="{xx}" y="23" width="14" height="10" class="{cls}"/>'
+                   f'<text x="{xx + 18}" y="32">{html.escape(label)}</text>')
     return out
 
 
@@ -92,7 +92,7 @@ def _wait_frame(rows: list[Mapping[str, Any]], tr: Translator, classes: tuple[st
     used = [r for r in rows if r["called"]]
     top = _scale([_min(r["p90_wait_seconds"]) for r in used])
     legend = _legend([(classes[0], tr("中央値")), (classes[1], tr("90パーセンタイル"))])
-    return used, top, [*_axes(top, tr, "分"), *legend]
+    return used, top, [*_axes(top, tr("分")), *legend]
 
 
 def hours_chart(ward: str, rows: list[Mapping[str, Any]], ward_name: str,
@@ -211,7 +211,7 @@ def ward_html(s: Mapping[str, Any], ward: str, catalog: Catalog, lang: str,
         [[tr("{n}番", n=r["counter"]), str(r["completed"]), str(r["no_shows"]),
           minutes(r["mean_service_seconds"], tr), _hours(r["open_seconds"]),
           share(r["busy_share"])] for r in counters], "stats-counters")))
-    parts.append(_table(tr("{ward}: 月ごと", ward=name), [tr("月"), *waits, tr("平均対応時間")],
+    parts.append(_table(tr("{ward}: 月ごと", ward=name), [tr("年月"), *waits, tr("平均対応時間")],
                         [[r["month"], *_wait_cells(r, tr),
                           minutes(r["mean_service_seconds"], tr)]
                          for r in _of(s["months"], ward)], "stats-months"))
@@ -272,12 +272,14 @@ def summary_table(s: Mapping[str, Any], catalog: Catalog, lang: str) -> str:
                   "stats-summary")
 
 
+STAFF_RULE = ("職員ごとの数値は7日以上の期間で、完了{n}件以上の職員だけを名前順に示します"
+              "(順位付けはしません)。それ未満の職員はまとめて示します。")
+
+
 def staff_html(f: Mapping[str, Any] | None, lang: str, refusal: str = "") -> str:
     """The per-staff table under its rule, or why there is none."""
     tr = t(lang)
-    note = tr("職員ごとの数値は、7日以上の期間で、完了{n}件以上の職員だけを名前順に示します"
-              "(順位付けはしません)。それ未満の職員はまとめて示します。",
-              n=f["min_tickets"] if f else 30)
+    note = tr(STAFF_RULE, n=f["min_tickets"] if f else 30)
     if f is None:
         return f'<p class="note">{html.escape(note)}</p><p class="note">{html.escape(refusal)}</p>'
     heads = [tr("職員"), tr("完了"), tr("勤務日数"), tr("平均対応時間"), tr("中央値")]

@@ -1,0 +1,108 @@
+"""The fuller statistics' pages (issue #22) in headless Chromium against a real back-office:
+the supervisor's /supervisor/statistics (its ward) and the central page's section (every
+ward side by side), in English. Each chart is an inline SVG that renders (drawn, with its
+title and description) and has its table beside it; no Japanese is left on the page."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from PIL import Image
+
+from tests.backoffice.conftest import serve_next
+from tests.web.conftest import Shots, issue
+from tests.web.test_pages_browser import login
+from tests.web.test_staff_pages_browser import add_central_account, japanese_left
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+WIDE = {"width": 1400, "height": 1000}
+
+# per chart: drawn size, its <title>/<desc>, its marks, and the table beside it
+CHARTS_JS = """() => [...document.querySelectorAll('svg.stats-chart')].map(svg => {
+  const box = svg.getBoundingClientRect();
+  const pair = svg.closest('.chart-pair');
+  return {id: svg.id, width: box.width, height: box.height,
+          title: svg.querySelector('title').textContent,
+          desc: svg.querySelector('desc').textContent,
+          labelled: svg.getAttribute('aria-labelledby'), role: svg.getAttribute('role'),
+          marks: svg.querySelectorAll('rect.p50, rect.bar, circle.circle').length,
+          rows: pair ? pair.querySelectorAll('table.data tbody tr').length : 0};
+})"""
+
+
+def open_in_english(browser: Any, server: Any, who: str, path: str) -> tuple[Any, Any]:
+    ctx = browser.new_context(viewport=WIDE)
+    page = ctx.new_page()
+    page.goto(f"{server.url}/web/language?lang=en&next=/console")
+    login(page, server, who, f"?next={path}")
+    page.wait_for_url(lambda url: urlsplit(url).path == path)
+    page.wait_for_selector("svg.stats-chart")
+    return ctx, page
+
+
+def drawn(page: Any, selector: str) -> int:
+    """How many colours the rendered chart has (a blank or broken SVG has one or two)."""
+    png = page.locator(selector).screenshot()
+    with Image.open(io.BytesIO(png)) as im:
+        return len(im.convert("RGB").getcolors(1 << 16) or [])
+
+
+def test_the_supervisor_and_central_read_the_statistics_with_charts(
+        backoffice: Any, browser: Any, shots: Shots) -> None:
+    server = backoffice
+    for service in ("certificates", "certificates", "family"):
+        issue(server, service)
+    serve_next(server, 2, 2, seconds=0.5)
+    serve_next(server, 3, 1, seconds=0.5)
+
+    ctx, page = open_in_english(browser, server, "supervisor", "/supervisor/statistics")
+    assert page.text_content("#title") == "Statistics (detailed)"
+    charts = page.evaluate(CHARTS_JS)
+    assert [c["id"] for c in charts] == ["chart-hours-kita", "chart-weeks-kita",
+                                        "chart-counters-kita"]
+    for c in charts:
+        assert c["width"] > 300 and c["height"] > 150, c
+        assert c["role"] == "img" and c["labelled"] == f"{c['id']}-t {c['id']}-d"
+        assert c["title"] and "table beside it" in c["desc"], c
+        assert c["marks"] >= 1 and c["rows"] >= 1, c   # drawn, and its table beside it
+    assert charts[0]["title"] == "Kita Ward Office: waits by hour of day"
+    assert drawn(page, "#chart-hours-kita") > 4 and drawn(page, "#chart-counters-kita") > 4
+    busy = page.text_content(".stats-counters tbody tr:nth-child(2) td:last-child") or ""
+    assert busy.endswith("%"), busy
+    assert page.locator(".stats-service tbody tr").count() >= 2
+    # per staff (the page opens on four weeks): 3 completions < 30, so pooled, no name
+    staff_rows = page.eval_on_selector_all(".stats-staff tbody tr",
+                                           "rows => rows.map(r => r.cells[0].textContent)")
+    assert staff_rows == ["Others (1 people)", "Whole ward (1 people)"]
+    href = page.get_attribute(".stats-ward a.csv >> nth=1", "href") or ""
+    assert href.startswith("/api/v1/wards/kita/statistics/hours.csv?from=")
+    assert not japanese_left(page), japanese_left(page)
+    shots.take(page, "supervisor-statistics", docs=True)
+    # today alone is shorter than a week: said, and no per-staff table
+    today = page.input_value("#period-to")
+    page.fill("#period-from", today)
+    with page.expect_navigation():
+        page.click("#period-submit")
+    assert "shorter than 7 days" in (page.text_content("#main") or "")
+    assert page.locator(".stats-staff").count() == 0
+    assert not japanese_left(page), japanese_left(page)
+    ctx.close()
+
+    add_central_account(server)
+    ctx, page = open_in_english(browser, server, "central", "/central")
+    wards = page.eval_on_selector_all(".stats-ward", "els => els.map(e => e.dataset.ward)")
+    assert wards == ["kita", "naka"]                     # side by side, the same charts
+    charts = page.evaluate(CHARTS_JS)
+    assert len(charts) == 6 and all(c["width"] > 300 and c["rows"] >= 0 for c in charts)
+    summary = page.eval_on_selector_all(".stats-summary tbody tr",
+                                        "rows => rows.map(r => r.cells[1].textContent)")
+    assert summary == ["3", "0"]                         # issued: kita, naka
+    hours = page.locator(".stats-ward[data-ward='kita'] .stats-hours tbody tr").count()
+    assert hours >= 1
+    assert not japanese_left(page), japanese_left(page)
+    page.locator("#stats-h").scroll_into_view_if_needed()
+    shots.take(page, "central-statistics", docs=True)
+    ctx.close()
