@@ -66,7 +66,7 @@ def _legend(items: list[tuple[str, str]]) -> list[str]:
     out = []
     for i, (cls, label) in enumerate(items):
         xx = LEFT + 40 + i * 170
-        out.append(f'<rect x="{xx}" y="23" width="14" height="10" class="{cls}"/>'
+        out.append(f'<rect x="{xx}" y="23" width="14" height="10" class="swatch {cls}"/>'
                    f'<text x="{xx + 18}" y="32">{html.escape(label)}</text>')
     return out
 
