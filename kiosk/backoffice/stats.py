@@ -112,6 +112,23 @@ def _local(moment: datetime, tz: tzinfo) -> datetime:
     return moment.replace(tzinfo=UTC).astimezone(tz)
 
 
+class LocalHours:
+    """(office day, local hour) of naive-UTC moments, converted once per UTC hour (a zone's
+    offset changes on the hour at the finest) — the statistics convert every row."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self.seen: dict[int, tuple[date, int]] = {}
+
+    def __call__(self, moment: datetime) -> tuple[date, int]:
+        key = moment.toordinal() * 24 + moment.hour
+        found = self.seen.get(key)
+        if found is None:
+            at = _local(moment, self.tz)
+            found = self.seen[key] = (at.date(), at.hour)
+        return found
+
+
 def utc_bounds(period: Period, tz: tzinfo) -> tuple[datetime, datetime]:
     """The period's office days as naive UTC [start, end)."""
     def start(day: date) -> datetime:
@@ -136,10 +153,14 @@ def _wait_tables(conn: Any, catalog: Catalog, period: Period, wards: list[str],
     hours: dict[tuple[str, int], Waits] = defaultdict(Waits)
     weeks: dict[tuple[str, str], Waits] = defaultdict(Waits)
     months: dict[tuple[str, str], Waits] = defaultdict(Waits)
-    for r in rows:
-        for acc in (summary[r.ward], hours[(r.ward, _local(r.issued_at, tz).hour)],
-                    weeks[(r.ward, iso_week(r.day))], months[(r.ward, f"{r.day:%Y-%m}")]):
-            acc.add(r.wait, r.target)
+    local = LocalHours(tz)
+    labels: dict[date, tuple[str, str]] = {}  # office day → (ISO week, month)
+    for ward, issued_at, wait, target, day in rows:
+        week, month = labels.get(day) or labels.setdefault(day, (iso_week(day),
+                                                                  f"{day:%Y-%m}"))
+        for acc in (summary[ward], hours[(ward, local(issued_at)[1])], weeks[(ward, week)],
+                    months[(ward, month)]):
+            acc.add(wait, target)
     for (ward, day), values in service_times.items():
         weeks[(ward, iso_week(day))].served += values
         months[(ward, f"{day:%Y-%m}")].served += values
@@ -235,44 +256,44 @@ def walk_events(conn: Any, wards: list[str], since: datetime, until: datetime,
                E.c.type.in_((*CALLS, "ticket.started", *ENDS, *COUNTER_EVENTS)))
         .order_by(E.c.at, E.c.id)).all()
     walk = Walk()
+    local = LocalHours(tz)
     sessions: dict[int, Session] = {}
-    for r in rows:
-        day = _local(r.at, tz).date()
-        if r.type in COUNTER_EVENTS:
-            if r.counter is None:
+    for ticket, ward, kind, at, counter, actor in rows:
+        if kind in COUNTER_EVENTS:
+            if counter is None:
                 continue
-            cd = walk.days[(r.ward, int(r.counter), day)]
-            if r.type == "counter.opened":
-                cd.open_since = cd.open_since or r.at
+            cd = walk.days[(ward, int(counter), local(at)[0])]
+            if kind == "counter.opened":
+                cd.open_since = cd.open_since or at
             elif cd.open_since is not None:
-                cd.opened.append((cd.open_since, r.at))
+                cd.opened.append((cd.open_since, at))
                 cd.open_since = None
-            cd.last = r.at
+            cd.last = at
             continue
-        if r.ticket_id is None:
+        if ticket is None:
             continue
-        if r.type in CALLS:
-            if r.counter is not None and (r.ticket_id not in sessions
-                                          or sessions[r.ticket_id].counter != r.counter):
-                sessions[r.ticket_id] = Session(int(r.counter), r.at)
-        elif r.type == "ticket.started":
-            if r.ticket_id in sessions:
-                sessions[r.ticket_id].started = r.at
+        if kind in CALLS:
+            if counter is not None and (ticket not in sessions
+                                        or sessions[ticket].counter != counter):
+                sessions[ticket] = Session(int(counter), at)
+        elif kind == "ticket.started":
+            if ticket in sessions:
+                sessions[ticket].started = at
         else:
-            session = sessions.pop(r.ticket_id, None)
+            session = sessions.pop(ticket, None)
             if session is None:
                 continue
-            key = (r.ward, session.counter)
-            cd = walk.days[(r.ward, session.counter, _local(session.called, tz).date())]
-            cd.busy.append((session.called, r.at))
-            cd.last = max(cd.last or r.at, r.at)
-            if r.type in DONE and session.started is not None:
-                seconds = (r.at - session.started).total_seconds()
+            key = (ward, session.counter)
+            cd = walk.days[(ward, session.counter, local(session.called)[0])]
+            cd.busy.append((session.called, at))
+            cd.last = max(cd.last or at, at)
+            if kind in DONE and session.started is not None:
+                seconds = (at - session.started).total_seconds()
                 walk.done[key].append(seconds)
-                if r.actor:
-                    walk.staff[(r.ward, r.actor)].append(seconds)
-                    walk.staff_days[(r.ward, r.actor)].add(day)
-            elif r.type == "ticket.no_show":
+                if actor:
+                    walk.staff[(ward, actor)].append(seconds)
+                    walk.staff_days[(ward, actor)].add(local(at)[0])
+            elif kind == "ticket.no_show":
                 walk.no_shows[key] += 1
     return walk
 

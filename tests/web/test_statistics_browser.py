@@ -48,6 +48,20 @@ def open_in_english(browser: Any, server: Any, who: str, path: str,
     return ctx, page
 
 
+def column(page: Any, table: str, index: int) -> list[str]:
+    """The texts of one column of a table's body."""
+    return list(page.eval_on_selector_all(
+        f"{table} tbody tr", f"rows => rows.map(r => r.cells[{index}].textContent)"))
+
+
+def finish(ctx: Any, page: Any, shots: Shots, anchor: str, name: str) -> None:
+    """No Japanese left; the screenshot from `anchor` (also for docs/screens); closed."""
+    assert not japanese_left(page), japanese_left(page)
+    page.locator(anchor).scroll_into_view_if_needed()
+    shots.take(page, name, docs=True)
+    ctx.close()
+
+
 def drawn(page: Any, selector: str) -> int:
     """How many colours the rendered chart has (a blank or broken SVG has one or two)."""
     png = page.locator(selector).screenshot()
@@ -79,9 +93,7 @@ def test_the_supervisor_and_central_read_the_statistics_with_charts(
     assert busy.endswith("%"), busy
     assert page.locator(".stats-service tbody tr").count() >= 2
     # per staff (the page opens on four weeks): 3 completions < 30, so pooled, no name
-    staff_rows = page.eval_on_selector_all(".stats-staff tbody tr",
-                                           "rows => rows.map(r => r.cells[0].textContent)")
-    assert staff_rows == ["Others (1 people)", "Whole ward (1 people)"]
+    assert column(page, ".stats-staff", 0) == ["Others (1 people)", "Whole ward (1 people)"]
     href = page.get_attribute(".stats-ward a.csv >> nth=1", "href") or ""
     assert href.startswith("/api/v1/wards/kita/statistics/hours.csv?from=")
     assert not japanese_left(page), japanese_left(page)
@@ -102,9 +114,7 @@ def test_the_supervisor_and_central_read_the_statistics_with_charts(
     assert wards == ["kita", "naka"]                     # side by side, the same charts
     charts = page.evaluate(CHARTS_JS)
     assert len(charts) == 6 and all(c["width"] > 300 and c["rows"] >= 0 for c in charts)
-    summary = page.eval_on_selector_all(".stats-summary tbody tr",
-                                        "rows => rows.map(r => r.cells[1].textContent)")
-    assert summary == ["3", "0"]                         # issued: kita, naka
+    assert column(page, ".stats-summary", 1) == ["3", "0"]  # issued: kita, naka
     hours = page.locator(".stats-ward[data-ward='kita'] .stats-hours tbody tr").count()
     assert hours >= 1
     assert not japanese_left(page), japanese_left(page)
@@ -152,13 +162,8 @@ def test_simulated_weeks_draw_full_charts_side_by_side(backoffice: Any, browser:
         assert trend["marks"] == trend["rows"] == weeks                 # a point a week
         assert counters["marks"] >= 4                     # a bar a counter that was open
         assert drawn(page, f"#chart-hours-{ward}") > 4
-    issued = page.eval_on_selector_all(".stats-summary tbody tr",
-                                       "rows => rows.map(r => r.cells[1].textContent)")
-    assert issued == ["450", "300"]
-    assert not japanese_left(page), japanese_left(page)
-    page.locator("#stats-h").scroll_into_view_if_needed()
-    shots.take(page, "central-statistics", docs=True)
-    ctx.close()
+    assert column(page, ".stats-summary", 1) == ["450", "300"]  # issued: kita, naka
+    finish(ctx, page, shots, "#stats-h", "central-statistics")
 
     # the ward's supervisor: its ward, and per staff over the month (the simulator's clerk
     # completed far more than 30 tickets, so it is shown by name; the test's own are not)
@@ -166,10 +171,5 @@ def test_simulated_weeks_draw_full_charts_side_by_side(backoffice: Any, browser:
                                 "ward=kita&from=2026-11-01&to=2026-11-30")
     assert [c["id"] for c in page.evaluate(CHARTS_JS)] == [
         "chart-hours-kita", "chart-weeks-kita", "chart-counters-kita"]
-    staff = page.eval_on_selector_all(".stats-staff tbody tr",
-                                      "rows => rows.map(r => r.cells[0].textContent)")
-    assert staff == ["sim-clerk", "Whole ward (1 people)"]
-    assert not japanese_left(page), japanese_left(page)
-    page.locator(".stats-ward h3").scroll_into_view_if_needed()
-    shots.take(page, "supervisor-statistics", docs=True)
-    ctx.close()
+    assert column(page, ".stats-staff", 0) == ["sim-clerk", "Whole ward (1 people)"]
+    finish(ctx, page, shots, ".stats-ward h3", "supervisor-statistics")
