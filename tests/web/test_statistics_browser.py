@@ -115,6 +115,9 @@ def test_the_supervisor_and_central_read_the_statistics_with_charts(
     charts = page.evaluate(CHARTS_JS)
     assert len(charts) == 6 and all(c["width"] > 300 and c["rows"] >= 0 for c in charts)
     assert column(page, ".stats-summary", 1) == ["3", "0"]  # issued: kita, naka
+    links = page.eval_on_selector_all("a.csv", "links => links.map(a => a.getAttribute('href'))")
+    assert links[0].startswith("/api/v1/central/statistics/summary.csv?from=")  # every ward
+    assert any(x.startswith("/api/v1/wards/naka/statistics/counters.csv?") for x in links)
     hours = page.locator(".stats-ward[data-ward='kita'] .stats-hours tbody tr").count()
     assert hours >= 1
     assert not japanese_left(page), japanese_left(page)

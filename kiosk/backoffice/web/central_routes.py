@@ -35,7 +35,7 @@ from kiosk.backoffice.web.central_view import chart_svg, csv_rows, period_tables
 from kiosk.backoffice.web.phone import catalog_name, t
 from kiosk.backoffice.web.routes import API, NO_STORE, forbidden_page, staff_page
 from kiosk.backoffice.web.staff_i18n import staff_language
-from kiosk.backoffice.web.stats_view import summary_table, ward_html
+from kiosk.backoffice.web.stats_view import csv_links, summary_table, ward_html
 
 router = APIRouter(include_in_schema=False)
 TITLE = "本庁 — 区役所ごとの待ち状況とサービス水準"
@@ -231,9 +231,10 @@ async def central_page(request: Request, first: str | None = Query(None, alias="
         csv_url=f"{API}/central/period.csv?{query}",
         chart_html=chart_svg(figures, bo.catalog, lang),
         period_tables_html=period_tables_html(figures, bo.catalog, lang),
-        stats_summary_html=summary_table(found, bo.catalog, lang),
+        stats_summary_html=summary_table(found, bo.catalog, lang) + csv_links(
+            f"{API}/central/statistics/{{table}}.csv?{query}", tr),
         stats_html="".join(ward_html(found, code, bo.catalog, lang,
-                                     f"{API}/central/statistics/{{table}}.csv?{query}")
+                                     f"{API}/wards/{code}/statistics/{{table}}.csv?{query}")
                            for code in found["wards"]))
 
 
