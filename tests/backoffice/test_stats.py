@@ -114,3 +114,32 @@ def test_appointment_punctuality(bo: Any) -> None:
         "no_shows": 1, "no_show_share": 0.25, "p50_arrival_vs_slot_seconds": -60,
         "called": 3, "p50_call_vs_slot_seconds": 600, "p90_call_vs_slot_seconds": 1500,
         "called_on_time_share": 0.3333}]
+
+
+def test_the_charts_are_well_formed_svg_even_without_data() -> None:
+    from xml.etree import ElementTree
+
+    from kiosk.backoffice.web import stats_view
+    from kiosk.backoffice.web.phone import t
+
+    tr = t("en")
+    ns = "{http://www.w3.org/2000/svg}"
+    hour = {"ward": "kita", "hour": 9, "issued": 4, "called": 3, "p50_wait_seconds": 120,
+            "p90_wait_seconds": 600, "mean_wait_seconds": 200, "within_target_share": 1.0}
+    for svg in (stats_view.hours_chart("kita", [], "<Kita>", tr),
+                stats_view.weeks_chart("kita", [], "<Kita>", tr),
+                stats_view.counters_chart("kita", [], "<Kita>", tr),
+                stats_view.hours_chart("kita", [hour], "<Kita>", tr)):
+        root = ElementTree.fromstring(svg)  # well-formed: names are escaped
+        assert root.get("role") == "img"
+        title, desc = root.find(f"{ns}title"), root.find(f"{ns}desc")
+        assert title is not None and title.text and title.text.startswith("<Kita>: ")
+        assert desc is not None and desc.text and desc.text.endswith("table beside it.")
+        assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
+    empty = stats_view.counters_chart("kita", [], "Kita", tr)
+    assert "No data" in empty
+    drawn = ElementTree.fromstring(stats_view.hours_chart("kita", [hour], "Kita", tr))
+    bars = [r for r in drawn.iter(f"{ns}rect") if "swatch" not in (r.get("class") or "")]
+    assert [b.get("class") for b in bars if b.get("class") in ("p50", "p90")] == ["p90", "p50"]
+    assert all(b.get("fill") == "url(#chart-hours-kita-hatch)" for b in bars
+               if b.get("class") == "p90")
