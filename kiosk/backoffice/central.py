@@ -122,8 +122,9 @@ def _targets(catalog: Catalog) -> ColumnElement[Any]:
 
 
 def _base(catalog: Catalog, period: Period, wards: Sequence[str],
-          services: Sequence[str]) -> Any:
-    """One row per ticket of the period: where it was, how it ended, how long it waited."""
+          services: Sequence[str], extra: Sequence[Any] = ()) -> Any:
+    """One row per ticket of the period: where it was, how it ended, how long it waited
+    (and the `extra` ticket columns a caller needs, e.g. the office day: stats.py)."""
     # every service named, so the (ward, origin_service, day, number) key finds the days
     in_period = (T.c.ward.in_(wards), T.c.origin_service.in_(services),
                  T.c.day >= period.first, T.c.day <= period.last)
@@ -137,7 +138,7 @@ def _base(catalog: Catalog, period: Period, wards: Sequence[str],
                    func.coalesce(T.c.procedure, "").label("procedure"), T.c.status,
                    T.c.issued_at,  # the hour of day (central_hours.py)
                    seconds_between(T.c.issued_at, called).label("wait"),
-                   _targets(catalog).label("target"))
+                   _targets(catalog).label("target"), *extra)
             .select_from(T.outerjoin(first_call, first_call.c.ticket_id == T.c.id))
             .where(*in_period)
             .cte("base").prefix_with("MATERIALIZED"))

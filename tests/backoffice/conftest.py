@@ -35,6 +35,17 @@ def ok(r: requests.Response, status: int = 200) -> Any:
     return r.json() if r.content else None
 
 
+def serve_next(server: BackofficeServer, counter: int, n: int = 1, *, ward: str = "kita",
+               seconds: float = 0.0) -> None:
+    """`n` tickets called at `counter`, started and completed (`seconds` at the counter)."""
+    staff = server.session("staff")
+    for _ in range(n):
+        t = ok(staff.post(server.api(f"/wards/{ward}/counters/{counter}/call-next")))
+        ok(staff.post(server.api(f"/tickets/{t['id']}/start")))
+        time.sleep(seconds)
+        ok(staff.post(server.api(f"/tickets/{t['id']}/complete")))
+
+
 # --- in-process helpers (the real database, no HTTP) -----------------------------------
 
 def make_backoffice(db_url: str, **queue_settings: Any) -> Any:

@@ -210,6 +210,20 @@ MATRIX: list[Row] = [
     Row("GET", f"{A}/wards/{{ward}}/what-if", SUPERVISOR_A | CENTRAL,
         f"{A}/wards/kita/what-if?service=certificates&counters=2&start=09:00&end=11:00"
         "&weekday=6&months=1"),
+    # the fuller statistics (issue #22): a ward's supervisors or 本庁; per staff: the ward's
+    # supervisors only, never 本庁
+    Row("GET", f"{A}/wards/{{ward}}/statistics", SUPERVISOR_A | CENTRAL,
+        f"{A}/wards/kita/statistics"),
+    Row("GET", f"{A}/wards/{{ward}}/statistics/{{table}}.csv", SUPERVISOR_A | CENTRAL,
+        f"{A}/wards/kita/statistics/hours.csv"),
+    Row("GET", f"{A}/central/statistics", CENTRAL),
+    Row("GET", f"{A}/central/statistics/{{table}}.csv", CENTRAL,
+        f"{A}/central/statistics/counters.csv"),
+    Row("GET", f"{A}/wards/{{ward}}/staff-statistics", SUPERVISOR_A,
+        f"{A}/wards/kita/staff-statistics?from=2026-01-01&to=2026-01-31"),
+    Row("GET", f"{A}/wards/{{ward}}/staff-statistics.csv", SUPERVISOR_A,
+        f"{A}/wards/kita/staff-statistics.csv?from=2026-01-01&to=2026-01-31"),
+    Row("GET", "/supervisor/statistics", SUPERVISORS),
     Row("GET", "/central", CENTRAL),
     Row("POST", "/web/central/logout", EVERYONE),  # ends the cookie's session, if any
     # --- pages (shells whose data comes from the API above) ---

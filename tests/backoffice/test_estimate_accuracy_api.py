@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from tests.backoffice.conftest import issue, ok
+from tests.backoffice.conftest import issue, ok, serve_next
 
 
 def test_the_supervisor_and_central_read_the_error_of_what_residents_were_shown(
@@ -19,11 +19,7 @@ def test_the_supervisor_and_central_read_the_error_of_what_residents_were_shown(
     # the phone page's read needs no account; an unchanged estimate adds no row
     status = ok(requests.get(server.api(f"/status/{second['status_token']}"), timeout=10))
     assert status["estimated_wait_seconds"] == second["estimated_wait_seconds"]
-    staff = server.session("staff")
-    for _ in range(2):
-        t = ok(staff.post(server.api("/wards/kita/counters/4/call-next")))
-        ok(staff.post(server.api(f"/tickets/{t['id']}/start")))
-        ok(staff.post(server.api(f"/tickets/{t['id']}/complete")))
+    serve_next(server, 4, 2)
     ward = ok(server.session("supervisor").get(server.api("/wards/kita/estimate-accuracy")))
     cells = [r for r in ward["rows"] if r["service"] == "insurance"]
     assert ward["ward"] == "kita" and sum(c["n"] for c in cells) == 2  # unchanged status: no row
@@ -42,13 +38,9 @@ def test_the_supervisor_and_central_read_the_error_of_what_residents_were_shown(
 
 def test_a_staffing_what_if_over_http(backoffice: Any) -> None:
     server = backoffice
-    staff = server.session("staff")
     for _ in range(3):
         ok(issue(server, service="certificates"), 201)
-    for _ in range(3):
-        t = ok(staff.post(server.api("/wards/kita/counters/2/call-next")))
-        ok(staff.post(server.api(f"/tickets/{t['id']}/start")))
-        ok(staff.post(server.api(f"/tickets/{t['id']}/complete")))
+    serve_next(server, 2, 3)
     query = "service=certificates&counters=3&start=09:00&end=11:00"
     found = ok(server.session("supervisor").get(server.api(f"/wards/kita/what-if?{query}")))
     assert len(found["days"]) == 1 and found["counters"] == 3

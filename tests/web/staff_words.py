@@ -14,18 +14,19 @@ from kiosk.backoffice.web import (
     console_view,
     routes,
     staff_i18n,
+    stats_view,
 )
 from kiosk.backoffice.web.assets import TEMPLATE_DIR
 
 WEB = Path(routes.__file__).resolve().parent
 STAFF_TEMPLATES = ("console.html", "supervisor.html", "central.html", "devices.html",
-                   "admin.html", "floor.html")
+                   "admin.html", "floor.html", "statistics.html")
 STAFF_SCRIPTS = ("live.js", "console.js", "console_route.js", "console_interview.js",
                  "supervisor.js", "supervisor_waits.js", "central.js",
                  "central_waits.js", "devices.js", "admin.js", "floor.js")
 SERVER_SIDE = ("application_view.py", "console_view.py", "central_view.py", "staff_i18n.py",
                "central_routes.py", "routes.py", "visit_view.py", "devices_page.py",
-               "admin_page.py", "floor_page.py")
+               "admin_page.py", "floor_page.py", "stats_view.py", "stats_routes.py")
 # Words of the printed form (kiosk.printing.forms) the console translates for its clerk.
 FORM_WORDS = ("申請者（窓口に来られた方）", "届出人（窓口に来られた方）", "申請の内容",
               "届出の内容", "申請内容", "個人番号", "本人確認", "本人確認の方法", "カードの真正性",
@@ -53,4 +54,5 @@ def staff_msgids() -> list[str]:
                                 routes.SUPERVISORS_ONLY, "窓口コンソール", "待ち状況の概要",
                                 admin_page.ADMINS_ONLY, "管理")))
     found.update(dict.fromkeys(FORM_WORDS))
+    found.update(dict.fromkeys((stats_view.STAFF_RULE, "統計(詳細)")))
     return list(found)

@@ -12,10 +12,12 @@ from kiosk.backoffice.web.devices_page import router as _devices
 from kiosk.backoffice.web.floor_page import router as _floor
 from kiosk.backoffice.web.remote_page import router as _remote
 from kiosk.backoffice.web.routes import router
+from kiosk.backoffice.web.stats_routes import router as _stats
 from kiosk.backoffice.web.waits_routes import router as _waits
 
 router.include_router(_central)
 router.include_router(_waits)
+router.include_router(_stats)
 router.include_router(_devices)
 router.include_router(_admin)
 router.include_router(_floor)

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.backoffice import central
+from kiosk.backoffice import central, stats
 from kiosk.backoffice.auth import COOKIE, Principal, logout, optional_principal, require_staff
 from kiosk.backoffice.central_visits import visit_figures
 from kiosk.backoffice.clock import iso, office_day, utcnow
@@ -35,6 +35,7 @@ from kiosk.backoffice.web.central_view import chart_svg, csv_rows, period_tables
 from kiosk.backoffice.web.phone import catalog_name, t
 from kiosk.backoffice.web.routes import API, NO_STORE, forbidden_page, staff_page
 from kiosk.backoffice.web.staff_i18n import staff_language
+from kiosk.backoffice.web.stats_view import csv_links, summary_table, ward_html
 
 router = APIRouter(include_in_schema=False)
 TITLE = "本庁 — 区役所ごとの待ち状況とサービス水準"
@@ -195,12 +196,20 @@ async def central_period_csv(request: Request, first: From = None, last: To = No
                     headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'})
 
 
+async def signed_in_staff(request: Request, path: str) -> Principal | Response:
+    """A staff page's signed-in staff member, else the redirect to the console's sign-in."""
+    who = await run_in_threadpool(optional_principal, request)
+    if who is None or who.kind != "staff":
+        return RedirectResponse(f"/console?next={path}", status_code=303, headers=NO_STORE)
+    return who
+
+
 @router.get("/central", response_class=HTMLResponse)
 async def central_page(request: Request, first: str | None = Query(None, alias="from"),
                        last: str | None = Query(None, alias="to")) -> Response:
-    who = await run_in_threadpool(optional_principal, request)
-    if who is None or who.kind != "staff":
-        return RedirectResponse("/console?next=/central", status_code=303, headers=NO_STORE)
+    who = await signed_in_staff(request, "/central")
+    if isinstance(who, Response):
+        return who
     if not who.has_role("central"):
         return forbidden_page(request, CENTRAL_ONLY)
     bo = _bo(request)
@@ -213,6 +222,7 @@ async def central_page(request: Request, first: str | None = Query(None, alias="
         error = tr("期間を正しく指定してください(開始日 ≤ 終了日、最長 366 日)。")
         period, figures = await _period_figures(request, None, None)
     query = f"from={period.first.isoformat()}&to={period.last.isoformat()}"
+    found = await run_in_threadpool(stats.of_backoffice, bo, period, bo.catalog.wards)
     return staff_page(
         request, "central.html", title=TITLE,
         scripts=("live.js", "central.js", "central_waits.js"),
@@ -220,7 +230,12 @@ async def central_page(request: Request, first: str | None = Query(None, alias="
         first=period.first.isoformat(), last=period.last.isoformat(),
         csv_url=f"{API}/central/period.csv?{query}",
         chart_html=chart_svg(figures, bo.catalog, lang),
-        period_tables_html=period_tables_html(figures, bo.catalog, lang))
+        period_tables_html=period_tables_html(figures, bo.catalog, lang),
+        stats_summary_html=summary_table(found, bo.catalog, lang) + csv_links(
+            f"{API}/central/statistics/{{table}}.csv?{query}", tr),
+        stats_html="".join(ward_html(found, code, bo.catalog, lang,
+                                     f"{API}/wards/{code}/statistics/{{table}}.csv?{query}")
+                           for code in found["wards"]))
 
 
 @router.post("/web/central/logout", response_class=RedirectResponse,
