@@ -22,6 +22,7 @@ from kiosk.backoffice.routes import (
     events,
     floor,
     health,
+    notify,
     phone,
     tickets,
     visits,
@@ -30,5 +31,5 @@ from kiosk.backoffice.routes import (
 
 router = APIRouter(prefix="/api/v1")
 for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone,
-              announcements, admin, health, enrol, floor, congestion, appointments):
+              announcements, admin, health, enrol, floor, congestion, appointments, notify):
     router.include_router(_part.router)

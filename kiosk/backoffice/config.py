@@ -18,6 +18,7 @@ from kiosk.backoffice.config_home import (
     appointment_settings,
     public_settings,
 )
+from kiosk.backoffice.config_notify import NotifySettings, notify_settings
 from kiosk.configfile import CONFIG_DIR, read_toml
 from kiosk.domain.section import Section
 
@@ -178,6 +179,7 @@ class Settings:
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     public: PublicSettings = field(default_factory=PublicSettings)
     appointments: AppointmentSettings = field(default_factory=AppointmentSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
     source: str = ""
 
     @classmethod
@@ -185,7 +187,7 @@ class Settings:
         root = Section(data, file)
         root.unknown_keys(("server", "security", "queue", "events", "retention", "payment",
                            "announcements", "devices", "calendar", "public",
-                           "appointments"))
+                           "appointments", "notify"))
         ds, dc, dq, de = ServerSettings(), SecuritySettings(), QueueSettings(), EventSettings()
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
@@ -279,6 +281,7 @@ class Settings:
                    calendar=_calendar(root.section("calendar", {})),
                    public=public_settings(root.section("public", {})),
                    appointments=appointment_settings(root.section("appointments", {})),
+                   notify=notify_settings(root.section("notify", {})),
                    source=file)
 
 
