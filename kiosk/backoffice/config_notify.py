@@ -41,6 +41,7 @@ class NotifySettings:
     backoff_seconds: float = 2.0    # the wait after the first failure, doubled each time …
     backoff_max_seconds: float = 300.0  # … at most this
     reminder_hour: int = 17         # the day-before reminder is sent from this local hour
+    timer_seconds: float = 60.0     # how often the worker queues reminders and purges
     vapid_private_key: str = ""     # PEM file (ward-backoffice vapid-keys); "" = no Web Push
     vapid_subject: str = "mailto:no-reply@example.invalid"
     push_services: tuple[str, ...] = DEFAULT_PUSH_SERVICES
@@ -104,6 +105,7 @@ def notify_settings(n: Section) -> NotifySettings:
         backoff_seconds=n.number("backoff_seconds", d.backoff_seconds, min=0.01),
         backoff_max_seconds=n.number("backoff_max_seconds", d.backoff_max_seconds, min=0.01),
         reminder_hour=n.integer("reminder_hour", d.reminder_hour, min=0, max=23),
+        timer_seconds=n.number("timer_seconds", d.timer_seconds, min=0.1),
         vapid_private_key=_maybe(n, "vapid_private_key", d.vapid_private_key),
         vapid_subject=subject, push_services=services,
         push_ttl_seconds=n.integer("push_ttl_seconds", d.push_ttl_seconds, min=0,

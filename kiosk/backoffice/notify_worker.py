@@ -25,8 +25,6 @@ from kiosk.backoffice.notify_texts import render
 
 log = logging.getLogger(__name__)
 
-_PURGE_EVERY = 60.0  # seconds between the purge / reminder passes
-
 
 class Worker:
     def __init__(self, bo: Backoffice) -> None:
@@ -38,7 +36,7 @@ class Worker:
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="notify-worker", daemon=True)
         self.stats = {"sent": 0, "retry": 0, "failed": 0, "dropped": 0}
-        self._since_purge = _PURGE_EVERY
+        self._since_timer = bo.settings.notify.timer_seconds
 
     def start(self) -> None:
         self.thread.start()
@@ -60,9 +58,10 @@ class Worker:
     def tick(self) -> int:
         """One pass: the timer's work (now and then), then every due row. Returns how many
         rows were attempted."""
-        self._since_purge += self.bo.settings.notify.poll_seconds
-        if self._since_purge >= _PURGE_EVERY:
-            self._since_purge = 0.0
+        n = self.bo.settings.notify
+        self._since_timer += n.poll_seconds
+        if self._since_timer >= n.timer_seconds:
+            self._since_timer = 0.0
             notify.schedule_reminders(self.bo)
             notify.purge(self.bo)
         done = 0

@@ -220,9 +220,10 @@ def _booking_data(booking: Any) -> dict[str, Any]:
 
 
 def schedule_reminders(bo: Backoffice, now: datetime | None = None) -> int:
-    """The worker's timer: reminders for tomorrow's bookings, from `reminder_hour` local."""
-    now = now or utcnow()
-    here = now.replace(tzinfo=UTC).astimezone(bo.tz)
+    """The worker's timer: reminders for tomorrow's bookings, from `reminder_hour` local
+    (`now`: the clock it decides by; the rows are due at once)."""
+    stamp = utcnow()
+    here = (now or stamp).replace(tzinfo=UTC).astimezone(bo.tz)
     if here.hour < bo.settings.notify.reminder_hour:
         return 0
     tomorrow = here.date() + timedelta(days=1)
@@ -234,7 +235,7 @@ def schedule_reminders(bo: Backoffice, now: datetime | None = None) -> int:
             .where(A.c.status == "booked", A.c.day == tomorrow, S.c.channel == "email")).all()
         for b in due:
             _insert(bo, conn, _row((b.sub_id, "email", b.sub_language), b.ward, "reminder",
-                                   _booking_data(b), f"reminder:{b.id}:{b.sub_id}", now))
+                                   _booking_data(b), f"reminder:{b.id}:{b.sub_id}", stamp))
             made += 1
     return made
 
