@@ -117,14 +117,14 @@ class PushService:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 status, why = service._accept(self.path, dict(self.headers.items()), body)
+                if status != 201:
+                    with service._lock:
+                        service.refused.append((status, why))
                 self.send_response(status)
                 if status == 201:
                     self.send_header("Location", f"/message/{secrets.token_hex(8)}")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                if status != 201:
-                    with service._lock:
-                        service.refused.append((status, why))
 
             def log_message(self, *_args: Any) -> None:
                 pass

@@ -38,7 +38,7 @@ class Mailbox:
         box = self
 
         class Handler:
-            async def handle_DATA(self, _server: Any, _session: Any,  # noqa: N802
+            async def handle_DATA(self, _server: Any, _session: Any,
                                   envelope: Any) -> str:
                 msg = email.message_from_bytes(envelope.content, _class=EmailMessage,
                                                policy=email.policy.default)

@@ -72,9 +72,13 @@ async def get_notifications(token: TokenPath, request: Request) -> dict[str, Any
     return await run_in_threadpool(_state, request, token)
 
 
-@router.put("/status/{token}/notifications/push", dependencies=[*PRIVATE, PUBLIC],
-            response_model=NotifySubscription,
-            summary="Receive \"N ahead\" and \"called\" by Web Push (public)")
+def _opt_in(channel: str, how: str) -> Any:
+    return router.put(f"/status/{{token}}/notifications/{channel}",
+                      dependencies=[*PRIVATE, PUBLIC], response_model=NotifySubscription,
+                      summary=f"Receive \"N ahead\" and \"called\" by {how} (public)")
+
+
+@_opt_in("push", "Web Push")
 async def put_push(token: TokenPath, body: PushIn, request: Request) -> dict[str, Any]:
     bo = bo_of(request)
     return await run_in_threadpool(
@@ -83,14 +87,10 @@ async def put_push(token: TokenPath, body: PushIn, request: Request) -> dict[str
                                  auth=body.keys.auth.rstrip("=")))
 
 
-@router.put("/status/{token}/notifications/email", dependencies=[*PRIVATE, PUBLIC],
-            response_model=NotifySubscription,
-            summary="Receive \"N ahead\" and \"called\" by e-mail (public)")
+@_opt_in("email", "e-mail")
 async def put_email(token: TokenPath, body: EmailIn, request: Request) -> dict[str, Any]:
-    bo = bo_of(request)
-    return await run_in_threadpool(
-        lambda: notify.subscribe(bo, token, "email", body.address.strip(),
-                                 _language(body.language)))
+    return await run_in_threadpool(lambda: notify.subscribe(
+        bo_of(request), token, "email", body.address.strip(), _language(body.language)))
 
 
 @router.delete("/status/{token}/notifications/{channel}", dependencies=[*PRIVATE, PUBLIC],
