@@ -74,7 +74,6 @@ def subscribe(bo: Backoffice, token: str, channel: str, target: str, language: s
         if not valid_email(target):
             raise invalid("validation_error", "not an e-mail address", field="address")
     now = utcnow()
-    pending: list[dict[str, Any]] = []
     with writing(bo.engine) as conn:
         row = _live_ticket(bo, conn, token)
         conn.execute(delete(S).where(S.c.ticket_id == row.id, S.c.channel == channel,
@@ -83,7 +82,7 @@ def subscribe(bo: Backoffice, token: str, channel: str, target: str, language: s
             ward=row.ward, ticket_id=row.id, channel=channel, target=target, p256dh=p256dh,
             auth=auth, language=language, created_at=now).returning(S.c.id)).scalar_one()
         if row.status == "waiting":  # already near the front: say so at once
-            _queue_ahead(bo, conn, row, [(sub_id, channel, language)], now, pending)
+            _queue_ahead(bo, conn, row, [(sub_id, channel, language)], now)
     return {"channel": channel, "subscribed": True, "ahead": n.ahead}
 
 
@@ -154,8 +153,9 @@ def _ticket_data(row: Any) -> dict[str, Any]:
 
 def _queue_ahead(bo: Backoffice, conn: Connection, row: Any,
                  subs: list[tuple[int, str, str]], now: datetime,
-                 pending: list[dict[str, Any]]) -> None:
-    ahead = people_ahead(conn, row)
+                 ahead: int | None = None) -> None:
+    if ahead is None:
+        ahead = people_ahead(conn, row)
     if ahead > bo.settings.notify.ahead:
         return
     stage = row.stage or 0
@@ -170,7 +170,6 @@ def on_event(bo: Backoffice, conn: Connection, type_: str, ward: str, service: s
     if not bo.settings.notify.enabled or ticket is None:
         return
     now = utcnow()
-    pending: list[dict[str, Any]] = []
     if type_ in _CALLS and counter is not None:
         for sub_id, channel, language in conn.execute(
                 select(S.c.id, S.c.channel, S.c.language).where(S.c.ticket_id == ticket.id)):
@@ -181,21 +180,23 @@ def on_event(bo: Backoffice, conn: Connection, type_: str, ward: str, service: s
                 f"{ticket.called_at:%Y%m%d%H%M%S}", now))
     if type_ not in _MOVES:
         return
-    queues = {q for q in (service, (data or {}).get("from_service")) if q}
-    if not queues:
-        return
-    waiting = conn.execute(
-        select(T, S.c.id.label("sub_id"), S.c.channel.label("sub_channel"),
-               S.c.language.label("sub_language"))
-        .select_from(S.join(T, T.c.id == S.c.ticket_id))
-        .where(S.c.ward == ward, T.c.ward == ward, T.c.service.in_(queues),
-               T.c.status == "waiting")).all()
-    by_ticket: dict[int, tuple[Any, list[tuple[int, str, str]]]] = {}
-    for w in waiting:
-        by_ticket.setdefault(w.id, (w, []))[1].append((w.sub_id, w.sub_channel,
-                                                       w.sub_language))
-    for row, subs in by_ticket.values():
-        _queue_ahead(bo, conn, row, subs, now, pending)
+    n = bo.settings.notify.ahead
+    for queue in {q for q in (service, (data or {}).get("from_service")) if q}:
+        # Only the first n + 1 of the queue can be n or fewer ahead: one short read of the
+        # queue's head (the call-next order), then its opted-in tickets.
+        head = list(conn.execute(
+            select(T).where(T.c.ward == ward, T.c.service == queue, T.c.status == "waiting")
+            .order_by(T.c.rank, T.c.queue_at, T.c.id).limit(n + 1)))
+        if not head:
+            continue
+        subs: dict[int, list[tuple[int, str, str]]] = {}
+        for sub_id, ticket_id, channel, language in conn.execute(
+                select(S.c.id, S.c.ticket_id, S.c.channel, S.c.language).where(
+                    S.c.ticket_id.in_([h.id for h in head]))):
+            subs.setdefault(ticket_id, []).append((sub_id, channel, language))
+        for ahead, row in enumerate(head):
+            if row.id in subs:
+                _queue_ahead(bo, conn, row, subs[row.id], now, ahead)
 
 
 # ------------------------------------------------------------------ bookings (e-mail)

@@ -160,5 +160,5 @@ def notify_values(tr: Translator) -> dict[str, str]:
             "push_on": tr("この端末に通知する"), "push_off": tr("通知をやめる"),
             "email_label": tr("メールアドレス"), "email_on": tr("メールで受け取る"),
             "email_off": tr("メールをやめる"),
-            "notify_privacy": tr("お知らせには受付番号と窓口だけが書かれます。"
-                                 "登録はこの受付が終わると消去されます")}
+            "notify_privacy": tr(
+                "お知らせには受付番号と窓口だけが書かれます。登録はこの受付が終わると消去されます")}
