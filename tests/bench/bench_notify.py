@@ -105,7 +105,7 @@ def main() -> int:
             while len(push.received) < expected and time.monotonic() < deadline:
                 time.sleep(0.02)
             seconds = time.perf_counter() - t0
-            out["delivered"] = len(push.received)
+            out["expected"], out["delivered"] = expected, len(push.received)
             out["delivery_per_s"] = round(len(push.received) / seconds, 1)
             # live: one call while the worker runs, to the stand-in holding it decrypted
             lags = []
