@@ -190,3 +190,21 @@ def test_once_only_notices_retries_and_purge(nbo: Any) -> None:
     assert notify.state(bo, token)["email"] is False
     with pytest.raises(EngineError):     # an ended ticket takes no new opt-in
         notify.subscribe(bo, token, "email", "r@example.org", "ja")
+
+
+def test_vapid_keys_command_writes_a_private_file_once(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    import stat
+
+    from kiosk.backoffice.__main__ import main
+
+    out = tmp_path / "keys" / "vapid.pem"
+    assert main(["vapid-keys", "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    vapid = webpush.Vapid.from_file(str(out), "mailto:ward@example.org")
+    assert printed["public_key"] == vapid.public_key
+    before = out.read_bytes()
+    assert main(["vapid-keys", "--out", str(out)]) == 2   # subscriptions are bound to it
+    assert out.read_bytes() == before
