@@ -106,8 +106,10 @@ def nbo(bo: Any, tmp_path: Path) -> Any:
 
 
 def _rows(bo: Any) -> list[Any]:
+    """The outbox rows of the certificates queue (the test's other queue has its own)."""
     with bo.engine.connect() as conn:
-        return list(conn.execute(select(m.notify_outbox).order_by(m.notify_outbox.c.id)))
+        return [r for r in conn.execute(select(m.notify_outbox).order_by(m.notify_outbox.c.id))
+                if r.data.get("service") == "certificates"]
 
 
 KEYS = {"p256dh": webpush.b64u(b"\x04" + bytes(64)), "auth": webpush.b64u(bytes(16))}
@@ -129,6 +131,14 @@ def test_once_only_notices_retries_and_purge(nbo: Any) -> None:
         notify.subscribe(bo, token, "push", "http://127.0.0.1:9/p/1", "en", **KEYS)
     notify.subscribe(bo, token, "push", "http://127.0.0.1:9/p/1", "en", **_good_keys())
     notify.subscribe(bo, token, "email", "r@example.org", "ja")
+    notify.subscribe(bo, token, "email", "r@example.org", "ja")      # the same: replaced
+    others = [new_ticket(bo, "moving") for _ in range(2)]
+    for i in range(notify.MAX_PER_TICKET):
+        notify.subscribe(bo, others[0]["status_token"], "email", f"x{i}@example.org", "ja")
+    with pytest.raises(EngineError) as many:
+        notify.subscribe(bo, others[0]["status_token"], "email", "y@example.org", "ja")
+    assert many.value.code == "too_many_subscriptions"
+    notify.unsubscribe(bo, others[0]["status_token"], "email")
     assert _rows(bo) == []               # four ahead: more than [notify] ahead = 3
     actions.call_next(bo, admin(), "kita", 1, "")
     rows = _rows(bo)

@@ -38,6 +38,7 @@ O = m.notify_outbox  # noqa: E741
 A = m.appointments
 
 CHANNELS = ("push", "email")
+MAX_PER_TICKET = 5  # subscriptions per ticket and channel
 # Events after which someone's place in a queue may have moved up.
 _MOVES = frozenset({"ticket.called", "ticket.cancelled", "ticket.transferred", "ticket.held",
                     "ticket.no_show", "visit.stage_completed"})
@@ -76,8 +77,13 @@ def subscribe(bo: Backoffice, token: str, channel: str, target: str, language: s
     now = utcnow()
     with writing(bo.engine) as conn:
         row = _live_ticket(bo, conn, token)
-        conn.execute(delete(S).where(S.c.ticket_id == row.id, S.c.channel == channel,
-                                     S.c.target == target))
+        _forget(conn, list(conn.execute(select(S.c.id).where(
+            S.c.ticket_id == row.id, S.c.channel == channel, S.c.target == target)).scalars()))
+        have = conn.execute(select(func.count()).select_from(S).where(
+            S.c.ticket_id == row.id, S.c.channel == channel)).scalar_one()
+        if have >= MAX_PER_TICKET:  # a few phones of one family, not a relay for a crowd
+            raise conflict("too_many_subscriptions", f"a ticket takes at most "
+                           f"{MAX_PER_TICKET} of these; stop one first")
         sub_id = conn.execute(S.insert().values(
             ward=row.ward, ticket_id=row.id, channel=channel, target=target, p256dh=p256dh,
             auth=auth, language=language, created_at=now).returning(S.c.id)).scalar_one()
