@@ -281,10 +281,13 @@ def claim_due(bo: Backoffice, limit: int = 20, lease_seconds: float = 60.0,
     a crash — becomes due again)."""
     now = now or utcnow()
     claimed = []
-    with writing(bo.engine) as conn:
+    with reading(bo.engine) as conn:  # idle polls take no write lock (SQLite: the queue's)
         due = conn.execute(select(O.c.id, O.c.next_at).where(
             O.c.status == "pending", O.c.next_at <= now).order_by(O.c.next_at, O.c.id)
             .limit(limit)).all()
+    if not due:
+        return []
+    with writing(bo.engine) as conn:
         for d in due:
             if conn.execute(update(O).where(O.c.id == d.id, O.c.status == "pending",
                                             O.c.next_at == d.next_at).values(
