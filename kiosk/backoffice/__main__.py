@@ -84,7 +84,25 @@ def _parser() -> argparse.ArgumentParser:
     _db_arg(pg)
     pg.add_argument("--config", help="back-office TOML (default: config/backoffice.toml)")
     pg.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    vk = sub.add_parser("vapid-keys", help="a new VAPID key pair for Web Push: the private "
+                        "key to a PEM file ([notify] vapid_private_key), the public key printed")
+    vk.add_argument("--out", required=True, help="PEM file to write (refused if it exists)")
     return ap
+
+
+def _vapid_keys(out: Path) -> int:
+    from kiosk.backoffice.webpush import new_key_pem
+
+    if out.exists():
+        print(f"ward-backoffice: {out} exists; not overwritten (subscriptions are bound "
+              "to the key)", file=sys.stderr)
+        return 2
+    pem, public = new_key_pem()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with os.fdopen(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+        fh.write(pem)
+    print(json.dumps({"private_key_file": str(out), "public_key": public}))
+    return 0
 
 
 def _is_migrated(url: str) -> bool:
@@ -235,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
             return simulate(args)
         if args.command == "purge":
             return _purge(args)
+        if args.command == "vapid-keys":
+            return _vapid_keys(Path(args.out))
         if args.command == "migrate":
             _prepare(args.db, args.catalog)[1].dispose()
             print("migrated")

@@ -22,6 +22,7 @@ from kiosk.backoffice.routes import (
     events,
     floor,
     health,
+    notify,
     phone,
     remote,
     tickets,
@@ -32,5 +33,5 @@ from kiosk.backoffice.routes import (
 router = APIRouter(prefix="/api/v1")
 for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone,
               announcements, admin, health, enrol, floor, congestion, appointments,
-              remote):
+              remote, notify):
     router.include_router(_part.router)

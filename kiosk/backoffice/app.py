@@ -172,9 +172,18 @@ def create_app(bo: Backoffice) -> FastAPI:
             from kiosk.backoffice.retention import purge_loop
 
             purger = asyncio.create_task(purge_loop(bo))
+        notifier = None
+        n = bo.settings.notify
+        if n.push_on or n.email_on:  # the delivery worker: a thread apart from requests
+            from kiosk.backoffice.notify_worker import Worker
+
+            notifier = Worker(bo)
+            notifier.start()
         try:
             yield
         finally:
+            if notifier is not None:
+                notifier.stop()
             if purger is not None:
                 purger.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -197,6 +206,12 @@ def create_app(bo: Backoffice) -> FastAPI:
                   docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
                   openapi_url="/openapi.json" if docs else None)
     app.state.backoffice = bo
+    n = bo.settings.notify
+    if n.push_on:  # a missing or wrong key stops the server at start, saying which file
+        from kiosk.backoffice.webpush import Vapid
+
+        app.state.vapid_public_key = Vapid.from_file(n.vapid_private_key,
+                                                     n.vapid_subject).public_key
     install_error_handlers(app)
     from kiosk.backoffice.api import router as api_router
     from kiosk.backoffice.web import router as web_router

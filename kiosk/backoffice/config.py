@@ -20,6 +20,7 @@ from kiosk.backoffice.config_home import (
     public_settings,
     remote_settings,
 )
+from kiosk.backoffice.config_notify import NotifySettings, notify_settings
 from kiosk.configfile import CONFIG_DIR, read_toml
 from kiosk.domain.section import Section
 
@@ -181,6 +182,7 @@ class Settings:
     public: PublicSettings = field(default_factory=PublicSettings)
     appointments: AppointmentSettings = field(default_factory=AppointmentSettings)
     remote: RemoteSettings = field(default_factory=RemoteSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
     source: str = ""
 
     @classmethod
@@ -188,7 +190,7 @@ class Settings:
         root = Section(data, file)
         root.unknown_keys(("server", "security", "queue", "events", "retention", "payment",
                            "announcements", "devices", "calendar", "public",
-                           "appointments", "remote"))
+                           "appointments", "remote", "notify"))
         ds, dc, dq, de = ServerSettings(), SecuritySettings(), QueueSettings(), EventSettings()
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
@@ -283,6 +285,7 @@ class Settings:
                    public=public_settings(root.section("public", {})),
                    appointments=appointment_settings(root.section("appointments", {})),
                    remote=remote_settings(root.section("remote", {})),
+                   notify=notify_settings(root.section("notify", {})),
                    source=file)
 
 

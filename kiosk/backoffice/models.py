@@ -390,3 +390,45 @@ appointment_slots = Table(
     Column("slot_at", DateTime, primary_key=True),
     Column("taken", Integer, nullable=False),
 )
+
+# Notifications (issue #19; engine/notify.py). Where to reach a resident who opted in on the
+# phone page (a Web Push subscription or an e-mail address) or gave an e-mail with a booking:
+# kept only while its ticket / booking lives, then deleted (notify.purge).
+notify_subscriptions = Table(
+    "notify_subscriptions", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ward", String(32), nullable=False),
+    Column("ticket_id", BigId, ForeignKey("tickets.id")),
+    Column("appointment_id", BigId, ForeignKey("appointments.id")),
+    Column("channel", String(8), nullable=False),     # push | email
+    Column("target", String(1024), nullable=False),   # the push endpoint | the address
+    Column("p256dh", String(100)),                    # push: the browser's public key …
+    Column("auth", String(32)),                       # … and auth secret (base64url)
+    Column("language", String(8), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_notify_subscriptions_ticket", "ticket_id"),
+    Index("ix_notify_subscriptions_appointment", "appointment_id"),
+)
+
+# What is to be sent, one row per message and channel: inserted in the queue's transaction
+# (or after it), delivered by the server's worker (notify_worker.py) with bounded retries.
+# `data` holds only the ticket number, counter, ward, service and times; `dedupe` makes
+# each notice once-only across server processes.
+notify_outbox = Table(
+    "notify_outbox", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subscription_id", BigInteger),            # gone: the row is dropped
+    Column("ward", String(32), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("kind", String(16), nullable=False),       # confirmation|reminder|ahead|called
+    Column("language", String(8), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("dedupe", String(120), nullable=False, unique=True),
+    Column("status", String(8), nullable=False),      # pending|sent|failed|dropped
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_at", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    Column("last_error", String(200)),
+    Index("ix_notify_outbox_due", "status", "next_at"),
+)

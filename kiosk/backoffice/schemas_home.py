@@ -174,3 +174,26 @@ class RemoteCheckIn(Out):
     remote: RemotePlace
     late: bool                # always false: the same shape as CheckIn
     ticket: Ticket
+
+
+class NotifyState(Out):
+    """What a phone page opted into (by its status token) and what the office offers."""
+    push: bool
+    email: bool
+    push_available: bool
+    email_available: bool
+    ahead: int                         # "N ahead" is sent at this many people ahead
+    vapid_public_key: str | None       # the applicationServerKey (base64url), if push is on
+
+
+class NotifySubscription(Out):
+    channel: Literal["push", "email"]
+    subscribed: bool
+    ahead: int
+
+
+class NotifyCounts(Out):
+    """A ward's notifications by state and channel (numbers only): sent, still pending,
+    given up after the retries (failed), dropped (the subscription was gone)."""
+    ward: str
+    counts: dict[str, dict[str, int]]

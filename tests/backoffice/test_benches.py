@@ -47,6 +47,13 @@ def test_purge_bench_quick():
     assert all(r["purged"] == 900 for r in result["runs"])
 
 
+def test_notify_bench_quick():
+    result = _bench("bench_notify.py")
+    # every queued push reached the stand-in, decrypted; none was dropped
+    assert result["expected"] > 0 and result["delivered"] == result["expected"]
+    assert result["worker"]["dropped"] == 0
+
+
 def test_fairness_bench_quick():
     """The fairness rule on simulated days: appointments are called near their slot, and
     walk-ins fare better than under "appointments first" (docs/home.md)."""

@@ -173,7 +173,7 @@ def test_every_word_of_the_pages_is_in_the_seven_catalogs() -> None:
                                .read_text(encoding="utf-8")))
     used |= set(congestion_page.LEVEL_WORDS.values()) | set(congestion_page.WEEKDAYS)
     used |= {congestion_page.HISTORY_TEXT, booking_page.OTHER_ERROR, booking_page.BUSY,
-             booking_page.CONTACT_HINT, booking_page.AT_THE_KIOSK,
+             booking_page.CONTACT_HINT, booking_page.MAIL_HINT, booking_page.AT_THE_KIOSK,
              *booking_page.ERRORS.values(), "予約中", "取り消し済み", "受付済み", "予約しました"}
     assert len(used) > 50
     for code in LANGUAGE_CODES:

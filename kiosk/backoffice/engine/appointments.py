@@ -35,7 +35,7 @@ from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import iso, local, office_day, to_utc, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, writing
-from kiosk.backoffice.engine import issuing, visits
+from kiosk.backoffice.engine import issuing, notify, visits
 from kiosk.backoffice.engine.errors import NotFound, conflict, invalid
 from kiosk.backoffice.engine.lookups import people_ahead, ward_of
 from kiosk.backoffice.engine.shapes import ticket_json
@@ -317,6 +317,7 @@ def confirm(bo: Backoffice, code: str, contact: str,
         conn.execute(update(A).where(A.c.id == row.id).values(
             status="booked", hold_until=None, contact_hash=key))
         row = conn.execute(select(A).where(A.c.id == row.id)).one()
+        notify.on_booking(bo, conn, row, contact)  # an e-mail contact: confirmation, reminder
     return view(bo, row)
 
 

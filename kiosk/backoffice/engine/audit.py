@@ -86,4 +86,7 @@ def record(bo: Backoffice, conn: Connection, pending: list[dict[str, Any]], *, t
         event_id = conn.execute(_EVENT_SQLITE, params).scalar_one()
     event = {"id": event_id, **event}
     pending.append(event)
+    from kiosk.backoffice.engine import notify  # it reads the queue this module writes
+
+    notify.on_event(bo, conn, type, ward, service, ticket, counter, data)
     return event

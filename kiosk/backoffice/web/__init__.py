@@ -11,6 +11,7 @@ from kiosk.backoffice.web.congestion_page import router as _congestion
 from kiosk.backoffice.web.devices_page import router as _devices
 from kiosk.backoffice.web.floor_page import router as _floor
 from kiosk.backoffice.web.remote_page import router as _remote
+from kiosk.backoffice.web.notify_page import router as _notify
 from kiosk.backoffice.web.routes import router
 from kiosk.backoffice.web.stats_routes import router as _stats
 from kiosk.backoffice.web.waits_routes import router as _waits
@@ -24,5 +25,6 @@ router.include_router(_floor)
 router.include_router(_congestion)
 router.include_router(_booking)
 router.include_router(_remote)
+router.include_router(_notify)
 
 __all__ = ["router"]

@@ -44,6 +44,8 @@ ERRORS = {"slot_full": "その時間は先に予約されました。別の時�
           "no_booking": "その予約番号は見つかりません"}
 OTHER_ERROR = "予約できませんでした。もう一度お試しください"
 CONTACT_HINT = "予約の件数の確認だけに使い、そのままでは保存しません"
+# With e-mail on ([notify.smtp] host): the address is kept until the reminder (docs/home.md)
+MAIL_HINT = "メールアドレスには予約の確認と前日のお知らせを送り、送ったあと消去します"
 AT_THE_KIOSK = "当日、区役所の受付機でこのQRコードを読み取るか、予約番号を入力してください"
 BUSY = "ただいま混み合っています。しばらくしてからもう一度お試しください"
 
@@ -278,6 +280,8 @@ async def book_hold(request: Request) -> HTMLResponse:
                 f'<input id="contact" name="contact" required minlength="6" maxlength="254" '
                 f'autocomplete="email">'
                 f'<p class="hint">{esc(tr(CONTACT_HINT))}</p>'
+                + (f'<p class="hint" id="mail-hint">{esc(tr(MAIL_HINT))}</p>'
+                   if bo.settings.notify.email_on else "") +
                 f'<button type="submit" class="btn">{esc(tr("予約する"))}</button></form>')
 
     return await answer(request, code, work, tr("窓口の予約"))

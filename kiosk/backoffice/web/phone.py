@@ -106,11 +106,13 @@ def page_values(view: Mapping[str, Any], lang: str, token: str, updated_at: str)
     tr = t(lang)
     hidden = 'hidden=""'
     config = {"token": token, "lang": lang, "view": f"/status/{token}/view?lang={lang}",
-              "events": f"/api/v1/status/{token}/events"}
+              "events": f"/api/v1/status/{token}/events",
+              "notify": f"/api/v1/status/{token}/notifications"}
     # The page words its own `position` messages (people ahead, wait) with these: the same
     # catalog texts and rule as `phone_view`, so they never differ from a fresh read.
     strings = {"lost": tr("接続が切れました — 再接続しています…"), "ahead": tr.gettext("{n} 人"),
-               "soon": tr("まもなくです"), "minutes": tr.gettext("約 {minutes} 分")}
+               "soon": tr("まもなくです"), "minutes": tr.gettext("約 {minutes} 分"),
+               **notify_strings(tr)}
     return {
         "lang": t(lang).language.bcp47,
         "title": tr("受付状況"),
@@ -139,4 +141,24 @@ def page_values(view: Mapping[str, Any], lang: str, token: str, updated_at: str)
         "guide_html": view.get("guide_html", ""),
         "next_text": view.get("next_text", ""),
         "next_hidden_html": "" if view.get("next_text") else hidden,
+        **notify_values(tr),
     }
+
+
+def notify_strings(tr: Translator) -> dict[str, str]:
+    """What phone_notify.js says after a button (engine/notify.py, docs/home.md)."""
+    return {"working": tr("設定しています…"), "push_done": tr("この端末に通知します"),
+            "email_done": tr("メールでお知らせします"), "stopped": tr("お知らせを止めました"),
+            "denied": tr("通知が許可されていません。ブラウザーの設定をご確認ください"),
+            "failed": tr("設定できませんでした。しばらくしてからもう一度お試しください"),
+            "bad_email": tr("メールアドレスを確かめてください")}
+
+
+def notify_values(tr: Translator) -> dict[str, str]:
+    return {"notify_title": tr("順番が近づいたらお知らせ"),
+            "notify_what": tr("前の人数が少なくなったときと、呼ばれたときにお知らせします"),
+            "push_on": tr("この端末に通知する"), "push_off": tr("通知をやめる"),
+            "email_label": tr("メールアドレス"), "email_on": tr("メールで受け取る"),
+            "email_off": tr("メールをやめる"),
+            "notify_privacy": tr(
+                "お知らせには受付番号と窓口だけが書かれます。登録はこの受付が終わると消去されます")}
