@@ -10,8 +10,8 @@ from kiosk.backoffice.web.central_routes import router as _central
 from kiosk.backoffice.web.congestion_page import router as _congestion
 from kiosk.backoffice.web.devices_page import router as _devices
 from kiosk.backoffice.web.floor_page import router as _floor
-from kiosk.backoffice.web.remote_page import router as _remote
 from kiosk.backoffice.web.notify_page import router as _notify
+from kiosk.backoffice.web.remote_page import router as _remote
 from kiosk.backoffice.web.routes import router
 from kiosk.backoffice.web.stats_routes import router as _stats
 from kiosk.backoffice.web.waits_routes import router as _waits
