@@ -167,6 +167,15 @@ def create_app(bo: Backoffice) -> FastAPI:
             listener = asyncio.create_task(listen_postgres(bo.libpq_dsn(), bo.hub, ready))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), 10)
+        from kiosk.backoffice import catalog_versions
+
+        # The newest stored catalog version (the files become version 1 on the first
+        # start), then a cheap poll for newer ones: see catalog_versions and docs.
+        await anyio.to_thread.run_sync(catalog_versions.start, bo)
+        watcher: asyncio.Task[None] | None = None
+        if bo.settings.catalog.poll_seconds > 0:
+            watcher = asyncio.create_task(
+                catalog_versions.watch(bo, bo.settings.catalog.poll_seconds))
         purger: asyncio.Task[None] | None = None
         if bo.settings.retention.check_seconds > 0:
             from kiosk.backoffice.retention import purge_loop
@@ -175,10 +184,11 @@ def create_app(bo: Backoffice) -> FastAPI:
         try:
             yield
         finally:
-            if purger is not None:
-                purger.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await purger
+            for task in (watcher, purger):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             bo.fast_issuer = None
             if fast is not None:
                 await fast.close()
