@@ -229,7 +229,7 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
         raise
     return KioskDevices(reader=reader, printer=printer, desk=desk, catalog=catalog,
                         payment=payment, report_maintainer=report, close=close, voice=voice,
-                        health=health, keypad=keypad)
+                        health=health, keypad=keypad, link=link)
 
 
 def open_voice(root: Section, file: str) -> Any:

@@ -231,14 +231,19 @@ def _given(body: Strict) -> dict[str, Any]:
             if k != "base_version" and v is not None}
 
 
+async def _patch(request: Request, who: Principal, part: str, code: str,
+                 body: ServiceIn | ProcedureIn) -> dict[str, Any]:
+    _city_wide(who)
+    return await _change(request, who, f"catalog.{part[:-1]}", None, body.base_version,
+                         lambda d: edit.patch_table(d, part, code, _given(body)))
+
+
 @router.patch("/services/{code}", response_model=Saved,
               summary="A service's name, target wait or default service time (city-wide "
                       "admin)")
 async def patch_service(code: Code, body: ServiceIn, request: Request,
                         who: Principal = ADMIN) -> dict[str, Any]:
-    _city_wide(who)
-    return await _change(request, who, "catalog.service", None, body.base_version,
-                         lambda d: edit.patch_table(d, "services", code, _given(body)))
+    return await _patch(request, who, "services", code, body)
 
 
 @router.patch("/procedures/{code}", response_model=Saved,
@@ -246,9 +251,7 @@ async def patch_service(code: Code, body: ServiceIn, request: Request,
                       "admin)")
 async def patch_procedure(code: Code, body: ProcedureIn, request: Request,
                           who: Principal = ADMIN) -> dict[str, Any]:
-    _city_wide(who)
-    return await _change(request, who, "catalog.procedure", None, body.base_version,
-                         lambda d: edit.patch_table(d, "procedures", code, _given(body)))
+    return await _patch(request, who, "procedures", code, body)
 
 
 @router.put("/life-events/{code}", response_model=Saved,
