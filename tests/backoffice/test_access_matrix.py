@@ -245,6 +245,7 @@ MATRIX: list[Row] = [
     Row("GET", "/supervisor", SUPERVISORS),
     Row("GET", "/supervisor/devices", SUPERVISORS),
     Row("GET", "/admin", ADMINS),
+    Row("GET", "/admin/catalog", ADMINS),
     Row("GET", "/floor", STAFF),
     Row("GET", "/web/language", EVERYONE, "/web/language?lang=en&next=/console"),
     Row("GET", "/web/static/{name:path}", EVERYONE, "/web/static/web.css"),
