@@ -99,7 +99,7 @@ def test_an_admin_changes_counters_fees_hours_and_days(backoffice: Any, browser:
         # closed days: a bad date is refused, good ones kept
         page.fill("#days-closed", "2027-13-01")
         page.click("#days-save")
-        page.wait_for_function("document.getElementById('cat-error').textContent !== ''")
+        page.wait_for_selector("#cat-error:not(:empty)")
         page.fill("#days-closed", "2027-03-31")
         page.fill("#days-open", "2027-03-28")
         click_saved(page, "#days-save")
