@@ -149,6 +149,8 @@ def create_app(bo: Backoffice) -> FastAPI:
         # More threads than connections only queue on the pool and fight over the GIL.
         anyio.to_thread.current_default_thread_limiter().total_tokens = \
             bo.settings.server.threads
+        from kiosk.backoffice import catalog_versions
+
         listener: asyncio.Task[None] | None = None
         fast = None
         if bo.is_pg:
@@ -164,11 +166,10 @@ def create_app(bo: Backoffice) -> FastAPI:
                 fast = None
             bo.fast_issuer = fast
             ready = asyncio.Event()
-            listener = asyncio.create_task(listen_postgres(bo.libpq_dsn(), bo.hub, ready))
+            listener = asyncio.create_task(listen_postgres(
+                bo.libpq_dsn(), bo.hub, ready, on_catalog=catalog_versions.notified(bo)))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), 10)
-        from kiosk.backoffice import catalog_versions
-
         # The newest stored catalog version (the files become version 1 on the first
         # start), then a cheap poll for newer ones: see catalog_versions and docs.
         await anyio.to_thread.run_sync(catalog_versions.start, bo)

@@ -8,8 +8,9 @@ from the admin pages or an import of the files — is validated by the very code
 the files (`Catalog.from_mapping`, `LifeEventCatalog.from_dict`, `config.calendar_settings`)
 and stored as the next version, with who, when and what changed (the version row is the
 audit record; `account_events` gets a `catalog.changed` line too). The newest version is
-in force: each server process polls the version number (`[catalog] poll_seconds`) and
-loads a newer one (`refresh`), the process that saved it at once.
+in force: the process that saved it at once; on PostgreSQL the others at once too (the
+save NOTIFYs `ward_catalog`, their event listener LISTENs); and each process polls the
+version number every `[catalog] poll_seconds` (SQLite's way, PostgreSQL's safety net).
 
 No HTTP here: routes/catalog_admin.py and the command line call it.
 """
@@ -18,18 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.config import CalendarSettings, calendar_settings
 from kiosk.backoffice.db import reading, writing
+from kiosk.backoffice.events import CATALOG_CHANNEL
 from kiosk.backoffice.seed import COMMAND_LINE, Actor, record, sync_catalog_in
 from kiosk.configfile import CONFIG_DIR, read_toml
 from kiosk.domain.catalog import Catalog
@@ -199,6 +201,9 @@ def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE
                 action=action[:32], changes=what, data=dict(data)))
             sync_catalog_in(conn, loaded.catalog)
             record(conn, actor, action[:32], "catalog", f"v{number}", ward)
+            if conn.dialect.name == "postgresql":  # delivered at commit, to every process
+                conn.execute(text("SELECT pg_notify(:channel, :version)"),
+                             {"channel": CATALOG_CHANNEL, "version": str(number)})
     except IntegrityError:  # another process stored the same number meanwhile
         raise Stale(latest_number(engine)) from None
     return Loaded(number, loaded.data, loaded.catalog, loaded.life_events,
@@ -297,13 +302,31 @@ def refresh(bo: Any) -> bool:
     return True
 
 
-async def watch(bo: Any, seconds: float) -> None:
-    """Poll for a newer version every `seconds` (the server's lifespan runs it)."""
+async def refresh_now(bo: Any) -> None:
+    """`refresh` off the event loop; a failure is logged (the next check tries again)."""
     import anyio.to_thread
 
+    try:
+        await anyio.to_thread.run_sync(refresh, bo)
+    except Exception as exc:  # noqa: BLE001 — the database may be failing over
+        log.warning("catalog version check failed: %s", exc)
+
+
+def notified(bo: Any) -> Callable[[], None]:
+    """For the PostgreSQL listener: a NOTIFY of a new version refreshes at once."""
+    pending: set[asyncio.Task[None]] = set()
+
+    def on_catalog() -> None:
+        task = asyncio.get_running_loop().create_task(refresh_now(bo))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    return on_catalog
+
+
+async def watch(bo: Any, seconds: float) -> None:
+    """Poll for a newer version every `seconds` (the server's lifespan runs it): SQLite's
+    way to learn of one, and PostgreSQL's safety net for a NOTIFY lost in a failover."""
     while True:
         await asyncio.sleep(seconds)
-        try:
-            await anyio.to_thread.run_sync(refresh, bo)
-        except Exception as exc:  # noqa: BLE001 — the database may be failing over
-            log.warning("catalog version check failed: %s", exc)
+        await refresh_now(bo)
