@@ -84,3 +84,32 @@ def test_revoked_token_keeps_everything(backoffice: Any, kiosks: Kiosks) -> None
     assert after.offline
     assert wait_until(lambda: link.status().pending == 1 and not link.online, 5)
     assert link.status().dead == 0
+
+
+def test_a_new_catalog_version_reaches_the_kiosk_at_its_next_sync(backoffice: Any,
+                                                                   kiosks: Kiosks) -> None:
+    """Issue #20: an admin changes a fee; the kiosk's next heartbeat sees the new config
+    version and pulls it; the session takes it only once the visit under way has ended."""
+    from kiosk.configfile import load_catalog
+    from kiosk.domain.session import Session, SessionSettings
+
+    link = kiosks.make(backoffice.url, backoffice.kiosk_token, heartbeat=0.2)
+    pulled: list[str] = []
+    link.subscribe(pulled.append)
+    assert wait_until(lambda: link.catalog().source == "GET /device/config", 10)
+    session = Session(link.catalog(), "kita", SessionSettings(), now=0.0)
+    session.start(1)
+    session.choose_procedure("juminhyo", 2)
+    fee = link.catalog().procedure("juminhyo").fee_yen
+    assert fee == load_catalog().procedure("juminhyo").fee_yen
+    r = backoffice.session("admin").patch(
+        f"{backoffice.url}/api/v1/admin/catalog/procedures/juminhyo",
+        json={"fee_yen": fee + 100}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert wait_until(lambda: link.catalog().procedure("juminhyo").fee_yen == fee + 100, 10)
+    assert "catalog" in pulled
+    session.offer_catalog(link.catalog(), None)       # what the app does on "catalog"
+    assert session.catalog.procedure("juminhyo").fee_yen == fee   # mid-visit: unchanged
+    session.back(3)
+    session.back(4)                                    # back to the welcome screen
+    assert session.catalog.procedure("juminhyo").fee_yen == fee + 100
