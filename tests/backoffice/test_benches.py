@@ -55,3 +55,9 @@ def test_fairness_bench_quick():
     assert fair["appointment_called_after_slot_minutes"]["p90"] <= result["params"]["lead"]
     assert (fair["walk_in_wait_minutes"]["p90"] <= first["walk_in_wait_minutes"]["p90"]
             and fair["walk_in_wait_minutes"]["max"] <= first["walk_in_wait_minutes"]["max"])
+
+
+def test_catalog_change_bench_quick():
+    for db in ("sqlite", "postgres"):
+        result = _bench("bench_catalog_change.py", "--db", db)
+        assert result["changes"] == 3 and result["other_process_max_ms"] < 30_000
