@@ -285,6 +285,10 @@ def start(bo: Any) -> None:
             pass  # another process imported them meanwhile
     loaded = load(bo.engine)
     if loaded is not None:
+        if bo.catalog.data and dict(bo.catalog.data) != loaded.data.get("catalog"):
+            log.warning("%s differs from catalog version %d in the database, which is in "
+                        "force: to use the file, `python -m kiosk.backoffice catalog import`",
+                        bo.catalog.source or CATALOG_FILE, loaded.version)
         with writing(bo.engine) as conn:
             sync_catalog_in(conn, loaded.catalog)
         bo.use_catalog(loaded)
