@@ -82,14 +82,14 @@ class DaysIn(Strict):
 
 class ServiceIn(Strict):
     name: str | None = Field(None, min_length=1, max_length=60)
-    target_wait_minutes: int | None = None
-    default_service_minutes: float | None = None
+    target_wait_minutes: int | None = Field(None, le=24 * 60)  # the rest: the file's rules
+    default_service_minutes: float | None = Field(None, le=24 * 60)
     base_version: BaseVersion = None
 
 
 class ProcedureIn(Strict):
     name: str | None = Field(None, min_length=1, max_length=80)
-    fee_yen: int | None = None
+    fee_yen: int | None = Field(None, le=10_000_000)  # the rest: the file's rules
     fee_per_copy: bool | None = None
     description: str | None = Field(None, max_length=400)
     fee_exempt_purposes: list[str] | None = Field(None, max_length=20)
