@@ -55,6 +55,13 @@ def delete_counter(data: Mapping[str, Any], ward: str, number: int) -> Data:
     return out
 
 
+def set_ward_services(data: Mapping[str, Any], ward: str, services: list[str]) -> Data:
+    """The services a ward offers (its counters may only serve these)."""
+    out = _copy(data)
+    _ward(out, ward)["services"] = list(services)
+    return out
+
+
 def set_hours(data: Mapping[str, Any], ward: str, opens: str, closes: str,
               weekdays: list[int]) -> Data:
     out = _copy(data)

@@ -187,6 +187,8 @@ MATRIX: list[Row] = [
         body={"name": "m-90", "services": ["certificates"]}),
     Row("DELETE", f"{A}/admin/catalog/wards/{{ward}}/counters/{{number}}", ADMIN_A,
         f"{A}/admin/catalog/wards/kita/counters/91", before=_counter_to_remove),
+    Row("PUT", f"{A}/admin/catalog/wards/{{ward}}/services", ADMIN_A,
+        f"{A}/admin/catalog/wards/kita/services", body={"services": ["no-such"]}),  # 422
     Row("PUT", f"{A}/admin/catalog/wards/{{ward}}/hours", ADMIN_A,
         f"{A}/admin/catalog/wards/kita/hours",
         body={"opens": "08:45", "closes": "17:15", "weekdays": [0, 1, 2, 3, 4]}),

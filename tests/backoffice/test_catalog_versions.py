@@ -152,6 +152,14 @@ def test_counters_hours_and_days_of_a_ward(backoffice: Any) -> None:
     ok(admin.delete(server.api(f"{A}/wards/kita/counters/77"), timeout=10))
     r = admin.delete(server.api(f"{A}/wards/kita/counters/77"), timeout=10)
     assert r.status_code == 404
+    # the services a ward offers: its counters must still fit them
+    offered = next(w for w in ok(admin.get(server.api(A)))["catalog"]["wards"]
+                   if w["code"] == "kita")["services"]
+    r = admin.put(server.api(f"{A}/wards/kita/services"), timeout=10,
+                  json={"services": [s for s in offered if s != "certificates"]})
+    assert r.status_code == 422 and "not offered by this ward" in r.json()["message"]
+    assert ok(admin.put(server.api(f"{A}/wards/kita/services"), timeout=10,
+                        json={"services": offered}))["changes"] == []
     # hours: validated like the file (opens before closes), a clear 422
     r = admin.put(server.api(f"{A}/wards/kita/hours"), timeout=10,
                   json={"opens": "18:00", "closes": "09:00", "weekdays": [0, 1, 2]})

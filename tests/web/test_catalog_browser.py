@@ -73,6 +73,13 @@ def test_an_admin_changes_counters_fees_hours_and_days(backoffice: Any, browser:
         page.click(f"{row} button:text('窓口を開く')")
         page.wait_for_selector("#cat-saved:text('窓口 61 を開きました')")
 
+        # the services the ward offers: one its counters serve cannot be dropped
+        page.uncheck("#offered-services input[value='certificates']")
+        page.click("#offered-save")
+        page.wait_for_selector("#cat-error:not(:empty)")
+        assert "not offered by this ward" in page.inner_text("#cat-error")
+        page.check("#offered-services input[value='certificates']")
+
         # a fee: the public catalog serves it at once
         prow = "#procedure-table tr[data-procedure='juminhyo']"
         page.fill(f"{prow} input[type=number]", "350")

@@ -67,6 +67,11 @@ class CounterIn(Strict):
     base_version: BaseVersion = None
 
 
+class ServicesIn(Strict):
+    services: list[Annotated[str, Field(max_length=32)]] = Field(max_length=32)
+    base_version: BaseVersion = None
+
+
 class HoursIn(Strict):
     opens: HHMM
     closes: HHMM
@@ -108,9 +113,13 @@ def _city_wide(who: Principal) -> None:
                         "only a city-wide admin changes them")
 
 
-def _ward(request: Request, who: Principal, ward: str) -> None:
+async def _ward_change(request: Request, who: Principal, ward: str, action: str,
+                       base: int | None, make: Callable[[dict[str, Any]], dict[str, Any]]
+                       ) -> dict[str, Any]:
+    """A change of one ward's part: that ward must exist and be the admin's."""
     lookups.ward_of(bo_of(request), ward)
     who.check_ward(ward)
+    return await _change(request, who, action, ward, base, make)
 
 
 async def _change(request: Request, who: Principal, action: str, ward: str | None,
@@ -183,9 +192,8 @@ def get_versions(request: Request, who: Principal = ADMIN,
                     "the ward)")
 async def put_counter(ward: WardCode, number: Number, body: CounterIn, request: Request,
                       who: Principal = ADMIN) -> dict[str, Any]:
-    _ward(request, who, ward)
-    return await _change(request, who, "catalog.counter", ward, body.base_version,
-                         lambda d: edit.put_counter(d, ward, number, body.name, body.services))
+    return await _ward_change(request, who, ward, "catalog.counter", body.base_version,
+                              lambda d: edit.put_counter(d, ward, number, body.name, body.services))
 
 
 @router.delete("/wards/{ward}/counters/{number}", response_model=Saved,
@@ -194,18 +202,24 @@ async def delete_counter(ward: WardCode, number: Number, request: Request,
                          who: Principal = ADMIN,
                          base_version: Annotated[int | None, Query(ge=0)] = None
                          ) -> dict[str, Any]:
-    _ward(request, who, ward)
-    return await _change(request, who, "catalog.counter_removed", ward, base_version,
-                         lambda d: edit.delete_counter(d, ward, number))
+    return await _ward_change(request, who, ward, "catalog.counter_removed", base_version,
+                              lambda d: edit.delete_counter(d, ward, number))
+
+
+@router.put("/wards/{ward}/services", response_model=Saved,
+            summary="The services the ward offers (admin of the ward)")
+async def put_services(ward: WardCode, body: ServicesIn, request: Request,
+                       who: Principal = ADMIN) -> dict[str, Any]:
+    return await _ward_change(request, who, ward, "catalog.ward_services", body.base_version,
+                              lambda d: edit.set_ward_services(d, ward, body.services))
 
 
 @router.put("/wards/{ward}/hours", response_model=Saved,
             summary="The ward's weekly opening hours (admin of the ward)")
 async def put_hours(ward: WardCode, body: HoursIn, request: Request,
                     who: Principal = ADMIN) -> dict[str, Any]:
-    _ward(request, who, ward)
-    return await _change(request, who, "catalog.hours", ward, body.base_version,
-                         lambda d: edit.set_hours(d, ward, body.opens, body.closes,
+    return await _ward_change(request, who, ward, "catalog.hours", body.base_version,
+                              lambda d: edit.set_hours(d, ward, body.opens, body.closes,
                                                   sorted(set(body.weekdays))))
 
 
@@ -214,14 +228,14 @@ async def put_hours(ward: WardCode, body: HoursIn, request: Request,
                     "the ward)")
 async def put_days(ward: WardCode, body: DaysIn, request: Request,
                    who: Principal = ADMIN) -> dict[str, Any]:
-    _ward(request, who, ward)
     both = set(body.closed) & set(body.open)
     if both:
         raise invalid("validation_error", "a day cannot be both closed and a special "
                       f"opening: {', '.join(sorted(d.isoformat() for d in both))}")
-    return await _change(request, who, "catalog.days", ward, body.base_version,
-                         lambda d: edit.set_days(d, ward, [x.isoformat() for x in body.closed],
-                                                 [x.isoformat() for x in body.open]))
+    return await _ward_change(request, who, ward, "catalog.days", body.base_version,
+                              lambda d: edit.set_days(d, ward,
+                                                      [x.isoformat() for x in body.closed],
+                                                      [x.isoformat() for x in body.open]))
 
 
 # --- city-wide: services, procedures, life events --------------------------------------------

@@ -104,6 +104,9 @@
     message("cat-version", T("版") + " " + current.version);
     fill("counter-table", (w.counters || []).map(function (c) { return counterRow(w, c); }));
     checkboxes(document.getElementById("counter-services"), serviceOptions(w), [], "new");
+    checkboxes(document.getElementById("offered-services"), current.catalog.services.map(function (s) {
+      return { value: s.code, label: T(s.name) };
+    }), w.services || [], "offered");
     document.getElementById("hours-opens").value = w.opens || "08:45";
     document.getElementById("hours-closes").value = w.closes || "17:15";
     checkboxes(document.getElementById("hours-weekdays"),
@@ -164,6 +167,10 @@
     quiet(change("PUT", "/wards/" + ward + "/counters/" + n, {
       name: document.getElementById("counter-name").value,
       services: checked(document.getElementById("counter-services")) }).then(function () { ev.target.reset(); }));
+  });
+  document.getElementById("offered-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    quiet(change("PUT", "/wards/" + ward + "/services", { services: checked(document.getElementById("offered-services")) }));
   });
   document.getElementById("hours-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
