@@ -82,6 +82,7 @@ class TerminalState:
     journal: dict[str, Transaction] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     aborts: dict[str, threading.Event] = field(default_factory=dict)
+    status: str = "OK"             # Diagnosis's GlobalStatus: OK, Busy, Maintenance, …
 
 
 def _header(category: str, request: dict[str, Any], poi_id: str) -> dict[str, Any]:
@@ -145,6 +146,11 @@ class Handler(socketserver.StreamRequestHandler):
             self.send({"MessageHeader": _header("TransactionStatus", head, state.poi_id),
                        "TransactionStatusResponse": response})
             return True
+        if category == "Diagnosis":   # nexo: is the terminal there and usable?
+            self.send({"MessageHeader": _header("Diagnosis", head, state.poi_id),
+                       "DiagnosisResponse": {"Response": {"Result": "Success"},
+                                             "POIStatus": {"GlobalStatus": state.status}}})
+            return True
         if category == "Reconciliation":
             self.send({"MessageHeader": _header("Reconciliation", head, state.poi_id),
                        "ReconciliationResponse": self.reconciliation()})
@@ -169,6 +175,10 @@ class Handler(socketserver.StreamRequestHandler):
         if ctl.get("journal"):
             with state.lock:
                 self.send({"Journal": [asdict(t) for t in state.journal.values()]})
+            return True
+        if "status" in ctl:         # what Diagnosis answers (a terminal in maintenance)
+            state.status = str(ctl["status"])
+            self.send({"Status": state.status})
             return True
         b = state.behaviour
         outcome = ctl.get("outcome", b.outcome)

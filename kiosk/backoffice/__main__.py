@@ -1,6 +1,7 @@
 """Command line: serve, migrate, seed-demo, create-staff, reset-password, create-device,
-rotate-device-token, purge. Creating never overwrites: a taken name is refused; resetting a
-password or a device token is its own command (audited; sessions / the old token end).
+rotate-device-token, purge, catalog (import/export/versions). Creating never overwrites: a
+taken name is refused; resetting a password or a device token is its own command (audited;
+sessions / the old token end).
 
     python -m kiosk.backoffice serve --db URL --host H --port P [--workers N]
 """
@@ -79,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     from kiosk.backoffice.simulation.cli import add_arguments
 
     add_arguments(sim)
+    from kiosk.backoffice.catalog_cli import add_arguments as catalog_arguments
+
+    catalog_arguments(sub, _db_arg)
     pg = sub.add_parser("purge", help="delete the personal data past its retention "
                         "([retention] in the config); the server also does it by itself")
     _db_arg(pg)
@@ -273,6 +277,14 @@ def main(argv: list[str] | None = None) -> int:
                 out.chmod(0o600)
             print(text)
             return 0
+        if args.command == "catalog":
+            from kiosk.backoffice.catalog_cli import run as catalog_command
+
+            engine = _prepare(args.db, None, migrate=False)[1]
+            try:
+                return catalog_command(args, engine)
+            finally:
+                engine.dispose()
         if args.command in ("create-staff", "reset-password", "create-device",
                             "rotate-device-token"):
             return _accounts(args)

@@ -15,6 +15,7 @@ from kiosk.backoffice.routes import (
     appointments,
     auth,
     catalog,
+    catalog_admin,
     congestion,
     counter,
     devices,
@@ -32,6 +33,6 @@ from kiosk.backoffice.routes import (
 
 router = APIRouter(prefix="/api/v1")
 for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone,
-              announcements, admin, health, enrol, floor, congestion, appointments,
-              remote, notify):
+              announcements, admin, catalog_admin, health, enrol, floor, congestion,
+              appointments, remote, notify):
     router.include_router(_part.router)

@@ -149,6 +149,8 @@ def create_app(bo: Backoffice) -> FastAPI:
         # More threads than connections only queue on the pool and fight over the GIL.
         anyio.to_thread.current_default_thread_limiter().total_tokens = \
             bo.settings.server.threads
+        from kiosk.backoffice import catalog_versions
+
         listener: asyncio.Task[None] | None = None
         fast = None
         if bo.is_pg:
@@ -164,9 +166,17 @@ def create_app(bo: Backoffice) -> FastAPI:
                 fast = None
             bo.fast_issuer = fast
             ready = asyncio.Event()
-            listener = asyncio.create_task(listen_postgres(bo.libpq_dsn(), bo.hub, ready))
+            listener = asyncio.create_task(listen_postgres(
+                bo.libpq_dsn(), bo.hub, ready, on_catalog=catalog_versions.notified(bo)))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), 10)
+        # The newest stored catalog version (the files become version 1 on the first
+        # start), then a cheap poll for newer ones: see catalog_versions and docs.
+        await anyio.to_thread.run_sync(catalog_versions.start, bo)
+        watcher: asyncio.Task[None] | None = None
+        if bo.settings.catalog.poll_seconds > 0:
+            watcher = asyncio.create_task(
+                catalog_versions.watch(bo, bo.settings.catalog.poll_seconds))
         purger: asyncio.Task[None] | None = None
         if bo.settings.retention.check_seconds > 0:
             from kiosk.backoffice.retention import purge_loop
@@ -184,10 +194,11 @@ def create_app(bo: Backoffice) -> FastAPI:
         finally:
             if notifier is not None:
                 notifier.stop()
-            if purger is not None:
-                purger.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await purger
+            for task in (watcher, purger):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             bo.fast_issuer = None
             if fast is not None:
                 await fast.close()

@@ -112,6 +112,13 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True)
+class CatalogSettings:
+    """[catalog]: how often each process looks for a newer catalog version (the admin
+    pages store one; kiosk/backoffice/catalog_versions.py). 0: never (tests, one-offs)."""
+    poll_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
 class DeviceSettings:
     """[devices]: when a silent device counts as lost, how long its history is kept and
     how often the supervisor's device stream looks for changes."""
@@ -179,6 +186,7 @@ class Settings:
     announcements: AnnouncementSettings = field(default_factory=AnnouncementSettings)
     devices: DeviceSettings = field(default_factory=DeviceSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    catalog: CatalogSettings = field(default_factory=CatalogSettings)
     public: PublicSettings = field(default_factory=PublicSettings)
     appointments: AppointmentSettings = field(default_factory=AppointmentSettings)
     remote: RemoteSettings = field(default_factory=RemoteSettings)
@@ -190,7 +198,7 @@ class Settings:
         root = Section(data, file)
         root.unknown_keys(("server", "security", "queue", "events", "retention", "payment",
                            "announcements", "devices", "calendar", "public",
-                           "appointments", "remote", "notify"))
+                           "appointments", "remote", "notify", "catalog"))
         ds, dc, dq, de = ServerSettings(), SecuritySettings(), QueueSettings(), EventSettings()
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
@@ -281,7 +289,8 @@ class Settings:
                    announcements=AnnouncementSettings.from_section(
                        root.section("announcements", {})),
                    devices=_devices(root.section("devices", {})),
-                   calendar=_calendar(root.section("calendar", {})),
+                   catalog=_catalog(root.section("catalog", {})),
+                   calendar=calendar_settings(root.section("calendar", {})),
                    public=public_settings(root.section("public", {})),
                    appointments=appointment_settings(root.section("appointments", {})),
                    remote=remote_settings(root.section("remote", {})),
@@ -304,12 +313,18 @@ def _days(s: Section, name: str) -> dict[str, frozenset[date]]:
     return out
 
 
-def _calendar(c: Section) -> CalendarSettings:
+def calendar_settings(c: Section) -> CalendarSettings:
     c.unknown_keys(("national_holidays", "year_end", "closed", "open"))
     d = CalendarSettings()
     return CalendarSettings(national_holidays=c.flag("national_holidays", d.national_holidays),
                             year_end=c.flag("year_end", d.year_end),
                             closed=_days(c, "closed"), opened=_days(c, "open"))
+
+
+def _catalog(c: Section) -> CatalogSettings:
+    c.unknown_keys(("poll_seconds",))
+    return CatalogSettings(poll_seconds=c.number("poll_seconds", CatalogSettings.poll_seconds,
+                                                 min=0))
 
 
 def _devices(d: Section) -> DeviceSettings:

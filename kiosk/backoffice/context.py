@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -89,10 +90,27 @@ class Backoffice:
         # (ward, now) -> {counter: closed (from, to) seconds ahead}: a known counter schedule
         # for the clerk estimate (engine/clerk_inputs.py); the simulator sets it.
         self.counter_schedule: Any = None
+        self.catalog_number = 0   # the stored version in force (0: the files, not stored)
+        # (life-event catalog, why not) of the version in force; None: read the file
+        self.life_events: tuple[Any, str | None] | None = None
+        self._set_catalog(catalog)
+
+    def _set_catalog(self, catalog: Catalog) -> None:
         self.catalog_dict = catalog_json(catalog)
         self.catalog_version = hashlib.sha256(
             json.dumps(self.catalog_dict, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()[:16]
+        self.catalog = catalog
+
+    def use_catalog(self, loaded: Any) -> None:
+        """Put a stored catalog version in force in this process (catalog_versions.Loaded):
+        the next request serves it; a request under way keeps the objects it holds."""
+        self.life_events = (loaded.life_events, loaded.life_events_error)
+        self.settings = dataclasses.replace(self.settings, calendar=loaded.calendar)
+        self._set_catalog(loaded.catalog)
+        self.catalog_number = loaded.version
+        self.estimates.clear()
+        self.ward_states.clear()
 
     def libpq_dsn(self) -> str:
         return self.db_url.replace("postgresql+psycopg://", "postgresql://", 1)

@@ -21,6 +21,7 @@ from kiosk.backoffice.audience import STAFF, event_for
 log = logging.getLogger(__name__)
 
 CHANNEL = "ward_events"
+CATALOG_CHANNEL = "ward_catalog"  # payload: the new catalog version's number
 # The id of a message that is not in the audit trail (a phone's position): always newer than
 # what a stream's opening covered, and never a Last-Event-ID (it is sent without an id).
 UNNUMBERED = sys.maxsize
@@ -195,8 +196,10 @@ class Hub:
         self.index.clear()
 
 
-async def listen_postgres(dsn: str, hub: Hub, ready: asyncio.Event | None = None) -> None:
-    """LISTEN on the events channel forever, reconnecting after errors."""
+async def listen_postgres(dsn: str, hub: Hub, ready: asyncio.Event | None = None,
+                          on_catalog: Callable[[], object] | None = None) -> None:
+    """LISTEN on the events channel forever, reconnecting after errors; with `on_catalog`
+    also on the catalog channel (a new catalog version: catalog_versions.save NOTIFYs)."""
     import psycopg
 
     delay = 0.2
@@ -205,6 +208,9 @@ async def listen_postgres(dsn: str, hub: Hub, ready: asyncio.Event | None = None
         try:
             async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
                 await conn.execute(f"LISTEN {CHANNEL}")
+                if on_catalog is not None:
+                    await conn.execute(f"LISTEN {CATALOG_CHANNEL}")
+                    on_catalog()  # a version saved while not listening
                 if listened:
                     # Events committed while we were not listening (a failover: the
                     # promoted standby) never reach the open streams: end them, so each
@@ -217,6 +223,10 @@ async def listen_postgres(dsn: str, hub: Hub, ready: asyncio.Event | None = None
                     ready.set()
                 delay = 0.2
                 async for note in conn.notifies():
+                    if note.channel == CATALOG_CHANNEL:
+                        if on_catalog is not None:
+                            on_catalog()
+                        continue
                     if not hub.subscribers:
                         continue  # nobody listening in this process: skip the parse
                     try:

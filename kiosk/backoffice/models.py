@@ -432,3 +432,17 @@ notify_outbox = Table(
     Column("last_error", String(200)),
     Index("ix_notify_outbox_due", "status", "next_at"),
 )
+
+# The catalog (catalog.toml + life_events.toml + the [calendar] days) as numbered versions:
+# every admin change is a new row, the newest is in force in every process (issue #20,
+# kiosk/backoffice/catalog_versions.py). The row is also the change's audit record.
+catalog_versions = Table(
+    "catalog_versions", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(64)),                  # staff username; NULL: the command line
+    Column("ward", String(32)),                   # the ward it concerns (NULL: city-wide)
+    Column("action", String(32), nullable=False),  # catalog.imported, catalog.fee, …
+    Column("changes", JSON, nullable=False),      # ["procedures.juminhyo.fee_yen: 300 → 350"]
+    Column("data", JSON, nullable=False),         # {"catalog", "life_events", "calendar"}
+)

@@ -28,30 +28,35 @@ from kiosk.domain.catalog import Catalog
 def sync_catalog(engine: Engine, catalog: Catalog) -> None:
     """Mirror the catalog's wards, services and counters into the database (keeps state)."""
     with writing(engine) as conn:
-        have = {r.code for r in conn.execute(select(m.services.c.code))}
-        for s in catalog.services.values():
-            values: dict[str, Any] = {"prefix": s.prefix, "name": s.name}
-            if s.code in have:
-                conn.execute(update(m.services).where(m.services.c.code == s.code).values(**values))
+        sync_catalog_in(conn, catalog)
+
+
+def sync_catalog_in(conn: Connection, catalog: Catalog) -> None:
+    """`sync_catalog` inside the caller's transaction (a new catalog version's)."""
+    have = {r.code for r in conn.execute(select(m.services.c.code))}
+    for s in catalog.services.values():
+        values: dict[str, Any] = {"prefix": s.prefix, "name": s.name}
+        if s.code in have:
+            conn.execute(update(m.services).where(m.services.c.code == s.code).values(**values))
+        else:
+            conn.execute(insert(m.services).values(code=s.code, **values))
+    wards = {r.code for r in conn.execute(select(m.wards.c.code))}
+    for w in catalog.wards.values():
+        if w.code in wards:
+            conn.execute(update(m.wards).where(m.wards.c.code == w.code).values(name=w.name))
+        else:
+            conn.execute(insert(m.wards).values(code=w.code, name=w.name, state="auto"))
+        counters = {r.number for r in conn.execute(
+            select(m.counters.c.number).where(m.counters.c.ward == w.code))}
+        for c in w.counters:
+            counter: dict[str, Any] = {"name": c.name, "services": list(c.services)}
+            if c.number in counters:
+                conn.execute(update(m.counters).where(
+                    m.counters.c.ward == w.code, m.counters.c.number == c.number
+                ).values(**counter))
             else:
-                conn.execute(insert(m.services).values(code=s.code, **values))
-        wards = {r.code for r in conn.execute(select(m.wards.c.code))}
-        for w in catalog.wards.values():
-            if w.code in wards:
-                conn.execute(update(m.wards).where(m.wards.c.code == w.code).values(name=w.name))
-            else:
-                conn.execute(insert(m.wards).values(code=w.code, name=w.name, state="auto"))
-            counters = {r.number for r in conn.execute(
-                select(m.counters.c.number).where(m.counters.c.ward == w.code))}
-            for c in w.counters:
-                counter: dict[str, Any] = {"name": c.name, "services": list(c.services)}
-                if c.number in counters:
-                    conn.execute(update(m.counters).where(
-                        m.counters.c.ward == w.code, m.counters.c.number == c.number
-                    ).values(**counter))
-                else:
-                    conn.execute(insert(m.counters).values(ward=w.code, number=c.number,
-                                                           is_open=False, **counter))
+                conn.execute(insert(m.counters).values(ward=w.code, number=c.number,
+                                                       is_open=False, **counter))
 
 
 class AlreadyExists(ValueError):

@@ -151,6 +151,9 @@ class Catalog:
     wards: Mapping[str, Ward]
     procedures: Mapping[str, Procedure]
     source: str = field(default="", compare=False)
+    # The mapping it was validated from (catalog.toml's tables): what a new catalog version
+    # edits and stores (kiosk.backoffice.catalog_versions). Empty when built by hand.
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def ward(self, code: str) -> Ward:
         return self.wards[code]
@@ -179,7 +182,8 @@ class Catalog:
         wards = _unique(root, "wards", (_ward(s, services) for s in root.sections("wards")))
         procedures = _unique(root, "procedures",
                              (_procedure(s, services) for s in root.sections("procedures")))
-        return cls(services=services, wards=wards, procedures=procedures, source=file)
+        return cls(services=services, wards=wards, procedures=procedures, source=file,
+                   data=data)
 
 
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")

@@ -169,17 +169,43 @@ class Session:
 
     def __init__(self, catalog: Catalog, ward: str, settings: SessionSettings, now: float,
                  life_events: LifeEventCatalog | None = None) -> None:
-        self.catalog = catalog
-        self.life_events = life_events
-        self.ward = catalog.ward(ward)
         self.settings = settings
-        self.procedures = catalog.procedures_in(ward)
+        self._use_catalog(catalog, life_events, ward)
+        # A newer catalog offered during a visit: taken when the visit ends.
+        self.next_catalog: tuple[Catalog, LifeEventCatalog | None] | None = None
         self.wipes: list[tuple[WipeReason, float]] = []
         self.touches = 0         # every touch since start-up
         self._reset(now)         # visit_touches: touches in the current visit
 
+    def _use_catalog(self, catalog: Catalog, life_events: LifeEventCatalog | None,
+                     ward: str) -> None:
+        self.catalog = catalog
+        self.life_events = life_events
+        self.ward = catalog.ward(ward)
+        self.procedures = catalog.procedures_in(ward)
+
+    def offer_catalog(self, catalog: Catalog, life_events: LifeEventCatalog | None) -> bool:
+        """A newer catalog (the back-office's, pulled at a sync). Taken at once between
+        visits; during a visit it waits until the visit ends, so a resident finishes with
+        the fees, forms and counters the visit began with. False (and ignored) when it no
+        longer has this kiosk's ward."""
+        if self.ward.code not in catalog.wards:
+            return False
+        self.next_catalog = (catalog, life_events)
+        if self.step is Step.WELCOME:
+            self._take_next_catalog()
+        return True
+
+    def _take_next_catalog(self) -> None:
+        if self.next_catalog is not None:
+            catalog, life_events = self.next_catalog
+            self.next_catalog = None
+            self._use_catalog(catalog, life_events, self.ward.code)
+
     # --- state -----------------------------------------------------------------------
     def _reset(self, now: float) -> None:
+        if self.next_catalog is not None:
+            self._take_next_catalog()   # the visit is over: a waiting catalog now applies
         s = self.settings
         self.step = Step.WELCOME
         self.language = s.language

@@ -177,6 +177,27 @@ class NexoTcpTerminal:
         return self._result({**message, "PaymentResponse": response.get(
             "RepeatedMessageResponse", {}).get("PaymentResponse", {})})
 
+    def diagnosis(self) -> str:
+        """Is the terminal there (nexo Diagnosis, a few seconds at most)? The kiosk's
+        health word: "ok", "offline" (no answer), or the terminal's own GlobalStatus in
+        lower case (e.g. "maintenance"). Asked only between visits, never mid-payment."""
+        try:
+            sock = self._connect()
+        except TerminalError:
+            return "offline"
+        try:
+            self._send(sock, {"MessageHeader": self._header("Diagnosis", ""),
+                              "DiagnosisRequest": {"HostDiagnosisFlag": False}})
+            message = self._read_line(sock, bytearray(),
+                                      time.monotonic() + self.connect_timeout_s)
+        except (OSError, ValueError):
+            return "offline"
+        finally:
+            sock.close()
+        status = str((message or {}).get("DiagnosisResponse", {}).get("POIStatus", {})
+                      .get("GlobalStatus", "")).lower()
+        return "ok" if status in ("ok", "busy") else (status or "offline")
+
     def journal(self) -> dict[str, Any]:
         """The terminal's journal (nexo Reconciliation, SaleReconciliation), shaped as the
         back-office's journal upload takes it: ``{"poi_id", "transactions": [...]}``."""

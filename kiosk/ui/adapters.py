@@ -216,9 +216,11 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
             closers.append(link.stop)
             desk, catalog, report = (LinkDesk(link, cfg.place), link.catalog(),
                                      link.report_maintainer)
-            health = health_reporter(link, reader, printer).start()
-            closers.append(health.stop)
         payment = cashless_payment(cfg) if cfg.session.cashless else None
+        if link is not None:
+            terminal = getattr(getattr(payment, "terminal", None), "diagnosis", None)
+            health = health_reporter(link, reader, printer, terminal).start()
+            closers.append(health.stop)
         voice = open_voice(root, cfg.file)
         closers.append(voice.close)
         from kiosk.keypad import open_keypad
@@ -229,7 +231,7 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
         raise
     return KioskDevices(reader=reader, printer=printer, desk=desk, catalog=catalog,
                         payment=payment, report_maintainer=report, close=close, voice=voice,
-                        health=health, keypad=keypad)
+                        health=health, keypad=keypad, link=link)
 
 
 def open_voice(root: Section, file: str) -> Any:
@@ -240,14 +242,16 @@ def open_voice(root: Section, file: str) -> Any:
     return registry().factory("voice", config.device, file=file, key="voice.device")(config)
 
 
-def health_reporter(link: Any, reader: CardReaderAdapter, printer: Any) -> HealthReporter:
+def health_reporter(link: Any, reader: CardReaderAdapter, printer: Any,
+                    terminal: Any = None) -> HealthReporter:
     """The kiosk's health probe, reporting through the link (idle until the app says how
-    to tell: `build_app` sets `idle` to "no visit under way")."""
+    to tell: `build_app` sets `idle` to "no visit under way"); `terminal`: the payment
+    terminal's diagnosis, when the kiosk has one."""
     every = min(link.settings.backoffice.heartbeat_seconds, 10.0)
     return HealthReporter(link.report_health, printer_status=printer.printer.status,
                           readers=reader.reader.readers,
                           data_dir=Path(link.settings.store.path).parent,
-                          idle=lambda: True, every=every)
+                          idle=lambda: True, every=every, terminal=terminal)
 
 
 def cashless_payment(cfg: UiConfig) -> Any:

@@ -73,6 +73,20 @@ def _life_events(catalog: Any) -> Any:
         return None
 
 
+def follow_catalog(link: Any, session: Any) -> None:
+    """A newer catalog the link pulled (the back-office's new version, at the next sync)
+    goes to the session on the UI thread; a visit under way keeps its own until it ends."""
+    from kivy.clock import Clock
+
+    def pulled(what: str) -> None:
+        if what == "catalog":
+            catalog = link.catalog()
+            life_events = _life_events(catalog)
+            Clock.schedule_once(lambda _dt: session.offer_catalog(catalog, life_events))
+
+    link.subscribe(pulled)
+
+
 def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
     """The app with its controller and devices (by default as config/kiosk.toml names them)."""
     from kiosk.configfile import load_catalog
@@ -95,6 +109,8 @@ def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
     log.info("devices: card reader %s, printer %s, ticket desk %s%s",
              type(devices.reader).__name__, type(devices.printer).__name__,
              type(devices.desk).__name__, ", cashless payment" if devices.payment else "")
+    if devices.link is not None:
+        follow_catalog(devices.link, session)
     if devices.health is not None:   # probe the devices only between visits
         devices.health.idle = lambda: session.step is Step.WELCOME
     app = KioskApp(cfg, controller)

@@ -1,7 +1,8 @@
 """The kiosk's own health, reported to the back-office with its heartbeat (issue #20).
 
 A worker thread asks the printer (DLE EOT: paper near end / out, cover, offline), the card
-reader (is one attached to pcscd?) and the data partition (free MB) every few seconds —
+reader (is one attached to pcscd?), the payment terminal if there is one (nexo Diagnosis:
+is it alive?) and the data partition (free MB) every few seconds —
 only while the kiosk is idle, so a probe never shares the printer or the reader with a
 resident's visit — and hands a *change* to the link (`KioskLink.report_health`), which
 sends it at once; the link's periodic heartbeat repeats the latest with the outbox
@@ -58,8 +59,10 @@ class HealthReporter:
 
     def __init__(self, send: Callable[..., None], *, printer_status: Callable[[], Any],
                  readers: Callable[[], list[str]] | None, data_dir: Path,
-                 idle: Callable[[], bool], every: float = 10.0) -> None:
+                 idle: Callable[[], bool], every: float = 10.0,
+                 terminal: Callable[[], str] | None = None) -> None:
         self.send = send
+        self.terminal = terminal   # the payment terminal's diagnosis word; None: no terminal
         self.printer_status = printer_status
         self.readers = readers
         self.data_dir = data_dir
@@ -76,12 +79,19 @@ class HealthReporter:
             log.warning("printer status unavailable", exc_info=True)
             printer = "offline"
         reader = reader_word(self.readers) if self.readers is not None else "none"
-        return {"printer": printer, "card_reader": reader,
-                "disk_free_mb": disk_free_mb(self.data_dir)}
+        found = {"printer": printer, "card_reader": reader,
+                 "disk_free_mb": disk_free_mb(self.data_dir)}
+        if self.terminal is not None:
+            try:
+                found["payment_terminal"] = self.terminal()
+            except Exception:  # noqa: BLE001 — a terminal that cannot be asked is not there
+                found["payment_terminal"] = "offline"
+        return found
 
     def _news(self, now: dict[str, Any]) -> bool:
         last = self.last
-        if last is None or any(now[k] != last[k] for k in ("printer", "card_reader")):
+        if last is None or any(now.get(k) != last.get(k)
+                               for k in ("printer", "card_reader", "payment_terminal")):
             return True
         old, new = last["disk_free_mb"], now["disk_free_mb"]
         return (old is None) != (new is None) or (

@@ -130,3 +130,4 @@ class KioskDevices:
     voice: Any = None                         # kiosk.speech.Voice ([voice]); None: silent
     health: Any = None                        # kiosk.ui.health.HealthReporter (→ heartbeat)
     keypad: Any = None                        # kiosk.keypad.Keypad ([keypad]); None: none
+    link: Any = None                          # kiosk.sync.KioskLink (its catalog updates)

@@ -66,6 +66,13 @@ def _terminal_to_remove(callers: Callers, ids: dict[str, Any]) -> None:
     assert r.status_code in (201, 409), r.text
 
 
+def _counter_to_remove(callers: Callers, ids: dict[str, Any]) -> None:
+    r = callers.session("city_admin").put(
+        callers.server.api("/admin/catalog/wards/kita/counters/91"), timeout=30,
+        json={"name": "m-91", "services": ["certificates"]})
+    assert r.status_code == 200, r.text
+
+
 A = "/api/v1"
 TICKET_BODY = {"service": "certificates", "ward": "kita"}
 MATRIX: list[Row] = [
@@ -172,6 +179,28 @@ MATRIX: list[Row] = [
     Row("DELETE", f"{A}/admin/devices/{{device_id}}", ADMIN_A,
         f"{A}/admin/devices/{{spare_device}}"),
     Row("GET", f"{A}/admin/account-events", ADMINS),
+    # --- the catalog (ward A's counters, hours and days; city-wide services etc.) ---
+    Row("GET", f"{A}/admin/catalog", ADMINS),           # a ward's admin: its ward's part
+    Row("GET", f"{A}/admin/catalog/versions", ADMINS),
+    Row("PUT", f"{A}/admin/catalog/wards/{{ward}}/counters/{{number}}", ADMIN_A,
+        f"{A}/admin/catalog/wards/kita/counters/90",
+        body={"name": "m-90", "services": ["certificates"]}),
+    Row("DELETE", f"{A}/admin/catalog/wards/{{ward}}/counters/{{number}}", ADMIN_A,
+        f"{A}/admin/catalog/wards/kita/counters/91", before=_counter_to_remove),
+    Row("PUT", f"{A}/admin/catalog/wards/{{ward}}/services", ADMIN_A,
+        f"{A}/admin/catalog/wards/kita/services", body={"services": ["no-such"]}),  # 422
+    Row("PUT", f"{A}/admin/catalog/wards/{{ward}}/hours", ADMIN_A,
+        f"{A}/admin/catalog/wards/kita/hours",
+        body={"opens": "08:45", "closes": "17:15", "weekdays": [0, 1, 2, 3, 4]}),
+    Row("PUT", f"{A}/admin/catalog/wards/{{ward}}/days", ADMIN_A,
+        f"{A}/admin/catalog/wards/kita/days", body={"closed": ["2031-01-06"]}),
+    Row("PATCH", f"{A}/admin/catalog/services/{{code}}", CITY,
+        f"{A}/admin/catalog/services/certificates", body={"target_wait_minutes": 15}),
+    Row("PATCH", f"{A}/admin/catalog/procedures/{{code}}", CITY,
+        f"{A}/admin/catalog/procedures/juminhyo", body={"fee_yen": 300}),
+    # the city-wide admin gets 422 (the event is incomplete): allowed, and nothing changes
+    Row("PUT", f"{A}/admin/catalog/life-events/{{code}}", CITY,
+        f"{A}/admin/catalog/life-events/m-event", body={"event": {"name": "m"}}),
     # --- payments (a ticket of ward A with a fee) ---
     Row("POST", f"{A}/tickets/{{ticket_id}}/payments", STAFF_A | {"kiosk_a"},
         f"{A}/tickets/{{fee_ticket}}/payments", body={"method": "counter"}),
@@ -232,6 +261,7 @@ MATRIX: list[Row] = [
     Row("GET", "/supervisor", SUPERVISORS),
     Row("GET", "/supervisor/devices", SUPERVISORS),
     Row("GET", "/admin", ADMINS),
+    Row("GET", "/admin/catalog", ADMINS),
     Row("GET", "/floor", STAFF),
     Row("GET", "/web/language", EVERYONE, "/web/language?lang=en&next=/console"),
     Row("GET", "/web/static/{name:path}", EVERYONE, "/web/static/web.css"),

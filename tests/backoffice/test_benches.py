@@ -67,3 +67,9 @@ def test_fairness_bench_quick():
 def test_remote_bench_quick():
     result = _bench("bench_remote.py")  # asserts people ahead and check-ins itself
     assert result["places"] == 5 and result["sqlite_take_ms"]["p50"] > 0
+
+
+def test_catalog_change_bench_quick():
+    for db in ("sqlite", "postgres"):
+        result = _bench("bench_catalog_change.py", "--db", db)
+        assert result["changes"] == 3 and result["other_process_max_ms"] < 30_000

@@ -333,3 +333,36 @@ def test_kana_keyboard_voicing_and_small() -> None:
     assert kana.press("あ" * 60, "い") == "あ" * 60
     assert kana.date_from_digits("20240229") == "2024-02-29"
     assert kana.date_from_digits("20230229") is None
+
+
+def test_a_newer_catalog_waits_for_the_visit_under_way_to_end(catalog) -> None:  # type: ignore[no-untyped-def]
+    """Issue #20: the back-office's new catalog reaches the kiosk at its next sync; a
+    resident mid-visit finishes with the fee the visit began with, the next visit has
+    the new one; between visits it applies at once."""
+    import copy
+
+    from kiosk.domain.catalog import Catalog
+
+    data = copy.deepcopy(dict(catalog.data))
+    next(p for p in data["procedures"] if p["code"] == "juminhyo")["fee_yen"] = 350
+    dearer = Catalog.from_mapping(data)
+    s = Session(catalog, "kita", SessionSettings(cashless=True), now=0.0)
+    to_confirm(s)
+    assert s.fee() == 300
+    assert s.offer_catalog(dearer, None)
+    assert s.fee() == 300 and s.catalog is catalog      # the visit keeps its catalog
+    s.confirm(7)
+    s.choose_payment(PayMethod.COUNTER, 8)
+    assert s.fee() == 300
+    s.ticket_issued(TICKET, 9)
+    s.finish(10)
+    s.tick(10 + s.settings.thanks_s + 0.1)
+    assert s.step is Step.WELCOME and s.catalog is dearer  # the next visit: the new fee
+    to_confirm(s)
+    assert s.fee() == 350
+    s.wipe(WipeReason.CANCEL, 20)
+    # between visits: at once; a catalog without this kiosk's ward is refused
+    assert s.offer_catalog(catalog, None) and s.catalog is catalog
+    other = Catalog.from_mapping({**catalog.data, "wards": [
+        w for w in catalog.data["wards"] if w["code"] != "kita"]})
+    assert not s.offer_catalog(other, None) and s.catalog is catalog

@@ -84,3 +84,66 @@ def test_revoked_token_keeps_everything(backoffice: Any, kiosks: Kiosks) -> None
     assert after.offline
     assert wait_until(lambda: link.status().pending == 1 and not link.online, 5)
     assert link.status().dead == 0
+
+
+def test_a_new_catalog_version_reaches_the_kiosk_at_its_next_sync(backoffice: Any,
+                                                                   kiosks: Kiosks) -> None:
+    """Issue #20: an admin changes a fee; the kiosk's next heartbeat sees the new config
+    version and pulls it; the session takes it only once the visit under way has ended."""
+    from kiosk.configfile import load_catalog
+    from kiosk.domain.session import Session, SessionSettings
+
+    link = kiosks.make(backoffice.url, backoffice.kiosk_token, heartbeat=0.2)
+    pulled: list[str] = []
+    link.subscribe(pulled.append)
+    assert wait_until(lambda: link.catalog().source == "GET /device/config", 10)
+    session = Session(link.catalog(), "kita", SessionSettings(), now=0.0)
+    session.start(1)
+    session.choose_procedure("juminhyo", 2)
+    fee = link.catalog().procedure("juminhyo").fee_yen
+    assert fee == load_catalog().procedure("juminhyo").fee_yen
+    r = backoffice.session("admin").patch(
+        f"{backoffice.url}/api/v1/admin/catalog/procedures/juminhyo",
+        json={"fee_yen": fee + 100}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert wait_until(lambda: link.catalog().procedure("juminhyo").fee_yen == fee + 100, 10)
+    assert "catalog" in pulled
+    session.offer_catalog(link.catalog(), None)       # what the app does on "catalog"
+    assert session.catalog.procedure("juminhyo").fee_yen == fee   # mid-visit: unchanged
+    session.back(3)
+    session.back(4)                                    # back to the welcome screen
+    assert session.catalog.procedure("juminhyo").fee_yen == fee + 100
+
+
+def test_a_payment_terminal_gone_raises_the_alarm(backoffice: Any, kiosks: Kiosks,
+                                                   tmp_path: Any) -> None:
+    """Issue #20: the kiosk's health probe asks its payment terminal (the stand-in, nexo
+    Diagnosis); when it stops answering, the supervisor's device view has the problem."""
+    import threading
+
+    from hardware.payment.terminal import TerminalServer, TerminalState
+    from kiosk.payment.terminal import NexoTcpTerminal
+    from kiosk.ui.health import HealthReporter
+
+    link = kiosks.make(backoffice.url, backoffice.kiosk_token, heartbeat=0.2)
+    server = TerminalServer(("127.0.0.1", 0), TerminalState(poi_id="T-1"))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    terminal = NexoTcpTerminal("127.0.0.1", server.server_address[1], sale_id="k1",
+                               connect_timeout_s=1.0)
+    reporter = HealthReporter(link.report_health, printer_status=lambda: None, readers=None,
+                              data_dir=tmp_path, idle=lambda: True, terminal=terminal.diagnosis)
+
+    def kiosk_problems() -> list[str]:
+        view = backoffice.session("supervisor").get(
+            f"{backoffice.url}/api/v1/devices/health?ward=kita", timeout=5).json()
+        return next(d for d in view["devices"] if d["name"] == "kiosk-kita-1")["problems"]
+
+    try:
+        reporter.check()
+        assert wait_until(lambda: "payment_terminal:offline" not in kiosk_problems()
+                          and "printer:offline" in kiosk_problems(), 10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    reporter.check()
+    assert wait_until(lambda: "payment_terminal:offline" in kiosk_problems(), 10)

@@ -51,3 +51,36 @@ def test_a_reader_pcscd_cannot_list_is_missing() -> None:
     assert reader_word(gone) == "missing"
     assert reader_word(list) == "missing"
     assert reader_word(lambda: ["ACS ACR39U"]) == "ok"
+
+
+def test_the_payment_terminal_says_it_is_alive(tmp_path: Path) -> None:
+    """Issue #20: the kiosk asks its payment terminal (nexo Diagnosis, the stand-in) between
+    visits; "ok" while it answers, its own status when it is in maintenance, "offline" when
+    it is gone — and the back-office counts the last two as problems."""
+    import threading
+
+    from hardware.payment.terminal import TerminalServer, TerminalState
+    from kiosk.backoffice.device_health import problems_of
+    from kiosk.payment.terminal import NexoTcpTerminal
+
+    server = TerminalServer(("127.0.0.1", 0), TerminalState(poi_id="T-9"))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    terminal = NexoTcpTerminal("127.0.0.1", server.server_address[1], sale_id="k1",
+                               connect_timeout_s=1.0)
+    sent: list[dict[str, Any]] = []
+    reporter = HealthReporter(lambda **kw: sent.append(kw), printer_status=lambda: None,
+                              readers=None, data_dir=tmp_path, idle=lambda: True,
+                              terminal=terminal.diagnosis)
+    try:
+        assert terminal.diagnosis() == "ok"
+        assert reporter.check() and sent[-1]["payment_terminal"] == "ok"
+        server.state.status = "Maintenance"
+        assert reporter.check() and sent[-1]["payment_terminal"] == "maintenance"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert reporter.check() and sent[-1]["payment_terminal"] == "offline"
+    assert not reporter.check()                               # no news: not sent again
+    assert problems_of("degraded", {"components": {"payment_terminal": "offline"}}) == \
+        ["payment_terminal:offline"]
+    assert problems_of("ok", {"components": {"payment_terminal": "ok"}}) == []

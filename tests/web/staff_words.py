@@ -20,10 +20,10 @@ from kiosk.backoffice.web.assets import TEMPLATE_DIR
 
 WEB = Path(routes.__file__).resolve().parent
 STAFF_TEMPLATES = ("console.html", "supervisor.html", "central.html", "devices.html",
-                   "admin.html", "floor.html", "statistics.html")
+                   "admin.html", "floor.html", "statistics.html", "catalog.html")
 STAFF_SCRIPTS = ("live.js", "console.js", "console_route.js", "console_interview.js",
                  "supervisor.js", "supervisor_waits.js", "central.js",
-                 "central_waits.js", "devices.js", "admin.js", "floor.js")
+                 "central_waits.js", "devices.js", "admin.js", "floor.js", "catalog.js")
 SERVER_SIDE = ("application_view.py", "console_view.py", "central_view.py", "staff_i18n.py",
                "central_routes.py", "routes.py", "visit_view.py", "devices_page.py",
                "admin_page.py", "floor_page.py", "stats_view.py", "stats_routes.py")
@@ -52,7 +52,7 @@ def staff_msgids() -> list[str]:
     found.update(dict.fromkeys((application_view.PURGED_NOTE, central_routes.TITLE,
                                 central_routes.CENTRAL_ONLY,
                                 routes.SUPERVISORS_ONLY, "窓口コンソール", "待ち状況の概要",
-                                admin_page.ADMINS_ONLY, "管理")))
+                                admin_page.ADMINS_ONLY, "管理", "窓口・手続きの設定")))
     found.update(dict.fromkeys(FORM_WORDS))
     found.update(dict.fromkeys((stats_view.STAFF_RULE, "統計(詳細)")))
     return list(found)

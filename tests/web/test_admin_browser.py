@@ -37,6 +37,18 @@ def open_admin(page: Any, server: Any, who: str) -> None:
     page.wait_for_selector("body[data-rendered]")
 
 
+def refused_to_a_supervisor(browser: Any, server: Any, path: str) -> None:
+    context = browser.new_context(locale="ja-JP")   # another person: no cookie of the admin
+    try:
+        other = context.new_page()
+        login(other, server, "supervisor")
+        other.wait_for_selector("#counter-view:not([hidden]), #work-view:not([hidden])")
+        r = other.goto(f"{server.url}{path}")
+        assert r is not None and r.status == 403
+    finally:
+        context.close()
+
+
 def shown_secret(page: Any) -> str:
     page.wait_for_selector("#adm-secret:not([hidden])")
     return str(page.inner_text("#adm-secret-value")).strip()
@@ -125,12 +137,4 @@ def test_a_ward_admin_is_held_to_its_ward_and_a_supervisor_is_refused(
 
     finally:
         context.close()
-    context = browser.new_context(locale="ja-JP")   # another person: no cookie of the admin
-    try:
-        other = context.new_page()
-        login(other, server, "supervisor")
-        other.wait_for_selector("#counter-view:not([hidden]), #work-view:not([hidden])")
-        r = other.goto(f"{server.url}/admin")
-        assert r is not None and r.status == 403
-    finally:
-        context.close()
+    refused_to_a_supervisor(browser, server, "/admin")

@@ -68,6 +68,11 @@ def _life_events(procedures: Catalog) -> LifeEventCatalog:
 def life_events(bo: Backoffice) -> LifeEventCatalog:
     """The city's life-event catalog (config/life_events.toml), checked against this
     server's procedure catalog; read once per catalog."""
+    if bo.life_events is not None:  # a stored catalog version is in force
+        held, why = bo.life_events
+        if held is None:
+            raise Unavailable("unavailable", f"the life-event catalog cannot be used: {why}")
+        return held
     try:
         return _life_events(bo.catalog)
     except (ConfigError, OSError) as exc:

@@ -17,3 +17,11 @@ ADMINS_ONLY = "このページは管理者(admin)の役割の職員だけが開�
 async def admin_page(request: Request) -> Response:
     return await supervisor_page_of(request, "admin.html", "管理", "admin.js", role="admin",
                                     refusal=ADMINS_ONLY)
+
+
+@router.get("/admin/catalog", response_class=HTMLResponse)
+async def catalog_page(request: Request) -> Response:
+    """Counters, opening hours and closed days of a ward; services' targets and procedures'
+    fees for a city-wide admin (routes/catalog_admin.py does the work)."""
+    return await supervisor_page_of(request, "catalog.html", "窓口・手続きの設定", "catalog.js",
+                                    role="admin", refusal=ADMINS_ONLY)

@@ -19,6 +19,7 @@
     "card_reader:missing": T("カードリーダー: 見つかりません"),
     "card_reader:error": T("カードリーダー: 故障"),
     "payment_terminal:offline": T("決済端末: 応答がありません"),
+    "payment_terminal:maintenance": T("決済端末: 保守中"),
     "status:error": T("機器がエラーを報告しています"),
     "stale": T("応答が途絶えています"),
     "never_seen": T("まだ一度も応答がありません"),

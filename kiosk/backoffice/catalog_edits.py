@@ -1,0 +1,110 @@
+"""Edits of a catalog version's data: each returns a changed copy, shaped like the TOML
+files, which catalog_versions.save then validates with the files' own code (so a bad fee
+or an unknown service is refused with the same message a file would get). Pure: no I/O.
+
+A key not found raises KeyError (the route answers 404); the values themselves are not
+checked here — that is the validation's job, once, for files and edits alike.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+Data = dict[str, Any]
+
+
+def _copy(data: Mapping[str, Any]) -> Data:
+    out: Data = copy.deepcopy(dict(data))
+    out.setdefault("catalog", {})
+    return out
+
+
+def _find(items: list[Any], key: str, value: Any, what: str) -> dict[str, Any]:
+    for item in items:
+        if isinstance(item, dict) and item.get(key) == value:
+            return item
+    raise KeyError(f"there is no {what} {value!r}")
+
+
+def _ward(data: Data, ward: str) -> dict[str, Any]:
+    return _find(data["catalog"].setdefault("wards", []), "code", ward, "ward")
+
+
+def put_counter(data: Mapping[str, Any], ward: str, number: int, name: str,
+                services: list[str]) -> Data:
+    """Add a counter or change its name and the services it serves."""
+    out = _copy(data)
+    counters = _ward(out, ward).setdefault("counters", [])
+    table = {"number": number, "name": name, "services": list(services)}
+    for i, c in enumerate(counters):
+        if isinstance(c, dict) and c.get("number") == number:
+            counters[i] = {**c, **table}
+            return out
+    counters.append(table)
+    counters.sort(key=lambda c: c.get("number", 0) if isinstance(c, dict) else 0)
+    return out
+
+
+def delete_counter(data: Mapping[str, Any], ward: str, number: int) -> Data:
+    out = _copy(data)
+    w = _ward(out, ward)
+    counter = _find(w.get("counters", []), "number", number, "counter")
+    w["counters"].remove(counter)
+    return out
+
+
+def set_ward_services(data: Mapping[str, Any], ward: str, services: list[str]) -> Data:
+    """The services a ward offers (its counters may only serve these)."""
+    out = _copy(data)
+    _ward(out, ward)["services"] = list(services)
+    return out
+
+
+def set_hours(data: Mapping[str, Any], ward: str, opens: str, closes: str,
+              weekdays: list[int]) -> Data:
+    out = _copy(data)
+    _ward(out, ward).update(opens=opens, closes=closes, weekdays=list(weekdays))
+    return out
+
+
+def set_days(data: Mapping[str, Any], ward: str, closed: list[str], opened: list[str]) -> Data:
+    """A ward's own closed days and special openings (休日開庁), ISO dates."""
+    out = _copy(data)
+    _ward(out, ward)
+    cal = out.setdefault("calendar", {}) or {}
+    out["calendar"] = cal
+    for key, days in (("closed", closed), ("open", opened)):
+        table = cal.setdefault(key, {})
+        if days:
+            table[ward] = sorted(set(days))
+        else:
+            table.pop(ward, None)
+    return out
+
+
+def patch_table(data: Mapping[str, Any], part: str, code: str,
+                changes: Mapping[str, Any]) -> Data:
+    """Change some keys of a service or procedure (`part`: services | procedures) —
+    name, fee, target, form fields, … as catalog.toml names them."""
+    out = _copy(data)
+    table = _find(out["catalog"].setdefault(part, []), "code", code, part[:-1])
+    table.update(copy.deepcopy(dict(changes)))
+    return out
+
+
+def put_life_event(data: Mapping[str, Any], code: str, event: Mapping[str, Any]) -> Data:
+    """Add or replace one life event ([[events]] of life_events.toml)."""
+    out = _copy(data)
+    life = out.get("life_events")
+    if life is None:
+        raise KeyError("there is no life-event catalog to add to (import life_events.toml)")
+    events = life.setdefault("events", [])
+    table = {**copy.deepcopy(dict(event)), "code": code}
+    for i, e in enumerate(events):
+        if isinstance(e, dict) and e.get("code") == code:
+            events[i] = table
+            return out
+    events.append(table)
+    return out

@@ -1,0 +1,221 @@
+"""The catalog as versions in the database (issue #20): the files become version 1 at the
+first start; an admin's change is validated like the files, stored as the next version
+with who/when/what, and served at once by this process and, without a restart, by another
+server process on the same database; the files stay as import/export."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from kiosk.backoffice import catalog_edits as edit
+from kiosk.backoffice import catalog_versions as versions
+from kiosk.domain.errors import ConfigError
+from tests.backoffice.accounts import create_account
+from tests.backoffice.conftest import ok
+from tests.support.backoffice import REPO
+
+A = "/admin/catalog"
+
+
+def fee(server: Any, code: str) -> int:
+    body = ok(requests.get(server.api("/catalog"), timeout=10))
+    return int(next(p["fee_yen"] for p in body["procedures"] if p["code"] == code))
+
+
+def until(check: Any, seconds: float = 15.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+# --- without HTTP ------------------------------------------------------------------------
+
+def test_files_round_trip_and_changes_are_described(tmp_path: Path) -> None:
+    data = versions.read_files()
+    loaded = versions.validate(data)
+    assert loaded.life_events is not None and loaded.life_events_error is None
+    changed = edit.patch_table(data, "procedures", "juminhyo", {"fee_yen": 350})
+    what = versions.changes(data, changed)
+    assert what == ["catalog.procedures.juminhyo.fee_yen: 300 → 350"]
+    counter = edit.put_counter(data, "kita", 42, "臨時窓口", ["certificates"])
+    assert versions.changes(data, counter) == [
+        "catalog.wards.kita.counters.42: added {…}"]
+    assert versions.changes(None, data) == ["catalog: imported", "life_events: imported",
+                                            "calendar: imported"]
+    written = versions.write_files(dataclasses.replace(loaded, version=3, data=changed),
+                                   tmp_path)
+    assert [p.name for p in written] == ["catalog.toml", "life_events.toml", "calendar.toml"]
+    with (tmp_path / "catalog.toml").open("rb") as fh:
+        assert tomllib.load(fh) == changed["catalog"]
+
+
+def test_an_edit_is_checked_by_the_files_own_validation() -> None:
+    data = versions.read_files()
+    with pytest.raises(ConfigError, match="fee_yen"):
+        versions.validate(edit.patch_table(data, "procedures", "juminhyo", {"fee_yen": -5}))
+    with pytest.raises(ConfigError, match="not offered by this ward"):
+        versions.validate(edit.put_counter(data, "kita", 9, "x", ["no-such"]))
+    with pytest.raises(ConfigError, match="later than opens"):
+        versions.validate(edit.set_hours(data, "kita", "17:00", "09:00", [0, 1]))
+    with pytest.raises(KeyError):
+        edit.delete_counter(data, "kita", 999)
+
+
+def test_save_stores_versions_with_who_and_refuses_a_stale_base(bo: Any) -> None:
+    from kiosk.backoffice.seed import Actor
+
+    versions.start(bo)                       # the first start: the files become version 1
+    assert bo.catalog_number == 1 and versions.latest_number(bo.engine) == 1
+    versions.start(bo)                       # the next start imports nothing
+    assert versions.latest_number(bo.engine) == 1
+    current = versions.load(bo.engine)
+    assert current is not None
+    loaded, what = versions.save(
+        bo.engine, edit.patch_table(current.data, "procedures", "juminhyo", {"fee_yen": 400}),
+        actor=Actor("boss"), action="catalog.procedure", base=1)
+    assert loaded.version == 2 and what == ["catalog.procedures.juminhyo.fee_yen: 300 → 400"]
+    with pytest.raises(versions.Stale):
+        versions.save(bo.engine, edit.patch_table(current.data, "procedures", "juminhyo",
+                                                  {"fee_yen": 500}), base=1)
+    same, nothing = versions.save(bo.engine, loaded.data, base=2)
+    assert same.version == 2 and nothing == []
+    row = versions.history(bo.engine)[0]
+    assert (row.version, row.actor, row.action) == (2, "boss", "catalog.procedure")
+    assert versions.refresh(bo) and bo.catalog.procedure("juminhyo").fee_yen == 400
+
+
+# --- over HTTP ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_fee_changed_in_one_process_is_served_by_the_other(backoffice_factory: Any,
+                                                             db: str) -> None:
+    """SQLite: the other process polls (every 0.5 s here). PostgreSQL: polling off, the
+    NOTIFY alone brings it."""
+    poll = 0.5 if db == "sqlite" else 0
+    one = backoffice_factory.start(None if db == "sqlite" else "postgres",
+                                   config={"catalog": {"poll_seconds": poll}})
+    two = backoffice_factory.also(one)
+    admin = one.session("admin")
+    before = fee(two, "juminhyo")
+    version = ok(admin.get(one.api(A)))["version"]
+    r = admin.patch(one.api(f"{A}/procedures/juminhyo"), timeout=10,
+                    json={"fee_yen": before + 50, "base_version": version})
+    saved = ok(r)
+    assert saved["version"] == version + 1
+    assert saved["changes"] == [f"catalog.procedures.juminhyo.fee_yen: {before} → {before + 50}"]
+    assert fee(one, "juminhyo") == before + 50           # this process: at once
+    assert until(lambda: fee(two, "juminhyo") == before + 50, 10)  # the other: soon
+    # the kiosk's config follows (its ETag changes, so its next sync fetches it)
+    kiosk = {"Authorization": f"Bearer {one.kiosk_token}"}
+    config = ok(requests.get(two.api("/device/config"), headers=kiosk, timeout=10))
+    assert next(p["fee_yen"] for p in config["procedures"] if p["code"] == "juminhyo") \
+        == before + 50
+    # a second edit from the stale version is refused, not silently overwritten
+    r = admin.patch(one.api(f"{A}/procedures/juminhyo"), timeout=10,
+                    json={"fee_yen": 1, "base_version": version})
+    assert r.status_code == 409 and r.json()["error"] == "catalog_changed"
+    # the audit trail: who, when, what
+    rows = ok(admin.get(two.api(f"{A}/versions")))
+    assert rows[0]["actor"] == "admin" and rows[0]["action"] == "catalog.procedure"
+    assert rows[-1]["action"] == "catalog.imported"
+
+
+def test_counters_hours_and_days_of_a_ward(backoffice: Any) -> None:
+    server = backoffice
+    admin = server.session("admin")
+    ok(admin.put(server.api(f"{A}/wards/kita/counters/77"), timeout=10,
+                 json={"name": "臨時窓口", "services": ["certificates"]}))
+    lobby = ok(requests.get(server.api("/wards/kita/queue"), timeout=10,
+                            headers={"Authorization": f"Bearer {server.kiosk_token}"}))
+    assert lobby is not None
+    # the new counter can be opened at once (it is in the counters table too)
+    r = server.session("admin").post(server.api("/wards/kita/counters/77/open"), timeout=10)
+    assert r.status_code == 200, r.text
+    ok(admin.put(server.api(f"{A}/wards/kita/counters/77"), timeout=10,
+                 json={"name": "7番(臨時)", "services": ["certificates", "moving"]}))
+    wards = ok(admin.get(server.api(A)))["catalog"]["wards"]
+    kita = next(w for w in wards if w["code"] == "kita")
+    assert {"number": 77, "name": "7番(臨時)", "services": ["certificates", "moving"]} \
+        in kita["counters"]
+    ok(admin.delete(server.api(f"{A}/wards/kita/counters/77"), timeout=10))
+    r = admin.delete(server.api(f"{A}/wards/kita/counters/77"), timeout=10)
+    assert r.status_code == 404
+    # the services a ward offers: its counters must still fit them
+    offered = next(w for w in ok(admin.get(server.api(A)))["catalog"]["wards"]
+                   if w["code"] == "kita")["services"]
+    r = admin.put(server.api(f"{A}/wards/kita/services"), timeout=10,
+                  json={"services": [s for s in offered if s != "certificates"]})
+    assert r.status_code == 422 and "not offered by this ward" in r.json()["message"]
+    assert ok(admin.put(server.api(f"{A}/wards/kita/services"), timeout=10,
+                        json={"services": offered}))["changes"] == []
+    # hours: validated like the file (opens before closes), a clear 422
+    r = admin.put(server.api(f"{A}/wards/kita/hours"), timeout=10,
+                  json={"opens": "18:00", "closes": "09:00", "weekdays": [0, 1, 2]})
+    assert r.status_code == 422 and "later than opens" in r.json()["message"]
+    ok(admin.put(server.api(f"{A}/wards/kita/hours"), timeout=10,
+                 json={"opens": "09:00", "closes": "19:00", "weekdays": [0, 1, 2, 3, 4, 5]}))
+    hours = next(w for w in ok(requests.get(server.api("/wards"), timeout=10))
+                 if w["code"] == "kita")
+    assert (hours["opens"], hours["closes"], hours["weekdays"]) == \
+        ("09:00", "19:00", [0, 1, 2, 3, 4, 5])
+    # closed days and a special opening
+    ok(admin.put(server.api(f"{A}/wards/kita/days"), timeout=10,
+                 json={"closed": ["2027-03-31"], "open": ["2027-03-28"]}))
+    cal = ok(admin.get(server.api(A)))["calendar"]
+    assert cal["closed"]["kita"] == ["2027-03-31"] and cal["open"]["kita"] == ["2027-03-28"]
+    r = admin.put(server.api(f"{A}/wards/kita/days"), timeout=10,
+                  json={"closed": ["2027-03-31"], "open": ["2027-03-31"]})
+    assert r.status_code == 422
+    r = admin.put(server.api(f"{A}/wards/kita/days"), timeout=10, json={"closed": ["31/3"]})
+    assert r.status_code == 422
+
+
+def test_a_ward_admin_changes_its_ward_only(backoffice: Any) -> None:
+    server = backoffice
+    server.passwords["admin-kita"] = create_account(server, "admin-kita", "admin", "kita")
+    mine = server.session("admin-kita")
+    ok(mine.put(server.api(f"{A}/wards/kita/counters/78"), timeout=10,
+                json={"name": "78番", "services": ["certificates"]}))
+    r = mine.put(server.api(f"{A}/wards/naka/counters/78"), timeout=10,
+                 json={"name": "78番", "services": ["certificates"]})
+    assert r.status_code == 403
+    r = mine.patch(server.api(f"{A}/procedures/juminhyo"), timeout=10, json={"fee_yen": 1})
+    assert r.status_code == 403 and "city-wide" in r.json()["message"]
+    seen = ok(mine.get(server.api(A)))
+    assert [w["code"] for w in seen["catalog"]["wards"]] == ["kita"]
+    r = server.session("supervisor").get(server.api(A), timeout=10)
+    assert r.status_code == 403
+
+
+def test_import_and_export_on_the_command_line(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/c.sqlite3"
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "kiosk.backoffice", *args, "--db", db],
+                              cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    cli("migrate")
+    assert cli("catalog", "import").startswith("catalog version 1")
+    cli("catalog", "export", "--to", str(tmp_path / "out"))
+    text = (tmp_path / "out" / "catalog.toml").read_text(encoding="utf-8")
+    head, tail = text.split('code = "juminhyo"', 1)
+    (tmp_path / "out" / "catalog.toml").write_text(
+        head + 'code = "juminhyo"' + tail.replace("fee_yen = 300", "fee_yen = 310", 1),
+        encoding="utf-8")
+    out = cli("catalog", "import", "--from", str(tmp_path / "out"))
+    assert out.startswith("catalog version 2") and "fee_yen" in out
+    assert "catalog.imported" in cli("catalog", "versions")

@@ -1,0 +1,142 @@
+"""The catalog page (/admin/catalog, issue #20) in headless Chromium against a real
+back-office: a city-wide admin adds and renames a counter, changes a fee, the hours and
+the closed days — each served at once by the API, and in the page's change record; a bad
+value is refused with the validation's own reason; a ward's admin sees its ward only and
+not the city-wide parts; a supervisor is refused the page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from tests.backoffice.accounts import create_account
+from tests.web.conftest import Shots
+from tests.web.test_admin_browser import open_admin, refused_to_a_supervisor
+from tests.web.test_pages_browser import watch_errors
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def open_catalog(page: Any, server: Any, who: str) -> None:
+    open_admin(page, server, who)
+    page.click("a[href='/admin/catalog']")
+    page.wait_for_selector("body.catalog[data-rendered]")
+
+
+def saved(page: Any, before: str) -> None:
+    """Wait for the page to show a new version after a change."""
+    page.wait_for_function("b => document.body.dataset.rendered !== b "
+                           "&& document.getElementById('cat-saved').textContent !== ''",
+                           arg=before)
+
+
+def rendered(page: Any) -> str:
+    return str(page.evaluate("document.body.dataset.rendered"))
+
+
+def click_saved(page: Any, selector: str) -> None:
+    """Click a save button and wait for the page to show the new version."""
+    before = rendered(page)
+    page.click(selector)
+    saved(page, before)
+
+
+def catalog(server: Any) -> Any:
+    return requests.get(server.api("/catalog"), timeout=10).json()
+
+
+def test_an_admin_changes_counters_fees_hours_and_days(backoffice: Any, browser: Any,
+                                                      shots: Shots) -> None:
+    server = backoffice
+    context = browser.new_context(locale="ja-JP")
+    errors: list[str] = []
+    try:
+        page = watch_errors(context.new_page(), errors)
+        open_catalog(page, server, "admin")
+        page.select_option("#cat-ward", "kita")
+
+        # a new counter serving certificates: in the catalog the kiosks and counters get
+        page.fill("#counter-number", "61")
+        page.fill("#counter-name", "臨時窓口")
+        page.check("#counter-services input[value='certificates']")
+        click_saved(page, "#counter-add")
+        kita = next(w for w in catalog(server)["wards"] if w["code"] == "kita")
+        assert {"number": 61, "name": "臨時窓口", "services": ["certificates"]} \
+            in kita["counters"]
+        row = "#counter-table tr[data-counter='61']"
+        page.fill(f"{row} input[aria-label]", "61番窓口")
+        click_saved(page, f"{row} button:text('保存')")
+        kita = next(w for w in catalog(server)["wards"] if w["code"] == "kita")
+        assert any(c["number"] == 61 and c["name"] == "61番窓口" for c in kita["counters"])
+        page.click(f"{row} button:text('窓口を開く')")
+        page.wait_for_selector("#cat-saved:text('窓口 61 を開きました')")
+
+        # the services the ward offers: one its counters serve cannot be dropped
+        page.uncheck("#offered-services input[value='certificates']")
+        page.click("#offered-save")
+        page.wait_for_selector("#cat-error:not(:empty)")
+        assert "not offered by this ward" in page.inner_text("#cat-error")
+        page.check("#offered-services input[value='certificates']")
+
+        # a fee: the public catalog serves it at once
+        prow = "#procedure-table tr[data-procedure='juminhyo']"
+        page.fill(f"{prow} input[type=number]", "350")
+        click_saved(page, f"{prow} button:text('保存')")
+        fee = next(p["fee_yen"] for p in catalog(server)["procedures"]
+                   if p["code"] == "juminhyo")
+        assert fee == 350
+
+        # hours refused with the file validation's reason, then saved
+        page.fill("#hours-opens", "17:00")
+        page.fill("#hours-closes", "09:00")
+        page.click("#hours-save")
+        page.wait_for_selector("#cat-error:not(:empty)")
+        assert "later than opens" in page.inner_text("#cat-error")
+        page.fill("#hours-opens", "08:30")
+        page.fill("#hours-closes", "19:00")
+        page.uncheck("#hours-weekdays input[value='4']")
+        click_saved(page, "#hours-save")
+        hours = next(w for w in requests.get(server.api("/wards"), timeout=10).json()
+                     if w["code"] == "kita")
+        assert (hours["opens"], hours["closes"], hours["weekdays"]) == \
+            ("08:30", "19:00", [0, 1, 2, 3])
+
+        # closed days: a bad date is refused, good ones kept
+        page.fill("#days-closed", "2027-13-01")
+        page.click("#days-save")
+        page.wait_for_selector("#cat-error:not(:empty)")
+        page.fill("#days-closed", "2027-03-31")
+        page.fill("#days-open", "2027-03-28")
+        click_saved(page, "#days-save")
+        assert page.input_value("#days-closed") == "2027-03-31"
+
+        record = page.inner_text("#version-table")
+        for word in ("fee_yen: 300 → 350", "counters.61", "closes", "calendar.closed"):
+            assert word in record, record
+        shots.take(page, "admin-catalog-page")
+        assert errors == [] or all("422" in e for e in errors), errors
+    finally:
+        context.close()
+
+
+def test_a_ward_admin_sees_its_ward_and_a_supervisor_is_refused(backoffice: Any,
+                                                                 browser: Any) -> None:
+    server = backoffice
+    server.passwords["admin-naka"] = create_account(server, "admin-naka", "admin", "naka")
+    context = browser.new_context(locale="en-US")
+    try:
+        page = context.new_page()
+        open_catalog(page, server, "admin-naka")
+        wards = page.eval_on_selector_all("#cat-ward option", "os => os.map(o => o.value)")
+        assert wards == ["naka"]
+        assert not page.is_visible("#procedure-table") and page.is_visible("#city-note")
+        page.fill("#counter-number", "62")
+        page.fill("#counter-name", "62")
+        click_saved(page, "#counter-add")
+        naka = next(w for w in catalog(server)["wards"] if w["code"] == "naka")
+        assert any(c["number"] == 62 for c in naka["counters"])
+    finally:
+        context.close()
+    refused_to_a_supervisor(browser, server, "/admin/catalog")
