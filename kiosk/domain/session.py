@@ -30,8 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from kiosk.domain import card_check, kana
+from kiosk.domain import card_check, checkin, kana
 from kiosk.domain.application import Application, Authenticity, CardKey, Identity
+from kiosk.domain.appointments import normal_code
 from kiosk.domain.card_check import UnverifiablePolicy
 from kiosk.domain.catalog import Catalog, FieldKind, FieldSource, FormField, Procedure
 from kiosk.domain.code_b import CodeBEntry
@@ -48,6 +49,7 @@ CODE_B_SAFE_TRIES = 3  # 照合番号B: never spend the last two tries
 
 class Step(StrEnum):
     WELCOME = "welcome"
+    CHECK_IN = "check_in"  # 予約の方: scan the booking's QR or type its code
     PROCEDURE = "procedure"
     EVENT = "event"        # which life event (引っ越し・出生・おくやみ)
     QUESTION = "question"  # one question of the event per screen
@@ -130,6 +132,17 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class BookingInfo:
+    """A booking checked in at the kiosk: what it was for (no personal data)."""
+
+    service: str
+    procedure: str | None = None
+    life_event: str | None = None
+    slot: str = ""          # YYYY-MM-DDTHH:MM, the office's time
+    late: bool = False      # checked in after the window: queued as a walk-in
+
+
+@dataclass(frozen=True)
 class SessionSettings:
     """Per-visit accessibility and idle settings (from config/kiosk.toml [ui])."""
 
@@ -206,6 +219,10 @@ class Session:
         self.pay_method: PayMethod | None = None
         self.paid = False
         self.ticket: Ticket | None = None
+        self.code_entry = checkin.CodeEntry()  # a booking code while typed
+        self.booking_code: str | None = None   # the code being checked in (ISSUING)
+        self.walk_in_offered = False           # the check-in failed: offer a walk-in ticket
+        self.booking: BookingInfo | None = None  # the booking checked in (its ticket shown)
         self.last_activity = now
         self.step_since = now
         self.visit_touches = 0
@@ -223,11 +240,15 @@ class Session:
     @property
     def has_personal_data(self) -> bool:
         return bool(self.values or self.pin_digits or self.ticket or self.entry_text
-                    or self.visit or not self.code_b.empty)
+                    or self.visit or not self.code_b.empty or self.code_entry.text
+                    or self.booking_code or self.booking)
 
     @property
     def progress(self) -> Progress | None:
         """The step indicator model (current index, total, labels as msgids)."""
+        if self.booking_code is not None or (self.booking is not None
+                                             and self.visit is None):
+            return None   # a check-in is one step: scan (or type), then the ticket
         life = self.visit is not None or self.step is Step.EVENT
         if self.procedure is not None:
             payment = self.fee() > 0
@@ -297,6 +318,84 @@ class Session:
     def start(self, now: float) -> None:
         self._expect(Step.WELCOME)
         self._go(Step.PROCEDURE, now)
+
+    # --- check-in of a booking (予約の方; kiosk.domain.checkin) ----------------------------
+    def choose_check_in(self, now: float) -> None:
+        self._expect(Step.WELCOME)
+        self._fresh_entry(Step.CHECK_IN, now)
+
+    def _fresh_entry(self, step: Step, now: float) -> None:
+        self.code_entry.clear()
+        self.walk_in_offered = False
+        self.notice = None
+        self._go(step, now)
+
+    def checkin_press(self, key: str) -> None:
+        self._expect(Step.CHECK_IN)
+        self.code_entry.press(key)
+
+    def checkin_back(self) -> None:
+        self._expect(Step.CHECK_IN)
+        self.code_entry.back()
+
+    def take_check_in(self, now: float) -> None:
+        """The typed code: complete → check it in (ISSUING), else say what is missing."""
+        self._expect(Step.CHECK_IN)
+        code = self.code_entry.code()
+        if code is None:
+            self._refused(checkin.INCOMPLETE)
+            return
+        self._check_in(code, now)
+
+    def code_scanned(self, text: str, now: float) -> bool:
+        """A code from the scanner, read in the background: taken on the welcome and the
+        check-in screens (on the welcome screen it starts the check-in by itself), else
+        ignored (False). A QR that is no booking's says so."""
+        if self.step not in (Step.WELCOME, Step.CHECK_IN):
+            return False
+        if self.step is Step.WELCOME:
+            self.choose_check_in(now)
+        code = normal_code(text)
+        if code is None:
+            self._refused(checkin.NOT_A_BOOKING)
+            return True
+        self.code_entry.clear()
+        self._check_in(code, now)
+        return True
+
+    def _check_in(self, code: str, now: float) -> None:
+        self.booking_code = code
+        self.walk_in_offered = False
+        self.notice = None
+        self._go(Step.ISSUING, now)
+
+    def _refused(self, why: checkin.Refusal) -> None:
+        self.notice = Notice(why.msgid, why.params, error=True)
+        self.walk_in_offered = why.walk_in
+
+    def check_in_refused(self, why: checkin.Refusal, now: float) -> None:
+        """The back-office refused the code, or could not be reached: back to the
+        check-in screen with the reason (and a walk-in ticket offered where it helps)."""
+        self._expect(Step.ISSUING)
+        self.booking_code = None
+        self.code_entry.clear()
+        self._refused(why)
+        self._go(Step.CHECK_IN, now)
+
+    def checked_in(self, ticket: Ticket, booking: BookingInfo, now: float) -> None:
+        """The booking's queue ticket: shown (and printed) like a walk-in's."""
+        self._expect(Step.ISSUING)
+        self.booking_code = None
+        self.booking = booking
+        self.ticket = ticket
+        self.notice = (Notice("予約の時刻を過ぎていたため、予約なしの順番でお呼びします。")
+                       if booking.late else None)
+        self._go(Step.TICKET, now)
+
+    def walk_in(self, now: float) -> None:
+        """After a failed check-in: a walk-in ticket, through the procedure menu."""
+        self._expect(Step.CHECK_IN)
+        self._fresh_entry(Step.PROCEDURE, now)
 
     # --- procedure ---------------------------------------------------------------------
     def groups(self) -> list[tuple[str, tuple[Procedure, ...]]]:
@@ -887,7 +986,8 @@ class Session:
     # --- navigation ----------------------------------------------------------------------
     def back(self, now: float) -> None:
         previous = {
-            Step.PROCEDURE: Step.WELCOME, Step.IDENTITY: Step.PROCEDURE,
+            Step.PROCEDURE: Step.WELCOME, Step.CHECK_IN: Step.WELCOME,
+            Step.IDENTITY: Step.PROCEDURE,
             Step.CARD: Step.IDENTITY, Step.PIN: Step.IDENTITY, Step.CONFIRM: Step.IDENTITY,
             Step.CODE_B: Step.PIN,
             Step.PAYMENT: Step.CONFIRM,

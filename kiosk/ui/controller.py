@@ -15,10 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kiosk.domain import checkin
 from kiosk.domain.actions import Action, apply
 from kiosk.domain.application import CardKey
 from kiosk.domain.session import Session, Step, Ticket, WipeReason
-from kiosk.ui.ports import CardError, CardLink, CardReader, TicketDesk, TicketPrinter
+from kiosk.ui.ports import (
+    CardError,
+    CardLink,
+    CardReader,
+    CheckedIn,
+    CheckInRefused,
+    TicketDesk,
+    TicketPrinter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +97,18 @@ class Controller:
         if s.step is Step.READING and not self.busy:
             self._read_card()
         elif s.step is Step.ISSUING and not self.busy:
-            self._issue()
+            self._check_in() if s.booking_code is not None else self._issue()
+
+    def scanned(self, text: str) -> None:
+        """A code from the 2D scanner (read on its own thread, handed to the UI thread):
+        taken on the welcome and check-in screens, ignored elsewhere and while busy."""
+        if self.busy:
+            return
+        before = self.session.step
+        if self.session.code_scanned(text, self.clock()):
+            self.session.touch(self.clock())
+            self._after(before)
+            self.changed()
 
     def tick(self) -> None:
         """Called a few times a second: idle timeout, card watch."""
@@ -154,7 +174,9 @@ class Controller:
     def _step_failed(self) -> None:
         """An unexpected failure: tell the resident as for a card or ticket problem."""
         s = self.session
-        if s.step is Step.ISSUING:
+        if s.step is Step.ISSUING and s.booking_code is not None:
+            s.check_in_refused(checkin.refusal("failed"), self.clock())
+        elif s.step is Step.ISSUING:
             s.issue_failed(self.clock())
         elif s.step in CARD_STEPS:
             s.card_failed("カードが読み取れませんでした。もう一度置いてください。", self.clock())
@@ -311,6 +333,44 @@ class Controller:
                          "offline" if result.offline else "online",
                          "printed" if result.printed else f"NOT printed ({result.print_problem})")
                 s.ticket_issued(result, self.clock())
+
+        self._run(work, then)
+
+    # --- a booking's check-in -----------------------------------------------------------
+    def _check_in(self) -> None:
+        s = self.session
+        code = s.booking_code
+        assert code is not None
+
+        def work() -> CheckedIn | CheckInRefused:
+            try:
+                done = self.desk.check_in(code, s.ward, s.language)
+            except CheckInRefused as exc:
+                return exc
+            procedure = (s.catalog.procedures.get(done.booking.procedure or "")
+                         or next(p for p in s.procedures if p.service == done.ticket.service))
+            try:
+                problem = self.printer.print_ticket(done.ticket, procedure, s.ward, s.language)
+            except Exception:
+                log.warning("printing the ticket failed", exc_info=True)
+                problem = "プリンターが使えません。"
+            return CheckedIn(_printed(done.ticket, problem), done.booking)
+
+        def then(result: CheckedIn | CheckInRefused) -> None:
+            if s.step is not Step.ISSUING:
+                return
+            if isinstance(result, CheckInRefused):
+                log.info("check-in refused: %s", result.code)   # never the code itself
+                ward = result.details.get("ward")
+                name = s.catalog.wards[ward].name if isinstance(ward, str) \
+                    and ward in s.catalog.wards else ""
+                s.check_in_refused(checkin.refusal(result.code, result.details, name),
+                                   self.clock())
+            else:
+                log.info("check-in: ticket %s for a booking of %s%s", result.ticket.number,
+                         result.booking.service, " (late: as a walk-in)"
+                         if result.booking.late else "")
+                s.checked_in(result.ticket, result.booking, self.clock())
 
         self._run(work, then)
 

@@ -18,7 +18,7 @@ from kiosk.backoffice import models as m
 from kiosk.backoffice.config_home import AppointmentSettings
 from kiosk.backoffice.db import reading, writing
 from kiosk.backoffice.engine import appointments as appt
-from kiosk.backoffice.engine.errors import Conflict, Invalid, NotFound
+from kiosk.backoffice.engine.errors import Conflict, Forbidden, Invalid, NotFound
 from kiosk.domain.appointments import normal_code
 from tests.backoffice.conftest import kiosk, new_ticket
 
@@ -142,9 +142,10 @@ def test_check_in_queues_by_the_fairness_rule(bo: Any) -> None:
     with pytest.raises(Conflict, match="opens"):
         appt.check_in(bo, kiosk(bo), booked["code"], "http://t/",
                       now=SLOT_UTC - timedelta(minutes=31))
-    with pytest.raises(NotFound):
+    with pytest.raises(Forbidden, match="another ward") as wrong:
         appt.check_in(bo, kiosk(bo, "naka"), booked["code"], "http://t/",
                       now=SLOT_UTC - timedelta(minutes=2))
+    assert wrong.value.code == "wrong_ward" and wrong.value.details == {"ward": "kita"}
     came = appt.check_in(bo, kiosk(bo), booked["code"], "http://t/",
                          now=SLOT_UTC - timedelta(minutes=2))
     assert came["late"] is False and came["appointment"]["status"] == "checked_in"

@@ -36,7 +36,7 @@ from kiosk.backoffice.clock import iso, local, office_day, to_utc, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, writing
 from kiosk.backoffice.engine import issuing, visits
-from kiosk.backoffice.engine.errors import NotFound, conflict, invalid
+from kiosk.backoffice.engine.errors import Forbidden, NotFound, conflict, invalid
 from kiosk.backoffice.engine.lookups import people_ahead, ward_of
 from kiosk.backoffice.engine.shapes import ticket_json
 from kiosk.backoffice.principal import Principal
@@ -357,7 +357,10 @@ def check_in(bo: Backoffice, principal: Principal, code: str, base_url: str,
     s = bo.settings.appointments
     row = find(bo, code)
     if principal.ward is not None and principal.ward != row.ward:
-        raise NotFound("no_booking", "no booking has that code at this ward")
+        # Denied (403), naming the booking's ward so the kiosk can send the resident
+        # there: the code is a 50-bit secret, its holder may know where it was booked.
+        raise Forbidden("wrong_ward", "this booking is at another ward office",
+                        ward=row.ward)
     if row.status in ("checked_in", "late") and row.ticket_id is not None:
         return _ticket(bo, row, base_url, late=row.status == "late", now=now)
     if row.status != "booked":
@@ -365,7 +368,9 @@ def check_in(bo: Backoffice, principal: Principal, code: str, base_url: str,
     if now < row.slot_at - timedelta(minutes=s.check_in_early_minutes):
         raise conflict("too_early", "check-in opens "
                        f"{s.check_in_early_minutes} minutes before the slot",
-                       slot=_local_text(bo, row.slot_at))
+                       slot=_local_text(bo, row.slot_at),
+                       opens=_local_text(bo, row.slot_at
+                                         - timedelta(minutes=s.check_in_early_minutes)))
     late = now > row.slot_at + timedelta(minutes=s.check_in_late_minutes)
     if now > row.slot_at + timedelta(minutes=s.no_show_minutes) or (
             office_day(now, bo.tz) != row.day):
