@@ -172,13 +172,22 @@ def create_app(bo: Backoffice) -> FastAPI:
             from kiosk.backoffice.retention import purge_loop
 
             purger = asyncio.create_task(purge_loop(bo))
+        no_shows: asyncio.Task[None] | None = None
+        if bo.settings.appointments.no_show_check_seconds > 0:
+            from kiosk.backoffice.engine.appointments import sweep_no_shows
+            from kiosk.backoffice.periodic import run_every
+
+            no_shows = asyncio.create_task(run_every(
+                bo, bo.settings.appointments.no_show_check_seconds,
+                (("marking no-shows", sweep_no_shows),)))
         try:
             yield
         finally:
-            if purger is not None:
-                purger.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await purger
+            for task in (purger, no_shows):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             bo.fast_issuer = None
             if fast is not None:
                 await fast.close()

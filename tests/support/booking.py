@@ -37,8 +37,9 @@ def book(server: Any, ward: str = "kita", service: str = "certificates",
 
 
 def bring_to(server: Any, code: str, minutes_from_now: float) -> None:
-    """Move a booking's slot to now + `minutes_from_now` (its office day with it)."""
-    from sqlalchemy import update
+    """Move a booking's slot to now + `minutes_from_now` (its office day with it), and
+    give its place in the old slot back (as a move would)."""
+    from sqlalchemy import select, update
 
     from kiosk.backoffice import models as m
     from kiosk.backoffice.db import make_engine, writing
@@ -47,7 +48,12 @@ def bring_to(server: Any, code: str, minutes_from_now: float) -> None:
     engine = make_engine(server.db_url, pool_size=1)
     try:
         with writing(engine) as conn:
-            conn.execute(update(m.appointments).where(m.appointments.c.code == code).values(
+            A, S = m.appointments, m.appointment_slots
+            row = conn.execute(select(A).where(A.c.code == code)).one()
+            conn.execute(update(S).where(S.c.ward == row.ward, S.c.service == row.service,
+                                         S.c.slot_at == row.slot_at)
+                         .values(taken=S.c.taken - 1))
+            conn.execute(update(A).where(A.c.code == code).values(
                 slot_at=at.replace(tzinfo=None), day=at.astimezone(OFFICE_TZ).date()))
     finally:
         engine.dispose()

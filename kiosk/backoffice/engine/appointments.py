@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 from datetime import date, datetime, time, timedelta
@@ -56,6 +57,7 @@ S = m.appointment_slots
 T = m.tickets
 TAKING = ("held", "booked", "checked_in")  # what counts against a slot's capacity
 HASH_KEY_ENV = "WARD_APPOINTMENT_HASH_KEY"
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -411,6 +413,16 @@ def mark_no_shows(bo: Backoffice, now: datetime | None = None) -> int:
     with writing(bo.engine) as conn:
         return int(conn.execute(update(A).where(A.c.status == "booked", A.c.slot_at < limit)
                                 .values(status="no_show")).rowcount or 0)
+
+
+def sweep_no_shows(bo: Backoffice) -> int:
+    """The server's timer (`[appointments] no_show_check_seconds`, every process): one
+    conditional UPDATE, so processes running it at the same moment mark each booking once
+    (the second finds it no longer "booked")."""
+    marked = mark_no_shows(bo)
+    if marked:
+        log.info("%d booking(s) marked no-show", marked)
+    return marked
 
 
 def day_list(bo: Backoffice, principal: Principal, ward_code: str,
