@@ -122,14 +122,20 @@ class LocalDesk:
     # code → what it was booked for; the code of a booking absent here is unknown
     bookings: dict[str, BookingInfo] = field(default_factory=dict)
 
-    def check_in(self, code: str, ward: Ward, language: str) -> CheckedIn:
+    def check_in(self, code: str, ward: Ward, language: str, *,
+                 visit: RoutedRequest | None = None, forms_first: bool = False) -> CheckedIn:
         """Offline (the stand-in's default) like the real link: no check-in without the
-        back-office; online, a booking it was given gets a number of its service."""
+        back-office; online, a booking it was given gets a number of its service (a
+        life event's: first its forms, then a routed ticket)."""
         if self.fail or not self.online:
             raise CheckInRefused("offline")
         booking = self.bookings.get(code)
         if booking is None:
             raise CheckInRefused("no_booking")
+        if visit is not None:
+            return CheckedIn(self.issue_visit(visit, ward, language), booking)
+        if forms_first and booking.life_event is not None:
+            return CheckedIn(None, booking)
         return CheckedIn(self._number(booking.service, False), booking)
 
     def issue(self, application: Application, procedure: Procedure, ward: Ward) -> Ticket:

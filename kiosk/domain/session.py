@@ -220,7 +220,7 @@ class Session:
         self.paid = False
         self.ticket: Ticket | None = None
         self.code_entry = checkin.CodeEntry()  # a booking code while typed
-        self.booking_code: str | None = None   # the code being checked in (ISSUING)
+        self.booking_code: str | None = None   # being checked in (a booked event: all visit)
         self.walk_in_offered = False           # the check-in failed: offer a walk-in ticket
         self.booking: BookingInfo | None = None  # the booking checked in (its ticket shown)
         self.last_activity = now
@@ -246,8 +246,7 @@ class Session:
     @property
     def progress(self) -> Progress | None:
         """The step indicator model (current index, total, labels as msgids)."""
-        if self.booking_code is not None or (self.booking is not None
-                                             and self.visit is None):
+        if self.visit is None and (self.booking_code is not None or self.booking is not None):
             return None   # a check-in is one step: scan (or type), then the ticket
         life = self.visit is not None or self.step is Step.EVENT
         if self.procedure is not None:
@@ -382,15 +381,32 @@ class Session:
         self._refused(why)
         self._go(Step.CHECK_IN, now)
 
-    def checked_in(self, ticket: Ticket, booking: BookingInfo, now: float) -> None:
-        """The booking's queue ticket: shown (and printed) like a walk-in's."""
+    def knows_event(self, code: str | None) -> bool:
+        """The kiosk can fill this life event's forms (a booking for it: forms first)."""
+        return code is not None and any(e.code == code for e in self.events())
+
+    def checked_in(self, ticket: Ticket | None, booking: BookingInfo, now: float) -> None:
+        """The booking's queue ticket: shown (and printed) like a walk-in's. No ticket
+        yet: a booked life event — straight to its questions and list (no menu, no event
+        to choose), then the card read and its forms; the ticket comes with them."""
         self._expect(Step.ISSUING)
-        self.booking_code = None
         self.booking = booking
-        self.ticket = ticket
-        self.notice = (Notice("予約の時刻を過ぎていたため、予約なしの順番でお呼びします。")
-                       if booking.late else None)
-        self._go(Step.TICKET, now)
+        if ticket is None:
+            if booking.life_event is None or not self.knows_event(booking.life_event):
+                raise SessionError("no ticket, and no life event to fill the forms of")
+            self._begin_event(booking.life_event, now)
+            return
+        self.booking_code = None
+        self.ticket_issued(ticket, now)
+        if booking.late:
+            self.notice = Notice("予約の時刻を過ぎていたため、予約なしの順番でお呼びします。")
+
+    def checked_in_as_walk_in(self, ticket: Ticket, now: float) -> None:
+        """A booked event's forms went as a walk-in's visit: its check-in failed at the
+        end (offline, or the window closed meanwhile); nothing typed is lost."""
+        self.booking_code = None
+        self.ticket_issued(ticket, now)
+        self.notice = Notice("予約を確認できなかったため、予約なしの番号札を発行しました。")
 
     def walk_in(self, now: float) -> None:
         """After a failed check-in: a walk-in ticket, through the procedure menu."""
@@ -425,6 +441,9 @@ class Session:
 
     def choose_event(self, code: str, now: float) -> None:
         self._expect(Step.EVENT)
+        self._begin_event(code, now)
+
+    def _begin_event(self, code: str, now: float) -> None:
         event = next((e for e in self.events() if e.code == code), None)
         if event is None:
             raise SessionError(f"life event {code!r} is not configured")

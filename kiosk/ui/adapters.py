@@ -149,15 +149,19 @@ class LinkDesk:
                                         language=application.language)
         return self._ticket(issued, assisted)
 
-    def issue_visit(self, request: RoutedRequest, ward: Ward, language: str) -> Ticket:
+    @staticmethod
+    def _routed(request: RoutedRequest) -> Any:
         from kiosk.sync import RoutedVisit
-        assisted = any(a.identity is Identity.ASSISTED for a in request.applications)
-        if assisted:
-            self.link.ask_floor(self.place)
-        routed = RoutedVisit(
+        return RoutedVisit(
             life_event=request.life_event,
             route=[(s.service, s.procedures) for s in request.route],
             applications=request.applications, guide=[g.to_dict() for g in request.guide])
+
+    def issue_visit(self, request: RoutedRequest, ward: Ward, language: str) -> Ticket:
+        assisted = any(a.identity is Identity.ASSISTED for a in request.applications)
+        if assisted:
+            self.link.ask_floor(self.place)
+        routed = self._routed(request)
         issued = self.link.issue_ticket(request.service, routed=routed, language=language,
                                         priority="assistance" if assisted else False)
         # The back-office's stages when it answered; the planned ones for an offline ticket.
@@ -165,13 +169,15 @@ class LinkDesk:
                   else TicketStage.planned(request.route, self.link.catalog()))
         return replace(self._ticket(issued, assisted), route=stages, guide=request.guide)
 
-    def check_in(self, code: str, ward: Ward, language: str) -> CheckedIn:
+    def check_in(self, code: str, ward: Ward, language: str, *,
+                 visit: RoutedRequest | None = None, forms_first: bool = False) -> CheckedIn:
         """The booking's ticket from the back-office (online only: the booking is there;
         offline, nothing happens and the code works again later)."""
         from kiosk.sync import IssueRefused, Offline
         from kiosk.sync.remote import minutes
         try:
-            answer = self.link.check_in(code)
+            answer = self.link.check_in(code, routed=None if visit is None
+                                        else self._routed(visit), forms_first=forms_first)
         except IssueRefused as exc:
             details = exc.details if isinstance(exc.details, dict) else {}
             raise CheckInRefused(exc.code, details) from None
@@ -179,10 +185,15 @@ class LinkDesk:
             raise CheckInRefused("offline") from None
         t, a = answer["ticket"], answer["appointment"]
         self.last = answer
-        ticket = Ticket(number=str(t["number"]), service=str(t["service"]),
-                        people_ahead=t.get("people_ahead"),
-                        wait_minutes=minutes(t.get("estimated_wait_seconds")), offline=False,
-                        status_url=t.get("status_url"), reference=f"ticket:{t['id']}")
+        ticket = None if t is None else Ticket(
+            number=str(t["number"]), service=str(t["service"]),
+            people_ahead=t.get("people_ahead"),
+            wait_minutes=minutes(t.get("estimated_wait_seconds")), offline=False,
+            status_url=t.get("status_url"), reference=f"ticket:{t['id']}")
+        if ticket is not None and visit is not None:
+            stages = (TicketStage.from_response(t["route"]) if t.get("route")
+                      else TicketStage.planned(visit.route, self.link.catalog()))
+            ticket = replace(ticket, route=stages, guide=visit.guide)
         return CheckedIn(ticket, BookingInfo(
             service=str(a["service"]), procedure=a.get("procedure"),
             life_event=a.get("life_event"), slot=str(a.get("slot", "")),

@@ -19,6 +19,7 @@ from kiosk.domain import checkin
 from kiosk.domain.actions import Action, apply
 from kiosk.domain.application import CardKey
 from kiosk.domain.session import Session, Step, Ticket, WipeReason
+from kiosk.domain.visit import RoutedRequest
 from kiosk.ui.ports import (
     CardError,
     CardLink,
@@ -338,15 +339,35 @@ class Controller:
 
     # --- a booking's check-in -----------------------------------------------------------
     def _check_in(self) -> None:
+        """The booking's ticket, printed; a booked life event (on a kiosk that knows it)
+        answers without one first — its forms are filled, then sent with the code. Should
+        that last call fail, the visit is issued as a walk-in's (offline numbers too):
+        the forms are never lost."""
         s = self.session
         code = s.booking_code
         assert code is not None
+        routed = s.routed_request()
+        forms_first = s.life_events is not None
+        event_name = s.visit.event.name if s.visit is not None else ""
 
-        def work() -> CheckedIn | CheckInRefused:
+        def work() -> CheckedIn | CheckInRefused | Ticket:
             try:
-                done = self.desk.check_in(code, s.ward, s.language)
+                done = self.desk.check_in(code, s.ward, s.language, visit=routed,
+                                          forms_first=forms_first)
+                if done.ticket is None and not s.knows_event(done.booking.life_event):
+                    done = self.desk.check_in(code, s.ward, s.language)
             except CheckInRefused as exc:
-                return exc
+                if routed is None:
+                    return exc
+                log.warning("check-in with the forms refused (%s): issued as a walk-in",
+                            exc.code)
+                return self._print_visit(self.desk.issue_visit(routed, s.ward, s.language),
+                                         routed, event_name)
+            if done.ticket is None:
+                return done
+            if routed is not None:
+                return CheckedIn(self._print_visit(done.ticket, routed, event_name),
+                                 done.booking)
             procedure = (s.catalog.procedures.get(done.booking.procedure or "")
                          or next(p for p in s.procedures if p.service == done.ticket.service))
             try:
@@ -356,7 +377,7 @@ class Controller:
                 problem = "プリンターが使えません。"
             return CheckedIn(_printed(done.ticket, problem), done.booking)
 
-        def then(result: CheckedIn | CheckInRefused) -> None:
+        def then(result: CheckedIn | CheckInRefused | Ticket) -> None:
             if s.step is not Step.ISSUING:
                 return
             if isinstance(result, CheckInRefused):
@@ -366,13 +387,25 @@ class Controller:
                     and ward in s.catalog.wards else ""
                 s.check_in_refused(checkin.refusal(result.code, result.details, name),
                                    self.clock())
+            elif isinstance(result, Ticket):   # the forms went as a walk-in's visit
+                s.checked_in_as_walk_in(result, self.clock())
             else:
-                log.info("check-in: ticket %s for a booking of %s%s", result.ticket.number,
-                         result.booking.service, " (late: as a walk-in)"
-                         if result.booking.late else "")
+                log.info("check-in: %s for a booking of %s%s", "ticket " + result.ticket.number
+                         if result.ticket else "its forms first", result.booking.service,
+                         " (late: as a walk-in)" if result.booking.late else "")
                 s.checked_in(result.ticket, result.booking, self.clock())
 
         self._run(work, then)
+
+    def _print_visit(self, ticket: Ticket, routed: RoutedRequest, event_name: str) -> Ticket:
+        s = self.session
+        try:
+            problem = self.printer.print_visit(ticket, routed, event_name, s.catalog, s.ward,
+                                               s.language)
+        except Exception:
+            log.warning("printing the ticket failed", exc_info=True)
+            problem = "プリンターが使えません。"
+        return _printed(ticket, problem)
 
     def end_visit(self, reason: WipeReason = WipeReason.CANCEL) -> None:
         if self.session.step is not Step.WELCOME:

@@ -87,15 +87,18 @@ class CheckInRefused(RuntimeError):
 class CheckedIn:
     """A booking checked in: its queue ticket and what it was booked for."""
 
-    ticket: Ticket
+    ticket: Ticket | None       # None: a booked life event, its forms first
     booking: BookingInfo
 
 
 class TicketDesk(Protocol):
     """Issues queue tickets (the sync package, local-first)."""
 
-    def check_in(self, code: str, ward: Ward, language: str) -> CheckedIn:
-        """A booking's ticket by its code (online only); raises CheckInRefused."""
+    def check_in(self, code: str, ward: Ward, language: str, *,
+                 visit: RoutedRequest | None = None, forms_first: bool = False) -> CheckedIn:
+        """A booking's ticket by its code (online only); raises CheckInRefused.
+        `forms_first`: a life-event booking answers without a ticket (the kiosk fills the
+        event's forms, then checks in again with them as `visit`: a routed ticket)."""
         ...
 
     def issue(self, application: Application, procedure: Procedure, ward: Ward) -> Ticket: ...

@@ -20,9 +20,12 @@ from typing import Any
 
 import pytest
 
+from devtools.standins import DEMO_HOLDER, StandInCard
 from kiosk.domain import checkin
 from kiosk.domain.session import Step
 from tests.support.booking import book, bring_to, qr_png
+from tests.ui.test_life_event import ANSWERS
+from tests.ui.test_visits import place, type_pin
 
 pytestmark = [pytest.mark.kivy, pytest.mark.slow]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screens" / "kiosk"
@@ -65,11 +68,11 @@ def until(k: Any, done: Callable[[], bool], what: str, timeout: float = 20.0) ->
 
 def scan(k: Any, code: str) -> None:
     """Hold the booking's QR up to the scanner; wait for the kiosk's answer."""
-    seen = len(k.s.wipes), k.s.notice
+    seen = k.s.notice
     k.scanner.present(k.qr(code))
-    until(k, lambda: not k.app.controller.busy and (
-        k.s.step is Step.TICKET or (k.s.step is Step.CHECK_IN and k.s.notice is not seen[1])),
-        "the check-in's answer")
+    until(k, lambda: not k.app.controller.busy and k.s.step not in (Step.WELCOME, Step.ISSUING)
+          and (k.s.step is not Step.CHECK_IN or k.s.notice is not seen),
+          "the check-in's answer")
 
 
 def said(k: Any, why: checkin.Refusal) -> str:
@@ -186,3 +189,48 @@ def test_the_check_in_screen_speaks_the_residents_language(booked: Any,
     assert k.app.tr("予約の方") in k.labels() or k.app.title_text == k.app.tr("予約の方")
     if language == "en":
         shot(k, "27-check-in-unknown")
+
+
+def test_a_booked_life_event_goes_straight_to_its_forms_and_one_routed_ticket(
+        booked: Any) -> None:
+    """A 転入 booked on the page: the scan leads to the event's questions (no procedure
+    menu, no event to choose), its list, ONE card read, the forms pre-filled from the
+    card (only what no card holds is asked), one review; then the check-in sends the
+    forms with the code: the booking's ticket is the routed visit's, printed with its
+    guide slip."""
+    k, bo = booked, booked.backoffice
+    code = book(bo, service="moving", contact="tennyu@example.jp", life_event="tennyu")
+    bring_to(bo, code, 10)
+    scan(k, code)
+    assert k.s.step is Step.QUESTION and k.s.visit.event.code == "tennyu", k.s.notice
+    assert staff_view(bo)[code] == "booked"      # no ticket yet: the forms come first
+    for answer in ANSWERS:
+        k.tap("answer", answer)
+    assert k.s.step is Step.PLAN
+    k.tap("accept_plan")
+    k.tap("choose_card")
+    card = place(k, StandInCard())
+    type_pin(k, "1234")
+    while k.s.step is Step.ENTRY:          # only what no card holds
+        if k.s.entry_field().kind.value == "date":
+            k.tap("entry_done", date.today().isoformat())
+        else:
+            k.h.keys("きたく")
+            k.tap("entry_done")
+    assert k.s.step is Step.CONFIRM and DEMO_HOLDER["name"] in k.labels()  # from the card
+    k.tap("confirm")
+    if k.s.step is Step.PAYMENT:
+        k.tap("choose_payment", "counter")
+    assert k.s.step is Step.TICKET, k.s.notice
+    number = k.s.ticket.number
+    assert number.startswith("B-") and card.reads == 1
+    assert k.printer.printed == [number, f"{number} 案内票"]
+    assert staff_view(bo)[code] == "checked_in"
+    ticket_id = k.s.ticket.reference.removeprefix("ticket:")
+    r = bo.session("staff").get(bo.api(f"/tickets/{ticket_id}"), timeout=30)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["priority"] == "appointment" and body["number"] == number
+    # the first stage's clerk sees its forms, filled from the card (docs/life-events.md)
+    assert [a["procedure"] for a in body["applications"]] == ["tennyu", "card_address"]
+    assert all(a["values"]["name"] == DEMO_HOLDER["name"] for a in body["applications"])

@@ -351,10 +351,16 @@ def move(bo: Backoffice, code: str, slot: str, now: datetime | None = None) -> d
 
 
 def check_in(bo: Backoffice, principal: Principal, code: str, base_url: str,
-             now: datetime | None = None) -> dict[str, Any]:
+             now: datetime | None = None, *, visit: dict[str, Any] | None = None,
+             forms_first: bool = False) -> dict[str, Any]:
     """At the kiosk of the booking's ward, within the check-in window: the queue ticket,
     queued by the fairness rule. Too late (after check_in_late_minutes): a walk-in ticket
-    (the late rule). Scanning again gives the same ticket."""
+    (the late rule). Scanning again gives the same ticket.
+
+    A life-event booking at a kiosk that fills the event's forms first (`forms_first`):
+    the checks only, no ticket yet (the booking unchanged); the kiosk then sends the
+    visit (`visit`: route, applications, guide, life_event as TicketRequest takes them)
+    and the ticket is the routed visit's."""
     now = now or utcnow()
     s = bo.settings.appointments
     row = find(bo, code)
@@ -378,10 +384,15 @@ def check_in(bo: Backoffice, principal: Principal, code: str, base_url: str,
             office_day(now, bo.tz) != row.day):
         raise conflict("booking_missed", "the booking's time has passed; "
                        "please take a ticket as a walk-in")
-    req = issuing.TicketRequest(ward=row.ward, service=row.service, procedure=row.procedure,
-                                application=None,
-                                priority="normal" if late else "appointment",
-                                language=row.language)
+    if forms_first and visit is None and row.life_event is not None:
+        return {"appointment": view(bo, row), "late": late, "ticket": None}
+    priority = "normal" if late else "appointment"
+    req = (issuing.TicketRequest(ward=row.ward, service=None, procedure=None,
+                                 application=None, priority=priority,
+                                 language=row.language, **visit) if visit is not None
+           else issuing.TicketRequest(ward=row.ward, service=row.service,
+                                      procedure=row.procedure, application=None,
+                                      priority=priority, language=row.language))
     ticket, _created = issuing.issue(bo, principal, req, f"appointment-{row.code}", base_url)
     with writing(bo.engine) as conn:
         if not late:  # the fairness rule: in the walk-ins' rank, at slot - lead at the latest
