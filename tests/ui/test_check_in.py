@@ -234,3 +234,47 @@ def test_a_booked_life_event_goes_straight_to_its_forms_and_one_routed_ticket(
     # the first stage's clerk sees its forms, filled from the card (docs/life-events.md)
     assert [a["procedure"] for a in body["applications"]] == ["tennyu", "card_address"]
     assert all(a["values"]["name"] == DEMO_HOLDER["name"] for a in body["applications"])
+
+
+def test_the_check_in_screen_targets_reach_and_contrast(kiosk: Any) -> None:
+    """The check-in screen and its keyboard (the in-process stand-in desk: offline, so
+    the walk-in offer shows too): 15 mm targets in default and large text, every control
+    in the lower two-thirds in low reach, text ≥ 7:1 in high contrast."""
+    from tests.support.screen import buttons, text_contrast
+    from tests.ui.test_life_event import shown
+
+    k = kiosk
+    k.desk.online = False
+    minimum = k.app.cfg.target_px - 0.5
+
+    def visit(check: Callable[[], None]) -> None:
+        k.tap("choose_check_in")
+        check()
+        k.h.keys("ABCDEFGH23")
+        k.tap("take_check_in")          # the stand-in desk is offline: refused, walk-in
+        assert k.s.walk_in_offered
+        check()
+        k.app.act("cancel")
+        k.h.settle()
+
+    def targets() -> None:
+        for w in buttons(k.h.widgets()):
+            assert w.width >= minimum and w.height >= minimum, (w.action, w.size)
+
+    def low() -> None:
+        top = k.h.window.height * 2 / 3
+        for w in buttons(k.h.widgets()):
+            assert w.to_window(w.x, w.top)[1] <= top + 1, w.action
+
+    def readable() -> None:
+        img = k.h.pixels()
+        for w in [w for w in buttons(k.h.widgets()) if w.text and shown(w)]:
+            assert text_contrast(img, w) >= 7, w.action
+
+    visit(targets)
+    k.tap("toggle", "large_text")
+    visit(targets)
+    k.tap("toggle", "low_reach")
+    visit(low)
+    k.tap("toggle", "high_contrast")
+    visit(readable)
