@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from kiosk.domain.application import Application, Authenticity
 from kiosk.domain.catalog import Catalog, Procedure, Ward
 from kiosk.domain.my_number import MyNumberCheck
-from kiosk.domain.session import Ticket
+from kiosk.domain.session import BookingInfo, Ticket
 from kiosk.domain.visit import RoutedRequest, TicketStage
-from kiosk.ui.ports import CardError
+from kiosk.ui.ports import CardError, CheckedIn, CheckInRefused
 
 DEMO_HOLDER = {"name": "堺\u3000花子", "address": "大阪府堺市北区新金岡町５丁１－１",
                "birth_date": "1985-03-07", "sex": "2"}
@@ -119,6 +119,24 @@ class LocalDesk:
     issued: list[Application] = field(default_factory=list)
     visits: list[RoutedRequest] = field(default_factory=list)  # routed tickets issued
     fail: bool = False
+    # code → what it was booked for; the code of a booking absent here is unknown
+    bookings: dict[str, BookingInfo] = field(default_factory=dict)
+
+    def check_in(self, code: str, ward: Ward, language: str, *,
+                 visit: RoutedRequest | None = None, forms_first: bool = False) -> CheckedIn:
+        """Offline (the stand-in's default) like the real link: no check-in without the
+        back-office; online, a booking it was given gets a number of its service (a
+        life event's: first its forms, then a routed ticket)."""
+        if self.fail or not self.online:
+            raise CheckInRefused("offline")
+        booking = self.bookings.get(code)
+        if booking is None:
+            raise CheckInRefused("no_booking")
+        if visit is not None:
+            return CheckedIn(self.issue_visit(visit, ward, language), booking)
+        if forms_first and booking.life_event is not None:
+            return CheckedIn(None, booking)
+        return CheckedIn(self._number(booking.service, False), booking)
 
     def issue(self, application: Application, procedure: Procedure, ward: Ward) -> Ticket:
         if self.fail:

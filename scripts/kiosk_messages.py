@@ -33,7 +33,7 @@ from kiosk.i18n import LANGUAGE_CODES  # noqa: E402
 PATTERNS = [
     re.compile(r"""\btr\(\s*(['"])(.+?)\1"""),
     re.compile(r"""^\s*(?:title|message)\s*=\s*(['"])(.+?)\1""", re.M),
-    re.compile(r"""\b(?:Notice|CardError|card_problem)\(\s*(['"])(.+?)\1""", re.S),
+    re.compile(r"""\b(?:Notice|CardError|card_problem|Refusal)\(\s*(['"])(.+?)\1""", re.S),
     re.compile(r"""\bhint\s*=\s*\(?(['"])(.+?)\1"""),
     re.compile(r"""\belse\s*(['"])(年を.+?)\1"""),
     re.compile(r"""\bproblem\s*=\s*(['"])(.+?)\1"""),
@@ -48,6 +48,7 @@ def source_strings() -> set[str]:
     # devtools/standins.py: the in-process stand-in card speaks to the resident in demos
     files = [*ROOT.glob("kiosk/ui/**/*.py"), *ROOT.glob("kiosk/ui/**/*.kv"),
              ROOT / "kiosk/domain/session.py", ROOT / "kiosk/domain/code_b.py",
+             ROOT / "kiosk/domain/checkin.py",
              ROOT / "devtools/standins.py"]
     for path in files:
         text = CONCAT.sub(lambda m: m.group(1) + m.group(2) + m.group(4) + m.group(1),

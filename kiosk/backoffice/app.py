@@ -189,12 +189,20 @@ def create_app(bo: Backoffice) -> FastAPI:
 
             notifier = Worker(bo)
             notifier.start()
+        no_shows: asyncio.Task[None] | None = None
+        if bo.settings.appointments.no_show_check_seconds > 0:
+            from kiosk.backoffice.engine.appointments import sweep_no_shows
+            from kiosk.backoffice.periodic import run_every
+
+            no_shows = asyncio.create_task(run_every(
+                bo, bo.settings.appointments.no_show_check_seconds,
+                (("marking no-shows", sweep_no_shows),)))
         try:
             yield
         finally:
             if notifier is not None:
                 notifier.stop()
-            for task in (watcher, purger):
+            for task in (watcher, purger, no_shows):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

@@ -74,6 +74,7 @@ class AppointmentSettings:
                                       # its slot (the fairness rule, docs/home.md)
     max_per_contact: int = 2          # active bookings per e-mail / phone
     max_per_address: int = 6          # bookings made per client address per office day
+    no_show_check_seconds: int = 60   # how often each server process marks no-shows (0: never)
     closures: Mapping[str, tuple[date, ...]] = field(default_factory=dict)
     openings: Mapping[str, tuple[date, ...]] = field(default_factory=dict)
 
@@ -104,6 +105,8 @@ def appointment_settings(a: Section) -> AppointmentSettings:
         **minutes,
         max_per_contact=a.integer("max_per_contact", d.max_per_contact, min=1, max=100),
         max_per_address=a.integer("max_per_address", d.max_per_address, min=1, max=10_000),
+        no_show_check_seconds=a.integer("no_show_check_seconds", d.no_show_check_seconds,
+                                        min=0, max=24 * 3600),
         closures=_days(a, "closures"), openings=_days(a, "openings"))
 
 

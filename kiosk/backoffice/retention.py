@@ -24,7 +24,6 @@ locked (SKIP LOCKED on PostgreSQL, the write lock on SQLite) and re-checked.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import weakref
@@ -33,7 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-import anyio.to_thread
 from sqlalchemy import Connection, and_, func, insert, null, or_, select, text, tuple_, update
 
 from kiosk.backoffice import clock, device_health
@@ -244,14 +242,10 @@ async def purge_loop(bo: Backoffice) -> None:
     """The server's periodic purge (every `[retention] check_seconds`, first at start-up):
     personal data past its retention, ended staff sessions (auth.purge_sessions) and device
     health history past [devices] history_days."""
-    every = bo.settings.retention.check_seconds
-    while True:
-        for what, job in (("personal data", purge), ("ended sessions", purge_sessions),
-                          ("device history", device_health.prune)):
-            try:
-                await anyio.to_thread.run_sync(job, bo)
-            except Exception as exc:  # noqa: BLE001 — next time again; the server keeps serving
-                log.error("purging %s failed (%s); retrying in %d s", what,
-                          safe_error(exc), every)
-        await asyncio.sleep(every)
+    from kiosk.backoffice.periodic import run_every
+
+    await run_every(bo, bo.settings.retention.check_seconds,
+                    (("purging personal data", purge),
+                     ("purging ended sessions", purge_sessions),
+                     ("purging device history", device_health.prune)))
 

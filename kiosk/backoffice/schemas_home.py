@@ -129,7 +129,9 @@ class DayAppointments(Out):
 class CheckIn(Out):
     appointment: Appointment
     late: bool                # checked in after the window: a walk-in ticket (the late rule)
-    ticket: Ticket
+    # None: a life-event booking whose kiosk fills the forms first (`forms_first`); the
+    # ticket comes when it sends them (the booking is unchanged until then)
+    ticket: Ticket | None
 
 
 class RemoteService(Out):

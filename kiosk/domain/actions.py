@@ -16,6 +16,11 @@ class Action(StrEnum):
     SET_LANGUAGE = "set_language"
     TOGGLE = "toggle"
     START = "start"
+    CHOOSE_CHECK_IN = "choose_check_in"
+    CHECKIN_PRESS = "checkin_press"
+    CHECKIN_BACK = "checkin_back"
+    TAKE_CHECK_IN = "take_check_in"
+    WALK_IN = "walk_in"
     CHOOSE_PROCEDURE = "choose_procedure"
     CHOOSE_LIFE_EVENTS = "choose_life_events"
     CHOOSE_EVENT = "choose_event"
@@ -62,6 +67,16 @@ def apply(session: Session, action: Action, args: tuple[object, ...], now: float
             s.toggle(_text(args, 0))
         case Action.START:
             s.start(now)
+        case Action.CHOOSE_CHECK_IN:
+            s.choose_check_in(now)
+        case Action.CHECKIN_PRESS:
+            s.checkin_press(_text(args, 0))
+        case Action.CHECKIN_BACK:
+            s.checkin_back()
+        case Action.TAKE_CHECK_IN:
+            s.take_check_in(now)
+        case Action.WALK_IN:
+            s.walk_in(now)
         case Action.CHOOSE_PROCEDURE:
             s.choose_procedure(_text(args, 0), now)
         case Action.CHOOSE_LIFE_EVENTS:

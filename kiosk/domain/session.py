@@ -30,8 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from kiosk.domain import card_check, kana
+from kiosk.domain import card_check, checkin, kana
 from kiosk.domain.application import Application, Authenticity, CardKey, Identity
+from kiosk.domain.appointments import normal_code
 from kiosk.domain.card_check import UnverifiablePolicy
 from kiosk.domain.catalog import Catalog, FieldKind, FieldSource, FormField, Procedure
 from kiosk.domain.code_b import CodeBEntry
@@ -48,6 +49,7 @@ CODE_B_SAFE_TRIES = 3  # 照合番号B: never spend the last two tries
 
 class Step(StrEnum):
     WELCOME = "welcome"
+    CHECK_IN = "check_in"  # 予約の方: scan the booking's QR or type its code
     PROCEDURE = "procedure"
     EVENT = "event"        # which life event (引っ越し・出生・おくやみ)
     QUESTION = "question"  # one question of the event per screen
@@ -127,6 +129,17 @@ class Ticket:
     reference: str | None = None  # what a payment is recorded against ("ticket:1234")
     route: tuple[TicketStage, ...] = ()  # a life-event visit's stages, in order
     guide: tuple[GuideItem, ...] = ()    # its 手続き案内票 (here / elsewhere / online)
+
+
+@dataclass(frozen=True)
+class BookingInfo:
+    """A booking checked in at the kiosk: what it was for (no personal data)."""
+
+    service: str
+    procedure: str | None = None
+    life_event: str | None = None
+    slot: str = ""          # YYYY-MM-DDTHH:MM, the office's time
+    late: bool = False      # checked in after the window: queued as a walk-in
 
 
 @dataclass(frozen=True)
@@ -232,6 +245,10 @@ class Session:
         self.pay_method: PayMethod | None = None
         self.paid = False
         self.ticket: Ticket | None = None
+        self.code_entry = checkin.CodeEntry()  # a booking code while typed
+        self.booking_code: str | None = None   # being checked in (a booked event: all visit)
+        self.walk_in_offered = False           # the check-in failed: offer a walk-in ticket
+        self.booking: BookingInfo | None = None  # the booking checked in (its ticket shown)
         self.last_activity = now
         self.step_since = now
         self.visit_touches = 0
@@ -249,11 +266,14 @@ class Session:
     @property
     def has_personal_data(self) -> bool:
         return bool(self.values or self.pin_digits or self.ticket or self.entry_text
-                    or self.visit or not self.code_b.empty)
+                    or self.visit or not self.code_b.empty or self.code_entry.text
+                    or self.booking_code or self.booking)
 
     @property
     def progress(self) -> Progress | None:
         """The step indicator model (current index, total, labels as msgids)."""
+        if self.visit is None and (self.booking_code is not None or self.booking is not None):
+            return None   # a check-in is one step: scan (or type), then the ticket
         life = self.visit is not None or self.step is Step.EVENT
         if self.procedure is not None:
             payment = self.fee() > 0
@@ -324,6 +344,101 @@ class Session:
         self._expect(Step.WELCOME)
         self._go(Step.PROCEDURE, now)
 
+    # --- check-in of a booking (予約の方; kiosk.domain.checkin) ----------------------------
+    def choose_check_in(self, now: float) -> None:
+        self._expect(Step.WELCOME)
+        self._fresh_entry(Step.CHECK_IN, now)
+
+    def _fresh_entry(self, step: Step, now: float) -> None:
+        self.code_entry.clear()
+        self.walk_in_offered = False
+        self.notice = None
+        self._go(step, now)
+
+    def checkin_press(self, key: str) -> None:
+        self._expect(Step.CHECK_IN)
+        self.code_entry.press(key)
+
+    def checkin_back(self) -> None:
+        self._expect(Step.CHECK_IN)
+        self.code_entry.back()
+
+    def take_check_in(self, now: float) -> None:
+        """The typed code: complete → check it in (ISSUING), else say what is missing."""
+        self._expect(Step.CHECK_IN)
+        code = self.code_entry.code()
+        if code is None:
+            self._refused(checkin.INCOMPLETE)
+            return
+        self._check_in(code, now)
+
+    def code_scanned(self, text: str, now: float) -> bool:
+        """A code from the scanner, read in the background: taken on the welcome and the
+        check-in screens (on the welcome screen it starts the check-in by itself), else
+        ignored (False). A QR that is no booking's says so."""
+        if self.step not in (Step.WELCOME, Step.CHECK_IN):
+            return False
+        if self.step is Step.WELCOME:
+            self.choose_check_in(now)
+        code = normal_code(text)
+        if code is None:
+            self._refused(checkin.NOT_A_BOOKING)
+            return True
+        self.code_entry.clear()
+        self._check_in(code, now)
+        return True
+
+    def _check_in(self, code: str, now: float) -> None:
+        self.booking_code = code
+        self.walk_in_offered = False
+        self.notice = None
+        self._go(Step.ISSUING, now)
+
+    def _refused(self, why: checkin.Refusal) -> None:
+        self.notice = Notice(why.msgid, why.params, error=True)
+        self.walk_in_offered = why.walk_in
+
+    def check_in_refused(self, why: checkin.Refusal, now: float) -> None:
+        """The back-office refused the code, or could not be reached: back to the
+        check-in screen with the reason (and a walk-in ticket offered where it helps)."""
+        self._expect(Step.ISSUING)
+        self.booking_code = None
+        self.code_entry.clear()
+        self._refused(why)
+        self._go(Step.CHECK_IN, now)
+
+    def knows_event(self, code: str | None) -> bool:
+        """The kiosk can fill this life event's forms (a booking for it: forms first)."""
+        return code is not None and any(e.code == code for e in self.events())
+
+    def checked_in(self, ticket: Ticket | None, booking: BookingInfo, now: float) -> None:
+        """The booking's queue ticket: shown (and printed) like a walk-in's. No ticket
+        yet: a booked life event — straight to its questions and list (no menu, no event
+        to choose), then the card read and its forms; the ticket comes with them."""
+        self._expect(Step.ISSUING)
+        self.booking = booking
+        if ticket is None:
+            if booking.life_event is None or not self.knows_event(booking.life_event):
+                raise SessionError("no ticket, and no life event to fill the forms of")
+            self._begin_event(booking.life_event, now)
+            return
+        self.booking_code = None
+        self.ticket_issued(ticket, now)
+        if booking.late:
+            self.notice = Notice("予約の時刻を過ぎていたため、予約なしの順番でお呼びします。")
+
+    def checked_in_as_walk_in(self, ticket: Ticket, now: float) -> None:
+        """A booked event's forms went as a walk-in's visit: its check-in failed at the
+        end (offline, or the window closed meanwhile); nothing typed is lost."""
+        self.booking_code = None
+        self.ticket_issued(ticket, now)
+        self.notice = Notice("予約を確認できなかったため、予約なしの番号札を発行しました。")
+
+    def walk_in(self, now: float) -> None:
+        """After a failed check-in: a walk-in ticket, through the procedure menu."""
+        self._expect(Step.CHECK_IN)
+        self._fresh_entry(Step.PROCEDURE, now)
+
     # --- procedure ---------------------------------------------------------------------
     def groups(self) -> list[tuple[str, tuple[Procedure, ...]]]:
         order: dict[str, list[Procedure]] = {}
@@ -352,6 +467,9 @@ class Session:
 
     def choose_event(self, code: str, now: float) -> None:
         self._expect(Step.EVENT)
+        self._begin_event(code, now)
+
+    def _begin_event(self, code: str, now: float) -> None:
         event = next((e for e in self.events() if e.code == code), None)
         if event is None:
             raise SessionError(f"life event {code!r} is not configured")
@@ -913,7 +1031,8 @@ class Session:
     # --- navigation ----------------------------------------------------------------------
     def back(self, now: float) -> None:
         previous = {
-            Step.PROCEDURE: Step.WELCOME, Step.IDENTITY: Step.PROCEDURE,
+            Step.PROCEDURE: Step.WELCOME, Step.CHECK_IN: Step.WELCOME,
+            Step.IDENTITY: Step.PROCEDURE,
             Step.CARD: Step.IDENTITY, Step.PIN: Step.IDENTITY, Step.CONFIRM: Step.IDENTITY,
             Step.CODE_B: Step.PIN,
             Step.PAYMENT: Step.CONFIRM,

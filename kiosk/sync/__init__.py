@@ -10,6 +10,7 @@ from kiosk.sync.model import (
     IssueRefused,
     LinkStatus,
     NoOfflineNumbers,
+    Offline,
     OpeningState,
     RoutedVisit,
     SyncError,
@@ -18,5 +19,5 @@ from kiosk.sync.model import (
 from kiosk.sync.sealing import PrivacyError
 
 __all__ = ["Endpoint", "IssueRefused", "IssuedTicket", "KioskLink", "LinkStatus",
-           "NoOfflineNumbers", "OpeningState", "PrivacyError", "RoutedVisit", "SyncError",
-           "WaitEstimate"]
+           "NoOfflineNumbers", "Offline", "OpeningState", "PrivacyError", "RoutedVisit",
+           "SyncError", "WaitEstimate"]

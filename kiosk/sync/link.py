@@ -37,6 +37,7 @@ from kiosk.sync.model import (
     IssueRefused,
     LinkStatus,
     NoOfflineNumbers,
+    Offline,
     OpeningState,
     RoutedVisit,
     WaitEstimate,
@@ -346,6 +347,39 @@ class KioskLink:
     def _status_url(self, token: str) -> str | None:
         base = self._public_url
         return f"{base.rstrip('/')}/status/{token}" if base else None
+
+    # -- a booking's check-in (issue #19) -----------------------------------------------
+    def check_in(self, code: str, *, routed: RoutedVisit | None = None,
+                 forms_first: bool = False) -> dict[str, Any]:
+        """A booking's queue ticket (`POST /appointments/check-in`), online only: the
+        booking lives on the back-office, so nothing is stored here and nothing can be
+        lost; the back-office answers the same ticket to the same code (idempotent).
+        Returns its answer (`appointment`, `late`, `ticket`); raises `IssueRefused`
+        (code, message, details) or `Offline` within `issue_timeout`.
+
+        A life-event booking: `forms_first` asks for no ticket yet (`ticket` None); then
+        `routed` (the visit's route, forms and guide) makes it the routed ticket. The
+        forms travel only in this request (checked for a 個人番号 first), never stored
+        here: when it fails the app issues the visit through `issue_ticket` instead."""
+        body: dict[str, Any] = {"code": code, "forms_first": forms_first}
+        if routed is not None:
+            body.update(routed.wire())
+            refuse_my_number(body["guide"], "guide")
+            body["applications"] = [a.to_dict() for a in routed.applications]
+            refuse_my_number(body["applications"])
+        try:
+            answer = self.client.post(
+                f"{API}/appointments/check-in", body, attempts=2,
+                idempotency_key=f"check-in-{code}",
+                deadline=time.monotonic() + self.settings.backoffice.issue_timeout)
+        except Rejected as exc:
+            self._reached(True)
+            raise IssueRefused(exc.code, exc.message, exc.details) from None
+        except Unreachable as exc:
+            self._reached(False)
+            raise Offline(str(exc)) from None
+        self._reached(True)
+        return dict(answer)
 
     # -- other pushes ----------------------------------------------------------------------
     def report_health(self, printer: str, card_reader: str, disk_free_mb: int | None = None,

@@ -94,12 +94,19 @@ class SyncError(Exception):
 
 
 class IssueRefused(SyncError):
-    """The back-office refused the ticket; nothing was issued."""
+    """The back-office refused the ticket; nothing was issued. `details`: the error
+    body's details (e.g. a check-in's `slot`/`opens`, or the booking's `ward`)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: Any = None) -> None:
         self.code = code
         self.message = message
+        self.details = details
         super().__init__(f"{code}: {message}")
+
+
+class Offline(SyncError):
+    """An online-only call (a booking's check-in) found the back-office unreachable;
+    nothing was done, so nothing is lost: the same call works again later."""
 
 
 class NoOfflineNumbers(SyncError):

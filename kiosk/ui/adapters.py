@@ -7,6 +7,7 @@ packages to the kiosk's ports.
               "standin"  → local numbers (the `desk.standin` device of the dev tools)
     [ui] cashless        → kiosk.payment's widget (its [payment] section)
     [voice] device, [keypad] device → kiosk.speech, kiosk.keypad (the registry)
+    [scanner] backend    → kiosk.scanner (a booking's QR at check-in; the registry)
 
 Every section comes from the one reading of kiosk.toml that `UiConfig.load` made. The
 adapters translate those APIs (docs/card.md, docs/printing.md, docs/sync.md) into the
@@ -25,10 +26,10 @@ from kiosk.domain.application import Application, Authenticity, Identity
 from kiosk.domain.catalog import Procedure, Ward
 from kiosk.domain.my_number import MyNumberCheck
 from kiosk.domain.section import Section
-from kiosk.domain.session import Ticket
+from kiosk.domain.session import BookingInfo, Ticket
 from kiosk.domain.visit import RoutedRequest, TicketStage
 from kiosk.ui.health import HealthReporter
-from kiosk.ui.ports import CardError, KioskDevices, TicketDesk
+from kiosk.ui.ports import CardError, CheckedIn, CheckInRefused, KioskDevices, TicketDesk
 from kiosk.ui.settings import UiConfig
 
 log = logging.getLogger(__name__)
@@ -148,21 +149,55 @@ class LinkDesk:
                                         language=application.language)
         return self._ticket(issued, assisted)
 
-    def issue_visit(self, request: RoutedRequest, ward: Ward, language: str) -> Ticket:
+    @staticmethod
+    def _routed(request: RoutedRequest) -> Any:
         from kiosk.sync import RoutedVisit
-        assisted = any(a.identity is Identity.ASSISTED for a in request.applications)
-        if assisted:
-            self.link.ask_floor(self.place)
-        routed = RoutedVisit(
+        return RoutedVisit(
             life_event=request.life_event,
             route=[(s.service, s.procedures) for s in request.route],
             applications=request.applications, guide=[g.to_dict() for g in request.guide])
+
+    def issue_visit(self, request: RoutedRequest, ward: Ward, language: str) -> Ticket:
+        assisted = any(a.identity is Identity.ASSISTED for a in request.applications)
+        if assisted:
+            self.link.ask_floor(self.place)
+        routed = self._routed(request)
         issued = self.link.issue_ticket(request.service, routed=routed, language=language,
                                         priority="assistance" if assisted else False)
         # The back-office's stages when it answered; the planned ones for an offline ticket.
         stages = (TicketStage.from_response(list(issued.route)) if issued.route
                   else TicketStage.planned(request.route, self.link.catalog()))
         return replace(self._ticket(issued, assisted), route=stages, guide=request.guide)
+
+    def check_in(self, code: str, ward: Ward, language: str, *,
+                 visit: RoutedRequest | None = None, forms_first: bool = False) -> CheckedIn:
+        """The booking's ticket from the back-office (online only: the booking is there;
+        offline, nothing happens and the code works again later)."""
+        from kiosk.sync import IssueRefused, Offline
+        from kiosk.sync.remote import minutes
+        try:
+            answer = self.link.check_in(code, routed=None if visit is None
+                                        else self._routed(visit), forms_first=forms_first)
+        except IssueRefused as exc:
+            details = exc.details if isinstance(exc.details, dict) else {}
+            raise CheckInRefused(exc.code, details) from None
+        except Offline:
+            raise CheckInRefused("offline") from None
+        t, a = answer["ticket"], answer["appointment"]
+        self.last = answer
+        ticket = None if t is None else Ticket(
+            number=str(t["number"]), service=str(t["service"]),
+            people_ahead=t.get("people_ahead"),
+            wait_minutes=minutes(t.get("estimated_wait_seconds")), offline=False,
+            status_url=t.get("status_url"), reference=f"ticket:{t['id']}")
+        if ticket is not None and visit is not None:
+            stages = (TicketStage.from_response(t["route"]) if t.get("route")
+                      else TicketStage.planned(visit.route, self.link.catalog()))
+            ticket = replace(ticket, route=stages, guide=visit.guide)
+        return CheckedIn(ticket, BookingInfo(
+            service=str(a["service"]), procedure=a.get("procedure"),
+            life_event=a.get("life_event"), slot=str(a.get("slot", "")),
+            late=bool(answer.get("late"))))
 
     def _ticket(self, issued: Any, assisted: bool) -> Ticket:
         self.last = issued
@@ -226,12 +261,16 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
         from kiosk.keypad import open_keypad
         keypad = open_keypad(root, cfg.file)
         closers.append(keypad.close)
+        from kiosk.scanner import ScannerConfig, open_scanner
+        scanner = open_scanner(ScannerConfig.from_section(root.section("scanner", {}), base))
+        if scanner is not None:
+            closers.append(scanner.close)
     except BaseException:
         close()
         raise
     return KioskDevices(reader=reader, printer=printer, desk=desk, catalog=catalog,
                         payment=payment, report_maintainer=report, close=close, voice=voice,
-                        health=health, keypad=keypad, link=link)
+                        health=health, keypad=keypad, link=link, scanner=scanner)
 
 
 def open_voice(root: Section, file: str) -> Any:

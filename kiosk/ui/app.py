@@ -120,6 +120,7 @@ def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
     app.on_exit = devices.close
     app.guidance.voice = devices.voice or app.guidance.voice   # [voice]; None: silent
     app.keypad = devices.keypad                                 # [keypad]; None: none
+    app.use_scanner(devices.scanner)                            # [scanner]; None: typed
     return app
 
 

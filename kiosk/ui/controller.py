@@ -15,10 +15,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kiosk.domain import checkin
 from kiosk.domain.actions import Action, apply
 from kiosk.domain.application import CardKey
 from kiosk.domain.session import Session, Step, Ticket, WipeReason
-from kiosk.ui.ports import CardError, CardLink, CardReader, TicketDesk, TicketPrinter
+from kiosk.domain.visit import RoutedRequest
+from kiosk.ui.ports import (
+    CardError,
+    CardLink,
+    CardReader,
+    CheckedIn,
+    CheckInRefused,
+    TicketDesk,
+    TicketPrinter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +98,18 @@ class Controller:
         if s.step is Step.READING and not self.busy:
             self._read_card()
         elif s.step is Step.ISSUING and not self.busy:
-            self._issue()
+            self._check_in() if s.booking_code is not None else self._issue()
+
+    def scanned(self, text: str) -> None:
+        """A code from the 2D scanner (read on its own thread, handed to the UI thread):
+        taken on the welcome and check-in screens, ignored elsewhere and while busy."""
+        if self.busy:
+            return
+        before = self.session.step
+        if self.session.code_scanned(text, self.clock()):
+            self.session.touch(self.clock())
+            self._after(before)
+            self.changed()
 
     def tick(self) -> None:
         """Called a few times a second: idle timeout, card watch."""
@@ -154,7 +175,9 @@ class Controller:
     def _step_failed(self) -> None:
         """An unexpected failure: tell the resident as for a card or ticket problem."""
         s = self.session
-        if s.step is Step.ISSUING:
+        if s.step is Step.ISSUING and s.booking_code is not None:
+            s.check_in_refused(checkin.refusal("failed"), self.clock())
+        elif s.step is Step.ISSUING:
             s.issue_failed(self.clock())
         elif s.step in CARD_STEPS:
             s.card_failed("カードが読み取れませんでした。もう一度置いてください。", self.clock())
@@ -313,6 +336,76 @@ class Controller:
                 s.ticket_issued(result, self.clock())
 
         self._run(work, then)
+
+    # --- a booking's check-in -----------------------------------------------------------
+    def _check_in(self) -> None:
+        """The booking's ticket, printed; a booked life event (on a kiosk that knows it)
+        answers without one first — its forms are filled, then sent with the code. Should
+        that last call fail, the visit is issued as a walk-in's (offline numbers too):
+        the forms are never lost."""
+        s = self.session
+        code = s.booking_code
+        assert code is not None
+        routed = s.routed_request()
+        forms_first = s.life_events is not None
+        event_name = s.visit.event.name if s.visit is not None else ""
+
+        def work() -> CheckedIn | CheckInRefused | Ticket:
+            try:
+                done = self.desk.check_in(code, s.ward, s.language, visit=routed,
+                                          forms_first=forms_first)
+                if done.ticket is None and not s.knows_event(done.booking.life_event):
+                    done = self.desk.check_in(code, s.ward, s.language)
+            except CheckInRefused as exc:
+                if routed is None:
+                    return exc
+                log.warning("check-in with the forms refused (%s): issued as a walk-in",
+                            exc.code)
+                return self._print_visit(self.desk.issue_visit(routed, s.ward, s.language),
+                                         routed, event_name)
+            if done.ticket is None:
+                return done
+            if routed is not None:
+                return CheckedIn(self._print_visit(done.ticket, routed, event_name),
+                                 done.booking)
+            procedure = (s.catalog.procedures.get(done.booking.procedure or "")
+                         or next(p for p in s.procedures if p.service == done.ticket.service))
+            try:
+                problem = self.printer.print_ticket(done.ticket, procedure, s.ward, s.language)
+            except Exception:
+                log.warning("printing the ticket failed", exc_info=True)
+                problem = "プリンターが使えません。"
+            return CheckedIn(_printed(done.ticket, problem), done.booking)
+
+        def then(result: CheckedIn | CheckInRefused | Ticket) -> None:
+            if s.step is not Step.ISSUING:
+                return
+            if isinstance(result, CheckInRefused):
+                log.info("check-in refused: %s", result.code)   # never the code itself
+                ward = result.details.get("ward")
+                name = s.catalog.wards[ward].name if isinstance(ward, str) \
+                    and ward in s.catalog.wards else ""
+                s.check_in_refused(checkin.refusal(result.code, result.details, name),
+                                   self.clock())
+            elif isinstance(result, Ticket):   # the forms went as a walk-in's visit
+                s.checked_in_as_walk_in(result, self.clock())
+            else:
+                log.info("check-in: %s for a booking of %s%s", "ticket " + result.ticket.number
+                         if result.ticket else "its forms first", result.booking.service,
+                         " (late: as a walk-in)" if result.booking.late else "")
+                s.checked_in(result.ticket, result.booking, self.clock())
+
+        self._run(work, then)
+
+    def _print_visit(self, ticket: Ticket, routed: RoutedRequest, event_name: str) -> Ticket:
+        s = self.session
+        try:
+            problem = self.printer.print_visit(ticket, routed, event_name, s.catalog, s.ward,
+                                               s.language)
+        except Exception:
+            log.warning("printing the ticket failed", exc_info=True)
+            problem = "プリンターが使えません。"
+        return _printed(ticket, problem)
 
     def end_visit(self, reason: WipeReason = WipeReason.CANCEL) -> None:
         if self.session.step is not Step.WELCOME:

@@ -98,6 +98,7 @@ class KioskApp(App):
         self.sound = sound.Player()
         self.guidance = Guidance(self.sound)   # build_app gives it the [voice] device
         self.keypad: Any = None                # and the [keypad] device (kiosk.ui.keys)
+        self.scan: Any = None                  # the [scanner] read in the background
         self.keys = KeypadInput(self)
         self.keys.guide = self.guidance.keypad
         self.frames = 0
@@ -239,9 +240,9 @@ class KioskApp(App):
         if sm.current != step.value:
             sm.current = step.value
         self.show_footer = step not in NO_FOOTER
-        self.can_back = step in (Step.PROCEDURE, Step.EVENT, Step.QUESTION, Step.PLAN,
-                                 Step.IDENTITY, Step.CARD, Step.PIN, Step.CODE_B, Step.ENTRY,
-                                 Step.CONFIRM, Step.PAYMENT)
+        self.can_back = step in (Step.CHECK_IN, Step.PROCEDURE, Step.EVENT, Step.QUESTION,
+                                 Step.PLAN, Step.IDENTITY, Step.CARD, Step.PIN, Step.CODE_B,
+                                 Step.ENTRY, Step.CONFIRM, Step.PAYMENT)
         self.title_text = self.tr(screen.title)
         self._update_countdown()
         self.guidance.shown(self, screen, s)
@@ -256,8 +257,21 @@ class KioskApp(App):
         self.controller.tick()
         self._update_countdown()
 
+    def use_scanner(self, scanner: Any) -> None:
+        """Read this 2D scanner (kiosk.scanner) on its own thread from now on (None: no
+        scanner); its codes reach the controller on the UI thread."""
+        from kiosk.ui.scan import ScanWatch
+        if self.scan is not None:
+            self.scan.stop()
+            self.scan = None
+        if scanner is not None:
+            def deliver(text: str) -> None:
+                Clock.schedule_once(lambda dt: self.controller.scanned(text), 0)
+            self.scan = ScanWatch(scanner, deliver).start()
+
     def on_stop(self) -> None:
         watchdog.stopping()
+        self.use_scanner(None)
         self.controller.end_visit()
         if self.on_exit is not None:
             self.on_exit()

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from kiosk.domain.application import Application, Authenticity
 from kiosk.domain.catalog import Catalog, Procedure, Ward
 from kiosk.domain.my_number import MyNumberCheck
-from kiosk.domain.session import Ticket
+from kiosk.domain.session import BookingInfo, Ticket
 from kiosk.domain.visit import RoutedRequest
 
 
@@ -72,8 +72,34 @@ class CardReader(Protocol):
         ...
 
 
+class CheckInRefused(RuntimeError):
+    """A booking's check-in did not give a ticket: `code` is the back-office's error code
+    (no_booking, wrong_ward, too_early, booking_missed, not_bookable) or "offline";
+    `details` its details (kiosk.domain.checkin turns both into the resident's words)."""
+
+    def __init__(self, code: str, details: Mapping[str, object] | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.details = dict(details or {})
+
+
+@dataclass(frozen=True)
+class CheckedIn:
+    """A booking checked in: its queue ticket and what it was booked for."""
+
+    ticket: Ticket | None       # None: a booked life event, its forms first
+    booking: BookingInfo
+
+
 class TicketDesk(Protocol):
     """Issues queue tickets (the sync package, local-first)."""
+
+    def check_in(self, code: str, ward: Ward, language: str, *,
+                 visit: RoutedRequest | None = None, forms_first: bool = False) -> CheckedIn:
+        """A booking's ticket by its code (online only); raises CheckInRefused.
+        `forms_first`: a life-event booking answers without a ticket (the kiosk fills the
+        event's forms, then checks in again with them as `visit`: a routed ticket)."""
+        ...
 
     def issue(self, application: Application, procedure: Procedure, ward: Ward) -> Ticket: ...
 
@@ -131,3 +157,4 @@ class KioskDevices:
     health: Any = None                        # kiosk.ui.health.HealthReporter (→ heartbeat)
     keypad: Any = None                        # kiosk.keypad.Keypad ([keypad]); None: none
     link: Any = None                          # kiosk.sync.KioskLink (its catalog updates)
+    scanner: Any = None                       # kiosk.scanner.BarcodeScanner ([scanner]); None

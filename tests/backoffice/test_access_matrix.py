@@ -312,7 +312,8 @@ MATRIX: list[Row] = [
     Row("GET", "/book/{ward}", EVERYONE, "/book/kita"),
     Row("GET", "/book/{ward}/{service}", EVERYONE, "/book/kita/certificates"),
     # the forms' POSTs (a JSON body is no form: 422, after the same checks)
-    *(Row("POST", f"/book/{step}", EVERYONE) for step in ("hold", "confirm", "find", "cancel")),
+    *(Row("POST", f"/book/{step}", EVERYONE)
+      for step in ("hold", "confirm", "find", "cancel", "move")),
     Row("GET", "/queue", EVERYONE),
     Row("GET", "/queue/manage", EVERYONE),
     Row("GET", "/queue/{ward}", EVERYONE, "/queue/kita"),

@@ -17,7 +17,7 @@ from kiosk.backoffice import models as m
 from kiosk.backoffice.config_home import AppointmentSettings
 from kiosk.backoffice.db import reading, writing
 from kiosk.backoffice.engine import appointments as appt
-from kiosk.backoffice.engine.errors import Conflict, Invalid, NotFound
+from kiosk.backoffice.engine.errors import Conflict, Forbidden, Invalid, NotFound
 from kiosk.domain.appointments import normal_code
 from tests.backoffice.conftest import in_parallel, kiosk, new_ticket
 
@@ -129,9 +129,10 @@ def test_check_in_queues_by_the_fairness_rule(bo: Any) -> None:
     with pytest.raises(Conflict, match="opens"):
         appt.check_in(bo, kiosk(bo), booked["code"], "http://t/",
                       now=SLOT_UTC - timedelta(minutes=31))
-    with pytest.raises(NotFound):
+    with pytest.raises(Forbidden, match="another ward") as wrong:
         appt.check_in(bo, kiosk(bo, "naka"), booked["code"], "http://t/",
                       now=SLOT_UTC - timedelta(minutes=2))
+    assert wrong.value.code == "wrong_ward" and wrong.value.details == {"ward": "kita"}
     came = appt.check_in(bo, kiosk(bo), booked["code"], "http://t/",
                          now=SLOT_UTC - timedelta(minutes=2))
     assert came["late"] is False and came["appointment"]["status"] == "checked_in"
@@ -161,3 +162,24 @@ def test_late_and_no_show_rules(bo: Any) -> None:
     assert appt.find(bo, gone["code"]).status == "no_show"
     with pytest.raises(Conflict):
         appt.check_in(bo, kiosk(bo), gone["code"], "http://t/", now=SLOT_UTC)
+
+
+def test_a_life_event_booking_checks_in_with_its_forms(bo: Any) -> None:
+    """forms_first: the checks only, no ticket, the booking unchanged; then the visit's
+    route and forms with the code: the routed ticket, as an appointment. A kiosk that
+    does not ask (older) gets a plain ticket of the booked service, as before."""
+    held = appt.hold(bo, "kita", "certificates", SLOT, address="198.51.100.9",
+                     life_event="tennyu", now=BOOKED_ON)
+    code = appt.confirm(bo, held["code"], "event@example.jp", now=BOOKED_ON)["code"]
+    at = SLOT_UTC - timedelta(minutes=5)
+    first = appt.check_in(bo, kiosk(bo), code, "http://t/", now=at, forms_first=True)
+    assert first["ticket"] is None and appt.find(bo, code).status == "booked"
+    visit = {"life_event": "tennyu", "guide": [], "applications": None,
+             "route": [{"service": "moving", "procedures": ["tennyu"]},
+                       {"service": "certificates", "procedures": ["juminhyo"]}]}
+    came = appt.check_in(bo, kiosk(bo), code, "http://t/", now=at, visit=visit,
+                         forms_first=True)
+    assert came["ticket"]["priority"] == "appointment" and came["ticket"]["service"] == "moving"
+    assert appt.find(bo, code).status == "checked_in"
+    again = appt.check_in(bo, kiosk(bo), code, "http://t/", now=at, forms_first=True)
+    assert again["ticket"]["id"] == came["ticket"]["id"]

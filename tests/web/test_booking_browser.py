@@ -57,3 +57,43 @@ def test_book_find_and_cancel_on_a_phone(backoffice: Any, browser: Any, shots: S
     page.wait_for_selector("h2:has-text('The booking is cancelled')")
     assert not errors, errors
     ctx.close()
+
+
+def test_move_a_booking_by_its_code_on_a_phone(backoffice: Any, browser: Any,
+                                              shots: Shots) -> None:
+    """/book/manage: the code → 予約を変更する → a day → a slot: the same code and QR at
+    the new time (the API's move: the old place given back); the code never in a URL."""
+    import requests
+
+    from tests.support.booking import book
+
+    code = book(backoffice, contact="move@example.jp", procedure="juminhyo")
+    before = requests.post(backoffice.api("/public/appointments/find"),
+                           json={"code": code}, timeout=30).json()["slot"]
+    errors: list[str] = []
+    ctx = browser.new_context(viewport=PHONE, locale="ja-JP")
+    page = watch_errors(ctx.new_page(), errors)
+    page.goto(f"{backoffice.url}/book/manage")
+    page.fill("#code", code)
+    page.click("button:has-text('確認する')")
+    page.click("button:has-text('予約を変更する')")
+    page.wait_for_selector("h2:has-text('新しい日にちを選んでください')")
+    assert_contrast(page, 4.5, 3.0, "move: days")
+    page.click("ul.choices button.choice >> nth=-1")   # the last day with places
+    page.wait_for_selector(".slots button")
+    shots.take(page, "booking-move-slots", docs=True)
+    page.click(".slots button >> nth=0")
+    page.wait_for_selector("h2:has-text('予約を変更しました')")
+    assert (page.text_content("#booking-code") or "").strip() == code
+    png = page.locator("svg.qr").screenshot()
+    assert [d.data.decode() for d in decode(Image.open(io.BytesIO(png)))] == [
+        f"WARDAPPT:{code}"]
+    assert_contrast(page, 4.5, 3.0, "move: done")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert code not in page.url
+    after = requests.post(backoffice.api("/public/appointments/find"),
+                          json={"code": code}, timeout=30).json()
+    assert after["status"] == "booked" and after["slot"] != before
+    assert after["slot"][11:] in (page.text_content("dl.facts") or "")   # the new time
+    assert not errors, errors
+    ctx.close()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 from datetime import date, datetime, time, timedelta
@@ -36,7 +37,7 @@ from kiosk.backoffice.clock import iso, local, office_day, to_utc, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, writing
 from kiosk.backoffice.engine import issuing, notify, visits
-from kiosk.backoffice.engine.errors import NotFound, conflict, invalid
+from kiosk.backoffice.engine.errors import Forbidden, NotFound, conflict, invalid
 from kiosk.backoffice.engine.lookups import people_ahead, ward_of
 from kiosk.backoffice.engine.shapes import ticket_json
 from kiosk.backoffice.principal import Principal
@@ -56,6 +57,7 @@ S = m.appointment_slots
 T = m.tickets
 TAKING = ("held", "booked", "checked_in")  # what counts against a slot's capacity
 HASH_KEY_ENV = "WARD_APPOINTMENT_HASH_KEY"
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -355,15 +357,24 @@ def move(bo: Backoffice, code: str, slot: str, now: datetime | None = None) -> d
 
 
 def check_in(bo: Backoffice, principal: Principal, code: str, base_url: str,
-             now: datetime | None = None) -> dict[str, Any]:
+             now: datetime | None = None, *, visit: dict[str, Any] | None = None,
+             forms_first: bool = False) -> dict[str, Any]:
     """At the kiosk of the booking's ward, within the check-in window: the queue ticket,
     queued by the fairness rule. Too late (after check_in_late_minutes): a walk-in ticket
-    (the late rule). Scanning again gives the same ticket."""
+    (the late rule). Scanning again gives the same ticket.
+
+    A life-event booking at a kiosk that fills the event's forms first (`forms_first`):
+    the checks only, no ticket yet (the booking unchanged); the kiosk then sends the
+    visit (`visit`: route, applications, guide, life_event as TicketRequest takes them)
+    and the ticket is the routed visit's."""
     now = now or utcnow()
     s = bo.settings.appointments
     row = find(bo, code)
     if principal.ward is not None and principal.ward != row.ward:
-        raise NotFound("no_booking", "no booking has that code at this ward")
+        # Denied (403), naming the booking's ward so the kiosk can send the resident
+        # there: the code is a 50-bit secret, its holder may know where it was booked.
+        raise Forbidden("wrong_ward", "this booking is at another ward office",
+                        ward=row.ward)
     if row.status in ("checked_in", "late") and row.ticket_id is not None:
         return _ticket(bo, row, base_url, late=row.status == "late", now=now)
     if row.status != "booked":
@@ -371,16 +382,23 @@ def check_in(bo: Backoffice, principal: Principal, code: str, base_url: str,
     if now < row.slot_at - timedelta(minutes=s.check_in_early_minutes):
         raise conflict("too_early", "check-in opens "
                        f"{s.check_in_early_minutes} minutes before the slot",
-                       slot=_local_text(bo, row.slot_at))
+                       slot=_local_text(bo, row.slot_at),
+                       opens=_local_text(bo, row.slot_at
+                                         - timedelta(minutes=s.check_in_early_minutes)))
     late = now > row.slot_at + timedelta(minutes=s.check_in_late_minutes)
     if now > row.slot_at + timedelta(minutes=s.no_show_minutes) or (
             office_day(now, bo.tz) != row.day):
         raise conflict("booking_missed", "the booking's time has passed; "
                        "please take a ticket as a walk-in")
-    req = issuing.TicketRequest(ward=row.ward, service=row.service, procedure=row.procedure,
-                                application=None,
-                                priority="normal" if late else "appointment",
-                                language=row.language)
+    if forms_first and visit is None and row.life_event is not None:
+        return {"appointment": view(bo, row), "late": late, "ticket": None}
+    priority = "normal" if late else "appointment"
+    req = (issuing.TicketRequest(ward=row.ward, service=None, procedure=None,
+                                 application=None, priority=priority,
+                                 language=row.language, **visit) if visit is not None
+           else issuing.TicketRequest(ward=row.ward, service=row.service,
+                                      procedure=row.procedure, application=None,
+                                      priority=priority, language=row.language))
     ticket, _created = issuing.issue(bo, principal, req, f"appointment-{row.code}", base_url)
     with writing(bo.engine) as conn:
         if not late:  # the fairness rule: in the walk-ins' rank, at slot - lead at the latest
@@ -412,6 +430,16 @@ def mark_no_shows(bo: Backoffice, now: datetime | None = None) -> int:
     with writing(bo.engine) as conn:
         return int(conn.execute(update(A).where(A.c.status == "booked", A.c.slot_at < limit)
                                 .values(status="no_show")).rowcount or 0)
+
+
+def sweep_no_shows(bo: Backoffice) -> int:
+    """The server's timer (`[appointments] no_show_check_seconds`, every process): one
+    conditional UPDATE, so processes running it at the same moment mark each booking once
+    (the second finds it no longer "booked")."""
+    marked = mark_no_shows(bo)
+    if marked:
+        log.info("%d booking(s) marked no-show", marked)
+    return marked
 
 
 def day_list(bo: Backoffice, principal: Principal, ward_code: str,

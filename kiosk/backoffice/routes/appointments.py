@@ -28,6 +28,7 @@ from kiosk.backoffice.deps import (
 )
 from kiosk.backoffice.engine import appointments as appt
 from kiosk.backoffice.ratelimit import PUBLIC, client_address
+from kiosk.backoffice.routes.visits import VisitIn, visit_fields
 from kiosk.i18n import LANGUAGE_CODES
 
 router = APIRouter(tags=["appointments"])
@@ -53,6 +54,14 @@ class CodeIn(Strict):
 class ConfirmIn(CodeIn):
     contact: str = Field(min_length=6, max_length=254,
                          description="an e-mail address or phone number (kept only as a hash)")
+
+
+class CheckInIn(VisitIn):
+    """A booking's code at its ward's kiosk; for a life-event booking, the kiosk that
+    fills the event's forms first says so (`forms_first`), then sends them (the routed
+    visit's fields, as POST /tickets) with the same code."""
+    code: BookingCode
+    forms_first: bool = False
 
 
 class MoveIn(CodeIn):
@@ -113,10 +122,12 @@ def post_move(body: MoveIn, request: Request) -> dict[str, Any]:
 
 @router.post("/appointments/check-in", response_model=H.CheckIn,
              summary="Check a booking in at the kiosk of its ward: its queue ticket (kiosk)")
-async def post_check_in(body: CodeIn, request: Request,
+async def post_check_in(body: CheckInIn, request: Request,
                         who: Principal = KIOSK) -> JSONResponse:
+    visit = visit_fields(body) if body.route is not None else None
     answer = await run_in_threadpool(appt.check_in, bo_of(request), who, body.code,
-                                     base(request))
+                                     base(request), visit=visit,
+                                     forms_first=body.forms_first)
     return JSONResponse(H.CheckIn.model_validate(answer).model_dump(mode="json"),
                         headers=NO_STORE)
 

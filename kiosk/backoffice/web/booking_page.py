@@ -1,6 +1,7 @@
 """The public booking page /book (issue #19), phone-first and without an account or
 script: ward → procedure or life event → day → slot → contact → a booking code and its QR
-(shown at the kiosk); /book/manage finds a booking by its code to cancel or move it.
+(shown at the kiosk); /book/manage finds a booking by its code to cancel or move it
+(POST /book/move: a day, then a slot of it, then the same code at the new time).
 
 Plain forms (the code travels in POST bodies, never in a URL), answered by the engine
 (engine/appointments.py); every request counts against the public rate limit; no-store,
@@ -41,7 +42,8 @@ ERRORS = {"slot_full": "その時間は先に予約されました。別の時�
           "hold_expired": "選んだ時間の確保が切れました。もう一度選んでください",
           "too_many_bookings": "予約できる件数を超えています",
           "too_late": "その時間の予約受付は終わりました",
-          "no_booking": "その予約番号は見つかりません"}
+          "no_booking": "その予約番号は見つかりません",
+          "not_movable": "この予約は変更できません"}
 OTHER_ERROR = "予約できませんでした。もう一度お試しください"
 CONTACT_HINT = "予約の件数の確認だけに使い、そのままでは保存しません"
 # With e-mail on ([notify.smtp] host): the address is kept until the reminder (docs/home.md)
@@ -317,9 +319,47 @@ def _found(bo: Any, code: str, lang: str) -> str:
                                                                    "受付済み"))
     body = _booked(bo, booking, lang, state)
     if booking["status"] == "booked":
+        body += form_button("/book/move", {"code": booking["code"]}, tr("予約を変更する"), lang)
         body += form_button("/book/cancel", {"code": booking["code"]}, tr("予約を取り消す"), lang,
                       "btn danger")
     return body
+
+
+def _movable(bo: Any, code: str) -> Mapping[str, Any]:
+    booking = appt.view(bo, appt.find(bo, code))
+    if booking["status"] != "booked":
+        raise Conflict("not_movable", f"this booking is {booking['status']}")
+    return booking
+
+
+def _move(bo: Any, f: Mapping[str, str], lang: str) -> str:
+    """Moving, one form a step (the code only ever in POST bodies): another day of the
+    same service → a slot of it → the same booking (code and QR) at the new time."""
+    tr = t(lang)
+    booking = _movable(bo, f["code"])
+    keep = {"code": booking["code"]}
+    ward, service = booking["ward"], booking["service"]
+    if f.get("slot"):
+        moved = appt.move(bo, booking["code"], f["slot"])
+        return _booked(bo, moved, lang, tr("予約を変更しました"))
+    if f.get("day"):
+        try:
+            day = date.fromisoformat(f["day"])
+        except ValueError:
+            raise NotFound("no_such_day", "not a day") from None
+        forms = "".join(
+            form_button("/book/move", {**keep, "slot": s["start"]}, s["start"][11:], lang,
+                  "btn slot") for s in appt.slots(bo, ward, service, day)["slots"]
+            if s["free"] > 0 and s["start"] != booking["slot"])
+        return (f"<h2>{esc(_day_text(f['day'], tr))} — {esc(tr('新しい時間を選んでください'))}"
+                f'</h2><div class="slots">{forms or esc(tr("空きがありません"))}</div>')
+    days = "".join(
+        "<li>" + form_button("/book/move", {**keep, "day": d["day"]},
+                       f"{_day_text(d['day'], tr)} — {tr('空き {n}', n=d['free'])}", lang,
+                       "choice") + "</li>"
+        for d in appt.days(bo, ward, service)["days"] if d["free"] > 0)
+    return (f"<h2>{esc(tr('新しい日にちを選んでください'))}</h2>{_summary(bo, booking, lang)}"
+            f'<ul class="choices">{days}</ul>')
 
 
 def _cancelled(bo: Any, code: str, lang: str) -> str:
@@ -329,12 +369,18 @@ def _cancelled(bo: Any, code: str, lang: str) -> str:
 
 async def _by_code(request: Request, act: Callable[[Any, str, str], str]) -> HTMLResponse:
     """A form that names a booking by its code: find it, or cancel it."""
+    return await _with_code(request, lambda bo, f, lang: act(bo, f["code"], lang))
+
+
+async def _with_code(request: Request,
+                     act: Callable[[Any, Mapping[str, str], str], str]) -> HTMLResponse:
+    """A form that names a booking by its code (and more: a day, a slot)."""
     f = await form_of(request, "code")
     language = page_language(request, f.get("lang"))
 
     def work() -> str:
         need(f)
-        return act(request.app.state.backoffice, f["code"], language)
+        return act(request.app.state.backoffice, f, language)
 
     return await answer(request, language, work, t(language)("予約の確認・変更・取消"))
 
@@ -347,3 +393,8 @@ async def book_find(request: Request) -> HTMLResponse:
 @router.post("/book/cancel", response_class=HTMLResponse)
 async def book_cancel(request: Request) -> HTMLResponse:
     return await _by_code(request, _cancelled)
+
+
+@router.post("/book/move", response_class=HTMLResponse)
+async def book_move(request: Request) -> HTMLResponse:
+    return await _with_code(request, _move)

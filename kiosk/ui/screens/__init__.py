@@ -2,6 +2,7 @@
 
 from kiosk.ui.screens.card import CardScreen
 from kiosk.ui.screens.cashless import CashlessScreen
+from kiosk.ui.screens.check_in import CheckInScreen
 from kiosk.ui.screens.code_b import CodeBScreen
 from kiosk.ui.screens.confirm import ConfirmScreen
 from kiosk.ui.screens.entry import EntryScreen
@@ -17,8 +18,8 @@ from kiosk.ui.screens.ticket import TicketScreen
 from kiosk.ui.screens.wait import IssuingScreen, WaitScreen
 from kiosk.ui.screens.welcome import WelcomeScreen
 
-SCREENS = (WelcomeScreen, ProcedureScreen, EventScreen, QuestionScreen, PlanScreen,
-           IdentityScreen, CardScreen, PinScreen, CodeBScreen,
+SCREENS = (WelcomeScreen, CheckInScreen, ProcedureScreen, EventScreen, QuestionScreen,
+           PlanScreen, IdentityScreen, CardScreen, PinScreen, CodeBScreen,
            WaitScreen, EntryScreen, ConfirmScreen, PaymentScreen, CashlessScreen,
            IssuingScreen, TicketScreen, ThanksScreen)
 
