@@ -72,6 +72,8 @@ TOO_EARLY = Refusal("受付は{opens}からです（予約は{slot}）。その�
                     "もう一度お手続きください。")
 MISSED = Refusal("予約の時刻を過ぎたため、この予約は使えません。予約なしの番号札を"
                  "お取りいただけます。", walk_in=True)
+PLACE_MISSED = Refusal("順番が近づいてから受付までの時間を過ぎたため、この順番は使えません。"
+                      "予約なしの番号札をお取りいただけます。", walk_in=True)
 UNUSABLE = Refusal("この予約は取り消されたか、すでに使えません。予約なしの番号札を"
                    "お取りいただけます。", walk_in=True)
 UNREACHABLE = Refusal("ただいま予約を確認できません（通信できません）。予約なしの番号札を"
@@ -90,6 +92,7 @@ def refusal(code: str, details: Mapping[str, object] | None = None,
         return replace(TOO_EARLY, params={"opens": _when(str(d.get("opens", ""))),
                                           "slot": _when(str(d.get("slot", "")))})
     return {"no_booking": UNKNOWN, "booking_missed": MISSED, "not_bookable": UNUSABLE,
+            "place_missed": PLACE_MISSED, "not_waiting": UNUSABLE,
             OFFLINE: UNREACHABLE}.get(code, FAILED)
 
 

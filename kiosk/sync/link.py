@@ -354,6 +354,8 @@ class KioskLink:
         """A booking's queue ticket (`POST /appointments/check-in`), online only: the
         booking lives on the back-office, so nothing is stored here and nothing can be
         lost; the back-office answers the same ticket to the same code (idempotent).
+        A code that is no booking is tried as a place in today's queue taken from home
+        (`POST /remote/check-in`: `remote` instead of `appointment`).
         Returns its answer (`appointment`, `late`, `ticket`); raises `IssueRefused`
         (code, message, details) or `Offline` within `issue_timeout`.
 
@@ -368,9 +370,25 @@ class KioskLink:
             body["applications"] = [a.to_dict() for a in routed.applications]
             refuse_my_number(body["applications"])
         try:
+            answer = self._check_in("appointments", body, code)
+        except IssueRefused as refused:
+            if refused.code != "no_booking" or routed is not None or forms_first:
+                raise
+            # The same code format is a place in today's queue taken from home (docs/home.md):
+            # its ticket, queued when the place was taken. Not a place either: no booking.
+            try:
+                answer = self._check_in("remote", {"code": code}, code)
+            except IssueRefused as exc:
+                if exc.code == "no_place":
+                    raise refused from None
+                raise
+        return answer
+
+    def _check_in(self, kind: str, body: dict[str, Any], code: str) -> dict[str, Any]:
+        try:
             answer = self.client.post(
-                f"{API}/appointments/check-in", body, attempts=2,
-                idempotency_key=f"check-in-{code}",
+                f"{API}/{kind}/check-in", body, attempts=2,
+                idempotency_key=f"check-in-{kind}-{code}",
                 deadline=time.monotonic() + self.settings.backoffice.issue_timeout)
         except Rejected as exc:
             self._reached(True)

@@ -183,7 +183,8 @@ class LinkDesk:
             raise CheckInRefused(exc.code, details) from None
         except Offline:
             raise CheckInRefused("offline") from None
-        t, a = answer["ticket"], answer["appointment"]
+        t = answer["ticket"]
+        a = answer.get("appointment") or answer["remote"]   # a booking, or a place from home
         self.last = answer
         ticket = None if t is None else Ticket(
             number=str(t["number"]), service=str(t["service"]),

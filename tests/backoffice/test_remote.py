@@ -17,7 +17,7 @@ from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.db import reading
 from kiosk.backoffice.engine import actions, remote
-from kiosk.backoffice.engine.errors import Conflict, NotFound
+from kiosk.backoffice.engine.errors import Conflict, Forbidden, NotFound
 from kiosk.domain.errors import ConfigError
 from kiosk.domain.remote import RemoteRules, missed, refusal, remote_rules
 from kiosk.domain.section import Section
@@ -88,8 +88,9 @@ def test_check_in_keeps_the_place_taken_from_home(bo: Any) -> None:
     assert place["estimated_wait_seconds"] > 0 and place["almost"] is False
     after = [new_ticket(bo) for _ in range(2)]  # walk-ins who came after the place was taken
     assert after[0]["people_ahead"] == 5  # the place is not in the line until checked in
-    with pytest.raises(NotFound):
+    with pytest.raises(Forbidden, match="another ward") as denied:  # as a booking's
         remote.check_in(bo, kiosk(bo, "naka"), place["code"], "http://t/")
+    assert denied.value.code == "wrong_ward" and denied.value.details == {"ward": "kita"}
     came = remote.check_in(bo, kiosk(bo), place["code"].lower(), "http://t/")
     assert came["remote"]["status"] == "checked_in" and came["late"] is False
     assert came["ticket"]["people_ahead"] == 5  # ahead of the two who came later

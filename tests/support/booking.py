@@ -6,6 +6,7 @@ test cannot wait for it (nor book today: booking closes `cutoff_minutes` before)
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -64,3 +65,16 @@ def qr_png(code: str, path: Path) -> Path:
     import qrcode
     qrcode.make(f"WARDAPPT:{code}", border=4).save(path)
     return path
+
+
+def take_place(server: Any, ward: str = "kita", service: str = "certificates",
+               ahead: int = 6) -> str:
+    """A place in today's queue taken from the phone (`POST /public/remote/take`), behind
+    `ahead` walk-ins (the catalog offers places only while the wait is long): its code."""
+    for _ in range(ahead):
+        ok(server.session("kiosk").post(server.api("/tickets"), timeout=30,
+                                        json={"service": service, "language": "ja"},
+                                        headers={"Idempotency-Key": uuid.uuid4().hex}), 201)
+    place = ok(requests.post(server.api("/public/remote/take"), timeout=30,
+                             json={"ward": ward, "service": service}), 201)
+    return str(place["code"])

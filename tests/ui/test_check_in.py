@@ -23,7 +23,7 @@ import pytest
 from devtools.standins import DEMO_HOLDER, StandInCard
 from kiosk.domain import checkin
 from kiosk.domain.session import Step
-from tests.support.booking import book, bring_to, qr_png
+from tests.support.booking import book, bring_to, qr_png, take_place
 from tests.ui.test_life_event import ANSWERS
 from tests.ui.test_visits import place, type_pin
 
@@ -158,6 +158,32 @@ def test_the_typed_code_and_every_refusal_in_words(booked: Any) -> None:
     assert k.s.step is Step.PROCEDURE
     k.app.act("cancel")
     k.h.settle()
+
+
+def test_a_place_taken_from_home_checks_in_by_its_code(booked: Any) -> None:
+    """A place in today's queue taken on the phone (/queue) has a code of the same kind:
+    typed (or scanned) here it becomes a ticket queued when the place was taken, ahead
+    of those who came after it; at another ward's kiosk it is named there."""
+    k, bo = booked, booked.backoffice
+    code = take_place(bo, ahead=6)
+    ok = bo.session("kiosk").post(bo.api("/tickets"), json={"service": "certificates"},
+                                  headers={"Idempotency-Key": f"later-{code}"}, timeout=30)
+    assert ok.status_code == 201, ok.text        # a walk-in who came after the place
+    k.tap("choose_check_in")
+    k.h.keys(code)
+    k.tap("take_check_in")
+    assert k.s.step is Step.TICKET, k.s.notice
+    number = k.s.ticket.number
+    assert number.startswith("A-") and number in k.labels() and k.printer.printed[-1] == number
+    assert k.s.ticket.people_ahead == 6          # the later walk-in is behind it
+    k.app.act("cancel")
+    k.h.settle()
+    scan(k, code)                                 # the same ticket again (idempotent)
+    assert k.s.ticket.number == number
+    k.app.act("cancel")
+    k.h.settle()
+    scan(k, "ZZZZZZZZZZ")                         # neither a booking nor a place
+    said(k, checkin.UNKNOWN)
 
 
 def test_offline_says_so_offers_a_walk_in_and_loses_nothing(booked: Any) -> None:

@@ -27,7 +27,7 @@ from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, writing
 from kiosk.backoffice.engine import issuing
 from kiosk.backoffice.engine.appointments import address_hash
-from kiosk.backoffice.engine.errors import NotFound, conflict
+from kiosk.backoffice.engine.errors import Forbidden, NotFound, conflict
 from kiosk.backoffice.engine.lookups import is_open, people_ahead, service_estimate, ward_of
 from kiosk.backoffice.engine.shapes import ticket_json
 from kiosk.backoffice.principal import Principal
@@ -215,7 +215,10 @@ def check_in(bo: Backoffice, principal: Principal, code: str, base_url: str,
     with writing(bo.engine) as conn:
         row = find(bo, code, conn)
         if principal.ward is not None and principal.ward != row.ward:
-            raise NotFound("no_place", "no place has that code at this ward")
+            # As a booking's (appointments.check_in): denied, naming the place's ward so
+            # the kiosk can send the resident there (the code is a 50-bit secret).
+            raise Forbidden("wrong_ward", "this place is at another ward office",
+                            ward=row.ward)
         sweep(bo, conn, row.ward, row.service, now)
         row = find(bo, code, conn)
     if row.status == "checked_in" and row.ticket_id is not None:
