@@ -150,7 +150,13 @@ def create_app(bo: Backoffice) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = \
             bo.settings.server.threads
         listener: asyncio.Task[None] | None = None
-        fast = None
+        fast: Any = None
+        if not bo.is_pg and bo.settings.server.group_commit_max > 0:
+            from kiosk.backoffice.groupcommit import GroupIssuer
+
+            fast = GroupIssuer(bo)  # SQLite: one writer, group commit
+            await fast.open()
+            bo.fast_issuer = fast
         if bo.is_pg:
             from kiosk.backoffice.fastpath import FastIssuer
 
