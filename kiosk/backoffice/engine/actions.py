@@ -35,7 +35,7 @@ from kiosk.backoffice.engine.lookups import (
     people_ahead,
     ward_of,
 )
-from kiosk.backoffice.engine.shapes import ticket_json
+from kiosk.backoffice.engine.shapes import route_json, stages_of, ticket_json
 from kiosk.backoffice.principal import Principal
 from kiosk.backoffice.privacy import refuse_my_number
 from kiosk.backoffice.states import EVENT_OF, check_transition
@@ -78,6 +78,12 @@ def set_ticket(conn: Connection, ticket_id: int, values: dict[str, Any]) -> Any:
         f"v_{k}": values[k] for k in keys}}).one()
 
 
+def route_of(bo: Backoffice, conn: Connection, row: Any) -> list[dict[str, Any]] | None:
+    """A routed visit's route as its answer shows it, read in the action's own transaction
+    (the answer would otherwise read it in one more); None for a one-queue ticket."""
+    return None if row.stage is None else route_json(bo, row, stages_of(conn, row.id))
+
+
 def _lock_counter(bo: Backoffice, conn: Connection, ward: Ward, number: int,
                   keep: int | None = None) -> None:
     """Serialize actions on one counter and refuse when it already has a current ticket."""
@@ -114,10 +120,11 @@ def call_next(bo: Backoffice, principal: Principal, ward_code: str, number: int,
         shown.record_called(conn, row.id, row.stage, now)
         record(bo, conn, pending, type="ticket.called", ward=ward.code, service=row.service,
                ticket=row, counter=number, actor=principal)
+        route = route_of(bo, conn, row)
     if opened:
         bo.estimates.clear()  # an opened counter changes the capacity at once
     bo.after_commit(pending)
-    return ticket_json(bo, row, None, base_url)
+    return ticket_json(bo, row, None, base_url, route=route)
 
 
 def act(bo: Backoffice, principal: Principal, ticket_id: int, action: str, *,
@@ -193,10 +200,11 @@ def act(bo: Backoffice, principal: Principal, ticket_id: int, action: str, *,
         record(bo, conn, pending, type=event, ward=row.ward, service=row.service,
                ticket=row, counter=event_counter, actor=principal, data=data)
         ahead = people_ahead(conn, row) if row.status == "waiting" else None
+        route = route_of(bo, conn, row)
     if action == "complete":
         bo.estimates.clear()
     bo.after_commit(pending)
-    return ticket_json(bo, row, ahead, base_url)
+    return ticket_json(bo, row, ahead, base_url, route=route)
 
 
 def set_counter_open(bo: Backoffice, principal: Principal, ward_code: str, number: int,
