@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     DateTime,
-    Update,
     bindparam,
+    or_,
     select,
     update,
 )
@@ -18,7 +18,7 @@ from sqlalchemy import (
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import writing
+from kiosk.backoffice.db import Prepared, writing
 from kiosk.backoffice.engine import shown, visits
 from kiosk.backoffice.engine.audit import record
 from kiosk.backoffice.engine.errors import (
@@ -44,14 +44,14 @@ from kiosk.domain.catalog import Ward
 # The hot statements are built once, their values bound per call: building and caching a
 # statement anew on every call cost more than running it (docs/statistics.md §6).
 C = m.counters
-_LOCK_COUNTER = select(C.c.number).where(
-    C.c.ward == bindparam("ward"), C.c.number == bindparam("number")).with_for_update()
-_CURRENT = select(T.c.id, T.c.label, T.c.status).where(
+_LOCK_COUNTER = Prepared(select(C.c.number).where(
+    C.c.ward == bindparam("ward"), C.c.number == bindparam("number")).with_for_update())
+_CURRENT = Prepared(select(T.c.id, T.c.label, T.c.status).where(
     T.c.ward == bindparam("ward"), T.c.counter == bindparam("number"),
-    T.c.status.in_(OPEN_STATES))
-_OPEN_COUNTER = update(C).where(
+    or_(*(T.c.status == s for s in OPEN_STATES))))  # not IN (…): Prepared runs no IN list
+_OPEN_COUNTER = Prepared(update(C).where(
     C.c.ward == bindparam("b_ward"), C.c.number == bindparam("b_number"),
-    C.c.is_open.is_(False)).values(is_open=True, opened_at=bindparam("b_now", type_=DateTime))
+    C.c.is_open.is_(False)).values(is_open=True, opened_at=bindparam("b_now", type_=DateTime)))
 _SET_COUNTER = update(C).where(
     C.c.ward == bindparam("b_ward"), C.c.number == bindparam("b_number")).values(
     is_open=bindparam("b_open", type_=C.c.is_open.type),
@@ -60,22 +60,25 @@ _PICK = (select(T.c.id).where(T.c.ward == bindparam("ward"),
                               T.c.service.in_(bindparam("services", expanding=True)),
                               T.c.status == "waiting")
          .order_by(T.c.rank, T.c.queue_at, T.c.id).limit(1).with_for_update(skip_locked=True))
-_ROW_FOR_UPDATE = select(T).where(T.c.id == bindparam("id")).with_for_update()
+_ROW_FOR_UPDATE = Prepared(select(T).where(T.c.id == bindparam("id")).with_for_update())
 
 
 @cache
-def update_ticket(keys: tuple[str, ...]) -> Update:
+def update_ticket(keys: tuple[str, ...]) -> Prepared:
     """UPDATE tickets SET <keys> WHERE id = :b_id RETURNING the row, built once per set of
-    columns; bind the values as `v_<column>` (`ticket_values`)."""
-    return (update(T).where(T.c.id == bindparam("b_id"))
-            .values({k: bindparam(f"v_{k}", type_=T.c[k].type) for k in keys}).returning(T))
+    columns; bind the values as `v_<column>` (`set_ticket`)."""
+    return Prepared(update(T).where(T.c.id == bindparam("b_id"))
+                    .values({k: bindparam(f"v_{k}", type_=T.c[k].type) for k in keys})
+                    .returning(T))
 
 
 def set_ticket(conn: Connection, ticket_id: int, values: dict[str, Any]) -> Any:
     """Write `values` into ticket `ticket_id`; the row as it is now."""
     keys = tuple(sorted(values))
-    return conn.execute(update_ticket(keys), {"b_id": ticket_id, **{
-        f"v_{k}": values[k] for k in keys}}).one()
+    row = update_ticket(keys).first(conn, {"b_id": ticket_id, **{
+        f"v_{k}": values[k] for k in keys}})
+    assert row is not None  # the caller holds the ticket
+    return row
 
 
 def route_of(bo: Backoffice, conn: Connection, row: Any) -> list[dict[str, Any]] | None:
@@ -87,8 +90,8 @@ def route_of(bo: Backoffice, conn: Connection, row: Any) -> list[dict[str, Any]]
 def _lock_counter(bo: Backoffice, conn: Connection, ward: Ward, number: int,
                   keep: int | None = None) -> None:
     """Serialize actions on one counter and refuse when it already has a current ticket."""
-    conn.execute(_LOCK_COUNTER, {"ward": ward.code, "number": number})
-    current = conn.execute(_CURRENT, {"ward": ward.code, "number": number}).all()
+    _LOCK_COUNTER.run(conn, {"ward": ward.code, "number": number})
+    current = _CURRENT.all(conn, {"ward": ward.code, "number": number})
     for c in current:
         if c.id != keep:
             raise conflict("counter_busy", f"counter {number} still has {c.label} ({c.status}); "
@@ -98,8 +101,8 @@ def _lock_counter(bo: Backoffice, conn: Connection, ward: Ward, number: int,
 
 def _open_counter(conn: Connection, ward: str, number: int) -> bool:
     """Open the counter if it was closed; True when it was."""
-    return bool(conn.execute(_OPEN_COUNTER, {"b_ward": ward, "b_number": number,
-                                              "b_now": utcnow()}).rowcount)
+    return bool(_OPEN_COUNTER.run(conn, {"b_ward": ward, "b_number": number,
+                                         "b_now": utcnow()}).rowcount)
 
 
 def call_next(bo: Backoffice, principal: Principal, ward_code: str, number: int,
@@ -135,7 +138,7 @@ def act(bo: Backoffice, principal: Principal, ticket_id: int, action: str, *,
     pending: list[dict[str, Any]] = []
     now = utcnow()
     with writing(bo.engine) as conn:
-        row = conn.execute(_ROW_FOR_UPDATE, {"id": ticket_id}).first()
+        row = _ROW_FOR_UPDATE.first(conn, {"id": ticket_id})
         if row is None:
             raise not_found(f"ticket {ticket_id}")
         principal.check_ward(row.ward)

@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Update, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import writing
+from kiosk.backoffice.db import Prepared, writing
 from kiosk.backoffice.engine.audit import record
 from kiosk.backoffice.engine.errors import Unavailable, conflict, forbidden, invalid, not_found
 from kiosk.backoffice.engine.lookups import T, people_ahead
@@ -40,22 +40,23 @@ _INSERT_STAGES = insert(S)
 _ROUTED = update(T).where(T.c.id == bindparam("b_id")).values(
     stage=1, life_event=bindparam("b_life_event", type_=T.c.life_event.type),
     guide=bindparam("b_guide", type_=T.c.guide.type))
-_FIRST_QUEUED = select(func.min(T.c.queue_at)).where(
+_FIRST_QUEUED = Prepared(select(func.min(T.c.queue_at)).where(
     T.c.ward == bindparam("ward"), T.c.service == bindparam("service"),
-    T.c.status == "waiting", T.c.rank == bindparam("rank"))
+    T.c.status == "waiting", T.c.rank == bindparam("rank")))
 
 
 @cache
-def _update_stage(keys: tuple[str, ...]) -> Update:
+def _update_stage(keys: tuple[str, ...]) -> Prepared:
     """UPDATE ticket_stages SET <keys> (bound as `v_<column>`) of one ticket's stage."""
-    return update(S).where(S.c.ticket_id == bindparam("b_ticket"), S.c.seq == bindparam("b_seq")
-                           ).values({k: bindparam(f"v_{k}", type_=S.c[k].type) for k in keys})
+    return Prepared(update(S).where(
+        S.c.ticket_id == bindparam("b_ticket"), S.c.seq == bindparam("b_seq")).values(
+        {k: bindparam(f"v_{k}", type_=S.c[k].type) for k in keys}))
 
 
 def set_stage(conn: Connection, ticket_id: int, seq: int, values: dict[str, Any]) -> None:
     keys = tuple(sorted(values))
-    conn.execute(_update_stage(keys), {"b_ticket": ticket_id, "b_seq": seq,
-                                       **{f"v_{k}": values[k] for k in keys}})
+    _update_stage(keys).run(conn, {"b_ticket": ticket_id, "b_seq": seq,
+                                   **{f"v_{k}": values[k] for k in keys}})
 
 MAX_STAGES = 10
 GUIDE_PLACES = ("here", "other", "online")
@@ -192,8 +193,8 @@ def queue_at(bo: Backoffice, conn: Connection, row: Any, service: str, now: date
         return row.issued_at
     if rule == "arrival":
         return now
-    first = conn.execute(_FIRST_QUEUED, {"ward": row.ward, "service": service,
-                                         "rank": row.rank}).scalar_one()
+    first = _FIRST_QUEUED.scalar(conn, {"ward": row.ward, "service": service,
+                                        "rank": row.rank})
     return min(now, first - timedelta(seconds=1)) if first is not None else now
 
 
