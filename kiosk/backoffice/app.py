@@ -152,7 +152,13 @@ def create_app(bo: Backoffice) -> FastAPI:
         from kiosk.backoffice import catalog_versions
 
         listener: asyncio.Task[None] | None = None
-        fast = None
+        fast: Any = None
+        if not bo.is_pg and bo.settings.server.group_commit_max > 0:
+            from kiosk.backoffice.groupcommit import GroupIssuer
+
+            fast = GroupIssuer(bo)  # SQLite: one writer, group commit
+            await fast.open()
+            bo.fast_issuer = fast
         if bo.is_pg:
             from kiosk.backoffice.fastpath import FastIssuer
 

@@ -34,6 +34,8 @@ class ServerSettings:
     max_body_bytes: int = 262144
     db_pool_size: int = 4
     threads: int = 4
+    # SQLite: tickets per group-commit transaction at most; 0 = no group writer (groupcommit.py)
+    group_commit_max: int = 256
 
     @property
     def tz(self) -> ZoneInfo:
@@ -201,7 +203,8 @@ class Settings:
                            "appointments", "remote", "notify", "catalog"))
         ds, dc, dq, de = ServerSettings(), SecuritySettings(), QueueSettings(), EventSettings()
         s = root.section("server", {})
-        s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads"))
+        s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads",
+                        "group_commit_max"))
         tz = s.text("timezone", ds.timezone)
         try:
             ZoneInfo(tz)
@@ -216,7 +219,9 @@ class Settings:
             timezone=tz, public_url=public_url.rstrip("/"),
             max_body_bytes=s.integer("max_body_bytes", ds.max_body_bytes, min=1024, max=10_000_000),
             db_pool_size=s.integer("db_pool_size", ds.db_pool_size, min=1, max=200),
-            threads=s.integer("threads", ds.threads, min=1, max=200))
+            threads=s.integer("threads", ds.threads, min=1, max=200),
+            group_commit_max=s.integer("group_commit_max", ds.group_commit_max, min=0,
+                                       max=10_000))
         c = root.section("security", {})
         c.unknown_keys(("session_hours", "idle_minutes", "login_max_failures",
                         "login_address_max_failures", "login_window_seconds",

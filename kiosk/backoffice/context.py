@@ -82,7 +82,8 @@ class Backoffice:
         self.hub = Hub(settings.events.subscriber_queue,
                        max_total=settings.events.max_streams_total,
                        max_per_credential=settings.events.max_streams_per_credential)
-        self.fast_issuer: Any = None  # fastpath.FastIssuer while serving on PostgreSQL
+        # fastpath.FastIssuer while serving on PostgreSQL, groupcommit.GroupIssuer on SQLite
+        self.fast_issuer: Any = None
         self.positions: Any = None  # positions.PositionFeed, made by the first phone stream
         self.tokens = TokenCache(settings.security.token_cache_seconds)
         self.estimates: TtlCache = TtlCache(3.0)     # (ward, service) -> ServiceEstimate

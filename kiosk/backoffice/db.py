@@ -7,12 +7,14 @@ writers queue for the lock instead of deadlocking on a lock upgrade.
 from __future__ import annotations
 
 import logging
+from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,14 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # on the DB-API connection: a full SQLAlchemy execution of BEGIN cost more than the
+        # BEGIN (docs/statistics.md §6); its errors are wrapped as SQLAlchemy would
+        dbapi = conn.connection.driver_connection
+        try:
+            dbapi.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance("BEGIN", None, exc, conn.dialect.loaded_dbapi.Error,
+                                      hide_parameters=True, dialect=conn.dialect) from exc
 
 
 def safe_error(exc: BaseException) -> str:
@@ -123,3 +132,83 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+class Prepared:
+    """A statement of the hot paths compiled once per dialect and run straight on the DB-API
+    cursor of the caller's connection (its transaction) on SQLite, its values converted by
+    the dialect's own bind processors and its rows by its result processors: the SQL, values
+    and rows SQLAlchemy's `execute` would give, without its per-execution work (events,
+    cache look-ups, result objects), which cost several times what SQLite itself takes for
+    these statements (docs/statistics.md §6). Rows are named tuples (attribute access, like
+    SQLAlchemy's). On PostgreSQL, where a round trip costs more than all that, it is an
+    ordinary `execute`."""
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._compiled: tuple[str, list[tuple[str, Any, bool, Any]], Any, list[Any]] | None = None
+
+    def _sqlite(self, dialect: Any) -> tuple[str, list[tuple[str, Any, bool, Any]], Any,
+                                               list[Any]]:
+        if self._compiled is None:
+            compiled = self.statement.compile(dialect=dialect)
+            assert compiled.positional and "POSTCOMPILE" not in compiled.string, (
+                "not for IN lists (expanded per execution)")  # SQLite's qmark style
+            processors = compiled._bind_processors  # what execute() would apply
+            # a bound parameter of the statement's own (a literal, a LIMIT) keeps its value
+            fixed = {name: b.effective_value for name, b in compiled.binds.items()
+                     if not b.required}
+            binds = [(name, processors.get(name), name in fixed, fixed.get(name))
+                     for name in compiled.positiontup or ()]
+            columns = compiled._result_columns  # none for text(): its rows stay untyped
+            row = namedtuple("Row", [c.keyname for c in columns]) if columns else None
+            results = [c.type._cached_result_processor(dialect, None) for c in columns]
+            self._compiled = (compiled.string, binds, row, results)
+        return self._compiled
+
+    def run(self, conn: Connection, params: dict[str, Any]) -> Any:
+        """Execute with `params`: the DB-API cursor (its rowcount; rows untyped) on SQLite."""
+        dialect = conn.dialect
+        if dialect.name != "sqlite":
+            return conn.execute(self.statement, params)
+        sql, binds, _, _ = self._sqlite(dialect)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            values = [value if own else params[n] for n, _, own, value in binds]
+            cursor.execute(sql, [p(v) if p else v for (_, p, _, _), v in
+                                 zip(binds, values, strict=True)])
+        except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy raises it (IntegrityError …)
+            raise DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error,
+                                      hide_parameters=True, dialect=dialect) from exc
+        return cursor
+
+    def all(self, conn: Connection, params: dict[str, Any]) -> list[Any]:
+        """Every row it answers, typed."""
+        if conn.dialect.name != "sqlite":
+            return list(conn.execute(self.statement, params).all())
+        got = self.run(conn, params).fetchall()
+        _, _, row, results = self._sqlite(conn.dialect)
+        if row is None:
+            return list(got)
+        return [row._make([p(v) if p else v for p, v in zip(results, r, strict=True)])
+                for r in got]
+
+    def first(self, conn: Connection, params: dict[str, Any]) -> Any:
+        """Its first row, typed, or None."""
+        if conn.dialect.name != "sqlite":
+            return conn.execute(self.statement, params).first()
+        cursor = self.run(conn, params)
+        r = cursor.fetchone()
+        cursor.close()
+        if r is None:
+            return None
+        _, _, row, results = self._sqlite(conn.dialect)
+        if row is None:
+            return r
+        return row._make([p(v) if p else v for p, v in zip(results, r, strict=True)])
+
+    def scalar(self, conn: Connection, params: dict[str, Any]) -> Any:
+        """The first column of the one row it answers."""
+        r = self.first(conn, params)
+        assert r is not None
+        return r[0]

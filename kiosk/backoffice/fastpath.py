@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -40,11 +41,29 @@ from kiosk.backoffice.engine.issuing import (
 from kiosk.backoffice.engine.lookups import is_open
 from kiosk.backoffice.engine.shapes import ticket_json
 from kiosk.backoffice.errors import to_http
+from kiosk.domain.catalog import Ward
 
 log = logging.getLogger(__name__)
 
 SQL = str(ISSUE_PG.compile(dialect=pg_dialect.dialect()))
 SHOWN_SQL = str(shown.INSERT.compile(dialect=pg_dialect.dialect()))
+
+
+def hot_params(bo: Backoffice, principal: Principal, req: TicketRequest, key: str, *,
+               warm: bool = True) -> tuple[Ward, dict[str, Any], datetime] | None:
+    """The ward and bound parameters of a ticket a hot path may issue, and the time; None when
+    it goes the general way (offline upload, routed visit; with `warm`, also a cold cache or a
+    closed ward). 4xx as usual."""
+    if req.offline_block is not None:
+        return None
+    now = utcnow()
+    ward, params = issue_params(bo, principal, req, key, now)
+    if params["visit"] is not None:  # a routed visit also writes its stages
+        return None
+    if warm and (bo.ward_states.get(ward.code) is None or not is_open(bo, ward, now)
+                 or bo.cached_estimate(ward.code, params["service"]) is None):
+        return None
+    return ward, params, now
 
 
 class FastIssuer:
@@ -65,14 +84,10 @@ class FastIssuer:
                     base_url: str) -> dict[str, Any] | None:
         """The new ticket, or None: take the general path (see the module docstring)."""
         bo = self.bo
-        if req.offline_block is not None:
+        hot = hot_params(bo, principal, req, key)
+        if hot is None:
             return None
-        now = utcnow()
-        ward, params = issue_params(bo, principal, req, key, now)  # 4xx as usual
-        if (params["visit"] is not None  # a routed visit also writes its stages
-                or bo.ward_states.get(ward.code) is None or not is_open(bo, ward, now)
-                or bo.cached_estimate(ward.code, params["service"]) is None):
-            return None
+        _, params, now = hot
         try:
             async with self.pool.connection() as conn:
                 cur = await conn.execute(SQL, pg_issue_params(bo, params, principal, now))
@@ -97,7 +112,8 @@ _KEY_CHARS = frozenset(range(0x21, 0x7F))
 
 class FastTickets:
     """ASGI middleware answering the common `POST /api/v1/tickets` (bearer token already
-    verified by this process, a valid JSON body, PostgreSQL) without FastAPI's routing and
+    verified by this process, a valid JSON body; PostgreSQL's FastIssuer or SQLite's group
+    writer, groupcommit.py) without FastAPI's routing and
     dependency machinery. Anything else — and every refusal it cannot phrase exactly as
     the route would — goes on to the app unchanged (same body), so the contract and the
     OpenAPI document stay those of `routes.tickets.post_ticket`."""
@@ -131,7 +147,7 @@ class FastTickets:
                                 (b"cache-control", b"no-store")]})
         await send({"type": "http.response.body", "body": content})
 
-    async def _try(self, fast: FastIssuer, scope: Scope, headers: dict[bytes, bytes],
+    async def _try(self, fast: Any, scope: Scope, headers: dict[bytes, bytes],
                    body: bytes) -> tuple[int, bytes] | None:
         from kiosk.backoffice.routes.tickets import TicketIn, request_of
 

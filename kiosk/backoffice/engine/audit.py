@@ -18,7 +18,7 @@ from sqlalchemy import (
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import iso, utcnow
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import writing
+from kiosk.backoffice.db import Prepared, writing
 from kiosk.backoffice.engine.lookups import DATA_READ
 from kiosk.backoffice.engine.shapes import ticket_summary
 from kiosk.backoffice.events import CHANNEL
@@ -36,6 +36,7 @@ _EVENT_SQLITE = text(
     "INSERT INTO ticket_events (ticket_id, ward, service, type, at, actor, device_id, counter, "
     "data) VALUES (:ticket_id, :ward, :service, :type, :at, :actor, :device_id, :counter, "
     ":data) RETURNING id").bindparams(bindparam("at", type_=DateTime))
+_EVENT_RAW = Prepared(_EVENT_SQLITE)
 
 
 def event_body(bo: Backoffice, type_: str, at: datetime, ward: str, service: str | None,
@@ -83,7 +84,7 @@ def record(bo: Backoffice, conn: Connection, pending: list[dict[str, Any]], *, t
         event_id = conn.execute(_EVENT_PG, {**params, "channel": CHANNEL,
                                             "rest": body[1:]}).scalar_one()
     else:
-        event_id = conn.execute(_EVENT_SQLITE, params).scalar_one()
+        event_id = _EVENT_RAW.scalar(conn, params)
     event = {"id": event_id, **event}
     pending.append(event)
     from kiosk.backoffice.engine import notify  # it reads the queue this module writes

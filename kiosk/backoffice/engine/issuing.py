@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import office_day, to_utc, utcnow
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import reading, writing
+from kiosk.backoffice.db import Prepared, reading, writing
 from kiosk.backoffice.engine import shown, visits
 from kiosk.backoffice.engine.audit import event_body, record
 from kiosk.backoffice.engine.errors import (
@@ -226,6 +226,8 @@ _INSERT = {pg: _sql("INSERT INTO tickets (", _TICKET_COLUMNS, ") VALUES (",
                     _ticket_values(pg, ":number", ":label", ":offline"), ") RETURNING id")
            for pg in (True, False)}
 _AHEAD_SQL = _sql(_AHEAD)
+# the same, run on the DB-API cursor (db.Prepared): SQLite's issuing is mostly these three
+_BUMP_RAW, _INSERT_RAW, _AHEAD_RAW = map(Prepared, (_BUMP_SQLITE, _INSERT[False], _AHEAD_SQL))
 
 
 def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
@@ -266,12 +268,8 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
                     return ticket_json(bo, row, ahead, base_url, served=served), True
                 pending_pg = True
             else:
-                number = online_number(bo, conn.execute(_BUMP_SQLITE, params).scalar_one())
-                params.update(number=number, label=label(prefix, number))
-                ticket_id = conn.execute(_INSERT[False], params).scalar_one()
-                row = new_row(params, ticket_id, number, params["label"])
-                ahead = conn.execute(_AHEAD_SQL, params).scalar_one() - 1
-                served = shown.record_issue(bo, conn, row, ahead)
+                row, ahead, served = issue_sqlite(bo, conn, params, principal, pending)
+                pending_pg = True  # its event is written
             if not pending_pg:
                 record(bo, conn, pending, type="ticket.issued", ward=ward.code,
                        service=service, ticket=row, counter=None, actor=principal,
@@ -290,6 +288,23 @@ def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
                        ) from None
     bo.after_commit(pending)
     return ticket_json(bo, row, ahead, base_url, route=route, served=served), True
+
+
+def issue_sqlite(bo: Backoffice, conn: Connection, params: dict[str, Any], principal: Principal,
+                 pending: list[dict[str, Any]]) -> tuple[Any, int, Any]:
+    """SQLite, in the caller's writing transaction: bump the sequence, insert the online ticket,
+    count the people ahead, store the estimate served and write the ticket.issued event
+    (queued in `pending` for `bo.after_commit`). Returns (row, people ahead, estimate).
+    `engine.issuing.issue` and the group writer (groupcommit.py) both issue this way."""
+    number = online_number(bo, _BUMP_RAW.scalar(conn, params))
+    params.update(number=number, label=label(params["prefix"], number))
+    ticket_id = _INSERT_RAW.scalar(conn, params)
+    row = new_row(params, ticket_id, number, params["label"])
+    ahead = _AHEAD_RAW.scalar(conn, params) - 1
+    served = shown.record_issue(bo, conn, row, ahead)
+    record(bo, conn, pending, type="ticket.issued", ward=params["ward"],
+           service=params["service"], ticket=row, counter=None, actor=principal)
+    return row, ahead, served
 
 
 def issue_params(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,

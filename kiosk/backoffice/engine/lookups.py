@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    DateTime,
     Row,
+    bindparam,
     func,
     select,
     tuple_,
@@ -19,7 +21,7 @@ from sqlalchemy import (
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import reading
+from kiosk.backoffice.db import Prepared, reading
 from kiosk.backoffice.engine import office_days
 from kiosk.backoffice.engine.errors import (
     NotFound,
@@ -74,12 +76,28 @@ def counter_of(ward: Ward, number: int) -> Counter:
     raise not_found(f"counter {number} of ward {ward.code}")
 
 
+# Built once, values bound per call (docs/statistics.md §6).
+_WARD_STATE = select(m.wards.c.state).where(m.wards.c.code == bindparam("code"))
+_DURATIONS = Prepared(select(T.c.started_at, T.c.completed_at)
+              .where(T.c.ward == bindparam("ward"), T.c.service == bindparam("service"),
+                     T.c.completed_at > bindparam("since", type_=DateTime),
+                     T.c.started_at.is_not(None))
+              .order_by(T.c.completed_at.desc()).limit(bindparam("samples")))
+_OPEN_NUMBERS = Prepared(select(m.counters.c.number).where(
+    m.counters.c.ward == bindparam("ward"), m.counters.c.is_open.is_(True)))
+_AHEAD = Prepared(select(func.count()).select_from(T).where(
+    T.c.ward == bindparam("ward"), T.c.service == bindparam("service"),
+    T.c.status == "waiting",
+    tuple_(T.c.rank, T.c.queue_at, T.c.id) < tuple_(
+        bindparam("rank", type_=T.c.rank.type), bindparam("queue_at", type_=DateTime),
+        bindparam("id", type_=T.c.id.type))))
+
+
 def ward_state(bo: Backoffice, code: str) -> str:
     state: str | None = bo.ward_states.get(code)
     if state is None:
         with reading(bo.engine) as conn:
-            state = conn.execute(select(m.wards.c.state).where(m.wards.c.code == code)
-                                 ).scalar_one_or_none() or "auto"
+            state = conn.execute(_WARD_STATE, {"code": code}).scalar_one_or_none() or "auto"
         bo.ward_states.put(code, state)
     return state
 
@@ -123,13 +141,9 @@ def compute_estimate(bo: Backoffice, ward: Ward, service: str, c: Connection,
 
         return clerk_estimate(bo, ward, service, c)
     since = utcnow() - timedelta(days=7)
-    rows = c.execute(
-        select(T.c.started_at, T.c.completed_at)
-        .where(T.c.ward == ward.code, T.c.service == service,
-               T.c.completed_at > since, T.c.started_at.is_not(None))
-        .order_by(T.c.completed_at.desc()).limit(q.estimate_samples)).all()
-    open_numbers = set(c.execute(select(m.counters.c.number).where(
-        m.counters.c.ward == ward.code, m.counters.c.is_open.is_(True))).scalars())
+    rows = _DURATIONS.all(c, {"ward": ward.code, "service": service, "since": since,
+                              "samples": q.estimate_samples})
+    open_numbers = {r[0] for r in _OPEN_NUMBERS.all(c, {"ward": ward.code})}
     durations = [(r.completed_at - r.started_at).total_seconds() for r in rows]
     svc = bo.catalog.services[service]
     return estimate(service, svc.default_service_minutes, durations, ward.counters,
@@ -137,8 +151,5 @@ def compute_estimate(bo: Backoffice, ward: Ward, service: str, c: Connection,
 
 
 def people_ahead(conn: Connection, row: Row[Any]) -> int:
-    return int(conn.execute(
-        select(func.count()).select_from(T).where(
-            T.c.ward == row.ward, T.c.service == row.service, T.c.status == "waiting",
-            tuple_(T.c.rank, T.c.queue_at, T.c.id) < tuple_(row.rank, row.queue_at, row.id))
-    ).scalar_one())
+    return int(_AHEAD.scalar(conn, {"ward": row.ward, "service": row.service, "rank": row.rank,
+                                    "queue_at": row.queue_at, "id": row.id}))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import iso
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import reading
+from kiosk.backoffice.db import Prepared, reading
 from kiosk.backoffice.engine.lookups import service_estimate
 from kiosk.backoffice.engine.shown import record_status
 from kiosk.backoffice.estimate import Estimate
@@ -20,10 +20,13 @@ def ticket_summary(row: Any) -> dict[str, Any]:
             "service": row.service, "counter": row.counter, "recall_count": row.recall_count}
 
 
+_STAGES = Prepared(select(m.ticket_stages).where(
+    m.ticket_stages.c.ticket_id == bindparam("ticket")).order_by(m.ticket_stages.c.seq))
+
+
 def stages_of(conn: Connection, ticket_id: int) -> list[Any]:
     """A routed visit's stage rows in route order (engine/visits.py)."""
-    s = m.ticket_stages
-    return list(conn.execute(select(s).where(s.c.ticket_id == ticket_id).order_by(s.c.seq)))
+    return _STAGES.all(conn, {"ticket": ticket_id})
 
 
 # The current stage's state is the ticket's; a held or no-show visit still waits there.

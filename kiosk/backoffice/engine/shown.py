@@ -23,7 +23,7 @@ from sqlalchemy import Connection, DateTime, bindparam, insert, text
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import writing
+from kiosk.backoffice.db import Prepared, writing
 from kiosk.backoffice.engine.lookups import service_estimate
 
 E = m.ticket_estimates
@@ -83,7 +83,7 @@ def record_issue(bo: Backoffice, conn: Connection, row: Any, ahead: int) -> Any:
     """In the issuing transaction: store the estimate the kiosk's answer carries; return it
     (the answer is built from the same one)."""
     served, v = issue_values(bo, row, ahead, conn)
-    conn.execute(INSERT, v)
+    _INSERT_RAW.run(conn, v)
     return served
 
 
@@ -91,6 +91,7 @@ COLUMNS = ("ticket_id", "ward", "service", "stage", "at", "source", "method", "p
            "estimate_seconds", "low_seconds", "high_seconds")
 # The same INSERT with named parameters, for the PostgreSQL hot path (fastpath.py).
 INSERT = insert(E).values({c: bindparam(c) for c in COLUMNS})
+_INSERT_RAW = Prepared(INSERT)
 
 
 def record_status(bo: Backoffice, row: Any, ahead: int, served: Any) -> None:
@@ -115,11 +116,11 @@ def _called_sql(dialect: str) -> Any:
                 ).bindparams(bindparam("now", type_=DateTime))
 
 
-_CALLED = {d: _called_sql(d) for d in _ELAPSED}
+_CALLED = {d: Prepared(_called_sql(d)) for d in _ELAPSED}
 
 
 def record_called(conn: Connection, ticket_id: int, stage: int | None, now: datetime) -> None:
     """In the calling transaction: the actual wait of every estimate of this queue stay
     (a recall or a second call later finds them written and leaves them)."""
-    conn.execute(_CALLED[conn.dialect.name], {"now": now, "ticket": ticket_id,
-                                               "stage": stage or 0})
+    _CALLED[conn.dialect.name].run(conn, {"now": now, "ticket": ticket_id,
+                                          "stage": stage or 0})

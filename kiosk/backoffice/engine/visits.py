@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import writing
+from kiosk.backoffice.db import Prepared, writing
 from kiosk.backoffice.engine.audit import record
 from kiosk.backoffice.engine.errors import Unavailable, conflict, forbidden, invalid, not_found
 from kiosk.backoffice.engine.lookups import T, people_ahead
@@ -33,6 +34,29 @@ from kiosk.domain.errors import ConfigError
 from kiosk.domain.life_events import LifeEventCatalog
 
 S = m.ticket_stages
+
+# The statements of a stage's moves, built once (docs/statistics.md §6).
+_INSERT_STAGES = insert(S)
+_ROUTED = update(T).where(T.c.id == bindparam("b_id")).values(
+    stage=1, life_event=bindparam("b_life_event", type_=T.c.life_event.type),
+    guide=bindparam("b_guide", type_=T.c.guide.type))
+_FIRST_QUEUED = Prepared(select(func.min(T.c.queue_at)).where(
+    T.c.ward == bindparam("ward"), T.c.service == bindparam("service"),
+    T.c.status == "waiting", T.c.rank == bindparam("rank")))
+
+
+@cache
+def _update_stage(keys: tuple[str, ...]) -> Prepared:
+    """UPDATE ticket_stages SET <keys> (bound as `v_<column>`) of one ticket's stage."""
+    return Prepared(update(S).where(
+        S.c.ticket_id == bindparam("b_ticket"), S.c.seq == bindparam("b_seq")).values(
+        {k: bindparam(f"v_{k}", type_=S.c[k].type) for k in keys}))
+
+
+def set_stage(conn: Connection, ticket_id: int, seq: int, values: dict[str, Any]) -> None:
+    keys = tuple(sorted(values))
+    _update_stage(keys).run(conn, {"b_ticket": ticket_id, "b_seq": seq,
+                                   **{f"v_{k}": values[k] for k in keys}})
 
 MAX_STAGES = 10
 GUIDE_PLACES = ("here", "other", "online")
@@ -159,12 +183,12 @@ def check_visit(bo: Backoffice, ward: Ward, service: str | None, procedure: str 
 
 def insert_stages(conn: Connection, ticket_id: int, ward: str, visit: Visit,
                   issued_at: datetime) -> None:
-    conn.execute(insert(S), [
+    conn.execute(_INSERT_STAGES, [
         {"ticket_id": ticket_id, "seq": i + 1, "service": service, "procedures": list(codes),
          "status": "waiting", "ward": ward, "arrived_at": issued_at if i == 0 else None}
         for i, (service, codes) in enumerate(visit.route)])
-    conn.execute(update(T).where(T.c.id == ticket_id).values(
-        stage=1, life_event=visit.life_event, guide=visit.guide))
+    conn.execute(_ROUTED, {"b_id": ticket_id, "b_life_event": visit.life_event,
+                           "b_guide": visit.guide})
 
 
 def queue_at(bo: Backoffice, conn: Connection, row: Any, service: str, now: datetime) -> datetime:
@@ -174,17 +198,16 @@ def queue_at(bo: Backoffice, conn: Connection, row: Any, service: str, now: date
         return row.issued_at
     if rule == "arrival":
         return now
-    first = conn.execute(select(func.min(T.c.queue_at)).where(
-        T.c.ward == row.ward, T.c.service == service, T.c.status == "waiting",
-        T.c.rank == row.rank)).scalar_one()
+    first = _FIRST_QUEUED.scalar(conn, {"ward": row.ward, "service": service,
+                                        "rank": row.rank})
     return min(now, first - timedelta(seconds=1)) if first is not None else now
 
 
 def _move(bo: Backoffice, conn: Connection, row: Any, to: Any, now: datetime) -> dict[str, Any]:
     """The ticket values that put the visit in stage `to`'s queue."""
-    conn.execute(update(S).where(S.c.ticket_id == row.id, S.c.seq == to.seq).values(
-        status="waiting", arrived_at=now, counter=None, called_at=None, started_at=None,
-        completed_at=None))
+    set_stage(conn, row.id, to.seq, {"status": "waiting", "arrived_at": now, "counter": None,
+                                     "called_at": None, "started_at": None,
+                                     "completed_at": None})
     return {"status": "waiting", "service": to.service, "stage": to.seq, "counter": None,
             "called_at": None, "started_at": None, "completed_at": None,
             "queue_at": queue_at(bo, conn, row, to.service, now)}
@@ -196,7 +219,7 @@ def _leave(conn: Connection, row: Any, status: str, now: datetime) -> None:
     if status == "done":
         values.update(counter=row.counter, called_at=row.called_at, started_at=row.started_at,
                       completed_at=now)
-    conn.execute(update(S).where(S.c.ticket_id == row.id, S.c.seq == row.stage).values(**values))
+    set_stage(conn, row.id, row.stage, values)
 
 
 def _next(stages: list[Any], after: int) -> Any | None:

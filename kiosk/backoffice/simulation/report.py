@@ -62,6 +62,7 @@ def day_report(d: Driver) -> dict[str, Any]:
         "last_done_min": round(max((v.done or 0 for v in d.visits), default=0) / 60),
         "engine_ops": d.ops,
         "wall_seconds": round(d.wall_seconds, 2),
+        "cpu_seconds": round(d.cpu_seconds, 2),
     }
 
 
@@ -77,7 +78,8 @@ def text(r: dict[str, Any]) -> str:
         f"  counters busy {r['utilisation']} of their open time",
         f"  served estimate ({e['method']}): MAE {e['mae_min']} min, bias {e['bias_min']} min, "
         f"within ±5 min {e['within_5min']}",
-        f"  {r['engine_ops']} engine calls in {r['wall_seconds']} s; unfinished "
+        f"  {r['engine_ops']} engine calls in {r['wall_seconds']} s (CPU {r['cpu_seconds']} s); "
+        f"unfinished "
         f"{r['unfinished']}",
     ]
     return "\n".join(lines)
