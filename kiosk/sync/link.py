@@ -372,8 +372,8 @@ class KioskLink:
         try:
             answer = self._check_in("appointments", body, code)
         except IssueRefused as refused:
-            if refused.code != "no_booking" or routed is not None or forms_first:
-                raise
+            if refused.code != "no_booking" or routed is not None:
+                raise   # (forms_first is asked by every kiosk that knows life events)
             # The same code format is a place in today's queue taken from home (docs/home.md):
             # its ticket, queued when the place was taken. Not a place either: no booking.
             try:
