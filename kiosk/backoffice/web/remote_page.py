@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from kiosk.backoffice.engine import remote
+from kiosk.backoffice.engine import notify, remote
 from kiosk.backoffice.ratelimit import client_address
 from kiosk.backoffice.web.booking_page import (
     Flow,
@@ -40,13 +40,17 @@ REASONS = {"ward_closed": "受付時間外です",
 FLOW = Flow(home="/queue", name=TITLE, heading=TITLE,
             errors={**REASONS, "too_many_places": "この接続からは今日はこれ以上取れません",
                     "no_place": "その受付コードは見つかりません",
-                    "not_cancellable": "この順番は取り消せません"},
+                    "not_cancellable": "この順番は取り消せません",
+                    "place_ended": "この順番はもう待っていません",
+                    "validation_error": "メールアドレスが正しくありません"},
             other_error="順番を取れませんでした。もう一度お試しください",
             manage=MANAGE, code_label="受付コード")
 HOW = ("区役所に着いたら、受付機でこのQRコードを読み取るか受付コードを入力してください。"
        "番号札が出て、呼び出しはその後です")
 RULE = "順番が近づいたら {minutes} 分以内に受付してください。過ぎると無効になります"
 SOON = "もうすぐ順番です。{time} までに受付機で受付してください"
+MAIL_HINT = "もうすぐ順番になったら、受付の期限をメールでお知らせします"
+MAILED = "もうすぐ順番になったら、このアドレスにお知らせします"
 STATES = {"checked_in": "受付済みです", "no_show": "受付がなかったため、この順番は無効になりました",
           "cancelled": "この順番は取り消されました"}
 
@@ -89,8 +93,26 @@ async def queue_services(ward: str, request: Request, lang: str | None = None) -
     return await answer(request, code, work, tr(TITLE), FLOW)
 
 
-def place_html(place: Mapping[str, Any], lang: str, heading: str) -> str:
-    """A place: its code and QR, people ahead and the wait, or its state."""
+def _mail_form(place: Mapping[str, Any], lang: str, mailed: bool) -> str:
+    """The place's e-mail opt-in (no script): "check in by HH:MM" when almost its turn."""
+    tr = t(lang)
+    if mailed:
+        return f'<p class="notice" role="status" id="place-mailed">{esc(tr(MAILED))}</p>'
+    return (f'<section class="remote-notify"><h3>{esc(tr("順番が近づいたらお知らせ"))}</h3>'
+            f'<form method="post" action="/queue/notify">'
+            f'<input type="hidden" name="code" value="{esc(place["code"])}">'
+            f'<input type="hidden" name="lang" value="{esc(lang)}">'
+            f'<label for="address">{esc(tr("メールアドレス"))}</label>'
+            f'<input id="address" name="address" type="email" required maxlength="254" '
+            f'autocomplete="email"><p class="hint">{esc(tr(MAIL_HINT))}</p>'
+            f'<button type="submit" class="btn">{esc(tr("メールで受け取る"))}</button>'
+            f'</form></section>')
+
+
+def place_html(place: Mapping[str, Any], lang: str, heading: str,
+               mail: bool | None = None) -> str:
+    """A place: its code and QR, people ahead and the wait, or its state; `mail`: the
+    e-mail opt-in (None: the office sends no e-mail; True: this place opted in)."""
     tr = t(lang)
     out = f"<h2>{esc(heading)}</h2>"
     if place["status"] == "waiting":
@@ -103,6 +125,8 @@ def place_html(place: Mapping[str, Any], lang: str, heading: str) -> str:
             out += f'<p class="notice" role="status">{esc(soon)}</p>'
         out += (f'<p>{esc(tr("受付コード"))}</p><p class="big-number" id="place-code">'
                 f'{esc(place["code"])}</p>{qr_svg(place["code"])}<p>{esc(tr(HOW))}</p>')
+        if mail is not None:
+            out += _mail_form(place, lang, mail)
         out += form_button("/queue/find", {"code": place["code"]}, tr("最新の状況を見る"), lang)
         out += form_button("/queue/cancel", {"code": place["code"]}, tr("順番を取り消す"), lang,
                            "btn danger")
@@ -116,6 +140,12 @@ def place_html(place: Mapping[str, Any], lang: str, heading: str) -> str:
     return out
 
 
+def _mail(bo: Any, place: Mapping[str, Any]) -> bool | None:
+    if not bo.settings.notify.email_on or place["status"] != "waiting":
+        return None
+    return bool(notify.state_place(bo, place["code"])["email"])
+
+
 @router.post("/queue/take", response_class=HTMLResponse)
 async def queue_take(request: Request) -> HTMLResponse:
     f = await form_of(request, "ward", "service")
@@ -127,7 +157,7 @@ async def queue_take(request: Request) -> HTMLResponse:
         need(f)
         place = remote.take(bo, f["ward"], f["service"], address=client_address(request),
                             language=code)
-        return place_html(place, code, tr("順番を取りました"))
+        return place_html(place, code, tr("順番を取りました"), _mail(bo, place))
 
     return await answer(request, code, work, tr(TITLE), FLOW)
 
@@ -142,7 +172,8 @@ async def _by_code(request: Request, cancel: bool) -> HTMLResponse:
         need(f)
         if cancel:
             return place_html(remote.cancel(bo, f["code"]), code, tr("順番を取り消しました"))
-        return place_html(remote.look_up(bo, f["code"]), code, tr("あなたの順番"))
+        place = remote.look_up(bo, f["code"])
+        return place_html(place, code, tr("あなたの順番"), _mail(bo, place))
 
     return await answer(request, code, work, tr(MANAGE), FLOW)
 
@@ -155,3 +186,19 @@ async def queue_find(request: Request) -> HTMLResponse:
 @router.post("/queue/cancel", response_class=HTMLResponse)
 async def queue_cancel(request: Request) -> HTMLResponse:
     return await _by_code(request, cancel=True)
+
+
+@router.post("/queue/notify", response_class=HTMLResponse)
+async def queue_notify(request: Request) -> HTMLResponse:
+    """The place page's e-mail opt-in (engine notify.subscribe_place, as the API's)."""
+    f = await form_of(request, "code", "address")
+    code = page_language(request, f.get("lang"))
+    tr = t(code)
+    bo = request.app.state.backoffice
+
+    def work() -> str:
+        need(f)
+        notify.subscribe_place(bo, f["code"], "email", f["address"].strip()[:254], code)
+        return place_html(remote.look_up(bo, f["code"]), code, tr("あなたの順番"), True)
+
+    return await answer(request, code, work, tr(MANAGE), FLOW)
