@@ -116,6 +116,9 @@ def test_the_opt_in_by_code_refuses_what_it_should(
     for path, body, status in cases:
         r = requests.post(server.api(path), json=body, timeout=10)
         assert r.status_code == status, (path, body, r.status_code, r.text)
+    page = requests.post(server.url + "/queue/notify", timeout=10,
+                         data={"code": code, "address": "nope", "lang": "en"})
+    assert page.status_code == 422 and "That e-mail address is not valid" in page.text
     r = requests.post(server.api(f"{N}/email"), json={"code": code, "address": "a@b.example"},
                       timeout=10)
     assert r.status_code == 200 and "no-store" in r.headers.get("cache-control", ""), r.headers

@@ -7,13 +7,15 @@ and refusals (booking_page.answer); words in the `web` catalogs, seven languages
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from kiosk.backoffice.config_notify import valid_email
 from kiosk.backoffice.engine import notify, remote
+from kiosk.backoffice.engine.errors import invalid
 from kiosk.backoffice.ratelimit import client_address
 from kiosk.backoffice.web.booking_page import (
     Flow,
@@ -42,7 +44,7 @@ FLOW = Flow(home="/queue", name=TITLE, heading=TITLE,
                     "no_place": "その受付コードは見つかりません",
                     "not_cancellable": "この順番は取り消せません",
                     "place_ended": "この順番はもう待っていません",
-                    "validation_error": "メールアドレスが正しくありません"},
+                    "bad_address": "メールアドレスが正しくありません"},
             other_error="順番を取れませんでした。もう一度お試しください",
             manage=MANAGE, code_label="受付コード")
 HOW = ("区役所に着いたら、受付機でこのQRコードを読み取るか受付コードを入力してください。"
@@ -146,59 +148,62 @@ def _mail(bo: Any, place: Mapping[str, Any]) -> bool | None:
     return bool(notify.state_place(bo, place["code"])["email"])
 
 
+Act = Callable[[Any, Mapping[str, str], str], str]  # (backoffice, form, language) -> body
+
+
+async def _form(request: Request, fields: tuple[str, ...], title: str, act: Act) -> HTMLResponse:
+    """A form's POST: read it, run `act` in the engine, answer on the page (or refuse)."""
+    f = await form_of(request, *fields)
+    code = page_language(request, f.get("lang"))
+    bo = request.app.state.backoffice
+
+    def work() -> str:
+        need(f)
+        return act(bo, f, code)
+
+    return await answer(request, code, work, t(code)(title), FLOW)
+
+
+def _taken(bo: Any, f: Mapping[str, str], lang: str, address: str) -> str:
+    place = remote.take(bo, f["ward"], f["service"], address=address, language=lang)
+    return place_html(place, lang, t(lang)("順番を取りました"), _mail(bo, place))
+
+
+def _found(bo: Any, f: Mapping[str, str], lang: str) -> str:
+    place = remote.look_up(bo, f["code"])
+    return place_html(place, lang, t(lang)("あなたの順番"), _mail(bo, place))
+
+
+def _cancelled(bo: Any, f: Mapping[str, str], lang: str) -> str:
+    return place_html(remote.cancel(bo, f["code"]), lang, t(lang)("順番を取り消しました"))
+
+
+def _mailed(bo: Any, f: Mapping[str, str], lang: str) -> str:
+    """The place page's e-mail opt-in (engine notify.subscribe_place, as the API's)."""
+    address = f["address"].strip()
+    if not valid_email(address):  # the page names it (the API: 422 validation_error)
+        raise invalid("bad_address", "not an e-mail address", field="address")
+    notify.subscribe_place(bo, f["code"], "email", address, lang)
+    return place_html(remote.look_up(bo, f["code"]), lang, t(lang)("あなたの順番"), True)
+
+
 @router.post("/queue/take", response_class=HTMLResponse)
 async def queue_take(request: Request) -> HTMLResponse:
-    f = await form_of(request, "ward", "service")
-    code = page_language(request, f.get("lang"))
-    tr = t(code)
-    bo = request.app.state.backoffice
-
-    def work() -> str:
-        need(f)
-        place = remote.take(bo, f["ward"], f["service"], address=client_address(request),
-                            language=code)
-        return place_html(place, code, tr("順番を取りました"), _mail(bo, place))
-
-    return await answer(request, code, work, tr(TITLE), FLOW)
-
-
-async def _by_code(request: Request, cancel: bool) -> HTMLResponse:
-    f = await form_of(request, "code")
-    code = page_language(request, f.get("lang"))
-    tr = t(code)
-    bo = request.app.state.backoffice
-
-    def work() -> str:
-        need(f)
-        if cancel:
-            return place_html(remote.cancel(bo, f["code"]), code, tr("順番を取り消しました"))
-        place = remote.look_up(bo, f["code"])
-        return place_html(place, code, tr("あなたの順番"), _mail(bo, place))
-
-    return await answer(request, code, work, tr(MANAGE), FLOW)
+    address = client_address(request)
+    return await _form(request, ("ward", "service"), TITLE,
+                       lambda bo, f, lang: _taken(bo, f, lang, address))
 
 
 @router.post("/queue/find", response_class=HTMLResponse)
 async def queue_find(request: Request) -> HTMLResponse:
-    return await _by_code(request, cancel=False)
+    return await _form(request, ("code",), MANAGE, _found)
 
 
 @router.post("/queue/cancel", response_class=HTMLResponse)
 async def queue_cancel(request: Request) -> HTMLResponse:
-    return await _by_code(request, cancel=True)
+    return await _form(request, ("code",), MANAGE, _cancelled)
 
 
 @router.post("/queue/notify", response_class=HTMLResponse)
 async def queue_notify(request: Request) -> HTMLResponse:
-    """The place page's e-mail opt-in (engine notify.subscribe_place, as the API's)."""
-    f = await form_of(request, "code", "address")
-    code = page_language(request, f.get("lang"))
-    tr = t(code)
-    bo = request.app.state.backoffice
-
-    def work() -> str:
-        need(f)
-        notify.subscribe_place(bo, f["code"], "email", f["address"].strip()[:254], code)
-        return place_html(remote.look_up(bo, f["code"]), code, tr("あなたの順番"), True)
-
-    return await answer(request, code, work, tr(MANAGE), FLOW)
+    return await _form(request, ("code", "address"), MANAGE, _mailed)
