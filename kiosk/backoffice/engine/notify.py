@@ -85,7 +85,7 @@ def _add(conn: Connection, owner: Any, ward: str, channel: str, target: str, lan
     have = conn.execute(select(func.count()).select_from(S).where(
         owner, S.c.channel == channel)).scalar_one()
     if have >= MAX_PER_TICKET:  # a few phones of one family, not a relay for a crowd
-        raise conflict("too_many_subscriptions", f"a ticket takes at most "
+        raise conflict("too_many_subscriptions", f"a ticket or place takes at most "
                        f"{MAX_PER_TICKET} of these; stop one first")
     return int(conn.execute(S.insert().values(
         ward=ward, channel=channel, target=target, p256dh=p256dh, auth=auth,
