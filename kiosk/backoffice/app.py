@@ -203,12 +203,20 @@ def create_app(bo: Backoffice) -> FastAPI:
             no_shows = asyncio.create_task(run_every(
                 bo, bo.settings.appointments.no_show_check_seconds,
                 (("marking no-shows", sweep_no_shows),)))
+        places: asyncio.Task[None] | None = None
+        if bo.settings.remote.sweep_seconds > 0:
+            from kiosk.backoffice.engine.remote import sweep_all
+            from kiosk.backoffice.periodic import run_every
+
+            places = asyncio.create_task(run_every(
+                bo, bo.settings.remote.sweep_seconds,
+                (("sweeping places from home", sweep_all),)))
         try:
             yield
         finally:
             if notifier is not None:
                 notifier.stop()
-            for task in (watcher, purger, no_shows):
+            for task in (watcher, purger, no_shows, places):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

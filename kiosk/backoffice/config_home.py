@@ -119,6 +119,7 @@ class RemoteSettings:
     almost_ahead: int = 3             # at most this many people ahead: "almost your turn"
     check_in_minutes: int = 15        # check in at a kiosk within this after that point
     max_per_address: int = 3          # places taken per client address per office day
+    sweep_seconds: float = 30.0       # the almost-your-turn clock and no-shows on a timer; 0 off
 
 
 def remote_settings(r: Section) -> RemoteSettings:
@@ -127,4 +128,5 @@ def remote_settings(r: Section) -> RemoteSettings:
     return RemoteSettings(
         almost_ahead=r.integer("almost_ahead", d.almost_ahead, min=0, max=100),
         check_in_minutes=r.integer("check_in_minutes", d.check_in_minutes, min=1, max=24 * 60),
-        max_per_address=r.integer("max_per_address", d.max_per_address, min=1, max=10_000))
+        max_per_address=r.integer("max_per_address", d.max_per_address, min=1, max=10_000),
+        sweep_seconds=r.number("sweep_seconds", d.sweep_seconds, min=0))

@@ -400,6 +400,7 @@ notify_subscriptions = Table(
     Column("ward", String(32), nullable=False),
     Column("ticket_id", BigId, ForeignKey("tickets.id")),
     Column("appointment_id", BigId, ForeignKey("appointments.id")),
+    Column("remote_place_id", BigId, ForeignKey("remote_places.id")),  # a place from home
     Column("channel", String(8), nullable=False),     # push | email
     Column("target", String(1024), nullable=False),   # the push endpoint | the address
     Column("p256dh", String(100)),                    # push: the browser's public key …
@@ -408,6 +409,7 @@ notify_subscriptions = Table(
     Column("created_at", DateTime, nullable=False),
     Index("ix_notify_subscriptions_ticket", "ticket_id"),
     Index("ix_notify_subscriptions_appointment", "appointment_id"),
+    Index("ix_notify_subscriptions_place", "remote_place_id"),
 )
 
 # What is to be sent, one row per message and channel: inserted in the queue's transaction

@@ -15,6 +15,7 @@ TITLES = {
     "called": "お呼び出しです",
     "confirmation": "予約を受け付けました",
     "reminder": "明日はご予約の日です",
+    "almost": "もうすぐ順番です",
 }
 BODIES = {
     "ahead": "受付番号 {number}: あなたの前はあと {n} 人です（{ward}・{service}）",
@@ -23,6 +24,8 @@ BODIES = {
                     "当日は予約コードの QR をキオスクにかざしてください",
     "reminder": "{ward}・{service}: 明日 {when} にご予約があります。"
                 "予約コードの QR をお持ちください",
+    "almost": "{ward}・{service}: {time} までに受付機で受付してください。"
+              "過ぎると順番は無効になります",
 }
 
 
@@ -37,4 +40,7 @@ def render(bo: Backoffice, kind: str, language: str, data: dict[str, Any]) -> tu
     if "slot_at" in data:
         when = datetime.fromisoformat(str(data["slot_at"])).astimezone(bo.tz)
         values["when"] = f"{when:%Y-%m-%d %H:%M}"
+    if "check_in_by" in data:  # a place from home: the local time to check in by
+        by = datetime.fromisoformat(str(data["check_in_by"])).astimezone(bo.tz)
+        values["time"] = f"{by:%H:%M}"
     return tr(TITLES[kind]), tr(BODIES[kind], **values)

@@ -184,7 +184,8 @@ class NotifyState(Out):
     email: bool
     push_available: bool
     email_available: bool
-    ahead: int                         # "N ahead" is sent at this many people ahead
+    ahead: int                         # sent at this many people ahead ("N ahead";
+                                       # a place: [remote] almost_ahead)
     vapid_public_key: str | None       # the applicationServerKey (base64url), if push is on
 
 

@@ -307,6 +307,15 @@ MATRIX: list[Row] = [
     Row("POST", f"{A}/public/remote/find", EVERYONE, body={"code": "{place}"}),
     Row("POST", f"{A}/public/remote/cancel", EVERYONE, body={"code": "{cancel_place}"}),
     Row("POST", f"{A}/remote/check-in", frozenset({"kiosk_a"}), body={"code": "{place}"}),
+    # a place's "check in by" notice, keyed by its code (in the body)
+    Row("POST", f"{A}/public/remote/notifications", EVERYONE, body={"code": "{place}"}),
+    Row("POST", f"{A}/public/remote/notifications/push", EVERYONE,
+        body={"code": "{place}", "endpoint": "https://fcm.googleapis.com/fcm/send/matrix",
+              "keys": {"p256dh": "B" + "A" * 86, "auth": "A" * 22}}),
+    Row("POST", f"{A}/public/remote/notifications/email", EVERYONE,
+        body={"code": "{place}", "address": "a@example.org"}),
+    Row("POST", f"{A}/public/remote/notifications/stop", EVERYONE,
+        body={"code": "{place}", "channel": "email"}),
     Row("GET", "/book", EVERYONE),
     Row("GET", "/book/manage", EVERYONE),
     Row("GET", "/book/{ward}", EVERYONE, "/book/kita"),
@@ -317,7 +326,7 @@ MATRIX: list[Row] = [
     Row("GET", "/queue", EVERYONE),
     Row("GET", "/queue/manage", EVERYONE),
     Row("GET", "/queue/{ward}", EVERYONE, "/queue/kita"),
-    *(Row("POST", f"/queue/{step}", EVERYONE) for step in ("take", "find", "cancel")),
+    *(Row("POST", f"/queue/{step}", EVERYONE) for step in ("take", "find", "cancel", "notify")),
 ]
 
 

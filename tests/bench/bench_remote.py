@@ -1,6 +1,7 @@
 """Places in today's queue from home (issue #19): what a take, a phone's look-up and the
-kiosk's check-in cost through the engine, with walk-ins and many places waiting (each
-look-up re-checks the service's waiting places for "almost your turn": `sweep`).
+kiosk's check-in and one pass of the server's timer (`sweep_all`) cost through the engine,
+with walk-ins and many places waiting (each look-up re-checks the service's waiting places
+for "almost your turn": `sweep`).
 
     .venv/bin/python tests/bench/bench_remote.py [--quick] [--walk-ins N] [--places N]
                                                  [--db sqlite|postgres|both]
@@ -62,6 +63,9 @@ def measure(url: str, walk_ins: int, places: int, db: str) -> dict[str, Any]:
                         takes)["code"] for _ in range(places)]
         for code in codes:
             _timed(lambda c=code: remote.look_up(bo, c), finds)
+        sweeps: list[float] = []  # the server's timer: every service with places waiting
+        for _ in range(20):
+            _timed(lambda: remote.sweep_all(bo), sweeps)
         ahead = remote.look_up(bo, codes[-1])["people_ahead"]
         assert ahead == walk_ins + places - 1, ahead
         for code in codes[: max(1, places // 5)]:
@@ -71,7 +75,7 @@ def measure(url: str, walk_ins: int, places: int, db: str) -> dict[str, Any]:
     finally:
         bo.engine.dispose()
     figures = {f"{db}_take_ms": _ms(takes), f"{db}_look_up_ms": _ms(finds),
-               f"{db}_check_in_ms": _ms(checks)}
+               f"{db}_check_in_ms": _ms(checks), f"{db}_timer_sweep_ms": _ms(sweeps)}
     for key, value in figures.items():
         print(f"{key:24} p50 {value['p50']} ms, p95 {value['p95']} ms", flush=True)
     return figures

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode
 
+from tests.support.notify import mailbox, notify_config, push_service  # noqa: F401
 from tests.web.axe import assert_no_serious
 from tests.web.conftest import Shots, issue
 from tests.web.test_congestion_browser import LABELS_JS
@@ -95,4 +96,48 @@ def test_the_queue_pages_in_other_languages(backoffice: Any, browser: Any, lang:
     page.click("form[action='/queue/cancel'] button")
     page.wait_for_selector("#place-state")
     assert_no_serious(page, f"queue: cancelled [{lang}]")
+    ctx.close()
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_place_page_opts_in_by_email_and_the_notice_arrives(
+        backoffice_factory: Any, tmp_path: Any, browser: Any, shots: Shots, lang: str,
+        push_service: Any, mailbox: Any) -> None:  # noqa: F811
+    """The place page's form (no script): the "check in by HH:MM" e-mail comes when the
+    server's timer finds the place almost its turn — nobody reloads the page."""
+    config, _public = notify_config(tmp_path, push_service, mailbox)
+    server = backoffice_factory.start(config={**config, "remote": {
+        "sweep_seconds": 0.2, "almost_ahead": 1}})
+    for _ in range(6):  # a wait longer than the catalog's 10 minutes
+        issue(server, "certificates")
+    errors: list[str] = []
+    ctx = browser.new_context(viewport=PHONE)
+    page = watch_errors(ctx.new_page(), errors)
+    page.goto(f"{server.url}/queue/kita?lang={lang}")
+    page.click("section.remote-service form button")
+    page.wait_for_selector("#place-code")
+    code = (page.text_content("#place-code") or "").strip()
+    assert_no_serious(page, f"queue: taken, e-mail form [{lang}]")
+    address = f"queue-{lang}@example.org"
+    page.fill("#address", address)
+    page.click("section.remote-notify button")
+    page.wait_for_selector("#place-mailed")
+    assert (page.text_content("#place-code") or "").strip() == code
+    assert_no_serious(page, f"queue: e-mail on [{lang}]")
+    assert_contrast(page, 4.5, 3.0, f"queue: e-mail on [{lang}]")
+    page.locator("#place-mailed").scroll_into_view_if_needed()
+    shots.take(page, f"remote-mailed-{lang}", docs=lang == "ja")
+    staff = server.session("staff")
+    for _ in range(5):  # 1 ahead: [remote] almost_ahead
+        r = staff.post(server.api("/wards/kita/counters/1/call-next"), timeout=10)
+        called = r.json().get("ticket", r.json())
+        for action in ("start", "complete"):
+            staff.post(server.api(f"/tickets/{called['id']}/{action}"), timeout=10)
+    mails = mailbox.wait_for(address, 1)
+    subject = {"ja": "もうすぐ順番です", "en": "Your turn is coming up"}[lang]
+    assert mails and mails[0].subject == subject, mails
+    assert code not in mails[0].body and "@" not in mails[0].body
+    page.click("form[action='/queue/find'] button")  # re-read: the page says the time too
+    page.wait_for_selector("p.notice[role=status]")
+    assert not errors, errors
     ctx.close()

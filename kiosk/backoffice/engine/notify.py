@@ -36,6 +36,7 @@ from kiosk.backoffice.engine.lookups import T, people_ahead
 S = m.notify_subscriptions
 O = m.notify_outbox  # noqa: E741
 A = m.appointments
+P = m.remote_places
 
 CHANNELS = ("push", "email")
 MAX_PER_TICKET = 5  # subscriptions per ticket and channel
@@ -58,9 +59,8 @@ def _live_ticket(bo: Backoffice, conn: Connection, token: str) -> Any:
     return row
 
 
-def subscribe(bo: Backoffice, token: str, channel: str, target: str, language: str, *,
-              p256dh: str | None = None, auth: str | None = None) -> dict[str, Any]:
-    """Opt a ticket into push or e-mail notices (replacing the same target's earlier one)."""
+def _check_target(bo: Backoffice, channel: str, target: str, p256dh: str | None,
+                  auth: str | None) -> None:
     n = bo.settings.notify
     if channel == "push":
         if not n.push_on:
@@ -74,22 +74,81 @@ def subscribe(bo: Backoffice, token: str, channel: str, target: str, language: s
             raise conflict("email_off", "this office does not send e-mail")
         if not valid_email(target):
             raise invalid("validation_error", "not an e-mail address", field="address")
+
+
+def _add(conn: Connection, owner: Any, ward: str, channel: str, target: str, language: str,
+         now: datetime, p256dh: str | None, auth: str | None, **key: int) -> int:
+    """One subscription of a ticket or a place (`key`: its column and id), replacing the
+    same target's earlier one; at most MAX_PER_TICKET per owner and channel."""
+    _forget(conn, list(conn.execute(select(S.c.id).where(
+        owner, S.c.channel == channel, S.c.target == target)).scalars()))
+    have = conn.execute(select(func.count()).select_from(S).where(
+        owner, S.c.channel == channel)).scalar_one()
+    if have >= MAX_PER_TICKET:  # a few phones of one family, not a relay for a crowd
+        raise conflict("too_many_subscriptions", f"a ticket or place takes at most "
+                       f"{MAX_PER_TICKET} of these; stop one first")
+    return int(conn.execute(S.insert().values(
+        ward=ward, channel=channel, target=target, p256dh=p256dh, auth=auth,
+        language=language, created_at=now, **key).returning(S.c.id)).scalar_one())
+
+
+def subscribe(bo: Backoffice, token: str, channel: str, target: str, language: str, *,
+              p256dh: str | None = None, auth: str | None = None) -> dict[str, Any]:
+    """Opt a ticket into push or e-mail notices (replacing the same target's earlier one)."""
+    _check_target(bo, channel, target, p256dh, auth)
     now = utcnow()
     with writing(bo.engine) as conn:
         row = _live_ticket(bo, conn, token)
-        _forget(conn, list(conn.execute(select(S.c.id).where(
-            S.c.ticket_id == row.id, S.c.channel == channel, S.c.target == target)).scalars()))
-        have = conn.execute(select(func.count()).select_from(S).where(
-            S.c.ticket_id == row.id, S.c.channel == channel)).scalar_one()
-        if have >= MAX_PER_TICKET:  # a few phones of one family, not a relay for a crowd
-            raise conflict("too_many_subscriptions", f"a ticket takes at most "
-                           f"{MAX_PER_TICKET} of these; stop one first")
-        sub_id = conn.execute(S.insert().values(
-            ward=row.ward, ticket_id=row.id, channel=channel, target=target, p256dh=p256dh,
-            auth=auth, language=language, created_at=now).returning(S.c.id)).scalar_one()
+        sub_id = _add(conn, S.c.ticket_id == row.id, row.ward, channel, target, language, now,
+                      p256dh, auth, ticket_id=row.id)
         if row.status == "waiting":  # already near the front: say so at once
             _queue_ahead(bo, conn, row, [(sub_id, channel, language)], now)
-    return {"channel": channel, "subscribed": True, "ahead": n.ahead}
+    return {"channel": channel, "subscribed": True, "ahead": bo.settings.notify.ahead}
+
+
+def _place(bo: Backoffice, conn: Connection, code: str, live: bool) -> Any:
+    from kiosk.backoffice.engine.remote import find
+
+    row = find(bo, code, conn)
+    if live and row.status != "waiting":
+        raise conflict("place_ended", "this place is no longer waiting; nothing more will "
+                       "be sent")
+    return row
+
+
+def subscribe_place(bo: Backoffice, code: str, channel: str, target: str, language: str, *,
+                    p256dh: str | None = None, auth: str | None = None) -> dict[str, Any]:
+    """Opt a place from home (by its code) into the "almost your turn: check in by HH:MM"
+    notice; sent at once if the place is already almost its turn."""
+    _check_target(bo, channel, target, p256dh, auth)
+    now = utcnow()
+    with writing(bo.engine) as conn:
+        row = _place(bo, conn, code, live=True)
+        sub_id = _add(conn, S.c.remote_place_id == row.id, row.ward, channel, target,
+                      language, now, p256dh, auth, remote_place_id=row.id)
+        if row.almost_at is not None:
+            by = row.almost_at + timedelta(minutes=bo.settings.remote.check_in_minutes)
+            _queue_almost(bo, conn, [(sub_id, channel, language)], row.id, row.ward,
+                          row.service, by, now)
+    return {"channel": channel, "subscribed": True, "ahead": bo.settings.remote.almost_ahead}
+
+
+def unsubscribe_place(bo: Backoffice, code: str, channel: str) -> dict[str, Any]:
+    with writing(bo.engine) as conn:
+        row = _place(bo, conn, code, live=False)
+        _forget(conn, list(conn.execute(select(S.c.id).where(
+            S.c.remote_place_id == row.id, S.c.channel == channel)).scalars()))
+    return {"channel": channel, "subscribed": False, "ahead": bo.settings.remote.almost_ahead}
+
+
+def state_place(bo: Backoffice, code: str) -> dict[str, Any]:
+    n = bo.settings.notify
+    with reading(bo.engine) as conn:
+        row = _place(bo, conn, code, live=False)
+        have = set(conn.execute(select(S.c.channel).where(
+            S.c.remote_place_id == row.id)).scalars())
+    return {"push": "push" in have, "email": "email" in have, "push_available": n.push_on,
+            "email_available": n.email_on, "ahead": bo.settings.remote.almost_ahead}
 
 
 def _check_keys(p256dh: str, auth: str) -> None:
@@ -168,6 +227,26 @@ def _queue_ahead(bo: Backoffice, conn: Connection, row: Any,
     for sub in subs:
         _insert(bo, conn, _row(sub, row.ward, "ahead", {**_ticket_data(row), "n": ahead},
                                f"ahead:{sub[0]}:{row.service}:{stage}", now))
+
+
+def _queue_almost(bo: Backoffice, conn: Connection, subs: list[tuple[int, str, str]],
+                  place_id: int, ward: str, service: str, check_in_by: datetime,
+                  now: datetime) -> None:
+    data = {"ward": ward, "service": service,
+            "check_in_by": check_in_by.replace(tzinfo=UTC).isoformat()}
+    for sub in subs:
+        _insert(bo, conn, _row(sub, ward, "almost", data, f"almost:{sub[0]}:{place_id}", now))
+
+
+def on_place_almost(bo: Backoffice, conn: Connection, place_id: int, ward: str, service: str,
+                    check_in_by: datetime, now: datetime) -> None:
+    """In `remote.sweep`'s transaction, when a place becomes almost its turn: "check in at
+    a kiosk by HH:MM" to its subscriptions (usually none)."""
+    if not bo.settings.notify.enabled:
+        return
+    subs = [(i, c, lang) for i, c, lang in conn.execute(
+        select(S.c.id, S.c.channel, S.c.language).where(S.c.remote_place_id == place_id))]
+    _queue_almost(bo, conn, subs, place_id, ward, service, check_in_by, now)
 
 
 def on_event(bo: Backoffice, conn: Connection, type_: str, ward: str, service: str | None,
@@ -262,11 +341,14 @@ def purge(bo: Backoffice, now: datetime | None = None) -> int:
         T.c.application_purged_at.is_not(None)))
     ended_booking = exists().where(A.c.id == S.c.appointment_id, or_(
         A.c.status != "booked", A.c.slot_at < now))
+    ended_place = exists().where(P.c.id == S.c.remote_place_id, or_(
+        P.c.status != "waiting", P.c.day < today))
     with writing(bo.engine) as conn:
         ids = list(conn.execute(select(S.c.id).where(
             ~busy, or_(and_(S.c.ticket_id.is_not(None), ended_ticket),
                        and_(S.c.appointment_id.is_not(None),
-                            or_(reminded, ended_booking))))).scalars())
+                            or_(reminded, ended_booking)),
+                       and_(S.c.remote_place_id.is_not(None), ended_place)))).scalars())
         _forget(conn, ids)
         conn.execute(delete(O).where(O.c.status != "pending",
                                      O.c.created_at < now - timedelta(days=7)))

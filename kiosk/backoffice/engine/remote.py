@@ -7,7 +7,8 @@ as a booking, `WARDAPPT:<code>`), it becomes a ticket queued at that moment, so 
 of everyone who came after. Its people ahead count the waiting tickets and the other
 places taken before it. At the "almost your turn" point (`[remote] almost_ahead`) the
 clock starts: not checked in within `[remote] check_in_minutes`, it is a no-show and the
-code gives nothing (`sweep`, run on every read and write of the ward's places). The caps
+code gives nothing (`sweep`, run on every read and write of the ward's places and on the
+server's timer, `sweep_all`). The caps
 (per hour, per address) hold across processes: takes of one service are serialised.
 No personal data: the code is the key; the client's address is kept as a keyed hash.
 """
@@ -60,10 +61,14 @@ def _ahead(bo: Backoffice, conn: Connection, ward: str, service: str, taken_at: 
 
 
 def sweep(bo: Backoffice, conn: Connection, ward: str, service: str, now: datetime) -> None:
-    """The ward's waiting places: mark "almost your turn", then no-shows (and any left from
-    an earlier day). Places are taken in line order, so the people ahead never fall with a
-    later place: the marking stops at the first place that is not almost its turn (a few
-    counts, however many places wait)."""
+    """The ward's waiting places: mark "almost your turn" (and queue its "check in by"
+    notice for the place's subscriptions, in the same transaction), then no-shows (and any
+    left from an earlier day). Places are taken in line order, so the people ahead never
+    fall with a later place: the marking stops at the first place that is not almost its
+    turn (a few counts, however many places wait). Safe in several processes at once: the
+    marking is conditional (`almost_at IS NULL`) and the notice once-only (its dedupe)."""
+    from kiosk.backoffice.engine import notify
+
     s = bo.settings.remote
     waiting = and_(R.c.ward == ward, R.c.service == service, R.c.status == "waiting")
     conn.execute(update(R).where(waiting, R.c.day < office_day(now, bo.tz))
@@ -75,11 +80,29 @@ def sweep(bo: Backoffice, conn: Connection, ward: str, service: str, now: dateti
             continue
         if not almost(_ahead(bo, conn, ward, service, row.taken_at, row.id), s.almost_ahead):
             break
-        conn.execute(update(R).where(R.c.id == row.id).values(almost_at=now))
+        if conn.execute(update(R).where(R.c.id == row.id, R.c.almost_at.is_(None))
+                        .values(almost_at=now)).rowcount:
+            notify.on_place_almost(bo, conn, row.id, ward, service,
+                                   now + timedelta(minutes=s.check_in_minutes), now)
     # missed(now, almost_at, check_in_minutes) in SQL: almost_at + minutes < now
     conn.execute(update(R).where(
         waiting, R.c.almost_at < now - timedelta(minutes=s.check_in_minutes))
         .values(status="no_show"))
+
+
+def sweep_all(bo: Backoffice, now: datetime | None = None) -> int:
+    """The server's timer (`[remote] sweep_seconds`): `sweep` every ward's service that has
+    places waiting, each in its own short transaction, so a place's clock starts (and its
+    notice goes) without anyone reading it. Returns how many services were swept."""
+    now = now or utcnow()
+    with reading(bo.engine) as conn:
+        pairs = conn.execute(select(R.c.ward, R.c.service).where(R.c.status == "waiting")
+                             .distinct()).all()
+    for ward, service in pairs:
+        with writing(bo.engine) as conn:
+            _serialise(bo, conn, ward, service)
+            sweep(bo, conn, ward, service, now)
+    return len(pairs)
 
 
 def offer(bo: Backoffice, ward_code: str, now: datetime | None = None) -> dict[str, Any]:

@@ -8,6 +8,14 @@
     DELETE /status/{token}/notifications/email
     GET    /wards/{ward}/notifications            sent / pending / failed / dropped counts
 
+A place from home (engine/remote.py) opts in the same way, keyed by its code — in the POST
+body, never in a URL — for the "almost your turn: check in by HH:MM" notice:
+
+    POST   /public/remote/notifications           {code}: what the place opted into
+    POST   /public/remote/notifications/push      {code, endpoint, keys, language}
+    POST   /public/remote/notifications/email     {code, address, language}
+    POST   /public/remote/notifications/stop      {code, channel}
+
 Public routes are rate-limited and never cached; the subscription lives as long as the
 ticket (engine/notify.py). Nothing here echoes an address or an endpoint back.
 """
@@ -25,6 +33,7 @@ from kiosk.backoffice.engine import notify
 from kiosk.backoffice.engine.lookups import ward_of
 from kiosk.backoffice.principal import Principal
 from kiosk.backoffice.ratelimit import PUBLIC
+from kiosk.backoffice.routes.appointments import BookingCode
 from kiosk.backoffice.schemas_home import NotifyCounts, NotifyState, NotifySubscription
 from kiosk.i18n import LANGUAGE_CODES
 
@@ -53,13 +62,29 @@ class EmailIn(Strict):
     language: Language = "ja"
 
 
+class PlaceIn(Strict):
+    code: BookingCode
+
+
+class PlacePushIn(PushIn):
+    code: BookingCode
+
+
+class PlaceEmailIn(EmailIn):
+    code: BookingCode
+
+
+class PlaceStopIn(PlaceIn):
+    channel: Literal["push", "email"]
+
+
 def _language(code: str) -> str:
     return code if code in LANGUAGE_CODES else "ja"
 
 
-def _state(request: Request, token: str) -> dict[str, Any]:
+def _state(request: Request, token: str, place: bool = False) -> dict[str, Any]:
     bo = bo_of(request)
-    out = notify.state(bo, token)
+    out = notify.state_place(bo, token) if place else notify.state(bo, token)
     vapid = getattr(request.app.state, "vapid_public_key", None)
     out["vapid_public_key"] = vapid if out["push_available"] else None
     return out
@@ -100,6 +125,37 @@ async def delete_channel(token: TokenPath, channel: Literal["push", "email"],
                          request: Request) -> dict[str, Any]:
     bo = bo_of(request)
     return await run_in_threadpool(notify.unsubscribe, bo, token, channel)
+
+
+R = "/public/remote/notifications"
+
+
+@router.post(R, dependencies=[*PRIVATE, PUBLIC], response_model=NotifyState,
+             summary="What a place from home opted into, and what the office sends (public)")
+async def post_place_state(body: PlaceIn, request: Request) -> dict[str, Any]:
+    return await run_in_threadpool(_state, request, body.code, True)
+
+
+@router.post(f"{R}/push", dependencies=[*PRIVATE, PUBLIC], response_model=NotifySubscription,
+             summary="A place's \"check in by\" notice by Web Push (public)")
+async def post_place_push(body: PlacePushIn, request: Request) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: notify.subscribe_place(
+        bo_of(request), body.code, "push", body.endpoint, _language(body.language),
+        p256dh=body.keys.p256dh.rstrip("="), auth=body.keys.auth.rstrip("=")))
+
+
+@router.post(f"{R}/email", dependencies=[*PRIVATE, PUBLIC], response_model=NotifySubscription,
+             summary="A place's \"check in by\" notice by e-mail (public)")
+async def post_place_email(body: PlaceEmailIn, request: Request) -> dict[str, Any]:
+    return await run_in_threadpool(lambda: notify.subscribe_place(
+        bo_of(request), body.code, "email", body.address.strip(), _language(body.language)))
+
+
+@router.post(f"{R}/stop", dependencies=[*PRIVATE, PUBLIC], response_model=NotifySubscription,
+             summary="Stop a place's push or e-mail notice (public)")
+async def post_place_stop(body: PlaceStopIn, request: Request) -> dict[str, Any]:
+    return await run_in_threadpool(notify.unsubscribe_place, bo_of(request), body.code,
+                                   body.channel)
 
 
 @router.get("/wards/{ward}/notifications", response_model=NotifyCounts, dependencies=PRIVATE,

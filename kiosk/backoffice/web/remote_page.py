@@ -7,13 +7,15 @@ and refusals (booking_page.answer); words in the `web` catalogs, seven languages
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from kiosk.backoffice.engine import remote
+from kiosk.backoffice.config_notify import valid_email
+from kiosk.backoffice.engine import notify, remote
+from kiosk.backoffice.engine.errors import invalid
 from kiosk.backoffice.ratelimit import client_address
 from kiosk.backoffice.web.booking_page import (
     Flow,
@@ -40,13 +42,17 @@ REASONS = {"ward_closed": "受付時間外です",
 FLOW = Flow(home="/queue", name=TITLE, heading=TITLE,
             errors={**REASONS, "too_many_places": "この接続からは今日はこれ以上取れません",
                     "no_place": "その受付コードは見つかりません",
-                    "not_cancellable": "この順番は取り消せません"},
+                    "not_cancellable": "この順番は取り消せません",
+                    "place_ended": "この順番はもう待っていません",
+                    "bad_address": "メールアドレスが正しくありません"},
             other_error="順番を取れませんでした。もう一度お試しください",
             manage=MANAGE, code_label="受付コード")
 HOW = ("区役所に着いたら、受付機でこのQRコードを読み取るか受付コードを入力してください。"
        "番号札が出て、呼び出しはその後です")
 RULE = "順番が近づいたら {minutes} 分以内に受付してください。過ぎると無効になります"
 SOON = "もうすぐ順番です。{time} までに受付機で受付してください"
+MAIL_HINT = "もうすぐ順番になったら、受付の期限をメールでお知らせします"
+MAILED = "もうすぐ順番になったら、このアドレスにお知らせします"
 STATES = {"checked_in": "受付済みです", "no_show": "受付がなかったため、この順番は無効になりました",
           "cancelled": "この順番は取り消されました"}
 
@@ -89,8 +95,26 @@ async def queue_services(ward: str, request: Request, lang: str | None = None) -
     return await answer(request, code, work, tr(TITLE), FLOW)
 
 
-def place_html(place: Mapping[str, Any], lang: str, heading: str) -> str:
-    """A place: its code and QR, people ahead and the wait, or its state."""
+def _mail_form(place: Mapping[str, Any], lang: str, mailed: bool) -> str:
+    """The place's e-mail opt-in (no script): "check in by HH:MM" when almost its turn."""
+    tr = t(lang)
+    if mailed:
+        return f'<p class="notice" role="status" id="place-mailed">{esc(tr(MAILED))}</p>'
+    return (f'<section class="remote-notify"><h3>{esc(tr("順番が近づいたらお知らせ"))}</h3>'
+            f'<form method="post" action="/queue/notify">'
+            f'<input type="hidden" name="code" value="{esc(place["code"])}">'
+            f'<input type="hidden" name="lang" value="{esc(lang)}">'
+            f'<label for="address">{esc(tr("メールアドレス"))}</label>'
+            f'<input id="address" name="address" type="email" required maxlength="254" '
+            f'autocomplete="email"><p class="hint">{esc(tr(MAIL_HINT))}</p>'
+            f'<button type="submit" class="btn">{esc(tr("メールで受け取る"))}</button>'
+            f'</form></section>')
+
+
+def place_html(place: Mapping[str, Any], lang: str, heading: str,
+               mail: bool | None = None) -> str:
+    """A place: its code and QR, people ahead and the wait, or its state; `mail`: the
+    e-mail opt-in (None: the office sends no e-mail; True: this place opted in)."""
     tr = t(lang)
     out = f"<h2>{esc(heading)}</h2>"
     if place["status"] == "waiting":
@@ -103,6 +127,8 @@ def place_html(place: Mapping[str, Any], lang: str, heading: str) -> str:
             out += f'<p class="notice" role="status">{esc(soon)}</p>'
         out += (f'<p>{esc(tr("受付コード"))}</p><p class="big-number" id="place-code">'
                 f'{esc(place["code"])}</p>{qr_svg(place["code"])}<p>{esc(tr(HOW))}</p>')
+        if mail is not None:
+            out += _mail_form(place, lang, mail)
         out += form_button("/queue/find", {"code": place["code"]}, tr("最新の状況を見る"), lang)
         out += form_button("/queue/cancel", {"code": place["code"]}, tr("順番を取り消す"), lang,
                            "btn danger")
@@ -116,42 +142,68 @@ def place_html(place: Mapping[str, Any], lang: str, heading: str) -> str:
     return out
 
 
+def _mail(bo: Any, place: Mapping[str, Any]) -> bool | None:
+    if not bo.settings.notify.email_on or place["status"] != "waiting":
+        return None
+    return bool(notify.state_place(bo, place["code"])["email"])
+
+
+Act = Callable[[Any, Mapping[str, str], str], str]  # (backoffice, form, language) -> body
+
+
+async def _form(request: Request, fields: tuple[str, ...], title: str, act: Act) -> HTMLResponse:
+    """A form's POST: read it, run `act` in the engine, answer on the page (or refuse)."""
+    f = await form_of(request, *fields)
+    code = page_language(request, f.get("lang"))
+    bo = request.app.state.backoffice
+
+    def work() -> str:
+        need(f)
+        return act(bo, f, code)
+
+    return await answer(request, code, work, t(code)(title), FLOW)
+
+
+def _taken(bo: Any, f: Mapping[str, str], lang: str, address: str) -> str:
+    place = remote.take(bo, f["ward"], f["service"], address=address, language=lang)
+    return place_html(place, lang, t(lang)("順番を取りました"), _mail(bo, place))
+
+
+def _found(bo: Any, f: Mapping[str, str], lang: str) -> str:
+    place = remote.look_up(bo, f["code"])
+    return place_html(place, lang, t(lang)("あなたの順番"), _mail(bo, place))
+
+
+def _cancelled(bo: Any, f: Mapping[str, str], lang: str) -> str:
+    return place_html(remote.cancel(bo, f["code"]), lang, t(lang)("順番を取り消しました"))
+
+
+def _mailed(bo: Any, f: Mapping[str, str], lang: str) -> str:
+    """The place page's e-mail opt-in (engine notify.subscribe_place, as the API's)."""
+    address = f["address"].strip()
+    if not valid_email(address):  # the page names it (the API: 422 validation_error)
+        raise invalid("bad_address", "not an e-mail address", field="address")
+    notify.subscribe_place(bo, f["code"], "email", address, lang)
+    return place_html(remote.look_up(bo, f["code"]), lang, t(lang)("あなたの順番"), True)
+
+
 @router.post("/queue/take", response_class=HTMLResponse)
 async def queue_take(request: Request) -> HTMLResponse:
-    f = await form_of(request, "ward", "service")
-    code = page_language(request, f.get("lang"))
-    tr = t(code)
-    bo = request.app.state.backoffice
-
-    def work() -> str:
-        need(f)
-        place = remote.take(bo, f["ward"], f["service"], address=client_address(request),
-                            language=code)
-        return place_html(place, code, tr("順番を取りました"))
-
-    return await answer(request, code, work, tr(TITLE), FLOW)
-
-
-async def _by_code(request: Request, cancel: bool) -> HTMLResponse:
-    f = await form_of(request, "code")
-    code = page_language(request, f.get("lang"))
-    tr = t(code)
-    bo = request.app.state.backoffice
-
-    def work() -> str:
-        need(f)
-        if cancel:
-            return place_html(remote.cancel(bo, f["code"]), code, tr("順番を取り消しました"))
-        return place_html(remote.look_up(bo, f["code"]), code, tr("あなたの順番"))
-
-    return await answer(request, code, work, tr(MANAGE), FLOW)
+    address = client_address(request)
+    return await _form(request, ("ward", "service"), TITLE,
+                       lambda bo, f, lang: _taken(bo, f, lang, address))
 
 
 @router.post("/queue/find", response_class=HTMLResponse)
 async def queue_find(request: Request) -> HTMLResponse:
-    return await _by_code(request, cancel=False)
+    return await _form(request, ("code",), MANAGE, _found)
 
 
 @router.post("/queue/cancel", response_class=HTMLResponse)
 async def queue_cancel(request: Request) -> HTMLResponse:
-    return await _by_code(request, cancel=True)
+    return await _form(request, ("code",), MANAGE, _cancelled)
+
+
+@router.post("/queue/notify", response_class=HTMLResponse)
+async def queue_notify(request: Request) -> HTMLResponse:
+    return await _form(request, ("code", "address"), MANAGE, _mailed)
