@@ -95,32 +95,41 @@ def _describe(errors: list[Any]) -> str:
     return "; ".join(parts)
 
 
+# An error is about one request (often one ticket or one code): never kept by a cache, as
+# the successful answers of the same routes are not (deps.no_store).
+NOT_CACHED = {"Cache-Control": "no-store"}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        return JSONResponse(exc.body(), status_code=exc.status,
+                            headers={**NOT_CACHED, **(exc.headers or {})})
 
     @app.exception_handler(EngineError)
     async def engine_error(_request: Request, exc: EngineError) -> JSONResponse:
         error = to_http(exc)
-        return JSONResponse(error.body(), status_code=error.status)
+        return JSONResponse(error.body(), status_code=error.status, headers=NOT_CACHED)
 
     @app.exception_handler(RequestValidationError)
     async def validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return JSONResponse({"error": "bad_request",
-                                 "message": "the body is not valid JSON"}, status_code=400)
+                                 "message": "the body is not valid JSON"}, status_code=400,
+                                headers=NOT_CACHED)
         clean = [{"loc": [str(x) for x in e.get("loc", ())], "msg": str(e.get("msg")),
                   "type": str(e.get("type"))} for e in errors]
         return JSONResponse({"error": "validation_error", "message": _describe(errors),
-                             "details": {"errors": clean}}, status_code=422)
+                             "details": {"errors": clean}}, status_code=422,
+                            headers=NOT_CACHED)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
         return JSONResponse({"error": code, "message": str(exc.detail)},
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+                            status_code=exc.status_code,
+                            headers={**NOT_CACHED, **(getattr(exc, "headers", None) or {})})
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
@@ -128,13 +137,13 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("database error in %s %s: %s\n%s", request.method, request.url.path,
                   safe_error(exc), "".join(traceback.format_tb(exc.__traceback__)))
         return JSONResponse({"error": "internal", "message": "the server failed; see its log"},
-                            status_code=500)
+                            status_code=500, headers=NOT_CACHED)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
         return JSONResponse({"error": "internal", "message": "the server failed; see its log"},
-                            status_code=500)
+                            status_code=500, headers=NOT_CACHED)
 
 
 def create_app(bo: Backoffice) -> FastAPI:

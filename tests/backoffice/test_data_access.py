@@ -144,6 +144,8 @@ def test_each_staff_read_is_audited_without_the_data(server):
 
 # --- item 10: no-store on every response carrying personal data ----------------------------
 
+N = "/status/{token}/notifications"
+
 def test_no_store_on_every_response_about_a_ticket(server):
     from kiosk.backoffice.api import router as api_router
     from kiosk.backoffice.web.routes import router as web_router
@@ -200,6 +202,20 @@ def test_no_store_on_every_response_about_a_ticket(server):
     for (method, path), r in answers.items():
         assert r.status_code in (200, 201, 204, 503), (path, r.status_code, r.text)
         assert r.headers.get("cache-control") == "no-store", (method, path, r.headers)
+    # The phone's notification opt-in (off on this server: the refusal is no-store too,
+    # as every error is).
+    notices = f"/status/{token}/notifications"
+    opt_in = {
+        ("GET", f"/api/v1{N}"): requests.get(server.api(notices)),
+        ("PUT", f"/api/v1{N}/email"): requests.put(server.api(f"{notices}/email"),
+                                                   json={"address": "a@example.jp"}),
+        ("PUT", f"/api/v1{N}/push"): requests.put(server.api(f"{notices}/push"), json={}),
+        ("DELETE", f"/api/v1{N}/{{channel}}"): requests.delete(server.api(f"{notices}/email")),
+    }
+    for (method, path), r in opt_in.items():
+        assert r.status_code < 500, (path, r.status_code, r.text)
+        assert r.headers.get("cache-control") == "no-store", (method, path, r.headers)
+    answers.update(opt_in)
 
     # Every route about one ticket is in the list above (or its siblings are: the other
     # counter actions share one route factory) — a new one must be added to it.
