@@ -212,8 +212,8 @@ class PositionFeed:
                 data = encoded[value] = message(*value)
             self.bo.hub.deliver(place.sub, (UNNUMBERED, data))
             place.sent, place.sent_at = value, now
-            if place.sub.dropped:
-                continue  # not sent: the stream was dropped for not keeping up
+            if place.sub not in live:
+                continue  # not sent: the stream ended meanwhile or was dropped (too slow)
             row = shown.stream_values(self.bo, shown.Placed(ticket, ward, service, stage),
                                       ahead, value[1], estimate, shown_at)
             if row is not None:
