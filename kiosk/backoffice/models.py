@@ -292,7 +292,7 @@ ticket_estimates = Table(
     Column("service", String(32), nullable=False),
     Column("stage", Integer, nullable=False, server_default="0"),  # 0: a one-queue ticket
     Column("at", DateTime, nullable=False),
-    Column("source", String(8), nullable=False),        # issue | status
+    Column("source", String(8), nullable=False),        # issue | status | stream
     Column("method", String(16), nullable=False),       # estimate.py's method name
     Column("people_ahead", Integer, nullable=False),
     Column("estimate_seconds", Integer, nullable=False),

@@ -11,6 +11,10 @@ A phone far back gets fewer updates (the gap grows with the people ahead, up to
 `position_slowest_seconds`): its wait in minutes hardly moves, and it saves most writes.
 
 The message is public: the phone's own count and wait, nothing of other tickets.
+
+The estimates sent are kept to measure them (engine/shown.py, `source="stream"`): a message
+whose minutes differ from the last stored for its ticket and stage becomes a row, all of one
+queue update in one INSERT in a worker thread, after the messages are on their way.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.backoffice import models as m
+from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.db import reading
+from kiosk.backoffice.engine import shown
 from kiosk.backoffice.events import UNNUMBERED, Subscription, encode_named
 
 if TYPE_CHECKING:
@@ -140,20 +146,21 @@ class PositionFeed:
 
     # --- the update --------------------------------------------------------------------
     def _read(self, ward: str, service: str,
-              tickets: list[int]) -> tuple[dict[int, int], Estimate]:
-        """People ahead of each of `tickets` still waiting in the queue (one query: the
-        database numbers the queue, only these tickets' rows come back) and its estimate."""
+              tickets: list[int]) -> tuple[dict[int, tuple[int, int | None]], Estimate]:
+        """People ahead (and the visit's stage) of each of `tickets` still waiting in the
+        queue (one query: the database numbers the queue, only these tickets' rows come
+        back) and its estimate."""
         from kiosk.backoffice.engine.lookups import service_estimate
 
         order = func.row_number().over(order_by=(T.c.rank, T.c.queue_at, T.c.id)) - 1
-        line = (select(T.c.id, order.label("ahead"))
+        line = (select(T.c.id, T.c.stage, order.label("ahead"))
                 .where(T.c.ward == ward, T.c.service == service, T.c.status == "waiting")
                 .subquery())
         with reading(self.bo.engine) as conn:
-            rows = conn.execute(select(line.c.id, line.c.ahead)
+            rows = conn.execute(select(line.c.id, line.c.ahead, line.c.stage)
                                 .where(line.c.id.in_(tickets))).all()
             estimate = service_estimate(self.bo, self.bo.catalog.wards[ward], service, conn)
-        return {int(r.id): int(r.ahead) for r in rows}, estimate
+        return {int(r.id): (int(r.ahead), r.stage) for r in rows}, estimate
 
     def _gap(self, ahead: int) -> float:
         return min(self.slowest, max(self.every, self.every * ahead / NEAR))
@@ -188,11 +195,15 @@ class PositionFeed:
             self._schedule(queue, self.slowest)
             return
         encoded: dict[tuple[int, int], bytes] = {}
+        store: list[dict[str, Any]] = []
+        shown_at = utcnow()
         for place in due:
             place.checked_at = now  # changes during the read were marked after `now`
-            ahead = ahead_of.get(place.sub.ticket or 0)
-            if ahead is None:
+            ticket = place.sub.ticket or 0
+            read = ahead_of.get(ticket)
+            if read is None:
                 continue  # not waiting (called, held, ...): its own events say so
+            ahead, stage = read
             value = (ahead, estimate.wait_seconds(ahead))
             if value == place.sent:
                 continue
@@ -201,6 +212,21 @@ class PositionFeed:
                 data = encoded[value] = message(*value)
             self.bo.hub.deliver(place.sub, (UNNUMBERED, data))
             place.sent, place.sent_at = value, now
+            if place.sub not in live:
+                continue  # not sent: the stream ended meanwhile or was dropped (too slow)
+            row = shown.stream_values(self.bo, shown.Placed(ticket, ward, service, stage),
+                                      ahead, value[1], estimate, shown_at)
+            if row is not None:
+                store.append(row)
+        if store:
+            await self._store(store)
+
+    async def _store(self, rows: list[dict[str, Any]]) -> None:
+        """The update's shown estimates, in one INSERT off the event loop."""
+        try:
+            await run_in_threadpool(shown.record_stream, self.bo, rows)
+        except Exception as exc:  # noqa: BLE001 — measuring must not stop the feed
+            log.warning("%d shown estimates not stored (%s)", len(rows), type(exc).__name__)
 
 
 def feed_of(bo: Backoffice) -> PositionFeed:

@@ -123,3 +123,75 @@ def test_the_clerk_estimate_shows_and_stores_a_range(bo: Any) -> None:
     assert phone_view(seen, "ja")["estimated_wait"] == f"{low // 60}〜{high // 60} 分"
     rows = shown(bo, last["id"])
     assert [(r.method, r.low_seconds, r.high_seconds) for r in rows] == [("clerk", low, high)]
+
+
+def test_the_estimates_an_open_status_stream_is_sent_are_stored_once_per_change(
+        bo: Any) -> None:
+    """`position` messages (positions.py) store their estimate when the minutes shown
+    changed (source "stream"), all phones of one queue update in one INSERT."""
+    import asyncio
+
+    from sqlalchemy import event
+
+    from kiosk.backoffice.positions import PositionFeed
+    from tests.backoffice.conftest import admin
+    from tests.backoffice.test_positions import fast_positions, phone, start_hub
+
+    fast_positions(bo)
+    tickets = [new_ticket(bo) for _ in range(7)]
+    mine, theirs = tickets[3], tickets[5]
+    elsewhere = new_ticket(bo, service="family")
+    inserts: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO TICKET_ESTIMATES"):
+            inserts.append(statement)
+
+    async def settled(feed: PositionFeed) -> None:
+        await asyncio.sleep(3 * 0.5)  # past the update interval
+        while feed.running:  # an update still reading or storing
+            await asyncio.sleep(0.05)
+
+    async def scenario() -> None:
+        listener = await start_hub(bo)
+        feed = PositionFeed(bo)
+        phones = [phone(bo, feed, t, str(i)) for i, t in enumerate((mine, theirs))]
+        # a phone whose first update re-sends the minutes it was shown at issue
+        other = phone(bo, feed, elsewhere, "other", snapshot=False)
+        await settled(feed)
+        assert not other.queue.empty()  # it was sent its place ...
+        assert [r.source for r in shown(bo, elsewhere["id"])] == ["issue"]  # ... same minutes
+        event.listen(bo.engine, "before_cursor_execute", count)
+        try:
+            actions.act(bo, admin(), tickets[0]["id"], "cancel")  # both phones move up
+            await settled(feed)
+        finally:
+            event.remove(bo.engine, "before_cursor_execute", count)
+        assert len(inserts) == 1, inserts  # one statement for the queue's update
+        for sub in phones:
+            assert not sub.queue.empty()
+        for t, ahead in ((mine, 2), (theirs, 4)):
+            rows = shown(bo, t["id"])
+            assert [(r.source, r.people_ahead) for r in rows] == [("issue", 3 if t is mine
+                                                                   else 5), ("stream", ahead)]
+            assert rows[1].stage == 0 and rows[1].service == "certificates"
+        # the page's own status read shows the same minutes: no second row for them
+        status(bo, mine["status_token"])
+        assert len(shown(bo, mine["id"])) == 2
+        actions.act(bo, clerk(), mine["id"], "call", counter=1)  # called out of order
+        await settled(feed)
+        feed.close()
+        if listener is not None:
+            listener.cancel()
+
+    asyncio.run(scenario())
+    rows = shown(bo, mine["id"])
+    assert [r.source for r in rows] == ["issue", "stream"]
+    issued, streamed = (r.actual_seconds for r in rows)
+    assert streamed is not None and issued is not None and 0 <= streamed <= issued < 60
+    # the ticket behind it moved up again (a change of minutes: a row), not yet called
+    assert [(r.source, r.people_ahead, r.actual_seconds) for r in shown(bo, theirs["id"])] == [
+        ("issue", 5, None), ("stream", 4, None), ("stream", 3, None)]
+    report = estimate_errors(bo, ward="kita", since=rows[0].at - timedelta(minutes=1),
+                             until=rows[0].at + timedelta(hours=1), source="stream")
+    assert report["total"]["n"] == 1

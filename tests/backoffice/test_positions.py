@@ -25,30 +25,46 @@ def _position(item: tuple[int, bytes]) -> dict[str, Any]:
     return dict(json.loads(body))
 
 
-def test_calls_ahead_reach_near_phones_first_coalesced_and_far_ones_later(bo: Any) -> None:
+def fast_positions(bo: Any) -> None:
     bo.settings = replace(bo.settings, events=replace(
         bo.settings.events, position_every_seconds=EVERY, position_slowest_seconds=30))
+
+
+async def start_hub(bo: Any) -> asyncio.Task[None] | None:
+    """The hub on the running loop; on PostgreSQL its NOTIFY listener (returned: cancel it
+    at the end), so events travel as between server processes."""
+    bo.hub.bind(asyncio.get_running_loop())
+    if not bo.is_pg:
+        return None
+    ready = asyncio.Event()
+    listener = asyncio.create_task(listen_postgres(bo.libpq_dsn(), bo.hub, ready))
+    await asyncio.wait_for(ready.wait(), 10)
+    return listener
+
+
+def phone(bo: Any, feed: PositionFeed, ticket: dict[str, Any], name: str,
+          snapshot: bool = True) -> Subscription:
+    """A phone's status stream opened on `ticket` (`snapshot`: the feed knows what its
+    opening snapshot said; else its first update sends its place)."""
+    sub = bo.hub.subscribe(Subscription(ward="kita", ticket=ticket["id"], audience=PUBLIC,
+                                        credential=name))
+    status = shapes.status_json(bo, *views.ticket_by_status_token(bo, ticket["status_token"]))
+    feed.watch(sub, status["service"], status["people_ahead"] if snapshot else None,
+               status["estimated_wait_seconds"])
+    return sub
+
+
+def test_calls_ahead_reach_near_phones_first_coalesced_and_far_ones_later(bo: Any) -> None:
+    fast_positions(bo)
     tickets = [new_ticket(bo) for _ in range(42)]
     behind = new_ticket(bo, service="family")  # another queue: never moved
 
 
     async def scenario() -> None:
-        bo.hub.bind(asyncio.get_running_loop())
-        listener = None
-        if bo.is_pg:  # events travel by NOTIFY, as between server processes
-            ready = asyncio.Event()
-            listener = asyncio.create_task(listen_postgres(bo.libpq_dsn(), bo.hub, ready))
-            await asyncio.wait_for(ready.wait(), 10)
+        listener = await start_hub(bo)
         feed = PositionFeed(bo)
-        phones = {}
-        for name, ticket in (("near", tickets[2]), ("far", tickets[41]), ("other", behind)):
-            sub = bo.hub.subscribe(Subscription(ward="kita", ticket=ticket["id"],
-                                                audience=PUBLIC, credential=name))
-            status = shapes.status_json(bo, *views.ticket_by_status_token(
-                bo, ticket["status_token"]))  # what its stream's snapshot said
-            feed.watch(sub, status["service"], status["people_ahead"],
-                       status["estimated_wait_seconds"])
-            phones[name] = sub
+        phones = {name: phone(bo, feed, ticket, name) for name, ticket in (
+            ("near", tickets[2]), ("far", tickets[41]), ("other", behind))}
         assert feed.places[tickets[41]["id"]].sent[0] == 41  # type: ignore[index]
         for ticket in tickets[:2]:  # two changes at once ahead of both phones
             actions.act(bo, admin(), ticket["id"], "cancel")

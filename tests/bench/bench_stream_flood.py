@@ -174,6 +174,21 @@ async def phase(server: BackofficeServer, clients: int, seconds: float, cpu: Cpu
     return result
 
 
+def stream_estimates(server: BackofficeServer) -> int:
+    """Rows of the estimates sent down phone streams stored so far (engine/shown.py)."""
+    from sqlalchemy import text
+
+    from kiosk.backoffice.db import make_engine
+
+    engine = make_engine(server.db_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(
+                "SELECT count(*) FROM ticket_estimates WHERE source = 'stream'")).scalar_one())
+    finally:
+        engine.dispose()
+
+
 async def run(server: BackofficeServer, streams: int, clients: int, seconds: float,
               cpu: CpuSplit, call_gap: float) -> dict[str, Any]:
     server.login("staff")  # now: argon2 in a phase would stall its event loop
@@ -186,8 +201,11 @@ async def run(server: BackofficeServer, streams: int, clients: int, seconds: flo
     try:
         open_seconds = await phones.open(tokens)
         events_before = phones.events
+        stored_before = await asyncio.to_thread(stream_estimates, server)
         flood = await phase(server, clients, seconds, cpu, call_gap)
         flood["phone_events"] = phones.events - events_before
+        flood["stream_estimates_stored"] = (await asyncio.to_thread(stream_estimates, server)
+                                            - stored_before)
     finally:
         await phones.close()
     return {"streams_wanted": streams, "streams_open": phones.opened,
@@ -229,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
               f"errors={r['errors']} duplicates={r['duplicates']} "
               f"counter calls={r['counter_calls']} cpu%={r['cpu_percent_of_a_core']}")
     print(f"  phone events and position messages during the flood phase: "
-          f"{flood.get('phone_events')}; "
+          f"{flood.get('phone_events')}, their estimates stored: "
+          f"{flood.get('stream_estimates_stored')}; "
           f"p99 budget {P99_BUDGET_MS} ms: {'inside' if result['within_budget'] else 'MISSED'}")
     print(json.dumps(result))
     bad = (result["streams_open"] != streams or quiet["errors"] or flood["errors"]

@@ -4,7 +4,9 @@ What is stored is what the server served: the estimate in the answer to the issu
 (`source="issue"`) and the estimate in a phone status answer (`source="status"`: GET
 /status/{token}, the phone page that reads it, and a status stream's opening snapshot)
 whenever the minutes it shows changed since the last one stored for that ticket and stage —
-a page polling every few seconds adds a row only when what the resident sees changes.
+a page polling every few seconds adds a row only when what the resident sees changes — and
+the estimate in a `position` message sent down an open status stream (`source="stream"`,
+positions.py), on the same rule, all of one queue update in one INSERT.
 When the ticket is called in that queue, `actual_seconds` of its rows is written: the time
 from each estimate to the call. Tickets never called (cancelled, left) keep NULL and are not
 counted. Numbers only; no personal data.
@@ -16,7 +18,7 @@ import math
 import threading
 from collections import OrderedDict
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, DateTime, bindparam, insert, text
 
@@ -47,6 +49,12 @@ class LastShown:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
             return True
+
+    def forget(self, keys: list[tuple[int, int]]) -> None:
+        """These were not stored after all (their INSERT failed): the next one is."""
+        with self._lock:
+            for key in keys:
+                self._items.pop(key, None)
 
 
 _last: dict[int, LastShown] = {}
@@ -101,6 +109,54 @@ def record_status(bo: Backoffice, row: Any, ahead: int, served: Any) -> None:
         return
     with writing(bo.engine) as conn:
         conn.execute(INSERT, v)
+
+
+class Placed(NamedTuple):
+    """What `values` needs of a ticket whose place was read (not a whole ticket row)."""
+
+    id: int
+    ward: str
+    service: str
+    stage: int | None
+
+
+def stream_values(bo: Backoffice, ticket: Placed, ahead: int, wait_seconds: int, served: Any,
+                  at: datetime) -> dict[str, Any] | None:
+    """The row of a `position` message sent with `wait_seconds`, or None when the minutes
+    it shows are those last stored for the ticket and stage (by any source)."""
+    key = (ticket.id, ticket.stage or 0)
+    if not _last_shown(bo).changed(key, shown_minutes(wait_seconds)):
+        return None
+    return values(ticket, ahead, served, "stream", at)
+
+
+# PostgreSQL: the batch as one array per column, unnested by one INSERT whose text never
+# changes (a multi-row VALUES would be compiled anew for every batch size: 100 ms for 150
+# rows, holding the GIL the event loop needs).
+_PG_TYPES = {"ticket_id": "bigint", "ward": "varchar", "service": "varchar",
+             "stage": "integer", "at": "timestamp", "source": "varchar", "method": "varchar",
+             "people_ahead": "integer", "estimate_seconds": "integer", "low_seconds": "integer",
+             "high_seconds": "integer"}
+_UNNEST = text(  # the column names and types are the constants above; the values are bound
+    f"INSERT INTO ticket_estimates ({', '.join(COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
+    + ", ".join(f"CAST(:{c} AS {_PG_TYPES[c]}[])" for c in COLUMNS) + ")")
+
+
+def record_stream(bo: Backoffice, rows: list[dict[str, Any]]) -> None:
+    """One queue update's stream estimates in one transaction and one statement: on
+    PostgreSQL one INSERT of the unnested columns, on SQLite the cached INSERT run by the
+    driver's executemany (in-process, no round trips)."""
+    if not rows:
+        return
+    try:
+        with writing(bo.engine) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(_UNNEST, {c: [r[c] for r in rows] for c in COLUMNS})
+            else:
+                conn.execute(INSERT, rows)
+    except Exception:
+        _last_shown(bo).forget([(r["ticket_id"], r["stage"]) for r in rows])
+        raise
 
 
 _ELAPSED = {
