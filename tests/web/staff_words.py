@@ -20,10 +20,12 @@ from kiosk.backoffice.web.assets import TEMPLATE_DIR
 
 WEB = Path(routes.__file__).resolve().parent
 STAFF_TEMPLATES = ("console.html", "supervisor.html", "central.html", "devices.html",
-                   "admin.html", "floor.html", "statistics.html", "catalog.html")
+                   "admin.html", "floor.html", "statistics.html", "catalog.html",
+                   "what_if.html")
 STAFF_SCRIPTS = ("live.js", "console.js", "console_route.js", "console_interview.js",
                  "supervisor.js", "supervisor_waits.js", "central.js",
-                 "central_waits.js", "devices.js", "admin.js", "floor.js", "catalog.js")
+                 "central_waits.js", "devices.js", "admin.js", "floor.js", "catalog.js",
+                 "what_if.js")
 SERVER_SIDE = ("application_view.py", "console_view.py", "central_view.py", "staff_i18n.py",
                "central_routes.py", "routes.py", "visit_view.py", "devices_page.py",
                "admin_page.py", "floor_page.py", "stats_view.py", "stats_routes.py")

@@ -1,6 +1,6 @@
 """The supervisor page's estimate accuracy and staffing what-if, and the central page's
-accuracy ward by ward (issue #22), in headless Chromium against a real back-office process,
-in English (no Japanese left)."""
+accuracy ward by ward and the same what-if for a ward it chooses (issue #22), in headless
+Chromium against a real back-office process, in English (no Japanese left)."""
 
 from __future__ import annotations
 
@@ -60,5 +60,14 @@ def test_the_supervisor_reads_the_estimates_accuracy_and_asks_a_what_if(
     assert page.text_content("#accuracy-table tr[data-ward='kita'] .acc-n") == "3"
     href = page.get_attribute("#accuracy-csv", "href") or ""
     assert href.startswith("/api/v1/central/estimate-accuracy.csv?from=")
+    # … and the same what-if for any ward it chooses
+    page.select_option("#wif-ward", "kita")
+    page.wait_for_selector("#wif-service option[value='certificates']", state="attached")
+    page.select_option("#wif-service", "certificates")
+    page.fill("#wif-counters", "2")
+    page.click("#wif-run")
+    page.wait_for_selector("body[data-what-if]", timeout=60_000)
+    result = page.text_content("#wif-result") or ""
+    assert result.startswith("From 1 day(s) of records: with 2 counter(s) 09:00–11:00"), result
     assert not japanese_left(page), japanese_left(page)
     ctx.close()

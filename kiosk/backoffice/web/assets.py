@@ -62,6 +62,12 @@ def _escaped(values: dict[str, object]) -> dict[str, str]:
             for k, v in values.items()}
 
 
+def fragment(name: str, /, tr: Callable[[str], str] | None = None, **values: object) -> str:
+    """A part shared by several pages (its {{words}} translated by `tr`), put in a page as
+    one of its ``*_html`` values; values escaped as in `render`."""
+    return _template(name, tr).substitute(_escaped(values))
+
+
 def render(name: str, /, *, title: str, lang: str = "ja",
            tr: Callable[[str], str] | None = None, **values: object) -> str:
     """Fill a template below the shared <head> (head.html); every value is HTML-escaped

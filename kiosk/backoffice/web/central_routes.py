@@ -14,6 +14,7 @@ personal data, and no counter action (kiosk.backoffice.auth).
 from __future__ import annotations
 
 import csv
+import html
 import io
 from datetime import date
 from typing import Annotated, Any
@@ -31,11 +32,13 @@ from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.deps import PRIVATE
 from kiosk.backoffice.engine.errors import Invalid, invalid
 from kiosk.backoffice.schemas import Out
+from kiosk.backoffice.web.assets import fragment
 from kiosk.backoffice.web.central_view import chart_svg, csv_rows, period_tables_html
 from kiosk.backoffice.web.phone import catalog_name, t
 from kiosk.backoffice.web.routes import API, NO_STORE, forbidden_page, staff_page
 from kiosk.backoffice.web.staff_i18n import staff_language
 from kiosk.backoffice.web.stats_view import csv_links, summary_table, ward_html
+from kiosk.i18n import Translator
 
 router = APIRouter(include_in_schema=False)
 TITLE = "本庁 — 区役所ごとの待ち状況とサービス水準"
@@ -225,7 +228,8 @@ async def central_page(request: Request, first: str | None = Query(None, alias="
     found = await run_in_threadpool(stats.of_backoffice, bo, period, bo.catalog.wards)
     return staff_page(
         request, "central.html", title=TITLE,
-        scripts=("live.js", "central.js", "central_waits.js"),
+        scripts=("live.js", "central.js", "central_waits.js", "what_if.js"),
+        what_if_html=fragment("what_if.html", tr, ward_choice_html=_ward_choice(bo, tr)),
         config={"api": API}, username=who.username or "", period_error=error,
         first=period.first.isoformat(), last=period.last.isoformat(),
         csv_url=f"{API}/central/period.csv?{query}",
@@ -248,3 +252,12 @@ async def central_logout(request: Request) -> Response:
     out = RedirectResponse("/console", status_code=303, headers=NO_STORE)
     out.delete_cookie(COOKIE, path="/")
     return out
+
+
+def _ward_choice(bo: Backoffice, tr: Translator) -> str:
+    """The what-if's ward choice on the central page (every ward of the city)."""
+    options = "".join(f'<option value="{html.escape(code)}">'
+                      f"{html.escape(catalog_name(w.name, tr.code))}</option>"
+                      for code, w in bo.catalog.wards.items())
+    return (f'<label for="wif-ward">{html.escape(tr("区役所"))}</label> '
+            f'<select id="wif-ward">{options}</select>')

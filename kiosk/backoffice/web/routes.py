@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.backoffice.auth import optional_principal
 from kiosk.backoffice.web import internal
 from kiosk.backoffice.web.application_view import application_sections
-from kiosk.backoffice.web.assets import MEDIA_TYPES, render, static_file
+from kiosk.backoffice.web.assets import MEDIA_TYPES, fragment, render, static_file
 from kiosk.backoffice.web.console_view import ticket_summary, translated_sections
 from kiosk.backoffice.web.phone import choose_language, page_values, phone_view, t
 from kiosk.backoffice.web.staff_i18n import (
@@ -264,7 +264,7 @@ async def phone_view_json(token: str, request: Request, lang: str | None = None)
 # ---------------------------------------------------------------- supervisor overview
 async def supervisor_page_of(request: Request, template: str, title: str, script: str,
                              role: str = "supervisor", refusal: str = SUPERVISORS_ONLY,
-                             extra: tuple[str, ...] = ()) -> Response:
+                             extra: tuple[str, ...] = (), **values: object) -> Response:
     """A supervisor's (or admin's: `role`) page for the signed-in caller, else where they
     go instead: central to /central, nobody to the login, a lower role to a refusal."""
     if getattr(await run_in_threadpool(optional_principal, request), "role", None) == "central":
@@ -278,10 +278,12 @@ async def supervisor_page_of(request: Request, template: str, title: str, script
         return forbidden_page(request, refusal)
     config = {"api": API, "username": who.get("username"), "ward": who.get("ward")}
     return staff_page(request, template, title=title, scripts=("live.js", script, *extra),
-                      config=config)
+                      config=config, **values)
 
 
 @router.get("/supervisor", response_class=HTMLResponse)
 async def supervisor_page(request: Request) -> Response:
+    what_if = fragment("what_if.html", t(staff_language(request)), ward_choice_html="")
     return await supervisor_page_of(request, "supervisor.html", "待ち状況の概要", "supervisor.js",
-                                    extra=("supervisor_waits.js",))
+                                    extra=("supervisor_waits.js", "what_if.js"),
+                                    what_if_html=what_if)
