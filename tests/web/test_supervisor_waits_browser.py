@@ -27,6 +27,18 @@ def open_in_english(browser: Any, server: Any, who: str, path: str) -> tuple[Any
     return ctx, page
 
 
+def what_if(page: Any, counters: int) -> None:
+    """Ask the staffing what-if for certificates 09:00-11:00 with `counters` counters."""
+    page.wait_for_selector("#wif-service option[value='certificates']", state="attached")
+    page.select_option("#wif-service", "certificates")
+    page.fill("#wif-counters", str(counters))
+    page.click("#wif-run")
+    page.wait_for_selector("body[data-what-if]", timeout=60_000)
+    result = page.text_content("#wif-result") or ""
+    assert result.startswith(
+        f"From 1 day(s) of records: with {counters} counter(s) 09:00–11:00"), result
+
+
 def test_the_supervisor_reads_the_estimates_accuracy_and_asks_a_what_if(
         backoffice: Any, browser: Any) -> None:
     server = backoffice
@@ -44,13 +56,7 @@ def test_the_supervisor_reads_the_estimates_accuracy_and_asks_a_what_if(
         "#accuracy-table tbody tr[data-service='certificates'] .acc-n",
         "cells => cells.reduce((n, c) => n + Number(c.textContent), 0)")
     assert counts == 3
-    page.wait_for_selector("#wif-service option[value='certificates']", state="attached")
-    page.select_option("#wif-service", "certificates")
-    page.fill("#wif-counters", "3")
-    page.click("#wif-run")
-    page.wait_for_selector("body[data-what-if]", timeout=60_000)
-    result = page.text_content("#wif-result") or ""
-    assert result.startswith("From 1 day(s) of records: with 3 counter(s) 09:00–11:00"), result
+    what_if(page, 3)
     assert not japanese_left(page), japanese_left(page)
     ctx.close()
 
@@ -62,12 +68,6 @@ def test_the_supervisor_reads_the_estimates_accuracy_and_asks_a_what_if(
     assert href.startswith("/api/v1/central/estimate-accuracy.csv?from=")
     # … and the same what-if for any ward it chooses
     page.select_option("#wif-ward", "kita")
-    page.wait_for_selector("#wif-service option[value='certificates']", state="attached")
-    page.select_option("#wif-service", "certificates")
-    page.fill("#wif-counters", "2")
-    page.click("#wif-run")
-    page.wait_for_selector("body[data-what-if]", timeout=60_000)
-    result = page.text_content("#wif-result") or ""
-    assert result.startswith("From 1 day(s) of records: with 2 counter(s) 09:00–11:00"), result
+    what_if(page, 2)
     assert not japanese_left(page), japanese_left(page)
     ctx.close()
