@@ -33,6 +33,7 @@ KINDS = {
     "desk": "ui.desk",                # the ticket desk: the sync link, or local numbers
     "voice": "voice.device",          # spoken guidance: Open JTalk / espeak-ng, or none
     "keypad": "keypad.device",        # tactile numeric keypad (USB, evdev), or none
+    "updater": "fleet.updater",       # A/B root updater: RAUC, or a stand-in
 }
 
 # The product's own devices: (kind, name) → "module:function".
@@ -48,6 +49,7 @@ BUILTIN: dict[tuple[str, str], str] = {
     ("keypad", "none"): "kiosk.keypad:open_no_keypad",
     ("scanner", "evdev"): "kiosk.scanner.evdev:open_evdev_scanner",
     ("scanner", "serial"): "kiosk.scanner.serial_port:open_serial_scanner",
+    ("updater", "rauc"): "kiosk.fleet.updater:open_rauc_updater",
 }
 
 

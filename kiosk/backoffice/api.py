@@ -25,6 +25,7 @@ from kiosk.backoffice.routes import (
     health,
     notify,
     phone,
+    releases,
     remote,
     tickets,
     visits,
@@ -34,5 +35,5 @@ from kiosk.backoffice.routes import (
 router = APIRouter(prefix="/api/v1")
 for _part in (auth, catalog, devices, wards, tickets, visits, counter, events, phone,
               announcements, admin, catalog_admin, health, enrol, floor, congestion,
-              appointments, remote, notify):
+              appointments, remote, notify, releases):
     router.include_router(_part.router)

@@ -131,6 +131,13 @@ class DeviceSettings:
 
 
 @dataclass(frozen=True)
+class FleetSettings:
+    """[fleet]: where the kiosk image bundles this server serves are (a release names its
+    file there); "" = this server serves none (releases name an https:// url instead)."""
+    bundle_dir: str = ""
+
+
+@dataclass(frozen=True)
 class BackofficePaymentSettings:
     """[payment]: the code-payment provider. Its API key and webhook secret come from the
     environment variables named here, never from a file, and never reach a kiosk."""
@@ -193,6 +200,7 @@ class Settings:
     appointments: AppointmentSettings = field(default_factory=AppointmentSettings)
     remote: RemoteSettings = field(default_factory=RemoteSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    fleet: FleetSettings = field(default_factory=FleetSettings)
     source: str = ""
 
     @classmethod
@@ -200,7 +208,7 @@ class Settings:
         root = Section(data, file)
         root.unknown_keys(("server", "security", "queue", "events", "retention", "payment",
                            "announcements", "devices", "calendar", "public",
-                           "appointments", "remote", "notify", "catalog"))
+                           "appointments", "remote", "notify", "catalog", "fleet"))
         ds, dc, dq, de = ServerSettings(), SecuritySettings(), QueueSettings(), EventSettings()
         s = root.section("server", {})
         s.unknown_keys(("timezone", "public_url", "max_body_bytes", "db_pool_size", "threads",
@@ -300,6 +308,7 @@ class Settings:
                    appointments=appointment_settings(root.section("appointments", {})),
                    remote=remote_settings(root.section("remote", {})),
                    notify=notify_settings(root.section("notify", {})),
+                   fleet=_fleet(root.section("fleet", {}), file),
                    source=file)
 
 
@@ -330,6 +339,14 @@ def _catalog(c: Section) -> CatalogSettings:
     c.unknown_keys(("poll_seconds",))
     return CatalogSettings(poll_seconds=c.number("poll_seconds", CatalogSettings.poll_seconds,
                                                  min=0))
+
+
+def _fleet(f: Section, file: str) -> FleetSettings:
+    f.unknown_keys(("bundle_dir",))
+    folder = f.text("bundle_dir", "")
+    if folder and not Path(folder).is_absolute():
+        folder = str((Path(file).parent / folder).resolve())
+    return FleetSettings(bundle_dir=folder)
 
 
 def _devices(d: Section) -> DeviceSettings:

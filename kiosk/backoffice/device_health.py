@@ -19,6 +19,7 @@ from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import iso, utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import reading, writing
+from kiosk.backoffice.fleet import ward_target
 
 # Component words that mean "fine"; any other word of these components is a problem.
 FINE = frozenset({"ok", "present", "idle", "none"})
@@ -41,6 +42,9 @@ def problems_of(status: str | None, heartbeat: dict[str, Any] | None) -> list[st
     disk = components.get("disk_free_mb")
     if isinstance(disk, str) and disk.isdigit() and int(disk) < DISK_LOW_MB:
         found.append("disk:low")
+    update = hb.get("update") or {}
+    if update.get("state") in ("failed", "rolled-back"):
+        found.append(f"update:{update['state'].replace('-', '_')}")
     pending = hb.get("outbox_pending")
     if isinstance(pending, int) and pending >= OUTBOX_BACKLOG:
         found.append("outbox:backlog")
@@ -69,7 +73,8 @@ def device_view(bo: Backoffice, row: Any, now: datetime) -> dict[str, Any]:
         "id": row.id, "name": row.name, "kind": row.kind, "ward": row.ward,
         "active": row.active, "status": row.status,
         "last_seen": iso(row.last_seen, bo.tz), "age_seconds": age,
-        "version": hb.get("version"), "outbox_pending": hb.get("outbox_pending"),
+        "version": (hb.get("update") or {}).get("version") or hb.get("version"),
+        "update": hb.get("update"), "outbox_pending": hb.get("outbox_pending"),
         "uptime_seconds": hb.get("uptime_seconds"), "last_sync": hb.get("last_sync"),
         "disk_free_mb": _number(components.get("disk_free_mb")),
         "components": {k: v for k, v in components.items() if k in STATE_COMPONENTS},
@@ -85,7 +90,7 @@ def ward_devices(bo: Backoffice, ward: str) -> dict[str, Any]:
                             .order_by(d.c.kind, d.c.name)).all()
     now = utcnow()
     devices = [device_view(bo, r, now) for r in rows]
-    return {"ward": ward, "server_time": iso(now, bo.tz),
+    return {"ward": ward, "server_time": iso(now, bo.tz), "release": ward_target(bo, ward),
             "stale_seconds": bo.settings.devices.stale_seconds,
             "alarm": any(x["alarm"] for x in devices), "devices": devices}
 

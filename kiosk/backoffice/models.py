@@ -448,3 +448,31 @@ catalog_versions = Table(
     Column("changes", JSON, nullable=False),      # ["procedures.juminhyo.fee_yen: 300 → 350"]
     Column("data", JSON, nullable=False),         # {"catalog", "life_events", "calendar"}
 )
+
+# The kiosk fleet (kiosk/backoffice/fleet.py): releases a city admin registered (an image
+# bundle: served from [fleet] bundle_dir by its file name, or from any HTTPS url) and the
+# release each ward's kiosks should run (a ward's admin chooses among published ones).
+releases = Table(
+    "releases", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", String(64), nullable=False, unique=True),
+    Column("compatible", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("filename", String(200)),              # in [fleet] bundle_dir (served here)
+    Column("url", String(500)),                   # or an https:// address elsewhere
+    Column("published", Boolean, nullable=False, server_default="1"),
+    Column("notes", String(500)),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(64)),
+)
+
+ward_releases = Table(
+    "ward_releases", metadata,
+    Column("ward", String(32), ForeignKey("wards.code"), primary_key=True),
+    Column("version", String(64)),                # NULL: held back (no update offered)
+    Column("canary_version", String(64)),         # for the devices named in `canary`
+    Column("canary", JSON, nullable=False),       # device names
+    Column("updated_at", DateTime, nullable=False),
+    Column("updated_by", String(64)),
+)

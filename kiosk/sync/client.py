@@ -225,3 +225,19 @@ class BackofficeClient:
 
     def post(self, path: str, body: Any, **kw: Any) -> Any:
         return self.request("POST", path, json=body, **kw)
+
+    def stream(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+        """A streamed GET of `url` (a path on the back-office, or any https:// address):
+        the device token goes to the back-office only, never to another server. The
+        caller reads and closes the answer; a failure to connect raises Unreachable."""
+        ours = not url.startswith(("http://", "https://")) or url.startswith(self.base)
+        target = self.base + url if not url.startswith(("http://", "https://")) else url
+        timeout = (self.settings.connect_timeout, self.settings.read_timeout)
+        try:
+            if ours:
+                return self._session().get(target, headers=headers or {}, stream=True,
+                                           timeout=timeout)
+            return requests.get(target, headers=headers or {}, stream=True, timeout=timeout)
+        except requests.RequestException as exc:
+            self.reset()
+            raise Unreachable(f"GET {url}: {type(exc).__name__}", maybe_sent=False) from None

@@ -422,6 +422,13 @@ class KioskLink:
         self._health_due = True
         self._kick.set()
 
+    def report_update(self, update: dict[str, Any]) -> None:
+        """The update agent's state (kiosk/fleet/agent.py): sent with the next heartbeat,
+        which comes at once."""
+        self._put_cache("update", update)
+        self._health_due = True
+        self._kick.set()
+
     def ask_floor(self, place: str = "", reason: str = "ask_staff") -> bool:
         """Alert the floor staff (案内係) that a resident at this kiosk wants a person:
         the kiosk (its token) and its place, nothing about the resident. One try, now:
@@ -616,6 +623,9 @@ class KioskLink:
         maintainer = self._cached("maintainer")
         if maintainer:
             body["maintainer_unlock"] = maintainer
+        update = self._cached("update")
+        if update:
+            body["update"] = update
         try:
             answer, sent, received = self._timed(lambda: self.client.post(
                 f"{API}/device/heartbeat", body, attempts=1))

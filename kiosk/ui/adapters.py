@@ -240,7 +240,7 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
             PrinterConfig.from_section(root.section("printer", None))))
         closers.append(printer.close)
         desk: TicketDesk
-        catalog = report = health = None
+        catalog = report = health = updates = None
         link = None
         if cfg.desk == "standin":
             desk = registry().factory("desk", "standin", file=cfg.file, key="ui.desk")()
@@ -257,6 +257,10 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
             terminal = getattr(getattr(payment, "terminal", None), "diagnosis", None)
             health = health_reporter(link, reader, printer, terminal).start()
             closers.append(health.stop)
+            from kiosk.fleet.agent import start_update_agent
+            updates = start_update_agent(link, dict(cfg.data), cfg.file)
+            if updates is not None:
+                closers.append(updates.stop)
         voice = open_voice(root, cfg.file)
         closers.append(voice.close)
         from kiosk.keypad import open_keypad
@@ -271,7 +275,8 @@ def make_devices(cfg: UiConfig) -> KioskDevices:
         raise
     return KioskDevices(reader=reader, printer=printer, desk=desk, catalog=catalog,
                         payment=payment, report_maintainer=report, close=close, voice=voice,
-                        health=health, keypad=keypad, link=link, scanner=scanner)
+                        health=health, keypad=keypad, link=link, scanner=scanner,
+                        updates=updates)
 
 
 def open_voice(root: Section, file: str) -> Any:

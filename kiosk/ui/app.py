@@ -113,6 +113,8 @@ def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
         follow_catalog(devices.link, session)
     if devices.health is not None:   # probe the devices only between visits
         devices.health.idle = lambda: session.step is Step.WELCOME
+    if devices.updates is not None:  # install and reboot only between visits
+        devices.updates.idle = lambda: session.step is Step.WELCOME
     app = KioskApp(cfg, controller)
     app.maintainer.on_attempt = devices.report_maintainer   # → the back-office
     app.devices = devices

@@ -158,3 +158,4 @@ class KioskDevices:
     keypad: Any = None                        # kiosk.keypad.Keypad ([keypad]); None: none
     link: Any = None                          # kiosk.sync.KioskLink (its catalog updates)
     scanner: Any = None                       # kiosk.scanner.BarcodeScanner ([scanner]); None
+    updates: Any = None                       # kiosk.fleet.agent.UpdateAgent ([fleet]); None

@@ -58,6 +58,18 @@ class MaintainerUnlockIn(Strict):
     locked_until: AwareDatetime | None = None
 
 
+class UpdateIn(Strict):
+    """A kiosk's update agent (kiosk/fleet/agent.py): what it runs and what it is doing."""
+    state: Literal["up-to-date", "downloading", "waiting-idle", "installing",
+                   "waiting-reboot", "rebooting", "failed", "rolled-back"]
+    version: str | None = Field(None, max_length=64)     # running (the booted slot's)
+    slot: str | None = Field(None, max_length=16)        # the booted slot ("A")
+    target: str | None = Field(None, max_length=64)
+    progress: int | None = Field(None, ge=0, le=100)
+    reason: str | None = Field(None, max_length=200)
+    rolled_back: str | None = Field(None, max_length=64)  # a version that failed to boot
+
+
 class HeartbeatIn(Strict):
     status: Literal["ok", "degraded", "error"]
     version: str | None = Field(None, max_length=64)
@@ -67,6 +79,7 @@ class HeartbeatIn(Strict):
     uptime_seconds: int | None = Field(None, ge=0, le=10**9)
     last_sync: AwareDatetime | None = None     # the device's last answer from this server
     maintainer_unlock: MaintainerUnlockIn | None = None
+    update: UpdateIn | None = None
 
 
 @router.post("/device/heartbeat", tags=["devices"], response_model=S.HeartbeatAck,

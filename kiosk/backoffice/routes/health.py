@@ -23,10 +23,21 @@ from kiosk.backoffice.engine import lookups
 from kiosk.backoffice.engine.errors import not_found
 from kiosk.backoffice.events import Subscription, encode_named
 from kiosk.backoffice.live import HEADERS, Recheck, _credential_recheck, _still_valid, _subscribe
+from kiosk.backoffice.routes.releases import WardReleaseOut
 from kiosk.backoffice.schemas import Out
 
 router = APIRouter(tags=["devices"])
 WardQuery = Annotated[str, Query(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")]
+
+
+class UpdateState(Out):
+    state: str
+    version: str | None = None
+    slot: str | None = None
+    target: str | None = None
+    progress: int | None = None
+    reason: str | None = None
+    rolled_back: str | None = None
 
 
 class DeviceState(Out):
@@ -39,6 +50,7 @@ class DeviceState(Out):
     last_seen: str | None
     age_seconds: int | None
     version: str | None
+    update: UpdateState | None
     outbox_pending: int | None
     uptime_seconds: int | None
     last_sync: str | None
@@ -53,6 +65,7 @@ class WardDevices(Out):
     server_time: str | None
     stale_seconds: int
     alarm: bool
+    release: WardReleaseOut | None
     devices: list[DeviceState]
 
 
