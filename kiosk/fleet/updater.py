@@ -125,33 +125,36 @@ class RaucUpdater:
     """The image's RAUC, through its command line."""
 
     def __init__(self, rauc: str = "rauc", reboot_request: Path = REBOOT_REQUEST,
-                 run: Callable[..., Any] = subprocess.run,
-                 popen: Callable[..., Any] = subprocess.Popen) -> None:
+                 env: dict[str, str] | None = None) -> None:
         self.rauc = rauc
         self.reboot_request = reboot_request
-        self._run = run
-        self._popen = popen
+        self.env = env    # None: this process's (tests point D-Bus elsewhere)
 
     def status(self) -> UpdaterStatus:
-        done = self._run([self.rauc, "status", "--detailed", "--output-format=json"],
-                         capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run([self.rauc, "status", "--detailed", "--output-format=json"],
+                              capture_output=True, text=True, timeout=60, check=False,
+                              env=self.env)
         if done.returncode != 0:
             raise InstallRefused("other", done.stderr.strip()[-500:] or "rauc status failed")
         return parse_rauc_status(done.stdout)
 
     def install(self, bundle: Path, progress: Progress | None = None) -> None:
-        proc = self._popen([self.rauc, "install", str(bundle)], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([self.rauc, "install", str(bundle)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self.env)
         assert proc.stdout is not None
+        errors = []
         for line in proc.stdout:   # "  40% Copying image to rootfs.1" (not a tty: no bar)
             match = PERCENT.match(line)
             if match and progress is not None:
                 progress(min(100, int(match.group(1))), match.group(2).strip())
+            elif line.startswith("LastError:"):   # the service's reason, on stdout
+                errors.append(line.partition(":")[2].strip())
         stderr = proc.stderr.read() if proc.stderr is not None else ""
         if proc.wait() != 0:
-            lines = [x for x in stderr.strip().splitlines() if x.strip()]
-            raise InstallRefused(refusal_kind(stderr), (lines[-1] if lines else
-                                                        "rauc install failed")[:300])
+            lines = errors or [x for x in stderr.strip().splitlines() if x.strip()]
+            why = " ".join(errors) + " " + stderr
+            raise InstallRefused(refusal_kind(why), (lines[-1] if lines else
+                                                     "rauc install failed")[:300])
 
     def request_reboot(self) -> None:
         self.reboot_request.parent.mkdir(parents=True, exist_ok=True)

@@ -66,6 +66,13 @@ def _terminal_to_remove(callers: Callers, ids: dict[str, Any]) -> None:
     assert r.status_code in (201, 409), r.text
 
 
+def _release(callers: Callers, ids: dict[str, Any]) -> None:
+    """A release this server serves (the bundle folder is the matrix server's)."""
+    from tests.support.fleet import register
+    if not ids.get("release"):
+        ids["release"] = register(callers.server, ids["bundle_dir"], "m-1", who="admin")
+
+
 def _counter_to_remove(callers: Callers, ids: dict[str, Any]) -> None:
     r = callers.session("city_admin").put(
         callers.server.api("/admin/catalog/wards/kita/counters/91"), timeout=30,
@@ -179,6 +186,18 @@ MATRIX: list[Row] = [
     Row("DELETE", f"{A}/admin/devices/{{device_id}}", ADMIN_A,
         f"{A}/admin/devices/{{spare_device}}"),
     Row("GET", f"{A}/admin/account-events", ADMINS),
+    # --- kiosk fleet: releases (city-wide), a ward's target (its admin), a kiosk's target ---
+    Row("POST", f"{A}/admin/releases", CITY, body={
+        "version": "m-2", "compatible": "m", "sha256": "0" * 64, "size": 1,
+        "url": "https://updates.example.jp/m-2.raucb"}),
+    Row("GET", f"{A}/admin/releases", ADMINS),
+    Row("PATCH", f"{A}/admin/releases/{{version}}", CITY, f"{A}/admin/releases/m-1",
+        body={"published": True}, before=_release),
+    Row("PUT", f"{A}/admin/wards/{{ward}}/release", ADMIN_A, f"{A}/admin/wards/kita/release",
+        body={"version": None}),
+    Row("GET", f"{A}/device/release", frozenset({"kiosk_a", "kiosk_b"})),
+    Row("GET", f"{A}/device/bundles/{{version}}", frozenset({"kiosk_a", "kiosk_b"}),
+        f"{A}/device/bundles/m-1", stream=True, before=_release),
     # --- the catalog (ward A's counters, hours and days; city-wide services etc.) ---
     Row("GET", f"{A}/admin/catalog", ADMINS),           # a ward's admin: its ward's part
     Row("GET", f"{A}/admin/catalog/versions", ADMINS),
@@ -376,9 +395,15 @@ class Callers:
 def matrix_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from tests.support.backoffice import ServerFactory
 
-    factory = ServerFactory(tmp_path_factory.mktemp("matrix"))
+    from tests.support.fleet import fleet_config
+
+    root = tmp_path_factory.mktemp("matrix")
+    factory = ServerFactory(root)
     try:  # a webhook secret, so the webhook answers on its signature (not 503)
-        yield factory.start(env={"PAYMENT_WEBHOOK_SECRET": uuid.uuid4().hex})
+        server = factory.start(env={"PAYMENT_WEBHOOK_SECRET": uuid.uuid4().hex},
+                               config=fleet_config(root / "bundles"))
+        server.bundle_dir = root / "bundles"
+        yield server
     finally:
         factory.close()
 
@@ -408,6 +433,7 @@ def world(matrix_server: Any) -> tuple[Callers, dict[str, Any]]:
            "cancel_ticket": ok(issue(server), 201)["id"], "fee_ticket": fee_ticket["id"],
            "payment": payment["id"], "status_token": ticket["status_url"].rsplit("/", 1)[-1],
            "spare_device": spare["id"], "today": date.today().isoformat(),
+           "bundle_dir": server.bundle_dir, "release": None,
            "login_user": "m-login", "login_password": login_password,
            "route_ticket": ok(issue(server, service=None, route=[
                {"service": "moving", "procedures": ["tennyu"]},
