@@ -394,7 +394,6 @@ class Callers:
 @pytest.fixture(scope="module")
 def matrix_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from tests.support.backoffice import ServerFactory
-
     from tests.support.fleet import fleet_config
 
     root = tmp_path_factory.mktemp("matrix")
