@@ -133,8 +133,7 @@ class RaucUpdater:
     def status(self) -> UpdaterStatus:
         done = subprocess.run(  # noqa: S603 — the configured rauc, fixed arguments
             [self.rauc, "status", "--detailed", "--output-format=json"],
-                              capture_output=True, text=True, timeout=60, check=False,
-                              env=self.env)
+            capture_output=True, text=True, timeout=60, check=False, env=self.env)
         if done.returncode != 0:
             raise InstallRefused("other", done.stderr.strip()[-500:] or "rauc status failed")
         return parse_rauc_status(done.stdout)
@@ -142,7 +141,7 @@ class RaucUpdater:
     def install(self, bundle: Path, progress: Progress | None = None) -> None:
         proc = subprocess.Popen(  # noqa: S603 — the configured rauc, a file we wrote
             [self.rauc, "install", str(bundle)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=self.env)
+            stderr=subprocess.PIPE, text=True, env=self.env)
         assert proc.stdout is not None
         errors = []
         for line in proc.stdout:   # "  40% Copying image to rootfs.1" (not a tty: no bar)
