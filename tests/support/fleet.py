@@ -41,3 +41,15 @@ def publish(server: Any, bundle_dir: Path, version: str, ward: str = "kita",
     release = register(server, bundle_dir, version, **bundle)
     target(server, ward, version)
     return release
+
+
+def kiosk_client(server: Any, folder: Path, token: str | None = None) -> Any:
+    """The kiosk's own back-office client (kiosk.sync), with the seeded kiosk's token."""
+    from kiosk.sync.client import BackofficeClient
+    from kiosk.sync.settings import parse_backoffice
+    from kiosk.domain.section import Section
+
+    (folder / "token").write_text((token or server.kiosk_token) + "\n")
+    return BackofficeClient(parse_backoffice(Section({
+        "url": server.url, "ward": "kita", "device_token_file": str(folder / "token"),
+        "insecure_http": True}, "kiosk.toml", "backoffice"), folder))
