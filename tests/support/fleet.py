@@ -45,9 +45,9 @@ def publish(server: Any, bundle_dir: Path, version: str, ward: str = "kita",
 
 def kiosk_client(server: Any, folder: Path, token: str | None = None) -> Any:
     """The kiosk's own back-office client (kiosk.sync), with the seeded kiosk's token."""
+    from kiosk.domain.section import Section
     from kiosk.sync.client import BackofficeClient
     from kiosk.sync.settings import parse_backoffice
-    from kiosk.domain.section import Section
 
     (folder / "token").write_text((token or server.kiosk_token) + "\n")
     return BackofficeClient(parse_backoffice(Section({

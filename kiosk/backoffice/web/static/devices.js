@@ -24,8 +24,36 @@
     "stale": T("応答が途絶えています"),
     "never_seen": T("まだ一度も応答がありません"),
     "disk:low": T("ディスクの空きが少なくなっています"),
-    "outbox:backlog": T("未送信のデータが溜まっています")
+    "outbox:backlog": T("未送信のデータが溜まっています"),
+    "update:failed": T("更新に失敗しました"),
+    "update:rolled_back": T("更新後に起動せず、元の版に戻りました")
   };
+
+  // The kiosk's update agent (its heartbeat's `update`), in words.
+  function updateText(u) {
+    if (!u) return "—";
+    const v = { version: u.target || "", n: u.progress === null || u.progress === undefined ? 0 : u.progress };
+    switch (u.state) {
+      case "up-to-date": return T("最新");
+      case "downloading": return T("{version} をダウンロード中 {n}%", v);
+      case "waiting-idle": return T("{version}: 利用中のため待機", v);
+      case "installing": return T("{version} をインストール中 {n}%", v);
+      case "waiting-reboot": return T("{version}: 再起動待ち", v);
+      case "rebooting": return T("{version}: 再起動中", v);
+      case "failed": return T("{version} の更新に失敗: {reason}", { version: u.target || "", reason: u.reason || "" });
+      case "rolled-back": return T("{version} は起動せず元に戻しました", { version: u.rolled_back || u.target || "" });
+      default: return u.state;
+    }
+  }
+
+  function releaseText(r) {
+    if (!r) return "";
+    let text = T("この区の配信版: {version}", { version: r.version || T("保留中（更新しない）") });
+    if (r.canary_version && r.canary.length) {
+      text += " / " + T("先行: {version}（{n} 台）", { version: r.canary_version, n: r.canary.length });
+    }
+    return text;
+  }
   let live = null;
   let soundOn = false;
   let known = {};   // problem keys already alarmed ("<device id> <problem>")
@@ -69,10 +97,15 @@
         el("td", { class: "dv-state", "data-problems": d.problems.join(" "), text: state }),
         el("td", { text: d.age_seconds === null ? "—" : T("{n} 秒前", { n: d.age_seconds + later }) }),
         el("td", { text: d.version || "—" }),
+        el("td", { class: "dv-update", "data-state": d.update ? d.update.state : "",
+                   text: updateText(d.update) }),
         el("td", { text: d.outbox_pending === null ? "—" : String(d.outbox_pending) }),
         el("td", { text: d.disk_free_mb === null ? "—" : T("{n} MB", { n: d.disk_free_mb }) })
       ]));
     });
+    const release = document.getElementById("dv-release");
+    release.textContent = releaseText(v.release);
+    release.dataset.version = v.release && v.release.version ? v.release.version : "";
     const banner = document.getElementById("dv-alarm");
     banner.hidden = !troubled;
     banner.textContent = troubled ? T("異常のある機器があります: {n} 台", { n: troubled }) : "";

@@ -1,0 +1,74 @@
+"""The kiosk fleet end to end (issue #20): a real back-office serving bundles, the kiosk
+app's own devices (`make_devices` from a kiosk.toml with `[fleet] updater = "standin"`:
+the sync link, the update agent, the stand-in RAUC with two slots) and the supervisor's
+device page in headless Chromium. Publish 2.0: the kiosk downloads it during a visit,
+waits for the visit to end, installs, reboots into it and reports 2.0; publish a 3.0 that
+never reaches "kiosk ready": it rolls back to 2.0 and the page raises the alarm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.ui.adapters import make_devices
+from kiosk.ui.settings import UiConfig
+from tests.support.fleet import fleet_config, publish
+from tests.web.conftest import Shots
+from tests.web.test_device_health_browser import KIOSK_ROW, SHOWN_WITHIN_MS, kiosk_toml
+from tests.web.test_pages_browser import login, watch_errors
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+UPDATE = f"{KIOSK_ROW} .dv-update"
+
+
+def test_publish_update_and_rollback_on_the_supervisor_page(
+        backoffice_factory: Any, browser: Any, standin_printer: Any, tmp_path: Path,
+        shots: Shots) -> None:
+    bundles = tmp_path / "bundles"
+    server = backoffice_factory.start(config=fleet_config(bundles))
+    toml = kiosk_toml(tmp_path, server, standin_printer)
+    with toml.open("a", encoding="utf-8") as f:
+        f.write('[fleet]\nupdater = "standin"\ncheck_seconds = 1.0\nstandin_version = "1.0"\n')
+    devices = make_devices(UiConfig.load(toml))
+    visit = {"under_way": True}
+    # what build_app does: install and reboot only between visits
+    devices.updates.idle = lambda: not visit["under_way"]
+    context = browser.new_context(locale="ja-JP")
+    try:
+        errors: list[str] = []
+        page = watch_errors(context.new_page(), errors)
+        login(page, server, "supervisor")
+        page.wait_for_selector("#counter-view:not([hidden])")
+        page.goto(f"{server.url}/supervisor/devices")
+        page.wait_for_selector(f"{UPDATE}[data-state='up-to-date']", timeout=SHOWN_WITHIN_MS)
+        assert page.inner_text(f"{KIOSK_ROW} td:nth-child(5)") == "1.0"
+
+        publish(server, bundles, "2.0", padding=3_000_000)
+        page.wait_for_selector("#dv-release[data-version='2.0']", timeout=SHOWN_WITHIN_MS)
+        page.wait_for_selector(f"{UPDATE}[data-state='waiting-idle']", timeout=SHOWN_WITHIN_MS)
+        assert "利用中のため待機" in page.inner_text(UPDATE)
+        shots.take(page, "supervisor-devices-update-waiting-idle")
+        assert devices.updates.updater.reboots == 0      # nothing installed mid-visit
+
+        visit["under_way"] = False                        # the visit ended
+        page.wait_for_selector(f"{UPDATE}[data-state='up-to-date']", timeout=SHOWN_WITHIN_MS)
+        page.wait_for_function(
+            f"document.querySelector(\"{KIOSK_ROW} td:nth-child(5)\").textContent === '2.0'",
+            timeout=SHOWN_WITHIN_MS)
+        assert devices.updates.updater.status().booted == "B"
+
+        publish(server, bundles, "3.0", boots=False)      # never reaches "kiosk ready"
+        page.wait_for_selector(f"{UPDATE}[data-state='rolled-back']", timeout=SHOWN_WITHIN_MS)
+        page.wait_for_selector(f"{KIOSK_ROW} .dv-state[data-problems~='update:rolled_back']",
+                               timeout=SHOWN_WITHIN_MS)
+        assert page.is_visible("#dv-alarm")
+        assert "3.0 は起動せず元に戻しました" in page.inner_text(UPDATE)
+        assert page.inner_text(f"{KIOSK_ROW} td:nth-child(5)") == "2.0"
+        shots.take(page, "supervisor-devices-update-rolled-back")
+        assert errors == []
+    finally:
+        context.close()
+        devices.close()
