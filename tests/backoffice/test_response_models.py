@@ -16,6 +16,7 @@ NO_MODEL = {
     "/api/v1/wards/{ward}/announcements/{number}",   # Ogg Vorbis audio
     "/api/v1/devices/health/stream",   # SSE: each `devices` message is the WardDevices model
     "/api/v1/wards/{ward}/floor/stream",             # SSE
+    "/api/v1/device/bundles/{version}",              # a RAUC bundle (bytes, Range)
 }
 
 
