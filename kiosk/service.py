@@ -109,7 +109,49 @@ def write_health(path: Path, health: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def run_standin(data_dir: Path, health_every: float, max_seconds: float | None) -> int:
+class FleetReporter:
+    """The stand-in service's update agent (kiosk/fleet/agent.py), when `--kiosk-config`
+    names a kiosk.toml with `[backoffice]` and `[fleet] updater`: the stand-in serves no
+    resident, so it is always idle; its update state goes into health.json and to the
+    back-office in a heartbeat (the app sends it through its sync link instead)."""
+
+    def __init__(self, config: Path, data_dir: Path) -> None:
+        import tomllib
+
+        from kiosk.domain.section import Section
+        from kiosk.fleet.agent import FleetSettings, UpdateAgent, open_updater
+        from kiosk.sync.client import BackofficeClient
+        from kiosk.sync.settings import parse_backoffice
+
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+        root = Section(data, str(config))
+        self.client = BackofficeClient(parse_backoffice(root.section("backoffice"),
+                                                        config.parent))
+        settings = FleetSettings.from_section(root.section("fleet", {}), data_dir)
+        updater = open_updater(settings, str(config))
+        self.update: dict[str, Any] = {}
+        self.agent = None if updater is None else UpdateAgent(
+            updater, self.client, settings, idle=lambda: True, report=self.report)
+
+    def report(self, update: dict[str, Any]) -> None:
+        self.update = update
+        self.heartbeat()
+
+    def heartbeat(self, health: dict[str, Any] | None = None) -> None:
+        body: dict[str, Any] = {"status": "ok", "version": (self.update.get("version")
+                                                            or image_version())[:64]}
+        if health is not None and status_line(health).startswith("degraded"):
+            body["status"] = "degraded"
+        if self.update:
+            body["update"] = self.update
+        try:
+            self.client.post("/api/v1/device/heartbeat", body, attempts=1)
+        except Exception as exc:  # noqa: BLE001 — offline: the next heartbeat says it
+            log.warning("heartbeat not sent: %s", exc)
+
+
+def run_standin(data_dir: Path, health_every: float, max_seconds: float | None,
+                fleet: FleetReporter | None = None) -> int:
     stop = False
 
     def _stop(signum: int, frame: object) -> None:
@@ -120,6 +162,8 @@ def run_standin(data_dir: Path, health_every: float, max_seconds: float | None) 
     signal.signal(signal.SIGINT, _stop)
     health = collect_health(data_dir, standin=True)
     health_file = data_dir / "health.json"
+    if fleet is not None and fleet.agent is not None:
+        fleet.agent.start()
     if data_dir.is_dir() and os.access(data_dir, os.W_OK):
         write_health(health_file, health)
     log.info("kiosk stand-in service: %s", status_line(health))
@@ -134,12 +178,17 @@ def run_standin(data_dir: Path, health_every: float, max_seconds: float | None) 
             break
         if now - last_health >= health_every:
             health = collect_health(data_dir, standin=True)
+            if fleet is not None:
+                health["update"] = fleet.update
+                fleet.heartbeat(health)
             if data_dir.is_dir() and os.access(data_dir, os.W_OK):
                 write_health(health_file, health)
             watchdog.status(status_line(health))
             last_health = now
         time.sleep(min(interval, 1.0))
     watchdog.stopping()
+    if fleet is not None and fleet.agent is not None:
+        fleet.agent.stop()
     log.info("kiosk stand-in service: stopping")
     return 0
 
@@ -153,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--health-every", type=float, default=30.0, help="seconds")
     ap.add_argument("--max-seconds", type=float, help="stop after this long (tests)")
     ap.add_argument("--health", action="store_true", help="print the health report and exit")
+    ap.add_argument("--kiosk-config", type=Path,
+                    help="a kiosk.toml: with [backoffice] and [fleet] updater, run the update "
+                         "agent and send heartbeats (docs/operations.md, Fleet updates)")
     args = ap.parse_args(argv)
     logsetup.configure("INFO")   # stderr → the journal, through the redaction filter
     if args.health:
@@ -163,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("only --standin runs here; the resident kiosk app is `python -m kiosk`")
     # A watchdog kill (SIGABRT) leaves the hung stack in the journal for the maintainer.
     faulthandler.enable()
-    return run_standin(args.data_dir, args.health_every, args.max_seconds)
+    fleet = FleetReporter(args.kiosk_config, args.data_dir) if args.kiosk_config else None
+    return run_standin(args.data_dir, args.health_every, args.max_seconds, fleet)
 
 
 if __name__ == "__main__":

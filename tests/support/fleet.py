@@ -43,13 +43,18 @@ def publish(server: Any, bundle_dir: Path, version: str, ward: str = "kita",
     return release
 
 
+def backoffice_section(server: Any, folder: Path, token: str | None = None) -> dict[str, Any]:
+    """kiosk.toml's [backoffice] for the seeded kiosk of kita (its token in a file)."""
+    (folder / "token").write_text((token or server.kiosk_token) + "\n")
+    return {"url": server.url, "ward": "kita", "device_token_file": str(folder / "token"),
+            "insecure_http": True}
+
+
 def kiosk_client(server: Any, folder: Path, token: str | None = None) -> Any:
     """The kiosk's own back-office client (kiosk.sync), with the seeded kiosk's token."""
     from kiosk.domain.section import Section
     from kiosk.sync.client import BackofficeClient
     from kiosk.sync.settings import parse_backoffice
 
-    (folder / "token").write_text((token or server.kiosk_token) + "\n")
-    return BackofficeClient(parse_backoffice(Section({
-        "url": server.url, "ward": "kita", "device_token_file": str(folder / "token"),
-        "insecure_http": True}, "kiosk.toml", "backoffice"), folder))
+    return BackofficeClient(parse_backoffice(Section(
+        backoffice_section(server, folder, token), "kiosk.toml", "backoffice"), folder))
