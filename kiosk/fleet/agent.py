@@ -208,7 +208,8 @@ class UpdateAgent:
             have = 0
         self._set("downloading", target=version, progress=int(100 * have / max(size, 1)))
         try:
-            self._fetch(str(target["url"]), part, have, size, version)
+            if have < size:   # complete already: only the check was left (a restart)
+                self._fetch(str(target["url"]), part, have, size, version)
         except DownloadFailed as exc:
             self._set("failed", target=version, reason=str(exc)[:200],
                       progress=int(100 * (part.stat().st_size if part.exists() else 0)
@@ -230,9 +231,8 @@ class UpdateAgent:
         with resp:
             if resp.status_code == 200:
                 have = 0                       # the server ignored the range: start over
-            elif resp.status_code != 206 or not have:
-                if resp.status_code != 206:
-                    raise DownloadFailed(f"download: HTTP {resp.status_code}")
+            elif resp.status_code != 206:
+                raise DownloadFailed(f"download: HTTP {resp.status_code}")
             step = max(size // 20, CHUNK)
             shown = have
             try:
