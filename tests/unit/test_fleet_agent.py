@@ -114,3 +114,24 @@ def test_reboot_window() -> None:
     assert in_window("22:00-05:00", datetime(2026, 1, 1, 23)) and \
         in_window("22:00-05:00", datetime(2026, 1, 1, 4))
     assert not in_window("22:00-05:00", datetime(2026, 1, 1, 12))
+
+
+def test_the_updater_is_chosen_by_name(tmp_path: Path) -> None:
+    from kiosk.domain.errors import ConfigError
+    from kiosk.domain.section import Section
+    from kiosk.fleet.agent import open_updater
+    from kiosk.fleet.updater import RaucUpdater
+
+    def settings(**fleet: Any) -> FleetSettings:
+        return FleetSettings.from_section(Section(fleet, "kiosk.toml", "fleet"), tmp_path)
+
+    assert open_updater(settings()) is None                       # "none" by default
+    assert isinstance(open_updater(settings(updater="rauc")), RaucUpdater)
+    standin = open_updater(settings(updater="standin", standin_version="7.0"))
+    assert isinstance(standin, StandinUpdater) and standin.status().running_version == "7.0"
+    with pytest.raises(ConfigError, match=r"fleet\.updater"):
+        open_updater(settings(updater="swupdate"))
+    with pytest.raises(ConfigError, match="reboot_window"):
+        settings(reboot_window="late")
+    with pytest.raises(ConfigError):
+        settings(check_interval=3)
