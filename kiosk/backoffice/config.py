@@ -343,7 +343,7 @@ def _catalog(c: Section) -> CatalogSettings:
 
 def _fleet(f: Section, file: str) -> FleetSettings:
     f.unknown_keys(("bundle_dir",))
-    folder = f.text("bundle_dir", "")
+    folder = "" if f.data.get("bundle_dir") in (None, "") else f.text("bundle_dir")
     if folder and not Path(folder).is_absolute():
         folder = str((Path(file).parent / folder).resolve())
     return FleetSettings(bundle_dir=folder)
