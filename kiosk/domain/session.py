@@ -258,6 +258,12 @@ class Session:
         if now is not None:
             self.step_since = now
 
+    def idle(self) -> bool:
+        """No visit under way: the welcome screen. What may use the kiosk's devices or
+        the kiosk itself meanwhile asks this: the health probe, the update agent's install
+        and reboot (kiosk/fleet/agent.py)."""
+        return self.step is Step.WELCOME
+
     def wipe(self, reason: WipeReason, now: float) -> None:
         """Forget everything about this resident, screen settings included."""
         self._reset(now)

@@ -90,7 +90,7 @@ def follow_catalog(link: Any, session: Any) -> None:
 def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
     """The app with its controller and devices (by default as config/kiosk.toml names them)."""
     from kiosk.configfile import load_catalog
-    from kiosk.domain.session import Session, Step
+    from kiosk.domain.session import Session
     from kiosk.ui.adapters import make_devices
     from kiosk.ui.controller import Controller
     from kiosk.ui.kioskapp import KioskApp, thread_runner
@@ -112,9 +112,9 @@ def build_app(cfg: UiConfig, devices: KioskDevices | None = None) -> Any:
     if devices.link is not None:
         follow_catalog(devices.link, session)
     if devices.health is not None:   # probe the devices only between visits
-        devices.health.idle = lambda: session.step is Step.WELCOME
+        devices.health.idle = session.idle
     if devices.updates is not None:  # install and reboot only between visits
-        devices.updates.idle = lambda: session.step is Step.WELCOME
+        devices.updates.idle = session.idle
     app = KioskApp(cfg, controller)
     app.maintainer.on_attempt = devices.report_maintainer   # → the back-office
     app.devices = devices

@@ -366,3 +366,12 @@ def test_a_newer_catalog_waits_for_the_visit_under_way_to_end(catalog) -> None: 
     other = Catalog.from_mapping({**catalog.data, "wards": [
         w for w in catalog.data["wards"] if w["code"] != "kita"]})
     assert not s.offer_catalog(other, None) and s.catalog is catalog
+
+
+def test_idle_only_between_visits(s: Session) -> None:
+    """What the health probe and the update agent ask before using the kiosk (issue #20)."""
+    assert s.idle()
+    s.start(1.0)
+    assert not s.idle()
+    s.wipe(WipeReason.CANCEL, 2.0)
+    assert s.idle()
