@@ -142,3 +142,17 @@ def test_update_state_in_the_heartbeat_raises_the_alarm(fleet: tuple[Any, Path])
     r = kiosk.post(server.api("/device/heartbeat"), timeout=30, json={
         "status": "ok", "update": {"state": "exploded"}})
     assert r.status_code == 422, r.text
+
+
+def test_on_postgresql(backoffice_factory: Any, tmp_path: Path) -> None:
+    bundles = tmp_path / "bundles"
+    server = backoffice_factory.start("postgres", config=fleet_config(bundles))
+    release = publish(server, bundles, "2.0")
+    target(server, "kita", "2.0", canary_version="2.0", canary=["kiosk-kita-1"])
+    kiosk = server.session("kiosk")
+    got = ok(kiosk.get(server.api("/device/release"), timeout=30))
+    assert got["sha256"] == release["sha256"]
+    assert kiosk.get(server.url + got["url"], timeout=30).content == \
+        (bundles / "kiosk-2.0.raucb").read_bytes()
+    assert ok(server.session("admin").patch(server.api("/admin/releases/2.1"), timeout=30,
+                                            json={"published": False}), 404) is not None
