@@ -138,3 +138,36 @@ def test_a_ward_admin_is_held_to_its_ward_and_a_supervisor_is_refused(
     finally:
         context.close()
     refused_to_a_supervisor(browser, server, "/admin")
+
+
+def test_a_ward_admin_sets_its_wards_release(backoffice_factory: Any, browser: Any,
+                                            tmp_path: Any, shots: Shots) -> None:
+    """Kiosk fleet: the releases a city-wide admin registered are listed; a ward's admin
+    chooses one for its ward (or holds back); kiosks are told at once; it is audited."""
+    from tests.support.fleet import fleet_config, register
+
+    server = backoffice_factory.start(config=fleet_config(tmp_path / "bundles"))
+    register(server, tmp_path / "bundles", "2.0")
+    server.passwords["admin-kita"] = create_account(server, "admin-kita", "admin", "kita")
+    context = browser.new_context(locale="ja-JP")
+    try:
+        errors: list[str] = []
+        page = watch_errors(context.new_page(), errors)
+        open_admin(page, server, "admin-kita")
+        assert page.is_visible("#release-table tr[data-release='2.0']")
+        page.select_option("#release-version", "2.0")
+        page.click("#release-set")
+        page.wait_for_selector("#ward-release-table tr[data-ward='kita'] .rel-version")
+        assert page.inner_text("#ward-release-table tr[data-ward='kita'] .rel-version") == "2.0"
+        kiosk = requests.get(server.api("/device/release"), timeout=10, headers={
+            "Authorization": f"Bearer {server.kiosk_token}"}).json()
+        assert kiosk["version"] == "2.0"
+        page.wait_for_selector("#audit-table td:has-text('配信版の設定')")
+        shots.take(page, "admin-kiosk-release")
+        page.select_option("#release-version", "")          # hold the ward back
+        page.click("#release-set")
+        page.wait_for_selector("#ward-release-table tr[data-ward='kita'] "
+                               ".rel-version:has-text('保留')")
+        assert errors == []
+    finally:
+        context.close()

@@ -55,9 +55,8 @@ def test_publish_update_and_rollback_on_the_supervisor_page(
 
         visit["under_way"] = False                        # the visit ended
         page.wait_for_selector(f"{UPDATE}[data-state='up-to-date']", timeout=SHOWN_WITHIN_MS)
-        page.wait_for_function(
-            f"document.querySelector(\"{KIOSK_ROW} td:nth-child(5)\").textContent === '2.0'",
-            timeout=SHOWN_WITHIN_MS)
+        page.wait_for_selector(f"{KIOSK_ROW} td:nth-child(5):text-is('2.0')",
+                               timeout=SHOWN_WITHIN_MS)
         assert devices.updates.updater.status().booted == "B"
 
         publish(server, bundles, "3.0", boots=False)      # never reaches "kiosk ready"

@@ -13,8 +13,32 @@
     "staff.created": T("職員アカウント作成"), "staff.password_reset": T("パスワード再設定"),
     "staff.disabled": T("無効化"), "staff.enabled": T("有効化"), "device.created": T("機器登録"),
     "device.token_rotated": T("トークン再発行"),
-    "device.enrolment_code": T("登録コード発行"), "device.revoked": T("登録解除")
+    "device.enrolment_code": T("登録コード発行"), "device.revoked": T("登録解除"),
+    "release.registered": T("版の登録"), "release.published": T("版の公開"),
+    "release.withdrawn": T("版の取り下げ"), "release.ward_target": T("配信版の設定")
   };
+
+  // Kiosk releases (/admin/releases): each ward's target; a ward's admin sets its own.
+  function releases(overview) {
+    fill("release-table", overview.releases, function (r) {
+      return el("tr", { "data-release": r.version }, [el("th", { scope: "row", text: r.version }),
+        el("td", { text: r.published ? T("公開中") : T("取り下げ") }), el("td", { text: r.created_at || "—" })]);
+    });
+    fill("ward-release-table", overview.wards, function (w) {
+      let version = w.version || T("保留中（更新しない）");
+      if (w.canary_version && w.canary.length) version += " / " + T("先行: {version}（{n} 台）", { version: w.canary_version, n: w.canary.length });
+      return el("tr", { "data-ward": w.ward }, [el("th", { scope: "row", text: w.ward }), el("td", { class: "rel-version", text: version }),
+        el("td", { text: w.updated_by || T("コマンドライン") }), el("td", { text: w.updated_at || "—" })]);
+    });
+    const pick = document.getElementById("release-version");
+    const chosen = pick.value;
+    pick.textContent = "";
+    pick.appendChild(el("option", { value: "", text: T("保留中（更新しない）") }));
+    overview.releases.filter(function (r) { return r.published; }).forEach(function (r) {
+      pick.appendChild(el("option", { value: r.version, text: r.version }));
+    });
+    pick.value = chosen;
+  }
 
   function fail(e) {
     document.getElementById("adm-error").textContent = T("できませんでした: {reason}", { reason: e.message });
@@ -83,7 +107,9 @@
 
   function load() {
     return Promise.all([L.api("GET", API + "/admin/staff"), L.api("GET", API + "/devices"),
-                        L.api("GET", API + "/admin/account-events?limit=50")]).then(function (all) {
+                        L.api("GET", API + "/admin/account-events?limit=50"),
+                        L.api("GET", API + "/admin/releases")]).then(function (all) {
+      releases(all[3]);
       fill("staff-table", all[0], staffRow);
       fill("device-table", all[1], deviceRow);
       fill("audit-table", all[2], function (e) {
@@ -110,6 +136,12 @@
     act("POST", "/admin/devices", { name: value("device-name"), kind: value("device-kind"), ward: value("device-ward") })
       .then(function (a) { secret(T("{device} のトークン", { device: a.name }), a.token); ev.target.reset(); },
             function () { /* shown by fail() */ });
+  });
+
+  document.getElementById("release-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    act("PUT", "/admin/wards/" + encodeURIComponent(value("release-ward")) + "/release",
+        { version: value("release-version") || null }).catch(function () { /* shown by fail() */ });
   });
 
   L.api("GET", API + "/wards").then(function (wards) {
