@@ -73,6 +73,14 @@ def _counter_to_remove(callers: Callers, ids: dict[str, Any]) -> None:
     assert r.status_code == 200, r.text
 
 
+def _life_event_to_remove(callers: Callers, ids: dict[str, Any]) -> None:
+    city = callers.session("city_admin")
+    events = city.get(callers.server.api("/admin/catalog"), timeout=30).json()["life_events"]
+    r = city.put(callers.server.api("/admin/catalog/life-events/m-event2"), timeout=30,
+                 json={"event": events["events"][0]})
+    assert r.status_code == 200, r.text
+
+
 A = "/api/v1"
 TICKET_BODY = {"service": "certificates", "ward": "kita"}
 MATRIX: list[Row] = [
@@ -201,6 +209,11 @@ MATRIX: list[Row] = [
     # the city-wide admin gets 422 (the event is incomplete): allowed, and nothing changes
     Row("PUT", f"{A}/admin/catalog/life-events/{{code}}", CITY,
         f"{A}/admin/catalog/life-events/m-event", body={"event": {"name": "m"}}),
+    Row("DELETE", f"{A}/admin/catalog/life-events/{{code}}", CITY,
+        f"{A}/admin/catalog/life-events/m-event2", before=_life_event_to_remove),
+    # a stale base: the admins get 409 (a ward's admin rolls back its own ward's parts)
+    Row("POST", f"{A}/admin/catalog/versions/{{version}}/rollback", ADMINS,
+        f"{A}/admin/catalog/versions/1/rollback", body={"base_version": 0}),
     # --- payments (a ticket of ward A with a fee) ---
     Row("POST", f"{A}/tickets/{{ticket_id}}/payments", STAFF_A | {"kiosk_a"},
         f"{A}/tickets/{{fee_ticket}}/payments", body={"method": "counter"}),
