@@ -124,6 +124,9 @@ def _diff(path: str, a: Any, b: Any, out: list[str]) -> None:
     if isinstance(a, list) and isinstance(b, list):
         ka, kb = _keyed(a), _keyed(b)
         if ka is not None and kb is not None:
+            common_a, common_b = [k for k in ka if k in kb], [k for k in kb if k in ka]
+            if common_a != common_b:  # the same tables in another order (a form's fields)
+                out.append(f"{path}: order {_short(common_a)} → {_short(common_b)}")
             a, b = ka, kb
         elif not a and (kb is not None):
             a, b = {}, kb

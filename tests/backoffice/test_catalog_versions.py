@@ -49,6 +49,10 @@ def test_files_round_trip_and_changes_are_described(tmp_path: Path) -> None:
     changed = edit.patch_table(data, "procedures", "juminhyo", {"fee_yen": 350})
     what = versions.changes(data, changed)
     assert what == ["catalog.procedures.juminhyo.fee_yen: 300 → 350"]
+    fields = next(p for p in data["catalog"]["procedures"] if p["code"] == "juminhyo")["fields"]
+    moved = edit.patch_table(data, "procedures", "juminhyo", {"fields": fields[::-1]})
+    assert versions.changes(data, moved)[0].startswith(
+        "catalog.procedures.juminhyo.fields: order ['name', 'address'")
     counter = edit.put_counter(data, "kita", 42, "臨時窓口", ["certificates"])
     assert versions.changes(data, counter) == [
         "catalog.wards.kita.counters.42: added {…}"]

@@ -30,6 +30,7 @@ from kiosk.backoffice.engine.errors import conflict, forbidden, invalid, not_fou
 from kiosk.backoffice.routes.admin import ADMIN, Strict, _actor
 from kiosk.backoffice.schemas import Out
 from kiosk.backoffice.seed import CounterBusy
+from kiosk.domain.catalog import FieldKind, FieldSource
 from kiosk.domain.errors import ConfigError
 
 router = APIRouter(prefix="/admin/catalog", tags=["admin"])
@@ -56,6 +57,8 @@ class CatalogOut(Out):
     catalog: dict[str, Any]
     life_events: dict[str, Any] | None
     calendar: dict[str, Any]
+    field_kinds: list[str]     # what a form field's kind and source may be (the page's
+    field_sources: list[str]   # choices; the files' validation holds the same lists)
 
 
 class Saved(Out):
@@ -192,7 +195,9 @@ def get_catalog(request: Request, who: Principal = ADMIN) -> dict[str, Any]:
             calendar[key] = {k: v for k, v in (calendar.get(key) or {}).items()
                              if k == who.ward}
     return {"version": loaded.version, "catalog": catalog,
-            "life_events": loaded.data.get("life_events"), "calendar": calendar}
+            "life_events": loaded.data.get("life_events"), "calendar": calendar,
+            "field_kinds": [k.value for k in FieldKind],
+            "field_sources": [s.value for s in FieldSource]}
 
 
 @router.get("/versions", response_model=list[VersionOut],
