@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
                         "(refused if the name exists)")
     _db_arg(cd)
     cd.add_argument("--name", required=True)
-    cd.add_argument("--kind", required=True, choices=("kiosk", "display"))
+    cd.add_argument("--kind", required=True, choices=("kiosk", "display", "terminal"))
     cd.add_argument("--ward", required=True)
     rt = sub.add_parser("rotate-device-token", help="a new token for a device; the old one "
                         "stops working")

@@ -22,6 +22,7 @@ from kiosk.backoffice.auth import (
 )
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.db import writing
+from kiosk.backoffice.principal import ENROLLED_KINDS
 from kiosk.domain.catalog import Catalog
 
 
@@ -194,8 +195,8 @@ def create_device(engine: Engine, name: str, kind: str, ward: str,
                   actor: Actor = COMMAND_LINE) -> tuple[int, str]:
     """Provision a device; returns (id, token). The token is shown once. An existing name
     raises AlreadyExists: see `rotate_device_token`."""
-    if kind not in DEVICE_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(DEVICE_KINDS)}")
+    if kind not in ENROLLED_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(ENROLLED_KINDS)}")
     token = new_token("dv_")
     taken = AlreadyExists(f"a device {name!r} exists already")
     try:

@@ -26,7 +26,7 @@ from tests.backoffice.accounts import bearer, create_account, device_id, sign_in
 from tests.backoffice.conftest import APPLICATION, issue, ok
 
 CALLERS = ("anon", "staff_a", "supervisor_a", "admin_a", "staff_b", "supervisor_b",
-           "admin_b", "city_admin", "central", "kiosk_a", "display_a", "kiosk_b")
+           "admin_b", "city_admin", "central", "kiosk_a", "display_a", "kiosk_b", "terminal_a")
 EVERYONE = frozenset(CALLERS)
 CITY = frozenset({"city_admin"})
 ADMIN_A = CITY | {"admin_a"}
@@ -99,7 +99,7 @@ MATRIX: list[Row] = [
     Row("GET", f"{A}/catalog", EVERYONE),
     Row("GET", f"{A}/wards", EVERYONE),
     Row("GET", f"{A}/device/config", DEVICES),
-    Row("POST", f"{A}/device/heartbeat", DEVICES, body={"status": "ok"}),
+    Row("POST", f"{A}/device/heartbeat", DEVICES | {"terminal_a"}, body={"status": "ok"}),
     Row("GET", f"{A}/devices", SUPERVISORS),
     Row("GET", f"{A}/devices/health", SUPERVISOR_A, f"{A}/devices/health?ward=kita"),
     Row("GET", f"{A}/devices/health/stream", SUPERVISOR_A,
@@ -371,6 +371,15 @@ class Callers:
                        "display_a": server.device_tokens[("display", "kita")],
                        "kiosk_b": server.device_tokens[("kiosk", "naka")]}
         self.sessions: dict[str, requests.Session] = {}
+        self.tokens["terminal_a"] = self._terminal()
+
+    def _terminal(self) -> str:
+        """A payment terminal of ward A with its own token (it may only report health)."""
+        r = self.session("city_admin").post(self.server.api("/admin/devices"), timeout=30,
+                                            json={"name": "m-terminal-a", "kind": "terminal",
+                                                  "ward": "kita"})
+        assert r.status_code == 201, r.text
+        return str(r.json()["token"])
 
     def session(self, who: str, fresh: bool = False) -> requests.Session:
         if who == "anon":
