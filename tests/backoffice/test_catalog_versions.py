@@ -20,7 +20,7 @@ from kiosk.backoffice import catalog_edits as edit
 from kiosk.backoffice import catalog_versions as versions
 from kiosk.domain.errors import ConfigError
 from tests.backoffice.accounts import create_account
-from tests.backoffice.conftest import issue, ok
+from tests.backoffice.conftest import issue, new_ticket, ok
 from tests.support.backoffice import REPO
 
 A = "/admin/catalog"
@@ -98,6 +98,35 @@ def test_save_stores_versions_with_who_and_refuses_a_stale_base(bo: Any) -> None
     row = versions.history(bo.engine)[0]
     assert (row.version, row.actor, row.action) == (2, "boss", "catalog.procedure")
     assert versions.refresh(bo) and bo.catalog.procedure("juminhyo").fee_yen == 400
+
+
+def test_a_start_closes_a_busy_removed_counter_and_drops_idle_ones(bo: Any) -> None:
+    """A stored version that removes counters (the database changed by hand, say): the idle
+    one leaves the table at the next start, the one serving a ticket is only closed."""
+    from sqlalchemy import select, update
+
+    from kiosk.backoffice import models as m
+    from kiosk.backoffice.db import reading, writing
+    from kiosk.backoffice.seed import sync_catalog_in
+
+    versions.start(bo)
+    data = versions.load(bo.engine).data  # type: ignore[union-attr]
+    data = edit.put_counter(edit.put_counter(data, "kita", 81, "81", ["certificates"]),
+                            "kita", 82, "82", ["certificates"])
+    versions.save(bo.engine, data)
+    ticket = new_ticket(bo)
+    with writing(bo.engine) as conn:
+        conn.execute(update(m.counters).where(m.counters.c.number.in_((81, 82)))
+                     .values(is_open=True))
+        conn.execute(update(m.tickets).where(m.tickets.c.id == ticket["id"])
+                     .values(status="serving", counter=81))
+    gone = edit.delete_counter(edit.delete_counter(data, "kita", 81), "kita", 82)
+    with writing(bo.engine) as conn:
+        sync_catalog_in(conn, versions.validate(gone).catalog)
+    with reading(bo.engine) as conn:
+        rows = dict(conn.execute(select(m.counters.c.number, m.counters.c.is_open).where(
+            m.counters.c.ward == "kita", m.counters.c.number.in_((81, 82)))).all())
+    assert rows == {81: False}
 
 
 # --- over HTTP ---------------------------------------------------------------------------

@@ -137,6 +137,13 @@ def test_a_ward_admin_sees_its_ward_and_a_supervisor_is_refused(backoffice: Any,
         click_saved(page, "#counter-add")
         naka = next(w for w in catalog(server)["wards"] if w["code"] == "naka")
         assert any(c["number"] == 62 for c in naka["counters"])
+        # its roll-back: its ward's parts only, after a confirmation
+        page.on("dialog", lambda d: d.accept())
+        first = admin_catalog(server)["version"] - 1
+        click_saved(page, f"#version-table tr:has(td:text-is('{first}')) button")
+        naka = next(w for w in catalog(server)["wards"] if w["code"] == "naka")
+        assert not any(c["number"] == 62 for c in naka["counters"])
+        assert f"rolled back to {first} (naka)" in page.inner_text("#version-table")
     finally:
         context.close()
     refused_to_a_supervisor(browser, server, "/admin/catalog")
