@@ -203,3 +203,39 @@ def test_a_payment_terminal_reports_on_its_own_and_only_that(backoffice: Any) ->
     # a terminal without a token of its own: still reported through its kiosk
     beat(server, {**FINE, "components": {**FINE["components"], "payment_terminal": "offline"}})
     assert "payment_terminal:offline" in kiosk_of(ok(health(server)))["problems"]
+
+
+def test_the_terminal_agent_reports_the_stand_in_terminal(backoffice: Any) -> None:
+    """The agent beside a terminal (kiosk/payment/terminal_agent.py) asks the stand-in nexo
+    terminal and reports with the terminal's own token: alive with its last transaction's
+    time, its maintenance status, then offline — each on the supervisor's view."""
+    import threading
+
+    from hardware.payment.terminal import TerminalServer, TerminalState
+    from kiosk.payment import terminal_agent
+    from kiosk.payment.terminal import NexoTcpTerminal
+
+    server = backoffice
+    _, token = enrol_terminal(server)
+    stand_in = TerminalServer(("127.0.0.1", 0), TerminalState(poi_id="T-7"))
+    threading.Thread(target=stand_in.serve_forever, daemon=True).start()
+    terminal = NexoTcpTerminal("127.0.0.1", stand_in.server_address[1], sale_id="k1",
+                               connect_timeout_s=1.0)
+
+    def seen() -> dict[str, Any]:
+        terminal_agent.send(server.url, token, terminal_agent.report(terminal))
+        return kiosk_of(ok(health(server)), "terminal-kita-1")
+
+    try:
+        first = seen()
+        assert (first["alarm"], first["last_transaction_at"]) == (False, None)
+        paid = terminal.pay("svc-1", "p-1", 300, threading.Event())
+        after = seen()
+        assert after["last_transaction_at"] is not None and not after["alarm"]
+        assert after["last_transaction_at"][:19] == paid.timestamp[:19]   # to the second
+        stand_in.state.status = "Maintenance"
+        assert seen()["problems"] == ["payment_terminal:maintenance"]
+    finally:
+        stand_in.shutdown()
+        stand_in.server_close()
+    assert seen()["problems"] == ["status:error", "payment_terminal:offline"]
