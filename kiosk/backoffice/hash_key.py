@@ -55,7 +55,12 @@ def start(path: str | Path = DEFAULT_FILE) -> bytes:
     """At server start: the environment's key, else the file's (made when missing)."""
     global _key
     env = os.environ.get(ENV, "")
-    _key = env.encode() if env else read_or_create(path)
+    try:
+        _key = env.encode() if env else read_or_create(path)
+    except OSError as exc:
+        raise RuntimeError(f"the appointment hash key file {path} cannot be made or read "
+                           f"({exc.strerror}): set [appointments] hash_key_file to a path "
+                           f"this user may write, or {ENV}") from exc
     return _key
 
 

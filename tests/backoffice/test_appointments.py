@@ -197,6 +197,7 @@ def test_the_hash_key_is_made_once_random_and_private(
     monkeypatch.delenv(hash_key.ENV, raising=False)
     monkeypatch.setattr(hash_key, "_key", None)
     path = tmp_path / "state" / "key"
+    (tmp_path / "file").write_text("")
     first = hash_key.start(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(first) == 64
     one = appt.contact_hash("090-1234-5678")
@@ -210,6 +211,8 @@ def test_the_hash_key_is_made_once_random_and_private(
     with caplog.at_level(logging.WARNING, logger=hash_key.__name__):
         hash_key.start(path)
     assert "chmod 600" in caplog.text
+    with pytest.raises(RuntimeError, match="cannot be made or read"):
+        hash_key.start(tmp_path / "file" / "below-a-file")   # "file" is not a folder
     path.write_text("short\n")
     with pytest.raises(ValueError, match="too short"):
         hash_key.start(path)
