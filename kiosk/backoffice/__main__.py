@@ -65,11 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     _db_arg(rp)
     rp.add_argument("--username", required=True)
     _password_arg(rp)
-    cd = sub.add_parser("create-device", help="provision a kiosk or display token "
-                        "(refused if the name exists)")
+    cd = sub.add_parser("create-device", help="provision a kiosk, display or payment-"
+                        "terminal token (refused if the name exists)")
     _db_arg(cd)
     cd.add_argument("--name", required=True)
-    cd.add_argument("--kind", required=True, choices=("kiosk", "display"))
+    cd.add_argument("--kind", required=True, choices=("kiosk", "display", "terminal"))
     cd.add_argument("--ward", required=True)
     rt = sub.add_parser("rotate-device-token", help="a new token for a device; the old one "
                         "stops working")

@@ -158,7 +158,9 @@ def create_app(bo: Backoffice) -> FastAPI:
         # More threads than connections only queue on the pool and fight over the GIL.
         anyio.to_thread.current_default_thread_limiter().total_tokens = \
             bo.settings.server.threads
-        from kiosk.backoffice import catalog_versions
+        from kiosk.backoffice import catalog_versions, hash_key
+
+        hash_key.start(bo.settings.appointments.hash_key_file)
 
         listener: asyncio.Task[None] | None = None
         fast: Any = None

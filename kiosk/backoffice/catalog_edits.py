@@ -108,3 +108,32 @@ def put_life_event(data: Mapping[str, Any], code: str, event: Mapping[str, Any])
             return out
     events.append(table)
     return out
+
+
+def delete_life_event(data: Mapping[str, Any], code: str) -> Data:
+    """Remove one life event (the procedures it bundles stay in the catalog)."""
+    out = _copy(data)
+    events = (out.get("life_events") or {}).get("events", [])
+    events.remove(_find(events, "code", code, "life event"))
+    return out
+
+
+def ward_parts_from(data: Mapping[str, Any], earlier: Mapping[str, Any], ward: str) -> Data:
+    """`data` with one ward's own parts — its [[wards]] table (counters, services offered,
+    hours) and its closed days and special openings — as they were in `earlier` (a ward's
+    admin rolls back its ward's parts only; the city-wide parts stay as they are)."""
+    out = _copy(data)
+    old = _find(list((earlier.get("catalog") or {}).get("wards", [])), "code", ward, "ward")
+    wards = out["catalog"].setdefault("wards", [])
+    wards[wards.index(_ward(out, ward))] = copy.deepcopy(old)
+    old_cal = earlier.get("calendar") or {}
+    cal = out.setdefault("calendar", {}) or {}
+    out["calendar"] = cal
+    for key in ("closed", "open"):
+        days = (old_cal.get(key) or {}).get(ward)
+        table = cal.setdefault(key, {})
+        if days:
+            table[ward] = list(days)
+        else:
+            table.pop(ward, None)
+    return out

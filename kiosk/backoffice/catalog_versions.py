@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
+from kiosk.backoffice import catalog_edits
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.config import CalendarSettings, calendar_settings
@@ -123,6 +124,9 @@ def _diff(path: str, a: Any, b: Any, out: list[str]) -> None:
     if isinstance(a, list) and isinstance(b, list):
         ka, kb = _keyed(a), _keyed(b)
         if ka is not None and kb is not None:
+            common_a, common_b = [k for k in ka if k in kb], [k for k in kb if k in ka]
+            if common_a != common_b:  # the same tables in another order (a form's fields)
+                out.append(f"{path}: order {_short(common_a)} → {_short(common_b)}")
             a, b = ka, kb
         elif not a and (kb is not None):
             a, b = {}, kb
@@ -180,11 +184,13 @@ def load(engine: Engine, version: int | None = None) -> Loaded | None:
 
 def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE,
          ward: str | None = None, action: str = "catalog.changed", base: int | None = None,
-         strict: bool = True) -> tuple[Loaded, list[str]]:
+         strict: bool = True, note: str | None = None) -> tuple[Loaded, list[str]]:
     """Validate `data` and store it as the next version (with who, when and what changed);
     the tables mirroring wards, services and counters follow in the same transaction.
     `base`: the version the edit started from — another saved since raises Stale. Nothing
-    changed: the current version is returned and nothing stored."""
+    changed: the current version is returned and nothing stored. `note` heads the lines of
+    what changed ("rolled back to 3"). A counter removed while a ticket is called to it or
+    served there is refused (seed.CounterBusy), nothing stored."""
     loaded = validate(data, strict=strict)
     try:
         with writing(engine) as conn:
@@ -195,11 +201,13 @@ def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE
             what = changes(row.data if row is not None else None, data)
             if row is not None and not what:
                 return validate(row.data, current, strict=False), []
+            if note:
+                what = [note, *what]
             number = current + 1
             conn.execute(insert(m.catalog_versions).values(
                 version=number, at=utcnow(), actor=actor.username, ward=ward,
                 action=action[:32], changes=what, data=dict(data)))
-            sync_catalog_in(conn, loaded.catalog)
+            sync_catalog_in(conn, loaded.catalog, refuse_busy=True)
             record(conn, actor, action[:32], "catalog", f"v{number}", ward)
             if conn.dialect.name == "postgresql":  # delivered at commit, to every process
                 conn.execute(text("SELECT pg_notify(:channel, :version)"),
@@ -208,6 +216,23 @@ def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE
         raise Stale(latest_number(engine)) from None
     return Loaded(number, loaded.data, loaded.catalog, loaded.life_events,
                   loaded.life_events_error, loaded.calendar), what
+
+
+def rollback(engine: Engine, to: int, *, actor: Actor = COMMAND_LINE,
+             ward: str | None = None, base: int | None = None) -> tuple[Loaded, list[str]]:
+    """Make version `to` the one in force again, as a new version "rolled back to N" (the
+    versions in between stay in the history). `ward`: a ward's admin — only that ward's
+    own parts (counters, services offered, hours, days) go back; the city-wide parts stay.
+    KeyError: no such version (or the ward is not in it)."""
+    with reading(engine) as conn:
+        old, now = _row(conn, to), _row(conn)
+    if old is None or now is None:
+        raise KeyError(f"there is no catalog version {to}")
+    data = dict(old.data) if ward is None else catalog_edits.ward_parts_from(now.data,
+                                                                            old.data, ward)
+    return save(engine, data, actor=actor, ward=ward, action="catalog.rolled_back",
+                base=int(now.version) if base is None else base,
+                note=f"rolled back to {to}" + (f" ({ward})" if ward else ""))
 
 
 def history(engine: Engine, ward: str | None = None, limit: int = 50) -> list[Any]:

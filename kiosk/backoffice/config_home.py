@@ -77,6 +77,8 @@ class AppointmentSettings:
     no_show_check_seconds: int = 60   # how often each server process marks no-shows (0: never)
     closures: Mapping[str, tuple[date, ...]] = field(default_factory=dict)
     openings: Mapping[str, tuple[date, ...]] = field(default_factory=dict)
+    # the key of the stored contact/address hashes, made on first start (hash_key.py)
+    hash_key_file: str = "var/appointment-hash-key"
 
 
 def _days(s: Section, name: str) -> dict[str, tuple[date, ...]]:
@@ -107,7 +109,8 @@ def appointment_settings(a: Section) -> AppointmentSettings:
         max_per_address=a.integer("max_per_address", d.max_per_address, min=1, max=10_000),
         no_show_check_seconds=a.integer("no_show_check_seconds", d.no_show_check_seconds,
                                         min=0, max=24 * 3600),
-        closures=_days(a, "closures"), openings=_days(a, "openings"))
+        closures=_days(a, "closures"), openings=_days(a, "openings"),
+        hash_key_file=a.text("hash_key_file", d.hash_key_file))
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ def problems_of(status: str | None, heartbeat: dict[str, Any] | None) -> list[st
     update = hb.get("update") or {}
     if update.get("state") in ("failed", "rolled-back"):
         found.append(f"update:{update['state'].replace('-', '_')}")
+    found += [f"terminal_error:{code}" for code in hb.get("errors") or []]
     pending = hb.get("outbox_pending")
     if isinstance(pending, int) and pending >= OUTBOX_BACKLOG:
         found.append("outbox:backlog")
@@ -78,6 +79,7 @@ def device_view(bo: Backoffice, row: Any, now: datetime) -> dict[str, Any]:
         "uptime_seconds": hb.get("uptime_seconds"), "last_sync": hb.get("last_sync"),
         "disk_free_mb": _number(components.get("disk_free_mb")),
         "components": {k: v for k, v in components.items() if k in STATE_COMPONENTS},
+        "last_transaction_at": hb.get("last_transaction_at"),
         "problems": problems, "alarm": bool(problems),
     }
 

@@ -13,7 +13,11 @@ from kiosk.backoffice.engine.errors import forbidden
 # tickets, no calling, no personal data. A city-wide admin (no ward) may look too.
 ROLES = ("staff", "supervisor", "admin", "central")
 LADDER = ("staff", "supervisor", "admin")
-DEVICE_KINDS = ("kiosk", "display")
+DEVICE_KINDS = ("kiosk", "display")   # the devices a rule admits unless it names others
+# A payment terminal with a token of its own: it may only report its health (heartbeat);
+# every other rule refuses it, as none names it.
+TERMINAL = "terminal"
+ENROLLED_KINDS = (*DEVICE_KINDS, TERMINAL)
 
 
 @dataclass(frozen=True)

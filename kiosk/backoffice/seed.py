@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.backoffice import models as m
@@ -22,6 +22,7 @@ from kiosk.backoffice.auth import (
 )
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.db import writing
+from kiosk.backoffice.principal import ENROLLED_KINDS
 from kiosk.domain.catalog import Catalog
 
 
@@ -31,8 +32,46 @@ def sync_catalog(engine: Engine, catalog: Catalog) -> None:
         sync_catalog_in(conn, catalog)
 
 
-def sync_catalog_in(conn: Connection, catalog: Catalog) -> None:
-    """`sync_catalog` inside the caller's transaction (a new catalog version's)."""
+class CounterBusy(ValueError):
+    """A counter the new catalog removes has a ticket called or being served there."""
+
+    def __init__(self, busy: dict[str, list[int]]) -> None:
+        self.busy = busy
+        where = "; ".join(f"{ward}: {', '.join(map(str, ns))}" for ward, ns in busy.items())
+        super().__init__(f"a counter being removed is serving a ticket ({where}): finish or "
+                         "move that ticket first, then remove the counter")
+
+
+def _removed_counters(conn: Connection, ward: str, keep: set[int]
+                      ) -> tuple[list[int], list[int]]:
+    """The counter rows of `ward` the catalog no longer has: (idle, busy) — busy when a
+    ticket is called to it or served there."""
+    gone = sorted(set(conn.execute(select(m.counters.c.number).where(
+        m.counters.c.ward == ward)).scalars()) - keep)
+    if not gone:
+        return [], []
+    busy = set(conn.execute(select(m.tickets.c.counter).where(
+        m.tickets.c.ward == ward, m.tickets.c.counter.in_(gone),
+        m.tickets.c.status.in_(("called", "serving")))).scalars())
+    return [n for n in gone if n not in busy], sorted(busy)
+
+
+def sync_catalog_in(conn: Connection, catalog: Catalog, refuse_busy: bool = False) -> None:
+    """`sync_catalog` inside the caller's transaction (a new catalog version's). A counter
+    the catalog no longer has leaves the counters table; one with a ticket called or being
+    served there is either refused (`refuse_busy`: CounterBusy, an admin's change) or
+    closed for new calls and left until a later sync finds it idle (a server start)."""
+    for w in catalog.wards.values():
+        idle, busy = _removed_counters(conn, w.code, {c.number for c in w.counters})
+        if busy and refuse_busy:
+            raise CounterBusy({w.code: busy})
+        if idle:
+            conn.execute(delete(m.counters).where(m.counters.c.ward == w.code,
+                                                  m.counters.c.number.in_(idle)))
+        if busy:
+            conn.execute(update(m.counters).where(
+                m.counters.c.ward == w.code, m.counters.c.number.in_(busy)
+            ).values(is_open=False))
     have = {r.code for r in conn.execute(select(m.services.c.code))}
     for s in catalog.services.values():
         values: dict[str, Any] = {"prefix": s.prefix, "name": s.name}
@@ -156,8 +195,8 @@ def create_device(engine: Engine, name: str, kind: str, ward: str,
                   actor: Actor = COMMAND_LINE) -> tuple[int, str]:
     """Provision a device; returns (id, token). The token is shown once. An existing name
     raises AlreadyExists: see `rotate_device_token`."""
-    if kind not in DEVICE_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(DEVICE_KINDS)}")
+    if kind not in ENROLLED_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(ENROLLED_KINDS)}")
     token = new_token("dv_")
     taken = AlreadyExists(f"a device {name!r} exists already")
     try:

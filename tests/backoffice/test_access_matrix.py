@@ -26,7 +26,7 @@ from tests.backoffice.accounts import bearer, create_account, device_id, sign_in
 from tests.backoffice.conftest import APPLICATION, issue, ok
 
 CALLERS = ("anon", "staff_a", "supervisor_a", "admin_a", "staff_b", "supervisor_b",
-           "admin_b", "city_admin", "central", "kiosk_a", "display_a", "kiosk_b")
+           "admin_b", "city_admin", "central", "kiosk_a", "display_a", "kiosk_b", "terminal_a")
 EVERYONE = frozenset(CALLERS)
 CITY = frozenset({"city_admin"})
 ADMIN_A = CITY | {"admin_a"}
@@ -80,6 +80,14 @@ def _counter_to_remove(callers: Callers, ids: dict[str, Any]) -> None:
     assert r.status_code == 200, r.text
 
 
+def _life_event_to_remove(callers: Callers, ids: dict[str, Any]) -> None:
+    city = callers.session("city_admin")
+    events = city.get(callers.server.api("/admin/catalog"), timeout=30).json()["life_events"]
+    r = city.put(callers.server.api("/admin/catalog/life-events/m-event2"), timeout=30,
+                 json={"event": events["events"][0]})
+    assert r.status_code == 200, r.text
+
+
 A = "/api/v1"
 TICKET_BODY = {"service": "certificates", "ward": "kita"}
 MATRIX: list[Row] = [
@@ -98,7 +106,7 @@ MATRIX: list[Row] = [
     Row("GET", f"{A}/catalog", EVERYONE),
     Row("GET", f"{A}/wards", EVERYONE),
     Row("GET", f"{A}/device/config", DEVICES),
-    Row("POST", f"{A}/device/heartbeat", DEVICES, body={"status": "ok"}),
+    Row("POST", f"{A}/device/heartbeat", DEVICES | {"terminal_a"}, body={"status": "ok"}),
     Row("GET", f"{A}/devices", SUPERVISORS),
     Row("GET", f"{A}/devices/health", SUPERVISOR_A, f"{A}/devices/health?ward=kita"),
     Row("GET", f"{A}/devices/health/stream", SUPERVISOR_A,
@@ -220,6 +228,11 @@ MATRIX: list[Row] = [
     # the city-wide admin gets 422 (the event is incomplete): allowed, and nothing changes
     Row("PUT", f"{A}/admin/catalog/life-events/{{code}}", CITY,
         f"{A}/admin/catalog/life-events/m-event", body={"event": {"name": "m"}}),
+    Row("DELETE", f"{A}/admin/catalog/life-events/{{code}}", CITY,
+        f"{A}/admin/catalog/life-events/m-event2", before=_life_event_to_remove),
+    # a stale base: the admins get 409 (a ward's admin rolls back its own ward's parts)
+    Row("POST", f"{A}/admin/catalog/versions/{{version}}/rollback", ADMINS,
+        f"{A}/admin/catalog/versions/1/rollback", body={"base_version": 0}),
     # --- payments (a ticket of ward A with a fee) ---
     Row("POST", f"{A}/tickets/{{ticket_id}}/payments", STAFF_A | {"kiosk_a"},
         f"{A}/tickets/{{fee_ticket}}/payments", body={"method": "counter"}),
@@ -377,6 +390,15 @@ class Callers:
                        "display_a": server.device_tokens[("display", "kita")],
                        "kiosk_b": server.device_tokens[("kiosk", "naka")]}
         self.sessions: dict[str, requests.Session] = {}
+        self.tokens["terminal_a"] = self._terminal()
+
+    def _terminal(self) -> str:
+        """A payment terminal of ward A with its own token (it may only report health)."""
+        r = self.session("city_admin").post(self.server.api("/admin/devices"), timeout=30,
+                                            json={"name": "m-terminal-a", "kind": "terminal",
+                                                  "ward": "kita"})
+        assert r.status_code == 201, r.text
+        return str(r.json()["token"])
 
     def session(self, who: str, fresh: bool = False) -> requests.Session:
         if who == "anon":

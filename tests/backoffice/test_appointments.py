@@ -183,3 +183,37 @@ def test_a_life_event_booking_checks_in_with_its_forms(bo: Any) -> None:
     assert appt.find(bo, code).status == "checked_in"
     again = appt.check_in(bo, kiosk(bo), code, "http://t/", now=at, forms_first=True)
     assert again["ticket"]["id"] == came["ticket"]["id"]
+
+
+# --- the key of the stored hashes (no fixed default: docs/security.md) -----------------------
+
+def test_the_hash_key_is_made_once_random_and_private(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import stat
+
+    from kiosk.backoffice import hash_key
+
+    monkeypatch.delenv(hash_key.ENV, raising=False)
+    monkeypatch.setattr(hash_key, "_key", None)
+    path = tmp_path / "state" / "key"
+    (tmp_path / "file").write_text("")
+    first = hash_key.start(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(first) == 64
+    one = appt.contact_hash("090-1234-5678")
+    assert hash_key.start(path) == first and appt.contact_hash("09012345678") == one
+    other = hash_key.read_or_create(tmp_path / "elsewhere")
+    assert other != first                           # random, not a fixed default
+    monkeypatch.setenv(hash_key.ENV, "k" * 40)      # the environment wins
+    assert hash_key.start(path) == b"k" * 40 and appt.contact_hash("09012345678") != one
+    monkeypatch.delenv(hash_key.ENV)
+    path.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger=hash_key.__name__):
+        hash_key.start(path)
+    assert "chmod 600" in caplog.text
+    with pytest.raises(RuntimeError, match="cannot be made or read"):
+        hash_key.start(tmp_path / "file" / "below-a-file")   # "file" is not a folder
+    path.write_text("short\n")
+    with pytest.raises(ValueError, match="too short"):
+        hash_key.start(path)
+    monkeypatch.setattr(hash_key, "_key", None)

@@ -20,7 +20,7 @@ from kiosk.backoffice import catalog_edits as edit
 from kiosk.backoffice import catalog_versions as versions
 from kiosk.domain.errors import ConfigError
 from tests.backoffice.accounts import create_account
-from tests.backoffice.conftest import ok
+from tests.backoffice.conftest import issue, new_ticket, ok
 from tests.support.backoffice import REPO
 
 A = "/admin/catalog"
@@ -49,6 +49,10 @@ def test_files_round_trip_and_changes_are_described(tmp_path: Path) -> None:
     changed = edit.patch_table(data, "procedures", "juminhyo", {"fee_yen": 350})
     what = versions.changes(data, changed)
     assert what == ["catalog.procedures.juminhyo.fee_yen: 300 → 350"]
+    fields = next(p for p in data["catalog"]["procedures"] if p["code"] == "juminhyo")["fields"]
+    moved = edit.patch_table(data, "procedures", "juminhyo", {"fields": fields[::-1]})
+    assert versions.changes(data, moved)[0].startswith(
+        "catalog.procedures.juminhyo.fields: order ['name', 'address'")
     counter = edit.put_counter(data, "kita", 42, "臨時窓口", ["certificates"])
     assert versions.changes(data, counter) == [
         "catalog.wards.kita.counters.42: added {…}"]
@@ -94,6 +98,35 @@ def test_save_stores_versions_with_who_and_refuses_a_stale_base(bo: Any) -> None
     row = versions.history(bo.engine)[0]
     assert (row.version, row.actor, row.action) == (2, "boss", "catalog.procedure")
     assert versions.refresh(bo) and bo.catalog.procedure("juminhyo").fee_yen == 400
+
+
+def test_a_start_closes_a_busy_removed_counter_and_drops_idle_ones(bo: Any) -> None:
+    """A stored version that removes counters (the database changed by hand, say): the idle
+    one leaves the table at the next start, the one serving a ticket is only closed."""
+    from sqlalchemy import select, update
+
+    from kiosk.backoffice import models as m
+    from kiosk.backoffice.db import reading, writing
+    from kiosk.backoffice.seed import sync_catalog_in
+
+    versions.start(bo)
+    data = versions.load(bo.engine).data  # type: ignore[union-attr]
+    data = edit.put_counter(edit.put_counter(data, "kita", 81, "81", ["certificates"]),
+                            "kita", 82, "82", ["certificates"])
+    versions.save(bo.engine, data)
+    ticket = new_ticket(bo)
+    with writing(bo.engine) as conn:
+        conn.execute(update(m.counters).where(m.counters.c.number.in_((81, 82)))
+                     .values(is_open=True))
+        conn.execute(update(m.tickets).where(m.tickets.c.id == ticket["id"])
+                     .values(status="serving", counter=81))
+    gone = edit.delete_counter(edit.delete_counter(data, "kita", 81), "kita", 82)
+    with writing(bo.engine) as conn:
+        sync_catalog_in(conn, versions.validate(gone).catalog)
+    with reading(bo.engine) as conn:
+        rows = dict(conn.execute(select(m.counters.c.number, m.counters.c.is_open).where(
+            m.counters.c.ward == "kita", m.counters.c.number.in_((81, 82)))).all())
+    assert rows == {81: False}
 
 
 # --- over HTTP ---------------------------------------------------------------------------
@@ -219,3 +252,96 @@ def test_import_and_export_on_the_command_line(tmp_path: Path) -> None:
     out = cli("catalog", "import", "--from", str(tmp_path / "out"))
     assert out.startswith("catalog version 2") and "fee_yen" in out
     assert "catalog.imported" in cli("catalog", "versions")
+
+
+# --- roll back, a removed counter, a removed life event ------------------------------------
+
+def counter_rows(server: Any, ward: str = "kita") -> dict[int, bool]:
+    """The counters table of a ward (number: open), read from the server's database."""
+    from sqlalchemy import create_engine, select
+
+    from kiosk.backoffice import models as m
+
+    engine = create_engine(server.db_url)
+    try:
+        with engine.connect() as conn:
+            return {r.number: bool(r.is_open) for r in conn.execute(
+                select(m.counters.c.number, m.counters.c.is_open)
+                .where(m.counters.c.ward == ward))}
+    finally:
+        engine.dispose()
+
+
+def test_a_removed_counter_leaves_the_table_but_not_mid_service(backoffice: Any) -> None:
+    server = backoffice
+    admin, staff = server.session("admin"), server.session("staff")
+    ok(admin.put(server.api(f"{A}/wards/kita/counters/77"), timeout=10,
+                 json={"name": "臨時窓口", "services": ["certificates"]}))
+    ok(staff.post(server.api("/wards/kita/counters/77/open"), timeout=10))
+    ok(issue(server), 201)
+    ticket = ok(staff.post(server.api("/wards/kita/counters/77/call-next"), timeout=10))
+    ok(staff.post(server.api(f"/tickets/{ticket['id']}/start"), timeout=10))
+    before = ok(admin.get(server.api(A)))["version"]
+    r = admin.delete(server.api(f"{A}/wards/kita/counters/77"), timeout=10)
+    assert r.status_code == 409 and r.json()["error"] == "counter_busy"
+    assert "kita: 77" in r.json()["message"]
+    assert ok(admin.get(server.api(A)))["version"] == before      # nothing stored
+    assert counter_rows(server)[77] is True
+    ok(staff.post(server.api(f"/tickets/{ticket['id']}/complete"), timeout=10))
+    ok(admin.delete(server.api(f"{A}/wards/kita/counters/77"), timeout=10))
+    assert 77 not in counter_rows(server)
+    r = staff.post(server.api("/wards/kita/counters/77/call-next"), timeout=10)
+    assert r.status_code == 404
+
+
+def test_roll_back_to_an_earlier_version(backoffice: Any) -> None:
+    server = backoffice
+    admin = server.session("admin")
+    first = ok(admin.get(server.api(A)))["version"]
+    before = fee(server, "juminhyo")
+    ok(admin.patch(server.api(f"{A}/procedures/juminhyo"), timeout=10,
+                   json={"fee_yen": before + 100}))
+    ok(admin.put(server.api(f"{A}/wards/kita/counters/79"), timeout=10,
+                 json={"name": "79番", "services": ["certificates"]}))
+    assert 79 in counter_rows(server)
+    # a ward's admin rolls back its ward's parts only: the counter goes, the fee stays
+    server.passwords["admin-kita"] = create_account(server, "admin-kita", "admin", "kita")
+    mine = server.session("admin-kita")
+    saved = ok(mine.post(server.api(f"{A}/versions/{first}/rollback"), json={}, timeout=10))
+    assert saved["changes"][0] == f"rolled back to {first} (kita)"
+    assert "catalog.wards.kita.counters.79: removed" in saved["changes"]
+    assert 79 not in counter_rows(server) and fee(server, "juminhyo") == before + 100
+    # the city-wide admin: all of it, as a new version in the history
+    saved = ok(admin.post(server.api(f"{A}/versions/{first}/rollback"), timeout=10,
+                          json={"base_version": saved["version"]}))
+    assert saved["changes"] == [f"rolled back to {first}",
+                                f"catalog.procedures.juminhyo.fee_yen: {before + 100} → {before}"]
+    assert fee(server, "juminhyo") == before
+    rows = ok(admin.get(server.api(f"{A}/versions")))
+    assert (rows[0]["action"], rows[0]["actor"]) == ("catalog.rolled_back", "admin")
+    # stale base, unknown version, the wrong role
+    r = admin.post(server.api(f"{A}/versions/{first}/rollback"), timeout=10,
+                   json={"base_version": first})
+    assert r.status_code == 409 and r.json()["error"] == "catalog_changed"
+    assert admin.post(server.api(f"{A}/versions/9999/rollback"), json={},
+                      timeout=10).status_code == 404
+    assert server.session("supervisor").post(server.api(f"{A}/versions/{first}/rollback"),
+                                             json={}, timeout=10).status_code == 403
+
+
+def test_life_events_are_added_changed_and_removed(backoffice: Any) -> None:
+    server = backoffice
+    admin = server.session("admin")
+    events = ok(admin.get(server.api(A)))["life_events"]["events"]
+    tennyu = next(e for e in events if e["code"] == "tennyu")
+    copy = {**tennyu, "name": "転入(複製)"}
+    saved = ok(admin.put(server.api(f"{A}/life-events/tennyu2"), json={"event": copy},
+                         timeout=10))
+    assert saved["changes"] == ["life_events.events.tennyu2: added {…}"]
+    r = admin.put(server.api(f"{A}/life-events/tennyu2"), timeout=10,
+                  json={"event": {**copy, "items": [{"procedure": "no-such"}]}})
+    assert r.status_code == 422, r.text
+    ok(admin.delete(server.api(f"{A}/life-events/tennyu2"), timeout=10))
+    assert admin.delete(server.api(f"{A}/life-events/tennyu2"), timeout=10).status_code == 404
+    codes = [e["code"] for e in ok(admin.get(server.api(A)))["life_events"]["events"]]
+    assert "tennyu2" not in codes and "tennyu" in codes

@@ -148,3 +148,94 @@ def test_the_purge_forgets_history_past_its_days(bo: Any) -> None:
     assert device_health.prune(bo) == 1
     assert device_health.prune(bo) == 0
     assert len(device_health.history(bo, device, 10)) == 1
+
+
+# --- a payment terminal: a device of its own ---------------------------------------------
+
+TERMINAL_FINE = {"status": "ok", "version": "term-2.1",
+                 "last_transaction_at": "2026-12-04T10:05:00+09:00",
+                 "components": {"payment_terminal": "ok"}}
+
+
+def enrol_terminal(server: Any, name: str = "terminal-kita-1") -> tuple[int, str]:
+    made = ok(server.session("admin").post(server.api("/admin/devices"), timeout=10,
+                                           json={"name": name, "kind": "terminal",
+                                                 "ward": "kita"}), 201)
+    return int(made["id"]), str(made["token"])
+
+
+def terminal_beat(server: Any, token: str, body: dict[str, Any]) -> requests.Response:
+    return requests.post(server.api("/device/heartbeat"), json=body, timeout=10,
+                         headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_payment_terminal_reports_on_its_own_and_only_that(backoffice: Any) -> None:
+    server = backoffice
+    number, token = enrol_terminal(server)
+    assert kiosk_of(ok(health(server)), "terminal-kita-1")["problems"] == ["never_seen"]
+    ok(terminal_beat(server, token, TERMINAL_FINE))
+    seen = kiosk_of(ok(health(server)), "terminal-kita-1")
+    assert (seen["kind"], seen["alarm"], seen["last_transaction_at"]) == \
+        ("terminal", False, "2026-12-04T10:05:00+09:00")
+    ok(terminal_beat(server, token, {**TERMINAL_FINE, "status": "error",
+                                     "components": {"payment_terminal": "offline"},
+                                     "errors": ["nexo:1005"]}))
+    seen = kiosk_of(ok(health(server)), "terminal-kita-1")
+    assert seen["problems"] == ["status:error", "payment_terminal:offline",
+                                "terminal_error:nexo:1005"] and seen["alarm"]
+    # no amounts, no free-text error (it could carry a name or a card number)
+    assert terminal_beat(server, token, {**TERMINAL_FINE, "amount_yen": 300}).status_code == 422
+    assert terminal_beat(server, token, {**TERMINAL_FINE,
+                                         "errors": ["card 4111 1111"]}).status_code == 422
+    # it may report, nothing else: not the config, not a ticket
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert requests.get(server.api("/device/config"), headers=bearer,
+                        timeout=10).status_code == 403
+    assert requests.post(server.api("/tickets"), headers=bearer, timeout=10,
+                         json={"service": "certificates"}).status_code == 403
+    # rotated and revoked like kiosks and displays
+    admin = server.session("admin")
+    fresh = ok(admin.post(server.api(f"/admin/devices/{number}/rotate-token"), timeout=10))
+    assert terminal_beat(server, token, TERMINAL_FINE).status_code == 401
+    ok(terminal_beat(server, fresh["token"], TERMINAL_FINE))
+    ok(admin.delete(server.api(f"/admin/devices/{number}"), timeout=10), 204)
+    assert terminal_beat(server, fresh["token"], TERMINAL_FINE).status_code == 401
+    # a terminal without a token of its own: still reported through its kiosk
+    beat(server, {**FINE, "components": {**FINE["components"], "payment_terminal": "offline"}})
+    assert "payment_terminal:offline" in kiosk_of(ok(health(server)))["problems"]
+
+
+def test_the_terminal_agent_reports_the_stand_in_terminal(backoffice: Any) -> None:
+    """The agent beside a terminal (kiosk/payment/terminal_agent.py) asks the stand-in nexo
+    terminal and reports with the terminal's own token: alive with its last transaction's
+    time, its maintenance status, then offline — each on the supervisor's view."""
+    import threading
+
+    from hardware.payment.terminal import TerminalServer, TerminalState
+    from kiosk.payment import terminal_agent
+    from kiosk.payment.terminal import NexoTcpTerminal
+
+    server = backoffice
+    _, token = enrol_terminal(server)
+    stand_in = TerminalServer(("127.0.0.1", 0), TerminalState(poi_id="T-7"))
+    threading.Thread(target=stand_in.serve_forever, daemon=True).start()
+    terminal = NexoTcpTerminal("127.0.0.1", stand_in.server_address[1], sale_id="k1",
+                               connect_timeout_s=1.0)
+
+    def seen() -> dict[str, Any]:
+        terminal_agent.send(server.url, token, terminal_agent.report(terminal))
+        return kiosk_of(ok(health(server)), "terminal-kita-1")
+
+    try:
+        first = seen()
+        assert (first["alarm"], first["last_transaction_at"]) == (False, None)
+        paid = terminal.pay("svc-1", "p-1", 300, threading.Event())
+        after = seen()
+        assert after["last_transaction_at"] is not None and not after["alarm"]
+        assert after["last_transaction_at"][:19] == paid.timestamp[:19]   # to the second
+        stand_in.state.status = "Maintenance"
+        assert seen()["problems"] == ["payment_terminal:maintenance"]
+    finally:
+        stand_in.shutdown()
+        stand_in.server_close()
+    assert seen()["problems"] == ["status:error", "payment_terminal:offline"]

@@ -137,6 +137,104 @@ def test_a_ward_admin_sees_its_ward_and_a_supervisor_is_refused(backoffice: Any,
         click_saved(page, "#counter-add")
         naka = next(w for w in catalog(server)["wards"] if w["code"] == "naka")
         assert any(c["number"] == 62 for c in naka["counters"])
+        # its roll-back: its ward's parts only, after a confirmation
+        page.on("dialog", lambda d: d.accept())
+        first = admin_catalog(server)["version"] - 1
+        click_saved(page, f"#version-table tr:has(td:text-is('{first}')) button")
+        naka = next(w for w in catalog(server)["wards"] if w["code"] == "naka")
+        assert not any(c["number"] == 62 for c in naka["counters"])
+        assert f"rolled back to {first} (naka)" in page.inner_text("#version-table")
     finally:
         context.close()
     refused_to_a_supervisor(browser, server, "/admin/catalog")
+
+
+def admin_catalog(server: Any) -> Any:
+    return server.session("admin").get(server.api("/admin/catalog"), timeout=10).json()
+
+
+def procedure(server: Any, code: str) -> Any:
+    return next(p for p in admin_catalog(server)["catalog"]["procedures"] if p["code"] == code)
+
+
+def life_event(server: Any, code: str) -> Any:
+    return next((e for e in admin_catalog(server)["life_events"]["events"]
+                 if e["code"] == code), None)
+
+
+def test_an_admin_edits_forms_life_events_and_rolls_back(backoffice: Any, browser: Any,
+                                                         shots: Shots) -> None:
+    server = backoffice
+    first = admin_catalog(server)["version"]
+    context = browser.new_context(locale="ja-JP")
+    errors: list[str] = []
+    try:
+        page = watch_errors(context.new_page(), errors)
+        page.on("dialog", lambda d: d.accept())
+        open_catalog(page, server, "admin")
+
+        # a procedure: description, a new form field, a fee exemption
+        page.select_option("#proc-choose", "juminhyo")
+        page.fill("#proc-editor textarea[maxlength='400']", "本人確認書類をお持ちください。")
+        n = len(procedure(server, "juminhyo")["fields"])
+        page.click("#proc-editor button:text('項目を追加')")
+        row = f"#field-table tr[data-key='fields[{n}]']"
+        page.fill(f"{row} input[data-part=key]", "note")
+        page.fill(f"{row} input[data-part=label]", "備考")
+        page.select_option(f"{row} select[data-part=kind]", "choice")   # … without choices
+        page.click("#proc-save")
+        spot = f"td[data-key='fields[{n}].choices'] .field-error"
+        page.wait_for_selector(f"{spot}:not(:empty)")
+        assert "needs choices" in page.inner_text(spot)
+        assert page.input_value(f"{row} input[data-part=key]") == "note"   # nothing lost
+        page.fill(f"{row} textarea[data-part=choices]", "とくになし\n郵送希望")
+        page.check("#proc-exempt input >> nth=0")
+        click_saved(page, "#proc-save")
+        p = procedure(server, "juminhyo")
+        assert p["description"] == "本人確認書類をお持ちください。"
+        assert p["fields"][n] == {"key": "note", "label": "備考", "kind": "choice",
+                                  "source": "resident", "required": True,
+                                  "choices": ["とくになし", "郵送希望"]}
+        assert p["fee_exempt_purposes"]
+        # the new field moved up one place, then saved: the form's order follows
+        row = f"#field-table tr[data-key='fields[{n}]']"
+        page.click(f"{row} button:text('↑')")
+        click_saved(page, "#proc-save")
+        assert procedure(server, "juminhyo")["fields"][n - 1]["key"] == "note"
+
+        # a life event: its procedures reordered, one removed, one added, renamed
+        page.select_option("#event-choose", "tennyu")
+        before = [i.get("procedure") for i in life_event(server, "tennyu")["items"]]
+        page.click("#event-items li[data-key='items[1]'] button:text('↑')")
+        page.click("#event-items li:last-child button:text('削除')")
+        page.select_option("#event-add-procedure", "juminhyo")
+        page.click("#event-editor button:text('手続きを追加')")
+        page.fill("#event-editor label[data-key=name] input", "転入(引っ越してきた)")
+        click_saved(page, "#event-save")
+        event = life_event(server, "tennyu")
+        assert [i.get("procedure") for i in event["items"]] == \
+            [before[1], before[0], *before[2:-1], "juminhyo"]
+        assert event["name"] == "転入(引っ越してきた)" and event["questions"]
+        # a new one: refused with the validation's reason next to the field, then made
+        page.select_option("#event-choose", "")
+        page.fill("#event-editor label[data-key=code] input", "kekkon")
+        page.fill("#event-editor label[data-key=name] input", "結婚")
+        page.click("#event-save")
+        page.wait_for_selector("#event-editor .field-error:not(:empty)")
+        page.select_option("#event-add-procedure", "juminhyo")
+        page.click("#event-editor button:text('手続きを追加')")
+        click_saved(page, "#event-save")
+        assert life_event(server, "kekkon") is not None
+        page.select_option("#event-choose", "kekkon")
+        click_saved(page, "#event-editor button:text('このライフイベントを削除')")
+        assert life_event(server, "kekkon") is None
+        shots.take(page, "admin-catalog-editors")
+
+        # roll back to the first version: confirmed, a new version, all of it back
+        click_saved(page, f"#version-table tr:has(td:text-is('{first}')) button")
+        assert "rolled back to" in page.inner_text("#version-table")
+        assert "note" not in [f["key"] for f in procedure(server, "juminhyo")["fields"]]
+        assert [i.get("procedure") for i in life_event(server, "tennyu")["items"]] == before
+        assert errors == [] or all("422" in e for e in errors), errors
+    finally:
+        context.close()

@@ -14,6 +14,7 @@ import pytest
 from kiosk.sync.sealing import generate_key
 from kiosk.ui.adapters import make_devices
 from kiosk.ui.settings import UiConfig
+from tests.backoffice.test_device_health import TERMINAL_FINE, enrol_terminal, terminal_beat
 from tests.web.conftest import Shots
 from tests.web.test_pages_browser import login, watch_errors
 
@@ -89,3 +90,30 @@ def test_paper_out_reaches_the_supervisor_page(backoffice: Any, browser: Any,
     finally:
         context.close()
         devices.close()
+
+
+def test_a_payment_terminal_of_its_own_on_the_supervisor_page(backoffice: Any,
+                                                               browser: Any) -> None:
+    """A terminal enrolled with its own token: its heartbeat (alive, last transaction,
+    error codes) shows on the devices page, raising the alarm like the others."""
+    server = backoffice
+    _, token = enrol_terminal(server)
+    row = "tr[data-device='terminal-kita-1']"
+    context = browser.new_context(locale="ja-JP")
+    try:
+        errors: list[str] = []
+        page = watch_errors(context.new_page(), errors)
+        login(page, server, "supervisor")
+        page.wait_for_selector("#counter-view:not([hidden])")
+        page.goto(f"{server.url}/supervisor/devices")
+        page.wait_for_selector(f"{row} .dv-state[data-problems~='never_seen']")
+        assert terminal_beat(server, token, TERMINAL_FINE).status_code == 200
+        page.wait_for_selector(f"{row}[data-alarm='false']", timeout=SHOWN_WITHIN_MS)
+        assert "最終取引 10:05" in page.inner_text(row)
+        assert terminal_beat(server, token, {**TERMINAL_FINE, "status": "degraded",
+                                             "errors": ["nexo:1005"]}).status_code == 200
+        page.wait_for_selector(f"{row}[data-alarm='true']", timeout=SHOWN_WITHIN_MS)
+        assert "決済端末のエラー: nexo:1005" in page.inner_text(f"{row} .dv-state")
+        assert page.is_visible("#dv-alarm") and errors == []
+    finally:
+        context.close()

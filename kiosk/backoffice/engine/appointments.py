@@ -22,7 +22,6 @@ import functools
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from sqlalchemy import Connection, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from kiosk.backoffice import hash_key
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import iso, local, office_day, to_utc, utcnow
 from kiosk.backoffice.context import Backoffice
@@ -56,7 +56,6 @@ A = m.appointments
 S = m.appointment_slots
 T = m.tickets
 TAKING = ("held", "booked", "checked_in")  # what counts against a slot's capacity
-HASH_KEY_ENV = "WARD_APPOINTMENT_HASH_KEY"
 log = logging.getLogger(__name__)
 
 
@@ -86,8 +85,7 @@ def rules_of(bo: Backoffice, ward: Ward, service: str) -> AppointmentRules:
 
 
 def _hash(kind: str, value: str) -> str:
-    key = os.environ.get(HASH_KEY_ENV, "ward-appointments").encode()
-    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(hash_key.current(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
 def address_hash(address: str) -> str:

@@ -223,7 +223,7 @@ async def post_enable(username: Username, request: Request,
 
 class DeviceIn(Strict):
     name: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Literal["kiosk", "display"]
+    kind: Literal["kiosk", "display", "terminal"]  # terminal: a payment terminal
     ward: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")
 
 

@@ -11,7 +11,8 @@ someone else since is refused (409 catalog_changed) instead of silently overwrit
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any
 
@@ -28,6 +29,8 @@ from kiosk.backoffice.engine import lookups
 from kiosk.backoffice.engine.errors import conflict, forbidden, invalid, not_found
 from kiosk.backoffice.routes.admin import ADMIN, Strict, _actor
 from kiosk.backoffice.schemas import Out
+from kiosk.backoffice.seed import CounterBusy
+from kiosk.domain.catalog import FieldKind, FieldSource
 from kiosk.domain.errors import ConfigError
 
 router = APIRouter(prefix="/admin/catalog", tags=["admin"])
@@ -54,6 +57,8 @@ class CatalogOut(Out):
     catalog: dict[str, Any]
     life_events: dict[str, Any] | None
     calendar: dict[str, Any]
+    field_kinds: list[str]     # what a form field's kind and source may be (the page's
+    field_sources: list[str]   # choices; the files' validation holds the same lists)
 
 
 class Saved(Out):
@@ -102,6 +107,10 @@ class ProcedureIn(Strict):
     base_version: BaseVersion = None
 
 
+class RollbackIn(Strict):
+    base_version: BaseVersion = None
+
+
 class LifeEventIn(Strict):
     event: dict[str, Any]  # one [[events]] table of life_events.toml
     base_version: BaseVersion = None
@@ -137,17 +146,32 @@ async def _change(request: Request, who: Principal, action: str, ward: str | Non
             data = make(dict(current.data))
         except KeyError as exc:
             raise not_found(str(exc.args[0]) if exc.args else "not found") from None
-        try:
+        with _refusals():
             return versions.save(bo.engine, data, actor=_actor(request, who), ward=ward,
                                  action=action, base=current.version if base is None
                                  else base)
-        except ConfigError as exc:
-            raise invalid("invalid_catalog", f"{exc.key}: {exc.problem}", file=exc.file,
-                          key=exc.key) from None
-        except versions.Stale as exc:
-            raise conflict("catalog_changed", str(exc), version=exc.current) from None
 
-    loaded, what = await run_in_threadpool(work)
+    return await _saved(bo, run_in_threadpool(work))
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A stored change refused: by the files' validation (422), by a change saved meanwhile
+    or by a counter serving a ticket (409)."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise invalid("invalid_catalog", f"{exc.key}: {exc.problem}", file=exc.file,
+                      key=exc.key) from None
+    except versions.Stale as exc:
+        raise conflict("catalog_changed", str(exc), version=exc.current) from None
+    except CounterBusy as exc:
+        raise conflict("counter_busy", str(exc)) from None
+
+
+async def _saved(bo: Any, work: Awaitable[tuple[Any, list[str]]]) -> dict[str, Any]:
+    """A stored version put in force in this process at once."""
+    loaded, what = await work
     if loaded.version > bo.catalog_number:
         bo.use_catalog(loaded)
     return {"version": loaded.version, "changes": what}
@@ -171,7 +195,9 @@ def get_catalog(request: Request, who: Principal = ADMIN) -> dict[str, Any]:
             calendar[key] = {k: v for k, v in (calendar.get(key) or {}).items()
                              if k == who.ward}
     return {"version": loaded.version, "catalog": catalog,
-            "life_events": loaded.data.get("life_events"), "calendar": calendar}
+            "life_events": loaded.data.get("life_events"), "calendar": calendar,
+            "field_kinds": [k.value for k in FieldKind],
+            "field_sources": [s.value for s in FieldSource]}
 
 
 @router.get("/versions", response_model=list[VersionOut],
@@ -183,6 +209,24 @@ def get_versions(request: Request, who: Principal = ADMIN,
     return [{"version": r.version, "at": iso(r.at, bo.tz), "actor": r.actor, "ward": r.ward,
              "action": r.action, "changes": list(r.changes)}
             for r in versions.history(bo.engine, who.ward, limit)]
+
+
+@router.post("/versions/{version}/rollback", response_model=Saved,
+             summary="Make an earlier version the one in force again, as a new version "
+                     "(city-wide admin: all of it; a ward's admin: its ward's parts)")
+async def rollback(version: Annotated[int, Path(ge=1)], body: RollbackIn, request: Request,
+                   who: Principal = ADMIN) -> dict[str, Any]:
+    bo = bo_of(request)
+
+    def work() -> tuple[Any, list[str]]:
+        try:
+            with _refusals():  # an old version today's rules refuse: 422 too
+                return versions.rollback(bo.engine, version, actor=_actor(request, who),
+                                         ward=who.ward, base=body.base_version)
+        except KeyError as exc:
+            raise not_found(str(exc.args[0])) from None
+
+    return await _saved(bo, run_in_threadpool(work))
 
 
 # --- a ward: counters, hours, days -----------------------------------------------------------
@@ -275,3 +319,13 @@ async def put_life_event(code: Code, body: LifeEventIn, request: Request,
     _city_wide(who)
     return await _change(request, who, "catalog.life_event", None, body.base_version,
                          lambda d: edit.put_life_event(d, code, body.event))
+
+
+@router.delete("/life-events/{code}", response_model=Saved,
+               summary="Remove a life event (city-wide admin)")
+async def delete_life_event(code: Code, request: Request, who: Principal = ADMIN,
+                            base_version: Annotated[int | None, Query(ge=0)] = None
+                            ) -> dict[str, Any]:
+    _city_wide(who)
+    return await _change(request, who, "catalog.life_event_removed", None, base_version,
+                         lambda d: edit.delete_life_event(d, code))

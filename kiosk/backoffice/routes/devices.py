@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, Field
 from sqlalchemy import select, update
@@ -13,14 +13,16 @@ from sqlalchemy import select, update
 from kiosk.backoffice import device_health
 from kiosk.backoffice import models as m
 from kiosk.backoffice import schemas as S
-from kiosk.backoffice.auth import Principal
+from kiosk.backoffice.auth import Principal, require_any
 from kiosk.backoffice.clock import iso, utcnow
 from kiosk.backoffice.db import reading, writing
 from kiosk.backoffice.deps import DEVICE, SUPERVISOR, Strict, base, bo_of
 from kiosk.backoffice.engine import lookups
 from kiosk.backoffice.errors import ApiError
+from kiosk.backoffice.principal import ENROLLED_KINDS
 from kiosk.backoffice.privacy import refuse_my_number
 
+ANY_DEVICE = Depends(require_any(role=None, devices=ENROLLED_KINDS))  # terminals too
 router = APIRouter()
 
 
@@ -80,12 +82,17 @@ class HeartbeatIn(Strict):
     last_sync: AwareDatetime | None = None     # the device's last answer from this server
     maintainer_unlock: MaintainerUnlockIn | None = None
     update: UpdateIn | None = None
+    # a payment terminal's own report: when it last completed a transaction (no amount,
+    # no card, no resident) and its current error codes (codes only, no free text)
+    last_transaction_at: AwareDatetime | None = None
+    errors: list[Annotated[str, Field(max_length=40, pattern=r"^[a-z0-9_.:-]+$")]] | None = \
+        Field(None, max_length=10)
 
 
 @router.post("/device/heartbeat", tags=["devices"], response_model=S.HeartbeatAck,
              summary="Device health report")
 def device_heartbeat(body: HeartbeatIn, request: Request,
-                     who: Principal = DEVICE) -> dict[str, Any]:
+                     who: Principal = ANY_DEVICE) -> dict[str, Any]:
     bo = bo_of(request)
     payload = body.model_dump(mode="json")
     refuse_my_number(payload, "heartbeat")

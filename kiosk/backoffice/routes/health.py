@@ -56,6 +56,7 @@ class DeviceState(Out):
     last_sync: str | None
     disk_free_mb: int | None
     components: dict[str, str]
+    last_transaction_at: str | None = None   # a payment terminal's (no amount, no card)
     problems: list[str]
     alarm: bool
 

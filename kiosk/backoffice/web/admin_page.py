@@ -21,7 +21,9 @@ async def admin_page(request: Request) -> Response:
 
 @router.get("/admin/catalog", response_class=HTMLResponse)
 async def catalog_page(request: Request) -> Response:
-    """Counters, opening hours and closed days of a ward; services' targets and procedures'
-    fees for a city-wide admin (routes/catalog_admin.py does the work)."""
+    """Counters, opening hours and closed days of a ward; for a city-wide admin services'
+    targets, procedures (fees, descriptions, exemptions, form fields) and life events;
+    rolling back to a version (routes/catalog_admin.py does the work)."""
     return await supervisor_page_of(request, "catalog.html", "窓口・手続きの設定", "catalog.js",
+                                    extra=("catalog_edit.js",),
                                     role="admin", refusal=ADMINS_ONLY)

@@ -15,6 +15,7 @@
   const DAYS = [T("月曜"), T("火曜"), T("水曜"), T("木曜"), T("金曜"), T("土曜"), T("日曜")];
   let current = null;   // GET /admin/catalog: {version, catalog, calendar}
   let ward = null;
+  const editors = [];   // catalog_edit.js: the city-wide editors, drawn after each load
 
   function message(id, text) { document.getElementById(id).textContent = text; }
 
@@ -115,7 +116,8 @@
     const cal = current.calendar || {};
     document.getElementById("days-closed").value = ((cal.closed || {})[ward] || []).join("\n");
     document.getElementById("days-open").value = ((cal.open || {})[ward] || []).join("\n");
-    if (cfg.ward) return;   // services and procedures: a city-wide admin's
+    if (cfg.ward) return;   // services, procedures and life events: a city-wide admin's
+    editors.forEach(function (draw) { draw(current); });
     fill("service-table", current.catalog.services.map(function (s) {
       const target = number(s.target_wait_minutes);
       const minutes = number(s.default_service_minutes, "0.5");
@@ -138,6 +140,15 @@
     }));
   }
 
+  function rollbackButton(version) {  // a new version "rolled back to N", after a yes
+    return button(T("この版に戻す"), function () {
+      const question = cfg.ward ? T("この区の窓口・受付時間・休庁日を版 {version} の内容に戻しますか?", { version: version })
+        : T("カタログ全体を版 {version} の内容に戻しますか?", { version: version });
+      if (!window.confirm(question)) return Promise.resolve();
+      return act("POST", API + "/versions/" + version + "/rollback", { base_version: current.version });
+    }, true);
+  }
+
   function load() {
     return Promise.all([L.api("GET", API), L.api("GET", API + "/versions?limit=30")]).then(function (all) {
       current = all[0];
@@ -150,7 +161,8 @@
       fill("version-table", all[1].map(function (v) {
         return el("tr", {}, [el("td", { text: String(v.version) }), el("td", { text: v.at || "—" }),
           el("td", { text: v.actor || T("コマンドライン") }), el("td", { text: v.ward || T("全区") }),
-          el("td", {}, v.changes.map(function (line) { return el("div", { text: line }); }))]);
+          el("td", {}, v.changes.map(function (line) { return el("div", { text: line }); })),
+          el("td", {}, v.version < current.version ? [rollbackButton(v.version)] : [])]);
       }));
       document.body.dataset.rendered = String(Date.now());
     }, function (e) { message("cat-error", T("できませんでした: {reason}", { reason: e.message })); });
@@ -183,5 +195,9 @@
     function lines(id) { return document.getElementById(id).value.split(/\s+/).filter(Boolean); }
     quiet(change("PUT", "/wards/" + ward + "/days", { closed: lines("days-closed"), open: lines("days-open") }));
   });
+  window.CatalogPage = {   // for catalog_edit.js
+    change: change, quiet: quiet, button: button, fill: fill, message: message,
+    addEditor: function (draw) { editors.push(draw); if (current && !cfg.ward) draw(current); }
+  };
   load();
 })();

@@ -58,7 +58,10 @@
   let soundOn = false;
   let known = {};   // problem keys already alarmed ("<device id> <problem>")
 
-  function problemText(p) { return PROBLEMS[p] || p; }
+  function problemText(p) {   // a payment terminal's own error codes are shown as it sends them
+    if (p.indexOf("terminal_error:") === 0) return T("決済端末のエラー: {code}", { code: p.slice(15) });
+    return PROBLEMS[p] || p;
+  }
 
   function chime() {
     document.body.dataset.chimes = String(Number(document.body.dataset.chimes || 0) + 1);
@@ -96,7 +99,7 @@
         el("td", { text: KINDS[d.kind] || d.kind }),
         el("td", { class: "dv-state", "data-problems": d.problems.join(" "), text: state }),
         el("td", { text: d.age_seconds === null ? "—" : T("{n} 秒前", { n: d.age_seconds + later }) }),
-        el("td", { text: d.version || "—" }),
+        el("td", { text: d.last_transaction_at ? T("最終取引 {at}", { at: d.last_transaction_at.slice(11, 16) }) : (d.version || "—") }),
         el("td", { class: "dv-update", "data-state": d.update ? d.update.state : "",
                    text: updateText(d.update) }),
         el("td", { text: d.outbox_pending === null ? "—" : String(d.outbox_pending) }),
