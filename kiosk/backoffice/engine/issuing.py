@@ -175,13 +175,13 @@ def _sql(*parts: str) -> Any:
                                   if f":{name}" in sql))
 
 
-_AHEAD = ("SELECT count(*) FROM tickets w WHERE w.ward = :ward AND w.service = :service "
-          "AND w.status = 'waiting' AND (w.rank < :rank OR (w.rank = :rank AND "
-          "w.queue_at <= :queue_at))")
 # The online number: the sequence value, jumping over the offline range (online_number).
-# PostgreSQL: the same count from the trigger-kept waiting_counts (migration 0201): every
-# waiting ticket of rank <= ours, less those of our rank queued after us (offline uploads
-# stamped slightly ahead; almost always none). The statement's snapshot excludes itself.
+# The people ahead: the waiting tickets of the queue with a rank before ours or ours and
+# queued no later, counted from the trigger-kept waiting_counts (migration 0201 on
+# PostgreSQL, 0560 on SQLite) — every waiting ticket of rank <= ours, less those of our
+# rank queued after us (offline uploads stamped slightly ahead; almost always none) —
+# instead of one index entry per waiting ticket. PostgreSQL: the statement's snapshot
+# excludes itself.
 _AHEAD_PG = ("(SELECT coalesce(sum(c.n), 0) FROM waiting_counts c WHERE c.ward = :ward "
              "AND c.service = :service AND c.rank <= :rank) - (SELECT count(*) FROM tickets w "
              "WHERE w.ward = :ward AND w.service = :service AND w.status = 'waiting' "
@@ -225,9 +225,12 @@ _BUMP_SQLITE = _sql(
 _INSERT = {pg: _sql("INSERT INTO tickets (", _TICKET_COLUMNS, ") VALUES (",
                     _ticket_values(pg, ":number", ":label", ":offline"), ") RETURNING id")
            for pg in (True, False)}
-_AHEAD_SQL = _sql(_AHEAD)
+# SQLite, after the insert in the same transaction: the counts the triggers of migration 0560
+# keep, this ticket included (the caller takes 1 off, as from `_AHEAD`'s count)
+_AHEAD_SQLITE = _sql("SELECT", _AHEAD_PG)
 # the same, run on the DB-API cursor (db.Prepared): SQLite's issuing is mostly these three
-_BUMP_RAW, _INSERT_RAW, _AHEAD_RAW = map(Prepared, (_BUMP_SQLITE, _INSERT[False], _AHEAD_SQL))
+_BUMP_RAW, _INSERT_RAW, _AHEAD_RAW = map(Prepared, (_BUMP_SQLITE, _INSERT[False],
+                                                    _AHEAD_SQLITE))
 
 
 def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,
