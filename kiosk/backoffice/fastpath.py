@@ -32,6 +32,7 @@ from kiosk.backoffice.engine import shown
 from kiosk.backoffice.engine.errors import EngineError
 from kiosk.backoffice.engine.issuing import (
     ISSUE_PG,
+    ISSUE_PG_SHOWN,
     ISSUERS,
     TicketRequest,
     issue_params,
@@ -46,6 +47,7 @@ from kiosk.domain.catalog import Ward
 log = logging.getLogger(__name__)
 
 SQL = str(ISSUE_PG.compile(dialect=pg_dialect.dialect()))
+SQL_SHOWN = str(ISSUE_PG_SHOWN.compile(dialect=pg_dialect.dialect()))
 SHOWN_SQL = str(shown.INSERT.compile(dialect=pg_dialect.dialect()))
 
 
@@ -88,16 +90,26 @@ class FastIssuer:
         if hot is None:
             return None
         _, params, now = hot
+        served = bo.cached_estimate(params["ward"], params["service"])
+        folded = shown.in_sql(served)
+        values = pg_issue_params(bo, params, principal, now)
         try:
             async with self.pool.connection() as conn:
-                cur = await conn.execute(SQL, pg_issue_params(bo, params, principal, now))
-                got = await cur.fetchone()
-                assert got is not None
-                row = new_row(params, got[0], got[1], got[2])
-                # The estimate answered, stored for measuring it (issue #22): a second
-                # statement, as it is computed here from the people ahead counted above.
-                served, shown_row = shown.issue_values(bo, row, int(got[3]))
-                await conn.execute(SHOWN_SQL, shown_row)
+                if folded is not None:  # one statement stores the estimate answered too
+                    cur = await conn.execute(SQL_SHOWN, {**values, **folded})
+                    got = await cur.fetchone()
+                    assert got is not None
+                    row = new_row(params, got[0], got[1], got[2])
+                    shown.stored_in_sql(bo, row, int(got[3]), served)
+                else:
+                    cur = await conn.execute(SQL, values)
+                    got = await cur.fetchone()
+                    assert got is not None
+                    row = new_row(params, got[0], got[1], got[2])
+                    # The estimate answered, stored for measuring it (issue #22): a second
+                    # statement, as it is computed here from the people ahead counted above.
+                    served, shown_row = shown.issue_values(bo, row, int(got[3]))
+                    await conn.execute(SHOWN_SQL, shown_row)
         except psycopg.errors.UniqueViolation:
             return None  # a retry under a used key: the general path replays it
         except psycopg.Error as exc:  # the general path answers (and logs) it properly

@@ -195,7 +195,7 @@ _PG_LABEL = (f"(:prefix || '-' || CASE WHEN {_PG_NUMBER} < 1000 THEN lpad({_PG_N
 # event, NOTIFYs it (delivered at commit) and counts the people ahead. The event is the one
 # `event_body` builds (`issued_event`), with the id and number the ticket row RETURNs set
 # into it.
-ISSUE_PG = _sql(
+_ISSUE_PG_CTES = (
     "WITH seq AS (INSERT INTO ticket_sequences (ward, service, day, last)",
     "VALUES (:ward, :service, :day, 1) ON CONFLICT (ward, service, day)",
     "DO UPDATE SET last = ticket_sequences.last + 1 RETURNING last),",
@@ -206,9 +206,23 @@ ISSUE_PG = _sql(
     "counter, data) SELECT t.id, :ward, :service, 'ticket.issued', :at, :actor, :device_id,",
     "NULL, jsonb_set(jsonb_set(CAST(:event AS jsonb), '{ticket,id}', to_jsonb(t.id)),",
     "'{ticket,number}', to_jsonb(t.label))::text FROM t",
-    "RETURNING id, data)",
-    "SELECT t.id, t.number, t.label, (", _AHEAD_PG, ") AS ahead, ev.id AS event_id,",
-    "pg_notify(:channel, '{\"id\":' || ev.id || ',' || substr(ev.data, 2)) FROM t, ev")
+    "RETURNING id, data)")
+_PG_NOTIFY = "pg_notify(:channel, '{\"id\":' || ev.id || ',' || substr(ev.data, 2))"
+ISSUE_PG = _sql(*_ISSUE_PG_CTES,
+                "SELECT t.id, t.number, t.label, (", _AHEAD_PG, ") AS ahead, ev.id AS event_id,",
+                _PG_NOTIFY, "FROM t, ev")
+# The same, also storing the estimate answered (engine/shown.py) when it is computed from
+# the people ahead by arithmetic alone (estimate.ServiceEstimate, `shown.in_sql`): the hot
+# path's one round trip per ticket. The float8 arithmetic and round() (to even, as Python's)
+# give the value Python computes.
+ISSUE_PG_SHOWN = _sql(
+    *_ISSUE_PG_CTES, ",",
+    "a AS (SELECT t.id, t.number, t.label, (", _AHEAD_PG, ") AS ahead FROM t),",
+    "sh AS (INSERT INTO ticket_estimates (ticket_id, ward, service, stage, at, source, method,",
+    "people_ahead, estimate_seconds) SELECT a.id, :ward, :service, 0, :issued_at, 'issue',",
+    ":method, a.ahead, CAST(round((CAST(a.ahead AS float8) + 0.5) * CAST(:mean AS float8)",
+    "/ CAST(:capacity AS float8)) AS integer) FROM a)",
+    "SELECT a.id, a.number, a.label, a.ahead, ev.id AS event_id,", _PG_NOTIFY, "FROM a, ev")
 
 
 def issued_event(bo: Backoffice, params: dict[str, Any], at: datetime) -> str:
