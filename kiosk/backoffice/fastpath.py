@@ -42,6 +42,7 @@ from kiosk.backoffice.engine.issuing import (
 from kiosk.backoffice.engine.lookups import is_open
 from kiosk.backoffice.engine.shapes import ticket_json
 from kiosk.backoffice.errors import to_http
+from kiosk.backoffice.pgbatch import Batcher
 from kiosk.domain.catalog import Ward
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class FastIssuer:
         self.pool = AsyncConnectionPool(bo.libpq_dsn(), min_size=size, max_size=size,
                                         open=False, kwargs={"autocommit": True},
                                         name="fast-issue")
+        self.batcher = Batcher(self.pool, SQL_SHOWN, bo.settings.server.group_commit_max)
 
     async def open(self) -> None:
         await self.pool.open(wait=True, timeout=10)
@@ -93,23 +95,23 @@ class FastIssuer:
         served = bo.cached_estimate(params["ward"], params["service"])
         folded = shown.in_sql(served)
         values = pg_issue_params(bo, params, principal, now)
+        if folded is not None:  # one statement stores the estimate answered too (batched)
+            got = await self.batcher.issue({**values, **folded})
+            if got is None:
+                return None
+            row = new_row(params, got[0], got[1], got[2])
+            shown.stored_in_sql(bo, row, int(got[3]), served)
+            return ticket_json(bo, row, int(got[3]), base_url, served=served)
         try:
             async with self.pool.connection() as conn:
-                if folded is not None:  # one statement stores the estimate answered too
-                    cur = await conn.execute(SQL_SHOWN, {**values, **folded})
-                    got = await cur.fetchone()
-                    assert got is not None
-                    row = new_row(params, got[0], got[1], got[2])
-                    shown.stored_in_sql(bo, row, int(got[3]), served)
-                else:
-                    cur = await conn.execute(SQL, values)
-                    got = await cur.fetchone()
-                    assert got is not None
-                    row = new_row(params, got[0], got[1], got[2])
-                    # The estimate answered, stored for measuring it (issue #22): a second
-                    # statement, as it is computed here from the people ahead counted above.
-                    served, shown_row = shown.issue_values(bo, row, int(got[3]))
-                    await conn.execute(SHOWN_SQL, shown_row)
+                cur = await conn.execute(SQL, values)
+                got = await cur.fetchone()
+                assert got is not None
+                row = new_row(params, got[0], got[1], got[2])
+                # The estimate answered, stored for measuring it (issue #22): a second
+                # statement, as it is computed here from the people ahead counted above.
+                served, shown_row = shown.issue_values(bo, row, int(got[3]))
+                await conn.execute(SHOWN_SQL, shown_row)
         except psycopg.errors.UniqueViolation:
             return None  # a retry under a used key: the general path replays it
         except psycopg.Error as exc:  # the general path answers (and logs) it properly
