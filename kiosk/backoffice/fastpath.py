@@ -208,7 +208,9 @@ class FastTickets:
             return None
         try:
             req = request_of(TicketIn.model_validate_json(body))
-            ticket = await fast.issue(principal, req, key.decode(), str(Request(scope).base_url))
+            # the request's own URL only when no public_url replaces it (shapes.ticket_json)
+            base = "" if self.bo.settings.server.public_url else str(Request(scope).base_url)
+            ticket = await fast.issue(principal, req, key.decode(), base)
         except ValidationError:
             return None
         except EngineError as exc:
@@ -219,7 +221,11 @@ class FastTickets:
         return 201, _dump(ticket)
 
 
+# json.dumps with these options builds an encoder per call; this one is built once
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None,
+                            separators=(",", ":"))
+
+
 def _dump(content: Any) -> bytes:
     """As fastapi's JSONResponse renders it."""
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
-                      separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(content).encode("utf-8")
