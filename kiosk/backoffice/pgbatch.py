@@ -67,7 +67,9 @@ def literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, str) and "\x00" not in value:
         return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, datetime) and value.tzinfo is None:  # stored times are naive UTC
+        return f"'{value.isoformat()}'"
+    if isinstance(value, date) and not isinstance(value, datetime):
         return f"'{value.isoformat()}'"
     raise ValueError(f"no literal for a {type(value).__name__}")
 

@@ -103,3 +103,21 @@ def test_hot_path_stores_the_estimate_it_answers(backoffice_factory):
                        t["estimated_wait_seconds"], None, None) for t in tickets]
     assert len({t["estimated_wait_seconds"] for t in tickets}) > 4
     assert "hot path failed" not in server.log_text()  # it did not fall back
+
+
+def test_batch_literals_quote_or_refuse():
+    """pgbatch.literal writes what the batches send as SQL text; anything it cannot write
+    exactly keeps the batch off (ValueError: each ticket goes alone)."""
+    from datetime import UTC, date, datetime
+
+    from kiosk.backoffice.pgbatch import literal, positional
+
+    assert literal("it's a \\ key") == "'it''s a \\ key'"
+    assert [literal(v) for v in (None, True, 7, -2, 0.1, date(2026, 12, 5))] == [
+        "NULL", "true", "7", "-2", "0.1", "'2026-12-05'"]
+    assert literal(datetime(2026, 12, 5, 4, 5, 6, 7)) == "'2026-12-05T04:05:06.000007'"
+    for bad in ("a\x00b", float("nan"), datetime(2026, 12, 5, tzinfo=UTC), b"x", [1]):
+        with pytest.raises(ValueError):
+            literal(bad)
+    assert positional("SELECT %(a)s, %(b)s, %(a)s, 100%%") == ("SELECT $1, $2, $1, 100%",
+                                                               ["a", "b"])
