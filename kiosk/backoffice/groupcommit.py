@@ -77,7 +77,7 @@ class GroupIssuer:
     async def issue(self, principal: Principal, req: TicketRequest, key: str,
                     base_url: str) -> dict[str, Any] | None:
         """The new ticket, or None: take the general path (the module docstring)."""
-        hot = hot_params(self.bo, principal, req, key, warm=False)  # 4xx as usual
+        hot = hot_params(self.bo, principal, req, key)  # 4xx as usual
         if hot is None or self._loop is None:
             return None
         ward, params, now = hot

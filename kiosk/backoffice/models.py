@@ -303,8 +303,8 @@ ticket_estimates = Table(
     Index("ix_ticket_estimates_ward_at", "ward", "at"),
 )
 
-# PostgreSQL: waiting tickets per queue and rank, kept by a trigger on tickets (migration
-# 0201) so issuing need not count a long queue. Empty on SQLite.
+# Waiting tickets per queue and rank, kept by triggers on tickets (migration 0201 on
+# PostgreSQL, 0560 on SQLite) so issuing need not count a long queue.
 waiting_counts = Table(
     "waiting_counts", metadata,
     Column("ward", String(32), primary_key=True),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from tests.backoffice.conftest import SseReader, issue, ok
 
@@ -52,13 +53,12 @@ def test_hot_path_answers_as_the_general_path(backoffice_factory):
         sse.close()
 
 
-@pytest.mark.postgres
-def test_waiting_counts_follow_every_transition(backoffice_factory):
-    """The trigger-kept counts behind the hot path's people-ahead equal a real count after
-    issuing, calling, holding, resuming, transferring, no-shows and cancelling."""
-    import psycopg
-
-    server = backoffice_factory.start("postgres")
+@pytest.mark.parametrize("db", [pytest.param("postgres", marks=pytest.mark.postgres), None])
+def test_waiting_counts_follow_every_transition(backoffice_factory, db):
+    """The trigger-kept counts behind the people-ahead of issuing (migrations 0201 and 0560)
+    equal a real count after issuing, calling, holding, resuming, transferring, no-shows
+    and cancelling, on PostgreSQL and SQLite."""
+    server = backoffice_factory.start(db)
     staff = server.session("staff")
     a = [ok(issue(server, service="certificates"), 201) for _ in range(4)]
     p = ok(issue(server, service="certificates", priority="priority"), 201)
@@ -71,12 +71,53 @@ def test_waiting_counts_follow_every_transition(backoffice_factory):
     ok(staff.post(server.api(f"/tickets/{a[0]['id']}/resume")))
     called = ok(staff.post(server.api("/wards/kita/counters/1/call-next")))
     ok(staff.post(server.api(f"/tickets/{called['id']}/no-show")))
-    with psycopg.connect(server.db_url) as conn:
-        kept = set(conn.execute("SELECT ward, service, rank, n FROM waiting_counts WHERE n > 0"))
-        real = set(conn.execute("SELECT ward, service, rank, count(*) FROM tickets "
-                                "WHERE status = 'waiting' GROUP BY 1, 2, 3"))
+    kept = set(_rows(server, "SELECT ward, service, rank, n FROM waiting_counts WHERE n > 0"))
+    real = set(_rows(server, "SELECT ward, service, rank, count(*) FROM tickets "
+                             "WHERE status = 'waiting' GROUP BY 1, 2, 3"))
     assert kept == real and real
     t = ok(issue(server, service="certificates"), 201)
     queue = ok(staff.get(server.api("/wards/kita/queue")))
     waiting = next(s for s in queue["services"] if s["code"] == "certificates")["waiting"]
     assert t["people_ahead"] == len(waiting) - 1 and waiting[-1]["number"] == t["number"]
+
+
+def _rows(server, sql):
+    engine = sa.create_engine(server.db_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(sql).all()]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_hot_path_stores_the_estimate_it_answers(backoffice_factory):
+    """The hot path's one statement (ISSUE_PG_SHOWN) stores the estimate of each answer as
+    the general path's INSERT does: same people ahead, same seconds (float8, round to even)."""
+    server = backoffice_factory.start("postgres")
+    tickets = [ok(issue(server, service=s), 201) for s in ("moving", "family") * 8]
+    stored = _rows(server, "SELECT ticket_id, source, method, stage, people_ahead, "
+                           "estimate_seconds, low_seconds, high_seconds FROM ticket_estimates "
+                           "ORDER BY ticket_id")
+    assert stored == [(t["id"], "issue", "learned", 0, t["people_ahead"],
+                       t["estimated_wait_seconds"], None, None) for t in tickets]
+    assert len({t["estimated_wait_seconds"] for t in tickets}) > 4
+    assert "hot path failed" not in server.log_text()  # it did not fall back
+
+
+def test_batch_literals_quote_or_refuse():
+    """pgbatch.literal writes what the batches send as SQL text; anything it cannot write
+    exactly keeps the batch off (ValueError: each ticket goes alone)."""
+    from datetime import UTC, date, datetime
+
+    from kiosk.backoffice.pgbatch import literal, positional
+
+    assert literal("it's a \\ key") == "'it''s a \\ key'"
+    assert [literal(v) for v in (None, True, 7, -2, 0.1, date(2026, 12, 5))] == [
+        "NULL", "true", "7", "-2", "0.1", "'2026-12-05'"]
+    assert literal(datetime(2026, 12, 5, 4, 5, 6, 7)) == "'2026-12-05T04:05:06.000007'"
+    for bad in ("a\x00b", float("nan"), datetime(2026, 12, 5, tzinfo=UTC), b"x", [1]):
+        with pytest.raises(ValueError):
+            literal(bad)
+    assert positional("SELECT %(a)s, %(b)s, %(a)s, 100%%") == ("SELECT $1, $2, $1, 100%",
+                                                               ["a", "b"])

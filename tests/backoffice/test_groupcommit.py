@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from kiosk.backoffice import models as m
@@ -67,25 +68,39 @@ def test_a_used_key_leaves_the_batch_to_the_others(tmp_path: Any) -> None:
     bo.engine.dispose()
 
 
-def test_the_server_issues_through_the_group_writer(backoffice_factory: Any) -> None:
-    """Through HTTP: concurrent kiosks, retries replayed, refusals as before, events live."""
+@pytest.mark.parametrize("db", [None, pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_server_issues_through_the_group_writer(backoffice_factory: Any,
+                                                   db: str | None) -> None:
+    """Through HTTP: concurrent kiosks, retries replayed, refusals as before, events live —
+    SQLite's group writer, and PostgreSQL's batches (pgbatch.py), also with retries of used
+    keys inside a batch."""
     from concurrent.futures import ThreadPoolExecutor
 
-    server = backoffice_factory.start("sqlite")
+    server = backoffice_factory.start(db)
     sse = SseReader(server.api("/events?ward=kita&service=family"), server.display_token)
     try:
         sse.next("snapshot")
         first = ok(issue(server, service="family"), 201)  # warms the caches
         n0, ahead0 = int(first["number"][2:]), first["people_ahead"]  # a server shared
         with ThreadPoolExecutor(16) as pool:
-            tickets = list(pool.map(lambda _: ok(issue(server, service="family"), 201),
-                                    range(48)))
+            sent = [uuid.uuid4().hex for _ in range(48)]
+            tickets = list(pool.map(lambda k: ok(issue(server, key=k, service="family"), 201),
+                                    sent))
         numbers = sorted(t["number"] for t in tickets)
         assert numbers == [f"C-{n:03d}" for n in range(n0 + 1, n0 + 49)]
         assert sorted(t["people_ahead"] for t in tickets) == list(range(ahead0 + 1,
                                                                         ahead0 + 49))
         seen = {sse.next("ticket.issued")[1]["ticket"]["number"] for _ in range(49)}
         assert seen == {*numbers, first["number"]}
+        # retries of used keys among new tickets: replayed, and no number burned
+        retried = tickets[:6]
+        jobs = sent[:6] + [uuid.uuid4().hex for _ in range(26)]
+        with ThreadPoolExecutor(16) as pool:
+            again = list(pool.map(lambda k: issue(server, service="family", key=k), jobs))
+        assert [ok(r, 200)["id"] for r in again[:6]] == [t["id"] for t in retried]
+        fresh = sorted(ok(r, 201)["number"] for r in again[6:])
+        assert fresh == [f"C-{n:03d}" for n in range(n0 + 49, n0 + 75)]
+        n0 += 26
         key = uuid.uuid4().hex
         t = ok(issue(server, key=key, service="family"), 201)
         assert ok(issue(server, key=key, service="family"), 200)["id"] == t["id"]
@@ -96,3 +111,14 @@ def test_the_server_issues_through_the_group_writer(backoffice_factory: Any) -> 
         assert ok(issue(server, service="family"), 201)["number"] == f"C-{n0 + 50:03d}"
     finally:
         sse.close()
+    if db == "postgres":  # tickets of one batch share their transaction
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(server.db_url)
+        with engine.connect() as conn:
+            tx, n = conn.exec_driver_sql("SELECT count(DISTINCT xmin::text), count(*) "
+                                         "FROM tickets").one()
+        engine.dispose()
+        assert tx < n
+        assert "batch failed" not in server.log_text()
+

@@ -20,6 +20,7 @@ import os
 import shutil
 import ssl
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -116,6 +117,8 @@ class CpuSplit:
         share = {k: round((p1[k] - self._p0[k]) / self.hz / (t1 - self._t0) * 100)
                  for k in p1}
         share["other"] = share.pop("busy") - share["client"] - share["server"] - share["postgres"]
+        self.server_seconds = (p1["server"] - self._p0["server"]) / self.hz
+        self.postgres_seconds = (p1["postgres"] - self._p0["postgres"]) / self.hz
         return share
 
 
@@ -174,6 +177,10 @@ async def run_load(server: BackofficeServer, clients: int, seconds: float,
     await asyncio.gather(*(one(i) for i in range(clients)))
     elapsed = time.perf_counter() - t0
     split = cpu.stop() if cpu is not None else None
+    per_ticket: dict[str, float] | None = None
+    if cpu is not None and numbers:  # CPU seconds a ticket cost, whatever share it was given
+        per_ticket = {"server": round(cpu.server_seconds / len(numbers) * 1000, 3),
+                      "postgres": round(cpu.postgres_seconds / len(numbers) * 1000, 3)}
     earlier = 0
     if seen is not None:
         earlier = len(seen & set(numbers))
@@ -185,7 +192,7 @@ async def run_load(server: BackofficeServer, clients: int, seconds: float,
         "p99_ms": round(percentile(latencies, 99) * 1000, 2),
         "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
         "duplicates": len(numbers) - len(set(numbers)) + earlier, "errors": errors,
-        "cpu_percent_of_a_core": split,
+        "cpu_percent_of_a_core": split, "cpu_ms_per_ticket": per_ticket,
     }
 
 
@@ -226,6 +233,18 @@ def servers(db: str, workers: int, threads: int | None = None, tcp: bool = False
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _py_spy(out: str | None, server: BackofficeServer,
+            seconds: float) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server process (not pausing it) for `seconds`."""
+    if out is None or server.proc is None:
+        return None
+    spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen([str(spy), "record", "--pid", str(server.proc.pid), "--rate", "200",
+                             "--duration", str(max(1, int(seconds))), "--nonblocking",
+                             "--threads", "--format", "raw", "--output", out],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a small run that proves it works")
@@ -235,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="per concurrency level")
     ap.add_argument("--clients", default="1,8,32")
     ap.add_argument("--threads", type=int, help="server threads (and connections) per process")
+    ap.add_argument("--py-spy", metavar="FILE",
+                    help="profile the server (py-spy, raw folded stacks) during the last level")
     ap.add_argument("--tcp", action="store_true",
                     help="PostgreSQL over 127.0.0.1 instead of its unix socket")
     args = ap.parse_args(argv)
@@ -250,13 +271,17 @@ def main(argv: list[str] | None = None) -> int:
             seen: set[tuple[str, str]] = set()
             asyncio.run(run_load(server, 8, 0.5 if args.quick else 2.0, None, seen))  # warm-up
             for clients in levels:
+                spy = _py_spy(args.py_spy, server, seconds) if clients == levels[-1] else None
                 r = asyncio.run(run_load(server, clients, seconds, cap, seen, cpu))
+                if spy is not None:
+                    spy.wait()
                 r["db"] = db
                 results["runs"].append(r)
                 print(f"{db:9s} clients={clients:3d} tickets={r['tickets']:6d} "
                       f"{r['tickets_per_s']:8.1f}/s  p50={r['p50_ms']:7.2f} ms  "
                       f"p99={r['p99_ms']:7.2f} ms  duplicates={r['duplicates']}  "
-                      f"errors={r['errors']}  cpu%={r['cpu_percent_of_a_core']}", flush=True)
+                      f"errors={r['errors']}  cpu%={r['cpu_percent_of_a_core']}  "
+                      f"cpu ms/ticket={r['cpu_ms_per_ticket']}", flush=True)
     print(json.dumps(results))
     bad = any(r["duplicates"] or r["errors"] for r in results["runs"])
     return 1 if bad else 0

@@ -175,13 +175,13 @@ def _sql(*parts: str) -> Any:
                                   if f":{name}" in sql))
 
 
-_AHEAD = ("SELECT count(*) FROM tickets w WHERE w.ward = :ward AND w.service = :service "
-          "AND w.status = 'waiting' AND (w.rank < :rank OR (w.rank = :rank AND "
-          "w.queue_at <= :queue_at))")
 # The online number: the sequence value, jumping over the offline range (online_number).
-# PostgreSQL: the same count from the trigger-kept waiting_counts (migration 0201): every
-# waiting ticket of rank <= ours, less those of our rank queued after us (offline uploads
-# stamped slightly ahead; almost always none). The statement's snapshot excludes itself.
+# The people ahead: the waiting tickets of the queue with a rank before ours or ours and
+# queued no later, counted from the trigger-kept waiting_counts (migration 0201 on
+# PostgreSQL, 0560 on SQLite) — every waiting ticket of rank <= ours, less those of our
+# rank queued after us (offline uploads stamped slightly ahead; almost always none) —
+# instead of one index entry per waiting ticket. PostgreSQL: the statement's snapshot
+# excludes itself.
 _AHEAD_PG = ("(SELECT coalesce(sum(c.n), 0) FROM waiting_counts c WHERE c.ward = :ward "
              "AND c.service = :service AND c.rank <= :rank) - (SELECT count(*) FROM tickets w "
              "WHERE w.ward = :ward AND w.service = :service AND w.status = 'waiting' "
@@ -195,7 +195,7 @@ _PG_LABEL = (f"(:prefix || '-' || CASE WHEN {_PG_NUMBER} < 1000 THEN lpad({_PG_N
 # event, NOTIFYs it (delivered at commit) and counts the people ahead. The event is the one
 # `event_body` builds (`issued_event`), with the id and number the ticket row RETURNs set
 # into it.
-ISSUE_PG = _sql(
+_ISSUE_PG_CTES = (
     "WITH seq AS (INSERT INTO ticket_sequences (ward, service, day, last)",
     "VALUES (:ward, :service, :day, 1) ON CONFLICT (ward, service, day)",
     "DO UPDATE SET last = ticket_sequences.last + 1 RETURNING last),",
@@ -206,9 +206,23 @@ ISSUE_PG = _sql(
     "counter, data) SELECT t.id, :ward, :service, 'ticket.issued', :at, :actor, :device_id,",
     "NULL, jsonb_set(jsonb_set(CAST(:event AS jsonb), '{ticket,id}', to_jsonb(t.id)),",
     "'{ticket,number}', to_jsonb(t.label))::text FROM t",
-    "RETURNING id, data)",
-    "SELECT t.id, t.number, t.label, (", _AHEAD_PG, ") AS ahead, ev.id AS event_id,",
-    "pg_notify(:channel, '{\"id\":' || ev.id || ',' || substr(ev.data, 2)) FROM t, ev")
+    "RETURNING id, data)")
+_PG_NOTIFY = "pg_notify(:channel, '{\"id\":' || ev.id || ',' || substr(ev.data, 2))"
+ISSUE_PG = _sql(*_ISSUE_PG_CTES,
+                "SELECT t.id, t.number, t.label, (", _AHEAD_PG, ") AS ahead, ev.id AS event_id,",
+                _PG_NOTIFY, "FROM t, ev")
+# The same, also storing the estimate answered (engine/shown.py) when it is computed from
+# the people ahead by arithmetic alone (estimate.ServiceEstimate, `shown.in_sql`): the hot
+# path's one round trip per ticket. The float8 arithmetic and round() (to even, as Python's)
+# give the value Python computes.
+ISSUE_PG_SHOWN = _sql(
+    *_ISSUE_PG_CTES, ",",
+    "a AS (SELECT t.id, t.number, t.label, (", _AHEAD_PG, ") AS ahead FROM t),",
+    "sh AS (INSERT INTO ticket_estimates (ticket_id, ward, service, stage, at, source, method,",
+    "people_ahead, estimate_seconds) SELECT a.id, :ward, :service, 0, :issued_at, 'issue',",
+    ":method, a.ahead, CAST(round((CAST(a.ahead AS float8) + 0.5) * CAST(:mean AS float8)",
+    "/ CAST(:capacity AS float8)) AS integer) FROM a)",
+    "SELECT a.id, a.number, a.label, a.ahead, ev.id AS event_id,", _PG_NOTIFY, "FROM a, ev")
 
 
 def issued_event(bo: Backoffice, params: dict[str, Any], at: datetime) -> str:
@@ -225,9 +239,12 @@ _BUMP_SQLITE = _sql(
 _INSERT = {pg: _sql("INSERT INTO tickets (", _TICKET_COLUMNS, ") VALUES (",
                     _ticket_values(pg, ":number", ":label", ":offline"), ") RETURNING id")
            for pg in (True, False)}
-_AHEAD_SQL = _sql(_AHEAD)
+# SQLite, after the insert in the same transaction: the counts the triggers of migration 0560
+# keep, this ticket included (the caller takes 1 off, as from `_AHEAD`'s count)
+_AHEAD_SQLITE = _sql("SELECT", _AHEAD_PG)
 # the same, run on the DB-API cursor (db.Prepared): SQLite's issuing is mostly these three
-_BUMP_RAW, _INSERT_RAW, _AHEAD_RAW = map(Prepared, (_BUMP_SQLITE, _INSERT[False], _AHEAD_SQL))
+_BUMP_RAW, _INSERT_RAW, _AHEAD_RAW = map(Prepared, (_BUMP_SQLITE, _INSERT[False],
+                                                    _AHEAD_SQLITE))
 
 
 def issue(bo: Backoffice, principal: Principal, req: TicketRequest, key: str,

@@ -27,6 +27,7 @@ from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import Prepared, writing
 from kiosk.backoffice.engine.lookups import service_estimate
+from kiosk.backoffice.estimate import ServiceEstimate
 
 E = m.ticket_estimates
 
@@ -85,6 +86,21 @@ def issue_values(bo: Backoffice, row: Any, ahead: int,
     v = values(row, ahead, served, "issue", row.issued_at)
     _last_shown(bo).changed((row.id, v["stage"]), shown_minutes(v["estimate_seconds"]))
     return served, v
+
+
+def in_sql(served: Any) -> dict[str, Any] | None:
+    """The bound parameters with which `engine.issuing.ISSUE_PG_SHOWN` stores the estimate
+    of a ticket it issues, when `served` computes a wait by arithmetic alone (the "learned"
+    estimate.ServiceEstimate, no range); None when it is stored by its own INSERT."""
+    if type(served) is not ServiceEstimate:
+        return None
+    return {"method": served.method, "mean": float(served.mean_service_seconds),
+            "capacity": served.capacity if served.capacity > 0 else 1.0}
+
+
+def stored_in_sql(bo: Backoffice, row: Any, ahead: int, served: Any) -> None:
+    """What ISSUE_PG_SHOWN stored, remembered as `issue_values` remembers it."""
+    _last_shown(bo).changed((row.id, 0), shown_minutes(served.wait_seconds(ahead)))
 
 
 def record_issue(bo: Backoffice, conn: Connection, row: Any, ahead: int) -> Any:
