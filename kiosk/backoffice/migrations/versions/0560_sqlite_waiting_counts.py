@@ -11,7 +11,7 @@ and drops these triggers; such a migration must create them again (`create_trigg
 `tests/backoffice/test_fastpath.py` checks the counts against a real count on both databases.
 
 Revision ID: 0560_sqlite_waiting_counts
-Revises: 0545_place_notifications
+Revises: 0550_releases
 Create Date: 2026-12-05 04:50:00
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0560_sqlite_waiting_counts"
-down_revision = "0545_place_notifications"
+down_revision = "0550_releases"
 branch_labels = None
 depends_on = None
 
