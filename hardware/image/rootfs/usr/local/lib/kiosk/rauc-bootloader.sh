@@ -14,10 +14,10 @@
 #   set-state X bad    renames X's entry to +0 (RAUC does this before writing a slot)
 #   set-state X good   drops X's counter (blessed)
 set -eu
-# shellcheck source=../../../../etc/kiosk/update.env
+# shellcheck source=/dev/null
 [ -r /etc/kiosk/update.env ] && . /etc/kiosk/update.env
 TRIES=${KIOSK_BOOT_TRIES:-3}
-ESP=${KIOSK_ESP:-/boot/efi}
+ESP=${KIOSK_ESP:-/boot/efi}   # KIOSK_ESP, KIOSK_SLOT_TREES: for the tests only
 ENTRIES=$ESP/loader/entries
 die() { echo "rauc-bootloader: $*" >&2; exit 1; }
 lower() { echo "$1" | tr 'AB' 'ab'; }
@@ -60,9 +60,13 @@ case $cmd in
     case $s in a|b) ;; *) die "unknown slot $slot" ;; esac
     top=$(entries | sort -k2,2nr | awk 'NR == 1 { print $2 }')
     gen=$(( ${top:-0} + 1 ))
-    mnt=$(mktemp -d /run/rauc-bootloader.XXXXXX)
-    mount -o ro "$(slotdev "$slot")" "$mnt"
-    trap 'umount "$mnt"; rmdir "$mnt"' EXIT
+    if [ -n "${KIOSK_SLOT_TREES:-}" ]; then
+      mnt=$KIOSK_SLOT_TREES/$s   # tests: the slot's tree as a folder
+    else
+      mnt=$(mktemp -d /run/rauc-bootloader.XXXXXX)
+      mount -o ro "$(slotdev "$slot")" "$mnt"
+      trap 'umount "$mnt"; rmdir "$mnt"' EXIT
+    fi
     kver=$(find "$mnt/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -1)
     if [ ! -f "$mnt/boot/vmlinuz-$kver" ] || [ ! -f "$mnt/boot/initrd.img-$kver" ]; then
       die "slot $slot has no kernel/initramfs $kver in /boot"
