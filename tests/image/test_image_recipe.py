@@ -28,7 +28,8 @@ SCRIPTS = [IMAGE / "build.sh", IMAGE / "boot-test.sh", IMAGE / "update.sh",
            ROOTFS / "usr/local/lib/kiosk/app-exited.sh",
            ROOTFS / "usr/local/lib/kiosk/data-unlock.sh",
            IMAGE / "bundle.sh", ROOTFS / "usr/local/lib/kiosk/rauc-bootloader.sh",
-           ROOTFS / "usr/local/lib/kiosk/ready-gate.sh", ROOTFS / "usr/local/lib/kiosk/fleettest.sh"]
+           ROOTFS / "usr/local/lib/kiosk/ready-gate.sh",
+           ROOTFS / "usr/local/lib/kiosk/fleettest.sh"]
 
 
 def unit(name: str) -> dict[str, list[str]]:
@@ -150,7 +151,8 @@ def test_fstab_and_cmdline() -> None:
     assert by_mount["/var/log/journal"][0] == "/var/lib/ward-kiosk/journal"
     assert by_mount["/mnt/kiosk-config"][3].startswith("ro")
     cmdline = (IMAGE / "cmdline.txt").read_text().split()
-    assert "consoleblank=0" in cmdline and "root=PARTLABEL=kiosk-root-a" in cmdline and "rauc.slot=A" in cmdline
+    assert "consoleblank=0" in cmdline and "root=PARTLABEL=kiosk-root-a" in cmdline
+    assert "rauc.slot=A" in cmdline
     assert cmdline[-1] != "kiosk.boottest" and "kiosk.boottest" not in cmdline
     logind = (ROOTFS / "etc/systemd/logind.conf.d/kiosk.conf").read_text()
     assert "NAutoVTs=0" in logind and "ReserveVT=0" in logind
