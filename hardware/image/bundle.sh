@@ -74,7 +74,9 @@ filename=root.ext4
 EOF2
 cp --sparse=always "$ROOT" "$work/content/root.ext4"
 rm -f "$OUT"
-rauc bundle --cert="$CERT" --key="$KEY" "$work/content" "$OUT" > "$work/rauc.log" 2>&1 \
+# zstd: RAUC's default (gzip) took 8 min for a 2 GiB root on the 2-core build VM.
+rauc bundle --cert="$CERT" --key="$KEY" --mksquashfs-args="-comp zstd -Xcompression-level 3" \
+  "$work/content" "$OUT" > "$work/rauc.log" 2>&1 \
   || { cat "$work/rauc.log" >&2; exit 1; }
 if [ -n "$KEYRING" ]; then
   rauc info --keyring="$KEYRING" "$OUT" > "$work/info.log" 2>&1 \
