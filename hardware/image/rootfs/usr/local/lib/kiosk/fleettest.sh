@@ -22,7 +22,7 @@ echo x >> "$STATE/boots"
 boot=$(wc -l < "$STATE/boots")
 slot=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^rauc\.slot=//p')
 version=$(cut -d' ' -f1 /opt/kiosk/VERSION)
-entry=$(tail -c +5 /sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f 2>/dev/null | tr -d '\000')
+entry=$(dd if=/sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f bs=4096 2>/dev/null | tail -c +5 | tr -d '\000')
 say "boot $boot: slot $slot, version $version, loader entry ${entry:-?}, at $(up) s"
 i=0; while [ ! -b /dev/disk/by-label/KIOSK-FLEET ] && [ $i -lt 60 ]; do sleep 1; i=$((i+1)); done
 mountpoint -q "$BUNDLES" || mount -o ro /dev/disk/by-label/KIOSK-FLEET "$BUNDLES" || say "cannot mount the bundle disk"

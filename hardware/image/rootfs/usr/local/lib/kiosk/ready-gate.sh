@@ -5,7 +5,7 @@
 # unit's FailureAction=reboot reboots: one try used; with none left systemd-boot falls back
 # to the other slot (docs/image.md "Update").
 timeout=${KIOSK_READY_TIMEOUT:-300}
-entry=$(tail -c +5 /sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f 2>/dev/null | tr -d '\000')
+entry=$(dd if=/sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f bs=4096 2>/dev/null | tail -c +5 | tr -d '\000')
 echo "kiosk-ready-gate: boot on trial (${entry:-unknown entry}): kiosk.service must be ready within ${timeout} s"
 start=$(cut -d. -f1 /proc/uptime)
 while :; do
