@@ -125,8 +125,8 @@ def test_the_backend_puts_a_new_slot_on_trial_and_falls_back_without_tries(
 
 
 @pytest.mark.skipif(os.environ.get("KIOSK_FLEET_TEST") != "1",
-                    reason="the qemu fleet test takes ~15 min: KIOSK_FLEET_TEST=1, as root, after "
-                           "hardware/image/build.sh --with-standins")
+                    reason="the qemu fleet test takes 30-40 min (TCG): KIOSK_FLEET_TEST=1, "
+                           "as root, after hardware/image/build.sh --with-standins")
 def test_fleet_update_and_rollback_in_qemu() -> None:
     done = run(IMAGE / "boot-test.sh", "--fleet", timeout=3600)
     assert done.returncode == 0, done.stderr[-4000:]
