@@ -21,8 +21,15 @@
 # hardware/image/screentest.py looks at the screen (QMP screendump) and taps through a
 # visit to a ticket; screenshots, the printed ticket and result.json go to
 # <image>/screen-test/ (docs/image.md).
+# With --fleet it tests A/B updates (UEFI + systemd-boot, no TPM: allow_no_tpm): slot A (the
+# image) installs a v2 bundle from a second disk (KIOSK-FLEET) and reboots into slot B, which
+# must be marked good; then a v3 bundle whose app never gets ready: its boots must use up
+# their tries and systemd-boot must fall back to slot B (v2), with RAUC showing v3's slot
+# bad (usr/local/lib/kiosk/fleettest.sh reports "FLEETTEST ..." lines). v2 and v3 are the
+# image's root.img with another VERSION (v3 also with kiosk.service never ready and a 60 s
+# ready gate), signed with the build's keys; a bundle signed by another CA must be refused.
 #
-#   hardware/image/boot-test.sh [--image DIR] [--screen] [--no-tpm|--allow-no-tpm] [--uefi] [--kvm] [--timeout SECONDS] [--keep]
+#   hardware/image/boot-test.sh [--image DIR] [--screen|--fleet] [--no-tpm|--allow-no-tpm] [--uefi] [--kvm] [--timeout SECONDS] [--keep]
 #
 #   --image DIR  the build output (default hardware/image/build/amd64)
 #   --uefi       boot through the firmware (OVMF) + systemd-boot on the ESP, exactly as a
@@ -36,12 +43,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 IMAGE=$HERE/build/amd64
 SCREEN_SIZE=1280x800
-UEFI=0 KVM=0 TIMEOUT=900 KEEP=0 SCREEN=0 TPM=1 ALLOW_NO_TPM=0
+UEFI=0 KVM=0 TIMEOUT=900 KEEP=0 SCREEN=0 TPM=1 ALLOW_NO_TPM=0 FLEET=0
 while (($#)); do
   case "$1" in
     --image) IMAGE=$2; shift 2 ;;
     --uefi) UEFI=1; shift ;;
     --screen) SCREEN=1; shift ;;
+    --fleet) FLEET=1; UEFI=1; TPM=0; ALLOW_NO_TPM=1; TIMEOUT=3000; shift ;;
     --no-tpm) TPM=0; shift ;;
     --allow-no-tpm) TPM=0; ALLOW_NO_TPM=1; shift ;;
     --kvm) KVM=1; shift ;;
@@ -83,21 +91,22 @@ sed -e 's/^id = .*/id = "boottest-01"/' \
     -e 's/^ntp_servers = .*/ntp_servers = ["10.0.2.2"]/' \
     "$REPO/config/provision.example.toml" > "$work/provision.toml"
 [ "$ALLOW_NO_TPM" = 1 ] && sed -i 's/^allow_no_tpm = false/allow_no_tpm = true/' "$work/provision.toml"
-mcopy -i "$work/disk.img@@$(offset 3)" "$work/provision.toml" ::/provision.toml
+mcopy -i "$work/disk.img@@$(offset 4)" "$work/provision.toml" ::/provision.toml
 
 # The kiosk's own command line, made talkative for the log (no "quiet"), + the test's flag.
 flag=kiosk.boottest
 [ "$TPM" = 0 ] && flag=kiosk.boottest=notpm
 [ "$ALLOW_NO_TPM" = 1 ] && flag=kiosk.boottest=notpm-allowed
 [ "$SCREEN" = 1 ] && flag=kiosk.screentest
+[ "$FLEET" = 1 ] && flag=kiosk.fleettest
 CMDLINE="$(tr -s ' \n' ' ' < "$HERE/cmdline.txt" | sed -e 's/ $//' -e 's/ quiet / /' \
   -e 's/systemd.show_status=error/systemd.show_status=1/') $flag"
 if [ "$UEFI" = 1 ]; then
   # The test changes only the loader entry's options (adds kiosk.boottest).
   esp="$work/disk.img@@$(offset 1)"
-  mcopy -i "$esp" ::/loader/entries/kiosk.conf "$work/kiosk.conf"
+  mcopy -i "$esp" ::/loader/entries/kiosk-1-a.conf "$work/kiosk.conf"
   sed -i "s|^options .*|options $CMDLINE|" "$work/kiosk.conf"
-  mcopy -o -i "$esp" "$work/kiosk.conf" ::/loader/entries/kiosk.conf
+  mcopy -o -i "$esp" "$work/kiosk.conf" ::/loader/entries/kiosk-1-a.conf
   cp /usr/share/OVMF/OVMF_VARS.fd "$work/vars.fd"
   # shellcheck disable=SC2054  # commas belong to the qemu option
   boot=(-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd
@@ -133,7 +142,7 @@ if [ "$SCREEN" = 1 ]; then
   pids+=($!)
   sed -i -e "s|^url = .*|url = \"http://10.0.2.2:$port\"\ndev_allow_http = true|" \
          -e "s|^token = .*|token = \"$token\"|" "$work/provision.toml"
-  mcopy -o -i "$work/disk.img@@$(offset 3)" "$work/provision.toml" ::/provision.toml
+  mcopy -o -i "$work/disk.img@@$(offset 4)" "$work/provision.toml" ::/provision.toml
   # The reference: the same visit rendered by the app itself on this machine (offscreen).
   shots=$IMAGE/screen-test
   rm -rf "$shots"; mkdir -p "$shots"
@@ -143,6 +152,43 @@ if [ "$SCREEN" = 1 ]; then
   # shellcheck disable=SC2054  # commas belong to the qemu options
   screen=(-device "virtio-vga,xres=${SCREEN_SIZE%x*},yres=${SCREEN_SIZE#*x}"
           -device qemu-xhci -device usb-tablet -qmp "unix:$work/qmp.sock,server=on,wait=off")
+fi
+fleet=()
+if [ "$FLEET" = 1 ]; then
+  # The bundles: v2 and v3 from the image's root.img (another VERSION; v3's app never gets
+  # ready and its gate waits 60 s), signed with the build's keys; one signed by another CA.
+  keys=$HERE/build/keys
+  v1=$(sed -n 's/^ward kiosk image \([^ ]*\) .*/\1/p' "$IMAGE/manifest.txt")
+  V2=$v1-fleet2 V3=$v1-fleet3-broken
+  mkdir -p "$work/bundles" "$work/edit"
+  derive() { # name version [broken]
+    cp --sparse=always "$IMAGE/root.img" "$work/$1.img"
+    echo "$2 fleet test" > "$work/edit/VERSION"
+    local cmds="cd /opt/kiosk\nrm VERSION\nwrite $work/edit/VERSION VERSION\n"
+    if [ "${3:-}" = broken ]; then
+      printf 'KIOSK_BOOT_TRIES=3\nKIOSK_READY_TIMEOUT=60\n' > "$work/edit/update.env"
+      printf '[Service]\nExecStart=\nExecStart=/bin/sleep infinity\n' > "$work/edit/never-ready.conf"
+      cmds+="cd /etc/kiosk\nrm update.env\nwrite $work/edit/update.env update.env\n"
+      cmds+="mkdir /etc/systemd/system/kiosk.service.d\ncd /etc/systemd/system/kiosk.service.d\n"
+      cmds+="write $work/edit/never-ready.conf never-ready.conf\n"
+    fi
+    printf '%b' "$cmds" | debugfs -w -f - "$work/$1.img" > "$work/debugfs-$1.log" 2>&1
+    "$HERE/bundle.sh" --root "$work/$1.img" --version "$2" --cert "$keys/signing.cert.pem" \
+      --key "$keys/signing.key.pem" --keyring "$keys/ca.cert.pem" --out "$work/bundles/$1.raucb"
+    rm -f "$work/$1.img"
+  }
+  t_bundles=$SECONDS
+  derive v2 "$V2"
+  derive v3 "$V3" broken
+  "$HERE/bundle.sh" --dev-keys "$work/foreign-keys"
+  truncate -s 8M "$work/foreign.img" && mkfs.ext4 -q "$work/foreign.img"
+  "$HERE/bundle.sh" --root "$work/foreign.img" --version foreign --cert "$work/foreign-keys/signing.cert.pem" \
+    --key "$work/foreign-keys/signing.key.pem" --out "$work/bundles/foreign.raucb"
+  printf 'V1=%s\nV2=%s\nV3=%s\n' "$v1" "$V2" "$V3" > "$work/bundles/expect.env"
+  mkfs.ext4 -q -L KIOSK-FLEET -d "$work/bundles" "$work/bundles.img" "$(( $(du -sm "$work/bundles" | cut -f1) + 64 ))M"
+  echo "boot-test.sh: fleet bundles made in $((SECONDS - t_bundles)) s: $(cd "$work/bundles" && du -h ./*.raucb | tr '\t\n' ': ')" >&2
+  # shellcheck disable=SC2054  # commas belong to the qemu option
+  fleet=(-drive file="$work/bundles.img",format=raw,if=virtio,readonly=on)
 fi
 # The kiosk's TPM2: swtpm, its state kept in $work/tpm across the boots of this test.
 tpm=()
@@ -160,11 +206,13 @@ start_tpm() {
 }
 start_qemu() {
   start_tpm
-  qemu-system-x86_64 -machine q35 "${accel[@]}" -smp 2 -m 1536 -display none -no-reboot \
+  local reboot=(-no-reboot)
+  [ "$FLEET" = 1 ] && reboot=()   # the fleet test reboots the guest on purpose
+  qemu-system-x86_64 -machine q35 "${accel[@]}" -smp 2 -m 1536 -display none "${reboot[@]}" \
     -monitor none -serial "file:$work/serial.log" \
     -drive file="$work/disk.img",format=raw,if=virtio \
     -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
-    "${tpm[@]}" "${screen[@]}" "${boot[@]}" > "$work/qemu.log" 2>&1 &
+    "${tpm[@]}" "${screen[@]}" "${fleet[@]}" "${boot[@]}" > "$work/qemu.log" 2>&1 &
   qemu=$!; pids+=("$qemu")
 }
 start_qemu
@@ -184,6 +232,23 @@ if [ "$SCREEN" = 1 ]; then
   exit "$status"
 fi
 
+if [ "$FLEET" = 1 ]; then
+  result=""
+  while kill -0 "$qemu" 2>/dev/null && ((SECONDS - t0 < TIMEOUT)); do
+    result=$(grep -a -o 'FLEETTEST RESULT [A-Z]*' "$work/serial.log" 2>/dev/null || true)
+    [ -n "$result" ] && break
+    sleep 5
+  done
+  for _ in $(seq 60); do kill -0 "$qemu" 2>/dev/null || break; sleep 1; done
+  kill "$qemu" 2>/dev/null || true
+  tr -d '\r' < "$work/serial.log" > "$IMAGE/fleet-test-serial.log"
+  grep -a -e 'FLEETTEST' -e 'kiosk-ready-gate' -e 'rauc-bootloader' -e 'kiosk-reboot' -e 'Reached target.*Boot Completion' \
+    "$IMAGE/fleet-test-serial.log" | cut -c1-400 | sed 's/^/  /' >&2 || true
+  verdict=FAIL; [ "$result" = "FLEETTEST RESULT PASS" ] && verdict=PASS
+  echo "FLEETTEST $verdict ($mode) in $((SECONDS - t0)) s wall clock; serial log: $IMAGE/fleet-test-serial.log" >&2
+  [ "$verdict" = PASS ] || { tail -30 "$IMAGE/fleet-test-serial.log" >&2; exit 1; }
+  exit 0
+fi
 # Waits for "BOOTTEST RESULT" on the serial console, then for the guest's power-off.
 wait_result() {
   result=""
@@ -221,7 +286,7 @@ first=$ready_at
 echo "boot-test.sh: first boot PASS in ${first} s; booting the same disk again (kiosk.boottest=second)" >&2
 if [ "$UEFI" = 1 ]; then
   sed -i "s|^options .*|options $CMDLINE=second|" "$work/kiosk.conf"
-  mcopy -o -i "$esp" "$work/kiosk.conf" ::/loader/entries/kiosk.conf
+  mcopy -o -i "$esp" "$work/kiosk.conf" ::/loader/entries/kiosk-1-a.conf
 else
   boot=(-kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.img" -append "$CMDLINE=second")
 fi
@@ -232,7 +297,7 @@ wait_result
 [ "$result" = "BOOTTEST RESULT PASS" ] || fail "second boot: ${result:-no result after ${ready_at} s}"
 # The host's view of the data partition: a LUKS2 header, and not one plaintext marker.
 p4=$(sfdisk -J "$work/disk.img" | python3 -c \
-  "import json,sys; p = json.load(sys.stdin)['partitiontable']['partitions'][3]; print(p['start'], p['size'])")
+  "import json,sys; p = json.load(sys.stdin)['partitiontable']['partitions'][4]; print(p['start'], p['size'])")
 read -r p4_start p4_size <<<"$p4"
 dd if="$work/disk.img" of="$work/data-header.img" bs=512 skip="$p4_start" count=32768 status=none
 cryptsetup luksDump "$work/data-header.img" | grep -E '^(Version|Keyslots|Tokens)|^ +[0-9]+: (luks2|systemd-tpm2)|tpm2-pcrs|Cipher:' \

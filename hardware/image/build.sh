@@ -5,23 +5,28 @@
 #
 #   hardware/image/build.sh [--arch amd64|arm64] [--out DIR] [--source head|worktree]
 #                           [--suite bookworm] [--mirror URL] [--rebuild-base]
-#                           [--with-standins]
+#                           [--with-standins] [--keyring CA.pem] [--cert PEM --key PEM|PKCS11-URI]
 #
 # --with-standins makes a TEST image (what boot-test.sh boots): it adds the device
 # stand-ins (hardware/, registered as entry points) so a provisioning file may name the
 # stand-in card and printer. A production image ships the product alone and refuses them.
 #
 # Output (default hardware/image/build/<arch>/): disk.img + disk.bmap (flash these),
-# esp.img + root.img (what update.sh writes), vmlinuz + initrd.img (qemu direct boot),
-# manifest.txt (commit, sizes, stage timings, package versions).
+# kiosk-<version>.raucb (the signed RAUC update bundle: bundle.sh), esp.img + root.img
+# (what update.sh writes), vmlinuz + initrd.img (qemu direct boot), manifest.txt (commit,
+# sizes, stage timings, package versions).
+# Update keys: --keyring is the CA certificate the kiosk trusts (/etc/rauc/keyring.pem),
+# --cert/--key sign the bundle (bundle.sh). Without them a development CA and signing key
+# are made once in hardware/image/build/keys/ (never committed; never for a real fleet).
 # Needs root (chroot, mknod) and: debootstrap e2fsprogs dosfstools mtools fdisk bmap-tools
 # python3.11 with pip (the wheelhouse is built with the repository's .venv).
-# Partition layout (fixed sizes, so an update can replace partitions 1-2 in place):
-#   1 KIOSK-ESP  vfat  systemd-boot + kernel + initrd
-#   2 kiosk-root ext4  the OS + app, mounted read-only under an overlayroot tmpfs
-#   3 KIOSK-CONF vfat  provision.toml, written by the maintainer, read-only on the kiosk
-#   4 kiosk-data ext4  placeholder; the kiosk's first boot makes it LUKS2 (TPM2) with ext4
-#                      inside: store, outbox key, logs, journal (survives updates)
+# Partition layout (fixed sizes; RAUC writes the other root slot, config and data are kept):
+#   1 KIOSK-ESP    vfat  systemd-boot, one loader entry + kernel + initrd per root slot
+#   2 kiosk-root-a ext4  slot A: the OS + app, mounted read-only under an overlayroot tmpfs
+#   3 kiosk-root-b ext4  slot B: empty until the first update (RAUC, A/B)
+#   4 KIOSK-CONF   vfat  provision.toml, written by the maintainer, read-only on the kiosk
+#   5 kiosk-data   ext4  placeholder; the kiosk's first boot makes it LUKS2 (TPM2) with ext4
+#                        inside: store, outbox key, logs, journal (survives updates)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +39,8 @@ SOURCE="head"
 OUT=""
 REBUILD_BASE=0
 WITH_STANDINS=0
-ESP_MB=128 ROOT_MB=2048 CONF_MB=32 DATA_MB=256
+ESP_MB=256 ROOT_MB=2048 CONF_MB=32 DATA_MB=256
+KEYRING="" SIGN_CERT="" SIGN_KEY=""
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-0}"; }
 while (($#)); do
@@ -46,6 +52,9 @@ while (($#)); do
     --out) OUT=$2; shift 2 ;;
     --rebuild-base) REBUILD_BASE=1; shift ;;
     --with-standins) WITH_STANDINS=1; shift ;;
+    --keyring) KEYRING=$2; shift 2 ;;
+    --cert) SIGN_CERT=$2; shift 2 ;;
+    --key) SIGN_KEY=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "build.sh: unknown option $1" >&2; usage 2 ;;
   esac
@@ -60,7 +69,7 @@ case "$ARCH" in
 esac
 case "$SOURCE" in head|worktree) ;; *) echo "build.sh: --source head|worktree" >&2; exit 2 ;; esac
 [ "$(id -u)" -eq 0 ] || { echo "build.sh: run as root (debootstrap and chroot need it)" >&2; exit 1; }
-for tool in debootstrap mkfs.ext4 mkfs.vfat mcopy sfdisk bmaptool; do
+for tool in debootstrap mkfs.ext4 mkfs.vfat mcopy sfdisk bmaptool rauc mksquashfs openssl; do
   command -v "$tool" >/dev/null || { echo "build.sh: $tool is missing (scripts/bootstrap installs it)" >&2; exit 1; }
 done
 
@@ -68,6 +77,13 @@ OUT=${OUT:-$HERE/build/$ARCH}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 BASE=$OUT/base ROOTFS=$OUT/rootfs PARTS=$OUT/parts
+# The update keys: a city's own (--keyring/--cert/--key), or the development ones.
+if [ -z "$KEYRING" ]; then
+  "$HERE/bundle.sh" --dev-keys "$HERE/build/keys"
+  KEYRING=$HERE/build/keys/ca.cert.pem
+  SIGN_CERT=${SIGN_CERT:-$HERE/build/keys/signing.cert.pem} SIGN_KEY=${SIGN_KEY:-$HERE/build/keys/signing.key.pem}
+fi
+[ -r "$KEYRING" ] || { echo "build.sh: keyring $KEYRING not readable" >&2; exit 1; }
 TIMINGS=()
 stage_start() { STAGE=$1; STAGE_T0=$SECONDS; echo "== build.sh: $STAGE" >&2; }
 stage_end() { TIMINGS+=("$STAGE: $((SECONDS - STAGE_T0)) s"); echo "   ($STAGE took $((SECONDS - STAGE_T0)) s)" >&2; }
@@ -165,6 +181,12 @@ cp -a "$HERE/rootfs/." "$ROOTFS/"
 mkdir -p "$ROOTFS/var/lib/ward-kiosk" "$ROOTFS/mnt/kiosk-config" "$ROOTFS/boot/efi" \
          "$ROOTFS/var/log/journal" "$ROOTFS/media/root-ro" "$ROOTFS/media/root-rw"
 chmod 0755 "$ROOTFS/usr/local/sbin/"* "$ROOTFS/usr/local/lib/kiosk/"*.sh
+# RAUC: the CA the kiosk trusts, and the compatible string of this architecture.
+install -m 0644 "$KEYRING" "$ROOTFS/etc/rauc/keyring.pem"
+sed -i "s/^compatible=.*/compatible=ward-kiosk-$ARCH/" "$ROOTFS/etc/rauc/system.conf"
+# The slot's own kernel command line: RAUC's bootloader backend writes it into the slot's
+# loader entry (root= and rauc.slot= set per slot).
+install -m 0644 "$HERE/cmdline.txt" "$ROOTFS/etc/kiosk/cmdline.txt"
 APP=$ROOTFS/opt/kiosk/app
 mkdir -p "$APP"
 # The product alone: the stand-ins (hardware/) and the dev tools (devtools/) stay out, so
@@ -218,7 +240,8 @@ ln -sf /usr/share/zoneinfo/Asia/Tokyo /etc/localtime; echo Asia/Tokyo > /etc/tim
 systemctl mask getty@.service serial-getty@.service autovt@.service getty.target console-getty.service >/dev/null 2>&1
 systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
   systemd-time-wait-sync.service pcscd.socket kiosk-provision.service kiosk.service \
-  kiosk-boottest-standin.service kiosk-boottest.service kiosk-screentest.service >/dev/null 2>&1
+  kiosk-boottest-standin.service kiosk-boottest.service kiosk-screentest.service \
+  kiosk-fleettest.service kiosk-ready-gate.service kiosk-reboot.path >/dev/null 2>&1
 ln -sf /run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
 # A machine-id per boot (the root is read-only); the journal lives on the data partition.
 : > /etc/machine-id
@@ -243,18 +266,20 @@ stage_end
 stage_start "partition images (mkfs.ext4 -d, mkfs.vfat + mtools)"
 rm -rf "$PARTS"; mkdir -p "$PARTS"
 CMDLINE=$(tr -s ' \n' ' ' < "$HERE/cmdline.txt" | sed 's/ $//')
-# ESP: systemd-boot, the kernel, the initramfs and one loader entry.
+# ESP: systemd-boot and slot A's kernel, initramfs and loader entry (blessed: no counter).
+# Slot B gets its entry when RAUC installs into it (rauc-bootloader.sh): the first entry in
+# systemd-boot's order boots (default kiosk-*: tries left before none, newest first).
 mkfs.vfat -C -F 32 -n KIOSK-ESP "$PARTS/esp.img" $((ESP_MB * 1024)) >/dev/null
 export MTOOLS_SKIP_CHECK=1
-mmd -i "$PARTS/esp.img" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries
+mmd -i "$PARTS/esp.img" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries ::/a
 mcopy -i "$PARTS/esp.img" "$ROOTFS/usr/lib/systemd/boot/efi/$SDBOOT" "::/EFI/BOOT/$EFI_NAME"
-mcopy -i "$PARTS/esp.img" "$OUT/vmlinuz" ::/vmlinuz
-mcopy -i "$PARTS/esp.img" "$OUT/initrd.img" ::/initrd.img
-printf 'default kiosk.conf\ntimeout 0\neditor no\n' > "$PARTS/loader.conf"
-printf 'title Ward kiosk %s\nlinux /vmlinuz\ninitrd /initrd.img\noptions %s\n' "$version" "$CMDLINE" \
-  > "$PARTS/kiosk.conf"
+mcopy -i "$PARTS/esp.img" "$OUT/vmlinuz" ::/a/vmlinuz
+mcopy -i "$PARTS/esp.img" "$OUT/initrd.img" ::/a/initrd.img
+printf 'default kiosk-*\ntimeout 0\neditor no\n' > "$PARTS/loader.conf"
+printf 'title Ward kiosk %s (slot A)\nversion %s\nlinux /a/vmlinuz\ninitrd /a/initrd.img\noptions %s\n' \
+  "$version" "$version" "$CMDLINE" > "$PARTS/kiosk-1-a.conf"
 mcopy -i "$PARTS/esp.img" "$PARTS/loader.conf" ::/loader/loader.conf
-mcopy -i "$PARTS/esp.img" "$PARTS/kiosk.conf" ::/loader/entries/kiosk.conf
+mcopy -i "$PARTS/esp.img" "$PARTS/kiosk-1-a.conf" ::/loader/entries/kiosk-1-a.conf
 # Root: the tree as is (mkfs.ext4 -d keeps owners, modes, links and xattrs).
 used_mb=$(du -sm "$ROOTFS" | cut -f1)
 ((used_mb * 115 / 100 < ROOT_MB)) || {
@@ -274,18 +299,19 @@ stage_end
 stage_start "disk image (sfdisk GPT + dd, bmap)"
 DISK=$OUT/disk.img
 rm -f "$DISK" "$OUT/disk.bmap"
-truncate -s $((1 + ESP_MB + ROOT_MB + CONF_MB + DATA_MB + 1))M "$DISK"
+truncate -s $((1 + ESP_MB + 2 * ROOT_MB + CONF_MB + DATA_MB + 1))M "$DISK"
 sfdisk -q "$DISK" <<EOF
 label: gpt
 size=${ESP_MB}MiB, type=U, name="KIOSK-ESP"
-size=${ROOT_MB}MiB, type=$ROOT_TYPE, name="kiosk-root"
+size=${ROOT_MB}MiB, type=$ROOT_TYPE, name="kiosk-root-a"
+size=${ROOT_MB}MiB, type=$ROOT_TYPE, name="kiosk-root-b"
 size=${CONF_MB}MiB, type=L, name="KIOSK-CONF"
 size=${DATA_MB}MiB, type=L, name="kiosk-data"
 EOF
 starts=$(sfdisk -J "$DISK" | "$REPO/.venv/bin/python" -c \
   'import json,sys; print(" ".join(str(p["start"]) for p in json.load(sys.stdin)["partitiontable"]["partitions"]))')
-read -r s1 s2 s3 s4 <<<"$starts"
-for pair in "esp:$s1" "root:$s2" "conf:$s3" "data:$s4"; do
+read -r s1 s2 _ s4 s5 <<<"$starts"
+for pair in "esp:$s1" "root:$s2" "conf:$s4" "data:$s5"; do
   dd if="$PARTS/${pair%%:*}.img" of="$DISK" bs=512 seek="${pair#*:}" conv=notrunc,sparse status=none
 done
 cp --sparse=always "$PARTS/esp.img" "$OUT/esp.img"
@@ -293,11 +319,24 @@ cp --sparse=always "$PARTS/root.img" "$OUT/root.img"
 bmaptool -q create -o "$OUT/disk.bmap" "$DISK"
 stage_end
 
+# --- 6. the signed update bundle (RAUC) ----------------------------------------------------
+stage_start "update bundle (rauc bundle, signed)"
+rm -f "$OUT"/kiosk-*.raucb
+if [ -n "$SIGN_CERT" ] && [ -n "$SIGN_KEY" ]; then
+  "$HERE/bundle.sh" --arch "$ARCH" --root "$OUT/root.img" --version "$version" \
+    --cert "$SIGN_CERT" --key "$SIGN_KEY" --keyring "$KEYRING" --out "$OUT/kiosk-$version.raucb"
+else
+  echo "build.sh: no --cert/--key given with --keyring: no bundle made (sign it with bundle.sh)" >&2
+fi
+stage_end
+
 {
   echo "ward kiosk image $version ($SUITE/$ARCH), built $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   [ "$WITH_STANDINS" = 1 ] && echo "TEST IMAGE: with the device stand-ins (--with-standins)"
   echo "kernel $kver; cmdline: $CMDLINE"
-  echo "partitions (MiB): esp=$ESP_MB root=$ROOT_MB conf=$CONF_MB data=$DATA_MB; root tree $used_mb MiB"
+  echo "partitions (MiB): esp=$ESP_MB root-a=$ROOT_MB root-b=$ROOT_MB conf=$CONF_MB data=$DATA_MB; root tree $used_mb MiB"
+  echo "update keyring: $(openssl x509 -noout -subject -in "$KEYRING")"
+  find "$OUT" -maxdepth 1 -name "kiosk-*.raucb" -printf "bundle: %f\n"
   echo "disk.img: $(du -h --apparent-size "$DISK" | cut -f1) apparent, $(du -h "$DISK" | cut -f1) allocated"
   echo "stage timings:"; printf '  %s\n' "${TIMINGS[@]}"
   echo "packages:"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Updates a kiosk's disk to a newer image: writes the new ESP (kernel, initramfs, boot
-# loader) and root partitions, and keeps the config partition (provision.toml) and the data
-# partition (store, logs, journal) as they are.
+# Updates a kiosk's disk on a workstation, offline (a kiosk updates itself with RAUC bundles:
+# docs/image.md "Update"; this is the repair path): writes the new ESP (kernel, initramfs,
+# boot loader, slot A's loader entry) and root slot A, and keeps the config partition
+# (provision.toml) and the data partition (store, logs, journal) as they are. The kiosk then
+# boots slot A; slot B's old contents stay but have no loader entry until the next update.
 #
 #   hardware/image/update.sh [--image DIR] [--yes] TARGET
 #
@@ -46,7 +48,7 @@ if [ "$want" != "$have" ]; then
   exit 1
 fi
 if [ "$YES" != 1 ]; then
-  read -r -p "Overwrite the OS partitions (1-2) of $TARGET, keeping config and data? [y/N] " answer
+  read -r -p "Overwrite the ESP and root slot A (partitions 1-2) of $TARGET, keeping config and data? [y/N] " answer
   [ "$answer" = y ] || exit 1
 fi
 read -r esp_start _ <<<"$(sed -n 1p <<<"$want")"
@@ -54,4 +56,4 @@ read -r root_start _ <<<"$(sed -n 2p <<<"$want")"
 dd if="$IMAGE/esp.img" of="$TARGET" bs=512 seek="$esp_start" conv=notrunc,fsync status=none
 dd if="$IMAGE/root.img" of="$TARGET" bs=512 seek="$root_start" conv=notrunc,fsync status=none
 sync
-echo "update.sh: $TARGET now boots $(sed -n 's/^title //p' <(MTOOLS_SKIP_CHECK=1 mtype -i "$IMAGE/esp.img" ::/loader/entries/kiosk.conf)); config and data kept" >&2
+echo "update.sh: $TARGET now boots $(sed -n 's/^title //p' <(MTOOLS_SKIP_CHECK=1 mtype -i "$IMAGE/esp.img" ::/loader/entries/kiosk-1-a.conf)); config and data kept" >&2

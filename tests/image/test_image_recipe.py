@@ -26,7 +26,10 @@ SCRIPTS = [IMAGE / "build.sh", IMAGE / "boot-test.sh", IMAGE / "update.sh",
            ROOTFS / "usr/local/lib/kiosk/prune-journal.sh",
            ROOTFS / "usr/local/lib/kiosk/screentest.sh",
            ROOTFS / "usr/local/lib/kiosk/app-exited.sh",
-           ROOTFS / "usr/local/lib/kiosk/data-unlock.sh"]
+           ROOTFS / "usr/local/lib/kiosk/data-unlock.sh",
+           IMAGE / "bundle.sh", ROOTFS / "usr/local/lib/kiosk/rauc-bootloader.sh",
+           ROOTFS / "usr/local/lib/kiosk/ready-gate.sh",
+           ROOTFS / "usr/local/lib/kiosk/fleettest.sh"]
 
 
 def unit(name: str) -> dict[str, list[str]]:
@@ -54,11 +57,11 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
     shutil.copytree(ROOTFS / "etc", root / "etc")
     shutil.copytree(ROOTFS / "usr/local", root / "usr/local")
     for program in ("opt/kiosk/venv/bin/python", "bin/sh", "usr/lib/systemd/systemd-cryptsetup",
-                    "sbin/dmsetup"):
+                    "sbin/dmsetup", "usr/bin/rauc"):
         (root / program).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy("/bin/sh", root / program)
     units = sorted(str(p) for p in (root / "etc/systemd/system").glob("*.service"))
-    assert len(units) == 6
+    assert len(units) == 10
     done = subprocess.run([analyze, "verify", f"--root={root}", *units],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), \
@@ -85,8 +88,11 @@ def test_kiosk_unit() -> None:
     standin = unit("kiosk-boottest-standin.service")
     assert "KIOSK_APP_MODULE=kiosk.service" in standin["Service.ExecStart"][0]
     assert "--standin" in standin["Service.ExecStart"][0]
-    for name in ("kiosk-boottest.service", "kiosk-boottest-standin.service"):
-        assert unit(name)["Unit.ConditionKernelCommandLine"] == ["kiosk.boottest"]
+    assert unit("kiosk-boottest.service")["Unit.ConditionKernelCommandLine"] == ["kiosk.boottest"]
+    # The stand-in app for the boot test or the fleet test (either flag: "|" conditions).
+    assert unit("kiosk-boottest-standin.service")["Unit.ConditionKernelCommandLine"] == \
+        ["|kiosk.boottest", "|kiosk.fleettest"]
+    assert unit("kiosk-fleettest.service")["Unit.ConditionKernelCommandLine"] == ["kiosk.fleettest"]
     assert unit("kiosk-screentest.service")["Unit.ConditionKernelCommandLine"] == \
         ["kiosk.screentest"]
 
@@ -138,14 +144,15 @@ def test_fstab_and_cmdline() -> None:
             if line.strip() and not line.startswith("#")]
     assert all(len(r) == 6 for r in rows)
     by_mount = {r[1]: r for r in rows}
-    assert by_mount["/"][0] == "LABEL=kiosk-root" and by_mount["/"][3].startswith("ro")
+    assert by_mount["/"][0] == "/dev/root" and by_mount["/"][3].startswith("ro")
     data = by_mount["/var/lib/ward-kiosk"]
     assert data[0] == "/dev/mapper/kiosk-data"      # never the raw (placeholder) partition
     assert "x-systemd.requires=kiosk-data.service" in data[3].split(",")
     assert by_mount["/var/log/journal"][0] == "/var/lib/ward-kiosk/journal"
     assert by_mount["/mnt/kiosk-config"][3].startswith("ro")
     cmdline = (IMAGE / "cmdline.txt").read_text().split()
-    assert "consoleblank=0" in cmdline and "root=LABEL=kiosk-root" in cmdline
+    assert "consoleblank=0" in cmdline and "root=PARTLABEL=kiosk-root-a" in cmdline
+    assert "rauc.slot=A" in cmdline
     assert cmdline[-1] != "kiosk.boottest" and "kiosk.boottest" not in cmdline
     logind = (ROOTFS / "etc/systemd/logind.conf.d/kiosk.conf").read_text()
     assert "NAutoVTs=0" in logind and "ReserveVT=0" in logind

@@ -51,7 +51,7 @@ def test_update_replaces_os_keeps_config_and_data(tmp_path: Path) -> None:
     subprocess.run(["mmd", "-i", str(image / "esp.img"), "::/loader", "::/loader/entries"],
                    check=True, env=env)
     subprocess.run(["mcopy", "-i", str(image / "esp.img"), str(entry),
-                    "::/loader/entries/kiosk.conf"], check=True, env=env)
+                    "::/loader/entries/kiosk-1-a.conf"], check=True, env=env)
     new_root = os.urandom(2 * MIB)
     (image / "root.img").write_bytes(new_root)
 
