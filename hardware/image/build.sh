@@ -39,7 +39,7 @@ SOURCE="head"
 OUT=""
 REBUILD_BASE=0
 WITH_STANDINS=0
-ESP_MB=256 ROOT_MB=2048 CONF_MB=32 DATA_MB=256
+ESP_MB=256 ROOT_MB=2048 CONF_MB=32 DATA_MB=1536  # data: the store + one downloaded update bundle (≈ 0.5 GB)
 KEYRING="" SIGN_CERT="" SIGN_KEY=""
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-0}"; }
