@@ -20,7 +20,10 @@ REPO = Path(__file__).resolve().parents[2]
 DOCS_SCREENS = REPO / "docs" / "screens"
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: a live sync Playwright holds an asyncio loop in the main
+# thread, and with the suite spread over workers (scripts/test: xdist) a worker may go on
+# to files outside tests/web that call asyncio.run() or start their own Playwright.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed")
