@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 import requests
 
 from tests.backoffice.conftest import issue, ok
