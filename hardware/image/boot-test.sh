@@ -207,7 +207,11 @@ start_tpm() {
 start_qemu() {
   start_tpm
   local reboot=(-no-reboot)
-  [ "$FLEET" = 1 ] && reboot=()   # the fleet test reboots the guest on purpose
+  # The fleet test reboots the guest on purpose. It also lets the q35 TCO watchdog reset the
+  # VM as a kiosk's board would (QEMU's default pin strap is "no reboot"): systemd leaves the
+  # watchdog armed across a reboot (RebootWatchdogSec, 10 min), and OVMF once hung on a warm
+  # reset under TCG in the third trial boot (2026-12-05) — on a board that is a watchdog reset.
+  [ "$FLEET" = 1 ] && reboot=(-global ICH9-LPC.noreboot=false)
   qemu-system-x86_64 -machine q35 "${accel[@]}" -smp 2 -m 1536 -display none "${reboot[@]}" \
     -monitor none -serial "file:$work/serial.log" \
     -drive file="$work/disk.img",format=raw,if=virtio \
