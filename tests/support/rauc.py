@@ -104,7 +104,12 @@ def rauc_system(tmp_path: Path) -> Iterator[RaucSystem]:
                 break
             time.sleep(0.1)
         service = subprocess.Popen(
-            ["unshare", "-m", "sh", "-c", f"mount --bind {root}/cmdline /proc/cmdline && "
+            # RAUC reads the booted slot from /proc/cmdline: ours, in a mount namespace of its
+            # own. "--propagation unchanged" + making the mounts private by hand works in a
+            # plain chroot too, where "/" is no mount point and unshare's own step fails.
+            ["unshare", "-m", "--propagation", "unchanged", "sh", "-c",
+             "{ mount --make-rprivate / 2>/dev/null || mount --make-rprivate /proc; } && "
+             f"mount --bind {root}/cmdline /proc/cmdline && "
              f"exec rauc service -c {root}/system.conf"], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
