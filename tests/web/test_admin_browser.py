@@ -143,7 +143,8 @@ def test_a_ward_admin_is_held_to_its_ward_and_a_supervisor_is_refused(
 def test_a_ward_admin_sets_its_wards_release(backoffice_factory: Any, browser: Any,
                                             tmp_path: Any, shots: Shots) -> None:
     """Kiosk fleet: the releases a city-wide admin registered are listed; a ward's admin
-    chooses one for its ward (or holds back); kiosks are told at once; it is audited."""
+    chooses one for its ward (or holds back), and a canary; kiosks are told at once; it is
+    audited."""
     from tests.support.fleet import fleet_config, register
 
     server = backoffice_factory.start(config=fleet_config(tmp_path / "bundles"))
@@ -168,6 +169,17 @@ def test_a_ward_admin_sets_its_wards_release(backoffice_factory: Any, browser: A
         page.click("#release-set")
         page.wait_for_selector("#ward-release-table tr[data-ward='kita'] "
                                ".rel-version:has-text('保留')")
+        register(server, tmp_path / "bundles", "2.1")       # the ward's admin: a canary
+        page.reload()
+        page.wait_for_selector("#release-canary option[value='kiosk-kita-1']")
+        page.select_option("#release-version", "2.0")
+        page.select_option("#release-canary-version", "2.1")
+        page.select_option("#release-canary", ["kiosk-kita-1"])
+        page.click("#release-set")
+        page.wait_for_selector("#ward-release-table tr[data-ward='kita'] "
+                               ".rel-version:has-text('2.1')")
+        assert requests.get(server.api("/device/release"), timeout=10, headers={
+            "Authorization": f"Bearer {server.kiosk_token}"}).json()["version"] == "2.1"
         assert errors == []
     finally:
         context.close()
