@@ -54,6 +54,19 @@ def shown_secret(page: Any) -> str:
     return str(page.inner_text("#adm-secret-value")).strip()
 
 
+def set_canary(page: Any, server: Any) -> None:
+    """Through the page: kita's kiosks on 2.0, 2.1 first on kiosk-kita-1 — which is told."""
+    page.select_option("#release-version", "2.0")
+    page.select_option("#release-canary-version", "2.1")
+    page.select_option("#release-canary", ["kiosk-kita-1"])
+    page.click("#release-set")
+    page.wait_for_selector("#ward-release-table tr[data-ward='kita'] "
+                           ".rel-version:has-text('2.1')")
+    kiosk = requests.get(server.api("/device/release"), timeout=10, headers={
+        "Authorization": f"Bearer {server.kiosk_token}"}).json()
+    assert kiosk["version"] == "2.1"
+
+
 def test_admin_manages_accounts_and_devices(backoffice: Any, browser: Any,
                                             shots: Shots) -> None:
     server = backoffice
@@ -172,14 +185,7 @@ def test_a_ward_admin_sets_its_wards_release(backoffice_factory: Any, browser: A
         register(server, tmp_path / "bundles", "2.1")       # the ward's admin: a canary
         page.reload()
         page.wait_for_selector("#release-canary option[value='kiosk-kita-1']")
-        page.select_option("#release-version", "2.0")
-        page.select_option("#release-canary-version", "2.1")
-        page.select_option("#release-canary", ["kiosk-kita-1"])
-        page.click("#release-set")
-        page.wait_for_selector("#ward-release-table tr[data-ward='kita'] "
-                               ".rel-version:has-text('2.1')")
-        assert requests.get(server.api("/device/release"), timeout=10, headers={
-            "Authorization": f"Bearer {server.kiosk_token}"}).json()["version"] == "2.1"
+        set_canary(page, server)
         assert errors == []
     finally:
         context.close()
@@ -226,17 +232,8 @@ def test_a_city_admin_registers_withdraws_and_a_ward_gets_a_canary(
         assert page.input_value("#reg-version") == ""        # registered: the form is clear
         assert page.inner_text("#release-register-error") == ""
 
-        # the ward: 2.0 for all, 2.1 first on kiosk-kita-1
         page.select_option("#release-ward", "kita")
-        page.select_option("#release-version", "2.0")
-        page.select_option("#release-canary-version", "2.1")
-        page.select_option("#release-canary", ["kiosk-kita-1"])
-        page.click("#release-set")
-        page.wait_for_selector("#ward-release-table tr[data-ward='kita'] "
-                               ".rel-version:has-text('2.1')")
-        kiosk = requests.get(server.api("/device/release"), timeout=10, headers={
-            "Authorization": f"Bearer {server.kiosk_token}"}).json()
-        assert kiosk["version"] == "2.1"
+        set_canary(page, server)
         shots.take(page, "admin-kiosk-canary")
 
         # withdrawing a release a ward targets is refused, next to the list
