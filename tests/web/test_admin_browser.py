@@ -54,6 +54,19 @@ def shown_secret(page: Any) -> str:
     return str(page.inner_text("#adm-secret-value")).strip()
 
 
+def set_canary(page: Any, server: Any) -> None:
+    """Through the page: kita's kiosks on 2.0, 2.1 first on kiosk-kita-1 — which is told."""
+    page.select_option("#release-version", "2.0")
+    page.select_option("#release-canary-version", "2.1")
+    page.select_option("#release-canary", ["kiosk-kita-1"])
+    page.click("#release-set")
+    page.wait_for_selector("#ward-release-table tr[data-ward='kita'] "
+                           ".rel-version:has-text('2.1')")
+    kiosk = requests.get(server.api("/device/release"), timeout=10, headers={
+        "Authorization": f"Bearer {server.kiosk_token}"}).json()
+    assert kiosk["version"] == "2.1"
+
+
 def test_admin_manages_accounts_and_devices(backoffice: Any, browser: Any,
                                             shots: Shots) -> None:
     server = backoffice
@@ -143,7 +156,8 @@ def test_a_ward_admin_is_held_to_its_ward_and_a_supervisor_is_refused(
 def test_a_ward_admin_sets_its_wards_release(backoffice_factory: Any, browser: Any,
                                             tmp_path: Any, shots: Shots) -> None:
     """Kiosk fleet: the releases a city-wide admin registered are listed; a ward's admin
-    chooses one for its ward (or holds back); kiosks are told at once; it is audited."""
+    chooses one for its ward (or holds back), and a canary; kiosks are told at once; it is
+    audited."""
     from tests.support.fleet import fleet_config, register
 
     server = backoffice_factory.start(config=fleet_config(tmp_path / "bundles"))
@@ -168,6 +182,98 @@ def test_a_ward_admin_sets_its_wards_release(backoffice_factory: Any, browser: A
         page.click("#release-set")
         page.wait_for_selector("#ward-release-table tr[data-ward='kita'] "
                                ".rel-version:has-text('保留')")
+        register(server, tmp_path / "bundles", "2.1")       # the ward's admin: a canary
+        page.reload()
+        page.wait_for_selector("#release-canary option[value='kiosk-kita-1']")
+        set_canary(page, server)
         assert errors == []
+    finally:
+        context.close()
+
+
+def test_a_city_admin_registers_withdraws_and_a_ward_gets_a_canary(
+        backoffice_factory: Any, browser: Any, tmp_path: Any, shots: Shots) -> None:
+    """The city-wide admin registers a release through the page (a taken version and a
+    file not in the bundle folder are refused next to the form, what was typed kept),
+    withdraws one (refused while a ward targets it) and republishes it, and sets a ward's
+    canary: the named kiosk is told the canary version."""
+    import hashlib
+
+    from hardware.updater import make_bundle
+    from tests.support.fleet import fleet_config, register
+
+    bundles = tmp_path / "bundles"
+    server = backoffice_factory.start(config=fleet_config(bundles))
+    register(server, bundles, "2.0")
+    data = make_bundle(bundles / "kiosk-2.1.raucb", "2.1").read_bytes()
+    context = browser.new_context(locale="ja-JP")
+    try:
+        errors: list[str] = []
+        page = watch_errors(context.new_page(), errors)
+        open_admin(page, server, "admin")
+        typed = {"#reg-version": "2.1", "#reg-sha256": hashlib.sha256(data).hexdigest(),
+                 "#reg-size": str(len(data)), "#reg-filename": "kiosk-2.1.raucb",
+                 "#reg-notes": "canary first"}
+
+        def submit(**changes: str) -> None:
+            for field, text in {**typed, **changes}.items():
+                page.fill(field, text)
+            page.click("#release-register")
+
+        submit(**{"#reg-version": "2.0"})                    # a taken version: 409
+        page.wait_for_selector("#release-register-error:not(:empty)")
+        assert "2.0" in page.inner_text("#release-register-error")
+        assert page.input_value("#reg-sha256") == typed["#reg-sha256"]   # nothing lost
+        submit(**{"#reg-filename": "missing.raucb"})         # not in the folder: 422
+        page.wait_for_selector("#release-register-error:has-text('missing.raucb')")
+        assert page.input_value("#reg-notes") == "canary first"
+        submit()
+        page.wait_for_selector("#release-table tr[data-release='2.1']")
+        assert page.input_value("#reg-version") == ""        # registered: the form is clear
+        assert page.inner_text("#release-register-error") == ""
+
+        page.select_option("#release-ward", "kita")
+        set_canary(page, server)
+        shots.take(page, "admin-kiosk-canary")
+
+        # withdrawing a release a ward targets is refused, next to the list
+        row = "#release-table tr[data-release='2.1']"
+        page.click(f"{row} button.danger")
+        page.wait_for_selector("#release-table-error:not(:empty)")
+        assert page.inner_text(f"{row} .rel-state") == "公開中"
+        page.select_option("#release-canary-version", "")   # no canary: 2.1 is free
+        page.select_option("#release-canary", [])
+        page.click("#release-set")
+        page.wait_for_selector("#ward-release-table tr[data-ward='kita'] "
+                               ".rel-version:text-is('2.0')")
+        page.click(f"{row} button.danger")
+        page.wait_for_selector(f"{row} .rel-state:text-is('取り下げ')")
+        assert "2.1" not in page.eval_on_selector_all("#release-canary-version option",
+                                                      "os => os.map(o => o.value)")
+        page.click(f"{row} button:text('版の公開')")
+        page.wait_for_selector(f"{row} .rel-state:text-is('公開中')")
+        page.wait_for_selector("#audit-table td:has-text('版の取り下げ')")
+        assert all("409" in e or "422" in e for e in errors), errors
+    finally:
+        context.close()
+
+
+def test_a_ward_admin_sees_no_register_form_and_is_refused_a_withdrawal(
+        backoffice_factory: Any, browser: Any, tmp_path: Any) -> None:
+    from tests.support.fleet import fleet_config, register
+
+    server = backoffice_factory.start(config=fleet_config(tmp_path / "bundles"))
+    register(server, tmp_path / "bundles", "2.0")
+    server.passwords["admin-kita"] = create_account(server, "admin-kita", "admin", "kita")
+    context = browser.new_context(locale="ja-JP")
+    try:
+        page = context.new_page()
+        open_admin(page, server, "admin-kita")
+        assert not page.is_visible("#release-register-form")
+        assert page.query_selector("#release-table tr[data-release='2.0'] button") is None
+        status = page.evaluate("""() => fetch('/api/v1/admin/releases/2.0', {method: 'PATCH',
+            headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({published: false})}).then(r => r.status)""")
+        assert status == 403
     finally:
         context.close()

@@ -18,30 +18,66 @@
     "release.withdrawn": T("版の取り下げ"), "release.ward_target": T("配信版の設定")
   };
 
-  // Kiosk releases (/admin/releases): each ward's target; a ward's admin sets its own.
-  function releases(overview) {
-    fill("release-table", overview.releases, function (r) {
-      return el("tr", { "data-release": r.version }, [el("th", { scope: "row", text: r.version }),
-        el("td", { text: r.published ? T("公開中") : T("取り下げ") }), el("td", { text: r.created_at || "—" })]);
+  // Kiosk releases (/admin/releases): a city-wide admin registers, withdraws and
+  // republishes them; each ward's target and canary, a ward's admin sets its own. Each form
+  // shows the server's refusal next to it and keeps what was typed.
+  let overview = { releases: [], wards: [] };
+  let kiosks = [];
+
+  function releaseRow(r) {
+    const path = "/admin/releases/" + encodeURIComponent(r.version);
+    const toggle = r.published
+      ? button(T("取り下げ"), function () { return act("PATCH", path, { published: false }, "release-table-error"); }, true)
+      : button(T("版の公開"), function () { return act("PATCH", path, { published: true }, "release-table-error"); });
+    return el("tr", { "data-release": r.version }, [el("th", { scope: "row", text: r.version }),
+      el("td", { class: "rel-state", text: r.published ? T("公開中") : T("取り下げ") }), el("td", { text: r.created_at || "—" }),
+      el("td", { text: r.notes || "" }), el("td", {}, cfg.ward ? [] : [toggle])]);
+  }
+
+  function options(id, first, values) {
+    const pick = document.getElementById(id);
+    const chosen = Array.from(pick.selectedOptions).map(function (o) { return o.value; });
+    pick.textContent = "";
+    if (first) pick.appendChild(el("option", { value: "", text: first }));
+    values.forEach(function (v) { pick.appendChild(el("option", { value: v, text: v })); });
+    Array.from(pick.options).forEach(function (o) { o.selected = chosen.indexOf(o.value) >= 0; });
+  }
+
+  // The chosen ward's kiosks (its canary candidates); with `reset`, its current target too.
+  function wardChoices(reset) {
+    const ward = value("release-ward");
+    const target = overview.wards.filter(function (w) { return w.ward === ward; })[0];
+    const names = kiosks.filter(function (d) { return d.ward === ward && d.kind === "kiosk" && d.active; })
+      .map(function (d) { return d.name; });
+    (target ? target.canary : []).forEach(function (n) { if (names.indexOf(n) < 0) names.push(n); });
+    if (reset) document.getElementById("release-canary").textContent = "";
+    options("release-canary", null, names);
+    if (!reset || !target) return;
+    document.getElementById("release-version").value = target.version || "";
+    document.getElementById("release-canary-version").value = target.canary_version || "";
+    Array.from(document.getElementById("release-canary").options).forEach(function (o) {
+      o.selected = target.canary.indexOf(o.value) >= 0;
     });
-    fill("ward-release-table", overview.wards, function (w) {
+  }
+
+  function releases(data, devices, first) {
+    overview = data;
+    kiosks = devices;
+    fill("release-table", data.releases, releaseRow);
+    fill("ward-release-table", data.wards, function (w) {
       let version = w.version || T("保留中（更新しない）");
       if (w.canary_version && w.canary.length) version += " / " + T("先行: {version}（{n} 台）", { version: w.canary_version, n: w.canary.length });
       return el("tr", { "data-ward": w.ward }, [el("th", { scope: "row", text: w.ward }), el("td", { class: "rel-version", text: version }),
         el("td", { text: w.updated_by || T("コマンドライン") }), el("td", { text: w.updated_at || "—" })]);
     });
-    const pick = document.getElementById("release-version");
-    const chosen = pick.value;
-    pick.textContent = "";
-    pick.appendChild(el("option", { value: "", text: T("保留中（更新しない）") }));
-    overview.releases.filter(function (r) { return r.published; }).forEach(function (r) {
-      pick.appendChild(el("option", { value: r.version, text: r.version }));
-    });
-    pick.value = chosen;
+    const published = data.releases.filter(function (r) { return r.published; }).map(function (r) { return r.version; });
+    options("release-version", T("保留中（更新しない）"), published);
+    options("release-canary-version", T("先行なし"), published);
+    wardChoices(first);
   }
 
-  function fail(e) {
-    document.getElementById("adm-error").textContent = T("できませんでした: {reason}", { reason: e.message });
+  function fail(e, where) {
+    document.getElementById(where || "adm-error").textContent = T("できませんでした: {reason}", { reason: e.message });
   }
 
   function secret(what, value) {
@@ -50,10 +86,11 @@
     document.getElementById("adm-secret-value").textContent = value;
   }
 
-  function act(method, path, body) {
-    document.getElementById("adm-error").textContent = "";
+  // `where`: the id of the error line next to the form (the page's top line by default).
+  function act(method, path, body, where) {
+    document.querySelectorAll(".error-msg").forEach(function (p) { p.textContent = ""; });
     document.getElementById("adm-secret").hidden = true;
-    return L.api(method, API + path, body).then(function (answer) { load(); return answer; }, function (e) { fail(e); throw e; });
+    return L.api(method, API + path, body).then(function (answer) { load(); return answer; }, function (e) { fail(e, where); throw e; });
   }
 
   function button(label, action, danger) {
@@ -105,11 +142,14 @@
     rows.forEach(function (r) { body.appendChild(make(r)); });
   }
 
+  let loaded = false;
+
   function load() {
     return Promise.all([L.api("GET", API + "/admin/staff"), L.api("GET", API + "/devices"),
                         L.api("GET", API + "/admin/account-events?limit=50"),
                         L.api("GET", API + "/admin/releases")]).then(function (all) {
-      releases(all[3]);
+      releases(all[3], all[1], !loaded);
+      loaded = true;
       fill("staff-table", all[0], staffRow);
       fill("device-table", all[1], deviceRow);
       fill("audit-table", all[2], function (e) {
@@ -140,8 +180,22 @@
 
   document.getElementById("release-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
+    const canary = Array.from(document.getElementById("release-canary").selectedOptions).map(function (o) { return o.value; });
     act("PUT", "/admin/wards/" + encodeURIComponent(value("release-ward")) + "/release",
-        { version: value("release-version") || null }).catch(function () { /* shown by fail() */ });
+        { version: value("release-version") || null, canary_version: value("release-canary-version") || null, canary: canary },
+        "release-error").catch(function () { /* shown by fail() */ });
+  });
+  document.getElementById("release-ward").addEventListener("change", function () { wardChoices(true); });
+
+  const register = document.getElementById("release-register-form");
+  register.hidden = Boolean(cfg.ward);   // a city-wide admin's (the server refuses others too)
+  register.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    const body = { version: value("reg-version"), compatible: value("reg-compatible"), sha256: value("reg-sha256"),
+                   size: Number(value("reg-size")), filename: value("reg-filename") || null, url: value("reg-url") || null,
+                   notes: value("reg-notes") || null };
+    act("POST", "/admin/releases", body, "release-register-error")
+      .then(function () { ev.target.reset(); }, function () { /* shown by fail(); the form keeps what was typed */ });
   });
 
   L.api("GET", API + "/wards").then(function (wards) {
@@ -151,6 +205,7 @@
         sel.appendChild(el("option", { value: w.code, text: T(w.name) }));
       });
     });
+    if (loaded) wardChoices(true);
   });
   load();
 })();
