@@ -51,6 +51,13 @@ backend = "standin"
     return path
 
 
+def open_devices_page(page: Any, server: Any) -> None:
+    """Signed in as the ward's supervisor, on /supervisor/devices."""
+    login(page, server, "supervisor")
+    page.wait_for_selector("#counter-view:not([hidden])")
+    page.goto(f"{server.url}/supervisor/devices")
+
+
 def state_of(page: Any) -> str:
     return str(page.get_attribute(f"{KIOSK_ROW} .dv-state", "data-problems"))
 
@@ -66,9 +73,7 @@ def test_paper_out_reaches_the_supervisor_page(backoffice: Any, browser: Any,
         display.goto(f"{server.url}/display?ward=kita#token={server.display_token}")
         errors: list[str] = []
         page = watch_errors(context.new_page(), errors)
-        login(page, server, "supervisor")
-        page.wait_for_selector("#counter-view:not([hidden])")
-        page.goto(f"{server.url}/supervisor/devices")
+        open_devices_page(page, server)
         page.click("#dv-sound")                   # sound allowed (a click, as browsers want)
         page.wait_for_selector(f"{KIOSK_ROW}[data-alarm='false']", timeout=SHOWN_WITHIN_MS)
         page.wait_for_selector("tr[data-device='display-kita-1'][data-alarm='false']",
@@ -103,9 +108,7 @@ def test_a_payment_terminal_of_its_own_on_the_supervisor_page(backoffice: Any,
     try:
         errors: list[str] = []
         page = watch_errors(context.new_page(), errors)
-        login(page, server, "supervisor")
-        page.wait_for_selector("#counter-view:not([hidden])")
-        page.goto(f"{server.url}/supervisor/devices")
+        open_devices_page(page, server)
         page.wait_for_selector(f"{row} .dv-state[data-problems~='never_seen']")
         assert terminal_beat(server, token, TERMINAL_FINE).status_code == 200
         page.wait_for_selector(f"{row}[data-alarm='false']", timeout=SHOWN_WITHIN_MS)

@@ -16,8 +16,13 @@ from kiosk.ui.adapters import make_devices
 from kiosk.ui.settings import UiConfig
 from tests.support.fleet import fleet_config, publish
 from tests.web.conftest import Shots
-from tests.web.test_device_health_browser import KIOSK_ROW, SHOWN_WITHIN_MS, kiosk_toml
-from tests.web.test_pages_browser import login, watch_errors
+from tests.web.test_device_health_browser import (
+    KIOSK_ROW,
+    SHOWN_WITHIN_MS,
+    kiosk_toml,
+    open_devices_page,
+)
+from tests.web.test_pages_browser import watch_errors
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,9 +45,7 @@ def test_publish_update_and_rollback_on_the_supervisor_page(
     try:
         errors: list[str] = []
         page = watch_errors(context.new_page(), errors)
-        login(page, server, "supervisor")
-        page.wait_for_selector("#counter-view:not([hidden])")
-        page.goto(f"{server.url}/supervisor/devices")
+        open_devices_page(page, server)
         page.wait_for_selector(f"{UPDATE}[data-state='up-to-date']", timeout=SHOWN_WITHIN_MS)
         assert page.inner_text(f"{KIOSK_ROW} td:nth-child(5)") == "1.0"
 
