@@ -54,6 +54,8 @@ class Section:
         if name not in self.data and isinstance(default, str):
             return default  # an absent optional string keeps its default, even ""
         value = self._get(name, default)
+        if value == "" and default == "":
+            return ""  # a shipped file may spell out an optional string's empty default
         if not isinstance(value, str) or not value.strip():
             raise self.error(name, f"must be a non-empty string, got {_describe(value)}")
         if choices and value not in choices:

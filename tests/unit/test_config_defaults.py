@@ -6,8 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from kiosk.backoffice.config import Settings
 from kiosk.card.config import CardConfig
+from kiosk.domain.errors import ConfigError
 from kiosk.domain.section import Defaults, Section
 from kiosk.payment.config import KioskPaymentSettings
 from kiosk.printing.config import PrinterConfig
@@ -48,3 +51,14 @@ def test_defaults_read_a_dataclass_with_required_fields() -> None:
     d = Defaults(StoreSettings)
     assert (d.block_size, d.synchronous) == (50, "NORMAL")
     assert Defaults(KioskPaymentSettings).terminal.kind == "nexo"   # a default_factory
+
+
+def test_an_optional_string_spelled_out_empty_is_its_empty_default() -> None:
+    """A shipped file may write `public_url = ""`: that is the default, not an error; a
+    required string or one whose default is not empty still refuses an empty value."""
+    section = Section({"public_url": "", "name": ""}, "backoffice.toml", "server")
+    assert section.text("public_url", "") == ""
+    with pytest.raises(ConfigError, match=r"server\.name"):
+        section.text("name")
+    with pytest.raises(ConfigError, match="non-empty"):
+        section.text("name", "kita")
