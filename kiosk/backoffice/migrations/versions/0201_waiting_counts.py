@@ -3,8 +3,9 @@
 Issuing answers each ticket with the people ahead of it. Counting the waiting tickets of a
 queue costs one index entry and heap visit per waiting ticket, on every issue; with this
 table the count is a sum over at most a few rows plus the (almost always empty) range of
-same-rank tickets queued after the new one. SQLite keeps counting (one process, short
-queues); there the table stays empty.
+same-rank tickets queued after the new one. On SQLite the table stayed empty here; since
+0560_sqlite_waiting_counts SQLite triggers keep it too (a later migration that rebuilds
+`tickets` with batch_alter_table on SQLite drops those triggers: recreate them).
 
 Revision ID: 0201_waiting_counts
 Revises: 0200_offline_blocks
