@@ -215,6 +215,15 @@ class UpdateAgent:
                 log.info("update: new target %s, looking again in %.0f s", version,
                          self.wait)
                 return self.state
+        primary = status.primary_slot
+        if primary is not None and status.booted is not None and \
+                primary.bootname != status.booted and primary.version != version:
+            # installed, not booted yet, and no longer the target: a reboot for another
+            # reason must not boot it
+            log.info("update: %s is no longer the target, the booted slot boots next",
+                     primary.version)
+            self.updater.keep_booted()
+            self._status = status = self.updater.status()
         bad = status.bad_versions() | self.memory.rolled_back
         if status.bad_versions() - self.memory.rolled_back:
             self.memory.rolled_back |= status.bad_versions()

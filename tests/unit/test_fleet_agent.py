@@ -220,6 +220,13 @@ def test_an_offline_kiosk_installs_the_last_target_heard(world: World) -> None:
     assert up.status().primary_slot.version == "2.0"  # type: ignore[union-attr]
     world.server.start()
 
+    world.clock = datetime(2026, 12, 5, 12, 0)          # outside the reboot window
+    agent.step(), agent.step()                          # 2.2 installed, waiting to reboot
+    assert agent.state["state"] == "waiting-reboot" and up.status().primary == "A"
+    target(world.server, "kita", "2.0")                 # the ward goes back to 2.0
+    assert agent.step()["state"] == "up-to-date"
+    assert up.status().primary == "B"                  # a reboot now boots 2.0 again
+
 
 def test_several_kiosks_share_the_downloads(backoffice_factory: Any, tmp_path: Path) -> None:
     """[fleet] max_downloads = 1: a second download at once is answered 503 + Retry-After;
