@@ -169,6 +169,17 @@ def test_signatures_are_checked_at_registration(backoffice_factory: Any,
                                                timeout=30))["releases"]] == ["2.0"]
 
 
+def test_no_keyring_is_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from types import SimpleNamespace
+
+    from kiosk.backoffice.config import FleetSettings
+    from kiosk.backoffice.fleet import check_signature
+    bo = SimpleNamespace(settings=SimpleNamespace(fleet=FleetSettings(bundle_dir=str(tmp_path))))
+    with caplog.at_level("WARNING", logger="kiosk.backoffice.fleet"):
+        assert check_signature(bo, tmp_path / "b.raucb", "x") == "unchecked"  # type: ignore[arg-type]
+    assert "b.raucb registered without a signature check" in caplog.text
+
+
 def test_bad_targets_and_duplicates(fleet: tuple[Any, Path]) -> None:
     server, bundles = fleet
     release = register(server, bundles, "2.0")

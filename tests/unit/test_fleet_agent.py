@@ -245,6 +245,10 @@ def test_several_kiosks_share_the_downloads(backoffice_factory: Any, tmp_path: P
     assert held.status_code == 200 and busy.status_code == 503, busy.text
     assert busy.headers["Retry-After"] == "1" and busy.json()["error"] == "too_many_downloads"
     kiosks = [World(server, tmp_path / f"k{i}", check_seconds=1.0) for i in range(4)]
+    part = Path(kiosks[0].agent.settings.downloads) / "2.0.part"   # an earlier break
+    part.parent.mkdir(parents=True)
+    part.write_bytes((tmp_path / "bundles" / "kiosk-2.0.raucb").read_bytes()[:1_000_000])
+    asked = kiosks[0].watch_downloads()
     started = time.monotonic()
     for k in kiosks:
         k.agent.start()
@@ -260,6 +264,7 @@ def test_several_kiosks_share_the_downloads(backoffice_factory: Any, tmp_path: P
             k.agent.stop()
     assert [k.updater.status().running_version for k in kiosks] == ["2.0"] * 4
     assert all(any("server busy" in str(r.get("reason")) for r in k.reports) for k in kiosks)
+    assert len(asked) >= 2 and all(h == {"Range": "bytes=1000000-"} for h in asked)
     assert requests.get(url, timeout=30).status_code == 401
     print(f"4 kiosks, max_downloads=1, {release['size'] / 1e6:.0f} MB: all on 2.0 in "
           f"{took:.1f} s")
