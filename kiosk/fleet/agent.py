@@ -230,7 +230,8 @@ class UpdateAgent:
             self.memory.save()
         if not version or version == running:
             self._cleanup(keep=None)
-            rolled = sorted(bad - {running}) if bad else []
+            # (a slot still marked bad; not the whole memory, which only keeps it away)
+            rolled = sorted(status.bad_versions() - {running})
             self._set("up-to-date", **({"rolled_back": rolled[-1]} if rolled else {}))
             return self.state
         if version in bad:   # it was installed, did not reach "kiosk ready", rolled back
