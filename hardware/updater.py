@@ -127,6 +127,13 @@ class StandinUpdater:
             self.reboots += 1
 
 
+    def keep_booted(self) -> None:
+        with self._lock:
+            data = self._load()
+            data["primary"] = data["booted"]
+            self._save(data)
+
+
 def open_standin_updater(config: Any) -> StandinUpdater:
     """The stand-in named by `[fleet] updater = "standin"`: its slots in
     `<data dir>/standin-slots.json`, the first slot at `[fleet] standin_version`."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -133,8 +134,15 @@ class DeviceSettings:
 @dataclass(frozen=True)
 class FleetSettings:
     """[fleet]: where the kiosk image bundles this server serves are (a release names its
-    file there); "" = this server serves none (releases name an https:// url instead)."""
+    file there); "" = this server serves none (releases name an https:// url instead).
+    `keyring`: the update CA (PEM) a bundle in bundle_dir is verified against when it is
+    registered (`rauc info --keyring`); "" = not checked (a warning; the kiosk's RAUC
+    still checks at install). `max_downloads`: bundle downloads served at once by one
+    process; beyond it a kiosk is answered 503 + Retry-After."""
     bundle_dir: str = ""
+    keyring: str = ""
+    max_downloads: int = 8
+    retry_after_seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -342,11 +350,24 @@ def _catalog(c: Section) -> CatalogSettings:
 
 
 def _fleet(f: Section, file: str) -> FleetSettings:
-    f.unknown_keys(("bundle_dir",))
-    folder = "" if f.data.get("bundle_dir") in (None, "") else f.text("bundle_dir")
-    if folder and not Path(folder).is_absolute():
-        folder = str((Path(file).parent / folder).resolve())
-    return FleetSettings(bundle_dir=folder)
+    f.unknown_keys(("bundle_dir", "keyring", "max_downloads", "retry_after_seconds"))
+    paths = {}
+    for key in ("bundle_dir", "keyring"):
+        value = "" if f.data.get(key) in (None, "") else f.text(key)
+        if value and not Path(value).is_absolute():
+            value = str((Path(file).parent / value).resolve())
+        paths[key] = value
+    if paths["keyring"]:
+        if not Path(paths["keyring"]).is_file():
+            raise f.error("keyring", f"{paths['keyring']!r} is not a file (the update CA, PEM)")
+        if shutil.which("rauc") is None:
+            raise f.error("keyring", "checking bundles needs RAUC on this host (Debian "
+                          "package rauc; only its `rauc info` is used)")
+    d = FleetSettings()
+    return FleetSettings(
+        **paths, max_downloads=int(f.number("max_downloads", d.max_downloads, min=1)),
+        retry_after_seconds=int(f.number("retry_after_seconds", d.retry_after_seconds,
+                                         min=1)))
 
 
 def _devices(d: Section) -> DeviceSettings:

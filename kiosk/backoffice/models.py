@@ -465,6 +465,8 @@ releases = Table(
     Column("notes", String(500)),
     Column("created_at", DateTime, nullable=False),
     Column("created_by", String(64)),
+    # checked at registration: verified | unchecked (no keyring); NULL: a url's
+    Column("signature", String(16)),
 )
 
 ward_releases = Table(

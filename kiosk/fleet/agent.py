@@ -8,12 +8,26 @@ waiting-idle, installing (progress %), waiting-reboot, failed (reason), rolled-b
 version that failed to boot; not tried again until a newer release is the target).
 A failure never stops the kiosk: the agent runs in its own thread, and whatever it does
 the resident's visit goes on.
+
+No stampede: the first check after start, and the download after a new target, wait a
+random time within `check_seconds`; a back-office serving its `max_downloads` answers 503
+with Retry-After, which the agent waits (plus a random part of it) before resuming.
+
+What it remembers (`<download dir>/agent-state.json`, written atomically): the versions
+refused (signature, compatible) or rolled back — never downloaded again after a restart —
+and the last target it heard. When the back-office cannot be reached, a bundle already
+downloaded and checked is installed (when idle) only if it is that last heard target;
+the reboot into it waits for the next answer from the back-office (which may have changed
+the target meanwhile, and the new root needs the network to become ready).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +42,7 @@ log = logging.getLogger(__name__)
 
 RELEASE_PATH = "/api/v1/device/release"
 CHUNK = 256 * 1024
+STATE_FILE = "agent-state.json"
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,58 @@ class DownloadFailed(Exception):
     pass
 
 
+class ServerBusy(Exception):
+    """The back-office serves its max_downloads already: try again after `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"server busy: again in {seconds:.0f} s")
+        self.seconds = seconds
+
+
+def retry_after(value: str | None, default: float = 30.0) -> float:
+    """Retry-After in seconds (the back-office sends seconds; an HTTP date is not used)."""
+    try:
+        return min(max(float(value or default), 1.0), 3600.0)
+    except ValueError:
+        return default
+
+
+def spread(seconds: float) -> float:
+    """A random wait within `seconds` (so a ward's kiosks do not all ask at once)."""
+    return random.uniform(0.0, seconds)  # spreading load, not a secret
+
+
+class Memory:
+    """What the agent keeps across restarts, in one small JSON file replaced atomically:
+    refused versions (why), rolled-back versions, the last target heard."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.refused: dict[str, str] = {}
+        self.rolled_back: set[str] = set()
+        self.target: dict[str, Any] | None = None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            self.refused = {str(k): str(v) for k, v in dict(data.get("refused", {})).items()}
+            self.rolled_back = {str(v) for v in data.get("rolled_back", [])}
+            target = data.get("target")
+            self.target = dict(target) if isinstance(target, dict) else None
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, TypeError, AttributeError):
+            log.warning("update agent: %s unreadable, starting afresh", path)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            json.dump({"refused": self.refused, "rolled_back": sorted(self.rolled_back),
+                       "target": self.target}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -101,7 +168,9 @@ class UpdateAgent:
         self.report = report
         self.now = now
         self.state: dict[str, Any] = {"state": "up-to-date"}
-        self.refused: dict[str, str] = {}   # version → why its bundle was refused
+        self.memory = Memory(settings.downloads / STATE_FILE)
+        self.refused = self.memory.refused   # version → why its bundle was refused
+        self.wait: float | None = None       # the thread's next wait, when not the usual
         self._stop = threading.Event()
         self._kick = threading.Event()
         self._thread: threading.Thread | None = None
@@ -119,7 +188,10 @@ class UpdateAgent:
             self.report(dict(new))
 
     # -- one check -----------------------------------------------------------------------
-    def step(self) -> dict[str, Any]:
+    def step(self, defer_new: bool = False) -> dict[str, Any]:
+        """One check. `defer_new` (the thread's): a target not heard before is only noted,
+        and acted on at the next check, after a random wait (`self.wait`)."""
+        self.wait = None
         self._status = None
         try:
             self._status = self.updater.status()
@@ -132,15 +204,34 @@ class UpdateAgent:
         try:
             target = self.client.get(RELEASE_PATH, attempts=1)
         except Exception as exc:  # noqa: BLE001 — offline: keep the last state, say why
-            if self.state.get("state") in ("downloading", "up-to-date"):
-                self._set("failed", reason=f"network: {type(exc).__name__}",
-                          target=self.state.get("target"))
-            return self.state
+            return self._offline(f"network: {type(exc).__name__}")
         version = (target or {}).get("version")
-        bad = status.bad_versions()
+        heard = self.memory.target
+        if (heard or {}).get("version") != version or (heard is None) != (target is None):
+            self.memory.target = dict(target) if target else None
+            self.memory.save()
+            if defer_new and version and version != running:
+                self.wait = spread(self.settings.check_seconds)
+                log.info("update: new target %s, looking again in %.0f s", version,
+                         self.wait)
+                return self.state
+        primary = status.primary_slot
+        if primary is not None and status.booted is not None and \
+                primary.bootname != status.booted and primary.version != version:
+            # installed, not booted yet, and no longer the target: a reboot for another
+            # reason must not boot it
+            log.info("update: %s is no longer the target, the booted slot boots next",
+                     primary.version)
+            self.updater.keep_booted()
+            self._status = status = self.updater.status()
+        bad = status.bad_versions() | self.memory.rolled_back
+        if status.bad_versions() - self.memory.rolled_back:
+            self.memory.rolled_back |= status.bad_versions()
+            self.memory.save()
         if not version or version == running:
             self._cleanup(keep=None)
-            rolled = sorted(bad - {running}) if bad else []
+            # (a slot still marked bad; not the whole memory, which only keeps it away)
+            rolled = sorted(status.bad_versions() - {running})
             self._set("up-to-date", **({"rolled_back": rolled[-1]} if rolled else {}))
             return self.state
         if version in bad:   # it was installed, did not reach "kiosk ready", rolled back
@@ -160,6 +251,37 @@ class UpdateAgent:
         if not self.idle():
             self._set("waiting-idle", target=version)
             return self.state
+        if not self._install(bundle, version):
+            return self.state
+        return self._maybe_reboot(version)
+
+    def _offline(self, reason: str) -> dict[str, Any]:
+        """No answer from the back-office: install a bundle downloaded and checked already
+        when it is the last target heard (the reboot waits for the back-office)."""
+        heard = self.memory.target or {}
+        version = heard.get("version")
+        status = self._status
+        bundle = self._bundle_path(str(version)) if version else None
+        if not version or version == status.running_version or \
+                version in status.bad_versions() | self.memory.rolled_back or \
+                version in self.refused or bundle is None or not bundle.exists():
+            if self.state.get("state") in ("downloading", "up-to-date"):
+                self._set("failed", reason=reason, target=self.state.get("target"))
+            return self.state
+        primary = status.primary_slot
+        if primary is not None and primary.bootname != status.booted and \
+                primary.version == version:
+            self._set("waiting-reboot", target=version, reason=reason)
+            return self.state
+        if not self.idle():
+            self._set("waiting-idle", target=version, reason=reason)
+            return self.state
+        if self._install(bundle, str(version)):
+            self._set("waiting-reboot", target=version, reason=reason)
+        return self.state
+
+    def _install(self, bundle: Path, version: str) -> bool:
+        """Install the checked bundle; False (and the state says why) when refused."""
         self._set("installing", target=version, progress=0)
         try:
             self.updater.install(bundle, lambda pct, _text: self._set(
@@ -168,12 +290,13 @@ class UpdateAgent:
             reason = f"{exc.kind}: {exc.message}"[:200]
             if exc.kind in ("signature", "compatible"):
                 self.refused[version] = reason   # the same bundle would be refused again
+                self.memory.save()
                 bundle.unlink(missing_ok=True)
             self._set("failed", target=version, reason=reason)
-            return self.state
+            return False
         bundle.unlink(missing_ok=True)
         self._status = self.updater.status()
-        return self._maybe_reboot(version)
+        return True
 
     def _maybe_reboot(self, version: str) -> dict[str, Any]:
         if not (self.idle() and in_window(self.settings.reboot_window, self.now())):
@@ -188,8 +311,15 @@ class UpdateAgent:
         folder = self.settings.downloads
         if folder.is_dir():
             for f in folder.iterdir():
+                if f.name.startswith(STATE_FILE):
+                    continue
                 if keep is None or not f.name.startswith(keep + "."):
                     f.unlink(missing_ok=True)
+
+    def _bundle_path(self, version: str) -> Path:
+        """Where a version's bundle is once downloaded and checked (`.part` before)."""
+        name = "".join(c if c.isalnum() or c in "._-" else "_" for c in version)
+        return self.settings.downloads / f"{name}.bundle"
 
     def _download(self, target: dict[str, Any]) -> Path | None:
         """The bundle on the data partition, checked; None (and the state says why) when
@@ -197,8 +327,9 @@ class UpdateAgent:
         version, size, sha = str(target["version"]), int(target["size"]), str(target["sha256"])
         folder = self.settings.downloads
         folder.mkdir(parents=True, exist_ok=True)
-        name = "".join(c if c.isalnum() or c in "._-" else "_" for c in version)
-        done, part = folder / f"{name}.bundle", folder / f"{name}.part"
+        done = self._bundle_path(version)
+        name = done.stem
+        part = done.with_suffix(".part")
         self._cleanup(keep=name)
         if done.exists():
             return done
@@ -210,6 +341,11 @@ class UpdateAgent:
         try:
             if have < size:   # complete already: only the check was left (a restart)
                 self._fetch(str(target["url"]), part, have, size, version)
+        except ServerBusy as exc:
+            self.wait = exc.seconds + spread(exc.seconds)
+            self._set("downloading", target=version, reason=str(exc),
+                      progress=int(100 * have / max(size, 1)))
+            return None
         except DownloadFailed as exc:
             self._set("failed", target=version, reason=str(exc)[:200],
                       progress=int(100 * (part.stat().st_size if part.exists() else 0)
@@ -229,6 +365,8 @@ class UpdateAgent:
         except Exception as exc:  # noqa: BLE001 — Unreachable: a network problem
             raise DownloadFailed(f"network: {exc}") from None
         with resp:
+            if resp.status_code == 503:
+                raise ServerBusy(retry_after(resp.headers.get("Retry-After")))
             if resp.status_code == 200:
                 have = 0                       # the server ignored the range: start over
             elif resp.status_code != 206:
@@ -255,14 +393,17 @@ class UpdateAgent:
 
     # -- thread --------------------------------------------------------------------------
     def _run(self) -> None:
+        self._stop.wait(spread(self.settings.check_seconds))   # not all kiosks at once
         while not self._stop.is_set():
             try:
-                self.step()
+                self.step(defer_new=True)
             except Exception:  # the agent must never stop the kiosk
                 log.exception("update check failed")
             waiting = self.state.get("state") in ("waiting-idle", "waiting-reboot")
-            self._kick.wait(min(self.settings.check_seconds, 5.0) if waiting
-                            else self.settings.check_seconds)
+            pause = (self.wait if self.wait is not None
+                     else min(self.settings.check_seconds, 5.0) if waiting
+                     else self.settings.check_seconds)
+            self._kick.wait(pause)
             self._kick.clear()
 
     def kick(self) -> None:

@@ -77,6 +77,10 @@ class Updater(Protocol):
 
     def request_reboot(self) -> None: ...
 
+    def keep_booted(self) -> None:
+        """Make the booted slot the one to boot next again (an installed slot no longer
+        wanted is then not booted by a reboot for another reason)."""
+
 
 # --- RAUC ---------------------------------------------------------------------------------
 
@@ -160,6 +164,13 @@ class RaucUpdater:
     def request_reboot(self) -> None:
         self.reboot_request.parent.mkdir(parents=True, exist_ok=True)
         self.reboot_request.write_text("kiosk-update\n")
+
+    def keep_booted(self) -> None:
+        done = subprocess.run(  # noqa: S603 — the configured rauc, fixed arguments
+            [self.rauc, "status", "mark-active", "booted"], capture_output=True, text=True,
+            timeout=60, check=False, env=self.env)
+        if done.returncode != 0:
+            raise InstallRefused("other", done.stderr.strip()[-500:] or "rauc mark-active failed")
 
 
 def open_rauc_updater(config: Any = None) -> RaucUpdater:

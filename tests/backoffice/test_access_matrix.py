@@ -73,6 +73,14 @@ def _release(callers: Callers, ids: dict[str, Any]) -> None:
         ids["release"] = register(callers.server, ids["bundle_dir"], "m-1", who="admin")
 
 
+def _release_to_delete(callers: Callers, ids: dict[str, Any]) -> None:
+    """A release no ward targets (made again after a caller deleted it)."""
+    from tests.support.fleet import register
+    r = callers.session("city_admin").get(callers.server.api("/admin/releases"), timeout=30)
+    if "m-del" not in [x["version"] for x in r.json()["releases"]]:
+        register(callers.server, ids["bundle_dir"], "m-del", who="admin")
+
+
 def _counter_to_remove(callers: Callers, ids: dict[str, Any]) -> None:
     r = callers.session("city_admin").put(
         callers.server.api("/admin/catalog/wards/kita/counters/91"), timeout=30,
@@ -199,6 +207,9 @@ MATRIX: list[Row] = [
         "version": "m-2", "compatible": "m", "sha256": "0" * 64, "size": 1,
         "url": "https://updates.example.jp/m-2.raucb"}),
     Row("GET", f"{A}/admin/releases", ADMINS),
+    Row("GET", f"{A}/admin/bundles", CITY),
+    Row("DELETE", f"{A}/admin/releases/{{version}}", CITY, f"{A}/admin/releases/m-del",
+        before=_release_to_delete),
     Row("PATCH", f"{A}/admin/releases/{{version}}", CITY, f"{A}/admin/releases/m-1",
         body={"published": True}, before=_release),
     Row("PUT", f"{A}/admin/wards/{{ward}}/release", ADMIN_A, f"{A}/admin/wards/kita/release",

@@ -6,6 +6,7 @@ bad input is a clear 4xx; every change is in the audit trail. Through the real s
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import requests
 from tests.backoffice.accounts import bearer, create_account, sign_in
 from tests.backoffice.conftest import ok
 from tests.support.fleet import fleet_config, publish, register, target
+from tests.support.rauc import RaucSystem
 
 
 @pytest.fixture
@@ -90,6 +92,9 @@ def test_who_may_do_what(fleet: tuple[Any, Path]) -> None:
     ({"url": "https://cdn.example/b.raucb"}, 422, "filename_or_url"),       # both
     ({"filename": "missing.raucb"}, 422, "no_such_bundle"),
     ({"size": 5}, 422, "size_mismatch"),
+    ({"sha256": "1" * 64}, 422, "sha256_mismatch"),
+    ({"filename": None, "url": "https://cdn.example/b.raucb", "sha256": None}, 422,
+     "sha256_and_size_needed"),
     ({"filename": "../etc/passwd"}, 422, None),
     ({"extra": 1}, 422, None),
 ])
@@ -103,6 +108,76 @@ def test_bad_releases_are_refused(fleet: tuple[Any, Path], body: dict[str, Any],
     assert r.status_code == status, r.text
     if code:
         assert r.json()["error"] == code, r.text
+
+
+def test_the_server_computes_sha256_and_size(fleet: tuple[Any, Path]) -> None:
+    """A file in bundle_dir: the admin names it only; the page is offered the files no
+    release names yet."""
+    server, bundles = fleet
+    admin = server.session("admin")
+    register(server, bundles, "1.0")
+    data = b"bundle" * 300_000
+    (bundles / "kiosk-2.0.raucb").write_bytes(data)
+    (bundles / ".hidden").write_bytes(b"x")
+    assert ok(admin.get(server.api("/admin/bundles"), timeout=30)) == {
+        "bundle_dir": True, "files": [{"filename": "kiosk-2.0.raucb", "size": len(data)}]}
+    got = ok(admin.post(server.api("/admin/releases"), timeout=30, json={
+        "version": "2.0", "compatible": "ward-kiosk-amd64", "filename": "kiosk-2.0.raucb"}),
+        201)
+    assert (got["sha256"], got["size"]) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert got["signature"] == "unchecked"        # no [fleet] keyring here
+    assert ok(admin.get(server.api("/admin/bundles"), timeout=30))["files"] == []
+    ward_admin = sign_in(server, "f-admin-kita2", create_account(server, "f-admin-kita2",
+                                                                 "admin", "kita"))
+    assert ward_admin.get(server.api("/admin/bundles"), timeout=30).status_code == 403
+
+
+def test_signatures_are_checked_at_registration(backoffice_factory: Any,
+                                                 tmp_path: Path) -> None:
+    """[fleet] keyring set: bundles made by the real `rauc bundle` are verified with `rauc
+    info`; another CA's, an altered one and another compatible's are refused (422)."""
+    if not all(shutil.which(x) for x in ("rauc", "mksquashfs", "openssl")):
+        pytest.skip("needs rauc, mksquashfs and openssl")
+    keys = RaucSystem(tmp_path / "keys", {})
+    keys.root.mkdir()
+    bundles = tmp_path / "bundles"
+    server = backoffice_factory.start(config={"fleet": {
+        **fleet_config(bundles)["fleet"], "keyring": str(keys.key("ca")[0])}})
+    made = {name: shutil.copy(keys.bundle(version, **kw), bundles / f"{name}.raucb")
+            for name, version, kw in (("good", "2.0", {}), ("evil", "2.1", {"signer": "evil"}),
+                                      ("other", "2.2", {"compatible": "other"}),
+                                      ("altered", "2.3", {}))}
+    with open(made["altered"], "r+b") as f:
+        f.seek(5000)
+        byte = f.read(1)
+        f.seek(5000)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    admin = server.session("admin")
+
+    def post(name: str, version: str) -> requests.Response:
+        return admin.post(server.api("/admin/releases"), timeout=60, json={
+            "version": version, "compatible": "ward-kiosk-amd64", "filename": f"{name}.raucb"})
+
+    assert ok(post("good", "2.0"), 201)["signature"] == "verified"
+    for name, version, error in (("evil", "2.1", "bad_signature"),
+                                 ("altered", "2.3", "bad_signature"),
+                                 ("other", "2.2", "compatible_mismatch")):
+        r = post(name, version)
+        assert r.status_code == 422 and r.json()["error"] == error, r.text
+        assert f"{name}.raucb" in r.text or error == "compatible_mismatch", r.text
+    assert [x["version"] for x in ok(admin.get(server.api("/admin/releases"),
+                                               timeout=30))["releases"]] == ["2.0"]
+
+
+def test_no_keyring_is_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from types import SimpleNamespace
+
+    from kiosk.backoffice.config import FleetSettings
+    from kiosk.backoffice.fleet import check_signature
+    bo = SimpleNamespace(settings=SimpleNamespace(fleet=FleetSettings(bundle_dir=str(tmp_path))))
+    with caplog.at_level("WARNING", logger="kiosk.backoffice.fleet"):
+        assert check_signature(bo, tmp_path / "b.raucb", "x") == "unchecked"  # type: ignore[arg-type]
+    assert "b.raucb registered without a signature check" in caplog.text
 
 
 def test_bad_targets_and_duplicates(fleet: tuple[Any, Path]) -> None:
@@ -124,6 +199,36 @@ def test_bad_targets_and_duplicates(fleet: tuple[Any, Path]) -> None:
     assert admin.get(server.api("/device/bundles/nope"), timeout=30).status_code in (403, 404)
     assert server.session("kiosk").get(server.api("/device/bundles/9.9"),
                                        timeout=30).status_code == 404
+
+
+def test_delete_a_release(fleet: tuple[Any, Path]) -> None:
+    """Only a release no ward targets (nor has as its canary) is deleted; audited; its file
+    stays unless asked."""
+    server, bundles = fleet
+    admin = server.session("admin")
+    publish(server, bundles, "2.0")
+    register(server, bundles, "2.1")
+    register(server, bundles, "2.2")
+    target(server, "naka", "2.0", canary_version="2.1", canary=["kiosk-naka-1"])
+    for version in ("2.0", "2.1"):
+        r = admin.delete(server.api(f"/admin/releases/{version}"), timeout=30)
+        assert r.status_code == 409 and r.json()["error"] == "release_in_use", r.text
+        assert "kita" in r.text or "naka" in r.text
+    assert ok(admin.delete(server.api("/admin/releases/2.2"), timeout=30)) == {
+        "version": "2.2", "filename": "kiosk-2.2.raucb", "file_removed": False}
+    assert (bundles / "kiosk-2.2.raucb").exists()
+    target(server, "naka", "2.0")
+    assert ok(admin.delete(server.api("/admin/releases/2.1?remove_file=true"),
+                           timeout=30))["file_removed"] is True
+    assert not (bundles / "kiosk-2.1.raucb").exists()
+    assert admin.delete(server.api("/admin/releases/2.1"), timeout=30).status_code == 404
+    assert admin.delete(server.api("/admin/releases/2.1?remove_file=maybe"),
+                        timeout=30).status_code == 422
+    left = ok(admin.get(server.api("/admin/releases"), timeout=30))["releases"]
+    assert [x["version"] for x in left] == ["2.0"]
+    events = ok(admin.get(server.api("/admin/account-events"), timeout=30))
+    assert {("release.deleted", "2.1"), ("release.deleted", "2.2")} <= {
+        (e["action"], e["target"]) for e in events}
 
 
 def test_update_state_in_the_heartbeat_raises_the_alarm(fleet: tuple[Any, Path]) -> None:

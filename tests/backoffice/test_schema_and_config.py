@@ -68,6 +68,9 @@ def test_shipped_config_is_valid():
     ({"security": {"login_max_failures": 0}}, "security.login_max_failures"),
     ({"events": {"typo": 1}}, "events.typo"),
     ({"sevrer": {}}, "sevrer"),
+    ({"fleet": {"keyring": "/nonexistent/ca.pem"}}, "fleet.keyring"),
+    ({"fleet": {"max_downloads": 0}}, "fleet.max_downloads"),
+    ({"fleet": {"retry_after_seconds": "soon"}}, "fleet.retry_after_seconds"),
 ])
 def test_config_errors_name_file_and_key(data, key):
     with pytest.raises(ConfigError) as err:

@@ -17,15 +17,14 @@ def fleet_config(bundle_dir: Path) -> dict[str, Any]:
 
 
 def register(server: Any, bundle_dir: Path, version: str, *, boots: bool = True,
-             signed: bool = True, padding: int = 0, sha256: str | None = None,
-             who: str = "admin") -> dict[str, Any]:
+             signed: bool = True, padding: int = 0, who: str = "admin") -> dict[str, Any]:
     """A stand-in bundle in the server's bundle folder, registered as a release."""
     path = make_bundle(bundle_dir / f"kiosk-{version}.raucb", version, boots=boots,
                        signed=signed, padding=padding)
     data = path.read_bytes()
     return dict(ok(server.session(who).post(server.api("/admin/releases"), timeout=30, json={
         "version": version, "compatible": "ward-kiosk-amd64",
-        "sha256": sha256 or hashlib.sha256(data).hexdigest(), "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
         "filename": path.name}), 201))
 
 

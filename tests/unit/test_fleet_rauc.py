@@ -48,6 +48,10 @@ def test_real_rauc_status_install_and_refusals(rauc_system: RaucSystem,  # noqa:
     status = updater.status()
     assert status.primary == "B" and status.primary_slot is not None
     assert status.primary_slot.version == "2.0"
+    updater.keep_booted()                     # no longer wanted: the booted slot boots next
+    assert updater.status().primary == "A"
+    updater.install(rauc_system.bundle("2.0b"))
+    assert updater.status().primary == "B"
 
     refusals = {}
     for name, bundle in (("signature", rauc_system.bundle("2.1", signer="evil")),
@@ -59,6 +63,6 @@ def test_real_rauc_status_install_and_refusals(rauc_system: RaucSystem,  # noqa:
     assert refusals == {"signature": "signature", "compatible": "compatible", "io": "io"}
 
     rauc_system.mark("B", "bad")   # what boot counting does to a root that never got ready
-    assert updater.status().bad_versions() == {"2.0"}
+    assert updater.status().bad_versions() == {"2.0b"}
     updater.request_reboot()
     assert (tmp_path / "run" / "reboot").exists()

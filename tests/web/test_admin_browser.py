@@ -6,6 +6,8 @@ the server's reason on the page; a supervisor is refused the page."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -191,6 +193,29 @@ def test_a_ward_admin_sets_its_wards_release(backoffice_factory: Any, browser: A
         context.close()
 
 
+@contextlib.contextmanager
+def fleet_admin(backoffice_factory: Any, browser: Any, tmp_path: Any,
+                target: bool) -> Iterator[tuple[Any, Any, bytes, list[str]]]:
+    """A back-office serving bundles, release 2.0 registered (the target of kita when
+    `target`) and 2.1's bundle in the folder, unregistered; the city-wide admin's /admin
+    page. Yields the server, the page, 2.1's bytes and the page's errors."""
+    from hardware.updater import make_bundle
+    from tests.support.fleet import fleet_config, publish, register
+
+    bundles = tmp_path / "bundles"
+    server = backoffice_factory.start(config=fleet_config(bundles))
+    (publish if target else register)(server, bundles, "2.0")
+    data = make_bundle(bundles / "kiosk-2.1.raucb", "2.1").read_bytes()
+    context = browser.new_context(locale="ja-JP")
+    try:
+        errors: list[str] = []
+        page = watch_errors(context.new_page(), errors)
+        open_admin(page, server, "admin")
+        yield server, page, data, errors
+    finally:
+        context.close()
+
+
 def test_a_city_admin_registers_withdraws_and_a_ward_gets_a_canary(
         backoffice_factory: Any, browser: Any, tmp_path: Any, shots: Shots) -> None:
     """The city-wide admin registers a release through the page (a taken version and a
@@ -199,18 +224,8 @@ def test_a_city_admin_registers_withdraws_and_a_ward_gets_a_canary(
     canary: the named kiosk is told the canary version."""
     import hashlib
 
-    from hardware.updater import make_bundle
-    from tests.support.fleet import fleet_config, register
-
-    bundles = tmp_path / "bundles"
-    server = backoffice_factory.start(config=fleet_config(bundles))
-    register(server, bundles, "2.0")
-    data = make_bundle(bundles / "kiosk-2.1.raucb", "2.1").read_bytes()
-    context = browser.new_context(locale="ja-JP")
-    try:
-        errors: list[str] = []
-        page = watch_errors(context.new_page(), errors)
-        open_admin(page, server, "admin")
+    with fleet_admin(backoffice_factory, browser, tmp_path, target=False) as (server, page,
+                                                                             data, errors):
         typed = {"#reg-version": "2.1", "#reg-sha256": hashlib.sha256(data).hexdigest(),
                  "#reg-size": str(len(data)), "#reg-filename": "kiosk-2.1.raucb",
                  "#reg-notes": "canary first"}
@@ -254,8 +269,50 @@ def test_a_city_admin_registers_withdraws_and_a_ward_gets_a_canary(
         page.wait_for_selector(f"{row} .rel-state:text-is('公開中')")
         page.wait_for_selector("#audit-table td:has-text('版の取り下げ')")
         assert all("409" in e or "422" in e for e in errors), errors
-    finally:
-        context.close()
+
+
+def test_a_city_admin_registers_a_bundle_by_name_and_deletes_releases(
+        backoffice_factory: Any, browser: Any, tmp_path: Any, shots: Shots) -> None:
+    """The page offers the bundle folder's unregistered files; a file named only (no
+    sha256, no size) is registered with what the server computed, its signature shown as
+    unchecked (no keyring); deleting asks twice (the release, then its file), is refused
+    for a release a ward targets and removes the file when asked."""
+    import hashlib
+
+    bundles = tmp_path / "bundles"
+    with fleet_admin(backoffice_factory, browser, tmp_path, target=True) as (server, page,
+                                                                            data, errors):
+        answers: list[bool] = []          # the confirm dialogs' answers, in order
+        page.on("dialog", lambda d: d.accept() if answers.pop(0) else d.dismiss())
+        page.wait_for_selector("#reg-files-note:has-text('kiosk-2.1.raucb')")
+        assert page.eval_on_selector_all("#reg-files option", "os => os.map(o => o.value)") \
+            == ["kiosk-2.1.raucb"]
+        page.fill("#reg-version", "2.1")
+        page.fill("#reg-filename", "kiosk-2.1.raucb")
+        page.click("#release-register")
+        row = "#release-table tr[data-release='2.1']"
+        page.wait_for_selector(f"{row} .rel-signature:text-is('未確認')")
+        page.wait_for_selector("#reg-files-note:has-text('未登録のファイルはありません')")
+        got = requests.get(server.api("/device/release"), timeout=10, headers={
+            "Authorization": f"Bearer {server.kiosk_token}"}).json()
+        assert got["version"] == "2.0"
+        listed = server.session("admin").get(server.api("/admin/releases"), timeout=10).json()
+        assert {r["version"]: r["sha256"] for r in listed["releases"]}["2.1"] == \
+            hashlib.sha256(data).hexdigest()
+        shots.take(page, "admin-kiosk-release-delete")
+
+        answers[:] = [True, False]                          # delete 2.0, keep its file
+        page.click("#release-table tr[data-release='2.0'] button.rel-delete")
+        page.wait_for_selector("#release-table-error:has-text('kita')")   # kita targets it
+        answers[:] = [False]                                # asked, then not deleted
+        page.click(f"{row} button.rel-delete")
+        answers[:] = [True, True]                           # delete 2.1 and its file
+        page.click(f"{row} button.rel-delete")
+        page.wait_for_selector(row, state="detached")
+        assert not (bundles / "kiosk-2.1.raucb").exists()
+        assert (bundles / "kiosk-2.0.raucb").exists()
+        page.wait_for_selector("#audit-table td:has-text('版の削除')")
+        assert answers == [] and all("409" in e for e in errors), errors
 
 
 def test_a_ward_admin_sees_no_register_form_and_is_refused_a_withdrawal(

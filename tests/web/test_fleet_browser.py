@@ -74,3 +74,24 @@ def test_publish_update_and_rollback_on_the_supervisor_page(
     finally:
         context.close()
         devices.close()
+
+
+def test_why_an_update_waits_is_shown(backoffice_factory: Any, browser: Any,
+                                      tmp_path: Path) -> None:
+    """A kiosk waiting on a busy back-office (503 + Retry-After) says so on the page."""
+    from tests.backoffice.conftest import ok
+
+    server = backoffice_factory.start(config=fleet_config(tmp_path / "bundles"))
+    ok(server.session("kiosk").post(server.api("/device/heartbeat"), timeout=30, json={
+        "status": "ok", "update": {"state": "downloading", "version": "1.0", "slot": "A",
+                                   "target": "2.0", "progress": 40,
+                                   "reason": "server busy: again in 30 s"}}))
+    context = browser.new_context(locale="ja-JP")
+    try:
+        page = context.new_page()
+        open_devices_page(page, server)
+        page.wait_for_selector(f"{UPDATE}[data-state='downloading']", timeout=SHOWN_WITHIN_MS)
+        assert page.inner_text(UPDATE) == \
+            "2.0 をダウンロード中 40% （server busy: again in 30 s）"
+    finally:
+        context.close()

@@ -4,18 +4,21 @@ The logic is kiosk.backoffice.fleet."""
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from kiosk.backoffice import fleet
 from kiosk.backoffice.auth import Principal
 from kiosk.backoffice.deps import ADMIN, KIOSK, Strict, bo_of
 from kiosk.backoffice.engine import lookups
 from kiosk.backoffice.engine.errors import forbidden
+from kiosk.backoffice.errors import ApiError
 from kiosk.backoffice.routes.admin import _actor
 from kiosk.backoffice.schemas import Out
 
@@ -29,8 +32,10 @@ WardCode = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z][a-z
 class ReleaseIn(Strict):
     version: str = Field(pattern=VERSION)
     compatible: str = Field(min_length=1, max_length=64, pattern=r"^[ -~]+$")
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    size: int = Field(ge=1, le=2**40)
+    # computed by the server for a file in bundle_dir (typed ones must agree); an
+    # https:// url needs both typed
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    size: int | None = Field(None, ge=1, le=2**40)
     filename: str | None = Field(None, max_length=200, pattern=r"^[0-9A-Za-z][0-9A-Za-z._+-]*$")
     url: str | None = Field(None, max_length=500, pattern=r"^https://[^\s]+$")
     notes: str | None = Field(None, max_length=500)
@@ -55,6 +60,7 @@ class ReleaseOut(Out):
     url: str | None
     published: bool
     notes: str | None
+    signature: str | None    # verified / unchecked (no keyring) / None (a url's: not here)
     created_at: str | None
     created_by: str | None
 
@@ -71,6 +77,22 @@ class WardReleaseOut(Out):
 class ReleasesOut(Out):
     releases: list[ReleaseOut]
     wards: list[WardReleaseOut]
+
+
+class DeletedReleaseOut(Out):
+    version: str
+    filename: str | None
+    file_removed: bool       # false: the file stays in bundle_dir (or it was a url)
+
+
+class BundleFileOut(Out):
+    filename: str
+    size: int
+
+
+class BundleFilesOut(Out):
+    bundle_dir: bool            # false: this server serves no bundles
+    files: list[BundleFileOut]  # in bundle_dir, not named by any release yet
 
 
 class TargetOut(Out):
@@ -105,10 +127,26 @@ async def patch_release(version: Version, body: PublishedIn, request: Request,
                                    _actor(request, who), version, body.published)
 
 
+@router.delete("/admin/releases/{version}", response_model=DeletedReleaseOut,
+               summary="Delete a release no ward targets (city-wide admin)")
+async def delete_release(version: Version, request: Request, who: Principal = ADMIN,
+                         remove_file: Annotated[bool, Query()] = False) -> dict[str, Any]:
+    _city(who)
+    return await run_in_threadpool(fleet.remove, bo_of(request), _actor(request, who),
+                                   version, remove_file)
+
+
 @router.get("/admin/releases", response_model=ReleasesOut,
             summary="Releases and each ward's target (admin; a ward's admin: its ward)")
 def get_releases(request: Request, who: Principal = ADMIN) -> dict[str, Any]:
     return fleet.overview(bo_of(request), who.ward)
+
+
+@router.get("/admin/bundles", response_model=BundleFilesOut,
+            summary="Bundle files in [fleet] bundle_dir not registered yet (city-wide admin)")
+async def get_bundle_files(request: Request, who: Principal = ADMIN) -> dict[str, Any]:
+    _city(who)
+    return await run_in_threadpool(fleet.unregistered_bundles, bo_of(request))
 
 
 @router.put("/admin/wards/{ward}/release", response_model=WardReleaseOut,
@@ -129,11 +167,64 @@ def get_device_release(request: Request, who: Principal = KIOSK) -> dict[str, An
     return fleet.target_for(bo_of(request), who.ward, who.device_name)
 
 
+class DownloadGate:
+    """Bundle downloads this process serves at once ([fleet] max_downloads): a city's
+    kiosks told a new target must not all pull 0.5 GB from one host together."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.active = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self.active >= self.limit:
+                return False
+            self.active += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.active -= 1
+
+
+class GatedFileResponse(FileResponse):
+    """The bundle, while a download slot is free (held until the body is sent or the
+    kiosk goes away); 503 + Retry-After otherwise."""
+
+    def __init__(self, path: Any, gate: DownloadGate, retry_after: int, **kw: Any) -> None:
+        super().__init__(path, **kw)
+        self.gate, self.retry_after = gate, retry_after
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.gate.enter():
+            busy = ApiError(503, "too_many_downloads", f"{self.gate.limit} bundle downloads "
+                            "are under way on this server: try again after Retry-After")
+            await JSONResponse(busy.body(), 503, headers={
+                "Retry-After": str(self.retry_after)})(scope, receive, send)
+            return
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.gate.leave()
+
+
+def download_gate(request: Request) -> DownloadGate:
+    state = request.app.state
+    gate: DownloadGate | None = getattr(state, "bundle_downloads", None)
+    if gate is None:
+        gate = state.bundle_downloads = DownloadGate(bo_of(request).settings.fleet.max_downloads)
+    return gate
+
+
 @router.get("/device/bundles/{version}", response_class=Response,
             responses={200: {"content": {"application/octet-stream": {}}},
-                       206: {"description": "a range of it (Range: bytes=n-)"}},
+                       206: {"description": "a range of it (Range: bytes=n-)"},
+                       503: {"description": "[fleet] max_downloads under way: Retry-After"}},
             summary="A release's bundle, resumable with Range (kiosk)")
 def get_bundle(version: Version, request: Request, who: Principal = KIOSK) -> Response:
-    path = fleet.served_bundle(bo_of(request), version)
-    return FileResponse(path, media_type="application/octet-stream",
-                        filename=f"{version}.raucb")
+    bo = bo_of(request)
+    path = fleet.served_bundle(bo, version)
+    return GatedFileResponse(path, download_gate(request), bo.settings.fleet.retry_after_seconds,
+                             media_type="application/octet-stream",
+                             filename=f"{version}.raucb")

@@ -15,7 +15,8 @@
     "device.token_rotated": T("トークン再発行"),
     "device.enrolment_code": T("登録コード発行"), "device.revoked": T("登録解除"),
     "release.registered": T("版の登録"), "release.published": T("版の公開"),
-    "release.withdrawn": T("版の取り下げ"), "release.ward_target": T("配信版の設定")
+    "release.withdrawn": T("版の取り下げ"), "release.ward_target": T("配信版の設定"),
+    "release.deleted": T("版の削除")
   };
 
   // Kiosk releases (/admin/releases): a city-wide admin registers, withdraws and
@@ -24,14 +25,40 @@
   let overview = { releases: [], wards: [] };
   let kiosks = [];
 
+  const SIGNATURE = { verified: T("確認済み"), unchecked: T("未確認") };
+
+  // Deleting asks twice: the release, then whether its file in the bundle folder goes too
+  // (Cancel keeps the file). The server refuses one a ward targets (shown under the list).
+  function remove(r) {
+    const path = "/admin/releases/" + encodeURIComponent(r.version);
+    if (!window.confirm(T("版 {version} を削除しますか?", { version: r.version }))) return Promise.resolve();
+    const file = Boolean(r.filename) && window.confirm(
+      T("バンドルフォルダのファイル {file} も削除しますか?(キャンセル: ファイルは残します)", { file: r.filename }));
+    return act("DELETE", path + (file ? "?remove_file=true" : ""), undefined, "release-table-error");
+  }
+
   function releaseRow(r) {
     const path = "/admin/releases/" + encodeURIComponent(r.version);
     const toggle = r.published
       ? button(T("取り下げ"), function () { return act("PATCH", path, { published: false }, "release-table-error"); }, true)
       : button(T("版の公開"), function () { return act("PATCH", path, { published: true }, "release-table-error"); });
+    const drop = el("button", { class: "btn danger rel-delete", type: "button", text: T("削除"),
+                                onclick: function () { remove(r).catch(function () { /* shown by fail() */ }); } });
     return el("tr", { "data-release": r.version }, [el("th", { scope: "row", text: r.version }),
-      el("td", { class: "rel-state", text: r.published ? T("公開中") : T("取り下げ") }), el("td", { text: r.created_at || "—" }),
-      el("td", { text: r.notes || "" }), el("td", {}, cfg.ward ? [] : [toggle])]);
+      el("td", { class: "rel-state", text: r.published ? T("公開中") : T("取り下げ") }),
+      el("td", { class: "rel-signature", text: SIGNATURE[r.signature] || T("URL(このサーバーでは未確認)") }),
+      el("td", { text: r.created_at || "—" }),
+      el("td", { text: r.notes || "" }), el("td", {}, cfg.ward ? [] : [toggle, drop])]);
+  }
+
+  // The files in the bundle folder no release names yet (a city-wide admin's form).
+  function bundleFiles(data) {
+    const list = document.getElementById("reg-files");
+    list.textContent = "";
+    data.files.forEach(function (f) { list.appendChild(el("option", { value: f.filename })); });
+    document.getElementById("reg-files-note").textContent = !data.bundle_dir ? T("このサーバーはバンドルを配信しません(URL で登録)")
+      : data.files.length ? T("未登録のファイル: {files}", { files: data.files.map(function (f) { return f.filename; }).join(", ") })
+      : T("バンドルフォルダに未登録のファイルはありません");
   }
 
   function options(id, first, values) {
@@ -147,8 +174,10 @@
   function load() {
     return Promise.all([L.api("GET", API + "/admin/staff"), L.api("GET", API + "/devices"),
                         L.api("GET", API + "/admin/account-events?limit=50"),
-                        L.api("GET", API + "/admin/releases")]).then(function (all) {
+                        L.api("GET", API + "/admin/releases"),
+                        cfg.ward ? null : L.api("GET", API + "/admin/bundles")]).then(function (all) {
       releases(all[3], all[1], !loaded);
+      if (all[4]) bundleFiles(all[4]);
       loaded = true;
       fill("staff-table", all[0], staffRow);
       fill("device-table", all[1], deviceRow);
@@ -191,8 +220,8 @@
   register.hidden = Boolean(cfg.ward);   // a city-wide admin's (the server refuses others too)
   register.addEventListener("submit", function (ev) {
     ev.preventDefault();
-    const body = { version: value("reg-version"), compatible: value("reg-compatible"), sha256: value("reg-sha256"),
-                   size: Number(value("reg-size")), filename: value("reg-filename") || null, url: value("reg-url") || null,
+    const body = { version: value("reg-version"), compatible: value("reg-compatible"), sha256: value("reg-sha256") || null,
+                   size: value("reg-size") ? Number(value("reg-size")) : null, filename: value("reg-filename") || null, url: value("reg-url") || null,
                    notes: value("reg-notes") || null };
     act("POST", "/admin/releases", body, "release-register-error")
       .then(function () { ev.target.reset(); }, function () { /* shown by fail(); the form keeps what was typed */ });

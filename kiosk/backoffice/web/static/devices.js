@@ -29,8 +29,14 @@
     "update:rolled_back": T("更新後に起動せず、元の版に戻りました")
   };
 
-  // The kiosk's update agent (its heartbeat's `update`), in words.
+  // The kiosk's update agent (its heartbeat's `update`), in words; why it waits, when it
+  // says (a busy back-office, no answer from it).
   function updateText(u) {
+    const text = stateText(u);
+    return u && u.reason && u.state !== "failed" ? text + " " + T("（{reason}）", { reason: u.reason }) : text;
+  }
+
+  function stateText(u) {
     if (!u) return "—";
     const v = { version: u.target || "", n: u.progress === null || u.progress === undefined ? 0 : u.progress };
     switch (u.state) {
