@@ -21,6 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -184,13 +185,15 @@ def load(engine: Engine, version: int | None = None) -> Loaded | None:
 
 def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE,
          ward: str | None = None, action: str = "catalog.changed", base: int | None = None,
-         strict: bool = True, note: str | None = None) -> tuple[Loaded, list[str]]:
+         strict: bool = True, note: str | None = None,
+         guard: Callable[[Connection], None] | None = None) -> tuple[Loaded, list[str]]:
     """Validate `data` and store it as the next version (with who, when and what changed);
     the tables mirroring wards, services and counters follow in the same transaction.
     `base`: the version the edit started from — another saved since raises Stale. Nothing
     changed: the current version is returned and nothing stored. `note` heads the lines of
     what changed ("rolled back to 3"). A counter removed while a ticket is called to it or
-    served there is refused (seed.CounterBusy), nothing stored."""
+    served there is refused (seed.CounterBusy), nothing stored. `guard` checks the
+    database inside the storing transaction and raises to refuse (tickets_open)."""
     loaded = validate(data, strict=strict)
     try:
         with writing(engine) as conn:
@@ -201,6 +204,8 @@ def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE
             what = changes(row.data if row is not None else None, data)
             if row is not None and not what:
                 return validate(row.data, current, strict=False), []
+            if guard is not None:
+                guard(conn)
             if note:
                 what = [note, *what]
             number = current + 1
@@ -216,6 +221,35 @@ def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE
         raise Stale(latest_number(engine)) from None
     return Loaded(number, loaded.data, loaded.catalog, loaded.life_events,
                   loaded.life_events_error, loaded.calendar), what
+
+
+OPEN_STATES = ("waiting", "called", "serving", "held")
+
+
+def tickets_open(day: date, *, service: str | None = None,
+                 procedure: str | None = None) -> Callable[[Connection], None]:
+    """A `save` guard: refuses (catalog_edits.Refused, 409) while tickets of the service
+    (issued for it or moved to it) or of the procedure are waiting, called, being served
+    or held on `day` — a service or procedure removed under them would leave a queue or a
+    form that no counter knows."""
+    t = m.tickets
+
+    def guard(conn: Connection) -> None:
+        query = select(t.c.ward, t.c.label).where(t.c.day == day,
+                                                  t.c.status.in_(OPEN_STATES))
+        if service is not None:
+            query = query.where((t.c.service == service) | (t.c.origin_service == service))
+        if procedure is not None:
+            query = query.where(t.c.procedure == procedure)
+        found = [f"{r.ward} {r.label}" for r in conn.execute(query.limit(6))]
+        if found:
+            what = f"service {service!r}" if service is not None else f"procedure {procedure!r}"
+            raise catalog_edits.Refused(
+                f"{'service' if service is not None else 'procedure'}_in_use",
+                f"tickets of {what} are open today ({', '.join(found[:5])}"
+                f"{', …' if len(found) > 5 else ''}): remove it when they are done")
+
+    return guard
 
 
 def rollback(engine: Engine, to: int, *, actor: Actor = COMMAND_LINE,
