@@ -222,10 +222,10 @@
     form.appendChild(el("button", { class: "btn", type: "submit", id: "service-add", text: T("業務を追加") }));
     form.onsubmit = function (ev) {
       ev.preventDefault();
-      save(form, "POST", "/services", {
+      P.quiet(save(form, "POST", "/services", {
         code: parts.code.value.trim(), prefix: parts.prefix.value.trim(), name: parts.name.value,
         target_wait_minutes: Number(parts.target_wait_minutes.value),
-        default_service_minutes: Number(parts.default_service_minutes.value) }).then(function () { form.reset(); });
+        default_service_minutes: Number(parts.default_service_minutes.value) }).then(function () { form.reset(); }));
     };
   }
 
