@@ -16,6 +16,7 @@ from kiosk.backoffice import catalog_edits as edit
 from kiosk.backoffice import catalog_versions as versions
 from kiosk.domain.errors import ConfigError
 from tests.backoffice.conftest import issue, ok
+from tests.backoffice.test_catalog_versions import until
 
 A = "/admin/catalog"
 PETS = {"code": "pets", "prefix": "Q", "name": "ペットの登録", "target_wait_minutes": 15,
@@ -183,3 +184,22 @@ def test_a_life_events_questions_and_conditions_over_the_api(backoffice: Any) ->
     again = event(ok(admin.get(server.api(A))), "tennyu")
     assert again["questions"][0]["key"] == "car"
     assert again["items"][0]["when"] == {"car": ["yes", "no"]}
+
+
+def test_another_process_serves_an_added_and_a_removed_procedure(backoffice_factory: Any
+                                                                  ) -> None:
+    """Without a restart: the other process (SQLite: its poll) serves the new service and
+    procedure, then no longer the removed procedure."""
+    one = backoffice_factory.start(None, config={"catalog": {"poll_seconds": 0.5}})
+    two = backoffice_factory.also(one)
+    admin = one.session("admin")
+    ok(admin.post(one.api(f"{A}/services"), json=PETS, timeout=10), 201)
+    ok(admin.post(one.api(f"{A}/procedures"), json=DOG, timeout=10), 201)
+
+    def has(code: str) -> bool:
+        return any(p["code"] == code for p in served(two)["procedures"])
+
+    assert until(lambda: has("dog_register"), 10)
+    assert any(s["code"] == "pets" for s in served(two)["services"])
+    ok(admin.delete(one.api(f"{A}/procedures/dog_register"), timeout=10))
+    assert until(lambda: not has("dog_register"), 10)

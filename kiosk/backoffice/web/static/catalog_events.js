@@ -41,20 +41,25 @@
     return Object.keys(table || {}).map(function (k) { return k + " = " + table[k]; }).join("\n");
   }
 
-  function readPairs(text, numbers) {
+  function readPairs(text, numbers) {   // numbers: the keys whose values are whole numbers
     const out = {};
     E.lines(text.replace(/＝/g, "=")).forEach(function (line) {
       const at = line.indexOf("=");
+      const key = (at < 0 ? line : line.slice(0, at)).trim();
       const value = at < 0 ? "" : line.slice(at + 1).trim();
-      out[(at < 0 ? line : line.slice(0, at)).trim()] = numbers && /^\d+$/.test(value) ? Number(value) : value;
+      out[key] = numbers && numbers.indexOf(key) >= 0 && /^\d+$/.test(value) ? Number(value) : value;
     });
     return out;
   }
 
-  function put(out, key, value) {   // a key left out when empty, as the file would
-    const empty = value === undefined || value === "" || (Array.isArray(value) && !value.length)
-      || (value && typeof value === "object" && !Array.isArray(value) && !Object.keys(value).length);
-    if (empty) delete out[key]; else out[key] = value;
+  function empty(value) {
+    return value === undefined || value === "" || (Array.isArray(value) && !value.length)
+      || (value !== null && typeof value === "object" && !Array.isArray(value) && !Object.keys(value).length);
+  }
+
+  function put(out, key, value) {   // emptied: left out (an empty one the file had stays)
+    if (!empty(value)) out[key] = value;
+    else if (!empty(out[key])) delete out[key];
   }
 
   function cell(key, node) {   // an input with the error line of its key
@@ -129,7 +134,10 @@
       put(out, "bring", E.lines(bring.value));
       put(out, "note", note.value.trim());
       if (item.procedure) {
-        put(out, "values", readPairs(values.value, true));
+        const p = state.catalog.procedures.find(function (x) { return x.code === item.procedure; });
+        const counted = ((p && p.fields) || []).filter(function (f) { return f.kind === "count" || f.kind === "year"; })
+          .map(function (f) { return f.key; });
+        put(out, "values", readPairs(values.value, counted));
         put(out, "copy", readPairs(copy.value));
         put(out, "prefill", readPairs(prefill.value));
       }
