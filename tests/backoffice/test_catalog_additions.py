@@ -186,11 +186,14 @@ def test_a_life_events_questions_and_conditions_over_the_api(backoffice: Any) ->
     assert again["items"][0]["when"] == {"car": ["yes", "no"]}
 
 
-def test_another_process_serves_an_added_and_a_removed_procedure(backoffice_factory: Any
-                                                                  ) -> None:
-    """Without a restart: the other process (SQLite: its poll) serves the new service and
-    procedure, then no longer the removed procedure."""
-    one = backoffice_factory.start(None, config={"catalog": {"poll_seconds": 0.5}})
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_another_process_serves_an_added_and_a_removed_procedure(backoffice_factory: Any,
+                                                                  db: str) -> None:
+    """Without a restart: the other process (SQLite: its poll; PostgreSQL: the NOTIFY,
+    polling off) serves the new service and procedure, then no longer the removed one."""
+    one = backoffice_factory.start(None if db == "sqlite" else "postgres",
+                                   config={"catalog": {"poll_seconds": 0.5 if db == "sqlite"
+                                                       else 0}})
     two = backoffice_factory.also(one)
     admin = one.session("admin")
     ok(admin.post(one.api(f"{A}/services"), json=PETS, timeout=10), 201)
