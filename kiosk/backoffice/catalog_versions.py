@@ -226,19 +226,19 @@ def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE
 OPEN_STATES = ("waiting", "called", "serving", "held")
 
 
-def tickets_open(day: date, *, service: str | None = None,
+def tickets_open(day: date, wards: list[str], *, service: str | None = None,
                  procedure: str | None = None) -> Callable[[Connection], None]:
-    """A `save` guard: refuses (catalog_edits.Refused, 409) while tickets of the service
-    (issued for it or moved to it) or of the procedure are waiting, called, being served
-    or held on `day` — a service or procedure removed under them would leave a queue or a
-    form that no counter knows."""
+    """A `save` guard: refuses (catalog_edits.Refused, 409) while tickets in the service's
+    queue or of the procedure are waiting, called, being served or held on `day` in one
+    of `wards` — a service or procedure removed under them would leave a queue or a form
+    that no counter knows. (By ward, so the tickets' queue index serves the query.)"""
     t = m.tickets
 
     def guard(conn: Connection) -> None:
-        query = select(t.c.ward, t.c.label).where(t.c.day == day,
-                                                  t.c.status.in_(OPEN_STATES))
+        query = select(t.c.ward, t.c.label).where(
+            t.c.ward.in_(wards), t.c.status.in_(OPEN_STATES), t.c.day == day)
         if service is not None:
-            query = query.where((t.c.service == service) | (t.c.origin_service == service))
+            query = query.where(t.c.service == service)
         if procedure is not None:
             query = query.where(t.c.procedure == procedure)
         found = [f"{r.ward} {r.label}" for r in conn.execute(query.limit(6))]

@@ -372,10 +372,12 @@ async def _remove(request: Request, who: Principal, part: str, code: str,
     or its tickets are open today (the guard, inside the storing transaction)."""
     _city_wide(who)
     remove = edit.remove_service if part == "services" else edit.remove_procedure
-    today = office_day(utcnow(), bo_of(request).tz)
+    bo = bo_of(request)
+    today = office_day(utcnow(), bo.tz)
     return await _change(request, who, f"catalog.{part[:-1]}_removed", None, base,
                          lambda d: remove(d, code),
-                         versions.tickets_open(today, **{part[:-1]: code}))
+                         versions.tickets_open(today, list(bo.catalog.wards),
+                                               **{part[:-1]: code}))
 
 
 @router.post("/services", response_model=Saved, status_code=201,
