@@ -186,14 +186,15 @@ def load(engine: Engine, version: int | None = None) -> Loaded | None:
 def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE,
          ward: str | None = None, action: str = "catalog.changed", base: int | None = None,
          strict: bool = True, note: str | None = None,
-         guard: Callable[[Connection], None] | None = None) -> tuple[Loaded, list[str]]:
+         today: date | None = None) -> tuple[Loaded, list[str]]:
     """Validate `data` and store it as the next version (with who, when and what changed);
     the tables mirroring wards, services and counters follow in the same transaction.
     `base`: the version the edit started from — another saved since raises Stale. Nothing
     changed: the current version is returned and nothing stored. `note` heads the lines of
     what changed ("rolled back to 3"). A counter removed while a ticket is called to it or
-    served there is refused (seed.CounterBusy), nothing stored. `guard` checks the
-    database inside the storing transaction and raises to refuse (tickets_open)."""
+    served there is refused (seed.CounterBusy), nothing stored. `today` (an admin's change
+    or roll-back): a service or procedure it removes while its tickets are open that day
+    is refused too (catalog_edits.Refused)."""
     loaded = validate(data, strict=strict)
     try:
         with writing(engine) as conn:
@@ -204,8 +205,8 @@ def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE
             what = changes(row.data if row is not None else None, data)
             if row is not None and not what:
                 return validate(row.data, current, strict=False), []
-            if guard is not None:
-                guard(conn)
+            if today is not None and row is not None:
+                refuse_open_tickets(conn, row.data, data, today)
             if note:
                 what = [note, *what]
             number = current + 1
@@ -226,34 +227,35 @@ def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE
 OPEN_STATES = ("waiting", "called", "serving", "held")
 
 
-def tickets_open(day: date, wards: list[str], *, service: str | None = None,
-                 procedure: str | None = None) -> Callable[[Connection], None]:
-    """A `save` guard: refuses (catalog_edits.Refused, 409) while tickets in the service's
-    queue or of the procedure are waiting, called, being served or held on `day` in one
-    of `wards` — a service or procedure removed under them would leave a queue or a form
-    that no counter knows. (By ward, so the tickets' queue index serves the query.)"""
+def _codes(data: Mapping[str, Any], part: str) -> list[str]:
+    return [str(t.get("code")) for t in (data.get("catalog") or {}).get(part, [])
+            if isinstance(t, Mapping)]
+
+
+def refuse_open_tickets(conn: Connection, old: Mapping[str, Any], new: Mapping[str, Any],
+                        day: date) -> None:
+    """Refuse (catalog_edits.Refused, 409) a version that removes a service while tickets
+    in its queue, or a procedure while tickets of it, are waiting, called, being served or
+    held on `day` — it would leave a queue or a form no counter knows. By ward, so the
+    tickets' queue index serves the query; nothing removed, no query."""
     t = m.tickets
-
-    def guard(conn: Connection) -> None:
-        query = select(t.c.ward, t.c.label).where(
-            t.c.ward.in_(wards), t.c.status.in_(OPEN_STATES), t.c.day == day)
-        if service is not None:
-            query = query.where(t.c.service == service)
-        if procedure is not None:
-            query = query.where(t.c.procedure == procedure)
-        found = [f"{r.ward} {r.label}" for r in conn.execute(query.limit(6))]
-        if found:
-            what = f"service {service!r}" if service is not None else f"procedure {procedure!r}"
-            raise catalog_edits.Refused(
-                f"{'service' if service is not None else 'procedure'}_in_use",
-                f"tickets of {what} are open today ({', '.join(found[:5])}"
-                f"{', …' if len(found) > 5 else ''}): remove it when they are done")
-
-    return guard
+    wards = _codes(old, "wards")
+    for part, column in (("services", t.c.service), ("procedures", t.c.procedure)):
+        for code in sorted(set(_codes(old, part)) - set(_codes(new, part))):
+            found = [f"{r.ward} {r.label}" for r in conn.execute(
+                select(t.c.ward, t.c.label).where(
+                    t.c.ward.in_(wards), t.c.status.in_(OPEN_STATES), t.c.day == day,
+                    column == code).limit(6))]
+            if found:
+                raise catalog_edits.Refused(
+                    f"{part[:-1]}_in_use",
+                    f"tickets of {part[:-1]} {code!r} are open today ({', '.join(found[:5])}"
+                    f"{', …' if len(found) > 5 else ''}): remove it when they are done")
 
 
 def rollback(engine: Engine, to: int, *, actor: Actor = COMMAND_LINE,
-             ward: str | None = None, base: int | None = None) -> tuple[Loaded, list[str]]:
+             ward: str | None = None, base: int | None = None,
+             today: date | None = None) -> tuple[Loaded, list[str]]:
     """Make version `to` the one in force again, as a new version "rolled back to N" (the
     versions in between stay in the history). `ward`: a ward's admin — only that ward's
     own parts (counters, services offered, hours, days) go back; the city-wide parts stay.
@@ -265,7 +267,7 @@ def rollback(engine: Engine, to: int, *, actor: Actor = COMMAND_LINE,
     data = dict(old.data) if ward is None else catalog_edits.ward_parts_from(now.data,
                                                                             old.data, ward)
     return save(engine, data, actor=actor, ward=ward, action="catalog.rolled_back",
-                base=int(now.version) if base is None else base,
+                base=int(now.version) if base is None else base, today=today,
                 note=f"rolled back to {to}" + (f" ({ward})" if ward else ""))
 
 

@@ -96,6 +96,7 @@ def served(server: Any) -> Any:
 def test_a_service_and_a_procedure_added_then_removed_when_unused(backoffice: Any) -> None:
     server = backoffice
     admin = server.session("admin")
+    first = ok(admin.get(server.api(A)))["version"]
     r = admin.post(server.api(f"{A}/services"), json=PETS, timeout=10)
     saved = ok(r, 201)
     assert saved["changes"] == ["catalog.services.pets: added {…}"]
@@ -152,6 +153,9 @@ def test_a_service_and_a_procedure_added_then_removed_when_unused(backoffice: An
     ticket = ok(issue(server, service="pets"), 201)
     version = ok(admin.get(server.api(A)))["version"]
     refused("services/pets", "service_in_use", "tickets of service 'pets' are open today")
+    # a roll-back to before the service was added: the same refusal
+    r = admin.post(server.api(f"{A}/versions/{first}/rollback"), json={}, timeout=10)
+    assert r.status_code == 409 and r.json()["error"] == "service_in_use", r.text
     ok(staff.post(server.api(f"/tickets/{ticket['id']}/cancel"), timeout=10))
     saved = ok(admin.delete(server.api(f"{A}/services/pets"), timeout=10))
     assert "catalog.services.pets: removed" in saved["changes"]

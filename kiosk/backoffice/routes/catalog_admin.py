@@ -155,10 +155,10 @@ async def _ward_change(request: Request, who: Principal, ward: str, action: str,
 
 
 async def _change(request: Request, who: Principal, action: str, ward: str | None,
-                  base: int | None, make: Callable[[dict[str, Any]], dict[str, Any]],
-                  guard: Callable[[Any], None] | None = None) -> dict[str, Any]:
+                  base: int | None, make: Callable[[dict[str, Any]], dict[str, Any]]
+                  ) -> dict[str, Any]:
     """Apply `make` to the version in force, validate and store it, put it in force here
-    (`guard`: catalog_versions.save's check of the database, e.g. tickets_open)."""
+    (a service or procedure it removes: refused while its tickets are open today)."""
     bo = bo_of(request)
 
     def work() -> tuple[Any, list[str]]:
@@ -173,9 +173,14 @@ async def _change(request: Request, who: Principal, action: str, ward: str | Non
                 raise not_found(str(exc.args[0]) if exc.args else "not found") from None
             return versions.save(bo.engine, data, actor=_actor(request, who), ward=ward,
                                  action=action, base=current.version if base is None
-                                 else base, guard=guard)
+                                 else base, today=_today(bo))
 
     return await _saved(bo, run_in_threadpool(work))
+
+
+def _today(bo: Any) -> date:
+    """The office day a removal's ticket check looks at (tickets open today)."""
+    return office_day(utcnow(), bo.tz)
 
 
 @contextmanager
@@ -250,7 +255,8 @@ async def rollback(version: Annotated[int, Path(ge=1)], body: RollbackIn, reques
         try:
             with _refusals():  # an old version today's rules refuse: 422 too
                 return versions.rollback(bo.engine, version, actor=_actor(request, who),
-                                         ward=who.ward, base=body.base_version)
+                                         ward=who.ward, base=body.base_version,
+                                         today=_today(bo))
         except KeyError as exc:
             raise not_found(str(exc.args[0])) from None
 
@@ -369,15 +375,11 @@ async def _add(request: Request, who: Principal, part: str,
 async def _remove(request: Request, who: Principal, part: str, code: str,
                   base: int | None) -> dict[str, Any]:
     """A service or procedure removed: refused while the catalog uses it (catalog_edits)
-    or its tickets are open today (the guard, inside the storing transaction)."""
+    or its tickets are open today (catalog_versions.save, in the storing transaction)."""
     _city_wide(who)
     remove = edit.remove_service if part == "services" else edit.remove_procedure
-    bo = bo_of(request)
-    today = office_day(utcnow(), bo.tz)
     return await _change(request, who, f"catalog.{part[:-1]}_removed", None, base,
-                         lambda d: remove(d, code),
-                         versions.tickets_open(today, list(bo.catalog.wards),
-                                               **{part[:-1]: code}))
+                         lambda d: remove(d, code))
 
 
 @router.post("/services", response_model=Saved, status_code=201,
