@@ -3,7 +3,9 @@ files, which catalog_versions.save then validates with the files' own code (so a
 or an unknown service is refused with the same message a file would get). Pure: no I/O.
 
 A key not found raises KeyError (the route answers 404); the values themselves are not
-checked here — that is the validation's job, once, for files and edits alike.
+checked here — that is the validation's job, once, for files and edits alike. What the
+files' validation cannot know — a service or procedure still in use elsewhere, a code
+already taken — raises Refused (the route answers 409 with its reason).
 """
 
 from __future__ import annotations
@@ -13,6 +15,14 @@ from collections.abc import Mapping
 from typing import Any
 
 Data = dict[str, Any]
+
+
+class Refused(ValueError):
+    """An addition or removal that the catalog's present use forbids (409 `code`)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
 
 
 def _copy(data: Mapping[str, Any]) -> Data:
@@ -91,6 +101,64 @@ def patch_table(data: Mapping[str, Any], part: str, code: str,
     out = _copy(data)
     table = _find(out["catalog"].setdefault(part, []), "code", code, part[:-1])
     table.update(copy.deepcopy(dict(changes)))
+    return out
+
+
+def add_table(data: Mapping[str, Any], part: str, table: Mapping[str, Any]) -> Data:
+    """A new service or procedure (`part`: services | procedures), a table as catalog.toml
+    writes it, after the others; a code already there is refused (change it instead)."""
+    out = _copy(data)
+    items = out["catalog"].setdefault(part, [])
+    code = table.get("code")
+    if any(isinstance(i, dict) and i.get("code") == code for i in items):
+        raise Refused("already_exists", f"there is already a {part[:-1]} {code!r}: "
+                      "change that one, or choose another code")
+    items.append(copy.deepcopy(dict(table)))
+    return out
+
+
+def _names(items: list[str]) -> str:
+    return ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
+
+
+def remove_service(data: Mapping[str, Any], code: str) -> Data:
+    """Remove a service: refused while a counter of any ward serves it or a procedure
+    belongs to it (a life event lists procedures, so those hold it too). The wards that
+    only offer it (no counter serves it) and the life events' route drop it with it."""
+    out = _copy(data)
+    cat = out["catalog"]
+    services = cat.setdefault("services", [])
+    services.remove(_find(services, "code", code, "service"))
+    counters = [f"{w.get('code')} {c.get('number')}" for w in cat.get("wards", [])
+                for c in w.get("counters", []) if code in (c.get("services") or [])]
+    if counters:
+        raise Refused("service_in_use", f"counters serve {code!r} ({_names(counters)}): "
+                      "take it off those counters first, then remove the service")
+    procedures = [str(p.get("code")) for p in cat.get("procedures", [])
+                  if p.get("service") == code]
+    if procedures:
+        raise Refused("service_in_use", f"procedures belong to {code!r} "
+                      f"({_names(procedures)}): move or remove them first")
+    for w in cat.get("wards", []):
+        if code in (w.get("services") or []):
+            w["services"] = [s for s in w["services"] if s != code]
+    life = out.get("life_events") or {}
+    if code in (life.get("route") or []):
+        life["route"] = [s for s in life["route"] if s != code]
+    return out
+
+
+def remove_procedure(data: Mapping[str, Any], code: str) -> Data:
+    """Remove a procedure: refused while a life event lists it (remove it there first)."""
+    out = _copy(data)
+    procedures = out["catalog"].setdefault("procedures", [])
+    procedures.remove(_find(procedures, "code", code, "procedure"))
+    events = [str(e.get("code")) for e in (out.get("life_events") or {}).get("events", [])
+              if any(i.get("procedure") == code for i in e.get("items", [])
+                     if isinstance(i, dict))]
+    if events:
+        raise Refused("procedure_in_use", f"life events list {code!r} ({_names(events)}): "
+                      "remove it from them first, then remove the procedure")
     return out
 
 

@@ -21,6 +21,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -184,13 +185,16 @@ def load(engine: Engine, version: int | None = None) -> Loaded | None:
 
 def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE,
          ward: str | None = None, action: str = "catalog.changed", base: int | None = None,
-         strict: bool = True, note: str | None = None) -> tuple[Loaded, list[str]]:
+         strict: bool = True, note: str | None = None,
+         today: date | None = None) -> tuple[Loaded, list[str]]:
     """Validate `data` and store it as the next version (with who, when and what changed);
     the tables mirroring wards, services and counters follow in the same transaction.
     `base`: the version the edit started from — another saved since raises Stale. Nothing
     changed: the current version is returned and nothing stored. `note` heads the lines of
     what changed ("rolled back to 3"). A counter removed while a ticket is called to it or
-    served there is refused (seed.CounterBusy), nothing stored."""
+    served there is refused (seed.CounterBusy), nothing stored. `today` (an admin's change
+    or roll-back): a service or procedure it removes while its tickets are open that day
+    is refused too (catalog_edits.Refused)."""
     loaded = validate(data, strict=strict)
     try:
         with writing(engine) as conn:
@@ -201,6 +205,8 @@ def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE
             what = changes(row.data if row is not None else None, data)
             if row is not None and not what:
                 return validate(row.data, current, strict=False), []
+            if today is not None and row is not None:
+                refuse_open_tickets(conn, row.data, data, today)
             if note:
                 what = [note, *what]
             number = current + 1
@@ -218,8 +224,38 @@ def save(engine: Engine, data: Mapping[str, Any], *, actor: Actor = COMMAND_LINE
                   loaded.life_events_error, loaded.calendar), what
 
 
+OPEN_STATES = ("waiting", "called", "serving", "held")
+
+
+def _codes(data: Mapping[str, Any], part: str) -> list[str]:
+    return [str(t.get("code")) for t in (data.get("catalog") or {}).get(part, [])
+            if isinstance(t, Mapping)]
+
+
+def refuse_open_tickets(conn: Connection, old: Mapping[str, Any], new: Mapping[str, Any],
+                        day: date) -> None:
+    """Refuse (catalog_edits.Refused, 409) a version that removes a service while tickets
+    in its queue, or a procedure while tickets of it, are waiting, called, being served or
+    held on `day` — it would leave a queue or a form no counter knows. By ward, so the
+    tickets' queue index serves the query; nothing removed, no query."""
+    t = m.tickets
+    wards = _codes(old, "wards")
+    for part, column in (("services", t.c.service), ("procedures", t.c.procedure)):
+        for code in sorted(set(_codes(old, part)) - set(_codes(new, part))):
+            found = [f"{r.ward} {r.label}" for r in conn.execute(
+                select(t.c.ward, t.c.label).where(
+                    t.c.ward.in_(wards), t.c.status.in_(OPEN_STATES), t.c.day == day,
+                    column == code).limit(6))]
+            if found:
+                raise catalog_edits.Refused(
+                    f"{part[:-1]}_in_use",
+                    f"tickets of {part[:-1]} {code!r} are open today ({', '.join(found[:5])}"
+                    f"{', …' if len(found) > 5 else ''}): remove it when they are done")
+
+
 def rollback(engine: Engine, to: int, *, actor: Actor = COMMAND_LINE,
-             ward: str | None = None, base: int | None = None) -> tuple[Loaded, list[str]]:
+             ward: str | None = None, base: int | None = None,
+             today: date | None = None) -> tuple[Loaded, list[str]]:
     """Make version `to` the one in force again, as a new version "rolled back to N" (the
     versions in between stay in the history). `ward`: a ward's admin — only that ward's
     own parts (counters, services offered, hours, days) go back; the city-wide parts stay.
@@ -231,7 +267,7 @@ def rollback(engine: Engine, to: int, *, actor: Actor = COMMAND_LINE,
     data = dict(old.data) if ward is None else catalog_edits.ward_parts_from(now.data,
                                                                             old.data, ward)
     return save(engine, data, actor=actor, ward=ward, action="catalog.rolled_back",
-                base=int(now.version) if base is None else base,
+                base=int(now.version) if base is None else base, today=today,
                 note=f"rolled back to {to}" + (f" ({ward})" if ward else ""))
 
 

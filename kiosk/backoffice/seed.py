@@ -72,7 +72,16 @@ def sync_catalog_in(conn: Connection, catalog: Catalog, refuse_busy: bool = Fals
             conn.execute(update(m.counters).where(
                 m.counters.c.ward == w.code, m.counters.c.number.in_(busy)
             ).values(is_open=False))
-    have = {r.code for r in conn.execute(select(m.services.c.code))}
+    rows = {r.code: r.prefix for r in conn.execute(select(m.services.c.code,
+                                                           m.services.c.prefix))}
+    # a service the catalog no longer has keeps its row (its tickets' history) until a
+    # new service takes its letter (one letter, one row)
+    wanted = {s.prefix for s in catalog.services.values()}
+    gone = [code for code, prefix in rows.items()
+            if code not in catalog.services and prefix in wanted]
+    if gone:
+        conn.execute(delete(m.services).where(m.services.c.code.in_(gone)))
+    have = set(rows) - set(gone)
     for s in catalog.services.values():
         values: dict[str, Any] = {"prefix": s.prefix, "name": s.name}
         if s.code in have:

@@ -96,6 +96,16 @@ def _life_event_to_remove(callers: Callers, ids: dict[str, Any]) -> None:
     assert r.status_code == 200, r.text
 
 
+def _catalog_addition(part: str, table: dict[str, Any]) -> Callable[[Callers, dict[str, Any]],
+                                                                   None]:
+    """A service or procedure for the row's removal to find (201, or 409: still there)."""
+    def before(callers: Callers, ids: dict[str, Any]) -> None:
+        r = callers.session("city_admin").post(
+            callers.server.api(f"/admin/catalog/{part}"), timeout=30, json=table)
+        assert r.status_code in (201, 409), r.text
+    return before
+
+
 A = "/api/v1"
 TICKET_BODY = {"service": "certificates", "ward": "kita"}
 MATRIX: list[Row] = [
@@ -241,6 +251,20 @@ MATRIX: list[Row] = [
         f"{A}/admin/catalog/life-events/m-event", body={"event": {"name": "m"}}),
     Row("DELETE", f"{A}/admin/catalog/life-events/{{code}}", CITY,
         f"{A}/admin/catalog/life-events/m-event2", before=_life_event_to_remove),
+    # services and procedures added (the city-wide admin: 201, or 422 for the incomplete
+    # procedure) and removed (unused, so the city-wide admin's removal succeeds)
+    Row("POST", f"{A}/admin/catalog/services", CITY,
+        body={"code": "m-svc", "prefix": "Y", "name": "m"}),
+    Row("DELETE", f"{A}/admin/catalog/services/{{code}}", CITY,
+        f"{A}/admin/catalog/services/m-svc2",
+        before=_catalog_addition("services", {"code": "m-svc2", "prefix": "X", "name": "m"})),
+    Row("POST", f"{A}/admin/catalog/procedures", CITY,
+        body={"code": "m-proc", "service": "certificates", "group": "other", "name": "m"}),
+    Row("DELETE", f"{A}/admin/catalog/procedures/{{code}}", CITY,
+        f"{A}/admin/catalog/procedures/m-proc2",
+        before=_catalog_addition("procedures", {
+            "code": "m-proc2", "service": "certificates", "group": "other", "name": "m",
+            "fields": [{"key": "name", "label": "m", "kind": "name", "source": "card"}]})),
     # a stale base: the admins get 409 (a ward's admin rolls back its own ward's parts)
     Row("POST", f"{A}/admin/catalog/versions/{{version}}/rollback", ADMINS,
         f"{A}/admin/catalog/versions/1/rollback", body={"base_version": 0}),

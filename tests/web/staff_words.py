@@ -25,7 +25,7 @@ STAFF_TEMPLATES = ("console.html", "supervisor.html", "central.html", "devices.h
 STAFF_SCRIPTS = ("live.js", "console.js", "console_route.js", "console_interview.js",
                  "supervisor.js", "supervisor_waits.js", "central.js",
                  "central_waits.js", "devices.js", "admin.js", "floor.js", "catalog.js",
-                 "catalog_edit.js",
+                 "catalog_edit.js", "catalog_events.js",
                  "what_if.js")
 SERVER_SIDE = ("application_view.py", "console_view.py", "central_view.py", "staff_i18n.py",
                "central_routes.py", "routes.py", "visit_view.py", "devices_page.py",

@@ -23,15 +23,16 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.backoffice import catalog_edits as edit
 from kiosk.backoffice import catalog_versions as versions
 from kiosk.backoffice.auth import Principal
-from kiosk.backoffice.clock import iso
+from kiosk.backoffice.clock import iso, office_day, utcnow
 from kiosk.backoffice.deps import bo_of
 from kiosk.backoffice.engine import lookups
 from kiosk.backoffice.engine.errors import conflict, forbidden, invalid, not_found
 from kiosk.backoffice.routes.admin import ADMIN, Strict, _actor
 from kiosk.backoffice.schemas import Out
 from kiosk.backoffice.seed import CounterBusy
-from kiosk.domain.catalog import FieldKind, FieldSource
+from kiosk.domain.catalog import PROCEDURE_GROUPS, FieldKind, FieldSource
 from kiosk.domain.errors import ConfigError
+from kiosk.domain.life_events import QuestionKind
 
 router = APIRouter(prefix="/admin/catalog", tags=["admin"])
 
@@ -57,8 +58,10 @@ class CatalogOut(Out):
     catalog: dict[str, Any]
     life_events: dict[str, Any] | None
     calendar: dict[str, Any]
-    field_kinds: list[str]     # what a form field's kind and source may be (the page's
-    field_sources: list[str]   # choices; the files' validation holds the same lists)
+    field_kinds: list[str]     # what a form field's kind and source may be, a procedure's
+    field_sources: list[str]   # group and a question's kind (the page's choices; the
+    procedure_groups: list[str]  # files' validation holds the same lists)
+    question_kinds: list[str]
 
 
 class Saved(Out):
@@ -107,6 +110,26 @@ class ProcedureIn(Strict):
     base_version: BaseVersion = None
 
 
+class ServiceNewIn(Strict):
+    """A new service ([[services]] of catalog.toml; its bookings and from-home tables are
+    left out here: import the file for those)."""
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")
+    prefix: str = Field(min_length=1, max_length=1)  # the rest: the file's rules
+    name: str = Field(min_length=1, max_length=60)
+    target_wait_minutes: int | None = Field(None, le=24 * 60)
+    default_service_minutes: float | None = Field(None, le=24 * 60)
+    base_version: BaseVersion = None
+
+
+class ProcedureNewIn(ProcedureIn):
+    """A new procedure ([[procedures]] of catalog.toml) with its form fields."""
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")
+    service: str = Field(min_length=1, max_length=32)
+    group: str = Field(min_length=1, max_length=32)
+    signature: bool | None = None
+    card_update: bool | None = None
+
+
 class RollbackIn(Strict):
     base_version: BaseVersion = None
 
@@ -134,7 +157,8 @@ async def _ward_change(request: Request, who: Principal, ward: str, action: str,
 async def _change(request: Request, who: Principal, action: str, ward: str | None,
                   base: int | None, make: Callable[[dict[str, Any]], dict[str, Any]]
                   ) -> dict[str, Any]:
-    """Apply `make` to the version in force, validate and store it, put it in force here."""
+    """Apply `make` to the version in force, validate and store it, put it in force here
+    (a service or procedure it removes: refused while its tickets are open today)."""
     bo = bo_of(request)
 
     def work() -> tuple[Any, list[str]]:
@@ -142,16 +166,21 @@ async def _change(request: Request, who: Principal, action: str, ward: str | Non
         if current is None:
             raise conflict("no_catalog_version", "no catalog version is stored yet: start "
                            "the server once or run `catalog import`")
-        try:
-            data = make(dict(current.data))
-        except KeyError as exc:
-            raise not_found(str(exc.args[0]) if exc.args else "not found") from None
         with _refusals():
+            try:
+                data = make(dict(current.data))
+            except KeyError as exc:
+                raise not_found(str(exc.args[0]) if exc.args else "not found") from None
             return versions.save(bo.engine, data, actor=_actor(request, who), ward=ward,
                                  action=action, base=current.version if base is None
-                                 else base)
+                                 else base, today=_today(bo))
 
     return await _saved(bo, run_in_threadpool(work))
+
+
+def _today(bo: Any) -> date:
+    """The office day a removal's ticket check looks at (tickets open today)."""
+    return office_day(utcnow(), bo.tz)
 
 
 @contextmanager
@@ -167,6 +196,8 @@ def _refusals() -> Iterator[None]:
         raise conflict("catalog_changed", str(exc), version=exc.current) from None
     except CounterBusy as exc:
         raise conflict("counter_busy", str(exc)) from None
+    except edit.Refused as exc:
+        raise conflict(exc.code, str(exc)) from None
 
 
 async def _saved(bo: Any, work: Awaitable[tuple[Any, list[str]]]) -> dict[str, Any]:
@@ -197,7 +228,9 @@ def get_catalog(request: Request, who: Principal = ADMIN) -> dict[str, Any]:
     return {"version": loaded.version, "catalog": catalog,
             "life_events": loaded.data.get("life_events"), "calendar": calendar,
             "field_kinds": [k.value for k in FieldKind],
-            "field_sources": [s.value for s in FieldSource]}
+            "field_sources": [s.value for s in FieldSource],
+            "procedure_groups": list(PROCEDURE_GROUPS),
+            "question_kinds": [k.value for k in QuestionKind]}
 
 
 @router.get("/versions", response_model=list[VersionOut],
@@ -222,7 +255,8 @@ async def rollback(version: Annotated[int, Path(ge=1)], body: RollbackIn, reques
         try:
             with _refusals():  # an old version today's rules refuse: 422 too
                 return versions.rollback(bo.engine, version, actor=_actor(request, who),
-                                         ward=who.ward, base=body.base_version)
+                                         ward=who.ward, base=body.base_version,
+                                         today=_today(bo))
         except KeyError as exc:
             raise not_found(str(exc.args[0])) from None
 
@@ -329,3 +363,52 @@ async def delete_life_event(code: Code, request: Request, who: Principal = ADMIN
     _city_wide(who)
     return await _change(request, who, "catalog.life_event_removed", None, base_version,
                          lambda d: edit.delete_life_event(d, code))
+
+
+async def _add(request: Request, who: Principal, part: str,
+               body: ServiceNewIn | ProcedureNewIn) -> dict[str, Any]:
+    _city_wide(who)
+    return await _change(request, who, f"catalog.{part[:-1]}_added", None, body.base_version,
+                         lambda d: edit.add_table(d, part, {"code": body.code, **_given(body)}))
+
+
+async def _remove(request: Request, who: Principal, part: str, code: str,
+                  base: int | None) -> dict[str, Any]:
+    """A service or procedure removed: refused while the catalog uses it (catalog_edits)
+    or its tickets are open today (catalog_versions.save, in the storing transaction)."""
+    _city_wide(who)
+    remove = edit.remove_service if part == "services" else edit.remove_procedure
+    return await _change(request, who, f"catalog.{part[:-1]}_removed", None, base,
+                         lambda d: remove(d, code))
+
+
+@router.post("/services", response_model=Saved, status_code=201,
+             summary="Add a service: a queue with its ticket letter (city-wide admin)")
+async def add_service(body: ServiceNewIn, request: Request,
+                      who: Principal = ADMIN) -> dict[str, Any]:
+    return await _add(request, who, "services", body)
+
+
+@router.delete("/services/{code}", response_model=Saved,
+               summary="Remove a service (city-wide admin): refused while a counter serves "
+                       "it, a procedure belongs to it or its tickets are open today")
+async def delete_service(code: Code, request: Request, who: Principal = ADMIN,
+                         base_version: Annotated[int | None, Query(ge=0)] = None
+                         ) -> dict[str, Any]:
+    return await _remove(request, who, "services", code, base_version)
+
+
+@router.post("/procedures", response_model=Saved, status_code=201,
+             summary="Add a procedure to a service, with its form fields (city-wide admin)")
+async def add_procedure(body: ProcedureNewIn, request: Request,
+                        who: Principal = ADMIN) -> dict[str, Any]:
+    return await _add(request, who, "procedures", body)
+
+
+@router.delete("/procedures/{code}", response_model=Saved,
+               summary="Remove a procedure (city-wide admin): refused while a life event "
+                       "lists it or its tickets are open today")
+async def delete_procedure(code: Code, request: Request, who: Principal = ADMIN,
+                           base_version: Annotated[int | None, Query(ge=0)] = None
+                           ) -> dict[str, Any]:
+    return await _remove(request, who, "procedures", code, base_version)

@@ -21,9 +21,10 @@ async def admin_page(request: Request) -> Response:
 
 @router.get("/admin/catalog", response_class=HTMLResponse)
 async def catalog_page(request: Request) -> Response:
-    """Counters, opening hours and closed days of a ward; for a city-wide admin services'
-    targets, procedures (fees, descriptions, exemptions, form fields) and life events;
-    rolling back to a version (routes/catalog_admin.py does the work)."""
+    """Counters, opening hours and closed days of a ward; for a city-wide admin services
+    (added, targets, removed), procedures (added, fees, descriptions, exemptions, form
+    fields, removed) and life events (questions, items and their conditions); rolling
+    back to a version (routes/catalog_admin.py does the work)."""
     return await supervisor_page_of(request, "catalog.html", "窓口・手続きの設定", "catalog.js",
-                                    extra=("catalog_edit.js",),
+                                    extra=("catalog_edit.js", "catalog_events.js"),
                                     role="admin", refusal=ADMINS_ONLY)

@@ -1,6 +1,7 @@
 /* The catalog page (/admin/catalog): a ward's counters, opening hours and closed days
    (its admin, or a city-wide admin choosing the ward), and for a city-wide admin the
-   services' targets and the procedures' fees — through /api/v1/admin/catalog. The server
+   services (targets; added in catalog_edit.js, removed here — refused while in use, the
+   reason next to the button) and the procedures' fees — through /api/v1/admin/catalog. The server
    validates each change like the catalog files (its reason is shown here), stores it as a
    new catalog version (listed at the bottom: who, when, what) and every server process
    serves it without a restart. Every change names the version it was made on: a change
@@ -45,6 +46,17 @@
   function button(label, action, danger) {
     return el("button", { class: danger ? "btn danger" : "btn secondary", type: "button", text: label,
                           onclick: function () { quiet(action()); } });
+  }
+
+  /* A removal after a yes; its refusal ("still in use: …") next to the button. */
+  function removeButton(label, question, path) {
+    const why = el("span", { class: "field-error error-msg", role: "alert" });
+    const go = button(label, function () {
+      why.textContent = "";
+      if (!window.confirm(question)) return Promise.resolve();
+      return change("DELETE", path).catch(function (e) { why.textContent = e.message; throw e; });
+    }, true);
+    return el("span", { class: "cat-remove" }, [go, why]);
   }
 
   function checkboxes(box, options, chosen, name) {
@@ -126,7 +138,7 @@
         el("td", {}, [button(T("保存"), function () {
           return change("PATCH", "/services/" + s.code, { target_wait_minutes: Number(target.value),
                                                           default_service_minutes: Number(minutes.value) });
-        })])]);
+        }), removeButton(T("削除"), T("業務「{name}」を削除しますか?", { name: T(s.name) }), "/services/" + s.code)])]);
     }));
     fill("procedure-table", current.catalog.procedures.map(function (p) {
       const fee = number(p.fee_yen || 0);
@@ -196,7 +208,7 @@
     quiet(change("PUT", "/wards/" + ward + "/days", { closed: lines("days-closed"), open: lines("days-open") }));
   });
   window.CatalogPage = {   // for catalog_edit.js
-    change: change, quiet: quiet, button: button, fill: fill, message: message,
+    change: change, quiet: quiet, button: button, removeButton: removeButton, fill: fill, message: message,
     addEditor: function (draw) { editors.push(draw); if (current && !cfg.ward) draw(current); }
   };
   load();

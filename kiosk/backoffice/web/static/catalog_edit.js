@@ -1,19 +1,21 @@
-/* The catalog page's editors of what every ward shares (a city-wide admin): a procedure's
-   name, description, fee exemptions and form fields, and the life events (bundles of
-   procedures: their name, description and the procedures in order; added and removed).
+/* The catalog page's editors of what every ward shares (a city-wide admin): a new
+   service; a procedure's name, description, fee exemptions and form fields, a new
+   procedure (its service, group and fee too) and a procedure's removal. The life events
+   are catalog_events.js's, with the helpers this file exports (window.CatalogEdit).
    Each save goes through catalog.js's change(): the server validates it with the code
    that reads the TOML files and stores a new version. A refusal is shown next to the
-   field it names (the validation's key, e.g. "procedures[3].fields[1].kind") and nothing
-   typed is lost: the editor is only redrawn when a new version is in force. */
+   field it names (the validation's key, e.g. "procedures[3].fields[1].kind") or next to
+   the button (a removal refused: "still in use …") and nothing typed is lost: an editor
+   is only redrawn when a new version is in force. */
 (function () {
   "use strict";
   const L = window.Live;
   const el = L.el;
   const T = L.T;
   const P = window.CatalogPage;
-  const NEW = "";            // the life-event choice "a new one"
-  let proc = null;           // the code of the procedure being edited
-  let event = null;          // the code of the life event being edited (NEW: a new one)
+  const NEW = "";            // the choice "a new one" (procedure, life event)
+  let proc = null;           // the code of the procedure being edited (NEW: a new one)
+  let added = null;          // a new procedure saved: shown once its version is in force
 
   function lines(text) { return text.split("\n").map(function (s) { return s.trim(); }).filter(Boolean); }
 
@@ -32,7 +34,7 @@
      the editor's own line. */
   function showError(form, e) {
     const data = (e.data && e.data.details) || {};
-    let key = String(data.key || data.field || "").replace(/^(procedures|events)\[\d+\]\.?/, "");
+    let key = String(data.key || data.field || "").replace(/^(procedures|events|services)\[\d+\]\.?/, "");
     let spot = null;
     while (key && !spot) {
       spot = form.querySelector("[data-key='" + key.replace(/'/g, "") + "']");
@@ -47,7 +49,19 @@
 
   function save(form, method, path, body) {
     clearErrors(form);
-    P.quiet(P.change(method, path, body).catch(function (e) { showError(form, e); throw e; }));
+    const done = P.change(method, path, body).catch(function (e) { showError(form, e); throw e; });
+    P.quiet(done);
+    return done;
+  }
+
+  /* Rows that read back what was typed (row.read()): kept in `list` before a button of
+     the container moves, adds or removes one, so a redraw loses nothing. */
+  function keepTyped(container, list) {
+    function keep() {
+      Array.prototype.forEach.call(container.querySelectorAll("[data-row]"), function (r, i) { list[i] = r.read(); });
+    }
+    container.addEventListener("click", function (ev) { if (ev.target.tagName === "BUTTON") keep(); }, true);
+    return keep;
   }
 
   function select(options, value, label) {
@@ -92,7 +106,7 @@
       return el("td", { "data-key": "fields[" + i + "]." + part }, [node, el("span", { class: "field-error error-msg", role: "alert" })]);
     }
     // edits typed here are kept in `all` before a row moves (so nothing typed is lost)
-    const row = el("tr", { "data-key": "fields[" + i + "]", "data-field": f.key || "" }, [
+    const row = el("tr", { "data-key": "fields[" + i + "]", "data-field": f.key || "", "data-row": "" }, [
       cell("key", key), cell("label", label), cell("kind", kind), cell("source", source),
       cell("required", required), cell("choices", choices), cell("default", dflt), cell("max", max),
       el("td", {}, moveButtons(all, i, function () { redraw(); }).concat(
@@ -116,7 +130,13 @@
 
   function drawProcedure(state) {
     const form = document.getElementById("proc-editor");
-    const p = state.catalog.procedures.find(function (x) { return x.code === proc; });
+    const isNew = proc === NEW;
+    // a new procedure starts with the card's name field as the catalog words it
+    const cardName = state.catalog.procedures.map(function (x) {
+      return (x.fields || []).find(function (f) { return f.key === "name" && f.source === "card"; });
+    }).find(Boolean);
+    const p = isNew ? { code: "", name: "", fee_yen: 0, fields: cardName ? [cardName] : [] }
+      : state.catalog.procedures.find(function (x) { return x.code === proc; });
     form.textContent = "";
     if (!p) return;
     const fields = (p.fields || []).map(function (f) { return Object.assign({}, f); });
@@ -135,8 +155,6 @@
         .map(function (h) { return el("th", { scope: "col", text: h }); }))]), el("tbody")]);
     const kinds = state.field_kinds;
     const sources = state.field_sources;
-    function rows() { return Array.prototype.slice.call(table.querySelectorAll("tbody tr")); }
-    function keep() { rows().forEach(function (r, i) { fields[i] = r.read(); }); }
     function redrawFields() {
       const body = table.querySelector("tbody");
       body.textContent = "";
@@ -144,10 +162,22 @@
         body.appendChild(fieldRow(f, i, fields, kinds, sources, function () { redrawFields(); }));
       });
     }
-    // a row's ↑ ↓ 削除 first keeps what was typed in every row
-    table.addEventListener("click", function (ev) { if (ev.target.tagName === "BUTTON") keep(); }, true);
+    const keep = keepTyped(table, fields);   // a row's ↑ ↓ 削除 first keeps what was typed
     redrawFields();
     form.appendChild(el("div", { "data-key": "" }, [el("span", { class: "field-error error-msg", role: "alert" })]));
+    const fresh = {};   // a new procedure's code, service, group and fee
+    if (isNew) {
+      fresh.code = el("input", { id: "proc-code", pattern: "[a-z][a-z0-9_\\-]*", maxlength: "32", required: "required" });
+      fresh.service = select(state.catalog.services.map(function (x) { return x.code; }), null, T("業務"));
+      fresh.group = select(state.procedure_groups, "other", T("分類"));
+      fresh.fee = el("input", { type: "number", min: "0", value: "0" });
+      fresh.perCopy = el("input", { type: "checkbox" });
+      form.appendChild(labelled(T("コード"), fresh.code, "code"));
+      form.appendChild(labelled(T("業務"), fresh.service, "service"));
+      form.appendChild(labelled(T("分類"), fresh.group, "group"));
+      form.appendChild(labelled(T("手数料(円)"), fresh.fee, "fee_yen"));
+      form.appendChild(labelled(T("通数ごと"), fresh.perCopy, "fee_per_copy"));
+    }
     form.appendChild(labelled(T("名称"), name, "name"));
     form.appendChild(labelled(T("説明(住民に表示)"), description, "description"));
     form.appendChild(el("div", { "data-key": "fee_exempt_purposes" }, [exempt, el("span", { class: "field-error error-msg", role: "alert" })]));
@@ -155,66 +185,47 @@
       el("span", { class: "field-error error-msg", role: "alert" })]));
     form.appendChild(el("div", { class: "adm-form" }, [
       P.button(T("項目を追加"), function () { keep(); fields.push({ key: "", label: "", kind: "text", source: "resident" }); redrawFields(); return Promise.resolve(); }),
-      el("button", { class: "btn", type: "submit", id: "proc-save", text: T("保存") })]));
+      el("button", { class: "btn", type: "submit", id: "proc-save", text: isNew ? T("手続きを追加") : T("保存") }),
+      isNew ? null : P.removeButton(T("この手続きを削除"), T("手続き「{name}」を削除しますか?", { name: T(p.name) }),
+                                  "/procedures/" + p.code)]));
     form.onsubmit = function (ev) {
       ev.preventDefault();
       keep();
-      save(form, "PATCH", "/procedures/" + p.code, {
-        name: name.value, description: description.value, fields: fields,
-        fee_exempt_purposes: Array.prototype.map.call(exempt.querySelectorAll("input:checked"), function (i) { return i.value; }) });
+      const body = { name: name.value, description: description.value, fields: fields,
+        fee_exempt_purposes: Array.prototype.map.call(exempt.querySelectorAll("input:checked"), function (i) { return i.value; }) };
+      if (!isNew) { save(form, "PATCH", "/procedures/" + p.code, body); return; }
+      Object.assign(body, { code: fresh.code.value.trim(), service: fresh.service.value, group: fresh.group.value,
+                            fee_yen: Number(fresh.fee.value || 0), fee_per_copy: fresh.perCopy.checked });
+      if (!body.description) delete body.description;
+      added = body.code;
+      save(form, "POST", "/procedures", body).catch(function () { added = null; });
     };
   }
 
-  // --- life events: name, description, the procedures in order; add and remove ---------
+  // --- a new service (the table of services and its removals: catalog.js) -------------
 
-  function itemLabel(state, item) {
-    const p = item.procedure && state.catalog.procedures.find(function (x) { return x.code === item.procedure; });
-    return p ? T(p.name) : (item.title || item.name || item.code || item.procedure || "—");
-  }
-
-  function drawEvent(state) {
-    const form = document.getElementById("event-editor");
-    const events = (state.life_events && state.life_events.events) || [];
-    const e = events.find(function (x) { return x.code === event; }) || { code: "", name: "", items: [] };
-    const items = (e.items || []).map(function (x) { return Object.assign({}, x); });
-    form.textContent = "";
-    const code = el("input", { value: e.code, pattern: "[a-z][a-z0-9_\\-]*", maxlength: "32", required: "required",
-                               readonly: e.code ? "readonly" : null });
-    const name = el("input", { value: e.name || "", maxlength: "80", required: "required" });
-    const description = el("textarea", { rows: "2", cols: "50" });
-    description.value = e.description || "";
-    const list = el("ol", { id: "event-items", class: "cat-items" });
-    function redrawItems() {
-      list.textContent = "";
-      items.forEach(function (item, i) {
-        list.appendChild(el("li", { "data-key": "items[" + i + "]", "data-procedure": item.procedure || "" },
-          [el("span", { text: itemLabel(state, item) + " " })].concat(moveButtons(items, i, redrawItems),
-            [el("span", { class: "field-error error-msg", role: "alert" })])));
-      });
-    }
-    redrawItems();
-    const add = el("select", { id: "event-add-procedure", "aria-label": T("追加する手続き") },
-      state.catalog.procedures.map(function (p) { return el("option", { value: p.code, text: T(p.name) }); }));
+  function serviceForm() {
+    const form = document.getElementById("service-form");
+    function input(attrs) { return el("input", attrs); }
+    const parts = {
+      code: input({ id: "service-code", pattern: "[a-z][a-z0-9_\\-]*", maxlength: "32", required: "required" }),
+      prefix: input({ id: "service-prefix", pattern: "[A-Z]", maxlength: "1", size: "2", required: "required" }),
+      name: input({ id: "service-name", maxlength: "60", required: "required" }),
+      target_wait_minutes: input({ type: "number", min: "1", value: "20" }),
+      default_service_minutes: input({ type: "number", min: "0.5", step: "0.5", value: "5" })
+    };
     form.appendChild(el("div", { "data-key": "" }, [el("span", { class: "field-error error-msg", role: "alert" })]));
-    form.appendChild(labelled(T("コード"), code, "code"));
-    form.appendChild(labelled(T("名称"), name, "name"));
-    form.appendChild(labelled(T("説明(住民に表示)"), description, "description"));
-    form.appendChild(el("div", { "data-key": "items" }, [el("h3", { text: T("まとめて行う手続き(この順に案内)") }), list,
-      el("span", { class: "field-error error-msg", role: "alert" })]));
-    form.appendChild(el("div", { class: "adm-form" }, [add,
-      P.button(T("手続きを追加"), function () { items.push({ procedure: add.value }); redrawItems(); return Promise.resolve(); }),
-      el("button", { class: "btn", type: "submit", id: "event-save", text: T("保存") }),
-      e.code ? P.button(T("このライフイベントを削除"), function () {
-        if (!window.confirm(T("ライフイベント「{name}」を削除しますか?", { name: T(e.name) }))) return Promise.resolve();
-        event = null;
-        return P.change("DELETE", "/life-events/" + e.code);
-      }, true) : null]));
+    [["code", T("コード")], ["prefix", T("番号札の文字(A-Z)")], ["name", T("名称")],
+     ["target_wait_minutes", T("目標待ち時間(分)")], ["default_service_minutes", T("標準処理時間(分)")]].forEach(function (x) {
+      form.appendChild(labelled(x[1], parts[x[0]], x[0]));
+    });
+    form.appendChild(el("button", { class: "btn", type: "submit", id: "service-add", text: T("業務を追加") }));
     form.onsubmit = function (ev) {
       ev.preventDefault();
-      const body = Object.assign({}, e, { code: code.value.trim(), name: name.value, items: items });
-      if (description.value.trim()) body.description = description.value; else delete body.description;
-      event = body.code;
-      save(form, "PUT", "/life-events/" + encodeURIComponent(body.code), { event: body });
+      P.quiet(save(form, "POST", "/services", {
+        code: parts.code.value.trim(), prefix: parts.prefix.value.trim(), name: parts.name.value,
+        target_wait_minutes: Number(parts.target_wait_minutes.value),
+        default_service_minutes: Number(parts.default_service_minutes.value) }).then(function () { form.reset(); }));
     };
   }
 
@@ -224,21 +235,21 @@
     options.forEach(function (o) { box.appendChild(el("option", { value: o.value, text: o.label, selected: o.value === chosen ? "selected" : null })); });
   }
 
-  let shown = null;   // the version the editors show (a redraw on another would lose typing)
+  let shown = null;   // the version the editor shows (a redraw on another would lose typing)
   document.getElementById("proc-choose").addEventListener("change", function (ev) { proc = ev.target.value; drawProcedure(shown); });
-  document.getElementById("event-choose").addEventListener("change", function (ev) { event = ev.target.value; drawEvent(shown); });
   P.addEditor(function (state) {
     if (shown && shown.version === state.version) return;
     shown = state;
-    proc = proc || (state.catalog.procedures[0] || {}).code;
-    choices("proc-choose", state.catalog.procedures.map(function (p) { return { value: p.code, label: T(p.name) }; }), proc);
+    function known(code) { return state.catalog.procedures.some(function (x) { return x.code === code; }); }
+    if (added && known(added)) { proc = added; added = null; }
+    if (proc === null || (proc !== NEW && !known(proc))) proc = (state.catalog.procedures[0] || {}).code || NEW;
+    choices("proc-choose", state.catalog.procedures.map(function (p) { return { value: p.code, label: T(p.name) }; })
+      .concat([{ value: NEW, label: T("(新しい手続き)") }]), proc);
     drawProcedure(state);
-    const events = (state.life_events && state.life_events.events) || [];
-    if (event === null || (event !== NEW && !events.some(function (x) { return x.code === event; }))) {
-      event = events.length ? events[0].code : NEW;
-    }
-    choices("event-choose", events.map(function (x) { return { value: x.code, label: T(x.name) }; })
-      .concat([{ value: NEW, label: T("(新しいライフイベント)") }]), event);
-    drawEvent(state);
   });
+  if (!L.config().ward) serviceForm();
+  window.CatalogEdit = {   // for catalog_events.js
+    NEW: NEW, lines: lines, labelled: labelled, save: save, select: select, choices: choices,
+    moveButtons: moveButtons, keepTyped: keepTyped
+  };
 })();
