@@ -7,7 +7,6 @@ writers queue for the lock instead of deadlocking on a lock upgrade.
 from __future__ import annotations
 
 import logging
-import threading
 from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,13 +104,6 @@ EVENT_ORDER_KEY = 0x4B494F534B0021  # any constant shared by every process
 EVENT_ORDER_LOCK = f"pg_advisory_xact_lock({EVENT_ORDER_KEY})"
 
 
-class _Held(threading.local):
-    depth = 0  # writing transactions of this thread holding EVENT_ORDER_LOCK
-
-
-_held = _Held()
-
-
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A transaction that will write: commits on success, rolls back on any error. On
@@ -120,17 +112,9 @@ def writing(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         conn.execution_options(immediate=True)
         with conn.begin():
-            # A writing transaction opened inside another in the same thread would wait for
-            # the lock its own caller holds, for ever: it goes without (the outer one
-            # holds it).
-            lock = conn.dialect.name == "postgresql" and not _held.depth
-            if lock:
+            if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SELECT {EVENT_ORDER_LOCK}")
-            _held.depth += lock
-            try:
-                yield conn
-            finally:
-                _held.depth -= lock
+            yield conn
 
 
 @contextmanager

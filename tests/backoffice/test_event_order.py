@@ -84,27 +84,3 @@ def test_event_ids_follow_commit_order(postgres_url: str, path: str) -> None:
         assert len(issued) == len(tickets) and min(issued) > note
     finally:
         bo.engine.dispose()
-
-
-@pytest.mark.postgres
-def test_nested_writing_does_not_wait_for_itself(postgres_url: str) -> None:
-    """A writing transaction opened inside another one of the same thread goes without the
-    lock its caller holds (else it would wait for it for ever)."""
-    from kiosk.backoffice.db import writing
-
-    bo = make_backoffice(postgres_url)
-    done: list[bool] = []
-
-    def nested() -> None:
-        with writing(bo.engine) as outer, writing(bo.engine) as inner:
-            inner.exec_driver_sql("SELECT 1")
-            outer.exec_driver_sql("SELECT 1")
-        done.append(True)
-
-    try:
-        worker = threading.Thread(target=nested, daemon=True)
-        worker.start()
-        worker.join(10)
-        assert done == [True], "the inner transaction waited for the outer one's lock"
-    finally:
-        bo.engine.dispose()
