@@ -92,28 +92,12 @@ def safe_error(exc: BaseException) -> str:
     return f"{type(orig).__name__}: {orig}"
 
 
-# Audit-trail ids in commit order (PostgreSQL): every writing transaction, and the hot path's
-# issuing statement before its first row lock, takes this transaction-level advisory lock
-# first, so the transaction that draws event ids from `ticket_events`' sequence commits
-# before the next one draws any. Without it two concurrent transactions could commit ids
-# out of order (101 visible before 100), and an SSE client resuming after 101 — or a
-# snapshot whose watermark is 101 — skipped 100 for good. Taken first, before any row lock,
-# so a holder never waits for a transaction that waits for it (no deadlock). SQLite has one
-# writer at a time already.
-EVENT_ORDER_KEY = 0x4B494F534B0021  # any constant shared by every process
-EVENT_ORDER_LOCK = f"pg_advisory_xact_lock({EVENT_ORDER_KEY})"
-
-
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
-    """A transaction that will write: commits on success, rolls back on any error. On
-    PostgreSQL it first takes the event-order lock (EVENT_ORDER_LOCK): writing transactions
-    commit one after another, so the audit trail's ids are in commit order."""
+    """A transaction that will write: commits on success, rolls back on any error."""
     with engine.connect() as conn:
         conn.execution_options(immediate=True)
         with conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SELECT {EVENT_ORDER_LOCK}")
             yield conn
 
 

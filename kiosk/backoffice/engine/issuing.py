@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import office_day, to_utc, utcnow
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import EVENT_ORDER_LOCK, Prepared, reading, writing
+from kiosk.backoffice.db import Prepared, reading, writing
 from kiosk.backoffice.engine import shown, visits
 from kiosk.backoffice.engine.audit import event_body, record
 from kiosk.backoffice.engine.errors import (
@@ -195,13 +195,9 @@ _PG_LABEL = (f"(:prefix || '-' || CASE WHEN {_PG_NUMBER} < 1000 THEN lpad({_PG_N
 # event, NOTIFYs it (delivered at commit) and counts the people ahead. The event is the one
 # `event_body` builds (`issued_event`), with the id and number the ticket row RETURNs set
 # into it.
-# The event-order lock (db.EVENT_ORDER_LOCK) comes first: the sequence row is bumped from
-# the value it inserts (`1`, from lk), so no row lock is taken before it (in a batch of these,
-# the first takes it, the others take it again).
 _ISSUE_PG_CTES = (
-    f"WITH lk AS (SELECT {EVENT_ORDER_LOCK} AS held),",
-    "seq AS (INSERT INTO ticket_sequences (ward, service, day, last)",
-    "VALUES (:ward, :service, :day, (SELECT 1 FROM lk)) ON CONFLICT (ward, service, day)",
+    "WITH seq AS (INSERT INTO ticket_sequences (ward, service, day, last)",
+    "VALUES (:ward, :service, :day, 1) ON CONFLICT (ward, service, day)",
     "DO UPDATE SET last = ticket_sequences.last + 1 RETURNING last),",
     "t AS (INSERT INTO tickets (", _TICKET_COLUMNS, ") SELECT",
     _ticket_values(True, _PG_NUMBER, _PG_LABEL, "false"),
