@@ -74,33 +74,30 @@ def literal(value: Any) -> str:
     raise ValueError(f"no literal for a {type(value).__name__}")
 
 
-Item = tuple[dict[str, Any], "asyncio.Future[Any]"]
+Item = tuple[Any, "asyncio.Future[Any]"]
 
 
-class Batcher:
-    """`issue(params)`: the issuing statement's row for `params`, or None (the general path
-    answers it). Batches as the module docstring says."""
+class Coalescing:
+    """`submit(item)`: its result once the batch it went in has run. The items queued while
+    a batch is out go together as the next one (at most `max_batch`); `_run` does a batch
+    and answers one result per item. A request whose client went away was cancelled: its
+    result is dropped."""
 
-    def __init__(self, pool: AsyncConnectionPool, sql: str, max_batch: int) -> None:
-        self.pool = pool
-        self.sql = sql
-        self.prepare, self.names = positional(sql)
-        self.max_batch = max_batch
+    def __init__(self, max_batch: int) -> None:
+        self.max_batch = max(max_batch, 1)
         self._queue: deque[Item] = deque()
         self._running = False
-        self._prepared: weakref.WeakSet[Any] = weakref.WeakSet()
-        self.batches = 0
-        self.tickets = 0
 
-    async def issue(self, params: dict[str, Any]) -> Any:
-        if self.max_batch <= 1:
-            return await self._alone(params)
+    async def submit(self, item: Any) -> Any:
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append((params, done))
+        self._queue.append((item, done))
         if not self._running:
             self._running = True
             asyncio.get_running_loop().create_task(self._drain())
         return await done
+
+    async def _run(self, items: list[Any]) -> list[Any]:
+        raise NotImplementedError
 
     async def _drain(self) -> None:
         try:
@@ -109,21 +106,46 @@ class Batcher:
                 batch = [self._queue.popleft() for _ in range(n)]
                 results: list[Any] = [None] * n
                 try:
-                    if n == 1:
-                        results = [await self._alone(batch[0][0])]
-                    else:
-                        try:
-                            results = await self._together(batch)
-                        except (psycopg.Error, ValueError) as exc:
-                            log.info("batch of %d failed (%s); each alone", n, safe_error(exc))
-                            results = [await self._alone(params) for params, _ in batch]
+                    results = await self._run([item for item, _ in batch])
                 except Exception:  # never leave a request waiting
                     log.exception("hot path batch failed; issuing the general way")
                 for (_, done), row in zip(batch, results, strict=True):
-                    if not done.done():  # a request whose client went away was cancelled
+                    if not done.done():
                         done.set_result(row)
         finally:
             self._running = False
+
+
+class Batcher(Coalescing):
+    """`issue(params)`: the issuing statement's row for `params`, or None (the general path
+    answers it). Batches as the module docstring says; `name`: the prepared statement's
+    (one per statement text on a connection)."""
+
+    def __init__(self, pool: AsyncConnectionPool, sql: str, max_batch: int,
+                 name: str = NAME) -> None:
+        super().__init__(max_batch)
+        self.pool = pool
+        self.sql = sql
+        self.name = name
+        self.prepare, self.names = positional(sql)
+        self.alone_only = max_batch <= 1
+        self._prepared: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.batches = 0
+        self.tickets = 0
+
+    async def issue(self, params: dict[str, Any]) -> Any:
+        if self.alone_only:
+            return await self._alone(params)
+        return await self.submit(params)
+
+    async def _run(self, items: list[dict[str, Any]]) -> list[Any]:
+        if len(items) == 1:
+            return [await self._alone(items[0])]
+        try:
+            return await self._together(items)
+        except (psycopg.Error, ValueError) as exc:
+            log.info("batch of %d failed (%s); each alone", len(items), safe_error(exc))
+            return [await self._alone(params) for params in items]
 
     async def _alone(self, params: dict[str, Any]) -> Any:
         """One statement, extended protocol (psycopg prepares it after a few uses)."""
@@ -137,15 +159,15 @@ class Batcher:
             log.warning("hot path failed (%s); issuing the general way", safe_error(exc))
             return None
 
-    async def _together(self, batch: list[Item]) -> list[Any]:
+    async def _together(self, batch: list[dict[str, Any]]) -> list[Any]:
         """The batch in one implicit transaction; raises when any of it fails (nothing kept)."""
-        query = "".join(f"EXECUTE {NAME}({', '.join(literal(p[n]) for n in self.names)});"
-                        for p, _ in batch)
+        query = "".join(f"EXECUTE {self.name}({', '.join(literal(p[n]) for n in self.names)});"
+                        for p in batch)
         async with self.pool.connection() as conn:
             if conn not in self._prepared:
                 if conn.info.parameter_status("standard_conforming_strings") != "on":
                     raise ValueError("standard_conforming_strings is off")
-                await conn.execute(f"PREPARE {NAME} AS {self.prepare}")
+                await conn.execute(f"PREPARE {self.name} AS {self.prepare}")
                 self._prepared.add(conn)
             cur = await conn.execute(query)
             rows = []
@@ -158,3 +180,29 @@ class Batcher:
         self.batches += 1
         self.tickets += len(batch)
         return rows
+
+
+class RowBatcher(Coalescing):
+    """`insert(row)`: True once the row is stored. The rows queued meanwhile go in one
+    statement, `sql` taking one array per column of `columns` (the "clerk" estimates the hot
+    path answers: one INSERT a batch instead of one a ticket); False when it failed."""
+
+    def __init__(self, pool: AsyncConnectionPool, sql: str, columns: tuple[str, ...],
+                 max_batch: int) -> None:
+        super().__init__(max_batch)
+        self.pool, self.sql, self.columns = pool, sql, columns
+        self.batches = 0
+
+    async def insert(self, row: dict[str, Any]) -> bool:
+        return bool(await self.submit(row))
+
+    async def _run(self, items: list[dict[str, Any]]) -> list[Any]:
+        try:
+            async with self.pool.connection() as conn:
+                await conn.execute(self.sql, {c: [r[c] for r in items] for c in self.columns})
+        except psycopg.Error as exc:
+            log.warning("hot path could not store %d row(s) (%s)", len(items),
+                        safe_error(exc))
+            return [False] * len(items)
+        self.batches += 1
+        return [True] * len(items)

@@ -27,6 +27,17 @@ def test_ticket_bench_quick():
     assert all(r["duplicates"] == 0 and r["tickets"] > 0 for r in result["runs"])
 
 
+def test_ticket_bench_lean_client_quick():
+    """The lean load client (`--client lean`) counts the same: every answer a ticket, its
+    number read from the raw answer, no duplicates; its CPU per ticket is reported."""
+    result = _bench("bench_tickets.py", "--clients", "8", "--db", "postgres",
+                    "--client", "lean")
+    assert result["client"] == "lean" and len(result["runs"]) == 1
+    run = result["runs"][0]
+    assert run["tickets"] > 0 and run["duplicates"] == 0 and not run["errors"]
+    assert set(run["cpu_ms_per_ticket"]) == {"client", "server", "postgres"}
+
+
 def test_event_bench_quick():
     result = _bench("bench_events.py")
     assert result["missing"] == 0 and result["deliveries"] == 20 * 5

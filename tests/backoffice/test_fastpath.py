@@ -105,6 +105,27 @@ def test_hot_path_stores_the_estimate_it_answers(backoffice_factory):
     assert "hot path failed" not in server.log_text()  # it did not fall back
 
 
+@pytest.mark.postgres
+def test_hot_path_batches_clerk_estimates(backoffice_factory):
+    """With the "clerk" estimate (not arithmetic alone) the hot path batches the tickets by
+    the statement without the estimate and stores their estimates one INSERT a batch: each
+    answer's estimate and range stored once, with its people ahead."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = backoffice_factory.start("postgres", config={"queue": {"estimator": "clerk"}})
+    ok(issue(server, service="moving"), 201)  # the caches filled
+    with ThreadPoolExecutor(16) as pool:
+        tickets = [ok(r, 201) for r in pool.map(
+            lambda s: issue(server, service=s), ("moving", "family") * 24)]
+    stored = _rows(server, "SELECT ticket_id, source, method, people_ahead, estimate_seconds, "
+                           "low_seconds IS NOT NULL FROM ticket_estimates "
+                           "WHERE ticket_id >= %d ORDER BY ticket_id" % min(
+                               t["id"] for t in tickets))
+    assert stored == sorted((t["id"], "issue", "clerk", t["people_ahead"],
+                             t["estimated_wait_seconds"], True) for t in tickets)
+    assert "hot path" not in server.log_text()  # nothing fell back
+
+
 def test_batch_literals_quote_or_refuse():
     """pgbatch.literal writes what the batches send as SQL text; anything it cannot write
     exactly keeps the batch off (ValueError: each ticket goes alone)."""

@@ -148,12 +148,13 @@ def stream_values(bo: Backoffice, ticket: Placed, ahead: int, wait_seconds: int,
 
 # PostgreSQL: the batch as one array per column, unnested by one INSERT whose text never
 # changes (a multi-row VALUES would be compiled anew for every batch size: 100 ms for 150
-# rows, holding the GIL the event loop needs).
+# rows, holding the GIL the event loop needs). Also the hot path's "clerk" estimates
+# (fastpath.py, pgbatch.RowBatcher).
 _PG_TYPES = {"ticket_id": "bigint", "ward": "varchar", "service": "varchar",
              "stage": "integer", "at": "timestamp", "source": "varchar", "method": "varchar",
              "people_ahead": "integer", "estimate_seconds": "integer", "low_seconds": "integer",
              "high_seconds": "integer"}
-_UNNEST = text(  # the column names and types are the constants above; the values are bound
+UNNEST = text(  # the column names and types are the constants above; the values are bound
     f"INSERT INTO ticket_estimates ({', '.join(COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
     + ", ".join(f"CAST(:{c} AS {_PG_TYPES[c]}[])" for c in COLUMNS) + ")")
 
@@ -167,7 +168,7 @@ def record_stream(bo: Backoffice, rows: list[dict[str, Any]]) -> None:
     try:
         with writing(bo.engine) as conn:
             if conn.dialect.name == "postgresql":
-                conn.execute(_UNNEST, {c: [r[c] for r in rows] for c in COLUMNS})
+                conn.execute(UNNEST, {c: [r[c] for r in rows] for c in COLUMNS})
             else:
                 conn.execute(INSERT, rows)
     except Exception:
