@@ -117,10 +117,10 @@ def test_hot_path_batches_clerk_estimates(backoffice_factory):
     with ThreadPoolExecutor(16) as pool:
         tickets = [ok(r, 201) for r in pool.map(
             lambda s: issue(server, service=s), ("moving", "family") * 24)]
+    first = min(t["id"] for t in tickets)
     stored = _rows(server, "SELECT ticket_id, source, method, people_ahead, estimate_seconds, "
                            "low_seconds IS NOT NULL FROM ticket_estimates "
-                           "WHERE ticket_id >= %d ORDER BY ticket_id" % min(
-                               t["id"] for t in tickets))
+                           f"WHERE ticket_id >= {first:d} ORDER BY ticket_id")
     assert stored == sorted((t["id"], "issue", "clerk", t["people_ahead"],
                              t["estimated_wait_seconds"], True) for t in tickets)
     assert "hot path" not in server.log_text()  # nothing fell back
