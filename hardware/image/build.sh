@@ -241,7 +241,7 @@ systemctl mask getty@.service serial-getty@.service autovt@.service getty.target
 systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
   systemd-time-wait-sync.service pcscd.socket kiosk-provision.service kiosk.service \
   kiosk-boottest-standin.service kiosk-boottest.service kiosk-screentest.service \
-  kiosk-fleettest.service kiosk-ready-gate.service kiosk-reboot.path >/dev/null 2>&1
+  kiosk-fleettest.service kiosk-fleetapp.service kiosk-ready-gate.service kiosk-reboot.path >/dev/null 2>&1
 ln -sf /run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
 # A machine-id per boot (the root is read-only); the journal lives on the data partition.
 : > /etc/machine-id
