@@ -15,7 +15,7 @@ while ! mountpoint -q "$data"; do
     systemctl start --no-block "$mount_unit"
   fi
   if [ $i -ge "$wait" ]; then
-    echo "kiosk: the data partition is not mounted after ${wait} s: not starting the app; trying again" > /dev/console 2>/dev/null
+    echo "kiosk: the data partition is not mounted after ${wait} s: not starting the app; trying again" > "${KIOSK_CONSOLE:-/dev/console}" 2>/dev/null
     echo "kiosk: the data partition is not mounted after ${wait} s; trying again"
     exit 1
   fi
