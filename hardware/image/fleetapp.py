@@ -28,7 +28,7 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screentest import Qmp, Serial  # noqa: E402 — beside this file, not a package
+from screentest import Qmp, Serial
 
 T0 = time.monotonic()
 
@@ -49,7 +49,8 @@ class Api:
     def call(self, method: str, path: str, **kw: Any) -> Any:
         answer = self.http.request(method, f"{self.url}{path}", timeout=30, **kw)
         if answer.status_code >= 400:
-            raise SystemExit(f"fleetapp.py: {method} {path}: {answer.status_code} {answer.text[:300]}")
+            raise SystemExit(f"fleetapp.py: {method} {path}: {answer.status_code} "
+                             f"{answer.text[:300]}")
         return answer.json()
 
 
@@ -115,7 +116,8 @@ def drive(args: argparse.Namespace) -> int:
     qmp = Qmp(args.qmp)
     qmp.call("set_link", name="n0", up=False)
     say("network cut (QMP set_link n0 off) for the reboot into the new slot")
-    blessed = serial.wait(r"FLEETTEST boot 2: booted primary A-status B-status: .*", end - time.monotonic())
+    blessed = serial.wait(r"FLEETTEST boot 2: booted primary A-status B-status: .*",
+                          end - time.monotonic())
     text = serial.text()
     ready = re.search(r"FLEETTEST boot 2: kiosk (\S+) at (\S+) s.*", text)
     bless = re.search(r"FLEETTEST boot 2: systemd-bless-boot .*", text)

@@ -146,7 +146,8 @@ def test_fleet_section_reaches_the_apps_fleet_settings(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     written = tomllib.loads((tmp_path / "data/config/kiosk.toml").read_text())
     fleet = FleetSettings.from_section(Section(written, "kiosk.toml").section("fleet"), tmp_path)
-    assert (fleet.updater, fleet.check_seconds, fleet.reboot_window) == ("rauc", 15.0, "02:00-05:00")
+    assert (fleet.updater, fleet.check_seconds, fleet.reboot_window) == \
+        ("rauc", 15.0, "02:00-05:00")
     done = apply(EXAMPLE, tmp_path / "plain")
     assert done.returncode == 0, done.stderr
     written = tomllib.loads((tmp_path / "plain/config/kiosk.toml").read_text())
