@@ -129,7 +129,12 @@ fi
 python3 "$HERE/sntp_server.py" --bind 127.0.0.1 --port 123 > "$work/sntp.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do grep -q serving "$work/sntp.log" && break; sleep 0.2; done
-grep -q serving "$work/sntp.log" || { echo "boot-test.sh: cannot serve NTP on 127.0.0.1:123:" >&2; cat "$work/sntp.log" >&2; exit 1; }
+if ! grep -q serving "$work/sntp.log"; then
+  # --fleet-app does not need this one: another boot test's server (the port is taken) serves
+  # the guest as well, and without any the kiosk starts after KIOSK_CLOCK_WAIT anyway.
+  echo "boot-test.sh: cannot serve NTP on 127.0.0.1:123:" >&2; cat "$work/sntp.log" >&2
+  [ "$FLEET_APP" = 1 ] || exit 1
+fi
 
 if [ "$KVM" = 1 ]; then accel=(-accel kvm -cpu host); mode=kvm
 else accel=(-accel tcg -cpu max); mode="tcg (software emulation)"; fi

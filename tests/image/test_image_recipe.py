@@ -32,7 +32,8 @@ SCRIPTS = [IMAGE / "build.sh", IMAGE / "boot-test.sh", IMAGE / "update.sh",
            ROOTFS / "usr/local/lib/kiosk/fleettest.sh",
            ROOTFS / "usr/local/lib/kiosk/fleetapp.sh",
            ROOTFS / "usr/local/lib/kiosk/clock-wait.sh",
-           ROOTFS / "usr/local/lib/kiosk/app-wait.sh"]
+           ROOTFS / "usr/local/lib/kiosk/app-wait.sh",
+           ROOTFS / "usr/local/lib/kiosk/fleet-common.sh"]
 
 
 def unit(name: str) -> dict[str, list[str]]:

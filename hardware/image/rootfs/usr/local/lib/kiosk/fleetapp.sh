@@ -6,16 +6,9 @@
 # only reports, as "FLEETTEST ..." lines: the slot, version and loader entry of this boot,
 # whether the clock is synchronised and the network up, when the app got ready, the
 # blessing of a boot on trial, RAUC's status, and the app's own "update:" log lines.
-say() { echo "FLEETTEST $*"; }
-up() { cut -d' ' -f1 /proc/uptime; }
 STATE=/var/lib/ward-kiosk/fleetapp
-mkdir -p "$STATE"
-echo x >> "$STATE/boots"
-boot=$(wc -l < "$STATE/boots")
-slot=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^rauc\.slot=//p')
-version=$(cut -d' ' -f1 /opt/kiosk/VERSION)
-entry=$(dd if=/sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f bs=4096 2>/dev/null | tail -c +5 | tr -d '\000')
-say "boot $boot: slot $slot, version $version, loader entry ${entry:-?}, at $(up) s"
+# shellcheck source=fleet-common.sh
+. /usr/local/lib/kiosk/fleet-common.sh
 journalctl -b -f -n all -o cat -u kiosk.service | grep --line-buffered -a -e 'update' -e 'back-office' -e 'Traceback' -e 'Error' \
   | sed -u "s/^/FLEETTEST-APP boot $boot: /" | cut -c1-400 &
 i=0; while [ "$(systemctl is-active kiosk.service)" != active ] && [ $i -lt 900 ]; do sleep 2; i=$((i+2)); done
@@ -25,16 +18,7 @@ if systemctl list-units --all --plain --no-legend systemd-bless-boot.service | g
   say "boot $boot: systemd-bless-boot $(systemctl is-active systemd-bless-boot.service) at $(up) s; $(systemctl status --no-pager -n 3 systemd-bless-boot.service 2>&1 | grep -a -o 'Marked boot as.*' | head -1)"
 fi
 say "boot $boot: loader entries: $(find /boot/efi/loader/entries -name '*.conf' -printf '%f ')"
-summary=$(runuser -u kiosk -- rauc status --output-format=json 2>&1 | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-states = {}
-for item in s["slots"]:
-    for name, slot in item.items():
-        states[slot["bootname"]] = slot.get("boot_status", "?")
-prim = s.get("boot_primary") or "?"
-prim = {"rootfs.0": "A", "rootfs.1": "B"}.get(prim, prim)
-print(s.get("booted"), prim, states.get("A"), states.get("B"))' 2>&1)
+summary=$(rauc_summary | tail -1)
 say "boot $boot: booted primary A-status B-status: $summary"
 say "boot $boot: reported at $(up) s"
 wait
