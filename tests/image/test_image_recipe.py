@@ -191,7 +191,9 @@ def test_scripts_pass_shellcheck(script: Path) -> None:
     subprocess.run([shell, "-n", str(script)], check=True)
     tool = shutil.which("shellcheck")
     assert tool, "shellcheck is missing (scripts/bootstrap installs it)"
-    done = subprocess.run([tool, "-s", shell, str(script)], capture_output=True, text=True)
+    # -x, from the script's folder: fleet-common.sh is sourced by the fleet tests' scripts.
+    done = subprocess.run([tool, "-x", "-s", shell, script.name], capture_output=True,
+                          text=True, cwd=script.parent)
     assert done.returncode == 0, done.stdout
 
 

@@ -1,4 +1,5 @@
-# shellcheck shell=sh
+#!/bin/sh
+# (sourced, not run)
 # Sourced by the fleet tests' in-image scripts (fleettest.sh, fleetapp.sh) with STATE set (a
 # folder on the data partition: it survives reboots and slot changes). Counts this boot and
 # says which slot, version and loader entry it is: "FLEETTEST boot N: slot …".
