@@ -199,7 +199,8 @@ if [ "$SOURCE" = head ]; then
   git -C "$REPO" archive --format=tar HEAD "${PRODUCT[@]}" | tar -x -C "$APP"
 else
   version="$(git -C "$REPO" rev-parse --short HEAD)+worktree"
-  tar -C "$REPO" --exclude='__pycache__' -c "${PRODUCT[@]}" | tar -x -C "$APP"
+  # Not the build's own output (hardware/image/build: gitignored, and the rootfs being made).
+  tar -C "$REPO" --exclude='__pycache__' --exclude='hardware/image/build' -c "${PRODUCT[@]}" | tar -x -C "$APP"
 fi
 # The back-office's settings (its payment provider among them) are not the kiosk's.
 rm -f "$APP/config/backoffice.toml"
