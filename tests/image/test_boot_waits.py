@@ -33,6 +33,7 @@ def test_the_wait_for_ntp_is_bounded_and_shorter_than_the_ready_gate() -> None:
     dropin = (UNITS / "systemd-time-wait-sync.service.d/kiosk.conf").read_text()
     assert "ExecStart=\nExecStart=/usr/local/lib/kiosk/clock-wait.sh" in dropin
     assert "EnvironmentFile=-/etc/kiosk/update.env" in dropin
+    assert "After=systemd-timesyncd.service" in dropin   # counted from timesyncd's start
     env = dict(line.split("=", 1) for line in (ROOTFS / "etc/kiosk/update.env").read_text()
                .splitlines() if line and not line.startswith("#"))
     assert 0 < int(env["KIOSK_CLOCK_WAIT"]) <= int(env["KIOSK_READY_TIMEOUT"]) // 3
