@@ -135,3 +135,15 @@ def test_the_updater_is_chosen_by_name(tmp_path: Path) -> None:
         settings(reboot_window="late")
     with pytest.raises(ConfigError):
         settings(check_interval=3)
+
+
+def test_the_shipped_kiosk_toml_fleet_section_loads() -> None:
+    """config/kiosk.toml ships `reboot_window = ""` (whenever idle): the app's agent must
+    accept it — in the image in qemu (boot-test.sh --fleet-app) it refused it and the real
+    app exited at every start once a back-office link made it read [fleet]."""
+    import tomllib
+
+    from kiosk.domain.section import Section
+    data = tomllib.loads((Path(__file__).resolve().parents[2] / "config/kiosk.toml").read_text())
+    s = FleetSettings.from_section(Section(data, "kiosk.toml").section("fleet"), Path("/data"))
+    assert s.reboot_window == "" and s.updater == "none"
