@@ -10,7 +10,7 @@ STATE=/var/lib/ward-kiosk/fleetapp
 # shellcheck source=fleet-common.sh
 . /usr/local/lib/kiosk/fleet-common.sh
 journalctl -b -f -n all -o cat -u kiosk.service | grep --line-buffered -a -e 'update' -e 'back-office' -e 'Traceback' -e 'Error' \
-  | sed -u "s/^/FLEETTEST-APP boot $boot: /" | cut -c1-400 &
+  | sed -u -e "s/^/FLEETTEST-APP boot $boot: /" -e 's/^\(.\{400\}\).*/\1/' &
 i=0; while [ "$(systemctl is-active kiosk.service)" != active ] && [ $i -lt 900 ]; do sleep 2; i=$((i+2)); done
 say "boot $boot: kiosk $(systemctl is-active kiosk.service) at $(up) s ($version; $(systemctl show -P StatusText kiosk.service)); clock synchronised: $(timedatectl show -P NTPSynchronized 2>/dev/null); time-wait-sync: $(systemctl show -P Result systemd-time-wait-sync.service); $(journalctl -b -q -o cat -u systemd-time-wait-sync.service | grep -a 'kiosk-clock' | tail -1)"
 if systemctl list-units --all --plain --no-legend systemd-bless-boot.service | grep -q .; then
