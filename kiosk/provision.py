@@ -87,6 +87,27 @@ class PaymentTerminal:
 
 
 @dataclass(frozen=True)
+class Fleet:
+    """[fleet]: network updates of the image (docs/operations.md §8). Absent: none."""
+
+    updater: str = "none"          # "rauc": the image's A/B slots; "none": no updates
+    check_seconds: float = 300.0   # how often the kiosk asks for its target release
+    reboot_window: str = ""        # "HH:MM-HH:MM" local time; "": whenever idle
+
+
+def _fleet(s: Section) -> Fleet:
+    s.unknown_keys(("updater", "check_seconds", "reboot_window"))
+    d = Fleet()
+    window = s.text("reboot_window", d.reboot_window)
+    if window and not re.match(r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
+                               window):
+        raise s.error("reboot_window", f"{window!r} is not HH:MM-HH:MM")
+    return Fleet(updater=s.text("updater", d.updater, choices=("rauc", "none")),
+                 check_seconds=s.number("check_seconds", d.check_seconds, min=1.0),
+                 reboot_window=window)
+
+
+@dataclass(frozen=True)
 class Provisioning:
     kiosk_id: str
     ward: str
@@ -105,6 +126,7 @@ class Provisioning:
     allow_no_tpm: bool = False
     # Instead of a token: a one-time code the first --apply trades for it (kiosk.enrol).
     enrolment_code: str = field(default="", repr=False)
+    fleet: Fleet = field(default_factory=Fleet)
 
     def summary(self) -> dict[str, Any]:
         """What may be shown and logged: everything but the token and the certificate."""
@@ -267,7 +289,7 @@ def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Pr
     """Validate a parsed provisioning file; errors name the file and the key."""
     root = Section(data, file)
     root.unknown_keys(("kiosk", "backoffice", "printer", "card_reader", "network",
-                       "payment_terminal", "security"))
+                       "payment_terminal", "security", "fleet"))
     k = root.section("kiosk")
     k.unknown_keys(("id", "ward", "locale", "maintainer_pin_hash"))
     kiosk_id = k.text("id")
@@ -299,7 +321,8 @@ def parse(data: dict[str, Any], file: str, *, catalog: Path | None = None) -> Pr
         payment_terminal=(_payment_terminal(root.section("payment_terminal"))
                           if root.has("payment_terminal") else None),
         maintainer_pin_hash=_maintainer_pin_hash(k),
-        allow_no_tpm=sec.flag("allow_no_tpm", False))
+        allow_no_tpm=sec.flag("allow_no_tpm", False),
+        fleet=_fleet(root.section("fleet", {})))
 
 
 def load(path: str | os.PathLike[str], *, catalog: Path | None = None) -> Provisioning:
@@ -365,6 +388,9 @@ def kiosk_config(p: Provisioning, template: dict[str, Any], state: Path) -> dict
     elif pr.paper_width_mm == 80 and "58mm" in model:
         model = "generic-80mm"
     _fill(cfg, "printer", transport=pr.kind, model=model)
+    if p.fleet != Fleet():   # else the shipped [fleet] (no updates)
+        _fill(cfg, "fleet", updater=p.fleet.updater, check_seconds=p.fleet.check_seconds,
+              reboot_window=p.fleet.reboot_window)
     if pr.kind == "usb":
         _fill(cfg, "printer", usb_vendor_id=int(pr.usb_vendor_id, 16),
               usb_product_id=int(pr.usb_product_id, 16))

@@ -28,8 +28,16 @@
 # bad (usr/local/lib/kiosk/fleettest.sh reports "FLEETTEST ..." lines). v2 and v3 are the
 # image's root.img with another VERSION (v3 also with kiosk.service never ready and a 60 s
 # ready gate), signed with the build's keys; a bundle signed by another CA must be refused.
+# With --fleet-app the REAL kiosk app updates itself (UEFI, no TPM, a virtual screen): the
+# host runs a back-office (SQLite, loopback = the guest's 10.0.2.2) that serves a v2 bundle
+# from its [fleet] bundle_dir as the ward's target release; the kiosk enrols with a one-time
+# code in provision.toml ([fleet] updater = "rauc"); its update agent downloads, installs
+# while idle and asks for the reboot; the host cuts the guest's network for that reboot (the
+# new slot must get ready and blessed without NTP), brings it back, and checks through the
+# supervisor's devices endpoint that the kiosk runs v2, up to date, on slot B
+# (hardware/image/fleetapp.py; usr/local/lib/kiosk/fleetapp.sh reports from inside).
 #
-#   hardware/image/boot-test.sh [--image DIR] [--screen|--fleet] [--no-tpm|--allow-no-tpm] [--uefi] [--kvm] [--timeout SECONDS] [--keep]
+#   hardware/image/boot-test.sh [--image DIR] [--screen|--fleet|--fleet-app] [--no-tpm|--allow-no-tpm] [--uefi] [--kvm] [--timeout SECONDS] [--keep]
 #
 #   --image DIR  the build output (default hardware/image/build/amd64)
 #   --uefi       boot through the firmware (OVMF) + systemd-boot on the ESP, exactly as a
@@ -43,13 +51,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 IMAGE=$HERE/build/amd64
 SCREEN_SIZE=1280x800
-UEFI=0 KVM=0 TIMEOUT=900 KEEP=0 SCREEN=0 TPM=1 ALLOW_NO_TPM=0 FLEET=0
+UEFI=0 KVM=0 TIMEOUT=900 KEEP=0 SCREEN=0 TPM=1 ALLOW_NO_TPM=0 FLEET=0 FLEET_APP=0
 while (($#)); do
   case "$1" in
     --image) IMAGE=$2; shift 2 ;;
     --uefi) UEFI=1; shift ;;
     --screen) SCREEN=1; shift ;;
     --fleet) FLEET=1; UEFI=1; TPM=0; ALLOW_NO_TPM=1; TIMEOUT=3000; shift ;;
+    --fleet-app) FLEET_APP=1; UEFI=1; TPM=0; ALLOW_NO_TPM=1; TIMEOUT=3000; shift ;;
     --no-tpm) TPM=0; shift ;;
     --allow-no-tpm) TPM=0; ALLOW_NO_TPM=1; shift ;;
     --kvm) KVM=1; shift ;;
@@ -99,6 +108,7 @@ flag=kiosk.boottest
 [ "$ALLOW_NO_TPM" = 1 ] && flag=kiosk.boottest=notpm-allowed
 [ "$SCREEN" = 1 ] && flag=kiosk.screentest
 [ "$FLEET" = 1 ] && flag=kiosk.fleettest
+[ "$FLEET_APP" = 1 ] && flag=kiosk.fleetapp
 CMDLINE="$(tr -s ' \n' ' ' < "$HERE/cmdline.txt" | sed -e 's/ $//' -e 's/ quiet / /' \
   -e 's/systemd.show_status=error/systemd.show_status=1/') $flag"
 if [ "$UEFI" = 1 ]; then
@@ -119,27 +129,46 @@ fi
 python3 "$HERE/sntp_server.py" --bind 127.0.0.1 --port 123 > "$work/sntp.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do grep -q serving "$work/sntp.log" && break; sleep 0.2; done
-grep -q serving "$work/sntp.log" || { echo "boot-test.sh: cannot serve NTP on 127.0.0.1:123:" >&2; cat "$work/sntp.log" >&2; exit 1; }
+if ! grep -q serving "$work/sntp.log"; then
+  # --fleet-app does not need this one: another boot test's server (the port is taken) serves
+  # the guest as well, and without any the kiosk starts after KIOSK_CLOCK_WAIT anyway.
+  echo "boot-test.sh: cannot serve NTP on 127.0.0.1:123:" >&2; cat "$work/sntp.log" >&2
+  [ "$FLEET_APP" = 1 ] || exit 1
+fi
 
 if [ "$KVM" = 1 ]; then accel=(-accel kvm -cpu host); mode=kvm
 else accel=(-accel tcg -cpu max); mode="tcg (software emulation)"; fi
 echo "boot-test.sh: booting $IMAGE/disk.img ($mode, $([ "$UEFI" = 1 ] && echo UEFI+systemd-boot || echo direct kernel boot))" >&2
 screen=()
-if [ "$SCREEN" = 1 ]; then
-  # A back-office for the kiosk (SQLite, on the host's loopback: qemu's user network maps
-  # 10.0.2.2 to it): without one ever reached, the kiosk holds no offline numbers and
-  # sends the resident to staff instead of printing a ticket.
+# A back-office for the kiosk (SQLite, on the host's loopback: qemu's user network maps
+# 10.0.2.2 to it). Sets $port; the kiosk's url goes into provision.toml.
+start_backoffice() {
   bo=("$REPO/.venv/bin/python" -m kiosk.backoffice)
   "${bo[@]}" migrate --db "sqlite:///$work/backoffice.db" > "$work/backoffice.log" 2>&1
-  token=$("${bo[@]}" create-device --db "sqlite:///$work/backoffice.db" --name boottest-01 \
-          --kind kiosk --ward kita | sed -n 's/.* token: //p')
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   # Open round the clock: the test runs at any hour (the ward's hours are not its subject).
-  sed 's/^enforce_opening_hours = true/enforce_opening_hours = false/' \
+  sed -e 's/^enforce_opening_hours = true/enforce_opening_hours = false/' \
+      -e "s|^# bundle_dir = .*|bundle_dir = \"$work/bundles\"|" \
     "$REPO/config/backoffice.toml" > "$work/backoffice.toml"
   "${bo[@]}" serve --db "sqlite:///$work/backoffice.db" --host 127.0.0.1 --port "$port" \
     --config "$work/backoffice.toml" >> "$work/backoffice.log" 2>&1 &
   pids+=($!)
+  for _ in $(seq 150); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")" != 000 ] && break; sleep 0.4
+  done
+}
+screen=()
+if [ "$SCREEN" = 1 ] || [ "$FLEET_APP" = 1 ]; then
+  # shellcheck disable=SC2054  # commas belong to the qemu options
+  screen=(-device "virtio-vga,xres=${SCREEN_SIZE%x*},yres=${SCREEN_SIZE#*x}"
+          -device qemu-xhci -device usb-tablet -qmp "unix:$work/qmp.sock,server=on,wait=off")
+fi
+if [ "$SCREEN" = 1 ]; then
+  # Without a back-office ever reached, the kiosk holds no offline numbers and sends the
+  # resident to staff instead of printing a ticket.
+  start_backoffice
+  token=$("${bo[@]}" create-device --db "sqlite:///$work/backoffice.db" --name boottest-01 \
+          --kind kiosk --ward kita | sed -n 's/.* token: //p')
   sed -i -e "s|^url = .*|url = \"http://10.0.2.2:$port\"\ndev_allow_http = true|" \
          -e "s|^token = .*|token = \"$token\"|" "$work/provision.toml"
   mcopy -o -i "$work/disk.img@@$(offset 4)" "$work/provision.toml" ::/provision.toml
@@ -149,34 +178,31 @@ if [ "$SCREEN" = 1 ]; then
   SDL_VIDEODRIVER=offscreen "$REPO/.venv/bin/python" "$HERE/screentest.py" reference \
     --size "$SCREEN_SIZE" --out "$shots/reference" > "$work/reference.log" 2>&1 \
     || { cat "$work/reference.log" >&2; exit 1; }
-  # shellcheck disable=SC2054  # commas belong to the qemu options
-  screen=(-device "virtio-vga,xres=${SCREEN_SIZE%x*},yres=${SCREEN_SIZE#*x}"
-          -device qemu-xhci -device usb-tablet -qmp "unix:$work/qmp.sock,server=on,wait=off")
 fi
 fleet=()
+keys=$HERE/build/keys
+v1=$(sed -n 's/^ward kiosk image \([^ ]*\) .*/\1/p' "$IMAGE/manifest.txt")
+V2=$v1-fleet2 V3=$v1-fleet3-broken
+mkdir -p "$work/bundles" "$work/edit"
+derive() { # name version [broken]
+  cp --sparse=always "$IMAGE/root.img" "$work/$1.img"
+  echo "$2 fleet test" > "$work/edit/VERSION"
+  local cmds="cd /opt/kiosk\nrm VERSION\nwrite $work/edit/VERSION VERSION\n"
+  if [ "${3:-}" = broken ]; then
+    printf 'KIOSK_BOOT_TRIES=3\nKIOSK_READY_TIMEOUT=60\n' > "$work/edit/update.env"
+    printf '[Service]\nExecStart=\nExecStart=/bin/sleep infinity\n' > "$work/edit/never-ready.conf"
+    cmds+="cd /etc/kiosk\nrm update.env\nwrite $work/edit/update.env update.env\n"
+    cmds+="mkdir /etc/systemd/system/kiosk.service.d\ncd /etc/systemd/system/kiosk.service.d\n"
+    cmds+="write $work/edit/never-ready.conf never-ready.conf\n"
+  fi
+  printf '%b' "$cmds" | debugfs -w -f - "$work/$1.img" > "$work/debugfs-$1.log" 2>&1
+  "$HERE/bundle.sh" --root "$work/$1.img" --version "$2" --cert "$keys/signing.cert.pem" \
+    --key "$keys/signing.key.pem" --keyring "$keys/ca.cert.pem" --out "$work/bundles/$1.raucb"
+  rm -f "$work/$1.img"
+}
 if [ "$FLEET" = 1 ]; then
   # The bundles: v2 and v3 from the image's root.img (another VERSION; v3's app never gets
   # ready and its gate waits 60 s), signed with the build's keys; one signed by another CA.
-  keys=$HERE/build/keys
-  v1=$(sed -n 's/^ward kiosk image \([^ ]*\) .*/\1/p' "$IMAGE/manifest.txt")
-  V2=$v1-fleet2 V3=$v1-fleet3-broken
-  mkdir -p "$work/bundles" "$work/edit"
-  derive() { # name version [broken]
-    cp --sparse=always "$IMAGE/root.img" "$work/$1.img"
-    echo "$2 fleet test" > "$work/edit/VERSION"
-    local cmds="cd /opt/kiosk\nrm VERSION\nwrite $work/edit/VERSION VERSION\n"
-    if [ "${3:-}" = broken ]; then
-      printf 'KIOSK_BOOT_TRIES=3\nKIOSK_READY_TIMEOUT=60\n' > "$work/edit/update.env"
-      printf '[Service]\nExecStart=\nExecStart=/bin/sleep infinity\n' > "$work/edit/never-ready.conf"
-      cmds+="cd /etc/kiosk\nrm update.env\nwrite $work/edit/update.env update.env\n"
-      cmds+="mkdir /etc/systemd/system/kiosk.service.d\ncd /etc/systemd/system/kiosk.service.d\n"
-      cmds+="write $work/edit/never-ready.conf never-ready.conf\n"
-    fi
-    printf '%b' "$cmds" | debugfs -w -f - "$work/$1.img" > "$work/debugfs-$1.log" 2>&1
-    "$HERE/bundle.sh" --root "$work/$1.img" --version "$2" --cert "$keys/signing.cert.pem" \
-      --key "$keys/signing.key.pem" --keyring "$keys/ca.cert.pem" --out "$work/bundles/$1.raucb"
-    rm -f "$work/$1.img"
-  }
   t_bundles=$SECONDS
   derive v2 "$V2"
   derive v3 "$V3" broken
@@ -191,6 +217,32 @@ if [ "$FLEET" = 1 ]; then
   fleet=(-drive file="$work/bundles.img",format=raw,if=virtio,readonly=on)
 fi
 # The kiosk's TPM2: swtpm, its state kept in $work/tpm across the boots of this test.
+if [ "$FLEET_APP" = 1 ]; then
+  # The real app updates itself: a back-office serving v2 as the ward's target release, and
+  # the kiosk enrolled with a one-time code (provision.toml; the token comes from the trade).
+  t_bundles=$SECONDS
+  derive v2 "$V2"
+  echo "boot-test.sh: bundle $V2 made in $((SECONDS - t_bundles)) s ($(du -h "$work/bundles/v2.raucb" | cut -f1))" >&2
+  start_backoffice
+  export FLEETAPP_PASSWORD
+  FLEETAPP_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+  "${bo[@]}" create-staff --db "sqlite:///$work/backoffice.db" --username fleet-admin --role admin \
+    --password-stdin <<<"$FLEETAPP_PASSWORD" >> "$work/backoffice.log" 2>&1
+  "${bo[@]}" create-staff --db "sqlite:///$work/backoffice.db" --username fleet-supervisor \
+    --role supervisor --ward kita --password-stdin <<<"$FLEETAPP_PASSWORD" >> "$work/backoffice.log" 2>&1
+  "${bo[@]}" create-device --db "sqlite:///$work/backoffice.db" --name boottest-01 --kind kiosk \
+    --ward kita > /dev/null
+  api=http://127.0.0.1:$port
+  code=$("$REPO/.venv/bin/python" "$HERE/fleetapp.py" prepare --api "$api" --admin fleet-admin \
+         --bundle "$work/bundles/v2.raucb" --version "$V2" --ward kita --device boottest-01) \
+    || { echo "boot-test.sh: cannot prepare the back-office:" >&2; tail -20 "$work/backoffice.log" >&2; exit 1; }
+  sed -i -e "s|^url = .*|url = \"http://10.0.2.2:$port\"\ndev_allow_http = true|" \
+         -e "s|^token = .*|enrolment_code = \"$code\"|" \
+         -e "s|^updater = .*|updater = \"rauc\"\ncheck_seconds = 15|" "$work/provision.toml"
+  grep -q '^updater = "rauc"' "$work/provision.toml" || { echo "boot-test.sh: provision.toml has no [fleet]" >&2; exit 1; }
+  mcopy -o -i "$work/disk.img@@$(offset 4)" "$work/provision.toml" ::/provision.toml
+  echo "boot-test.sh: back-office on $api: release $V2 registered and the ward's target; kiosk boottest-01 enrols with a one-time code" >&2
+fi
 tpm=()
 start_tpm() {
   [ "$TPM" = 1 ] || return 0
@@ -211,7 +263,7 @@ start_qemu() {
   # VM as a kiosk's board would (QEMU's default pin strap is "no reboot"): systemd leaves the
   # watchdog armed across a reboot (RebootWatchdogSec, 10 min), and OVMF once hung on a warm
   # reset under TCG in the third trial boot (2026-12-05) — on a board that is a watchdog reset.
-  [ "$FLEET" = 1 ] && reboot=(-global ICH9-LPC.noreboot=false)
+  { [ "$FLEET" = 1 ] || [ "$FLEET_APP" = 1 ]; } && reboot=(-global ICH9-LPC.noreboot=false)
   qemu-system-x86_64 -machine q35 "${accel[@]}" -smp 2 -m 1536 -display none "${reboot[@]}" \
     -monitor none -serial "file:$work/serial.log" \
     -drive file="$work/disk.img",format=raw,if=virtio \
@@ -236,6 +288,22 @@ if [ "$SCREEN" = 1 ]; then
   exit "$status"
 fi
 
+if [ "$FLEET_APP" = 1 ]; then
+  status=0
+  "$REPO/.venv/bin/python" "$HERE/fleetapp.py" drive --api "$api" --supervisor fleet-supervisor \
+    --serial "$work/serial.log" --qmp "$work/qmp.sock" --ward kita --device boottest-01 \
+    --version "$V2" --timeout "$TIMEOUT" > "$work/drive.log" 2>&1 || status=$?
+  kill "$qemu" 2>/dev/null || true
+  tr -d '\r' < "$work/serial.log" > "$IMAGE/fleet-app-serial.log"
+  cp "$work/backoffice.log" "$IMAGE/fleet-app-backoffice.log"
+  grep -a -e 'FLEETTEST' -e 'kiosk-ready-gate' -e 'rauc-bootloader' -e 'kiosk-reboot' -e 'kiosk-clock' \
+    -e 'kiosk: ' "$IMAGE/fleet-app-serial.log" | cut -c1-400 | sed 's/^/  /' >&2 || true
+  cat "$work/drive.log" >&2
+  verdict=FAIL; [ "$status" = 0 ] && verdict=PASS
+  echo "FLEETTEST $verdict (--fleet-app, $mode) in $((SECONDS - t0)) s wall clock; serial log: $IMAGE/fleet-app-serial.log" >&2
+  [ "$verdict" = PASS ] || { tail -30 "$IMAGE/fleet-app-serial.log" >&2; exit 1; }
+  exit 0
+fi
 if [ "$FLEET" = 1 ]; then
   result=""
   while kill -0 "$qemu" 2>/dev/null && ((SECONDS - t0 < TIMEOUT)); do

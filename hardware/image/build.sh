@@ -199,7 +199,8 @@ if [ "$SOURCE" = head ]; then
   git -C "$REPO" archive --format=tar HEAD "${PRODUCT[@]}" | tar -x -C "$APP"
 else
   version="$(git -C "$REPO" rev-parse --short HEAD)+worktree"
-  tar -C "$REPO" --exclude='__pycache__' -c "${PRODUCT[@]}" | tar -x -C "$APP"
+  # Not the build's own output (hardware/image/build: gitignored, and the rootfs being made).
+  tar -C "$REPO" --exclude='__pycache__' --exclude='hardware/image/build' -c "${PRODUCT[@]}" | tar -x -C "$APP"
 fi
 # The back-office's settings (its payment provider among them) are not the kiosk's.
 rm -f "$APP/config/backoffice.toml"
@@ -241,7 +242,7 @@ systemctl mask getty@.service serial-getty@.service autovt@.service getty.target
 systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
   systemd-time-wait-sync.service pcscd.socket kiosk-provision.service kiosk.service \
   kiosk-boottest-standin.service kiosk-boottest.service kiosk-screentest.service \
-  kiosk-fleettest.service kiosk-ready-gate.service kiosk-reboot.path >/dev/null 2>&1
+  kiosk-fleettest.service kiosk-fleetapp.service kiosk-ready-gate.service kiosk-reboot.path >/dev/null 2>&1
 ln -sf /run/systemd/resolve/stub-resolv.conf /etc/resolv.conf
 # A machine-id per boot (the root is read-only); the journal lives on the data partition.
 : > /etc/machine-id

@@ -60,7 +60,7 @@ class FleetSettings:
         s.unknown_keys(("updater", "check_seconds", "reboot_window", "download_dir",
                         "standin_version"))
         d = cls()
-        window = s.text("reboot_window", d.reboot_window)
+        window = s.text("reboot_window", d.reboot_window)  # "" (shipped): whenever idle
         if window and parse_window(window) is None:
             raise s.error("reboot_window", f"{window!r} is not HH:MM-HH:MM")
         return cls(updater=s.text("updater", d.updater), data_dir=str(data_dir),

@@ -16,6 +16,7 @@ kiosk's ports (kiosk.ui.ports) and nothing more.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -293,7 +294,12 @@ def health_reporter(link: Any, reader: CardReaderAdapter, printer: Any,
     to tell: `build_app` sets `idle` to "no visit under way"); `terminal`: the payment
     terminal's diagnosis, when the kiosk has one."""
     every = min(link.settings.backoffice.heartbeat_seconds, 10.0)
-    return HealthReporter(link.report_health, printer_status=printer.printer.status,
+    from kiosk.service import image_version
+    image = image_version().split(" ")[0]
+    send = link.report_health
+    if image != "development":   # in an image: the image's version, as the stand-in reports
+        send = functools.partial(link.report_health, app_version=image[:64])
+    return HealthReporter(send, printer_status=printer.printer.status,
                           readers=reader.reader.readers,
                           data_dir=Path(link.settings.store.path).parent,
                           idle=lambda: True, every=every, terminal=terminal)

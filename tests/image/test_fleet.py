@@ -133,6 +133,22 @@ def test_fleet_update_and_rollback_in_qemu() -> None:
     assert "FLEETTEST PASS" in done.stderr
 
 
+@pytest.mark.skipif(os.environ.get("KIOSK_FLEET_APP_TEST") != "1",
+                    reason="the qemu fleet test with the app's own update agent takes ~20-30 min "
+                           "(TCG): KIOSK_FLEET_APP_TEST=1, as root, after "
+                           "hardware/image/build.sh --with-standins")
+def test_the_app_updates_itself_from_the_backoffice_in_qemu() -> None:
+    """The real kiosk app (Kivy, stand-in devices) enrols with a one-time code, takes the
+    ward's target release from a real back-office, installs it while idle, reboots into
+    it with the network cut (no NTP: it must still get ready and be blessed), and the
+    supervisor's devices endpoint then shows it on v2, up to date, on slot B."""
+    done = run(IMAGE / "boot-test.sh", "--fleet-app", timeout=3600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    for check in ("app-asked-for-reboot", "v2-ready-without-network", "v2-blessed",
+                  "rauc-booted-B-good", "backoffice-sees-v2-up-to-date"):
+        assert f"FLEETTEST {check} PASS" in done.stderr, check
+
+
 def test_a_slot_on_trial_must_reach_kiosk_ready_or_reboot() -> None:
     from tests.image.test_image_recipe import unit
 

@@ -29,7 +29,11 @@ SCRIPTS = [IMAGE / "build.sh", IMAGE / "boot-test.sh", IMAGE / "update.sh",
            ROOTFS / "usr/local/lib/kiosk/data-unlock.sh",
            IMAGE / "bundle.sh", ROOTFS / "usr/local/lib/kiosk/rauc-bootloader.sh",
            ROOTFS / "usr/local/lib/kiosk/ready-gate.sh",
-           ROOTFS / "usr/local/lib/kiosk/fleettest.sh"]
+           ROOTFS / "usr/local/lib/kiosk/fleettest.sh",
+           ROOTFS / "usr/local/lib/kiosk/fleetapp.sh",
+           ROOTFS / "usr/local/lib/kiosk/clock-wait.sh",
+           ROOTFS / "usr/local/lib/kiosk/app-wait.sh",
+           ROOTFS / "usr/local/lib/kiosk/fleet-common.sh"]
 
 
 def unit(name: str) -> dict[str, list[str]]:
@@ -61,7 +65,9 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
         (root / program).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy("/bin/sh", root / program)
     units = sorted(str(p) for p in (root / "etc/systemd/system").glob("*.service"))
-    assert len(units) == 10
+    assert len(units) == 11
+    # Debian's unit with the image's drop-in (the bounded wait for NTP).
+    units.append(str(root / "usr/lib/systemd/system/systemd-time-wait-sync.service"))
     done = subprocess.run([analyze, "verify", f"--root={root}", *units],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), \
@@ -93,6 +99,7 @@ def test_kiosk_unit() -> None:
     assert unit("kiosk-boottest-standin.service")["Unit.ConditionKernelCommandLine"] == \
         ["|kiosk.boottest", "|kiosk.fleettest"]
     assert unit("kiosk-fleettest.service")["Unit.ConditionKernelCommandLine"] == ["kiosk.fleettest"]
+    assert unit("kiosk-fleetapp.service")["Unit.ConditionKernelCommandLine"] == ["kiosk.fleetapp"]
     assert unit("kiosk-screentest.service")["Unit.ConditionKernelCommandLine"] == \
         ["kiosk.screentest"]
 
@@ -184,7 +191,9 @@ def test_scripts_pass_shellcheck(script: Path) -> None:
     subprocess.run([shell, "-n", str(script)], check=True)
     tool = shutil.which("shellcheck")
     assert tool, "shellcheck is missing (scripts/bootstrap installs it)"
-    done = subprocess.run([tool, "-s", shell, str(script)], capture_output=True, text=True)
+    # -x, from the script's folder: fleet-common.sh is sourced by the fleet tests' scripts.
+    done = subprocess.run([tool, "-x", "-s", shell, script.name], capture_output=True,
+                          text=True, cwd=script.parent)
     assert done.returncode == 0, done.stdout
 
 

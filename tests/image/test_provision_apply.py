@@ -130,3 +130,25 @@ def test_new_image_with_a_changed_template_rewrites_the_config(tmp_path: Path) -
     assert updated["first_boot"] is False  # same provisioning file ...
     assert UiConfig.load(config / "kiosk.toml").session.idle_timeout_s == 75  # ... new template
     assert (state / "device-token").stat().st_mtime_ns == token_before
+
+
+def test_fleet_section_reaches_the_apps_fleet_settings(tmp_path: Path) -> None:
+    """[fleet] of provision.toml (boot-test.sh --fleet-app writes it) becomes kiosk.toml's
+    [fleet], which the app's update agent reads; without it the shipped "none" stays."""
+    import tomllib
+
+    from kiosk.domain.section import Section
+    from kiosk.fleet.agent import FleetSettings
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        'updater = "none"', 'updater = "rauc"\ncheck_seconds = 15\nreboot_window = "02:00-05:00"')
+    (tmp_path / "provision.toml").write_text(text, encoding="utf-8")
+    done = apply(tmp_path / "provision.toml", tmp_path / "data")
+    assert done.returncode == 0, done.stderr
+    written = tomllib.loads((tmp_path / "data/config/kiosk.toml").read_text())
+    fleet = FleetSettings.from_section(Section(written, "kiosk.toml").section("fleet"), tmp_path)
+    assert (fleet.updater, fleet.check_seconds, fleet.reboot_window) == \
+        ("rauc", 15.0, "02:00-05:00")
+    done = apply(EXAMPLE, tmp_path / "plain")
+    assert done.returncode == 0, done.stderr
+    written = tomllib.loads((tmp_path / "plain/config/kiosk.toml").read_text())
+    assert written["fleet"]["updater"] == "none"

@@ -92,6 +92,10 @@ BAD = [
     ('ntp_servers = ["ntp.city.example.jp"]', 'ntp_servers = "ntp.city.example.jp"',
      "network.ntp_servers: must be a list of strings"),
     ('[kiosk]', '[kiosk\n', "(syntax)"),
+    ('updater = "none"', 'updater = "swupdate"', "fleet.updater: must be one of rauc, none"),
+    ('updater = "none"', 'updater = "rauc"\nreboot_window = "2:00-5:00"',
+     "fleet.reboot_window: '2:00-5:00' is not HH:MM-HH:MM"),
+    ('updater = "none"', 'updater = "rauc"\ncheck_seconds = 0', "fleet.check_seconds"),
 ]
 
 

@@ -268,3 +268,13 @@ def test_several_kiosks_share_the_downloads(backoffice_factory: Any, tmp_path: P
     assert requests.get(url, timeout=30).status_code == 401
     print(f"4 kiosks, max_downloads=1, {release['size'] / 1e6:.0f} MB: all on 2.0 in "
           f"{took:.1f} s")
+def test_the_shipped_kiosk_toml_fleet_section_loads() -> None:
+    """config/kiosk.toml ships `reboot_window = ""` (whenever idle): the app's agent must
+    accept it — in the image in qemu (boot-test.sh --fleet-app) it refused it and the real
+    app exited at every start once a back-office link made it read [fleet]."""
+    import tomllib
+
+    from kiosk.domain.section import Section
+    data = tomllib.loads((Path(__file__).resolve().parents[2] / "config/kiosk.toml").read_text())
+    s = FleetSettings.from_section(Section(data, "kiosk.toml").section("fleet"), Path("/data"))
+    assert s.reboot_window == "" and s.updater == "none"

@@ -11,19 +11,13 @@
 #                are used up and systemd-boot falls back to slot B
 #   installed-v3 slot B, v2 again: A (v3) is bad. "FLEETTEST RESULT PASS|FAIL", power off.
 failed=0
-say() { echo "FLEETTEST $*"; }
 check() { name=$1; shift; if "$@"; then say "$name PASS $detail"; else say "$name FAIL $detail"; failed=1; fi; }
-up() { cut -d' ' -f1 /proc/uptime; }
 as_kiosk() { runuser -u kiosk -- "$@"; }
 STATE=/var/lib/ward-kiosk/fleettest
 BUNDLES=/run/fleettest
-mkdir -p "$STATE" "$BUNDLES"
-echo x >> "$STATE/boots"
-boot=$(wc -l < "$STATE/boots")
-slot=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^rauc\.slot=//p')
-version=$(cut -d' ' -f1 /opt/kiosk/VERSION)
-entry=$(dd if=/sys/firmware/efi/efivars/LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f bs=4096 2>/dev/null | tail -c +5 | tr -d '\000')
-say "boot $boot: slot $slot, version $version, loader entry ${entry:-?}, at $(up) s"
+mkdir -p "$BUNDLES"
+# shellcheck source=fleet-common.sh
+. /usr/local/lib/kiosk/fleet-common.sh
 i=0; while [ ! -b /dev/disk/by-label/KIOSK-FLEET ] && [ $i -lt 60 ]; do sleep 1; i=$((i+1)); done
 mountpoint -q "$BUNDLES" || mount -o ro /dev/disk/by-label/KIOSK-FLEET "$BUNDLES" || say "cannot mount the bundle disk"
 # shellcheck source=/dev/null
@@ -40,19 +34,10 @@ if systemctl list-units --all --plain --no-legend systemd-bless-boot.service | g
   say "boot $boot: systemd-bless-boot $(systemctl is-active systemd-bless-boot.service) at $(up) s; $(systemctl status --no-pager -n 3 systemd-bless-boot.service 2>&1 | grep -a -o 'Marked boot as.*' | head -1)"
 fi
 say "boot $boot: loader entries: $(find /boot/efi/loader/entries -name '*.conf' -printf '%f ')"
-status=$(as_kiosk rauc status --output-format=json 2>&1)
-say "boot $boot: rauc status (as kiosk): $status"
+out=$(rauc_summary)
+say "boot $boot: rauc status (as kiosk): $(printf '%s\n' "$out" | head -1)"
 # "<booted> <primary> <A's boot_status> <B's boot_status>"
-summary=$(printf '%s' "$status" | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-states = {}
-for item in s["slots"]:
-    for name, slot in item.items():
-        states[slot["bootname"]] = slot.get("boot_status", "?")
-prim = s.get("boot_primary") or "?"
-prim = {"rootfs.0": "A", "rootfs.1": "B"}.get(prim, prim)
-print(s.get("booted"), prim, states.get("A"), states.get("B"))' 2>&1)
+summary=$(printf '%s\n' "$out" | tail -1)
 say "boot $boot: booted primary A-status B-status: $summary"
 install() { # bundle; prints the time taken
   t0=$(up)

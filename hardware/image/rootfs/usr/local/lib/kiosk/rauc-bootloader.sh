@@ -77,11 +77,11 @@ case $cmd in
     mv "$ESP/$s/vmlinuz.new" "$ESP/$s/vmlinuz"
     mv "$ESP/$s/initrd.img.new" "$ESP/$s/initrd.img"
     # The slot's own command line, with its root and slot name; test flags of the running
-    # boot (kiosk.fleettest, kiosk.boottest) carry over.
+    # boot (kiosk.fleettest, kiosk.fleetapp, kiosk.boottest) carry over.
     opts=$(sed -e 's/#.*//' "$mnt/etc/kiosk/cmdline.txt" | tr -s ' \n' ' ' \
       | sed -e "s/root=[^ ]*/root=PARTLABEL=kiosk-root-$s/" -e "s/rauc\.slot=[^ ]*/rauc.slot=$(echo "$s" | tr ab AB)/" -e 's/ $//')
     for w in $(tr -s ' \n' '  ' < /proc/cmdline); do
-      case $w in kiosk.fleettest*|kiosk.boottest*) opts="$opts $w" ;; esac
+      case $w in kiosk.fleettest*|kiosk.fleetapp*|kiosk.boottest*) opts="$opts $w" ;; esac
     done
     version=$(cut -d' ' -f1 "$mnt/opt/kiosk/VERSION")
     for old in $(entries | awk -v s="$s" '$3 == s { print $4 }'); do rm -f "$ENTRIES/$old"; done
