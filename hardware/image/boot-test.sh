@@ -81,6 +81,8 @@ pids=()
 cleanup() {
   local pid
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  touch "$work/stop"  # the fleet tests' power-cycle loop, and its qemu
+  if [ -s "$work/qemu.pid" ]; then kill "$(cat "$work/qemu.pid")" 2>/dev/null || true; fi
   if [ "$KEEP" = 1 ]; then echo "boot-test.sh: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -256,20 +258,60 @@ start_tpm() {
   tpm=(-chardev "socket,id=chrtpm,path=$work/tpm/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
        -device tpm-tis,tpmdev=tpm0)
 }
+qemu_args() {
+  local serial=(-serial "file:$work/serial.log")
+  # shellcheck disable=SC2054  # commas belong to the qemu option
+  [ "$FLEET" = 1 ] || [ "$FLEET_APP" = 1 ] && serial=(-chardev "file,id=ser0,path=$work/serial.log,append=on" -serial chardev:ser0)
+  # shellcheck disable=SC2054  # commas belong to the qemu options
+  args=(-machine q35 "${accel[@]}" -smp 2 -m 1536 -display none -no-reboot
+    -monitor none "${serial[@]}" -pidfile "$work/qemu.pid"
+    -drive file="$work/disk.img",format=raw,if=virtio
+    -netdev user,id=n0 -device virtio-net-pci,netdev=n0
+    "${tpm[@]}" "${screen[@]}" "${fleet[@]}" "${boot[@]}")
+}
+# The fleet tests reboot the guest on purpose. Under TCG, OVMF hung twice on a guest's warm
+# reset (2026-12-05: 13 min without firmware output, the armed watchdog never reset it), so
+# here every guest reboot ends qemu (-no-reboot) and this loop powers the VM on again with the
+# same disk and UEFI variables — a cold boot, as a kiosk's power cycle; systemd-boot's boot
+# counting lives in the ESP's file names, so it counts the same. The q35 TCO watchdog may
+# reset the VM (QEMU's default pin strap is "no reboot"): that, too, ends qemu and is a power
+# cycle here. It stops when the guest powered off ("reboot: Power down") or on $work/stop.
+# $work/link-down (fleetapp.py) keeps the guest's network cut across power cycles.
+power_cycle() {
+  local boots=0 from
+  while [ ! -e "$work/stop" ]; do
+    from=$(stat -c %s "$work/serial.log" 2>/dev/null || echo 0)
+    rm -f "$work/qemu.pid"
+    qemu-system-x86_64 "${args[@]}" -global ICH9-LPC.noreboot=false >> "$work/qemu.log" 2>&1 &
+    local q=$!
+    boots=$((boots + 1))
+    if [ -e "$work/link-down" ]; then   # (--fleet-app: its screen's QMP socket)
+      "$REPO/.venv/bin/python" "$HERE/fleetapp.py" link --qmp "$work/qmp.sock" --down \
+        >> "$work/qemu.log" 2>&1 || true
+    fi
+    wait "$q" || true
+    tail -c +"$((from + 1))" "$work/serial.log" 2>/dev/null | tr -d '\r' \
+      | grep -a -q 'reboot: Power down' && break
+    [ -e "$work/stop" ] && break
+    echo "boot-test.sh: the guest rebooted (boot $boots ended at $((SECONDS - t0)) s): powering it on again" >&2
+  done
+}
 start_qemu() {
   start_tpm
-  local reboot=(-no-reboot)
-  # The fleet test reboots the guest on purpose. It also lets the q35 TCO watchdog reset the
-  # VM as a kiosk's board would (QEMU's default pin strap is "no reboot"): systemd leaves the
-  # watchdog armed across a reboot (RebootWatchdogSec, 10 min), and OVMF once hung on a warm
-  # reset under TCG in the third trial boot (2026-12-05) — on a board that is a watchdog reset.
-  { [ "$FLEET" = 1 ] || [ "$FLEET_APP" = 1 ]; } && reboot=(-global ICH9-LPC.noreboot=false)
-  qemu-system-x86_64 -machine q35 "${accel[@]}" -smp 2 -m 1536 -display none "${reboot[@]}" \
-    -monitor none -serial "file:$work/serial.log" \
-    -drive file="$work/disk.img",format=raw,if=virtio \
-    -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
-    "${tpm[@]}" "${screen[@]}" "${fleet[@]}" "${boot[@]}" > "$work/qemu.log" 2>&1 &
+  qemu_args
+  if [ "$FLEET" = 1 ] || [ "$FLEET_APP" = 1 ]; then
+    : > "$work/serial.log"
+    power_cycle &
+  else
+    qemu-system-x86_64 "${args[@]}" > "$work/qemu.log" 2>&1 &
+  fi
   qemu=$!; pids+=("$qemu")
+}
+# The VM and, for the fleet tests, the loop that powers it on again.
+stop_qemu() {
+  touch "$work/stop"
+  if [ -s "$work/qemu.pid" ]; then kill "$(cat "$work/qemu.pid")" 2>/dev/null || true; fi
+  kill "$qemu" 2>/dev/null || true
 }
 start_qemu
 
@@ -282,7 +324,7 @@ if [ "$SCREEN" = 1 ]; then
   cp "$work/backoffice.log" "$shots/backoffice.log"
   grep -a '^SCREENTEST-LOG\|SCREENTEST ready\|SCREENTEST-DRM\|SCREENTEST-FD' "$shots/serial.log" \
     | cut -c1-300 | sed 's/^/  /' >&2 || true
-  kill "$qemu" 2>/dev/null || true
+  stop_qemu
   result=PASS; [ "$status" = 0 ] || result=FAIL
   echo "boot-test.sh: screen test $result ($mode) in $((SECONDS - t0)) s; screenshots, ticket and serial log in $shots" >&2
   exit "$status"
@@ -293,7 +335,7 @@ if [ "$FLEET_APP" = 1 ]; then
   "$REPO/.venv/bin/python" "$HERE/fleetapp.py" drive --api "$api" --supervisor fleet-supervisor \
     --serial "$work/serial.log" --qmp "$work/qmp.sock" --ward kita --device boottest-01 \
     --version "$V2" --timeout "$TIMEOUT" > "$work/drive.log" 2>&1 || status=$?
-  kill "$qemu" 2>/dev/null || true
+  stop_qemu
   tr -d '\r' < "$work/serial.log" > "$IMAGE/fleet-app-serial.log"
   cp "$work/backoffice.log" "$IMAGE/fleet-app-backoffice.log"
   grep -a -e 'FLEETTEST' -e 'kiosk-ready-gate' -e 'rauc-bootloader' -e 'kiosk-reboot' -e 'kiosk-clock' \
@@ -312,7 +354,7 @@ if [ "$FLEET" = 1 ]; then
     sleep 5
   done
   for _ in $(seq 60); do kill -0 "$qemu" 2>/dev/null || break; sleep 1; done
-  kill "$qemu" 2>/dev/null || true
+  stop_qemu
   tr -d '\r' < "$work/serial.log" > "$IMAGE/fleet-test-serial.log"
   grep -a -e 'FLEETTEST' -e 'kiosk-ready-gate' -e 'rauc-bootloader' -e 'kiosk-reboot' -e 'Reached target.*Boot Completion' \
     "$IMAGE/fleet-test-serial.log" | cut -c1-400 | sed 's/^/  /' >&2 || true
@@ -331,7 +373,7 @@ wait_result() {
   done
   ready_at=$((SECONDS - t0))
   for _ in $(seq 60); do kill -0 "$qemu" 2>/dev/null || break; sleep 1; done
-  kill "$qemu" 2>/dev/null || true
+  stop_qemu
   tr -d '\r' < "$work/serial.log" | grep -a -e 'BOOTTEST' -e 'kiosk-data: ' -e ': provisioning' \
     | grep -a -v 'BOOTTEST-HEALTH' | sed 's/^/  /' >&2 || true
   cat "$work/serial.log" >> "$IMAGE/boot-test-serial.log"

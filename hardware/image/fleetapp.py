@@ -5,6 +5,7 @@ the image in qemu, driven only through the back-office, as a city's IT team woul
         signs in as the city-wide admin, issues the kiosk's one-time enrolment code (printed
         on stdout, for provision.toml), registers the bundle (a file in the back-office's
         [fleet] bundle_dir) as release V and sets the ward's target to V.
+    fleetapp.py link --qmp SOCK [--down]
     fleetapp.py drive --api URL --supervisor USER --serial LOG --qmp SOCK --device NAME --version V
         watches the serial console and the supervisor's devices endpoint: when the app asks
         for its reboot, cuts the guest's network (QMP set_link) so the new slot boots without
@@ -77,6 +78,25 @@ def kiosk_state(api: Api, ward: str, name: str) -> dict[str, Any]:
     return next((d for d in view["devices"] if d["name"] == name), {})
 
 
+def set_link(qmp_path: str, *, up: bool, tries: int = 60) -> None:
+    """The guest's network on or off, kept across power cycles: boot-test.sh powers the VM
+    on again after each reboot and cuts the link of the new qemu while `link-down` (next
+    to the QMP socket) exists. The qemu running now gets it over QMP — or, while it is
+    being replaced, the next one does (retried until a qemu answers)."""
+    flag = Path(qmp_path).parent / "link-down"
+    if up:
+        flag.unlink(missing_ok=True)
+    else:
+        flag.touch()
+    for _ in range(tries):
+        try:
+            Qmp(qmp_path).call("set_link", name="n0", up=up)
+            return
+        except (OSError, ValueError, RuntimeError):
+            time.sleep(0.5)  # qemu between two boots: the socket is gone or not answering
+    raise SystemExit(f"QMP {qmp_path}: no qemu answered set_link")
+
+
 def drive(args: argparse.Namespace) -> int:
     serial = Serial(Path(args.serial))
     api = Api(args.api, args.supervisor)
@@ -113,8 +133,7 @@ def drive(args: argparse.Namespace) -> int:
     if t_ask is None:
         return 1
     # 2. The new slot boots with the network cut: no NTP, no back-office.
-    qmp = Qmp(args.qmp)
-    qmp.call("set_link", name="n0", up=False)
+    set_link(args.qmp, up=False)
     say("network cut (QMP set_link n0 off) for the reboot into the new slot")
     blessed = serial.wait(r"FLEETTEST boot 2: booted primary A-status B-status: .*",
                           end - time.monotonic())
@@ -128,7 +147,7 @@ def drive(args: argparse.Namespace) -> int:
           bless.group(0)[:200] if bless else "no bless line")
     check("rauc-booted-B-good", bool(blessed and blessed.group(0).endswith("B B good good")),
           blessed.group(0) if blessed else "no rauc status for boot 2")
-    qmp.call("set_link", name="n0", up=True)
+    set_link(args.qmp, up=True)
     say("network back (QMP set_link n0 on)")
     # 3. The back-office (the supervisor's devices endpoint) sees the kiosk on v2.
     d: dict[str, Any] = {}
@@ -164,7 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("api", "supervisor", "serial", "qmp", "ward", "device", "version"):
         d.add_argument(f"--{name}", required=True)
     d.add_argument("--timeout", type=float, default=3000)
+    lk = sub.add_parser("link", help="the guest's network on or off (boot-test.sh's power cycle)")
+    lk.add_argument("--qmp", required=True)
+    lk.add_argument("--down", action="store_true")
     args = ap.parse_args(argv)
+    if args.command == "link":
+        set_link(args.qmp, up=not args.down)
+        return 0
     return prepare(args) if args.command == "prepare" else drive(args)
 
 
