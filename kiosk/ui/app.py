@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = UiConfig.load(args.config)
     except ConfigError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
+        # an error record (journal priority err): the image's app-exited.sh shows it
+        log.error("the kiosk cannot start: %s", exc)
         return 2
     from kiosk.service import image_version
     log.info("kiosk app %s starting: ward %s, config %s", image_version(), cfg.ward,
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app = build_app(cfg)
     except ConfigError as exc:  # e.g. no device token provisioned yet: say which file
-        print(f"kiosk: {exc}", file=sys.stderr)
+        log.error("the kiosk cannot start: %s", exc)
         return 2
     app.run()
     return 0

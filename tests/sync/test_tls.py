@@ -131,8 +131,8 @@ def test_the_kiosk_app_stops_at_start_up_on_plain_http(tmp_path: Path) -> None:
                                "SDL_VIDEODRIVER": "offscreen",
                                "KIVY_HOME": str(tmp_path / "kivy")})
     assert done.returncode == 2, done.stderr[-2000:]
-    assert f"kiosk: {config}: backoffice.url: 'http://127.0.0.1:9' is plain http://" \
-        in done.stderr
+    assert (f"the kiosk cannot start: {config}: backoffice.url: 'http://127.0.0.1:9' "
+            "is plain http://") in done.stderr
 
 
 def test_the_cashless_client_pins_the_same_ca(tmp_path: Path) -> None:

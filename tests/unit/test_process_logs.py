@@ -161,3 +161,19 @@ def _wait_for(check: Any, timeout: float = 10.0) -> None:
     while not check():
         assert time.monotonic() < end, "timed out"
         time.sleep(0.05)
+
+
+def test_a_kiosk_config_error_is_an_error_record(tmp_path: Path) -> None:
+    """A config the app refuses stops it with status 2 and an ERROR record (the journal's
+    priority err), not a plain print: the image's app-exited.sh shows the err lines of the
+    run on the console, and a print there was an empty reason."""
+    bad = tmp_path / "kiosk.toml"
+    bad.write_text('[ui]\nlanguage = 5\n', encoding="utf-8")
+    env = {**os.environ, "KIVY_HOME": str(tmp_path / "kivy-home"), "KIVY_NO_ARGS": "1",
+           "SDL_VIDEODRIVER": "offscreen"}
+    env.pop("JOURNAL_STREAM", None)
+    done = subprocess.run([sys.executable, "-m", "kiosk", "--config", str(bad)], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert re.search(r"ERROR kiosk\.ui\.app: the kiosk cannot start: .*ui\.language",
+                     done.stderr), done.stderr[-2000:]
