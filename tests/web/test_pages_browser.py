@@ -337,6 +337,26 @@ def test_roles_invalid_tokens_and_languages(backoffice: Any, browser: Any, shots
     ctx.close()
 
 
+def test_a_late_answer_does_not_undo_a_sign_in(backoffice: Any, browser: Any) -> None:
+    """The sign-in form is there before the page's own "who am I" (/auth/me) answers. On a
+    slow server someone can sign in first; the late "not signed in" must leave them at the
+    counter choice, not put the sign-in form back (seen in CI under load)."""
+    held: list[Any] = []
+    ctx = browser.new_context(viewport=CONSOLE)
+    try:
+        page = ctx.new_page()
+        page.route("**/api/v1/auth/me", lambda route: held.append(route))  # answered later
+        login(page, backoffice, "staff")
+        page.wait_for_selector("#counter-view:not([hidden])")
+        assert len(held) == 1
+        held[0].fulfill(status=401, content_type="application/json",
+                        body='{"error": {"code": "unauthenticated", "message": "sign in"}}')
+        page.wait_for_timeout(1000)   # the late answer has been handled
+        assert page.is_visible("#counter-view") and page.is_hidden("#login-view")
+    finally:
+        ctx.close()
+
+
 def test_display_and_console_reconnect_and_catch_up(backoffice: Any, browser: Any) -> None:
     server = backoffice
     ticket = issue(server)

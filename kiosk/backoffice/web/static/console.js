@@ -36,7 +36,7 @@
                        resume: T("{number} を列に戻しました") };
   function done(action, number) { return DONE_WORDS[action].split("{number}").join(number); }
 
-  const state = { me: null, ward: null, counter: null, view: null, viewAt: 0, currentId: null, form: null, live: null };
+  const state = { me: null, signingIn: false, ward: null, counter: null, view: null, viewAt: 0, currentId: null, form: null, live: null };
   const $ = function (id) { return document.getElementById(id); };
 
   function show(view) {
@@ -60,19 +60,25 @@
   }
 
   // ------------------------------------------------------------------ login
+  // The form is there at once, before /auth/me answers: on a slow server someone may sign
+  // in before that answer comes, and a late "not signed in" must not undo the sign-in.
+  function signedInMeanwhile() { return state.me !== null || state.signingIn; }
+
   function start() {
     L.api("GET", API + "/auth/me").then(function (me) {
       if (!me || me.kind !== "staff") throw new Error("not staff");
+      if (signedInMeanwhile()) return;
       state.me = me;
       chooseCounter();
     }, function (e) {
+      if (signedInMeanwhile()) return;
       // Signed in, but not counter staff: a central-office account, whose page is /central.
       if (e && e.status === 403 && !new URLSearchParams(location.search).get("next")) {
         location.href = "/central";
         return;
       }
       showLogin();
-    }).catch(showLogin);
+    }).catch(function () { if (!signedInMeanwhile()) showLogin(); });
   }
 
   function showLogin() {
@@ -88,6 +94,7 @@
     err.textContent = "";
     if (!user || !pass) { err.textContent = T("ユーザー名とパスワードを入力してください。"); return; }
     $("login-submit").disabled = true;
+    state.signingIn = true;
     L.api("POST", API + "/auth/login", { username: user, password: pass }).then(function (me) {
       $("login-pass").value = "";
       state.me = { kind: "staff", username: me.username, role: me.role, ward: me.ward };
@@ -102,7 +109,7 @@
       else if (e.status === 429) err.textContent = T("ログインの失敗が続いたため、しばらくログインできません。時間をおいてもう一度お試しください。");
       else err.textContent = T("ログインできませんでした: {reason}", { reason: e.message });
       $("login-pass").focus();
-    }).then(function () { $("login-submit").disabled = false; });
+    }).then(function () { $("login-submit").disabled = false; state.signingIn = false; });
   });
 
   // Leaving the counter closes it (the server refuses while a ticket is still at it).
