@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,22 @@ def test_command_line_refuses_bad_use(tmp_path: Path, capsys: pytest.CaptureFixt
     from kiosk.ui.app import main
     with pytest.raises(SystemExit):
         main(["--headless"])
-    assert main(["--config", str(write(tmp_path, "rotation = 1\n"))]) == 2
-    assert "rotation" in capsys.readouterr().err
+    assert "unrecognized arguments: --headless" in capsys.readouterr().err
+    # A refused config is an ERROR record through the logging set-up (the journal's err
+    # priority in the image): its handler holds the stream it was given, so catch it there.
+    seen: list[logging.LogRecord] = []
+
+    class Catcher(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    catcher = Catcher(logging.ERROR)
+    logging.getLogger("kiosk.ui.app").addHandler(catcher)
+    try:
+        assert main(["--config", str(write(tmp_path, "rotation = 1\n"))]) == 2
+    finally:
+        logging.getLogger("kiosk.ui.app").removeHandler(catcher)
+    assert any("rotation" in r.getMessage() and r.levelno == logging.ERROR for r in seen)
 
 
 def test_palettes_meet_their_contrast() -> None:
