@@ -77,6 +77,11 @@ def literal(value: Any) -> str:
 Item = tuple[Any, "asyncio.Future[Any]"]
 
 
+def lock_key(params: dict[str, Any]) -> tuple[str, str, str]:
+    """The number-sequence row issuing `params` locks (ward, service, day), as sortable."""
+    return (str(params["ward"]), str(params["service"]), str(params["day"]))
+
+
 class Coalescing:
     """`submit(item)`: its result once the batch it went in has run. The items queued while
     a batch is out go together as the next one (at most `max_batch`); `_run` does a batch
@@ -160,9 +165,18 @@ class Batcher(Coalescing):
             return None
 
     async def _together(self, batch: list[dict[str, Any]]) -> list[Any]:
-        """The batch in one implicit transaction; raises when any of it fails (nothing kept)."""
-        query = "".join(f"EXECUTE {self.name}({', '.join(literal(p[n]) for n in self.names)});"
-                        for p in batch)
+        """The batch in one implicit transaction; raises when any of it fails (nothing kept).
+
+        Its tickets go in the order of the number-sequence rows they lock, (ward, service,
+        day), the same in every batch of every process: two batches taking two services'
+        rows in opposite orders deadlocked, and PostgreSQL found it only after
+        `deadlock_timeout` (1 s), then both batches were issued again one by one — the
+        1-second p99 of two server processes. Tickets of one service keep their arrival
+        order (a stable sort), so their numbers do too."""
+        order = sorted(range(len(batch)), key=lambda i: lock_key(batch[i]))
+        query = "".join(
+            f"EXECUTE {self.name}({', '.join(literal(batch[i][n]) for n in self.names)});"
+            for i in order)
         async with self.pool.connection() as conn:
             if conn not in self._prepared:
                 if conn.info.parameter_status("standard_conforming_strings") != "on":
@@ -179,7 +193,10 @@ class Batcher(Coalescing):
             raise ValueError("a batch answered fewer rows than it issued")
         self.batches += 1
         self.tickets += len(batch)
-        return rows
+        answers: list[Any] = [None] * len(batch)
+        for i, row in zip(order, rows, strict=True):
+            answers[i] = row
+        return answers
 
 
 class RowBatcher(Coalescing):

@@ -142,3 +142,62 @@ def test_batch_literals_quote_or_refuse():
             literal(bad)
     assert positional("SELECT %(a)s, %(b)s, %(a)s, 100%%") == ("SELECT $1, $2, $1, 100%",
                                                                ["a", "b"])
+
+
+@pytest.mark.postgres
+def test_batches_lock_number_rows_in_one_order(postgres_url):
+    """Two server processes' batches took two services' number rows in opposite orders and
+    deadlocked: PostgreSQL broke it after `deadlock_timeout` (1 s) — the p99 of 1,015 ms
+    with two workers. A batch now locks in (ward, service, day) order whatever order its
+    tickets came in: one holding a later row never waits for an earlier one. Shown on the
+    real database: while the batch [b, a] waits for row a (held elsewhere), row b is free."""
+    import asyncio
+    from datetime import date
+
+    import psycopg
+    from psycopg_pool import AsyncConnectionPool
+
+    from kiosk.backoffice.pgbatch import Batcher
+
+    dsn = sa.engine.make_url(postgres_url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    table = f"rows_{uuid.uuid4().hex[:8]}"
+    day = date(2026, 12, 5)
+    with psycopg.connect(dsn, autocommit=True) as setup:
+        setup.execute(f"CREATE TABLE {table} (ward text, service text, day date, last int, "
+                      "PRIMARY KEY (ward, service, day))")
+        setup.execute(f"INSERT INTO {table} VALUES ('kita', 'a', %s, 0), ('kita', 'b', %s, 0)",
+                      (day, day))
+    sql = (f"UPDATE {table} SET last = last + 1 WHERE ward = %(ward)s AND "
+           "service = %(service)s AND day = %(day)s RETURNING service, last")
+
+    async def scenario() -> list[object]:
+        pool = AsyncConnectionPool(dsn, min_size=1, max_size=1, open=False,
+                                   kwargs={"autocommit": True})
+        await pool.open(wait=True)
+        try:
+            with psycopg.connect(dsn) as blocker, psycopg.connect(dsn) as probe:
+                blocker.execute(f"SELECT 1 FROM {table} WHERE service = 'a' FOR UPDATE")
+                batch = asyncio.create_task(Batcher(pool, sql, 10)._together(
+                    [{"ward": "kita", "service": s, "day": day} for s in ("b", "a")]))
+                for _ in range(200):  # until the batch waits for row a
+                    waiting = probe.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query LIKE 'EXECUTE%%'").fetchone()
+                    probe.rollback()
+                    if waiting and waiting[0]:
+                        break
+                    await asyncio.sleep(0.02)
+                else:
+                    raise AssertionError("the batch never waited for row a")
+                try:
+                    probe.execute(f"SELECT 1 FROM {table} WHERE service = 'b' FOR UPDATE NOWAIT")
+                finally:
+                    probe.rollback()
+                    blocker.rollback()
+                return list(await batch)
+        finally:
+            await pool.close()
+
+    rows = asyncio.run(scenario())
+    assert [tuple(r) for r in rows] == [("b", 1), ("a", 1)]  # answered in the order asked
