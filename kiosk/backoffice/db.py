@@ -107,6 +107,18 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def reading_one_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction whose statements all see one snapshot (REPEATABLE READ on
+    PostgreSQL; a SQLite read transaction already does): a live stream's opening, which
+    must say exactly which events it covered (kiosk.backoffice.event_order)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
 def alembic_config(url: str) -> Any:
     from alembic.config import Config
 

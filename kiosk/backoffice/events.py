@@ -51,7 +51,8 @@ class Subscription:
     ticket: int | None = None
     audience: str = STAFF
     credential: str = ""
-    queue: asyncio.Queue[tuple[int, bytes] | None] = field(
+    # (event id, its transaction's id or 0, the encoded message); None: the stream ends
+    queue: asyncio.Queue[tuple[int, int, bytes] | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=1000))
     dropped: bool = False
 
@@ -150,7 +151,11 @@ class Hub:
     def publish(self, event: dict[str, Any]) -> None:
         """Deliver one event to every interested subscriber (in the event loop's thread),
         each in the projection of its audience, encoded once per audience."""
-        self.last_id = max(self.last_id, int(event["id"]))
+        event_id = int(event["id"])
+        # the writer's transaction (PostgreSQL's notifications carry it): which openings
+        # covered the event (kiosk.backoffice.event_order); not part of what is sent
+        xid = int(event.pop("xid", 0) or 0)
+        self.last_id = max(self.last_id, event_id)
         for watch in self.watchers:
             watch(event)
         encoded: dict[str, bytes] = {}
@@ -163,9 +168,9 @@ class Hub:
             data = encoded.get(sub.audience)
             if data is None:
                 data = encoded[sub.audience] = encode(event_for(sub.audience, event))
-            self.deliver(sub, (int(event["id"]), data))
+            self.deliver(sub, (event_id, xid, data))
 
-    def deliver(self, sub: Subscription, item: tuple[int, bytes]) -> None:
+    def deliver(self, sub: Subscription, item: tuple[int, int, bytes]) -> None:
         """Queue one encoded message for `sub` (dropping it when it does not keep up)."""
         if sub not in self.subscribers:
             return  # gone, or dropped, meanwhile

@@ -25,10 +25,11 @@ from kiosk.backoffice.audience import PUBLIC, event_for, public_status, queue_vi
 from kiosk.backoffice.audience import of as audience_of
 from kiosk.backoffice.auth import Principal, _token_of, hash_token, resolve_token
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import reading
+from kiosk.backoffice.db import reading, reading_one_snapshot
 from kiosk.backoffice.engine import shapes, views
 from kiosk.backoffice.engine.errors import EngineError
 from kiosk.backoffice.errors import ApiError
+from kiosk.backoffice.event_order import Covered, snapshot_of
 from kiosk.backoffice.events import UNNUMBERED, StreamLimit, Subscription, encode, encode_named
 from kiosk.backoffice.positions import feed_of
 from kiosk.backoffice.positions import message as position_message
@@ -61,7 +62,15 @@ def _max_event_id(bo: Backoffice, ward: str) -> int:
                    or 0)
 
 
-async def _next(sub: Subscription, wait: float) -> tuple[int, bytes] | bool | None:
+def _covered_now(bo: Backoffice, ward: str) -> Covered:
+    """The newest event id of the ward and the snapshot it was read under."""
+    e = m.ticket_events
+    with reading_one_snapshot(bo.engine) as conn:
+        newest = conn.execute(select(func.max(e.c.id)).where(e.c.ward == ward)).scalar_one()
+        return snapshot_of(conn, int(newest or 0))
+
+
+async def _next(sub: Subscription, wait: float) -> tuple[int, int, bytes] | bool | None:
     """The next queued event; False after `wait` seconds of silence."""
     try:
         return sub.queue.get_nowait()  # the common case under load: no waiting at all
@@ -83,10 +92,11 @@ async def _still_valid(recheck: Recheck) -> bool:
         return False
 
 
-async def _pump(bo: Backoffice, sub: Subscription, first: list[bytes], watermark: int,
+async def _pump(bo: Backoffice, sub: Subscription, first: list[bytes], covered: Covered,
                 recheck: Recheck) -> AsyncIterator[bytes]:
-    """Yield the opening messages, then live ones newer than what the opening covered,
-    until the client leaves, the hub drops it or its credential ends."""
+    """Yield the opening messages, then the live ones the opening did not cover
+    (kiosk.backoffice.event_order), until the client leaves, the hub drops it or its
+    credential ends."""
     try:
         for chunk in first:
             yield chunk
@@ -108,15 +118,16 @@ async def _pump(bo: Backoffice, sub: Subscription, first: list[bytes], watermark
                 continue
             if item is None or item is True:  # dropped (too slow) or server shutting down
                 return
-            event_id, data = item
-            if event_id > watermark:
+            event_id, xid, data = item
+            if not covered.covers(event_id, xid):
                 yield data
                 ping_at = loop.time() + keepalive
     finally:
         bo.hub.unsubscribe(sub)
 
 
-def _replay_or_none(bo: Backoffice, ward: str, after: int) -> list[dict[str, Any]] | None:
+def _replay_or_none(bo: Backoffice, ward: str,
+                    after: int) -> tuple[list[dict[str, Any]], Covered] | None:
     """The events after `after` when few enough were missed; None means "send a snapshot".
 
     The gap is judged from the newest id first (one index lookup), so a client saying
@@ -130,14 +141,15 @@ def _replay_or_none(bo: Backoffice, ward: str, after: int) -> list[dict[str, Any
 
 
 async def _opening(bo: Backoffice, sub: Subscription, after: int | None,
-                   snapshot: Callable[[], tuple[dict[str, Any], int]]) -> tuple[list[bytes], int]:
+                   snapshot: Callable[[], tuple[dict[str, Any], Covered]]
+                   ) -> tuple[list[bytes], Covered]:
     if after is not None:
         replay = await run_in_threadpool(_replay_or_none, bo, sub.ward, after)
         if replay is not None:
-            chunks = [encode(event_for(sub.audience, e)) for e in replay if sub.wants(e)]
-            return chunks, max([after] + [int(e["id"]) for e in replay])
-    data, watermark = await run_in_threadpool(snapshot)
-    return [encode_named("snapshot", data)], watermark
+            events, covered = replay
+            return [encode(event_for(sub.audience, e)) for e in events if sub.wants(e)], covered
+    data, covered = await run_in_threadpool(snapshot)
+    return [encode_named("snapshot", data)], covered
 
 
 def _subscribe(bo: Backoffice, sub: Subscription) -> Subscription:
@@ -155,15 +167,15 @@ def _subscribe(bo: Backoffice, sub: Subscription) -> Subscription:
 
 
 async def _stream(bo: Backoffice, sub: Subscription, after: int | None,
-                  snapshot: Callable[[], tuple[dict[str, Any], int]],
+                  snapshot: Callable[[], tuple[dict[str, Any], Covered]],
                   recheck: Recheck) -> StreamingResponse:
     sub = _subscribe(bo, sub)
     try:
-        first, watermark = await _opening(bo, sub, after, snapshot)
+        first, covered = await _opening(bo, sub, after, snapshot)
     except BaseException:
         bo.hub.unsubscribe(sub)
         raise
-    return StreamingResponse(_pump(bo, sub, first, watermark, recheck),
+    return StreamingResponse(_pump(bo, sub, first, covered, recheck),
                              media_type="text/event-stream", headers=HEADERS)
 
 
@@ -188,9 +200,9 @@ async def stream_ward(request: Request, bo: Backoffice, who: Principal, ward: st
     audience = audience_of(who)
     token = _token_of(request)
 
-    def snapshot() -> tuple[dict[str, Any], int]:
-        view = views.queue_view(bo, ward)
-        return queue_view_for(audience, view), int(view["last_event_id"])
+    def snapshot() -> tuple[dict[str, Any], Covered]:
+        view, covered = views.queue_view_covered(bo, ward)
+        return queue_view_for(audience, view), covered
 
     sub = Subscription(ward=ward, service=service, ticket=ticket, audience=audience,
                        credential=hash_token(token or ""))
@@ -211,9 +223,11 @@ async def stream_status(request: Request, bo: Backoffice, token: str) -> Streami
         now.update(shapes.status_json(bo, fresh, ahead), waiting=ahead is not None)
         return now
 
-    def snapshot() -> tuple[dict[str, Any], int]:
-        watermark = _max_event_id(bo, row.ward)
-        return public_status(current()), watermark
+    def snapshot() -> tuple[dict[str, Any], Covered]:
+        # What it covers is taken before the ticket is read (not in one snapshot): an
+        # event committed in between is sent again rather than missed.
+        covered = _covered_now(bo, row.ward)
+        return public_status(current()), covered
 
     def valid() -> bool:
         try:
@@ -233,7 +247,7 @@ async def stream_status(request: Request, bo: Backoffice, token: str) -> Streami
             bo.hub.unsubscribe(sub)
             raise
         if now["waiting"]:
-            sub.queue.put_nowait((UNNUMBERED, position_message(
+            sub.queue.put_nowait((UNNUMBERED, 0, position_message(
                 now["people_ahead"], now["estimated_wait_seconds"])))
     feed.watch(sub, now["service"], now["people_ahead"] if now["waiting"] else None,
                now["estimated_wait_seconds"])

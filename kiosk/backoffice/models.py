@@ -325,7 +325,15 @@ ticket_events = Table(
     Column("device_id", Integer),       # kiosk/display that did it
     Column("counter", Integer),
     Column("data", Text, nullable=False),  # the event as published (JSON text)
+    # PostgreSQL only (defaults of migration 0580; NULL on SQLite, whose ids commit in
+    # order): the writing transaction's id, and the oldest transaction still running when
+    # the row was written — what kiosk.backoffice.event_order needs because ids taken from
+    # a sequence can commit out of order.
+    Column("xid", BigInteger),
+    Column("horizon", BigInteger),
     Index("ix_ticket_events_ward_id", "ward", "id"),
+    Index("ix_ticket_events_xid", "xid", postgresql_where=text("xid IS NOT NULL"),
+          sqlite_where=text("xid IS NOT NULL")),
     Index("ix_ticket_events_ticket", "ticket_id"),
     # Events still carrying a staff note (free text, may name the resident): what the
     # purge looks through for tickets that have no application record (retention.py).

@@ -210,7 +210,7 @@ class PositionFeed:
             data = encoded.get(value)
             if data is None:
                 data = encoded[value] = message(*value)
-            self.bo.hub.deliver(place.sub, (UNNUMBERED, data))
+            self.bo.hub.deliver(place.sub, (UNNUMBERED, 0, data))
             place.sent, place.sent_at = value, now
             if place.sub not in live:
                 continue  # not sent: the stream ended meanwhile or was dropped (too slow)

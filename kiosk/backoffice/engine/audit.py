@@ -27,8 +27,9 @@ from kiosk.backoffice.principal import Principal
 _EVENT_PG = text(
     "WITH ev AS (INSERT INTO ticket_events (ticket_id, ward, service, type, at, actor, "
     "device_id, counter, data) VALUES (:ticket_id, :ward, :service, :type, :at, :actor, "
-    ":device_id, :counter, :data) RETURNING id) "
-    "SELECT id, pg_notify(:channel, '{\"id\":' || id || ',' || :rest) FROM ev"
+    ":device_id, :counter, :data) RETURNING id, xid) "
+    "SELECT id, pg_notify(:channel, '{\"id\":' || id || ',\"xid\":' || xid || ',' || :rest) "
+    "FROM ev"
 ).bindparams(bindparam("at", type_=DateTime))
 
 

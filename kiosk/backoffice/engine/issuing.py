@@ -206,8 +206,10 @@ _ISSUE_PG_CTES = (
     "counter, data) SELECT t.id, :ward, :service, 'ticket.issued', :at, :actor, :device_id,",
     "NULL, jsonb_set(jsonb_set(CAST(:event AS jsonb), '{ticket,id}', to_jsonb(t.id)),",
     "'{ticket,number}', to_jsonb(t.label))::text FROM t",
-    "RETURNING id, data)")
-_PG_NOTIFY = "pg_notify(:channel, '{\"id\":' || ev.id || ',' || substr(ev.data, 2))"
+    "RETURNING id, xid, data)")
+# the notification carries the writer's transaction id (kiosk.backoffice.event_order)
+_PG_NOTIFY = ("pg_notify(:channel, '{\"id\":' || ev.id || ',\"xid\":' || ev.xid || ',' || "
+              "substr(ev.data, 2))")
 ISSUE_PG = _sql(*_ISSUE_PG_CTES,
                 "SELECT t.id, t.number, t.label, (", _AHEAD_PG, ") AS ahead, ev.id AS event_id,",
                 _PG_NOTIFY, "FROM t, ev")

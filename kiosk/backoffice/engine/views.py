@@ -7,7 +7,9 @@ import json
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     Connection,
+    Select,
     func,
     select,
 )
@@ -15,7 +17,7 @@ from sqlalchemy import (
 from kiosk.backoffice import models as m
 from kiosk.backoffice.clock import iso, office_day, utcnow
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import reading
+from kiosk.backoffice.db import reading, reading_one_snapshot
 from kiosk.backoffice.engine.audit import record_read
 from kiosk.backoffice.engine.errors import (
     Gone,
@@ -40,6 +42,7 @@ from kiosk.backoffice.engine.shapes import (
     ticket_json,
 )
 from kiosk.backoffice.estimate import level
+from kiosk.backoffice.event_order import Covered, snapshot_of
 from kiosk.backoffice.principal import Principal
 from kiosk.backoffice.states import allowed_actions
 
@@ -162,11 +165,19 @@ def estimates_view(bo: Backoffice, ward_code: str) -> dict[str, Any]:
 
 
 def queue_view(bo: Backoffice, ward_code: str, limit: int = 200) -> dict[str, Any]:
+    return queue_view_covered(bo, ward_code, limit)[0]
+
+
+def queue_view_covered(bo: Backoffice, ward_code: str,
+                       limit: int = 200) -> tuple[dict[str, Any], Covered]:
+    """The ward's queue view and which events it covers (read under one snapshot): a live
+    stream's opening (kiosk.backoffice.event_order)."""
     ward = ward_of(bo, ward_code)
     now = utcnow()
-    with reading(bo.engine) as conn:
+    with reading_one_snapshot(bo.engine) as conn:
         last_event_id = conn.execute(select(func.max(m.ticket_events.c.id)).where(
             m.ticket_events.c.ward == ward.code)).scalar_one() or 0
+        covered = snapshot_of(conn, last_event_id)
         live = conn.execute(
             select(T).where(T.c.ward == ward.code,
                             T.c.status.in_(("waiting", "held", "no_show", "called", "serving")))
@@ -217,16 +228,35 @@ def queue_view(bo: Backoffice, ward_code: str, limit: int = 200) -> dict[str, An
                      for c in ward.counters],
         "recent_calls": [{"number": r.label, "counter": r.counter, "service": r.service,
                           "called_at": iso(r.called_at, bo.tz)} for r in recent],
-    }
+    }, covered
 
 
-def replay_events(bo: Backoffice, ward: str, after: int, limit: int) -> list[dict[str, Any]] | None:
-    """Events of a ward after `after`, oldest first; None when more than `limit` were missed."""
+def replay_events(bo: Backoffice, ward: str, after: int,
+                  limit: int) -> tuple[list[dict[str, Any]], Covered] | None:
+    """What a client that last received event `after` has missed, in id order, and what
+    that covers; None when more than `limit` were missed or `after` is not this ward's
+    (then a snapshot serves it).
+
+    Besides the ids above `after`, on PostgreSQL: events with smaller ids that committed
+    after it. Such a transaction was still running when `after` was written, so its id is
+    at least that row's `horizon` (the oldest transaction running then; migration 0580).
+    That may repeat an event the client already has — a replay never skips one; clients
+    drop an id they have seen."""
     e = m.ticket_events
-    with reading(bo.engine) as conn:
-        rows = conn.execute(select(e.c.id, e.c.data).where(
-            e.c.ward == ward, e.c.id > after, e.c.type.not_in(UNPUBLISHED))
-            .order_by(e.c.id).limit(limit + 1)).all()
+    published = (e.c.ward == ward, e.c.type.not_in(UNPUBLISHED))
+    with reading_one_snapshot(bo.engine) as conn:
+        covered = snapshot_of(conn, after)
+        above = select(e.c.id, e.c.data).where(*published, e.c.id > after)
+        query: Select[Any] | CompoundSelect[Any] = above
+        if covered.exact:
+            mark = conn.execute(select(e.c.ward, e.c.horizon).where(e.c.id == after)).first()
+            if after and (mark is None or mark.ward != ward):
+                return None
+            if mark is not None and mark.horizon is not None:
+                query = above.union_all(select(e.c.id, e.c.data).where(
+                    *published, e.c.id < after, e.c.xid >= mark.horizon))
+        rows = conn.execute(select(query.subquery()).order_by("id").limit(limit + 1)).all()
     if len(rows) > limit:
         return None
-    return [{"id": r.id, **json.loads(r.data)} for r in rows]
+    events = [{"id": r.id, **json.loads(r.data)} for r in rows]
+    return events, covered.with_watermark(max([after] + [int(x["id"]) for x in events]))
