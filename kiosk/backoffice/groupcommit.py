@@ -27,12 +27,13 @@ SQLite's automatic WAL checkpoint is off: that checkpoint ran inside the COMMIT 
 WAL into the database file, and its fsyncs), so that batch's answers and the next batch
 waited for it — most of the p99. Now a **checkpointer thread** with a connection of its own
 runs the same PASSIVE checkpoint (the same copies and fsyncs) each `CHECKPOINT_TICKETS`
-tickets, beside the writer, which goes on committing meanwhile (WAL lets one checkpoint and
-one writer run together; the copy and the fsyncs release the GIL). A checkpoint that runs
-beside commits cannot let SQLite start the WAL file over (it never catches up with the
-last commit), so under a long burst the WAL grows; once a checkpoint found more than
-`WAL_RESTART_FRAMES` frames in it, the writer itself checkpoints the few frames left once,
-after handing its batch's answers over, and its next transaction starts the WAL over.
+tickets (or `CHECKPOINT_BATCHES` batches), beside the writer, which goes on committing
+meanwhile (WAL lets one checkpoint and one writer run together; the copy and the fsyncs
+release the GIL). A checkpoint that runs beside commits cannot let SQLite start the WAL
+file over (it never catches up with the last commit), so under a long burst the WAL grows;
+once a checkpoint found more than `WAL_RESTART_FRAMES` frames in it, the writer itself
+checkpoints the few frames left once, after handing its batch's answers over, and its next
+transaction starts the WAL over.
 Durability is unchanged (`synchronous` as before; every checkpoint syncs as SQLite's own).
 Other connections keep SQLite's automatic checkpoint.
 """
@@ -63,11 +64,14 @@ log = logging.getLogger(__name__)
 # (ward, bound parameters, who, when, the asyncio future its answer goes to)
 Item = tuple[Ward, dict[str, Any], Principal, datetime, "asyncio.Future[Any]"]
 
-# The checkpointer runs after this many tickets (≈ 4 WAL pages a ticket at 32 clients: about
-# SQLite's own 1,000-page automatic checkpoint); the writer lets SQLite start the WAL over
-# once it has this many frames (≈ 4 KiB each).
-CHECKPOINT_TICKETS = 256
-WAL_RESTART_FRAMES = 8_000
+# The checkpointer runs after this many tickets or batches, whichever comes first: about the
+# 1,000 WAL pages SQLite's own automatic checkpoint waits for (≈ 6 pages a ticket in batches
+# at 32 clients, ≈ 15 a batch of one), so the WAL is synced at least as often as before. The
+# writer lets SQLite start the WAL over once it has this many frames (4 KiB each: ≈ 128 MB,
+# 3-4 s of 32 kiosks issuing flat out; a restart delays one batch, so it stays out of the p99).
+CHECKPOINT_TICKETS = 160
+CHECKPOINT_BATCHES = 64
+WAL_RESTART_FRAMES = 32_000
 
 class GroupIssuer:
     """`issue` as fastpath.FastIssuer's, answered by one writer thread (module docstring)."""
@@ -85,6 +89,7 @@ class GroupIssuer:
         self.tickets = 0
         self._conn: Connection | None = None  # the writer thread's own (module docstring)
         self._unchecked = 0  # tickets written since the checkpointer last ran
+        self._unchecked_batches = 0
         self.checkpointer = Checkpointer(bo.engine)
         self.restarts = 0  # checkpoints the writer ran itself to start the WAL over
 
@@ -134,8 +139,9 @@ class GroupIssuer:
             results = self._write(batch)
             assert self._loop is not None
             self._loop.call_soon_threadsafe(_answer, batch, results)
-            if self._unchecked >= CHECKPOINT_TICKETS:
-                self._unchecked = 0
+            if self._unchecked >= CHECKPOINT_TICKETS or \
+                    self._unchecked_batches >= CHECKPOINT_BATCHES:
+                self._unchecked = self._unchecked_batches = 0
                 self.checkpointer.ask()
             if self.checkpointer.frames >= WAL_RESTART_FRAMES:
                 self._restart_wal()
@@ -195,6 +201,7 @@ class GroupIssuer:
                 self.batches += 1
                 self.tickets += len(todo)
                 self._unchecked += len(todo)
+                self._unchecked_batches += 1
                 bo.after_commit(pending)
                 break
         except Exception as exc:  # noqa: BLE001 — the general path answers (and logs) it
