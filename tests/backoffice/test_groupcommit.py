@@ -68,6 +68,49 @@ def test_a_used_key_leaves_the_batch_to_the_others(tmp_path: Any) -> None:
     bo.engine.dispose()
 
 
+def test_the_writer_checkpoints_after_answering_not_in_its_commits(
+        tmp_path: Any, monkeypatch: Any, caplog: Any) -> None:
+    """SQLite's automatic checkpoint is off on the writer's own connection (it ran inside
+    every ~17th COMMIT, delaying that batch's answers); the checkpointer thread runs the same
+    PASSIVE checkpoint after each CHECKPOINT_TICKETS tickets, and once the WAL has grown past
+    WAL_RESTART_FRAMES the writer copies the rest itself so that SQLite starts it over."""
+    from kiosk.backoffice import groupcommit
+
+    monkeypatch.setattr(groupcommit, "CHECKPOINT_TICKETS", 8)
+    bo = make_backoffice(f"sqlite:///{tmp_path / 'bo.sqlite3'}")
+    new_ticket(bo)
+    seen: list[int] = []
+    run = GroupIssuer._write
+
+    def write(self: GroupIssuer, batch: list[Any]) -> list[Any]:
+        got = run(self, batch)
+        assert self._conn is not None
+        seen.append(self._conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+        self._conn.commit()
+        return got
+
+    monkeypatch.setattr(GroupIssuer, "_write", write)
+    tickets, writer = _issue_all(bo, [uuid.uuid4().hex for _ in range(40)], ["moving"] * 40)
+    assert all(t is not None for t in tickets)
+    assert seen and set(seen) == {0}
+    assert writer.checkpointer.checkpoints >= 1  # asked for, and done by the time it stopped
+    assert writer._conn is None  # closed with the writer
+    with bo.engine.connect() as conn:  # everything copied back but what came after it
+        busy, frames, copied = groupcommit.checkpoint(conn)
+    assert busy == 0 and copied == frames > 0
+    # the writer's own checkpoint once the WAL is long: a transaction after it starts the
+    # WAL file over (its frames are few again)
+    writer.checkpointer.frames = groupcommit.WAL_RESTART_FRAMES
+    writer._restart_wal()
+    assert writer.restarts == 1 and writer.checkpointer.frames == 0
+    writer._disconnect()
+    new_ticket(bo)
+    with bo.engine.connect() as conn:
+        assert groupcommit.checkpoint(conn)[1] < frames
+    assert "failed" not in caplog.text
+    bo.engine.dispose()
+
+
 @pytest.mark.parametrize("db", [None, pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_the_server_issues_through_the_group_writer(backoffice_factory: Any,
                                                    db: str | None) -> None:
