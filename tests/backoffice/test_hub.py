@@ -31,7 +31,7 @@ def test_a_phone_gets_its_own_events_only_and_watchers_see_every_event() -> None
         hub.publish(_event(10, "ticket.issued", 5))  # another ticket's issue
         hub.publish(_event(11, "ticket.called", 5))  # another ticket's call
         hub.publish(_event(12, "ticket.called", 1))  # its own call
-        event_id, data = phone.queue.get_nowait()
+        event_id, _, data = phone.queue.get_nowait()
         assert event_id == 12 and phone.queue.empty()
         assert b"secret" not in data and b"assistance" not in data
         assert [staff.queue.get_nowait()[0] for _ in range(3)] == [10, 11, 12]
@@ -66,4 +66,20 @@ def test_caps_count_open_streams_until_they_end_even_when_dropped() -> None:
         hub.subscribe(Subscription(ward="kita", credential="a"))
         assert hub.per_credential == {"a": 2, "b": 1}
 
+    asyncio.run(scenario())
+
+
+def test_the_writers_transaction_id_travels_beside_the_message_not_in_it() -> None:
+    """PostgreSQL's notifications carry the event's transaction id (kiosk.backoffice.
+    event_order): the stream judges by it; the client never sees it."""
+    async def scenario() -> None:
+        hub = Hub()
+        hub.bind(asyncio.get_running_loop())
+        staff = hub.subscribe(Subscription(ward="kita", credential="s"))
+        hub.publish({**_event(20, "ticket.called", 5), "xid": 777})
+        hub.publish(_event(21, "ticket.called", 5))  # SQLite: none
+        first, second = staff.queue.get_nowait(), staff.queue.get_nowait()
+        assert first is not None and second is not None
+        assert first[:2] == (20, 777) and b"xid" not in first[2] and b"777" not in first[2]
+        assert second[:2] == (21, 0)
     asyncio.run(scenario())

@@ -19,7 +19,7 @@ EVERY = 0.5  # s; a phone 40 back waits 40 / 20 × EVERY = 1 s between updates
 
 
 def _position(item: tuple[int, bytes]) -> dict[str, Any]:
-    event_id, data = item
+    event_id, _, data = item
     head, _, body = data.decode().partition("\ndata: ")
     assert event_id == UNNUMBERED and head == "event: position", data
     return dict(json.loads(body))
