@@ -62,6 +62,9 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # A burst can grow the write-ahead log (the group writer checkpoints beside it and
+        # restarts it at 32,000 frames, ≈ 128 MB): cut it back to 16 MB when it restarts.
+        cur.execute("PRAGMA journal_size_limit=16777216")
         # Deleted and overwritten content (purged personal data, retention.py) is zeroed in
         # the file instead of lingering in free space.
         cur.execute("PRAGMA secure_delete=ON")
