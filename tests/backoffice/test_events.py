@@ -3,6 +3,10 @@ page's stream, and several server processes on one PostgreSQL (LISTEN/NOTIFY).""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from tests.backoffice.conftest import SseReader, issue, ok
@@ -127,6 +131,18 @@ class _Writer:
                           ticket=None, counter=None, actor=None, data={"test": True})["id"])
 
 
+@contextlib.contextmanager
+def _two_writers(backoffice_factory: Any) -> Iterator[tuple[Any, _Writer, Any, Any]]:
+    """A back-office on PostgreSQL, a writer into its database and two of its connections."""
+    server = backoffice_factory.start("postgres")
+    w = _Writer(server.db_url)
+    try:
+        with w.bo.engine.connect() as late, w.bo.engine.connect() as early:
+            yield server, w, late, early
+    finally:
+        w.bo.engine.dispose()
+
+
 # Event ids come from a sequence; commits come in another order. Until issue #21's fix a
 # stream judged "already sent" by `id <= the newest id its opening read`, so an event whose
 # id committed after a newer one could be skipped (kiosk.backoffice.event_order).
@@ -136,23 +152,18 @@ def test_an_event_committing_after_a_snapshot_that_saw_a_newer_one_is_sent(backo
     """Transaction 1 writes event n and stays open; transaction 2 writes n+1 and commits; a
     display's stream opens (its snapshot saw n+1); then 1 commits: the display gets n (it
     used to miss that change until its next snapshot)."""
-    server = backoffice_factory.start("postgres")
-    w = _Writer(server.db_url)
-    try:
-        with w.bo.engine.connect() as late, w.bo.engine.connect() as early:
-            late_tx = late.begin()
-            older = w.event(late)
-            with early.begin():
-                assert w.event(early) > older
-            display = SseReader(server.api("/events?ward=kita"), server.display_token)
-            try:
-                display.next("snapshot")
-                late_tx.commit()
-                assert _events_with_ids(display, 1) == [("ward.state", older)]
-            finally:
-                display.close()
-    finally:
-        w.bo.engine.dispose()
+    with _two_writers(backoffice_factory) as (server, w, late, early):
+        late_tx = late.begin()
+        older = w.event(late)
+        with early.begin():
+            assert w.event(early) > older
+        display = SseReader(server.api("/events?ward=kita"), server.display_token)
+        try:
+            display.next("snapshot")
+            late_tx.commit()
+            assert _events_with_ids(display, 1) == [("ward.state", older)]
+        finally:
+            display.close()
 
 
 @pytest.mark.postgres
@@ -160,29 +171,24 @@ def test_a_replay_sends_an_older_id_that_committed_after_the_last_one_received(
         backoffice_factory):
     """A client received n+1 live while n was still open, left, and came back with
     Last-Event-ID: n+1 after n committed: the replay holds n (it used to start above n+1)."""
-    server = backoffice_factory.start("postgres")
-    w = _Writer(server.db_url)
-    try:
-        with w.bo.engine.connect() as late, w.bo.engine.connect() as early:
-            late_tx = late.begin()
-            older = w.event(late)
-            display = SseReader(server.api("/events?ward=kita"), server.display_token)
-            try:
-                display.next("snapshot")
-                with early.begin():
-                    newer = w.event(early)
-                assert _events_with_ids(display, 1) == [("ward.state", newer)]
-            finally:
-                display.close()
-            late_tx.commit()
+    with _two_writers(backoffice_factory) as (server, w, late, early):
+        late_tx = late.begin()
+        older = w.event(late)
+        display = SseReader(server.api("/events?ward=kita"), server.display_token)
+        try:
+            display.next("snapshot")
+            with early.begin():
+                newer = w.event(early)
+            assert _events_with_ids(display, 1) == [("ward.state", newer)]
+        finally:
+            display.close()
+        late_tx.commit()
         again = SseReader(server.api("/events?ward=kita"), server.display_token,
                           headers={"Last-Event-ID": str(newer)})
         try:
             assert _events_with_ids(again, 1) == [("ward.state", older)]
         finally:
             again.close()
-    finally:
-        w.bo.engine.dispose()
 
 
 def test_covered_judges_by_the_snapshot_on_postgres_and_by_the_id_on_sqlite():
