@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -29,7 +30,7 @@ from kiosk.backoffice.auth import Principal, hash_token
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import safe_error
-from kiosk.backoffice.engine import shown
+from kiosk.backoffice.engine import issuing_batch, shown
 from kiosk.backoffice.engine.errors import EngineError
 from kiosk.backoffice.engine.issuing import (
     ISSUE_PG,
@@ -76,10 +77,12 @@ class FastIssuer:
                                         name="fast-issue")
         self._filling: dict[tuple[str, str], asyncio.Future[None]] = {}
         most = bo.settings.server.group_commit_max
-        self.batcher = Batcher(self.pool, SQL_SHOWN, most)
+        self.batcher = Batcher(self.pool, SQL_SHOWN, issuing_batch.sql(shown=True),
+                               partial(issuing_batch.params, shown=True), most)
         # an estimate not computed by arithmetic alone ("clerk"): the tickets batched by the
         # statement without it, their estimates then stored by one INSERT a batch
-        self.plain = Batcher(self.pool, SQL, most, name="ward_issue_plain")
+        self.plain = Batcher(self.pool, SQL, issuing_batch.sql(shown=False),
+                             partial(issuing_batch.params, shown=False), most)
         self.estimates = RowBatcher(self.pool, UNNEST_SQL, shown.COLUMNS, most)
 
     async def open(self) -> None:

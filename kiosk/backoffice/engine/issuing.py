@@ -207,7 +207,10 @@ _ISSUE_PG_CTES = (
     "NULL, jsonb_set(jsonb_set(CAST(:event AS jsonb), '{ticket,id}', to_jsonb(t.id)),",
     "'{ticket,number}', to_jsonb(t.label))::text FROM t",
     "RETURNING id, data)")
-_PG_NOTIFY = "pg_notify(:channel, '{\"id\":' || ev.id || ',' || substr(ev.data, 2))"
+# The event as published, from its row `ev` (id, data): one NOTIFY's payload, or one element of
+# a batch's (ISSUE_PG_BATCH). A field every notification carries is added here.
+PG_EVENT = "'{\"id\":' || ev.id || ',' || substr(ev.data, 2)"
+_PG_NOTIFY = f"pg_notify(:channel, {PG_EVENT})"
 ISSUE_PG = _sql(*_ISSUE_PG_CTES,
                 "SELECT t.id, t.number, t.label, (", _AHEAD_PG, ") AS ahead, ev.id AS event_id,",
                 _PG_NOTIFY, "FROM t, ev")
