@@ -234,6 +234,61 @@ def test_batches_lock_number_rows_in_one_order(backoffice_factory):
     assert [r[3] for r in rows] == [1, 1]  # the people ahead: the first ticket of each
 
 
+@pytest.mark.postgres
+def test_a_batch_notifies_its_events_in_arrays_below_the_limit(backoffice_factory):
+    """A batch NOTIFYs its events as JSON arrays, cut below NOTIFY's 8,000-byte payload
+    limit; each element is the event a single notification carries (the stored row's
+    text with its id), and the listener publishes each in turn."""
+    import asyncio
+    import json
+    from functools import partial
+
+    import psycopg
+    from psycopg_pool import AsyncConnectionPool
+
+    from kiosk.backoffice.engine import issuing_batch
+    from kiosk.backoffice.events import Hub, publish_payload
+    from kiosk.backoffice.fastpath import SQL
+    from kiosk.backoffice.pgbatch import Batcher
+
+    server = backoffice_factory.start("postgres")
+    ok(issue(server, service="moving"), 201)
+    dsn = sa.engine.make_url(server.db_url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    day = _rows(server, "SELECT max(day) FROM ticket_sequences")[0][0]
+    items = [_batch_item(s, day) for s in ("moving", "certificates") * 30]
+
+    async def scenario() -> list[str]:
+        pool = AsyncConnectionPool(dsn, min_size=1, max_size=1, open=False,
+                                   kwargs={"autocommit": True})
+        await pool.open(wait=True)
+        try:
+            async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as listen:
+                await listen.execute("LISTEN ward_events")
+                await Batcher(pool, SQL, issuing_batch.sql(shown=False),
+                              partial(issuing_batch.params, shown=False), 100)._together(items)
+                got: list[str] = []
+                async for note in listen.notifies(timeout=2):
+                    got.append(note.payload)
+                return got
+        finally:
+            await pool.close()
+
+    payloads = asyncio.run(scenario())
+    assert len(payloads) > 1 and all(len(p.encode()) < 8000 for p in payloads)
+    events = [e for p in payloads for e in json.loads(p)]
+    stored = _rows(server, "SELECT id, data FROM ticket_events WHERE type = 'ticket.issued' "
+                           "ORDER BY id")[1:]
+    assert events == [{"id": i, **json.loads(data)} for i, data in stored]
+    assert [e["ticket"]["number"] for e in events] == (  # in (ward, service, day) order
+        [f"A-{n:03d}" for n in range(1, 31)] + [f"B-{n:03d}" for n in range(2, 32)])
+    hub, published = Hub(), []
+    hub.watchers.append(published.append)
+    for p in payloads:
+        publish_payload(hub, p)
+    assert published == events
+
+
 def _batch_item(service, day):
     """One online ticket's bound parameters, as pg_issue_params builds them."""
     import json
