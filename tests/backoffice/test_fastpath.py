@@ -172,6 +172,35 @@ def test_hot_path_batches_clerk_estimates(backoffice_factory):
 
 
 @pytest.mark.postgres
+def test_batch_arrays_quote_or_refuse(postgres_url):
+    """issuing_batch.array_literal writes a batch's columns as array text that PostgreSQL
+    reads back exactly; anything it cannot write keeps the batch off (ValueError: each
+    ticket goes alone)."""
+    from datetime import UTC, date, datetime
+
+    import psycopg
+
+    from kiosk.backoffice.engine.issuing_batch import array_literal
+
+    texts = ["it's a \\ \"key\"", "NULL", "{a,b}", " ", "", "北区 ,x", None]
+    numbers, floats = [7, -2, None, 2**40], [0.1, 300.0, 1e-7]
+    times = [datetime(2026, 12, 5, 4, 5, 6, 7), datetime(2026, 12, 5), None]
+    dsn = sa.engine.make_url(postgres_url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    with psycopg.connect(dsn) as conn:
+        got = conn.execute(
+            "SELECT CAST(%s AS varchar[]), CAST(%s AS bigint[]), CAST(%s AS float8[]), "
+            "CAST(%s AS timestamp[]), CAST(%s AS date[])",
+            [array_literal(v) for v in (texts, numbers, floats, times, [date(2026, 12, 5)])]
+        ).fetchone()
+    assert list(got) == [texts, numbers, floats, times, [date(2026, 12, 5)]]
+    assert array_literal([]) == "{}"
+    for bad in ("a\x00b", float("nan"), datetime(2026, 12, 5, tzinfo=UTC), b"x", [1], True):
+        with pytest.raises(ValueError):
+            array_literal([bad])
+
+
+@pytest.mark.postgres
 def test_batches_lock_number_rows_in_one_order(backoffice_factory):
     """Two server processes' batches took two services' number rows in opposite orders and
     deadlocked: PostgreSQL broke it after `deadlock_timeout` (1 s) — the p99 of 1,015 ms

@@ -25,6 +25,8 @@ Nothing of a failed batch is kept (one statement); the caller then issues each a
 
 from __future__ import annotations
 
+import math
+from datetime import date, datetime
 from typing import Any
 
 from kiosk.backoffice.engine.issuing import _TICKET_COLUMNS, PG_EVENT
@@ -50,9 +52,34 @@ def _columns(shown: bool) -> dict[str, str]:
     return {**COLUMNS, **SHOWN_COLUMNS} if shown else COLUMNS
 
 
+def array_literal(values: list[Any]) -> str:
+    """`values` as the text of a PostgreSQL array (the statement casts it to its type);
+    ValueError for a value this does not write. psycopg dumps a list by a regular
+    expression per element and looks its dumper up anew for every cursor: 7× the CPU of
+    this (docs/backoffice.md, "speed4")."""
+    out = []
+    for v in values:
+        if v is None:
+            out.append("NULL")
+        elif isinstance(v, str) and "\x00" not in v:
+            out.append('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif isinstance(v, int) and not isinstance(v, bool):
+            out.append(str(v))
+        elif isinstance(v, float) and math.isfinite(v):
+            out.append(repr(v))
+        elif isinstance(v, datetime) and v.tzinfo is None:  # stored times are naive UTC
+            out.append(f'"{v.isoformat()}"')
+        elif isinstance(v, date) and not isinstance(v, datetime):
+            out.append(f'"{v.isoformat()}"')
+        else:
+            raise ValueError(f"no array element for a {type(v).__name__}")
+    return "{" + ",".join(out) + "}"
+
+
 def params(items: list[dict[str, Any]], shown: bool) -> dict[str, Any]:
-    """The bound parameters of a batch: one list per column, in the order of `items`."""
-    out: dict[str, Any] = {c: [item[c] for item in items] for c in _columns(shown)}
+    """The bound parameters of a batch: one array per column, in the order of `items`."""
+    out: dict[str, Any] = {c: array_literal([item[c] for item in items])
+                           for c in _columns(shown)}
     first = items[0]
     for name in SCALARS:
         if any(item[name] != first[name] for item in items):
