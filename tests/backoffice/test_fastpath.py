@@ -336,3 +336,26 @@ def _batch_item(service, day):
             "block_id": None, "device_id": None, "staff_id": None, "actor": "test",
             "at": now, "event": json.dumps(event), "off_first": 901, "off_span": 1099,
             "channel": "ward_events"}
+
+
+def test_base_url_remembered_per_host_as_starlette_builds_it():
+    """FastTickets remembers each request's base URL (the status_url's, without a
+    public_url) per scheme, server, root path and first Host header — a request with two
+    Host headers cannot file its URL under the key of another."""
+    from starlette.requests import Request
+
+    from kiosk.backoffice.fastpath import FastTickets
+
+    def scope(*hosts, scheme="http", root=""):
+        return {"type": "http", "scheme": scheme, "server": ("127.0.0.1", 8000),
+                "root_path": root, "path": "/api/v1/tickets", "query_string": b"",
+                "headers": [(b"host", h) for h in hosts]}
+
+    fast = FastTickets(None, None)
+    cases = [scope(b"a.example"), scope(b"b.example"), scope(b"a.example", b"b.example"),
+             scope(b"b.example", b"a.example"), scope(), scope(b"a.example", scheme="https"),
+             scope(b"a.example", root="/ward")]
+    for _ in range(2):
+        for s in cases:
+            assert fast._base_url(s) == str(Request(s).base_url)
+    assert len(fast._bases) == 5
