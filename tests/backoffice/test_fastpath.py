@@ -359,3 +359,15 @@ def test_base_url_remembered_per_host_as_starlette_builds_it():
         for s in cases:
             assert fast._base_url(s) == str(Request(s).base_url)
     assert len(fast._bases) == 5
+
+
+def test_batch_statement_stays_parsed_once():
+    """psycopg parses a statement longer than 4,096 characters anew on every execute (its
+    cache's limit): the batch statement stays below it (one more field in each event is
+    room enough)."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
+
+    from kiosk.backoffice.engine import issuing_batch
+
+    assert MAX_CACHED_STATEMENT_LENGTH == 4096
+    assert all(len(issuing_batch.sql(shown)) < 4096 - 60 for shown in (True, False))

@@ -61,6 +61,12 @@ from kiosk.domain.catalog import Procedure, Ward
 ISSUERS = Callers(role="staff", devices=("kiosk",))
 
 
+# json.dumps with options builds an encoder per call (per ticket, twice); these are built
+# once and write the same text
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, default=str)
+_EVENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class TicketRequest:
     ward: str | None
@@ -90,7 +96,7 @@ class TicketRequest:
         if self.route is not None:  # one-queue tickets keep the digest they always had
             body.update(route=self.route, applications=self.applications, guide=self.guide,
                         life_event=self.life_event)
-        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+        return hashlib.sha256(_DIGEST_JSON.encode(body).encode()).hexdigest()
 
 
 def bump(bo: Backoffice, conn: Connection, ward: str, service: str, day: date, n: int,
@@ -233,7 +239,7 @@ def issued_event(bo: Backoffice, params: dict[str, Any], at: datetime) -> str:
     number are placeholders until ISSUE_PG sets those its ticket row RETURNs."""
     event = event_body(bo, "ticket.issued", at, params["ward"], params["service"], None,
                        new_row(params, 0, 0, ""), None)
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    return _EVENT_JSON.encode(event)
 
 
 _BUMP_SQLITE = _sql(

@@ -89,15 +89,17 @@ def params(items: list[dict[str, Any]], shown: bool) -> dict[str, Any]:
 
 
 def sql(shown: bool) -> str:
-    """The statement (psycopg's `%(name)s` style); rows: (ord, id, number, label, ahead,
-    event id) in the order of the items, ord counted from 1."""
+    """The statement (psycopg's `%(name)s` style; under the 4,096 characters psycopg caches
+    the parsing of); rows: (ord, id, number, label, ahead, event id, NOTIFYs) in the order
+    of the items, ord counted from 1."""
     cols = _columns(shown)
-    arrays = ", ".join(f"CAST(%({c})s AS {t}[])" for c, t in cols.items())
+    # (psycopg parses a statement longer than 4,096 characters anew on every execute)
+    arrays = ", ".join(f"%({c})s::{t}[]" for c, t in cols.items())
     estimate = (
         "sh AS (INSERT INTO ticket_estimates (ticket_id, ward, service, stage, at, source, "
         "method, people_ahead, estimate_seconds) SELECT a.id, r.ward, r.service, 0, "
-        "r.issued_at, 'issue', r.method, a.ahead, CAST(round((CAST(a.ahead AS float8) + 0.5) "
-        "* r.mean / r.capacity) AS integer) FROM a JOIN r USING (ord) ORDER BY a.ord), "
+        "r.issued_at, 'issue', r.method, a.ahead, round((a.ahead::float8 + 0.5) * r.mean "
+        "/ r.capacity)::integer FROM a JOIN r USING (ord) ORDER BY a.ord), "
     ) if shown else ""
     number = "(CASE WHEN n.c < %(off_first)s THEN n.c ELSE n.c + %(off_span)s END)"
     return " ".join([
@@ -111,8 +113,8 @@ def sql(shown: bool) -> str:
         "RETURNING ward, service, day, last),",
         # c: the ticket's place in its number row's sequence
         "n AS (SELECT r.ord, seq.last - count(*) OVER p + row_number() OVER (p ORDER BY r.ord)",
-        "AS c FROM r JOIN seq ON (seq.ward, seq.service, seq.day) = (r.ward, r.service, r.day)",
-        "WINDOW p AS (PARTITION BY r.ward, r.service, r.day)),",
+        "AS c FROM r JOIN seq USING (ward, service, day)",
+        "WINDOW p AS (PARTITION BY ward, service, day)),",
         "nl AS (SELECT n.ord, ", number, "AS number FROM n),",
         f"t AS (INSERT INTO tickets ({_TICKET_COLUMNS}) SELECT r.ward, r.service, r.service,",
         "r.day, nl.number, r.prefix || '-' || CASE WHEN nl.number < 1000 THEN",
