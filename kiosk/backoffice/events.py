@@ -2,7 +2,8 @@
 
 Every change is written to the audit trail (`ticket_events`) in the same transaction as
 the change. On PostgreSQL the transaction also does ``pg_notify('ward_events', ...)`` and
-every server process LISTENs, so all processes' subscribers see every change; on SQLite
+every server process LISTENs, so all processes' subscribers see every change (a payload is
+one event, or a JSON array of the events of a batch of tickets: `publish_payload`); on SQLite
 (one process) the event is handed to the hub right after commit.
 """
 
