@@ -74,7 +74,7 @@ class FastIssuer:
         size = bo.settings.server.db_pool_size
         self.pool = AsyncConnectionPool(bo.libpq_dsn(), min_size=size, max_size=size,
                                         open=False, kwargs={"autocommit": True},
-                                        name="fast-issue")
+                                        configure=_index_scans_only, name="fast-issue")
         self._filling: dict[tuple[str, str], asyncio.Future[None]] = {}
         most = bo.settings.server.group_commit_max
         self.batcher = Batcher(self.pool, SQL_SHOWN, issuing_batch.sql(shown=True),
@@ -146,6 +146,17 @@ class FastIssuer:
         if not await self.estimates.insert(shown_row):
             return None
         return ticket_json(bo, row, int(got[3]), base_url, served=served)
+
+
+async def _index_scans_only(conn: Any) -> None:
+    """The hot path's connections plan the issuing statements with index scans only. Each
+    connection settles on a generic plan of the batch statement after five executions; in
+    5 of 22 bench runs on a fresh database one connection ran its batches 3-4× as slowly
+    for a whole run (one backend busy in SELECT, the others idle; docs/backoffice.md,
+    "speed4") — presumably a plan made while the tables were nearly empty, scanning
+    `tickets` for every ticket's people ahead. Every table these statements read has the
+    index they need; with sequential scans off, 0 of 5 runs went slow (not proof)."""
+    await conn.execute("SET enable_seqscan = off")
 
 
 def _fill(bo: Backoffice, ward: Ward, service: str, now: datetime) -> None:
