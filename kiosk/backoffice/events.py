@@ -2,7 +2,8 @@
 
 Every change is written to the audit trail (`ticket_events`) in the same transaction as
 the change. On PostgreSQL the transaction also does ``pg_notify('ward_events', ...)`` and
-every server process LISTENs, so all processes' subscribers see every change; on SQLite
+every server process LISTENs, so all processes' subscribers see every change (a payload is
+one event, or a JSON array of the events of a batch of tickets: `publish_payload`); on SQLite
 (one process) the event is handed to the hub right after commit.
 """
 
@@ -201,6 +202,15 @@ class Hub:
         self.index.clear()
 
 
+def publish_payload(hub: Hub, payload: str) -> None:
+    """A notification on the events channel: one event (a JSON object), or a JSON array of
+    them (a batch of tickets issued by one statement: engine/issuing_batch.py), each
+    published in turn."""
+    got = json.loads(payload)
+    for event in got if isinstance(got, list) else (got,):
+        hub.publish(event)
+
+
 async def listen_postgres(dsn: str, hub: Hub, ready: asyncio.Event | None = None,
                           on_catalog: Callable[[], object] | None = None) -> None:
     """LISTEN on the events channel forever, reconnecting after errors; with `on_catalog`
@@ -235,8 +245,8 @@ async def listen_postgres(dsn: str, hub: Hub, ready: asyncio.Event | None = None
                     if not hub.subscribers:
                         continue  # nobody listening in this process: skip the parse
                     try:
-                        hub.publish(json.loads(note.payload))
-                    except (ValueError, KeyError):
+                        publish_payload(hub, note.payload)
+                    except (ValueError, KeyError, TypeError):
                         log.warning("ignoring a malformed event notification")
         except asyncio.CancelledError:
             raise

@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -29,7 +30,7 @@ from kiosk.backoffice.auth import Principal, hash_token
 from kiosk.backoffice.clock import utcnow
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import safe_error
-from kiosk.backoffice.engine import shown
+from kiosk.backoffice.engine import issuing_batch, shown
 from kiosk.backoffice.engine.errors import EngineError
 from kiosk.backoffice.engine.issuing import (
     ISSUE_PG,
@@ -73,13 +74,15 @@ class FastIssuer:
         size = bo.settings.server.db_pool_size
         self.pool = AsyncConnectionPool(bo.libpq_dsn(), min_size=size, max_size=size,
                                         open=False, kwargs={"autocommit": True},
-                                        name="fast-issue")
+                                        configure=_index_scans_only, name="fast-issue")
         self._filling: dict[tuple[str, str], asyncio.Future[None]] = {}
         most = bo.settings.server.group_commit_max
-        self.batcher = Batcher(self.pool, SQL_SHOWN, most)
+        self.batcher = Batcher(self.pool, SQL_SHOWN, issuing_batch.sql(shown=True),
+                               partial(issuing_batch.params, shown=True), most)
         # an estimate not computed by arithmetic alone ("clerk"): the tickets batched by the
         # statement without it, their estimates then stored by one INSERT a batch
-        self.plain = Batcher(self.pool, SQL, most, name="ward_issue_plain")
+        self.plain = Batcher(self.pool, SQL, issuing_batch.sql(shown=False),
+                             partial(issuing_batch.params, shown=False), most)
         self.estimates = RowBatcher(self.pool, UNNEST_SQL, shown.COLUMNS, most)
 
     async def open(self) -> None:
@@ -145,6 +148,17 @@ class FastIssuer:
         return ticket_json(bo, row, int(got[3]), base_url, served=served)
 
 
+async def _index_scans_only(conn: Any) -> None:
+    """The hot path's connections plan the issuing statements with index scans only. Each
+    connection settles on a generic plan of the batch statement after five executions; in
+    5 of 22 bench runs on a fresh database one connection ran its batches 3-4× as slowly
+    for a whole run (one backend busy in SELECT, the others idle; docs/backoffice.md,
+    "speed4") — presumably a plan made while the tables were nearly empty, scanning
+    `tickets` for every ticket's people ahead. Every table these statements read has the
+    index they need; with sequential scans off, 0 of 5 runs went slow (not proof)."""
+    await conn.execute("SET enable_seqscan = off")
+
+
 def _fill(bo: Backoffice, ward: Ward, service: str, now: datetime) -> None:
     """The caches the hot path reads, read now (in a worker thread)."""
     is_open(bo, ward, now)
@@ -166,6 +180,7 @@ class FastTickets:
     def __init__(self, app: ASGIApp, bo: Backoffice) -> None:
         self.app = app
         self.bo = bo
+        self._bases: dict[tuple[Any, ...], str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or scope["path"] != _PATH or scope["method"] != "POST"
@@ -192,6 +207,21 @@ class FastTickets:
                                 (b"cache-control", b"no-store")]})
         await send({"type": "http.response.body", "body": content})
 
+    def _base_url(self, scope: Scope) -> str:
+        """The request's base URL as starlette builds it (12 µs a request), remembered per
+        scheme, server, root paths and Host header (a few dozen at most, else forgotten).
+        The key holds the first Host header, the one starlette's URL takes (not `headers`'
+        last): a request with two must not file its URL under another's key."""
+        host = next((v for k, v in scope["headers"] if k == b"host"), None)
+        key = (scope.get("scheme"), scope.get("server"), scope.get("root_path", ""),
+               scope.get("app_root_path"), host)
+        base = self._bases.get(key)
+        if base is None:
+            if len(self._bases) >= 64:
+                self._bases.clear()
+            base = self._bases[key] = str(Request(scope).base_url)
+        return base
+
     async def _try(self, fast: Any, scope: Scope, headers: dict[bytes, bytes],
                    body: bytes) -> tuple[int, bytes] | None:
         from kiosk.backoffice.routes.tickets import TicketIn, request_of
@@ -208,7 +238,7 @@ class FastTickets:
         try:
             req = request_of(TicketIn.model_validate_json(body))
             # the request's own URL only when no public_url replaces it (shapes.ticket_json)
-            base = "" if self.bo.settings.server.public_url else str(Request(scope).base_url)
+            base = "" if self.bo.settings.server.public_url else self._base_url(scope)
             ticket = await fast.issue(principal, req, key.decode(), base)
         except ValidationError:
             return None

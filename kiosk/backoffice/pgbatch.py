@@ -3,32 +3,28 @@
 On this machine a round trip to PostgreSQL costs more in system calls and process wake-ups
 (the server's send, PostgreSQL's receive, its answer, the server's receive) than the
 statement itself: py-spy showed psycopg's send alone at 29-43 % of the server's samples.
-So the tickets that arrive while a statement is out are sent together: the issuing
-statement (`engine.issuing.ISSUE_PG_SHOWN`) is `PREPARE`d once per connection, and a batch
-is one simple-protocol query `EXECUTE ward_issue(…); EXECUTE ward_issue(…); …`, which
-PostgreSQL runs as **one implicit transaction**: one send, one commit, one answer for the
-batch. The values are written as SQL literals (`literal`: numbers, quoted strings with
-`standard_conforming_strings` on, dates); anything else keeps the batch off.
+So the tickets that arrive while a statement is out are sent together, as **one set-based
+statement** (engine/issuing_batch.py): the requests' columns as typed arrays (extended
+protocol, the statement prepared once per connection), each number row bumped once by its
+count, the tickets, events and estimates inserted, the people ahead counted as if each
+ticket had been issued alone in the batch's order, and the events NOTIFYed as arrays
+(one NOTIFY per ≈ 7.9 kB of events). Until 2026-12-05 ("speed4") a batch was one
+simple-protocol query `EXECUTE ward_issue(…); …`, one statement a ticket.
 
-Each ticket is issued exactly as alone: each EXECUTE is its own statement (its own
-snapshot, so the people ahead include the batch's earlier tickets), its event NOTIFYs at
-commit. A ticket is answered only after the batch committed. When the batch fails (a retry
+A ticket is answered only after the batch committed. When the batch fails (a retry
 under a used Idempotency-Key: unique violation; or anything else) nothing of it was kept —
-no number burned — and each of its tickets is issued again alone (one statement each, as
-before), where a unique violation goes on to the route. A batch is whatever queued while
-the previous one was out (at most `[server] group_commit_max`; 0 or 1: one statement per
-ticket).
+no number burned — and each of its tickets is issued again alone (`engine.issuing.ISSUE_PG`
+or `ISSUE_PG_SHOWN`, one statement each), where a unique violation goes on to the route.
+A batch is whatever queued while the previous one was out (at most `[server]
+group_commit_max`; 0 or 1: one statement per ticket).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import re
-import weakref
 from collections import deque
-from datetime import date, datetime
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -37,42 +33,6 @@ from psycopg_pool import AsyncConnectionPool
 from kiosk.backoffice.db import safe_error
 
 log = logging.getLogger(__name__)
-
-NAME = "ward_issue"
-
-
-def positional(sql: str) -> tuple[str, list[str]]:
-    """psycopg's `%(name)s` statement with `$1 … $n` instead (PREPARE), and the names in
-    that order."""
-    names: list[str] = []
-
-    def number(m: re.Match[str]) -> str:
-        if m.group(1) not in names:
-            names.append(m.group(1))
-        return f"${names.index(m.group(1)) + 1}"
-
-    return re.sub(r"%\((\w+)\)s", number, sql).replace("%%", "%"), names
-
-
-def literal(value: Any) -> str:
-    """`value` as an SQL literal (standard_conforming_strings on); ValueError for a value
-    this does not write."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return repr(value)
-    if isinstance(value, str) and "\x00" not in value:
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, datetime) and value.tzinfo is None:  # stored times are naive UTC
-        return f"'{value.isoformat()}'"
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return f"'{value.isoformat()}'"
-    raise ValueError(f"no literal for a {type(value).__name__}")
-
 
 Item = tuple[Any, "asyncio.Future[Any]"]
 
@@ -123,18 +83,19 @@ class Coalescing:
 
 class Batcher(Coalescing):
     """`issue(params)`: the issuing statement's row for `params`, or None (the general path
-    answers it). Batches as the module docstring says; `name`: the prepared statement's
-    (one per statement text on a connection)."""
+    answers it). Batches as the module docstring says: `sql` issues one ticket,
+    `batch_sql` a batch, bound with `batch_params(items)` (engine/issuing_batch.py), rows
+    (ord, then `sql`'s columns) in the order of the items."""
 
-    def __init__(self, pool: AsyncConnectionPool, sql: str, max_batch: int,
-                 name: str = NAME) -> None:
+    def __init__(self, pool: AsyncConnectionPool, sql: str, batch_sql: str,
+                 batch_params: Callable[[list[dict[str, Any]]], dict[str, Any]],
+                 max_batch: int) -> None:
         super().__init__(max_batch)
         self.pool = pool
         self.sql = sql
-        self.name = name
-        self.prepare, self.names = positional(sql)
+        self.batch_sql = batch_sql
+        self.batch_params = batch_params
         self.alone_only = max_batch <= 1
-        self._prepared: weakref.WeakSet[Any] = weakref.WeakSet()
         self.batches = 0
         self.tickets = 0
 
@@ -165,37 +126,26 @@ class Batcher(Coalescing):
             return None
 
     async def _together(self, batch: list[dict[str, Any]]) -> list[Any]:
-        """The batch in one implicit transaction; raises when any of it fails (nothing kept).
+        """The batch in one statement; raises when any of it fails (nothing kept).
 
         Its tickets go in the order of the number-sequence rows they lock, (ward, service,
-        day), the same in every batch of every process: two batches taking two services'
-        rows in opposite orders deadlocked, and PostgreSQL found it only after
-        `deadlock_timeout` (1 s), then both batches were issued again one by one — the
-        1-second p99 of two server processes. Tickets of one service keep their arrival
-        order (a stable sort), so their numbers do too."""
+        day), and the statement locks those rows in that order, the same in every batch of
+        every process: two batches taking two services' rows in opposite orders deadlocked,
+        and PostgreSQL found it only after `deadlock_timeout` (1 s), then both batches were
+        issued again one by one — the 1-second p99 of two server processes. Tickets of one
+        service keep their arrival order (a stable sort), so their numbers do too."""
         order = sorted(range(len(batch)), key=lambda i: lock_key(batch[i]))
-        query = "".join(
-            f"EXECUTE {self.name}({', '.join(literal(batch[i][n]) for n in self.names)});"
-            for i in order)
+        bound = self.batch_params([batch[i] for i in order])
         async with self.pool.connection() as conn:
-            if conn not in self._prepared:
-                if conn.info.parameter_status("standard_conforming_strings") != "on":
-                    raise ValueError("standard_conforming_strings is off")
-                await conn.execute(f"PREPARE {self.name} AS {self.prepare}")
-                self._prepared.add(conn)
-            cur = await conn.execute(query)
-            rows = []
-            while True:
-                rows.append(await cur.fetchone())
-                if not cur.nextset():
-                    break
-        if len(rows) != len(batch) or any(r is None for r in rows):
-            raise ValueError("a batch answered fewer rows than it issued")
+            cur = await conn.execute(self.batch_sql, bound)
+            rows = await cur.fetchall()
+        if [row[0] for row in rows] != list(range(1, len(batch) + 1)):
+            raise ValueError("a batch answered other rows than it issued")
         self.batches += 1
         self.tickets += len(batch)
         answers: list[Any] = [None] * len(batch)
         for i, row in zip(order, rows, strict=True):
-            answers[i] = row
+            answers[i] = row[1:]
         return answers
 
 

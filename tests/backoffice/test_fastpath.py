@@ -106,6 +106,50 @@ def test_hot_path_stores_the_estimate_it_answers(backoffice_factory):
 
 
 @pytest.mark.postgres
+def test_one_statement_issues_a_batch_as_one_by_one(backoffice_factory):
+    """Concurrent kiosks, three services, two ranks: the batches (one set-based statement
+    each, engine/issuing_batch.py) give every ticket the number, the people ahead and the
+    stored estimate one statement per ticket in that order would have, and every event
+    reaches the live stream (NOTIFYed as arrays of events)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = backoffice_factory.start("postgres")
+    sse = SseReader(server.api("/events?ward=kita"), server.display_token)
+    try:
+        sse.next("snapshot")
+        for service in ("moving", "family", "insurance"):
+            ok(issue(server, service=service), 201)  # the caches filled
+        jobs = [(s, p) for s in ("moving", "family", "insurance")
+                for p in ("normal", "priority", "normal", "normal")] * 8
+        with ThreadPoolExecutor(24) as pool:
+            tickets = [ok(r, 201) for r in pool.map(
+                lambda job: issue(server, service=job[0], priority=job[1]), jobs)]
+        seen = {sse.next("ticket.issued")[1]["ticket"]["number"]
+                for _ in range(len(jobs) + 3)}
+        assert {t["number"] for t in tickets} <= seen
+    finally:
+        sse.close()
+    rows = _rows(server, "SELECT id, service, number, rank, queue_at FROM tickets ORDER BY id")
+    for service in ("moving", "family", "insurance"):
+        mine = [r for r in rows if r[1] == service]
+        assert [r[2] for r in mine] == list(range(1, len(mine) + 1))  # in id order, no gap
+    by_id = {r[0]: r for r in rows}
+    for t in tickets:
+        me = by_id[t["id"]]
+        before = [r for r in rows if r[1] == me[1] and r[0] < me[0]]
+        assert t["people_ahead"] == sum(1 for r in before if r[3] < me[3] or (
+            r[3] == me[3] and r[4] <= me[4])), t
+    stored = _rows(server, "SELECT ticket_id, people_ahead, estimate_seconds "
+                           "FROM ticket_estimates ORDER BY ticket_id")
+    assert set(stored) >= {(t["id"], t["people_ahead"], t["estimated_wait_seconds"])
+                           for t in tickets}
+    tx, n = _rows(server, "SELECT count(DISTINCT xmin::text), count(*) FROM tickets")[0]
+    assert tx < n - 10  # batches of several tickets
+    log = server.log_text()
+    assert "each alone" not in log and "hot path" not in log  # no batch fell back
+
+
+@pytest.mark.postgres
 def test_hot_path_batches_clerk_estimates(backoffice_factory):
     """With the "clerk" estimate (not arithmetic alone) the hot path batches the tickets by
     the statement without the estimate and stores their estimates one INSERT a batch: each
@@ -123,53 +167,65 @@ def test_hot_path_batches_clerk_estimates(backoffice_factory):
                            f"WHERE ticket_id >= {first:d} ORDER BY ticket_id")
     assert stored == sorted((t["id"], "issue", "clerk", t["people_ahead"],
                              t["estimated_wait_seconds"], True) for t in tickets)
-    assert "hot path" not in server.log_text()  # nothing fell back
-
-
-def test_batch_literals_quote_or_refuse():
-    """pgbatch.literal writes what the batches send as SQL text; anything it cannot write
-    exactly keeps the batch off (ValueError: each ticket goes alone)."""
-    from datetime import UTC, date, datetime
-
-    from kiosk.backoffice.pgbatch import literal, positional
-
-    assert literal("it's a \\ key") == "'it''s a \\ key'"
-    assert [literal(v) for v in (None, True, 7, -2, 0.1, date(2026, 12, 5))] == [
-        "NULL", "true", "7", "-2", "0.1", "'2026-12-05'"]
-    assert literal(datetime(2026, 12, 5, 4, 5, 6, 7)) == "'2026-12-05T04:05:06.000007'"
-    for bad in ("a\x00b", float("nan"), datetime(2026, 12, 5, tzinfo=UTC), b"x", [1]):
-        with pytest.raises(ValueError):
-            literal(bad)
-    assert positional("SELECT %(a)s, %(b)s, %(a)s, 100%%") == ("SELECT $1, $2, $1, 100%",
-                                                               ["a", "b"])
+    log = server.log_text()
+    assert "hot path" not in log and "each alone" not in log  # nothing fell back
 
 
 @pytest.mark.postgres
-def test_batches_lock_number_rows_in_one_order(postgres_url):
+def test_batch_arrays_quote_or_refuse(postgres_url):
+    """issuing_batch.array_literal writes a batch's columns as array text that PostgreSQL
+    reads back exactly; anything it cannot write keeps the batch off (ValueError: each
+    ticket goes alone)."""
+    from datetime import UTC, date, datetime
+
+    import psycopg
+
+    from kiosk.backoffice.engine.issuing_batch import array_literal
+
+    texts = ["it's a \\ \"key\"", "NULL", "{a,b}", " ", "", "北区 ,x", None]
+    numbers, floats = [7, -2, None, 2**40], [0.1, 300.0, 1e-7]
+    times = [datetime(2026, 12, 5, 4, 5, 6, 7), datetime(2026, 12, 5), None]
+    dsn = sa.engine.make_url(postgres_url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    with psycopg.connect(dsn) as conn:
+        got = conn.execute(
+            "SELECT CAST(%s AS varchar[]), CAST(%s AS bigint[]), CAST(%s AS float8[]), "
+            "CAST(%s AS timestamp[]), CAST(%s AS date[])",
+            [array_literal(v) for v in (texts, numbers, floats, times, [date(2026, 12, 5)])]
+        ).fetchone()
+    assert list(got) == [texts, numbers, floats, times, [date(2026, 12, 5)]]
+    assert array_literal([]) == "{}"
+    for bad in ("a\x00b", float("nan"), datetime(2026, 12, 5, tzinfo=UTC), b"x", [1], True):
+        with pytest.raises(ValueError):
+            array_literal([bad])
+
+
+@pytest.mark.postgres
+def test_batches_lock_number_rows_in_one_order(backoffice_factory):
     """Two server processes' batches took two services' number rows in opposite orders and
     deadlocked: PostgreSQL broke it after `deadlock_timeout` (1 s) — the p99 of 1,015 ms
-    with two workers. A batch now locks in (ward, service, day) order whatever order its
-    tickets came in: one holding a later row never waits for an earlier one. Shown on the
-    real database: while the batch [b, a] waits for row a (held elsewhere), row b is free."""
+    with two workers. The batch statement (engine/issuing_batch.py) locks them in (ward,
+    service, day) order whatever order its tickets came in: one holding a later row never
+    waits for an earlier one. Shown on the real database: while the batch [moving,
+    certificates] waits for the certificates row (held elsewhere), the moving row is free;
+    then both are issued, answered in the order asked."""
     import asyncio
-    from datetime import date
+    from functools import partial
 
     import psycopg
     from psycopg_pool import AsyncConnectionPool
 
+    from kiosk.backoffice.engine import issuing_batch
+    from kiosk.backoffice.fastpath import SQL
     from kiosk.backoffice.pgbatch import Batcher
 
-    dsn = sa.engine.make_url(postgres_url).set(drivername="postgresql").render_as_string(
+    server = backoffice_factory.start("postgres")
+    for service in ("certificates", "moving"):  # the number rows exist
+        ok(issue(server, service=service), 201)
+    dsn = sa.engine.make_url(server.db_url).set(drivername="postgresql").render_as_string(
         hide_password=False)
-    table = f"rows_{uuid.uuid4().hex[:8]}"
-    day = date(2026, 12, 5)
-    with psycopg.connect(dsn, autocommit=True) as setup:
-        setup.execute(f"CREATE TABLE {table} (ward text, service text, day date, last int, "
-                      "PRIMARY KEY (ward, service, day))")
-        setup.execute(f"INSERT INTO {table} VALUES ('kita', 'a', %s, 0), ('kita', 'b', %s, 0)",
-                      (day, day))
-    sql = (f"UPDATE {table} SET last = last + 1 WHERE ward = %(ward)s AND "
-           "service = %(service)s AND day = %(day)s RETURNING service, last")
+    day = _rows(server, "SELECT max(day) FROM ticket_sequences")[0][0]
+    items = [_batch_item(service, day) for service in ("moving", "certificates")]
 
     async def scenario() -> list[object]:
         pool = AsyncConnectionPool(dsn, min_size=1, max_size=1, open=False,
@@ -177,21 +233,24 @@ def test_batches_lock_number_rows_in_one_order(postgres_url):
         await pool.open(wait=True)
         try:
             with psycopg.connect(dsn) as blocker, psycopg.connect(dsn) as probe:
-                blocker.execute(f"SELECT 1 FROM {table} WHERE service = 'a' FOR UPDATE")
-                batch = asyncio.create_task(Batcher(pool, sql, 10)._together(
-                    [{"ward": "kita", "service": s, "day": day} for s in ("b", "a")]))
-                for _ in range(200):  # until the batch waits for row a
+                blocker.execute("SELECT 1 FROM ticket_sequences WHERE service = 'certificates' "
+                                "FOR UPDATE")
+                batch = asyncio.create_task(Batcher(
+                    pool, SQL, issuing_batch.sql(shown=False),
+                    partial(issuing_batch.params, shown=False), 10)._together(items))
+                for _ in range(200):  # until the batch waits for the certificates row
                     waiting = probe.execute(
                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND query LIKE 'EXECUTE%%'").fetchone()
+                        "AND query LIKE 'WITH r AS%%'").fetchone()
                     probe.rollback()
                     if waiting and waiting[0]:
                         break
                     await asyncio.sleep(0.02)
                 else:
-                    raise AssertionError("the batch never waited for row a")
+                    raise AssertionError("the batch never waited for the certificates row")
                 try:
-                    probe.execute(f"SELECT 1 FROM {table} WHERE service = 'b' FOR UPDATE NOWAIT")
+                    probe.execute("SELECT 1 FROM ticket_sequences WHERE service = 'moving' "
+                                  "FOR UPDATE NOWAIT")
                 finally:
                     probe.rollback()
                     blocker.rollback()
@@ -200,4 +259,117 @@ def test_batches_lock_number_rows_in_one_order(postgres_url):
             await pool.close()
 
     rows = asyncio.run(scenario())
-    assert [tuple(r) for r in rows] == [("b", 1), ("a", 1)]  # answered in the order asked
+    assert [r[2] for r in rows] == ["B-002", "A-002"]  # answered in the order asked
+    assert [r[3] for r in rows] == [1, 1]  # the people ahead: the first ticket of each
+
+
+@pytest.mark.postgres
+def test_a_batch_notifies_its_events_in_arrays_below_the_limit(backoffice_factory):
+    """A batch NOTIFYs its events as JSON arrays, cut below NOTIFY's 8,000-byte payload
+    limit; each element is the event a single notification carries (the stored row's
+    text with its id), and the listener publishes each in turn."""
+    import asyncio
+    import json
+    from functools import partial
+
+    import psycopg
+    from psycopg_pool import AsyncConnectionPool
+
+    from kiosk.backoffice.engine import issuing_batch
+    from kiosk.backoffice.events import Hub, publish_payload
+    from kiosk.backoffice.fastpath import SQL
+    from kiosk.backoffice.pgbatch import Batcher
+
+    server = backoffice_factory.start("postgres")
+    ok(issue(server, service="moving"), 201)
+    dsn = sa.engine.make_url(server.db_url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    day = _rows(server, "SELECT max(day) FROM ticket_sequences")[0][0]
+    items = [_batch_item(s, day) for s in ("moving", "certificates") * 30]
+
+    async def scenario() -> list[str]:
+        pool = AsyncConnectionPool(dsn, min_size=1, max_size=1, open=False,
+                                   kwargs={"autocommit": True})
+        await pool.open(wait=True)
+        try:
+            async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as listen:
+                await listen.execute("LISTEN ward_events")
+                await Batcher(pool, SQL, issuing_batch.sql(shown=False),
+                              partial(issuing_batch.params, shown=False), 100)._together(items)
+                got: list[str] = []
+                async for note in listen.notifies(timeout=2):
+                    got.append(note.payload)
+                return got
+        finally:
+            await pool.close()
+
+    payloads = asyncio.run(scenario())
+    assert len(payloads) > 1 and all(len(p.encode()) < 8000 for p in payloads)
+    events = [e for p in payloads for e in json.loads(p)]
+    # each carries the batch's one transaction id (kiosk.backoffice.event_order)
+    assert len({e.pop("xid") for e in events}) == 1
+    stored = _rows(server, "SELECT id, data FROM ticket_events WHERE type = 'ticket.issued' "
+                           "ORDER BY id")[1:]
+    assert events == [{"id": i, **json.loads(data)} for i, data in stored]
+    assert [e["ticket"]["number"] for e in events] == (  # in (ward, service, day) order
+        [f"A-{n:03d}" for n in range(1, 31)] + [f"B-{n:03d}" for n in range(2, 32)])
+    hub, published = Hub(), []
+    hub.watchers.append(published.append)
+    for p in payloads:
+        publish_payload(hub, p)
+    assert published == events
+
+
+def _batch_item(service, day):
+    """One online ticket's bound parameters, as pg_issue_params builds them."""
+    import json
+
+    from kiosk.backoffice.clock import utcnow
+
+    now = utcnow()  # stored times are naive UTC
+    prefix = {"certificates": "A", "moving": "B"}[service]
+    event = {"type": "ticket.issued", "at": now.isoformat(), "ward": "kita",
+             "service": service, "counter": None, "ticket": {"id": 0, "number": ""},
+             "data": {}}
+    return {"ward": "kita", "service": service, "day": day, "prefix": prefix,
+            "priority": "normal", "rank": 2, "language": "ja", "procedure": None,
+            "application": None, "fee_yen": 0, "queue_at": now, "issued_at": now,
+            "key": uuid.uuid4().hex, "digest": "x", "token": uuid.uuid4().hex,
+            "block_id": None, "device_id": None, "staff_id": None, "actor": "test",
+            "at": now, "event": json.dumps(event), "off_first": 901, "off_span": 1099,
+            "channel": "ward_events"}
+
+
+def test_base_url_remembered_per_host_as_starlette_builds_it():
+    """FastTickets remembers each request's base URL (the status_url's, without a
+    public_url) per scheme, server, root path and first Host header — a request with two
+    Host headers cannot file its URL under the key of another."""
+    from starlette.requests import Request
+
+    from kiosk.backoffice.fastpath import FastTickets
+
+    def scope(*hosts, scheme="http", root=""):
+        return {"type": "http", "scheme": scheme, "server": ("127.0.0.1", 8000),
+                "root_path": root, "path": "/api/v1/tickets", "query_string": b"",
+                "headers": [(b"host", h) for h in hosts]}
+
+    fast = FastTickets(None, None)
+    cases = [scope(b"a.example"), scope(b"b.example"), scope(b"a.example", b"b.example"),
+             scope(b"b.example", b"a.example"), scope(), scope(b"a.example", scheme="https"),
+             scope(b"a.example", root="/ward")]
+    for _ in range(2):
+        for s in cases:
+            assert fast._base_url(s) == str(Request(s).base_url)
+    assert len(fast._bases) == 5
+
+
+def test_batch_statement_stays_parsed_once():
+    """psycopg parses a statement longer than 4,096 characters anew on every execute (its
+    cache's limit): the batch statement stays below it (one more field in each event is
+    room enough)."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
+
+    from kiosk.backoffice.engine import issuing_batch
+
+    assert MAX_CACHED_STATEMENT_LENGTH == 4096
+    assert all(len(issuing_batch.sql(shown)) < 4096 - 60 for shown in (True, False))

@@ -104,3 +104,29 @@ def test_cli_migrate_create_staff_and_device(tmp_path):
     broken.write_text('[queue]\nmax_block_size = "lots"\n')
     cfg = _cli("serve", "--db", db, "--config", str(broken))
     assert cfg.returncode == 2 and "queue.max_block_size" in cfg.stderr
+
+
+@pytest.mark.postgres
+def test_waiting_counts_statement_trigger_goes_down_and_up(postgres_url):
+    """0590 moves the inserted tickets' counting to a statement trigger; down restores
+    0201's row trigger for inserts, up again the statement one."""
+    from alembic import command
+
+    def triggers() -> set[str]:
+        engine = make_engine(postgres_url, pool_size=1)
+        try:
+            with engine.connect() as conn:
+                return {r[0] for r in conn.exec_driver_sql(
+                    "SELECT tgname FROM pg_trigger WHERE tgrelid = 'tickets'::regclass "
+                    "AND NOT tgisinternal")}
+        finally:
+            engine.dispose()
+
+    migrate(postgres_url)
+    both = {"tickets_waiting_count", "tickets_waiting_count_inserted"}
+    assert both <= triggers()
+    command.downgrade(alembic_config(postgres_url), "0580_event_order")
+    assert "tickets_waiting_count_inserted" not in triggers()
+    assert "tickets_waiting_count" in triggers()
+    command.upgrade(alembic_config(postgres_url), "head")
+    assert both <= triggers()

@@ -61,6 +61,12 @@ from kiosk.domain.catalog import Procedure, Ward
 ISSUERS = Callers(role="staff", devices=("kiosk",))
 
 
+# json.dumps with options builds an encoder per call (per ticket, twice); these are built
+# once and write the same text
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, default=str)
+_EVENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class TicketRequest:
     ward: str | None
@@ -90,7 +96,7 @@ class TicketRequest:
         if self.route is not None:  # one-queue tickets keep the digest they always had
             body.update(route=self.route, applications=self.applications, guide=self.guide,
                         life_event=self.life_event)
-        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+        return hashlib.sha256(_DIGEST_JSON.encode(body).encode()).hexdigest()
 
 
 def bump(bo: Backoffice, conn: Connection, ward: str, service: str, day: date, n: int,
@@ -207,9 +213,11 @@ _ISSUE_PG_CTES = (
     "NULL, jsonb_set(jsonb_set(CAST(:event AS jsonb), '{ticket,id}', to_jsonb(t.id)),",
     "'{ticket,number}', to_jsonb(t.label))::text FROM t",
     "RETURNING id, xid, data)")
-# the notification carries the writer's transaction id (kiosk.backoffice.event_order)
-_PG_NOTIFY = ("pg_notify(:channel, '{\"id\":' || ev.id || ',\"xid\":' || ev.xid || ',' || "
-              "substr(ev.data, 2))")
+# The event as published, from its row `ev` (id, xid, data): one NOTIFY's payload, or one
+# element of a batch's (ISSUE_PG_BATCH). A field every notification carries is added here;
+# `xid`, the writer's transaction, is for kiosk.backoffice.event_order (never sent on).
+PG_EVENT = "'{\"id\":' || ev.id || ',\"xid\":' || ev.xid || ',' || substr(ev.data, 2)"
+_PG_NOTIFY = f"pg_notify(:channel, {PG_EVENT})"
 ISSUE_PG = _sql(*_ISSUE_PG_CTES,
                 "SELECT t.id, t.number, t.label, (", _AHEAD_PG, ") AS ahead, ev.id AS event_id,",
                 _PG_NOTIFY, "FROM t, ev")
@@ -232,7 +240,7 @@ def issued_event(bo: Backoffice, params: dict[str, Any], at: datetime) -> str:
     number are placeholders until ISSUE_PG sets those its ticket row RETURNs."""
     event = event_body(bo, "ticket.issued", at, params["ward"], params["service"], None,
                        new_row(params, 0, 0, ""), None)
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    return _EVENT_JSON.encode(event)
 
 
 _BUMP_SQLITE = _sql(
