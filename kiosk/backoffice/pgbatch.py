@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +41,26 @@ Item = tuple[Any, "asyncio.Future[Any]"]
 def lock_key(params: dict[str, Any]) -> tuple[str, str, str]:
     """The number-sequence row issuing `params` locks (ward, service, day), as sortable."""
     return (str(params["ward"]), str(params["service"]), str(params["day"]))
+
+
+# A connection's batches after which its prepared statements are dropped (and prepared
+# again on their next uses: psycopg sees DEALLOCATE ALL and forgets its own).
+REPLAN_AT = frozenset((32, 128, 512, 2048))
+_batches_on: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+async def replan_while_young(conn: Any) -> None:
+    """Let a connection plan its statements again as the tables grow. PostgreSQL keeps the
+    generic plan a prepared statement settles on after five executions; made while
+    `tickets` was nearly empty it counted the people-ahead correction through the unique
+    index on `ward` alone (the two indexes cost the planner the same then) — every ticket
+    of the ward read for each ticket issued, 2-4× the CPU, until autovacuum's first
+    ANALYZE, up to a minute later (docs/backoffice.md, the slow mode). Dropping the plans a
+    few times over the connection's first ~2,000 batches costs a few custom plans each."""
+    n = _batches_on.get(conn, 0) + 1
+    _batches_on[conn] = n
+    if n in REPLAN_AT:
+        await conn.execute("DEALLOCATE ALL")
 
 
 class Coalescing:
@@ -137,6 +158,7 @@ class Batcher(Coalescing):
         order = sorted(range(len(batch)), key=lambda i: lock_key(batch[i]))
         bound = self.batch_params([batch[i] for i in order])
         async with self.pool.connection() as conn:
+            await replan_while_young(conn)
             cur = await conn.execute(self.batch_sql, bound)
             rows = await cur.fetchall()
         if [row[0] for row in rows] != list(range(1, len(batch) + 1)):

@@ -373,3 +373,50 @@ def test_batch_statement_stays_parsed_once():
 
     assert MAX_CACHED_STATEMENT_LENGTH == 4096
     assert all(len(issuing_batch.sql(shown)) < 4096 - 60 for shown in (True, False))
+
+
+@pytest.mark.postgres
+def test_a_connection_plans_its_batches_again_as_the_tables_grow(backoffice_factory):
+    """The slow mode (docs/backoffice.md): a generic plan made while `tickets` was nearly
+    empty read every ticket of the ward for each ticket issued until the first ANALYZE. So
+    a hot-path connection drops its prepared statements after its 32nd, 128th, … batch
+    (pgbatch.REPLAN_AT); psycopg forgets its own with them and prepares again — no batch
+    fails on a statement that is gone."""
+    import asyncio
+    from functools import partial
+
+    from psycopg_pool import AsyncConnectionPool
+
+    from kiosk.backoffice.engine import issuing_batch
+    from kiosk.backoffice.fastpath import SQL
+    from kiosk.backoffice.pgbatch import REPLAN_AT, Batcher
+
+    server = backoffice_factory.start("postgres")
+    ok(issue(server, service="moving"), 201)
+    dsn = sa.engine.make_url(server.db_url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    day = _rows(server, "SELECT max(day) FROM ticket_sequences")[0][0]
+    first = min(REPLAN_AT)
+
+    async def scenario() -> list[int]:
+        pool = AsyncConnectionPool(dsn, min_size=1, max_size=1, open=False,
+                                   kwargs={"autocommit": True})
+        await pool.open(wait=True)
+        batcher = Batcher(pool, SQL, issuing_batch.sql(shown=False),
+                          partial(issuing_batch.params, shown=False), 100)
+        prepared = []
+        try:
+            for _ in range(first + 7):
+                await batcher._together([_batch_item(s, day) for s in ("moving", "certificates")])
+                async with pool.connection() as conn:
+                    cur = await conn.execute("SELECT count(*) FROM pg_prepared_statements")
+                    prepared.append(int((await cur.fetchone())[0]))
+        finally:
+            await pool.close()
+        return prepared
+
+    prepared = asyncio.run(scenario())
+    assert prepared[first - 2] >= 1  # prepared after a few batches …
+    assert prepared[first - 1] == 0  # … dropped at the 32nd …
+    assert prepared[-1] >= 1  # … and prepared again
+    assert len(_rows(server, "SELECT id FROM tickets")) == 1 + 2 * (first + 7)
