@@ -155,7 +155,9 @@ async def _index_scans_only(conn: Any) -> None:
     for a whole run (one backend busy in SELECT, the others idle; docs/backoffice.md,
     "speed4") — presumably a plan made while the tables were nearly empty, scanning
     `tickets` for every ticket's people ahead. Every table these statements read has the
-    index they need; with sequential scans off, 0 of 5 runs went slow (not proof)."""
+    index they need; with sequential scans off, 0 of 5 runs went slow (not proof). The
+    cause found later was another index chosen on a nearly empty table, which this does
+    not prevent: `pgbatch.replan_while_young` is the fix; this stays as a guard."""
     await conn.execute("SET enable_seqscan = off")
 
 
