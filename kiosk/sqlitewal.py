@@ -1,11 +1,26 @@
-"""Emptying an SQLite write-ahead log after personal data was deleted, without stalling
-the writers: shared by the kiosk's store and the back-office's purge."""
+"""SQLite write-ahead log checkpoints on a DB-API (sqlite3) connection: emptying the log
+after personal data was deleted, without stalling the writers (the kiosk's store and the
+back-office's purge), and the back-office group writer's checkpoints beside its commits."""
 
 from __future__ import annotations
 
 from typing import Any
 
 CHECKPOINT_WAIT_MS = 250
+
+
+def checkpoint(raw: Any, mode: str = "PASSIVE") -> tuple[int, int, int]:
+    """`PRAGMA wal_checkpoint(mode)` on the DB-API connection `raw`, outside any
+    transaction (a connection inside one cannot checkpoint: SQLITE_LOCKED): (busy, the
+    WAL's frames, the frames copied)."""
+    if mode not in ("PASSIVE", "FULL", "RESTART", "TRUNCATE"):
+        raise ValueError(f"no checkpoint mode {mode!r}")
+    cursor = raw.execute(f"PRAGMA wal_checkpoint({mode})")
+    try:
+        busy, frames, copied = cursor.fetchone()
+    finally:
+        cursor.close()
+    return int(busy), int(frames), int(copied)
 
 
 def truncate_wal(raw: Any, wait_ms: int = CHECKPOINT_WAIT_MS) -> bool:
@@ -17,7 +32,7 @@ def truncate_wal(raw: Any, wait_ms: int = CHECKPOINT_WAIT_MS) -> bool:
     busy_timeout = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
     raw.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
     try:
-        row = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        busy = checkpoint(raw, "TRUNCATE")[0]
     finally:
         raw.execute(f"PRAGMA busy_timeout={busy_timeout}")
-    return row is not None and not row[0]
+    return not busy

@@ -50,6 +50,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from kiosk import sqlitewal
 from kiosk.backoffice.context import Backoffice
 from kiosk.backoffice.db import safe_error
 from kiosk.backoffice.engine.issuing import TicketRequest, issue_sqlite
@@ -216,15 +217,9 @@ def _driver(conn: Connection) -> Any:
 
 
 def checkpoint(conn: Connection) -> tuple[int, int, int]:
-    """SQLite's PASSIVE checkpoint, as the automatic one runs it: (busy, WAL frames, frames
-    copied). On the DB-API connection, outside any transaction (SQLAlchemy's execute would
-    open one, and a connection in a transaction cannot checkpoint: SQLITE_LOCKED)."""
-    cursor = _driver(conn).execute("PRAGMA wal_checkpoint(PASSIVE)")
-    try:
-        busy, frames, copied = cursor.fetchone()
-    finally:
-        cursor.close()
-    return int(busy), int(frames), int(copied)
+    """SQLite's PASSIVE checkpoint, as the automatic one runs it, on `conn`'s DB-API
+    connection (SQLAlchemy's execute would open a transaction): (busy, frames, copied)."""
+    return sqlitewal.checkpoint(_driver(conn))
 
 
 class Checkpointer:

@@ -17,19 +17,17 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.backoffice import models as m
 from kiosk.backoffice.audience import PUBLIC, event_for, public_status, queue_view_for
 from kiosk.backoffice.audience import of as audience_of
 from kiosk.backoffice.auth import Principal, _token_of, hash_token, resolve_token
 from kiosk.backoffice.context import Backoffice
-from kiosk.backoffice.db import reading, reading_one_snapshot
+from kiosk.backoffice.db import reading
 from kiosk.backoffice.engine import shapes, views
 from kiosk.backoffice.engine.errors import EngineError
 from kiosk.backoffice.errors import ApiError
-from kiosk.backoffice.event_order import Covered, snapshot_of
+from kiosk.backoffice.event_order import Covered
 from kiosk.backoffice.events import UNNUMBERED, StreamLimit, Subscription, encode, encode_named
 from kiosk.backoffice.positions import feed_of
 from kiosk.backoffice.positions import message as position_message
@@ -56,18 +54,8 @@ def _last_event_id(request: Request, given: int | None) -> int | None:
 
 
 def _max_event_id(bo: Backoffice, ward: str) -> int:
-    e = m.ticket_events
     with reading(bo.engine) as conn:
-        return int(conn.execute(select(func.max(e.c.id)).where(e.c.ward == ward)).scalar_one()
-                   or 0)
-
-
-def _covered_now(bo: Backoffice, ward: str) -> Covered:
-    """The newest event id of the ward and the snapshot it was read under."""
-    e = m.ticket_events
-    with reading_one_snapshot(bo.engine) as conn:
-        newest = conn.execute(select(func.max(e.c.id)).where(e.c.ward == ward)).scalar_one()
-        return snapshot_of(conn, int(newest or 0))
+        return views.newest_event_id(conn, ward)
 
 
 async def _next(sub: Subscription, wait: float) -> tuple[int, int, bytes] | bool | None:
@@ -226,7 +214,7 @@ async def stream_status(request: Request, bo: Backoffice, token: str) -> Streami
     def snapshot() -> tuple[dict[str, Any], Covered]:
         # What it covers is taken before the ticket is read (not in one snapshot): an
         # event committed in between is sent again rather than missed.
-        covered = _covered_now(bo, row.ward)
+        covered = views.covered_now(bo, row.ward)
         return public_status(current()), covered
 
     def valid() -> bool:

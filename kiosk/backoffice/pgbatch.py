@@ -43,8 +43,9 @@ def lock_key(params: dict[str, Any]) -> tuple[str, str, str]:
     return (str(params["ward"]), str(params["service"]), str(params["day"]))
 
 
-# A connection's batches after which its prepared statements are dropped (and prepared
-# again on their next uses: psycopg sees DEALLOCATE ALL and forgets its own).
+# A connection's issuing statements (a batch or a ticket alone) after which its prepared
+# statements are dropped (and prepared again on their next uses: psycopg sees DEALLOCATE
+# ALL and forgets its own). Both statements count the people ahead the same way.
 REPLAN_AT = frozenset((32, 128, 512, 2048))
 _batches_on: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
@@ -56,7 +57,7 @@ async def replan_while_young(conn: Any) -> None:
     index on `ward` alone (the two indexes cost the planner the same then) — every ticket
     of the ward read for each ticket issued, 2-4× the CPU, until autovacuum's first
     ANALYZE, up to a minute later (docs/backoffice.md, the slow mode). Dropping the plans a
-    few times over the connection's first ~2,000 batches costs a few custom plans each."""
+    few times over the connection's first ~2,000 statements costs a few custom plans each."""
     n = _batches_on.get(conn, 0) + 1
     _batches_on[conn] = n
     if n in REPLAN_AT:
@@ -138,6 +139,7 @@ class Batcher(Coalescing):
         """One statement, extended protocol (psycopg prepares it after a few uses)."""
         try:
             async with self.pool.connection() as conn:
+                await replan_while_young(conn)
                 cur = await conn.execute(self.sql, params)
                 return await cur.fetchone()
         except psycopg.errors.UniqueViolation:

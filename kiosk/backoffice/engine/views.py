@@ -164,6 +164,19 @@ def estimates_view(bo: Backoffice, ward_code: str) -> dict[str, Any]:
             "services": out}
 
 
+def newest_event_id(conn: Connection, ward: str) -> int:
+    """The newest id of the ward's audit trail (0: none yet)."""
+    e = m.ticket_events
+    return int(conn.execute(select(func.max(e.c.id)).where(e.c.ward == ward)).scalar_one()
+               or 0)
+
+
+def covered_now(bo: Backoffice, ward: str) -> Covered:
+    """The ward's newest event id and the snapshot it was read under (event_order)."""
+    with reading_one_snapshot(bo.engine) as conn:
+        return snapshot_of(conn, newest_event_id(conn, ward))
+
+
 def queue_view(bo: Backoffice, ward_code: str, limit: int = 200) -> dict[str, Any]:
     return queue_view_covered(bo, ward_code, limit)[0]
 
@@ -175,8 +188,7 @@ def queue_view_covered(bo: Backoffice, ward_code: str,
     ward = ward_of(bo, ward_code)
     now = utcnow()
     with reading_one_snapshot(bo.engine) as conn:
-        last_event_id = conn.execute(select(func.max(m.ticket_events.c.id)).where(
-            m.ticket_events.c.ward == ward.code)).scalar_one() or 0
+        last_event_id = newest_event_id(conn, ward.code)
         covered = snapshot_of(conn, last_event_id)
         live = conn.execute(
             select(T).where(T.c.ward == ward.code,
